@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Fast path: `dify --version` needs neither oclif nor any driver, and `docker exec … dify --version` is the
+// cold-start case operators (and the benchmark) hit most. Everything else goes through oclif.
+const argv = process.argv.slice(2)
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
+  const { versionText } = await import('../dist/src/version.js')
+  process.stdout.write(versionText() + '\n')
+} else {
+  const { execute } = await import('@oclif/core')
+  await execute({ dir: import.meta.url })
+}

@@ -1,0 +1,83 @@
+import { appendFile } from 'node:fs/promises'
+import { hostname, userInfo } from 'node:os'
+import type { Runtime } from '../runtime/index.js'
+import { keys } from '../dify/keys.js'
+import { redactDeep } from '../cli/redact.js'
+
+export interface AuditEntry {
+  time: string
+  command: string
+  args: Record<string, unknown>
+  target: { database?: string; redis?: string; storage?: string }
+  outcome: 'ok' | 'failed' | 'partial'
+  exitCode: number
+  counts?: Record<string, number>
+  user: string
+  host: string
+  version: string
+}
+
+/** The capped Redis stream keeps the newest entries only. */
+export const AUDIT_STREAM_MAXLEN = 10_000
+
+function osUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return String(process.getuid?.() ?? 'unknown')
+  }
+}
+
+export function buildAuditEntry(input: Omit<AuditEntry, 'time' | 'user' | 'host' | 'args'> & { args: Record<string, unknown> }): AuditEntry {
+  return {
+    time: new Date().toISOString(),
+    ...input,
+    args: redactDeep(input.args) as Record<string, unknown>,
+    user: osUser(),
+    host: hostname(),
+  }
+}
+
+/**
+ * Append one redacted JSON line to DIFY_OPS_AUDIT_LOG (when set) and to the capped Redis stream
+ * `dify_ops:audit` (when Redis is reachable). Never throws: auditing must not turn a success into a failure.
+ */
+export async function writeAudit(rt: Runtime, entry: AuditEntry): Promise<{ file: boolean; redis: boolean }> {
+  const line = JSON.stringify(entry)
+  let file = false
+  let redis = false
+  if (rt.config.auditLog) {
+    try {
+      await appendFile(rt.config.auditLog, line + '\n', { mode: 0o600 })
+      file = true
+    } catch {
+      /* reported by the caller as a warning */
+    }
+  }
+  try {
+    const r = await rt.redis()
+    await r.client.xadd(keys.auditStream(r.keyPrefix), 'MAXLEN', '~', String(AUDIT_STREAM_MAXLEN), '*', 'entry', line)
+    redis = true
+  } catch {
+    /* Redis unreachable: the file (if any) is the record */
+  }
+  return { file, redis }
+}
+
+/** Read audit entries from the Redis stream (newest last), optionally since a time. */
+export async function readAudit(rt: Runtime, opts: { since?: Date; limit?: number }): Promise<AuditEntry[]> {
+  const r = await rt.redis()
+  const start = opts.since ? String(opts.since.getTime()) : '-'
+  const rows = (await r.client.xrange(keys.auditStream(r.keyPrefix), start, '+')) as Array<[string, string[]]>
+  const entries: AuditEntry[] = []
+  for (const [, fields] of rows) {
+    const i = fields.indexOf('entry')
+    if (i < 0) continue
+    try {
+      entries.push(JSON.parse(fields[i + 1]!) as AuditEntry)
+    } catch {
+      /* skip malformed */
+    }
+  }
+  return opts.limit ? entries.slice(-opts.limit) : entries
+}

@@ -1,0 +1,141 @@
+/**
+ * The base of every command. This file (with bin/) is the only place in src/ that imports oclif: it parses the
+ * shared flags, loads the configuration, owns the Runtime (connections closed in finally), renders errors with
+ * their exit codes, writes the audit line of writing commands, and turns SIGINT into exit 130.
+ */
+import { Command, Flags, Errors } from '@oclif/core'
+import { loadConfig, type Config } from '../config/schema.js'
+import { Runtime } from '../runtime/index.js'
+import { DifyOpsError, ExitCode, InterruptedError, UsageError, isDifyOpsError } from './errors.js'
+import { makeOutput, type Output } from './output.js'
+import { buildAuditEntry, writeAudit } from '../audit/log.js'
+
+export abstract class DifyCommand extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    'env-file': Flags.string({
+      summary: 'Read variables from this dotenv file (wins over the process environment).',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  /** Commands that change anything set this: they are audited. */
+  static writes = false
+
+  protected out!: Output
+  #rt?: Runtime
+  #envFile?: string
+  /** counts reported in the audit line of a writing command */
+  protected auditCounts?: Record<string, number>
+  /** arguments for the audit line (secrets are redacted anyway) */
+  protected auditArgs: Record<string, unknown> = {}
+  /** set by commands that ran with --dry-run: nothing is audited */
+  protected dryRun = false
+  #exitCode = 0
+  protected abort = new AbortController()
+
+  override async init(): Promise<void> {
+    await super.init()
+    const json = this.argv.includes('--json')
+    this.out = makeOutput({ json })
+    const i = this.argv.findIndex((a) => a === '--env-file' || a.startsWith('--env-file='))
+    if (i >= 0) this.#envFile = this.argv[i]!.includes('=') ? this.argv[i]!.split('=').slice(1).join('=') : this.argv[i + 1]
+    process.once('SIGINT', () => {
+      this.abort.abort()
+      process.once('SIGINT', () => process.exit(ExitCode.interrupted))
+      if (!(this.constructor as typeof DifyCommand).gracefulInterrupt) {
+        void this.#rt?.close().finally(() => process.exit(ExitCode.interrupted))
+        setTimeout(() => process.exit(ExitCode.interrupted), 2000).unref()
+      }
+    })
+  }
+
+  /** Commands that stop cleanly on abort (checkpointing) set this. */
+  static gracefulInterrupt = false
+
+  /** The configuration, loaded on first use (flags > --env-file > environment > ./.env). */
+  protected config_(overrides?: Record<string, string | undefined>): Config {
+    return loadConfig({ envFile: this.#envFile, flags: overrides })
+  }
+
+  /** The runtime; connections open lazily on first use. */
+  protected runtime(overrides?: Record<string, string | undefined>): Runtime {
+    if (!this.#rt) {
+      this.#rt = new Runtime(this.config_(overrides))
+      this.#rt.onEmbeddedDb = (dir) =>
+        process.stderr.write(`Using the embedded PGlite database in ${dir} (no DB_* variable is set).\n`)
+    }
+    return this.#rt
+  }
+
+  /** Exit with this code after a successful render (e.g. 8 when a check found problems). */
+  protected setExitCode(code: number): void {
+    this.#exitCode = code
+  }
+
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    if (err instanceof Errors.ExitError) throw err
+    const e = normalise(err, this.abort.signal.aborted)
+    this.#exitCode = e.exitCode
+    if (this.out?.json ?? this.argv.includes('--json')) {
+      process.stdout.write(
+        JSON.stringify({ error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: e.exitCode, ...(e.details ? { details: e.details } : {}) } }, null, 2) + '\n',
+      )
+    } else {
+      process.stderr.write(`Error: ${e.message}\n${e.hint ? `Hint: ${e.hint}\n` : ''}`)
+    }
+    if (/(^|,)dify/.test(process.env.DEBUG ?? '') && err.stack) process.stderr.write(err.stack + '\n')
+    await this.#audit(e.exitCode)
+    await this.#rt?.close()
+    this.exit(e.exitCode)
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    if (!err) {
+      await this.#audit(this.#exitCode)
+      await this.#rt?.close()
+      if (this.#exitCode !== 0) process.exitCode = this.#exitCode
+    }
+    return super.finally(err)
+  }
+
+  #audited = false
+  async #audit(exitCode: number): Promise<void> {
+    const ctor = this.constructor as typeof DifyCommand
+    if (!ctor.writes || this.dryRun || this.#audited || !this.#rt) return
+    this.#audited = true
+    const rt = this.#rt
+    const entry = buildAuditEntry({
+      command: this.id ?? ctor.name,
+      args: this.auditArgs,
+      target: {
+        ...(rt.opened('db') ? { database: rt.config.db.type === 'pglite' ? `pglite:${rt.config.db.pgliteDir}` : `${rt.config.db.type}://${rt.config.db.host}:${rt.config.db.port}/${rt.config.db.database}` } : {}),
+        ...(rt.opened('redis') ? { redis: `${rt.config.redis.host}:${rt.config.redis.port}/${rt.config.redis.db}` } : {}),
+        ...(rt.opened('storage') ? { storage: rt.config.storage.location } : {}),
+      },
+      outcome: exitCode === 0 ? 'ok' : exitCode === ExitCode.partial ? 'partial' : 'failed',
+      exitCode,
+      counts: this.auditCounts,
+      version: this.config.version,
+    })
+    const res = await writeAudit(rt, entry)
+    if (rt.config.auditLog && !res.file) this.out.warn(`Could not append to the audit log ${rt.config.auditLog}.`)
+  }
+}
+
+function normalise(err: Error & { exitCode?: number; oclif?: { exit?: number } }, aborted: boolean): DifyOpsError {
+  if (isDifyOpsError(err)) return err
+  if (aborted) return new InterruptedError('Interrupted.')
+  // oclif flag/argument parsing errors are usage errors
+  if (err instanceof Errors.CLIError || /Unexpected argument|Missing required flag|Nonexistent flag|Expected .* to be one of|Parsing/.test(err.message)) {
+    return new UsageError(err.message.replace(/\s+See more help with --help$/, '').split('\n')[0]!, { hint: 'See --help for the command\'s flags.' })
+  }
+  const e = new DifyOpsError(`Unexpected error: ${err.message.split('\n')[0]}`, {
+    hint: 'Run again with DEBUG=dify* to see the stack trace, and report it if it persists.',
+  })
+  return e
+}
+
+export { Flags }
+export { Args } from '@oclif/core'

@@ -1,0 +1,80 @@
+/** Human output to stdout, diagnostics and progress to stderr; silent where --json asks for a clean stdout. */
+export interface Output {
+  json: boolean
+  /** stdout is a terminal and --json is off: spinners and colours allowed */
+  interactive: boolean
+  /** a line of human output (stdout); nothing under --json */
+  log(text?: string): void
+  /** a warning (stderr), shown in both modes */
+  warn(text: string): void
+  /** a progress handle on stderr; silent without a TTY or under --json */
+  progress(text: string): Progress
+}
+
+export interface Progress {
+  update(text: string): void
+  succeed(text?: string): void
+  fail(text?: string): void
+  stop(): void
+}
+
+const silent: Progress = { update() {}, succeed() {}, fail() {}, stop() {} }
+
+export function makeOutput(opts: { json: boolean }): Output {
+  const interactive = !opts.json && Boolean(process.stderr.isTTY)
+  return {
+    json: opts.json,
+    interactive,
+    log(text = '') {
+      if (!opts.json) process.stdout.write(text + '\n')
+    },
+    warn(text) {
+      process.stderr.write(`${interactive ? '\x1b[33m!\x1b[0m' : 'Warning:'} ${text}\n`)
+    },
+    progress(text) {
+      if (!interactive) return silent
+      return new Spinner(text)
+    },
+  }
+}
+
+/** A tiny stderr spinner (ora is loaded lazily only where rich bars are needed). */
+class Spinner implements Progress {
+  #text: string
+  #i = 0
+  #timer: NodeJS.Timeout
+  static frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
+  constructor(text: string) {
+    this.#text = text
+    this.#timer = setInterval(() => this.#render(), 80)
+    this.#timer.unref()
+    this.#render()
+  }
+  #render() {
+    process.stderr.write(`\r\x1b[2K${Spinner.frames[this.#i++ % Spinner.frames.length]} ${this.#text}`)
+  }
+  update(text: string) {
+    this.#text = text
+  }
+  #end(symbol: string, text?: string) {
+    clearInterval(this.#timer)
+    process.stderr.write(`\r\x1b[2K${text !== undefined ? `${symbol} ${text}\n` : ''}`)
+  }
+  succeed(text?: string) {
+    this.#end('\x1b[32m✓\x1b[0m', text ?? this.#text)
+  }
+  fail(text?: string) {
+    this.#end('\x1b[31m✗\x1b[0m', text ?? this.#text)
+  }
+  stop() {
+    this.#end('')
+  }
+}
+
+/** Render rows as an aligned text table. */
+export function table(rows: Array<Record<string, unknown>>, columns: Array<{ key: string; header: string }>): string {
+  const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v))
+  const widths = columns.map((c) => Math.max(c.header.length, ...rows.map((r) => cell(r[c.key]).length)))
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()
+  return [line(columns.map((c) => c.header)), ...rows.map((r) => line(columns.map((c) => cell(r[c.key]))))].join('\n')
+}

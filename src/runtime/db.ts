@@ -1,0 +1,117 @@
+import type { Kysely } from 'kysely'
+import type { DbConfig } from '../config/schema.js'
+import { ConfigError, ConnectError, DifyOpsError } from '../cli/errors.js'
+import type { DifyDatabase } from '../dify/tables.js'
+
+export type Dialect = 'postgres' | 'mysql'
+
+export interface Db {
+  kysely: Kysely<DifyDatabase>
+  /** SQL dialect spoken (pglite speaks postgres) */
+  dialect: Dialect
+  type: DbConfig['type']
+  /** host:port/database or the PGlite directory, never credentials */
+  describe: string
+  /** whether DDL runs inside transactions (PostgreSQL yes, MySQL no) */
+  transactionalDdl: boolean
+  close(): Promise<void>
+}
+
+/** Open the metadata database. Throws ConnectError (exit 5) when it cannot be reached within the timeout. */
+export async function openDb(cfg: DbConfig, opts: { connectTimeoutMs: number; maxConnections?: number; database?: string }): Promise<Db> {
+  const database = opts.database ?? cfg.database
+  if (cfg.type === 'pglite') {
+    const { openPglite } = await import('./pglite.js')
+    return openPglite(cfg.pgliteDir)
+  }
+  const { Kysely, PostgresDialect, MysqlDialect } = await import('kysely')
+  if (cfg.type === 'postgresql') {
+    const pg = (await import('pg')).default
+    // timestamps "without time zone" come back as text-free Date objects in UTC, as Dify stores UTC
+    pg.types.setTypeParser(1114, (s: string) => new Date(s.replace(' ', 'T') + 'Z'))
+    pg.types.setTypeParser(20, (s: string) => Number(s))
+    const pool = new pg.Pool({
+      host: cfg.host,
+      port: cfg.port,
+      user: cfg.user,
+      password: cfg.password,
+      database,
+      options: cfg.pgOptions,
+      connectionTimeoutMillis: opts.connectTimeoutMs,
+      max: opts.maxConnections ?? 4,
+      application_name: 'dify-ops',
+      ...(cfg.extras.client_encoding ? { client_encoding: cfg.extras.client_encoding } : {}),
+    })
+    pool.on('error', () => {}) // idle client errors surface on next query
+    const describe = `postgresql://${cfg.host}:${cfg.port}/${database}`
+    try {
+      const c = await pool.connect()
+      c.release()
+    } catch (e) {
+      await pool.end().catch(() => {})
+      throw dbConnectError(e, 'PostgreSQL', cfg, database)
+    }
+    const kysely = new Kysely<DifyDatabase>({ dialect: new PostgresDialect({ pool }) })
+    return { kysely, dialect: 'postgres', type: cfg.type, describe, transactionalDdl: true, close: () => kysely.destroy() }
+  }
+  if (cfg.type === 'mysql' || cfg.type === 'oceanbase') {
+    const mysql = (await import('mysql2')).default
+    const pool = mysql.createPool({
+      host: cfg.host,
+      port: cfg.port,
+      user: cfg.user,
+      password: cfg.password,
+      database,
+      connectTimeout: opts.connectTimeoutMs,
+      connectionLimit: opts.maxConnections ?? 4,
+      timezone: 'Z',
+      dateStrings: false,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      charset: 'utf8mb4',
+    })
+    const describe = `${cfg.type}://${cfg.host}:${cfg.port}/${database}`
+    try {
+      await new Promise<void>((res, rej) =>
+        pool.getConnection((err, conn) => {
+          if (err) return rej(err)
+          conn.release()
+          res()
+        }),
+      )
+    } catch (e) {
+      await new Promise((r) => pool.end(() => r(undefined)))
+      throw dbConnectError(e, cfg.type === 'oceanbase' ? 'OceanBase' : 'MySQL', cfg, database)
+    }
+    const kysely = new Kysely<DifyDatabase>({ dialect: new MysqlDialect({ pool: pool as never }) })
+    return { kysely, dialect: 'mysql', type: cfg.type, describe, transactionalDdl: false, close: () => kysely.destroy() }
+  }
+  throw new ConfigError(`DB_TYPE=${String(cfg.type)} is not supported.`)
+}
+
+function dbConnectError(e: unknown, product: string, cfg: DbConfig, database: string): DifyOpsError {
+  const err = e as { code?: string; errno?: number; message?: string }
+  const where = `${cfg.host}:${cfg.port}`
+  const code = err.code ?? ''
+  if (code === '3D000' || code === 'ER_BAD_DB_ERROR') {
+    return new ConfigError(`The ${product} server at ${where} has no database "${database}".`, {
+      hint: 'Check DB_DATABASE, or create the database first.',
+      cause: e,
+    })
+  }
+  if (code === '28P01' || code === '28000' || code === 'ER_ACCESS_DENIED_ERROR') {
+    return new ConnectError(`The ${product} server at ${where} refused the login of user "${cfg.user}".`, {
+      hint: 'Check DB_USERNAME and DB_PASSWORD.',
+      cause: e,
+    })
+  }
+  const reason =
+    code === 'ECONNREFUSED' ? 'connection refused'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host not found'
+        : code === 'ETIMEDOUT' || /timeout/i.test(err.message ?? '') ? 'timed out'
+          : (err.message ?? String(e)).split('\n')[0]
+  return new ConnectError(`Cannot connect to the metadata database (${product}) at ${where}: ${reason}.`, {
+    hint: 'Check DB_HOST and DB_PORT, and that the database server is running and reachable from here.',
+    cause: e,
+  })
+}

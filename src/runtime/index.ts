@@ -1,0 +1,70 @@
+import type { Config } from '../config/schema.js'
+import { ConfigError } from '../cli/errors.js'
+import { openDb, type Db } from './db.js'
+import { openBroker, openRedis, type OpenedRedis } from './redis.js'
+import { openStorage, type Storage } from './storage.js'
+
+/**
+ * The connections of one command, opened lazily on first use and all closed by close(), so the process exits
+ * promptly. Domain code receives what it needs from here; it never reads process.env.
+ */
+export class Runtime {
+  readonly config: Config
+  #db?: Promise<Db>
+  #redis?: Promise<OpenedRedis>
+  #broker?: Promise<OpenedRedis>
+  #storage?: Promise<Storage>
+  /** called once when the embedded PGlite default is opened (the CLI announces it on stderr) */
+  onEmbeddedDb?: (dir: string) => void
+
+  constructor(config: Config) {
+    this.config = config
+  }
+
+  db(): Promise<Db> {
+    if (!this.#db) {
+      if (this.config.db.embedded) this.onEmbeddedDb?.(this.config.db.pgliteDir)
+      this.#db = openDb(this.config.db, { connectTimeoutMs: this.config.connectTimeoutMs })
+      this.#db.catch(() => {})
+    }
+    return this.#db
+  }
+
+  redis(): Promise<OpenedRedis> {
+    this.#redis ??= openRedis(this.config.redis, this.config.connectTimeoutMs)
+    this.#redis.catch(() => {})
+    return this.#redis
+  }
+
+  broker(): Promise<OpenedRedis> {
+    if (!this.#broker) {
+      const b = this.config.broker
+      if (!b) {
+        return Promise.reject(new ConfigError('CELERY_BROKER_URL is not set.', { hint: 'Set CELERY_BROKER_URL as in the dify-api container, e.g. redis://:password@redis:6379/1.' }))
+      }
+      this.#broker = openBroker(b, this.config.redis, this.config.connectTimeoutMs)
+      this.#broker.catch(() => {})
+    }
+    return this.#broker
+  }
+
+  storage(): Promise<Storage> {
+    this.#storage ??= openStorage(this.config.storage)
+    this.#storage.catch(() => {})
+    return this.#storage
+  }
+
+  /** Has a connection of this kind been opened (successfully or not)? */
+  opened(kind: 'db' | 'redis' | 'broker' | 'storage'): boolean {
+    return { db: this.#db, redis: this.#redis, broker: this.#broker, storage: this.#storage }[kind] !== undefined
+  }
+
+  async close(): Promise<void> {
+    const closing: Array<Promise<unknown>> = []
+    for (const p of [this.#db, this.#redis, this.#broker]) {
+      if (p) closing.push(p.then((c) => c.close()).catch(() => {}))
+    }
+    await Promise.all(closing)
+    this.#db = this.#redis = this.#broker = this.#storage = undefined
+  }
+}

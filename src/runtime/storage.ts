@@ -1,0 +1,80 @@
+import type { StorageConfig } from '../config/schema.js'
+import { ConfigError, ConnectError } from '../cli/errors.js'
+
+/** The file storage Dify uses (privkeys/, upload_files/, …), through OpenDAL. */
+export interface Storage {
+  location: string
+  read(path: string): Promise<Buffer>
+  /** undefined when the object does not exist */
+  readIfExists(path: string): Promise<Buffer | undefined>
+  write(path: string, data: Buffer | string): Promise<void>
+  exists(path: string): Promise<boolean>
+  delete(path: string): Promise<void>
+  /** object paths below a prefix (recursive), without directory entries */
+  list(prefix: string): Promise<string[]>
+  copy(from: string, to: string): Promise<void>
+}
+
+export async function openStorage(cfg: StorageConfig): Promise<Storage> {
+  if (!cfg.scheme) {
+    throw new ConfigError(`STORAGE_TYPE=${cfg.storageType} is not supported by dify-ops.`, {
+      hint: 'dify-ops reaches storage through OpenDAL: use STORAGE_TYPE=opendal (any OPENDAL_SCHEME), local, s3 or azure-blob.',
+    })
+  }
+  let Operator: typeof import('opendal').Operator
+  try {
+    ;({ Operator } = await import('opendal'))
+  } catch (e) {
+    throw new ConfigError(`The OpenDAL storage library cannot be loaded: ${(e as Error).message.split('\n')[0]}.`, {
+      hint: 'Reinstall dify-ops; opendal 0.49.2 is required on glibc 2.36 systems.',
+    })
+  }
+  let op: InstanceType<typeof Operator>
+  try {
+    op = new Operator(cfg.scheme, cfg.options)
+  } catch (e) {
+    throw new ConfigError(`The storage settings for ${cfg.location} are not valid: ${firstLine(e)}.`, {
+      hint: 'Check STORAGE_TYPE and the OPENDAL_<SCHEME>_* (or S3_*/AZURE_BLOB_*) variables.',
+    })
+  }
+  const wrap = async <T>(what: string, path: string, f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f()
+    } catch (e) {
+      const m = firstLine(e)
+      if (/NotFound/.test(m)) throw Object.assign(new Error(`not found: ${path}`), { code: 'ENOENT' })
+      if (/ConfigInvalid|PermissionDenied/.test(m)) {
+        throw new ConfigError(`Storage ${cfg.location} refused ${what} of ${path}: ${m}.`)
+      }
+      throw new ConnectError(`Storage ${cfg.location} failed to ${what} ${path}: ${m}.`, {
+        hint: 'Check that the storage is reachable and the credentials are right.',
+      })
+    }
+  }
+  const storage: Storage = {
+    location: cfg.location,
+    read: (p) => wrap('read', p, () => op.read(p)),
+    readIfExists: async (p) => {
+      try {
+        return await storage.read(p)
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ENOENT') return undefined
+        throw e
+      }
+    },
+    write: (p, d) => wrap('write', p, async () => void (await op.write(p, d))),
+    exists: (p) => wrap('check', p, () => op.exists(p)),
+    delete: (p) => wrap('delete', p, () => op.delete(p)),
+    list: (prefix) =>
+      wrap('list', prefix, async () => {
+        const entries = await op.list(prefix, { recursive: true })
+        return entries.map((e) => e.path()).filter((p) => !p.endsWith('/'))
+      }),
+    copy: (a, b) => wrap('copy', a, async () => void (await op.write(b, await op.read(a)))),
+  }
+  return storage
+}
+
+function firstLine(e: unknown): string {
+  return ((e as Error)?.message ?? String(e)).split('\n')[0]!.slice(0, 300)
+}

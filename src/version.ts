@@ -1,0 +1,12 @@
+import { readFileSync } from 'node:fs'
+import { FIRST_WINDOW } from './dify/releases.js'
+
+export function cliVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+/** `dify --version`: the CLI version, the Node it runs on, and the Dify releases whose schema it supports. */
+export function versionText(): string {
+  return `dify-ops/${cliVersion()} ${process.platform}-${process.arch} node-${process.version} (Dify ${FIRST_WINDOW.from} – ${FIRST_WINDOW.to}, schema ${FIRST_WINDOW.fromHead} … ${FIRST_WINDOW.toHead})`
+}

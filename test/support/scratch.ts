@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import mysql from 'mysql2/promise'
+import { Redis } from 'ioredis'
+import { MYSQL, PG, REDIS } from './services.js'
+
+export function scratchName(tag: string): string {
+  return `dops_${tag.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`
+}
+
+export interface Scratch {
+  name: string
+  /** environment variables pointing dify-ops at this scratch database */
+  env: Record<string, string>
+  drop(): Promise<void>
+}
+
+/** A fresh PostgreSQL database of its own; drop() removes it. */
+export async function scratchPg(tag: string): Promise<Scratch> {
+  const name = scratchName(tag)
+  const c = new pg.Client({ ...PG, database: 'postgres' })
+  await c.connect()
+  await c.query(`create database ${name}`)
+  await c.end()
+  return {
+    name,
+    env: { DB_TYPE: 'postgresql', DB_HOST: PG.host, DB_PORT: String(PG.port), DB_USERNAME: PG.user, DB_PASSWORD: '', DB_DATABASE: name },
+    async drop() {
+      const c2 = new pg.Client({ ...PG, database: 'postgres' })
+      await c2.connect()
+      await c2.query(`drop database if exists ${name} with (force)`)
+      await c2.end()
+    },
+  }
+}
+
+/** A fresh MariaDB/MySQL database of its own. */
+export async function scratchMysql(tag: string): Promise<Scratch> {
+  const name = scratchName(tag)
+  const c = await mysql.createConnection({ ...MYSQL })
+  await c.query(`create database ${name} character set utf8mb4 collate utf8mb4_unicode_ci`)
+  await c.end()
+  return {
+    name,
+    env: { DB_TYPE: 'mysql', DB_HOST: MYSQL.host, DB_PORT: String(MYSQL.port), DB_USERNAME: MYSQL.user, DB_PASSWORD: '', DB_DATABASE: name },
+    async drop() {
+      const c2 = await mysql.createConnection({ ...MYSQL })
+      await c2.query(`drop database if exists ${name}`)
+      await c2.end()
+    },
+  }
+}
+
+export interface ScratchRedis {
+  /** "<prefix>:" — every key dify-ops touches lives below it (REDIS_KEY_PREFIX) */
+  prefix: string
+  env: Record<string, string>
+  client: Redis
+  drop(): Promise<void>
+}
+
+/**
+ * A Redis key space of its own: a unique REDIS_KEY_PREFIX on the shared server (DB 0 for the cache, DB 1 as the
+ * broker, as in Dify). drop() deletes every key under the prefix in both databases.
+ */
+export async function scratchRedis(tag: string): Promise<ScratchRedis> {
+  const p = scratchName(tag)
+  const client = new Redis({ ...REDIS, db: 0, lazyConnect: true })
+  await client.connect()
+  return {
+    prefix: `${p}:`,
+    env: {
+      REDIS_HOST: REDIS.host,
+      REDIS_PORT: String(REDIS.port),
+      REDIS_DB: '0',
+      REDIS_KEY_PREFIX: p,
+      CELERY_BROKER_URL: `redis://${REDIS.host}:${REDIS.port}/1`,
+    },
+    client,
+    async drop() {
+      for (const db of [0, 1]) {
+        const c = new Redis({ ...REDIS, db })
+        let cursor = '0'
+        do {
+          const [next, keys] = await c.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000)
+          cursor = next
+          if (keys.length) await c.del(...keys)
+        } while (cursor !== '0')
+        c.disconnect()
+      }
+      client.disconnect()
+    },
+  }
+}
