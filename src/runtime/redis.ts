@@ -104,7 +104,8 @@ export async function openBroker(cfg: BrokerConfig, redisCfg: RedisConfig, timeo
 }
 
 async function connectOrThrow(client: RedisHandle, what: string, timeoutMs: number, hint: string): Promise<void> {
-  client.on('error', () => {}) // surfaced through the awaited calls below
+  let lastError: unknown
+  client.on('error', (e) => (lastError = e)) // the socket-level cause; surfaced below
   let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([
@@ -118,7 +119,8 @@ async function connectOrThrow(client: RedisHandle, what: string, timeoutMs: numb
     ])
   } catch (e) {
     client.disconnect()
-    throw redisError(e, what, hint)
+    const msg = (e as Error)?.message ?? ''
+    throw redisError(lastError && /Connection is closed|timed out/.test(msg) ? lastError : e, what, hint)
   } finally {
     if (timer) clearTimeout(timer)
   }

@@ -1,0 +1,34 @@
+import { DifyCommand, Flags } from '../src/cli/command.js'
+import { ConfigError } from '../src/cli/errors.js'
+import { configFailureReport, runDoctor, type DoctorReport } from '../src/doctor/run.js'
+
+const SYMBOL = { ok: '✓', warn: '!', fail: '✗', skip: '-' } as const
+
+export default class Doctor extends DifyCommand {
+  static override summary = 'Check configuration, database, Redis, broker, storage, vector store and tenant keys in one screen.'
+  static override description =
+    'The first command to run during an incident. Each check has its own time limit. Exit 0 when all pass, 4 when the configuration is invalid, 5 when a service cannot be reached, 8 when a check found a problem.'
+  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json']
+  static override flags = {
+    timeout: Flags.integer({ summary: 'Seconds each connection check may take.', min: 1, max: 120 }),
+  }
+
+  async run(): Promise<DoctorReport> {
+    const { flags } = await this.parse(Doctor)
+    let report: DoctorReport
+    try {
+      const rt = this.runtime()
+      report = await runDoctor(rt, { limitMs: flags.timeout ? flags.timeout * 1000 : undefined })
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e
+      report = configFailureReport(e)
+    }
+    for (const c of report.checks) {
+      this.out.log(`${SYMBOL[c.status]} ${c.name.padEnd(18)} ${c.summary}`)
+      if (c.hint && c.status !== 'ok') this.out.log(`  ${' '.repeat(18)} hint: ${c.hint}`)
+    }
+    this.out.log(report.ok ? '\nAll checks passed.' : `\n${report.checks.filter((c) => c.status === 'fail').length} check(s) failed.`)
+    this.setExitCode(report.exitCode)
+    return report
+  }
+}

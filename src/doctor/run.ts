@@ -1,0 +1,213 @@
+import { randomBytes, createPublicKey } from 'node:crypto'
+import { sql } from 'kysely'
+import type { Runtime } from '../runtime/index.js'
+import { ConfigError, ConnectError, ExitCode, isDifyOpsError } from '../cli/errors.js'
+import { readAlembicVersions } from '../dify/schema-version.js'
+import { profileFor, SUPPORTED_WINDOW_TEXT } from '../dify/profile.js'
+import { privateKeyPath } from '../dify/keys.js'
+import { PRIORITY_STEPS, priorityListKey } from '../dify/queues.js'
+import { probeVectorStore } from './vector-probe.js'
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip'
+
+export interface CheckResult {
+  name: string
+  status: CheckStatus
+  summary: string
+  hint?: string
+  /** unreachable service (exit 5) rather than a problem found (exit 8) */
+  unreachable?: boolean
+  details?: Record<string, unknown>
+  durationMs: number
+}
+
+export interface DoctorReport {
+  checks: CheckResult[]
+  database: { revision: string | null; release: string | null; supported: boolean } | null
+  ok: boolean
+  exitCode: number
+}
+
+type CheckFn = () => Promise<Omit<CheckResult, 'name' | 'durationMs'>>
+
+/** Run one check under its own time limit, so one dead service does not stall the rest. */
+async function timed(name: string, limitMs: number, fn: CheckFn): Promise<CheckResult> {
+  const t0 = Date.now()
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const r = await Promise.race([
+      fn(),
+      new Promise<never>((_, rej) => {
+        timer = setTimeout(() => rej(new ConnectError(`${name}: no answer within ${Math.round(limitMs / 1000)} s`)), limitMs)
+      }),
+    ])
+    return { name, ...r, durationMs: Date.now() - t0 }
+  } catch (e) {
+    const unreachable = e instanceof ConnectError
+    return {
+      name,
+      status: 'fail',
+      summary: isDifyOpsError(e) ? e.message : `unexpected error: ${(e as Error).message}`,
+      hint: isDifyOpsError(e) ? e.hint : undefined,
+      unreachable,
+      durationMs: Date.now() - t0,
+    }
+  } finally {
+    if (timer) clearTimeout(timer)
+  }
+}
+
+export interface DoctorOptions {
+  /** per-connection check limit */
+  limitMs?: number
+}
+
+export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<DoctorReport> {
+  const limit = opts.limitMs ?? Math.max(rt.config.connectTimeoutMs + 500, 3000)
+  const cfg = rt.config
+  const checks: CheckResult[] = [
+    {
+      name: 'configuration',
+      status: 'ok',
+      summary: `valid (database ${cfg.db.type}${cfg.db.embedded ? ' embedded default' : ''}, storage ${cfg.storage.location}, vector store ${cfg.vectorStore}, edition ${cfg.edition})`,
+      durationMs: 0,
+    },
+  ]
+  let database: DoctorReport['database'] = null
+  let profile = profileFor(null)
+
+  // the embedded PGlite is local but slow to initialise on first use
+  const dbCheck = timed('metadata database', cfg.db.type === 'pglite' ? Math.max(limit, 60_000) : limit, async () => {
+    const db = await rt.db()
+    const version =
+      db.dialect === 'postgres'
+        ? (await sql<{ v: string }>`select version() as v`.execute(db.kysely)).rows[0]?.v ?? ''
+        : (await sql<{ v: string }>`select version() as v`.execute(db.kysely)).rows[0]?.v ?? ''
+    const versions = await readAlembicVersions(db)
+    const server = version.split(' on ')[0]!.replace(/,.*$/, '')
+    if (!versions || versions.length === 0) {
+      database = { revision: null, release: null, supported: false }
+      return { status: 'warn', summary: `${db.describe}: ${server}; no Dify schema yet (no alembic_version)`, hint: 'Create it with dify upgrade-db.', details: { server } }
+    }
+    if (versions.length > 1) {
+      database = { revision: versions.join(','), release: null, supported: false }
+      return { status: 'fail', summary: `${db.describe}: alembic_version has ${versions.length} rows (${versions.join(', ')})`, hint: 'An interrupted 0.6-era merge; see docs/migrations.md.' }
+    }
+    profile = profileFor(versions[0]!)
+    const rel = profile.release!
+    database = { revision: versions[0]!, release: rel.release ?? rel.atLeast ?? null, supported: profile.supported }
+    const text = `${db.describe}: ${server}; revision ${versions[0]} (${rel.description})`
+    if (!profile.supported) {
+      return { status: 'warn', summary: text, hint: `Outside the supported ${SUPPORTED_WINDOW_TEXT}: writing commands refuse without --force-version.`, details: { server, revision: versions[0] } }
+    }
+    return { status: 'ok', summary: text, details: { server, revision: versions[0], release: rel.release ?? rel.atLeast } }
+  })
+
+  const redisCheck = timed('redis', limit, async () => {
+    const r = await rt.redis()
+    const info = await r.client.info()
+    const get = (k: string) => new RegExp(`^${k}:(.*)$`, 'm').exec(info)?.[1]?.trim()
+    return {
+      status: 'ok',
+      summary: `${r.describe}: Redis ${get('redis_version')}, memory ${get('used_memory_human')}${r.keyPrefix ? `, key prefix ${r.keyPrefix}` : ''}`,
+      details: { version: get('redis_version'), usedMemory: get('used_memory_human') },
+    }
+  })
+
+  const storageCheck = timed('storage', limit + 2000, async () => {
+    const s = await rt.storage()
+    const probe = `doctor/probe-${randomBytes(6).toString('hex')}`
+    const payload = randomBytes(32)
+    await s.write(probe, payload)
+    try {
+      const back = await s.read(probe)
+      if (!back.equals(payload)) return { status: 'fail', summary: `${s.location}: the probe object read back different bytes` }
+    } finally {
+      await s.delete(probe)
+    }
+    return { status: 'ok', summary: `${s.location}: write, read, delete of a probe under doctor/ succeeded` }
+  })
+
+  const vectorCheck = timed('vector store', limit, () => probeVectorStore(cfg, limit - 250))
+
+  const [dbR, redisR, storageR, vectorR] = await Promise.all([dbCheck, redisCheck, storageCheck, vectorCheck])
+  checks.push(dbR, redisR)
+
+  // broker: depths of the worker queues of the connected release
+  checks.push(
+    await timed('celery broker', limit, async () => {
+      if (!cfg.broker) return { status: 'skip', summary: 'CELERY_BROKER_URL is not set' }
+      const b = await rt.broker()
+      const queues = cfg.celeryQueues ?? [...profile.workerQueues]
+      const pipe = b.client.pipeline()
+      for (const q of queues) for (const p of PRIORITY_STEPS) pipe.llen(b.keyPrefix + priorityListKey(q, p))
+      pipe.hlen(b.keyPrefix + 'unacked')
+      const res = (await pipe.exec()) ?? []
+      const depths: Record<string, number> = {}
+      queues.forEach((q, i) => {
+        depths[q] = PRIORITY_STEPS.reduce<number>((s, _p, j) => s + Number(res[i * PRIORITY_STEPS.length + j]?.[1] ?? 0), 0)
+      })
+      const unacked = Number(res[res.length - 1]?.[1] ?? 0)
+      const busy = Object.entries(depths).filter(([, n]) => n > 0)
+      return {
+        status: 'ok',
+        summary: `${b.describe}: ${queues.length} queues, ${busy.reduce((s, [, n]) => s + n, 0)} waiting message(s)${busy.length ? ` (${busy.map(([q, n]) => `${q} ${n}`).join(', ')})` : ''}, ${unacked} unacked`,
+        details: { depths, unacked },
+      }
+    }),
+  )
+  checks.push(storageR, vectorR)
+
+  // tenant keys: needs the database and the storage
+  checks.push(
+    await timed('tenant keys', limit * 3, async () => {
+      if (dbR.status === 'fail' || storageR.status === 'fail') return { status: 'skip', summary: 'needs the database and the storage' }
+      if (!database || !(database as { revision: string | null }).revision) return { status: 'skip', summary: 'no Dify schema' }
+      const db = await rt.db()
+      const s = await rt.storage()
+      const tenants = await db.kysely.selectFrom('tenants').select(['id', 'encrypt_public_key']).execute()
+      const problems: Array<{ tenantId: string; problem: string }> = []
+      let ok = 0
+      for (const t of tenants) {
+        if (!t.encrypt_public_key) {
+          problems.push({ tenantId: t.id, problem: 'no public key in tenants.encrypt_public_key' })
+          continue
+        }
+        const pem = await s.readIfExists(privateKeyPath(t.id))
+        if (!pem) {
+          problems.push({ tenantId: t.id, problem: `no private key at ${privateKeyPath(t.id)}` })
+          continue
+        }
+        try {
+          const derived = createPublicKey(pem).export({ type: 'spki', format: 'der' })
+          const stored = createPublicKey(t.encrypt_public_key).export({ type: 'spki', format: 'der' })
+          if (derived.equals(stored)) ok++
+          else problems.push({ tenantId: t.id, problem: 'private key does not match the public key' })
+        } catch {
+          problems.push({ tenantId: t.id, problem: 'key does not parse' })
+        }
+      }
+      if (problems.length === 0) return { status: 'ok', summary: `${ok} tenant(s): every private key exists and matches its public key` }
+      return {
+        status: 'fail',
+        summary: `${problems.length} of ${tenants.length} tenant(s) have key problems (first: ${problems[0]!.tenantId}: ${problems[0]!.problem})`,
+        hint: 'Run dify encryption check for details; restore the key from a backup or reset it (dify reset-encrypt-key-pair --tenant ID).',
+        details: { problems: problems.slice(0, 50) },
+      }
+    }),
+  )
+
+  const failed = checks.filter((c) => c.status === 'fail')
+  const exitCode = failed.some((c) => c.unreachable) ? ExitCode.connect : failed.length ? ExitCode.problems : ExitCode.ok
+  return { checks, database, ok: failed.length === 0, exitCode }
+}
+
+/** The report when the configuration itself is invalid (exit 4). */
+export function configFailureReport(e: ConfigError): DoctorReport {
+  return {
+    checks: [{ name: 'configuration', status: 'fail', summary: e.message, hint: e.hint, durationMs: 0 }],
+    database: null,
+    ok: false,
+    exitCode: ExitCode.config,
+  }
+}
