@@ -6,6 +6,11 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0]
   const { versionText } = await import('../dist/src/version.js')
   process.stdout.write(versionText() + '\n')
 } else {
+  // Node 22+ (dify-api 1.11.3+) caches compiled code between runs; absent on Node 18, where this is a no-op.
+  const mod = await import('node:module')
+  try {
+    mod.enableCompileCache?.()
+  } catch {}
   const { execute } = await import('@oclif/core')
   await execute({ dir: import.meta.url })
 }

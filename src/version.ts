@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { FIRST_WINDOW } from './dify/releases.js'
+import { FIRST_WINDOW } from './dify/window.js'
 
 export function cliVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }

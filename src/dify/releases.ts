@@ -1,4 +1,5 @@
 import { ALEMBIC_CHAIN } from './alembic-chain.js'
+import { FIRST_WINDOW } from './window.js'
 
 /** Schema head revision of each Dify release (reference: dify-schema-and-migrations.md §2.1). */
 export const RELEASE_HEADS: ReadonlyArray<readonly [string, string]> = [
@@ -65,7 +66,7 @@ export const REVISIONS: ReadonlyMap<string, RevisionInfo> = new Map(
   ]),
 )
 
-export const FIRST_WINDOW = { from: '1.11.0', to: '1.12.1', fromHead: 'd57accd375ae', toHead: '788d3099ae3a' } as const
+export { FIRST_WINDOW } from './window.js'
 
 /** Compare dotted versions ("1.11.3" < "1.12.0"). */
 export function compareVersions(a: string, b: string): number {

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../../src/config/schema.js'
+import { Runtime } from '../../../src/runtime/index.js'
+import { buildAuditEntry, readAudit, writeAudit } from '../../../src/audit/log.js'
+import { scratchRedis, type ScratchRedis } from '../../support/scratch.js'
+import { runCli } from '../../support/cli.js'
+import { closedPort } from '../../support/blackhole.js'
+
+let redis: ScratchRedis
+beforeAll(async () => {
+  redis = await scratchRedis('audit')
+})
+afterAll(async () => {
+  await redis?.drop()
+})
+
+describe('audit log', () => {
+  it('appends one redacted JSON line to the file and the capped Redis stream, and lists it', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dops-audit-')), 'audit.log')
+    const rt = new Runtime(loadConfig({ env: { ...redis.env, DIFY_OPS_AUDIT_LOG: file }, noDotenv: true }))
+    const entry = buildAuditEntry({
+      command: 'reset-password',
+      args: { email: 'ops@example.com', newPassword: 'Secret123', url: 'redis://:pw@host:6379/1' },
+      target: { database: 'postgresql://db:5432/dify' },
+      outcome: 'ok',
+      exitCode: 0,
+      counts: { accounts: 1 },
+      version: '0.0.0',
+    })
+    expect(await writeAudit(rt, entry)).toEqual({ file: true, redis: true })
+    const line = JSON.parse(readFileSync(file, 'utf8').trim())
+    expect(line.args).toEqual({ email: 'ops@example.com', newPassword: '***', url: 'redis://***@host:6379/1' })
+    expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/)
+    expect(line.user).toBeTruthy()
+    expect(line.host).toBeTruthy()
+    expect(await redis.client.xlen(`${redis.prefix}dify_ops:audit`)).toBe(1)
+    const listed = await readAudit(rt, {})
+    expect(listed.map((e) => e.command)).toEqual(['reset-password'])
+    await rt.close()
+
+    const cli = await runCli(['audit', '--json', '--since', '1h'], { env: redis.env })
+    expect(cli.code).toBe(0)
+    expect(cli.json.entries).toHaveLength(1)
+    expect(JSON.stringify(cli.json)).not.toContain('Secret123')
+  })
+
+  it('still writes the file when Redis is unreachable', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dops-audit-')), 'audit.log')
+    const rt = new Runtime(loadConfig({ env: { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(await closedPort()), DIFY_OPS_AUDIT_LOG: file }, noDotenv: true }))
+    const res = await writeAudit(rt, buildAuditEntry({ command: 'x', args: {}, target: {}, outcome: 'failed', exitCode: 1, version: '0' }))
+    expect(res).toEqual({ file: true, redis: false })
+    await rt.close()
+  })
+
+  it('rejects a bad --since with exit 2', async () => {
+    const r = await runCli(['audit', '--since', 'yesterday-ish'], { env: redis.env })
+    expect(r.code).toBe(2)
+  })
+})
