@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# npm dependencies (npm ci when the lock file is newer than node_modules)
+# npm dependencies, following package-lock.json. `npm install`, not `npm ci`: opendal 0.49.2 (pinned for glibc 2.36)
+# names platform packages that were never published (darwin, win32), which npm ci rejects as missing from the lock.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 
 # services: the core three, then every capability's own script (pgvector, chroma, celery, …)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Build a self-contained tarball of the CLI (compiled code + production node_modules), installable without npm —
+# the dify-api images carry Debian's nodejs but no npm. Output: build/dify-ops-<version>-linux-x64.tar.gz
+set -euo pipefail
+cd "$(dirname "$0")/.."
+version=$(node -p "require('./package.json').version")
+out="build/dify-ops-${version}-linux-x64.tar.gz"
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+[ -f dist/src/version.js ] && [ -f oclif.manifest.json ] || npm run build --silent
+mkdir -p "$stage/dify-ops"
+cp -r bin dist oclif.manifest.json package.json package-lock.json README.md "$stage/dify-ops/"
+rm -f "$stage/dify-ops/bin/dev.js"
+# only the compiled CLI: no tests, benches or scripts in the package
+rm -rf "$stage/dify-ops/dist/test" "$stage/dify-ops/dist/bench"
+# npm install, not npm ci: opendal 0.49.2 names platform packages that were never published (darwin, win32), which
+# npm ci rejects as "missing from lock file"; install still follows the lock file for everything that exists.
+( cd "$stage/dify-ops" && npm install --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null )
+rm -f "$stage/dify-ops/package-lock.json"
+mkdir -p build
+tar -C "$stage" -czf "$out" dify-ops
+echo "$out"
