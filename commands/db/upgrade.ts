@@ -67,6 +67,7 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
       progress.stop()
     }
     this.auditCounts = { revisions: r.applied.length }
+    if (r.status === 'up-to-date') this.dryRun = true // nothing was written: no audit line (and no Redis round trip)
     const at = (rev: string | null, rel: string | null) => (rev ? `${rev}${rel ? ` (${rel})` : ''}` : 'an empty database')
     this.out.log(`Database: ${r.database} (${r.dialect}, DDL ${r.transactionalDdl ? 'transactional' : 'not transactional'})`)
     this.out.log(`Target:   ${r.target.revision} (${r.target.source === 'cli' ? "this CLI's head" : r.target.source === 'flag' ? '--to' : `head of the Dify code in ${r.target.difyCodeDir}`})`)
