@@ -4,7 +4,7 @@ import type { Db } from '../runtime/db.js'
 import { pinConnection } from './lock.js'
 import type { Plan } from './plan.js'
 import type { DbState } from './state.js'
-import type { Revision, SqlDialect, Statement } from './types.js'
+import { ALEMBIC_VERSION_DDL, type Revision, type SqlDialect, type Statement } from './types.js'
 
 /**
  * The runner: applies a plan's revisions one by one.
@@ -17,7 +17,7 @@ import type { Revision, SqlDialect, Statement } from './types.js'
  */
 
 /** Alembic's own version table DDL, byte for byte (Dify uses the defaults: no version_table override). */
-export const CREATE_VERSION_TABLE = 'CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))'
+export const CREATE_VERSION_TABLE = ALEMBIC_VERSION_DDL
 
 function checkId(id: string): string {
   if (!/^[0-9a-zA-Z_]{1,32}$/.test(id)) throw new Error(`invalid revision id ${JSON.stringify(id)}`)
