@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { BIN, runCli } from '../../support/cli.js'
-import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
+import { loadOracleSchema, openScratchDb } from '../../support/dify-schema.js'
+import { diffSchemas, introspectSchema } from '../../../src/migrations/schema/introspect.js'
+import { scratchMysql, scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { PG } from '../../support/services.js'
 import { REVISION_LIST } from '../../../src/migrations/registry.js'
 import { buildChain } from '../../../src/migrations/graph.js'
@@ -28,6 +30,15 @@ async function fingerprint(db: string): Promise<string> {
   const cols = await q(db, "select table_name || '.' || column_name || ':' || data_type || ':' || is_nullable || ':' || coalesce(column_default, '') as t from information_schema.columns where table_schema = 'public' order by 1")
   const idx = await q(db, "select indexdef as t from pg_indexes where schemaname = 'public' order by 1")
   return [...cols.map((r) => r.t), ...idx.map((r) => r.t), JSON.stringify(await versions(db))].join('\n')
+}
+
+async function schemaOfScratch(s: Scratch) {
+  const db = await openScratchDb(s.env)
+  try {
+    return await introspectSchema(db)
+  } finally {
+    await db.close()
+  }
 }
 
 describe('dify db (CLI, any registry)', () => {
@@ -70,6 +81,28 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     expect(await versions(s.name)).toEqual([head])
     expect(await redis.client.exists(keys.dbUpgradeLock(redis.prefix))).toBe(0)
   }, 180_000)
+
+  it('fresh PostgreSQL → upgrade-db is exactly Dify\'s schema at the head; MariaDB fresh → head too', async () => {
+    const s = await freshDb('oracle')
+    const r = await runCli(['upgrade-db', '--json'], { env: env(s) })
+    expect(r.code, r.stderr).toBe(0)
+    const o = await freshDb('oracleref')
+    loadOracleSchema(o.name, head)
+    const [ours, theirs] = await Promise.all([schemaOfScratch(s), schemaOfScratch(o)])
+    expect(diffSchemas(theirs, ours, ['oracle', 'ours'])).toEqual([])
+    expect(await versions(s.name)).toEqual([head])
+    const m = await scratchMysql('cliupmy')
+    try {
+      const mr = await runCli(['upgrade-db', '--json'], { env: { ...m.env, ...redis.env } })
+      expect(mr.code, mr.stderr).toBe(0)
+      expect(mr.json).toMatchObject({ dialect: 'mysql', transactionalDdl: false, status: 'upgraded', to: head })
+      expect(mr.stderr).toContain('not transactional on MySQL') // the record of what will run
+      const again = await runCli(['upgrade-db', '--json'], { env: { ...m.env, ...redis.env } })
+      expect(again.json.status).toBe('up-to-date')
+    } finally {
+      await m.drop()
+    }
+  }, 120_000)
 
   it('--dry-run and --sql change nothing; --sql --from base needs no database', async () => {
     const s = await freshDb('dry')

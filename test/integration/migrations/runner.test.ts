@@ -7,6 +7,7 @@ import { upgradeDb, upgradeSql } from '../../../src/migrations/upgrade.js'
 import { MigrationFailedError, type RunEvent } from '../../../src/migrations/runner.js'
 import { scratchDb, schemaFingerprint, synthRegistry, SYNTH_HEAD, tablesOf, versionsOf, type Engine, type ScratchDb } from '../../support/migrations.js'
 import { MYSQL, PG } from '../../support/services.js'
+import { REVISION_LIST } from '../../../src/migrations/registry.js'
 
 /** Domain-level tests of the runner with a synthetic registry, on real PostgreSQL, real MariaDB and PGlite. */
 describe.each<Engine>(['postgres', 'mysql', 'pglite'])('runner on %s', (engine) => {
@@ -190,6 +191,22 @@ describe.each<Engine>(['postgres', 'mysql', 'pglite'])('runner on %s', (engine) 
     expect(q.sql).not.toContain('CREATE TABLE alembic_version')
     expect(await schemaFingerprint(db)).toBe(before)
   })
+})
+
+describe.skipIf(REVISION_LIST.length === 0)('runner with the real registry on PGlite', () => {
+  it('fresh → head', async () => {
+    const s = await scratchDb('pglite', 'real')
+    const db = await s.open()
+    try {
+      const r = await upgradeDb({ db: async () => db, database: 'pglite' }, { autoDirs: [] })
+      expect(r.applied.length).toBe(REVISION_LIST.length)
+      expect(await versionsOf(db)).toEqual([REVISION_LIST.at(-1)!.revision])
+      expect((await tablesOf(db)).length).toBeGreaterThan(100)
+    } finally {
+      await db.close()
+      await s.drop()
+    }
+  }, 120_000)
 })
 
 describe('--sql offline (--from, no connection)', () => {
