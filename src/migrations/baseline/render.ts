@@ -171,14 +171,22 @@ export function renderAddColumn(dialect: SqlDialect, table: string, c: ColumnSpe
 
 /** Our own definitions of the SQL functions Dify creates in revision 1c9ba48be8e4 (same names, signatures and results). */
 const FUNCTIONS: Record<string, string[]> = {
-  // uuidv7(): 48-bit Unix time in milliseconds, version 7, and the random bits of a v4 uuid (variant kept)
+  // uuidv7(): 48-bit Unix time in milliseconds, version 7, and the random bits of a v4 uuid (variant kept).
+  // PostgreSQL 18 has a native pg_catalog.uuidv7(); as Dify does since 1.13 (#36998) ours is created only without it.
   uuidv7: [
-    `CREATE FUNCTION uuidv7() RETURNS uuid LANGUAGE sql VOLATILE PARALLEL SAFE AS $fn$
-SELECT (lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
-        || '7' || substr(g, 16, 3) || substr(g, 20, 4) || substr(g, 25, 12))::uuid
-  FROM (SELECT gen_random_uuid()::text AS g) AS r
-$fn$`,
-    `COMMENT ON FUNCTION uuidv7() IS 'A time-ordered uuid (version 7): 48-bit millisecond timestamp, then random bits'`,
+    `DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                  WHERE p.proname = 'uuidv7' AND n.nspname = 'pg_catalog') THEN
+    CREATE FUNCTION uuidv7() RETURNS uuid LANGUAGE sql VOLATILE PARALLEL SAFE AS $fn$
+      SELECT (lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
+              || '7' || substr(g, 16, 3) || substr(g, 20, 4) || substr(g, 25, 12))::uuid
+        FROM (SELECT gen_random_uuid()::text AS g) AS r
+    $fn$;
+    COMMENT ON FUNCTION uuidv7() IS 'A time-ordered uuid (version 7): 48-bit millisecond timestamp, then random bits';
+  END IF;
+END
+$do$`,
   ],
   // uuidv7_boundary(ts): the smallest version-7 uuid of that millisecond (all random bits zero)
   uuidv7_boundary: [

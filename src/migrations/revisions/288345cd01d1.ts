@@ -6,7 +6,7 @@ export const revision: Revision = {
   revision: '288345cd01d1',
   downRevision: '3334862ee907',
   release: '1.12.0',
-  description: 'change workflow_node_execution run index',
+  description: 'change workflow node execution workflow_run index',
   statements: (dialect) => {
     const table = 'workflow_node_executions'
     const drop = ddl(dialect).schema.dropIndex('workflow_node_execution_workflow_run_idx')

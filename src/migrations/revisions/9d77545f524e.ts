@@ -6,7 +6,7 @@ export const revision: Revision = {
   revision: '9d77545f524e',
   downRevision: 'f9f6d18a37f9',
   release: '1.12.0',
-  description: 'add workflow archive logs',
+  description: 'create workflow_archive_logs',
   statements: (dialect) =>
     renderTable(dialect, {
       name: 'workflow_archive_logs',

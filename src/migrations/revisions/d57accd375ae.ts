@@ -10,7 +10,7 @@ export const revision: Revision = {
   revision: BASELINE_REVISION,
   downRevision: null,
   release: '1.11.0',
-  description: 'support multi modal (baseline: Dify 1.11.0/1.11.1 schema)',
+  description: 'support-multi-modal',
   baseline: true,
   statements: (dialect) => renderSchema(dialect, BASELINE_SCHEMA),
 }

@@ -55,6 +55,37 @@ describe('PostgreSQL schema against Dify\'s own Alembic output (offline oracle)'
     const got = await schemaOf(s)
     expect(diffSchemas(head, got.schema, ['oracle', 'ours'])).toEqual([])
     expect(got.versions).toEqual([DIFY_HEAD])
+
+    // the normaliser ignores pgvector collection tables and dify-ops' own tables, as Dify's Alembic env does
+    const db2 = await openScratchDb(s.env)
+    for (const q of [
+      'CREATE TABLE embedding_vector_index_0a1b2c3d_4e5f_nod (id uuid PRIMARY KEY, text text, meta jsonb)',
+      'CREATE INDEX embedding_vector_index_0a1b2c3d_4e5f_nod_meta_idx ON embedding_vector_index_0a1b2c3d_4e5f_nod (meta)',
+      'CREATE TABLE dify_ops_audit (id serial PRIMARY KEY, at timestamp)',
+    ])
+      await sql.raw(q).execute(db2.kysely)
+    await db2.close()
+    expect(diffSchemas(head, (await schemaOf(s)).schema)).toEqual([])
+    // …but not other tables
+    const db3 = await openScratchDb(s.env)
+    await sql.raw('CREATE TABLE embedding_vector_index_x (id int)').execute(db3.kysely)
+    await db3.close()
+    expect(diffSchemas(head, (await schemaOf(s)).schema)).toEqual(['table embedding_vector_index_x: only in actual'])
+    // and it sees a changed default, a dropped index and a changed nullability
+    const db4 = await openScratchDb(s.env)
+    for (const q of [
+      'DROP TABLE embedding_vector_index_x',
+      "ALTER TABLE accounts ALTER COLUMN status SET DEFAULT 'x'",
+      'DROP INDEX account_email_idx',
+      'ALTER TABLE accounts ALTER COLUMN avatar SET NOT NULL',
+    ])
+      await sql.raw(q).execute(db4.kysely)
+    await db4.close()
+    expect(diffSchemas(head, (await schemaOf(s)).schema)).toEqual([
+      'table accounts column avatar nullable: expected true ≠ actual false',
+      `table accounts column status default: expected "'active'::character varying" ≠ actual "'x'::character varying"`,
+      'table accounts index account_email_idx: only in expected',
+    ])
   })
 
   const starts = REVISION_LIST.map((r) => r.revision).filter((r) => r !== DIFY_HEAD)
