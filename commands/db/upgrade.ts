@@ -7,6 +7,8 @@ import { upgradeDb, upgradeSql, DEFAULTS, type SqlResult, type UpgradeResult } f
 export default class DbUpgrade extends DifyCommand {
   static override aliases = ['upgrade-db']
   static override writes = true
+  /** SIGINT stops after the current revision (or stops waiting), releases the locks and exits 130 */
+  static override gracefulInterrupt = true
   static override summary = 'Bring the metadata database to the schema of the target Dify release (Alembic-compatible).'
   static override description = `Applies Dify's migrations revision by revision and keeps alembic_version in Dify's ids, so Dify's own flask upgrade-db afterwards is a no-op.
 Target: --to REV, else the head of the Dify code at hand (--dify-root, or /app/api/migrations/versions inside dify-api), else this CLI's head.
@@ -62,7 +64,7 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
     }
     let r: UpgradeResult
     try {
-      r = await upgradeDb(deps, { ...target, ...timeouts, dryRun: flags['dry-run'], noWait: flags['no-wait'], timeoutMs: flags.timeout * 1000, onEvent })
+      r = await upgradeDb(deps, { ...target, ...timeouts, dryRun: flags['dry-run'], noWait: flags['no-wait'], timeoutMs: flags.timeout * 1000, onEvent, signal: this.abort.signal })
     } finally {
       progress.stop()
     }

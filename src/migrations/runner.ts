@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely'
-import { DifyOpsError } from '../cli/errors.js'
+import { DifyOpsError, InterruptedError } from '../cli/errors.js'
 import type { Db } from '../runtime/db.js'
 import { pinConnection } from './lock.js'
 import type { Plan } from './plan.js'
@@ -39,6 +39,8 @@ export interface RunOptions {
   onEvent?: (e: RunEvent) => void
   /** asked after each revision: a reason to stop (e.g. the Redis lock was lost) */
   shouldStop?: () => string | undefined
+  /** asked after each revision: the operator interrupted (SIGINT) → stop cleanly, exit 130 */
+  interrupted?: () => boolean
 }
 
 export type RunEvent =
@@ -198,6 +200,12 @@ function appliedOf(rev: Revision, statements: number, ms: number): AppliedRevisi
 }
 
 function stopIfAsked(opts: RunOptions, rev: Revision, applied: AppliedRevision[], plan: Plan): void {
+  if (opts.interrupted?.() && rev !== plan.pending[plan.pending.length - 1]) {
+    throw new InterruptedError(`Interrupted after revision ${rev.revision}; the database is at that clean revision.`, {
+      hint: 'Run dify upgrade-db again to continue.',
+      details: { stoppedAt: rev.revision, applied: applied.map((a) => a.revision) },
+    })
+  }
   const reason = opts.shouldStop?.()
   if (!reason || rev === plan.pending[plan.pending.length - 1]) return
   throw new MigrationFailedError(`Stopped after revision ${rev.revision}: ${reason}`, {

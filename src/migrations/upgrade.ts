@@ -1,4 +1,4 @@
-import { BusyError, ConfigError, DifyOpsError } from '../cli/errors.js'
+import { BusyError, ConfigError, DifyOpsError, InterruptedError } from '../cli/errors.js'
 import { releaseOfRevision } from '../dify/releases.js'
 import type { Db } from '../runtime/db.js'
 import type { OpenedRedis } from '../runtime/redis.js'
@@ -33,6 +33,8 @@ export interface UpgradeOptions extends TargetOptions {
   redisLock?: RedisLockOptions
   /** polling period while waiting for a lock */
   pollMs?: number
+  /** aborted (SIGINT): stop waiting, or stop after the current revision, release the locks, exit 130 */
+  signal?: AbortSignal
 }
 
 export const DEFAULTS = { timeoutMs: 600_000, lockTimeoutMs: 10_000, statementTimeoutMs: 0, pollMs: 500 } as const
@@ -118,6 +120,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
       const r = await deps.redis()
       redisLock = new RedisUpgradeLock(r.client, r.keyPrefix, opts.redisLock)
       while (!(await redisLock.tryAcquire())) {
+        if (opts.signal?.aborted) throw interrupted()
         const holder = await inspectRedisLock(r.client, r.keyPrefix)
         if (opts.noWait || Date.now() >= deadline) throw busy('Dify\'s Redis lock ' + redisLock.key, holder.ttlMs, opts.noWait, timeoutMs)
         opts.onEvent?.({ type: 'wait', lock: 'redis', ttlMs: holder.ttlMs, waitedMs: Date.now() - t0 })
@@ -125,7 +128,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
       }
       redisState = 'acquired'
     } catch (e) {
-      if (e instanceof BusyError) throw e
+      if (e instanceof BusyError || e instanceof InterruptedError) throw e
       redisLock = undefined
       opts.onEvent?.({ type: 'warn', message: `Redis is not reachable (${(e as Error).message.replace(/\.$/, '')}): continuing with the database lock only; a Dify container migrating at the same time would not be seen.` })
     }
@@ -133,6 +136,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
   const dbLock = new DbUpgradeLock(db, deps.database)
   try {
     while (!(await dbLock.tryAcquire())) {
+      if (opts.signal?.aborted) throw interrupted()
       if (opts.noWait || Date.now() >= deadline) throw busy(`the database lock (${dbLock.kind})`, null, opts.noWait, timeoutMs)
       opts.onEvent?.({ type: 'wait', lock: 'database', ttlMs: null, waitedMs: Date.now() - t0 })
       await sleep(pollMs)
@@ -151,6 +155,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
       lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
       statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
       onEvent: opts.onEvent,
+      interrupted: () => opts.signal?.aborted === true,
       shouldStop: () =>
         redisLock?.lost ? `Dify's Redis lock ${redisLock.key} was lost (it expired or someone deleted it), so another upgrade could start` : undefined,
     })
@@ -171,6 +176,8 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     if (redisLock && redisState === 'acquired') await redisLock.release()
   }
 }
+
+const interrupted = () => new InterruptedError('Interrupted while waiting for the upgrade lock; nothing was changed.')
 
 function busy(what: string, ttlMs: number | null, noWait: boolean | undefined, timeoutMs: number): BusyError {
   const ttl = ttlMs !== null ? ` (it expires in ${Math.ceil(ttlMs / 1000)} s unless renewed)` : ''

@@ -153,6 +153,30 @@ describe('upgrade locks (real Redis, real PostgreSQL)', () => {
     expect(await versionsOf(db)).toEqual([SYNTH_HEAD])
   })
 
+  it('an interrupt (SIGINT) stops after the current revision and releases the locks; while waiting it stops at once', async () => {
+    const { db, deps } = await fresh('sigint')
+    const ac = new AbortController()
+    const run = upgradeDb(deps({ slow: { revision: '03ea244985ce', seconds: 0.8 } }), { autoDirs: [], signal: ac.signal })
+    await sleep(400)
+    ac.abort()
+    const e = await run.catch((x) => x)
+    expect(e.exitCode).toBe(130)
+    expect(e.message).toContain('after revision 03ea244985ce')
+    expect(await versionsOf(db)).toEqual(['03ea244985ce'])
+    expect(await redis.client.exists(lockKey)).toBe(0)
+    await redis.client.set(lockKey, 'dify-api-1', 'PX', 30_000)
+    try {
+      const ac2 = new AbortController()
+      const waiting = upgradeDb(deps(), { autoDirs: [], pollMs: 50, signal: ac2.signal })
+      await sleep(200)
+      ac2.abort()
+      expect((await waiting.catch((x) => x)).exitCode).toBe(130)
+      expect(await versionsOf(db)).toEqual(['03ea244985ce'])
+    } finally {
+      await redis.client.del(lockKey)
+    }
+  })
+
   it('a lock lost during the run stops after the current revision with an error', async () => {
     const { db, deps } = await fresh('lost')
     const run = upgradeDb(deps({ slow: { revision: '03ea244985ce', seconds: 1 } }), { autoDirs: [], redisLock: { ttlMs: 3000, renewEveryMs: 100 } })
