@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { BIN, runCli } from '../../support/cli.js'
@@ -174,6 +177,25 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(await versions(s.name)).toEqual([head])
   }, 120_000)
+
+  it('--dify-root: the Dify code\'s head is the target; a head the CLI does not know is exit 4', async () => {
+    const s = await freshDb('difyroot')
+    const root = mkdtempSync(join(tmpdir(), 'dify-root-'))
+    const dir = join(root, 'api', 'migrations', 'versions')
+    mkdirSync(dir, { recursive: true })
+    const ordered = buildChain(REVISION_LIST).ordered
+    writeFileSync(join(dir, `2025_11_12_1537-${ordered[0]!.revision}_x.py`), `revision = '${ordered[0]!.revision}'\ndown_revision = '7bb281b7a422'\n`)
+    writeFileSync(join(dir, `2025_12_16_1817-${ordered[1]!.revision}_y.py`), `revision: str = "${ordered[1]!.revision}"\ndown_revision: Union[str, None] = "${ordered[0]!.revision}"\n`)
+    const r = await runCli(['upgrade-db', '--dify-root', root, '--json'], { env: env(s) })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json.target).toMatchObject({ revision: ordered[1]!.revision, source: 'dify-code' })
+    expect(await versions(s.name)).toEqual([ordered[1]!.revision])
+    writeFileSync(join(dir, 'zz_future.py'), `revision = 'e8c3b3c46151'\ndown_revision = '${ordered[1]!.revision}'\n`)
+    const f = await runCli(['upgrade-db', '--dify-root', root, '--json'], { env: env(s) })
+    expect(f.code).toBe(4)
+    expect(f.json.error.message).toContain('e8c3b3c46151')
+    rmSync(root, { recursive: true, force: true })
+  })
 
   it('status, history and stamp', async () => {
     const s = await freshDb('status')
