@@ -1,3 +1,17 @@
+/**
+ * Dify's metadata schema for tests.
+ *
+ * - `createDifySchema(db: Db, revision = '788d3099ae3a')`: takes an OPEN `Db` (src/runtime/db.ts) on an EMPTY
+ *   database — PostgreSQL, MySQL/MariaDB or PGlite — and builds Dify's schema at `revision` from our own revisions
+ *   (src/migrations/registry.ts), writing alembic_version as Alembic would. Typical use:
+ *     const s = await scratchMysql('mytag'); const db = await openScratchDb(s.env); await createDifySchema(db)
+ *     …; await db.close(); await s.drop()
+ *   or with PGlite: `const db = await openPglite(tmpDir); await createDifySchema(db)`.
+ * - `upgradeDifySchema(db, to?)`: bring a database at an earlier revision forward.
+ * - `loadOracleSchema(database, revision)`: Dify's own PG schema from the offline Alembic oracle (psql);
+ *   `oracleSqlBetween(from, to)` + `scratchPgFromTemplate(tag, template)` build many oracle databases cheaply.
+ * - `openScratchDb(env)`: a Db on a scratch database's env.
+ */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
