@@ -1,7 +1,27 @@
+/**
+ * Dify's metadata schema for tests.
+ *
+ * - `createDifySchema(db: Db, revision = '788d3099ae3a')`: takes an OPEN `Db` (src/runtime/db.ts) on an EMPTY
+ *   database — PostgreSQL, MySQL/MariaDB or PGlite — and builds Dify's schema at `revision` from our own revisions
+ *   (src/migrations/registry.ts), writing alembic_version as Alembic would. Typical use:
+ *     const s = await scratchMysql('mytag'); const db = await openScratchDb(s.env); await createDifySchema(db)
+ *     …; await db.close(); await s.drop()
+ *   or with PGlite: `const db = await openPglite(tmpDir); await createDifySchema(db)`.
+ * - `upgradeDifySchema(db, to?)`: bring a database at an earlier revision forward.
+ * - `loadOracleSchema(database, revision)`: Dify's own PG schema from the offline Alembic oracle (psql);
+ *   `oracleSqlBetween(from, to)` + `scratchPgFromTemplate(tag, template)` build many oracle databases cheaply.
+ * - `openScratchDb(env)`: a Db on a scratch database's env.
+ */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { PG } from './services.js'
+import type { Scratch } from './scratch.js'
+import { sql } from 'kysely'
+import type { Db } from '../../src/runtime/db.js'
+import { REVISION_LIST } from '../../src/migrations/registry.js'
+import { ALEMBIC_VERSION_DDL } from '../../src/migrations/types.js'
+import type { Revision } from '../../src/migrations/types.js'
 
 /** Dify's own offline Alembic SQL, base → e8c3b3c46151 (read-only, in ../shared beside the project). */
 export const OFFLINE_ORACLE = fileURLToPath(new URL('../../../shared/oracles/pg-offline-alembic-base-to-e8c3b3c46151.sql', import.meta.url))
@@ -34,11 +54,6 @@ export function loadOracleSchema(database: string, revision: string): void {
 // recovery — the real runner is src/migrations/runner (db upgrade). `upgradeDifySchema(db, to)` brings a database
 // that already has Dify's schema at some revision (e.g. from loadOracleSchema) forward to `to`.
 // ---------------------------------------------------------------------------------------------------------------
-import { sql } from 'kysely'
-import type { Db } from '../../src/runtime/db.js'
-import { REVISION_LIST } from '../../src/migrations/registry.js'
-import { ALEMBIC_VERSION_DDL } from '../../src/migrations/types.js'
-import type { Revision } from '../../src/migrations/types.js'
 
 export const DIFY_HEAD = '788d3099ae3a'
 
@@ -94,4 +109,53 @@ export async function openScratchDb(env: Record<string, string>): Promise<Db> {
   const { loadConfig } = await import('../../src/config/schema.js')
   const { openDb } = await import('../../src/runtime/db.js')
   return openDb(loadConfig({ env, noDotenv: true }).db, { connectTimeoutMs: 5000, maxConnections: 2 })
+}
+
+/**
+ * The oracle's SQL from just after the version line of `from` up to and including the version line of `to`, wrapped
+ * in BEGIN/COMMIT: applied to a database at `from` (built from the oracle) it gives exactly the oracle at `to`.
+ * Cheap way to build many oracle databases from one template (scratchPgFromTemplate).
+ */
+export function oracleSqlBetween(from: string, to: string): string {
+  const lines = readFileSync(OFFLINE_ORACLE, 'utf8').split('\n')
+  const at = (rev: string) => {
+    const i = lines.findIndex(
+      (l) => l.startsWith(`UPDATE alembic_version SET version_num='${rev}'`) || l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${rev}')`),
+    )
+    if (i < 0) throw new Error(`revision ${rev} is not in the offline oracle`)
+    return i
+  }
+  const a = at(from)
+  const b = at(to)
+  if (b < a) throw new Error(`${to} comes before ${from} in the oracle`)
+  return 'BEGIN;\n' + lines.slice(a + 1, b + 1).join('\n') + '\nCOMMIT;\n'
+}
+
+/** Run SQL text through psql on `database` (ON_ERROR_STOP). */
+export function psqlRun(database: string, text: string): void {
+  execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', database], {
+    input: text,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  })
+}
+
+/** A scratch PostgreSQL database copied from `template` (CREATE DATABASE … TEMPLATE; nobody may be connected to it). */
+export async function scratchPgFromTemplate(tag: string, template: string): Promise<Scratch> {
+  const { scratchName } = await import('./scratch.js')
+  const pg = (await import('pg')).default
+  const name = scratchName(tag)
+  const c = new pg.Client({ ...PG, database: 'postgres' })
+  await c.connect()
+  await c.query(`create database ${name} template ${template}`)
+  await c.end()
+  return {
+    name,
+    env: { DB_TYPE: 'postgresql', DB_HOST: PG.host, DB_PORT: String(PG.port), DB_USERNAME: PG.user, DB_PASSWORD: '', DB_DATABASE: name },
+    async drop() {
+      const c2 = new pg.Client({ ...PG, database: 'postgres' })
+      await c2.connect()
+      await c2.query(`drop database if exists ${name} with (force)`)
+      await c2.end()
+    },
+  }
 }

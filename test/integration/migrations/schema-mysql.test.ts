@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
 import { scratchMysql, type Scratch } from '../../support/scratch.js'
-import { createDifySchema, DIFY_HEAD, openScratchDb } from '../../support/dify-schema.js'
+import { createDifySchema, DIFY_HEAD, openScratchDb, upgradeDifySchema } from '../../support/dify-schema.js'
+import { checkAnnotations, seedAnnotations } from './annotations-data.js'
 import { diffSchemas, introspectSchema, type NormalisedSchema } from '../../../src/migrations/schema/introspect.js'
 import { REVISION_LIST } from '../../../src/migrations/registry.js'
 
@@ -23,10 +24,13 @@ afterAll(async () => {
 })
 
 describe('MySQL/MariaDB schema', () => {
-  it('fresh → head succeeds and equals the reviewed snapshot', async () => {
+  it('fresh → head succeeds (with the data step of 9e6fa5cbcd80) and equals the reviewed snapshot', async () => {
     const db = await openScratchDb(s.env)
     try {
-      await createDifySchema(db)
+      await createDifySchema(db, '288345cd01d1')
+      await seedAnnotations(db)
+      await upgradeDifySchema(db)
+      await checkAnnotations(db)
       const got: NormalisedSchema = await introspectSchema(db)
       const versions = (await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows
       expect(versions).toEqual([{ version_num: DIFY_HEAD }])
