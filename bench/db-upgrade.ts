@@ -23,6 +23,12 @@ function time(cmd: string, args: string[], opts: { env?: Record<string, string>;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
   return ms
 }
+/** CPU seconds (user + sys) of one run, through /usr/bin/time: less distorted than wall time on a loaded machine */
+function cpu(args: string[], env: Record<string, string>): number {
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+  const [u, sy] = r.stderr.toString().trim().split('\n').at(-1)!.split(' ').map(Number)
+  return (u! + sy!) * 1000
+}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const s = (ms: number) => `${(ms / 1000).toFixed(3)} s`
 
@@ -48,12 +54,14 @@ try {
     node0.push(time(process.execPath, ['-e', '0']))
     version.push(time(process.execPath, [BIN, '--version']))
   }
+  const noopCpu = Array.from({ length: 3 }, () => cpu([BIN, 'upgrade-db'], { ...at.env, ...redis.env }))
   const load = (await import('node:os')).loadavg()[0]!.toFixed(1)
   console.log(`dify upgrade-db benchmark (head ${head}, ${REVISION_LIST.length} revisions; load average ${load})`)
   console.log(`fresh → head, dify upgrade-db (whole process): median ${s(median(ours))}  [${ours.map(s).join(', ')}]`)
   console.log(`fresh → head, psql < Dify's offline SQL:        median ${s(median(psql))}  [${psql.map(s).join(', ')}]`)
   console.log(`ratio: ${(median(ours) / median(psql)).toFixed(2)}× (target < 3×)`)
   console.log(`no-op at head, dify upgrade-db (whole process): median ${s(median(noop))}, min ${s(Math.min(...noop))} (target < 1 s)`)
+  console.log(`no-op at head, CPU time (user+sys): median ${s(median(noopCpu))}`)
   console.log(`reference: node -e 0 median ${s(median(node0))}; dify --version median ${s(median(version))}`)
 } finally {
   for (const d of dbs) await d.drop().catch(() => {})
