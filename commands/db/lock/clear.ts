@@ -1,0 +1,42 @@
+import { DifyCommand, Flags } from '../../../src/cli/command.js'
+import { DifyOpsError } from '../../../src/cli/errors.js'
+import { confirm } from '../../../src/cli/prompt.js'
+import { keys } from '../../../src/dify/keys.js'
+import { clearRedisLock, inspectRedisLock } from '../../../src/migrations/lock.js'
+
+interface ClearResult { key: string; held: boolean; ttlMs: number | null; deleted: boolean; dryRun: boolean }
+
+export default class DbLockClear extends DifyCommand {
+  static override writes = true
+  static override summary = "Delete Dify's upgrade lock (db_upgrade_lock) left behind by a crashed upgrade."
+  static override description = `DANGER: if an upgrade (Dify's flask upgrade-db or dify upgrade-db) is really running, deleting its lock lets a second
+upgrade start beside it and can corrupt the schema. Use it only when no upgrade is running (check dify db status and the containers).`
+  static override examples = ['<%= config.bin %> db lock clear --yes', '<%= config.bin %> db lock clear --dry-run']
+  static override flags = {
+    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation.' }),
+    'dry-run': Flags.boolean({ summary: 'Show the lock; delete nothing.' }),
+  }
+
+  async run(): Promise<ClearResult> {
+    const { flags } = await this.parse(DbLockClear)
+    this.dryRun = flags['dry-run']
+    const redis = await this.runtime().redis()
+    const key = keys.dbUpgradeLock(redis.keyPrefix)
+    const h = await inspectRedisLock(redis.client, redis.keyPrefix)
+    const ttl = h.ttlMs === null ? 'no expiry' : `expires in ${Math.ceil(h.ttlMs / 1000)} s`
+    if (!h.held) {
+      this.out.log(`${key} is not held; nothing to clear.`)
+      return { key, ...h, deleted: false, dryRun: this.dryRun }
+    }
+    if (flags['dry-run']) {
+      this.out.log(`${key} is held (${ttl}); would delete it (dry run).`)
+      return { key, ...h, deleted: false, dryRun: true }
+    }
+    if (!this.out.json) process.stderr.write(`DANGER: deleting ${key} (${ttl}). If an upgrade is still running, a second one can start beside it.\n`)
+    if (!(await confirm(`Delete ${key}?`, { yes: flags.yes }))) throw new DifyOpsError('Not confirmed; the lock was left in place.')
+    const r = await clearRedisLock(redis.client, redis.keyPrefix)
+    this.auditCounts = { deleted: r.held ? 1 : 0 }
+    this.out.log(r.held ? `Deleted ${key}.` : `${key} was released meanwhile; nothing deleted.`)
+    return { key, held: r.held, ttlMs: r.ttlMs, deleted: r.held, dryRun: false }
+  }
+}

@@ -1,0 +1,287 @@
+import { sql, type Kysely } from 'kysely'
+import { DifyOpsError, InterruptedError } from '../cli/errors.js'
+import type { Db } from '../runtime/db.js'
+import { pinConnection } from './lock.js'
+import type { Plan } from './plan.js'
+import type { DbState } from './state.js'
+import { ALEMBIC_VERSION_DDL, type Revision, type SqlDialect, type Statement } from './types.js'
+
+/**
+ * The runner: applies a plan's revisions one by one.
+ *
+ * PostgreSQL / PGlite: one transaction per revision, holding its DDL and its alembic_version write, so a failure
+ * rolls back that revision only. `noTransaction` statements (CREATE INDEX CONCURRENTLY) commit what precedes them,
+ * run outside a transaction and reopen one, as Alembic's autocommit_block() does.
+ * MySQL: DDL commits implicitly, so each revision's statements are announced first (event `revision`), run one by
+ * one, then alembic_version is written; a failure reports what was applied and how to recover.
+ */
+
+/** Alembic's own version table DDL, byte for byte (Dify uses the defaults: no version_table override). */
+export const CREATE_VERSION_TABLE = ALEMBIC_VERSION_DDL
+
+function checkId(id: string): string {
+  if (!/^[0-9a-zA-Z_]{1,32}$/.test(id)) throw new Error(`invalid revision id ${JSON.stringify(id)}`)
+  return id
+}
+
+/** The alembic_version write after `next` (an INSERT for the first revision, an UPDATE afterwards), as Alembic writes it. */
+export function versionStatement(prev: string | null, next: string): string {
+  return prev === null
+    ? `INSERT INTO alembic_version (version_num) VALUES ('${checkId(next)}')`
+    : `UPDATE alembic_version SET version_num='${checkId(next)}' WHERE alembic_version.version_num = '${checkId(prev)}'`
+}
+
+export interface RunOptions {
+  /** wait at most this long for a table lock (PG lock_timeout, MySQL lock_wait_timeout); 0 = no limit */
+  lockTimeoutMs: number
+  /** cancel a single statement after this long (PG statement_timeout, MariaDB max_statement_time); 0 = no limit */
+  statementTimeoutMs: number
+  onEvent?: (e: RunEvent) => void
+  /** asked after each revision: a reason to stop (e.g. the Redis lock was lost) */
+  shouldStop?: () => string | undefined
+  /** asked after each revision: the operator interrupted (SIGINT) → stop cleanly, exit 130 */
+  interrupted?: () => boolean
+}
+
+export type RunEvent =
+  | { type: 'wait'; lock: 'redis' | 'database'; ttlMs: number | null; waitedMs: number }
+  | { type: 'revision'; revision: string; description: string; dialect: SqlDialect; statements: string[] }
+  | { type: 'revision-done'; revision: string; ms: number }
+  | { type: 'warn'; message: string }
+
+export interface AppliedRevision {
+  revision: string
+  downRevision: string | null
+  release: string
+  description: string
+  statements: number
+  ms: number
+}
+
+/** Thrown when a revision fails: exit 1, naming the revision and the statement. */
+export class MigrationFailedError extends DifyOpsError {}
+
+const firstLine = (s: string) => s.trim().split('\n')[0]!.slice(0, 200)
+const stripSemicolon = (s: string) => s.trim().replace(/;\s*$/, '')
+
+export function lockTimeoutCode(e: unknown, dialect: SqlDialect): boolean {
+  const err = e as { code?: string; errno?: number }
+  return dialect === 'postgres' ? err.code === '55P03' : err.errno === 1205 || err.code === 'ER_LOCK_WAIT_TIMEOUT'
+}
+
+function statementTimeoutCode(e: unknown, dialect: SqlDialect): boolean {
+  const err = e as { code?: string; errno?: number }
+  return dialect === 'postgres' ? err.code === '57014' : err.errno === 1969 || err.errno === 3024
+}
+
+export async function runPlan(db: Db, plan: Plan, state: DbState, opts: RunOptions): Promise<AppliedRevision[]> {
+  if (plan.problem) throw plan.problem
+  if (plan.pending.length === 0) return []
+  const pinned = await pinConnection(db.kysely as unknown as Kysely<unknown>)
+  try {
+    return db.dialect === 'postgres'
+      ? await runPostgres(pinned.conn, plan, state, opts)
+      : await runMysql(pinned.conn, plan, state, opts)
+  } finally {
+    await pinned.release()
+  }
+}
+
+const exec = (c: Kysely<unknown>, text: string) => sql.raw(text).execute(c)
+
+async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts: RunOptions): Promise<AppliedRevision[]> {
+  const applied: AppliedRevision[] = []
+  const settings = [`lock_timeout = '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms'`, `statement_timeout = '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms'`]
+  let prev = plan.current
+  let needTable = state.versions === null
+  for (const rev of plan.pending) {
+    const stmts = rev.statements('postgres')
+    opts.onEvent?.({ type: 'revision', revision: rev.revision, description: rev.description, dialect: 'postgres', statements: stmts.map((s) => firstLine(s.sql)) })
+    const t0 = Date.now()
+    let inTx = false
+    let committedPart = false
+    let current: Statement | undefined
+    try {
+      await exec(c, 'BEGIN')
+      inTx = true
+      for (const s of settings) await exec(c, `SET LOCAL ${s}`)
+      if (needTable) {
+        current = { sql: CREATE_VERSION_TABLE, table: 'alembic_version' }
+        await exec(c, CREATE_VERSION_TABLE)
+      }
+      for (const st of stmts) {
+        current = st
+        if (st.noTransaction) {
+          await exec(c, 'COMMIT')
+          inTx = false
+          committedPart = true
+          for (const s of settings) await exec(c, `SET ${s}`)
+          try {
+            await exec(c, stripSemicolon(st.sql))
+          } finally {
+            await exec(c, 'RESET lock_timeout').catch(() => {})
+            await exec(c, 'RESET statement_timeout').catch(() => {})
+          }
+          await exec(c, 'BEGIN')
+          inTx = true
+          for (const s of settings) await exec(c, `SET LOCAL ${s}`)
+        } else {
+          await exec(c, stripSemicolon(st.sql))
+        }
+      }
+      current = { sql: versionStatement(prev, rev.revision), table: 'alembic_version' }
+      await exec(c, current.sql)
+      await exec(c, 'COMMIT')
+      inTx = false
+    } catch (e) {
+      if (inTx) await exec(c, 'ROLLBACK').catch(() => {})
+      throw failure(e, 'postgres', rev, current, applied, committedPart)
+    }
+    needTable = false
+    prev = rev.revision
+    const ms = Date.now() - t0
+    applied.push(appliedOf(rev, stmts.length, ms))
+    opts.onEvent?.({ type: 'revision-done', revision: rev.revision, ms })
+    stopIfAsked(opts, rev, applied, plan)
+  }
+  return applied
+}
+
+async function runMysql(c: Kysely<unknown>, plan: Plan, state: DbState, opts: RunOptions): Promise<AppliedRevision[]> {
+  const applied: AppliedRevision[] = []
+  if (opts.lockTimeoutMs > 0) await exec(c, `SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(opts.lockTimeoutMs / 1000))}`)
+  if (opts.statementTimeoutMs > 0) {
+    // MariaDB: max_statement_time (seconds); MySQL 8 has no statement timeout for DDL
+    await exec(c, `SET SESSION max_statement_time = ${opts.statementTimeoutMs / 1000}`).catch(() =>
+      opts.onEvent?.({ type: 'warn', message: 'This MySQL server has no statement timeout for DDL; --statement-timeout is not applied.' }),
+    )
+  }
+  let prev = plan.current
+  try {
+    if (state.versions === null) {
+      try {
+        await exec(c, CREATE_VERSION_TABLE)
+      } catch (e) {
+        throw failure(e, 'mysql', plan.pending[0]!, { sql: CREATE_VERSION_TABLE, table: 'alembic_version' }, applied, false, [])
+      }
+    }
+    for (const rev of plan.pending) {
+      const stmts = rev.statements('mysql')
+      opts.onEvent?.({ type: 'revision', revision: rev.revision, description: rev.description, dialect: 'mysql', statements: stmts.map((s) => firstLine(s.sql)) })
+      const t0 = Date.now()
+      const done: string[] = []
+      let current: Statement | undefined
+      try {
+        for (const st of stmts) {
+          current = st
+          await exec(c, stripSemicolon(st.sql))
+          done.push(firstLine(st.sql))
+        }
+        current = { sql: versionStatement(prev, rev.revision), table: 'alembic_version' }
+        await exec(c, current.sql)
+      } catch (e) {
+        throw failure(e, 'mysql', rev, current, applied, done.length > 0, done)
+      }
+      prev = rev.revision
+      const ms = Date.now() - t0
+      applied.push(appliedOf(rev, stmts.length, ms))
+      opts.onEvent?.({ type: 'revision-done', revision: rev.revision, ms })
+      stopIfAsked(opts, rev, applied, plan)
+    }
+  } finally {
+    await exec(c, 'SET SESSION lock_wait_timeout = DEFAULT').catch(() => {})
+    if (opts.statementTimeoutMs > 0) await exec(c, 'SET SESSION max_statement_time = DEFAULT').catch(() => {})
+  }
+  return applied
+}
+
+function appliedOf(rev: Revision, statements: number, ms: number): AppliedRevision {
+  return { revision: rev.revision, downRevision: rev.downRevision, release: rev.release, description: rev.description, statements, ms }
+}
+
+function stopIfAsked(opts: RunOptions, rev: Revision, applied: AppliedRevision[], plan: Plan): void {
+  if (opts.interrupted?.() && rev !== plan.pending[plan.pending.length - 1]) {
+    throw new InterruptedError(`Interrupted after revision ${rev.revision}; the database is at that clean revision.`, {
+      hint: 'Run dify upgrade-db again to continue.',
+      details: { stoppedAt: rev.revision, applied: applied.map((a) => a.revision) },
+    })
+  }
+  const reason = opts.shouldStop?.()
+  if (!reason || rev === plan.pending[plan.pending.length - 1]) return
+  throw new MigrationFailedError(`Stopped after revision ${rev.revision}: ${reason}`, {
+    hint: 'The database is at a clean revision; run dify upgrade-db again to continue.',
+    details: { stoppedAt: rev.revision, applied: applied.map((a) => a.revision) },
+  })
+}
+
+function failure(e: unknown, dialect: SqlDialect, rev: Revision, st: Statement | undefined, applied: AppliedRevision[], partial: boolean, doneInRevision: string[] = []): MigrationFailedError {
+  const err = e as { message?: string; code?: string; errno?: number }
+  const stmt = st ? firstLine(st.sql) : '(unknown statement)'
+  const reason = (err.message ?? String(e)).split('\n')[0]
+  const at = applied.length ? applied[applied.length - 1]!.revision : null
+  const details: Record<string, unknown> = {
+    revision: rev.revision,
+    statement: stmt,
+    sqlState: err.code ?? (err.errno !== undefined ? String(err.errno) : undefined),
+    applied: applied.map((a) => a.revision),
+    databaseRevision: at ?? rev.downRevision,
+  }
+  if (lockTimeoutCode(e, dialect)) {
+    const table = st?.table ? `table ${st.table}` : 'a table'
+    return new MigrationFailedError(
+      `Revision ${rev.revision} waited too long for a lock on ${table} and was ${dialect === 'postgres' ? 'rolled back' : 'stopped'}: another session holds it, most likely a running Dify API or worker.`,
+      {
+        hint: 'Run the upgrade when traffic is low or with the Dify containers stopped, or raise --lock-timeout.',
+        details: { ...details, lockedTable: st?.table ?? null, partial: dialect === 'mysql' ? doneInRevision : undefined },
+        cause: e,
+      },
+    )
+  }
+  const timeout = statementTimeoutCode(e, dialect) ? ' (statement timeout; raise --statement-timeout)' : ''
+  if (dialect === 'postgres') {
+    return new MigrationFailedError(`Revision ${rev.revision} failed at \`${stmt}\`: ${reason}${timeout}.`, {
+      hint: partial
+        ? `Its statements before the non-transactional step were committed; the database is still at ${details.databaseRevision}. Fix the cause and run dify upgrade-db again.`
+        : `That revision was rolled back; the database is at ${details.databaseRevision ?? 'an empty schema'}. Fix the cause and run dify upgrade-db again.`,
+      details,
+      cause: e,
+    })
+  }
+  const down = (details.databaseRevision as string | null) ?? null
+  return new MigrationFailedError(`Revision ${rev.revision} failed at \`${stmt}\`: ${reason}${timeout}. MySQL DDL is not transactional: ${doneInRevision.length} statement(s) of this revision were applied.`, {
+    hint: doneInRevision.length
+      ? `alembic_version still says ${down ?? '(nothing)'}. Either undo the applied statements by hand and run dify upgrade-db again, or complete the revision by hand and record it with dify db stamp ${rev.revision}.`
+      : `Nothing of this revision was applied; alembic_version says ${down ?? '(nothing)'}. Fix the cause and run dify upgrade-db again.`,
+    details: { ...details, appliedInRevision: doneInRevision },
+    cause: e,
+  })
+}
+
+/** The SQL `runPlan` would execute, as a script (for --sql): Alembic's offline layout. */
+export function planSql(plan: Plan, dialect: SqlDialect, opts: { createVersionTable: boolean; lockTimeoutMs: number; statementTimeoutMs: number }): string {
+  const out: string[] = []
+  let prev = plan.current
+  let needTable = opts.createVersionTable
+  if (dialect === 'mysql') {
+    if (opts.lockTimeoutMs > 0) out.push(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(opts.lockTimeoutMs / 1000))};`, '')
+    if (needTable) out.push(CREATE_VERSION_TABLE + ';', '')
+    needTable = false
+  }
+  for (const rev of plan.pending) {
+    out.push(`-- Running upgrade ${prev ?? ''} -> ${rev.revision}: ${rev.description}`, '')
+    if (dialect === 'postgres') {
+      out.push('BEGIN;', `SET LOCAL lock_timeout = '${opts.lockTimeoutMs}ms';`, `SET LOCAL statement_timeout = '${opts.statementTimeoutMs}ms';`)
+      if (needTable) out.push(CREATE_VERSION_TABLE + ';')
+    }
+    for (const st of rev.statements(dialect)) {
+      if (st.noTransaction && dialect === 'postgres') out.push('COMMIT;', stripSemicolon(st.sql) + ';', 'BEGIN;')
+      else out.push(stripSemicolon(st.sql) + ';')
+    }
+    out.push(versionStatement(prev, rev.revision) + ';')
+    if (dialect === 'postgres') out.push('COMMIT;')
+    out.push('')
+    prev = rev.revision
+    needTable = false
+  }
+  return out.join('\n')
+}

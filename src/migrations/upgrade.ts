@@ -1,0 +1,234 @@
+import { BusyError, ConfigError, DifyOpsError, InterruptedError } from '../cli/errors.js'
+import { releaseOfRevision } from '../dify/releases.js'
+import type { Db } from '../runtime/db.js'
+import type { OpenedRedis } from '../runtime/redis.js'
+import { buildChain, RegistryError, type Chain } from './graph.js'
+import { DbUpgradeLock, inspectRedisLock, RedisUpgradeLock, type RedisLockOptions } from './lock.js'
+import { makePlan, resolveRevisionArg, resolveTarget, type Plan, type Target, type TargetOptions } from './plan.js'
+import { REVISION_LIST } from './registry.js'
+import { planSql, runPlan, type AppliedRevision, type RunEvent } from './runner.js'
+import { readDbState, type DbState } from './state.js'
+import type { Revision, SqlDialect } from './types.js'
+
+export interface UpgradeDeps {
+  /** opens the metadata database (ConnectError → exit 5) */
+  db: () => Promise<Db>
+  /** opens the app Redis; a failure is a warning (the database lock still serialises runs) */
+  redis?: () => Promise<OpenedRedis>
+  /** DB_DATABASE (part of the MySQL lock name) */
+  database: string
+  /** the revisions to apply (default: the registry) */
+  revisions?: Revision[]
+}
+
+export interface UpgradeOptions extends TargetOptions {
+  dryRun?: boolean
+  noWait?: boolean
+  /** how long to wait for a held lock (default 600 s) */
+  timeoutMs?: number
+  lockTimeoutMs?: number
+  statementTimeoutMs?: number
+  onEvent?: (e: RunEvent) => void
+  /** internal/test: Redis lock TTL and renewal period */
+  redisLock?: RedisLockOptions
+  /** polling period while waiting for a lock */
+  pollMs?: number
+  /** aborted (SIGINT): stop waiting, or stop after the current revision, release the locks, exit 130 */
+  signal?: AbortSignal
+}
+
+export const DEFAULTS = { timeoutMs: 600_000, lockTimeoutMs: 10_000, statementTimeoutMs: 0, pollMs: 500 } as const
+
+export interface PendingRevision {
+  revision: string
+  release: string
+  description: string
+}
+
+export interface UpgradeResult {
+  /** upgraded: revisions were applied; up-to-date: nothing to do; dry-run: nothing written */
+  status: 'upgraded' | 'up-to-date' | 'dry-run'
+  database: string
+  dialect: SqlDialect
+  transactionalDdl: boolean
+  from: string | null
+  fromRelease: string | null
+  /** alembic_version after the run */
+  to: string | null
+  target: Target
+  pending: PendingRevision[]
+  applied: AppliedRevision[]
+  /** another run finished the work while this one waited for the lock */
+  completedByOther: boolean
+  waitedMs: number
+  locks: { redis: 'acquired' | 'unavailable' | 'not-taken'; database: 'acquired' | 'not-needed' | 'not-taken' }
+  lockHolder?: { held: boolean; ttlMs: number | null } | null
+}
+
+export function chainOf(revisions: Revision[] = REVISION_LIST): Chain {
+  try {
+    return buildChain(revisions)
+  } catch (e) {
+    if (e instanceof RegistryError) throw new DifyOpsError(`This dify-ops build has a broken revision registry: ${e.message}.`, { hint: 'Report this as a bug.' })
+    throw e
+  }
+}
+
+const pendingOf = (p: Plan): PendingRevision[] => p.pending.map((r) => ({ revision: r.revision, release: r.release, description: r.description }))
+const releaseLabel = (rev: string | null) => (rev ? (releaseOfRevision(rev).known ? releaseOfRevision(rev).description : null) : null)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** `dify db upgrade`: plan, lock, re-plan, apply, release. */
+export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): Promise<UpgradeResult> {
+  const chain = chainOf(deps.revisions)
+  const target = resolveTarget(chain, opts)
+  const db = await deps.db()
+  let state = await readDbState(db)
+  let plan = makePlan(chain, state, target)
+  const base = {
+    database: db.describe,
+    dialect: db.dialect,
+    transactionalDdl: db.transactionalDdl,
+    target,
+  }
+  if (plan.problem) throw plan.problem
+  const from = plan.current
+  if (opts.dryRun) {
+    let lockHolder: UpgradeResult['lockHolder'] = null
+    if (deps.redis) {
+      try {
+        const r = await deps.redis()
+        lockHolder = await inspectRedisLock(r.client, r.keyPrefix)
+      } catch {
+        opts.onEvent?.({ type: 'warn', message: 'Redis is not reachable: the lock holder is unknown.' })
+      }
+    }
+    return { ...base, status: 'dry-run', from, fromRelease: releaseLabel(from), to: from, pending: pendingOf(plan), applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' }, lockHolder }
+  }
+  if (plan.pending.length === 0) {
+    return { ...base, status: 'up-to-date', from, fromRelease: releaseLabel(from), to: from, pending: [], applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' } }
+  }
+
+  const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs
+  const pollMs = opts.pollMs ?? DEFAULTS.pollMs
+  const t0 = Date.now()
+  const deadline = t0 + timeoutMs
+  let redisLock: RedisUpgradeLock | undefined
+  let redisState: UpgradeResult['locks']['redis'] = 'unavailable'
+  if (deps.redis) {
+    try {
+      const r = await deps.redis()
+      redisLock = new RedisUpgradeLock(r.client, r.keyPrefix, opts.redisLock)
+      while (!(await redisLock.tryAcquire())) {
+        if (opts.signal?.aborted) throw interrupted()
+        const holder = await inspectRedisLock(r.client, r.keyPrefix)
+        if (opts.noWait || Date.now() >= deadline) throw busy('Dify\'s Redis lock ' + redisLock.key, holder.ttlMs, opts.noWait, timeoutMs)
+        opts.onEvent?.({ type: 'wait', lock: 'redis', ttlMs: holder.ttlMs, waitedMs: Date.now() - t0 })
+        await sleep(pollMs)
+      }
+      redisState = 'acquired'
+    } catch (e) {
+      if (e instanceof BusyError || e instanceof InterruptedError) throw e
+      redisLock = undefined
+      opts.onEvent?.({ type: 'warn', message: `Redis is not reachable (${(e as Error).message.replace(/\.$/, '')}): continuing with the database lock only; a Dify container migrating at the same time would not be seen.` })
+    }
+  }
+  const dbLock = new DbUpgradeLock(db, deps.database)
+  try {
+    while (!(await dbLock.tryAcquire())) {
+      if (opts.signal?.aborted) throw interrupted()
+      if (opts.noWait || Date.now() >= deadline) throw busy(`the database lock (${dbLock.kind})`, null, opts.noWait, timeoutMs)
+      opts.onEvent?.({ type: 'wait', lock: 'database', ttlMs: null, waitedMs: Date.now() - t0 })
+      await sleep(pollMs)
+    }
+    const waitedMs = Date.now() - t0
+    const waited = waitedMs > pollMs
+    // re-read: another run may have finished (or moved) the database while we waited
+    state = await readDbState(db)
+    plan = makePlan(chain, state, target)
+    if (plan.problem) throw plan.problem
+    const locks = { redis: redisState, database: dbLock.kind === 'none' ? 'not-needed' as const : 'acquired' as const }
+    if (plan.pending.length === 0) {
+      return { ...base, status: 'up-to-date', from: plan.current, fromRelease: releaseLabel(plan.current), to: plan.current, pending: [], applied: [], completedByOther: waited || plan.current !== from, waitedMs, locks }
+    }
+    const applied = await runPlan(db, plan, state, {
+      lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+      statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
+      onEvent: opts.onEvent,
+      interrupted: () => opts.signal?.aborted === true,
+      shouldStop: () =>
+        redisLock?.lost ? `Dify's Redis lock ${redisLock.key} was lost (it expired or someone deleted it), so another upgrade could start` : undefined,
+    })
+    return {
+      ...base,
+      status: 'upgraded',
+      from: plan.current,
+      fromRelease: releaseLabel(plan.current),
+      to: applied[applied.length - 1]!.revision,
+      pending: pendingOf(plan),
+      applied,
+      completedByOther: false,
+      waitedMs,
+      locks,
+    }
+  } finally {
+    await dbLock.release()
+    if (redisLock && redisState === 'acquired') await redisLock.release()
+  }
+}
+
+const interrupted = () => new InterruptedError('Interrupted while waiting for the upgrade lock; nothing was changed.')
+
+function busy(what: string, ttlMs: number | null, noWait: boolean | undefined, timeoutMs: number): BusyError {
+  const ttl = ttlMs !== null ? ` (it expires in ${Math.ceil(ttlMs / 1000)} s unless renewed)` : ''
+  return new BusyError(
+    noWait ? `Another upgrade holds ${what}${ttl}; not waiting (--no-wait).` : `Gave up after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${ttl}.`,
+    {
+      hint: 'Let the running upgrade finish (dify db status shows the holder), raise --timeout, or if no upgrade is running, clear a stale lock with dify db lock clear.',
+      details: { lock: what, ttlMs },
+    },
+  )
+}
+
+export interface SqlOptions extends TargetOptions {
+  /** the revision the script starts from: "base" for an empty database; unset = read it from the database */
+  from?: string
+  dialect: SqlDialect
+  lockTimeoutMs?: number
+  statementTimeoutMs?: number
+}
+
+export interface SqlResult {
+  dialect: SqlDialect
+  from: string | null
+  /** where `from` came from */
+  fromSource: 'flag' | 'database'
+  target: Target
+  pending: PendingRevision[]
+  sql: string
+}
+
+/** `dify db upgrade --sql`: the script that would run, without writing (and without connecting when --from is given). */
+export async function upgradeSql(deps: Pick<UpgradeDeps, 'db' | 'revisions'>, opts: SqlOptions): Promise<SqlResult> {
+  const chain = chainOf(deps.revisions)
+  const target = resolveTarget(chain, opts)
+  let state: DbState
+  let fromSource: SqlResult['fromSource'] = 'flag'
+  if (opts.from !== undefined) {
+    const f = opts.from.trim().toLowerCase()
+    state = f === 'base' ? { versions: null, otherTables: [] } : { versions: [resolveRevisionArg(chain, f, '--from')], otherTables: [] }
+  } else {
+    fromSource = 'database'
+    const db = await deps.db()
+    if (db.dialect !== opts.dialect) throw new ConfigError('Internal: dialect mismatch.')
+    state = await readDbState(db)
+  }
+  const plan = makePlan(chain, state, target)
+  if (plan.problem) throw plan.problem
+  const sql = planSql(plan, opts.dialect, {
+    createVersionTable: state.versions === null,
+    lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+    statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
+  })
+  return { dialect: opts.dialect, from: plan.current, fromSource, target, pending: pendingOf(plan), sql }
+}
