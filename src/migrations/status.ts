@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { BusyError, DifyOpsError } from '../cli/errors.js'
+import { BusyError, ConfigError, DifyOpsError } from '../cli/errors.js'
 import { releaseOfRevision } from '../dify/releases.js'
 import type { Db } from '../runtime/db.js'
 import type { OpenedRedis } from '../runtime/redis.js'
@@ -33,10 +33,20 @@ export interface StatusResult {
 
 export async function dbStatus(deps: { db: () => Promise<Db>; redis?: () => Promise<OpenedRedis>; database: string; revisions?: Revision[] }, opts: TargetOptions = {}): Promise<StatusResult> {
   const chain = chainOf(deps.revisions)
-  const target = resolveTarget(chain, opts)
+  // status reports rather than refuses: Dify code this CLI cannot serve becomes the problem, the CLI head the target
+  let target: Target
+  let targetProblem: DifyOpsError | undefined
+  try {
+    target = resolveTarget(chain, opts)
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    targetProblem = e
+    target = { revision: chain.head.revision, source: 'cli' }
+  }
   const db = await deps.db()
   const state = await readDbState(db)
-  const plan = makePlan(chain, state, target)
+  const made = makePlan(chain, state, target)
+  const plan = targetProblem && !made.problem ? { ...made, problem: targetProblem } : made
   let redis: StatusResult['lock']['redis'] = { error: 'not configured' }
   if (deps.redis) {
     try {

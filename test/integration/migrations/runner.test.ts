@@ -4,20 +4,34 @@ import pg from 'pg'
 import mysql from 'mysql2/promise'
 import type { Db } from '../../../src/runtime/db.js'
 import { upgradeDb, upgradeSql } from '../../../src/migrations/upgrade.js'
+import { dbStatus } from '../../../src/migrations/status.js'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { MigrationFailedError, type RunEvent } from '../../../src/migrations/runner.js'
 import { scratchDb, schemaFingerprint, synthRegistry, SYNTH_HEAD, tablesOf, versionsOf, type Engine, type ScratchDb } from '../../support/migrations.js'
 import { MYSQL, PG } from '../../support/services.js'
 import { REVISION_LIST } from '../../../src/migrations/registry.js'
 
 /** Domain-level tests of the runner with a synthetic registry, on real PostgreSQL, real MariaDB and PGlite. */
-describe.each<Engine>(['postgres', 'mysql', 'pglite'])('runner on %s', (engine) => {
+describe.each<Engine>(['postgres', 'mysql', 'pglite'])('runner on %s', { timeout: 180_000 }, (engine) => {
   const scratches: ScratchDb[] = []
   const handles: Db[] = []
+  let sharedPglite: { s: ScratchDb; db: Db } | undefined
   async function fresh(tag: string): Promise<{ s: ScratchDb; db: Db }> {
+    if (engine === 'pglite') {
+      // one embedded cluster for the file (creating one takes many seconds); each test starts from an empty schema
+      if (sharedPglite) {
+        await sql.raw('DROP SCHEMA public CASCADE').execute(sharedPglite.db.kysely)
+        await sql.raw('CREATE SCHEMA public').execute(sharedPglite.db.kysely)
+        return sharedPglite
+      }
+    }
     const s = await scratchDb(engine, tag)
     scratches.push(s)
     const db = await s.open()
     handles.push(db)
+    if (engine === 'pglite') sharedPglite = { s, db }
     return { s, db }
   }
   // PGlite creates a whole cluster per directory (seconds each on this machine): it runs the core cases only
@@ -178,6 +192,19 @@ describe.each<Engine>(['postgres', 'mysql', 'pglite'])('runner on %s', (engine) 
     expect(p.message).toBe('must not connect') // a unique prefix is accepted
   })
 
+  full('status reports (never refuses): pending, lock state, and Dify code it cannot serve as the problem', async () => {
+    const { s, db } = await fresh('status')
+    await upgradeDb(deps(s, db), { autoDirs: [], to: '03ea244985ce' })
+    const st = await dbStatus(deps(s, db), { autoDirs: [] })
+    expect(st).toMatchObject({ current: '03ea244985ce', upToDate: false, problem: null, lock: { database: false } })
+    expect(st.pending.map((p) => p.revision)).toEqual(['7df29de0f6be', '905527cc8fd3'])
+    const dir = mkdtempSync(join(tmpdir(), 'dify-code-'))
+    writeFileSync(join(dir, 'a.py'), "revision = 'e8c3b3c46151'\ndown_revision = None\n")
+    const bad = await dbStatus(deps(s, db), { difyRoot: dir })
+    expect(bad.problem?.message).toContain('e8c3b3c46151')
+    expect(bad.target.source).toBe('cli')
+  })
+
   full('dry-run and --sql change nothing', async () => {
     const { s, db } = await fresh('dry')
     await upgradeDb(deps(s, db), { autoDirs: [], to: '03ea244985ce' })
@@ -206,7 +233,7 @@ describe.skipIf(REVISION_LIST.length === 0)('runner with the real registry on PG
       await db.close()
       await s.drop()
     }
-  }, 120_000)
+  }, 240_000)
 })
 
 describe('--sql offline (--from, no connection)', () => {
