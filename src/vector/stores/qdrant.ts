@@ -1,0 +1,1 @@
+export async function open(): Promise<never> { throw new Error('not yet') }
