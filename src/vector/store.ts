@@ -72,6 +72,12 @@ export interface ScanOptions {
 export interface SearchOptions {
   /** Dify's document_ids_filter (metadata.document_id IN …) */
   documentIds?: string[]
+  /**
+   * Dify's score_threshold (retrieval settings; Dify passes 0.0 when unset), applied with the store's own
+   * comparison (pgvector and Chroma keep score ≥ t; Qdrant sends it to the server and keeps score > t).
+   * Undefined: no threshold, the raw top k.
+   */
+  scoreThreshold?: number
 }
 
 export interface VectorStore {

@@ -186,11 +186,13 @@ export class ChromaStore implements VectorStore {
       col.query({ queryEmbeddings: [vector], nResults: k, where: where as never, include: ['documents', 'metadatas', 'distances'] as never }),
     )
     const ids = q.ids[0] ?? []
-    return ids.map((id, i) => {
+    const hits = ids.map((id, i) => {
       const meta = (q.metadatas[0]?.[i] ?? {}) as Record<string, unknown>
       const score = 1 - (q.distances?.[0]?.[i] ?? 0)
       return { id, docId: String(meta.doc_id ?? id), text: q.documents[0]?.[i] ?? '', metadata: { ...meta, score }, score }
     })
+    const t = opts.scoreThreshold
+    return (t === undefined ? hits : hits.filter((h) => h.score >= t)).sort((a, b) => b.score - a.score)
   }
 
   async deleteByDocIds(target: VectorTarget, docIds: string[]): Promise<void> {

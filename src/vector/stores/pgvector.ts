@@ -224,10 +224,12 @@ export class PgvectorStore implements VectorStore {
       `select id::text as id, meta, text, embedding <=> $1::vector as distance from ${this.table(target)} ${where} order by distance limit ${Math.max(1, Math.floor(k))}`,
       params,
     )
-    return rows.map((r) => {
+    const hits = rows.map((r) => {
       const score = 1 - r.distance
       return { id: r.id, docId: String(r.meta.doc_id ?? r.id), text: r.text, metadata: { ...r.meta, score }, score }
     })
+    const t = opts.scoreThreshold
+    return t === undefined ? hits : hits.filter((h) => h.score >= t)
   }
 
   async deleteByDocIds(target: VectorTarget, docIds: string[]): Promise<void> {

@@ -213,16 +213,18 @@ export class QdrantStore implements VectorStore {
     const extra = opts.documentIds?.length ? [{ key: 'metadata.document_id', match: { any: opts.documentIds } }] : []
     let res: Awaited<ReturnType<QdrantClient['search']>>
     try {
-      // Dify: score_threshold 0.0 on the server, then keeps score > threshold
+      // Dify sends score_threshold (0.0 by default) to the server, then keeps score > threshold
       res = await this.client.search(target.collection, {
-        vector, filter: this.groupFilter(target, extra), limit: k, with_payload: true, with_vector: true, score_threshold: 0,
+        vector, filter: this.groupFilter(target, extra), limit: k, with_payload: true, with_vector: true,
+        ...(opts.scoreThreshold !== undefined ? { score_threshold: opts.scoreThreshold } : {}),
       })
     } catch (e) {
       if (status(e) === 404) return []
       throw mapError(e, this.settings)
     }
+    const t = opts.scoreThreshold
     return res
-      .filter((p) => p.score > 0)
+      .filter((p) => t === undefined || p.score > t)
       .map((p) => {
         const payload = (p.payload ?? {}) as Record<string, unknown>
         const meta = (payload[METADATA_KEY] ?? {}) as Record<string, unknown>

@@ -128,6 +128,13 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
       expect(filtered.length).toBeGreaterThan(0)
       for (const h of filtered) expect(h.metadata.document_id).toBe(otherDoc)
       expect(filtered.map((h) => h.docId)).not.toContain(probe.docId)
+
+      // Dify's score_threshold: nothing below it comes back; the exact match still does
+      const strict = await s.store.search(t, probe.vector, 60, { scoreThreshold: 0.5 })
+      expect(strict.length).toBeGreaterThan(0)
+      expect(strict.length).toBeLessThan(60)
+      expect(strict[0]!.docId).toBe(probe.docId)
+      for (const h of strict) expect(h.score).toBeGreaterThanOrEqual(0.5)
       await s.store.deleteTarget(t)
     })
 
