@@ -163,35 +163,40 @@ export class PgvectorStore implements VectorStore {
   }
 
   /**
-   * Idempotent write: COPY the batch into a session-local staging table (no WAL, no per-row parameters), then one
-   * INSERT … SELECT … ON CONFLICT (id) DO UPDATE into Dify's table, in one transaction. The last record of a
-   * doc_id in a batch wins.
+   * Idempotent write. Fast path: COPY the batch straight into Dify's table (the store's own floor). When any doc_id
+   * is already there (a retry, a re-run) the COPY fails on the primary key and nothing is written; the batch then
+   * goes through a session-local staging table and one INSERT … SELECT … ON CONFLICT (id) DO UPDATE. Each path is
+   * one transaction. The last record of a doc_id in a batch wins.
    */
   async upsert(target: VectorTarget, batch: VectorRecord[]): Promise<void> {
     if (!batch.length) return
     const byId = new Map<string, VectorRecord>()
     for (const r of batch) byId.set(r.docId, r)
+    const chunks: string[] = []
+    let chunk = ''
+    for (const r of byId.values()) {
+      chunk += `${copyText(r.docId)}\t${copyText(r.text)}\t${copyText(JSON.stringify({ ...r.metadata, doc_id: r.docId }))}\t${vectorLiteral(r.vector)}\n`
+      if (chunk.length > 1 << 20) {
+        chunks.push(chunk)
+        chunk = ''
+      }
+    }
+    if (chunk) chunks.push(chunk)
     const t = this.table(target)
-    const { from } = await import('pg-copy-streams')
     const client = await this.pool.connect().catch((e) => { throw mapError(e, this.settings) })
     try {
+      try {
+        await client.query('begin')
+        await copyIn(client, `copy ${t} (id, text, meta, embedding) from stdin`, chunks)
+        await client.query('commit')
+        return
+      } catch (e) {
+        await client.query('rollback').catch(() => {})
+        if ((e as { code?: string }).code !== '23505') throw e
+      }
       await client.query('begin')
       await client.query(`create temp table if not exists dify_ops_vector_stage (id uuid, text text, meta jsonb, embedding vector) on commit delete rows`)
-      const stream = client.query(from(`copy dify_ops_vector_stage (id, text, meta, embedding) from stdin`))
-      const done = new Promise<void>((resolve, reject) => {
-        stream.on('finish', resolve)
-        stream.on('error', reject)
-      })
-      let chunk = ''
-      for (const r of byId.values()) {
-        chunk += `${copyText(r.docId)}\t${copyText(r.text)}\t${copyText(JSON.stringify({ ...r.metadata, doc_id: r.docId }))}\t${vectorLiteral(r.vector)}\n`
-        if (chunk.length > 1 << 20) {
-          if (!stream.write(chunk)) await new Promise((res) => stream.once('drain', res))
-          chunk = ''
-        }
-      }
-      stream.end(chunk)
-      await done
+      await copyIn(client, `copy dify_ops_vector_stage (id, text, meta, embedding) from stdin`, chunks)
       await client.query(
         `insert into ${t} (id, text, meta, embedding) select id, text, meta, embedding from dify_ops_vector_stage
          on conflict (id) do update set text = excluded.text, meta = excluded.meta, embedding = excluded.embedding`,
@@ -274,6 +279,20 @@ function checkName(name: string): string {
     })
   }
   return name
+}
+
+async function copyIn(client: PoolClient, sql: string, chunks: string[]): Promise<void> {
+  const { from } = await import('pg-copy-streams')
+  const stream = client.query(from(sql))
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve)
+    stream.on('error', reject)
+  })
+  for (const c of chunks) {
+    if (!stream.write(c)) await new Promise((res) => stream.once('drain', res))
+  }
+  stream.end()
+  await done
 }
 
 /** COPY text format escaping */

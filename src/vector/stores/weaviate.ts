@@ -207,8 +207,13 @@ export class WeaviateStore implements VectorStore {
   async upsert(target: VectorTarget, batch: VectorRecord[]): Promise<void> {
     await this.requireWritable()
     const cls = this.physicalName(target)
+    const uuid5Ids = (this.opts.weaviateIdScheme ?? 'uuid5-text') === 'uuid5-text'
     for (let i = 0; i < batch.length; i += WRITE_BATCH) {
-      const objects = batch.slice(i, i + WRITE_BATCH).map((r) => ({
+      const slice = batch.slice(i, i + WRITE_BATCH)
+      // uuid5(text) ids are not keyed by doc_id: an object of the same doc_id with another text would stay behind,
+      // so a rewrite deletes the doc_ids first (delete-then-insert by metadata.doc_id)
+      if (uuid5Ids) await this.deleteByDocIds(target, slice.map((r) => r.docId))
+      const objects = slice.map((r) => ({
         class: cls,
         id: this.objectId(r),
         properties: { [TEXT_KEY]: r.text, ...r.metadata, doc_id: r.docId },
