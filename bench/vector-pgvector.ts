@@ -1,6 +1,6 @@
 /**
  * pgvector adapter throughput at dimension 1536 next to the store's own floor, in the same run.
- *   npx vite-node bench/vector-pgvector.ts        (BENCH_N=10000 BENCH_DIM=1536 by default)
+ *   npx vite-node bench/vector-pgvector.ts        (BENCH_N=2000 BENCH_DIM=1536 by default)
  * Needs the local PostgreSQL with native pgvector (scripts/services/pgvector.sh). Uses a scratch database.
  *
  * Floor and adapter runs alternate BENCH_ROUNDS (3) times; the best of each is reported (the machine is shared).
@@ -22,7 +22,7 @@ import { vectorLiteral } from '../src/vector/stores/pgvector.js'
 import { DIM, peakRss, records, report, row, timed, type Row } from './vector-lib.js'
 import { randomUUID } from 'node:crypto'
 
-const N = Number(process.env.BENCH_N ?? 10000)
+const N = Number(process.env.BENCH_N ?? 2000)
 const BATCH = 500
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' }
 const dbName = `dops_bench_vec_${randomUUID().slice(0, 8)}`
