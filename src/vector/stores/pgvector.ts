@@ -288,8 +288,10 @@ async function copyIn(client: PoolClient, sql: string, chunks: string[]): Promis
     stream.on('finish', resolve)
     stream.on('error', reject)
   })
+  done.catch(() => {}) // observed below; a server error must not surface as an unhandled rejection meanwhile
   for (const c of chunks) {
-    if (!stream.write(c)) await new Promise((res) => stream.once('drain', res))
+    // a server error (e.g. a duplicate key) ends the wait instead of leaving it for a 'drain' that never comes
+    if (!stream.write(c)) await Promise.race([new Promise((res) => stream.once('drain', res)), done])
   }
   stream.end()
   await done
