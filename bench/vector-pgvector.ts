@@ -4,7 +4,7 @@
  * Needs the local PostgreSQL with native pgvector (scripts/services/pgvector.sh). Uses a scratch database.
  *
  * Floor and adapter runs alternate BENCH_ROUNDS (3) times; the best of each is reported (the machine is shared).
- * Floor (write): server-side COPY of a prepared text file into Dify's table layout, then building Dify's HNSW index
+ * Floor (write): server-side COPY of a prepared file (text and binary format) into Dify's table layout, then building Dify's HNSW index
  *   (same maintenance_work_mem as the adapter); also COPY into the already-indexed table.
  * Adapter (write): ensureCollection({deferIndex}) + upsert batches + finishBulkLoad; and upsert into the indexed table.
  * Floor (scan): server-side COPY (select …) TO a file — the server's own export, no client decoding.
@@ -18,7 +18,7 @@ import pg from 'pg'
 import { parseConfig } from '../src/config/schema.js'
 import { genCollectionNameById, pgvectorHnswIndexName, pgvectorPhysicalTable } from '../src/dify/collections.js'
 import { openVectorStore } from '../src/vector/index.js'
-import { vectorLiteral } from '../src/vector/stores/pgvector.js'
+import { copyBinary, vectorLiteral } from '../src/vector/stores/pgvector.js'
 import { DIM, peakRss, records, report, row, timed, type Row } from './vector-lib.js'
 import { randomUUID } from 'node:crypto'
 
@@ -48,6 +48,17 @@ try {
   await new Promise<void>((res, rej) => ws.end((e?: Error | null) => (e ? rej(e) : res())))
   await chmod(file, 0o644)
   const sizeMb = Math.round((await stat(file)).size / 1048576)
+  // the same rows in binary COPY format (what the adapter streams)
+  const binFile = join(dir, 'rows.bin')
+  const wb = createWriteStream(binFile)
+  const parts = [...records(N, BATCH)].flatMap((b, i, all) => {
+    const c = copyBinary(b)
+    return [...(i === 0 ? c.slice(0, 1) : []), ...c.slice(1, -1), ...(i === all.length - 1 ? c.slice(-1) : [])]
+  })
+  for (const p of parts) wb.write(p)
+  await new Promise<void>((res, rej) => wb.end((e?: Error | null) => (e ? rej(e) : res())))
+  parts.length = 0
+  await chmod(binFile, 0o644)
 
   const difyTable = async (collection: string, withIndex: boolean) => {
     const t = pgvectorPhysicalTable(collection)
@@ -62,7 +73,7 @@ try {
   const raw = new Map(Object.entries({ PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_DATABASE: dbName })
     .map(([k, v]) => [k, { value: v, source: 'environment' as const }]))
   const store = await openVectorStore(parseConfig(raw), { type: 'pgvector' })
-  const best = { copy: Infinity, index: Infinity, upsert: Infinity, finish: Infinity, copyIdx: Infinity, upsertIdx: Infinity }
+  const best = { copyBin: Infinity, copy: Infinity, index: Infinity, upsert: Infinity, finish: Infinity, copyIdx: Infinity, upsertIdx: Infinity }
   let t1 = ''
   let a1 = { collection: '' }
   for (let round = 0; round < ROUNDS; round++) {
@@ -70,6 +81,10 @@ try {
     const c1 = genCollectionNameById(randomUUID())
     const tf = await difyTable(c1, false)
     best.copy = Math.min(best.copy, (await timed(() => db.query(`copy "${tf}" (id, text, meta, embedding) from '${file}'`))).seconds)
+    const cb = genCollectionNameById(randomUUID())
+    const tb = await difyTable(cb, false)
+    best.copyBin = Math.min(best.copyBin, (await timed(() => db.query(`copy "${tb}" (id, text, meta, embedding) from '${binFile}' with (format binary)`))).seconds)
+    await db.query(`drop table "${tb}"`)
     await db.query(`set maintenance_work_mem = '512MB'`)
     best.index = Math.min(best.index, (await timed(() => db.query(`create index "${pgvectorHnswIndexName(c1)}" on "${tf}" using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)`))).seconds)
     await db.query('reset maintenance_work_mem')
@@ -99,9 +114,11 @@ try {
       a1 = ta
     }
   }
-  rows.push(row('floor: COPY into Dify table (no HNSW yet)', N, best.copy, `${sizeMb} MB COPY text`))
+  const floorCopy = Math.min(best.copy, best.copyBin)
+  rows.push(row('floor: COPY text into Dify table (no HNSW yet)', N, best.copy, `${sizeMb} MB COPY text`))
+  rows.push(row('floor: COPY binary into Dify table (no HNSW yet)', N, best.copyBin))
   rows.push(row("floor: build Dify's HNSW index", N, best.index))
-  rows.push(row('floor: COPY + HNSW (bulk load)', N, best.copy + best.index))
+  rows.push(row('floor: COPY + HNSW (bulk load)', N, floorCopy + best.index, 'faster COPY of the two'))
   rows.push(row('adapter: upsert (no HNSW yet), excl. data generation', N, best.upsert))
   rows.push(row('adapter: finishBulkLoad (HNSW)', N, best.finish))
   rows.push(row('adapter: bulk load total (upsert + HNSW)', N, best.upsert + best.finish))
