@@ -9,6 +9,10 @@ export const keys = {
   accountRefreshToken: (accountId: string, prefix = '') => `${prefix}account_refresh_token:${accountId}`,
   refreshToken: (token: string, prefix = '') => `${prefix}refresh_token:${token}`,
   refreshTokenPattern: (prefix = '') => `${prefix}refresh_token:*`,
+  /** Dify's 1-hour "vector collection exists" cache (Vector.create / delete, every store module) */
+  vectorIndexing: (collection: string, prefix = '') => `${prefix}vector_indexing_${collection}`,
+  /** the redis-py lock around a store's create_collection */
+  vectorIndexingLock: (collection: string, prefix = '') => `${prefix}vector_indexing_lock_${collection}`,
   /** the audit stream of dify-ops itself */
   auditStream: (prefix = '') => `${prefix}dify_ops:audit`,
 } as const

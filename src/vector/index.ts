@@ -1,0 +1,49 @@
+import type { Config } from '../config/schema.js'
+import { ConfigError } from '../cli/errors.js'
+import type { VectorStore } from './store.js'
+import type { RedisKeyDeps } from './redis-keys.js'
+
+export type { VectorStore, VectorTarget, VectorRecord, SearchHit, CollectionLayout, StoreDescription } from './store.js'
+
+/** Options every store module's `open` accepts. */
+export interface OpenOptions {
+  /** to clear Dify's "collection exists" cache keys when a collection is created or dropped */
+  redis?: RedisKeyDeps
+  /** Weaviate object ids as the connected Dify release writes them (profile.weaviateIdScheme); default uuid5-text */
+  weaviateIdScheme?: 'uuid5-text' | 'doc-id'
+}
+
+type Opener = (config: Config, opts: OpenOptions) => Promise<VectorStore>
+
+/**
+ * Dify's VECTOR_STORE value → the module implementing it, loaded with a dynamic import so the client libraries
+ * stay out of the CLI's start-up path.
+ */
+const MODULES: Record<string, () => Promise<{ open: Opener }>> = {
+  pgvector: () => import('./stores/pgvector.js'),
+  chroma: () => import('./stores/chroma.js'),
+  qdrant: () => import('./stores/qdrant.js'),
+  weaviate: () => import('./stores/weaviate.js'),
+}
+
+export function supportedStores(): string[] {
+  return Object.keys(MODULES)
+}
+
+export function isSupportedStore(type: string): boolean {
+  return Object.prototype.hasOwnProperty.call(MODULES, type)
+}
+
+/** Open the store `type` (default: the configured VECTOR_STORE) with Dify's variables for it. */
+export async function openVectorStore(config: Config, opts: OpenOptions & { type?: string } = {}): Promise<VectorStore> {
+  const type = (opts.type ?? config.vectorStore).trim().toLowerCase()
+  const load = MODULES[type]
+  if (!load) {
+    throw new ConfigError(`Vector store "${type}" is not supported by dify-ops.`, {
+      hint: `Supported VECTOR_STORE values: ${supportedStores().join(', ')}.`,
+      details: { vectorStore: type },
+    })
+  }
+  const mod = await load()
+  return mod.open(config, opts)
+}

@@ -1,0 +1,113 @@
+/**
+ * The one interface every vector store module implements (design.md "Vector stores"). A module reads and writes
+ * exactly the layout Dify uses for that store (reference: dify-vector-stores.md §4; docs/vector-stores.md).
+ */
+
+/** Where a dataset's (or annotation app's) vectors live. */
+export interface VectorTarget {
+  /**
+   * The collection name Dify's store module works with: index_struct.class_prefix (mixed or lower case as Dify
+   * wrote it), or for Qdrant the shared dataset_collection_bindings.collection_name.
+   */
+  collection: string
+  /** Qdrant only: payload `group_id` (dataset id, or app id for annotations) inside the shared collection. */
+  groupId?: string
+}
+
+/** One stored vector, as Dify wrote it. */
+export interface VectorRecord {
+  /** the store's own key (pgvector/Chroma/Qdrant: = docId) */
+  id: string
+  /** metadata.doc_id: segments.index_node_id, child_chunks.index_node_id, upload_files.id or annotation id */
+  docId: string
+  /** page_content */
+  text: string
+  /** Dify's metadata dict (doc_id, doc_hash, document_id, dataset_id, …) */
+  metadata: Record<string, unknown>
+  vector: number[]
+}
+
+/** What Dify's search_by_vector returns: page_content + metadata with `score` added. */
+export interface SearchHit {
+  id: string
+  docId: string
+  text: string
+  metadata: Record<string, unknown>
+  /** Dify's score for this store (pgvector/Qdrant: 1 − cosine distance; Chroma: 1 − squared-L2 distance) */
+  score: number
+}
+
+/** The physical layout of one collection, introspected from the server (for layout checks and `vdb check`). */
+export interface CollectionLayout {
+  /** the physical name on the server (pgvector: the truncated, folded table name) */
+  name: string
+  dimension: number | null
+  metric: 'cosine' | 'l2' | 'ip' | string
+  /** store-specific details: columns, index names and parameters, payload indexes, … */
+  details: Record<string, unknown>
+}
+
+export interface StoreDescription {
+  /** Dify's VECTOR_STORE value */
+  type: string
+  serverVersion: string
+  /** one line describing where Dify keeps collections in this store */
+  collectionLayout: string
+  /** where the adapter connects (no credentials) */
+  location: string
+}
+
+export interface EnsureOptions {
+  /**
+   * Bulk load: create the collection without its vector index; `finishBulkLoad` builds it afterwards so the end
+   * state is identical to Dify's (pgvector only; other stores ignore it).
+   */
+  deferIndex?: boolean
+}
+
+export interface ScanOptions {
+  batchSize?: number
+}
+
+export interface SearchOptions {
+  /** Dify's document_ids_filter (metadata.document_id IN …) */
+  documentIds?: string[]
+  /**
+   * Dify's score_threshold (retrieval settings; Dify passes 0.0 when unset), applied with the store's own
+   * comparison (pgvector and Chroma keep score ≥ t; Qdrant sends it to the server and keeps score > t).
+   * Undefined: no threshold, the raw top k.
+   */
+  scoreThreshold?: number
+}
+
+export interface VectorStore {
+  readonly type: string
+  describe(): Promise<StoreDescription>
+  /** the physical name on the server for a target */
+  physicalName(target: VectorTarget): string
+  /** does the target exist (Qdrant: the collection holds any point of the group) */
+  exists(target: VectorTarget): Promise<boolean>
+  /**
+   * Create the collection with Dify's schema, metric, indexes and payload indexes. `exists` when it is already
+   * there with the same dimension and metric; a ConfigError when it exists with another dimension or metric.
+   */
+  ensureCollection(target: VectorTarget, dim: number, opts?: EnsureOptions): Promise<'created' | 'exists'>
+  /** build what ensureCollection({deferIndex}) left out; a no-op elsewhere */
+  finishBulkLoad(target: VectorTarget): Promise<void>
+  /** the collection's real layout, or null when it does not exist */
+  layout(target: VectorTarget): Promise<CollectionLayout | null>
+  /** idempotent write keyed as Dify keys it (doc_id); a retry never duplicates */
+  upsert(target: VectorTarget, batch: VectorRecord[]): Promise<void>
+  /** every record of the target, in batches, with vectors; bounded memory */
+  scan(target: VectorTarget, opts?: ScanOptions): AsyncIterable<VectorRecord[]>
+  count(target: VectorTarget): Promise<number>
+  /** Dify's search_by_vector (top_k = k, no score threshold) */
+  search(target: VectorTarget, vector: number[], k: number, opts?: SearchOptions): Promise<SearchHit[]>
+  /** Dify's delete_by_ids: by metadata.doc_id */
+  deleteByDocIds(target: VectorTarget, docIds: string[]): Promise<void>
+  /** Dify's delete(): drop the collection (Qdrant: delete the group's points); a missing target is success */
+  deleteTarget(target: VectorTarget): Promise<void>
+  close(): Promise<void>
+}
+
+export const DEFAULT_SCAN_BATCH = 500

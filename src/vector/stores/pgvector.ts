@@ -1,0 +1,355 @@
+import type { Pool, PoolClient } from 'pg'
+import type { Config } from '../../config/schema.js'
+import { ConfigError, ConnectError, DifyOpsError } from '../../cli/errors.js'
+import {
+  PGVECTOR_HNSW_MAX_DIM, pgvectorHnswIndexName, pgvectorPhysicalTable, pgvectorTableSqlName,
+} from '../../dify/collections.js'
+import { pgvectorSettings, type PgvectorSettings } from '../config.js'
+import { clearCollectionKeys } from '../redis-keys.js'
+import type { OpenOptions } from '../index.js'
+import {
+  DEFAULT_SCAN_BATCH, type CollectionLayout, type EnsureOptions, type ScanOptions, type SearchHit, type SearchOptions,
+  type StoreDescription, type VectorRecord, type VectorStore, type VectorTarget,
+} from '../store.js'
+
+/**
+ * pgvector, exactly as Dify's `vdb/pgvector/pgvector.py` lays it out (dify-vector-stores.md §4 "pgvector"):
+ * table `embedding_<class_prefix>` (unquoted: folded to lower case, truncated to 63 bytes), columns
+ * id uuid PK = metadata.doc_id, text text, meta jsonb, embedding vector(dim), all NOT NULL, heap;
+ * HNSW index `embedding_cosine_v1_idx_<md5(table)[:8]>` (vector_cosine_ops, m 16, ef_construction 64) when dim ≤ 2000.
+ */
+export async function open(config: Config, opts: OpenOptions = {}): Promise<PgvectorStore> {
+  const s = pgvectorSettings(config.raw)
+  const pg = (await import('pg')).default
+  const pool = new pg.Pool({
+    host: s.host, port: s.port, user: s.user, password: s.password, database: s.database,
+    max: 4, connectionTimeoutMillis: config.connectTimeoutMs,
+  })
+  pool.on('error', () => {})
+  return new PgvectorStore(pool, s, opts)
+}
+
+const NAME_RE = /^[A-Za-z0-9_]+$/
+const qi = (ident: string) => `"${ident.replace(/"/g, '""')}"`
+
+export class PgvectorStore implements VectorStore {
+  readonly type = 'pgvector'
+  constructor(private readonly pool: Pool, private readonly settings: Pick<PgvectorSettings, 'host' | 'port' | 'database'>, private readonly opts: OpenOptions = {}) {}
+
+  physicalName(target: VectorTarget): string {
+    return pgvectorPhysicalTable(checkName(target.collection))
+  }
+
+  private table(target: VectorTarget): string {
+    return qi(this.physicalName(target))
+  }
+
+  private async q<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    try {
+      return (await this.pool.query(sql, params)).rows as T[]
+    } catch (e) {
+      throw mapError(e, this.settings)
+    }
+  }
+
+  async describe(): Promise<StoreDescription> {
+    const [v] = await this.q<{ server: string; ext: string | null }>(
+      `select current_setting('server_version') as server, (select extversion from pg_extension where extname = 'vector') as ext`,
+    )
+    return {
+      type: this.type,
+      serverVersion: `PostgreSQL ${v!.server}, pgvector ${v!.ext ?? '(extension not created)'}`,
+      collectionLayout: 'one table embedding_<class_prefix> per dataset (lower-cased, truncated to 63 bytes), HNSW cosine index',
+      location: `postgresql://${this.settings.host}:${this.settings.port}/${this.settings.database}`,
+    }
+  }
+
+  async exists(target: VectorTarget): Promise<boolean> {
+    const [r] = await this.q<{ oid: string | null }>(`select to_regclass($1)::text as oid`, [this.table(target)])
+    return r?.oid != null
+  }
+
+  private async dimension(target: VectorTarget): Promise<number | null> {
+    const [r] = await this.q<{ t: string }>(
+      `select format_type(a.atttypid, a.atttypmod) as t from pg_attribute a
+        where a.attrelid = to_regclass($1) and a.attname = 'embedding' and not a.attisdropped`,
+      [this.table(target)],
+    )
+    const m = r?.t.match(/^vector\((\d+)\)$/)
+    return m ? Number(m[1]) : null
+  }
+
+  async ensureCollection(target: VectorTarget, dim: number, opts: EnsureOptions = {}): Promise<'created' | 'exists'> {
+    const t = this.table(target)
+    if (!Number.isInteger(dim) || dim < 1 || dim > 16000) throw new DifyOpsError(`Invalid vector dimension ${dim}.`)
+    if (await this.exists(target)) {
+      const have = await this.dimension(target)
+      if (have !== dim) {
+        throw new ConfigError(`Table ${this.physicalName(target)} already exists with dimension ${have ?? 'unknown'}, not ${dim}.`, {
+          hint: 'Delete the target collection first, or migrate vectors of the same embedding model.',
+        })
+      }
+      if (!opts.deferIndex) await this.createIndex(target, dim)
+      return 'exists'
+    }
+    const [ext] = await this.q(`select 1 from pg_extension where extname = 'vector'`)
+    if (!ext) {
+      try {
+        await this.pool.query('create extension if not exists vector')
+      } catch (e) {
+        throw new ConfigError('The pgvector extension is not created in this database and cannot be created by this user.', {
+          hint: 'Run CREATE EXTENSION vector as a superuser in PGVECTOR_DATABASE (or install pgvector on the server).',
+          cause: e,
+        })
+      }
+    }
+    await this.q(`create table if not exists ${t} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${dim}) not null) using heap`)
+    if (!opts.deferIndex) await this.createIndex(target, dim)
+    await clearCollectionKeys(this.opts.redis, target.collection)
+    return 'created'
+  }
+
+  private async createIndex(target: VectorTarget, dim: number, client?: PoolClient): Promise<void> {
+    if (dim > PGVECTOR_HNSW_MAX_DIM) return
+    const sql = `create index if not exists ${qi(pgvectorHnswIndexName(target.collection))} on ${this.table(target)}
+      using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)`
+    if (client) await client.query(sql)
+    else await this.q(sql)
+  }
+
+  async finishBulkLoad(target: VectorTarget): Promise<void> {
+    const dim = await this.dimension(target)
+    if (dim === null) return
+    const client = await this.pool.connect().catch((e) => { throw mapError(e, this.settings) })
+    try {
+      // session settings only: a faster build, the same index
+      await client.query(`set maintenance_work_mem = '512MB'`)
+      await this.createIndex(target, dim, client)
+    } catch (e) {
+      throw mapError(e, this.settings)
+    } finally {
+      await client.query('reset maintenance_work_mem').catch(() => {})
+      client.release()
+    }
+  }
+
+  async layout(target: VectorTarget): Promise<CollectionLayout | null> {
+    if (!(await this.exists(target))) return null
+    const t = this.table(target)
+    const columns = await this.q<{ name: string; type: string; notNull: boolean }>(
+      `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as "notNull"
+         from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`,
+      [t],
+    )
+    const indexes = await this.q<{ name: string; method: string; opclasses: string[] | null; options: string[] | null; primary: boolean; definition: string }>(
+      `select ic.relname as name, am.amname as method,
+              (select array_agg(oc.opcname order by k.ord) from unnest(i.indclass) with ordinality k(oid, ord) join pg_opclass oc on oc.oid = k.oid)::text[] as opclasses,
+              ic.reloptions as options, i.indisprimary as primary, pg_get_indexdef(i.indexrelid) as definition
+         from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam
+        where i.indrelid = to_regclass($1) order by ic.relname`,
+      [t],
+    )
+    const [am] = await this.q<{ am: string }>(`select am.amname as am from pg_class c join pg_am am on am.oid = c.relam where c.oid = to_regclass($1)`, [t])
+    const dim = await this.dimension(target)
+    const hnsw = indexes.find((i) => i.method === 'hnsw')
+    const opclass = hnsw?.opclasses?.[0]
+    const metric = opclass === 'vector_cosine_ops' ? 'cosine' : opclass === 'vector_l2_ops' ? 'l2' : opclass === 'vector_ip_ops' ? 'ip' : 'cosine'
+    return {
+      name: this.physicalName(target),
+      dimension: dim,
+      metric,
+      details: { accessMethod: am?.am, columns, indexes, sqlName: pgvectorTableSqlName(target.collection) },
+    }
+  }
+
+  /**
+   * Idempotent write. Fast path: COPY the batch straight into Dify's table (the store's own floor). When any doc_id
+   * is already there (a retry, a re-run) the COPY fails on the primary key and nothing is written; the batch then
+   * goes through a session-local staging table and one INSERT … SELECT … ON CONFLICT (id) DO UPDATE. Each path is
+   * one transaction. The last record of a doc_id in a batch wins.
+   */
+  async upsert(target: VectorTarget, batch: VectorRecord[]): Promise<void> {
+    if (!batch.length) return
+    const byId = new Map<string, VectorRecord>()
+    for (const r of batch) byId.set(r.docId, r)
+    const chunks = copyBinary(byId.values())
+    const t = this.table(target)
+    const client = await this.pool.connect().catch((e) => { throw mapError(e, this.settings) })
+    try {
+      try {
+        await client.query('begin')
+        await copyIn(client, `copy ${t} (id, text, meta, embedding) from stdin with (format binary)`, chunks)
+        await client.query('commit')
+        return
+      } catch (e) {
+        await client.query('rollback').catch(() => {})
+        if ((e as { code?: string }).code !== '23505') throw e
+      }
+      await client.query('begin')
+      await client.query(`create temp table if not exists dify_ops_vector_stage (id uuid, text text, meta jsonb, embedding vector) on commit delete rows`)
+      await copyIn(client, `copy dify_ops_vector_stage (id, text, meta, embedding) from stdin with (format binary)`, chunks)
+      await client.query(
+        `insert into ${t} (id, text, meta, embedding) select id, text, meta, embedding from dify_ops_vector_stage
+         on conflict (id) do update set text = excluded.text, meta = excluded.meta, embedding = excluded.embedding`,
+      )
+      await client.query('commit')
+    } catch (e) {
+      await client.query('rollback').catch(() => {})
+      throw mapError(e, this.settings)
+    } finally {
+      client.release()
+    }
+  }
+
+  async *scan(target: VectorTarget, opts: ScanOptions = {}): AsyncIterable<VectorRecord[]> {
+    const n = opts.batchSize ?? DEFAULT_SCAN_BATCH
+    if (!(await this.exists(target))) return
+    const t = this.table(target)
+    let after: string | null = null
+    for (;;) {
+      const rows: Array<{ id: string; text: string; meta: Record<string, unknown>; v: Buffer }> = after === null
+        ? await this.q(`select id::text as id, text, meta, vector_send(embedding) as v from ${t} order by id limit $1`, [n])
+        : await this.q(`select id::text as id, text, meta, vector_send(embedding) as v from ${t} where id > $2 order by id limit $1`, [n, after])
+      if (!rows.length) return
+      yield rows.map((r) => ({
+        id: r.id,
+        docId: typeof r.meta?.doc_id === 'string' ? (r.meta.doc_id as string) : r.id,
+        text: r.text,
+        metadata: r.meta,
+        vector: decodeVectorSend(r.v),
+      }))
+      if (rows.length < n) return
+      after = rows[rows.length - 1]!.id
+    }
+  }
+
+  async count(target: VectorTarget): Promise<number> {
+    if (!(await this.exists(target))) return 0
+    const [r] = await this.q<{ n: string }>(`select count(*) as n from ${this.table(target)}`)
+    return Number(r!.n)
+  }
+
+  async search(target: VectorTarget, vector: number[], k: number, opts: SearchOptions = {}): Promise<SearchHit[]> {
+    const params: unknown[] = [vectorLiteral(vector)]
+    let where = ''
+    if (opts.documentIds?.length) {
+      params.push(opts.documentIds)
+      where = `where meta->>'document_id' = any($2::text[])`
+    }
+    const rows = await this.q<{ id: string; meta: Record<string, unknown>; text: string; distance: number }>(
+      `select id::text as id, meta, text, embedding <=> $1::vector as distance from ${this.table(target)} ${where} order by distance limit ${Math.max(1, Math.floor(k))}`,
+      params,
+    )
+    const hits = rows.map((r) => {
+      const score = 1 - r.distance
+      return { id: r.id, docId: String(r.meta.doc_id ?? r.id), text: r.text, metadata: { ...r.meta, score }, score }
+    })
+    const t = opts.scoreThreshold
+    return t === undefined ? hits : hits.filter((h) => h.score >= t)
+  }
+
+  async deleteByDocIds(target: VectorTarget, docIds: string[]): Promise<void> {
+    if (!docIds.length || !(await this.exists(target))) return
+    await this.q(`delete from ${this.table(target)} where id = any($1::uuid[])`, [docIds])
+  }
+
+  async deleteTarget(target: VectorTarget): Promise<void> {
+    await this.q(`drop table if exists ${this.table(target)}`)
+    await clearCollectionKeys(this.opts.redis, target.collection)
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => {})
+  }
+}
+
+function checkName(name: string): string {
+  if (!NAME_RE.test(name)) {
+    throw new DifyOpsError(`"${name}" is not a collection name Dify generates for pgvector.`, {
+      hint: 'Dify names pgvector collections <prefix>_<uuid with underscores>_Node (letters, digits and _ only).',
+    })
+  }
+  return name
+}
+
+async function copyIn(client: PoolClient, sql: string, chunks: Buffer[]): Promise<void> {
+  const { from } = await import('pg-copy-streams')
+  const stream = client.query(from(sql))
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve)
+    stream.on('error', reject)
+  })
+  done.catch(() => {}) // observed below; a server error must not surface as an unhandled rejection meanwhile
+  for (const c of chunks) {
+    // a server error (e.g. a duplicate key) ends the wait instead of leaving it for a 'drain' that never comes
+    if (!stream.write(c)) await Promise.race([new Promise((res) => stream.once('drain', res)), done])
+  }
+  stream.end()
+  await done
+}
+
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1')
+
+/**
+ * The batch in PostgreSQL's binary COPY format for (id uuid, text text, meta jsonb, embedding vector): no decimal
+ * text for the floats (pgvector's binary input is its send format: int16 dim, int16 0, float4 big-endian).
+ * The JSON written to meta is JSON.stringify of the metadata (jsonb keeps no formatting anyway).
+ */
+export function copyBinary(records: Iterable<VectorRecord>): Buffer[] {
+  const out: Buffer[] = []
+  const head = Buffer.alloc(COPY_SIGNATURE.length + 8)
+  COPY_SIGNATURE.copy(head, 0)
+  out.push(head)
+  for (const r of records) {
+    const id = Buffer.from(r.docId.replace(/-/g, ''), 'hex')
+    if (id.length !== 16) throw new DifyOpsError(`doc_id ${JSON.stringify(r.docId)} is not a UUID; Dify's pgvector id column is uuid.`)
+    const text = Buffer.from(r.text, 'utf8')
+    const meta = Buffer.from(JSON.stringify({ ...r.metadata, doc_id: r.docId }), 'utf8')
+    const dim = r.vector.length
+    const b = Buffer.allocUnsafe(2 + (4 + 16) + (4 + text.length) + (4 + 1 + meta.length) + (4 + 4 + 4 * dim))
+    let o = b.writeInt16BE(4, 0)
+    o = b.writeInt32BE(16, o)
+    o += id.copy(b, o)
+    o = b.writeInt32BE(text.length, o)
+    o += text.copy(b, o)
+    o = b.writeInt32BE(meta.length + 1, o)
+    o = b.writeUInt8(1, o) // jsonb binary format version
+    o += meta.copy(b, o)
+    o = b.writeInt32BE(4 + 4 * dim, o)
+    o = b.writeInt16BE(dim, o)
+    o = b.writeInt16BE(0, o)
+    for (let i = 0; i < dim; i++) o = b.writeFloatBE(r.vector[i]!, o)
+    out.push(b)
+  }
+  const trailer = Buffer.alloc(2)
+  trailer.writeInt16BE(-1, 0)
+  out.push(trailer)
+  return out
+}
+
+/** pgvector's text input format; shortest round-trip decimal of each value. */
+export function vectorLiteral(v: ArrayLike<number>): string {
+  let s = '['
+  for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + v[i]
+  return s + ']'
+}
+
+/** pgvector's binary send format: uint16 dim, uint16 unused, then dim × float4 big-endian. */
+export function decodeVectorSend(b: Buffer): number[] {
+  const dim = b.readUInt16BE(0)
+  const out = new Array<number>(dim)
+  for (let i = 0; i < dim; i++) out[i] = b.readFloatBE(4 + 4 * i)
+  return out
+}
+
+function mapError(e: unknown, s: Pick<PgvectorSettings, 'host' | 'port' | 'database'>): Error {
+  if (e instanceof DifyOpsError) return e
+  const err = e as { code?: string; message?: string }
+  if (err.code && ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', '28P01', '28000', '3D000'].includes(err.code) || /timeout/i.test(err.message ?? '')) {
+    return new ConnectError(`Cannot connect to the pgvector database at ${s.host}:${s.port}/${s.database}: ${err.message}.`, {
+      hint: 'Check PGVECTOR_HOST, PGVECTOR_PORT, PGVECTOR_USER, PGVECTOR_PASSWORD and PGVECTOR_DATABASE.',
+      cause: e,
+    })
+  }
+  return new DifyOpsError(`pgvector: ${err.message ?? String(e)}`, { cause: e })
+}
