@@ -58,6 +58,9 @@ export function assertPasswordPolicy(password: string): void {
 
 export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput): Promise<ResetPasswordReport> {
   assertPasswordPolicy(input.password)
+  // connect to Redis while the database work runs (its failure is handled by runRedisSteps below)
+  const early = deps.redis()
+  early.catch(() => {})
   const db = await deps.db()
   const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion })
   const { account, matchedBy } = await resolveAccount(db, profile, { email: input.email, accountId: input.accountId })

@@ -303,7 +303,7 @@ export function accountSuite(setup: SuiteSetup): void {
 
     it('refuses writes outside the supported Dify releases unless --force-version (exit 4)', async () => {
       const a = await seedAccount(db, { email: 'version@example.com' })
-      const [{ version_num: rev }] = (await db.query('select version_num from alembic_version')) as Array<{ version_num: string }>
+      const rev = String((await db.query('select version_num from alembic_version'))[0]!.version_num)
       await db.query("update alembic_version set version_num = 'e8c3b3c46151'")
       try {
         const r = await cli(['reset-password', '--email', a.email, '--password-stdin'], { input: NEW_PW })
