@@ -2,12 +2,15 @@
  * Seeding Dify accounts, workspaces and sessions as Dify writes them (uuid4 ids, naive-UTC timestamps, the
  * base64-of-hex password columns, refresh tokens of 128 hex chars), for PostgreSQL and MySQL scratch databases.
  */
+import { execFileSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import mysql from 'mysql2/promise'
 import type { Redis } from 'ioredis'
 import { hashPassword } from '../../src/accounts/password.js'
-import { MYSQL, PG } from './services.js'
+import { MYSQL, PG, PYTHON } from './services.js'
+import { BIN } from './cli.js'
 
 export interface SeedDb {
   query(text: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>
@@ -101,3 +104,11 @@ export const PY_COMPARE = [
   'dk = binascii.hexlify(hashlib.pbkdf2_hmac("sha256", pw.encode("utf-8"), base64.b64decode(salt), 10000))',
   'print("ok" if dk == base64.b64decode(hashed) else "bad")',
 ].join('\n')
+
+/** Run the built CLI in a pseudo-terminal (Python's pty), typing `answers` at the prompts. */
+export function runCliInPty(args: string[], env: Record<string, string>, answers: Array<[prompt: string, answer: string]>): { code: number; out: string } {
+  const script = fileURLToPath(new URL('./pty-run.py', import.meta.url))
+  const fullEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', TERM: 'xterm', ...env }
+  const res = execFileSync(PYTHON, [script, JSON.stringify([process.execPath, BIN, ...args]), JSON.stringify(fullEnv), JSON.stringify(answers)], { timeout: 90_000 })
+  return JSON.parse(res.toString())
+}

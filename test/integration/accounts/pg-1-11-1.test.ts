@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../support/cli.js'
 import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { loadOracleSchema } from '../../support/dify-schema.js'
-import { seedAccount, seedDb, type SeedDb } from '../../support/dify-accounts.js'
+import { runCliInPty, seedAccount, seedDb, type SeedDb } from '../../support/dify-accounts.js'
 import { pyAccepts } from './suite.js'
 
 describe('account commands on a Dify 1.11.1 database (d57accd375ae)', () => {
@@ -45,4 +45,19 @@ describe('account commands on a Dify 1.11.1 database (d57accd375ae)', () => {
     expect(r.json.newEmail).toBe('New.Typed@Example.com')
     expect((await db.query('select email from accounts where id = ?', [a.id]))[0]!.email).toBe('New.Typed@Example.com')
   })
+
+  it('on a terminal asks twice with a hidden prompt, never echoing the password; a mismatch is exit 2', async () => {
+    const a = await seedAccount(db, { email: 'tty@example.com' })
+    const pw = 'Typed-Secret-77'
+    const ok = runCliInPty(['reset-password', '--email', a.email], env, [['New password', pw], ['Repeat', pw]])
+    expect(ok.code, ok.out).toBe(0)
+    expect(ok.out).toMatch(/Password\s+changed/)
+    expect(ok.out).not.toContain(pw)
+    expect(pyAccepts(pw, (await db.query('select * from accounts where id = ?', [a.id]))[0]!)).toBe(true)
+    const bad = runCliInPty(['reset-password', '--email', a.email], env, [['New password', 'Other-Secret-88'], ['Repeat', 'Other-Secret-89']])
+    expect(bad.code).toBe(2)
+    expect(bad.out).toMatch(/differ/)
+    expect(bad.out).not.toMatch(/Other-Secret-8/)
+    expect(pyAccepts(pw, (await db.query('select * from accounts where id = ?', [a.id]))[0]!)).toBe(true)
+  }, 120_000)
 })
