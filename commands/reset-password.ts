@@ -1,7 +1,8 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
 import { PartialError } from '../src/cli/errors.js'
 import { resetPassword, type ResetPasswordReport } from '../src/accounts/reset-password.js'
-import { choosePassword, ENV_PASSWORD } from '../src/accounts/password-source.js'
+import { choosePassword, ENV_PASSWORD, FLAG_PASSWORD_WARNING, passwordSourceKind, type ChosenPassword } from '../src/accounts/password-source.js'
+import { ask, canPrompt } from '../src/cli/prompt.js'
 import { processPasswordIo } from '../src/accounts/cli-io.js'
 import { renderResetPassword } from '../src/accounts/render.js'
 
@@ -30,24 +31,26 @@ export default class ResetPassword extends DifyCommand {
     const { flags } = await this.parse(ResetPassword)
     this.dryRun = flags['dry-run']
     this.auditArgs = { email: flags.email, accountId: flags['account-id'], keepSessions: flags['keep-sessions'] }
-    const chosen = await choosePassword(
-      {
-        passwordStdin: flags['password-stdin'],
-        generate: flags.generate,
-        newPassword: flags['new-password'],
-        passwordConfirm: flags['password-confirm'],
-        envPassword: process.env[ENV_PASSWORD],
-      },
-      processPasswordIo((t) => this.out.warn(t)),
-    )
-    this.auditArgs.passwordFrom = chosen.source
+    const sourceInput = {
+      passwordStdin: flags['password-stdin'],
+      generate: flags.generate,
+      newPassword: flags['new-password'],
+      passwordConfirm: flags['password-confirm'],
+      envPassword: process.env[ENV_PASSWORD],
+    }
+    // usage errors first (before any connection or prompt); the password itself once the account is found
+    const kind = passwordSourceKind(sourceInput, canPrompt)
+    if (kind === 'flag') this.out.warn(FLAG_PASSWORD_WARNING)
+    const email = flags.email ?? (flags['account-id'] ? undefined : await ask('Email of the account:', '--email'))
+    this.auditArgs.passwordFrom = kind
+    let chosen: ChosenPassword | undefined
     const rt = this.runtime()
     const report = await resetPassword(
       { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t) },
       {
-        email: flags.email,
+        email,
         accountId: flags['account-id'],
-        password: chosen.password,
+        password: async () => (chosen = await choosePassword(sourceInput, processPasswordIo((t) => this.out.warn(t)))).password,
         keepSessions: flags['keep-sessions'],
         dryRun: flags['dry-run'],
         forceVersion: flags['force-version'],
@@ -56,15 +59,15 @@ export default class ResetPassword extends DifyCommand {
     )
     this.auditCounts = { accounts: 1, lockoutKeysCleared: report.lockout.cleared.length, refreshTokensRevoked: report.sessions.refreshTokens }
     for (const l of renderResetPassword(report)) this.out.log(l)
-    const showGenerated = chosen.generated && !report.dryRun
-    if (showGenerated) this.out.log(`Generated password (shown once): ${chosen.password}`)
+    const showGenerated = Boolean(chosen?.generated) && !report.dryRun
+    if (showGenerated) this.out.log(`Generated password (shown once): ${chosen!.password}`)
     if (!report.redis.ok) {
       const what = report.dryRun ? 'The dry run could not check Redis' : 'The password was changed, but Redis was unavailable'
       throw new PartialError(`${what} (${report.redis.error}): ${report.redis.notDone.join('; ')} not done.`, {
         hint: 'When Redis is back, run "dify account unlock EMAIL" and, to end the sessions, "dify reset-password" again or "dify account ban".',
-        details: { report: { ...report, ...(showGenerated ? { generatedPassword: chosen.password } : {}) } },
+        details: { report: { ...report, ...(showGenerated ? { generatedPassword: chosen!.password } : {}) } },
       })
     }
-    return showGenerated ? { ...report, generatedPassword: chosen.password } : report
+    return showGenerated ? { ...report, generatedPassword: chosen!.password } : report
   }
 }

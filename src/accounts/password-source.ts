@@ -42,7 +42,11 @@ export function stripFinalNewline(text: string): string {
   return text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text
 }
 
-export async function choosePassword(input: PasswordSourceInput, io: PasswordSourceIo): Promise<ChosenPassword> {
+/**
+ * Which source the flags and environment select, checked before anything is read or any connection opened:
+ * two sources, or none without a terminal, are usage errors (exit 2) naming the options.
+ */
+export function passwordSourceKind(input: PasswordSourceInput, canPrompt: () => boolean): PasswordSourceKind {
   const given: Array<[PasswordSourceKind, string]> = []
   if (input.passwordStdin) given.push(['stdin', '--password-stdin'])
   if (input.envPassword !== undefined && input.envPassword !== '') given.push(['env', ENV_PASSWORD])
@@ -57,6 +61,14 @@ export async function choosePassword(input: PasswordSourceInput, io: PasswordSou
     throw new UsageError('--password-confirm makes no sense with --generate.', { hint: 'Drop --password-confirm.' })
   }
   const kind = given[0]?.[0] ?? 'prompt'
+  if (kind === 'prompt' && !canPrompt()) {
+    throw new UsageError('No new password given, and there is no terminal to ask for it.', { hint: `Use ${SOURCE_OPTIONS}.` })
+  }
+  return kind
+}
+
+export async function choosePassword(input: PasswordSourceInput, io: PasswordSourceIo): Promise<ChosenPassword> {
+  const kind = passwordSourceKind(input, io.canPrompt)
   let password: string
   switch (kind) {
     case 'stdin':
@@ -69,15 +81,9 @@ export async function choosePassword(input: PasswordSourceInput, io: PasswordSou
     case 'generate':
       return { password: generatePassword(), source: 'generate', generated: true }
     case 'flag':
-      io.warn('A password given on the command line is visible to other users of this machine (process list, shell history); prefer the prompt, --password-stdin or DIFY_NEW_PASSWORD.')
       password = input.newPassword!
       break
     default: {
-      if (!io.canPrompt()) {
-        throw new UsageError('No new password given, and there is no terminal to ask for it.', {
-          hint: `Use ${SOURCE_OPTIONS}.`,
-        })
-      }
       password = await io.prompt('New password:')
       const again = await io.prompt('Repeat the new password:')
       if (again !== password) throw new UsageError('The two passwords differ.', { hint: 'Run the command again and type the same password twice.' })
@@ -89,3 +95,7 @@ export async function choosePassword(input: PasswordSourceInput, io: PasswordSou
   }
   return { password, source: kind, generated: false }
 }
+
+/** The warning for Dify's --new-password (shown as soon as the flags are parsed). */
+export const FLAG_PASSWORD_WARNING =
+  'A password given on the command line is visible to other users of this machine (process list, shell history); prefer the prompt, --password-stdin or DIFY_NEW_PASSWORD.'

@@ -160,7 +160,7 @@ export async function findEmailKeys(r: OpenedRedis, email: string, kinds: readon
   return out.sort((a, b) => (a.kind + a.email).localeCompare(b.kind + b.email))
 }
 
-/** Delete exact keys; returns how many existed. */
+/** Delete exact keys one by one (a multi-key DEL fails across Cluster slots); returns how many existed. */
 export async function deleteKeys(r: OpenedRedis, list: string[]): Promise<number> {
   let n = 0
   for (const k of list) n += await r.client.del(k)

@@ -6,7 +6,7 @@
 import { UsageError } from '../cli/errors.js'
 import { keys } from '../dify/keys.js'
 import { brief, findCaseInsensitive, naiveUtc, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
-import { findEmailKeys } from './redis-keys.js'
+import { deleteKeys, findEmailKeys } from './redis-keys.js'
 import { dbInfo, profileChecked, runRedisSteps, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
 
 /**
@@ -108,7 +108,7 @@ export async function resetEmail(deps: AccountDeps, input: ResetEmailInput): Pro
         if (top.ttlSeconds !== null) await r.client.set(target, String(count), 'EX', Math.max(1, top.ttlSeconds))
         else await r.client.set(target, String(count))
         const stale = old.map((o) => o.key).filter((k) => k !== target)
-        if (stale.length) await r.client.del(...stale)
+        if (stale.length) await deleteKeys(r, stale)
       },
     ],
   ])

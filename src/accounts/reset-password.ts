@@ -5,14 +5,17 @@
 import { UsageError } from '../cli/errors.js'
 import { hashPassword, policyProblem, policyProblemText, PASSWORD_RULE_TEXT } from './password.js'
 import { brief, naiveUtc, resolveAccount, statusNote, type AccountBrief, type MatchedBy } from './lookup.js'
-import { findEmailKeys } from './redis-keys.js'
+import { deleteKeys, findEmailKeys } from './redis-keys.js'
 import { dbInfo, profileChecked, runRedisSteps, sessionsStep, type RedisStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
 
 export interface ResetPasswordInput {
   email?: string
   accountId?: string
-  /** the new password (never returned, never logged) */
-  password: string
+  /**
+   * the new password (never returned, never logged), or a function giving it: called once the account is found,
+   * so an operator is not asked for a password for an account that does not exist
+   */
+  password: string | (() => Promise<string>)
   keepSessions?: boolean
   dryRun?: boolean
   forceVersion?: boolean
@@ -57,20 +60,22 @@ export function assertPasswordPolicy(password: string): void {
 }
 
 export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput): Promise<ResetPasswordReport> {
-  assertPasswordPolicy(input.password)
+  if (typeof input.password === 'string') assertPasswordPolicy(input.password)
   // connect to Redis while the database work runs (its failure is handled by runRedisSteps below)
   const early = deps.redis()
   early.catch(() => {})
   const db = await deps.db()
   const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion })
   const { account, matchedBy } = await resolveAccount(db, profile, { email: input.email, accountId: input.accountId })
+  const password = typeof input.password === 'string' ? input.password : await input.password()
+  assertPasswordPolicy(password)
   const dryRun = Boolean(input.dryRun)
   const revoke = !input.keepSessions
 
   let updatedAt: string | null = null
   if (!dryRun) {
     const now = input.now ?? new Date()
-    const stored = hashPassword(input.password)
+    const stored = hashPassword(password)
     const res = await db.kysely
       .updateTable('accounts')
       .set({ password: stored.password, password_salt: stored.passwordSalt, updated_at: naiveUtc(now) as unknown as Date })
@@ -109,7 +114,7 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
         for (const form of checked) {
           for (const k of await findEmailKeys(r, form, ['login_error_rate_limit'])) seen.set(k.key, { email: k.email, count: k.count })
         }
-        if (!dryRun && seen.size) await r.client.del(...seen.keys())
+        if (!dryRun && seen.size) await deleteKeys(r, [...seen.keys()])
         report.lockout.cleared = [...seen.values()]
       },
     ],

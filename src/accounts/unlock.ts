@@ -4,7 +4,7 @@
  */
 import { UsageError } from '../cli/errors.js'
 import { LOCKOUT_COUNTERS, RATE_LIMITERS } from '../dify/keys.js'
-import { findEmailKeys, type EmailKeyState } from './redis-keys.js'
+import { deleteKeys, findEmailKeys, type EmailKeyState } from './redis-keys.js'
 import type { OpenedRedis } from '../runtime/redis.js'
 
 export interface UnlockInput {
@@ -26,7 +26,7 @@ export async function unlockEmail(deps: { redis: () => Promise<OpenedRedis> }, i
   if (!email) throw new UsageError('Missing the email to unlock.', { hint: 'Pass EMAIL as the argument.' })
   const r = await deps.redis()
   const found = await findEmailKeys(r, email, [...LOCKOUT_COUNTERS, ...RATE_LIMITERS])
-  if (!input.dryRun && found.length) await r.client.del(...found.map((f) => f.key))
+  if (!input.dryRun && found.length) await deleteKeys(r, found.map((f) => f.key))
   return {
     dryRun: Boolean(input.dryRun),
     email,

@@ -154,6 +154,9 @@ export function accountSuite(setup: SuiteSetup): void {
       expect(r.stderr).toMatch(/--password-stdin/)
       expect(r.stderr).toMatch(/DIFY_NEW_PASSWORD/)
       expect(r.stderr).toMatch(/--generate/)
+      const noEmail = await cli(['reset-password', '--password-stdin'], { input: NEW_PW })
+      expect(noEmail.code).toBe(2)
+      expect(noEmail.stderr).toMatch(/--email/)
     })
 
     it('--generate sets a password Dify accepts and shows it once', async () => {

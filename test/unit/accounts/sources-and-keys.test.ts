@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { caseInsensitiveGlob, globEscape, keys } from '../../../src/dify/keys.js'
-import { choosePassword, stripFinalNewline, type PasswordSourceIo } from '../../../src/accounts/password-source.js'
+import { choosePassword, FLAG_PASSWORD_WARNING, passwordSourceKind, stripFinalNewline, type PasswordSourceIo } from '../../../src/accounts/password-source.js'
 import { isDifyValidEmail } from '../../../src/accounts/reset-email.js'
 import { likeContains } from '../../../src/accounts/list.js'
 import { naiveUtc, statusNote } from '../../../src/accounts/lookup.js'
@@ -51,10 +51,10 @@ describe('new password sources', () => {
     expect((await choosePassword({}, io({ canPrompt: () => true, answers: ['Abcdefg1', 'Abcdefg1'] }))).source).toBe('prompt')
     await expect(choosePassword({}, io({ canPrompt: () => true, answers: ['Abcdefg1', 'Abcdefg2'] }))).rejects.toMatchObject({ exitCode: 2 })
   })
-  it("accepts Dify's flags with a warning, checks --password-confirm", async () => {
-    const i = io()
-    expect((await choosePassword({ newPassword: 'Abcdefg1', passwordConfirm: 'Abcdefg1' }, i)).password).toBe('Abcdefg1')
-    expect(i.warnings.join()).toMatch(/visible to other users/)
+  it("accepts Dify's flags, checks --password-confirm", async () => {
+    expect(passwordSourceKind({ newPassword: 'Abcdefg1' }, () => false)).toBe('flag')
+    expect(FLAG_PASSWORD_WARNING).toMatch(/visible to other users/)
+    expect((await choosePassword({ newPassword: 'Abcdefg1', passwordConfirm: 'Abcdefg1' }, io())).password).toBe('Abcdefg1')
     await expect(choosePassword({ newPassword: 'Abcdefg1', passwordConfirm: 'x' }, io())).rejects.toMatchObject({ exitCode: 2 })
   })
   it('generates', async () => {
