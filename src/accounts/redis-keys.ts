@@ -9,6 +9,7 @@ import {
   LOCKOUT_COUNTERS,
   RATE_LIMITERS,
   caseInsensitiveGlob,
+  globEscape,
   keys,
   type EmailKeyKind,
 } from '../dify/keys.js'
@@ -129,15 +130,19 @@ export async function findEmailKeys(r: OpenedRedis, email: string, kinds: readon
   const wanted = email.toLowerCase()
   const found: Array<{ node: Redis; kind: EmailKeyKind; key: string; email: string }> = []
   const glob = caseInsensitiveGlob(email)
-  for (const kind of kinds) {
-    const head = keys.emailKey(kind, '', r.keyPrefix)
-    await scanBatches(r.client, keys.emailKeyPattern(kind, glob, r.keyPrefix), async (node, batch) => {
-      for (const k of batch) {
-        const e = k.slice(head.length)
-        if (k.startsWith(head) && e.toLowerCase() === wanted) found.push({ node, kind, key: k, email: e })
-      }
-    })
-  }
+  const head = r.keyPrefix
+  // every kind ends in "_rate_limit": one SCAN covers them all (a SCAN walks the whole key space whatever its MATCH)
+  const pattern = kinds.length === 1 ? keys.emailKeyPattern(kinds[0]!, glob, r.keyPrefix) : `${globEscape(r.keyPrefix)}*_rate_limit:${glob}`
+  await scanBatches(r.client, pattern, async (node, batch) => {
+    for (const k of batch) {
+      if (!k.startsWith(head)) continue
+      const rest = k.slice(head.length)
+      const kind = kinds.find((kd) => rest.startsWith(`${kd}:`))
+      if (!kind) continue
+      const e = rest.slice(kind.length + 1)
+      if (e.toLowerCase() === wanted) found.push({ node, kind, key: k, email: e })
+    }
+  })
   const out: EmailKeyState[] = []
   for (const f of found) {
     const counter = isLockoutCounter(f.kind)

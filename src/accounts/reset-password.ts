@@ -111,7 +111,8 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
       'clear the login lock-out counter',
       async (r) => {
         const seen = new Map<string, { email: string; count: number }>()
-        for (const form of checked) {
+        // one SCAN per distinct lower-case form (each SCAN already finds every case variant)
+        for (const form of new Set(checked.map((c) => c.toLowerCase()))) {
           for (const k of await findEmailKeys(r, form, ['login_error_rate_limit'])) seen.set(k.key, { email: k.email, count: k.count })
         }
         if (!dryRun && seen.size) await deleteKeys(r, [...seen.keys()])
