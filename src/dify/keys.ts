@@ -2,13 +2,49 @@
  * Redis key formats Dify uses (reference: dify-accounts-crypto-config.md §2, §5, §6). Every key dify-ops reads or
  * writes is built here, so no key string appears twice in the code base. `prefix` is "" or "<REDIS_KEY_PREFIX>:".
  */
+
+/**
+ * Per-email lock-out counters (string int, TTL = the matching *_LOCKOUT_DURATION; locked after 5 failures).
+ * Source: api/services/account_service.py (AccountService.*_error_rate_limit helpers).
+ */
+export const LOCKOUT_COUNTERS = [
+  'login_error_rate_limit',
+  'forgot_password_error_rate_limit',
+  'email_register_error_rate_limit',
+  'change_email_error_rate_limit',
+  'owner_transfer_error_rate_limit',
+] as const
+export type LockoutCounter = (typeof LOCKOUT_COUNTERS)[number]
+
+/**
+ * Per-email sliding-window rate limiters (ZSET of send times). Source: api/libs/helper.py RateLimiter and its
+ * instances in api/services/account_service.py.
+ */
+export const RATE_LIMITERS = [
+  'reset_password_rate_limit',
+  'email_register_rate_limit',
+  'email_code_login_rate_limit',
+  'email_code_account_deletion_rate_limit',
+  'change_email_rate_limit',
+  'owner_transfer_rate_limit',
+] as const
+export type RateLimiter = (typeof RATE_LIMITERS)[number]
+
+export type EmailKeyKind = LockoutCounter | RateLimiter
+
 export const keys = {
   /** Dify's upgrade-db lock (redis-py Lock: SET NX PX, compare-and-delete release) */
   dbUpgradeLock: (prefix = '') => `${prefix}db_upgrade_lock`,
-  loginErrorRateLimit: (email: string, prefix = '') => `${prefix}login_error_rate_limit:${email}`,
+  /** a per-email lock-out counter or rate limiter: `<kind>:<email>` */
+  emailKey: (kind: EmailKeyKind, email: string, prefix = '') => `${prefix}${kind}:${email}`,
+  /** SCAN pattern for the keys of `kind` whose email matches `emailGlob` (already a glob; see caseInsensitiveGlob) */
+  emailKeyPattern: (kind: EmailKeyKind, emailGlob: string, prefix = '') => `${globEscape(prefix)}${kind}:${emailGlob}`,
+  loginErrorRateLimit: (email: string, prefix = '') => keys.emailKey('login_error_rate_limit', email, prefix),
+  /** value = the account's latest refresh token */
   accountRefreshToken: (accountId: string, prefix = '') => `${prefix}account_refresh_token:${accountId}`,
+  /** value = the account id */
   refreshToken: (token: string, prefix = '') => `${prefix}refresh_token:${token}`,
-  refreshTokenPattern: (prefix = '') => `${prefix}refresh_token:*`,
+  refreshTokenPattern: (prefix = '') => `${globEscape(prefix)}refresh_token:*`,
   /** Dify's 1-hour "vector collection exists" cache (Vector.create / delete, every store module) */
   vectorIndexing: (collection: string, prefix = '') => `${prefix}vector_indexing_${collection}`,
   /** the redis-py lock around a store's create_collection */
@@ -16,6 +52,27 @@ export const keys = {
   /** the audit stream of dify-ops itself */
   auditStream: (prefix = '') => `${prefix}dify_ops:audit`,
 } as const
+
+/** Escape Redis glob metacharacters so `text` matches itself only. */
+export function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\^]/g, (c) => `\\${c}`)
+}
+
+/**
+ * A Redis glob matching `text` in any ASCII letter case ("Ops@x" → "[oO][pP][sS]@[xX]"). Redis globs compare
+ * bytes, so a non-ASCII character that has case becomes `*`; callers filter the SCAN results exactly afterwards.
+ */
+export function caseInsensitiveGlob(text: string): string {
+  let out = ''
+  for (const ch of text) {
+    const lo = ch.toLowerCase()
+    const up = ch.toUpperCase()
+    if (/^[a-zA-Z]$/.test(ch)) out += `[${lo}${up}]`
+    else if (lo !== up) out += out.endsWith('*') ? '' : '*'
+    else out += globEscape(ch)
+  }
+  return out
+}
 
 /** Storage path of a tenant's private key. */
 export const privateKeyPath = (tenantId: string) => `privkeys/${tenantId}/private.pem`

@@ -16,6 +16,10 @@ export interface DifyProfile {
   emailLookup: 'exact' | 'exact-then-lowercase'
   /** the email form in reset-password's rate-limit key */
   resetPasswordRateLimitEmail: 'as-typed' | 'stripped-lowercase'
+  /** the email form in the login lock-out key `login_error_rate_limit:<email>` written by the console login */
+  loginRateLimitEmail: 'as-typed' | 'lowercase'
+  /** the form in which `flask reset-email` stores the new address */
+  resetEmailStoredForm: 'stripped' | 'stripped-lowercase'
   workerQueues: readonly string[]
   /** document_segment_summaries and summary vectors exist */
   summaryIndex: boolean
@@ -44,6 +48,8 @@ export function profileFor(revision: string | null): DifyProfile {
     supported: seq !== undefined && seq >= windowFrom && seq <= windowTo,
     emailLookup: atLeast('1.11.3') ? 'exact-then-lowercase' : 'exact',
     resetPasswordRateLimitEmail: atLeast('1.11.3') ? 'stripped-lowercase' : 'as-typed',
+    loginRateLimitEmail: atLeast('1.11.3') ? 'lowercase' : 'as-typed',
+    resetEmailStoredForm: atLeast('1.11.3') ? 'stripped-lowercase' : 'stripped',
     workerQueues: atLeast('1.12.0') ? WORKER_QUEUES_1_12 : WORKER_QUEUES_1_11,
     summaryIndex: atLeast('1.12.0'),
     parentChildMigratesChildren: atLeast('1.12.0'),

@@ -1,0 +1,37 @@
+import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
+import { PartialError } from '../../src/cli/errors.js'
+import { setBanned, type BanReport } from '../../src/accounts/ban.js'
+import { renderBan } from '../../src/accounts/render.js'
+
+export default class AccountBan extends DifyCommand {
+  static override summary = "Ban an account (status banned): Dify refuses its login and its live access tokens; its sessions are revoked."
+  static override examples = ['<%= config.bin %> account ban ops@example.com', '<%= config.bin %> account ban --account-id 5b3c… --dry-run']
+  static override writes = true
+  static override args = { email: Args.string({ description: 'Email of the account (matched as Dify login matches it).', required: false }) }
+  static override flags = {
+    'account-id': Flags.string({ summary: 'Id of the account (needed when several accounts share an email).' }),
+    'keep-sessions': Flags.boolean({ summary: 'Do not revoke the refresh-token sessions.' }),
+    'dry-run': Flags.boolean({ summary: 'Show what would change; write nothing.' }),
+    'force-version': Flags.boolean({ summary: 'Write even when the database is outside the supported Dify releases.' }),
+  }
+
+  async run(): Promise<BanReport> {
+    const { args, flags } = await this.parse(AccountBan)
+    this.dryRun = flags['dry-run']
+    this.auditArgs = { email: args.email, accountId: flags['account-id'] }
+    const rt = this.runtime()
+    const report = await setBanned(
+      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t) },
+      { email: args.email, accountId: flags['account-id'], action: 'ban', dryRun: flags['dry-run'], forceVersion: flags['force-version'], keepSessions: flags['keep-sessions'] },
+    )
+    this.auditCounts = { accounts: report.changed ? 1 : 0, refreshTokensRevoked: report.sessions.refreshTokens }
+    for (const l of renderBan(report)) this.out.log(l)
+    if (!report.redis.ok) {
+      throw new PartialError(`The status is ${report.status}, but Redis was unavailable (${report.redis.error}): ${report.redis.notDone.join('; ')} not done.`, {
+        hint: 'When Redis is back, run the command again to revoke the sessions.',
+        details: { report },
+      })
+    }
+    return report
+  }
+}

@@ -1,0 +1,36 @@
+import { DifyCommand, Flags } from '../../src/cli/command.js'
+import { listAccounts, type ListReport } from '../../src/accounts/list.js'
+import { table } from '../../src/cli/output.js'
+
+export default class AccountList extends DifyCommand {
+  static override summary = 'List accounts, page by page, with a case-insensitive search on email and name.'
+  static override examples = ['<%= config.bin %> account list --search ops', '<%= config.bin %> account list --tenant 0b7… --status banned --json']
+  static override flags = {
+    search: Flags.string({ summary: 'Only accounts whose email or name contains TEXT (any letter case).' }),
+    tenant: Flags.string({ summary: 'Only members of this workspace (tenant id); shows their role.' }),
+    status: Flags.string({ summary: 'Only accounts with this status.', options: ['pending', 'uninitialized', 'active', 'banned', 'closed'] }),
+    limit: Flags.integer({ summary: 'Accounts per page.', default: 50, min: 1 }),
+    page: Flags.integer({ summary: 'Page number, from 1.', default: 1, min: 1 }),
+  }
+
+  async run(): Promise<ListReport> {
+    const { flags } = await this.parse(AccountList)
+    const rt = this.runtime()
+    const report = await listAccounts(
+      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t) },
+      { search: flags.search, tenantId: flags.tenant, status: flags.status, limit: flags.limit, offset: (flags.page - 1) * flags.limit },
+    )
+    const cols = [
+      { key: 'email', header: 'EMAIL' },
+      { key: 'name', header: 'NAME' },
+      { key: 'status', header: 'STATUS' },
+      ...(flags.tenant ? [{ key: 'role', header: 'ROLE' }] : []),
+      { key: 'lastLoginAt', header: 'LAST LOGIN' },
+      { key: 'id', header: 'ID' },
+    ]
+    if (report.accounts.length) this.out.log(table(report.accounts as unknown as Array<Record<string, unknown>>, cols))
+    const last = report.offset + report.accounts.length
+    this.out.log(`${report.accounts.length ? `${report.offset + 1}–${last}` : 'none'} of ${report.total}${last < report.total ? ` (next: --page ${flags.page + 1})` : ''}`)
+    return report
+  }
+}
