@@ -3,7 +3,7 @@
  * bare list first, then of "…\x06\x163", "…6", "…9", so consumption order is: per priority list, index -1 first.
  */
 import { queueLists, type Broker } from './broker.js'
-import { decodeMessage, type DecodedMessage } from './message.js'
+import { decodeMessage, quickSummaryBuf, type DecodedMessage } from './message.js'
 
 export interface PeekedMessage extends DecodedMessage {
   /** 1 = the next message a worker takes */
@@ -68,63 +68,74 @@ export interface StatsResult {
   elapsedMs: number
 }
 
+interface Acc { count: number; bytes: number; min: number; max: number; withEta: number; redelivered: number }
+
 /**
- * Count a queue by task name, streamed in LRANGE chunks (memory bounded by the chunk and the number of distinct
- * task names). The snapshot is not atomic: on a busy queue, messages pushed meanwhile may be counted twice at most
- * once per chunk boundary and consumed ones may be missed; a quiet queue is counted exactly.
+ * Count a queue by task name, streamed in chunks (memory bounded by the chunk and the number of distinct task
+ * names). Messages in Celery's own layout are summarised by `quickSummary` (a few anchored regular expressions,
+ * no full JSON parse); anything else goes through `decodeMessage`. (A server-side Lua/cjson variant was measured
+ * and dropped: ~60 µs of Redis CPU per message, blocking the broker.) The snapshot is not atomic: on a busy queue, messages pushed meanwhile may be counted twice and
+ * consumed ones missed; a quiet queue is counted exactly.
  */
 export async function queueStats(b: Broker, queue: string, opts: { chunk?: number; onProgress?: (n: number) => void; signal?: AbortSignal } = {}): Promise<StatsResult> {
   const started = Date.now()
   const chunk = opts.chunk ?? 2000
-  const acc = new Map<string, { count: number; bytes: number; min: number; max: number; withEta: number; redelivered: number }>()
+  const acc = new Map<string, Acc>()
   const opaque: Record<string, number> = {}
   const byPriority: Record<string, number> = {}
   let scanned = 0
   let bytes = 0
   let malformed = 0
+  const addOpaque = (ct: string | null) => {
+    const t = ct ?? '(none)'
+    opaque[t] = (opaque[t] ?? 0) + 1
+  }
+  const count = (task: string, size: number, eta: string | null, redelivered: boolean) => {
+    let a = acc.get(task)
+    if (!a) acc.set(task, (a = { count: 0, bytes: 0, min: Infinity, max: -Infinity, withEta: 0, redelivered: 0 }))
+    a.count++
+    a.bytes += size
+    if (redelivered) a.redelivered++
+    if (eta) {
+      const t = Date.parse(eta)
+      if (!Number.isNaN(t)) {
+        a.withEta++
+        if (t < a.min) a.min = t
+        if (t > a.max) a.max = t
+      }
+    }
+  }
+  const decodeHere = (raw: string) => {
+    const m = decodeMessage(raw, { body: false })
+    bytes += m.size
+    if (m.status === 'malformed') malformed++
+    if (m.status === 'opaque') addOpaque(m.contentType)
+    if (m.task !== null) count(m.task, m.size, m.eta, m.redelivered)
+    return 1
+  }
   for (const l of queueLists(b, queue)) {
     let n = 0
-    // the next chunk is requested while the current one is decoded
-    let next = b.client.lrange(l.key, 0, chunk - 1)
+    // the next chunk is requested while the current one is counted
+    // Buffers: ioredis builds them much cheaper than strings (about half the CPU of this loop)
+    let next = b.client.lrangeBuffer(l.key, 0, chunk - 1)
     for (let start = 0; ; start += chunk) {
-      const raws = await next
-      if (raws.length === chunk) next = b.client.lrange(l.key, start + chunk, start + 2 * chunk - 1)
-      for (const raw of raws) {
-        const m = decodeMessage(raw, { body: false })
+      const bufs = await next
+      if (bufs.length === chunk) next = b.client.lrangeBuffer(l.key, start + chunk, start + 2 * chunk - 1)
+      for (const buf of bufs) {
         n++
-        bytes += m.size
-        if (m.status === 'malformed' && m.task === null) {
-          malformed++
+        const q = quickSummaryBuf(buf)
+        if (!q) {
+          decodeHere(buf.toString('utf8'))
           continue
         }
-        if (m.status === 'opaque' && m.task === null) {
-          const t = m.contentType ?? '(none)'
-          opaque[t] = (opaque[t] ?? 0) + 1
-          continue
-        }
-        if (m.status === 'malformed') malformed++
-        if (m.status === 'opaque') {
-          const t = m.contentType ?? '(none)'
-          opaque[t] = (opaque[t] ?? 0) + 1
-        }
-        const key = m.task ?? '(unknown)'
-        let a = acc.get(key)
-        if (!a) acc.set(key, (a = { count: 0, bytes: 0, min: Infinity, max: -Infinity, withEta: 0, redelivered: 0 }))
-        a.count++
-        a.bytes += m.size
-        if (m.redelivered) a.redelivered++
-        if (m.eta) {
-          const t = Date.parse(m.eta)
-          if (!Number.isNaN(t)) {
-            a.withEta++
-            if (t < a.min) a.min = t
-            if (t > a.max) a.max = t
-          }
-        }
+        bytes += q.size
+        if (q.badBody) malformed++
+        else if (q.opaque) addOpaque(q.contentType)
+        count(q.task, q.size, q.eta, q.redelivered)
       }
-      scanned += raws.length
+      scanned += bufs.length
       opts.onProgress?.(scanned)
-      if (raws.length < chunk || opts.signal?.aborted) break
+      if (bufs.length < chunk || opts.signal?.aborted) break
     }
     byPriority[String(l.priority)] = n
     if (opts.signal?.aborted) break

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeBase64, decodeMessage, priorityBucket } from '../../../src/queues/message.js'
+import { decodeBase64, decodeMessage, priorityBucket, quickSummary } from '../../../src/queues/message.js'
 import { dumpsPython, parseLossless, parseTolerant } from '../../../src/queues/pyjson.js'
 import { parseBindingMember, queueOfListKey, topicMatch } from '../../../src/queues/broker.js'
 import { unackedRoutingKey } from '../../../src/queues/list.js'
@@ -48,6 +48,31 @@ describe('decodeMessage', () => {
   })
   it('priority buckets follow kombu steps', () => {
     expect([0, 1, 2, 3, 5, 6, 8, 9, 12, -1, null].map((p) => priorityBucket(p))).toEqual([0, 0, 0, 3, 3, 6, 6, 9, 9, 0, 0])
+  })
+})
+
+describe('quickSummary (the stats fast path)', () => {
+  it('agrees with decodeMessage on Celery-layout messages and declines anything else', () => {
+    const env = JSON.parse(RAW)
+    const variants = [
+      RAW,
+      RAW.replace('"retries": 0,', '"retries": 0, "redelivered": true,'),
+      RAW.replace('"content-type": "application/json"', '"content-type": "application/x-python-serialize"'),
+      RAW.replace('"body": "W1si', '"body": "W1s'),
+      RAW.replace('"task": "tasks.build_dataset"', '"task": "tasks.we\\"ird"'),
+      RAW.replace('"eta": "2026-11-28T03:15:09.187750+00:00"', '"eta": null'),
+    ]
+    for (const v of variants) {
+      const q = quickSummary(v)!
+      const d = decodeMessage(v, { body: false })
+      expect(q).not.toBeNull()
+      expect({ task: q.task, eta: q.eta, redelivered: q.redelivered, size: q.size, bad: q.badBody, opaque: q.opaque }).toEqual({
+        task: d.task, eta: d.eta, redelivered: d.redelivered, size: d.size, bad: d.status === 'malformed', opaque: d.status === 'opaque',
+      })
+    }
+    expect(quickSummary(JSON.stringify(env))).toBeNull() // compact layout: not Celery's
+    expect(quickSummary(RAW.slice(0, -5))).toBeNull()
+    expect(quickSummary(RAW.replace('"body": "W1si', '"body": "!!'))).toBeNull()
   })
 })
 
