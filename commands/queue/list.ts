@@ -28,9 +28,9 @@ export default class QueueList extends DifyCommand {
     const watch = flags.watch === undefined ? undefined : Number(flags.watch)
     if (watch !== undefined && (!Number.isFinite(watch) || watch <= 0)) throw new UsageError(`--watch must be a positive number of seconds, got "${flags.watch}".`)
     const rt = this.runtime()
+    const b = await brokerOf(rt)
     const expected = await expectedQueues(rt)
     if (expected.note) this.out.warn(`${expected.note}.`)
-    const b = await brokerOf(rt)
     const snap = () => listQueues(b, { expected: expected.queues, workerTimeoutMs: flags.workers ? timeout * 1000 : 0, signal: this.abort.signal })
     let s = await snap()
     const queueList = { source: expected.source, version: expected.version, note: expected.note }
