@@ -258,7 +258,7 @@ export function quickSummaryBuf(buf: Buffer): QuickSummary | null {
     else if (pad) misplaced = true
   }
   // the headers start right after the body: a window is enough for the regular expression
-  const rest = buf.toString('utf8', end, Math.min(n, end + 2048))
+  const rest = buf.toString('utf8', end, Math.min(n, end + 1024))
   const m = QUICK_HEAD.exec(rest)
   if (!m) return null
   const unescape = (s: string | undefined) => (s === undefined ? null : s.includes('\\') ? (JSON.parse(`"${s}"`) as string) : s)
