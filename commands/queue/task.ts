@@ -1,0 +1,48 @@
+import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
+import { UsageError } from '../../src/cli/errors.js'
+import { brokerOf, expectedQueues } from '../../src/queues/connect.js'
+import { discoverQueues } from '../../src/queues/broker.js'
+import { findTask, type TaskLocation } from '../../src/queues/task.js'
+import { printable } from '../../src/queues/render.js'
+
+export default class QueueTask extends DifyCommand {
+  static override summary = 'Find a task by id: its result record, a worker running or holding it, unacked, or a queue.'
+  static override description =
+    'Dify ignores task results (task_ignore_result), so a task that is nowhere is reported as "unknown" (finished, lost or never sent), not as pending.'
+  static override examples = ['<%= config.bin %> queue task 4aac2f1c-7436-4ad2-9fcc-e3302b2ad45d']
+  static override args = { id: Args.string({ required: true, description: 'task id' }) }
+  static override flags = {
+    timeout: Flags.string({ default: '1', summary: 'Seconds to wait for live workers (0: do not ask them).' }),
+  }
+
+  async run(): Promise<TaskLocation> {
+    const { args, flags } = await this.parse(QueueTask)
+    const timeout = Number(flags.timeout)
+    if (!Number.isFinite(timeout) || timeout < 0) throw new UsageError(`--timeout must be a number of seconds, got "${flags.timeout}".`)
+    const rt = this.runtime()
+    const b = await brokerOf(rt)
+    const expected = await expectedQueues(rt)
+    const found = await discoverQueues(b)
+    const queues = [...new Set([...expected.queues, ...found.bound, ...found.lists])]
+    const r = await findTask(b, args.id, { queues, workerTimeoutMs: timeout * 1000, signal: this.abort.signal })
+    const m = r.message
+    switch (r.where) {
+      case 'result':
+        this.out.log(`${args.id}: result record, status ${String(r.result?.status ?? '?')}${r.result?.date_done ? ` at ${String(r.result.date_done)}` : ''}`)
+        if (r.result?.traceback) this.out.log(String(r.result.traceback))
+        break
+      case 'worker':
+        this.out.log(`${args.id}: ${r.worker!.state} on worker ${printable(r.worker!.node)}`)
+        break
+      case 'unacked':
+        this.out.log(`${args.id}: reserved by a worker since ${r.reservedAt ?? '?'} (unacked), queue ${printable(r.queue)}, task ${printable(m?.task)}${m?.eta ? `, eta ${m.eta}` : ''}`)
+        break
+      case 'queue':
+        this.out.log(`${args.id}: waiting in queue ${printable(r.queue)} (priority list ${r.priority}), position ${r.position}, task ${printable(m?.task)}${m?.eta ? `, eta ${m.eta}` : ''}`)
+        break
+      default:
+        this.out.log(`${args.id}: unknown. No result record (Dify ignores results), not held by ${r.workersAsked ? 'any live worker' : 'a worker (none asked)'}, not unacked, not in a queue: it finished, was lost, or was never sent.`)
+    }
+    return r
+  }
+}

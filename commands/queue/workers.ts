@@ -1,0 +1,36 @@
+import { DifyCommand, Flags } from '../../src/cli/command.js'
+import { UsageError } from '../../src/cli/errors.js'
+import { brokerOf } from '../../src/queues/connect.js'
+import { inspectWorkers, type WorkersResult } from '../../src/queues/workers.js'
+import { printable } from '../../src/queues/render.js'
+
+export default class QueueWorkers extends DifyCommand {
+  static override summary = 'Show live Celery workers: pool, running tasks, reserved and scheduled counts, queues.'
+  static override description =
+    'One remote-control broadcast (ping, stats, active_queues, active, reserved, scheduled) read straight from Redis, no Python. Ends as soon as every worker that received it has answered, otherwise after --timeout seconds of silence. The reply queue is registered before publishing and removed afterwards. Secrets in stats replies are removed.'
+  static override examples = ['<%= config.bin %> queue workers', '<%= config.bin %> queue workers --timeout 3 --json']
+  static override flags = {
+    timeout: Flags.string({ default: '1', summary: 'Seconds of silence after the last reply before giving up on slow workers.' }),
+    destination: Flags.string({ multiple: true, summary: 'Only this worker (nodename, e.g. celery@host); repeatable.' }),
+  }
+
+  async run(): Promise<WorkersResult> {
+    const { flags } = await this.parse(QueueWorkers)
+    const timeout = Number(flags.timeout)
+    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got "${flags.timeout}".`)
+    const b = await brokerOf(this.runtime())
+    const r = await inspectWorkers(b, { timeoutMs: timeout * 1000, destination: flags.destination, signal: this.abort.signal })
+    if (!r.workers.length) {
+      this.out.log(r.receivers === 0 ? 'No live worker is listening on this broker.' : `No worker answered within ${timeout} s (${r.receivers} listener(s) received the broadcast).`)
+    }
+    for (const w of r.workers) {
+      this.out.log(`${printable(w.node)}  pid ${w.pid ?? '?'}, pool ${w.pool ?? '?'} x${w.poolSize ?? '?'}, up ${w.uptimeSeconds ?? '?'} s, processed ${Object.values(w.processed).reduce((a, n) => a + n, 0)}`)
+      this.out.log(`  queues: ${w.queues.map(printable).join(', ') || '(none)'}`)
+      this.out.log(`  running ${w.active.length}, reserved ${w.reserved.length}, scheduled (ETA) ${w.scheduled.length}`)
+      for (const t of w.active) this.out.log(`    running ${printable(t.name)} ${t.id ?? ''}${t.runtimeSeconds !== null ? ` for ${t.runtimeSeconds} s` : ''}`)
+      for (const t of w.scheduled) this.out.log(`    scheduled ${printable(t.name)} ${t.id ?? ''} eta ${t.eta ?? '?'}`)
+      for (const p of w.problems) this.out.warn(`${printable(w.node)}: ${p}`)
+    }
+    return r
+  }
+}
