@@ -5,7 +5,8 @@ import { ConfigError, ConnectError, ExitCode, isDifyOpsError } from '../cli/erro
 import { readAlembicVersions } from '../dify/schema-version.js'
 import { profileFor, SUPPORTED_WINDOW_TEXT } from '../dify/profile.js'
 import { privateKeyPath } from '../dify/keys.js'
-import { PRIORITY_STEPS, priorityListKey } from '../dify/queues.js'
+import { brokerOf } from '../queues/connect.js'
+import { listQueues } from '../queues/list.js'
 import { probeVectorStore } from './vector-probe.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip'
@@ -133,27 +134,27 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
   const [dbR, redisR, storageR, vectorR] = await Promise.all([dbCheck, redisCheck, storageCheck, vectorCheck])
   checks.push(dbR, redisR)
 
-  // broker: depths of the worker queues of the connected release
+  // broker: depths of the worker queues of the connected release, and queues with messages that no live worker consumes
   checks.push(
-    await timed('celery broker', limit, async () => {
+    await timed('celery broker', limit + 1500, async () => {
       if (!cfg.broker) return { status: 'skip', summary: 'CELERY_BROKER_URL is not set' }
-      const b = await rt.broker()
-      const queues = cfg.celeryQueues ?? [...profile.workerQueues]
-      const pipe = b.client.pipeline()
-      for (const q of queues) for (const p of PRIORITY_STEPS) pipe.llen(b.keyPrefix + priorityListKey(q, p))
-      pipe.hlen(b.keyPrefix + 'unacked')
-      const res = (await pipe.exec()) ?? []
-      const depths: Record<string, number> = {}
-      queues.forEach((q, i) => {
-        depths[q] = PRIORITY_STEPS.reduce<number>((s, _p, j) => s + Number(res[i * PRIORITY_STEPS.length + j]?.[1] ?? 0), 0)
-      })
-      const unacked = Number(res[res.length - 1]?.[1] ?? 0)
-      const busy = Object.entries(depths).filter(([, n]) => n > 0)
-      return {
-        status: 'ok',
-        summary: `${b.describe}: ${queues.length} queues, ${busy.reduce((s, [, n]) => s + n, 0)} waiting message(s)${busy.length ? ` (${busy.map(([q, n]) => `${q} ${n}`).join(', ')})` : ''}, ${unacked} unacked`,
-        details: { depths, unacked },
+      const b = await brokerOf(rt)
+      const expected = cfg.celeryQueues ?? [...profile.workerQueues]
+      const snap = await listQueues(b, { expected, workerTimeoutMs: 1000 })
+      const busy = snap.queues.filter((q) => q.depth > 0)
+      const orphaned = snap.queues.filter((q) => q.noConsumer)
+      const depths = Object.fromEntries(snap.queues.map((q) => [q.name, q.depth]))
+      const summary = `${(await rt.broker()).describe}: ${snap.queues.length} queues, ${snap.totals.depth} waiting message(s)${busy.length ? ` (${busy.map((q) => `${q.name} ${q.depth}`).join(', ')})` : ''}, ${snap.totals.unacked} unacked, ${snap.workers.nodes.length} live worker(s)`
+      const details = { depths, unacked: snap.totals.unacked, workers: snap.workers.nodes, noConsumer: orphaned.map((q) => q.name) }
+      if (orphaned.length) {
+        return {
+          status: 'fail',
+          summary: `${summary}; no consumer for ${orphaned.map((q) => q.name).join(', ')}`,
+          hint: 'Start a Dify worker that consumes these queues (CELERY_QUEUES), or look with dify queue list / dify queue workers.',
+          details,
+        }
       }
+      return { status: 'ok', summary, details }
     }),
   )
   checks.push(storageR, vectorR)

@@ -65,6 +65,23 @@ describe('dify doctor', () => {
     }
   })
 
+  it('flags a Dify queue that has messages and no live consumer (exit 8)', async () => {
+    const { Redis } = await import('ioredis')
+    const broker = new Redis({ host: '127.0.0.1', port: 6379, db: 1 })
+    await broker.lpush(`${redis.prefix}dataset`, JSON.stringify({ body: '', headers: { task: 't', id: '1' }, properties: {} }))
+    try {
+      const r = await runCli(['doctor', '--json'], { env })
+      const c = r.json.checks.find((x: { name: string }) => x.name === 'celery broker')
+      expect(c.status).toBe('fail')
+      expect(c.details.noConsumer).toEqual(['dataset'])
+      expect(c.details.depths.dataset).toBe(1)
+      expect(r.code).toBe(8)
+    } finally {
+      await broker.del(`${redis.prefix}dataset`)
+      broker.disconnect()
+    }
+  })
+
   it('with Redis down reports redis ✗ within 3 s and exits 5', async () => {
     const port = await closedPort()
     const r = await runCli(['doctor', '--json'], { env: { ...env, REDIS_PORT: String(port) } })
