@@ -4,7 +4,10 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const dir = fileURLToPath(new URL('.', import.meta.url))
-const all = readdirSync(dir).filter((f) => f.endsWith('.ts') && !['run.ts', 'lib.ts'].includes(f)).map((f) => f.slice(0, -3))
+// helpers shared by benchmarks: run.ts, lib.ts, *-lib.ts, *-fixtures.ts
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.ts') && !['run.ts', 'lib.ts'].includes(f) && !/-(lib|fixtures)\.ts$/.test(f))
+  .map((f) => f.slice(0, -3))
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : all
 for (const name of chosen) {
   if (!all.includes(name)) {
