@@ -82,7 +82,7 @@ export interface NormalisedSchema {
 
 /** Tables the normaliser never looks at (Dify's Alembic env.py include_object, and our own tables). */
 export function isIgnoredTable(name: string): boolean {
-  return /^embedding_vector_index_.*_nod$/.test(name) || name.startsWith('dify_ops_') || name === 'alembic_version_dify_ops'
+  return /^embedding_vector_index_.*_nod$/.test(name) || name.startsWith('dify_ops_')
 }
 
 export interface IntrospectOptions {
