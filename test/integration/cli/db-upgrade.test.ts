@@ -197,6 +197,38 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     rmSync(root, { recursive: true, force: true })
   })
 
+  it('a table locked by a live session: exit 1 after --lock-timeout, naming the revision and the table', async () => {
+    // a revision that alters or indexes an existing table (its first such statement names the table)
+    const alters = (r: (typeof ordered)[number]) => {
+      const st = r.statements('postgres')
+      const created = (t: string) => st.some((x) => new RegExp(`^\\s*create table\\s+"?${t}"?[\\s(]`, 'i').test(x.sql))
+      return st.find((x) => x.table && !created(x.table) && /^\s*(alter table|create (unique )?index)/i.test(x.sql))
+    }
+    const i = ordered.findIndex((r, k) => k >= 2 && alters(r) && !r.statements('postgres').some((st) => st.noTransaction))
+    expect(i).toBeGreaterThan(0)
+    const next = ordered[i]!
+    const before = ordered[i - 1]!.revision
+    const table = alters(next)!.table!
+    const s = await freshDb('locked')
+    expect((await runCli(['upgrade-db', '--to', before, '--json'], { env: env(s) })).code).toBe(0)
+    const holder = new pg.Client({ ...PG, database: s.name })
+    holder.on('error', () => {})
+    await holder.connect()
+    await holder.query('begin')
+    await holder.query(`lock table "${table}" in access exclusive mode`)
+    try {
+      const r = await runCli(['upgrade-db', '--lock-timeout', '1', '--json'], { env: env(s) })
+      expect(r.code).toBe(1)
+      expect(r.json.error.message).toContain(next.revision)
+      expect(r.json.error.message).toContain(`table ${table}`)
+      expect(r.json.error.details.lockedTable).toBe(table)
+    } finally {
+      await holder.query('rollback')
+      await holder.end()
+    }
+    expect(await versions(s.name)).toEqual([before])
+  })
+
   it('status, history and stamp', async () => {
     const s = await freshDb('status')
     let st = await runCli(['db', 'status', '--json'], { env: env(s) })
