@@ -1,9 +1,8 @@
-import { selectAnnotationApps, selectDatasets } from './select.js'
 import { migrateUnit } from './migrate.js'
-import type { Deps, MigrateOptions, UnitReport } from './types.js'
+import type { Deps, MigrateOptions, Unit, UnitReport } from './types.js'
 
-export type { Deps, MigrateOptions, UnitReport, Unit, LiveSetPort, EmbeddingCachePort, OpenedStore, Progress, LiveItem } from './types.js'
-export { selectDatasets, selectAnnotationApps, parseShard, shardOf } from './select.js'
+export type { Deps, MigrateOptions, UnitReport, Unit, LiveSetPort, EmbeddingCachePort, OpenedStore, Progress } from './types.js'
+export { selectUnits, liveSetPort, parseShard, shardOf } from './select.js'
 export { indexingDocuments, datasetQueueLengths } from './preflight.js'
 export { CHECKPOINT_TABLE } from './checkpoint.js'
 
@@ -31,18 +30,10 @@ export interface MigrateResult {
 }
 
 /**
- * `dify vdb-migrate`: knowledge datasets first, then annotation apps (as Dify's `--scope all`), one unit at a time
- * (writes inside a unit run with bounded concurrency). Stops between units when `deps.signal` aborts.
+ * Knowledge datasets first, then annotation apps (as Dify's `--scope all`), one unit at a time (writes inside a
+ * unit run with bounded concurrency). Stops between units when `deps.signal` aborts.
  */
-export async function runVdbMigrate(deps: Deps, o: MigrateOptions): Promise<MigrateResult> {
-  const units = [
-    ...(o.scope !== 'annotation' ? await selectDatasets(deps.db, o) : []),
-    ...(o.scope !== 'knowledge' ? await selectAnnotationApps(deps.db, o) : []),
-  ]
-  return runUnits(deps, o, units)
-}
-
-export async function runUnits(deps: Deps, o: MigrateOptions, units: Awaited<ReturnType<typeof selectDatasets>>): Promise<MigrateResult> {
+export async function runUnits(deps: Deps, o: MigrateOptions, units: Unit[]): Promise<MigrateResult> {
   const reports: UnitReport[] = []
   let interrupted = false
   for (let i = 0; i < units.length; i++) {

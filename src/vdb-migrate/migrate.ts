@@ -215,8 +215,7 @@ async function run(
   // 2. the embedding cache for live items the source lacks
   const pending = [...live].filter((id) => !seen.has(id))
   if (pending.length && u.model && u.provider) {
-    for (let i = 0; i < pending.length; i += o.batchSize) {
-      const items = await deps.live.items(u, pending.slice(i, i + o.batchSize))
+    for await (const items of deps.live.itemsFor(u, new Set(pending), o.batchSize)) {
       const vecs = await deps.cache.lookup(u.model, u.provider, [...new Set(items.map((it) => it.text))])
       const recs: VectorRecord[] = []
       for (const it of items) {

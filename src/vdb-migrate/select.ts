@@ -1,66 +1,67 @@
-import type { Db } from '../runtime/db.js'
-import type { MigrateOptions, Unit } from './types.js'
+import { annotationTargets, datasetTargets, liveItems, type LiveSetDeps, type LiveTarget } from '../dify/live-set.js'
+import type { LiveSetPort, MigrateOptions, Unit } from './types.js'
 
 /**
- * Which datasets and apps a run covers (reference dify-vector-stores.md §1.1, §1.2):
- * - knowledge: `datasets.indexing_technique = 'high_quality'` (economy and external datasets have no vectors),
- *   newest first as Dify's command walks them; `--dataset` / `--tenant` narrow it;
- * - annotation: apps with `status = 'normal'` that have an `app_annotation_settings` row (annotation reply
- *   enabled), with the binding's model; `--app` / `--tenant` narrow it.
- * Naming only datasets selects no apps and vice versa. `--shard i/n` keeps the ids whose shard is i.
+ * Which datasets and apps a run covers, as the live set defines them (src/dify/live-set.ts; reference
+ * dify-vector-stores.md §1.1, §1.2): high_quality, non-external datasets; apps with annotation reply enabled and an
+ * existing binding. `--dataset` / `--tenant` narrow the datasets, `--app` / `--tenant` the apps; naming only
+ * datasets selects no apps and vice versa. `--shard i/n` keeps the ids whose shard is i.
  */
-export async function selectDatasets(db: Db, o: Pick<MigrateOptions, 'datasets' | 'tenants' | 'apps' | 'shard'>): Promise<Unit[]> {
-  if (o.apps.length && !o.datasets.length) return []
-  let q = db.kysely
-    .selectFrom('datasets as d')
-    .leftJoin('dataset_collection_bindings as b', 'b.id', 'd.collection_binding_id')
-    .select([
-      'd.id', 'd.tenant_id', 'd.name', 'd.index_struct', 'd.embedding_model', 'd.embedding_model_provider',
-      'd.collection_binding_id', 'b.collection_name',
-    ])
-    .where('d.indexing_technique', '=', 'high_quality')
-  if (o.datasets.length) q = q.where('d.id', 'in', o.datasets)
-  if (o.tenants.length) q = q.where('d.tenant_id', 'in', o.tenants)
-  const rows = await q.orderBy('d.created_at', 'desc').orderBy('d.id').execute()
-  return rows
-    .map((r): Unit => ({
-      kind: 'dataset',
-      id: String(r.id),
-      tenantId: String(r.tenant_id),
-      name: r.name,
-      model: r.embedding_model ?? null,
-      provider: r.embedding_model_provider ?? null,
-      indexStruct: r.index_struct,
-      collectionBindingId: r.collection_binding_id ? String(r.collection_binding_id) : null,
-      bindingCollection: r.collection_name ?? null,
-    }))
-    .filter((u) => inShard(u.id, o.shard))
+export async function selectUnits(deps: LiveSetDeps, o: Pick<MigrateOptions, 'scope' | 'datasets' | 'tenants' | 'apps' | 'shard'>): Promise<Unit[]> {
+  const out: Unit[] = []
+  const filter = { datasetIds: o.datasets, appIds: o.apps, tenantIds: o.tenants }
+  if (o.scope !== 'annotation' && !(o.apps.length && !o.datasets.length)) {
+    for await (const t of datasetTargets(deps, filter)) if (inShard(t.id, o.shard)) out.push(unitOf(t))
+  }
+  if (o.scope !== 'knowledge' && !(o.datasets.length && !o.apps.length)) {
+    for await (const t of annotationTargets(deps, filter)) if (inShard(t.id, o.shard)) out.push(unitOf(t))
+  }
+  // the binding's collection name (Qdrant's shared collection) for every unit that has a binding
+  const ids = [...new Set(out.map((u) => u.collectionBindingId).filter((x): x is string => !!x))]
+  const names = new Map<string, string>()
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await deps.db.kysely.selectFrom('dataset_collection_bindings').select(['id', 'collection_name']).where('id', 'in', ids.slice(i, i + 500)).execute()
+    for (const r of rows) names.set(String(r.id), r.collection_name)
+  }
+  for (const u of out) u.bindingCollection = u.collectionBindingId ? names.get(u.collectionBindingId) ?? null : null
+  return out
 }
 
-export async function selectAnnotationApps(db: Db, o: Pick<MigrateOptions, 'datasets' | 'tenants' | 'apps' | 'shard'>): Promise<Unit[]> {
-  if (o.datasets.length && !o.apps.length) return []
-  let q = db.kysely
-    .selectFrom('apps as a')
-    .innerJoin('app_annotation_settings as s', 's.app_id', 'a.id')
-    .leftJoin('dataset_collection_bindings as b', 'b.id', 's.collection_binding_id')
-    .select(['a.id', 'a.tenant_id', 'a.name', 's.collection_binding_id', 'b.collection_name', 'b.model_name', 'b.provider_name'])
-    .where('a.status', '=', 'normal')
-  if (o.apps.length) q = q.where('a.id', 'in', o.apps)
-  if (o.tenants.length) q = q.where('a.tenant_id', 'in', o.tenants)
-  const rows = await q.orderBy('a.created_at', 'desc').orderBy('a.id').execute()
-  return rows
-    .map((r): Unit => ({
-      kind: 'annotation',
-      id: String(r.id),
-      tenantId: String(r.tenant_id),
-      name: r.name,
-      model: r.model_name ?? null,
-      provider: r.provider_name ?? null,
-      indexStruct: null,
-      collectionBindingId: r.collection_binding_id ? String(r.collection_binding_id) : null,
-      bindingCollection: r.collection_name ?? null,
-    }))
-    .filter((u) => inShard(u.id, o.shard))
+function unitOf(t: LiveTarget): Unit {
+  return {
+    kind: t.scope === 'knowledge' ? 'dataset' : 'annotation',
+    id: t.id,
+    tenantId: t.tenantId,
+    name: t.name,
+    model: t.embeddingModel,
+    provider: t.embeddingProvider,
+    indexStruct: t.indexStruct,
+    collectionBindingId: t.collectionBindingId,
+    bindingCollection: null,
+    liveTarget: t,
+  }
+}
+
+/** The live-set port over src/dify/live-set.ts (streamed; only doc_ids are kept). */
+export function liveSetPort(deps: LiveSetDeps): LiveSetPort {
+  return {
+    async docIds(u) {
+      const ids = new Set<string>()
+      for await (const batch of liveItems(deps, u.liveTarget, { batchSize: 2000 })) for (const it of batch) ids.add(it.docId)
+      return ids
+    },
+    async *itemsFor(u, docIds, batchSize) {
+      let buf = []
+      for await (const batch of liveItems(deps, u.liveTarget, { batchSize: 2000 })) {
+        for (const it of batch) if (docIds.has(it.docId)) buf.push(it)
+        if (buf.length >= batchSize) {
+          yield buf
+          buf = []
+        }
+      }
+      if (buf.length) yield buf
+    },
+  }
 }
 
 /** Stable shard of an id: the first 8 hex digits of the uuid modulo n (uuid4 digits are uniform). */
@@ -74,13 +75,13 @@ export function inShard(id: string, shard?: { index: number; count: number }): b
   return !shard || shardOf(id, shard.count) === shard.index
 }
 
-/** Parse `--shard i/n` (0 ≤ i < n). */
-export function parseShard(s: string | undefined): { index: number; count: number } | undefined {
+/** Parse `--shard i/n` (0 ≤ i < n); null when malformed, undefined when not given. */
+export function parseShard(s: string | undefined): { index: number; count: number } | null | undefined {
   if (s === undefined) return undefined
   const m = s.match(/^(\d+)\/(\d+)$/)
-  if (!m) return null as never
+  if (!m) return null
   const index = Number(m[1])
   const count = Number(m[2])
-  if (count < 1 || index >= count) return null as never
+  if (count < 1 || index >= count) return null
   return { index, count }
 }

@@ -1,3 +1,4 @@
+import type { LiveItem, LiveTarget } from '../dify/live-set.js'
 import type { VectorRecord, VectorStore, VectorTarget } from '../vector/store.js'
 
 /** A unit of work: one dataset's knowledge vectors, or one app's annotation vectors. */
@@ -15,25 +16,18 @@ export interface Unit {
   collectionBindingId: string | null
   /** dataset_collection_bindings.collection_name of the binding (Qdrant's shared collection) */
   bindingCollection: string | null
+  /** the live set's view of the unit (src/dify/live-set.ts) */
+  liveTarget: LiveTarget
 }
 
-/**
- * One live item: what the database says must have a vector (live set, `src/dify/live-set.ts`), with the text and
- * the metadata Dify's indexing writes for it (used only when the vector comes from the embedding cache; vectors
- * found in the source keep the source's metadata as stored).
- */
-export interface LiveItem {
-  docId: string
-  text: string
-  metadata: Record<string, unknown>
-}
+export type { LiveItem }
 
-/** The live set, read from the metadata database (implemented over `src/dify/live-set.ts`). */
+/** The live set, read from the metadata database (over `src/dify/live-set.ts`, the one definition). */
 export interface LiveSetPort {
   /** every live doc_id of the unit (datasets: segments / child chunks / images / summaries; apps: annotation ids) */
   docIds(unit: Unit): Promise<Set<string>>
-  /** the live items for these doc ids (text + Dify metadata) */
-  items(unit: Unit, docIds: string[]): Promise<LiveItem[]>
+  /** the live items (text + Dify metadata) whose doc_id is in `docIds`, in batches (one pass) */
+  itemsFor(unit: Unit, docIds: Set<string>, batchSize: number): AsyncIterable<LiveItem[]>
 }
 
 /** Dify's `embeddings` cache: vectors by (model_name, sha256(text + "None"), provider_name). */
