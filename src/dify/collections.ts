@@ -124,3 +124,26 @@ function truncateUtf8(s: string, maxBytes: number): string {
   while (end > 0 && (b[end]! & 0xc0) === 0x80) end--
   return b.subarray(0, end).toString('utf8')
 }
+
+// ------------------------------------------------------------------ targets
+
+/** Where a store module puts a dataset's vectors: the collection, and for Qdrant the group_id (= dataset id). */
+export function datasetTarget(store: string, d: DatasetNamingInput, prefix?: string): { collection: string; groupId?: string } {
+  const collection = datasetCollectionName(store, d, prefix)
+  return store === 'qdrant' ? { collection, groupId: d.id } : { collection }
+}
+
+/**
+ * An annotation-reply app's vectors (vdb-migrate's annotation scope, §1.2): no index_struct, always the current
+ * store. Qdrant: the binding's collection with group_id = app id; others: gen_collection_name_by_id(app id),
+ * lower-cased for the lower-case stores.
+ */
+export function annotationTarget(
+  store: string,
+  appId: string,
+  opts: { bindingCollectionName?: string | null; prefix?: string } = {},
+): { collection: string; groupId?: string } {
+  if (store === 'qdrant') return { collection: opts.bindingCollectionName || genCollectionNameById(appId, opts.prefix), groupId: appId }
+  const name = genCollectionNameById(appId, opts.prefix)
+  return { collection: LOWER_CASE_STORES.has(store) ? name.toLowerCase() : name }
+}

@@ -63,10 +63,18 @@ export class ChromaStore implements VectorStore {
     }
   }
 
-  private async collection(target: VectorTarget): Promise<Collection | null> {
+  /** collection handles by name, so a stream of upserts costs no extra round trip */
+  private readonly handles = new Map<string, Collection>()
+
+  private async collection(target: VectorTarget, cached = false): Promise<Collection | null> {
+    const name = this.physicalName(target)
+    if (cached && this.handles.has(name)) return this.handles.get(name)!
     try {
-      return await this.client.getCollection({ name: this.physicalName(target), embeddingFunction: null as never })
+      const c = await this.client.getCollection({ name, embeddingFunction: null as never })
+      this.handles.set(name, c)
+      return c
     } catch (e) {
+      this.handles.delete(name)
       if ((e as Error).name === 'ChromaNotFoundError') return null
       throw mapError(e, this.base)
     }
@@ -132,7 +140,7 @@ export class ChromaStore implements VectorStore {
 
   async upsert(target: VectorTarget, batch: VectorRecord[]): Promise<void> {
     if (!batch.length) return
-    const col = await this.collection(target)
+    const col = await this.collection(target, true)
     if (!col) throw new DifyOpsError(`Chroma collection ${this.physicalName(target)} does not exist.`, { hint: 'Create it first (ensureCollection).' })
     const byId = new Map<string, VectorRecord>()
     for (const r of batch) byId.set(r.docId, r)
@@ -202,6 +210,7 @@ export class ChromaStore implements VectorStore {
   }
 
   async deleteTarget(target: VectorTarget): Promise<void> {
+    this.handles.delete(this.physicalName(target))
     try {
       await this.client.deleteCollection({ name: this.physicalName(target) })
     } catch (e) {

@@ -162,27 +162,47 @@ export class PgvectorStore implements VectorStore {
     }
   }
 
+  /**
+   * Idempotent write: COPY the batch into a session-local staging table (no WAL, no per-row parameters), then one
+   * INSERT … SELECT … ON CONFLICT (id) DO UPDATE into Dify's table, in one transaction. The last record of a
+   * doc_id in a batch wins.
+   */
   async upsert(target: VectorTarget, batch: VectorRecord[]): Promise<void> {
     if (!batch.length) return
-    // the last record of a doc_id wins; ON CONFLICT cannot touch the same row twice in one statement
     const byId = new Map<string, VectorRecord>()
     for (const r of batch) byId.set(r.docId, r)
-    const ids: string[] = []
-    const texts: string[] = []
-    const metas: string[] = []
-    const vecs: string[] = []
-    for (const r of byId.values()) {
-      ids.push(r.docId)
-      texts.push(r.text)
-      metas.push(JSON.stringify({ ...r.metadata, doc_id: r.docId }))
-      vecs.push(vectorLiteral(r.vector))
+    const t = this.table(target)
+    const { from } = await import('pg-copy-streams')
+    const client = await this.pool.connect().catch((e) => { throw mapError(e, this.settings) })
+    try {
+      await client.query('begin')
+      await client.query(`create temp table if not exists dify_ops_vector_stage (id uuid, text text, meta jsonb, embedding vector) on commit delete rows`)
+      const stream = client.query(from(`copy dify_ops_vector_stage (id, text, meta, embedding) from stdin`))
+      const done = new Promise<void>((resolve, reject) => {
+        stream.on('finish', resolve)
+        stream.on('error', reject)
+      })
+      let chunk = ''
+      for (const r of byId.values()) {
+        chunk += `${copyText(r.docId)}\t${copyText(r.text)}\t${copyText(JSON.stringify({ ...r.metadata, doc_id: r.docId }))}\t${vectorLiteral(r.vector)}\n`
+        if (chunk.length > 1 << 20) {
+          if (!stream.write(chunk)) await new Promise((res) => stream.once('drain', res))
+          chunk = ''
+        }
+      }
+      stream.end(chunk)
+      await done
+      await client.query(
+        `insert into ${t} (id, text, meta, embedding) select id, text, meta, embedding from dify_ops_vector_stage
+         on conflict (id) do update set text = excluded.text, meta = excluded.meta, embedding = excluded.embedding`,
+      )
+      await client.query('commit')
+    } catch (e) {
+      await client.query('rollback').catch(() => {})
+      throw mapError(e, this.settings)
+    } finally {
+      client.release()
     }
-    await this.q(
-      `insert into ${this.table(target)} (id, text, meta, embedding)
-       select * from unnest($1::uuid[], $2::text[], $3::jsonb[], $4::vector[])
-       on conflict (id) do update set text = excluded.text, meta = excluded.meta, embedding = excluded.embedding`,
-      [ids, texts, metas, vecs],
-    )
   }
 
   async *scan(target: VectorTarget, opts: ScanOptions = {}): AsyncIterable<VectorRecord[]> {
@@ -254,6 +274,11 @@ function checkName(name: string): string {
     })
   }
   return name
+}
+
+/** COPY text format escaping */
+function copyText(s: string): string {
+  return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
 }
 
 /** pgvector's text input format; shortest round-trip decimal of each value. */

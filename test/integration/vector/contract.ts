@@ -33,7 +33,7 @@ export function difyRecords(n: number, dim = DIM, datasetId = randomUUID()): Vec
     return {
       id: docId,
       docId,
-      text: `segment ${i} — ünïcode ✓ "quoted" 'single' \\ backslash`,
+      text: `segment ${i}\ttab\nnewline\r\n — ünïcode ✓ "quoted" 'single' \\ backslash \\N`,
       metadata: { doc_id: docId, doc_hash: `hash${i}`, document_id: docs[i % docs.length]!, dataset_id: datasetId },
       vector: v.map((x) => x / norm),
     }

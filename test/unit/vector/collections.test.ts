@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
+  annotationTarget, datasetTarget,
   classPrefixForStore, datasetCollectionName, genCollectionNameById, indexStructJson, parseIndexStruct,
   pgvectorHnswIndexName, pgvectorPhysicalTable,
 } from '../../../src/dify/collections.js'
@@ -37,6 +38,14 @@ describe('Dify collection naming', () => {
     expect(datasetCollectionName('pgvector', withStruct)).toBe('Vector_index_old_Node')
     expect(datasetCollectionName('chroma', { id: ID })).toBe(genCollectionNameById(ID).toLowerCase())
     expect(datasetCollectionName('qdrant', { ...withStruct, bindingCollectionName: 'B' })).toBe('B')
+  })
+
+  it('targets of datasets and annotation apps (Qdrant: shared binding collection + group_id)', () => {
+    expect(datasetTarget('qdrant', { id: ID, bindingCollectionName: 'Vector_index_b_Node' })).toEqual({ collection: 'Vector_index_b_Node', groupId: ID })
+    expect(datasetTarget('pgvector', { id: ID })).toEqual({ collection: genCollectionNameById(ID) })
+    expect(annotationTarget('qdrant', ID, { bindingCollectionName: 'Vector_index_a_Node' })).toEqual({ collection: 'Vector_index_a_Node', groupId: ID })
+    expect(annotationTarget('chroma', ID)).toEqual({ collection: genCollectionNameById(ID).toLowerCase() })
+    expect(annotationTarget('weaviate', ID)).toEqual({ collection: genCollectionNameById(ID) })
   })
 
   it('pgvector table: folded to lower case and truncated to 63 bytes (…_nod); index name from the unfolded name', () => {
