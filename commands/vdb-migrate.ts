@@ -56,11 +56,14 @@ export default class VdbMigrate extends DifyCommand {
       interactive,
       confirmDeleteSource: (u, where) => confirm(`Delete the source of ${u.kind} ${u.id} (${where})?`, { yes: f.yes }),
       checkFlags: { from: f.from, 'source-env-file': f['source-env-file'], shard: f.shard },
+      onStart: (i) => {
+        this.out.log(`Metadata database: ${i.database.location} (Dify ${i.database.release ?? 'unknown release'}, revision ${i.database.revision ?? 'none'})`)
+        this.out.log(`Target: ${i.target.type} at ${i.target.location} (${i.target.serverVersion})`)
+        this.out.log(`${i.units} dataset(s)/app(s) selected${f['dry-run'] ? ' (dry run: nothing is written)' : ''}.`)
+        for (const w of i.warnings) this.out.warn(w)
+      },
     })
-    this.out.log(`Metadata database: ${res.database.location} (Dify ${res.database.release ?? 'unknown release'})`)
-    this.out.log(`Target: ${res.target.type} at ${res.target.location} (${res.target.serverVersion})`)
     for (const s of res.sources) this.out.log(`Source: ${s.type} at ${s.location} (${s.serverVersion})`)
-    for (const w of res.warnings) this.out.warn(w)
     if (res.units.length) {
       this.out.log('')
       this.out.log(table(res.units.map((u) => ({ ...u, src: u.source.type ?? 'cache', note: u.reason ?? '' })), [
