@@ -4,7 +4,7 @@ import type { Db } from '../runtime/db.js'
 /**
  * Checkpoints of `dify vdb-migrate`, in a table of our own in the metadata database. The `dify_ops_` prefix is
  * ignored by schema comparisons (upgrade-db / doctor), so Dify's schema is untouched. One row per unit of work
- * (a dataset or an app's annotations) and target; `batches_done` is the contiguous prefix of source batches
+ * (a dataset or an app's annotations) and target; `source_position` is the contiguous prefix of source batches
  * written, so a rerun skips them without writing again.
  */
 export const CHECKPOINT_TABLE = 'dify_ops_vdb_migrate_checkpoints'
@@ -20,7 +20,7 @@ export interface Checkpoint {
   /** the source the copy started from ("<type>@<location>/<collection>"); a different source restarts */
   sourceKey: string
   state: CheckpointState
-  batchesDone: number
+  sourcePosition: number
   written: number
   detail: string | null
   updatedAt: Date
@@ -33,7 +33,7 @@ interface Row {
   target_collection: string
   source_key: string
   state: string
-  batches_done: number | string
+  source_position: number | string
   written: number | string
   detail: string | null
   updated_at: Date | string
@@ -53,7 +53,7 @@ export class CheckpointStore {
       target_collection varchar(255) not null,
       source_key varchar(512) not null,
       state varchar(16) not null,
-      batches_done integer not null,
+      source_position integer not null,
       written bigint not null,
       detail text,
       updated_at timestamp not null,
@@ -80,17 +80,17 @@ export class CheckpointStore {
   async put(c: Omit<Checkpoint, 'updatedAt'>): Promise<void> {
     await this.ensure()
     const now = new Date()
-    const vals = sql`${c.unitKind}, ${c.unitId}, ${c.targetKey}, ${c.targetCollection}, ${c.sourceKey}, ${c.state}, ${c.batchesDone}, ${c.written}, ${c.detail}, ${now}`
-    const cols = sql.raw('unit_kind, unit_id, target_key, target_collection, source_key, state, batches_done, written, detail, updated_at')
+    const vals = sql`${c.unitKind}, ${c.unitId}, ${c.targetKey}, ${c.targetCollection}, ${c.sourceKey}, ${c.state}, ${c.sourcePosition}, ${c.written}, ${c.detail}, ${now}`
+    const cols = sql.raw('unit_kind, unit_id, target_key, target_collection, source_key, state, source_position, written, detail, updated_at')
     if (this.db.dialect === 'postgres') {
       await sql`insert into ${sql.raw(CHECKPOINT_TABLE)} (${cols}) values (${vals})
         on conflict (unit_kind, unit_id, target_key) do update set target_collection = excluded.target_collection,
-        source_key = excluded.source_key, state = excluded.state, batches_done = excluded.batches_done,
+        source_key = excluded.source_key, state = excluded.state, source_position = excluded.source_position,
         written = excluded.written, detail = excluded.detail, updated_at = excluded.updated_at`.execute(this.db.kysely)
     } else {
       await sql`insert into ${sql.raw(CHECKPOINT_TABLE)} (${cols}) values (${vals})
         on duplicate key update target_collection = values(target_collection), source_key = values(source_key),
-        state = values(state), batches_done = values(batches_done), written = values(written), detail = values(detail),
+        state = values(state), source_position = values(source_position), written = values(written), detail = values(detail),
         updated_at = values(updated_at)`.execute(this.db.kysely)
     }
   }
@@ -109,7 +109,7 @@ function fromRow(r: Row): Checkpoint {
     targetCollection: r.target_collection,
     sourceKey: r.source_key,
     state: r.state as CheckpointState,
-    batchesDone: Number(r.batches_done),
+    sourcePosition: Number(r.source_position),
     written: Number(r.written),
     detail: r.detail,
     updatedAt: r.updated_at instanceof Date ? r.updated_at : new Date(r.updated_at),

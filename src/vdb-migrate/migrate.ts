@@ -57,7 +57,7 @@ function emptyReport(u: Unit, targetType: string, r: Resolved, physicalName: str
     kind: u.kind, id: u.id, tenantId: u.tenantId, name: u.name, outcome: 'planned',
     source: { type: r.source?.type ?? null, collection: r.source?.target.collection ?? null },
     target: { type: targetType, collection: r.target.collection, physicalName },
-    live: 0, fromSource: 0, fromCache: 0, missing: 0, orphans: 0, duplicates: 0, written: 0, resumedFromBatch: 0,
+    live: 0, fromSource: 0, fromCache: 0, missing: 0, orphans: 0, duplicates: 0, written: 0, resumedFrom: 0,
     verified: false, switched: false, sourceDeleted: false, missingDocIds: [], warnings: [], seconds: 0,
   }
 }
@@ -126,18 +126,18 @@ async function run(
   let cp: Checkpoint | null = null
   if (!o.dryRun) {
     cp = await cps.get(u.kind, u.id, deps.target.key)
-    if (cp && (o.restart || cp.sourceKey !== sourceKey || cp.targetCollection !== tgt.collection)) {
+    if (cp && (o.restart || cp.state === 'failed' || cp.sourceKey !== sourceKey || cp.targetCollection !== tgt.collection)) {
       await cps.remove(u.kind, u.id, deps.target.key)
       cp = null
     }
     if (cp?.state === 'done' && u.kind === 'dataset') return done('skipped', 'already migrated to this target (checkpoint)')
   }
-  const resumeFrom = cp?.batchesDone ?? 0
-  rep.resumedFromBatch = resumeFrom
+  const resumeFrom = cp?.sourcePosition ?? 0
+  rep.resumedFrom = resumeFrom
   if (!o.dryRun && !cp) {
     // a fresh start owns the target: empty what an earlier attempt or Dify left there (Dify's own first step)
     await target.deleteTarget(tgt)
-    await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copying', batchesDone: 0, written: 0, detail: null })
+    await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copying', sourcePosition: 0, written: 0, detail: null })
   }
 
   let dim: number | null = null
@@ -156,17 +156,17 @@ async function run(
 
   // 1. the source store: scan, keep the live doc_ids (orphans and repeated doc_ids are left behind)
   if (source && src) {
-    const inflight: Array<{ b: number; n: number; p: Promise<unknown> }> = []
+    const inflight: Array<{ end: number; n: number; p: Promise<unknown> }> = []
     let contiguous = resumeFrom
     const settle = async () => {
       const f = inflight.shift()!
       await f.p
       written += f.n
-      contiguous = f.b + 1
-      await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copying', batchesDone: contiguous, written, detail: null })
+      contiguous = f.end
+      await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copying', sourcePosition: contiguous, written, detail: null })
       deps.progress?.batch(u, written, live.size)
     }
-    let b = 0
+    let pos = 0
     let interrupted = false
     let failure: unknown
     try {
@@ -183,13 +183,16 @@ async function run(
         }
         if (take.length) await ensure(take[0]!.vector.length)
         for (const t of take) if (t.vector.length !== dim) throw new DifyOpsError(`doc_id ${t.docId} has dimension ${t.vector.length}, not ${dim}`)
-        if (!o.dryRun && b >= resumeFrom) {
+        const end = pos + batch.length
+        // records before the checkpointed position are written already (upserts are idempotent, so a batch that
+        // straddles it is simply written again)
+        if (!o.dryRun && end > resumeFrom) {
           const p = take.length ? target.upsert(tgt, take.map((t) => ({ ...t, id: t.docId }))) : Promise.resolve()
           p.catch(() => {})
-          inflight.push({ b, n: take.length, p })
+          inflight.push({ end, n: take.length, p })
           while (inflight.length >= Math.max(1, o.concurrency)) await settle()
         }
-        b++
+        pos = end
         if (deps.signal?.aborted) {
           interrupted = true
           break
@@ -208,7 +211,7 @@ async function run(
       }
     }
     if (failure) throw failure
-    if (interrupted) return done('interrupted', `stopped after source batch ${contiguous}; rerun to continue`)
+    if (interrupted) return done('interrupted', `stopped after ${contiguous} source record(s); rerun to continue`)
   }
   rep.fromSource = seen.size
 
@@ -239,18 +242,18 @@ async function run(
   rep.written = o.dryRun ? 0 : rep.fromSource + rep.fromCache
   if (o.dryRun) return done('planned')
 
-  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copied', batchesDone: 0x7fffffff, written: rep.written, detail: null })
+  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copied', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
   if (ensured) await target.finishBulkLoad(tgt)
   if (deps.signal?.aborted) return done('interrupted', 'stopped before verification; rerun to continue')
 
   // 3. verify: exact doc_id set, a sample of vectors equal to where they came from, one search
   const problem = await verify(target, tgt, seen, sample.items, o.batchSize)
   if (problem) {
-    await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'failed', batchesDone: 0, written: rep.written, detail: problem })
+    await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'failed', sourcePosition: 0, written: rep.written, detail: problem })
     return done('failed', `verification failed: ${problem}`)
   }
   rep.verified = true
-  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'verified', batchesDone: 0x7fffffff, written: rep.written, detail: null })
+  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'verified', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
 
   if (missing.length && !o.allowMissing) {
     return done('incomplete', `${missing.length} live item(s) have no vector in the source or the embedding cache; not switched (--allow-missing switches anyway)`)
@@ -270,7 +273,7 @@ async function run(
     rep.switched = true
     await clearCollectionKeys(deps.redis, tgt.collection)
   }
-  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'done', batchesDone: 0x7fffffff, written: rep.written, detail: null })
+  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'done', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
 
   // 5. --delete-source: only a per-unit collection (or a Qdrant group), never a shared table
   if (deps.confirmDeleteSource && source && src) {

@@ -83,7 +83,8 @@ export interface UnitReport {
   /** source doc_ids seen more than once (the first is copied) */
   duplicates: number
   written: number
-  resumedFromBatch: number
+  /** source records skipped because a checkpoint says they are written */
+  resumedFrom: number
   verified: boolean
   switched: boolean
   sourceDeleted: boolean
