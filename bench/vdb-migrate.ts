@@ -34,8 +34,8 @@ const N = Number(process.env.BENCH_N ?? 20000)
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' }
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const tag = randomUUID().slice(0, 8)
-const dbA = `dops_bench_vmA_${tag}`
-const dbB = `dops_bench_vmB_${tag}`
+const dbA = `dops_bench_vma_${tag}`
+const dbB = `dops_bench_vmb_${tag}`
 const admin = new pg.Client({ ...PG, database: 'postgres' })
 await admin.connect()
 await admin.query(`create database ${dbA}`)
