@@ -57,7 +57,7 @@ function emptyReport(u: Unit, targetType: string, r: Resolved, physicalName: str
     kind: u.kind, id: u.id, tenantId: u.tenantId, name: u.name, outcome: 'planned',
     source: { type: r.source?.type ?? null, collection: r.source?.target.collection ?? null },
     target: { type: targetType, collection: r.target.collection, physicalName },
-    live: 0, fromSource: 0, fromCache: 0, missing: 0, orphans: 0, duplicates: 0, written: 0, resumedFrom: 0,
+    live: 0, fromSource: 0, fromCache: 0, kept: 0, missing: 0, orphans: 0, duplicates: 0, written: 0, resumedFrom: 0,
     verified: false, switched: false, sourceDeleted: false, missingDocIds: [], warnings: [], seconds: 0,
   }
 }
@@ -134,7 +134,10 @@ async function run(
   }
   const resumeFrom = cp?.sourcePosition ?? 0
   rep.resumedFrom = resumeFrom
-  if (!o.dryRun && !cp) {
+  // annotations without --from: the target collection is where Dify keeps them today; it is completed in place
+  // (live vectors kept, gaps filled from the cache, stale ones deleted), never emptied first
+  const inPlace = u.kind === 'annotation' && !source
+  if (!o.dryRun && !cp && !inPlace) {
     // a fresh start owns the target: empty what an earlier attempt or Dify left there (Dify's own first step)
     await target.deleteTarget(tgt)
     await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copying', sourcePosition: 0, written: 0, detail: null })
@@ -213,7 +216,24 @@ async function run(
     if (failure) throw failure
     if (interrupted) return done('interrupted', `stopped after ${contiguous} source record(s); rerun to continue`)
   }
-  rep.fromSource = seen.size
+  if (inPlace) {
+    const stale: string[] = []
+    for await (const batch of target.scan(tgt, { batchSize: o.batchSize })) {
+      for (const rec of batch) {
+        if (!live.has(rec.docId) || seen.has(rec.docId)) stale.push(rec.docId)
+        else {
+          seen.add(rec.docId)
+          sample.offer({ docId: rec.docId, vector: rec.vector })
+          if (dim === null) dim = rec.vector.length
+        }
+      }
+    }
+    rep.orphans = stale.length
+    if (!o.dryRun) for (let i = 0; i < stale.length; i += 500) await target.deleteByDocIds(tgt, stale.slice(i, i + 500))
+    if (dim !== null) ensured = !o.dryRun
+    rep.kept = seen.size
+  }
+  rep.fromSource = inPlace ? 0 : seen.size
 
   // 2. the embedding cache for live items the source lacks
   const pending = [...live].filter((id) => !seen.has(id))

@@ -77,6 +77,8 @@ export interface UnitReport {
   live: number
   fromSource: number
   fromCache: number
+  /** annotations without --from: live vectors already in the target collection, kept in place */
+  kept: number
   missing: number
   /** source vectors whose doc_id is not live (not copied) */
   orphans: number

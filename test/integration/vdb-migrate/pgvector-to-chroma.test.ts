@@ -145,6 +145,18 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
     expect(byId.get(w.ids.gap).outcome).toBe('incomplete')
   })
 
+  it('annotations without --from are completed in place: live vectors kept, a stale one deleted, a gap filled from the cache', async () => {
+    const t = targetOf('chroma', w.ids.app)
+    const [first, second] = w.live.get(w.ids.app)!
+    await dst.deleteByDocIds(t, [first!])
+    const stale = '00000000-0000-4000-8000-000000000001'
+    await dst.upsert(t, [{ id: stale, docId: stale, text: 'deleted annotation', metadata: { annotation_id: stale, app_id: w.ids.app }, vector: unitVector('x', DIM) }])
+    const r = await runCli(['vdb-migrate', '--json', '--scope', 'annotation'], { env, timeoutMs: 60_000 })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json.units[0]).toMatchObject({ outcome: 'migrated', kept: 1, fromCache: 1, orphans: 1, missing: 0 })
+    expect([...(await dump(dst, t)).keys()].sort()).toEqual([first, second].sort())
+  })
+
   it('--allow-missing switches the gap dataset; filters and shards narrow the selection', async () => {
     const r0 = await runCli(['vdb-migrate', '--json', '--dry-run', '--dataset', w.ids.gap, '--shard', '0/1'], { env, timeoutMs: 60_000 })
     expect(r0.json.units.map((u: { id: string }) => u.id)).toEqual([w.ids.gap])
