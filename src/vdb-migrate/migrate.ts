@@ -260,7 +260,13 @@ async function run(
   rep.missing = missing.length
   rep.missingDocIds = missing.slice(0, MAX_LISTED_MISSING)
   rep.written = o.dryRun ? 0 : rep.fromSource + rep.fromCache
-  if (o.dryRun) return done('planned')
+  if (o.dryRun) {
+    const layout = await target.layout(tgt).catch(() => null)
+    if (layout && dim !== null && layout.dimension !== null && layout.dimension !== dim) {
+      rep.warnings.push(`the target collection exists with dimension ${layout.dimension}, the vectors have ${dim}: it will be emptied and recreated`)
+    } else if (layout && !inPlace) rep.warnings.push('the target collection exists: a fresh start empties it first (as Dify does)')
+    return done('planned')
+  }
 
   await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copied', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
   if (ensured) await target.finishBulkLoad(tgt)
