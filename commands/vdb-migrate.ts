@@ -13,6 +13,7 @@ export default class VdbMigrate extends DifyCommand {
     '<%= config.bin %> vdb-migrate --scope knowledge --dataset 3f2a… --concurrency 4',
     '<%= config.bin %> vdb-migrate --from pgvector --source-env-file old.env --json',
   ]
+  static override aliases = ['vdb:migrate']
   static override writes = true
   static override gracefulInterrupt = true
   static override flags = {
