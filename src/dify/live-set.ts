@@ -3,8 +3,7 @@ import type { Db } from '../runtime/db.js'
 import type { DifyDatabase } from './tables.js'
 import type { DifyProfile } from './profile.js'
 import {
-  DEFAULT_VECTOR_INDEX_NAME_PREFIX, LOWER_CASE_STORES, datasetCollectionName, genCollectionNameById, parseIndexStruct,
-  pgvectorPhysicalTable,
+  DEFAULT_VECTOR_INDEX_NAME_PREFIX, LOWER_CASE_STORES, annotationTarget, datasetTarget as datasetVectorTarget, parseIndexStruct, pgvectorPhysicalTable,
 } from './collections.js'
 
 /**
@@ -144,7 +143,7 @@ function datasetTarget(
 ): LiveTarget {
   const s = parseIndexStruct(r.index_struct)
   const storeType = s ? s.type.trim().toLowerCase() : deps.vectorStore
-  const collection = datasetCollectionName(storeType, { id: r.id, indexStruct: r.index_struct, bindingCollectionName: r.binding_collection }, deps.namePrefix ?? DEFAULT_VECTOR_INDEX_NAME_PREFIX)
+  const vt = datasetVectorTarget(storeType, { id: r.id, indexStruct: r.index_struct, bindingCollectionName: r.binding_collection }, deps.namePrefix ?? DEFAULT_VECTOR_INDEX_NAME_PREFIX)
   return {
     scope: 'knowledge',
     id: r.id,
@@ -152,9 +151,8 @@ function datasetTarget(
     name: r.name,
     storeType,
     storeTypeFrom: s ? 'index_struct' : 'VECTOR_STORE',
-    collection,
-    ...(storeType === 'qdrant' ? { groupId: r.id } : {}),
-    physicalName: physicalCollectionName(storeType, collection),
+    ...vt,
+    physicalName: physicalCollectionName(storeType, vt.collection),
     indexStruct: r.index_struct,
     embeddingModel: r.embedding_model,
     embeddingProvider: r.embedding_model_provider,
@@ -186,8 +184,7 @@ export async function* annotationTargets(deps: LiveSetDeps, filter: TargetFilter
     if (after !== null) q = q.where('a.id', '>', after)
     const rows = await q.orderBy('a.id').limit(PAGE).execute()
     for (const r of rows) {
-      const generated = genCollectionNameById(r.id, prefix)
-      const collection = storeType === 'qdrant' ? r.collection_name : LOWER_CASE_STORES.has(storeType) ? generated.toLowerCase() : generated
+      const vt = annotationTarget(storeType, r.id, { bindingCollectionName: r.collection_name, prefix })
       yield {
         scope: 'annotation',
         id: r.id,
@@ -195,9 +192,8 @@ export async function* annotationTargets(deps: LiveSetDeps, filter: TargetFilter
         name: r.name,
         storeType,
         storeTypeFrom: 'VECTOR_STORE',
-        collection,
-        ...(storeType === 'qdrant' ? { groupId: r.id } : {}),
-        physicalName: physicalCollectionName(storeType, collection),
+        ...vt,
+        physicalName: physicalCollectionName(storeType, vt.collection),
         indexStruct: null,
         embeddingModel: r.model_name,
         embeddingProvider: r.provider_name,
