@@ -155,6 +155,12 @@ function rng(seed: string): () => number {
 
 const NORM_TOLERANCE = 1e-3
 
+/** Records per scan page: about 1.5 MB of raw vectors per page (1536 dims: 250), at most 1000. */
+export function scanBatch(dimension: number | null): number {
+  const dim = dimension ?? 1536
+  return Math.max(50, Math.min(1000, Math.floor(1_500_000 / (dim * 4))))
+}
+
 /** Join one target's live set with its store. */
 export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOptions & { collectOrphans?: boolean } = {}): Promise<JoinResult> {
   const nEx = opts.examples ?? 10
@@ -232,7 +238,7 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
     report.store.dimension = layout?.dimension ?? null
     report.store.metric = layout?.metric ?? null
     if (layout) {
-      for await (const batch of store.scan(vt, { batchSize: 1000 })) {
+      for await (const batch of store.scan(vt, { batchSize: scanBatch(layout.dimension) })) {
         for (const r of batch) {
           stored++
           const seen = live.get(r.docId)
