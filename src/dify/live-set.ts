@@ -31,7 +31,9 @@ import {
  *
  * Extractor metadata written at first indexing (e.g. `source`) is not in the database: the metadata built here is
  * the part the database determines. Everything is streamed with keyset pagination (bounded memory) and works on
- * PostgreSQL, MySQL and PGlite.
+ * PostgreSQL, MySQL and PGlite. Segments and child chunks page on index_node_id, which Dify indexes together with
+ * dataset_id (document_segment_node_dataset_idx, child_chunks_node_idx), so each page continues an index range scan
+ * instead of sorting the dataset again; a doc_id shared by two rows of the same part is therefore read once.
  */
 
 export type LiveKind = 'text' | 'qa' | 'child' | 'image' | 'summary' | 'annotation'
@@ -269,8 +271,8 @@ async function* segmentItems(k: K, datasetId: string, n: number): AsyncIterable<
       .where('d.doc_form', '<>', 'hierarchical_model')
       .where('s.index_node_id', 'is not', null)
     q = q.where(liveDocSeg)
-    if (after !== null) q = q.where('s.id', '>', after)
-    const rows = await q.orderBy('s.id').limit(n).execute()
+    if (after !== null) q = q.where('s.index_node_id', '>', after)
+    const rows = await q.orderBy('s.index_node_id').limit(n).execute()
     if (rows.length) {
       yield rows.map((r) => {
         const qa = r.doc_form === 'qa_model'
@@ -280,7 +282,7 @@ async function* segmentItems(k: K, datasetId: string, n: number): AsyncIterable<
       })
     }
     if (rows.length < n) return
-    after = rows[rows.length - 1]!.id
+    after = rows[rows.length - 1]!.index_node_id
   }
 }
 
@@ -297,8 +299,8 @@ async function* childItems(k: K, datasetId: string, n: number): AsyncIterable<Li
       .where('d.doc_form', '=', 'hierarchical_model')
       .where('c.index_node_id', 'is not', null)
     q = q.where(liveDocSeg)
-    if (after !== null) q = q.where('c.id', '>', after)
-    const rows = await q.orderBy('c.id').limit(n).execute()
+    if (after !== null) q = q.where('c.index_node_id', '>', after)
+    const rows = await q.orderBy('c.index_node_id').limit(n).execute()
     if (rows.length) {
       yield rows.map((r) => ({
         docId: r.index_node_id!,
@@ -310,7 +312,7 @@ async function* childItems(k: K, datasetId: string, n: number): AsyncIterable<Li
       }))
     }
     if (rows.length < n) return
-    after = rows[rows.length - 1]!.id
+    after = rows[rows.length - 1]!.index_node_id
   }
 }
 
