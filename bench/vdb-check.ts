@@ -5,7 +5,8 @@
  * Needs native pgvector on 127.0.0.1:5432 (scripts/services/pgvector.sh). Seeds a scratch database with Dify's
  * 1.12 schema: BENCH_N live segments, the pgvector table (no HNSW index: check never uses it), 100 missing and 100
  * orphan vectors, and an embedding cache row for every text. Every vector is the same unit vector (seeding is done
- * in SQL; the check decodes every stored vector all the same). Drops the database at the end.
+ * in SQL; the check decodes every stored vector all the same). Drops the database at the end (BENCH_KEEP=1 keeps
+ * it). BENCH_NODE_OPTIONS is passed to the CLI process as NODE_OPTIONS (e.g. V8 heap limits).
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -73,6 +74,7 @@ try {
     [pickle, dataset],
   )
   await c.query(`vacuum analyze ${table}`)
+  await c.query('analyze') // fresh statistics, as autovacuum would have them on a real deployment
   const seedSeconds = (Date.now() - t0) / 1000
   const [{ size }] = (await c.query(`select pg_size_pretty(pg_total_relation_size('${table}')) as size`)).rows
 
@@ -82,6 +84,7 @@ try {
     VECTOR_STORE: 'pgvector', PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: dbName,
   }
   const run = () => new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+    if (process.env.BENCH_NODE_OPTIONS) Object.assign(env, { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS })
     const p = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, BIN, 'vdb', 'check', '--dataset', dataset, '--sample', String(SAMPLE), '--json'], { env })
     let stdout = ''
     let stderr = ''
