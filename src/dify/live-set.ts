@@ -3,8 +3,7 @@ import type { Db } from '../runtime/db.js'
 import type { DifyDatabase } from './tables.js'
 import type { DifyProfile } from './profile.js'
 import {
-  DEFAULT_VECTOR_INDEX_NAME_PREFIX, LOWER_CASE_STORES, datasetCollectionName, genCollectionNameById, parseIndexStruct,
-  pgvectorPhysicalTable,
+  DEFAULT_VECTOR_INDEX_NAME_PREFIX, LOWER_CASE_STORES, annotationTarget, datasetTarget as datasetVectorTarget, parseIndexStruct, pgvectorPhysicalTable,
 } from './collections.js'
 
 /**
@@ -32,7 +31,9 @@ import {
  *
  * Extractor metadata written at first indexing (e.g. `source`) is not in the database: the metadata built here is
  * the part the database determines. Everything is streamed with keyset pagination (bounded memory) and works on
- * PostgreSQL, MySQL and PGlite.
+ * PostgreSQL, MySQL and PGlite. Segments and child chunks page on index_node_id, which Dify indexes together with
+ * dataset_id (document_segment_node_dataset_idx, child_chunks_node_idx), so each page continues an index range scan
+ * instead of sorting the dataset again; a doc_id shared by two rows of the same part is therefore read once.
  */
 
 export type LiveKind = 'text' | 'qa' | 'child' | 'image' | 'summary' | 'annotation'
@@ -144,7 +145,7 @@ function datasetTarget(
 ): LiveTarget {
   const s = parseIndexStruct(r.index_struct)
   const storeType = s ? s.type.trim().toLowerCase() : deps.vectorStore
-  const collection = datasetCollectionName(storeType, { id: r.id, indexStruct: r.index_struct, bindingCollectionName: r.binding_collection }, deps.namePrefix ?? DEFAULT_VECTOR_INDEX_NAME_PREFIX)
+  const vt = datasetVectorTarget(storeType, { id: r.id, indexStruct: r.index_struct, bindingCollectionName: r.binding_collection }, deps.namePrefix ?? DEFAULT_VECTOR_INDEX_NAME_PREFIX)
   return {
     scope: 'knowledge',
     id: r.id,
@@ -152,9 +153,8 @@ function datasetTarget(
     name: r.name,
     storeType,
     storeTypeFrom: s ? 'index_struct' : 'VECTOR_STORE',
-    collection,
-    ...(storeType === 'qdrant' ? { groupId: r.id } : {}),
-    physicalName: physicalCollectionName(storeType, collection),
+    ...vt,
+    physicalName: physicalCollectionName(storeType, vt.collection),
     indexStruct: r.index_struct,
     embeddingModel: r.embedding_model,
     embeddingProvider: r.embedding_model_provider,
@@ -186,8 +186,7 @@ export async function* annotationTargets(deps: LiveSetDeps, filter: TargetFilter
     if (after !== null) q = q.where('a.id', '>', after)
     const rows = await q.orderBy('a.id').limit(PAGE).execute()
     for (const r of rows) {
-      const generated = genCollectionNameById(r.id, prefix)
-      const collection = storeType === 'qdrant' ? r.collection_name : LOWER_CASE_STORES.has(storeType) ? generated.toLowerCase() : generated
+      const vt = annotationTarget(storeType, r.id, { bindingCollectionName: r.collection_name, prefix })
       yield {
         scope: 'annotation',
         id: r.id,
@@ -195,9 +194,8 @@ export async function* annotationTargets(deps: LiveSetDeps, filter: TargetFilter
         name: r.name,
         storeType,
         storeTypeFrom: 'VECTOR_STORE',
-        collection,
-        ...(storeType === 'qdrant' ? { groupId: r.id } : {}),
-        physicalName: physicalCollectionName(storeType, collection),
+        ...vt,
+        physicalName: physicalCollectionName(storeType, vt.collection),
         indexStruct: null,
         embeddingModel: r.model_name,
         embeddingProvider: r.provider_name,
@@ -273,8 +271,8 @@ async function* segmentItems(k: K, datasetId: string, n: number): AsyncIterable<
       .where('d.doc_form', '<>', 'hierarchical_model')
       .where('s.index_node_id', 'is not', null)
     q = q.where(liveDocSeg)
-    if (after !== null) q = q.where('s.id', '>', after)
-    const rows = await q.orderBy('s.id').limit(n).execute()
+    if (after !== null) q = q.where('s.index_node_id', '>', after)
+    const rows = await q.orderBy('s.index_node_id').limit(n).execute()
     if (rows.length) {
       yield rows.map((r) => {
         const qa = r.doc_form === 'qa_model'
@@ -284,7 +282,7 @@ async function* segmentItems(k: K, datasetId: string, n: number): AsyncIterable<
       })
     }
     if (rows.length < n) return
-    after = rows[rows.length - 1]!.id
+    after = rows[rows.length - 1]!.index_node_id
   }
 }
 
@@ -301,8 +299,8 @@ async function* childItems(k: K, datasetId: string, n: number): AsyncIterable<Li
       .where('d.doc_form', '=', 'hierarchical_model')
       .where('c.index_node_id', 'is not', null)
     q = q.where(liveDocSeg)
-    if (after !== null) q = q.where('c.id', '>', after)
-    const rows = await q.orderBy('c.id').limit(n).execute()
+    if (after !== null) q = q.where('c.index_node_id', '>', after)
+    const rows = await q.orderBy('c.index_node_id').limit(n).execute()
     if (rows.length) {
       yield rows.map((r) => ({
         docId: r.index_node_id!,
@@ -314,7 +312,7 @@ async function* childItems(k: K, datasetId: string, n: number): AsyncIterable<Li
       }))
     }
     if (rows.length < n) return
-    after = rows[rows.length - 1]!.id
+    after = rows[rows.length - 1]!.index_node_id
   }
 }
 

@@ -7,14 +7,15 @@ import {
 } from '../dify/live-set.js'
 import { compareVectors, difyTextHash, l2norm, lookupEmbeddings } from '../dify/embedding-cache.js'
 import { isSupportedStore } from '../vector/index.js'
+import { DocIdMap } from './doc-id-map.js'
 import type { VectorStore, VectorTarget } from '../vector/store.js'
 
 /**
  * `vdb check` / `vdb show`: the live set of each dataset / annotation app (src/dify/live-set.ts) joined on doc_id
  * with what its vector store holds (docs/vdb-check.md).
  *
- * Memory: per target, one Map entry per live doc_id (≈ 100–130 bytes for a 36-character id), plus one Set entry per
- * orphan found, plus the sample; stream batches of 1000 records. Nothing else grows with the size of the store.
+ * Memory: per target, one DocIdMap entry per live doc_id (≈ 17–34 bytes for a UUID doc_id, ≈ 120 for any other),
+ * plus one Set entry per orphan found, plus the sample, plus one scan page. Nothing else grows with the store.
  */
 
 export type Scope = 'knowledge' | 'annotation' | 'all'
@@ -131,7 +132,7 @@ export interface JoinResult {
   /** every orphan doc_id (only when collectOrphans) */
   orphanIds: string[]
   /** live doc_id → seen in store */
-  live: Map<string, boolean>
+  live: DocIdMap
 }
 
 function emptyLive(): TargetCheck['live'] {
@@ -154,6 +155,12 @@ function rng(seed: string): () => number {
 }
 
 const NORM_TOLERANCE = 1e-3
+
+/** Records per scan page: about 1.5 MB of raw vectors per page (1536 dims: 250), at most 1000. */
+export function scanBatch(dimension: number | null): number {
+  const dim = dimension ?? 1536
+  return Math.max(50, Math.min(1000, Math.floor(1_500_000 / (dim * 4))))
+}
 
 /** Join one target's live set with its store. */
 export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOptions & { collectOrphans?: boolean } = {}): Promise<JoinResult> {
@@ -181,7 +188,7 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
     drift: 0,
     examples: { missing: [], orphaned: [], duplicated: [], offNorm: [] },
   }
-  const live = new Map<string, boolean>()
+  const live = new DocIdMap()
   const orphanIds: string[] = []
 
   // 1. the live set: doc_ids, and a reservoir sample of text items
@@ -232,7 +239,7 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
     report.store.dimension = layout?.dimension ?? null
     report.store.metric = layout?.metric ?? null
     if (layout) {
-      for await (const batch of store.scan(vt, { batchSize: 1000 })) {
+      for await (const batch of store.scan(vt, { batchSize: scanBatch(layout.dimension) })) {
         for (const r of batch) {
           stored++
           const seen = live.get(r.docId)

@@ -1,7 +1,27 @@
+/**
+ * Dify's metadata schema for tests.
+ *
+ * - `createDifySchema(db: Db, revision = '788d3099ae3a')`: takes an OPEN `Db` (src/runtime/db.ts) on an EMPTY
+ *   database — PostgreSQL, MySQL/MariaDB or PGlite — and builds Dify's schema at `revision` from our own revisions
+ *   (src/migrations/registry.ts), writing alembic_version as Alembic would. Typical use:
+ *     const s = await scratchMysql('mytag'); const db = await openScratchDb(s.env); await createDifySchema(db)
+ *     …; await db.close(); await s.drop()
+ *   or with PGlite: `const db = await openPglite(tmpDir); await createDifySchema(db)`.
+ * - `upgradeDifySchema(db, to?)`: bring a database at an earlier revision forward.
+ * - `loadOracleSchema(database, revision)`: Dify's own PG schema from the offline Alembic oracle (psql);
+ *   `oracleSqlBetween(from, to)` + `scratchPgFromTemplate(tag, template)` build many oracle databases cheaply.
+ * - `openScratchDb(env)`: a Db on a scratch database's env.
+ */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { PG } from './services.js'
+import type { Scratch } from './scratch.js'
+import { sql } from 'kysely'
+import type { Db } from '../../src/runtime/db.js'
+import { REVISION_LIST } from '../../src/migrations/registry.js'
+import { ALEMBIC_VERSION_DDL } from '../../src/migrations/types.js'
+import type { Revision } from '../../src/migrations/types.js'
 
 /** Dify's own offline Alembic SQL, base → e8c3b3c46151 (read-only, in ../shared beside the project). */
 export const OFFLINE_ORACLE = fileURLToPath(new URL('../../../shared/oracles/pg-offline-alembic-base-to-e8c3b3c46151.sql', import.meta.url))
@@ -22,4 +42,120 @@ export function loadOracleSchema(database: string, revision: string): void {
     input: oracleSqlAt(revision),
     stdio: ['pipe', 'ignore', 'pipe'],
   })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// createDifySchema: Dify's schema at a revision, on PostgreSQL, MySQL/MariaDB or PGlite, from our own revisions.
+//
+// Usage: open a Db on an EMPTY scratch database (scratchPg/scratchMysql + openDb, or openPglite on a temp dir),
+// then `await createDifySchema(db)` (head 788d3099ae3a) or `await createDifySchema(db, 'd57accd375ae')`.
+// It applies the registry's statements in chain order and keeps alembic_version as Alembic would (created first,
+// baseline INSERTed, then UPDATEd per revision). A minimal applier for tests only: no locks, no lock_timeout, no
+// recovery — the real runner is src/migrations/runner (db upgrade). `upgradeDifySchema(db, to)` brings a database
+// that already has Dify's schema at some revision (e.g. from loadOracleSchema) forward to `to`.
+// ---------------------------------------------------------------------------------------------------------------
+
+export const DIFY_HEAD = '788d3099ae3a'
+
+function chainUpTo(to: string): Revision[] {
+  const i = REVISION_LIST.findIndex((r) => r.revision === to)
+  if (i < 0) throw new Error(`revision ${to} is not in the registry`)
+  return REVISION_LIST.slice(0, i + 1)
+}
+
+async function applyOne(db: Db, r: Revision, prev: string | null): Promise<void> {
+  const run = async (exec: (text: string) => Promise<unknown>) => {
+    for (const s of r.statements(db.dialect)) await exec(s.sql)
+    if (prev == null) await exec(`INSERT INTO alembic_version (version_num) VALUES ('${r.revision}')`)
+    else await exec(`UPDATE alembic_version SET version_num='${r.revision}' WHERE alembic_version.version_num = '${prev}'`)
+  }
+  if (db.transactionalDdl && !r.statements(db.dialect).some((s) => s.noTransaction)) {
+    await db.kysely.transaction().execute((trx) => run((text) => sql.raw(text).execute(trx)))
+  } else {
+    await run((text) => sql.raw(text).execute(db.kysely))
+  }
+}
+
+/** Build Dify's schema at `revision` (default: the head this project targets) in the empty database `db`. */
+export async function createDifySchema(db: Db, revision: string = DIFY_HEAD): Promise<void> {
+  await sql.raw(ALEMBIC_VERSION_DDL).execute(db.kysely)
+  let prev: string | null = null
+  for (const r of chainUpTo(revision)) {
+    await applyOne(db, r, prev)
+    prev = r.revision
+  }
+}
+
+/** Bring a database at some registry revision (read from alembic_version) forward to `to`. Returns the applied ids. */
+export async function upgradeDifySchema(db: Db, to: string = DIFY_HEAD): Promise<string[]> {
+  const rows = (await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows as { version_num: string }[]
+  if (rows.length !== 1) throw new Error(`alembic_version has ${rows.length} rows`)
+  const current = rows[0]!.version_num
+  const chain = chainUpTo(to)
+  const at = chain.findIndex((r) => r.revision === current)
+  if (at < 0) throw new Error(`database revision ${current} is not before ${to} in the registry`)
+  const applied: string[] = []
+  let prev = current
+  for (const r of chain.slice(at + 1)) {
+    await applyOne(db, r, prev)
+    prev = r.revision
+    applied.push(r.revision)
+  }
+  return applied
+}
+
+/** Open a Db on a scratch database (scratchPg / scratchMysql). Close it before dropping the scratch database. */
+export async function openScratchDb(env: Record<string, string>): Promise<Db> {
+  const { loadConfig } = await import('../../src/config/schema.js')
+  const { openDb } = await import('../../src/runtime/db.js')
+  return openDb(loadConfig({ env, noDotenv: true }).db, { connectTimeoutMs: 5000, maxConnections: 2 })
+}
+
+/**
+ * The oracle's SQL from just after the version line of `from` up to and including the version line of `to`, wrapped
+ * in BEGIN/COMMIT: applied to a database at `from` (built from the oracle) it gives exactly the oracle at `to`.
+ * Cheap way to build many oracle databases from one template (scratchPgFromTemplate).
+ */
+export function oracleSqlBetween(from: string, to: string): string {
+  const lines = readFileSync(OFFLINE_ORACLE, 'utf8').split('\n')
+  const at = (rev: string) => {
+    const i = lines.findIndex(
+      (l) => l.startsWith(`UPDATE alembic_version SET version_num='${rev}'`) || l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${rev}')`),
+    )
+    if (i < 0) throw new Error(`revision ${rev} is not in the offline oracle`)
+    return i
+  }
+  const a = at(from)
+  const b = at(to)
+  if (b < a) throw new Error(`${to} comes before ${from} in the oracle`)
+  return 'BEGIN;\n' + lines.slice(a + 1, b + 1).join('\n') + '\nCOMMIT;\n'
+}
+
+/** Run SQL text through psql on `database` (ON_ERROR_STOP). */
+export function psqlRun(database: string, text: string): void {
+  execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', database], {
+    input: text,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  })
+}
+
+/** A scratch PostgreSQL database copied from `template` (CREATE DATABASE … TEMPLATE; nobody may be connected to it). */
+export async function scratchPgFromTemplate(tag: string, template: string): Promise<Scratch> {
+  const { scratchName } = await import('./scratch.js')
+  const pg = (await import('pg')).default
+  const name = scratchName(tag)
+  const c = new pg.Client({ ...PG, database: 'postgres' })
+  await c.connect()
+  await c.query(`create database ${name} template ${template}`)
+  await c.end()
+  return {
+    name,
+    env: { DB_TYPE: 'postgresql', DB_HOST: PG.host, DB_PORT: String(PG.port), DB_USERNAME: PG.user, DB_PASSWORD: '', DB_DATABASE: name },
+    async drop() {
+      const c2 = new pg.Client({ ...PG, database: 'postgres' })
+      await c2.connect()
+      await c2.query(`drop database if exists ${name} with (force)`)
+      await c2.end()
+    },
+  }
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import type pg from 'pg'
+import type { Db } from '../../src/runtime/db.js'
 import { PYTHON } from './services.js'
 
 /** sha256(text + "None") hex: Dify's generate_text_hash (index_node_hash, embeddings.hash). */
@@ -33,14 +34,21 @@ export function unitVector(text: string, dim: number): number[] {
   return v.map((x) => x / n)
 }
 
-/** Inserts Dify rows (PostgreSQL, Dify's exact schema) with every NOT NULL column filled. */
+/**
+ * Inserts Dify rows with every NOT NULL column filled: through a pg client (PostgreSQL with the oracle schema) or a
+ * Db (PostgreSQL, MySQL/MariaDB or PGlite with createDifySchema).
+ */
 export class DifySeeder {
   readonly tenantId = randomUUID()
   readonly userId = randomUUID()
   private pos = 0
-  constructor(private readonly c: pg.Client) {}
+  constructor(private readonly c: pg.Client | Db) {}
 
   private async ins(table: string, row: Record<string, unknown>): Promise<void> {
+    if ('kysely' in this.c) {
+      await this.c.kysely.insertInto(table as never).values(row as never).execute()
+      return
+    }
     const cols = Object.keys(row)
     await this.c.query(`insert into ${table} (${cols.join(', ')}) values (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(row))
   }
@@ -95,7 +103,7 @@ export class DifySeeder {
 
   async image(datasetId: string, documentId: string, segmentId: string, name: string): Promise<string> {
     const fileId = randomUUID()
-    await this.ins('upload_files', { id: fileId, tenant_id: this.tenantId, storage_type: 'opendal', key: `upload_files/${fileId}.png`, name, size: 10, extension: 'png', created_by: this.userId })
+    await this.ins('upload_files', { id: fileId, tenant_id: this.tenantId, storage_type: 'opendal', key: `upload_files/${fileId}.png`, name, size: 10, extension: 'png', created_by: this.userId, source_url: '' })
     await this.ins('segment_attachment_bindings', { id: randomUUID(), tenant_id: this.tenantId, dataset_id: datasetId, document_id: documentId, segment_id: segmentId, attachment_id: fileId })
     return fileId
   }
@@ -111,7 +119,7 @@ export class DifySeeder {
 
   async app(o: { status?: string } = {}): Promise<string> {
     const id = randomUUID()
-    await this.ins('apps', { id, tenant_id: this.tenantId, name: `app-${id.slice(0, 8)}`, mode: 'chat', status: o.status ?? 'normal', enable_site: true, enable_api: true })
+    await this.ins('apps', { id, tenant_id: this.tenantId, name: `app-${id.slice(0, 8)}`, mode: 'chat', status: o.status ?? 'normal', enable_site: true, enable_api: true, description: '' })
     return id
   }
 

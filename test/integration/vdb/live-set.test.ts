@@ -1,12 +1,14 @@
-import pg from 'pg'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openDb, type Db } from '../../../src/runtime/db.js'
+import type { Db } from '../../../src/runtime/db.js'
+import { openPglite } from '../../../src/runtime/pglite.js'
 import { profileFor } from '../../../src/dify/profile.js'
 import { annotationTargets, datasetTargets, findTarget, liveItems, type LiveItem, type LiveSetDeps } from '../../../src/dify/live-set.js'
 import { indexStructJson } from '../../../src/dify/collections.js'
-import { loadOracleSchema } from '../../support/dify-schema.js'
-import { scratchPg, type Scratch } from '../../support/scratch.js'
-import { PG } from '../../support/services.js'
+import { createDifySchema, loadOracleSchema, openScratchDb } from '../../support/dify-schema.js'
+import { scratchMysql, scratchPg, type Scratch } from '../../support/scratch.js'
 import { DifySeeder } from '../../support/vdb-seed.js'
 
 async function all(deps: LiveSetDeps, id: string, batchSize = 2): Promise<LiveItem[]> {
@@ -16,26 +18,44 @@ async function all(deps: LiveSetDeps, id: string, batchSize = 2): Promise<LiveIt
   return out
 }
 
-describe('live set (PostgreSQL, Dify 1.12 schema)', () => {
-  let db: Scratch
-  let c: pg.Client
+/** Dify's 1.12 schema on each metadata database Dify supports: PostgreSQL (the oracle), MariaDB, PGlite. */
+async function open(backend: string): Promise<{ db: Db; drop: () => Promise<void> }> {
+  if (backend === 'postgresql') {
+    const sc = await scratchPg('liveset')
+    loadOracleSchema(sc.name, '788d3099ae3a')
+    const db = await openScratchDb(sc.env)
+    return { db, drop: async () => { await db.close(); await sc.drop() } }
+  }
+  if (backend === 'mysql') {
+    const sc: Scratch = await scratchMysql('liveset')
+    const db = await openScratchDb(sc.env)
+    await createDifySchema(db)
+    return { db, drop: async () => { await db.close(); await sc.drop() } }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'dops-liveset-'))
+  const db = await openPglite(dir)
+  await createDifySchema(db)
+  return { db, drop: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }) } }
+}
+
+describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 schema)', (backend) => {
+  let drop: () => Promise<void>
   let kdb: Db
   let deps: LiveSetDeps
   const ids: Record<string, string> = {}
   const expected: Record<string, string[]> = { text: [], pc: [], mm: [], ann: [] }
 
   beforeAll(async () => {
-    db = await scratchPg('liveset')
-    loadOracleSchema(db.name, '788d3099ae3a')
-    c = new pg.Client({ ...PG, database: db.name })
-    await c.connect()
-    const s = new DifySeeder(c)
+    ;({ db: kdb, drop } = await open(backend))
+    const s = new DifySeeder(kdb)
     const bind = await s.binding()
     // text + QA dataset with every kind of non-live row
     ids.text = await s.dataset({ indexStruct: indexStructJson('pgvector', 'Vector_index_x_Node'), bindingId: bind.id })
     const d1 = await s.document(ids.text)
-    for (let i = 0; i < 5; i++) expected.text!.push((await s.segment(ids.text, d1, `text ${i}`)).nodeId)
-    await s.segment(ids.text, d1, 'disabled segment', { enabled: false })
+    const segs = []
+    for (let i = 0; i < 5; i++) segs.push(await s.segment(ids.text, d1, `text ${i}`))
+    expected.text!.push(...segs.map((x) => x.nodeId))
+    const segOff = (await s.segment(ids.text, d1, 'disabled segment', { enabled: false })).id
     await s.segment(ids.text, d1, 'indexing segment', { status: 'indexing' })
     await s.segment(ids.text, d1, 'no node', { nodeId: null })
     const dq = await s.document(ids.text, { docForm: 'qa_model' })
@@ -48,13 +68,12 @@ describe('live set (PostgreSQL, Dify 1.12 schema)', () => {
     const dErr = await s.document(ids.text, { status: 'error' })
     await s.segment(ids.text, dErr, 'in failed document')
     // summaries: a live one, an older one of the same chunk, one of a disabled segment, one not completed
-    const seg0 = (await c.query(`select id from document_segments where index_node_id = $1`, [expected.text![0]])).rows[0].id
+    const seg0 = segs[0]!.id
     await s.summary(ids.text, d1, seg0, 'old summary')
-    await new Promise((r) => setTimeout(r, 5))
+    await new Promise((r) => setTimeout(r, 1100)) // created_at has second precision on MySQL
     expected.text!.push(await s.summary(ids.text, d1, seg0, 'new summary'))
-    const segOff = (await c.query(`select id from document_segments where content = 'disabled segment'`)).rows[0].id
     await s.summary(ids.text, d1, segOff, 'summary of a disabled segment')
-    const seg1 = (await c.query(`select id from document_segments where index_node_id = $1`, [expected.text![1]])).rows[0].id
+    const seg1 = segs[1]!.id
     await s.summary(ids.text, d1, seg1, 'generating', { status: 'generating' })
 
     // parent-child: children only
@@ -79,13 +98,10 @@ describe('live set (PostgreSQL, Dify 1.12 schema)', () => {
     ids.appOff = await s.app()
     await s.annotation(ids.appOff, 'not enabled')
 
-    kdb = await openDb({ type: 'postgresql', host: PG.host, port: PG.port, user: PG.user, password: '', database: db.name, extras: {} } as never, { connectTimeoutMs: 5000 })
     deps = { db: kdb, profile: profileFor('788d3099ae3a'), vectorStore: 'chroma' }
   })
   afterAll(async () => {
-    await kdb?.close()
-    await c?.end()
-    await db?.drop()
+    await drop?.()
   })
 
   it('text/QA dataset: live documents and segments, QA answer, newest completed summary of live segments', async () => {
