@@ -208,8 +208,10 @@ export class PgvectorStore implements VectorStore {
     let after: string | null = null
     for (;;) {
       const rows: Array<{ id: string; text: string; meta: Record<string, unknown>; v: Buffer }> = after === null
-        ? await this.q(`select id::text as id, text, meta, vector_send(embedding) as v from ${t} order by id limit $1`, [n])
-        : await this.q(`select id::text as id, text, meta, vector_send(embedding) as v from ${t} where id > $2 order by id limit $1`, [n, after])
+        // order by the uuid column (r.id), not the text alias `id`: a text sort key cannot use the primary key and
+        // sorted the whole table for every page
+        ? await this.q(`select r.id::text as id, r.text, r.meta, vector_send(r.embedding) as v from ${t} r order by r.id limit $1`, [n])
+        : await this.q(`select r.id::text as id, r.text, r.meta, vector_send(r.embedding) as v from ${t} r where r.id > $2 order by r.id limit $1`, [n, after])
       if (!rows.length) return
       yield rows.map((r) => ({
         id: r.id,

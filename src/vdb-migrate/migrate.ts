@@ -1,0 +1,412 @@
+import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
+import { DifyOpsError } from '../cli/errors.js'
+import {
+  LOWER_CASE_STORES, classPrefixForStore, datasetCollectionName, genCollectionNameById, indexStructJson, parseIndexStruct,
+} from '../dify/collections.js'
+import { clearCollectionKeys } from '../vector/redis-keys.js'
+import type { VectorRecord, VectorStore, VectorTarget } from '../vector/store.js'
+import { CheckpointStore, type Checkpoint } from './checkpoint.js'
+import type { Deps, MigrateOptions, OpenedStore, Unit, UnitReport } from './types.js'
+
+/** How each store turns a cosine neighbour into Dify's score (dify-vector-stores.md §6.8): thresholds move. */
+export const SCORE_SEMANTICS: Record<string, string> = {
+  pgvector: '1 − cosine distance',
+  qdrant: 'cosine similarity',
+  weaviate: '1 − cosine distance',
+  chroma: '1 − squared L2 distance (= 2·cos − 1 for unit vectors)',
+  elasticsearch: '(1 + cos) / 2',
+  opensearch: '1 / (1 + L2²)',
+  milvus: 'inner product',
+}
+
+interface Resolved {
+  target: VectorTarget
+  /** the class_prefix written into index_struct (datasets) */
+  classPrefix: string
+  source: { type: string; target: VectorTarget } | null
+  skip?: string
+  fail?: string
+}
+
+/** Work out where a unit's vectors are and where they go (no I/O). */
+export function resolveUnit(u: Unit, targetType: string, o: Pick<MigrateOptions, 'from'>, prefix: string): Resolved {
+  const classPrefix = classPrefixForStore(targetType, u.id, { prefix, bindingCollectionName: u.bindingCollection })
+  const target: VectorTarget = { collection: classPrefix ?? '', ...(targetType === 'qdrant' ? { groupId: u.id } : {}) }
+  if (classPrefix === null) return { target, classPrefix: '', source: null, fail: `Dify's vdb-migrate does not support the target store ${targetType}.` }
+  if (targetType === 'qdrant' && !u.bindingCollection) {
+    return { target, classPrefix, source: null, skip: 'no dataset_collection_bindings row for its collection_binding_id (Dify: "Dataset Collection Binding not found")' }
+  }
+  if (u.kind === 'annotation') {
+    if (!o.from) return { target, classPrefix, source: null }
+    const coll = classPrefixForStore(o.from, u.id, { prefix, bindingCollectionName: u.bindingCollection })
+    if (!coll) return { target, classPrefix, source: null, fail: `Source store ${o.from} is not supported.` }
+    return { target, classPrefix, source: { type: o.from, target: { collection: coll, ...(o.from === 'qdrant' ? { groupId: u.id } : {}) } } }
+  }
+  const s = parseIndexStruct(u.indexStruct)
+  const type = s?.type ?? o.from ?? targetType
+  if (o.from && s && s.type !== o.from) return { target, classPrefix, source: null, skip: `its index_struct names ${s.type}, not --from ${o.from}` }
+  if (!o.from && type === targetType) {
+    return { target, classPrefix, source: null, skip: s ? `already on ${targetType} (index_struct.type)` : `no index_struct: Dify already serves it from VECTOR_STORE=${targetType}` }
+  }
+  const coll = datasetCollectionName(type, { id: u.id, indexStruct: u.indexStruct, bindingCollectionName: u.bindingCollection }, prefix)
+  return { target, classPrefix, source: { type, target: { collection: coll, ...(type === 'qdrant' ? { groupId: u.id } : {}) } } }
+}
+
+function emptyReport(u: Unit, targetType: string, r: Resolved, physicalName: string): UnitReport {
+  return {
+    kind: u.kind, id: u.id, tenantId: u.tenantId, name: u.name, outcome: 'planned',
+    source: { type: r.source?.type ?? null, collection: r.source?.target.collection ?? null },
+    target: { type: targetType, collection: r.target.collection, physicalName },
+    live: 0, fromSource: 0, fromCache: 0, kept: 0, missing: 0, orphans: 0, duplicates: 0, written: 0, resumedFrom: 0,
+    verified: false, switched: false, sourceDeleted: false, missingDocIds: [], warnings: [], seconds: 0,
+  }
+}
+
+const MAX_LISTED_MISSING = 100
+
+/** Migrate (or, with dryRun, plan) one unit. Never throws for per-unit failures: they are in the report. */
+export async function migrateUnit(deps: Deps, o: MigrateOptions, u: Unit, index: number, total: number): Promise<UnitReport> {
+  const started = Date.now()
+  const tt = deps.target.store.type
+  const r = resolveUnit(u, tt, o, deps.vectorIndexNamePrefix)
+  let phys = ''
+  try {
+    phys = r.target.collection ? deps.target.store.physicalName(r.target) : ''
+  } catch {
+    /* reported below */
+  }
+  const rep = emptyReport(u, tt, r, phys)
+  const done = (outcome: UnitReport['outcome'], reason?: string) => {
+    rep.outcome = outcome
+    if (reason) rep.reason = reason
+    rep.seconds = Math.round((Date.now() - started) / 100) / 10
+    deps.progress?.unitEnd(rep)
+    return rep
+  }
+  if (r.fail) return done('failed', r.fail)
+  if (r.skip) return done('skipped', r.skip)
+  try {
+    return await run(deps, o, u, r, rep, index, total, done)
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e)
+    return done('failed', msg)
+  }
+}
+
+async function run(
+  deps: Deps, o: MigrateOptions, u: Unit, r: Resolved, rep: UnitReport, index: number, total: number,
+  done: (outcome: UnitReport['outcome'], reason?: string) => UnitReport,
+): Promise<UnitReport> {
+  const target = deps.target.store
+  const tgt = r.target
+  const cps = new CheckpointStore(deps.db)
+  let source: OpenedStore | null = null
+  if (r.source) source = await deps.openSource(r.source.type)
+  const src = r.source?.target
+  const sourceKey = source && src ? `${source.key}/${source.store.physicalName(src)}${src.groupId ? `#${src.groupId}` : ''}` : 'embedding-cache'
+  if (source && src && source.key === deps.target.key && source.store.physicalName(src) === target.physicalName(tgt) && (src.groupId ?? '') === (tgt.groupId ?? '')) {
+    return done('failed', 'the source and the target are the same collection; pass --from and --source-env-file for a store of the same type elsewhere')
+  }
+  if (source && src && source.store.type !== target.type) {
+    const a = SCORE_SEMANTICS[source.store.type]
+    const b = SCORE_SEMANTICS[target.type]
+    if (a && b && a !== b) rep.warnings.push(`score semantics change (${source.store.type}: ${a}; ${target.type}: ${b}): review score thresholds of apps using it`)
+  }
+
+  const live = await deps.live.docIds(u)
+  rep.live = live.size
+  deps.progress?.unitStart(u, index, total, live.size)
+
+  // annotations: Dify rebuilds every app on every run; we skip the ones already exact on the target
+  if (u.kind === 'annotation' && (await holdsExactly(target, tgt, live, o.batchSize))) {
+    rep.fromSource = 0
+    return done('skipped', 'the target already holds exactly the live annotations')
+  }
+
+  let cp: Checkpoint | null = null
+  if (!o.dryRun) {
+    cp = await cps.get(u.kind, u.id, deps.target.key)
+    if (cp && (o.restart || cp.state === 'failed' || cp.sourceKey !== sourceKey || cp.targetCollection !== tgt.collection)) {
+      await cps.remove(u.kind, u.id, deps.target.key)
+      cp = null
+    }
+    if (cp?.state === 'done' && u.kind === 'dataset') return done('skipped', 'already migrated to this target (checkpoint)')
+  }
+  const resumeFrom = cp?.sourcePosition ?? 0
+  rep.resumedFrom = resumeFrom
+  // annotations without --from: the target collection is where Dify keeps them today; it is completed in place
+  // (live vectors kept, gaps filled from the cache, stale ones deleted), never emptied first
+  const inPlace = u.kind === 'annotation' && !source
+  if (!o.dryRun && !cp && !inPlace) {
+    // a fresh start owns the target: empty what an earlier attempt or Dify left there (Dify's own first step)
+    await target.deleteTarget(tgt)
+    await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copying', sourcePosition: 0, written: 0, detail: null })
+  }
+
+  let dim: number | null = null
+  let ensured = false
+  const ensure = async (d: number) => {
+    if (dim === null) dim = d
+    else if (d !== dim) throw new DifyOpsError(`vectors of dimension ${d} and ${dim} in one collection`)
+    if (!ensured && !o.dryRun) {
+      await target.ensureCollection(tgt, d, { deferIndex: true })
+      ensured = true
+    }
+  }
+  const sample = new Reservoir<{ docId: string; vector: number[] }>(o.verifySample)
+  // Weaviate (Dify 1.9.2 – 1.15) keys objects by uuid5(text): live items with the same text collapse into one
+  // object; verification then expects one object per distinct text and reports the collapsed doc_ids
+  const textKeys = target.type === 'weaviate' ? new Map<string, string>() : null
+  const keyText = (docId: string, text: string) => textKeys?.set(docId, createHash('sha1').update(text).digest('base64'))
+  const seen = new Set<string>()
+  let written = cp?.written ?? 0
+
+  // 1. the source store: scan, keep the live doc_ids (orphans and repeated doc_ids are left behind)
+  if (source && src) {
+    const inflight: Array<{ end: number; n: number; p: Promise<unknown> }> = []
+    let contiguous = resumeFrom
+    const settle = async () => {
+      const f = inflight.shift()!
+      await f.p
+      written += f.n
+      contiguous = f.end
+      await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copying', sourcePosition: contiguous, written, detail: null })
+      deps.progress?.batch(u, written, live.size)
+    }
+    let pos = 0
+    let interrupted = false
+    let failure: unknown
+    try {
+      for await (const batch of source.store.scan(src, { batchSize: o.batchSize })) {
+        const take: VectorRecord[] = []
+        for (const rec of batch) {
+          if (!live.has(rec.docId)) rep.orphans++
+          else if (seen.has(rec.docId)) rep.duplicates++
+          else {
+            seen.add(rec.docId)
+            keyText(rec.docId, rec.text)
+            take.push(rec)
+            sample.offer({ docId: rec.docId, vector: rec.vector })
+          }
+        }
+        if (take.length) await ensure(take[0]!.vector.length)
+        for (const t of take) if (t.vector.length !== dim) throw new DifyOpsError(`doc_id ${t.docId} has dimension ${t.vector.length}, not ${dim}`)
+        const end = pos + batch.length
+        // records before the checkpointed position are written already (upserts are idempotent, so a batch that
+        // straddles it is simply written again)
+        if (!o.dryRun && end > resumeFrom) {
+          const p = take.length ? target.upsert(tgt, take.map((t) => ({ ...t, id: t.docId }))) : Promise.resolve()
+          p.catch(() => {})
+          inflight.push({ end, n: take.length, p })
+          while (inflight.length >= Math.max(1, o.concurrency)) await settle()
+        }
+        pos = end
+        if (deps.signal?.aborted) {
+          interrupted = true
+          break
+        }
+      }
+    } catch (e) {
+      failure = e
+    }
+    // the batches already sent are finished (and checkpointed) before anything else happens
+    while (inflight.length) {
+      try {
+        await settle()
+      } catch (e) {
+        failure ??= e
+        inflight.length = 0
+      }
+    }
+    if (failure) throw failure
+    if (interrupted) return done('interrupted', `stopped after ${contiguous} source record(s); rerun to continue`)
+  }
+  if (inPlace) {
+    const stale: string[] = []
+    for await (const batch of target.scan(tgt, { batchSize: o.batchSize })) {
+      for (const rec of batch) {
+        if (!live.has(rec.docId) || seen.has(rec.docId)) stale.push(rec.docId)
+        else {
+          seen.add(rec.docId)
+          keyText(rec.docId, rec.text)
+          sample.offer({ docId: rec.docId, vector: rec.vector })
+          if (dim === null) dim = rec.vector.length
+        }
+      }
+    }
+    rep.orphans = stale.length
+    if (!o.dryRun) for (let i = 0; i < stale.length; i += 500) await target.deleteByDocIds(tgt, stale.slice(i, i + 500))
+    if (dim !== null) ensured = !o.dryRun
+    rep.kept = seen.size
+  }
+  rep.fromSource = inPlace ? 0 : seen.size
+
+  // 2. the embedding cache for live items the source lacks
+  const pending = [...live].filter((id) => !seen.has(id))
+  if (pending.length && u.model && u.provider) {
+    for await (const items of deps.live.itemsFor(u, new Set(pending), o.batchSize)) {
+      const vecs = await deps.cache.lookup(u.model, u.provider, [...new Set(items.map((it) => it.text))])
+      const recs: VectorRecord[] = []
+      for (const it of items) {
+        const v = vecs.get(it.text)
+        if (!v) continue
+        recs.push({ id: it.docId, docId: it.docId, text: it.text, metadata: { ...it.metadata, doc_id: it.docId }, vector: v })
+        seen.add(it.docId)
+        keyText(it.docId, it.text)
+        sample.offer({ docId: it.docId, vector: v })
+      }
+      if (recs.length) {
+        await ensure(recs[0]!.vector.length)
+        for (const t of recs) if (t.vector.length !== dim) throw new DifyOpsError(`the cached vector of doc_id ${t.docId} has dimension ${t.vector.length}, not ${dim}`)
+        if (!o.dryRun) await target.upsert(tgt, recs)
+      }
+      rep.fromCache += recs.length
+    }
+  }
+  const missing = [...live].filter((id) => !seen.has(id))
+  rep.missing = missing.length
+  rep.missingDocIds = missing.slice(0, MAX_LISTED_MISSING)
+  rep.written = o.dryRun ? 0 : rep.fromSource + rep.fromCache
+  if (o.dryRun) {
+    const layout = await target.layout(tgt).catch(() => null)
+    if (layout && dim !== null && layout.dimension !== null && layout.dimension !== dim) {
+      rep.warnings.push(`the target collection exists with dimension ${layout.dimension}, the vectors have ${dim}: it will be emptied and recreated`)
+    } else if (layout && !inPlace) rep.warnings.push('the target collection exists: a fresh start empties it first (as Dify does)')
+    return done('planned')
+  }
+
+  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copied', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
+  if (ensured) await target.finishBulkLoad(tgt)
+  if (deps.signal?.aborted) return done('interrupted', 'stopped before verification; rerun to continue')
+
+  // 3. verify: exact doc_id set, a sample of vectors equal to where they came from, one search
+  const collapsed = { n: 0 }
+  const problem = await verify(target, tgt, seen, sample.items, o.batchSize, textKeys, collapsed)
+  if (collapsed.n) rep.warnings.push(`${collapsed.n} doc_id(s) share their text with another live item and collapse into one Weaviate object (uuid5 of the text, as Dify writes them)`)
+  rep.duplicates += collapsed.n
+  if (problem) {
+    await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'failed', sourcePosition: 0, written: rep.written, detail: problem })
+    return done('failed', `verification failed: ${problem}`)
+  }
+  rep.verified = true
+  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'verified', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
+
+  if (missing.length && !o.allowMissing) {
+    return done('incomplete', `${missing.length} live item(s) have no vector in the source or the embedding cache; not switched (--allow-missing switches anyway)`)
+  }
+
+  // 4. switch (datasets): compare-and-swap on the old index_struct, and Dify's collection-exists keys cleared
+  if (u.kind === 'dataset') {
+    await clearCollectionKeys(deps.redis, tgt.collection)
+    const next = indexStructJson(target.type, r.classPrefix)
+    const n = await casIndexStruct(deps, u, next)
+    if (!n) {
+      const [row] = await deps.db.kysely.selectFrom('datasets').select('index_struct').where('id', '=', u.id).execute()
+      if (row?.index_struct !== next) {
+        return done('failed', 'datasets.index_struct changed while migrating (indexing or another migration?); not switched, rerun')
+      }
+    }
+    rep.switched = true
+    await clearCollectionKeys(deps.redis, tgt.collection)
+  }
+  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'done', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
+
+  // 5. --delete-source: only a per-unit collection (or a Qdrant group), never a shared table
+  if (deps.confirmDeleteSource && source && src) {
+    const own = src.groupId !== undefined || src.collection.toLowerCase() === genCollectionNameById(u.id, deps.vectorIndexNamePrefix).toLowerCase()
+    if (!own) rep.warnings.push(`source ${src.collection} is not this ${u.kind}'s own collection; not deleted`)
+    else if (await deps.confirmDeleteSource(u, `${source.key} ${source.store.physicalName(src)}`)) {
+      await source.store.deleteTarget(src)
+      rep.sourceDeleted = true
+    }
+  }
+  return done('migrated')
+}
+
+async function casIndexStruct(deps: Deps, u: Unit, next: string): Promise<number> {
+  let q = deps.db.kysely.updateTable('datasets').set({ index_struct: next }).where('id', '=', u.id)
+  q = u.indexStruct === null ? q.where('index_struct', 'is', null) : q.where('index_struct', '=', u.indexStruct)
+  const res = await q.executeTakeFirst()
+  return Number(res.numUpdatedRows ?? 0)
+}
+
+/** The target holds exactly these doc_ids, once each. */
+async function holdsExactly(store: VectorStore, t: VectorTarget, live: Set<string>, batchSize: number): Promise<boolean> {
+  if (!(await store.exists(t))) return live.size === 0
+  if ((await store.count(t)) !== live.size) return false
+  const got = new Set<string>()
+  for await (const batch of store.scan(t, { batchSize })) {
+    for (const rec of batch) {
+      if (!live.has(rec.docId) || got.has(rec.docId)) return false
+      got.add(rec.docId)
+    }
+  }
+  return got.size === live.size
+}
+
+/** Returns a description of the first problem, or null when the target is right. */
+export async function verify(
+  store: VectorStore, t: VectorTarget, expected: Set<string>, sample: Array<{ docId: string; vector: number[] }>, batchSize: number,
+  textKeys: Map<string, string> | null = null, collapsed = { n: 0 },
+): Promise<string | null> {
+  const count = expected.size ? await store.count(t) : (await store.exists(t)) ? await store.count(t) : 0
+  const want = textKeys ? new Set(textKeys.values()).size : expected.size
+  if (count !== want) return `the target holds ${count} vector(s), ${want} expected`
+  const sampled = new Map(sample.map((s) => [s.docId, s.vector]))
+  const got = new Set<string>()
+  if (expected.size) {
+    for await (const batch of store.scan(t, { batchSize })) {
+      for (const rec of batch) {
+        if (!expected.has(rec.docId)) return `unexpected doc_id ${rec.docId} in the target`
+        if (got.has(rec.docId)) return `doc_id ${rec.docId} twice in the target`
+        got.add(rec.docId)
+        const v = sampled.get(rec.docId)
+        if (v && !sameVector(v, rec.vector)) return `the vector of doc_id ${rec.docId} differs from its source`
+      }
+    }
+  }
+  if (textKeys) {
+    // every absent doc_id must share its text with a present one (collapsed by uuid5(text))
+    const present = new Set([...got].map((d) => textKeys.get(d)))
+    for (const d of expected) {
+      if (got.has(d)) continue
+      if (!present.has(textKeys.get(d))) return `doc_id ${d} is absent from the target`
+      collapsed.n++
+    }
+  } else if (got.size !== expected.size) return `${expected.size - got.size} doc_id(s) absent from the target`
+  const probe = sample.find((s) => got.has(s.docId))
+  if (probe) {
+    const hits = await store.search(t, probe.vector, 10)
+    if (!hits.some((h) => h.docId === probe.docId)) return `a search for the vector of ${probe.docId} does not return it`
+  }
+  return null
+}
+
+/** float32 storage on both sides: equal within float32 rounding. */
+export function sameVector(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!
+    const y = b[i]!
+    if (Math.abs(x - y) > 1e-6 * Math.max(1, Math.abs(x))) return false
+  }
+  return true
+}
+
+class Reservoir<T> {
+  items: T[] = []
+  #n = 0
+  constructor(private readonly size: number) {}
+  offer(x: T): void {
+    this.#n++
+    if (this.items.length < this.size) this.items.push(x)
+    else {
+      const j = Math.floor(Math.random() * this.#n)
+      if (j < this.size) this.items[j] = x
+    }
+  }
+}
+
+export const isLowerCaseStore = (t: string) => LOWER_CASE_STORES.has(t)
+export { sql }

@@ -1,0 +1,18 @@
+import type { Runtime } from '../runtime/index.js'
+import { loadProfile, checkSupported } from '../dify/schema-version.js'
+import { openVectorStore } from '../vector/index.js'
+import type { RedisKeyDeps } from '../vector/redis-keys.js'
+import { liveSetDeps, StorePool, type VdbDeps } from './check.js'
+
+/**
+ * The dependencies of the vdb commands from a runtime: the metadata database, its profile, and a pool of stores
+ * opened on first use. `redis` (writes only): Dify's collection-exists keys are cleared when a collection is created.
+ */
+export async function vdbDeps(rt: Runtime, opts: { writes: boolean; forceVersion?: boolean; redis?: RedisKeyDeps; warn?: (s: string) => void }): Promise<VdbDeps> {
+  const db = await rt.db()
+  const profile = await loadProfile(db)
+  const w = checkSupported(profile, { writes: opts.writes, force: opts.forceVersion })
+  if (w) opts.warn?.(w)
+  const stores = new StorePool((type) => openVectorStore(rt.config, { type, ...(opts.redis ? { redis: opts.redis } : {}) }))
+  return { ...liveSetDeps(db, profile, rt.config), stores }
+}
