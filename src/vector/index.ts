@@ -9,6 +9,8 @@ export type { VectorStore, VectorTarget, VectorRecord, SearchHit, CollectionLayo
 export interface OpenOptions {
   /** to clear Dify's "collection exists" cache keys when a collection is created or dropped */
   redis?: RedisKeyDeps
+  /** Weaviate object ids as the connected Dify release writes them (profile.weaviateIdScheme); default uuid5-text */
+  weaviateIdScheme?: 'uuid5-text' | 'doc-id'
 }
 
 type Opener = (config: Config, opts: OpenOptions) => Promise<VectorStore>
@@ -21,6 +23,7 @@ const MODULES: Record<string, () => Promise<{ open: Opener }>> = {
   pgvector: () => import('./stores/pgvector.js'),
   chroma: () => import('./stores/chroma.js'),
   qdrant: () => import('./stores/qdrant.js'),
+  weaviate: () => import('./stores/weaviate.js'),
 }
 
 export function supportedStores(): string[] {

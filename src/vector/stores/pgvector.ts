@@ -163,35 +163,31 @@ export class PgvectorStore implements VectorStore {
   }
 
   /**
-   * Idempotent write: COPY the batch into a session-local staging table (no WAL, no per-row parameters), then one
-   * INSERT … SELECT … ON CONFLICT (id) DO UPDATE into Dify's table, in one transaction. The last record of a
-   * doc_id in a batch wins.
+   * Idempotent write. Fast path: COPY the batch straight into Dify's table (the store's own floor). When any doc_id
+   * is already there (a retry, a re-run) the COPY fails on the primary key and nothing is written; the batch then
+   * goes through a session-local staging table and one INSERT … SELECT … ON CONFLICT (id) DO UPDATE. Each path is
+   * one transaction. The last record of a doc_id in a batch wins.
    */
   async upsert(target: VectorTarget, batch: VectorRecord[]): Promise<void> {
     if (!batch.length) return
     const byId = new Map<string, VectorRecord>()
     for (const r of batch) byId.set(r.docId, r)
+    const chunks = copyBinary(byId.values())
     const t = this.table(target)
-    const { from } = await import('pg-copy-streams')
     const client = await this.pool.connect().catch((e) => { throw mapError(e, this.settings) })
     try {
+      try {
+        await client.query('begin')
+        await copyIn(client, `copy ${t} (id, text, meta, embedding) from stdin with (format binary)`, chunks)
+        await client.query('commit')
+        return
+      } catch (e) {
+        await client.query('rollback').catch(() => {})
+        if ((e as { code?: string }).code !== '23505') throw e
+      }
       await client.query('begin')
       await client.query(`create temp table if not exists dify_ops_vector_stage (id uuid, text text, meta jsonb, embedding vector) on commit delete rows`)
-      const stream = client.query(from(`copy dify_ops_vector_stage (id, text, meta, embedding) from stdin`))
-      const done = new Promise<void>((resolve, reject) => {
-        stream.on('finish', resolve)
-        stream.on('error', reject)
-      })
-      let chunk = ''
-      for (const r of byId.values()) {
-        chunk += `${copyText(r.docId)}\t${copyText(r.text)}\t${copyText(JSON.stringify({ ...r.metadata, doc_id: r.docId }))}\t${vectorLiteral(r.vector)}\n`
-        if (chunk.length > 1 << 20) {
-          if (!stream.write(chunk)) await new Promise((res) => stream.once('drain', res))
-          chunk = ''
-        }
-      }
-      stream.end(chunk)
-      await done
+      await copyIn(client, `copy dify_ops_vector_stage (id, text, meta, embedding) from stdin with (format binary)`, chunks)
       await client.query(
         `insert into ${t} (id, text, meta, embedding) select id, text, meta, embedding from dify_ops_vector_stage
          on conflict (id) do update set text = excluded.text, meta = excluded.meta, embedding = excluded.embedding`,
@@ -278,9 +274,59 @@ function checkName(name: string): string {
   return name
 }
 
-/** COPY text format escaping */
-function copyText(s: string): string {
-  return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+async function copyIn(client: PoolClient, sql: string, chunks: Buffer[]): Promise<void> {
+  const { from } = await import('pg-copy-streams')
+  const stream = client.query(from(sql))
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve)
+    stream.on('error', reject)
+  })
+  done.catch(() => {}) // observed below; a server error must not surface as an unhandled rejection meanwhile
+  for (const c of chunks) {
+    // a server error (e.g. a duplicate key) ends the wait instead of leaving it for a 'drain' that never comes
+    if (!stream.write(c)) await Promise.race([new Promise((res) => stream.once('drain', res)), done])
+  }
+  stream.end()
+  await done
+}
+
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1')
+
+/**
+ * The batch in PostgreSQL's binary COPY format for (id uuid, text text, meta jsonb, embedding vector): no decimal
+ * text for the floats (pgvector's binary input is its send format: int16 dim, int16 0, float4 big-endian).
+ * The JSON written to meta is JSON.stringify of the metadata (jsonb keeps no formatting anyway).
+ */
+export function copyBinary(records: Iterable<VectorRecord>): Buffer[] {
+  const out: Buffer[] = []
+  const head = Buffer.alloc(COPY_SIGNATURE.length + 8)
+  COPY_SIGNATURE.copy(head, 0)
+  out.push(head)
+  for (const r of records) {
+    const id = Buffer.from(r.docId.replace(/-/g, ''), 'hex')
+    if (id.length !== 16) throw new DifyOpsError(`doc_id ${JSON.stringify(r.docId)} is not a UUID; Dify's pgvector id column is uuid.`)
+    const text = Buffer.from(r.text, 'utf8')
+    const meta = Buffer.from(JSON.stringify({ ...r.metadata, doc_id: r.docId }), 'utf8')
+    const dim = r.vector.length
+    const b = Buffer.allocUnsafe(2 + (4 + 16) + (4 + text.length) + (4 + 1 + meta.length) + (4 + 4 + 4 * dim))
+    let o = b.writeInt16BE(4, 0)
+    o = b.writeInt32BE(16, o)
+    o += id.copy(b, o)
+    o = b.writeInt32BE(text.length, o)
+    o += text.copy(b, o)
+    o = b.writeInt32BE(meta.length + 1, o)
+    o = b.writeUInt8(1, o) // jsonb binary format version
+    o += meta.copy(b, o)
+    o = b.writeInt32BE(4 + 4 * dim, o)
+    o = b.writeInt16BE(dim, o)
+    o = b.writeInt16BE(0, o)
+    for (let i = 0; i < dim; i++) o = b.writeFloatBE(r.vector[i]!, o)
+    out.push(b)
+  }
+  const trailer = Buffer.alloc(2)
+  trailer.writeInt16BE(-1, 0)
+  out.push(trailer)
+  return out
 }
 
 /** pgvector's text input format; shortest round-trip decimal of each value. */

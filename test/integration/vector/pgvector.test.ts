@@ -117,6 +117,24 @@ describe.skipIf(!available)('pgvector (real server)', () => {
       await store.close()
     })
 
+    it('large batches (several COPY chunks) write, and rewrite through the conflict path, at dimension 1536', async () => {
+      const store = await openVectorStore(configFor(db))
+      const t: VectorTarget = { collection: genCollectionNameById(randomUUID()) }
+      const recs = difyRecords(150, 1536)
+      await store.ensureCollection(t, 1536)
+      await store.upsert(t, recs)
+      await store.upsert(t, recs.map((r) => ({ ...r, text: `${r.text}!` })))
+      expect(await store.count(t)).toBe(150)
+      let n = 0
+      for await (const b of store.scan(t, { batchSize: 64 })) {
+        for (const r of b) expect(r.text.endsWith('!')).toBe(true)
+        n += b.length
+      }
+      expect(n).toBe(150)
+      await store.deleteTarget(t)
+      await store.close()
+    })
+
     it('bulk load defers the HNSW index and finishBulkLoad builds exactly the same one; no index above 2000 dims', async () => {
       const store = await openVectorStore(configFor(db))
       const t: VectorTarget = { collection: genCollectionNameById(randomUUID()) }

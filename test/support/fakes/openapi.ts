@@ -42,14 +42,19 @@ export class OpenApi {
   private readonly cache = new Map<string, ValidateFunction>()
   private readonly routes: Array<{ re: RegExp; names: string[]; template: string }>
 
+  /** basePath of a Swagger 2.0 document (e.g. /v1), stripped before matching */
+  readonly basePath: string
+
   constructor(file: string) {
     this.doc = toJsonSchema(JSON.parse(readFileSync(file, 'utf8'))) as OpenApi['doc']
     this.ajv = new Ajv({ strict: false, allErrors: false, validateFormats: true })
     const uuid = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/
     this.ajv.addFormat('uuid', uuid)
-    for (const f of ['float', 'double', 'binary', 'uint', 'uint8', 'uint16', 'uint32', 'uint64', 'int32', 'int64', 'date-time', 'partial-date-time', 'uri']) {
-      this.ajv.addFormat(f, true)
-    }
+    // every other format the document uses is descriptive only (number widths, date-time, …)
+    const formats = new Set<string>()
+    JSON.stringify(this.doc, (k, v) => (k === 'format' && typeof v === 'string' && formats.add(v), v))
+    for (const f of formats) if (f !== 'uuid') this.ajv.addFormat(f, true)
+    this.basePath = typeof this.doc.basePath === 'string' ? (this.doc.basePath as string).replace(/\/$/, '') : ''
     this.ajv.addSchema({ ...this.doc, $id: 'spec' })
     // longest literal templates first, so /points/scroll wins over /points/{id}
     this.routes = Object.keys(this.doc.paths)
@@ -62,7 +67,9 @@ export class OpenApi {
   }
 
   /** the spec operation for a request, or null when the server has no such endpoint */
-  match(method: string, path: string): OpenApiOperation | null {
+  match(method: string, fullPath: string): OpenApiOperation | null {
+    if (this.basePath && !fullPath.startsWith(this.basePath)) return null
+    const path = fullPath.slice(this.basePath.length) || '/'
     for (const r of this.routes) {
       const m = r.re.exec(path)
       if (!m) continue
@@ -95,8 +102,26 @@ export class OpenApi {
     return ['', 'paths', esc(op.template), op.method.toLowerCase(), ...rest.map(esc)].join('/')
   }
 
+  private resolveParam(p: { $ref?: string } & Record<string, unknown>): { name: string; in: string; required?: boolean; schema?: unknown; type?: string } {
+    if (typeof p.$ref === 'string') {
+      const parts = p.$ref.replace(/^#\//, '').split('/')
+      let cur: unknown = this.doc
+      for (const part of parts) cur = (cur as Record<string, unknown>)[part]
+      return cur as never
+    }
+    return p as never
+  }
+
   /** null when the body is valid for the operation (or it takes none), else the reason */
   checkRequestBody(op: OpenApiOperation, body: unknown): string | null {
+    // Swagger 2.0: a parameter `in: body`
+    const params = (op.op.parameters ?? []) as Array<Record<string, unknown>>
+    const bi = params.findIndex((p) => this.resolveParam(p).in === 'body')
+    if (bi >= 0) {
+      const bp = this.resolveParam(params[bi]!)
+      if (body === undefined) return bp.required ? 'request body is required' : null
+      return this.check(this.pointerOf(op, 'parameters', String(bi), 'schema'), body)
+    }
     const rb = op.op.requestBody as { content?: Record<string, unknown>; required?: boolean } | undefined
     if (!rb?.content?.['application/json']) return body === undefined ? null : null
     if (body === undefined) return rb.required ? 'request body is required' : null
@@ -105,11 +130,11 @@ export class OpenApi {
 
   /** query parameters: known ones are type-checked (unknown ones are ignored, as actix/serde servers do) */
   checkQuery(op: OpenApiOperation, query: URLSearchParams): string | null {
-    const params = (op.op.parameters ?? []).filter((p) => p.in === 'query')
+    const params = ((op.op.parameters ?? []) as Array<Record<string, unknown>>).map((p) => this.resolveParam(p)).filter((p) => p.in === 'query')
     for (const [k, raw] of query) {
       const p = params.find((x) => x.name === k)
       if (!p) continue
-      const t = (p.schema as { type?: string } | undefined)?.type
+      const t = (p.schema as { type?: string } | undefined)?.type ?? p.type
       if (t === 'boolean' && raw !== 'true' && raw !== 'false') return `query parameter ${k} must be a boolean`
       if (t === 'integer' && !/^\d+$/.test(raw)) return `query parameter ${k} must be an integer`
     }
@@ -117,7 +142,8 @@ export class OpenApi {
   }
 
   checkResponse(op: OpenApiOperation, status: number, body: unknown): string | null {
-    const r = (op.op.responses ?? {})[String(status)] as { content?: Record<string, unknown> } | undefined
+    const r = (op.op.responses ?? {})[String(status)] as { content?: Record<string, unknown>; schema?: unknown } | undefined
+    if (r?.schema) return this.check(this.pointerOf(op, 'responses', String(status), 'schema'), body)
     if (!r?.content?.['application/json']) return null
     return this.check(this.pointerOf(op, 'responses', String(status), 'content', 'application/json', 'schema'), body)
   }
