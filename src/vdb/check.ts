@@ -230,7 +230,7 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
   const store = got.store
   const vt = vectorTargetOf(t)
   const sampleIds = new Map(sample.map((s) => [s.docId, s]))
-  const sampledVectors = new Map<string, number[]>()
+  const sampledVectors = new Map<string, Float32Array>()
   const orphanSet = new Set<string>()
   let stored = 0
   try {
@@ -258,7 +258,7 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
             if (report.examples.duplicated.length < nEx) report.examples.duplicated.push(r.docId)
           } else {
             live.set(r.docId, true)
-            if (sampleIds.has(r.docId)) sampledVectors.set(r.docId, r.vector)
+            if (sampleIds.has(r.docId)) sampledVectors.set(r.docId, Float32Array.from(r.vector))
           }
           if (Math.abs(l2norm(r.vector) - 1) > NORM_TOLERANCE) {
             report.offNorm++
@@ -280,10 +280,12 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
   }
 
   // 3. the sampled vectors against the embedding cache
-  if (sampledVectors.size) {
-    const items = [...sampledVectors.keys()].map((id) => sampleIds.get(id)!)
+  // in chunks of 100: each chunk's cache rows (pickles of ~14 KB at 1536 dims) are decoded, compared and dropped
+  const sampledItems = [...sampledVectors.keys()].map((id) => sampleIds.get(id)!)
+  for (let i = 0; i < sampledItems.length; i += 100) {
+    const items = sampledItems.slice(i, i + 100)
     const cache = t.embeddingModel && t.embeddingProvider
-      ? await lookupEmbeddings(deps.db, { model: t.embeddingModel, provider: t.embeddingProvider }, items.map((i) => i.text))
+      ? await lookupEmbeddings(deps.db, { model: t.embeddingModel, provider: t.embeddingProvider }, items.map((x) => x.text))
       : new Map()
     for (const it of items) {
       report.sample.checked++

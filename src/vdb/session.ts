@@ -13,6 +13,8 @@ export async function vdbDeps(rt: Runtime, opts: { writes: boolean; forceVersion
   const profile = await loadProfile(db)
   const w = checkSupported(profile, { writes: opts.writes, force: opts.forceVersion })
   if (w) opts.warn?.(w)
-  const stores = new StorePool((type) => openVectorStore(rt.config, { type, ...(opts.redis ? { redis: opts.redis } : {}) }))
+  const stores = new StorePool((type) =>
+    openVectorStore(rt.config, { type, weaviateIdScheme: profile.weaviateIdScheme, ...(opts.redis ? { redis: opts.redis } : {}) }),
+  )
   return { ...liveSetDeps(db, profile, rt.config), stores }
 }

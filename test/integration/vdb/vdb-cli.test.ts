@@ -188,6 +188,11 @@ describe.each([
     const ann = await runCli(['vdb', 'check', '--scope', 'annotation', '--json'], { env })
     expect(ann.code).toBe(8)
     expect(ann.json.targets.map((x: any) => x.id)).toEqual([ids.app])
+    const tenant = await runCli(['vdb', 'check', '--tenant', s.tenantId, '--scope', 'knowledge', '--sample', '0', '--json'], { env })
+    expect(tenant.json.targets.map((x: any) => x.id).sort()).toEqual([ids.a, ids.b, ids.c, ids.d].sort())
+    const other = await runCli(['vdb', 'check', '--tenant', randomUUID()], { env })
+    expect(other.code).toBe(0)
+    expect(other.stdout).toContain('No dataset or annotation app with vectors matched.')
   })
 
   it.skipIf(!available)('show: where Dify looks, and the counts', async () => {
