@@ -7,12 +7,12 @@ import type { Db } from '../runtime/db.js'
 import type { Storage } from '../runtime/storage.js'
 import type { OpenedRedis } from '../runtime/redis.js'
 import { ConfigError } from '../cli/errors.js'
-import { PRIVKEYS_PREFIX, privateKeyBackupPath, privateKeyPath } from '../dify/keys.js'
+import { PRIVKEYS_PREFIX, privateKeyPath } from '../dify/keys.js'
 import { RESET_DELETED_TABLES, RESET_DELETES, TENANT_ENCRYPTED_COLUMNS } from '../dify/encrypted-columns.js'
 import { generateTenantKeyPair, type TenantKeyPair } from '../crypto/index.js'
 import { census, MAX_LISTED_IDS, pool } from './check.js'
 import { existingTables } from './scan.js'
-import { anyDb, backupTimestamp, listTenants, type TenantRow } from './tenants.js'
+import { anyDb, backupTimestamp, freeBackupPath, listTenants, type TenantRow } from './tenants.js'
 import { deleteTenantCaches } from './caches.js'
 
 export interface ResetInput {
@@ -202,7 +202,7 @@ async function resetTenant(
   const old = await deps.storage.readIfExists(path)
   let backup: string | undefined
   if (old && timestamp) {
-    backup = privateKeyBackupPath(t.tenantId, timestamp)
+    backup = await freeBackupPath(deps.storage, t.tenantId, timestamp)
     await deps.storage.write(backup, old)
   }
   await deps.storage.write(path, kp.privatePem)

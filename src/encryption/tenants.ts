@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely'
 import type { Db } from '../runtime/db.js'
 import type { Storage } from '../runtime/storage.js'
 import { NotFoundError } from '../cli/errors.js'
-import { privateKeyPath } from '../dify/keys.js'
+import { privateKeyBackupPath, privateKeyPath } from '../dify/keys.js'
 import { KeyFormatError, keysMatch, parsePrivateKey } from '../crypto/index.js'
 
 export interface TenantRow {
@@ -62,4 +62,12 @@ export async function loadTenantKey(storage: Storage, tenant: TenantRow): Promis
 /** `20260128T031500Z`: the UTC timestamp of backup names */
 export function backupTimestamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+}
+
+/** a backup path that does not exist yet: private.pem.<ts>.bak, else private.pem.<ts>-1.bak, … (never overwrite a backup) */
+export async function freeBackupPath(storage: Storage, tenantId: string, timestamp: string): Promise<string> {
+  for (let i = 0; ; i++) {
+    const p = privateKeyBackupPath(tenantId, i ? `${timestamp}-${i}` : timestamp)
+    if (!(await storage.exists(p))) return p
+  }
 }
