@@ -164,7 +164,7 @@ export async function executeReset(
   const outcomes: ResetTenantOutcome[] = new Array(plan.tenants.length)
   const present = await existingTables(deps.db, RESET_DELETES.map((d) => d.table))
   let done = 0
-  await pool(plan.tenants, Math.max(1, input.concurrency ?? 4), async (t, i) => {
+  await pool(plan.tenants, deps.db.type === 'pglite' ? 1 : Math.max(1, input.concurrency ?? 4), async (t, i) => {
     try {
       const kp = await generate()
       outcomes[i] = await resetTenant(deps, t, kp, plan.backupTimestamp, present)
