@@ -1,4 +1,13 @@
 /**
+ * DECISION (schema helper ↔ runner helper): the `alembic_version` table belongs to the runner, exactly as it belongs
+ * to Alembic. No revision's statements create, fill or change it — the baseline creates everything EXCEPT
+ * alembic_version. The runner creates it when missing, on both dialects, as Alembic does:
+ *   CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))
+ * then INSERTs the first revision it applies (the baseline on a fresh database) and UPDATEs the row after each
+ * revision (in the same transaction on PostgreSQL). `ALEMBIC_VERSION_DDL` below is that statement, for both runner
+ * and test support (test/support/dify-schema.ts createDifySchema).
+ */
+/**
  * The shape of one Dify Alembic revision in dify-ops (design: docs/migrations.md).
  *
  * A revision is pure: it returns the SQL statements to run for a dialect, compiled from Kysely's schema builder
@@ -28,3 +37,7 @@ export interface Revision {
   baseline?: boolean
   statements(dialect: SqlDialect): Statement[]
 }
+
+/** Alembic's own version table, created by the runner (never by a revision). Same text on PostgreSQL and MySQL. */
+export const ALEMBIC_VERSION_DDL =
+  'CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))'

@@ -23,3 +23,75 @@ export function loadOracleSchema(database: string, revision: string): void {
     stdio: ['pipe', 'ignore', 'pipe'],
   })
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// createDifySchema: Dify's schema at a revision, on PostgreSQL, MySQL/MariaDB or PGlite, from our own revisions.
+//
+// Usage: open a Db on an EMPTY scratch database (scratchPg/scratchMysql + openDb, or openPglite on a temp dir),
+// then `await createDifySchema(db)` (head 788d3099ae3a) or `await createDifySchema(db, 'd57accd375ae')`.
+// It applies the registry's statements in chain order and keeps alembic_version as Alembic would (created first,
+// baseline INSERTed, then UPDATEd per revision). A minimal applier for tests only: no locks, no lock_timeout, no
+// recovery — the real runner is src/migrations/runner (db upgrade). `upgradeDifySchema(db, to)` brings a database
+// that already has Dify's schema at some revision (e.g. from loadOracleSchema) forward to `to`.
+// ---------------------------------------------------------------------------------------------------------------
+import { sql } from 'kysely'
+import type { Db } from '../../src/runtime/db.js'
+import { REVISION_LIST } from '../../src/migrations/registry.js'
+import { ALEMBIC_VERSION_DDL } from '../../src/migrations/types.js'
+import type { Revision } from '../../src/migrations/types.js'
+
+export const DIFY_HEAD = '788d3099ae3a'
+
+function chainUpTo(to: string): Revision[] {
+  const i = REVISION_LIST.findIndex((r) => r.revision === to)
+  if (i < 0) throw new Error(`revision ${to} is not in the registry`)
+  return REVISION_LIST.slice(0, i + 1)
+}
+
+async function applyOne(db: Db, r: Revision, prev: string | null): Promise<void> {
+  const run = async (exec: (text: string) => Promise<unknown>) => {
+    for (const s of r.statements(db.dialect)) await exec(s.sql)
+    if (prev == null) await exec(`INSERT INTO alembic_version (version_num) VALUES ('${r.revision}')`)
+    else await exec(`UPDATE alembic_version SET version_num='${r.revision}' WHERE alembic_version.version_num = '${prev}'`)
+  }
+  if (db.transactionalDdl && !r.statements(db.dialect).some((s) => s.noTransaction)) {
+    await db.kysely.transaction().execute((trx) => run((text) => sql.raw(text).execute(trx)))
+  } else {
+    await run((text) => sql.raw(text).execute(db.kysely))
+  }
+}
+
+/** Build Dify's schema at `revision` (default: the head this project targets) in the empty database `db`. */
+export async function createDifySchema(db: Db, revision: string = DIFY_HEAD): Promise<void> {
+  await sql.raw(ALEMBIC_VERSION_DDL).execute(db.kysely)
+  let prev: string | null = null
+  for (const r of chainUpTo(revision)) {
+    await applyOne(db, r, prev)
+    prev = r.revision
+  }
+}
+
+/** Bring a database at some registry revision (read from alembic_version) forward to `to`. Returns the applied ids. */
+export async function upgradeDifySchema(db: Db, to: string = DIFY_HEAD): Promise<string[]> {
+  const rows = (await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows as { version_num: string }[]
+  if (rows.length !== 1) throw new Error(`alembic_version has ${rows.length} rows`)
+  const current = rows[0]!.version_num
+  const chain = chainUpTo(to)
+  const at = chain.findIndex((r) => r.revision === current)
+  if (at < 0) throw new Error(`database revision ${current} is not before ${to} in the registry`)
+  const applied: string[] = []
+  let prev = current
+  for (const r of chain.slice(at + 1)) {
+    await applyOne(db, r, prev)
+    prev = r.revision
+    applied.push(r.revision)
+  }
+  return applied
+}
+
+/** Open a Db on a scratch database (scratchPg / scratchMysql). Close it before dropping the scratch database. */
+export async function openScratchDb(env: Record<string, string>): Promise<Db> {
+  const { loadConfig } = await import('../../src/config/schema.js')
+  const { openDb } = await import('../../src/runtime/db.js')
+  return openDb(loadConfig({ env, noDotenv: true }).db, { connectTimeoutMs: 5000, maxConnections: 2 })
+}
