@@ -3,9 +3,14 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
 import { PG } from './services.js'
-import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from './scratch.js'
-import { loadOracleSchema } from './dify-schema.js'
-import { pgSink, seedTenants, type SeededTenant } from './encryption-seed.js'
+import mysql from 'mysql2/promise'
+import { MYSQL } from './services.js'
+import { scratchMysql, scratchPg, scratchRedis, type Scratch, type ScratchRedis } from './scratch.js'
+import { createDifySchema, loadOracleSchema, openScratchDb } from './dify-schema.js'
+import { mysqlSink, pgSink, seedTenants, type SeededTenant } from './encryption-seed.js'
+
+/** run SQL written with $1… placeholders on either dialect; returns the rows */
+export type Query = (text: string, params?: unknown[]) => Promise<any[]>
 
 /** A Dify 1.12 PG database + a Redis key space + an OpenDAL fs storage root, for the encryption commands. */
 export interface EncryptionEnv {
@@ -14,6 +19,10 @@ export interface EncryptionEnv {
   storageRoot: string
   env: Record<string, string>
   pg: pg.Client
+  dialect: 'postgres' | 'mysql'
+  query: Query
+  /** SQL for a column as text */
+  text(column: string): string
   seed(count: number): Promise<SeededTenant[]>
   writeKey(path: string, pem: string): void
   readKey(path: string): string | undefined
@@ -22,13 +31,32 @@ export interface EncryptionEnv {
   close(): Promise<void>
 }
 
-export async function encryptionEnv(tag: string): Promise<EncryptionEnv> {
-  const db = await scratchPg(tag)
-  loadOracleSchema(db.name, '788d3099ae3a')
+export async function encryptionEnv(tag: string, dialect: 'postgres' | 'mysql' = 'postgres'): Promise<EncryptionEnv> {
+  let db: Scratch
+  let client: pg.Client
+  let my: mysql.Connection | undefined
+  if (dialect === 'postgres') {
+    db = await scratchPg(tag)
+    loadOracleSchema(db.name, '788d3099ae3a')
+    client = new pg.Client({ ...PG, database: db.name })
+    await client.connect()
+  } else {
+    db = await scratchMysql(tag)
+    const d = await openScratchDb(db.env)
+    try {
+      await createDifySchema(d)
+    } finally {
+      await d.close()
+    }
+    my = await mysql.createConnection({ ...MYSQL, database: db.name })
+    client = undefined as unknown as pg.Client
+  }
+  const query: Query = async (text, params = []) => {
+    if (my) return (await my.query(text.replace(/\$\d+/g, '?'), params))[0] as any[]
+    return (await client.query(text, params)).rows
+  }
   const redis = await scratchRedis(tag)
   const storageRoot = mkdtempSync(join(tmpdir(), `dops-${tag}-`))
-  const client = new pg.Client({ ...PG, database: db.name })
-  await client.connect()
   const writeKey = (path: string, pem: string) => {
     const f = join(storageRoot, path)
     mkdirSync(dirname(f), { recursive: true })
@@ -48,12 +76,16 @@ export async function encryptionEnv(tag: string): Promise<EncryptionEnv> {
     storageRoot,
     env: { ...db.env, ...redis.env, STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: storageRoot, EDITION: 'SELF_HOSTED' },
     pg: client,
-    seed: (count) => seedTenants(pgSink(client), async (p, pem) => writeKey(p, pem), { count }),
+    dialect,
+    query,
+    text: (c) => (my ? `cast(${c} as char)` : `${c}::text`),
+    seed: (count) => seedTenants(my ? mysqlSink(my) : pgSink(client), async (p, pem) => writeKey(p, pem), { count }),
     writeKey,
     readKey: (p) => (existsSync(join(storageRoot, p)) ? readFileSync(join(storageRoot, p), 'utf8') : undefined),
     storageSnapshot: () => snapshot(),
     async close() {
-      await client.end()
+      if (my) await my.end()
+      else await client.end()
       await db.drop()
       await redis.drop()
       rmSync(storageRoot, { recursive: true, force: true })
@@ -62,10 +94,10 @@ export async function encryptionEnv(tag: string): Promise<EncryptionEnv> {
 }
 
 /** a dump of every §5 table and the tenants, for before/after comparisons */
-export async function dumpTables(client: pg.Client): Promise<Record<string, unknown[]>> {
+export async function dumpTables(e: { query: Query }): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {}
   for (const t of ['tenants', 'providers', 'provider_models', 'provider_credentials', 'provider_model_credentials', 'load_balancing_model_configs', 'tool_builtin_providers', 'tool_api_providers', 'tool_mcp_providers', 'tool_oauth_tenant_clients', 'datasource_providers', 'datasource_oauth_tenant_params', 'trigger_subscriptions', 'trigger_oauth_tenant_clients', 'data_source_api_key_auth_bindings', 'api_based_extensions', 'workflows']) {
-    out[t] = (await client.query(`select * from ${t} order by id`)).rows
+    out[t] = await e.query(`select * from ${t} order by id`)
   }
   return out
 }

@@ -33,7 +33,7 @@ describe('dify reset-encrypt-key-pair (PostgreSQL, Dify 1.12 schema)', () => {
   afterAll(async () => e?.close())
 
   it('--dry-run lists deletions and unreadable secrets and writes nothing anywhere (DB, storage, Redis)', async () => {
-    const before = { db: await dumpTables(e.pg), storage: e.storageSnapshot(), redis: await redisDump(e) }
+    const before = { db: await dumpTables(e), storage: e.storageSnapshot(), redis: await redisDump(e) }
     const r = await runCli(['reset-encrypt-key-pair', '--dry-run', '--json'], { env: e.env })
     expect(r.code).toBe(0)
     expect(r.json.dryRun).toBe(true)
@@ -49,7 +49,7 @@ describe('dify reset-encrypt-key-pair (PostgreSQL, Dify 1.12 schema)', () => {
     expect(human.stdout).toContain(`Storage: fs:`)
     expect(human.stdout).toContain('tool_mcp_providers.server_url')
     expect(human.stdout).toContain('Dry run: nothing was changed.')
-    expect(await dumpTables(e.pg)).toEqual(before.db)
+    expect(await dumpTables(e)).toEqual(before.db)
     expect(e.storageSnapshot()).toEqual(before.storage)
     expect(await redisDump(e)).toEqual(before.redis)
   })
@@ -75,7 +75,7 @@ describe('dify reset-encrypt-key-pair (PostgreSQL, Dify 1.12 schema)', () => {
   it('resets one tenant: new key in Dify\'s form, backup, orphans deleted, caches flushed, others untouched', async () => {
     const [a, b] = t as [SeededTenant, SeededTenant]
     const oldA = e.readKey(privateKeyPath(a.id))!
-    const bBefore = (await dumpTables(e.pg)).provider_credentials!.filter((r: any) => r.tenant_id === b.id)
+    const bBefore = (await dumpTables(e)).provider_credentials!.filter((r: any) => r.tenant_id === b.id)
     const r = await runCli(['reset-encrypt-key-pair', '--tenant', a.id, '--yes', '--json'], { env: e.env })
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
@@ -94,7 +94,7 @@ describe('dify reset-encrypt-key-pair (PostgreSQL, Dify 1.12 schema)', () => {
     for (const tb of ['provider_models', 'provider_credentials', 'provider_model_credentials', 'load_balancing_model_configs']) {
       expect((await e.pg.query(`select count(*)::int n from ${tb} where tenant_id = $1`, [a.id])).rows[0].n).toBe(0)
     }
-    expect((await dumpTables(e.pg)).provider_credentials!.filter((r: any) => r.tenant_id === b.id)).toEqual(bBefore)
+    expect((await dumpTables(e)).provider_credentials!.filter((r: any) => r.tenant_id === b.id)).toEqual(bBefore)
     for (const k of cacheKeys(a.id)) expect(await e.redis.client.exists(k)).toBe(0)
     for (const k of cacheKeys(b.id)) expect(await e.redis.client.exists(k)).toBe(1)
     expect(await e.redis.client.get(`${e.redis.prefix}unrelated`)).toBe('keep')

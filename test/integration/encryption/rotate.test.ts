@@ -29,27 +29,27 @@ describe('dify encryption rotate (PostgreSQL, Dify 1.12 schema)', () => {
   afterAll(async () => e?.close())
 
   it('--dry-run reports and writes nothing anywhere', async () => {
-    const before = { db: await dumpTables(e.pg), storage: e.storageSnapshot(), redis: await e.redis.client.keys(`${e.redis.prefix}*`) }
+    const before = { db: await dumpTables(e), storage: e.storageSnapshot(), redis: await e.redis.client.keys(`${e.redis.prefix}*`) }
     const r = await runCli(['encryption', 'rotate', '--dry-run', '--json', '--verbose'], { env: e.env })
     expect(r.code).toBe(8)
     expect(r.json.summary).toMatchObject({ tenants: 3, rotated: 3, failed: 0, reencrypted: 60, undecryptable: 2 })
     const o0 = r.json.outcomes.find((o: any) => o.tenantId === t[0]!.id)
     expect(o0.undecryptable.map((u: any) => [u.table, u.rowIds])).toEqual([['tool_builtin_providers', [foreign.tool]], ['api_based_extensions', [foreign.ext]]])
-    expect(await dumpTables(e.pg)).toEqual(before.db)
+    expect(await dumpTables(e)).toEqual(before.db)
     expect(e.storageSnapshot()).toEqual(before.storage)
     expect(await e.redis.client.keys(`${e.redis.prefix}*`)).toEqual(before.redis)
   })
 
   it('rotates: every secret decrypts to its old value with the new key, other bytes unchanged, undecryptable reported', async () => {
-    const masked = await maskedColumns(e.pg)
+    const masked = await maskedColumns(e)
     const oldKeys = t.map((x) => e.readKey(privateKeyPath(x.id)))
     const r = await runCli(['encryption', 'rotate', '--yes', '--json'], { env: e.env })
     expect(r.code).toBe(8)
     expect(r.json.summary).toMatchObject({ tenants: 3, rotated: 3, failed: 0, reencrypted: 60, undecryptable: 2, dropped: 0 })
     t.forEach((x, i) => expect(e.readKey(privateKeyPath(x.id))).not.toBe(oldKeys[i]))
     for (const x of t) expect(existsSync(join(e.storageRoot, privateKeyPreviousPath(x.id)))).toBe(false)
-    expect(await lostSecrets(e.pg, e.readKey, t)).toEqual([])
-    expect(await maskedColumns(e.pg)).toEqual(masked)
+    expect(await lostSecrets(e, t)).toEqual([])
+    expect(await maskedColumns(e)).toEqual(masked)
     expect(await e.redis.client.exists(keys.tenantPrivkey(t[1]!.id, e.redis.prefix))).toBe(0)
     const c = await runCli(['encryption', 'check', '--json'], { env: e.env })
     expect(c.json.summary).toMatchObject({ keyProblems: 0, values: 62, undecryptable: 2 })
@@ -62,7 +62,7 @@ describe('dify encryption rotate (PostgreSQL, Dify 1.12 schema)', () => {
     expect((await e.pg.query('select count(*)::int n from api_based_extensions where id = $1', [foreign.ext])).rows[0].n).toBe(0)
     expect((await e.pg.query('select encrypted_credentials from tool_builtin_providers where id = $1', [foreign.tool])).rows[0].encrypted_credentials).toBe('{"api_key": "", "region": "us"}')
     expect((await runCli(['encryption', 'check'], { env: e.env })).code).toBe(0)
-    expect(await lostSecrets(e.pg, e.readKey, t)).toEqual([])
+    expect(await lostSecrets(e, t)).toEqual([])
   })
 
   it('a rerun finishes after a crash inside the transaction (private.pem holds an uncommitted key)', async () => {
@@ -74,7 +74,7 @@ describe('dify encryption rotate (PostgreSQL, Dify 1.12 schema)', () => {
     expect(r.code).toBe(0)
     expect(r.json.outcomes[0]).toMatchObject({ status: 'rotated', resumed: true, reencrypted: 20 })
     expect(existsSync(join(e.storageRoot, privateKeyPreviousPath(x.id)))).toBe(false)
-    expect(await lostSecrets(e.pg, e.readKey, t)).toEqual([])
+    expect(await lostSecrets(e, t)).toEqual([])
   })
 })
 
@@ -103,7 +103,7 @@ describe('dify encryption rotate killed with SIGKILL, then run again', () => {
     expect(r.code).toBe(0)
     expect(r.json.summary).toMatchObject({ tenants: 8, rotated: 8, failed: 0 })
     for (const x of t) expect(existsSync(join(e.storageRoot, privateKeyPreviousPath(x.id)))).toBe(false)
-    expect(await lostSecrets(e.pg, e.readKey, t)).toEqual([])
+    expect(await lostSecrets(e, t)).toEqual([])
     expect((await runCli(['encryption', 'check'], { env: e.env })).code).toBe(0)
   }, 120_000)
 })
