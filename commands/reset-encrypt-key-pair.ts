@@ -1,5 +1,5 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
-import { DifyOpsError, ExitCode } from '../src/cli/errors.js'
+import { DifyOpsError, ExitCode, InterruptedError } from '../src/cli/errors.js'
 import { confirm } from '../src/cli/prompt.js'
 import { executeReset, planReset, type ResetResult } from '../src/encryption/reset.js'
 import { describeResetPlan } from '../src/encryption/render.js'
@@ -13,6 +13,7 @@ export default class ResetEncryptKeyPair extends DifyCommand {
     '<%= config.bin %> reset-encrypt-key-pair --tenant 6f0c…e1 --yes',
   ]
   static override writes = true
+  static override gracefulInterrupt = true
   static override flags = {
     tenant: Flags.string({ summary: 'Only this tenant id (repeatable); default all tenants.', multiple: true }),
     'dry-run': Flags.boolean({ summary: 'Show what would be deleted and what would become unreadable; change nothing.' }),
@@ -37,27 +38,34 @@ export default class ResetEncryptKeyPair extends DifyCommand {
     const rows = plan.tenants.reduce((a, t) => a + t.deletes.reduce((b, d) => b + d.rows, 0), 0)
     if (flags['dry-run']) {
       this.out.log(`\nDry run: nothing was changed.`)
-      return { ...plan, dryRun: true, outcomes: [], cachesDeleted: 0, summary: { tenants: plan.tenants.length, reset: 0, failed: 0 } }
+      return { ...plan, dryRun: true, outcomes: [], cachesDeleted: 0, summary: { tenants: plan.tenants.length, reset: 0, failed: 0, skipped: 0 } }
     }
-    if (!plan.tenants.length) return { ...plan, dryRun: false, outcomes: [], cachesDeleted: 0, summary: { tenants: 0, reset: 0, failed: 0 } }
+    if (!plan.tenants.length) return { ...plan, dryRun: false, outcomes: [], cachesDeleted: 0, summary: { tenants: 0, reset: 0, failed: 0, skipped: 0 } }
     const ok = await confirm(
       `Reset the key pair of ${plan.tenants.length} tenant(s) and delete ${rows} row(s)? Secrets encrypted with the old keys cannot be recovered.`,
       { yes: flags.yes, word: 'reset' },
     )
     if (!ok) throw new DifyOpsError('Aborted: nothing was changed.')
     const p = this.out.progress('Resetting…')
-    const res = await executeReset({ db, storage, redis: () => rt.redis() }, plan, { ...input, onTenantDone: (d, n) => p.update(`Resetting… ${d}/${n}`) })
+    const res = await executeReset({ db, storage, redis: () => rt.redis() }, plan, { ...input, signal: this.abort.signal, onTenantDone: (d, n) => p.update(`Resetting… ${d}/${n}`) })
     p.stop()
     this.out.log('')
     for (const o of res.outcomes) {
       if (o.status === 'reset') {
         const del = Object.entries(o.deleted).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', ')
         this.out.log(`reset   ${o.tenantId}${o.backup ? ` (old key saved as ${o.backup})` : ''}${del ? `; deleted ${del}` : ''}`)
-      } else this.out.log(`FAILED  ${o.tenantId}: ${o.error} (the old key was put back)`)
+      } else if (o.status === 'skipped') this.out.log(`skipped ${o.tenantId} (interrupted before it started)`)
+      else this.out.log(`FAILED  ${o.tenantId}: ${o.error} (the old key was put back)`)
     }
     this.out.log(`\n${res.summary.reset} of ${res.summary.tenants} tenant(s) reset; ${res.cachesDeleted} Redis cache key(s) deleted.`)
     if (res.cacheError) this.out.warn(`The Redis caches could not be deleted (${res.cacheError}); Dify may use cached credentials for up to 24 h.`)
     this.auditCounts = { tenants: res.summary.tenants, reset: res.summary.reset, failed: res.summary.failed, rowsDeleted: rows }
+    if (this.abort.signal.aborted) {
+      throw new InterruptedError(`Interrupted: ${res.summary.reset} of ${res.summary.tenants} tenant(s) were reset, ${res.summary.skipped} not touched.`, {
+        hint: 'Reset the skipped tenants with --tenant (the report lists them); the others are done.',
+        details: { summary: res.summary, skipped: res.outcomes.filter((o) => o.status === 'skipped').map((o) => o.tenantId) },
+      })
+    }
     if (res.summary.failed || res.cacheError) this.setExitCode(ExitCode.partial)
     return res
   }

@@ -1,5 +1,5 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { DifyOpsError, ExitCode } from '../../src/cli/errors.js'
+import { DifyOpsError, ExitCode, InterruptedError } from '../../src/cli/errors.js'
 import { confirm } from '../../src/cli/prompt.js'
 import { rotateKeys, type RotateResult } from '../../src/encryption/rotate.js'
 
@@ -12,6 +12,7 @@ export default class EncryptionRotate extends DifyCommand {
     '<%= config.bin %> encryption rotate --tenant 6f0c…e1 --yes',
   ]
   static override writes = true
+  static override gracefulInterrupt = true
   static override flags = {
     tenant: Flags.string({ summary: 'Only this tenant id (repeatable); default all tenants.', multiple: true }),
     'dry-run': Flags.boolean({ summary: 'Show what would be re-encrypted and what does not decrypt; change nothing.' }),
@@ -41,11 +42,11 @@ export default class EncryptionRotate extends DifyCommand {
       dryRun: flags['dry-run'],
       dropUndecryptable: flags['drop-undecryptable'],
       concurrency: flags.concurrency,
-      onTenantDone: (d, n) => p.update(`Rotating… ${d}/${n}`),
+      signal: this.abort.signal, onTenantDone: (d, n) => p.update(`Rotating… ${d}/${n}`),
     })
     p.stop()
     for (const o of res.outcomes) {
-      const state = o.status === 'failed' ? 'FAILED' : o.status === 'would-rotate' ? 'would rotate' : 'rotated'
+      const state = { failed: 'FAILED', 'would-rotate': 'would rotate', rotated: 'rotated', skipped: 'skipped' }[o.status]
       this.out.log(`${state.padEnd(12)} ${o.tenantId} (${o.name})${o.resumed ? ' [finishing an interrupted run]' : ''}: ${o.reencrypted} value(s) re-encrypted${o.dropped ? `, ${o.dropped} dropped` : ''}${o.error ? `; ${o.error}` : ''}`)
       for (const u of o.undecryptable) {
         this.out.log(`  does not decrypt: ${u.table}.${u.column} ${u.values} value(s)${flags.verbose ? ` in rows ${u.rowIds.join(' ')}` : ''}`)
@@ -56,6 +57,12 @@ export default class EncryptionRotate extends DifyCommand {
     if (res.dryRun) this.out.log('Dry run: nothing was changed.')
     if (res.cacheError) this.out.warn(`The Redis caches could not be deleted (${res.cacheError}).`)
     this.auditCounts = { tenants: s.tenants, rotated: s.rotated, failed: s.failed, reencrypted: s.reencrypted, undecryptable: s.undecryptable, dropped: s.dropped }
+    if (this.abort.signal.aborted) {
+      throw new InterruptedError(`Interrupted: ${s.rotated} of ${s.tenants} tenant(s) were rotated, ${s.skipped} not started.`, {
+        hint: 'Rotate the skipped tenants with --tenant (listed in the report); tenants caught mid-way are finished by any rerun that includes them.',
+        details: { summary: s, skipped: res.outcomes.filter((o) => o.status === 'skipped').map((o) => o.tenantId) },
+      })
+    }
     if (s.failed || res.cacheError) this.setExitCode(ExitCode.partial)
     else if (s.undecryptable) this.setExitCode(ExitCode.problems)
     if (!flags.verbose) for (const o of res.outcomes) for (const u of o.undecryptable) u.rowIds = []

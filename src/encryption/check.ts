@@ -142,10 +142,10 @@ export async function checkEncryption(deps: { db: Db; storage: Storage }, input:
 }
 
 /** run f over items with at most n in flight */
-export async function pool<T>(items: T[], n: number, f: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function pool<T>(items: T[], n: number, f: (item: T, index: number) => Promise<void>, signal?: AbortSignal): Promise<void> {
   let next = 0
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !signal?.aborted) {
       const i = next++
       await f(items[i]!, i)
     }

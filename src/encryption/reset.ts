@@ -28,6 +28,8 @@ export interface ResetInput {
   /** key generation, replaceable by the benchmark */
   generate?: () => Promise<TenantKeyPair>
   onTenantDone?: (done: number, total: number) => void
+  /** stop starting tenants (those in flight finish); the rest are reported as 'skipped' */
+  signal?: AbortSignal
 }
 
 export interface PlannedDelete {
@@ -65,7 +67,7 @@ export interface ResetPlan {
 export interface ResetTenantOutcome {
   tenantId: string
   name: string
-  status: 'reset' | 'failed'
+  status: 'reset' | 'failed' | 'skipped'
   /** storage path of the backup of the old key */
   backup?: string
   deleted: Record<string, number>
@@ -77,7 +79,7 @@ export interface ResetResult extends ResetPlan {
   outcomes: ResetTenantOutcome[]
   cachesDeleted: number
   cacheError?: string
-  summary: { tenants: number; reset: number; failed: number }
+  summary: { tenants: number; reset: number; failed: number; skipped: number }
 }
 
 export function checkEdition(edition: string): void {
@@ -172,7 +174,8 @@ export async function executeReset(
       outcomes[i] = { tenantId: t.tenantId, name: t.name, status: 'failed', deleted: {}, error: (e as Error).message.split('\n')[0] }
     }
     input.onTenantDone?.(++done, plan.tenants.length)
-  })
+  }, input.signal)
+  plan.tenants.forEach((t, i) => (outcomes[i] ??= { tenantId: t.tenantId, name: t.name, status: 'skipped', deleted: {} }))
   const succeeded = outcomes.filter((o) => o.status === 'reset').map((o) => o.tenantId)
   let cachesDeleted = 0
   let cacheError: string | undefined
@@ -187,7 +190,7 @@ export async function executeReset(
     outcomes,
     cachesDeleted,
     ...(cacheError ? { cacheError } : {}),
-    summary: { tenants: outcomes.length, reset: succeeded.length, failed: outcomes.length - succeeded.length },
+    summary: { tenants: outcomes.length, reset: succeeded.length, failed: outcomes.filter((o) => o.status === 'failed').length, skipped: outcomes.filter((o) => o.status === 'skipped').length },
   }
 }
 
@@ -205,8 +208,8 @@ async function resetTenant(
     backup = await freeBackupPath(deps.storage, t.tenantId, timestamp)
     await deps.storage.write(backup, old)
   }
-  await deps.storage.write(path, kp.privatePem)
   const deleted: Record<string, number> = {}
+  let wrote = false
   try {
     await anyDb(deps.db).transaction().execute(async (tx) => {
       await tx.updateTable('tenants').set({ encrypt_public_key: kp.publicPem }).where('id', '=', t.tenantId).execute()
@@ -217,11 +220,16 @@ async function resetTenant(
         const r = await q.executeTakeFirst()
         deleted[d.table] = Number(r.numDeletedRows)
       }
+      // last, just before COMMIT: the window in which storage and database disagree is as short as it can be
+      wrote = true
+      await deps.storage.write(path, kp.privatePem)
     })
   } catch (e) {
     // the database still holds the old public key: put the old private key back
-    if (old) await deps.storage.write(path, old)
-    else await deps.storage.delete(path)
+    if (wrote) {
+      if (old) await deps.storage.write(path, old)
+      else await deps.storage.delete(path)
+    }
     throw e
   }
   return { tenantId: t.tenantId, name: t.name, status: 'reset', ...(backup ? { backup } : {}), deleted }

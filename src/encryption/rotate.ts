@@ -32,6 +32,8 @@ export interface RotateInput {
   concurrency?: number
   generate?: () => Promise<TenantKeyPair>
   onTenantDone?: (done: number, total: number) => void
+  /** stop starting tenants (those in flight finish); the rest are reported as 'skipped' */
+  signal?: AbortSignal
 }
 
 export interface UndecryptableValues {
@@ -44,7 +46,7 @@ export interface UndecryptableValues {
 export interface RotateOutcome {
   tenantId: string
   name: string
-  status: 'rotated' | 'would-rotate' | 'failed'
+  status: 'rotated' | 'would-rotate' | 'failed' | 'skipped'
   /** this run finished or redid the work of an interrupted one */
   resumed: boolean
   reencrypted: number
@@ -60,7 +62,7 @@ export interface RotateResult {
   outcomes: RotateOutcome[]
   cachesDeleted: number
   cacheError?: string
-  summary: { tenants: number; rotated: number; failed: number; reencrypted: number; undecryptable: number; dropped: number }
+  summary: { tenants: number; rotated: number; failed: number; skipped: number; reencrypted: number; undecryptable: number; dropped: number }
 }
 
 type Deps = { db: Db; storage: Storage; redis: () => Promise<OpenedRedis> }
@@ -83,7 +85,8 @@ export async function rotateKeys(deps: Deps, input: RotateInput): Promise<Rotate
     }
     outcomes[i] = o
     input.onTenantDone?.(++done, tenants.length)
-  })
+  }, input.signal)
+  tenants.forEach((t, i) => (outcomes[i] ??= { tenantId: t.id, name: t.name, status: 'skipped', resumed: false, reencrypted: 0, undecryptable: [], dropped: 0 }))
   let cachesDeleted = 0
   let cacheError: string | undefined
   const rotated = outcomes.filter((o) => o.status === 'rotated').map((o) => o.tenantId)
@@ -104,6 +107,7 @@ export async function rotateKeys(deps: Deps, input: RotateInput): Promise<Rotate
       tenants: outcomes.length,
       rotated: outcomes.filter((o) => o.status === 'rotated' || o.status === 'would-rotate').length,
       failed: outcomes.filter((o) => o.status === 'failed').length,
+      skipped: outcomes.filter((o) => o.status === 'skipped').length,
       reencrypted: sum((o) => o.reencrypted),
       undecryptable: sum((o) => o.undecryptable.reduce((a, u) => a + u.values, 0)),
       dropped: sum((o) => o.dropped),
