@@ -4,7 +4,8 @@
  * BENCH_TENANTS tenants (default 500) with 20 secrets each, on a scratch PostgreSQL database with Dify's schema and
  * an OpenDAL fs storage. Runs the domain functions directly (no CLI start-up in the figures).
  *   npx vite-node bench/encryption.ts          (or: node --import tsx bench/encryption.ts)
- * BENCH_KEYS (default 48) keys for the key-generation comparison; BENCH_CONCURRENCY (default 4).
+ * BENCH_KEYS (default 48) keys for the key-generation comparison; BENCH_CONCURRENCY (default 4);
+ * BENCH_PARTS (default keygen,rotate,reset) to run only some parts.
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -26,6 +27,7 @@ import { PG } from '../test/support/services.js'
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 500)
 const KEYS = Number(process.env.BENCH_KEYS ?? 48)
 const CONC = Number(process.env.BENCH_CONCURRENCY ?? 4)
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'keygen,rotate,reset').split(','))
 const now = () => performance.now()
 const line = (k: string, v: string) => console.log(`  ${k.padEnd(52)} ${v}`)
 
@@ -78,11 +80,14 @@ async function commands() {
     const redis = await openRedis(cfg.redis, 5000)
     const deps = { db, storage, redis: async () => redis }
     try {
+      if (PARTS.has('rotate')) {
       t = now()
       const r = await rotateKeys(deps, { concurrency: CONC })
       const rot = (now() - t) / 1000
       if (r.summary.failed || r.summary.reencrypted !== TENANTS * 20) throw new Error(`rotate: ${JSON.stringify(r.summary)}`)
       line(`rotate (${CONC} in flight)`, `${rot.toFixed(1)} s, ${(TENANTS / rot).toFixed(1)} tenants/s, ${((TENANTS * 20) / rot).toFixed(0)} secrets/s`)
+      }
+      if (!PARTS.has('reset')) return
       const half = Math.floor(TENANTS / 2)
       const tenants = (await client.query('select id from tenants order by created_at, id')).rows.map((x) => x.id as string)
       for (const [label, ids, conc] of [[`reset (${CONC} in flight)`, tenants.slice(0, half), CONC], ['reset (one tenant at a time)', tenants.slice(half), 1]] as const) {
@@ -106,5 +111,5 @@ async function commands() {
   }
 }
 
-await keygen()
-await commands()
+if (PARTS.has('keygen')) await keygen()
+if (PARTS.has('rotate') || PARTS.has('reset')) await commands()
