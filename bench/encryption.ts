@@ -48,12 +48,15 @@ async function keygen() {
   for (let i = 0; i < KEYS; i++) await generateTenantKeyPair()
   const seq = now() - t
   t = now()
+  const cPar = cpuMs()
   await pool(Array.from({ length: KEYS }), CONC, async () => void (await generateTenantKeyPair()))
   const par = now() - t
+  const coresUsed = (cpuMs() - cPar) / par
   line('CPU time per key', `${cpuPerKey.toFixed(0)} ms`)
   line('one at a time (generateKeyPairSync)', `${(sync / KEYS).toFixed(0)} ms/key, ${((KEYS * 1000) / sync).toFixed(1)} keys/s`)
   line('one at a time (async, awaited)', `${(seq / KEYS).toFixed(0)} ms/key, ${((KEYS * 1000) / seq).toFixed(1)} keys/s`)
   line(`parallel (async, ${CONC} in flight)`, `${(par / KEYS).toFixed(0)} ms/key, ${((KEYS * 1000) / par).toFixed(1)} keys/s`)
+  line('CPU cores this process got while parallel', `${coresUsed.toFixed(2)} (of ${availableParallelism()}; the rest went to other processes)`)
   line('speed-up of parallel over one at a time (async)', `${(seq / par).toFixed(2)}×`)
   line('speed-up of parallel over generateKeyPairSync', `${(sync / par).toFixed(2)}×`)
 }
