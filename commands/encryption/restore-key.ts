@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs'
+import { DifyCommand, Flags } from '../../src/cli/command.js'
+import { UsageError } from '../../src/cli/errors.js'
+import { restoreKey, type RestoreResult } from '../../src/encryption/restore.js'
+
+export default class EncryptionRestoreKey extends DifyCommand {
+  static override summary = "Put a saved private key back for a tenant (the answer to Dify's PrivkeyNotFoundError)."
+  static override description =
+    "The key (from a PEM file or a backup that dify-ops made in storage) must parse and every encrypted value of the tenant must decrypt with it, or nothing is changed (exit 8). It is written to privkeys/<tenant_id>/private.pem in Dify's form, tenants.encrypt_public_key is set from it, the key it replaces is backed up, and the tenant's Redis caches are deleted."
+  static override examples = [
+    '<%= config.bin %> encryption restore-key --tenant 6f0c…e1 --file ./private.pem',
+    '<%= config.bin %> encryption restore-key --tenant 6f0c…e1 --backup 20260128T031500Z',
+  ]
+  static override writes = true
+  static override flags = {
+    tenant: Flags.string({ summary: 'The tenant id.', required: true }),
+    file: Flags.string({ summary: 'A PEM file holding the private key.', exclusive: ['backup'] }),
+    backup: Flags.string({ summary: 'The UTC timestamp of a backup privkeys/<tenant_id>/private.pem.<TIMESTAMP>.bak.', exclusive: ['file'] }),
+    'dry-run': Flags.boolean({ summary: 'Verify the key against the tenant\'s secrets; change nothing.' }),
+  }
+
+  async run(): Promise<RestoreResult> {
+    const { flags } = await this.parse(EncryptionRestoreKey)
+    if (!flags.file && !flags.backup) throw new UsageError('Give the key with --file PEM or --backup TIMESTAMP.')
+    let pem: Buffer | undefined
+    if (flags.file) {
+      try {
+        pem = readFileSync(flags.file)
+      } catch (e) {
+        throw new UsageError(`Cannot read ${flags.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`)
+      }
+    }
+    this.auditArgs = { tenant: flags.tenant, source: flags.file ? 'file' : `backup ${flags.backup}` }
+    if (flags['dry-run']) this.dryRun = true
+    const rt = this.runtime()
+    const [db, storage] = await Promise.all([rt.db(), rt.storage()])
+    this.out.log(`Storage: ${storage.location}`)
+    const res = await restoreKey({ db, storage, redis: () => rt.redis() }, { tenantId: flags.tenant, pem, backup: flags.backup, dryRun: flags['dry-run'] })
+    this.out.log(`The key from ${res.source} decrypts all ${res.values} encrypted value(s) of tenant ${res.tenantId}.`)
+    if (res.unchanged) this.out.log('It is already in place: nothing to do.')
+    else if (res.dryRun) this.out.log('Dry run: nothing was changed.')
+    else {
+      this.out.log(`Written to privkeys/${res.tenantId}/private.pem${res.publicKeyUpdated ? '; tenants.encrypt_public_key updated' : ''}; ${res.cachesDeleted} Redis cache key(s) deleted.`)
+      if (res.replacedKeyBackup) this.out.log(`The key it replaced is saved as ${res.replacedKeyBackup}.`)
+    }
+    this.auditCounts = { values: res.values }
+    return res
+  }
+}

@@ -1,0 +1,2 @@
+export * from './eax.js'
+export * from './tenant-key.js'

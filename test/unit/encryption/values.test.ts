@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+import { extractTokens, replaceTokens } from '../../../src/encryption/values.js'
+import { SAMPLE_TOKEN } from '../../support/crypto-vectors.js'
+
+const json = { format: 'json' as const }
+const legacy = 'A'.repeat(342) + '=='
+
+describe('tokens inside stored values', () => {
+  const raw = `{"openai_api_key": "${SAMPLE_TOKEN}", "name": "caf\\u00e9 \\"q\\"", "n": 1.50, "nested": {"k": ["${SAMPLE_TOKEN}", "${legacy}"]}, "plain": "SFlCUklEO"}`
+  it('finds hybrid and legacy tokens at any depth, nothing else', () => {
+    expect(extractTokens(json, raw).tokens).toEqual([SAMPLE_TOKEN, SAMPLE_TOKEN, legacy])
+    expect(extractTokens({ format: 'token' }, SAMPLE_TOKEN).tokens).toEqual([SAMPLE_TOKEN])
+    expect(extractTokens(json, null).tokens).toEqual([])
+    expect(extractTokens(json, '{"a": ').malformed).toBe(true)
+  })
+  it('replaces only the token literals: every other byte stays', () => {
+    let i = 0
+    const out = replaceTokens(json, raw, () => `NEW${i++}`)
+    expect(out).toBe(`{"openai_api_key": "NEW0", "name": "caf\\u00e9 \\"q\\"", "n": 1.50, "nested": {"k": ["NEW1", "NEW2"]}, "plain": "SFlCUklEO"}`)
+    expect(replaceTokens(json, raw, () => undefined)).toBe(raw)
+    expect(replaceTokens({ format: 'token' }, SAMPLE_TOKEN, () => 'X')).toBe('X')
+  })
+})
