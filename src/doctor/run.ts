@@ -1,4 +1,5 @@
-import { randomBytes, createPublicKey } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { keysMatch } from '../crypto/tenant-key.js'
 import { sql } from 'kysely'
 import type { Runtime } from '../runtime/index.js'
 import { ConfigError, ConnectError, ExitCode, isDifyOpsError } from '../cli/errors.js'
@@ -180,12 +181,10 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
           continue
         }
         try {
-          const derived = createPublicKey(pem).export({ type: 'spki', format: 'der' })
-          const stored = createPublicKey(t.encrypt_public_key).export({ type: 'spki', format: 'der' })
-          if (derived.equals(stored)) ok++
+          if (keysMatch(pem, t.encrypt_public_key)) ok++
           else problems.push({ tenantId: t.id, problem: 'private key does not match the public key' })
         } catch {
-          problems.push({ tenantId: t.id, problem: 'key does not parse' })
+          problems.push({ tenantId: t.id, problem: 'private key does not parse' })
         }
       }
       if (problems.length === 0) return { status: 'ok', summary: `${ok} tenant(s): every private key exists and matches its public key` }
