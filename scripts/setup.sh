@@ -4,10 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# npm dependencies, following package-lock.json. `npm install`, not `npm ci`: opendal 0.49.2 (pinned for glibc 2.36)
-# names platform packages that were never published (darwin, win32), which npm ci rejects as missing from the lock.
+# npm dependencies, exactly as package-lock.json says (see scripts/lock-opendal-placeholders.mjs for the opendal
+# placeholders that keep `npm ci` working)
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm install --no-audit --no-fund
+  npm ci --no-audit --no-fund
 fi
 
 # services: the core three, then every capability's own script (pgvector, chroma, celery, …)
