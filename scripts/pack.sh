@@ -13,9 +13,8 @@ cp -r bin dist oclif.manifest.json package.json package-lock.json README.md "$st
 rm -f "$stage/dify-ops/bin/dev.js"
 # only the compiled CLI: no tests, benches or scripts in the package
 rm -rf "$stage/dify-ops/dist/test" "$stage/dify-ops/dist/bench"
-# npm install, not npm ci: opendal 0.49.2 names platform packages that were never published (darwin, win32), which
-# npm ci rejects as "missing from lock file"; install still follows the lock file for everything that exists.
-( cd "$stage/dify-ops" && npm install --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null )
+# production dependencies exactly as the lock file says (no install scripts: nothing here needs them)
+( cd "$stage/dify-ops" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null )
 # the Chroma server bindings (hundreds of MB, a newer glibc) are an optional dependency of the chromadb client that
 # only its `chroma` CLI loads; the HTTP client dify-ops uses does not need them
 rm -rf "$stage"/dify-ops/node_modules/chromadb-js-bindings-*
