@@ -24,6 +24,7 @@ const MODULES: Record<string, () => Promise<{ open: Opener }>> = {
   chroma: () => import('./stores/chroma.js'),
   qdrant: () => import('./stores/qdrant.js'),
   weaviate: () => import('./stores/weaviate.js'),
+  elasticsearch: () => import('./stores/elasticsearch.js'),
 }
 
 export function supportedStores(): string[] {
