@@ -25,6 +25,7 @@ const MODULES: Record<string, () => Promise<{ open: Opener }>> = {
   qdrant: () => import('./stores/qdrant.js'),
   weaviate: () => import('./stores/weaviate.js'),
   elasticsearch: () => import('./stores/elasticsearch.js'),
+  opensearch: () => import('./stores/opensearch.js'),
 }
 
 export function supportedStores(): string[] {

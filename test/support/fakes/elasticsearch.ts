@@ -40,7 +40,7 @@ function loadEndpoints(): Endpoint[] {
   return out
 }
 
-class EsError extends Error {
+export class EsError extends Error {
   constructor(readonly status: number, readonly type: string, reason: string, readonly extra: Record<string, unknown> = {}) { super(reason) }
 }
 const bad = (reason: string, type = 'x_content_parse_exception') => new EsError(400, type, reason)
@@ -100,7 +100,7 @@ function getField(src: Record<string, any>, path: string): unknown[] {
 }
 
 /** the query DSL subset dify-ops sends (QueryContainer: match_all, term, terms, ids, bool); anything else is a 400 */
-function matchQuery(q: any, id: string, src: Record<string, any>): boolean {
+export function matchQuery(q: any, id: string, src: Record<string, any>): boolean {
   if (!q || typeof q !== 'object' || Array.isArray(q)) throw bad('query malformed, must be an object', 'parsing_exception')
   const keys = Object.keys(q)
   if (keys.length !== 1) throw bad('query malformed, expected exactly one query type', 'parsing_exception')
@@ -138,7 +138,7 @@ function cosine(a: number[], b: number[]): number {
   return d / Math.sqrt(na * nb)
 }
 
-function pickSource(src: Record<string, any>, spec: unknown): Record<string, any> | undefined {
+export function pickSource(src: Record<string, any>, spec: unknown): Record<string, any> | undefined {
   if (spec === undefined || spec === true) return src
   if (spec === false) return undefined
   const includes = typeof spec === 'string' ? [spec] : Array.isArray(spec) ? spec : ((spec as any).includes ?? [])
