@@ -152,3 +152,8 @@ export function milvusSettings(raw: Raw): MilvusSettings {
   }
   return { uri: str(raw, 'MILVUS_URI') ?? 'http://127.0.0.1:19530', token, user, password, database: str(raw, 'MILVUS_DATABASE') ?? 'default' }
 }
+
+/** MILVUS_ENABLE_HYBRID_SEARCH (Dify's code default: true; its .env.example sets false) and MILVUS_ANALYZER_PARAMS */
+export function milvusHybrid(raw: Raw): { enabled: boolean; analyzerParams?: string } {
+  return { enabled: bool(raw, 'MILVUS_ENABLE_HYBRID_SEARCH', true), analyzerParams: str(raw, 'MILVUS_ANALYZER_PARAMS') }
+}

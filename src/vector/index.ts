@@ -26,6 +26,7 @@ const MODULES: Record<string, () => Promise<{ open: Opener }>> = {
   weaviate: () => import('./stores/weaviate.js'),
   elasticsearch: () => import('./stores/elasticsearch.js'),
   opensearch: () => import('./stores/opensearch.js'),
+  milvus: () => import('./stores/milvus.js'),
 }
 
 export function supportedStores(): string[] {
