@@ -26,6 +26,7 @@ export async function open(config: Config, opts: OpenOptions = {}): Promise<Milv
     address: s.uri,
     ...(s.token ? { token: s.token } : { username: s.user, password: s.password }),
     database: s.database,
+    logLevel: 'error',
     timeout: 30_000,
   })
   return new MilvusStore(client, s, milvusHybrid(config.raw), opts)
