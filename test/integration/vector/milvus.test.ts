@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError } from '../../../src/cli/errors.js'
 import { parseConfig } from '../../../src/config/schema.js'
 import { genCollectionNameById } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
@@ -120,6 +121,19 @@ describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, 
       expect(queries).toHaveLength(3)
       expect(queries[1]!.request.expr).toMatch(/^id > \d{18}$/)
       expect(fake.calls.filter((c) => c.error && !/collection not found/.test(c.error))).toEqual([])
+    })
+
+    it('describe() reports the version; a server without JSON fields (< 2.2) is refused', async () => {
+      expect((await store.describe()).serverVersion).toBe('Milvus 2.6.3')
+      const old = await startFakeMilvus({ version: 'v2.1.4' })
+      const s = await openVectorStore(configFor(old.address, { MILVUS_PASSWORD: '' , MILVUS_TOKEN: 'root:Milvus' }))
+      try {
+        await expect(s.describe()).rejects.toBeInstanceOf(ConfigError)
+        await expect(s.exists({ collection: 'x' })).rejects.toThrow(/2\.2 or later/)
+      } finally {
+        await s.close()
+        await old.close()
+      }
     })
 
     it('the fake rejects what Milvus rejects', async () => {
