@@ -131,7 +131,13 @@ export class MilvusStore implements VectorStore {
     const content: Record<string, unknown> = { name: CONTENT_KEY, data_type: 'VarChar', max_length: 65535 }
     if (hybrid) {
       content.enable_analyzer = true
-      if (this.hybrid.analyzerParams) content.analyzer_params = JSON.parse(this.hybrid.analyzerParams)
+      if (this.hybrid.analyzerParams) {
+        try {
+          content.analyzer_params = JSON.parse(this.hybrid.analyzerParams)
+        } catch {
+          throw new ConfigError('MILVUS_ANALYZER_PARAMS is not valid JSON.', { hint: 'Set it to a JSON object, e.g. {"type": "chinese"}, or unset it.' })
+        }
+      }
     }
     // Dify's field order: metadata, page_content, id, vector[, sparse_vector]
     const fields: Record<string, unknown>[] = [
