@@ -125,6 +125,29 @@ describe('opensearch (fake server, OpenSearch API spec 0.2.0)', { timeout: 60_00
       }
     })
 
+    it("OpenSearch 3.x (Dify's compose uses the latest image): every operation used is still in the spec", async () => {
+      const v3 = await startFakeOpensearch({ version: '3.1.0' })
+      const s = await openVectorStore(configFor(v3.url))
+      try {
+        const t = { collection: genCollectionNameById(randomUUID()).toLowerCase() }
+        const recs = difyRecords(5)
+        expect((await s.describe()).serverVersion).toBe('OpenSearch 3.1.0')
+        await s.ensureCollection(t, 8)
+        await s.upsert(t, recs)
+        let n = 0
+        for await (const b of s.scan(t, { batchSize: 2 })) n += b.length
+        expect(n).toBe(5)
+        expect((await s.search(t, recs[1]!.vector, 2))[0]!.docId).toBe(recs[1]!.docId)
+        await s.deleteByDocIds(t, [recs[0]!.docId])
+        expect(await s.count(t)).toBe(4)
+        await s.deleteTarget(t)
+        expect(v3.requests.filter((q) => q.status >= 400 && q.status !== 404)).toEqual([])
+      } finally {
+        await s.close()
+        await v3.close()
+      }
+    })
+
     it('the fake rejects what the OpenSearch spec rejects', async () => {
       const auth = `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`
       const call = async (method: string, path: string, body?: unknown) =>
