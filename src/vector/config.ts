@@ -78,3 +78,82 @@ export function safeUrl(u: string): string {
     return u.replace(/\/\/[^@/]*@/, '//***@')
   }
 }
+
+const bool = (raw: Raw, name: string, def: boolean): boolean => {
+  const v = str(raw, name)
+  return v === undefined ? def : /^(1|true|yes|on)$/i.test(v)
+}
+
+/** "http://host:port" the way Dify builds it: a host with a scheme keeps it, a bare host gets http:// */
+function hostUrl(host: string, p: number): string {
+  const scheme = /^(https?):\/\//i.exec(host)
+  return scheme ? `${host.replace(/\/+$/, '')}:${p}` : `http://${host}:${p}`
+}
+
+export interface ElasticsearchSettings {
+  node: string; username?: string; password?: string; apiKey?: string; caCerts?: string; verifyCerts: boolean; requestTimeoutMs: number
+}
+
+/** Dify's ElasticSearchVectorFactory: ELASTICSEARCH_USE_CLOUD + _CLOUD_URL + _API_KEY, else host/port/basic auth. */
+export function elasticsearchSettings(raw: Raw): ElasticsearchSettings {
+  const common = {
+    caCerts: str(raw, 'ELASTICSEARCH_CA_CERTS'),
+    verifyCerts: bool(raw, 'ELASTICSEARCH_VERIFY_CERTS', false),
+    requestTimeoutMs: Number(str(raw, 'ELASTICSEARCH_REQUEST_TIMEOUT') ?? '100000') || 100000,
+  }
+  const cloudUrl = str(raw, 'ELASTICSEARCH_CLOUD_URL')
+  if (bool(raw, 'ELASTICSEARCH_USE_CLOUD', false) && cloudUrl) {
+    const apiKey = raw.get('ELASTICSEARCH_API_KEY')?.value || undefined
+    if (!apiKey) throw new ConfigError('ELASTICSEARCH_API_KEY is not set.', { hint: 'Elastic Cloud (ELASTICSEARCH_USE_CLOUD=true) needs ELASTICSEARCH_API_KEY.' })
+    const u = new URL(cloudUrl)
+    return { node: `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}`, apiKey, ...common }
+  }
+  return {
+    node: hostUrl(str(raw, 'ELASTICSEARCH_HOST') ?? 'elasticsearch', port(raw, 'ELASTICSEARCH_PORT', 9200)),
+    username: str(raw, 'ELASTICSEARCH_USERNAME') ?? 'elastic',
+    password: raw.get('ELASTICSEARCH_PASSWORD')?.value ?? 'elastic',
+    ...common,
+  }
+}
+
+export interface OpensearchSettings {
+  node: string; username?: string; password?: string; verifyCerts: boolean; authMethod: string; awsRegion?: string; awsService?: string
+}
+
+/** Dify's OpenSearchConfig: OPENSEARCH_HOST/_PORT/_SECURE/_VERIFY_CERTS/_AUTH_METHOD/_USER/_PASSWORD. */
+export function opensearchSettings(raw: Raw): OpensearchSettings {
+  const host = str(raw, 'OPENSEARCH_HOST')
+  if (!host) throw new ConfigError('OPENSEARCH_HOST is not set.', { hint: 'Set OPENSEARCH_HOST (and OPENSEARCH_PORT) as in the dify-api container.' })
+  const secure = bool(raw, 'OPENSEARCH_SECURE', false)
+  const authMethod = (str(raw, 'OPENSEARCH_AUTH_METHOD') ?? 'basic').toLowerCase()
+  if (authMethod !== 'basic') {
+    throw new ConfigError(`OPENSEARCH_AUTH_METHOD=${authMethod} is not supported by dify-ops.`, { hint: 'Use basic authentication (OPENSEARCH_USER/OPENSEARCH_PASSWORD).' })
+  }
+  return {
+    node: `${secure ? 'https' : 'http'}://${host.replace(/^https?:\/\//i, '')}:${port(raw, 'OPENSEARCH_PORT', 9200)}`,
+    username: str(raw, 'OPENSEARCH_USER'),
+    password: raw.get('OPENSEARCH_PASSWORD')?.value || undefined,
+    verifyCerts: bool(raw, 'OPENSEARCH_VERIFY_CERTS', true),
+    authMethod,
+    awsRegion: str(raw, 'OPENSEARCH_AWS_REGION'),
+    awsService: str(raw, 'OPENSEARCH_AWS_SERVICE'),
+  }
+}
+
+export interface MilvusSettings { uri: string; token?: string; user?: string; password?: string; database: string }
+
+/** Dify's MilvusConfig: MILVUS_URI, MILVUS_TOKEN or MILVUS_USER + MILVUS_PASSWORD, MILVUS_DATABASE. */
+export function milvusSettings(raw: Raw): MilvusSettings {
+  const token = raw.get('MILVUS_TOKEN')?.value || undefined
+  const user = str(raw, 'MILVUS_USER')
+  const password = raw.get('MILVUS_PASSWORD')?.value || undefined
+  if (!token && (!user || password === undefined)) {
+    throw new ConfigError('MILVUS_USER and MILVUS_PASSWORD (or MILVUS_TOKEN) are not set.', { hint: 'Set them as in the dify-api container.' })
+  }
+  return { uri: str(raw, 'MILVUS_URI') ?? 'http://127.0.0.1:19530', token, user, password, database: str(raw, 'MILVUS_DATABASE') ?? 'default' }
+}
+
+/** MILVUS_ENABLE_HYBRID_SEARCH (Dify's code default: true; its .env.example sets false) and MILVUS_ANALYZER_PARAMS */
+export function milvusHybrid(raw: Raw): { enabled: boolean; analyzerParams?: string } {
+  return { enabled: bool(raw, 'MILVUS_ENABLE_HYBRID_SEARCH', true), analyzerParams: str(raw, 'MILVUS_ANALYZER_PARAMS') }
+}

@@ -24,6 +24,9 @@ const MODULES: Record<string, () => Promise<{ open: Opener }>> = {
   chroma: () => import('./stores/chroma.js'),
   qdrant: () => import('./stores/qdrant.js'),
   weaviate: () => import('./stores/weaviate.js'),
+  elasticsearch: () => import('./stores/elasticsearch.js'),
+  opensearch: () => import('./stores/opensearch.js'),
+  milvus: () => import('./stores/milvus.js'),
 }
 
 export function supportedStores(): string[] {

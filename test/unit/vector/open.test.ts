@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../src/cli/errors.js'
 import { parseConfig } from '../../../src/config/schema.js'
-import { chromaSettings, pgvectorSettings, qdrantSettings, safeUrl } from '../../../src/vector/config.js'
+import {
+  chromaSettings, elasticsearchSettings, milvusHybrid, milvusSettings, opensearchSettings, pgvectorSettings, qdrantSettings, safeUrl,
+} from '../../../src/vector/config.js'
 import { isSupportedStore, openVectorStore, supportedStores } from '../../../src/vector/index.js'
 
 const raw = (o: Record<string, string>) => new Map(Object.entries(o).map(([k, v]) => [k, { value: v, source: 'environment' as const }]))
 
 describe('VECTOR_STORE → module', () => {
   it('knows the implemented stores and refuses others with exit 4', async () => {
-    expect(supportedStores().sort()).toEqual(['chroma', 'pgvector', 'qdrant', 'weaviate'])
-    expect(isSupportedStore('milvus')).toBe(false)
-    await expect(openVectorStore(parseConfig(raw({ VECTOR_STORE: 'milvus' })))).rejects.toBeInstanceOf(ConfigError)
-    await expect(openVectorStore(parseConfig(raw({ VECTOR_STORE: 'milvus' })))).rejects.toMatchObject({ exitCode: 4 })
+    expect(supportedStores().sort()).toEqual(['chroma', 'elasticsearch', 'milvus', 'opensearch', 'pgvector', 'qdrant', 'weaviate'])
+    expect(isSupportedStore('tidb_vector')).toBe(false)
+    await expect(openVectorStore(parseConfig(raw({ VECTOR_STORE: 'tidb_vector' })))).rejects.toBeInstanceOf(ConfigError)
+    await expect(openVectorStore(parseConfig(raw({ VECTOR_STORE: 'tidb_vector' })))).rejects.toMatchObject({ exitCode: 4 })
   })
 
   it("reads each store's Dify variables with Dify's defaults", () => {
@@ -22,5 +24,21 @@ describe('VECTOR_STORE → module', () => {
     expect(() => qdrantSettings(raw({ QDRANT_URL: 'path:storage' }))).toThrow(/local Qdrant directory/)
     expect(() => pgvectorSettings(raw({ PGVECTOR_PORT: 'x' }))).toThrow(ConfigError)
     expect(safeUrl('http://u:secret@h:1/x')).toBe('http://h:1/x')
+  })
+
+  it('Elasticsearch, OpenSearch and Milvus settings follow Dify', () => {
+    // Dify's factory: host "elasticsearch", port 9200, elastic/elastic; a host with a scheme keeps it
+    expect(elasticsearchSettings(raw({}))).toMatchObject({ node: 'http://elasticsearch:9200', username: 'elastic', password: 'elastic', verifyCerts: false })
+    expect(elasticsearchSettings(raw({ ELASTICSEARCH_HOST: 'https://es.example', ELASTICSEARCH_PORT: '443' })).node).toBe('https://es.example:443')
+    expect(elasticsearchSettings(raw({ ELASTICSEARCH_USE_CLOUD: 'true', ELASTICSEARCH_CLOUD_URL: 'https://x.es.io:9243/path', ELASTICSEARCH_API_KEY: 'k' })))
+      .toMatchObject({ node: 'https://x.es.io:9243', apiKey: 'k' })
+    expect(() => elasticsearchSettings(raw({ ELASTICSEARCH_USE_CLOUD: 'true', ELASTICSEARCH_CLOUD_URL: 'https://x' }))).toThrow(/API_KEY/)
+    expect(opensearchSettings(raw({ OPENSEARCH_HOST: 'os', OPENSEARCH_SECURE: 'true', OPENSEARCH_USER: 'admin' }))).toMatchObject({ node: 'https://os:9200', username: 'admin' })
+    expect(() => opensearchSettings(raw({}))).toThrow(ConfigError)
+    expect(() => opensearchSettings(raw({ OPENSEARCH_HOST: 'os', OPENSEARCH_AUTH_METHOD: 'aws_managed_iam' }))).toThrow(/not supported/)
+    expect(milvusSettings(raw({ MILVUS_USER: 'root', MILVUS_PASSWORD: 'Milvus' }))).toEqual({ uri: 'http://127.0.0.1:19530', token: undefined, user: 'root', password: 'Milvus', database: 'default' })
+    expect(() => milvusSettings(raw({}))).toThrow(ConfigError)
+    expect(milvusHybrid(raw({})).enabled).toBe(true)
+    expect(milvusHybrid(raw({ MILVUS_ENABLE_HYBRID_SEARCH: 'false' })).enabled).toBe(false)
   })
 })

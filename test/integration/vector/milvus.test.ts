@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError } from '../../../src/cli/errors.js'
+import { parseConfig } from '../../../src/config/schema.js'
+import { genCollectionNameById } from '../../../src/dify/collections.js'
+import { openVectorStore } from '../../../src/vector/index.js'
+import type { VectorStore } from '../../../src/vector/store.js'
+import { startFakeMilvus, type FakeMilvus } from '../../support/fakes/milvus.js'
+import { scratchRedis, type ScratchRedis } from '../../support/scratch.js'
+import { difyRecords, vectorStoreContract } from './contract.js'
+
+/**
+ * FAKE server: no Milvus on this machine. test/support/fakes/milvus.ts is a gRPC server built from the milvus-proto
+ * v2.6.3 files; it checks requests as the server does and holds state.
+ */
+function configFor(address: string, extra: Record<string, string> = {}) {
+  const raw = new Map(
+    Object.entries({
+      VECTOR_STORE: 'milvus', MILVUS_URI: `http://${address}`, MILVUS_USER: 'root', MILVUS_PASSWORD: 'Milvus', ...extra,
+    }).map(([k, v]) => [k, { value: v, source: 'environment' as const }]),
+  )
+  return parseConfig(raw)
+}
+const AUTH = { username: 'root', password: 'Milvus' }
+
+async function rawInsert(address: string, req: unknown): Promise<{ status: { error_code: string; reason: string } }> {
+  const grpc = await import('@grpc/grpc-js')
+  const loader = await import('@grpc/proto-loader')
+  const { MILVUS_PROTO_DIR } = await import('../../support/fakes/milvus.js')
+  const { createRequire } = await import('node:module')
+  const { dirname } = await import('node:path')
+  const pbDir = dirname(createRequire(import.meta.url).resolve('protobufjs/package.json'))
+  const def = loader.loadSync('milvus.proto', { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [MILVUS_PROTO_DIR, pbDir] })
+  const Svc = (grpc.loadPackageDefinition(def) as any).milvus.proto.milvus.MilvusService
+  const client = new Svc(address, grpc.credentials.createInsecure())
+  const md = new grpc.Metadata()
+  md.set('authorization', Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64'))
+  try {
+    return await new Promise((res, rej) => client.Insert(req, md, (e: Error | null, r: any) => (e ? rej(e) : res(r))))
+  } finally {
+    client.close()
+  }
+}
+
+const DIFY_FIELDS = (dim: number, hybrid: boolean) => [
+  { name: 'metadata', dataType: 'JSON', isPrimaryKey: false, autoId: false, params: {} },
+  { name: 'page_content', dataType: 'VarChar', isPrimaryKey: false, autoId: false, params: { max_length: '65535', ...(hybrid ? { enable_analyzer: 'true' } : {}) } },
+  { name: 'id', dataType: 'Int64', isPrimaryKey: true, autoId: true, params: {} },
+  { name: 'vector', dataType: 'FloatVector', isPrimaryKey: false, autoId: false, params: { dim: String(dim) } },
+  ...(hybrid ? [{ name: 'sparse_vector', dataType: 'SparseFloatVector', isPrimaryKey: false, autoId: false, params: {} }] : []),
+]
+
+describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, () => {
+  let fake: FakeMilvus
+  let redis: ScratchRedis
+  const ready = (async () => {
+    fake = await startFakeMilvus({ auth: AUTH })
+    redis = await scratchRedis('vecmilvus')
+  })()
+  afterAll(async () => {
+    await ready
+    await fake.close()
+    await redis.drop()
+  })
+
+  vectorStoreContract('milvus', async () => {
+    await ready
+    const store = await openVectorStore(configFor(fake.address, { MILVUS_ENABLE_HYBRID_SEARCH: 'false' }), { redis: { client: redis.client, keyPrefix: redis.prefix } })
+    return {
+      store,
+      redis: { client: redis.client, keyPrefix: redis.prefix },
+      newTarget: () => ({ collection: genCollectionNameById(randomUUID()) }),
+      expectDifyLayout(layout, t, dim) {
+        expect(layout.name).toBe(t.collection) // mixed case, as is
+        expect(layout.metric).toBe('ip')
+        expect((layout.details.fields as Array<Record<string, unknown>>).map(({ name, dataType, isPrimaryKey, autoId, params }) => ({ name, dataType, isPrimaryKey, autoId, params }))).toEqual(DIFY_FIELDS(dim, false))
+        expect(layout.details.indexes).toEqual([{ field: 'vector', params: { index_type: 'HNSW', metric_type: 'IP', params: JSON.stringify({ M: 8, efConstruction: 64 }) } }])
+        expect(layout.details.consistencyLevel).toBe('Session')
+      },
+      close: () => store.close(),
+    }
+  })
+
+  describe('milvus specifics', () => {
+    let store: VectorStore
+    beforeAll(async () => {
+      await ready
+      store = await openVectorStore(configFor(fake.address))
+    })
+    afterAll(async () => store?.close())
+
+    it("hybrid search (Dify's default on 2.5+): sparse_vector fed by the BM25 function text_bm25_emb, AUTOINDEX BM25", async () => {
+      const t = { collection: genCollectionNameById(randomUUID()) }
+      await store.ensureCollection(t, 8)
+      const layout = (await store.layout(t))!
+      expect((layout.details.fields as Array<Record<string, unknown>>).map(({ name, dataType, isPrimaryKey, autoId, params }) => ({ name, dataType, isPrimaryKey, autoId, params }))).toEqual(DIFY_FIELDS(8, true))
+      expect(layout.details.functions).toEqual([{ name: 'text_bm25_emb', type: 'BM25', input: ['page_content'], output: ['sparse_vector'] }])
+      expect(layout.details.indexes).toContainEqual({ field: 'sparse_vector', params: { index_type: 'AUTOINDEX', metric_type: 'BM25' } })
+      const recs = difyRecords(5)
+      await store.upsert(t, recs)
+      await store.upsert(t, recs)
+      expect(await store.count(t)).toBe(5)
+      const rows = [...fake.collections.get(t.collection)!.rows.values()]
+      expect(rows[0]).toEqual({ id: expect.any(BigInt), page_content: recs[0]!.text, metadata: recs[0]!.metadata, vector: recs[0]!.vector.map(Math.fround) })
+      expect(rows.every((r) => (r.id as bigint) > 2n ** 53n)).toBe(true)
+    })
+
+    it('a write deletes by metadata["doc_id"] first; scans page by primary key', async () => {
+      const t = { collection: genCollectionNameById(randomUUID()) }
+      const recs = difyRecords(7)
+      await store.ensureCollection(t, 8)
+      const n = fake.calls.length
+      await store.upsert(t, recs)
+      const del = fake.calls.slice(n).find((c) => c.method === 'Delete')!
+      expect(del.request.expr).toBe(`metadata["doc_id"] in [${recs.map((r) => JSON.stringify(r.docId)).join(', ')}]`)
+      const m = fake.calls.length
+      const seen: string[] = []
+      for await (const b of store.scan(t, { batchSize: 3 })) seen.push(...b.map((r) => r.docId))
+      expect(seen.sort()).toEqual(recs.map((r) => r.docId).sort())
+      const queries = fake.calls.slice(m).filter((c) => c.method === 'Query')
+      expect(queries).toHaveLength(3)
+      expect(queries[1]!.request.expr).toMatch(/^id > \d{18}$/)
+      expect(fake.calls.filter((c) => c.error && !/collection not found/.test(c.error))).toEqual([])
+    })
+
+    it('describe() reports the version; a server without JSON fields (< 2.2) is refused', async () => {
+      expect((await store.describe()).serverVersion).toBe('Milvus 2.6.3')
+      const old = await startFakeMilvus({ version: 'v2.1.4' })
+      const s = await openVectorStore(configFor(old.address, { MILVUS_PASSWORD: '' , MILVUS_TOKEN: 'root:Milvus' }))
+      try {
+        await expect(s.describe()).rejects.toBeInstanceOf(ConfigError)
+        await expect(s.exists({ collection: 'x' })).rejects.toThrow(/2\.2 or later/)
+      } finally {
+        await s.close()
+        await old.close()
+      }
+    })
+
+    it('the fake rejects what Milvus rejects', async () => {
+      const t = { collection: genCollectionNameById(randomUUID()) }
+      await store.ensureCollection(t, 8)
+      const [r] = difyRecords(1)
+      const { MilvusClient } = await import('@zilliz/milvus2-sdk-node')
+      const c = new MilvusClient({ address: fake.address, username: 'root', password: 'Milvus', logLevel: 'error' })
+      try {
+        // the SDK refuses an auto-id key itself, so this one goes over raw gRPC
+        const bad1 = await rawInsert(fake.address, {
+          collection_name: t.collection, num_rows: 1,
+          fields_data: [
+            { type: 'Int64', field_name: 'id', scalars: { long_data: { data: ['1'] } } },
+            { type: 'VarChar', field_name: 'page_content', scalars: { string_data: { data: ['x'] } } },
+            { type: 'JSON', field_name: 'metadata', scalars: { json_data: { data: [Buffer.from('{}')] } } },
+            { type: 'FloatVector', field_name: 'vector', vectors: { dim: 8, float_vector: { data: r!.vector } } },
+          ],
+        })
+        expect(bad1.status.reason).toMatch(/auto-generated/)
+        const bad2 = await c.query({ collection_name: t.collection, filter: 'id >', output_fields: ['id'], limit: 1 } as never)
+        expect(bad2.status.error_code).not.toBe('Success')
+        const bad3 = await c.query({ collection_name: t.collection, filter: 'id > 0', output_fields: ['id'], limit: 20000 } as never)
+        expect(bad3.status.error_code).not.toBe('Success')
+        const bad4 = await c.search({ collection_name: t.collection, data: [[1, 2]], anns_field: 'vector', limit: 1 } as never)
+        expect(bad4.status.error_code).not.toBe('Success')
+      } finally {
+        await c.closeConnection()
+      }
+      const wrong = new (await import('@zilliz/milvus2-sdk-node')).MilvusClient({ address: fake.address, username: 'root', password: 'nope', logLevel: 'error' })
+      try {
+        expect((await wrong.hasCollection({ collection_name: t.collection })).value).toBe(false)
+      } finally {
+        await wrong.closeConnection()
+      }
+    })
+  })
+})
