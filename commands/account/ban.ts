@@ -1,14 +1,16 @@
-import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
+import { Args, DifyCommand, Flags, type FlagInput } from '../../src/cli/command.js'
 import { PartialError } from '../../src/cli/errors.js'
 import { setBanned, type BanReport } from '../../src/accounts/ban.js'
 import { renderBan } from '../../src/accounts/render.js'
 
+/** `account ban`; `account unban` (unban.ts) is this command with `action = 'unban'` and no --keep-sessions. */
 export default class AccountBan extends DifyCommand {
+  static action: 'ban' | 'unban' = 'ban'
   static override summary = "Ban an account (status banned): Dify refuses its login and its live access tokens; its sessions are revoked."
   static override examples = ['<%= config.bin %> account ban ops@example.com', '<%= config.bin %> account ban --account-id 5b3c… --dry-run']
   static override writes = true
   static override args = { email: Args.string({ description: 'Email of the account (matched as Dify login matches it).', required: false }) }
-  static override flags = {
+  static override flags: FlagInput = {
     'account-id': Flags.string({ summary: 'Id of the account (needed when several accounts share an email).' }),
     'keep-sessions': Flags.boolean({ summary: 'Do not revoke the refresh-token sessions.' }),
     'dry-run': Flags.boolean({ summary: 'Show what would change; write nothing.' }),
@@ -16,13 +18,14 @@ export default class AccountBan extends DifyCommand {
   }
 
   async run(): Promise<BanReport> {
-    const { args, flags } = await this.parse(AccountBan)
+    const ctor = this.constructor as typeof AccountBan
+    const { args, flags } = (await this.parse(ctor)) as unknown as { args: { email?: string }; flags: { 'account-id'?: string; 'keep-sessions'?: boolean; 'dry-run': boolean; 'force-version': boolean } }
     this.dryRun = flags['dry-run']
     this.auditArgs = { email: args.email, accountId: flags['account-id'] }
     const rt = this.runtime()
     const report = await setBanned(
       { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t) },
-      { email: args.email, accountId: flags['account-id'], action: 'ban', dryRun: flags['dry-run'], forceVersion: flags['force-version'], keepSessions: flags['keep-sessions'] },
+      { email: args.email, accountId: flags['account-id'], action: ctor.action, dryRun: flags['dry-run'], forceVersion: flags['force-version'], keepSessions: flags['keep-sessions'] },
     )
     this.auditCounts = { accounts: report.changed ? 1 : 0, refreshTokensRevoked: report.sessions.refreshTokens }
     for (const l of renderBan(report)) this.out.log(l)

@@ -139,3 +139,4 @@ function normalise(err: Error & { exitCode?: number; oclif?: { exit?: number } }
 
 export { Flags }
 export { Args } from '@oclif/core'
+export type { FlagInput } from '@oclif/core/interfaces'

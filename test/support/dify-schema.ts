@@ -141,21 +141,6 @@ export function psqlRun(database: string, text: string): void {
 
 /** A scratch PostgreSQL database copied from `template` (CREATE DATABASE … TEMPLATE; nobody may be connected to it). */
 export async function scratchPgFromTemplate(tag: string, template: string): Promise<Scratch> {
-  const { scratchName } = await import('./scratch.js')
-  const pg = (await import('pg')).default
-  const name = scratchName(tag)
-  const c = new pg.Client({ ...PG, database: 'postgres' })
-  await c.connect()
-  await c.query(`create database ${name} template ${template}`)
-  await c.end()
-  return {
-    name,
-    env: { DB_TYPE: 'postgresql', DB_HOST: PG.host, DB_PORT: String(PG.port), DB_USERNAME: PG.user, DB_PASSWORD: '', DB_DATABASE: name },
-    async drop() {
-      const c2 = new pg.Client({ ...PG, database: 'postgres' })
-      await c2.connect()
-      await c2.query(`drop database if exists ${name} with (force)`)
-      await c2.end()
-    },
-  }
+  const { scratchPg } = await import('./scratch.js')
+  return scratchPg(tag, { template })
 }

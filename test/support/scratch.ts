@@ -15,12 +15,12 @@ export interface Scratch {
   drop(): Promise<void>
 }
 
-/** A fresh PostgreSQL database of its own; drop() removes it. */
-export async function scratchPg(tag: string): Promise<Scratch> {
+/** A fresh PostgreSQL database of its own (optionally a copy of `template`); drop() removes it. */
+export async function scratchPg(tag: string, opts: { template?: string } = {}): Promise<Scratch> {
   const name = scratchName(tag)
   const c = new pg.Client({ ...PG, database: 'postgres' })
   await c.connect()
-  await c.query(`create database ${name}`)
+  await c.query(`create database ${name}${opts.template ? ` template ${opts.template}` : ''}`)
   await c.end()
   return {
     name,
