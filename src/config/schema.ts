@@ -288,27 +288,24 @@ export function parseStorage(raw: Map<string, RawValue>, cwd: string): StorageCo
     const options = { root: resolve(cwd, str(raw, 'STORAGE_LOCAL_PATH') ?? 'storage') }
     return { storageType, scheme: 'fs', options, location: describeLocation('fs', options) }
   }
-  if (storageType === 's3') {
-    const options: Record<string, string> = {}
-    const set = (k: string, n: string) => { const s = str(raw, n); if (s) options[k] = s }
-    set('bucket', 'S3_BUCKET_NAME')
-    set('region', 'S3_REGION')
-    set('endpoint', 'S3_ENDPOINT')
-    if (!bool(raw, 'S3_USE_AWS_MANAGED_IAM')) {
-      set('access_key_id', 'S3_ACCESS_KEY')
-      set('secret_access_key', 'S3_SECRET_KEY')
+  // options from variables: [option, VARIABLE] pairs, set only when the variable is non-empty
+  const pick = (pairs: Array<[string, string]>): Record<string, string> => {
+    const o: Record<string, string> = {}
+    for (const [k, n] of pairs) {
+      const v = str(raw, n)
+      if (v) o[k] = v
     }
+    return o
+  }
+  if (storageType === 's3') {
+    const options = pick([['bucket', 'S3_BUCKET_NAME'], ['region', 'S3_REGION'], ['endpoint', 'S3_ENDPOINT']])
+    if (!bool(raw, 'S3_USE_AWS_MANAGED_IAM')) Object.assign(options, pick([['access_key_id', 'S3_ACCESS_KEY'], ['secret_access_key', 'S3_SECRET_KEY']]))
     if ((str(raw, 'S3_ADDRESS_STYLE') ?? 'auto') === 'virtual') options.enable_virtual_host_style = 'true'
     options.region ??= 'us-east-1'
     return { storageType, scheme: 's3', options, location: describeLocation('s3', options) }
   }
   if (storageType === 'azure-blob') {
-    const options: Record<string, string> = {}
-    const set = (k: string, n: string) => { const s = str(raw, n); if (s) options[k] = s }
-    set('container', 'AZURE_BLOB_CONTAINER_NAME')
-    set('account_name', 'AZURE_BLOB_ACCOUNT_NAME')
-    set('account_key', 'AZURE_BLOB_ACCOUNT_KEY')
-    set('endpoint', 'AZURE_BLOB_ACCOUNT_URL')
+    const options = pick([['container', 'AZURE_BLOB_CONTAINER_NAME'], ['account_name', 'AZURE_BLOB_ACCOUNT_NAME'], ['account_key', 'AZURE_BLOB_ACCOUNT_KEY'], ['endpoint', 'AZURE_BLOB_ACCOUNT_URL']])
     return { storageType, scheme: 'azblob', options, location: describeLocation('azblob', options) }
   }
   // Other Dify storage types (aliyun-oss, google-storage, …) use vendor SDKs we do not carry; reported when storage is opened.
