@@ -7,7 +7,6 @@
  */
 import {
   constants,
-  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPair as generateKeyPairCb,
@@ -113,11 +112,6 @@ export function keysMatch(privateKey: string | Buffer | KeyObject, publicPem: st
   const a = createPublicKey(priv).export({ type: 'spki', format: 'der' })
   const b = pub.export({ type: 'spki', format: 'der' })
   return a.equals(b)
-}
-
-/** Dify's private-key cache key (without REDIS_KEY_PREFIX): `tenant_privkey:` + sha3_256(storage path) hex. */
-export function privateKeyCacheHash(storagePath: string): string {
-  return createHash('sha3-256').update(storagePath, 'utf8').digest('hex')
 }
 
 const OAEP = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' } as const
