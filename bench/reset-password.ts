@@ -2,7 +2,8 @@
  * Benchmark: `dify reset-password --password-stdin` end to end (process start, oclif, PostgreSQL with Dify's 1.12
  * tables, Redis lock-out clear and session revocation) against the local services, next to `node -e 0`.
  * Target: under 0.5 s wall. Run: `npx tsc -p tsconfig.build.json && npx oclif manifest && npx vite-node bench/reset-password.ts`
- * (RUNS=15 by default; SESSIONS=1000 refresh tokens of other accounts in the key space, as on a busy install).
+ * (RUNS=15 by default; SESSIONS=1000 refresh tokens of other accounts in the key space, as on a busy install;
+ * BENCH_NODE=path runs the CLI under another Node, e.g. 18.19.1 from scripts/services/node-versions.sh).
  */
 import { spawnSync } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
@@ -13,6 +14,8 @@ import { seedAccount, seedDb, seedSession } from '../test/support/dify-accounts.
 
 const RUNS = Number(process.env.RUNS ?? 15)
 const SESSIONS = Number(process.env.SESSIONS ?? 1000)
+/** the Node binary that runs the CLI (BENCH_NODE=/path/to/node18 measures the dify-api 1.11.0–1.11.2 runtime) */
+const NODE = process.env.BENCH_NODE ?? process.execPath
 
 /**
  * Wall time in ms, and the child's CPU time (user + sys, via /usr/bin/time): on a shared, loaded machine the CPU
@@ -49,16 +52,16 @@ try {
   const env = { ...pg.env, ...redis.env }
   const nodeTimes: number[] = []
   const cliTimes: number[] = []
-  time(process.execPath, [BIN, 'reset-password', '--email', target.email, '--password-stdin'], { env, input: 'Warm-up-pass1' })
+  time(NODE, [BIN, 'reset-password', '--email', target.email, '--password-stdin'], { env, input: 'Warm-up-pass1' })
   for (let i = 0; i < RUNS; i++) {
-    nodeTimes.push(time(process.execPath, ['-e', '0'], { label: 'node' }))
+    nodeTimes.push(time(NODE, ['-e', '0'], { label: 'node' }))
     await seedSession(redis.client, redis.prefix, target.id)
     await redis.client.set(`${redis.prefix}login_error_rate_limit:${target.email}`, '6', 'EX', 600)
-    cliTimes.push(time(process.execPath, [BIN, 'reset-password', '--email', target.email, '--password-stdin'], { env, input: `Bench-pass-${i}x`, label: 'cli' }))
+    cliTimes.push(time(NODE, [BIN, 'reset-password', '--email', target.email, '--password-stdin'], { env, input: `Bench-pass-${i}x`, label: 'cli' }))
   }
   const n = stats(nodeTimes)
   const c = stats(cliTimes)
-  console.log(`node ${process.version}, ${RUNS} runs, ${SESSIONS} other sessions in Redis, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, ${cpus().length} CPUs`)
+  console.log(`node ${spawnSync(NODE, ['--version']).stdout.toString().trim()}, ${RUNS} runs, ${SESSIONS} other sessions in Redis, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, ${cpus().length} CPUs`)
   console.log(`node -e 0                           : wall ${fmt(n)}`)
   console.log(`dify reset-password --password-stdin: wall ${fmt(c)}`)
   if (cpuTimes.node && cpuTimes.cli) {

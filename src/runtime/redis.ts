@@ -33,9 +33,18 @@ const failFast = (timeoutMs: number): RedisOptions => ({
   sentinelRetryStrategy: () => null,
 })
 
+/**
+ * ioredis's classes, whether the package is loaded by Node (named CommonJS exports) or bundled into dist/ by
+ * esbuild (scripts/build.mjs), where a lazily imported CommonJS chunk exposes module.exports as `default` only.
+ */
+async function ioredis(): Promise<Pick<typeof import('ioredis'), 'Redis' | 'Cluster'>> {
+  const m = (await import('ioredis')) as typeof import('ioredis') & { default: typeof import('ioredis') }
+  return m.Redis ? m : m.default
+}
+
 /** Open the app-cache Redis (REDIS_*), following Dify's order: sentinel, then cluster, then standalone. */
 export async function openRedis(cfg: RedisConfig, timeoutMs: number): Promise<OpenedRedis> {
-  const { Redis, Cluster } = await import('ioredis')
+  const { Redis, Cluster } = await ioredis()
   let client: RedisHandle
   let describe: string
   if (cfg.mode === 'sentinel') {
@@ -75,7 +84,7 @@ export async function openRedis(cfg: RedisConfig, timeoutMs: number): Promise<Op
 
 /** Open the Celery broker from CELERY_BROKER_URL (its own DB index, usually 1). */
 export async function openBroker(cfg: BrokerConfig, redisCfg: RedisConfig, timeoutMs: number): Promise<OpenedRedis> {
-  const { Redis } = await import('ioredis')
+  const { Redis } = await ioredis()
   let client: RedisClient
   if (cfg.kind === 'sentinel') {
     client = new Redis({
