@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, describe, expect } from 'vitest'
-import { parseConfig } from '../../../src/config/schema.js'
 import { genCollectionNameById } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import { scratchRedis, type ScratchRedis } from '../../support/scratch.js'
 import { vectorStoreContract } from './contract.js'
+import { configFromVars } from '../../support/config.js'
 
 /** Real server: `chroma run` from the npm bindings 1.0.5 (scripts/services/chroma.sh) on 127.0.0.1:8011. */
 const CHROMA = { host: '127.0.0.1', port: Number(process.env.CHROMA_TEST_PORT ?? 8011) }
@@ -19,12 +19,8 @@ describe.skipIf(!available)('chroma (real server)', () => {
 
   vectorStoreContract('chroma', async () => {
     redis = await scratchRedis('vecchroma')
-    const raw = new Map(
-      Object.entries({ VECTOR_STORE: 'chroma', CHROMA_HOST: CHROMA.host, CHROMA_PORT: String(CHROMA.port) }).map(([k, v]) => [
-        k, { value: v, source: 'environment' as const },
-      ]),
-    )
-    const store = await openVectorStore(parseConfig(raw), { redis: { client: redis.client, keyPrefix: redis.prefix } })
+    const config = configFromVars({ VECTOR_STORE: 'chroma', CHROMA_HOST: CHROMA.host, CHROMA_PORT: String(CHROMA.port) })
+    const store = await openVectorStore(config, { redis: { client: redis.client, keyPrefix: redis.prefix } })
     return {
       store,
       redis: { client: redis.client, keyPrefix: redis.prefix },

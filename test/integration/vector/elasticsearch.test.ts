@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../src/cli/errors.js'
-import { parseConfig } from '../../../src/config/schema.js'
 import { genCollectionNameById } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore } from '../../../src/vector/store.js'
 import { startFakeElasticsearch, type FakeElasticsearch } from '../../support/fakes/elasticsearch.js'
 import { scratchRedis, type ScratchRedis } from '../../support/scratch.js'
 import { difyRecords, vectorStoreContract } from './contract.js'
+import { configFromVars } from '../../support/config.js'
 
 /**
  * FAKE server: no Elasticsearch on this machine. test/support/fakes/elasticsearch.ts checks every request against
@@ -15,13 +15,10 @@ import { difyRecords, vectorStoreContract } from './contract.js'
  */
 function configFor(url: string, extra: Record<string, string> = {}) {
   const u = new URL(url)
-  const raw = new Map(
-    Object.entries({
+  return configFromVars({
       VECTOR_STORE: 'elasticsearch', ELASTICSEARCH_HOST: u.hostname, ELASTICSEARCH_PORT: u.port,
       ELASTICSEARCH_USERNAME: 'elastic', ELASTICSEARCH_PASSWORD: 's3cret', ...extra,
-    }).map(([k, v]) => [k, { value: v, source: 'environment' as const }]),
-  )
-  return parseConfig(raw)
+  })
 }
 
 const AUTH = { username: 'elastic', password: 's3cret' }

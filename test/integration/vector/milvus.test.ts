@@ -1,25 +1,22 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../src/cli/errors.js'
-import { parseConfig } from '../../../src/config/schema.js'
 import { genCollectionNameById } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore } from '../../../src/vector/store.js'
 import { startFakeMilvus, type FakeMilvus } from '../../support/fakes/milvus.js'
 import { scratchRedis, type ScratchRedis } from '../../support/scratch.js'
 import { difyRecords, vectorStoreContract } from './contract.js'
+import { configFromVars } from '../../support/config.js'
 
 /**
  * FAKE server: no Milvus on this machine. test/support/fakes/milvus.ts is a gRPC server built from the milvus-proto
  * v2.6.3 files; it checks requests as the server does and holds state.
  */
 function configFor(address: string, extra: Record<string, string> = {}) {
-  const raw = new Map(
-    Object.entries({
+  return configFromVars({
       VECTOR_STORE: 'milvus', MILVUS_URI: `http://${address}`, MILVUS_USER: 'root', MILVUS_PASSWORD: 'Milvus', ...extra,
-    }).map(([k, v]) => [k, { value: v, source: 'environment' as const }]),
-  )
-  return parseConfig(raw)
+  })
 }
 const AUTH = { username: 'root', password: 'Milvus' }
 

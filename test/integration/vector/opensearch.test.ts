@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../src/cli/errors.js'
-import { parseConfig } from '../../../src/config/schema.js'
 import { genCollectionNameById } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore } from '../../../src/vector/store.js'
@@ -9,6 +8,7 @@ import { startFakeElasticsearch } from '../../support/fakes/elasticsearch.js'
 import { startFakeOpensearch, type FakeOpensearch } from '../../support/fakes/opensearch.js'
 import { scratchRedis, type ScratchRedis } from '../../support/scratch.js'
 import { difyRecords, vectorStoreContract } from './contract.js'
+import { configFromVars } from '../../support/config.js'
 
 /**
  * FAKE server: no OpenSearch on this machine. test/support/fakes/opensearch.ts checks every request against the
@@ -16,13 +16,10 @@ import { difyRecords, vectorStoreContract } from './contract.js'
  */
 function configFor(url: string, extra: Record<string, string> = {}) {
   const u = new URL(url)
-  const raw = new Map(
-    Object.entries({
+  return configFromVars({
       VECTOR_STORE: 'opensearch', OPENSEARCH_HOST: u.hostname, OPENSEARCH_PORT: u.port, OPENSEARCH_SECURE: 'false',
       OPENSEARCH_USER: 'admin', OPENSEARCH_PASSWORD: 'Adm1n!pass', ...extra,
-    }).map(([k, v]) => [k, { value: v, source: 'environment' as const }]),
-  )
-  return parseConfig(raw)
+  })
 }
 const AUTH = { username: 'admin', password: 'Adm1n!pass' }
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../../../src/config/schema.js'
 import { genCollectionNameById, pgvectorHnswIndexName, pgvectorPhysicalTable } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorTarget } from '../../../src/vector/store.js'
 import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { PG } from '../../support/services.js'
 import { difyRecords, vectorStoreContract } from './contract.js'
+import { configFromVars } from '../../support/config.js'
 
 /** Real server: the local PostgreSQL 15 with native pgvector (scripts/services/pgvector.sh). */
 async function pgvectorAvailable(): Promise<boolean> {
@@ -27,13 +27,10 @@ const available = await pgvectorAvailable()
 if (!available) console.warn('SKIPPED: pgvector is not installed on 127.0.0.1:5432; run scripts/services/pgvector.sh')
 
 function configFor(db: Scratch) {
-  const raw = new Map(
-    Object.entries({
+  return configFromVars({
       VECTOR_STORE: 'pgvector', PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user,
       PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: db.name,
-    }).map(([k, v]) => [k, { value: v, source: 'environment' as const }]),
-  )
-  return parseConfig(raw)
+  })
 }
 
 describe.skipIf(!available)('pgvector (real server)', () => {

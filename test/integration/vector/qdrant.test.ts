@@ -1,24 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../../../src/config/schema.js'
 import { genCollectionNameById } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore } from '../../../src/vector/store.js'
 import { startFakeQdrant, type FakeQdrant } from '../../support/fakes/qdrant.js'
 import { scratchRedis, type ScratchRedis } from '../../support/scratch.js'
 import { difyRecords, vectorStoreContract } from './contract.js'
+import { configFromVars } from '../../support/config.js'
 
 /**
  * FAKE server: Qdrant cannot run on this machine (no apt/npm package). test/support/fakes/qdrant.ts validates every
  * request against Qdrant 1.8's published OpenAPI document (the server Dify ships) and holds state.
  */
 function configFor(url: string, extra: Record<string, string> = {}) {
-  const raw = new Map(
-    Object.entries({ VECTOR_STORE: 'qdrant', QDRANT_URL: url, QDRANT_API_KEY: 'k3y', ...extra }).map(([k, v]) => [
-      k, { value: v, source: 'environment' as const },
-    ]),
-  )
-  return parseConfig(raw)
+  return configFromVars({ VECTOR_STORE: 'qdrant', QDRANT_URL: url, QDRANT_API_KEY: 'k3y', ...extra })
 }
 
 describe('qdrant (fake server, Qdrant 1.8 OpenAPI)', () => {

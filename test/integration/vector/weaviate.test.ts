@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../src/cli/errors.js'
-import { parseConfig } from '../../../src/config/schema.js'
 import { genCollectionNameById } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore } from '../../../src/vector/store.js'
@@ -9,16 +8,14 @@ import { uuid5 } from '../../../src/vector/stores/weaviate.js'
 import { startFakeWeaviate, type FakeWeaviate } from '../../support/fakes/weaviate.js'
 import { scratchRedis, type ScratchRedis } from '../../support/scratch.js'
 import { difyRecords, vectorStoreContract } from './contract.js'
+import { configFromVars } from '../../support/config.js'
 
 /**
  * FAKE server: Weaviate cannot run on this machine. test/support/fakes/weaviate.ts checks every REST request
  * against Weaviate 1.27.0's published OpenAPI document and parses GraphQL against the class schemas it holds.
  */
 function configFor(url: string) {
-  const raw = new Map(
-    Object.entries({ VECTOR_STORE: 'weaviate', WEAVIATE_ENDPOINT: url, WEAVIATE_API_KEY: 'wk' }).map(([k, v]) => [k, { value: v, source: 'environment' as const }]),
-  )
-  return parseConfig(raw)
+  return configFromVars({ VECTOR_STORE: 'weaviate', WEAVIATE_ENDPOINT: url, WEAVIATE_API_KEY: 'wk' })
 }
 
 describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () => {
@@ -96,9 +93,7 @@ describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () =
 
     it('refuses to write to a server older than 1.27', async () => {
       const old = await startFakeWeaviate({ version: '1.26.5' })
-      const s = await openVectorStore(configFor(old.url).raw.set('WEAVIATE_API_KEY', { value: '', source: 'environment' }) && parseConfig(new Map([
-        ['VECTOR_STORE', { value: 'weaviate', source: 'environment' as const }], ['WEAVIATE_ENDPOINT', { value: old.url, source: 'environment' as const }],
-      ])))
+      const s = await openVectorStore(configFromVars({ VECTOR_STORE: 'weaviate', WEAVIATE_ENDPOINT: old.url }))
       expect((await s.describe()).serverVersion).toBe('Weaviate 1.26.5')
       await expect(s.ensureCollection({ collection: genCollectionNameById(randomUUID()) }, 8)).rejects.toThrow(/older than 1\.27/)
       await old.close()
