@@ -431,25 +431,51 @@ export async function startFakeElasticsearch(opts: { version?: string; auth?: { 
     }
   }
 
+  const { url, close } = await serveEsLike({
+    handle,
+    headers: { 'content-type': 'application/vnd.elasticsearch+json;compatible-with=8', 'x-elastic-product': 'Elasticsearch' },
+    errorHeaders: { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' },
+    toError: (e) => (e instanceof EsError ? e : new EsError(500, 'exception', String((e as Error).message ?? e))),
+    record: (req, u, raw, status) =>
+      requests.push({ method: req.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams), body: safeParse(raw), status, contentType: req.headers['content-type'] }),
+  })
+  return { url, indices, pits, requests, close }
+}
+
+export function safeParse(raw: string): unknown {
+  if (!raw) return undefined
+  try { return JSON.parse(raw) } catch { return raw }
+}
+
+/**
+ * The HTTP side the Elasticsearch and OpenSearch fakes share: collect the body, run the handler, answer JSON (none for
+ * HEAD), turn a thrown error into the servers' error envelope `{error: {root_cause: [cause], …cause}, status}`, and log
+ * every request with its status.
+ */
+export async function serveEsLike<R extends { status: number; body?: unknown }>(o: {
+  handle: (req: IncomingMessage, raw: string) => Promise<R>
+  headers: Record<string, string>
+  errorHeaders: Record<string, string>
+  toError: (e: unknown) => EsError
+  record: (req: IncomingMessage, url: URL, raw: string, status: number, result?: R) => void
+}): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8')
       const url = new URL(req.url ?? '/', 'http://x')
-      const record = (status: number) =>
-        requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), body: safeParse(raw), status, contentType: req.headers['content-type'] })
-      handle(req, raw)
-        .then(({ status, body }) => {
-          record(status)
-          res.writeHead(status, { 'content-type': 'application/vnd.elasticsearch+json;compatible-with=8', 'x-elastic-product': 'Elasticsearch' })
-          res.end(body === undefined || req.method === 'HEAD' ? undefined : JSON.stringify(body))
+      o.handle(req, raw)
+        .then((r) => {
+          o.record(req, url, raw, r.status, r)
+          res.writeHead(r.status, o.headers)
+          res.end(r.body === undefined || req.method === 'HEAD' ? undefined : JSON.stringify(r.body))
         })
         .catch((e: unknown) => {
-          const err = e instanceof EsError ? e : new EsError(500, 'exception', String((e as Error).message ?? e))
-          record(err.status)
+          const err = o.toError(e)
+          o.record(req, url, raw, err.status)
           const cause = { type: err.type, reason: err.message, ...err.extra }
-          res.writeHead(err.status, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' })
+          res.writeHead(err.status, o.errorHeaders)
           res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ error: { root_cause: [cause], ...cause }, status: err.status }))
         })
     })
@@ -458,14 +484,6 @@ export async function startFakeElasticsearch(opts: { version?: string; auth?: { 
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
-    indices,
-    pits,
-    requests,
     close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()) }),
   }
-}
-
-function safeParse(raw: string): unknown {
-  if (!raw) return undefined
-  try { return JSON.parse(raw) } catch { return raw }
 }

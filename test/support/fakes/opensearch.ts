@@ -1,7 +1,6 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage } from 'node:http'
 import { randomUUID } from 'node:crypto'
-import { EsError, matchQuery, pickSource } from './elasticsearch.js'
+import { EsError, matchQuery, pickSource, safeParse, serveEsLike } from './elasticsearch.js'
 import { compareVersions, OpenApi31 } from './openapi31.js'
 
 /**
@@ -348,43 +347,14 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
     }
   }
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8')
-      const url = new URL(req.url ?? '/', 'http://x')
-      const record = (status: number, operationId?: string) =>
-        requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), body: safeParse(raw), status, operationId })
-      handle(req, raw)
-        .then(({ status, body, operationId }) => {
-          record(status, operationId)
-          res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' })
-          res.end(body === undefined || req.method === 'HEAD' ? undefined : JSON.stringify(body))
-        })
-        .catch((e: unknown) => {
-          const err = e instanceof EsError ? e : e instanceof SyntaxError ? new EsError(400, 'parse_exception', e.message) : new EsError(500, 'exception', String((e as Error).message ?? e))
-          record(err.status)
-          const cause = { type: err.type, reason: err.message, ...err.extra }
-          res.writeHead(err.status, { 'content-type': 'application/json; charset=UTF-8' })
-          res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ error: { root_cause: [cause], ...cause }, status: err.status }))
-        })
-    })
+  const json = { 'content-type': 'application/json; charset=UTF-8' }
+  const { url, close } = await serveEsLike({
+    handle,
+    headers: json,
+    errorHeaders: json,
+    toError: (e) => (e instanceof EsError ? e : e instanceof SyntaxError ? new EsError(400, 'parse_exception', e.message) : new EsError(500, 'exception', String((e as Error).message ?? e))),
+    record: (req, u, raw, status, r) =>
+      requests.push({ method: req.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams), body: safeParse(raw), status, operationId: r?.operationId }),
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    version,
-    indices,
-    pits,
-    scrolls,
-    requests,
-    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()) }),
-  }
-}
-
-function safeParse(raw: string): unknown {
-  if (!raw) return undefined
-  try { return JSON.parse(raw) } catch { return raw }
+  return { url, version, indices, pits, scrolls, requests, close }
 }
