@@ -124,14 +124,20 @@ export interface RawLrange {
   close(): void
 }
 
-/** Open the raw reader on a duplicate of `client`, or null when the client has no plain stream to take over. */
+/**
+ * Open the raw reader on a duplicate of `client`, or null when that fails or the client has no stream to take over
+ * (the caller then reads through `client`).
+ */
 export async function openRawLrange(client: Redis): Promise<RawLrange | null> {
   const dup = client.duplicate({ lazyConnect: true, enableOfflineQueue: false, autoResubscribe: false })
+  dup.on('error', () => {})
   try {
     await dup.connect()
-  } catch (e) {
+    // every command ioredis sent while connecting (SELECT, CLIENT SETINFO, INFO) has been answered once this is
+    await dup.ping()
+  } catch {
     dup.disconnect()
-    throw e
+    return null
   }
   const stream = (dup as unknown as { stream?: Duplex }).stream
   if (!stream || typeof stream.write !== 'function') {

@@ -12,6 +12,7 @@ import { scratchRedis, type ScratchRedis } from '../../support/scratch.js'
 import { PYTHON, REDIS } from '../../support/services.js'
 import { CELERY_DIR, celeryEnv, produce, startWorker, waitFor, type CeleryEnv, type Worker } from '../../support/celery.js'
 import { RateTracker } from '../../../src/queues/rates.js'
+import { queueStats } from '../../../src/queues/peek.js'
 
 let s: ScratchRedis
 let c: CeleryEnv
@@ -97,6 +98,18 @@ describe('queue task ID', () => {
     expect(st.code, st.stderr).toBe(0)
     expect(st.json).toMatchObject({ scanned: 2103, malformed: 0, byPriority: { '0': 2102, '3': 0, '6': 1, '9': 0 } })
     expect(st.json.tasks.map((t: { task: string; count: number }) => [t.task, t.count])).toEqual([['tasks.filler', 2100], ['tasks.send_mail', 3]])
+    // when the raw reader cannot open its connection, the same counts come through ioredis
+    const client = new Redis({ ...REDIS, db: 1 })
+    try {
+      const dead = () => new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+      Object.assign(client, { duplicate: dead })
+      const viaClient = await queueStats({ client, prefix: s.prefix, db: 1 }, 'ops_trace', { chunk: 100 })
+      const { elapsedMs: _a, ...x } = viaClient
+      const { elapsedMs: _b, ...y } = st.json
+      expect(x).toEqual(y)
+    } finally {
+      client.disconnect()
+    }
   })
 
   it('(d) an id found nowhere is "unknown", never "pending"', async () => {
