@@ -164,9 +164,10 @@ describe('rates in and out', () => {
     const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l))
     try {
       await waitFor(() => lines().length >= 1, 20_000, 'the first refresh')
-      // this worker takes a message every 1-4 s (kombu's polling loop with the threads pool): a backlog builds up
-      const N = 6
-      produce(c, Array.from({ length: N }, (_, i) => ({ task: 'tasks.record' as const, args: [`w${i}`], kwargs: { sleep: 0.2 }, options: { queue: 'dataset' } })))
+      // concurrency 1, 0.5 s a task (and this worker takes a message only every 1-4 s, kombu's polling loop with the
+      // threads pool): a backlog drained over several refreshes
+      const N = 8
+      produce(c, Array.from({ length: N }, (_, i) => ({ task: 'tasks.record' as const, args: [`w${i}`], kwargs: { sleep: 0.5 }, options: { queue: 'dataset' } })))
       await waitFor(async () => (await broker.llen(`${s.prefix}ran`)) >= N, 50_000, 'the worker to run the burst')
       const seen = lines().length
       await waitFor(() => lines().length >= seen + 2, 10_000, 'two more refreshes')
