@@ -86,7 +86,7 @@ export default class QueueList extends DifyCommand {
     this.out.log(`${s.totals.depth} waiting, ${s.totals.unacked} unacked (reserved/ETA).` + (s.workers.asked ? ` ${s.workers.nodes.length} live worker(s)${s.workers.nodes.length ? ': ' + s.workers.nodes.join(', ') : ''}.` : ' Workers not asked.'))
     if (s.queues.some((q) => !q.expected)) this.out.log('* not in the Dify worker queue list')
     if (rates === null) this.out.log('IN/S and OUT/S: messages pushed and taken per second, from the next refresh on.')
-    if (rates) this.out.log(`IN/S and OUT/S over the last ${[...rates.values()][0]?.seconds.toFixed(1) ?? '?'} s; >= marks a lower bound (the list was empty or drained in between).`)
+    if (rates) this.out.log(`IN/S and OUT/S over the last ${[...rates.values()][0]?.seconds.toFixed(1) ?? '?'} s; >= marks a lower bound (a list was empty at the previous refresh, or drained since).`)
     const flagged = s.queues.filter((q) => q.noConsumer)
     if (flagged.length) this.out.warn(`${flagged.length} queue(s) have messages and no consumer: ${flagged.map((q) => printable(q.name)).join(', ')}.`)
   }
