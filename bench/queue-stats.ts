@@ -2,6 +2,7 @@
 // Build first (dist/). Run: npx vite-node bench/queue-stats.ts [count]  (or node --import tsx …). Needs the local
 // Redis and ~1.2 GB of free memory there; the messages are generated with a pipeline and removed afterwards.
 import { randomBytes } from 'node:crypto'
+import { loadavg } from 'node:os'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
@@ -30,6 +31,8 @@ try {
     const info = await client.info('cpu')
     return Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1])
   }
+  const load = () => loadavg().map((x) => x.toFixed(2)).join(' ')
+  console.log(`load average before the runs: ${load()}`)
   const runs: Array<{ wall: number; rss: number; cpu: number; redis: number }> = []
   for (let i = 0; i < 2; i++) {
     const start = performance.now()
@@ -52,6 +55,7 @@ try {
   }
   runs.sort((x, y) => x.wall - y.wall)
   console.log(`queue stats over ${N} messages: best ${runs[0]!.wall.toFixed(2)} s wall, ${Math.min(...runs.map((r) => r.cpu)).toFixed(2)} s CLI CPU (target < 10 s); peak RSS max ${Math.max(...runs.map((r) => r.rss)).toFixed(0)} MB (target < 200 MB)`)
+  console.log(`load average after the runs: ${load()}`)
   console.log('  (wall time is only meaningful on an idle machine: the CLI is single-threaded, so on 2 idle cores wall ≈ CLI CPU + connect)')
 } finally {
   await client.unlink(`${prefix}bench`)

@@ -4,24 +4,26 @@ import { UsageError } from '../../src/cli/errors.js'
 import { brokerOf, expectedQueues } from '../../src/queues/connect.js'
 import { listQueues, type QueueSnapshot } from '../../src/queues/list.js'
 import { printable } from '../../src/queues/render.js'
+import { RateTracker, type QueueRate } from '../../src/queues/rates.js'
 
 export interface QueueListJson extends QueueSnapshot {
   queueList: { source: string; version: string | null; note: string | null }
-  rates?: Record<string, { inPerSec: number; outPerSec: number }>
+  /** --watch only: per queue, the messages in and out since the previous refresh (null on the first one) */
+  rates?: Record<string, QueueRate> | null
 }
 
 export default class QueueList extends DifyCommand {
   static override summary = 'List Celery queues with depth per priority, unacked count and consumers.'
   static override description =
-    'Every queue the Dify worker consumes (CELERY_QUEUES, or the list of the connected release) plus every queue found in the broker (_kombu.binding.* sets and existing lists). Queues with messages and no consumer are flagged. Live workers are asked which queues they consume (pidbox active_queues) unless --no-workers.'
-  static override examples = ['<%= config.bin %> queue list', '<%= config.bin %> queue list --json', '<%= config.bin %> queue list --watch 2']
+    'Every queue the Dify worker consumes (CELERY_QUEUES, or the list of the connected release) plus every queue found in the broker (_kombu.binding.* sets and existing lists). Queues with messages and no consumer are flagged. Live workers are asked which queues they consume (pidbox active_queues) unless --no-workers. With --watch, the messages in and out per second are measured between refreshes (docs/queues.md), and --json prints one JSON line per refresh.'
+  static override examples = ['<%= config.bin %> queue list', '<%= config.bin %> queue list --json', '<%= config.bin %> queue list --watch 2', '<%= config.bin %> queue list --watch 5 --json --no-workers']
   static override flags = {
     workers: Flags.boolean({ default: true, allowNo: true, summary: 'Ask live workers which queues they consume (--no-workers: read-only, no pidbox broadcast).' }),
     timeout: Flags.string({ default: '1', summary: 'Seconds to wait for worker replies (silence after the last reply).' }),
     watch: Flags.string({ summary: 'Refresh every N seconds and show the rate in and out per second (Ctrl-C to stop).' }),
   }
 
-  async run(): Promise<QueueListJson> {
+  async run(): Promise<QueueListJson | undefined> {
     const { flags } = await this.parse(QueueList)
     const timeout = Number(flags.timeout)
     if (!Number.isFinite(timeout) || timeout < 0) throw new UsageError(`--timeout must be a number of seconds, got "${flags.timeout}".`)
@@ -32,30 +34,33 @@ export default class QueueList extends DifyCommand {
     const expected = await expectedQueues(rt)
     if (expected.note) this.out.warn(`${expected.note}.`)
     const snap = () => listQueues(b, { expected: expected.queues, workerTimeoutMs: flags.workers ? timeout * 1000 : 0, signal: this.abort.signal })
-    let s = await snap()
     const queueList = { source: expected.source, version: expected.version, note: expected.note }
-    if (watch === undefined || this.out.json) {
+    if (watch === undefined) {
+      const s = await snap()
       this.render(s)
       return { ...s, queueList }
     }
-    // --watch: in/out rates from successive snapshots (in = depth growth + consumed; out from unacked/depth drops)
-    let prev = s
+    // --watch: until Ctrl-C (exit 130); rates from successive samples of the lists (src/queues/rates.ts)
+    const tracker = new RateTracker(b)
     for (;;) {
-      this.render(s, prev, watch)
+      const s = await snap()
+      const rates = await tracker.sample(s.queues.map((q) => q.name))
+      if (this.out.json) {
+        const line: QueueListJson = { ...s, queueList, rates: rates ? Object.fromEntries(rates) : null }
+        process.stdout.write(JSON.stringify(line) + '\n')
+      } else {
+        if (this.out.interactive) process.stdout.write('\x1b[H\x1b[2J')
+        this.render(s, rates)
+      }
       await new Promise((r) => setTimeout(r, watch * 1000))
-      if (this.abort.signal.aborted) break
-      prev = s
-      s = await snap()
-      if (this.out.interactive) process.stdout.write('\x1b[H\x1b[2J')
+      if (this.abort.signal.aborted) return undefined
     }
-    return { ...s, queueList }
   }
 
-  render(s: QueueSnapshot, prev?: QueueSnapshot, interval?: number): void {
-    const before = new Map(prev?.queues.map((q) => [q.name, q]))
+  render(s: QueueSnapshot, rates?: Map<string, QueueRate> | null): void {
+    const perSec = (r: QueueRate | undefined, v: number | undefined) => (r === undefined || v === undefined ? '' : `${r.exact ? '' : '>='}${v.toFixed(1)}`)
     const rows = s.queues.map((q) => {
-      const p = before.get(q.name)
-      const delta = p && interval ? (q.depth + q.unacked - p.depth - p.unacked) / interval : null
+      const r = rates?.get(q.name)
       return {
         queue: printable(q.name) + (q.expected ? '' : ' *'),
         depth: q.depth,
@@ -64,7 +69,8 @@ export default class QueueList extends DifyCommand {
         p6: q.byPriority['6'],
         p9: q.byPriority['9'],
         unacked: q.unacked,
-        rate: delta === null ? '' : `${delta >= 0 ? '+' : ''}${delta.toFixed(1)}/s`,
+        in: perSec(r, r?.inPerSec),
+        out: perSec(r, r?.outPerSec),
         consumers: q.consumers === null ? '?' : q.consumers.length ? q.consumers.join(',') : '-',
         flag: q.noConsumer ? 'NO CONSUMER' : '',
       }
@@ -72,12 +78,15 @@ export default class QueueList extends DifyCommand {
     const cols = [
       { key: 'queue', header: 'QUEUE' }, { key: 'depth', header: 'DEPTH' }, { key: 'p0', header: 'P0' }, { key: 'p3', header: 'P3' },
       { key: 'p6', header: 'P6' }, { key: 'p9', header: 'P9' }, { key: 'unacked', header: 'UNACKED' },
-      ...(prev ? [{ key: 'rate', header: 'NET' }] : []), { key: 'consumers', header: 'CONSUMERS' }, { key: 'flag', header: '' },
+      ...(rates !== undefined ? [{ key: 'in', header: 'IN/S' }, { key: 'out', header: 'OUT/S' }] : []),
+      { key: 'consumers', header: 'CONSUMERS' }, { key: 'flag', header: '' },
     ]
     this.out.log(table(rows, cols))
     this.out.log('')
     this.out.log(`${s.totals.depth} waiting, ${s.totals.unacked} unacked (reserved/ETA).` + (s.workers.asked ? ` ${s.workers.nodes.length} live worker(s)${s.workers.nodes.length ? ': ' + s.workers.nodes.join(', ') : ''}.` : ' Workers not asked.'))
     if (s.queues.some((q) => !q.expected)) this.out.log('* not in the Dify worker queue list')
+    if (rates === null) this.out.log('IN/S and OUT/S: messages pushed and taken per second, from the next refresh on.')
+    if (rates) this.out.log(`IN/S and OUT/S over the last ${[...rates.values()][0]?.seconds.toFixed(1) ?? '?'} s; >= marks a lower bound (a list was empty at the previous refresh, or drained since).`)
     const flagged = s.queues.filter((q) => q.noConsumer)
     if (flagged.length) this.out.warn(`${flagged.length} queue(s) have messages and no consumer: ${flagged.map((q) => printable(q.name)).join(', ')}.`)
   }

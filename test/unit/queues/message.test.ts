@@ -57,22 +57,48 @@ describe('quickSummary (the stats fast path)', () => {
     const variants = [
       RAW,
       RAW.replace('"retries": 0,', '"retries": 0, "redelivered": true,'),
+      // look-alikes that are not the keys: another key name, and the text inside a string value
+      RAW.replace('"retries": 0,', '"retries": 0, "not_redelivered": true, "xcompression": "gzip",'),
+      RAW.replace('"kwargsrepr": "{}"', '"kwargsrepr": "{\\"redelivered\\": true, \\"compression\\": \\"x\\"}"'),
       RAW.replace('"content-type": "application/json"', '"content-type": "application/x-python-serialize"'),
-      RAW.replace('"body": "W1si', '"body": "W1s'),
+      RAW.replace('"content-type": "application/json"', '"content-type": "Application/JSON; charset=utf-8"'),
+      RAW.replace('"retries": 0,', '"retries": 0, "compression": "application/x-gzip",'),
       RAW.replace('"task": "tasks.build_dataset"', '"task": "tasks.we\\"ird"'),
       RAW.replace('"eta": "2026-11-28T03:15:09.187750+00:00"', '"eta": null'),
+      RAW.replace('"eta": "2026-11-28T03:15:09.187750+00:00"', '"eta": "2026-11-28T03:15:09\\u002b00:00"'),
+      // a body that is not base64-encoded is not validated (as decodeMessage with body: false)
+      RAW.replace('"body": "W1si', '"body": "-_\\n').replace('"body_encoding": "base64", ', ''),
     ]
     for (const v of variants) {
       const q = quickSummary(v)!
       const d = decodeMessage(v, { body: false })
-      expect(q).not.toBeNull()
-      expect({ task: q.task, eta: q.eta, redelivered: q.redelivered, size: q.size, bad: q.badBody, opaque: q.opaque }).toEqual({
-        task: d.task, eta: d.eta, redelivered: d.redelivered, size: d.size, bad: d.status === 'malformed', opaque: d.status === 'opaque',
+      expect(q, v).not.toBeNull()
+      expect(d.status).not.toBe('malformed')
+      expect({ task: q.task, eta: q.eta, redelivered: q.redelivered, size: q.size, opaque: q.opaque }).toEqual({
+        task: d.task, eta: d.eta, redelivered: d.redelivered, size: d.size, opaque: d.status === 'opaque',
       })
     }
-    expect(quickSummary(JSON.stringify(env))).toBeNull() // compact layout: not Celery's
+    // declined: not Celery's layout, truncated, no argsrepr/kwargsrepr (the body would be read), non-ASCII task name
+    expect(quickSummary(JSON.stringify(env))).toBeNull()
     expect(quickSummary(RAW.slice(0, -5))).toBeNull()
-    expect(quickSummary(RAW.replace('"body": "W1si', '"body": "!!'))).toBeNull()
+    expect(quickSummary(RAW.replace('"argsrepr": "(\'ds2\',)", ', ''))).toBeNull()
+    expect(quickSummary(RAW.replace('"kwargsrepr": "{}"', '"kwargsrepr": null'))).toBeNull()
+    expect(quickSummary(RAW.replace('"task": "tasks.build_dataset"', '"task": "tasks.bu\u00efld"'))).toBeNull()
+    // declined bodies that are not strict base64: decodeMessage finds them malformed
+    const body = 'W1siZHMyIl0sIHt9LCB7ImNhbGxiYWNrcyI6IG51bGwsICJlcnJiYWNrcyI6IG51bGwsICJjaGFpbiI6IG51bGwsICJjaG9yZCI6IG51bGx9XQ=='
+    const bad = [
+      '!!' + body.slice(2), body.slice(1), body + '=', 'W1s=' + body.slice(4), body.slice(0, 8) + '-' + body.slice(9), body.slice(0, 8) + '_' + body.slice(9),
+      body.slice(0, 8) + ' ' + body.slice(9), body.slice(0, 8) + '\u00e9' + body.slice(10), body.slice(0, -3) + '===',
+    ]
+    for (const b of bad) {
+      const v = RAW.replace(body, b)
+      expect(quickSummary(v), b).toBeNull()
+      expect(decodeMessage(v, { body: false }).status, b).toBe('malformed')
+    }
+    // a JSON escape in the body is declined too, and left to decodeMessage (here it is valid base64 once decoded)
+    const escaped = RAW.replace(body, body.slice(0, 8) + '\\u0041' + body.slice(9))
+    expect(quickSummary(escaped)).toBeNull()
+    expect(decodeMessage(escaped, { body: false }).status).toBe('ok')
   })
 })
 
