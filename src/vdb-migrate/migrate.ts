@@ -100,7 +100,7 @@ async function run(
 ): Promise<UnitReport> {
   const target = deps.target.store
   const tgt = r.target
-  const cps = new CheckpointStore(deps.db)
+  const cps = deps.checkpoints ?? new CheckpointStore(deps.db)
   let source: OpenedStore | null = null
   if (r.source) source = await deps.openSource(r.source.type)
   const src = r.source?.target
