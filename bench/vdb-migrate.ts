@@ -78,6 +78,7 @@ try {
   // ---- setup (not timed): Dify 1.12 schema in A, one dataset of N segments, its vectors in A's pgvector table
   loadOracleSchema(dbA, '788d3099ae3a')
   const a = new pg.Client({ ...PG, database: dbA })
+  a.on('error', () => {}) // the final DROP DATABASE … WITH (FORCE) ends it on a failed run
   await a.connect()
   const s = new DifySeeder(a)
   const ds = randomUUID()
@@ -107,6 +108,7 @@ try {
   await src.close()
 
   const b = new pg.Client({ ...PG, database: dbB })
+  b.on('error', () => {})
   await b.connect()
   await b.query('create extension vector')
 
@@ -122,6 +124,7 @@ try {
   rows.push(row('floor: HNSW build', N, idx.seconds))
   const floorS = copy.seconds + idx.seconds
   rows.push(row('floor: COPY + HNSW', N, floorS))
+  console.log(`floor so far (load average ${load()}): ${JSON.stringify(rows)}`)
   await b.query(`drop table ${floorT}`)
 
   // ---- vdb-migrate: the real CLI, peak RSS of the child
@@ -154,6 +157,8 @@ try {
   clearInterval(poll)
   const migS = Number(process.hrtime.bigint() - t0) / 1e9
   const res = JSON.parse(out)
+  console.log(`vdb-migrate: ${migS.toFixed(1)} s, CLI CPU ${(cpuTicks / 100).toFixed(1)} s, peak RSS ${Math.round(peakKb / 1024)} MB, load average ${load()}`)
+  console.log(`unit: ${res.units?.[0]?.outcome} ${res.units?.[0]?.reason ?? ''} warnings ${JSON.stringify(res.units?.[0]?.warnings ?? [])}`)
   if (code !== 0 || res.units[0].outcome !== 'migrated') throw new Error(`vdb-migrate exited ${code}: ${out.slice(0, 2000)}`)
   const cpuS = cpuTicks / 100
   rows.push(row('vdb-migrate (CLI, whole run incl. start-up and verification)', N, migS, `${Math.round((floorS / migS) * 100)}% of the floor's rate; CLI CPU ${cpuS.toFixed(1)} s`))
@@ -163,6 +168,7 @@ try {
   await b.query(`create table ${difyT} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${DIM}) not null) using heap`)
   await b.query(`create index on ${difyT} using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)`)
   const a2 = new pg.Client({ ...PG, database: dbA })
+  a2.on('error', () => {})
   await a2.connect()
   const dify = await timed(async () => {
     let after = -1
