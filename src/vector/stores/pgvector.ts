@@ -322,7 +322,7 @@ export function copyBinary(records: Iterable<VectorRecord>): Buffer[] {
   // two passes: encode the variable fields, then write every tuple into one buffer (one allocation per batch
   // instead of one per row keeps the garbage — and the peak RSS — down)
   const rows: Array<{ r: VectorRecord; id: Buffer; text: Buffer; meta: Buffer; dim: number }> = []
-  let size = COPY_SIGNATURE.length + 8 + 2
+  let size = 0
   for (const r of records) {
     const id = Buffer.from(r.docId.replace(/-/g, ''), 'hex')
     if (id.length !== 16) throw new DifyOpsError(`doc_id ${JSON.stringify(r.docId)} is not a UUID; Dify's pgvector id column is uuid.`)
@@ -334,10 +334,10 @@ export function copyBinary(records: Iterable<VectorRecord>): Buffer[] {
     rows.push({ r, id, text, meta, dim })
     size += 2 + (4 + 16) + (4 + text.length) + (4 + 1 + meta.length) + (4 + 4 + 4 * dim)
   }
+  const head = Buffer.alloc(COPY_SIGNATURE.length + 8) // signature, flags 0, no header extension
+  COPY_SIGNATURE.copy(head, 0)
   const b = Buffer.allocUnsafe(size)
-  let o = COPY_SIGNATURE.copy(b, 0)
-  o = b.writeInt32BE(0, o) // flags
-  o = b.writeInt32BE(0, o) // header extension length
+  let o = 0
   for (const { r, id, text, meta, dim } of rows) {
     o = b.writeInt16BE(4, o)
     o = b.writeInt32BE(16, o)
@@ -358,9 +358,10 @@ export function copyBinary(records: Iterable<VectorRecord>): Buffer[] {
       for (let i = 0; i < dim; i++) o = b.writeFloatBE(r.vector[i]!, o)
     }
   }
-  o = b.writeInt16BE(-1, o)
   if (o !== size) throw new DifyOpsError(`pgvector: COPY buffer of ${o} bytes, ${size} computed.`)
-  return [b]
+  const trailer = Buffer.alloc(2)
+  trailer.writeInt16BE(-1, 0)
+  return [head, b, trailer] // header, every tuple, trailer (benchmarks splice batches by these three parts)
 }
 
 /**
