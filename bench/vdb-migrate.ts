@@ -26,6 +26,7 @@ import { appendFile, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
 import pg from 'pg'
 import { parseConfig } from '../src/config/schema.js'
 import { classPrefixForStore, indexStructJson, pgvectorHnswIndexName, pgvectorPhysicalTable } from '../src/dify/collections.js'
@@ -203,4 +204,8 @@ try {
   await admin.query(`drop database if exists ${dbB} with (force)`).catch(() => {})
   await admin.end()
   await rm(dir, { recursive: true, force: true })
+  // the CLI's audit stream under this run's REDIS_KEY_PREFIX
+  const r = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true })
+  await r.connect().then(() => r.del(`dops_bench_${tag}:dify_ops:audit`)).catch(() => {})
+  r.disconnect()
 }
