@@ -134,7 +134,8 @@ try {
     floorScan = Math.min(floorScan, (await timed(() => db.query(`copy (select id, text, meta, embedding from "${t1}") to '${out}'`))).seconds)
     const scan = await peakRss(() => timed(async () => {
       let n = 0
-      for await (const b of store.scan(a1, { batchSize: 500 })) n += b.length
+      // read every vector: the adapter decodes pgvector's bytes lazily, and this measure is "decoded"
+      for await (const b of store.scan(a1, { batchSize: 500 })) for (const r of b) n += r.vector.length > 0 ? 1 : 0
       if (n !== N) throw new Error(`scanned ${n} of ${N}`)
     }))
     adScan = Math.min(adScan, scan.value.seconds)

@@ -7,7 +7,7 @@ import { parseShard, runUnitsSelected, type VdbMigrateJson } from '../src/vdb-mi
 export default class VdbMigrate extends DifyCommand {
   static override summary = 'Move every vector to VECTOR_STORE without re-embedding: resumable, verified, then switched.'
   static override description =
-    'Copies each high-quality dataset\'s live vectors (and each annotation-enabled app\'s) from the store its index_struct names (or --from) to VECTOR_STORE, taking vectors from the source store, else from Dify\'s embeddings cache, else reporting them missing. Verifies the target, then switches datasets.index_struct with a compare-and-swap. Checkpointed in dify_ops_vdb_migrate_checkpoints; a rerun continues. Exit 7 when some dataset or app failed.'
+    'Copies each high-quality dataset\'s live vectors (and each annotation-enabled app\'s) from the store its index_struct names (or --from) to VECTOR_STORE, taking vectors from the source store, else from Dify\'s embeddings cache, else reporting them missing. Verifies the target, then switches datasets.index_struct with a compare-and-swap. Checkpointed in dify_ops_vdb_migrate_checkpoints (or in Redis with --checkpoint redis); a rerun continues. Exit 7 when some dataset or app failed.'
   static override examples = [
     '<%= config.bin %> vdb-migrate --dry-run',
     '<%= config.bin %> vdb-migrate --scope knowledge --dataset 3f2a… --concurrency 4',
@@ -26,6 +26,7 @@ export default class VdbMigrate extends DifyCommand {
     'source-env-file': Flags.string({ summary: 'dotenv file with the source store\'s variables (with --from).' }),
     'batch-size': Flags.integer({ default: 500, min: 1, max: 10000, summary: 'Vectors per read/write batch.' }),
     concurrency: Flags.integer({ default: 4, min: 1, max: 64, summary: 'Write batches in flight.' }),
+    checkpoint: Flags.string({ options: ['db', 'redis'], default: 'db', summary: 'Where checkpoints live: the dify_ops_vdb_migrate_checkpoints table, or the app-cache Redis (keys dify_ops:vdb_migrate:checkpoint:*, no TTL).' }),
     restart: Flags.boolean({ summary: 'Ignore checkpoints and start every selected unit over.' }),
     'dry-run': Flags.boolean({ summary: 'Print the plan; write nothing anywhere.' }),
     force: Flags.boolean({ summary: 'Migrate even while documents are being indexed or dataset tasks are queued.' }),
@@ -40,7 +41,7 @@ export default class VdbMigrate extends DifyCommand {
     const { flags: f } = await this.parse(VdbMigrate)
     const shard = parseShard(f.shard)
     this.dryRun = f['dry-run']
-    this.auditArgs = { scope: f.scope, dataset: f.dataset, tenant: f.tenant, app: f.app, shard: f.shard, from: f.from, dryRun: f['dry-run'], restart: f.restart, deleteSource: f['delete-source'] }
+    this.auditArgs = { scope: f.scope, dataset: f.dataset, tenant: f.tenant, app: f.app, shard: f.shard, from: f.from, dryRun: f['dry-run'], restart: f.restart, checkpoint: f.checkpoint, deleteSource: f['delete-source'] }
     const rt = this.runtime()
     const db = await rt.db()
     const warn = checkSupported(await loadProfile(db), { writes: !f['dry-run'], force: f['force-version'] })
@@ -50,7 +51,7 @@ export default class VdbMigrate extends DifyCommand {
       scope: f.scope as 'all', datasets: f.dataset ?? [], tenants: f.tenant ?? [], apps: f.app ?? [], shard, from: f.from,
       sourceEnvFile: f['source-env-file'], batchSize: f['batch-size'], concurrency: f.concurrency, restart: f.restart,
       dryRun: f['dry-run'], force: f.force, allowMissing: f['allow-missing'], verifySample: f['verify-sample'],
-      deleteSource: f['delete-source'],
+      deleteSource: f['delete-source'], checkpoint: f.checkpoint as 'db' | 'redis',
     }, {
       signal: this.abort.signal,
       writeErr: (s) => process.stderr.write(s),

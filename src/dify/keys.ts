@@ -79,6 +79,14 @@ export const keys = {
     `${prefix}trigger_oauth_client:tenant_id:${tenantId}:provider_id:${providerId}`,
   /** the audit stream of dify-ops itself */
   auditStream: (prefix = '') => `${prefix}dify_ops:audit`,
+  /**
+   * dify-ops: `vdb-migrate --checkpoint redis`, one HASH per unit (dataset or annotation app); field = the target
+   * key (`<store type>@<location>`), value = the checkpoint as JSON. No TTL.
+   */
+  vdbMigrateCheckpoint: (unitKind: 'dataset' | 'annotation', unitId: string, prefix = '') =>
+    `${prefix}dify_ops:vdb_migrate:checkpoint:${unitKind}:${unitId}`,
+  /** SCAN pattern of every vdb-migrate checkpoint key */
+  vdbMigrateCheckpointPattern: (prefix = '') => `${globEscape(prefix)}dify_ops:vdb_migrate:checkpoint:*`,
 } as const
 
 /** Escape Redis glob metacharacters so `text` matches itself only. */

@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { keys } from '../dify/keys.js'
 import type { Db } from '../runtime/db.js'
 
 /**
@@ -26,6 +27,19 @@ export interface Checkpoint {
   updatedAt: Date
 }
 
+/**
+ * Where checkpoints live: the table (`--checkpoint db`, default) or Redis (`--checkpoint redis`). Each `put` is one
+ * atomic write of the whole checkpoint (one UPSERT statement / one HSET), made only after the batches it counts are
+ * written; a crash between a write and its checkpoint leaves an older position, and the rerun writes those batches
+ * again (upserts keyed by doc_id never duplicate).
+ */
+export interface CheckpointPort {
+  readonly kind: 'db' | 'redis'
+  get(unitKind: Checkpoint['unitKind'], unitId: string, targetKey: string): Promise<Checkpoint | null>
+  put(c: Omit<Checkpoint, 'updatedAt'>): Promise<void>
+  remove(unitKind: Checkpoint['unitKind'], unitId: string, targetKey: string): Promise<void>
+}
+
 interface Row {
   unit_kind: string
   unit_id: string
@@ -39,7 +53,8 @@ interface Row {
   updated_at: Date | string
 }
 
-export class CheckpointStore {
+export class CheckpointStore implements CheckpointPort {
+  readonly kind = 'db'
   #ready = false
   constructor(private readonly db: Db) {}
 
@@ -113,5 +128,62 @@ function fromRow(r: Row): Checkpoint {
     written: Number(r.written),
     detail: r.detail,
     updatedAt: r.updated_at instanceof Date ? r.updated_at : new Date(r.updated_at),
+  }
+}
+
+/** The Redis commands the Redis store uses (ioredis' Redis or Cluster: one key per command, so Cluster is fine). */
+export interface CheckpointRedis {
+  hget(key: string, field: string): Promise<string | null>
+  hset(key: string, field: string, value: string): Promise<number>
+  hdel(key: string, field: string): Promise<number>
+}
+
+/**
+ * Checkpoints in the app-cache Redis (`--checkpoint redis`): key `<REDIS_KEY_PREFIX>:dify_ops:vdb_migrate:checkpoint:
+ * <unit kind>:<unit id>` (a HASH), field = target key, value = the checkpoint as JSON — the same columns as the
+ * table. No TTL: a checkpoint lives until `--restart`, a different source/target restarts the unit, or someone
+ * deletes the key; a Redis evicting keys (maxmemory-policy allkeys-*) or flushed mid-migration only costs a fresh
+ * start of the units it held (nothing is switched without verification).
+ */
+export class RedisCheckpointStore implements CheckpointPort {
+  readonly kind = 'redis'
+  constructor(private readonly redis: { client: CheckpointRedis; keyPrefix: string }) {}
+
+  #key(unitKind: Checkpoint['unitKind'], unitId: string): string {
+    return keys.vdbMigrateCheckpoint(unitKind, unitId, this.redis.keyPrefix)
+  }
+
+  async get(unitKind: Checkpoint['unitKind'], unitId: string, targetKey: string): Promise<Checkpoint | null> {
+    const raw = await this.redis.client.hget(this.#key(unitKind, unitId), targetKey)
+    if (raw === null) return null
+    let v: Record<string, unknown>
+    try {
+      v = JSON.parse(raw) as Record<string, unknown>
+    } catch {
+      return null // not ours or damaged: start the unit over
+    }
+    if (typeof v.state !== 'string' || typeof v.sourceKey !== 'string' || typeof v.targetCollection !== 'string') return null
+    return {
+      unitKind, unitId, targetKey,
+      targetCollection: v.targetCollection,
+      sourceKey: v.sourceKey,
+      state: v.state as CheckpointState,
+      sourcePosition: Number(v.sourcePosition ?? 0),
+      written: Number(v.written ?? 0),
+      detail: typeof v.detail === 'string' ? v.detail : null,
+      updatedAt: new Date(String(v.updatedAt ?? 0)),
+    }
+  }
+
+  async put(c: Omit<Checkpoint, 'updatedAt'>): Promise<void> {
+    const value = JSON.stringify({
+      targetCollection: c.targetCollection, sourceKey: c.sourceKey, state: c.state, sourcePosition: c.sourcePosition,
+      written: c.written, detail: c.detail, updatedAt: new Date().toISOString(),
+    })
+    await this.redis.client.hset(this.#key(c.unitKind, c.unitId), c.targetKey, value)
+  }
+
+  async remove(unitKind: Checkpoint['unitKind'], unitId: string, targetKey: string): Promise<void> {
+    await this.redis.client.hdel(this.#key(unitKind, unitId), targetKey)
   }
 }

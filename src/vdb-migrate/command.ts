@@ -3,6 +3,7 @@ import type { Db } from '../runtime/db.js'
 import { difyTextHash, lookupEmbeddings } from '../dify/embedding-cache.js'
 import { loadProfile } from '../dify/schema-version.js'
 import type { LiveSetDeps } from '../dify/live-set.js'
+import { CheckpointStore, RedisCheckpointStore, type CheckpointRedis } from './checkpoint.js'
 import { checkFlags, openStore, preflight, sourceOpener } from './prepare.js'
 import { stderrProgress } from './progress.js'
 import { runUnits, type MigrateResult } from './index.js'
@@ -24,6 +25,8 @@ export interface RunOptions extends Omit<MigrateOptions, 'shard'> {
   shard: MigrateOptions['shard'] | null
   sourceEnvFile?: string
   deleteSource: boolean
+  /** where checkpoints live: the table in the metadata database (default) or the app-cache Redis */
+  checkpoint?: 'db' | 'redis'
 }
 
 export interface RunHooks {
@@ -69,8 +72,11 @@ export async function runUnitsSelected(rt: Runtime, db: Db, o: RunOptions, h: Ru
     const database = { location: db.describe, revision: profile.revision, release: profile.version }
     const tgt = { type: target.store.type, location: target.location, serverVersion: target.serverVersion }
     h.onStart?.({ database, target: tgt, units: units.length, warnings: pre.warnings })
+    const checkpoints = redis && o.checkpoint === 'redis'
+      ? new RedisCheckpointStore({ client: redis.client as never as CheckpointRedis, keyPrefix: redis.keyPrefix })
+      : new CheckpointStore(db)
     const deps: Deps = {
-      db, redis: redisDeps, target, openSource: (t) => sources.open(t), live: liveSetPort(liveDeps), cache: embeddingCachePort(db),
+      db, redis: redisDeps, checkpoints, target, openSource: (t) => sources.open(t), live: liveSetPort(liveDeps), cache: embeddingCachePort(db),
       vectorIndexNamePrefix: prefix, signal: h.signal, progress: stderrProgress(h.writeErr, h.interactive),
       ...(o.deleteSource && !o.dryRun ? { confirmDeleteSource: h.confirmDeleteSource } : {}),
     }

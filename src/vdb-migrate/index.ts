@@ -4,7 +4,7 @@ import type { Deps, MigrateOptions, Unit, UnitReport } from './types.js'
 export type { Deps, MigrateOptions, UnitReport, Unit, LiveSetPort, EmbeddingCachePort, OpenedStore, Progress } from './types.js'
 export { selectUnits, liveSetPort, parseShard, shardOf } from './select.js'
 export { indexingDocuments, datasetQueueLengths } from './preflight.js'
-export { CHECKPOINT_TABLE } from './checkpoint.js'
+export { CHECKPOINT_TABLE, CheckpointStore, RedisCheckpointStore, type CheckpointPort, type Checkpoint } from './checkpoint.js'
 
 export interface MigrateTotals {
   units: number

@@ -103,6 +103,8 @@ export interface Progress {
 
 export interface Deps {
   db: import('../runtime/db.js').Db
+  /** where checkpoints live (default: the table in the metadata database) */
+  checkpoints?: import('./checkpoint.js').CheckpointPort
   /** app-cache Redis (Dify's collection keys) */
   redis?: { client: { del(...keys: string[]): Promise<number> }; keyPrefix: string }
   target: OpenedStore

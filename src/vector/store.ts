@@ -25,6 +25,18 @@ export interface VectorRecord {
   /** Dify's metadata dict (doc_id, doc_hash, document_id, dataset_id, …) */
   metadata: Record<string, unknown>
   vector: number[]
+  /**
+   * pgvector only, and never enumerable: the same vector in pgvector's binary send format (uint16 dim, uint16 0,
+   * dim × float4 big-endian), which is also its binary COPY input. The pgvector scan sets it (and decodes `vector`
+   * only when it is read; assigning `vector` drops it); the pgvector upsert writes these bytes as they are, so a
+   * pgvector → pgvector copy never turns floats into numbers and back. Other adapters neither set nor read it.
+   */
+  pgvectorSend?: Buffer
+}
+
+/** The dimension of a record's vector without decoding pgvector's bytes. */
+export function vectorDimension(r: VectorRecord): number {
+  return r.pgvectorSend ? r.pgvectorSend.readUInt16BE(0) : r.vector.length
 }
 
 /** What Dify's search_by_vector returns: page_content + metadata with `score` added. */

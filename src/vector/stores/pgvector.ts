@@ -201,27 +201,48 @@ export class PgvectorStore implements VectorStore {
     }
   }
 
+  /**
+   * Pages of `batchSize` rows in primary-key order, each read with `COPY (SELECT …) TO STDOUT (FORMAT binary)`: the
+   * vector arrives as pgvector's send bytes (no hex bytea, no decimal text) and is decoded only when `vector` is read
+   * (`pgvectorSend` keeps the bytes). The next page is requested before the current one is handed out, so the
+   * server reads ahead while the caller works.
+   */
   async *scan(target: VectorTarget, opts: ScanOptions = {}): AsyncIterable<VectorRecord[]> {
-    const n = opts.batchSize ?? DEFAULT_SCAN_BATCH
+    const n = Math.max(1, Math.floor(opts.batchSize ?? DEFAULT_SCAN_BATCH))
     if (!(await this.exists(target))) return
     const t = this.table(target)
-    let after: string | null = null
-    for (;;) {
-      const rows: Array<{ id: string; text: string; meta: Record<string, unknown>; v: Buffer }> = after === null
-        // order by the uuid column (r.id), not the text alias `id`: a text sort key cannot use the primary key and
-        // sorted the whole table for every page
-        ? await this.q(`select r.id::text as id, r.text, r.meta, vector_send(r.embedding) as v from ${t} r order by r.id limit $1`, [n])
-        : await this.q(`select r.id::text as id, r.text, r.meta, vector_send(r.embedding) as v from ${t} r where r.id > $2 order by r.id limit $1`, [n, after])
-      if (!rows.length) return
-      yield rows.map((r) => ({
-        id: r.id,
-        docId: typeof r.meta?.doc_id === 'string' ? (r.meta.doc_id as string) : r.id,
-        text: r.text,
-        metadata: r.meta,
-        vector: decodeVectorSend(r.v),
-      }))
-      if (rows.length < n) return
-      after = rows[rows.length - 1]!.id
+    // order by the uuid column (r.id), not the text alias `id`: a text sort key cannot use the primary key and
+    // sorted the whole table for every page. `after` is an id this scan read back (a canonical uuid): safe inline,
+    // COPY takes no parameters.
+    const page = (after: string | null) => {
+      const p = this.copyOut(`copy (select r.id::text as id, r.text, r.meta::text as meta, r.embedding from ${t} r${after === null ? '' : ` where r.id > '${checkUuid(after)}'`} order by r.id limit ${n}) to stdout with (format binary)`)
+      p.catch(() => {}) // awaited below; a read-ahead the caller never asks for must not be an unhandled rejection
+      return p
+    }
+    let next: Promise<VectorRecord[]> | null = page(null)
+    while (next) {
+      const rows: VectorRecord[] = await next
+      next = rows.length === n ? page(rows[rows.length - 1]!.id) : null
+      if (rows.length) yield rows
+    }
+  }
+
+  private async copyOut(sql: string): Promise<VectorRecord[]> {
+    const { to } = await import('pg-copy-streams')
+    const client = await this.pool.connect().catch((e) => { throw mapError(e, this.settings) })
+    try {
+      const chunks: Buffer[] = []
+      const stream = client.query(to(sql))
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => chunks.push(c))
+        stream.on('end', resolve)
+        stream.on('error', reject)
+      })
+      return parseCopyRows(Buffer.concat(chunks))
+    } catch (e) {
+      throw mapError(e, this.settings)
+    } finally {
+      client.release()
     }
   }
 
@@ -298,18 +319,27 @@ const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1')
  * The JSON written to meta is JSON.stringify of the metadata (jsonb keeps no formatting anyway).
  */
 export function copyBinary(records: Iterable<VectorRecord>): Buffer[] {
-  const out: Buffer[] = []
-  const head = Buffer.alloc(COPY_SIGNATURE.length + 8)
-  COPY_SIGNATURE.copy(head, 0)
-  out.push(head)
+  // two passes: encode the variable fields, then write every tuple into one buffer (one allocation per batch
+  // instead of one per row keeps the garbage — and the peak RSS — down)
+  const rows: Array<{ r: VectorRecord; id: Buffer; text: Buffer; meta: Buffer; dim: number }> = []
+  let size = 0
   for (const r of records) {
     const id = Buffer.from(r.docId.replace(/-/g, ''), 'hex')
     if (id.length !== 16) throw new DifyOpsError(`doc_id ${JSON.stringify(r.docId)} is not a UUID; Dify's pgvector id column is uuid.`)
     const text = Buffer.from(r.text, 'utf8')
     const meta = Buffer.from(JSON.stringify({ ...r.metadata, doc_id: r.docId }), 'utf8')
-    const dim = r.vector.length
-    const b = Buffer.allocUnsafe(2 + (4 + 16) + (4 + text.length) + (4 + 1 + meta.length) + (4 + 4 + 4 * dim))
-    let o = b.writeInt16BE(4, 0)
+    const send = r.pgvectorSend
+    const dim = send ? send.readUInt16BE(0) : r.vector.length
+    if (send && send.length !== 4 + 4 * dim) throw new DifyOpsError(`doc_id ${r.docId}: pgvector bytes of ${send.length} bytes for dimension ${dim}.`)
+    rows.push({ r, id, text, meta, dim })
+    size += 2 + (4 + 16) + (4 + text.length) + (4 + 1 + meta.length) + (4 + 4 + 4 * dim)
+  }
+  const head = Buffer.alloc(COPY_SIGNATURE.length + 8) // signature, flags 0, no header extension
+  COPY_SIGNATURE.copy(head, 0)
+  const b = Buffer.allocUnsafe(size)
+  let o = 0
+  for (const { r, id, text, meta, dim } of rows) {
+    o = b.writeInt16BE(4, o)
     o = b.writeInt32BE(16, o)
     o += id.copy(b, o)
     o = b.writeInt32BE(text.length, o)
@@ -318,15 +348,80 @@ export function copyBinary(records: Iterable<VectorRecord>): Buffer[] {
     o = b.writeUInt8(1, o) // jsonb binary format version
     o += meta.copy(b, o)
     o = b.writeInt32BE(4 + 4 * dim, o)
-    o = b.writeInt16BE(dim, o)
-    o = b.writeInt16BE(0, o)
-    for (let i = 0; i < dim; i++) o = b.writeFloatBE(r.vector[i]!, o)
-    out.push(b)
+    const send = r.pgvectorSend
+    if (send) {
+      // pgvector's send format is its binary COPY input: the bytes go through untouched
+      o += send.copy(b, o)
+    } else {
+      o = b.writeInt16BE(dim, o)
+      o = b.writeInt16BE(0, o)
+      for (let i = 0; i < dim; i++) o = b.writeFloatBE(r.vector[i]!, o)
+    }
   }
+  if (o !== size) throw new DifyOpsError(`pgvector: COPY buffer of ${o} bytes, ${size} computed.`)
   const trailer = Buffer.alloc(2)
   trailer.writeInt16BE(-1, 0)
-  out.push(trailer)
+  return [head, b, trailer] // header, every tuple, trailer (benchmarks splice batches by these three parts)
+}
+
+/**
+ * The rows of a binary COPY of (id::text, text, meta::text, embedding): the signature, flags and header extension,
+ * then per tuple int16 field count and per field int32 length + bytes, ended by int16 -1.
+ */
+export function parseCopyRows(b: Buffer): VectorRecord[] {
+  const out: VectorRecord[] = []
+  if (!b.length) return out
+  if (b.length < COPY_SIGNATURE.length + 8 || !b.subarray(0, COPY_SIGNATURE.length).equals(COPY_SIGNATURE)) {
+    throw new DifyOpsError('pgvector: unexpected binary COPY header.')
+  }
+  let o = COPY_SIGNATURE.length + 4
+  o += 4 + b.readInt32BE(o)
+  const field = (): [number, number] => {
+    const len = b.readInt32BE(o)
+    const start = o + 4
+    o = start + Math.max(0, len)
+    return [start, len]
+  }
+  for (;;) {
+    const n = b.readInt16BE(o)
+    o += 2
+    if (n === -1) break
+    if (n !== 4) throw new DifyOpsError(`pgvector: a binary COPY row of ${n} fields, 4 expected.`)
+    const [is, il] = field()
+    const [ts, tl] = field()
+    const [ms, ml] = field()
+    const [vs, vl] = field()
+    if (il < 0 || vl < 0) throw new DifyOpsError('pgvector: a row without id or embedding.')
+    const id = b.toString('latin1', is, is + il)
+    const metadata = ml < 0 ? {} : (JSON.parse(b.toString('utf8', ms, ms + ml)) as Record<string, unknown>)
+    // a view into the page, not a copy: a record kept alive keeps its page (~batch × 6 KB at 1536 dimensions)
+    const send = b.subarray(vs, vs + vl)
+    out.push(pgvectorRecord(id, typeof metadata?.doc_id === 'string' ? metadata.doc_id : id, tl < 0 ? '' : b.toString('utf8', ts, ts + tl), metadata ?? {}, send))
+  }
   return out
+}
+
+/** A record whose `vector` is decoded from `send` on first read; assigning `vector` drops `send`. */
+export function pgvectorRecord(id: string, docId: string, text: string, metadata: Record<string, unknown>, send: Buffer): VectorRecord {
+  let v: number[] | undefined
+  const r = { id, docId, text, metadata } as VectorRecord
+  Object.defineProperty(r, 'vector', {
+    enumerable: true,
+    configurable: true,
+    get: () => (v ??= decodeVectorSend(send)),
+    set: (x: number[]) => {
+      v = x
+      delete r.pgvectorSend
+    },
+  })
+  Object.defineProperty(r, 'pgvectorSend', { value: send, enumerable: false, writable: true, configurable: true })
+  return r
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+function checkUuid(id: string): string {
+  if (!UUID_RE.test(id)) throw new DifyOpsError(`pgvector: ${JSON.stringify(id)} is not a uuid.`)
+  return id
 }
 
 /** pgvector's text input format; shortest round-trip decimal of each value. */
