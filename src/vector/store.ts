@@ -25,6 +25,8 @@ export interface VectorRecord {
   /** Dify's metadata dict (doc_id, doc_hash, document_id, dataset_id, …) */
   metadata: Record<string, unknown>
   vector: number[]
+  /** the vector's L2 norm as the store computed it (only from a scan with `normsOnly` that the adapter honours) */
+  norm?: number
 }
 
 /** What Dify's search_by_vector returns: page_content + metadata with `score` added. */
@@ -67,6 +69,13 @@ export interface EnsureOptions {
 
 export interface ScanOptions {
   batchSize?: number
+  /**
+   * The caller reads only id, docId and each vector's L2 norm (vdb check), plus the whole vector of the doc_ids in
+   * `vectorsOf`. An adapter that can compute norms in the store returns records with `norm` set, text '', metadata
+   * {} and `vector` empty except for those doc_ids (pgvector); any other adapter ignores the option and returns
+   * full records.
+   */
+  normsOnly?: { vectorsOf?: readonly string[] }
 }
 
 export interface SearchOptions {

@@ -30,6 +30,8 @@ export async function open(config: Config, opts: OpenOptions = {}): Promise<Pgve
 }
 
 const NAME_RE = /^[A-Za-z0-9_]+$/
+/** metadata.doc_id when it is a string, else the id (what scan() reads as docId from the full record) */
+const DOC_ID_SQL = `case when jsonb_typeof(r.meta->'doc_id') = 'string' then r.meta->>'doc_id' else r.id::text end`
 const qi = (ident: string) => `"${ident.replace(/"/g, '""')}"`
 
 export class PgvectorStore implements VectorStore {
@@ -205,21 +207,33 @@ export class PgvectorStore implements VectorStore {
     const n = opts.batchSize ?? DEFAULT_SCAN_BATCH
     if (!(await this.exists(target))) return
     const t = this.table(target)
+    // normsOnly: the norm is computed by pgvector (vector_norm, in double precision), so no vector, text or meta
+    // crosses the wire except the vectors asked for; otherwise every column
+    const norms = opts.normsOnly
+    const cols = norms
+      ? `r.id::text as id, ${DOC_ID_SQL} as doc_id, vector_norm(r.embedding) as norm,
+         case when ${DOC_ID_SQL} = any($2::text[]) then vector_send(r.embedding) end as v`
+      : `r.id::text as id, r.text, r.meta, vector_send(r.embedding) as v`
+    const extra = norms ? [norms.vectorsOf ?? []] : []
     let after: string | null = null
     for (;;) {
-      const rows: Array<{ id: string; text: string; meta: Record<string, unknown>; v: Buffer }> = after === null
-        // order by the uuid column (r.id), not the text alias `id`: a text sort key cannot use the primary key and
-        // sorted the whole table for every page
-        ? await this.q(`select r.id::text as id, r.text, r.meta, vector_send(r.embedding) as v from ${t} r order by r.id limit $1`, [n])
-        : await this.q(`select r.id::text as id, r.text, r.meta, vector_send(r.embedding) as v from ${t} r where r.id > $2 order by r.id limit $1`, [n, after])
+      type Row = { id: string; doc_id?: string; norm?: number; text: string; meta: Record<string, unknown>; v: Buffer | null }
+      const params: unknown[] = [n, ...extra]
+      if (after !== null) params.push(after)
+      // order by the uuid column (r.id), not the text alias `id`: a text sort key cannot use the primary key and
+      // sorted the whole table for every page
+      const rows: Row[] = await this.q<Row>(
+        `select ${cols} from ${t} r ${after === null ? '' : `where r.id > $${params.length}`} order by r.id limit $1`, params)
       if (!rows.length) return
-      yield rows.map((r) => ({
-        id: r.id,
-        docId: typeof r.meta?.doc_id === 'string' ? (r.meta.doc_id as string) : r.id,
-        text: r.text,
-        metadata: r.meta,
-        vector: decodeVectorSend(r.v),
-      }))
+      yield rows.map((r): VectorRecord => norms
+        ? { id: r.id, docId: r.doc_id!, text: '', metadata: {}, vector: r.v ? decodeVectorSend(r.v) : [], norm: Number(r.norm) }
+        : {
+            id: r.id,
+            docId: typeof r.meta?.doc_id === 'string' ? (r.meta.doc_id as string) : r.id,
+            text: r.text,
+            metadata: r.meta,
+            vector: decodeVectorSend(r.v!),
+          })
       if (rows.length < n) return
       after = rows[rows.length - 1]!.id
     }
