@@ -67,6 +67,12 @@ export class DocIdMap {
     yield* this.#other.entries()
   }
 
+  /** the doc_ids never marked seen (only these are formatted back into strings) */
+  *unseen(): IterableIterator<string> {
+    for (let i = 0; i < this.#state.length; i++) if (this.#state[i] === UNSEEN) yield format(this.#keys, i * 4)
+    for (const [id, seen] of this.#other) if (!seen) yield id
+  }
+
   [Symbol.iterator](): IterableIterator<[string, boolean]> {
     return this.entries()
   }

@@ -20,5 +20,6 @@ describe('DocIdMap', () => {
     expect(m.get(randomUUID())).toBeUndefined()
     expect(m.has('nope')).toBe(false)
     expect(new Map(m.entries())).toEqual(ref)
+    expect([...m.unseen()].sort()).toEqual([...ref].filter(([, seen]) => !seen).map(([id]) => id).sort())
   })
 })
