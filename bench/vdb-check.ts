@@ -1,7 +1,7 @@
 /**
  * `dify vdb check` over one pgvector dataset of BENCH_N vectors (default 200 000) of dimension BENCH_DIM
  * (default 1536): items per second and peak RSS of the real CLI process (/usr/bin/time).
- *   npx tsc -p tsconfig.build.json && npx vite-node bench/vdb-check.ts
+ *   npm run build && npx vite-node bench/vdb-check.ts
  * Needs native pgvector on 127.0.0.1:5432 (scripts/services/pgvector.sh). Seeds a scratch database with Dify's
  * 1.12 schema: BENCH_N live segments, the pgvector table (no HNSW index: check never uses it), 100 missing and 100
  * orphan vectors, and an embedding cache row for every text. Every vector is the same unit vector (seeding is done
