@@ -259,7 +259,7 @@ describe.each([
     const id = randomUUID()
     await s.dataset({ id, indexStruct: indexStructJson(storeType, name(id)) })
     const d = await s.document(id)
-    const segs = []
+    const segs: Array<Awaited<ReturnType<DifySeeder['segment']>>> = []
     for (let i = 0; i < 4; i++) segs.push(await s.segment(id, d, `E text ${i}`))
     await s.cache(segs.map((_, i) => ({ text: `E text ${i}`, vector: unitVector(`E text ${i}`, DIM) })))
     const t = { collection: name(id) }
