@@ -90,6 +90,15 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
     const dm = await s.document(ids.mm)
     const sm = await s.segment(ids.mm, dm, 'figure caption')
     expected.mm!.push(sm.nodeId, await s.image(ids.mm, dm, sm.id, 'figure.png'))
+    // more pages (batchSize 2): two images on one segment, a segment without images, one without an index_node_id,
+    // and a disabled segment whose image is not live
+    const sm2 = await s.segment(ids.mm, dm, 'two figures')
+    expected.mm!.push(sm2.nodeId, await s.image(ids.mm, dm, sm2.id, 'a.png'), await s.image(ids.mm, dm, sm2.id, 'b.png'))
+    expected.mm!.push((await s.segment(ids.mm, dm, 'no figure')).nodeId)
+    const smNull = await s.segment(ids.mm, dm, 'no node', { nodeId: null })
+    expected.mm!.push(await s.image(ids.mm, dm, smNull.id, 'c.png'))
+    const smOff = await s.segment(ids.mm, dm, 'disabled', { enabled: false })
+    await s.image(ids.mm, dm, smOff.id, 'off.png')
     // economy and external datasets have no vectors
     ids.economy = await s.dataset({ technique: 'economy' })
     // annotations
@@ -148,9 +157,21 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
   it('multimodal: the image vector with doc_type image and the file name as text', async () => {
     const items = await all(deps, ids.mm!)
     expect(items.map((i) => i.docId).sort()).toEqual([...expected.mm!].sort())
-    const img = items.find((i) => i.kind === 'image')!
-    expect(img.text).toBe('figure.png')
+    const img = items.find((i) => i.text === 'figure.png')!
+    expect(img.kind).toBe('image')
     expect(img.metadata).toEqual({ doc_id: img.docId, doc_hash: '', document_id: img.documentId, dataset_id: ids.mm, doc_type: 'image' })
+  })
+
+  it('images paged by segment (PostgreSQL) and by binding id give the same items', async () => {
+    const t = (await findTarget(deps, ids.mm!))!
+    const images = async (imagesBySegment: boolean) => {
+      const out: LiveItem[] = []
+      for await (const b of liveItems(deps, t, { batchSize: 2, imagesBySegment })) out.push(...b.filter((i) => i.kind === 'image'))
+      return out.sort((a, b) => a.docId.localeCompare(b.docId))
+    }
+    const byId = await images(false)
+    expect(byId.map((i) => i.text).sort()).toEqual(['a.png', 'b.png', 'c.png', 'figure.png'])
+    expect(await images(true)).toEqual(byId)
   })
 
   it('targets: high_quality datasets only; where Dify looks (index_struct, else VECTOR_STORE naming)', async () => {
