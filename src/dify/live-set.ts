@@ -221,6 +221,13 @@ export async function findTarget(deps: LiveSetDeps, id: string): Promise<LiveTar
 export interface LiveItemOptions {
   /** rows per query (default 500) */
   batchSize?: number
+  /**
+   * How summaries are paged. Default: on PostgreSQL, when the dataset has more than 4 pages of them, by live segment
+   * (see summaryItems); otherwise on the summary id. Tests force either path.
+   */
+  summariesBySegment?: boolean
+  /** How image bindings are paged. Default: by live segment on PostgreSQL, on the binding id elsewhere. */
+  imagesBySegment?: boolean
 }
 
 /** The live items of one target, in batches; memory bounded by the batch size. */
@@ -233,8 +240,25 @@ export async function* liveItems(deps: LiveSetDeps, target: LiveTarget, opts: Li
   }
   yield* segmentItems(k, target.id, n)
   yield* childItems(k, target.id, n)
-  if (target.multimodal) yield* imageItems(k, target.id, n)
-  if (deps.profile.summaryIndex) yield* summaryItems(k, target.id, n)
+  if (target.multimodal) {
+    // on PostgreSQL by segment: no Dify index has segment_attachment_bindings.dataset_id first (see imageItems)
+    const bySegment = opts.imagesBySegment ?? deps.db.dialect === 'postgres'
+    yield* bySegment ? byLiveSegment(k, target.id, n, (ids) => imageQuery(k, target.id).where('s.id', 'in', ids).orderBy('b.id').execute(), imageLiveItems) : imageItems(k, target.id, n)
+  }
+  if (deps.profile.summaryIndex) {
+    let bySegment = opts.summariesBySegment
+    if (bySegment === undefined) {
+      if (deps.db.dialect !== 'postgres') bySegment = false
+      else {
+        const r = await k.selectFrom('document_segment_summaries').select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('dataset_id', '=', target.id).executeTakeFirst()
+        bySegment = Number(r?.n ?? 0) > 4 * n
+      }
+    }
+    yield* bySegment
+      ? byLiveSegment(k, target.id, n, (ids) => summaryQuery(k, target.id).where('m.chunk_id', 'in', ids).orderBy('m.id').execute(), summaryLiveItems)
+      : summaryItems(k, target.id, n)
+  }
 }
 
 /** How many live items a target has (one streaming pass, nothing kept). */
@@ -316,88 +340,167 @@ async function* childItems(k: K, datasetId: string, n: number): AsyncIterable<Li
   }
 }
 
+/** The image bindings of a dataset's live segments, without paging (aliases b, s, d, u). */
+function imageQuery(k: K, datasetId: string) {
+  return k
+    .selectFrom('segment_attachment_bindings as b')
+    .innerJoin('document_segments as s', 's.id', 'b.segment_id')
+    .innerJoin('documents as d', 'd.id', 's.document_id')
+    .innerJoin('upload_files as u', 'u.id', 'b.attachment_id')
+    .select(['b.id', 'u.id as file_id', 'u.name', 's.document_id'])
+    .where('b.dataset_id', '=', datasetId)
+    .where('s.dataset_id', '=', datasetId)
+    .whereRef('b.document_id', '=', 's.document_id')
+    .whereRef('b.tenant_id', '=', 's.tenant_id')
+    .where(liveDocSeg)
+}
+
+type ImageRow = { id: string; file_id: string; name: string; document_id: string }
+
+function imageLiveItems(rows: ImageRow[], datasetId: string): LiveItem[] {
+  return rows.map((r) => ({
+    docId: String(r.file_id),
+    text: r.name,
+    metadata: { doc_id: String(r.file_id), doc_hash: '', document_id: r.document_id, dataset_id: datasetId, doc_type: 'image' },
+    kind: 'image' as const,
+    documentId: r.document_id,
+    datasetId,
+  }))
+}
+
+/**
+ * Image bindings paged on the binding id (MySQL; tests). No Dify index starts with the binding's dataset_id, so
+ * on PostgreSQL each page walks the primary key of every dataset's bindings (200 000 among 2 million: 142 s).
+ */
 async function* imageItems(k: K, datasetId: string, n: number): AsyncIterable<LiveItem[]> {
   let after: string | null = null
   for (;;) {
-    let q = k
-      .selectFrom('segment_attachment_bindings as b')
-      .innerJoin('document_segments as s', 's.id', 'b.segment_id')
-      .innerJoin('documents as d', 'd.id', 's.document_id')
-      .innerJoin('upload_files as u', 'u.id', 'b.attachment_id')
-      .select(['b.id', 'u.id as file_id', 'u.name', 's.document_id'])
-      .where('b.dataset_id', '=', datasetId)
-      .where('s.dataset_id', '=', datasetId)
-      .whereRef('b.document_id', '=', 's.document_id')
-      .whereRef('b.tenant_id', '=', 's.tenant_id')
-    q = q.where(liveDocSeg)
+    let q = imageQuery(k, datasetId)
     if (after !== null) q = q.where('b.id', '>', after)
     const rows = await q.orderBy('b.id').limit(n).execute()
-    if (rows.length) {
-      yield rows.map((r) => ({
-        docId: String(r.file_id),
-        text: r.name,
-        metadata: { doc_id: String(r.file_id), doc_hash: '', document_id: r.document_id, dataset_id: datasetId, doc_type: 'image' },
-        kind: 'image' as const,
-        documentId: r.document_id,
-        datasetId,
-      }))
-    }
+    if (rows.length) yield imageLiveItems(rows as ImageRow[], datasetId)
     if (rows.length < n) return
     after = rows[rows.length - 1]!.id
   }
 }
 
+/**
+ * The live summaries of a dataset, without paging: the newest qualifying summary of each live segment
+ * (aliases m = summary, s = segment, d = document).
+ */
+function summaryQuery(k: K, datasetId: string) {
+  return k
+    .selectFrom('document_segment_summaries as m')
+    .innerJoin('document_segments as s', 's.id', 'm.chunk_id')
+    .innerJoin('documents as d', 'd.id', 's.document_id')
+    .select(['m.id', 'm.summary_index_node_id', 'm.summary_index_node_hash', 'm.summary_content', 's.id as segment_id', 's.document_id'])
+    .where('m.dataset_id', '=', datasetId)
+    .where('s.dataset_id', '=', datasetId)
+    .where('m.status', '=', 'completed')
+    .where('m.enabled', '=', true)
+    .where('m.summary_index_node_id', 'is not', null)
+    .where('m.summary_content', 'is not', null)
+    // the newest qualifying summary of its chunk only
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(
+        selectFrom('document_segment_summaries as m2')
+          .select(sql<number>`1`.as('one'))
+          .whereRef('m2.chunk_id', '=', 'm.chunk_id')
+          .where('m2.status', '=', 'completed')
+          .where('m2.enabled', '=', true)
+          .where('m2.summary_index_node_id', 'is not', null)
+          .where('m2.summary_content', 'is not', null)
+          .where((eb) => eb.or([
+            eb('m2.created_at', '>', eb.ref('m.created_at')),
+            eb.and([eb('m2.created_at', '=', eb.ref('m.created_at')), eb('m2.id', '>', eb.ref('m.id'))]),
+          ])),
+      )),
+    )
+    .where(liveDocSeg)
+}
+
+type SummaryRow = { id: string; summary_index_node_id: string | null; summary_index_node_hash: string | null; summary_content: string | null; segment_id: string; document_id: string }
+
+function summaryLiveItems(rows: SummaryRow[], datasetId: string): LiveItem[] {
+  const items: LiveItem[] = []
+  for (const r of rows) {
+    if (!r.summary_content || !r.summary_content.trim()) continue
+    items.push({
+      docId: r.summary_index_node_id!,
+      text: r.summary_content,
+      metadata: {
+        doc_id: r.summary_index_node_id, doc_hash: r.summary_index_node_hash, dataset_id: datasetId, document_id: r.document_id,
+        original_chunk_id: r.segment_id, doc_type: 'text', is_summary: true,
+      },
+      kind: 'summary',
+      documentId: r.document_id,
+      datasetId,
+    })
+  }
+  return items
+}
+
+/**
+ * Summaries paged on their id. Cheap when the dataset has few summaries (PostgreSQL sorts them per page) and on
+ * MySQL (InnoDB's dataset_id index carries the primary key, so it serves filter and order). On PostgreSQL no Dify
+ * index serves `dataset_id = ? order by id`: with many summaries each page walks the primary key and filters the
+ * other datasets' rows out (200 000 summaries among 2.2 million: 40 s).
+ */
 async function* summaryItems(k: K, datasetId: string, n: number): AsyncIterable<LiveItem[]> {
   let after: string | null = null
   for (;;) {
-    let q = k
-      .selectFrom('document_segment_summaries as m')
-      .innerJoin('document_segments as s', 's.id', 'm.chunk_id')
-      .innerJoin('documents as d', 'd.id', 's.document_id')
-      .select(['m.id', 'm.summary_index_node_id', 'm.summary_index_node_hash', 'm.summary_content', 's.id as segment_id', 's.document_id'])
-      .where('m.dataset_id', '=', datasetId)
-      .where('s.dataset_id', '=', datasetId)
-      .where('m.status', '=', 'completed')
-      .where('m.enabled', '=', true)
-      .where('m.summary_index_node_id', 'is not', null)
-      .where('m.summary_content', 'is not', null)
-      // the newest qualifying summary of its chunk only
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(
-          selectFrom('document_segment_summaries as m2')
-            .select(sql<number>`1`.as('one'))
-            .whereRef('m2.chunk_id', '=', 'm.chunk_id')
-            .where('m2.status', '=', 'completed')
-            .where('m2.enabled', '=', true)
-            .where('m2.summary_index_node_id', 'is not', null)
-            .where('m2.summary_content', 'is not', null)
-            .where((eb) => eb.or([
-              eb('m2.created_at', '>', eb.ref('m.created_at')),
-              eb.and([eb('m2.created_at', '=', eb.ref('m.created_at')), eb('m2.id', '>', eb.ref('m.id'))]),
-            ])),
-        )),
-      )
-    q = q.where(liveDocSeg)
+    let q = summaryQuery(k, datasetId)
     if (after !== null) q = q.where('m.id', '>', after)
     const rows = await q.orderBy('m.id').limit(n).execute()
-    const items: LiveItem[] = []
-    for (const r of rows) {
-      if (!r.summary_content || !r.summary_content.trim()) continue
-      items.push({
-        docId: r.summary_index_node_id!,
-        text: r.summary_content,
-        metadata: {
-          doc_id: r.summary_index_node_id, doc_hash: r.summary_index_node_hash, dataset_id: datasetId, document_id: r.document_id,
-          original_chunk_id: r.segment_id, doc_type: 'text', is_summary: true,
-        },
-        kind: 'summary',
-        documentId: r.document_id,
-        datasetId,
-      })
-    }
+    const items = summaryLiveItems(rows as SummaryRow[], datasetId)
     if (items.length) yield items
     if (rows.length < n) return
     after = rows[rows.length - 1]!.id
+  }
+}
+
+/**
+ * Items hanging off the dataset's live segments (summaries, image bindings), driven by the segments: pages of n live
+ * segments in (index_node_id, id) order, served by Dify's (index_node_id, dataset_id) index, then the items of those
+ * segments by an indexed lookup (summaries: chunk_id; bindings: the segment's primary key, then Dify's
+ * (tenant_id, dataset_id, document_id, segment_id) index). Segments without an index_node_id come last, in one pass
+ * on the segment id. A page yields the items of n segments (none, or several per segment).
+ */
+async function* byLiveSegment<R>(
+  k: K, datasetId: string, n: number, itemsOf: (segmentIds: string[]) => Promise<R[]>, toItems: (rows: R[], datasetId: string) => LiveItem[],
+): AsyncIterable<LiveItem[]> {
+  const segments = () => k
+    .selectFrom('document_segments as s')
+    .innerJoin('documents as d', 'd.id', 's.document_id')
+    .select(['s.id', 's.index_node_id'])
+    .where('s.dataset_id', '=', datasetId)
+    .where('d.dataset_id', '=', datasetId)
+    .where(liveDocSeg)
+  const page = async (segs: Array<{ id: string }>) => (segs.length ? toItems(await itemsOf(segs.map((x) => x.id)), datasetId) : [])
+  let after: { node: string; id: string } | null = null
+  for (;;) {
+    let q = segments().where('s.index_node_id', 'is not', null)
+    // (index_node_id, id) > after, written so the index range starts at after.node
+    if (after) {
+      const a = after
+      q = q.where('s.index_node_id', '>=', a.node).where((eb) => eb.or([eb('s.index_node_id', '>', a.node), eb('s.id', '>', a.id)]))
+    }
+    const segs = await q.orderBy('s.index_node_id').orderBy('s.id').limit(n).execute()
+    const items = await page(segs)
+    if (items.length) yield items
+    if (segs.length < n) break
+    const last = segs[segs.length - 1]!
+    after = { node: last.index_node_id!, id: last.id }
+  }
+  let afterId: string | null = null
+  for (;;) {
+    let q = segments().where('s.index_node_id', 'is', null)
+    if (afterId !== null) q = q.where('s.id', '>', afterId)
+    const segs = await q.orderBy('s.id').limit(n).execute()
+    const items = await page(segs)
+    if (items.length) yield items
+    if (segs.length < n) return
+    afterId = segs[segs.length - 1]!.id
   }
 }
 

@@ -239,7 +239,9 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
     report.store.dimension = layout?.dimension ?? null
     report.store.metric = layout?.metric ?? null
     if (layout) {
-      for await (const batch of store.scan(vt, { batchSize: scanBatch(layout.dimension) })) {
+      // norms computed by the store where it can (pgvector): only the sampled vectors cross the wire
+      const normsOnly = { vectorsOf: [...sampleIds.keys()] }
+      for await (const batch of store.scan(vt, { batchSize: scanBatch(layout.dimension), normsOnly })) {
         for (const r of batch) {
           stored++
           const seen = live.get(r.docId)
@@ -258,9 +260,9 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
             if (report.examples.duplicated.length < nEx) report.examples.duplicated.push(r.docId)
           } else {
             live.set(r.docId, true)
-            if (sampleIds.has(r.docId)) sampledVectors.set(r.docId, Float32Array.from(r.vector))
+            if (sampleIds.has(r.docId) && r.vector.length) sampledVectors.set(r.docId, Float32Array.from(r.vector))
           }
-          if (Math.abs(l2norm(r.vector) - 1) > NORM_TOLERANCE) {
+          if (Math.abs((r.norm ?? l2norm(r.vector)) - 1) > NORM_TOLERANCE) {
             report.offNorm++
             if (report.examples.offNorm.length < nEx) report.examples.offNorm.push(r.docId)
           }
@@ -273,8 +275,7 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
     return { report, orphanIds, live }
   }
   report.stored = stored
-  for (const [docId, seen] of live) {
-    if (seen) continue
+  for (const docId of live.unseen()) {
     report.missing++
     if (report.examples.missing.length < nEx) report.examples.missing.push(docId)
   }

@@ -32,6 +32,8 @@ export interface VectorRecord {
    * pgvector → pgvector copy never turns floats into numbers and back. Other adapters neither set nor read it.
    */
   pgvectorSend?: Buffer
+  /** the vector's L2 norm as the store computed it (only from a scan with `normsOnly` that the adapter honours) */
+  norm?: number
 }
 
 /** The dimension of a record's vector without decoding pgvector's bytes. */
@@ -79,6 +81,13 @@ export interface EnsureOptions {
 
 export interface ScanOptions {
   batchSize?: number
+  /**
+   * The caller reads only id, docId and each vector's L2 norm (vdb check), plus the whole vector of the doc_ids in
+   * `vectorsOf`. An adapter that can compute norms in the store returns records with `norm` set, text '', metadata
+   * {} and `vector` empty except for those doc_ids (pgvector); any other adapter ignores the option and returns
+   * full records.
+   */
+  normsOnly?: { vectorsOf?: readonly string[] }
 }
 
 export interface SearchOptions {

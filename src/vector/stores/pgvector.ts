@@ -30,6 +30,8 @@ export async function open(config: Config, opts: OpenOptions = {}): Promise<Pgve
 }
 
 const NAME_RE = /^[A-Za-z0-9_]+$/
+/** metadata.doc_id when it is a string, else the id (what scan() reads as docId from the full record) */
+const DOC_ID_SQL = `case when jsonb_typeof(r.meta->'doc_id') = 'string' then r.meta->>'doc_id' else r.id::text end`
 const qi = (ident: string) => `"${ident.replace(/"/g, '""')}"`
 
 export class PgvectorStore implements VectorStore {
@@ -211,6 +213,11 @@ export class PgvectorStore implements VectorStore {
     const n = Math.max(1, Math.floor(opts.batchSize ?? DEFAULT_SCAN_BATCH))
     if (!(await this.exists(target))) return
     const t = this.table(target)
+    // normsOnly (vdb check): the norm is computed by pgvector, and only the vectors asked for cross the wire
+    if (opts.normsOnly) {
+      yield* this.scanNorms(t, n, opts.normsOnly.vectorsOf ?? [])
+      return
+    }
     // order by the uuid column (r.id), not the text alias `id`: a text sort key cannot use the primary key and
     // sorted the whole table for every page. `after` is an id this scan read back (a canonical uuid): safe inline,
     // COPY takes no parameters.
@@ -243,6 +250,25 @@ export class PgvectorStore implements VectorStore {
       throw mapError(e, this.settings)
     } finally {
       client.release()
+    }
+  }
+
+  /** scan() with normsOnly: id, doc_id and vector_norm (double precision) per row, the vector only of `vectorsOf` */
+  private async *scanNorms(t: string, n: number, vectorsOf: readonly string[]): AsyncIterable<VectorRecord[]> {
+    const cols = `r.id::text as id, ${DOC_ID_SQL} as doc_id, vector_norm(r.embedding) as norm,
+       case when ${DOC_ID_SQL} = any($2::text[]) then vector_send(r.embedding) end as v`
+    let after: string | null = null
+    for (;;) {
+      type Row = { id: string; doc_id: string; norm: number; v: Buffer | null }
+      const params: unknown[] = [n, vectorsOf]
+      if (after !== null) params.push(after)
+      // order by the uuid column (r.id), not a text alias: a text sort key cannot use the primary key
+      const rows: Row[] = await this.q<Row>(
+        `select ${cols} from ${t} r ${after === null ? '' : `where r.id > $${params.length}`} order by r.id limit $1`, params)
+      if (!rows.length) return
+      yield rows.map((r): VectorRecord => ({ id: r.id, docId: r.doc_id, text: '', metadata: {}, vector: r.v ? decodeVectorSend(r.v) : [], norm: Number(r.norm) }))
+      if (rows.length < n) return
+      after = rows[rows.length - 1]!.id
     }
   }
 

@@ -57,7 +57,7 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
     expected.text!.push(...segs.map((x) => x.nodeId))
     const segOff = (await s.segment(ids.text, d1, 'disabled segment', { enabled: false })).id
     await s.segment(ids.text, d1, 'indexing segment', { status: 'indexing' })
-    await s.segment(ids.text, d1, 'no node', { nodeId: null })
+    const noNode = await s.segment(ids.text, d1, 'no node', { nodeId: null })
     const dq = await s.document(ids.text, { docForm: 'qa_model' })
     const qa = await s.segment(ids.text, dq, 'question?', { answer: 'the answer' })
     expected.text!.push(qa.nodeId)
@@ -75,6 +75,8 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
     await s.summary(ids.text, d1, segOff, 'summary of a disabled segment')
     const seg1 = segs[1]!.id
     await s.summary(ids.text, d1, seg1, 'generating', { status: 'generating' })
+    // more pages of summaries (batchSize 2), one of them of a live segment without an index_node_id
+    for (const x of [segs[2]!, segs[3]!, segs[4]!, noNode]) expected.text!.push(await s.summary(ids.text, d1, x.id, `summary of ${x.id}`))
 
     // parent-child: children only
     ids.pc = await s.dataset()
@@ -88,6 +90,15 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
     const dm = await s.document(ids.mm)
     const sm = await s.segment(ids.mm, dm, 'figure caption')
     expected.mm!.push(sm.nodeId, await s.image(ids.mm, dm, sm.id, 'figure.png'))
+    // more pages (batchSize 2): two images on one segment, a segment without images, one without an index_node_id,
+    // and a disabled segment whose image is not live
+    const sm2 = await s.segment(ids.mm, dm, 'two figures')
+    expected.mm!.push(sm2.nodeId, await s.image(ids.mm, dm, sm2.id, 'a.png'), await s.image(ids.mm, dm, sm2.id, 'b.png'))
+    expected.mm!.push((await s.segment(ids.mm, dm, 'no figure')).nodeId)
+    const smNull = await s.segment(ids.mm, dm, 'no node', { nodeId: null })
+    expected.mm!.push(await s.image(ids.mm, dm, smNull.id, 'c.png'))
+    const smOff = await s.segment(ids.mm, dm, 'disabled', { enabled: false })
+    await s.image(ids.mm, dm, smOff.id, 'off.png')
     // economy and external datasets have no vectors
     ids.economy = await s.dataset({ technique: 'economy' })
     // annotations
@@ -110,11 +121,26 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
     const qa = items.find((i) => i.kind === 'qa')!
     expect(qa.text).toBe('question?')
     expect(qa.metadata).toMatchObject({ answer: 'the answer', dataset_id: ids.text })
-    const sum = items.find((i) => i.kind === 'summary')!
-    expect(sum.text).toBe('new summary')
+    const sums = items.filter((i) => i.kind === 'summary').map((i) => i.text)
+    expect(sums).toContain('new summary')
+    expect(sums).not.toContain('old summary')
+    const sum = items.find((i) => i.text === 'new summary')!
     expect(sum.metadata).toMatchObject({ is_summary: true, doc_type: 'text' })
     const txt = items.find((i) => i.kind === 'text')!
     expect(Object.keys(txt.metadata).sort()).toEqual(['dataset_id', 'doc_hash', 'doc_id', 'document_id'])
+  })
+
+  it('summaries paged by segment (PostgreSQL with many summaries) and by summary id give the same items', async () => {
+    const t = (await findTarget(deps, ids.text!))!
+    const summaries = async (summariesBySegment: boolean) => {
+      const out: LiveItem[] = []
+      for await (const b of liveItems(deps, t, { batchSize: 2, summariesBySegment })) out.push(...b.filter((i) => i.kind === 'summary'))
+      return out.sort((a, b) => a.docId.localeCompare(b.docId))
+    }
+    const byId = await summaries(false)
+    expect(byId).toHaveLength(5)
+    expect(byId.map((i) => i.text)).toContain('new summary')
+    expect(await summaries(true)).toEqual(byId)
   })
 
   it('summaries are not part of the live set before 1.12.0', async () => {
@@ -131,9 +157,21 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
   it('multimodal: the image vector with doc_type image and the file name as text', async () => {
     const items = await all(deps, ids.mm!)
     expect(items.map((i) => i.docId).sort()).toEqual([...expected.mm!].sort())
-    const img = items.find((i) => i.kind === 'image')!
-    expect(img.text).toBe('figure.png')
+    const img = items.find((i) => i.text === 'figure.png')!
+    expect(img.kind).toBe('image')
     expect(img.metadata).toEqual({ doc_id: img.docId, doc_hash: '', document_id: img.documentId, dataset_id: ids.mm, doc_type: 'image' })
+  })
+
+  it('images paged by segment (PostgreSQL) and by binding id give the same items', async () => {
+    const t = (await findTarget(deps, ids.mm!))!
+    const images = async (imagesBySegment: boolean) => {
+      const out: LiveItem[] = []
+      for await (const b of liveItems(deps, t, { batchSize: 2, imagesBySegment })) out.push(...b.filter((i) => i.kind === 'image'))
+      return out.sort((a, b) => a.docId.localeCompare(b.docId))
+    }
+    const byId = await images(false)
+    expect(byId.map((i) => i.text).sort()).toEqual(['a.png', 'b.png', 'c.png', 'figure.png'])
+    expect(await images(true)).toEqual(byId)
   })
 
   it('targets: high_quality datasets only; where Dify looks (index_struct, else VECTOR_STORE naming)', async () => {

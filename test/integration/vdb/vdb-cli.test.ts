@@ -253,6 +253,32 @@ describe.each([
     expect(clean.stdout).toContain('5 checked: 5 consistent, 0 with drift')
   })
 
+  it.skipIf(!available)('check counts off-norm vectors over the whole store and compares the sampled vectors with the cache', async () => {
+    // E: four cached segments stored as: right, another unit vector (mismatch), twice the right one (off norm and
+    // mismatch), right; --sample 0 still counts the off-norm vector (pgvector: norms computed by the server)
+    const id = randomUUID()
+    await s.dataset({ id, indexStruct: indexStructJson(storeType, name(id)) })
+    const d = await s.document(id)
+    const segs: Array<Awaited<ReturnType<DifySeeder['segment']>>> = []
+    for (let i = 0; i < 4; i++) segs.push(await s.segment(id, d, `E text ${i}`))
+    await s.cache(segs.map((_, i) => ({ text: `E text ${i}`, vector: unitVector(`E text ${i}`, DIM) })))
+    const t = { collection: name(id) }
+    targets.push(t)
+    await store.ensureCollection(t, DIM)
+    const vec = [unitVector('E text 0', DIM), unitVector('something else', DIM), unitVector('E text 2', DIM).map((x) => 2 * x), unitVector('E text 3', DIM)]
+    await store.upsert(t, segs.map((x, i) => ({ id: x.nodeId, docId: x.nodeId, text: `E text ${i}`, metadata: { doc_id: x.nodeId }, vector: vec[i]! })))
+    const r = await runCli(['vdb', 'check', '--dataset', id, '--sample', '10', '--json'], { env })
+    expect(r.code).toBe(8)
+    const e = r.json.targets[0]
+    expect(e).toMatchObject({ stored: 4, missing: 0, orphaned: 0, offNorm: 1, drift: 3, examples: { offNorm: [segs[2]!.nodeId] } })
+    expect(e.sample).toMatchObject({ checked: 4, equal: 2, mismatched: 2, noCacheEntry: 0 })
+    expect(e.sample.examples.map((x: any) => x.docId).sort()).toEqual([segs[1]!.nodeId, segs[2]!.nodeId].sort())
+    expect(e.sample.examples.find((x: any) => x.docId === segs[2]!.nodeId).cosine).toBeCloseTo(1, 5)
+    const none = await runCli(['vdb', 'check', '--dataset', id, '--sample', '0', '--json'], { env })
+    expect(none.json.targets[0]).toMatchObject({ offNorm: 1, drift: 1, sample: { checked: 0 } })
+    await c.query('update datasets set indexing_technique = null where id = $1', [id])
+  })
+
   it.skipIf(!available)('a dataset whose store is unreachable is reported and never touched', async () => {
     const id = randomUUID()
     await s.dataset({ id, indexStruct: indexStructJson('qdrant', genCollectionNameById(id)) })

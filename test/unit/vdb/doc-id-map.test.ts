@@ -20,5 +20,21 @@ describe('DocIdMap', () => {
     expect(m.get(randomUUID())).toBeUndefined()
     expect(m.has('nope')).toBe(false)
     expect(new Map(m.entries())).toEqual(ref)
+    expect([...m.unseen()].sort()).toEqual([...ref].filter(([, seen]) => !seen).map(([id]) => id).sort())
+  })
+})
+
+describe('DocIdMap memory', () => {
+  it('holds 200 000 UUIDs in at most 32 bytes each, every one found, none invented', () => {
+    const m = new DocIdMap()
+    const ids = Array.from({ length: 200_000 }, () => randomUUID())
+    for (const id of ids) m.set(id, false)
+    expect(m.size).toBe(200_000)
+    // 17 bytes per slot, tables 53–80 % full
+    expect(m.tableBytes).toBeLessThanOrEqual(32 * 200_000)
+    for (const id of ids.slice(0, 1000)) expect(m.get(id)).toBe(false)
+    for (let i = 0; i < 1000; i++) expect(m.get(randomUUID())).toBeUndefined()
+    for (const id of ids) m.set(id, true)
+    expect([...m.unseen()]).toEqual([])
   })
 })
