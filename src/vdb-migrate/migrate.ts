@@ -8,6 +8,7 @@ import { clearCollectionKeys } from '../vector/redis-keys.js'
 import { vectorDimension, type VectorRecord, type VectorStore, type VectorTarget } from '../vector/store.js'
 import { CheckpointStore, type Checkpoint } from './checkpoint.js'
 import type { Deps, MigrateOptions, OpenedStore, Unit, UnitReport } from './types.js'
+import { DocIdSet, type DocIds } from '../vdb/doc-id-map.js'
 
 /** How each store turns a cosine neighbour into Dify's score (dify-vector-stores.md §6.8): thresholds move. */
 export const SCORE_SEMANTICS: Record<string, string> = {
@@ -159,7 +160,7 @@ async function run(
   // object; verification then expects one object per distinct text and reports the collapsed doc_ids
   const textKeys = target.type === 'weaviate' ? new Map<string, string>() : null
   const keyText = (docId: string, text: string) => textKeys?.set(docId, createHash('sha1').update(text).digest('base64'))
-  const seen = new Set<string>()
+  const seen = new DocIdSet()
   let written = cp?.written ?? 0
 
   // 1. the source store: scan, keep the live doc_ids (orphans and repeated doc_ids are left behind)
@@ -248,9 +249,10 @@ async function run(
   rep.fromSource = inPlace ? 0 : seen.size
 
   // 2. the embedding cache for live items the source lacks
-  const pending = [...live].filter((id) => !seen.has(id))
-  if (pending.length && u.model && u.provider) {
-    for await (const items of deps.live.itemsFor(u, new Set(pending), o.batchSize)) {
+  const pending = new DocIdSet()
+  for (const id of live) if (!seen.has(id)) pending.add(id)
+  if (pending.size && u.model && u.provider) {
+    for await (const items of deps.live.itemsFor(u, pending, o.batchSize)) {
       const vecs = await deps.cache.lookup(u.model, u.provider, [...new Set(items.map((it) => it.text))])
       const recs: VectorRecord[] = []
       for (const it of items) {
@@ -269,9 +271,13 @@ async function run(
       rep.fromCache += recs.length
     }
   }
-  const missing = [...live].filter((id) => !seen.has(id))
-  rep.missing = missing.length
-  rep.missingDocIds = missing.slice(0, MAX_LISTED_MISSING)
+  const missingListed: string[] = []
+  for (const id of live) {
+    if (seen.has(id)) continue
+    rep.missing++
+    if (missingListed.length < MAX_LISTED_MISSING) missingListed.push(id)
+  }
+  rep.missingDocIds = missingListed
   rep.written = o.dryRun ? 0 : rep.fromSource + rep.fromCache
   if (o.dryRun) {
     const layout = await target.layout(tgt).catch(() => null)
@@ -309,8 +315,8 @@ async function run(
   rep.verified = true
   await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'verified', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
 
-  if (missing.length && !o.allowMissing) {
-    return done('incomplete', `${missing.length} live item(s) have no vector in the source or the embedding cache; not switched (--allow-missing switches anyway)`)
+  if (rep.missing && !o.allowMissing) {
+    return done('incomplete', `${rep.missing} live item(s) have no vector in the source or the embedding cache; not switched (--allow-missing switches anyway)`)
   }
 
   // 4. switch (datasets): compare-and-swap on the old index_struct, and Dify's collection-exists keys cleared
@@ -349,10 +355,10 @@ async function casIndexStruct(deps: Deps, u: Unit, next: string): Promise<number
 }
 
 /** The target holds exactly these doc_ids, once each. */
-async function holdsExactly(store: VectorStore, t: VectorTarget, live: Set<string>, batchSize: number): Promise<boolean> {
+async function holdsExactly(store: VectorStore, t: VectorTarget, live: DocIds, batchSize: number): Promise<boolean> {
   if (!(await store.exists(t))) return live.size === 0
   if ((await store.count(t)) !== live.size) return false
-  const got = new Set<string>()
+  const got = new DocIdSet()
   for await (const batch of store.scan(t, { batchSize })) {
     for (const rec of batch) {
       if (!live.has(rec.docId) || got.has(rec.docId)) return false
@@ -366,14 +372,14 @@ const PROBES = 10
 
 /** Returns a description of the first problem, or null when the target is right. */
 export async function verify(
-  store: VectorStore, t: VectorTarget, expected: Set<string>, sample: Array<{ docId: string; vector: number[] }>, batchSize: number,
+  store: VectorStore, t: VectorTarget, expected: DocIds, sample: Array<{ docId: string; vector: number[] }>, batchSize: number,
   textKeys: Map<string, string> | null = null, collapsed = { n: 0, probeMisses: 0 }, indexReady: Promise<unknown> = Promise.resolve(),
 ): Promise<string | null> {
   const count = expected.size ? await store.count(t) : (await store.exists(t)) ? await store.count(t) : 0
   const want = textKeys ? new Set(textKeys.values()).size : expected.size
   if (count !== want) return `the target holds ${count} vector(s), ${want} expected`
   const sampled = new Map(sample.map((s) => [s.docId, s.vector]))
-  const got = new Set<string>()
+  const got = new DocIdSet()
   if (expected.size) {
     for await (const batch of store.scan(t, { batchSize })) {
       for (const rec of batch) {

@@ -1,5 +1,6 @@
 import { annotationTargets, datasetTargets, liveItems, type LiveSetDeps, type LiveTarget } from '../dify/live-set.js'
 import type { LiveSetPort, MigrateOptions, Unit } from './types.js'
+import { DocIdSet } from '../vdb/doc-id-map.js'
 
 /**
  * Which datasets and apps a run covers, as the live set defines them (src/dify/live-set.ts; reference
@@ -46,7 +47,7 @@ function unitOf(t: LiveTarget): Unit {
 export function liveSetPort(deps: LiveSetDeps): LiveSetPort {
   return {
     async docIds(u) {
-      const ids = new Set<string>()
+      const ids = new DocIdSet()
       for await (const batch of liveItems(deps, u.liveTarget, { batchSize: 2000 })) for (const it of batch) ids.add(it.docId)
       return ids
     },

@@ -1,5 +1,6 @@
 import type { LiveItem, LiveTarget } from '../dify/live-set.js'
 import type { VectorRecord, VectorStore, VectorTarget } from '../vector/store.js'
+import type { DocIds, DocIdSet } from '../vdb/doc-id-map.js'
 
 /** A unit of work: one dataset's knowledge vectors, or one app's annotation vectors. */
 export interface Unit {
@@ -25,9 +26,9 @@ export type { LiveItem }
 /** The live set, read from the metadata database (over `src/dify/live-set.ts`, the one definition). */
 export interface LiveSetPort {
   /** every live doc_id of the unit (datasets: segments / child chunks / images / summaries; apps: annotation ids) */
-  docIds(unit: Unit): Promise<Set<string>>
+  docIds(unit: Unit): Promise<DocIdSet>
   /** the live items (text + Dify metadata) whose doc_id is in `docIds`, in batches (one pass) */
-  itemsFor(unit: Unit, docIds: Set<string>, batchSize: number): AsyncIterable<LiveItem[]>
+  itemsFor(unit: Unit, docIds: DocIds, batchSize: number): AsyncIterable<LiveItem[]>
 }
 
 /** Dify's `embeddings` cache: vectors by (model_name, sha256(text + "None"), provider_name). */

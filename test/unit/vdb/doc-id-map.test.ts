@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { DocIdMap } from '../../../src/vdb/doc-id-map.js'
+import { DocIdMap, DocIdSet } from '../../../src/vdb/doc-id-map.js'
 
 describe('DocIdMap', () => {
   it('behaves like a Map<string, boolean> for UUIDs and other ids, across growth', () => {
@@ -36,5 +36,18 @@ describe('DocIdMap memory', () => {
     for (let i = 0; i < 1000; i++) expect(m.get(randomUUID())).toBeUndefined()
     for (const id of ids) m.set(id, true)
     expect([...m.unseen()]).toEqual([])
+  })
+})
+
+describe('DocIdSet', () => {
+  it('behaves like a Set<string> (has, add, size, iteration) for UUIDs and other ids', () => {
+    const ids = [...Array.from({ length: 5000 }, () => randomUUID()), 'not-a-uuid', 'ABC', '']
+    const s = new DocIdSet(ids.slice(0, 100))
+    for (const id of ids.slice(100)) s.add(id).add(id)
+    expect(s.size).toBe(ids.length)
+    for (const id of ids) expect(s.has(id)).toBe(true)
+    expect(s.has(randomUUID())).toBe(false)
+    expect(s.has(ids[0]!.toUpperCase())).toBe(false)
+    expect(new Set(s)).toEqual(new Set(ids))
   })
 })
