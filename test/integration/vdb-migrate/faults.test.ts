@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../../../src/config/schema.js'
 import { classPrefixForStore, indexStructJson } from '../../../src/dify/collections.js'
 import { openDb, type Db } from '../../../src/runtime/db.js'
 import { profileFor } from '../../../src/dify/profile.js'
@@ -17,15 +16,13 @@ import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../
 import { PG } from '../../support/services.js'
 import { DifySeeder, unitVector } from '../../support/vdb-seed.js'
 import { dump } from '../../support/vdb-migrate-world.js'
+import { pgvectorAvailable, pgvectorVars } from '../../support/pgvector.js'
+import { configFromVars as cfg } from '../../support/config.js'
 
 const CHROMA = { host: '127.0.0.1', port: Number(process.env.CHROMA_TEST_PORT ?? 8011) }
 const chromaUp = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then((r) => r.ok, () => false)
-const pgc = new pg.Client({ ...PG, database: 'postgres' })
-await pgc.connect()
-const pgvectorUp = (await pgc.query(`select 1 from pg_available_extensions where name = 'vector'`)).rowCount === 1
-await pgc.end()
+const pgvectorUp = await pgvectorAvailable()
 
-const cfg = (vars: Record<string, string>) => parseConfig(new Map(Object.entries(vars).map(([k, v]) => [k, { value: v, source: 'environment' as const }])))
 const N = 240
 const DIM = 16
 
@@ -47,7 +44,7 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate fault injection (pgvector
     redis = await scratchRedis('vdbmigfault')
     c = new pg.Client({ ...PG, database: db.name })
     await c.connect()
-    const pgv = { PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: db.name }
+    const pgv = pgvectorVars(db.name)
     const chroma = { CHROMA_HOST: CHROMA.host, CHROMA_PORT: String(CHROMA.port) }
     src = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgv }))
     dst = await openVectorStore(cfg({ VECTOR_STORE: 'chroma', ...chroma }))

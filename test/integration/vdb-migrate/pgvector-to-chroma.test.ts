@@ -1,6 +1,5 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../../../src/config/schema.js'
 import { indexStructJson } from '../../../src/dify/collections.js'
 import { keys } from '../../../src/dify/keys.js'
 import { openVectorStore } from '../../../src/vector/index.js'
@@ -11,15 +10,13 @@ import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../
 import { PG } from '../../support/services.js'
 import { unitVector } from '../../support/vdb-seed.js'
 import { DIM, dump, nearestLive, seedWorld, targetOf, type World } from '../../support/vdb-migrate-world.js'
+import { pgvectorAvailable, pgvectorVars } from '../../support/pgvector.js'
+import { configFromVars as cfg } from '../../support/config.js'
 
 const CHROMA = { host: '127.0.0.1', port: Number(process.env.CHROMA_TEST_PORT ?? 8011) }
 const chromaUp = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then((r) => r.ok, () => false)
-const pgc = new pg.Client({ ...PG, database: 'postgres' })
-await pgc.connect()
-const pgvectorUp = (await pgc.query(`select 1 from pg_available_extensions where name = 'vector'`)).rowCount === 1
-await pgc.end()
+const pgvectorUp = await pgvectorAvailable()
 
-const cfg = (vars: Record<string, string>) => parseConfig(new Map(Object.entries(vars).map(([k, v]) => [k, { value: v, source: 'environment' as const }])))
 
 describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real stores, CLI)', () => {
   let db: Scratch
@@ -36,7 +33,7 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
     redis = await scratchRedis('vdbmig')
     c = new pg.Client({ ...PG, database: db.name })
     await c.connect()
-    const pgv = { PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: db.name }
+    const pgv = pgvectorVars(db.name)
     const chroma = { CHROMA_HOST: CHROMA.host, CHROMA_PORT: String(CHROMA.port) }
     src = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgv }))
     dst = await openVectorStore(cfg({ VECTOR_STORE: 'chroma', ...chroma }))

@@ -10,6 +10,7 @@ import { loadOracleSchema } from '../../support/dify-schema.js'
 import { scratchMysql, scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { MYSQL, PG, REDIS } from '../../support/services.js'
 import { DifySeeder } from '../../support/vdb-seed.js'
+import { pgvectorVars } from '../../support/pgvector.js'
 
 describe('vdb-migrate pre-flight', () => {
   let db: Scratch
@@ -27,10 +28,7 @@ describe('vdb-migrate pre-flight', () => {
     ds = randomUUID()
     await s.dataset({ id: ds, indexStruct: indexStructJson('pgvector', `Vector_index_${ds.replace(/-/g, '_')}_Node`) })
     await s.document(ds, { status: 'indexing' })
-    env = {
-      ...db.env, ...redis.env, VECTOR_STORE: 'pgvector',
-      PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: db.name,
-    }
+    env = { ...db.env, ...redis.env, VECTOR_STORE: 'pgvector', ...pgvectorVars(db.name) }
   })
   afterAll(async () => {
     await c?.end()

@@ -1,6 +1,5 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../../../src/config/schema.js'
 import { indexStructJson } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore } from '../../../src/vector/store.js'
@@ -10,14 +9,11 @@ import { loadOracleSchema } from '../../support/dify-schema.js'
 import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { PG } from '../../support/services.js'
 import { dump, seedWorld, targetOf, type World } from '../../support/vdb-migrate-world.js'
+import { pgvectorAvailable, pgvectorVars as pgvEnv } from '../../support/pgvector.js'
+import { configFromVars as cfg } from '../../support/config.js'
 
 /** FAKE Qdrant (test/support/fakes/qdrant.ts validates every request against Qdrant 1.8's OpenAPI document). */
-const pgc = new pg.Client({ ...PG, database: 'postgres' })
-await pgc.connect()
-const pgvectorUp = (await pgc.query(`select 1 from pg_available_extensions where name = 'vector'`)).rowCount === 1
-await pgc.end()
-const cfg = (vars: Record<string, string>) => parseConfig(new Map(Object.entries(vars).map(([k, v]) => [k, { value: v, source: 'environment' as const }])))
-const pgvEnv = (database: string) => ({ PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: database })
+const pgvectorUp = await pgvectorAvailable()
 
 describe.skipIf(!pgvectorUp)('vdb-migrate pgvector → Qdrant (fake) → pgvector', () => {
   let a: Scratch

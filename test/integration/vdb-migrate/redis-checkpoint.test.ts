@@ -1,11 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../../../src/config/schema.js'
 import { classPrefixForStore, indexStructJson } from '../../../src/dify/collections.js'
 import { keys } from '../../../src/dify/keys.js'
 import { openVectorStore } from '../../../src/vector/index.js'
@@ -17,14 +14,11 @@ import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../
 import { PG } from '../../support/services.js'
 import { DifySeeder, unitVector } from '../../support/vdb-seed.js'
 import { dump } from '../../support/vdb-migrate-world.js'
+import { pgvectorAvailable, pgvectorVars as pgvEnv, writeEnvFile } from '../../support/pgvector.js'
+import { configFromVars as cfg } from '../../support/config.js'
 
-const pgc = new pg.Client({ ...PG, database: 'postgres' })
-await pgc.connect()
-const pgvectorUp = (await pgc.query(`select 1 from pg_available_extensions where name = 'vector'`)).rowCount === 1
-await pgc.end()
+const pgvectorUp = await pgvectorAvailable()
 
-const cfg = (vars: Record<string, string>) => parseConfig(new Map(Object.entries(vars).map(([k, v]) => [k, { value: v, source: 'environment' as const }])))
-const pgvEnv = (database: string) => ({ PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: database })
 const N = 200
 const DIM = 16
 
@@ -73,8 +67,7 @@ describe.skipIf(!pgvectorUp)('vdb-migrate --checkpoint redis (real Redis, pgvect
     await c.connect()
     src = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(a.name) }))
     dst = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }))
-    const srcEnvFile = join(mkdtempSync(join(tmpdir(), 'vdbmigrc-')), 'source.env')
-    writeFileSync(srcEnvFile, Object.entries(pgvEnv(a.name)).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+    const srcEnvFile = writeEnvFile(pgvEnv(a.name), 'vdbmigrc')
     env = { ...a.env, ...redis.env, VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }
     base = ['vdb-migrate', '--json', '--checkpoint', 'redis', '--scope', 'knowledge', '--from', 'pgvector', '--source-env-file', srcEnvFile]
     const s = new DifySeeder(c)

@@ -1,9 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../../../src/config/schema.js'
 import { indexStructJson } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore } from '../../../src/vector/store.js'
@@ -13,16 +9,13 @@ import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../
 import { PG } from '../../support/services.js'
 import { unitVector } from '../../support/vdb-seed.js'
 import { DIM, dump, nearestLive, seedWorld, targetOf, type World } from '../../support/vdb-migrate-world.js'
+import { pgvectorAvailable, pgvectorVars as pgvEnv, writeEnvFile } from '../../support/pgvector.js'
+import { configFromVars as cfg } from '../../support/config.js'
 
 const CHROMA = { host: '127.0.0.1', port: Number(process.env.CHROMA_TEST_PORT ?? 8011) }
 const chromaUp = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then((r) => r.ok, () => false)
-const pgc = new pg.Client({ ...PG, database: 'postgres' })
-await pgc.connect()
-const pgvectorUp = (await pgc.query(`select 1 from pg_available_extensions where name = 'vector'`)).rowCount === 1
-await pgc.end()
+const pgvectorUp = await pgvectorAvailable()
 
-const cfg = (vars: Record<string, string>) => parseConfig(new Map(Object.entries(vars).map(([k, v]) => [k, { value: v, source: 'environment' as const }])))
-const pgvEnv = (database: string) => ({ PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: database })
 const chromaEnv = { CHROMA_HOST: CHROMA.host, CHROMA_PORT: String(CHROMA.port) }
 const MIGRATED = ['text', 'pc', 'mm', 'app'] as const
 
@@ -111,8 +104,7 @@ describe.skipIf(!pgvectorUp)('vdb-migrate pgvector (database A) → pgvector (da
     src = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(a.name) }))
     dst = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }))
     w = await seedWorld(c, src, 'pgvector', { annotationsInSource: true })
-    srcEnvFile = join(mkdtempSync(join(tmpdir(), 'vdbmig-')), 'source.env')
-    writeFileSync(srcEnvFile, Object.entries(pgvEnv(a.name)).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+    srcEnvFile = writeEnvFile(pgvEnv(a.name), 'vdbmig')
     env = { ...a.env, ...redis.env, VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }
   })
   afterAll(async () => {

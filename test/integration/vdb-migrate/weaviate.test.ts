@@ -1,6 +1,5 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../../../src/config/schema.js'
 import { indexStructJson } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore } from '../../../src/vector/store.js'
@@ -11,14 +10,11 @@ import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../
 import { PG } from '../../support/services.js'
 import { unitVector } from '../../support/vdb-seed.js'
 import { DIM, dump, seedWorld, targetOf, type World } from '../../support/vdb-migrate-world.js'
+import { pgvectorAvailable, pgvectorVars as pgvEnv } from '../../support/pgvector.js'
+import { configFromVars as cfg } from '../../support/config.js'
 
 /** FAKE Weaviate 1.27 (test/support/fakes/weaviate.ts, validated against the published OpenAPI document). */
-const pgc = new pg.Client({ ...PG, database: 'postgres' })
-await pgc.connect()
-const pgvectorUp = (await pgc.query(`select 1 from pg_available_extensions where name = 'vector'`)).rowCount === 1
-await pgc.end()
-const cfg = (vars: Record<string, string>) => parseConfig(new Map(Object.entries(vars).map(([k, v]) => [k, { value: v, source: 'environment' as const }])))
-const pgvEnv = (database: string) => ({ PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: database })
+const pgvectorUp = await pgvectorAvailable()
 
 describe.skipIf(!pgvectorUp)('vdb-migrate pgvector → Weaviate (fake): uuid5(text) ids collapse equal texts', () => {
   let a: Scratch

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../../../src/config/schema.js'
 import { genCollectionNameById } from '../../../src/dify/collections.js'
 import { l2norm } from '../../../src/dify/embedding-cache.js'
 import { openVectorStore } from '../../../src/vector/index.js'
@@ -9,19 +8,10 @@ import type { VectorRecord, VectorStore, VectorTarget } from '../../../src/vecto
 import { scratchPg, type Scratch } from '../../support/scratch.js'
 import { PG } from '../../support/services.js'
 import { difyRecords } from '../vector/contract.js'
+import { pgvectorAvailable, pgvectorVars } from '../../support/pgvector.js'
+import { configFromVars } from '../../support/config.js'
 
 /** The pgvector adapter's `scan({ normsOnly })` (what `vdb check` uses) against its full scan, on the real server. */
-async function pgvectorAvailable(): Promise<boolean> {
-  const c = new pg.Client({ ...PG, database: 'postgres' })
-  try {
-    await c.connect()
-    return (await c.query(`select 1 from pg_available_extensions where name = 'vector'`)).rowCount === 1
-  } catch {
-    return false
-  } finally {
-    await c.end().catch(() => {})
-  }
-}
 const available = await pgvectorAvailable()
 
 async function collect(store: VectorStore, t: VectorTarget, opts: Parameters<VectorStore['scan']>[1]) {
@@ -40,13 +30,7 @@ describe.skipIf(!available)('pgvector scan with normsOnly (real server)', () => 
   const t: VectorTarget = { collection: genCollectionNameById(randomUUID()) }
   beforeAll(async () => {
     db = await scratchPg('vdbnorm')
-    const raw = new Map(
-      Object.entries({
-        VECTOR_STORE: 'pgvector', PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user,
-        PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: db.name,
-      }).map(([k, v]) => [k, { value: v, source: 'environment' as const }]),
-    )
-    store = await openVectorStore(parseConfig(raw))
+    store = await openVectorStore(configFromVars({ VECTOR_STORE: 'pgvector', ...pgvectorVars(db.name) }))
   })
   afterAll(async () => {
     await store?.close()

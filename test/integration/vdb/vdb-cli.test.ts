@@ -10,6 +10,7 @@ import { loadOracleSchema } from '../../support/dify-schema.js'
 import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { PG } from '../../support/services.js'
 import { DifySeeder, unitVector } from '../../support/vdb-seed.js'
+import { pgvectorAvailable, pgvectorVars } from '../../support/pgvector.js'
 
 /**
  * vdb check / show / repair through the built CLI, on a PostgreSQL database with Dify's 1.12 schema and a real
@@ -19,17 +20,6 @@ import { DifySeeder, unitVector } from '../../support/vdb-seed.js'
 const DIM = 8
 const CHROMA = { host: '127.0.0.1', port: Number(process.env.CHROMA_TEST_PORT ?? 8011) }
 
-async function pgvectorAvailable(): Promise<boolean> {
-  const c = new pg.Client({ ...PG, database: 'postgres' })
-  try {
-    await c.connect()
-    return (await c.query(`select 1 from pg_available_extensions where name = 'vector'`)).rowCount === 1
-  } catch {
-    return false
-  } finally {
-    await c.end().catch(() => {})
-  }
-}
 const haveChroma = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then((r) => r.ok, () => false)
 const havePgvector = await pgvectorAvailable()
 if (!havePgvector) console.warn('SKIPPED: pgvector missing; run scripts/services/pgvector.sh')
@@ -37,7 +27,7 @@ if (!haveChroma) console.warn('SKIPPED: no Chroma server; run scripts/services/c
 
 const storeEnv = (store: string, db: Scratch): Record<string, string> =>
   store === 'pgvector'
-    ? { VECTOR_STORE: 'pgvector', PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: db.name }
+    ? { VECTOR_STORE: 'pgvector', ...pgvectorVars(db.name) }
     : { VECTOR_STORE: 'chroma', CHROMA_HOST: CHROMA.host, CHROMA_PORT: String(CHROMA.port) }
 
 describe.each([

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseConfig } from '../../../src/config/schema.js'
 import { genCollectionNameById, pgvectorPhysicalTable } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import { vectorDimension, type VectorRecord, type VectorStore, type VectorTarget } from '../../../src/vector/store.js'
@@ -9,11 +8,10 @@ import { parseCopyRows } from '../../../src/vector/stores/pgvector.js'
 import { scratchPg, type Scratch } from '../../support/scratch.js'
 import { PG } from '../../support/services.js'
 import { unitVector } from '../../support/vdb-seed.js'
+import { pgvectorAvailable, pgvectorVars } from '../../support/pgvector.js'
+import { configFromVars } from '../../support/config.js'
 
-const pgc = new pg.Client({ ...PG, database: 'postgres' })
-await pgc.connect()
-const available = (await pgc.query(`select 1 from pg_available_extensions where name = 'vector'`)).rowCount === 1
-await pgc.end()
+const available = await pgvectorAvailable()
 
 const DIM = 12
 const N = 25
@@ -30,9 +28,7 @@ describe.skipIf(!available)('pgvector pass-through of vector_send bytes (real se
     db = await scratchPg('vecpgpass')
     c = new pg.Client({ ...PG, database: db.name })
     await c.connect()
-    store = await openVectorStore(parseConfig(new Map(Object.entries({
-      VECTOR_STORE: 'pgvector', PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: db.name,
-    }).map(([k, v]) => [k, { value: v, source: 'environment' as const }]))))
+    store = await openVectorStore(configFromVars({ VECTOR_STORE: 'pgvector', ...pgvectorVars(db.name) }))
     for (let i = 0; i < N; i++) {
       const id = randomUUID()
       input.push({ id, docId: id, text: `passé ${i} ✓`, metadata: { doc_id: id, n: i, nested: { a: [1, 'x'] } }, vector: unitVector(`p${i}`, DIM) })

@@ -8,29 +8,15 @@ import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../
 import { PG } from '../../support/services.js'
 import { difyRecords, vectorStoreContract } from './contract.js'
 import { configFromVars } from '../../support/config.js'
+import { pgvectorAvailable, pgvectorVars } from '../../support/pgvector.js'
 
 /** Real server: the local PostgreSQL 15 with native pgvector (scripts/services/pgvector.sh). */
-async function pgvectorAvailable(): Promise<boolean> {
-  const c = new pg.Client({ ...PG, database: 'postgres' })
-  try {
-    await c.connect()
-    const r = await c.query(`select 1 from pg_available_extensions where name = 'vector'`)
-    return r.rowCount === 1
-  } catch {
-    return false
-  } finally {
-    await c.end().catch(() => {})
-  }
-}
 
 const available = await pgvectorAvailable()
 if (!available) console.warn('SKIPPED: pgvector is not installed on 127.0.0.1:5432; run scripts/services/pgvector.sh')
 
 function configFor(db: Scratch) {
-  return configFromVars({
-      VECTOR_STORE: 'pgvector', PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user,
-      PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: db.name,
-  })
+  return configFromVars({ VECTOR_STORE: 'pgvector', ...pgvectorVars(db.name) })
 }
 
 describe.skipIf(!available)('pgvector (real server)', () => {
