@@ -191,6 +191,10 @@ describe('rates in and out', () => {
   }, 90_000)
 
   it('queue list --watch (human): IN/S and OUT/S columns', async () => {
+    // a queue of its own that nobody consumes: 5 messages in the bare list, 1 in priority list 6
+    const key = `${s.prefix}ops_watch`
+    await broker.lpush(key, ...Array.from({ length: 5 }, (_, i) => filler(i, 'ops_watch')))
+    await broker.lpush(`${key}${SEP}6`, filler(5, 'ops_watch'))
     const child = spawn(process.execPath, [BIN, 'queue', 'list', '--watch', '0.5', '--no-workers'], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...s.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -203,7 +207,7 @@ describe('rates in and out', () => {
     expect(await closed).toBe(130)
     expect(out).toMatch(/QUEUE\s+DEPTH\s+P0\s+P3\s+P6\s+P9\s+UNACKED\s+IN\/S\s+OUT\/S\s+CONSUMERS/)
     expect(out).toContain('from the next refresh on')
-    // ops_trace holds 2 103 messages untouched since the last refresh: exactly 0 in and out
-    expect(out).toMatch(/ops_trace\s+2103\s+2102\s+0\s+1\s+0\s+0\s+0\.0\s+0\.0\s/)
+    // ops_watch (discovered, hence the *) holds 6 messages untouched since the last refresh: exactly 0 in and out
+    expect(out).toMatch(/ops_watch \*\s+6\s+5\s+0\s+1\s+0\s+0\s+0\.0\s+0\.0\s/)
   })
 })
