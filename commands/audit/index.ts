@@ -1,7 +1,7 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { UsageError } from '../../src/cli/errors.js'
 import { readAudit, type AuditEntry } from '../../src/audit/log.js'
-import { table } from '../../src/cli/output.js'
+import { parseDuration, table } from '../../src/cli/output.js'
 
 export default class Audit extends DifyCommand {
   static override summary = 'List the audit log of writing commands (from the Redis stream dify_ops:audit).'
@@ -31,8 +31,9 @@ export default class Audit extends DifyCommand {
 }
 
 export function parseSince(s: string): Date {
-  const m = /^(\d+)\s*([smhd])$/.exec(s.trim())
-  if (m) return new Date(Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as 's']!)
+  // a duration (a bare number is seconds, as everywhere else), else a date: "7" must not become July 2001
+  const secs = parseDuration(s)
+  if (secs !== null) return new Date(Date.now() - secs * 1000)
   const d = new Date(s)
   if (Number.isNaN(d.getTime())) throw new UsageError(`--since "${s}" is neither a date nor a duration.`, { hint: 'Use an ISO date such as 2026-11-01T00:00Z or a duration such as 24h.' })
   return d

@@ -4,7 +4,8 @@ import { confirm } from '../../src/cli/prompt.js'
 import { brokerOf } from '../../src/queues/connect.js'
 import { broadcast } from '../../src/queues/pidbox.js'
 import { listUnacked, restoreUnacked, VISIBILITY_TIMEOUT_S, type RestoreOutcome } from '../../src/queues/unacked.js'
-import { parseDuration, printable } from '../../src/queues/render.js'
+import { printable } from '../../src/queues/render.js'
+import { parseDuration } from '../../src/cli/output.js'
 
 export interface RestoreJson {
   dryRun: boolean
@@ -39,7 +40,9 @@ export default class QueueRestoreUnacked extends DifyCommand {
     let entries = await listUnacked(b, { olderThanS: older, keepRaw: true })
     const skipped: RestoreOutcome[] = []
     const liveWorkers: string[] = []
-    if (entries.length && !flags['include-live'] && timeout > 0) {
+    // asking the workers is a broadcast (a reply queue is bound and published to): not under --dry-run
+    const askWorkers = !flags['include-live'] && timeout > 0 && !flags['dry-run']
+    if (entries.length && askWorkers) {
       const r = await broadcast(b, [{ method: 'active' }, { method: 'reserved' }, { method: 'scheduled' }], { timeoutMs: timeout * 1000, signal: this.abort.signal })
       const heldBy = new Map<string, string>()
       for (const [method, byNode] of Object.entries(r.replies)) {
@@ -63,7 +66,7 @@ export default class QueueRestoreUnacked extends DifyCommand {
       const all = [...results, ...skipped]
       const n = (o: RestoreOutcome['outcome']) => all.filter((x) => x.outcome === o).length
       const counts = { restored: n('restored'), cleaned: n('cleaned'), gone: n('gone'), skipped: n('skipped'), heldByLiveWorkers: held }
-      if (!dryRun) this.auditCounts = { restored: counts.restored, skipped: counts.skipped }
+      if (!dryRun) this.auditCounts = { restored: counts.restored, cleaned: counts.cleaned, skipped: counts.skipped }
       return { dryRun, olderThanSeconds: older, results: all, counts, liveWorkers: liveWorkers.sort() }
     }
     if (held) this.out.log(`${held} message(s) are held by live workers (${liveWorkers.join(', ')}) and are left alone.`)
@@ -76,6 +79,7 @@ export default class QueueRestoreUnacked extends DifyCommand {
       this.dryRun = true
       const plan = await restoreUnacked(b, entries, { dryRun: true })
       for (const p of plan) this.out.log(`would ${p.outcome === 'restored' ? 'restore' : p.outcome === 'cleaned' ? 'clean' : 'skip'} ${p.task ?? '?'} ${p.id ?? p.deliveryTag}${p.targets.length ? ` -> ${p.targets.map(printable).join(', ')}` : ''}${p.problem ? ` (${p.problem})` : ''}`)
+      if (!flags['include-live'] && timeout > 0) this.out.log('Workers were not asked (that broadcast writes to the broker): the list includes messages a live worker may still hold; the real run leaves those alone.')
       this.out.log('Dry run: nothing was changed.')
       return finish(plan, true)
     }
@@ -87,6 +91,7 @@ export default class QueueRestoreUnacked extends DifyCommand {
     const results = await restoreUnacked(b, entries)
     const out = finish(results, false)
     this.out.log(`Restored ${out.counts.restored}, cleaned ${out.counts.cleaned} dangling index entr(y/ies), ${out.counts.gone} already gone, ${out.counts.skipped} skipped.`)
+    // skipped entries (no route, unreadable value) cannot be restored by anyone, kombu included: reported, left in place
     for (const r of results.filter((x) => x.outcome === 'skipped')) this.out.warn(`Skipped ${r.deliveryTag}: ${r.problem}.`)
     return out
   }

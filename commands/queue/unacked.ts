@@ -1,9 +1,9 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { table } from '../../src/cli/output.js'
+import { parseDuration, table } from '../../src/cli/output.js'
 import { UsageError } from '../../src/cli/errors.js'
 import { brokerOf } from '../../src/queues/connect.js'
 import { listUnacked, VISIBILITY_TIMEOUT_S, type UnackedEntry } from '../../src/queues/unacked.js'
-import { age, clip, parseDuration, printable } from '../../src/queues/render.js'
+import { age, clip, printable } from '../../src/queues/render.js'
 
 export interface UnackedJson {
   entries: UnackedEntry[]

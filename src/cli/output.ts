@@ -78,3 +78,12 @@ export function table(rows: Array<Record<string, unknown>>, columns: Array<{ key
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()
   return [line(columns.map((c) => c.header)), ...rows.map((r) => line(columns.map((c) => cell(r[c.key]))))].join('\n')
 }
+
+/** "90s", "15m", "2h", "1d", "0" → seconds; null when not a duration. */
+export function parseDuration(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text)
+  if (!m) return null
+  const n = Number(m[1])
+  const unit = (m[2] ?? 's').toLowerCase()
+  return unit === 'ms' ? n / 1000 : unit === 's' ? n : unit === 'm' ? n * 60 : unit === 'h' ? n * 3600 : n * 86400
+}

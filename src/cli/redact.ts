@@ -1,6 +1,6 @@
 /** Redaction of secrets in anything we print or log. */
 
-const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|API_KEY|ACCESS_KEY|ACCOUNT_KEY|CREDENTIAL|PRIVATE|AUTH)/i
+const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|API_KEY|ACCESS_KEY|ACCOUNT_KEY|CREDENTIAL|PRIVATE|AUTH|_KEY$)/i
 
 /** True when a variable or field name holds a secret (passwords, keys, tokens, credentials). */
 export function isSecretName(name: string): boolean {
@@ -14,8 +14,9 @@ export const REDACTED = '***'
 
 /** Remove the password (and username) part of any URL-looking text. */
 export function redactUrl(value: string): string {
-  // scheme://user:pass@host  ->  scheme://***@host ; several URLs separated by ; (sentinel://a;sentinel://b)
-  return value.replace(/([a-z][a-z0-9+.-]*:\/\/)([^@/\s;]*)@/gi, (_m, scheme: string) => `${scheme}${REDACTED}@`)
+  // scheme://user:pass@host  ->  scheme://***@host ; several URLs separated by ; (sentinel://a;sentinel://b). Up to
+  // the LAST @ of the authority, as URL parsers (and kombu) split it: a password may hold a raw @
+  return value.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/\s;]*)@/gi, (_m, scheme: string) => `${scheme}${REDACTED}@`)
 }
 
 /** The printable form of one configuration value. */

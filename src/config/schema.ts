@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { resolve } from 'node:path'
 import { ConfigError } from '../cli/errors.js'
+import { redactUrl } from '../cli/redact.js'
 import { collectRaw, type LoadOptions, type RawValue } from './load.js'
 
 export type DbType = 'postgresql' | 'mysql' | 'oceanbase' | 'pglite'
@@ -256,9 +257,7 @@ export function parseBrokerUrl(url: string, raw: Map<string, RawValue>): BrokerC
   }
   if (!kind) fail('CELERY_BROKER_URL', undefined, 'it is empty', 'redis://host:6379/1', true)
   const useSentinel = kind === 'sentinel' || bool(raw, 'CELERY_USE_SENTINEL')
-  const display = parts
-    .map((p) => p.replace(/\/\/[^@/]*@/, '//***@'))
-    .join(';')
+  const display = redactUrl(parts.join(';'))
   return {
     kind: useSentinel ? 'sentinel' : 'redis',
     tls,
@@ -314,7 +313,7 @@ export function parseStorage(raw: Map<string, RawValue>, cwd: string): StorageCo
 
 function describeLocation(scheme: string, o: Record<string, string>): string {
   if (scheme === 'fs') return `fs:${o.root}`
-  if (o.bucket) return `${scheme}://${o.bucket}${o.root ? '/' + o.root.replace(/^\//, '') : ''}${o.endpoint ? ` at ${o.endpoint.replace(/\/\/[^@/]*@/, '//***@')}` : ''}`
+  if (o.bucket) return `${scheme}://${o.bucket}${o.root ? '/' + o.root.replace(/^\//, '') : ''}${o.endpoint ? ` at ${redactUrl(o.endpoint)}` : ''}`
   if (o.container) return `${scheme}://${o.container}${o.endpoint ? ` at ${o.endpoint}` : ''}`
   return `${scheme}:${o.root ?? '/'}`
 }

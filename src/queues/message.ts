@@ -5,6 +5,7 @@
  * returned with `status: 'malformed'` and the reason.
  */
 import { parseTolerant } from './pyjson.js'
+import { isSecretName, REDACTED } from '../cli/redact.js'
 
 export type MessageStatus = 'ok' | 'opaque' | 'malformed'
 
@@ -102,6 +103,22 @@ export function decodeMessage(raw: string, opts: { body?: boolean } = {}): Decod
   return decodeEnvelope(p.env, out, opts)
 }
 
+/** keyword arguments that carry credentials (Dify's invite-mail `token`, verification-mail `code`, …) */
+const secretKwarg = (name: string) => isSecretName(name) || /^(code|token)$/i.test(name)
+
+/**
+ * Task keyword arguments with the values of secret-named keys replaced by ***: a Python repr string
+ * (`kwargsrepr`: `{'to': 'a@b', 'token': '…'}`) or a decoded dict. Anything else is returned as it is.
+ */
+export function redactKwargs(v: unknown): unknown {
+  if (typeof v === 'string') {
+    return v.replace(/(['"])([A-Za-z_][A-Za-z0-9_]*)\1(\s*:\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^,}]+)/g,
+      (m, q: string, k: string, sep: string) => (secretKwarg(k) ? `${q}${k}${q}${sep}'${REDACTED}'` : m))
+  }
+  if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, secretKwarg(k) ? REDACTED : x]))
+  return v
+}
+
 export function decodeEnvelope(env: Record<string, unknown>, out: DecodedMessage = empty(0), opts: { body?: boolean } = {}): DecodedMessage {
   const headers = isObj(env.headers) ? env.headers : {}
   const props = isObj(env.properties) ? env.properties : {}
@@ -132,7 +149,7 @@ export function decodeEnvelope(env: Record<string, unknown>, out: DecodedMessage
     out.groupId = str(headers.group)
     out.origin = str(headers.origin)
     if (typeof headers.argsrepr === 'string') out.args = clip(headers.argsrepr)
-    if (typeof headers.kwargsrepr === 'string') out.kwargs = clip(headers.kwargsrepr)
+    if (typeof headers.kwargsrepr === 'string') out.kwargs = clip(redactKwargs(headers.kwargsrepr) as string)
   }
 
   // the body: size always, content only for JSON
@@ -182,7 +199,7 @@ export function decodeEnvelope(env: Record<string, unknown>, out: DecodedMessage
       return out
     }
     out.args ??= renderValue(decoded[0])
-    out.kwargs ??= renderValue(decoded[1])
+    out.kwargs ??= renderValue(redactKwargs(decoded[1]))
     out.status = 'ok'
     return out
   }
@@ -195,7 +212,7 @@ export function decodeEnvelope(env: Record<string, unknown>, out: DecodedMessage
   out.task = decoded.task
   out.id = str(decoded.id)
   out.args = renderValue(decoded.args ?? [])
-  out.kwargs = renderValue(decoded.kwargs ?? {})
+  out.kwargs = renderValue(redactKwargs(decoded.kwargs ?? {}))
   out.eta = str(decoded.eta)
   out.expires = str(decoded.expires)
   out.retries = int(decoded.retries)

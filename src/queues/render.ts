@@ -1,5 +1,4 @@
 /** Human rendering helpers of the queue commands (plain text; --json returns the domain results as they are). */
-import { PRIORITY_SEP } from '../dify/queues.js'
 
 /** Queue names may hold control characters (kombu's "\x06\x16" separator): show them escaped. */
 export function printable(s: string | null | undefined): string {
@@ -19,14 +18,3 @@ export function age(seconds: number | null): string {
   if (seconds < 86400) return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`
   return `${Math.floor(seconds / 86400)}d${Math.floor((seconds % 86400) / 3600)}h`
 }
-
-/** "90s", "15m", "2h", "1d", "0" → seconds; null when not a duration. */
-export function parseDuration(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text)
-  if (!m) return null
-  const n = Number(m[1])
-  const unit = (m[2] ?? 's').toLowerCase()
-  return unit === 'ms' ? n / 1000 : unit === 's' ? n : unit === 'm' ? n * 60 : unit === 'h' ? n * 3600 : n * 86400
-}
-
-export { PRIORITY_SEP }

@@ -1,6 +1,7 @@
 /** `dify queue workers`: live workers through one pidbox broadcast of read-only inspect methods. */
 import type { Broker } from './broker.js'
 import { broadcast } from './pidbox.js'
+import { redactKwargs } from './message.js'
 
 export interface WorkerTask {
   id: string | null
@@ -46,7 +47,7 @@ function task(info: Record<string, unknown> | undefined, now: number, eta?: unkn
     // time_start is the worker's time.time() (unix seconds) in Celery 5
     runtimeSeconds: start !== null && start > 1e9 ? Math.max(0, Math.round((now - start) * 10) / 10) : null,
     args: i.args ?? null,
-    kwargs: i.kwargs ?? null,
+    kwargs: redactKwargs(i.kwargs ?? null),
     ...(eta !== undefined ? { eta: typeof eta === 'string' ? eta : null } : {}),
   }
 }

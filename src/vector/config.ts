@@ -1,5 +1,6 @@
 import type { RawValue } from '../config/load.js'
 import { ConfigError } from '../cli/errors.js'
+import { redactUrl } from '../cli/redact.js'
 
 /** Store settings read from Dify's own variables (dify-vector-stores.md §4 "Env"), never from process.env. */
 type Raw = Map<string, RawValue>
@@ -75,7 +76,7 @@ export function safeUrl(u: string): string {
     p.password = ''
     return p.toString().replace(/\/$/, '')
   } catch {
-    return u.replace(/\/\/[^@/]*@/, '//***@')
+    return redactUrl(u)
   }
 }
 

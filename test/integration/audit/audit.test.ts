@@ -55,6 +55,13 @@ describe('audit log', () => {
     await rt.close()
   })
 
+  it('a bare number for --since is seconds, not a year', async () => {
+    const { parseSince } = await import('../../../commands/audit/index.js')
+    const d = parseSince('7')
+    expect(Date.now() - d.getTime()).toBeGreaterThanOrEqual(7000)
+    expect(Date.now() - d.getTime()).toBeLessThan(60_000)
+  })
+
   it('rejects a bad --since with exit 2', async () => {
     const r = await runCli(['audit', '--since', 'yesterday-ish'], { env: redis.env })
     expect(r.code).toBe(2)

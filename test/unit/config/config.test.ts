@@ -59,7 +59,12 @@ describe('configuration', () => {
     const c = load({ CELERY_BROKER_URL: 'redis://:difyai123456@redis:6379/1' })
     expect(c.broker).toMatchObject({ kind: 'redis', hosts: [{ host: 'redis', port: 6379 }], db: 1, password: 'difyai123456', tls: false })
     expect(c.broker!.display).toBe('redis://***@redis:6379/1')
+    // a raw @ in the password: URL parsers (and kombu) split at the last @, so must the redaction
+    const at = load({ CELERY_BROKER_URL: 'redis://:p@ss@redis:6379/1' })
+    expect(at.broker!.password).toBe('p@ss')
+    expect(at.broker!.display).toBe('redis://***@redis:6379/1')
     const s = load({ CELERY_BROKER_URL: 'sentinel://:pw@s1:26379/2;sentinel://:pw@s2:26380/2', CELERY_SENTINEL_MASTER_NAME: 'mymaster' })
+    expect(s.broker!.display).toBe('sentinel://***@s1:26379/2;sentinel://***@s2:26380/2')
     expect(s.broker).toMatchObject({ kind: 'sentinel', db: 2, masterName: 'mymaster', hosts: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }] })
     expect(load({ CELERY_BROKER_URL: 'rediss://redis:6380/1' }).broker!.tls).toBe(true)
   })

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { decodeBase64, decodeMessage, priorityBucket, quickSummary } from '../../../src/queues/message.js'
+import { decodeBase64, decodeMessage, priorityBucket, quickSummary, redactKwargs } from '../../../src/queues/message.js'
 import { dumpsPython, parseLossless, parseTolerant } from '../../../src/queues/pyjson.js'
 import { parseBindingMember, queueOfListKey, topicMatch } from '../../../src/queues/broker.js'
 import { unackedRoutingKey } from '../../../src/queues/list.js'
 import { redeliveredPayload } from '../../../src/queues/unacked.js'
-import { parseDuration, printable } from '../../../src/queues/render.js'
+import { printable } from '../../../src/queues/render.js'
+import { parseDuration } from '../../../src/cli/output.js'
 import { celeryKeys } from '../../../src/dify/keys.js'
 
 // the message observed with Celery 5.2.6 (test-services.md §6)
@@ -25,6 +26,18 @@ describe('decodeMessage', () => {
     delete env.headers.kwargsrepr
     env.body = Buffer.from('[["x", {"__type__": "uuid", "__value__": "u-1"}], {"k": 1}, {}]').toString('base64')
     expect(decodeMessage(JSON.stringify(env))).toMatchObject({ status: 'ok', args: '["x","u-1"]', kwargs: '{"k":1}' })
+  })
+  it("hides credential keyword arguments (Dify's invite token, verification code) in kwargsrepr and in the body", () => {
+    const env = JSON.parse(RAW)
+    env.headers.kwargsrepr = "{'language': 'en-US', 'to': 'a@example.com', 'token': 'inv-SECRET-1', 'code': '123456', 'inviter_name': 'o'}"
+    const m = decodeMessage(JSON.stringify(env))
+    expect(m.kwargs).toBe("{'language': 'en-US', 'to': 'a@example.com', 'token': '***', 'code': '***', 'inviter_name': 'o'}")
+    delete env.headers.kwargsrepr
+    env.body = Buffer.from('[[], {"to": "a@example.com", "token": "inv-SECRET-2", "api_key": 7}, {}]').toString('base64')
+    const b = decodeMessage(JSON.stringify(env))
+    expect(b.kwargs).toBe('{"to":"a@example.com","token":"***","api_key":"***"}')
+    expect(redactKwargs({ code: 'x', language: 'en' })).toEqual({ code: '***', language: 'en' })
+    expect(redactKwargs(null)).toBe(null)
   })
   it('never decodes non-JSON bodies and never throws', () => {
     const env = JSON.parse(RAW)
