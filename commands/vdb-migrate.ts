@@ -1,8 +1,10 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
-import { confirm } from '../src/cli/prompt.js'
+import { canPrompt, confirm } from '../src/cli/prompt.js'
+import { ExitCode, UsageError } from '../src/cli/errors.js'
 import { table } from '../src/cli/output.js'
 import { loadProfile, checkSupported } from '../src/dify/schema-version.js'
 import { parseShard, runUnitsSelected, type VdbMigrateJson } from '../src/vdb-migrate/command.js'
+import { checkFlags } from '../src/vdb-migrate/prepare.js'
 
 export default class VdbMigrate extends DifyCommand {
   static override summary = 'Move every vector to VECTOR_STORE without re-embedding: resumable, verified, then switched.'
@@ -40,14 +42,21 @@ export default class VdbMigrate extends DifyCommand {
   async run(): Promise<VdbMigrateJson> {
     const { flags: f } = await this.parse(VdbMigrate)
     const shard = parseShard(f.shard)
+    // flag problems are exit 2 before anything connects
+    checkFlags({ from: f.from, 'source-env-file': f['source-env-file'], shard: f.shard }, shard)
+    if (f['delete-source'] && !f.yes && !f['dry-run'] && !canPrompt()) {
+      // the question comes only after a unit is switched: refuse now rather than fail migrated units then
+      throw new UsageError('--delete-source asks before deleting each source; without a terminal add --yes.', { hint: 'Or run without --delete-source and delete the sources later.' })
+    }
     this.dryRun = f['dry-run']
     this.auditArgs = { scope: f.scope, dataset: f.dataset, tenant: f.tenant, app: f.app, shard: f.shard, from: f.from, dryRun: f['dry-run'], restart: f.restart, checkpoint: f.checkpoint, deleteSource: f['delete-source'] }
     const rt = this.runtime()
     const db = await rt.db()
-    const warn = checkSupported(await loadProfile(db), { writes: !f['dry-run'], force: f['force-version'] })
+    const profile = await loadProfile(db)
+    const warn = checkSupported(profile, { writes: !f['dry-run'], force: f['force-version'] })
     if (warn) this.out.warn(warn)
     const interactive = this.out.interactive
-    const res = await runUnitsSelected(rt, db, {
+    const res = await runUnitsSelected(rt, db, profile, {
       scope: f.scope as 'all', datasets: f.dataset ?? [], tenants: f.tenant ?? [], apps: f.app ?? [], shard, from: f.from,
       sourceEnvFile: f['source-env-file'], batchSize: f['batch-size'], concurrency: f.concurrency, restart: f.restart,
       dryRun: f['dry-run'], force: f.force, allowMissing: f['allow-missing'], verifySample: f['verify-sample'],
@@ -57,7 +66,6 @@ export default class VdbMigrate extends DifyCommand {
       writeErr: (s) => process.stderr.write(s),
       interactive,
       confirmDeleteSource: (u, where) => confirm(`Delete the source of ${u.kind} ${u.id} (${where})?`, { yes: f.yes }),
-      checkFlags: { from: f.from, 'source-env-file': f['source-env-file'], shard: f.shard },
       onStart: (i) => {
         this.out.log(`Metadata database: ${i.database.location} (Dify ${i.database.release ?? 'unknown release'}, revision ${i.database.revision ?? 'none'})`)
         this.out.log(`Target: ${i.target.type} at ${i.target.location} (${i.target.serverVersion})`)
@@ -78,8 +86,8 @@ export default class VdbMigrate extends DifyCommand {
     const t = res.totals
     this.out.log(`\n${res.dryRun ? 'Plan' : 'Done'}: ${t.migrated} migrated, ${t.skipped} skipped, ${t.failed} failed, ${t.incomplete} incomplete${t.planned ? `, ${t.planned} planned` : ''}${res.interrupted ? ' (interrupted; rerun to continue)' : ''}.`)
     this.auditCounts = { migrated: t.migrated, skipped: t.skipped, failed: t.failed, incomplete: t.incomplete, written: t.written }
-    if (res.interrupted) this.setExitCode(130)
-    else if (t.failed || t.incomplete) this.setExitCode(7)
+    if (res.interrupted) this.setExitCode(ExitCode.interrupted)
+    else if (t.failed || t.incomplete) this.setExitCode(ExitCode.partial)
     return res
   }
 }

@@ -30,7 +30,7 @@ export default class AccountBan extends DifyCommand {
     this.auditCounts = { accounts: report.changed ? 1 : 0, refreshTokensRevoked: report.sessions.refreshTokens }
     for (const l of renderBan(report)) this.out.log(l)
     if (!report.redis.ok) {
-      throw new PartialError(`The status is ${report.status}, but Redis was unavailable (${report.redis.error}): ${report.redis.notDone.join('; ')} not done.`, {
+      throw new PartialError(`The status ${report.dryRun ? `would be ${report.status} (dry run, nothing written)` : `is ${report.status}`}, but Redis was unavailable (${report.redis.error}): ${report.redis.notDone.join('; ')} not done.`, {
         hint: 'When Redis is back, run the command again to revoke the sessions.',
         details: { report },
       })

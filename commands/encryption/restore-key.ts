@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { UsageError } from '../../src/cli/errors.js'
+import { ExitCode, UsageError } from '../../src/cli/errors.js'
 import { restoreKey, type RestoreResult } from '../../src/encryption/restore.js'
 
 export default class EncryptionRestoreKey extends DifyCommand {
@@ -42,6 +42,10 @@ export default class EncryptionRestoreKey extends DifyCommand {
     else {
       this.out.log(`Written to privkeys/${res.tenantId}/private.pem${res.publicKeyUpdated ? '; tenants.encrypt_public_key updated' : ''}; ${res.cachesDeleted} Redis cache key(s) deleted.`)
       if (res.replacedKeyBackup) this.out.log(`The key it replaced is saved as ${res.replacedKeyBackup}.`)
+      if (res.cacheError) {
+        this.out.warn(`The Redis caches could not be deleted (${res.cacheError}); Dify may use cached credentials for up to 24 h.`)
+        this.setExitCode(ExitCode.partial)
+      }
     }
     this.auditCounts = { values: res.values }
     return res

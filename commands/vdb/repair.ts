@@ -67,8 +67,8 @@ export default class VdbRepair extends DifyCommand {
       const result = await repairAll(deps, { ...base, dryRun: this.dryRun })
       for (const l of renderRepair(result)) this.out.log(l)
       const s = result.summary
-      this.auditCounts = { orphansDeleted: s.orphansDeleted, filled: s.filled, unfillable: s.unfillable, skipped: s.skipped }
-      if (!this.dryRun && (s.skipped > 0 || s.unfillable > 0)) this.setExitCode(ExitCode.partial)
+      this.auditCounts = { orphansDeleted: s.orphansDeleted, filled: s.filled, unfillable: s.unfillable, skipped: s.skipped, failed: s.failed }
+      if (!this.dryRun && (s.skipped > 0 || s.unfillable > 0 || s.failed > 0)) this.setExitCode(ExitCode.partial)
       return result
     } finally {
       await deps.stores.close()

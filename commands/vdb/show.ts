@@ -1,5 +1,5 @@
 import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
-import { NotFoundError } from '../../src/cli/errors.js'
+import { ExitCode, NotFoundError } from '../../src/cli/errors.js'
 import { findTarget } from '../../src/dify/live-set.js'
 import { joinTarget, type TargetCheck } from '../../src/vdb/check.js'
 import { vdbDeps } from '../../src/vdb/session.js'
@@ -26,6 +26,8 @@ export default class VdbShow extends DifyCommand {
       }
       const { report } = await joinTarget(deps, target, { sample: flags.sample })
       for (const l of renderShow(report)) this.out.log(l)
+      // as vdb check: the store could not be read, so the counts are the database's side only
+      if (report.status === 'unreachable' || report.status === 'unsupported') this.setExitCode(ExitCode.partial)
       return report
     } finally {
       await deps.stores.close()

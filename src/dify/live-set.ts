@@ -2,6 +2,7 @@ import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
 import type { Db } from '../runtime/db.js'
 import type { DifyDatabase } from './tables.js'
 import type { DifyProfile } from './profile.js'
+import type { Config } from '../config/schema.js'
 import {
   DEFAULT_VECTOR_INDEX_NAME_PREFIX, LOWER_CASE_STORES, annotationTarget, datasetTarget as datasetVectorTarget, parseIndexStruct, pgvectorPhysicalTable,
 } from './collections.js'
@@ -90,6 +91,16 @@ export interface LiveSetDeps {
   vectorStore: string
   /** VECTOR_INDEX_NAME_PREFIX */
   namePrefix?: string
+}
+
+/** The live-set dependencies of a connected deployment (VECTOR_STORE and VECTOR_INDEX_NAME_PREFIX from its config). */
+export function liveSetDeps(db: Db, profile: DifyProfile, config: Config): LiveSetDeps {
+  return {
+    db,
+    profile,
+    vectorStore: config.vectorStore,
+    namePrefix: config.raw.get('VECTOR_INDEX_NAME_PREFIX')?.value || undefined,
+  }
 }
 
 export interface TargetFilter {
@@ -259,16 +270,6 @@ export async function* liveItems(deps: LiveSetDeps, target: LiveTarget, opts: Li
       ? byLiveSegment(k, target.id, n, (ids) => summaryQuery(k, target.id).where('m.chunk_id', 'in', ids).orderBy('m.id').execute(), summaryLiveItems)
       : summaryItems(k, target.id, n)
   }
-}
-
-/** How many live items a target has (one streaming pass, nothing kept). */
-export async function countLiveItems(deps: LiveSetDeps, target: LiveTarget): Promise<Record<LiveKind, number> & { total: number }> {
-  const c = { text: 0, qa: 0, child: 0, image: 0, summary: 0, annotation: 0, total: 0 }
-  for await (const batch of liveItems(deps, target, { batchSize: 2000 })) {
-    for (const it of batch) c[it.kind]++
-    c.total += batch.length
-  }
-  return c
 }
 
 /** live document + live segment conditions, on aliases d (documents) and s (document_segments) */

@@ -33,6 +33,8 @@ export interface RestoreResult {
   replacedKeyBackup?: string
   publicKeyUpdated: boolean
   cachesDeleted: number
+  /** why the tenant's Redis caches could not be deleted (the key is restored all the same) */
+  cacheError?: string
   columns: ColumnReport[]
 }
 
@@ -87,6 +89,10 @@ export async function restoreKey(deps: { db: Db; storage: Storage; redis: () => 
     throw e
   }
   result.publicKeyUpdated = tenant!.encryptPublicKey !== publicPem
-  result.cachesDeleted = await deleteTenantCaches(await deps.redis(), [tenant!.id])
+  try {
+    result.cachesDeleted = await deleteTenantCaches(await deps.redis(), [tenant!.id])
+  } catch (e) {
+    result.cacheError = (e as Error).message.split('\n')[0]
+  }
   return result
 }

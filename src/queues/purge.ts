@@ -6,6 +6,7 @@
  */
 import { queueLists, type Broker } from './broker.js'
 import { decodeMessage } from './message.js'
+import { DifyOpsError, PartialError } from '../cli/errors.js'
 
 export interface PurgeResult {
   queue: string
@@ -58,7 +59,15 @@ export async function purgeTask(b: Broker, queue: string, task: string, opts: { 
         else {
           const pipe = b.client.pipeline()
           for (const raw of matches) pipe.lrem(l.key, -1, raw)
-          for (const r of (await pipe.exec()) ?? []) removedHere += Number(r[1] ?? 0)
+          for (const [err, res] of (await pipe.exec()) ?? []) {
+            if (err) {
+              const removed = Object.values(byPriority).reduce((a, x) => a + x, 0) + n + removedHere
+              const msg = `Redis refused to remove a message from ${queue} (${err.message})`
+              if (!removed) throw new DifyOpsError(`${msg}; nothing was removed.`)
+              throw new PartialError(`${msg} after ${removed} message(s) of ${task} were removed.`, { details: { queue, task, removed } })
+            }
+            removedHere += Number(res ?? 0)
+          }
         }
       }
       n += removedHere

@@ -1,10 +1,11 @@
 import type { Runtime } from '../runtime/index.js'
 import type { Db } from '../runtime/db.js'
 import { difyTextHash, lookupEmbeddings } from '../dify/embedding-cache.js'
-import { loadProfile } from '../dify/schema-version.js'
-import type { LiveSetDeps } from '../dify/live-set.js'
+import type { DifyProfile } from '../dify/profile.js'
+import { liveSetDeps, type LiveSetDeps } from '../dify/live-set.js'
+import { DEFAULT_VECTOR_INDEX_NAME_PREFIX } from '../dify/collections.js'
 import { CheckpointStore, RedisCheckpointStore, type CheckpointRedis } from './checkpoint.js'
-import { checkFlags, openStore, preflight, sourceOpener } from './prepare.js'
+import { openStore, preflight, sourceOpener } from './prepare.js'
 import { stderrProgress } from './progress.js'
 import { runUnits, type MigrateResult } from './index.js'
 import { liveSetPort, selectUnits } from './select.js'
@@ -34,7 +35,6 @@ export interface RunHooks {
   writeErr(s: string): void
   interactive: boolean
   confirmDeleteSource(u: Unit, where: string): Promise<boolean>
-  checkFlags: { from?: string; 'source-env-file'?: string; shard?: string }
   /** called after the pre-flight, before anything is written */
   onStart?(info: { database: VdbMigrateJson['database']; target: VdbMigrateJson['target']; units: number; warnings: string[] }): void
 }
@@ -54,18 +54,15 @@ export function embeddingCachePort(db: Db): EmbeddingCachePort {
   }
 }
 
-/** Everything `dify vdb-migrate` does after flag parsing: connect, select, pre-flight, run. */
-export async function runUnitsSelected(rt: Runtime, db: Db, o: RunOptions, h: RunHooks): Promise<VdbMigrateJson> {
-  checkFlags(h.checkFlags, o.shard)
-  const profile = await loadProfile(db)
+/** Everything `dify vdb-migrate` does after flag checks and the release check: select, pre-flight, run. */
+export async function runUnitsSelected(rt: Runtime, db: Db, profile: DifyProfile, o: RunOptions, h: RunHooks): Promise<VdbMigrateJson> {
   const config = rt.config
   const redis = o.dryRun ? undefined : await rt.redis()
   const redisDeps = redis ? { client: redis.client as never as { del(...k: string[]): Promise<number> }, keyPrefix: redis.keyPrefix } : undefined
   const target = await openStore(config, undefined, redisDeps)
   const sources = sourceOpener(config, o.sourceEnvFile)
   try {
-    const prefix = config.raw.get('VECTOR_INDEX_NAME_PREFIX')?.value || 'Vector_index'
-    const liveDeps: LiveSetDeps = { db, profile, vectorStore: target.store.type, namePrefix: prefix }
+    const liveDeps: LiveSetDeps = { ...liveSetDeps(db, profile, config), vectorStore: target.store.type }
     const opts: MigrateOptions = { ...o, shard: o.shard ?? undefined }
     const units = await selectUnits(liveDeps, opts)
     const pre = await preflight(db, units, () => rt.broker() as never, { force: o.force, dryRun: o.dryRun })
@@ -77,7 +74,7 @@ export async function runUnitsSelected(rt: Runtime, db: Db, o: RunOptions, h: Ru
       : new CheckpointStore(db)
     const deps: Deps = {
       db, redis: redisDeps, checkpoints, target, openSource: (t) => sources.open(t), live: liveSetPort(liveDeps), cache: embeddingCachePort(db),
-      vectorIndexNamePrefix: prefix, signal: h.signal, progress: stderrProgress(h.writeErr, h.interactive),
+      vectorIndexNamePrefix: liveDeps.namePrefix ?? DEFAULT_VECTOR_INDEX_NAME_PREFIX, signal: h.signal, progress: stderrProgress(h.writeErr, h.interactive),
       ...(o.deleteSource && !o.dryRun ? { confirmDeleteSource: h.confirmDeleteSource } : {}),
     }
     const res = await runUnits(deps, opts, units)

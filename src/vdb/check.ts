@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js'
 import type { Db } from '../runtime/db.js'
 import type { DifyProfile } from '../dify/profile.js'
 import {
-  annotationTargets, datasetTargets, liveItems, type LiveItem, type LiveKind, type LiveSetDeps, type LiveTarget, type TargetFilter,
+  annotationTargets, datasetTargets, liveItems, liveSetDeps, type LiveItem, type LiveKind, type LiveSetDeps, type LiveTarget, type TargetFilter,
 } from '../dify/live-set.js'
 import { compareVectors, difyTextHash, l2norm, lookupEmbeddings } from '../dify/embedding-cache.js'
 import { isSupportedStore } from '../vector/index.js'
@@ -57,14 +57,6 @@ export interface VdbDeps extends LiveSetDeps {
   stores: StorePool
 }
 
-export function liveSetDeps(db: Db, profile: DifyProfile, config: Config): LiveSetDeps {
-  return {
-    db,
-    profile,
-    vectorStore: config.vectorStore,
-    namePrefix: config.raw.get('VECTOR_INDEX_NAME_PREFIX')?.value || undefined,
-  }
-}
 
 export interface CheckOptions extends TargetFilter {
   scope?: Scope

@@ -78,6 +78,6 @@ export function renderRepair(r: RepairResult): string[] {
     '',
     r.dryRun
       ? `Dry run, nothing written: ${s.orphansFound} orphans, ${s.missingFound} missing of which ${s.fillable} can be filled from the embedding cache; ${s.skipped} targets skipped (store unreachable).`
-      : `Deleted ${s.orphansDeleted} orphans, filled ${s.filled} of ${s.missingFound} missing; ${s.unfillable} could not be filled; ${s.skipped} targets skipped (store unreachable).`,
+      : `Deleted ${s.orphansDeleted} orphans, filled ${s.filled} of ${s.missingFound} missing; ${s.unfillable} could not be filled; ${s.skipped} targets skipped (store unreachable)${s.failed ? `; ${s.failed} failed part-way (see their errors)` : ''}.`,
   ]
 }

@@ -2,7 +2,8 @@ import type { Runtime } from '../runtime/index.js'
 import { loadProfile, checkSupported } from '../dify/schema-version.js'
 import { openVectorStore } from '../vector/index.js'
 import type { RedisKeyDeps } from '../vector/redis-keys.js'
-import { liveSetDeps, StorePool, type VdbDeps } from './check.js'
+import { liveSetDeps } from '../dify/live-set.js'
+import { StorePool, type VdbDeps } from './check.js'
 
 /**
  * The dependencies of the vdb commands from a runtime: the metadata database, its profile, and a pool of stores

@@ -58,6 +58,14 @@ describe('vdb-migrate pre-flight', () => {
     const r = await runCli(['vdb-migrate', '--source-env-file', '/nonexistent'], { env })
     expect(r.code).toBe(2)
   })
+
+  it('flag problems are exit 2 before anything connects; --delete-source without a terminal needs --yes', async () => {
+    const down = { ...env, DB_HOST: '127.0.0.1', DB_PORT: '1' }
+    expect((await runCli(['vdb-migrate', '--shard', '3/2'], { env: down })).code).toBe(2)
+    const r = await runCli(['vdb-migrate', '--delete-source'], { env: down })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--yes/)
+  })
 })
 
 describe('checkpoint table on MySQL', () => {
