@@ -5,7 +5,7 @@
  */
 import type { Redis as RedisClient } from 'ioredis'
 import type { OpenedRedis } from '../runtime/redis.js'
-import { keys } from '../dify/keys.js'
+import { globEscape, keys } from '../dify/keys.js'
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
@@ -32,7 +32,7 @@ export async function deleteTenantCaches(redis: OpenedRedis, tenantIds: string[]
   for (const node of nodes) {
     let cursor = '0'
     do {
-      const [next, found] = await node.scan(cursor, 'MATCH', `${prefix}*:tenant_id:*`, 'COUNT', 1000)
+      const [next, found] = await node.scan(cursor, 'MATCH', `${globEscape(prefix)}*:tenant_id:*`, 'COUNT', 1000)
       cursor = next
       const doomed = found.filter((k) => {
         const m = shape.exec(k)

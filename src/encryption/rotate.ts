@@ -15,7 +15,7 @@ import type { KeyObject } from 'node:crypto'
 import type { Db } from '../runtime/db.js'
 import type { Storage } from '../runtime/storage.js'
 import type { OpenedRedis } from '../runtime/redis.js'
-import { privateKeyPath, privateKeyPreviousPath } from '../dify/keys.js'
+import { keys, privateKeyPath, privateKeyPreviousPath } from '../dify/keys.js'
 import { TENANT_ENCRYPTED_COLUMNS } from '../dify/encrypted-columns.js'
 import { decryptToken, DecryptError, encryptToken, generateTenantKeyPair, keysMatch, KeyFormatError, parsePrivateKey, parsePublicKey, type TenantKeyPair } from '../crypto/index.js'
 import { census, MAX_LISTED_IDS, pool } from './check.js'
@@ -115,15 +115,7 @@ export async function rotateKeys(deps: Deps, input: RotateInput): Promise<Rotate
   }
 }
 
-const matches = (k: KeyObject | undefined, pub: string | null) => {
-  if (!k || !pub) return false
-  try {
-    parsePublicKey(pub)
-  } catch {
-    return false
-  }
-  return keysMatch(k, pub)
-}
+const matches = (k: KeyObject | undefined, pub: string | null) => k !== undefined && keysMatch(k, pub)
 
 function parseOrFail(pem: Buffer, what: string): KeyObject {
   try {
@@ -230,10 +222,14 @@ async function rotateTenant(deps: Deps, t: TenantRow, input: RotateInput, presen
   await finish(deps, t, parsePrivateKey(kp.privatePem), o)
 }
 
-/** after the commit: flush the private-key cache, prove the values decrypt with the new key, drop the old key */
+/**
+ * after the commit: flush the private-key cache (the credential caches still hold the right plaintext; the final pass
+ * deletes them for every rotated tenant in one SCAN), prove the values decrypt with the new key, drop the old key
+ */
 async function finish(deps: Deps, t: TenantRow, key: KeyObject, o: RotateOutcome): Promise<void> {
   try {
-    await deleteTenantCaches(await deps.redis(), [t.id])
+    const r = await deps.redis()
+    await r.client.del(keys.tenantPrivkey(t.id, r.keyPrefix))
   } catch {
     /* reported by the final pass */
   }

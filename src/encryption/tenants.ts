@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Db } from '../runtime/db.js'
 import type { Storage } from '../runtime/storage.js'
-import { NotFoundError } from '../cli/errors.js'
+import { NotFoundError, UsageError } from '../cli/errors.js'
+import { isUuid } from '../accounts/lookup.js'
 import { privateKeyBackupPath, privateKeyPath } from '../dify/keys.js'
 import { KeyFormatError, keysMatch, parsePrivateKey } from '../crypto/index.js'
 
@@ -16,7 +17,11 @@ export interface TenantRow {
 export const anyDb = (db: Db) => db.kysely as unknown as Kysely<any>
 
 /** The tenants to work on: the given ids (each must exist, else exit 3) or all of them, oldest first. */
-export async function listTenants(db: Db, ids?: string[]): Promise<TenantRow[]> {
+export async function listTenants(db: Db, given?: string[]): Promise<TenantRow[]> {
+  const bad = given?.find((i) => !isUuid(i))
+  if (bad !== undefined) throw new UsageError(`"${bad}" is not a tenant id (a UUID).`, { hint: 'List the tenants with: SELECT id, name FROM tenants;' })
+  // tenants.id is a uuid: the database answers in lower case whatever case was typed
+  const ids = given?.map((i) => i.toLowerCase())
   let q = anyDb(db).selectFrom('tenants').select(['id', 'name', 'encrypt_public_key']).orderBy('created_at').orderBy('id')
   if (ids?.length) q = q.where('id', 'in', ids)
   const rows = (await q.execute()) as Array<{ id: string; name: string; encrypt_public_key: string | null }>

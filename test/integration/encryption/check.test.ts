@@ -56,8 +56,12 @@ describe('dify encryption check (PostgreSQL, Dify 1.12 schema)', () => {
     }
   })
 
-  it('an unknown tenant is exit 3', async () => {
+  it('an unknown tenant is exit 3; a tenant id in upper case is found; a non-UUID is exit 2', async () => {
     const r = await runCli(['encryption', 'check', '--tenant', '00000000-0000-0000-0000-00000000dead'], { env: e.env })
     expect(r.code).toBe(3)
+    const upper = await runCli(['encryption', 'check', '--tenant', tenants[2]!.id.toUpperCase(), '--json'], { env: e.env })
+    expect(upper.code, upper.stderr).toBe(0)
+    expect(upper.json.tenants.map((t: { tenantId: string }) => t.tenantId)).toEqual([tenants[2]!.id])
+    expect((await runCli(['encryption', 'check', '--tenant', 'not-a-uuid'], { env: e.env })).code).toBe(2)
   })
 })
