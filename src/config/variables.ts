@@ -117,7 +117,3 @@ export const VARIABLES: VariableSpec[] = [
 
 export const VARIABLE_BY_NAME = new Map(VARIABLES.map((s) => [s.name, s]))
 
-/** OPENDAL_<SCHEME>_<KEY> variables are dynamic; they are secret when their key says so. */
-export function isKnownVariable(name: string): boolean {
-  return VARIABLE_BY_NAME.has(name) || name.startsWith('OPENDAL_')
-}

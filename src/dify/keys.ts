@@ -85,8 +85,6 @@ export const keys = {
    */
   vdbMigrateCheckpoint: (unitKind: 'dataset' | 'annotation', unitId: string, prefix = '') =>
     `${prefix}dify_ops:vdb_migrate:checkpoint:${unitKind}:${unitId}`,
-  /** SCAN pattern of every vdb-migrate checkpoint key */
-  vdbMigrateCheckpointPattern: (prefix = '') => `${globEscape(prefix)}dify_ops:vdb_migrate:checkpoint:*`,
 } as const
 
 /** Escape Redis glob metacharacters so `text` matches itself only. */

@@ -80,9 +80,4 @@ export function lit(dialect: SqlDialect, value: string): string {
   return `'${dialect === 'mysql' ? v.replace(/\\/g, '\\\\') : v}'`
 }
 
-/** Quote an identifier for `dialect`. */
-export function ident(dialect: SqlDialect, name: string): string {
-  return dialect === 'mysql' ? '`' + name.replace(/`/g, '``') + '`' : '"' + name.replace(/"/g, '""') + '"'
-}
-
 export { sql }

@@ -96,8 +96,6 @@ export function resolveRevisionArg(chain: Chain, arg: string, flag: string): str
   )
 }
 
-export type PlanKind = 'empty' | 'at'
-
 export interface Plan {
   /** the database's current revision; null for an empty database */
   current: string | null
@@ -201,4 +199,3 @@ function targetWhy(t: Target): string {
   return ' (this CLI\'s head)'
 }
 
-export { buildChain }

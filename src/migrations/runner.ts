@@ -17,7 +17,6 @@ import { ALEMBIC_VERSION_DDL, type Revision, type SqlDialect, type Statement } f
  */
 
 /** Alembic's own version table DDL, byte for byte (Dify uses the defaults: no version_table override). */
-export const CREATE_VERSION_TABLE = ALEMBIC_VERSION_DDL
 
 function checkId(id: string): string {
   if (!/^[0-9a-zA-Z_]{1,32}$/.test(id)) throw new Error(`invalid revision id ${JSON.stringify(id)}`)
@@ -106,8 +105,8 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
       inTx = true
       for (const s of settings) await exec(c, `SET LOCAL ${s}`)
       if (needTable) {
-        current = { sql: CREATE_VERSION_TABLE, table: 'alembic_version' }
-        await exec(c, CREATE_VERSION_TABLE)
+        current = { sql: ALEMBIC_VERSION_DDL, table: 'alembic_version' }
+        await exec(c, ALEMBIC_VERSION_DDL)
       }
       for (const st of stmts) {
         current = st
@@ -160,9 +159,9 @@ async function runMysql(c: Kysely<unknown>, plan: Plan, state: DbState, opts: Ru
   try {
     if (state.versions === null) {
       try {
-        await exec(c, CREATE_VERSION_TABLE)
+        await exec(c, ALEMBIC_VERSION_DDL)
       } catch (e) {
-        throw failure(e, 'mysql', plan.pending[0]!, { sql: CREATE_VERSION_TABLE, table: 'alembic_version' }, applied, false, [])
+        throw failure(e, 'mysql', plan.pending[0]!, { sql: ALEMBIC_VERSION_DDL, table: 'alembic_version' }, applied, false, [])
       }
     }
     for (const rev of plan.pending) {
@@ -264,14 +263,14 @@ export function planSql(plan: Plan, dialect: SqlDialect, opts: { createVersionTa
   let needTable = opts.createVersionTable
   if (dialect === 'mysql') {
     if (opts.lockTimeoutMs > 0) out.push(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(opts.lockTimeoutMs / 1000))};`, '')
-    if (needTable) out.push(CREATE_VERSION_TABLE + ';', '')
+    if (needTable) out.push(ALEMBIC_VERSION_DDL + ';', '')
     needTable = false
   }
   for (const rev of plan.pending) {
     out.push(`-- Running upgrade ${prev ?? ''} -> ${rev.revision}: ${rev.description}`, '')
     if (dialect === 'postgres') {
       out.push('BEGIN;', `SET LOCAL lock_timeout = '${opts.lockTimeoutMs}ms';`, `SET LOCAL statement_timeout = '${opts.statementTimeoutMs}ms';`)
-      if (needTable) out.push(CREATE_VERSION_TABLE + ';')
+      if (needTable) out.push(ALEMBIC_VERSION_DDL + ';')
     }
     for (const st of rev.statements(dialect)) {
       if (st.noTransaction && dialect === 'postgres') out.push('COMMIT;', stripSemicolon(st.sql) + ';', 'BEGIN;')

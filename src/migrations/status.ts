@@ -5,10 +5,10 @@ import type { Db } from '../runtime/db.js'
 import type { OpenedRedis } from '../runtime/redis.js'
 import { DbUpgradeLock, inspectDbLock, inspectRedisLock, type LockHolder } from './lock.js'
 import { makePlan, resolveRevisionArg, resolveTarget, type Target, type TargetOptions } from './plan.js'
-import { CREATE_VERSION_TABLE } from './runner.js'
+import { ALEMBIC_VERSION_DDL, type Revision } from './types.js'
 import { readDbState } from './state.js'
-import type { Revision } from './types.js'
 import { chainOf, type PendingRevision } from './upgrade.js'
+import { versionStatement } from './runner.js'
 
 export interface StatusResult {
   database: string
@@ -132,9 +132,9 @@ export async function stampDb(deps: { db: () => Promise<Db>; redis?: () => Promi
   const db = await deps.db()
   const state = await readDbState(db)
   const statements: string[] = []
-  if (state.versions === null) statements.push(CREATE_VERSION_TABLE)
+  if (state.versions === null) statements.push(ALEMBIC_VERSION_DDL)
   if (state.versions && state.versions.length) statements.push('DELETE FROM alembic_version')
-  statements.push(`INSERT INTO alembic_version (version_num) VALUES ('${to}')`)
+  statements.push(versionStatement(null, to))
   const result: StampResult = { database: db.describe, from: state.versions, to, toRelease: releaseOfRevision(to).known ? releaseOfRevision(to).description : null, dryRun: Boolean(opts.dryRun), statements }
   if (state.versions?.length === 1 && state.versions[0] === to) return { ...result, statements: [] }
   if (opts.dryRun) return result

@@ -1,7 +1,6 @@
 /** Wiring between the Runtime and the queue domain: the broker handle and the queue list in use. */
 import type { Redis } from 'ioredis'
 import type { Runtime } from '../runtime/index.js'
-import { loadProfile } from '../dify/schema-version.js'
 import { WORKER_QUEUES_1_12 } from '../dify/queues.js'
 import type { Broker } from './broker.js'
 
@@ -29,6 +28,8 @@ export async function expectedQueues(rt: Runtime): Promise<ExpectedQueues> {
   const fallback = (note: string): ExpectedQueues => ({ queues: WORKER_QUEUES_1_12, source: 'fallback', version: null, note })
   if (rt.config.db.embedded) return fallback('no metadata database is configured (DB_* unset): using the newest worker queue list')
   try {
+    // loaded here, not at the top: only list and task need it, and it brings kysely and the Alembic chain
+    const { loadProfile } = await import('../dify/schema-version.js')
     const profile = await loadProfile(await rt.db())
     if (!profile.revision) return fallback('the metadata database has no Dify schema: using the newest worker queue list')
     return { queues: profile.workerQueues, source: 'database', version: profile.version, note: null }

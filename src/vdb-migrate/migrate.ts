@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
-import { sql } from 'kysely'
 import { DifyOpsError } from '../cli/errors.js'
 import {
-  LOWER_CASE_STORES, classPrefixForStore, datasetCollectionName, genCollectionNameById, indexStructJson, parseIndexStruct,
+  classPrefixForStore, datasetCollectionName, genCollectionNameById, indexStructJson, parseIndexStruct,
 } from '../dify/collections.js'
 import { clearCollectionKeys } from '../vector/redis-keys.js'
 import { vectorDimension, type VectorRecord, type VectorStore, type VectorTarget } from '../vector/store.js'
@@ -445,5 +444,3 @@ class Reservoir<T> {
   }
 }
 
-export const isLowerCaseStore = (t: string) => LOWER_CASE_STORES.has(t)
-export { sql }
