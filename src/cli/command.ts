@@ -63,6 +63,7 @@ export abstract class DifyCommand extends Command {
   protected runtime(overrides?: Record<string, string | undefined>): Runtime {
     if (!this.#rt) {
       this.#rt = new Runtime(this.config_(overrides))
+      this.#rt.createEmbeddedDb = () => !this.dryRun
       this.#rt.onEmbeddedDb = (dir) =>
         process.stderr.write(`Using the embedded PGlite database in ${dir} (no DB_* variable is set).\n`)
     }

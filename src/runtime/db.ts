@@ -18,11 +18,11 @@ export interface Db {
 }
 
 /** Open the metadata database. Throws ConnectError (exit 5) when it cannot be reached within the timeout. */
-export async function openDb(cfg: DbConfig, opts: { connectTimeoutMs: number; maxConnections?: number; database?: string }): Promise<Db> {
+export async function openDb(cfg: DbConfig, opts: { connectTimeoutMs: number; maxConnections?: number; database?: string; createEmbedded?: boolean }): Promise<Db> {
   const database = opts.database ?? cfg.database
   if (cfg.type === 'pglite') {
     const { openPglite } = await import('./pglite.js')
-    return openPglite(cfg.pgliteDir)
+    return openPglite(cfg.pgliteDir, { create: opts.createEmbedded ?? true })
   }
   const { Kysely, PostgresDialect, MysqlDialect } = await import('kysely')
   if (cfg.type === 'postgresql') {

@@ -16,6 +16,8 @@ export class Runtime {
   #storage?: Promise<Storage>
   /** called once when the embedded PGlite default is opened (the CLI announces it on stderr) */
   onEmbeddedDb?: (dir: string) => void
+  /** false under --dry-run: a missing embedded database is not created on disk */
+  createEmbeddedDb: () => boolean = () => true
 
   constructor(config: Config) {
     this.config = config
@@ -24,7 +26,7 @@ export class Runtime {
   db(): Promise<Db> {
     if (!this.#db) {
       if (this.config.db.embedded) this.onEmbeddedDb?.(this.config.db.pgliteDir)
-      this.#db = openDb(this.config.db, { connectTimeoutMs: this.config.connectTimeoutMs })
+      this.#db = openDb(this.config.db, { connectTimeoutMs: this.config.connectTimeoutMs, createEmbedded: this.createEmbeddedDb() })
       this.#db.catch(() => {})
     }
     return this.#db

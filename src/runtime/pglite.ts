@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { CompiledQuery } from 'kysely'
 import type { DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely'
 import type { Db } from './db.js'
@@ -57,8 +58,12 @@ class PgliteDriver implements Driver {
   }
 }
 
-/** Open (creating if needed) the embedded PGlite database in `dir`. */
-export async function openPglite(dir: string): Promise<Db> {
+/**
+ * Open (creating if needed) the embedded PGlite database in `dir`. With `create: false` (a dry run) a database that
+ * does not exist yet is not created on disk: an empty one is opened in memory instead, so the plan is shown and
+ * nothing is written.
+ */
+export async function openPglite(dir: string, opts: { create?: boolean } = {}): Promise<Db> {
   let mod: typeof import('@electric-sql/pglite')
   let uuidOssp: unknown
   try {
@@ -69,8 +74,9 @@ export async function openPglite(dir: string): Promise<Db> {
       hint: 'Set DB_TYPE and DB_HOST (and the other DB_* variables) to use a real database.',
     })
   }
-  mkdirSync(dir, { recursive: true })
-  const pg = (await mod.PGlite.create(dir, { extensions: { uuid_ossp: uuidOssp as never } })) as unknown as PgliteLike
+  const inMemory = opts.create === false && !existsSync(join(dir, 'PG_VERSION'))
+  if (!inMemory) mkdirSync(dir, { recursive: true })
+  const pg = (await mod.PGlite.create(inMemory ? 'memory://' : dir, { extensions: { uuid_ossp: uuidOssp as never } })) as unknown as PgliteLike
   await pg.exec("set timezone = 'UTC'")
   const { Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } = await import('kysely')
   const kysely = new Kysely<DifyDatabase>({
@@ -81,5 +87,5 @@ export async function openPglite(dir: string): Promise<Db> {
       createQueryCompiler: () => new PostgresQueryCompiler(),
     },
   })
-  return { kysely, dialect: 'postgres', type: 'pglite', describe: `pglite:${dir}`, transactionalDdl: true, close: () => kysely.destroy() }
+  return { kysely, dialect: 'postgres', type: 'pglite', describe: `pglite:${dir}${inMemory ? ' (does not exist yet; empty, in memory)' : ''}`, transactionalDdl: true, close: () => kysely.destroy() }
 }

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -43,6 +43,14 @@ describe('embedded PGlite', () => {
     const c = r.json.checks.find((x: { name: string }) => x.name === 'metadata database')
     expect(c.summary).toContain('pglite:')
     expect(['ok', 'warn']).toContain(c.status)
+  }, 150_000)
+
+  it('is not created on disk by a dry run (an empty one in memory shows the plan)', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dops-pglite-dry-'))
+    cleanups.push(() => rmSync(cwd, { recursive: true, force: true }))
+    const r = await runCli(['db', 'upgrade', '--dry-run', '--json'], { cwd, env: { REDIS_HOST: '127.0.0.1' }, timeoutMs: 120_000 })
+    expect(r.code, r.stderr).toBe(0)
+    expect(existsSync(join(cwd, '.dify-ops'))).toBe(false)
   }, 150_000)
 })
 
