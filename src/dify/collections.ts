@@ -23,6 +23,16 @@ export const LOWER_CASE_STORES: ReadonlySet<string> = new Set([
   'couchbase', 'oceanbase',
 ])
 
+/**
+ * Stores whose factory lower-cases index_struct's class_prefix (and the generated name) before using it:
+ * `collection_name = class_prefix.lower()` in their `*VectorFactory.init_vector` at 1.11.0 – 1.15.0 (store modules
+ * under api/core/rag/datasource/vdb/, from 1.14.0 api/providers/vdb/vdb-<store>/). VectorType values.
+ */
+export const FACTORY_LOWERS_CLASS_PREFIX: ReadonlySet<string> = new Set([
+  'analyticdb', 'baidu', 'chroma', 'huawei_cloud', 'lindorm', 'myscale', 'oceanbase', 'opensearch', 'pgvecto-rs', 'tencent',
+  'tidb_vector', 'upstash', 'vikingdb',
+])
+
 export interface DatasetNamingInput {
   id: string
   /** datasets.index_struct (JSON text) or null */
@@ -80,9 +90,8 @@ export function classPrefixForStore(store: string, datasetId: string, opts: { pr
 export function datasetCollectionName(store: string, d: DatasetNamingInput, prefix?: string): string {
   if (store === 'qdrant' && d.bindingCollectionName) return d.bindingCollectionName
   const s = parseIndexStruct(d.indexStruct)
-  if (s) return s.vector_store.class_prefix
-  const name = genCollectionNameById(d.id, prefix)
-  return LOWER_CASE_STORES.has(store) ? name.toLowerCase() : name
+  const name = s ? s.vector_store.class_prefix : genCollectionNameById(d.id, prefix)
+  return FACTORY_LOWERS_CLASS_PREFIX.has(store) || (!s && LOWER_CASE_STORES.has(store)) ? name.toLowerCase() : name
 }
 
 // ------------------------------------------------------------------ pgvector

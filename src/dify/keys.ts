@@ -47,10 +47,15 @@ export const keys = {
   /** value = the account id */
   refreshToken: (token: string, prefix = '') => `${prefix}refresh_token:${token}`,
   refreshTokenPattern: (prefix = '') => `${globEscape(prefix)}refresh_token:*`,
-  /** Dify's 1-hour "vector collection exists" cache (Vector.create / delete, every store module) */
-  vectorIndexing: (collection: string, prefix = '') => `${prefix}vector_indexing_${collection}`,
-  /** the redis-py lock around a store's create_collection */
-  vectorIndexingLock: (collection: string, prefix = '') => `${prefix}vector_indexing_lock_${collection}`,
+  /**
+   * Dify's 1-hour "vector collection exists" cache and the redis-py lock around a store's create_collection, per
+   * store (docs/vector-stores.md "Redis keys"; same at 1.11.0 – 1.15.0): `vector_indexing_<name>`, lock
+   * `vector_indexing_lock_<name>`, except pgvector's lock `vector_indexing_<name>_lock`; `<name>` is lower-cased
+   * for opensearch (the keys lower it) and elasticsearch (its constructor lowers the index name).
+   */
+  vectorIndexing: (store: string, collection: string, prefix = '') => `${prefix}vector_indexing_${vectorKeyName(store, collection)}`,
+  vectorIndexingLock: (store: string, collection: string, prefix = '') =>
+    store === 'pgvector' ? `${prefix}vector_indexing_${collection}_lock` : `${prefix}vector_indexing_lock_${vectorKeyName(store, collection)}`,
   /**
    * Dify's private-key cache (api/libs/rsa.py): `tenant_privkey:` + sha3_256(storage path) hex (SHA3-256 of FIPS 202,
    * not Keccak); the value is the private PEM, TTL 120 s.
@@ -86,6 +91,11 @@ export const keys = {
   vdbMigrateCheckpoint: (unitKind: 'dataset' | 'annotation', unitId: string, prefix = '') =>
     `${prefix}dify_ops:vdb_migrate:checkpoint:${unitKind}:${unitId}`,
 } as const
+
+/** The collection name as a store module puts it into its Redis keys. */
+function vectorKeyName(store: string, collection: string): string {
+  return store === 'opensearch' || store === 'elasticsearch' ? collection.toLowerCase() : collection
+}
 
 /** Escape Redis glob metacharacters so `text` matches itself only. */
 export function globEscape(text: string): string {

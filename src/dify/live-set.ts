@@ -28,7 +28,8 @@ import {
  *   only gates generating new summaries, not whether existing ones are indexed (upstream summary_index_service.py
  *   enable_summaries_for_segments), so it is not a condition here.
  * Annotations: per app with an app_annotation_settings row (annotation reply enabled) whose collection binding
- * exists: every message_annotations row with a non-null question, metadata {annotation_id, app_id, doc_id}.
+ * exists: every message_annotations row, text = question_text (question, else content; profile.annotationText:
+ * from 1.11.3, before that the question alone and NULL questions skipped), metadata {annotation_id, app_id, doc_id}.
  *
  * Extractor metadata written at first indexing (e.g. `source`) is not in the database: the metadata built here is
  * the part the database determines. Everything is streamed with keyset pagination (bounded memory) and works on
@@ -78,6 +79,8 @@ export interface LiveTarget {
   embeddingModel: string | null
   embeddingProvider: string | null
   collectionBindingId: string | null
+  /** dataset_collection_bindings.collection_name of collectionBindingId (null: no binding id, or its row is gone) */
+  bindingCollection: string | null
   /** datasets only */
   multimodal: boolean
   /** datasets only: datasets.chunk_structure (Dify's doc_form when set) */
@@ -170,6 +173,7 @@ function datasetTarget(
     embeddingModel: r.embedding_model,
     embeddingProvider: r.embedding_model_provider,
     collectionBindingId: r.collection_binding_id,
+    bindingCollection: r.binding_collection,
     multimodal: !!Number(r.is_multimodal),
     chunkStructure: r.chunk_structure,
   }
@@ -211,6 +215,7 @@ export async function* annotationTargets(deps: LiveSetDeps, filter: TargetFilter
         embeddingModel: r.model_name,
         embeddingProvider: r.provider_name,
         collectionBindingId: r.collection_binding_id,
+        bindingCollection: r.collection_name,
         multimodal: false,
         chunkStructure: null,
       }
@@ -246,7 +251,7 @@ export async function* liveItems(deps: LiveSetDeps, target: LiveTarget, opts: Li
   const n = opts.batchSize ?? PAGE
   const k = deps.db.kysely
   if (target.scope === 'annotation') {
-    yield* annotationItems(k, target.id, n)
+    yield* annotationItems(k, target.id, n, deps.profile.annotationText)
     return
   }
   yield* segmentItems(k, target.id, n)
@@ -505,20 +510,25 @@ async function* byLiveSegment<R>(
   }
 }
 
-async function* annotationItems(k: K, appId: string, n: number): AsyncIterable<LiveItem[]> {
+/**
+ * An app's annotations with the text Dify embeds: from 1.11.3 `MessageAnnotation.question_text` (the question, or the
+ * content when the question is empty or NULL: Python `question or content`; api/models/model.py, used by
+ * enable_annotation_reply_task and vdb-migrate); before, `question` itself (NULL questions cannot be embedded).
+ */
+async function* annotationItems(k: K, appId: string, n: number, textRule: DifyProfile['annotationText']): AsyncIterable<LiveItem[]> {
   let after: string | null = null
   for (;;) {
     let q = k
       .selectFrom('message_annotations as a')
-      .select(['a.id', 'a.question'])
+      .select(['a.id', 'a.question', 'a.content'])
       .where('a.app_id', '=', appId)
-      .where('a.question', 'is not', null)
+    if (textRule === 'question') q = q.where('a.question', 'is not', null)
     if (after !== null) q = q.where('a.id', '>', after)
     const rows = await q.orderBy('a.id').limit(n).execute()
     if (rows.length) {
       yield rows.map((r) => ({
         docId: String(r.id),
-        text: r.question,
+        text: textRule === 'question' ? r.question : r.question || r.content,
         metadata: { annotation_id: String(r.id), app_id: appId, doc_id: String(r.id) },
         kind: 'annotation' as const,
         documentId: null,

@@ -31,6 +31,11 @@ export interface DifyProfile {
   upgradeLock: { key: 'db_upgrade_lock'; ttlMs: number; renewed: boolean }
   /** whether this release itself honours REDIS_KEY_PREFIX */
   redisKeyPrefixSupported: boolean
+  // ---- vector layouts and the live set (docs/vector-stores.md "Per release", docs/vdb-check.md)
+  /** annotation vectors embed `question` (≤ 1.11.2) or MessageAnnotation.question_text = question or content (1.11.3+) */
+  annotationText: 'question' | 'question-or-content'
+  /** Weaviate classes are created with doc_type, is_summary and original_chunk_id properties (1.14.0+) */
+  weaviateSummaryProperties: boolean
 }
 
 const windowFrom = REVISIONS.get(FIRST_WINDOW.fromHead)!.seq
@@ -56,6 +61,8 @@ export function profileFor(revision: string | null): DifyProfile {
     weaviateIdScheme: 'uuid5-text',
     upgradeLock: { key: 'db_upgrade_lock', ttlMs: 60_000, renewed: atLeast('1.13.3') },
     redisKeyPrefixSupported: atLeast('1.14.0'),
+    annotationText: atLeast('1.11.3') ? 'question-or-content' : 'question',
+    weaviateSummaryProperties: atLeast('1.14.0'),
   }
 }
 

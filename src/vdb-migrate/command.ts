@@ -4,6 +4,7 @@ import { difyTextHash, lookupEmbeddings } from '../dify/embedding-cache.js'
 import type { DifyProfile } from '../dify/profile.js'
 import { liveSetDeps, type LiveSetDeps } from '../dify/live-set.js'
 import { DEFAULT_VECTOR_INDEX_NAME_PREFIX } from '../dify/collections.js'
+import { storeOptionsFor } from '../vector/index.js'
 import { CheckpointStore, RedisCheckpointStore, type CheckpointRedis } from './checkpoint.js'
 import { openStore, preflight, sourceOpener } from './prepare.js'
 import { stderrProgress } from './progress.js'
@@ -59,8 +60,9 @@ export async function runUnitsSelected(rt: Runtime, db: Db, profile: DifyProfile
   const config = rt.config
   const redis = o.dryRun ? undefined : await rt.redis()
   const redisDeps = redis ? { client: redis.client as never as { del(...k: string[]): Promise<number> }, keyPrefix: redis.keyPrefix } : undefined
-  const target = await openStore(config, undefined, redisDeps)
-  const sources = sourceOpener(config, o.sourceEnvFile)
+  const release = storeOptionsFor(profile)
+  const target = await openStore(config, undefined, redisDeps, release)
+  const sources = sourceOpener(config, o.sourceEnvFile, release)
   try {
     const liveDeps: LiveSetDeps = { ...liveSetDeps(db, profile, config), vectorStore: target.store.type }
     const opts: MigrateOptions = { ...o, shard: o.shard ?? undefined }

@@ -48,6 +48,8 @@ export async function runUnits(deps: Deps, o: MigrateOptions, units: Unit[]): Pr
       break
     }
   }
+  // an interrupt after the last unit's switch still ends as interrupted (exit 130)
+  if (deps.signal?.aborted) interrupted = true
   return { dryRun: o.dryRun, interrupted, units: reports, totals: totalsOf(reports) }
 }
 

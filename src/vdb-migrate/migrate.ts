@@ -34,8 +34,10 @@ export function resolveUnit(u: Unit, targetType: string, o: Pick<MigrateOptions,
   const classPrefix = classPrefixForStore(targetType, u.id, { prefix, bindingCollectionName: u.bindingCollection })
   const target: VectorTarget = { collection: classPrefix ?? '', ...(targetType === 'qdrant' ? { groupId: u.id } : {}) }
   if (classPrefix === null) return { target, classPrefix: '', source: null, fail: `Dify's vdb-migrate does not support the target store ${targetType}.` }
-  if (targetType === 'qdrant' && !u.bindingCollection) {
-    return { target, classPrefix, source: null, skip: 'no dataset_collection_bindings row for its collection_binding_id (Dify: "Dataset Collection Binding not found")' }
+  // Qdrant: the binding's collection; without a collection_binding_id the generated name (classPrefixForStore),
+  // as Dify's vdb-migrate; a binding id whose row is gone is Dify's error "Dataset Collection Binding not found"
+  if (targetType === 'qdrant' && u.collectionBindingId && !u.bindingCollection) {
+    return { target, classPrefix, source: null, fail: `its collection_binding_id ${u.collectionBindingId} has no dataset_collection_bindings row (Dify: "Dataset Collection Binding not found")` }
   }
   if (u.kind === 'annotation') {
     if (!o.from) return { target, classPrefix, source: null }
@@ -47,7 +49,11 @@ export function resolveUnit(u: Unit, targetType: string, o: Pick<MigrateOptions,
   const type = s?.type ?? o.from ?? targetType
   if (o.from && s && s.type !== o.from) return { target, classPrefix, source: null, skip: `its index_struct names ${s.type}, not --from ${o.from}` }
   if (!o.from && type === targetType) {
-    return { target, classPrefix, source: null, skip: s ? `already on ${targetType} (index_struct.type)` : `no index_struct: Dify already serves it from VECTOR_STORE=${targetType}` }
+    if (s) return { target, classPrefix, source: null, skip: `already on ${targetType} (index_struct.type)` }
+    // no index_struct: Dify serves it from VECTOR_STORE under the generated name, which is the target collection;
+    // Dify's vdb-migrate rebuilds it there and writes index_struct. We complete it in place (live vectors kept,
+    // stale ones deleted, gaps from the embedding cache), verify, then write index_struct
+    return { target, classPrefix, source: null }
   }
   const coll = datasetCollectionName(type, { id: u.id, indexStruct: u.indexStruct, bindingCollectionName: u.bindingCollection }, prefix)
   return { target, classPrefix, source: { type, target: { collection: coll, ...(type === 'qdrant' ? { groupId: u.id } : {}) } } }
@@ -133,11 +139,14 @@ async function run(
     }
     if (cp?.state === 'done' && u.kind === 'dataset') return done('skipped', 'already migrated to this target (checkpoint)')
   }
+  if (deps.signal?.aborted) return done('interrupted', 'stopped before copying; rerun to continue')
   const resumeFrom = cp?.sourcePosition ?? 0
   rep.resumedFrom = resumeFrom
-  // annotations without --from: the target collection is where Dify keeps them today; it is completed in place
+  // annotations without --from, datasets without index_struct: the target collection is where Dify keeps them
+  // today; it is completed in place
   // (live vectors kept, gaps filled from the cache, stale ones deleted), never emptied first
-  const inPlace = u.kind === 'annotation' && !source
+  const inPlace = !source
+  if (inPlace && u.kind === 'dataset') rep.warnings.push(`no index_struct: completed in place in ${target.type} ${tgt.collection} (where Dify serves it from), then index_struct written`)
   if (!o.dryRun && !cp && !inPlace) {
     // a fresh start owns the target: empty what an earlier attempt or Dify left there (Dify's own first step)
     await target.deleteTarget(tgt)
@@ -230,6 +239,7 @@ async function run(
   if (inPlace) {
     const stale: string[] = []
     for await (const batch of target.scan(tgt, { batchSize: o.batchSize })) {
+      if (deps.signal?.aborted) return done('interrupted', 'stopped while reading the target; nothing was changed, rerun to continue')
       for (const rec of batch) {
         if (!live.has(rec.docId) || seen.has(rec.docId)) stale.push(rec.docId)
         else {
@@ -252,6 +262,7 @@ async function run(
   for (const id of live) if (!seen.has(id)) pending.add(id)
   if (pending.size && u.model && u.provider) {
     for await (const items of deps.live.itemsFor(u, pending, o.batchSize)) {
+      if (deps.signal?.aborted) return done('interrupted', 'stopped while filling from the embedding cache; rerun to continue')
       const vecs = await deps.cache.lookup(u.model, u.provider, [...new Set(items.map((it) => it.text))])
       const recs: VectorRecord[] = []
       for (const it of items) {
@@ -297,10 +308,16 @@ async function run(
   const collapsed = { n: 0, probeMisses: 0 }
   let problem: string | null
   try {
-    problem = await verify(target, tgt, seen, sample.items, o.batchSize, textKeys, collapsed, building)
+    problem = await verify(target, tgt, seen, sample.items, o.batchSize, textKeys, collapsed, building, deps.signal)
+  } catch (e) {
+    // an interrupted verification proves nothing either way: the checkpoint stays `copied`, the rerun verifies
+    if (!(e instanceof VerifyInterrupted)) throw e
+    problem = null
   } finally {
+    // an index build under way is let finish (PostgreSQL would finish it anyway); a second Ctrl-C exits at once
     await building.catch(() => {})
   }
+  if (deps.signal?.aborted) return done('interrupted', 'stopped during verification; nothing switched, rerun to continue')
   await building
   if (collapsed.n) rep.warnings.push(`${collapsed.n} doc_id(s) share their text with another live item and collapse into one Weaviate object (uuid5 of the text, as Dify writes them)`)
   rep.duplicates += collapsed.n
@@ -314,13 +331,16 @@ async function run(
   rep.verified = true
   await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'verified', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
 
+  if (deps.signal?.aborted) return done('interrupted', 'stopped after verification, before the switch; nothing switched, rerun to continue')
   if (rep.missing && !o.allowMissing) {
     return done('incomplete', `${rep.missing} live item(s) have no vector in the source or the embedding cache; not switched (--allow-missing switches anyway)`)
   }
 
   // 4. switch (datasets): compare-and-swap on the old index_struct, and Dify's collection-exists keys cleared
   if (u.kind === 'dataset') {
-    await clearCollectionKeys(deps.redis, tgt.collection)
+    await clearCollectionKeys(deps.redis, target.type, tgt.collection)
+    // the last moment an interrupt stops the switch (the keys above only make Dify re-check the collection)
+    if (deps.signal?.aborted) return done('interrupted', 'stopped before the switch; nothing switched, rerun to continue')
     const next = indexStructJson(target.type, r.classPrefix)
     const n = await casIndexStruct(deps, u, next)
     if (!n) {
@@ -330,7 +350,7 @@ async function run(
       }
     }
     rep.switched = true
-    await clearCollectionKeys(deps.redis, tgt.collection)
+    await clearCollectionKeys(deps.redis, target.type, tgt.collection)
   }
   await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'done', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
 
@@ -369,11 +389,18 @@ async function holdsExactly(store: VectorStore, t: VectorTarget, live: DocIds, b
 
 const PROBES = 10
 
-/** Returns a description of the first problem, or null when the target is right. */
+/** Thrown by verify when the signal aborts it. */
+export class VerifyInterrupted extends Error {}
+
+/** Returns a description of the first problem, or null when the target is right. Throws VerifyInterrupted on abort. */
 export async function verify(
   store: VectorStore, t: VectorTarget, expected: DocIds, sample: Array<{ docId: string; vector: number[] }>, batchSize: number,
   textKeys: Map<string, string> | null = null, collapsed = { n: 0, probeMisses: 0 }, indexReady: Promise<unknown> = Promise.resolve(),
+  signal?: AbortSignal,
 ): Promise<string | null> {
+  const stop = () => {
+    if (signal?.aborted) throw new VerifyInterrupted('interrupted')
+  }
   const count = expected.size ? await store.count(t) : (await store.exists(t)) ? await store.count(t) : 0
   const want = textKeys ? new Set(textKeys.values()).size : expected.size
   if (count !== want) return `the target holds ${count} vector(s), ${want} expected`
@@ -381,6 +408,7 @@ export async function verify(
   const got = new DocIdSet()
   if (expected.size) {
     for await (const batch of store.scan(t, { batchSize })) {
+      stop()
       for (const rec of batch) {
         if (!expected.has(rec.docId)) return `unexpected doc_id ${rec.docId} in the target`
         if (got.has(rec.docId)) return `doc_id ${rec.docId} twice in the target`
@@ -404,9 +432,11 @@ export async function verify(
   // miss an exact match: on 200 000 uniformly random 1536-d vectors all 10 probes missed (no navigable structure in
   // such data; at 20 000 the first probe hits) — that is reported as a warning, not a failure
   const probes = sample.filter((s) => got.has(s.docId)).slice(0, PROBES)
+  stop()
   await indexReady
   let answered = 0
   for (const p of probes) {
+    stop()
     const hits = await store.search(t, p.vector, 10)
     const stray = hits.find((h) => !got.has(h.docId))
     if (stray) return `a search returned doc_id ${stray.docId}, which the target scan did not hold`

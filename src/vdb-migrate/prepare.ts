@@ -1,22 +1,30 @@
 import type { Config } from '../config/schema.js'
 import { loadConfig } from '../config/schema.js'
 import { BusyError, UsageError } from '../cli/errors.js'
-import { openVectorStore } from '../vector/index.js'
+import { openVectorStore, type OpenOptions } from '../vector/index.js'
 import type { Db } from '../runtime/db.js'
 import type { OpenedStore, Unit } from './types.js'
 import { datasetQueueLengths, indexingDocuments } from './preflight.js'
 
-export async function openStore(config: Config, type: string | undefined, redis?: { client: { del(...k: string[]): Promise<number> }; keyPrefix: string }): Promise<OpenedStore> {
-  const store = await openVectorStore(config, { type, redis })
-  const d = await store.describe()
-  return { store, key: `${d.type}@${d.location}`, location: d.location, serverVersion: d.serverVersion }
+export async function openStore(
+  config: Config, type: string | undefined, redis?: { client: { del(...k: string[]): Promise<number> }; keyPrefix: string }, release: OpenOptions = {},
+): Promise<OpenedStore> {
+  const store = await openVectorStore(config, { type, redis, ...release })
+  try {
+    const d = await store.describe()
+    return { store, key: `${d.type}@${d.location}`, location: d.location, serverVersion: d.serverVersion }
+  } catch (e) {
+    // an unreachable store: its client (pool, sockets) must not keep the process alive
+    await store.close().catch(() => {})
+    throw e
+  }
 }
 
 /**
  * Opens source stores on demand, once per type: with `--source-env-file`, that file alone gives the store's
  * settings (the process environment describes the target); otherwise the same variables as the target.
  */
-export function sourceOpener(config: Config, sourceEnvFile?: string): { open(type: string): Promise<OpenedStore>; opened: OpenedStore[]; close(): Promise<void> } {
+export function sourceOpener(config: Config, sourceEnvFile?: string, release: OpenOptions = {}): { open(type: string): Promise<OpenedStore>; opened: OpenedStore[]; close(): Promise<void> } {
   const cache = new Map<string, Promise<OpenedStore>>()
   const opened: OpenedStore[] = []
   const cfg = sourceEnvFile ? loadConfig({ envFile: sourceEnvFile, env: {}, noDotenv: true }) : config
@@ -25,7 +33,7 @@ export function sourceOpener(config: Config, sourceEnvFile?: string): { open(typ
     open(type) {
       let p = cache.get(type)
       if (!p) {
-        p = openStore(cfg, type).then((s) => (opened.push(s), s))
+        p = openStore(cfg, type, undefined, release).then((s) => (opened.push(s), s))
         cache.set(type, p)
       }
       return p

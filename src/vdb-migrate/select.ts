@@ -17,14 +17,6 @@ export async function selectUnits(deps: LiveSetDeps, o: Pick<MigrateOptions, 'sc
   if (o.scope !== 'knowledge' && !(o.datasets.length && !o.apps.length)) {
     for await (const t of annotationTargets(deps, filter)) if (inShard(t.id, o.shard)) out.push(unitOf(t))
   }
-  // the binding's collection name (Qdrant's shared collection) for every unit that has a binding
-  const ids = [...new Set(out.map((u) => u.collectionBindingId).filter((x): x is string => !!x))]
-  const names = new Map<string, string>()
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await deps.db.kysely.selectFrom('dataset_collection_bindings').select(['id', 'collection_name']).where('id', 'in', ids.slice(i, i + 500)).execute()
-    for (const r of rows) names.set(String(r.id), r.collection_name)
-  }
-  for (const u of out) u.bindingCollection = u.collectionBindingId ? names.get(u.collectionBindingId) ?? null : null
   return out
 }
 
@@ -38,7 +30,7 @@ function unitOf(t: LiveTarget): Unit {
     provider: t.embeddingProvider,
     indexStruct: t.indexStruct,
     collectionBindingId: t.collectionBindingId,
-    bindingCollection: null,
+    bindingCollection: t.bindingCollection,
     liveTarget: t,
   }
 }

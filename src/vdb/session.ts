@@ -1,6 +1,6 @@
 import type { Runtime } from '../runtime/index.js'
 import { loadProfile, checkSupported } from '../dify/schema-version.js'
-import { openVectorStore } from '../vector/index.js'
+import { openVectorStore, storeOptionsFor } from '../vector/index.js'
 import type { RedisKeyDeps } from '../vector/redis-keys.js'
 import { liveSetDeps } from '../dify/live-set.js'
 import { StorePool, type VdbDeps } from './check.js'
@@ -15,7 +15,7 @@ export async function vdbDeps(rt: Runtime, opts: { writes: boolean; forceVersion
   const w = checkSupported(profile, { writes: opts.writes, force: opts.forceVersion })
   if (w) opts.warn?.(w)
   const stores = new StorePool((type) =>
-    openVectorStore(rt.config, { type, weaviateIdScheme: profile.weaviateIdScheme, ...(opts.redis ? { redis: opts.redis } : {}) }),
+    openVectorStore(rt.config, { type, ...storeOptionsFor(profile), ...(opts.redis ? { redis: opts.redis } : {}) }),
   )
   return { ...liveSetDeps(db, profile, rt.config), stores }
 }

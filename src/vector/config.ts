@@ -25,7 +25,7 @@ export interface ChromaSettings {
   host: string; port: number; tenant: string; database: string; authProvider?: string; authCredentials?: string
 }
 export interface QdrantSettings { url: string; apiKey?: string; timeoutMs: number }
-export interface WeaviateSettings { endpoint: string; apiKey?: string }
+export interface WeaviateSettings { endpoint: string; apiKey?: string; /** WEAVIATE_TOKENIZATION: the text property's tokenization (Dify's default word) */ tokenization?: string }
 
 export function pgvectorSettings(raw: Raw): PgvectorSettings {
   return {
@@ -65,7 +65,7 @@ export function qdrantSettings(raw: Raw): QdrantSettings {
 export function weaviateSettings(raw: Raw): WeaviateSettings {
   const endpoint = str(raw, 'WEAVIATE_ENDPOINT')
   if (!endpoint) throw new ConfigError('WEAVIATE_ENDPOINT is not set.', { hint: 'Set WEAVIATE_ENDPOINT as in the dify-api container, e.g. http://weaviate:8080.' })
-  return { endpoint: endpoint.replace(/\/+$/, ''), apiKey: raw.get('WEAVIATE_API_KEY')?.value || undefined }
+  return { endpoint: endpoint.replace(/\/+$/, ''), apiKey: raw.get('WEAVIATE_API_KEY')?.value || undefined, tokenization: raw.get('WEAVIATE_TOKENIZATION')?.value || undefined }
 }
 
 /** "host:port" style location without credentials, for messages. */

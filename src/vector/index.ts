@@ -11,6 +11,13 @@ export interface OpenOptions {
   redis?: RedisKeyDeps
   /** Weaviate object ids as the connected Dify release writes them (profile.weaviateIdScheme); default uuid5-text */
   weaviateIdScheme?: 'uuid5-text' | 'doc-id'
+  /** Weaviate classes get doc_type, is_summary and original_chunk_id (profile.weaviateSummaryProperties); default true */
+  weaviateSummaryProperties?: boolean
+}
+
+/** The release-dependent store options of a connected Dify (from its profile). */
+export function storeOptionsFor(profile: { weaviateIdScheme: 'uuid5-text' | 'doc-id'; weaviateSummaryProperties: boolean }): OpenOptions {
+  return { weaviateIdScheme: profile.weaviateIdScheme, weaviateSummaryProperties: profile.weaviateSummaryProperties }
 }
 
 type Opener = (config: Config, opts: OpenOptions) => Promise<VectorStore>

@@ -121,7 +121,7 @@ export class ChromaStore implements VectorStore {
     }
     // Dify: get_or_create_collection(name) — no metadata, no configuration (server defaults: hnsw space l2)
     await this.call(() => this.client.getOrCreateCollection({ name: this.physicalName(target), embeddingFunction: null as never }))
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await clearCollectionKeys(this.opts.redis, 'chroma', target.collection)
     return 'created'
   }
 
@@ -216,7 +216,7 @@ export class ChromaStore implements VectorStore {
     } catch (e) {
       if ((e as Error).name !== 'ChromaNotFoundError') throw mapError(e, this.base)
     }
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await clearCollectionKeys(this.opts.redis, 'chroma', target.collection)
   }
 
   async close(): Promise<void> {}

@@ -120,7 +120,7 @@ export class ElasticsearchStore implements VectorStore {
       return 'exists'
     }
     await this.call(() => this.client.indices.create({ index, mappings: difyElasticsearchMappings(dim) }))
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await clearCollectionKeys(this.opts.redis, 'elasticsearch', target.collection)
     return 'created'
   }
 
@@ -241,7 +241,7 @@ export class ElasticsearchStore implements VectorStore {
 
   async deleteTarget(target: VectorTarget): Promise<void> {
     await this.call(() => this.client.indices.delete({ index: this.physicalName(target), ignore_unavailable: true }))
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await clearCollectionKeys(this.opts.redis, 'elasticsearch', target.collection)
   }
 
   async close(): Promise<void> {

@@ -158,7 +158,7 @@ export class MilvusStore implements VectorStore {
         consistency_level: 'Session',
       } as never),
     )
-    await clearCollectionKeys(this.opts.redis, name)
+    await clearCollectionKeys(this.opts.redis, 'milvus', name)
     return 'created'
   }
 
@@ -283,7 +283,7 @@ export class MilvusStore implements VectorStore {
 
   async deleteTarget(target: VectorTarget): Promise<void> {
     if (await this.exists(target)) await this.call(() => this.client.dropCollection({ collection_name: target.collection }))
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await clearCollectionKeys(this.opts.redis, 'milvus', target.collection)
   }
 
   async close(): Promise<void> {

@@ -126,7 +126,7 @@ export class OpensearchStore implements VectorStore {
       return 'exists'
     }
     await this.call(() => this.client.indices.create({ index, body: difyOpensearchIndexBody(dim) }) as Promise<{ body: unknown }>)
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await clearCollectionKeys(this.opts.redis, 'opensearch', target.collection)
     return 'created'
   }
 
@@ -287,7 +287,7 @@ export class OpensearchStore implements VectorStore {
 
   async deleteTarget(target: VectorTarget): Promise<void> {
     await this.call(() => this.client.indices.delete({ index: this.physicalName(target), ignore_unavailable: true }) as Promise<{ body: unknown }>)
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await clearCollectionKeys(this.opts.redis, 'opensearch', target.collection)
   }
 
   async close(): Promise<void> {

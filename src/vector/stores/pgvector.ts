@@ -107,7 +107,7 @@ export class PgvectorStore implements VectorStore {
     }
     await this.q(`create table if not exists ${t} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${dim}) not null) using heap`)
     if (!opts.deferIndex) await this.createIndex(target, dim)
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await clearCollectionKeys(this.opts.redis, 'pgvector', target.collection)
     return 'created'
   }
 
@@ -304,7 +304,7 @@ export class PgvectorStore implements VectorStore {
 
   async deleteTarget(target: VectorTarget): Promise<void> {
     await this.q(`drop table if exists ${this.table(target)}`)
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await clearCollectionKeys(this.opts.redis, 'pgvector', target.collection)
   }
 
   async close(): Promise<void> {

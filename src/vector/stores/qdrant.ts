@@ -132,7 +132,7 @@ export class QdrantStore implements VectorStore {
     for (const idx of DIFY_QDRANT_PAYLOAD_INDEXES) {
       await this.call(() => this.client.createPayloadIndex(name, { ...idx, wait: true } as never))
     }
-    await clearCollectionKeys(this.opts.redis, name)
+    await clearCollectionKeys(this.opts.redis, 'qdrant', name)
     return 'created'
   }
 
@@ -251,7 +251,7 @@ export class QdrantStore implements VectorStore {
     } catch (e) {
       if (status(e) !== 404) throw mapError(e, this.settings)
     }
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await clearCollectionKeys(this.opts.redis, 'qdrant', target.collection)
   }
 
   async close(): Promise<void> {}

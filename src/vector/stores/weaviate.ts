@@ -45,15 +45,23 @@ export function weaviateClassName(collection: string): string {
   return collection.charAt(0).toUpperCase() + collection.slice(1)
 }
 
-/** Dify's class definition (v4 client: collections.create with these properties and Vectors.self_provided()) */
-export function difyWeaviateClass(name: string): Record<string, unknown> {
+/**
+ * Dify's class definition (v4 client: collections.create with these properties and Vectors.self_provided()); from
+ * 1.14.0 also doc_type (text), is_summary (boolean) and original_chunk_id (text), in Dify's order
+ * (api/providers/vdb/vdb-weaviate/src/dify_vdb_weaviate/weaviate_vector.py `_create_collection`, `_ensure_properties`).
+ * `text` is tokenized by WEAVIATE_TOKENIZATION (default word).
+ */
+export function difyWeaviateClass(name: string, o: { summaryProperties?: boolean; tokenization?: string } = {}): Record<string, unknown> {
+  const summary = o.summaryProperties ?? true
   return {
     class: weaviateClassName(name),
     properties: [
-      { name: TEXT_KEY, dataType: ['text'], tokenization: 'word' },
+      { name: TEXT_KEY, dataType: ['text'], tokenization: o.tokenization || 'word' },
       { name: 'document_id', dataType: ['text'] },
       { name: 'doc_id', dataType: ['text'] },
+      ...(summary ? [{ name: 'doc_type', dataType: ['text'] }] : []),
       { name: 'chunk_index', dataType: ['int'] },
+      ...(summary ? [{ name: 'is_summary', dataType: ['boolean'] }, { name: 'original_chunk_id', dataType: ['text'] }] : []),
     ],
     vectorConfig: { default: { vectorizer: { none: {} }, vectorIndexType: 'hnsw', vectorIndexConfig: { distance: 'cosine' } } },
   }
@@ -172,14 +180,18 @@ export class WeaviateStore implements VectorStore {
       }
       // Dify's _ensure_properties
       const props = new Set((s.properties ?? []).map((p) => p.name))
-      for (const p of (difyWeaviateClass(name).properties as Array<{ name: string }>).slice(1)) {
+      for (const p of (this.classDef(name).properties as Array<{ name: string }>).slice(1)) {
         if (!props.has(p.name)) await this.req('POST', `/schema/${encodeURIComponent(name)}/properties`, p)
       }
       return 'exists'
     }
-    await this.req('POST', '/schema', difyWeaviateClass(name))
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await this.req('POST', '/schema', this.classDef(name))
+    await clearCollectionKeys(this.opts.redis, 'weaviate', target.collection)
     return 'created'
+  }
+
+  private classDef(name: string): Record<string, unknown> {
+    return difyWeaviateClass(name, { summaryProperties: this.opts.weaviateSummaryProperties, tokenization: this.settings.tokenization })
   }
 
   async finishBulkLoad(): Promise<void> {}
@@ -296,7 +308,7 @@ export class WeaviateStore implements VectorStore {
 
   async deleteTarget(target: VectorTarget): Promise<void> {
     await this.req('DELETE', `/schema/${encodeURIComponent(this.physicalName(target))}`, undefined, [400, 404])
-    await clearCollectionKeys(this.opts.redis, target.collection)
+    await clearCollectionKeys(this.opts.redis, 'weaviate', target.collection)
   }
 
   async close(): Promise<void> {}

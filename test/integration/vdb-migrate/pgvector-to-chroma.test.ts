@@ -72,7 +72,7 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
   }
 
   it('--dry-run plans from the source and the cache and writes nothing anywhere', async () => {
-    await redis.client.set(keys.vectorIndexing(targetOf('chroma', w.ids.text).collection, redis.prefix), '1')
+    await redis.client.set(keys.vectorIndexing('chroma', targetOf('chroma', w.ids.text).collection, redis.prefix), '1')
     const before = await snapshot()
     const r = await runCli(['vdb-migrate', '--dry-run', '--json'], { env, timeoutMs: 120_000 })
     expect(r.code, r.stderr + r.stdout).toBe(0)
@@ -125,7 +125,7 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
     const is = new Map(rows.map((x) => [x.id, x.index_struct]))
     expect(is.get(w.ids.text)).toBe(indexStructJson('chroma', targetOf('chroma', w.ids.text).collection))
     expect(is.get(w.ids.gap)).toBe(w.indexStructs.get(w.ids.gap))
-    expect(await redis.client.exists(keys.vectorIndexing(targetOf('chroma', w.ids.text).collection, redis.prefix))).toBe(0)
+    expect(await redis.client.exists(keys.vectorIndexing('chroma', targetOf('chroma', w.ids.text).collection, redis.prefix))).toBe(0)
 
     // the source is untouched
     expect((await dump(src, w.sourceTargets.get(w.ids.text)!)).size).toBe(srcBefore.size)

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { indexStructJson } from '../../../src/dify/collections.js'
+import { randomUUID } from 'node:crypto'
+import { genCollectionNameById, indexStructJson } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore } from '../../../src/vector/store.js'
 import { startFakeQdrant, type FakeQdrant } from '../../support/fakes/qdrant.js'
@@ -8,7 +9,8 @@ import { runCli } from '../../support/cli.js'
 import { loadOracleSchema } from '../../support/dify-schema.js'
 import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { PG } from '../../support/services.js'
-import { dump, seedWorld, targetOf, type World } from '../../support/vdb-migrate-world.js'
+import { DIM, dump, seedWorld, targetOf, type World } from '../../support/vdb-migrate-world.js'
+import { DifySeeder, unitVector } from '../../support/vdb-seed.js'
 import { pgvectorAvailable, pgvectorVars as pgvEnv } from '../../support/pgvector.js'
 import { configFromVars as cfg } from '../../support/config.js'
 
@@ -62,6 +64,44 @@ describe.skipIf(!pgvectorUp)('vdb-migrate pgvector → Qdrant (fake) → pgvecto
       expect(is).toBe(indexStructJson('qdrant', binding))
     }
     expect([...fake.collections.keys()]).toEqual([binding])
+  })
+
+  it('a dataset without collection_binding_id goes to gen_collection_name_by_id (Dify); a dangling binding id fails the unit', async () => {
+    const s = new DifySeeder(c)
+    const seed = async (bindingId: string | null) => {
+      const id = randomUUID()
+      const coll = genCollectionNameById(id)
+      await s.dataset({ id, indexStruct: indexStructJson('pgvector', coll), bindingId })
+      const doc = await s.document(id)
+      const ids: string[] = []
+      for (let i = 0; i < 3; i++) {
+        const text = `unbound ${i} of ${id}`
+        const seg = await s.segment(id, doc, text)
+        ids.push(seg.nodeId)
+        await src.ensureCollection({ collection: coll }, DIM)
+        await src.upsert({ collection: coll }, [{ id: seg.nodeId, docId: seg.nodeId, text, metadata: { doc_id: seg.nodeId, document_id: doc, dataset_id: id }, vector: unitVector(text, DIM) }])
+      }
+      return { id, coll, ids }
+    }
+    const unbound = await seed(null)
+    const dangling = await seed(randomUUID())
+    const key = `${redis.prefix}vector_indexing_${unbound.coll}`
+    await redis.client.set(key, '1')
+    const env = { ...a.env, ...redis.env, VECTOR_STORE: 'qdrant', QDRANT_URL: fake.url, ...pgvEnv(a.name) }
+    const r = await runCli(['vdb-migrate', '--json', '--scope', 'knowledge', '--dataset', unbound.id, '--dataset', dangling.id], { env, timeoutMs: 120_000 })
+    expect(r.code, r.stderr).toBe(7)
+    const byId = Object.fromEntries((r.json.units as Array<{ id: string }>).map((u) => [u.id, u]))
+    expect(byId[unbound.id]).toMatchObject({ outcome: 'migrated', fromSource: 3, switched: true, target: { type: 'qdrant', collection: unbound.coll } })
+    expect([...(await dump(q, { collection: unbound.coll, groupId: unbound.id })).keys()].sort()).toEqual([...unbound.ids].sort())
+    expect((await c.query(`select index_struct from datasets where id = $1`, [unbound.id])).rows[0].index_struct).toBe(indexStructJson('qdrant', unbound.coll))
+    expect(await redis.client.exists(key)).toBe(0)
+    expect(byId[dangling.id]).toMatchObject({ outcome: 'failed', switched: false })
+    expect((byId[dangling.id] as unknown as { reason: string }).reason).toMatch(/Dataset Collection Binding not found/)
+    expect((await c.query(`select index_struct from datasets where id = $1`, [dangling.id])).rows[0].index_struct).toBe(indexStructJson('pgvector', dangling.coll))
+    // vdb check looks where Dify's Qdrant factory looks for the unbound one (index_struct's class_prefix, group = dataset)
+    const chk = await runCli(['vdb', 'check', '--json', '--dataset', unbound.id, '--sample', '0'], { env, timeoutMs: 60_000 })
+    expect(chk.code, chk.stderr).toBe(0)
+    expect(chk.json.targets[0]).toMatchObject({ status: 'consistent', store: { type: 'qdrant', collection: unbound.coll, groupId: unbound.id } })
   })
 
   it('reads them back from Qdrant (group filter) into pgvector', async () => {

@@ -174,10 +174,17 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
 
     it("clears Dify's vector_indexing_* Redis keys when a collection is created or dropped", async (ctx) => {
       if (!s.redis) return ctx.skip()
-      const t = s.newTarget()
+      const type = s.store.type
+      // OpenSearch lower-cases whatever name it is given: exercise that with a mixed-case class_prefix
+      const t = type === 'opensearch' ? { ...s.newTarget(), collection: `Vector_index_${randomUUID().replace(/-/g, '_')}_Node` } : s.newTarget()
       const { client, keyPrefix } = s.redis
-      const k1 = keys.vectorIndexing(t.collection, keyPrefix)
-      const k2 = keys.vectorIndexingLock(t.collection, keyPrefix)
+      // Dify's literal key names (pgvector.py, opensearch_vector.py, elasticsearch_vector.py, the other store modules;
+      // 1.11.0 – 1.15.0), written out here rather than taken from src/dify/keys.ts
+      const name = type === 'opensearch' || type === 'elasticsearch' ? t.collection.toLowerCase() : t.collection
+      const k1 = `${keyPrefix}vector_indexing_${name}`
+      const k2 = type === 'pgvector' ? `${keyPrefix}vector_indexing_${t.collection}_lock` : `${keyPrefix}vector_indexing_lock_${name}`
+      expect(keys.vectorIndexing(type, t.collection, keyPrefix)).toBe(k1)
+      expect(keys.vectorIndexingLock(type, t.collection, keyPrefix)).toBe(k2)
       await client.set(k1, '1')
       await client.set(k2, 'x')
       await s.store.ensureCollection(t, DIM)

@@ -14,8 +14,8 @@ import { configFromVars } from '../../support/config.js'
  * FAKE server: Weaviate cannot run on this machine. test/support/fakes/weaviate.ts checks every REST request
  * against Weaviate 1.27.0's published OpenAPI document and parses GraphQL against the class schemas it holds.
  */
-function configFor(url: string) {
-  return configFromVars({ VECTOR_STORE: 'weaviate', WEAVIATE_ENDPOINT: url, WEAVIATE_API_KEY: 'wk' })
+function configFor(url: string, extra: Record<string, string> = {}) {
+  return configFromVars({ VECTOR_STORE: 'weaviate', WEAVIATE_ENDPOINT: url, WEAVIATE_API_KEY: 'wk', ...extra })
 }
 
 describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () => {
@@ -44,11 +44,15 @@ describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () =
         expect(layout.details.vector).toBe('named:default')
         expect(layout.details.vectorIndexType).toBe('hnsw')
         const props = layout.details.properties as Array<{ name: string; dataType: string[]; tokenization: string | null }>
-        expect(props.slice(0, 4)).toEqual([
+        // Dify 1.14.0+ (weaviate_vector.py `_create_collection`): also doc_type, is_summary, original_chunk_id
+        expect(props.slice(0, 7)).toEqual([
           { name: 'text', dataType: ['text'], tokenization: 'word' },
           { name: 'document_id', dataType: ['text'], tokenization: 'word' },
           { name: 'doc_id', dataType: ['text'], tokenization: 'word' },
+          { name: 'doc_type', dataType: ['text'], tokenization: 'word' },
           { name: 'chunk_index', dataType: ['int'], tokenization: null },
+          { name: 'is_summary', dataType: ['boolean'], tokenization: null },
+          { name: 'original_chunk_id', dataType: ['text'], tokenization: 'word' },
         ])
         // other metadata keys come from auto-schema, as with Dify
         expect(props.map((p) => p.name)).toEqual(expect.arrayContaining(['doc_hash', 'dataset_id']))
@@ -58,6 +62,28 @@ describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () =
   })
 
   describe('weaviate specifics', () => {
+    it('per release: Dify ≤ 1.13 creates four properties (1.14.0 added doc_type, is_summary, original_chunk_id); WEAVIATE_TOKENIZATION applies to text', async () => {
+      await ready
+      const old = await openVectorStore(configFor(fake.url, { WEAVIATE_TOKENIZATION: 'whitespace' }), { weaviateSummaryProperties: false })
+      try {
+        const t = { collection: genCollectionNameById(randomUUID()) }
+        await old.ensureCollection(t, 8)
+        const props = (await old.layout(t))!.details.properties as Array<{ name: string; tokenization: string | null }>
+        expect(props.map((p) => p.name)).toEqual(['text', 'document_id', 'doc_id', 'chunk_index'])
+        expect(props[0]!.tokenization).toBe('whitespace')
+        // opened as 1.14+: the missing properties are added to the existing class (Dify's _ensure_properties)
+        const now = await openVectorStore(configFor(fake.url), { weaviateSummaryProperties: true })
+        await now.ensureCollection(t, 8)
+        expect(((await now.layout(t))!.details.properties as Array<{ name: string }>).map((p) => p.name)).toEqual(
+          ['text', 'document_id', 'doc_id', 'chunk_index', 'doc_type', 'is_summary', 'original_chunk_id'],
+        )
+        await now.deleteTarget(t)
+        await now.close()
+      } finally {
+        await old.close()
+      }
+    })
+
     let store: VectorStore
     beforeAll(async () => {
       await ready

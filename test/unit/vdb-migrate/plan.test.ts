@@ -17,9 +17,27 @@ describe('resolveUnit: where vectors come from and go (Dify naming)', () => {
     expect(r.target).toEqual({ collection: `vector_index_${id.replace(/-/g, '_')}_node` })
     expect(r.source).toEqual({ type: 'pgvector', target: { collection: `Vector_index_${id.replace(/-/g, '_')}_Node` } })
   })
-  it('→ qdrant: the binding collection with group_id; without a binding row it is skipped', () => {
+  it('→ qdrant: the binding collection with group_id; no binding id: the generated name (Dify); a dangling binding id fails', () => {
     expect(resolveUnit(unit(), 'qdrant', {}, 'Vector_index').target).toEqual({ collection: 'Vector_index_shared_Node', groupId: id })
-    expect(resolveUnit(unit({ bindingCollection: null }), 'qdrant', {}, 'Vector_index').skip).toMatch(/Binding not found/)
+    const unbound = resolveUnit(unit({ collectionBindingId: null, bindingCollection: null }), 'qdrant', {}, 'Vector_index')
+    expect(unbound.skip).toBeUndefined()
+    expect(unbound.fail).toBeUndefined()
+    expect(unbound.target).toEqual({ collection: `Vector_index_${id.replace(/-/g, '_')}_Node`, groupId: id })
+    expect(unbound.classPrefix).toBe(`Vector_index_${id.replace(/-/g, '_')}_Node`)
+    const dangling = resolveUnit(unit({ bindingCollection: null }), 'qdrant', {}, 'Vector_index')
+    expect(dangling.fail).toMatch(/Binding not found/)
+    expect(dangling.skip).toBeUndefined()
+  })
+  it('no index_struct: migrated in place in VECTOR_STORE under the generated name (Dify migrates it and writes index_struct)', () => {
+    for (const [store, coll] of [['pgvector', `Vector_index_${id.replace(/-/g, '_')}_Node`], ['chroma', `vector_index_${id.replace(/-/g, '_')}_node`]] as const) {
+      const r = resolveUnit(unit({ indexStruct: null }), store, {}, 'Vector_index')
+      expect(r.skip).toBeUndefined()
+      expect(r.source).toBeNull()
+      expect(r.target.collection).toBe(coll)
+      expect(r.classPrefix).toBe(coll)
+    }
+    // with --from, the generated name in the --from store is the source
+    expect(resolveUnit(unit({ indexStruct: null }), 'chroma', { from: 'pgvector' }, 'Vector_index').source).toEqual({ type: 'pgvector', target: { collection: `Vector_index_${id.replace(/-/g, '_')}_Node` } })
   })
   it('already on the target type: skipped unless --from names the source', () => {
     expect(resolveUnit(unit(), 'pgvector', {}, 'Vector_index').skip).toMatch(/already on pgvector/)
