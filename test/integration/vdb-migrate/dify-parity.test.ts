@@ -5,6 +5,9 @@ import { genCollectionNameById, indexStructJson } from '../../../src/dify/collec
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorRecord, VectorStore, VectorTarget } from '../../../src/vector/store.js'
 import { runCli } from '../../support/cli.js'
+import { profileFor } from '../../../src/dify/profile.js'
+import { annotationTargets, liveItems } from '../../../src/dify/live-set.js'
+import { openDb } from '../../../src/runtime/db.js'
 import { loadRelease } from '../../support/oracles.js'
 import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { PG } from '../../support/services.js'
@@ -135,5 +138,20 @@ describe.skipIf(!pgvectorUp)('vdb-migrate as Dify: NULL index_struct, pgvector R
     expect(got.get(emptyQuestion)!.text).toBe(`the answer of ${app}`)
     expect(got.get(emptyQuestion)!.metadata).toMatchObject({ annotation_id: emptyQuestion, app_id: app, doc_id: emptyQuestion })
     expect(got.get(withQuestion)!.text).toBe(`what is ${app}?`)
+    // per release: question_text exists from 1.11.3 (head 905527cc8fd3); 1.11.2 (03ea244985ce) embeds the question
+    const kdb = await openDb({ type: 'postgresql', host: PG.host, port: PG.port, user: PG.user, password: '', database: db.name, extras: {} } as never, { connectTimeoutMs: 5000 })
+    try {
+      const texts = async (revision: string) => {
+        const deps = { db: kdb, profile: profileFor(revision), vectorStore: 'pgvector' }
+        const out = new Map<string, string>()
+        for await (const t of annotationTargets(deps, { appIds: [app] })) for await (const b of liveItems(deps, t)) for (const it of b) out.set(it.docId, it.text)
+        return out
+      }
+      expect((await texts('905527cc8fd3')).get(emptyQuestion)).toBe(`the answer of ${app}`)
+      expect((await texts('03ea244985ce')).get(emptyQuestion)).toBe('')
+      expect((await texts('d9e8f7a6b5c4')).get(emptyQuestion)).toBe(`the answer of ${app}`)
+    } finally {
+      await kdb.close()
+    }
   })
 })
