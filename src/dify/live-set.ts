@@ -85,6 +85,11 @@ export interface LiveTarget {
   multimodal: boolean
   /** datasets only: datasets.chunk_structure (Dify's doc_form when set) */
   chunkStructure: string | null
+  /**
+   * Why Dify cannot open this target at all, or null: a Qdrant dataset whose collection_binding_id has no
+   * dataset_collection_bindings row (Dify's Qdrant factory raises "Dataset Collection Binding not found").
+   */
+  problem: string | null
 }
 
 export interface LiveSetDeps {
@@ -176,6 +181,9 @@ function datasetTarget(
     bindingCollection: r.binding_collection,
     multimodal: !!Number(r.is_multimodal),
     chunkStructure: r.chunk_structure,
+    problem: storeType === 'qdrant' && r.collection_binding_id && !r.binding_collection
+      ? `its collection_binding_id ${r.collection_binding_id} has no dataset_collection_bindings row: Dify cannot open it ("Dataset Collection Binding not found")`
+      : null,
   }
 }
 
@@ -218,6 +226,7 @@ export async function* annotationTargets(deps: LiveSetDeps, filter: TargetFilter
         bindingCollection: r.collection_name,
         multimodal: false,
         chunkStructure: null,
+        problem: null,
       }
     }
     if (rows.length < PAGE) return

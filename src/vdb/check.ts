@@ -213,6 +213,12 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
     report.error = `Vector store "${t.storeType}" is not supported by dify-ops.`
     return { report, orphanIds, live }
   }
+  if (t.problem) {
+    // Dify itself cannot open this collection (e.g. a dangling Qdrant binding): nothing to compare, nothing to repair
+    report.status = 'unreachable'
+    report.error = t.problem
+    return { report, orphanIds, live }
+  }
   const got = await deps.stores.get(t.storeType)
   if ('error' in got) {
     report.status = 'unreachable'

@@ -102,6 +102,12 @@ describe.skipIf(!pgvectorUp)('vdb-migrate pgvector → Qdrant (fake) → pgvecto
     const chk = await runCli(['vdb', 'check', '--json', '--dataset', unbound.id, '--sample', '0'], { env, timeoutMs: 60_000 })
     expect(chk.code, chk.stderr).toBe(0)
     expect(chk.json.targets[0]).toMatchObject({ status: 'consistent', store: { type: 'qdrant', collection: unbound.coll, groupId: unbound.id } })
+    // the dangling binding: vdb check says what vdb-migrate says (Dify cannot open it), exit 7, nothing compared
+    await c.query(`update datasets set index_struct = $2 where id = $1`, [dangling.id, indexStructJson('qdrant', dangling.coll)])
+    const bad = await runCli(['vdb', 'check', '--json', '--dataset', dangling.id, '--sample', '0'], { env, timeoutMs: 60_000 })
+    expect(bad.code, bad.stderr).toBe(7)
+    expect(bad.json.targets[0]).toMatchObject({ status: 'unreachable', stored: null })
+    expect(bad.json.targets[0].error).toMatch(/Dataset Collection Binding not found/)
   })
 
   it('reads them back from Qdrant (group filter) into pgvector', async () => {
