@@ -141,7 +141,11 @@ export function opensearchSettings(raw: Raw): OpensearchSettings {
   }
 }
 
-export interface MilvusSettings { uri: string; token?: string; user?: string; password?: string; database: string }
+export interface MilvusSettings {
+  uri: string; token?: string; user?: string; password?: string; database: string
+  /** Dify 1.15.0: MILVUS_SECURE (one-way TLS), MILVUS_SERVER_PEM_PATH (CA / server certificate), MILVUS_SERVER_NAME (SNI, name checked) */
+  secure?: boolean; serverPemPath?: string; serverName?: string
+}
 
 /** Dify's MilvusConfig: MILVUS_URI, MILVUS_TOKEN or MILVUS_USER + MILVUS_PASSWORD, MILVUS_DATABASE. */
 export function milvusSettings(raw: Raw): MilvusSettings {
@@ -151,7 +155,12 @@ export function milvusSettings(raw: Raw): MilvusSettings {
   if (!token && (!user || password === undefined)) {
     throw new ConfigError('MILVUS_USER and MILVUS_PASSWORD (or MILVUS_TOKEN) are not set.', { hint: 'Set them as in the dify-api container.' })
   }
-  return { uri: str(raw, 'MILVUS_URI') ?? 'http://127.0.0.1:19530', token, user, password, database: str(raw, 'MILVUS_DATABASE') ?? 'default' }
+  const secure = bool(raw, 'MILVUS_SECURE', false)
+  return {
+    uri: str(raw, 'MILVUS_URI') ?? 'http://127.0.0.1:19530', token, user, password, database: str(raw, 'MILVUS_DATABASE') ?? 'default',
+    // as Dify's MilvusVector._init_client (1.15.0): the PEM path and server name only with MILVUS_SECURE
+    ...(secure ? { secure, serverPemPath: str(raw, 'MILVUS_SERVER_PEM_PATH'), serverName: str(raw, 'MILVUS_SERVER_NAME') } : {}),
+  }
 }
 
 /** MILVUS_ENABLE_HYBRID_SEARCH (Dify's code default: true; its .env.example sets false) and MILVUS_ANALYZER_PARAMS */

@@ -26,6 +26,9 @@ export async function open(config: Config, opts: OpenOptions = {}): Promise<Milv
     address: s.uri,
     ...(s.token ? { token: s.token } : { username: s.user, password: s.password }),
     database: s.database,
+    // MILVUS_SECURE (Dify 1.15.0): gRPC over TLS, the server certificate verified (against MILVUS_SERVER_PEM_PATH
+    // when given, else the system roots), MILVUS_SERVER_NAME as the name checked
+    ...(s.secure ? { ssl: true, tls: { ...(s.serverPemPath ? { rootCertPath: s.serverPemPath } : {}), ...(s.serverName ? { serverName: s.serverName } : {}) } } : {}),
     logLevel: 'error',
     timeout: 30_000,
   })

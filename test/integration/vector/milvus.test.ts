@@ -79,6 +79,38 @@ describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, 
   })
 
   describe('milvus specifics', () => {
+    it('MILVUS_SECURE (Dify 1.15.0): TLS verified against MILVUS_SERVER_PEM_PATH with MILVUS_SERVER_NAME; refused without them', async () => {
+      const { execFileSync } = await import('node:child_process')
+      const { mkdtempSync, readFileSync } = await import('node:fs')
+      const { tmpdir } = await import('node:os')
+      const { join } = await import('node:path')
+      const dir = mkdtempSync(join(tmpdir(), 'milvus-tls-'))
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=milvus.test', '-addext', 'subjectAltName=DNS:milvus.test',
+        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+      const tls = await startFakeMilvus({ auth: AUTH, tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) } })
+      try {
+        const secure = { MILVUS_SECURE: 'true', MILVUS_SERVER_PEM_PATH: join(dir, 'cert.pem'), MILVUS_SERVER_NAME: 'milvus.test' }
+        const store = await openVectorStore(configFor(tls.address, { ...secure, MILVUS_ENABLE_HYBRID_SEARCH: 'false' }))
+        try {
+          expect((await store.describe()).serverVersion).toMatch(/2\.6/)
+          const t = { collection: genCollectionNameById(randomUUID()) }
+          await store.ensureCollection(t, 8)
+          await store.upsert(t, difyRecords(3, 8))
+          expect(await store.count(t)).toBe(3)
+        } finally {
+          await store.close()
+        }
+        // plaintext to a TLS server, and TLS without the self-signed certificate: both fail to connect
+        for (const extra of [{}, { MILVUS_SECURE: 'true', MILVUS_SERVER_NAME: 'milvus.test' }] as Array<Record<string, string>>) {
+          const bad = await openVectorStore(configFor(tls.address, { ...extra, MILVUS_ENABLE_HYBRID_SEARCH: 'false' }))
+          await expect(bad.describe()).rejects.toThrow()
+          await bad.close()
+        }
+      } finally {
+        await tls.close()
+      }
+    })
+
     let store: VectorStore
     beforeAll(async () => {
       await ready

@@ -151,7 +151,7 @@ function parseExpr(src: string, fields: Map<string, Field>): Pred {
 
 const kv = (pairs: Array<{ key: string; value: string }> | undefined) => Object.fromEntries((pairs ?? []).map((x) => [x.key, x.value]))
 
-export async function startFakeMilvus(opts: { version?: string; auth?: { username: string; password: string } } = {}): Promise<FakeMilvus> {
+export async function startFakeMilvus(opts: { version?: string; auth?: { username: string; password: string }; tls?: { cert: Buffer; key: Buffer } } = {}): Promise<FakeMilvus> {
   const version = opts.version ?? 'v2.6.3'
   const loaderOpts = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [MILVUS_PROTO_DIR, PROTOBUF_DIR] }
   const def = protoLoader.loadSync('milvus.proto', loaderOpts)
@@ -438,7 +438,7 @@ export async function startFakeMilvus(opts: { version?: string; auth?: { usernam
   }
   const server = new grpc.Server()
   server.addService(service, impl)
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))))
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', opts.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], false) : grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))))
   server.start()
   return {
     address: `127.0.0.1:${port}`,
