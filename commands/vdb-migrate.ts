@@ -1,4 +1,5 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
+import { uuidFlag } from '../src/cli/flags.js'
 import { canPrompt, confirm } from '../src/cli/prompt.js'
 import { writeFlags, yesFlag } from '../src/cli/flags.js'
 import { ExitCode, UsageError } from '../src/cli/errors.js'
@@ -21,9 +22,9 @@ export default class VdbMigrate extends DifyCommand {
   static override gracefulInterrupt = true
   static override flags = {
     scope: Flags.string({ options: ['knowledge', 'annotation', 'all'], default: 'all', summary: 'What to migrate, as Dify\'s --scope.' }),
-    dataset: Flags.string({ multiple: true, summary: 'Only this dataset (repeatable).' }),
-    tenant: Flags.string({ multiple: true, summary: 'Only datasets/apps of this workspace (repeatable).' }),
-    app: Flags.string({ multiple: true, summary: 'Only this app\'s annotations (repeatable).' }),
+    dataset: uuidFlag({ multiple: true, summary: 'Only this dataset (repeatable).' }),
+    tenant: uuidFlag({ multiple: true, summary: 'Only datasets/apps of this workspace (repeatable).' }),
+    app: uuidFlag({ multiple: true, summary: 'Only this app\'s annotations (repeatable).' }),
     shard: Flags.string({ summary: 'i/n: only the datasets and apps of shard i of n (by id), for parallel jobs.' }),
     from: Flags.string({ summary: 'Source store type for every dataset (and annotations); needs the store\'s settings.' }),
     'source-env-file': Flags.string({ summary: 'dotenv file with the source store\'s variables (with --from).' }),

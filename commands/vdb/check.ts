@@ -1,4 +1,5 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
+import { uuidFlag } from '../../src/cli/flags.js'
 import { ExitCode } from '../../src/cli/errors.js'
 import { checkAll, type CheckResult, type Scope } from '../../src/vdb/check.js'
 import { vdbDeps } from '../../src/vdb/session.js'
@@ -14,8 +15,8 @@ export default class VdbCheck extends DifyCommand {
     '<%= config.bin %> vdb check --tenant 9c1e… --scope knowledge',
   ]
   static override flags = {
-    dataset: Flags.string({ summary: 'Only this dataset (or annotation app) id; repeatable.', multiple: true }),
-    tenant: Flags.string({ summary: 'Only datasets/apps of this tenant; repeatable.', multiple: true }),
+    dataset: uuidFlag({ summary: 'Only this dataset (or annotation app) id; repeatable.', multiple: true }),
+    tenant: uuidFlag({ summary: 'Only datasets/apps of this tenant; repeatable.', multiple: true }),
     scope: Flags.string({ summary: 'knowledge (datasets), annotation (annotation-reply apps) or all.', options: ['knowledge', 'annotation', 'all'], default: 'all' }),
     sample: Flags.integer({ summary: 'Live items per dataset whose stored vector is compared with the embedding cache (0: none).', default: 20, min: 0 }),
   }

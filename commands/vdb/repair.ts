@@ -1,6 +1,6 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { ExitCode, UsageError } from '../../src/cli/errors.js'
-import { writeFlags, yesFlag } from '../../src/cli/flags.js'
+import { uuidFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { canPrompt, confirmOrStop } from '../../src/cli/prompt.js'
 import type { Scope } from '../../src/vdb/check.js'
 import { repairAll, type RepairResult } from '../../src/vdb/repair.js'
@@ -17,8 +17,8 @@ export default class VdbRepair extends DifyCommand {
   ]
   static override writes = true
   static override flags = {
-    dataset: Flags.string({ summary: 'Only this dataset (or annotation app) id; repeatable.', multiple: true }),
-    tenant: Flags.string({ summary: 'Only datasets/apps of this tenant; repeatable.', multiple: true }),
+    dataset: uuidFlag({ summary: 'Only this dataset (or annotation app) id; repeatable.', multiple: true }),
+    tenant: uuidFlag({ summary: 'Only datasets/apps of this tenant; repeatable.', multiple: true }),
     scope: Flags.string({ summary: 'knowledge, annotation or all.', options: ['knowledge', 'annotation', 'all'], default: 'all' }),
     'delete-orphans': Flags.boolean({ summary: 'Delete vectors whose doc_id has no live item.' }),
     'fill-missing': Flags.boolean({ summary: 'Write missing vectors from the embedding cache.' }),

@@ -154,6 +154,14 @@ export abstract class DifyCommand extends Command {
   }
 }
 
+/** oclif's "Parsing --limit \n\t<reason>\nSee more help with --help" as one sentence that keeps the reason. */
+export function usageMessage(message: string): string {
+  const lines = message.replace(/\s+See more help with --help\s*$/, '').split('\n').map((l) => l.trim()).filter(Boolean)
+  const parsing = /^Parsing (--[\w-]+)$/.exec(lines[0] ?? '')
+  if (parsing && lines[1]) return `Invalid ${parsing[1]}: ${lines.slice(1).join(' ')}`
+  return lines[0] ?? message
+}
+
 /** Failures that happen before a writing command does anything: not audited. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type FlagOutput = { [name: string]: any }
@@ -169,7 +177,7 @@ function normalise(err: Error & { exitCode?: number; oclif?: { exit?: number } }
   if (aborted) return new InterruptedError('Interrupted.')
   // oclif flag/argument parsing errors are usage errors
   if (err instanceof Errors.CLIError || /Unexpected argument|Missing required flag|Nonexistent flag|Expected .* to be one of|Parsing/.test(err.message)) {
-    return new UsageError(err.message.replace(/\s+See more help with --help$/, '').split('\n')[0]!, { hint: 'See --help for the command\'s flags.' })
+    return new UsageError(usageMessage(err.message), { hint: 'See --help for the command\'s flags.' })
   }
   const e = new DifyOpsError(`Unexpected error: ${err.message.split('\n')[0]}`, {
     hint: 'Run again with DEBUG=dify* to see the stack trace, and report it if it persists.',
