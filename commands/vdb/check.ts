@@ -1,4 +1,5 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
+import { requireSupportedStore } from '../../src/vector/index.js'
 import { uuidFlag } from '../../src/cli/flags.js'
 import { ExitCode } from '../../src/cli/errors.js'
 import { checkAll, type CheckResult, type Scope } from '../../src/vdb/check.js'
@@ -24,6 +25,8 @@ export default class VdbCheck extends DifyCommand {
   async run(): Promise<CheckResult> {
     const { flags } = await this.parse(VdbCheck)
     const rt = this.runtime()
+    // datasets without index_struct live in VECTOR_STORE: an unknown one is a configuration error, not drift
+    requireSupportedStore(rt.config.vectorStore, 'VECTOR_STORE')
     const deps = await vdbDeps(rt, { writes: false, warn: (s) => this.out.warn(s) })
     const progress = this.out.progress('Checking vector stores…')
     let n = 0

@@ -1,4 +1,5 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
+import { requireSupportedStore } from '../../src/vector/index.js'
 import { ExitCode, UsageError } from '../../src/cli/errors.js'
 import { uuidFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { canPrompt, confirmOrStop } from '../../src/cli/prompt.js'
@@ -36,6 +37,8 @@ export default class VdbRepair extends DifyCommand {
     }
     this.auditArgs = { dataset: flags.dataset, tenant: flags.tenant, scope: flags.scope, deleteOrphans: flags['delete-orphans'], fillMissing: flags['fill-missing'] }
     const rt = this.runtime()
+    // datasets without index_struct live in VECTOR_STORE: an unknown one is a configuration error, not drift
+    requireSupportedStore(rt.config.vectorStore, 'VECTOR_STORE')
     let redis
     if (!this.dryRun) {
       try {

@@ -1,4 +1,5 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
+import { requireSupportedStore } from '../../src/vector/index.js'
 import { uuidArg } from '../../src/cli/flags.js'
 import { ExitCode, NotFoundError } from '../../src/cli/errors.js'
 import { findTarget } from '../../src/dify/live-set.js'
@@ -17,6 +18,8 @@ export default class VdbShow extends DifyCommand {
   async run(): Promise<TargetCheck> {
     const { args, flags } = await this.parse(VdbShow)
     const rt = this.runtime()
+    // datasets without index_struct live in VECTOR_STORE: an unknown one is a configuration error, not drift
+    requireSupportedStore(rt.config.vectorStore, 'VECTOR_STORE')
     const deps = await vdbDeps(rt, { writes: false, warn: (s) => this.out.warn(s) })
     try {
       const target = await findTarget(deps, args.id)
