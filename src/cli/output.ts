@@ -28,12 +28,13 @@ export function makeOutput(opts: { json: boolean }): Output {
     json: opts.json,
     interactive,
     log(text = '') {
-      if (!opts.json) process.stdout.write(text + '\n')
+      // human output may carry arguments, database values or broker payloads: control characters are escaped
+      if (!opts.json) process.stdout.write(escapeControls(text) + '\n')
     },
     warn(text) {
       if (warned.has(text)) return
       warned.add(text)
-      process.stderr.write(`${interactive ? '\x1b[33m!\x1b[0m' : 'Warning:'} ${text}\n`)
+      process.stderr.write(`${interactive ? '\x1b[33m!\x1b[0m' : 'Warning:'} ${escapeControls(text)}\n`)
     },
     progress(text) {
       if (!interactive) return silent
