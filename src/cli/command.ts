@@ -159,6 +159,8 @@ export function usageMessage(message: string): string {
   const lines = message.replace(/\s+See more help with --help\s*$/, '').split('\n').map((l) => l.trim()).filter(Boolean)
   const parsing = /^Parsing (--[\w-]+)$/.exec(lines[0] ?? '')
   if (parsing && lines[1]) return `Invalid ${parsing[1]}: ${lines.slice(1).join(' ')}`
+  // flag relationships (exclusive, exactlyOne, dependsOn): "The following error(s) occurred:" then one per line
+  if (/^The following errors? occurred:$/.test(lines[0] ?? '') && lines[1]) return lines.slice(1).join('; ')
   return lines[0] ?? message
 }
 

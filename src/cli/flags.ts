@@ -3,7 +3,7 @@
  * confirm); the base command (command.ts) reads `--dry-run` and `--force-version` after parsing and runs the release
  * check itself (release-gate.ts), so no writing command can skip it. Durations and seconds have one parser each.
  */
-import { Args, Flags } from '@oclif/core'
+import { Args, Errors, Flags } from '@oclif/core'
 import { parseDuration } from './output.js'
 
 /** `--dry-run` and `--force-version`: every command with `static writes = true` has both (a test checks it). */
@@ -67,7 +67,7 @@ export const boundedIntFlag = Flags.custom<number, { min: number; max: number }>
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 function parseUuid(input: string): string {
-  if (!UUID.test(input.trim())) throw new Error(`"${input}" is not an id (Dify's ids are UUIDs such as 3f2a9c1e-0b7d-4c55-9a1e-2f6b8d0c4e11).`)
+  if (!UUID.test(input.trim())) throw new Errors.CLIError(`"${input}" is not an id (Dify's ids are UUIDs such as 3f2a9c1e-0b7d-4c55-9a1e-2f6b8d0c4e11).`)
   return input.trim().toLowerCase()
 }
 
