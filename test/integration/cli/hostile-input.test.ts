@@ -12,7 +12,9 @@ import { BIN, runCli } from '../../support/cli.js'
 import { nodeBinary } from '../../support/node-versions.js'
 import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { loadOracleSchema } from '../../support/dify-schema.js'
-import { seedAccount, seedDb, type SeedDb } from '../../support/dify-accounts.js'
+import { runCliInPty, seedAccount, seedDb, type SeedDb } from '../../support/dify-accounts.js'
+import { Redis } from 'ioredis'
+import { REDIS } from '../../support/services.js'
 import { closedPort } from '../../support/blackhole.js'
 
 describe.each(['18.19.1', '22'] as const)('--env-file with a missing path under Node %s', (version) => {
@@ -104,6 +106,24 @@ describe('with services', () => {
     const r = await runCli(['account', 'show', a.email], { env })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/^Last login never$/m)
+  })
+
+  it.each([
+    ['queue purge', ['queue', 'purge', 'dataset'], 'Remove'],
+    ['db lock clear', ['db', 'lock', 'clear'], 'Delete'],
+  ])('answering "no" at the confirmation of %s is exit 1, nothing changed, nothing audited', async (_label, args, prompt) => {
+    const broker = new Redis({ ...REDIS, db: 1 })
+    await broker.lpush(`${redis.prefix}dataset`, '{"body":"","headers":{"task":"t"},"properties":{}}')
+    await redis.client.set(`${redis.prefix}db_upgrade_lock`, 'held', 'PX', 60_000)
+    const auditBefore = await redis.client.xlen(`${redis.prefix}dify_ops:audit`)
+    const r = runCliInPty(args, env, [[prompt, 'n']])
+    expect(r.code, r.out).toBe(1)
+    expect(r.out).toMatch(/Not confirmed: nothing was removed|Not confirmed: the lock was left in place/)
+    expect(await broker.llen(`${redis.prefix}dataset`)).toBe(1)
+    expect(await redis.client.exists(`${redis.prefix}db_upgrade_lock`)).toBe(1)
+    expect(await redis.client.xlen(`${redis.prefix}dify_ops:audit`)).toBe(auditBefore)
+    await broker.del(`${redis.prefix}dataset`)
+    broker.disconnect()
   })
 
   it('control characters in an argument are escaped in the error message', async () => {
