@@ -60,8 +60,19 @@ export function guardRuntime(rt: Runtime, mode: () => WriteMode, warn: (text: st
       const p = opened.db()
       forGate = false
       checked = p.then(async (d) => {
-        const w = await checkRelease(d, mode())
-        if (w) warn(w)
+        try {
+          const w = await checkRelease(d, mode())
+          if (w) warn(w)
+        } catch (e) {
+          // no DB_* at all: the embedded default was checked, which is rarely what the operator meant
+          if (e instanceof ConfigError && rt.config.db.embedded) {
+            throw new ConfigError(`${e.message} No DB_* variable is set, so that is the embedded database in ${rt.config.db.pgliteDir}.`, {
+              hint: 'Writing commands check the Dify release of the metadata database: set DB_* as in the dify-api container (or --env-file), or pass --force-version.',
+              details: e.details,
+            })
+          }
+          throw e
+        }
       })
     }
     return checked
