@@ -164,12 +164,12 @@ export function usageMessage(message: string): string {
   return lines[0] ?? message
 }
 
-/** Failures that happen before a writing command does anything: not audited. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type FlagOutput = { [name: string]: any }
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ArgOutput = { [name: string]: any }
 
+/** Failures that happen before a writing command does anything: not audited. */
 function stoppedBeforeWriting(e: DifyOpsError): boolean {
   return e instanceof NotConfirmedError || e.exitCode === ExitCode.usage || e.exitCode === ExitCode.notFound || e.exitCode === ExitCode.config
 }
