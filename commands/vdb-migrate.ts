@@ -4,7 +4,7 @@ import { canPrompt, confirm } from '../src/cli/prompt.js'
 import { writeFlags, yesFlag } from '../src/cli/flags.js'
 import { ExitCode, UsageError } from '../src/cli/errors.js'
 import { table } from '../src/cli/output.js'
-import { loadProfile, checkSupported } from '../src/dify/schema-version.js'
+import { loadProfile } from '../src/dify/schema-version.js'
 import { parseShard, runUnitsSelected, type VdbMigrateJson } from '../src/vdb-migrate/command.js'
 import { checkFlags } from '../src/vdb-migrate/prepare.js'
 
@@ -52,9 +52,8 @@ export default class VdbMigrate extends DifyCommand {
     this.auditArgs = { scope: f.scope, dataset: f.dataset, tenant: f.tenant, app: f.app, shard: f.shard, from: f.from, dryRun: f['dry-run'], restart: f.restart, checkpoint: f.checkpoint, deleteSource: f['delete-source'] }
     const rt = this.runtime()
     const db = await rt.db()
+    // the release check ran when the database was opened (base command, src/cli/release-gate.ts)
     const profile = await loadProfile(db)
-    const warn = checkSupported(profile, { writes: !f['dry-run'], force: f['force-version'] })
-    if (warn) this.out.warn(warn)
     const interactive = this.out.interactive
     const res = await runUnitsSelected(rt, db, profile, {
       scope: f.scope as 'all', datasets: f.dataset ?? [], tenants: f.tenant ?? [], apps: f.app ?? [], shard, from: f.from,
