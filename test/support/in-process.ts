@@ -26,6 +26,7 @@ export async function runInProcess(cmd: CommandClass, argv: string[], opts: { en
   const out: string[] = []
   const err: string[] = []
   const saved = { out: process.stdout.write, err: process.stderr.write, env: process.env, cwd: process.cwd(), exitCode: process.exitCode }
+  const sigint = new Set(process.listeners('SIGINT'))
   process.env = { PATH: saved.env.PATH, HOME: saved.env.HOME, ...opts.env }
   process.chdir(mkdtempSync(join(tmpdir(), 'dops-inproc-')))
   process.stdout.write = ((c: string | Uint8Array) => (out.push(String(c)), true)) as typeof process.stdout.write
@@ -44,7 +45,8 @@ export async function runInProcess(cmd: CommandClass, argv: string[], opts: { en
     process.env = saved.env
     process.chdir(saved.cwd)
     process.exitCode = saved.exitCode
-    process.removeAllListeners('SIGINT')
+    // the command's own SIGINT handler (DifyCommand.init), not the test runner's
+    for (const l of process.listeners('SIGINT')) if (!sigint.has(l)) process.removeListener('SIGINT', l)
   }
   const stdout = out.join('')
   let json: unknown
