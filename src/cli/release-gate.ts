@@ -36,7 +36,20 @@ export async function checkRelease(db: Db, mode: WriteMode): Promise<string | un
     return mode.forceVersion && writes ? `${text} Going on because of --force-version.` : text
   }
   const profile = profileFor(versions && versions.length === 1 ? versions[0]! : null)
-  const w = checkSupported(profile, { writes, force: mode.forceVersion })
+  let w: string | undefined
+  try {
+    w = checkSupported(profile, { writes, force: mode.forceVersion })
+  } catch (e) {
+    // no alembic_version: either an empty database (upgrade-db creates it) or Dify tables whose version row is lost,
+    // which `db stamp REV --force-version` repairs
+    if (e instanceof ConfigError && !profile.revision) {
+      throw new ConfigError(e.message, {
+        hint: 'Create the schema with dify upgrade-db; if Dify\'s tables exist without alembic_version, record their revision with dify db stamp REV --force-version.',
+        details: e.details,
+      })
+    }
+    throw e
+  }
   if (!w) return undefined
   return writes ? `${w} Going on because of --force-version.` : w
 }
