@@ -139,6 +139,29 @@ describe('the release check of every writing command', () => {
     expect(r.json.error.message).not.toMatch(/no alembic_version/)
   })
 
+  it('Dify tables without alembic_version: db stamp refuses (hint: --force-version), then stamps with it', async () => {
+    const s = await scratchPg('gatestamp')
+    dbs.push(s)
+    // a key space of its own: the shared one holds a seeded db_upgrade_lock, which stamp (rightly) waits for
+    const r2 = await scratchRedis('gatestamp')
+    const c = new pg.Client({ ...PG, database: s.name })
+    await c.connect()
+    try {
+      await c.query('create table accounts (id uuid primary key)')
+      const env = { ...s.env, ...r2.env }
+      const r = await runCli(['db', 'stamp', 'head', '--yes', '--json'], { env })
+      expect(r.code, r.stdout).toBe(4)
+      expect(r.json.error.hint).toMatch(/db stamp REV --force-version/)
+      expect((await c.query(`select to_regclass('alembic_version') as t`)).rows[0].t).toBeNull()
+      const f = await runCli(['db', 'stamp', 'head', '--yes', '--force-version', '--json'], { env })
+      expect(f.code, f.stdout + f.stderr).toBe(0)
+      expect((await c.query('select version_num from alembic_version')).rows).toHaveLength(1)
+    } finally {
+      await c.end()
+      await r2.drop()
+    }
+  })
+
   it('--force-version goes on with a warning; --dry-run only warns', async () => {
     const db = await dbWithVersions(['deadbeef0bad'])
     const env = { ...db.env, ...redis.env }
