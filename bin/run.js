@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// "node --": Node 20.6+ and 22 scan the WHOLE command line for --env-file (even after the script name) and exit 9
+// on a missing file before this script runs; "--" ends their scan, so dify's own --env-file reaches the CLI.
 // Fast path: `dify --version` needs neither oclif nor any driver, and `docker exec … dify --version` is the
 // cold-start case operators (and the benchmark) hit most. Everything else goes through oclif.
 const argv = process.argv.slice(2)

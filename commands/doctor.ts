@@ -1,5 +1,6 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
 import { ConfigError } from '../src/cli/errors.js'
+import { escapeControls } from '../src/cli/output.js'
 import { configFailureReport, runDoctor, type DoctorReport } from '../src/doctor/run.js'
 
 const SYMBOL = { ok: '✓', warn: '!', fail: '✗', skip: '-' } as const
@@ -24,10 +25,12 @@ export default class Doctor extends DifyCommand {
       report = configFailureReport(e)
     }
     for (const c of report.checks) {
-      this.out.log(`${SYMBOL[c.status]} ${c.name.padEnd(18)} ${c.summary}`)
+      this.out.log(`${SYMBOL[c.status]} ${c.name.padEnd(18)} ${escapeControls(c.summary)}`)
       if (c.hint && c.status !== 'ok') this.out.log(`  ${' '.repeat(18)} hint: ${c.hint}`)
     }
-    this.out.log(report.ok ? '\nAll checks passed.' : `\n${report.checks.filter((c) => c.status === 'fail').length} check(s) failed.`)
+    const warned = report.checks.filter((c) => c.status === 'warn').length
+    const failed = report.checks.filter((c) => c.status === 'fail').length
+    this.out.log(failed ? `\n${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}.` : warned ? `\nNo check failed; ${warned} warning(s).` : '\nAll checks passed.')
     this.setExitCode(report.exitCode)
     return report
   }

@@ -1,5 +1,6 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
 import { PartialError } from '../src/cli/errors.js'
+import { writeFlags } from '../src/cli/flags.js'
 import { resetEmail, type ResetEmailReport } from '../src/accounts/reset-email.js'
 import { renderResetEmail } from '../src/accounts/render.js'
 
@@ -14,13 +15,11 @@ export default class ResetEmail extends DifyCommand {
     'account-id': Flags.string({ summary: 'Id of the account (needed when several accounts share an email).' }),
     'new-email': Flags.string({ summary: 'The new email.', required: true }),
     'email-confirm': Flags.string({ summary: "Dify's confirmation flag: must equal --new-email when given." }),
-    'dry-run': Flags.boolean({ summary: 'Show what would change; write nothing.' }),
-    'force-version': Flags.boolean({ summary: 'Write even when the database is outside the supported Dify releases.' }),
+    ...writeFlags,
   }
 
   async run(): Promise<ResetEmailReport> {
     const { flags } = await this.parse(ResetEmail)
-    this.dryRun = flags['dry-run']
     this.auditArgs = { email: flags.email, accountId: flags['account-id'], newEmail: flags['new-email'] }
     const rt = this.runtime()
     const report = await resetEmail(
@@ -34,7 +33,7 @@ export default class ResetEmail extends DifyCommand {
         forceVersion: flags['force-version'],
       },
     )
-    this.auditCounts = { accounts: report.changed ? 1 : 0 }
+    if (report.changed && !report.dryRun) this.auditCounts = { accounts: 1 }
     for (const l of renderResetEmail(report)) this.out.log(l)
     if (!report.redis.ok) {
       throw new PartialError(`The email was ${report.dryRun ? 'not changed (dry run)' : 'changed'}, but Redis was unavailable (${report.redis.error}): ${report.redis.notDone.join('; ')} not done.`, {

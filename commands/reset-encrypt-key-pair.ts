@@ -1,6 +1,7 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
-import { DifyOpsError, ExitCode, InterruptedError } from '../src/cli/errors.js'
-import { confirm } from '../src/cli/prompt.js'
+import { ExitCode, InterruptedError } from '../src/cli/errors.js'
+import { writeFlags, yesFlag } from '../src/cli/flags.js'
+import { confirmOrStop } from '../src/cli/prompt.js'
 import { executeReset, planReset, type ResetResult } from '../src/encryption/reset.js'
 import { describeResetPlan } from '../src/encryption/render.js'
 
@@ -16,8 +17,8 @@ export default class ResetEncryptKeyPair extends DifyCommand {
   static override gracefulInterrupt = true
   static override flags = {
     tenant: Flags.string({ summary: 'Only this tenant id (repeatable); default all tenants.', multiple: true }),
-    'dry-run': Flags.boolean({ summary: 'Show what would be deleted and what would become unreadable; change nothing.' }),
-    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation (otherwise type "reset").' }),
+    ...writeFlags,
+    ...yesFlag,
     force: Flags.boolean({ summary: 'Reset even though the storage holds no privkeys/ while tenants have public keys.' }),
     backup: Flags.boolean({ summary: 'Copy the old private key to private.pem.<UTC timestamp>.bak (--no-backup to skip).', default: true, allowNo: true }),
     verbose: Flags.boolean({ char: 'v', summary: 'List the ids of the rows to delete.' }),
@@ -29,7 +30,6 @@ export default class ResetEncryptKeyPair extends DifyCommand {
     const rt = this.runtime()
     const input = { edition: rt.config.edition, tenantIds: flags.tenant, force: flags.force, backup: flags.backup, concurrency: flags.concurrency }
     this.auditArgs = { tenant: flags.tenant ?? 'all', force: flags.force, backup: flags.backup }
-    if (flags['dry-run']) this.dryRun = true
     const [db, storage] = await Promise.all([rt.db(), rt.storage()])
     this.out.log(`Storage: ${storage.location}`)
     const plan = await planReset({ db, storage }, input)
@@ -41,11 +41,10 @@ export default class ResetEncryptKeyPair extends DifyCommand {
       return { ...plan, dryRun: true, outcomes: [], cachesDeleted: 0, summary: { tenants: plan.tenants.length, reset: 0, failed: 0, skipped: 0 } }
     }
     if (!plan.tenants.length) return { ...plan, dryRun: false, outcomes: [], cachesDeleted: 0, summary: { tenants: 0, reset: 0, failed: 0, skipped: 0 } }
-    const ok = await confirm(
+    await confirmOrStop(
       `Reset the key pair of ${plan.tenants.length} tenant(s) and delete ${rows} row(s)? Secrets encrypted with the old keys cannot be recovered.`,
       { yes: flags.yes, word: 'reset' },
     )
-    if (!ok) throw new DifyOpsError('Aborted: nothing was changed.')
     const p = this.out.progress('Resetting…')
     const res = await executeReset({ db, storage, redis: () => rt.redis() }, plan, { ...input, signal: this.abort.signal, onTenantDone: (d, n) => p.update(`Resetting… ${d}/${n}`) })
     p.stop()

@@ -1,5 +1,6 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
 import { PartialError } from '../src/cli/errors.js'
+import { writeFlags } from '../src/cli/flags.js'
 import { resetPassword, type ResetPasswordReport } from '../src/accounts/reset-password.js'
 import { choosePassword, ENV_PASSWORD, FLAG_PASSWORD_WARNING, passwordSourceKind, type ChosenPassword } from '../src/accounts/password-source.js'
 import { ask, canPrompt } from '../src/cli/prompt.js'
@@ -23,13 +24,11 @@ export default class ResetPassword extends DifyCommand {
     'new-password': Flags.string({ summary: "Dify's flag, accepted for old runbooks (visible in the process list; avoid)." }),
     'password-confirm': Flags.string({ summary: "Dify's flag: must equal the new password when given." }),
     'keep-sessions': Flags.boolean({ summary: 'Do not revoke the refresh-token sessions of the account.' }),
-    'dry-run': Flags.boolean({ summary: 'Show the account and everything that would change; write nothing.' }),
-    'force-version': Flags.boolean({ summary: 'Write even when the database is outside the supported Dify releases.' }),
+    ...writeFlags,
   }
 
   async run(): Promise<ResetPasswordReport & { generatedPassword?: string }> {
     const { flags } = await this.parse(ResetPassword)
-    this.dryRun = flags['dry-run']
     this.auditArgs = { email: flags.email, accountId: flags['account-id'], keepSessions: flags['keep-sessions'] }
     const sourceInput = {
       passwordStdin: flags['password-stdin'],

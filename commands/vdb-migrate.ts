@@ -1,8 +1,10 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
+import { uuidFlag } from '../src/cli/flags.js'
 import { canPrompt, confirm } from '../src/cli/prompt.js'
+import { writeFlags, yesFlag } from '../src/cli/flags.js'
 import { ExitCode, UsageError } from '../src/cli/errors.js'
 import { table } from '../src/cli/output.js'
-import { loadProfile, checkSupported } from '../src/dify/schema-version.js'
+import { loadProfile } from '../src/dify/schema-version.js'
 import { parseShard, runUnitsSelected, type VdbMigrateJson } from '../src/vdb-migrate/command.js'
 import { checkFlags } from '../src/vdb-migrate/prepare.js'
 
@@ -20,9 +22,9 @@ export default class VdbMigrate extends DifyCommand {
   static override gracefulInterrupt = true
   static override flags = {
     scope: Flags.string({ options: ['knowledge', 'annotation', 'all'], default: 'all', summary: 'What to migrate, as Dify\'s --scope.' }),
-    dataset: Flags.string({ multiple: true, summary: 'Only this dataset (repeatable).' }),
-    tenant: Flags.string({ multiple: true, summary: 'Only datasets/apps of this workspace (repeatable).' }),
-    app: Flags.string({ multiple: true, summary: 'Only this app\'s annotations (repeatable).' }),
+    dataset: uuidFlag({ multiple: true, summary: 'Only this dataset (repeatable).' }),
+    tenant: uuidFlag({ multiple: true, summary: 'Only datasets/apps of this workspace (repeatable).' }),
+    app: uuidFlag({ multiple: true, summary: 'Only this app\'s annotations (repeatable).' }),
     shard: Flags.string({ summary: 'i/n: only the datasets and apps of shard i of n (by id), for parallel jobs.' }),
     from: Flags.string({ summary: 'Source store type for every dataset (and annotations); needs the store\'s settings.' }),
     'source-env-file': Flags.string({ summary: 'dotenv file with the source store\'s variables (with --from).' }),
@@ -30,12 +32,11 @@ export default class VdbMigrate extends DifyCommand {
     concurrency: Flags.integer({ default: 4, min: 1, max: 64, summary: 'Write batches in flight.' }),
     checkpoint: Flags.string({ options: ['db', 'redis'], default: 'db', summary: 'Where checkpoints live: the dify_ops_vdb_migrate_checkpoints table, or the app-cache Redis (keys dify_ops:vdb_migrate:checkpoint:*, no TTL).' }),
     restart: Flags.boolean({ summary: 'Ignore checkpoints and start every selected unit over.' }),
-    'dry-run': Flags.boolean({ summary: 'Print the plan; write nothing anywhere.' }),
+    ...writeFlags,
     force: Flags.boolean({ summary: 'Migrate even while documents are being indexed or dataset tasks are queued.' }),
-    'force-version': Flags.boolean({ summary: 'Write to a database outside the supported Dify releases.' }),
     'allow-missing': Flags.boolean({ summary: 'Switch datasets even when some live items have no vector anywhere.' }),
     'delete-source': Flags.boolean({ summary: 'After a verified switch, delete the source collection (asks first).' }),
-    yes: Flags.boolean({ char: 'y', summary: 'Answer yes to --delete-source\'s confirmation.' }),
+    ...yesFlag,
     'verify-sample': Flags.integer({ default: 20, min: 1, max: 10000, summary: 'Vectors compared with their source per unit.' }),
   }
 
@@ -48,13 +49,11 @@ export default class VdbMigrate extends DifyCommand {
       // the question comes only after a unit is switched: refuse now rather than fail migrated units then
       throw new UsageError('--delete-source asks before deleting each source; without a terminal add --yes.', { hint: 'Or run without --delete-source and delete the sources later.' })
     }
-    this.dryRun = f['dry-run']
     this.auditArgs = { scope: f.scope, dataset: f.dataset, tenant: f.tenant, app: f.app, shard: f.shard, from: f.from, dryRun: f['dry-run'], restart: f.restart, checkpoint: f.checkpoint, deleteSource: f['delete-source'] }
     const rt = this.runtime()
     const db = await rt.db()
+    // the release check ran when the database was opened (base command, src/cli/release-gate.ts)
     const profile = await loadProfile(db)
-    const warn = checkSupported(profile, { writes: !f['dry-run'], force: f['force-version'] })
-    if (warn) this.out.warn(warn)
     const interactive = this.out.interactive
     const res = await runUnitsSelected(rt, db, profile, {
       scope: f.scope as 'all', datasets: f.dataset ?? [], tenants: f.tenant ?? [], apps: f.app ?? [], shard, from: f.from,
@@ -85,7 +84,7 @@ export default class VdbMigrate extends DifyCommand {
     }
     const t = res.totals
     this.out.log(`\n${res.dryRun ? 'Plan' : 'Done'}: ${t.migrated} migrated, ${t.skipped} skipped, ${t.failed} failed, ${t.incomplete} incomplete${t.planned ? `, ${t.planned} planned` : ''}${res.interrupted ? ' (interrupted; rerun to continue)' : ''}.`)
-    this.auditCounts = { migrated: t.migrated, skipped: t.skipped, failed: t.failed, incomplete: t.incomplete, written: t.written }
+    if (!res.dryRun) this.auditCounts = { migrated: t.migrated, skipped: t.skipped, failed: t.failed, incomplete: t.incomplete, written: t.written }
     if (res.interrupted) this.setExitCode(ExitCode.interrupted)
     else if (t.failed || t.incomplete) this.setExitCode(ExitCode.partial)
     return res

@@ -1,5 +1,6 @@
 import { Args, DifyCommand, Flags, type FlagInput } from '../../src/cli/command.js'
 import { PartialError } from '../../src/cli/errors.js'
+import { writeFlags } from '../../src/cli/flags.js'
 import { setBanned, type BanReport } from '../../src/accounts/ban.js'
 import { renderBan } from '../../src/accounts/render.js'
 
@@ -13,21 +14,19 @@ export default class AccountBan extends DifyCommand {
   static override flags: FlagInput = {
     'account-id': Flags.string({ summary: 'Id of the account (needed when several accounts share an email).' }),
     'keep-sessions': Flags.boolean({ summary: 'Do not revoke the refresh-token sessions.' }),
-    'dry-run': Flags.boolean({ summary: 'Show what would change; write nothing.' }),
-    'force-version': Flags.boolean({ summary: 'Write even when the database is outside the supported Dify releases.' }),
+    ...writeFlags,
   }
 
   async run(): Promise<BanReport> {
     const ctor = this.constructor as typeof AccountBan
     const { args, flags } = (await this.parse(ctor)) as unknown as { args: { email?: string }; flags: { 'account-id'?: string; 'keep-sessions'?: boolean; 'dry-run': boolean; 'force-version': boolean } }
-    this.dryRun = flags['dry-run']
     this.auditArgs = { email: args.email, accountId: flags['account-id'] }
     const rt = this.runtime()
     const report = await setBanned(
       { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t) },
       { email: args.email, accountId: flags['account-id'], action: ctor.action, dryRun: flags['dry-run'], forceVersion: flags['force-version'], keepSessions: flags['keep-sessions'] },
     )
-    this.auditCounts = { accounts: report.changed ? 1 : 0, refreshTokensRevoked: report.sessions.refreshTokens }
+    if (!report.dryRun && (report.changed || report.sessions.refreshTokens)) this.auditCounts = { accounts: report.changed ? 1 : 0, refreshTokensRevoked: report.sessions.refreshTokens }
     for (const l of renderBan(report)) this.out.log(l)
     if (!report.redis.ok) {
       throw new PartialError(`The status ${report.dryRun ? `would be ${report.status} (dry run, nothing written)` : `is ${report.status}`}, but Redis was unavailable (${report.redis.error}): ${report.redis.notDone.join('; ')} not done.`, {

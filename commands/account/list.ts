@@ -1,6 +1,7 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { listAccounts, type ListReport } from '../../src/accounts/list.js'
 import { table } from '../../src/cli/output.js'
+import { boundedIntFlag } from '../../src/cli/flags.js'
 
 export default class AccountList extends DifyCommand {
   static override summary = 'List accounts, page by page, with a case-insensitive search on email and name.'
@@ -9,8 +10,8 @@ export default class AccountList extends DifyCommand {
     search: Flags.string({ summary: 'Only accounts whose email or name contains TEXT (any letter case).' }),
     tenant: Flags.string({ summary: 'Only members of this workspace (tenant id); shows their role.' }),
     status: Flags.string({ summary: 'Only accounts with this status.', options: ['pending', 'uninitialized', 'active', 'banned', 'closed'] }),
-    limit: Flags.integer({ summary: 'Accounts per page.', default: 50, min: 1 }),
-    page: Flags.integer({ summary: 'Page number, from 1.', default: 1, min: 1 }),
+    limit: boundedIntFlag({ summary: 'Accounts per page (1 to 10000).', default: 50, min: 1, max: 10_000 }),
+    page: boundedIntFlag({ summary: 'Page number, from 1.', default: 1, min: 1, max: 1_000_000_000 }),
   }
 
   async run(): Promise<ListReport> {

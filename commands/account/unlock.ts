@@ -1,4 +1,5 @@
-import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
+import { Args, DifyCommand } from '../../src/cli/command.js'
+import { writeFlags } from '../../src/cli/flags.js'
 import { unlockEmail, type UnlockReport } from '../../src/accounts/unlock.js'
 import { renderUnlock } from '../../src/accounts/render.js'
 
@@ -7,15 +8,14 @@ export default class AccountUnlock extends DifyCommand {
   static override examples = ['<%= config.bin %> account unlock ops@example.com', '<%= config.bin %> account unlock ops@example.com --dry-run --json']
   static override writes = true
   static override args = { email: Args.string({ description: 'The email (any letter case).', required: true }) }
-  static override flags = { 'dry-run': Flags.boolean({ summary: 'List the keys that would be deleted; delete nothing.' }) }
+  static override flags = { ...writeFlags }
 
   async run(): Promise<UnlockReport> {
     const { args, flags } = await this.parse(AccountUnlock)
-    this.dryRun = flags['dry-run']
     this.auditArgs = { email: args.email }
     const rt = this.runtime()
     const report = await unlockEmail({ redis: () => rt.redis() }, { email: args.email, dryRun: flags['dry-run'] })
-    this.auditCounts = { keysDeleted: report.dryRun ? 0 : report.cleared.length }
+    if (!report.dryRun) this.auditCounts = { keysDeleted: report.cleared.length }
     for (const l of renderUnlock(report)) this.out.log(l)
     return report
   }

@@ -1,5 +1,6 @@
-import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
-import { confirm } from '../../src/cli/prompt.js'
+import { Args, DifyCommand } from '../../src/cli/command.js'
+import { writeFlags, yesFlag } from '../../src/cli/flags.js'
+import { confirmOrStop } from '../../src/cli/prompt.js'
 import { migrationDeps } from '../../src/migrations/deps.js'
 import { stampDb, type StampResult } from '../../src/migrations/status.js'
 
@@ -10,19 +11,21 @@ export default class DbStamp extends DifyCommand {
   static override examples = ['<%= config.bin %> db stamp 03ea244985ce --yes', '<%= config.bin %> db stamp d57accd375ae --dry-run']
   static override args = { rev: Args.string({ required: true, description: 'revision id (or unique prefix, or "head")' }) }
   static override flags = {
-    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation.' }),
-    'dry-run': Flags.boolean({ summary: 'Show what would be written; write nothing.' }),
+    ...writeFlags,
+    ...yesFlag,
   }
 
   async run(): Promise<StampResult> {
     const { args, flags } = await this.parse(DbStamp)
-    this.dryRun = flags['dry-run']
     this.auditArgs = { rev: args.rev }
     const r = await stampDb(migrationDeps(this.runtime()), args.rev, {
       dryRun: flags['dry-run'],
-      confirm: (from, to) => confirm(`Set alembic_version from ${from?.length ? from.join(' + ') : '(nothing)'} to ${to}? The schema is not changed.`, { yes: flags.yes }),
+      confirm: async (from, to) => {
+        await confirmOrStop(`Set alembic_version from ${from?.length ? from.join(' + ') : '(nothing)'} to ${to}? The schema is not changed.`, { yes: flags.yes })
+        return true
+      },
     })
-    this.auditCounts = { rows: r.dryRun ? 0 : r.statements.length ? 1 : 0 }
+    if (!r.dryRun && r.statements.length) this.auditCounts = { rows: 1 }
     if (!r.statements.length) this.out.log(`alembic_version is already ${r.to}; nothing to do.`)
     else if (r.dryRun) this.out.log(`Would run (dry run):\n${r.statements.map((s) => `  ${s};`).join('\n')}`)
     else this.out.log(`alembic_version set to ${r.to}${r.toRelease ? ` (${r.toRelease})` : ''} (was ${r.from?.length ? r.from.join(' + ') : 'nothing'}).`)

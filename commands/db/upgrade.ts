@@ -1,5 +1,5 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { UsageError } from '../../src/cli/errors.js'
+import { writeFlags } from '../../src/cli/flags.js'
 import { dialectOf, migrationDeps } from '../../src/migrations/deps.js'
 import type { RunEvent } from '../../src/migrations/runner.js'
 import { upgradeDb, upgradeSql, DEFAULTS, type SqlResult, type UpgradeResult } from '../../src/migrations/upgrade.js'
@@ -7,6 +7,8 @@ import { upgradeDb, upgradeSql, DEFAULTS, type SqlResult, type UpgradeResult } f
 export default class DbUpgrade extends DifyCommand {
   static override aliases = ['upgrade-db']
   static override writes = true
+  /** the migration planner decides which database states it upgrades (exit 4 for the others), empty ones included */
+  static override releaseCheck = 'migrations' as const
   /** SIGINT stops after the current revision (or stops waiting), releases the locks and exits 130 */
   static override gracefulInterrupt = true
   static override summary = 'Bring the metadata database to the schema of the target Dify release (Alembic-compatible).'
@@ -22,9 +24,9 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
   ]
   static override flags = {
     to: Flags.string({ summary: 'Target revision (id, unique prefix, or "head").' }),
-    sql: Flags.boolean({ summary: 'Print the SQL that would run for the target dialect; writes nothing.' }),
+    sql: Flags.boolean({ summary: 'Print the SQL that would run for the target dialect; writes nothing.', exclusive: ['dry-run'] }),
     from: Flags.string({ summary: 'With --sql: start revision ("base" = empty database); nothing is connected. Without it, --sql reads the current revision from the database.', dependsOn: ['sql'] }),
-    'dry-run': Flags.boolean({ summary: 'Connect, show the plan, write nothing and take no lock.' }),
+    'dry-run': writeFlags['dry-run'],
     'no-wait': Flags.boolean({ summary: 'Exit 6 at once when another upgrade holds the lock.' }),
     timeout: Flags.integer({ summary: 'Seconds to wait for a held lock.', default: DEFAULTS.timeoutMs / 1000, min: 0 }),
     'lock-timeout': Flags.integer({ summary: 'Seconds a DDL statement may wait for a table lock (0 = forever).', default: DEFAULTS.lockTimeoutMs / 1000, min: 0 }),
@@ -34,19 +36,16 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
 
   async run(): Promise<UpgradeResult | SqlResult> {
     const { flags } = await this.parse(DbUpgrade)
-    if (flags.sql && flags['dry-run']) throw new UsageError('--sql and --dry-run cannot be combined.', { hint: '--sql already writes nothing.' })
     const rt = this.runtime()
     const deps = migrationDeps(rt)
     const target = { to: flags.to, difyRoot: flags['dify-root'] }
     const timeouts = { lockTimeoutMs: flags['lock-timeout'] * 1000, statementTimeoutMs: flags['statement-timeout'] * 1000 }
     this.auditArgs = { to: flags.to, difyRoot: flags['dify-root'] }
     if (flags.sql) {
-      this.dryRun = true
       const r = await upgradeSql(deps, { ...target, ...timeouts, from: flags.from, dialect: dialectOf(rt) })
       if (!this.out.json) process.stdout.write(r.sql)
       return r
     }
-    if (flags['dry-run']) this.dryRun = true
     const progress = this.out.progress('Preparing database migration…')
     const onEvent = (e: RunEvent) => {
       if (e.type === 'wait') {
@@ -68,8 +67,8 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
     } finally {
       progress.stop()
     }
-    this.auditCounts = { revisions: r.applied.length }
-    if (r.status === 'up-to-date') this.dryRun = true // nothing was written: no audit line (and no Redis round trip)
+    // nothing written (up to date, dry run): no audit line (and no Redis round trip)
+    if (r.status !== 'up-to-date' && r.status !== 'dry-run') this.auditCounts = { revisions: r.applied.length }
     const at = (rev: string | null, rel: string | null) => (rev ? `${rev}${rel ? ` (${rel})` : ''}` : 'an empty database')
     this.out.log(`Database: ${r.database} (${r.dialect}, DDL ${r.transactionalDdl ? 'transactional' : 'not transactional'})`)
     this.out.log(`Target:   ${r.target.revision} (${r.target.source === 'cli' ? "this CLI's head" : r.target.source === 'flag' ? '--to' : `head of the Dify code in ${r.target.difyCodeDir}`})`)

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { ExitCode, UsageError } from '../../src/cli/errors.js'
+import { writeFlags } from '../../src/cli/flags.js'
 import { restoreKey, type RestoreResult } from '../../src/encryption/restore.js'
 
 export default class EncryptionRestoreKey extends DifyCommand {
@@ -14,14 +15,13 @@ export default class EncryptionRestoreKey extends DifyCommand {
   static override writes = true
   static override flags = {
     tenant: Flags.string({ summary: 'The tenant id.', required: true }),
-    file: Flags.string({ summary: 'A PEM file holding the private key.', exclusive: ['backup'] }),
-    backup: Flags.string({ summary: 'The UTC timestamp of a backup privkeys/<tenant_id>/private.pem.<TIMESTAMP>.bak.', exclusive: ['file'] }),
-    'dry-run': Flags.boolean({ summary: 'Verify the key against the tenant\'s secrets; change nothing.' }),
+    file: Flags.string({ summary: 'A PEM file holding the private key.', exactlyOne: ['file', 'backup'] }),
+    backup: Flags.string({ summary: 'The UTC timestamp of a backup privkeys/<tenant_id>/private.pem.<TIMESTAMP>.bak.', exactlyOne: ['file', 'backup'] }),
+    ...writeFlags,
   }
 
   async run(): Promise<RestoreResult> {
     const { flags } = await this.parse(EncryptionRestoreKey)
-    if (!flags.file && !flags.backup) throw new UsageError('Give the key with --file PEM or --backup TIMESTAMP.')
     let pem: Buffer | undefined
     if (flags.file) {
       try {
@@ -31,7 +31,6 @@ export default class EncryptionRestoreKey extends DifyCommand {
       }
     }
     this.auditArgs = { tenant: flags.tenant, source: flags.file ? 'file' : `backup ${flags.backup}` }
-    if (flags['dry-run']) this.dryRun = true
     const rt = this.runtime()
     const [db, storage] = await Promise.all([rt.db(), rt.storage()])
     this.out.log(`Storage: ${storage.location}`)
@@ -47,7 +46,7 @@ export default class EncryptionRestoreKey extends DifyCommand {
         this.setExitCode(ExitCode.partial)
       }
     }
-    this.auditCounts = { values: res.values }
+    if (!res.dryRun && !res.unchanged) this.auditCounts = { values: res.values }
     return res
   }
 }

@@ -1,6 +1,7 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { DifyOpsError, ExitCode, InterruptedError } from '../../src/cli/errors.js'
-import { confirm } from '../../src/cli/prompt.js'
+import { ExitCode, InterruptedError } from '../../src/cli/errors.js'
+import { writeFlags, yesFlag } from '../../src/cli/flags.js'
+import { confirmOrStop } from '../../src/cli/prompt.js'
 import { rotateKeys, type RotateResult } from '../../src/encryption/rotate.js'
 
 export default class EncryptionRotate extends DifyCommand {
@@ -15,8 +16,8 @@ export default class EncryptionRotate extends DifyCommand {
   static override gracefulInterrupt = true
   static override flags = {
     tenant: Flags.string({ summary: 'Only this tenant id (repeatable); default all tenants.', multiple: true }),
-    'dry-run': Flags.boolean({ summary: 'Show what would be re-encrypted and what does not decrypt; change nothing.' }),
-    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation.' }),
+    ...writeFlags,
+    ...yesFlag,
     'drop-undecryptable': Flags.boolean({ summary: 'Remove values that do not decrypt (JSON fields become "", rows of whole-value columns are deleted).' }),
     verbose: Flags.boolean({ char: 'v', summary: 'List the ids of rows with undecryptable values.' }),
     concurrency: Flags.integer({ summary: 'Tenants processed at once.', default: 4, min: 1, max: 64, hidden: true }),
@@ -26,15 +27,13 @@ export default class EncryptionRotate extends DifyCommand {
     const { flags } = await this.parse(EncryptionRotate)
     const rt = this.runtime()
     this.auditArgs = { tenant: flags.tenant ?? 'all', dropUndecryptable: flags['drop-undecryptable'] }
-    if (flags['dry-run']) this.dryRun = true
     const [db, storage] = await Promise.all([rt.db(), rt.storage()])
     this.out.log(`Storage: ${storage.location}`)
     if (!flags['dry-run']) {
-      const ok = await confirm(
+      await confirmOrStop(
         `Rotate the key pair of ${flags.tenant?.length ? `${flags.tenant.length} tenant(s)` : 'every tenant'} and re-encrypt their secrets${flags['drop-undecryptable'] ? ', removing values that do not decrypt' : ''}?`,
         { yes: flags.yes },
       )
-      if (!ok) throw new DifyOpsError('Aborted: nothing was changed.')
     }
     const p = this.out.progress('Rotating…')
     const res = await rotateKeys({ db, storage, redis: () => rt.redis() }, {
@@ -56,7 +55,7 @@ export default class EncryptionRotate extends DifyCommand {
     this.out.log(`\n${s.rotated} of ${s.tenants} tenant(s) ${res.dryRun ? 'would be rotated' : 'rotated'}; ${s.reencrypted} value(s) re-encrypted; ${s.undecryptable} undecryptable${s.dropped ? `; ${s.dropped} dropped` : ''}.`)
     if (res.dryRun) this.out.log('Dry run: nothing was changed.')
     if (res.cacheError) this.out.warn(`The Redis caches could not be deleted (${res.cacheError}).`)
-    this.auditCounts = { tenants: s.tenants, rotated: s.rotated, failed: s.failed, reencrypted: s.reencrypted, undecryptable: s.undecryptable, dropped: s.dropped }
+    if (!res.dryRun) this.auditCounts = { tenants: s.tenants, rotated: s.rotated, failed: s.failed, reencrypted: s.reencrypted, undecryptable: s.undecryptable, dropped: s.dropped }
     if (this.abort.signal.aborted) {
       throw new InterruptedError(`Interrupted: ${s.rotated} of ${s.tenants} tenant(s) were rotated, ${s.skipped} not started.`, {
         hint: 'Rotate the skipped tenants with --tenant (listed in the report); tenants caught mid-way are finished by any rerun that includes them.',

@@ -1,6 +1,6 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { table } from '../../src/cli/output.js'
-import { UsageError } from '../../src/cli/errors.js'
+import { secondsFlag } from '../../src/cli/flags.js'
 import { brokerOf, expectedQueues } from '../../src/queues/connect.js'
 import { listQueues, type QueueSnapshot } from '../../src/queues/list.js'
 import { printable } from '../../src/queues/render.js'
@@ -19,16 +19,14 @@ export default class QueueList extends DifyCommand {
   static override examples = ['<%= config.bin %> queue list', '<%= config.bin %> queue list --json', '<%= config.bin %> queue list --watch 2', '<%= config.bin %> queue list --watch 5 --json --no-workers']
   static override flags = {
     workers: Flags.boolean({ default: true, allowNo: true, summary: 'Ask live workers which queues they consume (--no-workers: read-only, no pidbox broadcast).' }),
-    timeout: Flags.string({ default: '1', summary: 'Seconds to wait for worker replies (silence after the last reply).' }),
-    watch: Flags.string({ summary: 'Refresh every N seconds and show the rate in and out per second (Ctrl-C to stop).' }),
+    timeout: secondsFlag({ default: 1, max: 600, summary: 'Seconds to wait for worker replies (silence after the last reply).' }),
+    watch: secondsFlag({ min: 0.1, max: 86_400, summary: 'Refresh every N seconds and show the rate in and out per second (Ctrl-C to stop).' }),
   }
 
   async run(): Promise<QueueListJson | undefined> {
     const { flags } = await this.parse(QueueList)
-    const timeout = Number(flags.timeout)
-    if (!Number.isFinite(timeout) || timeout < 0) throw new UsageError(`--timeout must be a number of seconds, got "${flags.timeout}".`)
-    const watch = flags.watch === undefined ? undefined : Number(flags.watch)
-    if (watch !== undefined && (!Number.isFinite(watch) || watch <= 0)) throw new UsageError(`--watch must be a positive number of seconds, got "${flags.watch}".`)
+    const timeout = flags.timeout
+    const watch = flags.watch
     const rt = this.runtime()
     const b = await brokerOf(rt)
     const expected = await expectedQueues(rt)

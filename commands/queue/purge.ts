@@ -1,5 +1,6 @@
 import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
-import { confirm } from '../../src/cli/prompt.js'
+import { writeFlags, yesFlag } from '../../src/cli/flags.js'
+import { confirmOrStop } from '../../src/cli/prompt.js'
 import { brokerOf } from '../../src/queues/connect.js'
 import { countPurge, purgeQueue, purgeTask, type PurgeResult } from '../../src/queues/purge.js'
 import { printable } from '../../src/queues/render.js'
@@ -13,8 +14,8 @@ export default class QueuePurge extends DifyCommand {
   static override args = { queue: Args.string({ required: true, description: 'queue name' }) }
   static override flags = {
     task: Flags.string({ summary: 'Remove only the messages of this task name.' }),
-    yes: Flags.boolean({ char: 'y', default: false, summary: 'Do not ask for confirmation.' }),
-    'dry-run': Flags.boolean({ default: false, summary: 'Count what would be removed; change nothing.' }),
+    ...writeFlags,
+    ...yesFlag,
   }
 
   async run(): Promise<PurgeResult> {
@@ -24,20 +25,14 @@ export default class QueuePurge extends DifyCommand {
     const what = `${flags.task ? `messages of task ${printable(flags.task)}` : 'messages'} from queue ${printable(args.queue)}`
     const counted = await countPurge(b, args.queue, flags.task ?? null)
     if (flags['dry-run']) {
-      this.dryRun = true
       this.out.log(`Dry run: would remove ${counted.removed} ${what}. Nothing was changed.`)
       return counted
     }
     if (counted.removed === 0) {
-      this.dryRun = true
       this.out.log(`Nothing to remove: no ${what}.`)
       return { ...counted, dryRun: false }
     }
-    if (!(await confirm(`Remove ${counted.removed} ${what}?`, { yes: flags.yes }))) {
-      this.dryRun = true
-      this.out.log('Cancelled; nothing was changed.')
-      return { ...counted, removed: 0, dryRun: false }
-    }
+    await confirmOrStop(`Remove ${counted.removed} ${what}?`, { yes: flags.yes, declined: 'Not confirmed: nothing was removed.' })
     const r = flags.task ? await purgeTask(b, args.queue, flags.task) : await purgeQueue(b, args.queue)
     this.auditCounts = { removed: r.removed }
     this.out.log(`Removed ${r.removed} ${what} (P0 ${r.byPriority['0']}, P3 ${r.byPriority['3']}, P6 ${r.byPriority['6']}, P9 ${r.byPriority['9']}).`)

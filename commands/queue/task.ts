@@ -1,5 +1,5 @@
-import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
-import { UsageError } from '../../src/cli/errors.js'
+import { Args, DifyCommand } from '../../src/cli/command.js'
+import { secondsFlag } from '../../src/cli/flags.js'
 import { brokerOf, expectedQueues } from '../../src/queues/connect.js'
 import { discoverQueues } from '../../src/queues/broker.js'
 import { findTask, type TaskLocation } from '../../src/queues/task.js'
@@ -12,13 +12,12 @@ export default class QueueTask extends DifyCommand {
   static override examples = ['<%= config.bin %> queue task 4aac2f1c-7436-4ad2-9fcc-e3302b2ad45d']
   static override args = { id: Args.string({ required: true, description: 'task id' }) }
   static override flags = {
-    timeout: Flags.string({ default: '1', summary: 'Seconds to wait for live workers (0: do not ask them).' }),
+    timeout: secondsFlag({ default: 1, max: 600, summary: 'Seconds to wait for live workers (0: do not ask them).' }),
   }
 
   async run(): Promise<TaskLocation> {
     const { args, flags } = await this.parse(QueueTask)
-    const timeout = Number(flags.timeout)
-    if (!Number.isFinite(timeout) || timeout < 0) throw new UsageError(`--timeout must be a number of seconds, got "${flags.timeout}".`)
+    const timeout = flags.timeout
     const rt = this.runtime()
     const b = await brokerOf(rt)
     const expected = await expectedQueues(rt)

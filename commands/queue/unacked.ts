@@ -1,6 +1,6 @@
-import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { parseDuration, table } from '../../src/cli/output.js'
-import { UsageError } from '../../src/cli/errors.js'
+import { DifyCommand } from '../../src/cli/command.js'
+import { table } from '../../src/cli/output.js'
+import { durationFlag } from '../../src/cli/flags.js'
 import { brokerOf } from '../../src/queues/connect.js'
 import { listUnacked, VISIBILITY_TIMEOUT_S, type UnackedEntry } from '../../src/queues/unacked.js'
 import { age, clip, printable } from '../../src/queues/render.js'
@@ -19,13 +19,12 @@ export default class QueueUnacked extends DifyCommand {
     'Reads the kombu `unacked` hash and `unacked_index` zset. Entries of killed workers stay there until a worker redelivers them after the visibility timeout (3600 s); `dify queue restore-unacked` puts them back sooner. Read-only.'
   static override examples = ['<%= config.bin %> queue unacked', '<%= config.bin %> queue unacked --older-than 1h --json']
   static override flags = {
-    'older-than': Flags.string({ summary: 'Only entries reserved at least this long ago (e.g. 90s, 15m, 2h).' }),
+    'older-than': durationFlag({ summary: 'Only entries reserved at least this long ago (e.g. 90s, 15m, 2h).' }),
   }
 
   async run(): Promise<UnackedJson> {
     const { flags } = await this.parse(QueueUnacked)
-    const older = flags['older-than'] === undefined ? 0 : parseDuration(flags['older-than'])
-    if (older === null) throw new UsageError(`--older-than must be a duration like 90s, 15m or 2h, got "${flags['older-than']}".`)
+    const older = flags['older-than'] ?? 0
     const b = await brokerOf(this.runtime())
     const entries = await listUnacked(b, { olderThanS: older })
     const over = entries.filter((e) => (e.ageSeconds ?? 0) >= VISIBILITY_TIMEOUT_S).length

@@ -1,5 +1,5 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { UsageError } from '../../src/cli/errors.js'
+import { secondsFlag } from '../../src/cli/flags.js'
 import { brokerOf } from '../../src/queues/connect.js'
 import { inspectWorkers, type WorkersResult } from '../../src/queues/workers.js'
 import { printable } from '../../src/queues/render.js'
@@ -10,14 +10,13 @@ export default class QueueWorkers extends DifyCommand {
     'One remote-control broadcast (ping, stats, active_queues, active, reserved, scheduled) read straight from Redis, no Python. Ends as soon as every worker that received it has answered, otherwise after --timeout seconds of silence. The reply queue is registered before publishing and removed afterwards. Secrets in stats replies are removed.'
   static override examples = ['<%= config.bin %> queue workers', '<%= config.bin %> queue workers --timeout 3 --json']
   static override flags = {
-    timeout: Flags.string({ default: '1', summary: 'Seconds of silence after the last reply before giving up on slow workers.' }),
+    timeout: secondsFlag({ default: 1, min: 0.001, max: 600, summary: 'Seconds of silence after the last reply before giving up on slow workers.' }),
     destination: Flags.string({ multiple: true, summary: 'Only this worker (nodename, e.g. celery@host); repeatable.' }),
   }
 
   async run(): Promise<WorkersResult> {
     const { flags } = await this.parse(QueueWorkers)
-    const timeout = Number(flags.timeout)
-    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got "${flags.timeout}".`)
+    const timeout = flags.timeout
     const b = await brokerOf(this.runtime())
     const r = await inspectWorkers(b, { timeoutMs: timeout * 1000, destination: flags.destination, signal: this.abort.signal })
     if (!r.workers.length) {

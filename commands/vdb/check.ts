@@ -1,4 +1,6 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
+import { requireSupportedStore } from '../../src/vector/index.js'
+import { uuidFlag } from '../../src/cli/flags.js'
 import { ExitCode } from '../../src/cli/errors.js'
 import { checkAll, type CheckResult, type Scope } from '../../src/vdb/check.js'
 import { vdbDeps } from '../../src/vdb/session.js'
@@ -14,8 +16,8 @@ export default class VdbCheck extends DifyCommand {
     '<%= config.bin %> vdb check --tenant 9c1e… --scope knowledge',
   ]
   static override flags = {
-    dataset: Flags.string({ summary: 'Only this dataset (or annotation app) id; repeatable.', multiple: true }),
-    tenant: Flags.string({ summary: 'Only datasets/apps of this tenant; repeatable.', multiple: true }),
+    dataset: uuidFlag({ summary: 'Only this dataset (or annotation app) id; repeatable.', multiple: true }),
+    tenant: uuidFlag({ summary: 'Only datasets/apps of this tenant; repeatable.', multiple: true }),
     scope: Flags.string({ summary: 'knowledge (datasets), annotation (annotation-reply apps) or all.', options: ['knowledge', 'annotation', 'all'], default: 'all' }),
     sample: Flags.integer({ summary: 'Live items per dataset whose stored vector is compared with the embedding cache (0: none).', default: 20, min: 0 }),
   }
@@ -23,6 +25,8 @@ export default class VdbCheck extends DifyCommand {
   async run(): Promise<CheckResult> {
     const { flags } = await this.parse(VdbCheck)
     const rt = this.runtime()
+    // datasets without index_struct live in VECTOR_STORE: an unknown one is a configuration error, not drift
+    requireSupportedStore(rt.config.vectorStore, 'VECTOR_STORE')
     const deps = await vdbDeps(rt, { writes: false, warn: (s) => this.out.warn(s) })
     const progress = this.out.progress('Checking vector stores…')
     let n = 0

@@ -1,6 +1,8 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
+import { requireSupportedStore } from '../../src/vector/index.js'
 import { ExitCode, UsageError } from '../../src/cli/errors.js'
-import { canPrompt, confirm } from '../../src/cli/prompt.js'
+import { uuidFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
+import { canPrompt, confirmOrStop } from '../../src/cli/prompt.js'
 import type { Scope } from '../../src/vdb/check.js'
 import { repairAll, type RepairResult } from '../../src/vdb/repair.js'
 import { vdbDeps } from '../../src/vdb/session.js'
@@ -16,14 +18,13 @@ export default class VdbRepair extends DifyCommand {
   ]
   static override writes = true
   static override flags = {
-    dataset: Flags.string({ summary: 'Only this dataset (or annotation app) id; repeatable.', multiple: true }),
-    tenant: Flags.string({ summary: 'Only datasets/apps of this tenant; repeatable.', multiple: true }),
+    dataset: uuidFlag({ summary: 'Only this dataset (or annotation app) id; repeatable.', multiple: true }),
+    tenant: uuidFlag({ summary: 'Only datasets/apps of this tenant; repeatable.', multiple: true }),
     scope: Flags.string({ summary: 'knowledge, annotation or all.', options: ['knowledge', 'annotation', 'all'], default: 'all' }),
     'delete-orphans': Flags.boolean({ summary: 'Delete vectors whose doc_id has no live item.' }),
     'fill-missing': Flags.boolean({ summary: 'Write missing vectors from the embedding cache.' }),
-    'dry-run': Flags.boolean({ summary: 'Show what would be deleted and filled; write nothing.' }),
-    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation.' }),
-    'force-version': Flags.boolean({ summary: 'Write even when the database is outside the supported Dify releases.' }),
+    ...writeFlags,
+    ...yesFlag,
   }
 
   async run(): Promise<RepairResult> {
@@ -31,12 +32,13 @@ export default class VdbRepair extends DifyCommand {
     if (!flags['delete-orphans'] && !flags['fill-missing']) {
       throw new UsageError('Nothing to repair: choose --delete-orphans and/or --fill-missing.', { hint: 'Run dify vdb check first to see the drift.' })
     }
-    this.dryRun = flags['dry-run']
     if (!this.dryRun && !flags.yes && !canPrompt()) {
       throw new UsageError('vdb repair deletes and writes vectors; confirmation is needed and there is no terminal to ask.', { hint: 'Pass --yes to confirm, or --dry-run to see the plan.' })
     }
     this.auditArgs = { dataset: flags.dataset, tenant: flags.tenant, scope: flags.scope, deleteOrphans: flags['delete-orphans'], fillMissing: flags['fill-missing'] }
     const rt = this.runtime()
+    // datasets without index_struct live in VECTOR_STORE: an unknown one is a configuration error, not drift
+    requireSupportedStore(rt.config.vectorStore, 'VECTOR_STORE')
     let redis
     if (!this.dryRun) {
       try {
@@ -61,13 +63,12 @@ export default class VdbRepair extends DifyCommand {
           this.out.log('Nothing to write.')
           return plan
         }
-        const ok = await confirm(`Delete ${flags['delete-orphans'] ? s.orphansFound : 0} orphan vectors and write ${flags['fill-missing'] ? s.fillable : 0} missing vectors?`, { yes: flags.yes })
-        if (!ok) throw new UsageError('Repair cancelled; nothing was written.')
+        await confirmOrStop(`Delete ${flags['delete-orphans'] ? s.orphansFound : 0} orphan vectors and write ${flags['fill-missing'] ? s.fillable : 0} missing vectors?`, { yes: flags.yes, declined: 'Repair cancelled; nothing was written.' })
       }
       const result = await repairAll(deps, { ...base, dryRun: this.dryRun })
       for (const l of renderRepair(result)) this.out.log(l)
       const s = result.summary
-      this.auditCounts = { orphansDeleted: s.orphansDeleted, filled: s.filled, unfillable: s.unfillable, skipped: s.skipped, failed: s.failed }
+      if (!this.dryRun) this.auditCounts = { orphansDeleted: s.orphansDeleted, filled: s.filled, unfillable: s.unfillable, skipped: s.skipped, failed: s.failed }
       if (!this.dryRun && (s.skipped > 0 || s.unfillable > 0 || s.failed > 0)) this.setExitCode(ExitCode.partial)
       return result
     } finally {

@@ -7,6 +7,7 @@
  * On MySQL the comparison follows the column collation (Dify's MySQL schema uses a case-insensitive one), exactly
  * as it does for Dify itself.
  */
+import { pyStrip } from './python-str.js'
 import { sql } from 'kysely'
 import type { Db } from '../runtime/db.js'
 import type { DifyProfile } from '../dify/profile.js'
@@ -116,7 +117,7 @@ export async function resolveAccount(db: Db, profile: DifyProfile, q: { email?: 
     }
     return { account: a, matchedBy: 'id' }
   }
-  const email = (q.email ?? '').trim()
+  const email = pyStrip(q.email ?? '')
   if (!email) throw new UsageError('Missing --email (or --account-id).', { hint: 'Pass --email ADDRESS or --account-id ID.' })
   let matchedBy: MatchedBy = 'exact'
   let rows = await findExact(db, email)

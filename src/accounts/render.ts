@@ -9,7 +9,7 @@ import type { RedisOutcome } from './common.js'
 
 const who = (a: AccountBrief) => `${a.email} (id ${a.id}, status ${a.status})`
 const would = (dry: boolean, done: string, todo: string) => (dry ? todo : done)
-const row = (label: string, text: string) => `${label.padEnd(10)}${text}`
+const row = (label: string, text: string) => `${label.padEnd(11)}${text}`
 
 function redisLines(r: RedisOutcome): string[] {
   if (r.ok) return []

@@ -4,6 +4,7 @@
  * refusing an address another account already uses, and moving the login lock-out counter to the new address.
  */
 import { UsageError } from '../cli/errors.js'
+import { pyStrip } from './python-str.js'
 import { keys } from '../dify/keys.js'
 import { brief, findCaseInsensitive, naiveUtc, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
 import { deleteKeys, findEmailKeys } from './redis-keys.js'
@@ -47,9 +48,10 @@ export interface ResetEmailReport {
 }
 
 export async function resetEmail(deps: AccountDeps, input: ResetEmailInput): Promise<ResetEmailReport> {
-  const typedNew = input.newEmail.trim()
+  // flask reset-email compares and stores `new_email.strip()` (Python's whitespace set, not JavaScript's)
+  const typedNew = pyStrip(input.newEmail)
   if (!typedNew) throw new UsageError('Missing the new email.', { hint: 'Pass --new-email ADDRESS.' })
-  if (input.emailConfirm !== undefined && input.emailConfirm.trim() !== typedNew) {
+  if (input.emailConfirm !== undefined && pyStrip(input.emailConfirm) !== typedNew) {
     throw new UsageError('The new email and its confirmation differ.', { hint: 'Pass the same address to --new-email and --email-confirm.' })
   }
   const db = await deps.db()

@@ -2,6 +2,7 @@
  * Reset an account's password the way Dify's `flask reset-password` does (api/commands.py reset_password), plus
  * what that command leaves out: lock-out counters of every case variant, session revocation, a truthful report.
  */
+import { pyStrip } from './python-str.js'
 import { UsageError } from '../cli/errors.js'
 import { hashPassword, policyProblem, policyProblemText, PASSWORD_RULE_TEXT } from './password.js'
 import { brief, naiveUtc, resolveAccount, statusNote, type AccountBrief, type MatchedBy } from './lookup.js'
@@ -88,7 +89,7 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
   // lock-out: the email as typed, its stripped lower-case form (Dify ≥ 1.11.3), the stored address, and every
   // case variant that has a key (found by a case-insensitive SCAN)
   const typed = input.email ?? account.email
-  const checked = [...new Set([typed, typed.trim().toLowerCase(), account.email])]
+  const checked = [...new Set([typed, pyStrip(typed).toLowerCase(), account.email])]
   const report: ResetPasswordReport = {
     dryRun,
     account: brief(account),

@@ -67,7 +67,7 @@ export async function writeAudit(rt: Runtime, entry: AuditEntry): Promise<{ file
 /** Read audit entries from the Redis stream (newest last), optionally since a time. */
 export async function readAudit(rt: Runtime, opts: { since?: Date; limit?: number }): Promise<AuditEntry[]> {
   const r = await rt.redis()
-  const start = opts.since ? String(opts.since.getTime()) : '-'
+  const start = opts.since && opts.since.getTime() > 0 ? String(opts.since.getTime()) : '-'
   const rows = (await r.client.xrange(keys.auditStream(r.keyPrefix), start, '+')) as Array<[string, string[]]>
   const entries: AuditEntry[] = []
   for (const [, fields] of rows) {

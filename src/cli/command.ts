@@ -4,11 +4,13 @@
  * their exit codes, writes the audit line of writing commands, and turns SIGINT into exit 130.
  */
 import { Command, Flags, Errors } from '@oclif/core'
+import type { Input, ParserOutput } from '@oclif/core/interfaces'
 import { loadConfig, type Config } from '../config/schema.js'
 import { Runtime } from '../runtime/index.js'
-import { DifyOpsError, ExitCode, InterruptedError, UsageError, isDifyOpsError } from './errors.js'
-import { makeOutput, type Output } from './output.js'
+import { DifyOpsError, ExitCode, InterruptedError, NotConfirmedError, UsageError, isDifyOpsError } from './errors.js'
+import { escapeControls, makeOutput, type Output } from './output.js'
 import { buildAuditEntry, writeAudit } from '../audit/log.js'
+import { guardRuntime, type WriteMode } from './release-gate.js'
 
 export abstract class DifyCommand extends Command {
   static override enableJsonFlag = true
@@ -20,18 +22,29 @@ export abstract class DifyCommand extends Command {
     }),
   }
 
-  /** Commands that change anything set this: they are audited. */
+  /**
+   * Commands that change anything set this: they take the writing flags (src/cli/flags.ts writeFlags), their
+   * Runtime runs the release check before its first connection (release-gate.ts), and they are audited.
+   */
   static writes = false
+  /** 'window': the supported-release check; 'migrations': db upgrade's planner decides (it creates empty schemas). */
+  static releaseCheck: 'window' | 'migrations' = 'window'
 
   protected out!: Output
   #rt?: Runtime
   #envFile?: string
-  /** counts reported in the audit line of a writing command */
+  /**
+   * What a writing command wrote (or attempted): set it once the write ran. A successful run is audited only when
+   * it is set (no-op runs, "nothing to do" and --dry-run are not); a failed run is audited unless it stopped
+   * before doing anything (usage, not found, precondition, a "no" at the confirmation).
+   */
   protected auditCounts?: Record<string, number>
   /** arguments for the audit line (secrets are redacted anyway) */
   protected auditArgs: Record<string, unknown> = {}
-  /** set by commands that ran with --dry-run: nothing is audited */
+  /** --dry-run, from the parsed flags (set by parse()) */
   protected dryRun = false
+  #mode: WriteMode = { dryRun: false, forceVersion: false }
+  #ungate?: () => void
   #exitCode = 0
   protected abort = new AbortController()
 
@@ -66,8 +79,22 @@ export abstract class DifyCommand extends Command {
       this.#rt.createEmbeddedDb = () => !this.dryRun
       this.#rt.onEmbeddedDb = (dir) =>
         process.stderr.write(`Using the embedded PGlite database in ${dir} (no DB_* variable is set).\n`)
+      const ctor = this.constructor as typeof DifyCommand
+      if (ctor.writes && ctor.releaseCheck === 'window') this.#ungate = guardRuntime(this.#rt, () => this.#mode, (t) => this.out.warn(t))
     }
     return this.#rt
+  }
+
+  /** Parse, and remember the writing flags for the release check and the audit. */
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
+    options?: Input<F, B, A>,
+    argv?: string[],
+  ): Promise<ParserOutput<F, B, A>> {
+    const r = await super.parse(options, argv)
+    const f = r.flags as Record<string, unknown>
+    this.#mode = { dryRun: f['dry-run'] === true, forceVersion: f['force-version'] === true }
+    this.dryRun = this.#mode.dryRun
+    return r
   }
 
   /** Exit with this code after a successful render (e.g. 8 when a check found problems). */
@@ -84,17 +111,18 @@ export abstract class DifyCommand extends Command {
         JSON.stringify({ error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: e.exitCode, ...(e.details ? { details: e.details } : {}) } }, null, 2) + '\n',
       )
     } else {
-      process.stderr.write(`Error: ${e.message}\n${e.hint ? `Hint: ${e.hint}\n` : ''}`)
+      // control characters from arguments (or a hostile database) are shown escaped, never sent to the terminal
+      process.stderr.write(`Error: ${escapeControls(e.message)}\n${e.hint ? `Hint: ${escapeControls(e.hint)}\n` : ''}`)
     }
     if (/(^|,)dify/.test(process.env.DEBUG ?? '') && err.stack) process.stderr.write(err.stack + '\n')
-    await this.#audit(e.exitCode)
+    if (!stoppedBeforeWriting(e)) await this.#audit(e.exitCode)
     await this.#rt?.close()
     this.exit(e.exitCode)
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
     if (!err) {
-      await this.#audit(this.#exitCode)
+      if (this.auditCounts) await this.#audit(this.#exitCode)
       await this.#rt?.close()
       if (this.#exitCode !== 0) process.exitCode = this.#exitCode
     }
@@ -104,9 +132,10 @@ export abstract class DifyCommand extends Command {
   #audited = false
   async #audit(exitCode: number): Promise<void> {
     const ctor = this.constructor as typeof DifyCommand
-    if (!ctor.writes || this.dryRun || this.#audited || !this.#rt) return
+    if (!ctor.writes || this.#mode.dryRun || this.#audited || !this.#rt) return
     this.#audited = true
     const rt = this.#rt
+    this.#ungate?.() // the audit line itself needs no release check
     const entry = buildAuditEntry({
       command: this.id ?? ctor.name,
       args: this.auditArgs,
@@ -125,12 +154,32 @@ export abstract class DifyCommand extends Command {
   }
 }
 
+/** oclif's "Parsing --limit \n\t<reason>\nSee more help with --help" as one sentence that keeps the reason. */
+export function usageMessage(message: string): string {
+  const lines = message.replace(/\s+See more help with --help\s*$/, '').split('\n').map((l) => l.trim()).filter(Boolean)
+  const parsing = /^Parsing (--[\w-]+)$/.exec(lines[0] ?? '')
+  if (parsing && lines[1]) return `Invalid ${parsing[1]}: ${lines.slice(1).join(' ')}`
+  // flag relationships (exclusive, exactlyOne, dependsOn): "The following error(s) occurred:" then one per line
+  if (/^The following errors? occurred:$/.test(lines[0] ?? '') && lines[1]) return lines.slice(1).join('; ')
+  return lines[0] ?? message
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type FlagOutput = { [name: string]: any }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ArgOutput = { [name: string]: any }
+
+/** Failures that happen before a writing command does anything: not audited. */
+function stoppedBeforeWriting(e: DifyOpsError): boolean {
+  return e instanceof NotConfirmedError || e.exitCode === ExitCode.usage || e.exitCode === ExitCode.notFound || e.exitCode === ExitCode.config
+}
+
 function normalise(err: Error & { exitCode?: number; oclif?: { exit?: number } }, aborted: boolean): DifyOpsError {
   if (isDifyOpsError(err)) return err
   if (aborted) return new InterruptedError('Interrupted.')
   // oclif flag/argument parsing errors are usage errors
   if (err instanceof Errors.CLIError || /Unexpected argument|Missing required flag|Nonexistent flag|Expected .* to be one of|Parsing/.test(err.message)) {
-    return new UsageError(err.message.replace(/\s+See more help with --help$/, '').split('\n')[0]!, { hint: 'See --help for the command\'s flags.' })
+    return new UsageError(usageMessage(err.message), { hint: 'See --help for the command\'s flags.' })
   }
   const e = new DifyOpsError(`Unexpected error: ${err.message.split('\n')[0]}`, {
     hint: 'Run again with DEBUG=dify* to see the stack trace, and report it if it persists.',

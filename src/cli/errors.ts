@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'PARTIAL'
   | 'PROBLEMS'
   | 'INTERRUPTED'
+  | 'NOT_CONFIRMED'
 
 export class DifyOpsError extends Error {
   readonly code: ErrorCode = 'FAILED'
@@ -76,6 +77,12 @@ export class ProblemsFoundError extends DifyOpsError {
 export class InterruptedError extends DifyOpsError {
   override readonly code = 'INTERRUPTED' as const
   override readonly exitCode = ExitCode.interrupted
+}
+
+/** The operator answered "no" at a confirmation: nothing was changed (exit 1, README "Exit codes"). */
+export class NotConfirmedError extends DifyOpsError {
+  override readonly code = 'NOT_CONFIRMED' as const
+  override readonly exitCode = ExitCode.failed
 }
 
 export function isDifyOpsError(e: unknown): e is DifyOpsError {

@@ -22,14 +22,19 @@ const silent: Progress = { update() {}, succeed() {}, fail() {}, stop() {} }
 
 export function makeOutput(opts: { json: boolean }): Output {
   const interactive = !opts.json && Boolean(process.stderr.isTTY)
+  // the same warning reached by two paths (e.g. the release check of the base command and of a domain module) once
+  const warned = new Set<string>()
   return {
     json: opts.json,
     interactive,
     log(text = '') {
-      if (!opts.json) process.stdout.write(text + '\n')
+      // human output may carry arguments, database values or broker payloads: control characters are escaped
+      if (!opts.json) process.stdout.write(escapeControls(text) + '\n')
     },
     warn(text) {
-      process.stderr.write(`${interactive ? '\x1b[33m!\x1b[0m' : 'Warning:'} ${text}\n`)
+      if (warned.has(text)) return
+      warned.add(text)
+      process.stderr.write(`${interactive ? '\x1b[33m!\x1b[0m' : 'Warning:'} ${escapeControls(text)}\n`)
     },
     progress(text) {
       if (!interactive) return silent
@@ -86,4 +91,18 @@ export function parseDuration(text: string): number | null {
   const n = Number(m[1])
   const unit = (m[2] ?? 's').toLowerCase()
   return unit === 'ms' ? n / 1000 : unit === 's' ? n : unit === 'm' ? n * 60 : unit === 'h' ? n * 3600 : n * 86400
+}
+
+/**
+ * Control characters (C0, DEL, C1) in text that came from arguments, files or the database, escaped for a
+ * terminal (\x1b → \x1b shown as "\x1b"), so nothing typed by someone else can move the cursor or recolour it.
+ * Newlines and tabs are kept only where the caller allows.
+ */
+export function escapeControls(text: string, opts: { keepNewlines?: boolean } = { keepNewlines: true }): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]|\n|\t/g, (c) => {
+    if ((c === '\n' || c === '\t') && opts.keepNewlines !== false) return c
+    const code = c.charCodeAt(0)
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
+  })
 }

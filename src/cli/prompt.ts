@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js'
+import { NotConfirmedError, UsageError } from './errors.js'
 
 export function canPrompt(): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI
@@ -20,6 +20,16 @@ export async function confirm(message: string, opts: { yes?: boolean; word?: str
   }
   const { confirm: ask } = await import('@inquirer/prompts')
   return ask({ message, default: false })
+}
+
+/**
+ * The one confirmation of a writing command: returns when confirmed (or --yes); answering "no" throws
+ * NotConfirmedError (exit 1, nothing changed, no audit line); no terminal and no --yes is exit 2 naming --yes.
+ */
+export async function confirmOrStop(message: string, opts: { yes?: boolean; word?: string; declined?: string }): Promise<void> {
+  if (!(await confirm(message, opts))) {
+    throw new NotConfirmedError(opts.declined ?? 'Not confirmed: nothing was changed.', { hint: 'Run it again and confirm, or pass --yes.' })
+  }
 }
 
 /** Ask for a value; without a TTY this is a usage error naming the flag that would have given it. */

@@ -4,6 +4,8 @@ const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|API_KEY|ACCESS_KEY|ACCOUNT_KEY|CREDE
 
 /** True when a variable or field name holds a secret (passwords, keys, tokens, credentials). */
 export function isSecretName(name: string): boolean {
+  // "passwordFrom", "keySource": where a secret came from (stdin, prompt, …), never the secret itself
+  if (/(From|Source)$/.test(name)) return false
   return SECRET_NAME.test(name)
 }
 

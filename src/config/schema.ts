@@ -257,6 +257,10 @@ export function parseBrokerUrl(url: string, raw: Map<string, RawValue>): BrokerC
   }
   if (!kind) fail('CELERY_BROKER_URL', undefined, 'it is empty', 'redis://host:6379/1', true)
   const useSentinel = kind === 'sentinel' || bool(raw, 'CELERY_USE_SENTINEL')
+  // kombu's sentinel transport asks the sentinels for this master (Dify passes it as broker_transport_options)
+  if (useSentinel && !str(raw, 'CELERY_SENTINEL_MASTER_NAME')) {
+    fail('CELERY_SENTINEL_MASTER_NAME', undefined, `it is not set, and the broker (${kind === 'sentinel' ? 'sentinel:// URL' : 'CELERY_USE_SENTINEL'}) goes through Redis Sentinel`, 'the Sentinel master name of the broker, as in the dify-api container')
+  }
   const display = redactUrl(parts.join(';'))
   return {
     kind: useSentinel ? 'sentinel' : 'redis',

@@ -8,7 +8,8 @@ import { profileFor, SUPPORTED_WINDOW_TEXT } from '../dify/profile.js'
 import { privateKeyPath } from '../dify/keys.js'
 import { brokerOf } from '../queues/connect.js'
 import { listQueues } from '../queues/list.js'
-import { probeVectorStore } from './vector-probe.js'
+import { openVectorStore, requireSupportedStore } from '../vector/index.js'
+import type { VectorStore } from '../vector/store.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip'
 
@@ -19,6 +20,8 @@ export interface CheckResult {
   hint?: string
   /** unreachable service (exit 5) rather than a problem found (exit 8) */
   unreachable?: boolean
+  /** a configuration or precondition problem (exit 4) */
+  config?: boolean
   details?: Record<string, unknown>
   durationMs: number
 }
@@ -52,6 +55,7 @@ async function timed(name: string, limitMs: number, fn: CheckFn): Promise<CheckR
       summary: isDifyOpsError(e) ? e.message : `unexpected error: ${(e as Error).message}`,
       hint: isDifyOpsError(e) ? e.hint : undefined,
       unreachable,
+      ...(e instanceof ConfigError ? { config: true } : {}),
       durationMs: Date.now() - t0,
     }
   } finally {
@@ -67,14 +71,7 @@ export interface DoctorOptions {
 export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const limit = opts.limitMs ?? Math.max(rt.config.connectTimeoutMs + 500, 3000)
   const cfg = rt.config
-  const checks: CheckResult[] = [
-    {
-      name: 'configuration',
-      status: 'ok',
-      summary: `valid (database ${cfg.db.type}${cfg.db.embedded ? ' embedded default' : ''}, storage ${cfg.storage.location}, vector store ${cfg.vectorStore}, edition ${cfg.edition})`,
-      durationMs: 0,
-    },
-  ]
+  const checks: CheckResult[] = [configurationCheck(rt)]
   let database: DoctorReport['database'] = null
   let profile = profileFor(null)
 
@@ -93,7 +90,7 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
     }
     if (versions.length > 1) {
       database = { revision: versions.join(','), release: null, supported: false }
-      return { status: 'fail', summary: `${db.describe}: alembic_version has ${versions.length} rows (${versions.join(', ')})`, hint: 'An interrupted 0.6-era merge; see docs/migrations.md.' }
+      return { status: 'fail', summary: `${db.describe}: alembic_version holds ${versions.length} rows (${versions.join(', ')}), so the Dify release is unknown`, hint: 'An interrupted 0.6-era merge or a hand-edited table; see docs/migrations.md.' }
     }
     profile = profileFor(versions[0]!)
     const rel = profile.release!
@@ -130,9 +127,18 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
     return { status: 'ok', summary: `${s.location}: write, read, delete of a probe under doctor/ succeeded` }
   })
 
-  const vectorCheck = timed('vector store', limit, () => probeVectorStore(cfg, limit - 250))
+  // every store through its adapter (the code path vdb and vdb-migrate use): describe() connects and reads the version
+  const stores: VectorStore[] = []
+  const vectorCheck = timed('vector store', limit, async () => {
+    requireSupportedStore(cfg.vectorStore, 'VECTOR_STORE')
+    const store = await openVectorStore(cfg)
+    stores.push(store)
+    const d = await store.describe()
+    return { status: 'ok', summary: `${d.serverVersion} at ${d.location}`, details: { type: d.type, serverVersion: d.serverVersion, location: d.location } }
+  })
 
   const [dbR, redisR, storageR, vectorR] = await Promise.all([dbCheck, redisCheck, storageCheck, vectorCheck])
+  await Promise.all(stores.map((s) => s.close().catch(() => {})))
   checks.push(dbR, redisR)
 
   // broker: depths of the worker queues of the connected release, and queues with messages that no live worker consumes
@@ -153,6 +159,16 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
           summary: `${summary}; no consumer for ${orphaned.map((q) => q.name).join(', ')}`,
           hint: 'Start a Dify worker that consumes these queues (CELERY_QUEUES), or look with dify queue list / dify queue workers.',
           details,
+        }
+      }
+      // nothing waits yet, but nothing would be consumed either: new documents would sit in "Queuing"
+      const unconsumed = snap.queues.filter((q) => q.expected && q.consumers !== null && q.consumers.length === 0).map((q) => q.name)
+      if (snap.workers.nodes.length === 0 || unconsumed.length) {
+        return {
+          status: 'warn',
+          summary: snap.workers.nodes.length === 0 ? `${summary}: no live worker` : `${summary}; no live consumer for ${unconsumed.join(', ')}`,
+          hint: 'Documents and other tasks will wait in these queues ("Queuing") until a Dify worker consumes them: start one (dify queue workers shows who is alive).',
+          details: { ...details, unconsumed },
         }
       }
       return { status: 'ok', summary, details }
@@ -198,8 +214,23 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
   )
 
   const failed = checks.filter((c) => c.status === 'fail')
-  const exitCode = failed.some((c) => c.unreachable) ? ExitCode.connect : failed.length ? ExitCode.problems : ExitCode.ok
+  const exitCode = failed.some((c) => c.config)
+    ? ExitCode.config
+    : failed.some((c) => c.unreachable) ? ExitCode.connect : failed.length ? ExitCode.problems : ExitCode.ok
   return { checks, database, ok: failed.length === 0, exitCode }
+}
+
+/** What the configuration says, and what of it dify-ops cannot use (a failure here is exit 4). */
+function configurationCheck(rt: Runtime): CheckResult {
+  const cfg = rt.config
+  const summary = `database ${cfg.db.type}${cfg.db.embedded ? ' embedded default' : ''}, storage ${cfg.storage.location}, vector store ${cfg.vectorStore}, edition ${cfg.edition}`
+  try {
+    requireSupportedStore(cfg.vectorStore, 'VECTOR_STORE')
+  } catch (e) {
+    const c = e as ConfigError
+    return { name: 'configuration', status: 'fail', summary: `${c.message} (${summary})`, hint: c.hint, config: true, durationMs: 0 }
+  }
+  return { name: 'configuration', status: 'ok', summary: `valid (${summary})`, durationMs: 0 }
 }
 
 /** The report when the configuration itself is invalid (exit 4). */

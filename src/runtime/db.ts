@@ -105,10 +105,19 @@ function dbConnectError(e: unknown, product: string, cfg: DbConfig, database: st
       cause: e,
     })
   }
+  // the server answered with an SQLSTATE about a setting (22023 invalid value, 42704 unknown parameter, …): the
+  // settings we sent come from DB_EXTRAS/DB_CHARSET, not a network problem ("statement_timeout" is no time-out)
+  if (/^(22|42)[0-9A-Z]{3}$/.test(code)) {
+    return new ConfigError(`The ${product} server at ${where} rejected a connection setting: ${(err.message ?? '').split('\n')[0]}.`, {
+      hint: 'Check DB_EXTRAS (and DB_CHARSET): each option must be one the server accepts.',
+      details: { sqlstate: code },
+      cause: e,
+    })
+  }
   const reason =
     code === 'ECONNREFUSED' ? 'connection refused'
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host not found'
-        : code === 'ETIMEDOUT' || /timeout/i.test(err.message ?? '') ? 'timed out'
+        : code === 'ETIMEDOUT' || /\btime(d)? ?out\b|timeout expired/i.test(err.message ?? '') ? 'timed out'
           : (err.message ?? String(e)).split('\n')[0]
   return new ConnectError(`Cannot connect to the metadata database (${product}) at ${where}: ${reason}.`, {
     hint: 'Check DB_HOST and DB_PORT, and that the database server is running and reachable from here.',

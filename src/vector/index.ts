@@ -44,16 +44,20 @@ export function isSupportedStore(type: string): boolean {
   return Object.prototype.hasOwnProperty.call(MODULES, type)
 }
 
-/** Open the store `type` (default: the configured VECTOR_STORE) with Dify's variables for it. */
-export async function openVectorStore(config: Config, opts: OpenOptions & { type?: string } = {}): Promise<VectorStore> {
-  const type = (opts.type ?? config.vectorStore).trim().toLowerCase()
-  const load = MODULES[type]
-  if (!load) {
-    throw new ConfigError(`Vector store "${type}" is not supported by dify-ops.`, {
+/** A store type dify-ops cannot open is a configuration error (exit 4), wherever it comes from. */
+export function requireSupportedStore(type: string, what = 'Vector store'): void {
+  if (!isSupportedStore(type.trim().toLowerCase())) {
+    throw new ConfigError(`${what} "${type}" is not supported by dify-ops.`, {
       hint: `Supported VECTOR_STORE values: ${supportedStores().join(', ')}.`,
       details: { vectorStore: type },
     })
   }
-  const mod = await load()
+}
+
+/** Open the store `type` (default: the configured VECTOR_STORE) with Dify's variables for it. */
+export async function openVectorStore(config: Config, opts: OpenOptions & { type?: string } = {}): Promise<VectorStore> {
+  const type = (opts.type ?? config.vectorStore).trim().toLowerCase()
+  requireSupportedStore(type)
+  const mod = await MODULES[type]!()
   return mod.open(config, opts)
 }

@@ -1,6 +1,6 @@
-import { DifyCommand, Flags } from '../../../src/cli/command.js'
-import { DifyOpsError } from '../../../src/cli/errors.js'
-import { confirm } from '../../../src/cli/prompt.js'
+import { DifyCommand } from '../../../src/cli/command.js'
+import { writeFlags, yesFlag } from '../../../src/cli/flags.js'
+import { confirmOrStop } from '../../../src/cli/prompt.js'
 import { keys } from '../../../src/dify/keys.js'
 import { clearRedisLock, inspectRedisLock } from '../../../src/migrations/lock.js'
 
@@ -13,13 +13,12 @@ export default class DbLockClear extends DifyCommand {
 upgrade start beside it and can corrupt the schema. Use it only when no upgrade is running (check dify db status and the containers).`
   static override examples = ['<%= config.bin %> db lock clear --yes', '<%= config.bin %> db lock clear --dry-run']
   static override flags = {
-    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation.' }),
-    'dry-run': Flags.boolean({ summary: 'Show the lock; delete nothing.' }),
+    ...writeFlags,
+    ...yesFlag,
   }
 
   async run(): Promise<ClearResult> {
     const { flags } = await this.parse(DbLockClear)
-    this.dryRun = flags['dry-run']
     const redis = await this.runtime().redis()
     const key = keys.dbUpgradeLock(redis.keyPrefix)
     const h = await inspectRedisLock(redis.client, redis.keyPrefix)
@@ -33,7 +32,7 @@ upgrade start beside it and can corrupt the schema. Use it only when no upgrade 
       return { key, ...h, deleted: false, dryRun: true }
     }
     if (!this.out.json) process.stderr.write(`DANGER: deleting ${key} (${ttl}). If an upgrade is still running, a second one can start beside it.\n`)
-    if (!(await confirm(`Delete ${key}?`, { yes: flags.yes }))) throw new DifyOpsError('Not confirmed; the lock was left in place.')
+    await confirmOrStop(`Delete ${key}?`, { yes: flags.yes, declined: 'Not confirmed: the lock was left in place.' })
     const r = await clearRedisLock(redis.client, redis.keyPrefix)
     this.auditCounts = { deleted: r.held ? 1 : 0 }
     this.out.log(r.held ? `Deleted ${key}.` : `${key} was released meanwhile; nothing deleted.`)

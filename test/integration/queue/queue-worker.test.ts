@@ -7,11 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import { runCli } from '../../support/cli.js'
-import { scratchRedis, type ScratchRedis } from '../../support/scratch.js'
+import { scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
+import { alembicOnlyDb } from '../../support/release-db.js'
 import { REDIS } from '../../support/services.js'
 import { celeryEnv, produce, startWorker, waitFor, type CeleryEnv, type Worker } from '../../support/celery.js'
 
 let s: ScratchRedis
+/** writing commands check the Dify release of the metadata database */
+let db: Scratch
 let c: CeleryEnv
 let w: Worker
 let broker: Redis
@@ -19,6 +22,7 @@ const SEP = '\x06\x16'
 
 beforeAll(async () => {
   s = await scratchRedis('queueworker')
+  db = await alembicOnlyDb('queueworker')
   c = celeryEnv(s.prefix)
   broker = new Redis({ ...REDIS, db: 1 })
   w = await startWorker(c, ['dataset', 'mail'])
@@ -28,9 +32,11 @@ afterAll(async () => {
   await w?.stop()
   broker?.disconnect()
   await s?.drop()
+  await db?.drop()
 })
 
-const cli = (args: string[]) => runCli(['queue', ...args], { env: s.env })
+// only the writing command (purge) gets a database (for its release check); the others show their fallbacks
+const cli = (args: string[]) => runCli(['queue', ...args], { env: args[0] === 'purge' ? { ...s.env, ...db.env } : s.env })
 
 describe('messages produced by Celery apply_async', () => {
   let ids: string[]
