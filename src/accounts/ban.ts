@@ -3,7 +3,10 @@
  * login refuses the account) or back to 'active'. A ban also revokes the refresh-token sessions.
  */
 import { naiveUtc, brief, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
-import { dbInfo, profileChecked, runRedisSteps, sessionsStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
+import { revokeOauthTokens } from './oauth-tokens.js'
+import { dbInfo, oauthCacheStep, profileChecked, releaseRedis, runRedisSteps, sessionsStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
+
+const OPERATION = 'account-ban' as const
 
 export interface BanInput {
   email?: string
@@ -27,13 +30,14 @@ export interface BanReport {
   /** why nothing changed, when nothing did */
   note: string | null
   updatedAt: string | null
-  sessions: { revoke: boolean; refreshTokens: number; accountKey: boolean }
+  /** oauthTokens: Dify 1.15.0+ device-flow tokens revoked (or to revoke), null before 1.15.0 */
+  sessions: { revoke: boolean; refreshTokens: number; accountKey: boolean; oauthTokens: number | null }
   redis: RedisOutcome
 }
 
 export async function setBanned(deps: AccountDeps, input: BanInput): Promise<BanReport> {
   const db = await deps.db()
-  const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion })
+  const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion, operation: OPERATION })
   const { account, matchedBy } = await resolveAccount(db, profile, { email: input.email, accountId: input.accountId })
   const dryRun = Boolean(input.dryRun)
   const ban = input.action === 'ban'
@@ -57,6 +61,7 @@ export async function setBanned(deps: AccountDeps, input: BanInput): Promise<Ban
     updatedAt = now.toISOString()
   }
   const revoke = ban && !input.keepSessions
+  const oauth = revoke && profile.oauthAccessTokens ? await revokeOauthTokens(db, account.id, { dryRun, now: input.now }) : null
   const report: BanReport = {
     dryRun,
     action: input.action,
@@ -68,9 +73,13 @@ export async function setBanned(deps: AccountDeps, input: BanInput): Promise<Ban
     changed,
     note,
     updatedAt,
-    sessions: { revoke, refreshTokens: 0, accountKey: false },
+    sessions: { revoke, refreshTokens: 0, accountKey: false, oauthTokens: oauth ? oauth.revoked : null },
     redis: { ok: true, notDone: [] },
   }
-  if (revoke) await runRedisSteps(deps, report.redis, [sessionsStep(account.id, dryRun, report.sessions)])
+  if (revoke) {
+    const steps = [sessionsStep(account.id, dryRun, report.sessions)]
+    if (oauth?.hashes.length && !dryRun) steps.push(oauthCacheStep(() => oauth.hashes))
+    await runRedisSteps({ redis: releaseRedis(deps, profile) }, report.redis, steps)
+  }
   return report
 }

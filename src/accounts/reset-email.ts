@@ -7,7 +7,7 @@ import { UsageError } from '../cli/errors.js'
 import { keys } from '../dify/keys.js'
 import { brief, findCaseInsensitive, naiveUtc, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
 import { deleteKeys, findEmailKeys } from './redis-keys.js'
-import { dbInfo, profileChecked, runRedisSteps, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
+import { dbInfo, profileChecked, releaseRedis, runRedisSteps, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
 
 /**
  * Dify's address check, `^[\w.!#$%&'*+\-/=?^_`{|}~]+@([\w-]+\.)+[\w-]{2,}$` under Python `re.match`, where `\w` is
@@ -46,6 +46,8 @@ export interface ResetEmailReport {
   redis: RedisOutcome
 }
 
+const OPERATION = 'reset-email' as const
+
 export async function resetEmail(deps: AccountDeps, input: ResetEmailInput): Promise<ResetEmailReport> {
   const typedNew = input.newEmail.trim()
   if (!typedNew) throw new UsageError('Missing the new email.', { hint: 'Pass --new-email ADDRESS.' })
@@ -53,7 +55,7 @@ export async function resetEmail(deps: AccountDeps, input: ResetEmailInput): Pro
     throw new UsageError('The new email and its confirmation differ.', { hint: 'Pass the same address to --new-email and --email-confirm.' })
   }
   const db = await deps.db()
-  const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion })
+  const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion, operation: OPERATION })
   const newEmail = profile.resetEmailStoredForm === 'stripped-lowercase' ? typedNew.toLowerCase() : typedNew
   if (!isDifyValidEmail(newEmail)) {
     throw new UsageError(`"${newEmail}" is not an email address Dify accepts.`, { hint: 'Use the form name@example.com (letters, digits and . _ - + in the name).' })
@@ -93,7 +95,7 @@ export async function resetEmail(deps: AccountDeps, input: ResetEmailInput): Pro
   if (!changed) return report
   // the login counter follows the address, so an account under attack stays locked after the change
   const loginForm = profile.loginRateLimitEmail === 'lowercase' ? newEmail.toLowerCase() : newEmail
-  await runRedisSteps(deps, report.redis, [
+  await runRedisSteps({ redis: releaseRedis(deps, profile) }, report.redis, [
     [
       'move the login lock-out counter to the new address',
       async (r) => {

@@ -6,7 +6,10 @@ import { UsageError } from '../cli/errors.js'
 import { hashPassword, policyProblem, policyProblemText, PASSWORD_RULE_TEXT } from './password.js'
 import { brief, naiveUtc, resolveAccount, statusNote, type AccountBrief, type MatchedBy } from './lookup.js'
 import { deleteKeys, findEmailKeys } from './redis-keys.js'
-import { dbInfo, profileChecked, runRedisSteps, sessionsStep, type RedisStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
+import { revokeOauthTokens } from './oauth-tokens.js'
+import { dbInfo, oauthCacheStep, profileChecked, releaseRedis, runRedisSteps, sessionsStep, type RedisStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
+
+const OPERATION = 'reset-password' as const
 
 export interface ResetPasswordInput {
   email?: string
@@ -48,6 +51,11 @@ export interface ResetPasswordReport {
     refreshTokens: number
     /** account_refresh_token:<id> deleted (or present, in a dry run) */
     accountKey: boolean
+    /**
+     * Dify 1.15.0+ device-flow tokens (oauth_access_tokens) revoked (revoked_at set), or to revoke in a dry run;
+     * null before 1.15.0 (no such table)
+     */
+    oauthTokens: number | null
   }
   redis: RedisOutcome
   accessTokens: { validForMinutes: number; note: string }
@@ -65,7 +73,7 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
   const early = deps.redis()
   early.catch(() => {})
   const db = await deps.db()
-  const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion })
+  const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion, operation: OPERATION })
   const { account, matchedBy } = await resolveAccount(db, profile, { email: input.email, accountId: input.accountId })
   const password = typeof input.password === 'string' ? input.password : await input.password()
   assertPasswordPolicy(password)
@@ -84,6 +92,8 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
     if (Number(res.numUpdatedRows) !== 1) throw new Error(`the account ${account.id} disappeared during the update`)
     updatedAt = now.toISOString()
   }
+  // Dify 1.15.0+: the device-flow sessions are in the database; revoked as Dify revokes them
+  const oauth = revoke && profile.oauthAccessTokens ? await revokeOauthTokens(db, account.id, { dryRun, now: input.now }) : null
 
   // lock-out: the email as typed, its stripped lower-case form (Dify ≥ 1.11.3), the stored address, and every
   // case variant that has a key (found by a case-insensitive SCAN)
@@ -98,7 +108,7 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
     updatedAt,
     statusNote: statusNote(account.status),
     lockout: { cleared: [], checked },
-    sessions: { revoke, refreshTokens: 0, accountKey: false },
+    sessions: { revoke, refreshTokens: 0, accountKey: false, oauthTokens: oauth ? oauth.revoked : null },
     redis: { ok: true, notDone: [] },
     accessTokens: {
       validForMinutes: input.accessTokenExpireMinutes,
@@ -121,6 +131,7 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
     ],
   ]
   if (revoke) steps.push(sessionsStep(account.id, dryRun, report.sessions))
-  await runRedisSteps(deps, report.redis, steps)
+  if (oauth?.hashes.length && !dryRun) steps.push(oauthCacheStep(() => oauth.hashes))
+  await runRedisSteps({ redis: releaseRedis(deps, profile) }, report.redis, steps)
   return report
 }
