@@ -40,15 +40,17 @@ export async function profileChecked(deps: AccountDeps, db: Db, opts: { writes: 
 }
 
 /**
- * The Redis connection with the key prefix the connected release uses: REDIS_KEY_PREFIX exists from Dify 1.14.0
- * (api/configs/middleware/cache/redis_config.py); an older release ignores it, so its keys have no prefix.
+ * The Redis connection for the connected release. REDIS_KEY_PREFIX exists from Dify 1.14.0
+ * (api/configs/middleware/cache/redis_config.py); an older Dify ignores it and writes its keys without a prefix.
+ * dify-ops keeps using the configured prefix (it may be an isolation prefix of dify-ops' own) but says so.
  */
 export function releaseRedis(deps: AccountDeps, profile: DifyProfile): () => Promise<OpenedRedis> {
   return async () => {
     const r = await deps.redis()
-    if (!r.keyPrefix || profile.redisKeyPrefixSupported) return r
-    deps.warn?.(`REDIS_KEY_PREFIX is set, but Dify ${profile.version ?? 'at this revision'} has no such setting (from 1.14.0): its account keys are read without the prefix.`)
-    return { ...r, keyPrefix: '' }
+    if (r.keyPrefix && !profile.redisKeyPrefixSupported && (profile.supported || profile.status === 'older')) {
+      deps.warn?.(`REDIS_KEY_PREFIX is set, but Dify ${profile.version ?? 'at this revision'} has no such setting (it exists from 1.14.0) and writes its keys without a prefix; unset REDIS_KEY_PREFIX to reach them.`)
+    }
+    return r
   }
 }
 

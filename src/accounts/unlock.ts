@@ -33,10 +33,9 @@ export async function unlockEmail(deps: { redis: () => Promise<OpenedRedis>; pro
   if (!email) throw new UsageError('Missing the email to unlock.', { hint: 'Pass EMAIL as the argument.' })
   const profile = (await deps.profile?.().catch(() => null)) ?? null
   const known = profile && (profile.supported || profile.newerThanKnown) ? profile : null
-  let r = await deps.redis()
+  const r = await deps.redis()
   if (known && r.keyPrefix && !known.redisKeyPrefixSupported) {
-    deps.warn?.(`REDIS_KEY_PREFIX is set, but Dify ${known.version} has no such setting (from 1.14.0): its keys are read without the prefix.`)
-    r = { ...r, keyPrefix: '' }
+    deps.warn?.(`REDIS_KEY_PREFIX is set, but Dify ${known.version} has no such setting (it exists from 1.14.0) and writes its keys without a prefix; unset REDIS_KEY_PREFIX to reach them.`)
   }
   const kinds = known ? [...known.lockoutCounters, ...known.rateLimiters] : [...LOCKOUT_COUNTERS, ...RATE_LIMITERS]
   const found = await findEmailKeys(r, email, kinds)
