@@ -45,7 +45,9 @@ export async function showAccount(deps: AccountDeps, input: { idOrEmail: string 
   }
   try {
     const r = await releaseRedis(deps, profile)()
-    report.lockouts = (await findEmailKeys(r, account.email)).map(({ key: _k, ...rest }) => rest)
+    // the kinds the connected release writes (every kind when the release is not known)
+    const kinds = profile.supported || profile.newerThanKnown ? [...profile.lockoutCounters, ...profile.rateLimiters] : undefined
+    report.lockouts = (await findEmailKeys(r, account.email, kinds)).map(({ key: _k, ...rest }) => rest)
     const s = (await findSessions(r, [account.id])).get(account.id)!
     report.sessions = { refreshTokens: s.refreshKeys.length, accountKey: s.accountKey !== null }
   } catch (e) {
