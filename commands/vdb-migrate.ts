@@ -52,7 +52,7 @@ export default class VdbMigrate extends DifyCommand {
     this.auditArgs = { scope: f.scope, dataset: f.dataset, tenant: f.tenant, app: f.app, shard: f.shard, from: f.from, dryRun: f['dry-run'], restart: f.restart, checkpoint: f.checkpoint, deleteSource: f['delete-source'] }
     const rt = this.runtime()
     const db = await rt.db()
-    const profile = await loadProfile(db)
+    const profile = await loadProfile(db, { difyRoot: rt.config.difyRoot })
     const warn = checkSupported(profile, { writes: !f['dry-run'], force: f['force-version'] })
     if (warn) this.out.warn(warn)
     const interactive = this.out.interactive
