@@ -58,7 +58,7 @@ export function accountSuite(setup: SuiteSetup): void {
       expect(r.code, r.stderr + r.stdout).toBe(0)
       expect(r.json).toMatchObject({ dryRun: false, account: { id: a.id, email: a.email }, matchedBy: 'exact', passwordChanged: true })
       expect(r.json.lockout.cleared).toHaveLength(2)
-      expect(r.json.sessions).toEqual({ revoke: true, refreshTokens: 2, accountKey: true })
+      expect(r.json.sessions).toEqual({ revoke: true, refreshTokens: 2, accountKey: true, oauthTokens: null })
       const after = await row(a.id)
       expect(pyAccepts(NEW_PW, after)).toBe(true)
       expect(pyAccepts(NEW_PW + '\n', after)).toBe(false)
