@@ -4,7 +4,7 @@ import type { Db } from '../runtime/db.js'
 import { ConfigError } from '../cli/errors.js'
 import { profileFor, SUPPORTED_WINDOW_TEXT, type DifyProfile, type ProfileOptions } from './profile.js'
 import { REVISIONS, SUPPORTED_WINDOW } from './releases.js'
-import { verifyManifest, type Manifest } from './manifest.js'
+import { MANIFESTS, manifestFor, verifyManifest, type Manifest, type ManifestOperation } from './manifest.js'
 import { DIFY_API_VERSIONS_DIR, findVersionsDir, readDifyCode } from '../migrations/dify-code.js'
 
 /** The rows of alembic_version, or null when the table does not exist (an empty database). */
@@ -111,8 +111,10 @@ export function checkSupported(profile: DifyProfile, opts: CheckOptions): string
  * naming the first difference.
  */
 export async function checkRelease(db: Db, profile: DifyProfile, opts: CheckOptions & { manifest?: Manifest; operation?: string }): Promise<string | undefined> {
-  if (profile.newerThanKnown && opts.writes && !opts.force && opts.manifest) {
-    const diff = await verifyManifest(db, opts.manifest)
+  // a writer may name its operation only (e.g. from a command's static property): its declared manifest is used
+  const manifest = opts.manifest ?? (opts.operation && opts.operation in MANIFESTS ? manifestFor(opts.operation as ManifestOperation, profile) : undefined)
+  if (profile.newerThanKnown && opts.writes && !opts.force && manifest) {
+    const diff = await verifyManifest(db, manifest)
     if (diff) {
       throw new ConfigError(`The metadata database is at revision ${profile.revision}, newer than this CLI knows, and ${diff}, so ${opts.operation ?? 'this command'} cannot run safely.`, {
         hint: 'Use a dify-ops release that knows this Dify release (upgrade-db cannot help: the database is ahead of this CLI); --force-version skips this check.',

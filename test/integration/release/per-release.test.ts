@@ -88,6 +88,14 @@ describe.each(CASES)('Dify release facts on %s at %s', (dialect, release) => {
     const row = (await db.query('select password from accounts where id = ?', [a.id]))[0]!
     expect(row.password).not.toBe(null)
     if (!profile.redisKeyPrefixSupported) expect(r.stderr).toMatch(/REDIS_KEY_PREFIX is set, but Dify/)
+
+    // account unlock clears the kinds this release writes
+    await redis.client.set(`${P()}forgot_password_error_rate_limit:${email}`, '3', 'EX', 600)
+    const u = await cli(['account', 'unlock', email, '--json'])
+    expect(u.code, u.stderr + u.stdout).toBe(0)
+    expect(u.json.difyVersion).toBe(headRelease)
+    const cleared = u.json.cleared.map((c: { kind: string }) => c.kind).sort()
+    expect(cleared).toEqual(['forgot_password_error_rate_limit', ...expected.filter((k) => k !== 'login_error_rate_limit')].sort())
   })
 
   it('queue list: the release\'s worker queues (retention from 1.11.2)', async () => {
