@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import type { Db } from '../runtime/db.js'
 import { ConfigError } from '../cli/errors.js'
 import { profileFor, SUPPORTED_WINDOW_TEXT, type DifyProfile, type ProfileOptions } from './profile.js'
-import { REVISIONS, SUPPORTED_WINDOW } from './releases.js'
+import { OFF_MAIN_REVISIONS, REVISIONS, SUPPORTED_WINDOW } from './releases.js'
 import { MANIFESTS, manifestFor, verifyManifest, type Manifest, type ManifestOperation } from './manifest.js'
 import { DIFY_API_VERSIONS_DIR, findVersionsDir, readDifyCode } from '../migrations/dify-code.js'
 
@@ -94,12 +94,15 @@ export function checkSupported(profile: DifyProfile, opts: CheckOptions): string
     : 'without a single Dify schema revision (alembic_version is missing, empty or has several rows)'
   const text = `The metadata database is ${what}, outside the supported ${SUPPORTED_WINDOW_TEXT}.`
   if (opts.writes && !opts.force) {
+    const offMain = profile.revision !== null && profile.revision in OFF_MAIN_REVISIONS
     const hint =
       profile.status === 'older'
-        ? 'Upgrade Dify into the supported releases first (dify upgrade-db, or Dify\'s own flask upgrade-db), or pass --force-version if you know the difference does not matter.'
-        : profile.status === 'unknown'
-          ? 'The revision is in no chain this CLI knows (a pre-release branch or a fork): pass --dify-root with the Dify code in use if it is a newer release, or --force-version if you know the difference does not matter.'
-          : 'Create the schema first with dify upgrade-db, or check that DB_* points at Dify\'s database.'
+        ? `Upgrade Dify to ${SUPPORTED_WINDOW.from} or later first (Dify's own flask upgrade-db; dify upgrade-db takes it on from there), or pass --force-version if you know the difference does not matter.`
+        : offMain
+          ? 'This is a pre-release branch, not a stable Dify release: move to a stable release with Dify\'s own code, or pass --force-version if you know the difference does not matter.'
+          : profile.status === 'unknown'
+            ? 'The revision is in no chain this CLI knows (a newer release, a pre-release or a fork): pass --dify-root (DIFY_OPS_DIFY_ROOT) with the Dify code in use if it is a newer release, or --force-version if you know the difference does not matter.'
+            : 'Create the schema first with dify upgrade-db, or check that DB_* points at Dify\'s database.'
     throw new ConfigError(text, { hint, details: { revision: profile.revision, status: profile.status } })
   }
   return text

@@ -137,3 +137,21 @@ describe('SECRET_KEY from storage', () => {
     expect(pythonStrip('\ufeffabc\n')).toBe('\ufeffabc')
   })
 })
+
+describe('refusal hints', () => {
+  const hintOf = (rev: string | null) => {
+    try {
+      checkSupported(profileFor(rev), { writes: true })
+    } catch (e) {
+      return (e as { hint: string }).hint
+    }
+    return ''
+  }
+  it('names what to do for each kind of database outside the window', () => {
+    expect(hintOf('a91b476a53de')).toMatch(/Upgrade Dify to 1\.0\.0 or later first/)
+    expect(hintOf('b45e25c2d166')).toMatch(/pre-release branch/)
+    expect(hintOf('0123456789ab')).toMatch(/--dify-root/)
+    expect(hintOf(null)).toMatch(/Create the schema/)
+    for (const r of ['b45e25c2d166', '0123456789ab', 'a6f1c9d2e8b4']) expect(hintOf(r)).not.toMatch(/\(dify upgrade-db|run dify upgrade-db/)
+  })
+})
