@@ -3,7 +3,7 @@
  * login refuses the account) or back to 'active'. A ban also revokes the refresh-token sessions.
  */
 import { naiveUtc, brief, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
-import { revokeOauthTokens } from './oauth-tokens.js'
+import { revokeOauthTokens, type OauthRevocation } from './oauth-tokens.js'
 import { dbInfo, oauthCacheStep, profileChecked, releaseRedis, runRedisSteps, sessionsStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
 
 const OPERATION = 'account-ban' as const
@@ -51,17 +51,26 @@ export async function setBanned(deps: AccountDeps, input: BanInput): Promise<Ban
   } else target = 'active'
   const changed = target !== account.status
   let updatedAt: string | null = null
-  if (changed && !dryRun) {
-    const now = input.now ?? new Date()
-    await db.kysely
-      .updateTable('accounts')
-      .set({ status: target, updated_at: naiveUtc(now) as unknown as Date })
-      .where('id', '=', account.id)
-      .execute()
-    updatedAt = now.toISOString()
-  }
   const revoke = ban && !input.keepSessions
-  const oauth = revoke && profile.oauthAccessTokens ? await revokeOauthTokens(db, account.id, { dryRun, now: input.now }) : null
+  // the status and (Dify 1.15.0+) the device-flow sessions change in one transaction
+  const revokeOauth = revoke && profile.oauthAccessTokens
+  let oauth: OauthRevocation | null = null
+  if (!dryRun && (changed || revokeOauth)) {
+    const now = input.now ?? new Date()
+    oauth = await db.kysely.transaction().execute(async (trx) => {
+      if (changed) {
+        await trx
+          .updateTable('accounts')
+          .set({ status: target, updated_at: naiveUtc(now) as unknown as Date })
+          .where('id', '=', account.id)
+          .execute()
+      }
+      return revokeOauth ? revokeOauthTokens({ ...db, kysely: trx }, account.id, { dryRun, now }) : null
+    })
+    if (changed) updatedAt = now.toISOString()
+  } else if (revokeOauth) {
+    oauth = await revokeOauthTokens(db, account.id, { dryRun })
+  }
   const report: BanReport = {
     dryRun,
     action: input.action,

@@ -6,7 +6,7 @@ import { UsageError } from '../cli/errors.js'
 import { hashPassword, policyProblem, policyProblemText, PASSWORD_RULE_TEXT } from './password.js'
 import { brief, naiveUtc, resolveAccount, statusNote, type AccountBrief, type MatchedBy } from './lookup.js'
 import { deleteKeys, findEmailKeys } from './redis-keys.js'
-import { revokeOauthTokens } from './oauth-tokens.js'
+import { revokeOauthTokens, type OauthRevocation } from './oauth-tokens.js'
 import { dbInfo, oauthCacheStep, profileChecked, releaseRedis, runRedisSteps, sessionsStep, type RedisStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
 
 const OPERATION = 'reset-password' as const
@@ -81,19 +81,25 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
   const revoke = !input.keepSessions
 
   let updatedAt: string | null = null
+  // the password and (Dify 1.15.0+) the device-flow sessions change in one transaction: both or neither
+  const revokeOauth = revoke && profile.oauthAccessTokens
+  let oauth: OauthRevocation | null = null
   if (!dryRun) {
     const now = input.now ?? new Date()
     const stored = hashPassword(password)
-    const res = await db.kysely
-      .updateTable('accounts')
-      .set({ password: stored.password, password_salt: stored.passwordSalt, updated_at: naiveUtc(now) as unknown as Date })
-      .where('id', '=', account.id)
-      .executeTakeFirst()
-    if (Number(res.numUpdatedRows) !== 1) throw new Error(`the account ${account.id} disappeared during the update`)
+    oauth = await db.kysely.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('accounts')
+        .set({ password: stored.password, password_salt: stored.passwordSalt, updated_at: naiveUtc(now) as unknown as Date })
+        .where('id', '=', account.id)
+        .executeTakeFirst()
+      if (Number(res.numUpdatedRows) !== 1) throw new Error(`the account ${account.id} disappeared during the update`)
+      return revokeOauth ? revokeOauthTokens({ ...db, kysely: trx }, account.id, { dryRun, now }) : null
+    })
     updatedAt = now.toISOString()
+  } else if (revokeOauth) {
+    oauth = await revokeOauthTokens(db, account.id, { dryRun })
   }
-  // Dify 1.15.0+: the device-flow sessions are in the database; revoked as Dify revokes them
-  const oauth = revoke && profile.oauthAccessTokens ? await revokeOauthTokens(db, account.id, { dryRun, now: input.now }) : null
 
   // lock-out: the email as typed, its stripped lower-case form (Dify ≥ 1.11.3), the stored address, and every
   // case variant that has a key (found by a case-insensitive SCAN)
