@@ -7,6 +7,7 @@
  *   (secrets.token_urlsafe(48) plus a newline) at its next start;
  * - otherwise: missing.
  */
+import { existsSync } from 'node:fs'
 import type { Config } from './schema.js'
 import type { Storage } from '../runtime/storage.js'
 import { GENERATED_SECRET_KEY_PATH } from '../dify/keys.js'
@@ -39,7 +40,7 @@ export async function resolveSecretKey(
   if (raw && raw.value !== '') {
     return { info: { source: raw.source, from: raw.file ?? null, generatedByDify: opts.fromStorage, note: null }, value: raw.value }
   }
-  const where = `${cfg.storage.location} ${GENERATED_SECRET_KEY_PATH}`
+  const where = `${cfg.storage.location} (object ${GENERATED_SECRET_KEY_PATH})`
   if (opts.fromStorage === false) {
     return {
       info: { source: 'missing', from: null, generatedByDify: false, note: 'SECRET_KEY is empty and this Dify release does not generate one (from 1.14.1 only)' },
@@ -47,8 +48,10 @@ export async function resolveSecretKey(
     }
   }
   let buf: Buffer | undefined
+  // an fs root that does not exist holds no key; opening it would create the directory (a read must not)
+  const fsRoot = cfg.storage.scheme === 'fs' ? cfg.storage.options.root : undefined
   try {
-    buf = await (await opts.storage()).readIfExists(GENERATED_SECRET_KEY_PATH)
+    if (!fsRoot || existsSync(fsRoot)) buf = await (await opts.storage()).readIfExists(GENERATED_SECRET_KEY_PATH)
   } catch (e) {
     return { info: { source: 'missing', from: where, generatedByDify: opts.fromStorage, note: `the storage could not be read (${(e as Error).message.split('\n')[0]})` }, value: null }
   }
