@@ -7,6 +7,7 @@ import { LOCKOUT_COUNTERS, RATE_LIMITERS } from '../dify/keys.js'
 import { deleteKeys, findEmailKeys, type EmailKeyState } from './redis-keys.js'
 import type { OpenedRedis } from '../runtime/redis.js'
 import type { DifyProfile } from '../dify/profile.js'
+import { SUPPORTED_WINDOW } from '../dify/window.js'
 
 export interface UnlockInput {
   email: string
@@ -45,6 +46,6 @@ export async function unlockEmail(deps: { redis: () => Promise<OpenedRedis>; pro
     email,
     cleared: found.map(({ key: _k, ...rest }) => rest),
     wasLocked: found.filter((f) => f.locked).map((f) => `${f.kind}:${f.email}`),
-    difyVersion: known ? (known.version ?? `newer than ${'1.15.0'}`) : null,
+    difyVersion: known ? (known.version ?? `newer than ${SUPPORTED_WINDOW.to}`) : null,
   }
 }
