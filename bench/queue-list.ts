@@ -3,9 +3,11 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { listQueues } from '../src/queues/list.js'
-import { WORKER_QUEUES_1_12, priorityListKey } from '../src/dify/queues.js'
+import { WORKER_QUEUES_BY_RELEASE, priorityListKey } from '../src/dify/queues.js'
 import { celeryKeys } from '../src/dify/keys.js'
 import { message } from './queue-fixtures.js'
+
+const WORKER_QUEUES_1_12 = WORKER_QUEUES_BY_RELEASE.find(([from]) => from === '1.11.2')![1]
 
 const prefix = `dops_bench_${randomBytes(4).toString('hex')}:`
 const client = new Redis({ host: '127.0.0.1', port: 6379, db: 1 })

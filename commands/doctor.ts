@@ -6,7 +6,7 @@ import { configFailureReport, runDoctor, type DoctorReport } from '../src/doctor
 const SYMBOL = { ok: '✓', warn: '!', fail: '✗', skip: '-' } as const
 
 export default class Doctor extends DifyCommand {
-  static override summary = 'Check configuration, database, Redis, broker, storage, vector store and tenant keys in one screen.'
+  static override summary = 'Check configuration, database, Redis, broker, storage, vector store, where SECRET_KEY comes from and tenant keys in one screen.'
   static override description =
     'The first command to run during an incident. Each check has its own time limit. Exit 0 when all pass, 4 when the configuration is invalid, 5 when a service cannot be reached, 8 when a check found a problem.'
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json']

@@ -23,7 +23,7 @@ export default class ResetEmail extends DifyCommand {
     this.auditArgs = { email: flags.email, accountId: flags['account-id'], newEmail: flags['new-email'] }
     const rt = this.runtime()
     const report = await resetEmail(
-      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t) },
+      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
       {
         email: flags.email,
         accountId: flags['account-id'],

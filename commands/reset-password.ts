@@ -25,6 +25,7 @@ export default class ResetPassword extends DifyCommand {
     'password-confirm': Flags.string({ summary: "Dify's flag: must equal the new password when given." }),
     'keep-sessions': Flags.boolean({ summary: 'Do not revoke the refresh-token sessions of the account.' }),
     ...writeFlags,
+    'dify-root': Flags.string({ summary: 'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).' }),
   }
 
   async run(): Promise<ResetPasswordReport & { generatedPassword?: string }> {
@@ -43,9 +44,9 @@ export default class ResetPassword extends DifyCommand {
     const email = flags.email ?? (flags['account-id'] ? undefined : await ask('Email of the account:', '--email'))
     this.auditArgs.passwordFrom = kind
     let chosen: ChosenPassword | undefined
-    const rt = this.runtime()
+    const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
     const report = await resetPassword(
-      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t) },
+      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
       {
         email,
         accountId: flags['account-id'],

@@ -53,7 +53,7 @@ export default class VdbMigrate extends DifyCommand {
     const rt = this.runtime()
     const db = await rt.db()
     // the release check ran when the database was opened (base command, src/cli/release-gate.ts)
-    const profile = await loadProfile(db)
+    const profile = await loadProfile(db, { difyRoot: rt.config.difyRoot })
     const interactive = this.out.interactive
     const res = await runUnitsSelected(rt, db, profile, {
       scope: f.scope as 'all', datasets: f.dataset ?? [], tenants: f.tenant ?? [], apps: f.app ?? [], shard, from: f.from,

@@ -15,15 +15,16 @@ export default class AccountBan extends DifyCommand {
     'account-id': Flags.string({ summary: 'Id of the account (needed when several accounts share an email).' }),
     'keep-sessions': Flags.boolean({ summary: 'Do not revoke the refresh-token sessions.' }),
     ...writeFlags,
+    'dify-root': Flags.string({ summary: 'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).' }),
   }
 
   async run(): Promise<BanReport> {
     const ctor = this.constructor as typeof AccountBan
-    const { args, flags } = (await this.parse(ctor)) as unknown as { args: { email?: string }; flags: { 'account-id'?: string; 'keep-sessions'?: boolean; 'dry-run': boolean; 'force-version': boolean } }
+    const { args, flags } = (await this.parse(ctor)) as unknown as { args: { email?: string }; flags: { 'account-id'?: string; 'keep-sessions'?: boolean; 'dry-run': boolean; 'force-version': boolean; 'dify-root'?: string } }
     this.auditArgs = { email: args.email, accountId: flags['account-id'] }
-    const rt = this.runtime()
+    const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
     const report = await setBanned(
-      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t) },
+      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
       { email: args.email, accountId: flags['account-id'], action: ctor.action, dryRun: flags['dry-run'], forceVersion: flags['force-version'], keepSessions: flags['keep-sessions'] },
     )
     if (!report.dryRun && (report.changed || report.sessions.refreshTokens)) this.auditCounts = { accounts: report.changed ? 1 : 0, refreshTokensRevoked: report.sessions.refreshTokens }

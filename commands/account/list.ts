@@ -18,7 +18,7 @@ export default class AccountList extends DifyCommand {
     const { flags } = await this.parse(AccountList)
     const rt = this.runtime()
     const report = await listAccounts(
-      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t) },
+      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
       { search: flags.search, tenantId: flags.tenant, status: flags.status, limit: flags.limit, offset: (flags.page - 1) * flags.limit },
     )
     const cols = [

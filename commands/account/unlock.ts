@@ -14,7 +14,11 @@ export default class AccountUnlock extends DifyCommand {
     const { args, flags } = await this.parse(AccountUnlock)
     this.auditArgs = { email: args.email }
     const rt = this.runtime()
-    const report = await unlockEmail({ redis: () => rt.redis() }, { email: args.email, dryRun: flags['dry-run'] })
+    // the release tells which key kinds exist and whether REDIS_KEY_PREFIX applies; without a database, every kind
+    const profile = rt.config.db.embedded
+      ? undefined
+      : async () => (await import('../../src/dify/schema-version.js')).loadProfile(await rt.db(), { difyRoot: rt.config.difyRoot })
+    const report = await unlockEmail({ redis: () => rt.redis(), profile, warn: (t) => this.out.warn(t) }, { email: args.email, dryRun: flags['dry-run'] })
     if (!report.dryRun) this.auditCounts = { keysDeleted: report.cleared.length }
     for (const l of renderUnlock(report)) this.out.log(l)
     return report

@@ -15,19 +15,20 @@ export interface QueueListJson extends QueueSnapshot {
 export default class QueueList extends DifyCommand {
   static override summary = 'List Celery queues with depth per priority, unacked count and consumers.'
   static override description =
-    'Every queue the Dify worker consumes (CELERY_QUEUES, or the list of the connected release) plus every queue found in the broker (_kombu.binding.* sets and existing lists). Queues with messages and no consumer are flagged. Live workers are asked which queues they consume (pidbox active_queues) unless --no-workers. With --watch, the messages in and out per second are measured between refreshes (docs/queues.md), and --json prints one JSON line per refresh.'
+    'Every queue the Dify worker consumes (CELERY_WORKER_QUEUES or CELERY_QUEUES as the connected release\'s entrypoint reads them, else that release\'s default list) plus every queue found in the broker (_kombu.binding.* sets and existing lists). Queues with messages and no consumer are flagged. Live workers are asked which queues they consume (pidbox active_queues) unless --no-workers. With --watch, the messages in and out per second are measured between refreshes (docs/queues.md), and --json prints one JSON line per refresh.'
   static override examples = ['<%= config.bin %> queue list', '<%= config.bin %> queue list --json', '<%= config.bin %> queue list --watch 2', '<%= config.bin %> queue list --watch 5 --json --no-workers']
   static override flags = {
     workers: Flags.boolean({ default: true, allowNo: true, summary: 'Ask live workers which queues they consume (--no-workers: read-only, no pidbox broadcast).' }),
     timeout: secondsFlag({ default: 1, max: 600, summary: 'Seconds to wait for worker replies (silence after the last reply).' }),
     watch: secondsFlag({ min: 0.1, max: 86_400, summary: 'Refresh every N seconds and show the rate in and out per second (Ctrl-C to stop).' }),
+    'dify-root': Flags.string({ summary: 'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).' }),
   }
 
   async run(): Promise<QueueListJson | undefined> {
     const { flags } = await this.parse(QueueList)
     const timeout = flags.timeout
     const watch = flags.watch
-    const rt = this.runtime()
+    const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
     const b = await brokerOf(rt)
     const expected = await expectedQueues(rt)
     if (expected.note) this.out.warn(`${expected.note}.`)

@@ -16,11 +16,12 @@ function redisLines(r: RedisOutcome): string[] {
   return [row('Redis', `unavailable (${r.error}); not done: ${r.notDone.join('; ')}.`)]
 }
 
-function sessionText(dry: boolean, s: { revoke: boolean; refreshTokens: number; accountKey: boolean }, r: RedisOutcome): string {
+function sessionText(dry: boolean, s: { revoke: boolean; refreshTokens: number; accountKey: boolean; oauthTokens?: number | null }, r: RedisOutcome): string {
   if (!s.revoke) return 'kept (--keep-sessions)'
-  if (!r.ok && r.notDone.some((n) => n.startsWith('revoke'))) return 'not revoked (Redis unavailable)'
+  const oauth = s.oauthTokens ? `; ${would(dry, 'revoked', 'would revoke')} ${s.oauthTokens} device-flow token${s.oauthTokens === 1 ? '' : 's'} (oauth_access_tokens)` : ''
+  if (!r.ok && r.notDone.some((n) => n.startsWith('revoke'))) return `refresh tokens not revoked (Redis unavailable)${oauth}`
   const n = `${s.refreshTokens} refresh token${s.refreshTokens === 1 ? '' : 's'}${s.accountKey ? ' and the latest-token pointer' : ''}`
-  return s.refreshTokens || s.accountKey ? `${would(dry, 'revoked', 'would revoke')} ${n}` : 'none live'
+  return (s.refreshTokens || s.accountKey ? `${would(dry, 'revoked', 'would revoke')} ${n}` : 'no live refresh token') + oauth
 }
 
 export function renderResetPassword(r: ResetPasswordReport): string[] {
@@ -82,6 +83,11 @@ export function renderShow(r: ShowReport): string[] {
     row('Active', a.lastActiveAt ?? ''),
     row('Sessions', r.sessions ? `${r.sessions.refreshTokens} live refresh token${r.sessions.refreshTokens === 1 ? '' : 's'}` : 'unknown (Redis unavailable)'),
   ]
+  if (r.oauthSessions) {
+    const o = r.oauthSessions
+    lines.push(row('Devices', `${o.live} live device-flow token${o.live === 1 ? '' : 's'}${o.lastUsedAt ? `, last used ${o.lastUsedAt}` : ''}`))
+    for (const t of o.tokens) lines.push(`  ${t.deviceLabel} (client ${t.clientId})  created ${t.createdAt ?? '?'}, last used ${t.lastUsedAt ?? 'never'}, expires ${t.expiresAt ?? '?'}`)
+  }
   if (r.lockouts === null) lines.push(row('Lock-outs', 'unknown (Redis unavailable)'))
   else if (!r.lockouts.length) lines.push(row('Lock-outs', 'none'))
   else {

@@ -8,7 +8,7 @@ import { pyStrip } from './python-str.js'
 import { keys } from '../dify/keys.js'
 import { brief, findCaseInsensitive, naiveUtc, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
 import { deleteKeys, findEmailKeys } from './redis-keys.js'
-import { dbInfo, profileChecked, runRedisSteps, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
+import { dbInfo, profileChecked, releaseRedis, runRedisSteps, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
 
 /**
  * Dify's address check, `^[\w.!#$%&'*+\-/=?^_`{|}~]+@([\w-]+\.)+[\w-]{2,}$` under Python `re.match`, where `\w` is
@@ -47,6 +47,8 @@ export interface ResetEmailReport {
   redis: RedisOutcome
 }
 
+const OPERATION = 'reset-email' as const
+
 export async function resetEmail(deps: AccountDeps, input: ResetEmailInput): Promise<ResetEmailReport> {
   // flask reset-email compares and stores `new_email.strip()` (Python's whitespace set, not JavaScript's)
   const typedNew = pyStrip(input.newEmail)
@@ -55,7 +57,7 @@ export async function resetEmail(deps: AccountDeps, input: ResetEmailInput): Pro
     throw new UsageError('The new email and its confirmation differ.', { hint: 'Pass the same address to --new-email and --email-confirm.' })
   }
   const db = await deps.db()
-  const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion })
+  const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion, operation: OPERATION })
   const newEmail = profile.resetEmailStoredForm === 'stripped-lowercase' ? typedNew.toLowerCase() : typedNew
   if (!isDifyValidEmail(newEmail)) {
     throw new UsageError(`"${newEmail}" is not an email address Dify accepts.`, { hint: 'Use the form name@example.com (letters, digits and . _ - + in the name).' })
@@ -95,7 +97,7 @@ export async function resetEmail(deps: AccountDeps, input: ResetEmailInput): Pro
   if (!changed) return report
   // the login counter follows the address, so an account under attack stays locked after the change
   const loginForm = profile.loginRateLimitEmail === 'lowercase' ? newEmail.toLowerCase() : newEmail
-  await runRedisSteps(deps, report.redis, [
+  await runRedisSteps({ redis: releaseRedis(deps, profile) }, report.redis, [
     [
       'move the login lock-out counter to the new address',
       async (r) => {

@@ -7,7 +7,10 @@ import { UsageError } from '../cli/errors.js'
 import { hashPassword, policyProblem, policyProblemText, PASSWORD_RULE_TEXT } from './password.js'
 import { brief, naiveUtc, resolveAccount, statusNote, type AccountBrief, type MatchedBy } from './lookup.js'
 import { deleteKeys, findEmailKeys } from './redis-keys.js'
-import { dbInfo, profileChecked, runRedisSteps, sessionsStep, type RedisStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
+import { revokeOauthTokens, type OauthRevocation } from './oauth-tokens.js'
+import { dbInfo, oauthCacheStep, profileChecked, releaseRedis, runRedisSteps, sessionsStep, type RedisStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
+
+const OPERATION = 'reset-password' as const
 
 export interface ResetPasswordInput {
   email?: string
@@ -49,6 +52,11 @@ export interface ResetPasswordReport {
     refreshTokens: number
     /** account_refresh_token:<id> deleted (or present, in a dry run) */
     accountKey: boolean
+    /**
+     * Dify 1.15.0+ device-flow tokens (oauth_access_tokens) revoked (revoked_at set), or to revoke in a dry run;
+     * null before 1.15.0 (no such table)
+     */
+    oauthTokens: number | null
   }
   redis: RedisOutcome
   accessTokens: { validForMinutes: number; note: string }
@@ -66,7 +74,7 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
   const early = deps.redis()
   early.catch(() => {})
   const db = await deps.db()
-  const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion })
+  const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion, operation: OPERATION })
   const { account, matchedBy } = await resolveAccount(db, profile, { email: input.email, accountId: input.accountId })
   const password = typeof input.password === 'string' ? input.password : await input.password()
   assertPasswordPolicy(password)
@@ -74,16 +82,24 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
   const revoke = !input.keepSessions
 
   let updatedAt: string | null = null
+  // the password and (Dify 1.15.0+) the device-flow sessions change in one transaction: both or neither
+  const revokeOauth = revoke && profile.oauthAccessTokens
+  let oauth: OauthRevocation | null = null
   if (!dryRun) {
     const now = input.now ?? new Date()
     const stored = hashPassword(password)
-    const res = await db.kysely
-      .updateTable('accounts')
-      .set({ password: stored.password, password_salt: stored.passwordSalt, updated_at: naiveUtc(now) as unknown as Date })
-      .where('id', '=', account.id)
-      .executeTakeFirst()
-    if (Number(res.numUpdatedRows) !== 1) throw new Error(`the account ${account.id} disappeared during the update`)
+    oauth = await db.kysely.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('accounts')
+        .set({ password: stored.password, password_salt: stored.passwordSalt, updated_at: naiveUtc(now) as unknown as Date })
+        .where('id', '=', account.id)
+        .executeTakeFirst()
+      if (Number(res.numUpdatedRows) !== 1) throw new Error(`the account ${account.id} disappeared during the update`)
+      return revokeOauth ? revokeOauthTokens({ ...db, kysely: trx }, account.id, { dryRun, now }) : null
+    })
     updatedAt = now.toISOString()
+  } else if (revokeOauth) {
+    oauth = await revokeOauthTokens(db, account.id, { dryRun })
   }
 
   // lock-out: the email as typed, its stripped lower-case form (Dify ≥ 1.11.3), the stored address, and every
@@ -99,7 +115,7 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
     updatedAt,
     statusNote: statusNote(account.status),
     lockout: { cleared: [], checked },
-    sessions: { revoke, refreshTokens: 0, accountKey: false },
+    sessions: { revoke, refreshTokens: 0, accountKey: false, oauthTokens: oauth ? oauth.revoked : null },
     redis: { ok: true, notDone: [] },
     accessTokens: {
       validForMinutes: input.accessTokenExpireMinutes,
@@ -122,6 +138,7 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
     ],
   ]
   if (revoke) steps.push(sessionsStep(account.id, dryRun, report.sessions))
-  await runRedisSteps(deps, report.redis, steps)
+  if (oauth?.hashes.length && !dryRun) steps.push(oauthCacheStep(() => oauth.hashes))
+  await runRedisSteps({ redis: releaseRedis(deps, profile) }, report.redis, steps)
   return report
 }

@@ -2,7 +2,8 @@
 import { findById, isUuid, resolveAccount, tenantsOf, type AccountRecord, type MatchedBy, type TenantMembership } from './lookup.js'
 import { findEmailKeys, findSessions, type EmailKeyState } from './redis-keys.js'
 import { NotFoundError } from '../cli/errors.js'
-import { dbInfo, profileChecked, redisReason, type AccountDeps, type DatabaseInfo } from './common.js'
+import { listOauthSessions, type OauthSessions } from './oauth-tokens.js'
+import { dbInfo, profileChecked, redisReason, releaseRedis, type AccountDeps, type DatabaseInfo } from './common.js'
 
 export interface ShowReport {
   account: AccountRecord
@@ -14,6 +15,8 @@ export interface ShowReport {
   /** live refresh-token sessions; null when Redis was unreachable */
   sessions: { refreshTokens: number; accountKey: boolean } | null
   redis: { ok: boolean; error?: string }
+  /** Dify 1.15.0+ device-flow sessions (oauth_access_tokens): live count, last use, the tokens; null before 1.15.0 */
+  oauthSessions: OauthSessions | null
 }
 
 export async function showAccount(deps: AccountDeps, input: { idOrEmail: string }): Promise<ShowReport> {
@@ -38,10 +41,13 @@ export async function showAccount(deps: AccountDeps, input: { idOrEmail: string 
     lockouts: null,
     sessions: null,
     redis: { ok: true },
+    oauthSessions: profile.oauthAccessTokens ? await listOauthSessions(db, account.id) : null,
   }
   try {
-    const r = await deps.redis()
-    report.lockouts = (await findEmailKeys(r, account.email)).map(({ key: _k, ...rest }) => rest)
+    const r = await releaseRedis(deps, profile)()
+    // the kinds the connected release writes (every kind when the release is not known)
+    const kinds = profile.supported || profile.newerThanKnown ? [...profile.lockoutCounters, ...profile.rateLimiters] : undefined
+    report.lockouts = (await findEmailKeys(r, account.email, kinds)).map(({ key: _k, ...rest }) => rest)
     const s = (await findSessions(r, [account.id])).get(account.id)!
     report.sessions = { refreshTokens: s.refreshKeys.length, accountKey: s.accountKey !== null }
   } catch (e) {

@@ -80,7 +80,7 @@ export abstract class DifyCommand extends Command {
       this.#rt.onEmbeddedDb = (dir) =>
         process.stderr.write(`Using the embedded PGlite database in ${dir} (no DB_* variable is set).\n`)
       const ctor = this.constructor as typeof DifyCommand
-      if (ctor.writes && ctor.releaseCheck === 'window') this.#ungate = guardRuntime(this.#rt, () => this.#mode, (t) => this.out.warn(t))
+      if (ctor.writes && ctor.releaseCheck === 'window') this.#ungate = guardRuntime(this.#rt, () => ({ ...this.#mode, difyRoot: this.#rt!.config.difyRoot, operation: this.id?.replace(/:/g, '-') }), (t) => this.out.warn(t))
     }
     return this.#rt
   }

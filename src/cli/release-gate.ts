@@ -1,7 +1,7 @@
 /**
  * The release check of every writing command, applied by the base command (command.ts) to the command's Runtime,
  * so no writing command can skip it: before the first connection of any kind is handed out, the metadata
- * database's alembic_version is read and checkSupported (src/dify/schema-version.ts) decides. Outside the
+ * database's alembic_version is read and checkRelease (src/dify/schema-version.ts: window, newer-than-known manifests) decides. Outside the
  * supported releases a write is exit 4 unless --force-version (then a warning); under --dry-run a warning only.
  *
  * Commands that only touch Redis (queue purge, account unlock, db lock clear, …) open the database for this check
@@ -12,12 +12,16 @@
 import type { Runtime } from '../runtime/index.js'
 import type { Db } from '../runtime/db.js'
 import { ConfigError } from './errors.js'
-import { checkSupported, readAlembicVersions } from '../dify/schema-version.js'
-import { profileFor, SUPPORTED_WINDOW_TEXT } from '../dify/profile.js'
+import { checkRelease as checkDifyRelease, loadProfile, readAlembicVersions } from '../dify/schema-version.js'
+import { SUPPORTED_WINDOW_TEXT } from '../dify/profile.js'
 
 export interface WriteMode {
   dryRun: boolean
   forceVersion: boolean
+  /** Dify code at hand (--dify-root / DIFY_OPS_DIFY_ROOT): tells a revision newer than this CLI knows */
+  difyRoot?: string
+  /** the command's operation (its id, `account:ban` → `account-ban`): its declared manifest is verified on a newer database */
+  operation?: string
 }
 
 /** The check itself: throws ConfigError (exit 4) or returns a warning text (or undefined when supported). */
@@ -35,10 +39,10 @@ export async function checkRelease(db: Db, mode: WriteMode): Promise<string | un
     }
     return mode.forceVersion && writes ? `${text} Going on because of --force-version.` : text
   }
-  const profile = profileFor(versions && versions.length === 1 ? versions[0]! : null)
+  const profile = await loadProfile(db, { difyRoot: mode.difyRoot })
   let w: string | undefined
   try {
-    w = checkSupported(profile, { writes, force: mode.forceVersion })
+    w = await checkDifyRelease(db, profile, { writes, force: mode.forceVersion, operation: mode.operation })
   } catch (e) {
     // no alembic_version: either an empty database (upgrade-db creates it) or Dify tables whose version row is lost,
     // which `db stamp REV --force-version` repairs

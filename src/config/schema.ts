@@ -81,6 +81,10 @@ export interface Config {
   auditLog?: string
   connectTimeoutMs: number
   celeryQueues?: string[]
+  /** CELERY_WORKER_QUEUES: overrides CELERY_QUEUES in the dify-api entrypoint from Dify 1.10.0 */
+  celeryWorkerQueues?: string[]
+  /** DIFY_OPS_DIFY_ROOT (--dify-root): the Dify code at hand */
+  difyRoot?: string
 }
 
 // ---------------------------------------------------------------- value parsers
@@ -325,6 +329,8 @@ function describeLocation(scheme: string, o: Record<string, string>): string {
 export function parseConfig(raw: Map<string, RawValue>, cwd = process.cwd()): Config {
   const brokerUrl = str(raw, 'CELERY_BROKER_URL')
   const queues = str(raw, 'CELERY_QUEUES')
+  const workerQueues = str(raw, 'CELERY_WORKER_QUEUES')
+  const commaList = (v: string | undefined) => (v ? v.split(',').map((q) => q.trim()).filter(Boolean) : undefined)
   return {
     raw,
     db: parseDb(raw, cwd),
@@ -339,7 +345,9 @@ export function parseConfig(raw: Map<string, RawValue>, cwd = process.cwd()): Co
     loginLockoutSeconds: int(raw, 'LOGIN_LOCKOUT_DURATION', 1, 100_000_000, 86400),
     auditLog: str(raw, 'DIFY_OPS_AUDIT_LOG'),
     connectTimeoutMs: Math.round(num(raw, 'DIFY_OPS_CONNECT_TIMEOUT', 3) * 1000),
-    celeryQueues: queues ? queues.split(',').map((q) => q.trim()).filter(Boolean) : undefined,
+    celeryQueues: commaList(queues),
+    celeryWorkerQueues: commaList(workerQueues),
+    difyRoot: str(raw, 'DIFY_OPS_DIFY_ROOT'),
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Config } from './schema.js'
 import { VARIABLES, VARIABLE_BY_NAME } from './variables.js'
 import { isSecretName, redactValue } from '../cli/redact.js'
+import type { SecretKeySource } from './secret-key.js'
 
 export interface ShownVariable {
   name: string
@@ -20,10 +21,12 @@ export interface ShownConfig {
     vectorStore: string
     edition: string
   }
+  /** where SECRET_KEY comes from (never its value); absent when not resolved */
+  secretKey?: SecretKeySource
 }
 
 /** The effective configuration with every secret redacted and the source of every value. */
-export function showConfig(cfg: Config): ShownConfig {
+export function showConfig(cfg: Config, secretKey?: SecretKeySource): ShownConfig {
   const names = new Set<string>(VARIABLES.map((v) => v.name))
   for (const k of cfg.raw.keys()) names.add(k)
   const variables: ShownVariable[] = []
@@ -53,5 +56,6 @@ export function showConfig(cfg: Config): ShownConfig {
       vectorStore: cfg.vectorStore,
       edition: cfg.edition,
     },
+    ...(secretKey ? { secretKey } : {}),
   }
 }

@@ -58,6 +58,7 @@ export const VARIABLES: VariableSpec[] = [
   v('celery', 'CELERY_SENTINEL_PASSWORD', undefined, 'Sentinel password of the broker', true),
   v('celery', 'CELERY_SENTINEL_SOCKET_TIMEOUT', '0.1', 'seconds'),
   v('celery', 'CELERY_QUEUES', undefined, 'comma list overriding the worker queue list (as the dify-api entrypoint)'),
+  v('celery', 'CELERY_WORKER_QUEUES', undefined, 'comma list overriding CELERY_QUEUES (the dify-api entrypoint from Dify 1.10.0)'),
 
   v('storage', 'STORAGE_TYPE', 'opendal', 'opendal | local | s3 | azure-blob (others unsupported by dify-ops)'),
   v('storage', 'OPENDAL_SCHEME', 'fs', 'OpenDAL scheme; options come from OPENDAL_<SCHEME>_<KEY>'),
@@ -106,12 +107,13 @@ export const VARIABLES: VariableSpec[] = [
 
   v('deploy', 'EDITION', 'SELF_HOSTED', 'SELF_HOSTED | CLOUD'),
   v('deploy', 'DEPLOY_ENV', 'PRODUCTION', ''),
-  v('deploy', 'SECRET_KEY', '', 'signs JWTs and sessions', true),
+  v('deploy', 'SECRET_KEY', '', 'signs JWTs and sessions; empty from Dify 1.14.1: Dify keeps a generated one in storage as .dify_secret_key', true),
   v('deploy', 'ACCESS_TOKEN_EXPIRE_MINUTES', '60', ''),
   v('deploy', 'REFRESH_TOKEN_EXPIRE_DAYS', '30', ''),
   v('deploy', 'LOGIN_LOCKOUT_DURATION', '86400', 'seconds'),
 
   v('dify-ops', 'DIFY_OPS_AUDIT_LOG', undefined, 'append one JSON line per writing command to this file'),
+  v('dify-ops', 'DIFY_OPS_DIFY_ROOT', undefined, 'Dify code whose migrations tell a revision newer than this CLI knows (as --dify-root; default /app/api/migrations/versions)'),
   v('dify-ops', 'DIFY_OPS_CONNECT_TIMEOUT', '3', 'seconds to wait for any service connection'),
 ]
 

@@ -34,6 +34,26 @@ export type RateLimiter = (typeof RATE_LIMITERS)[number]
 
 export type EmailKeyKind = LockoutCounter | RateLimiter
 
+/**
+ * Which counters / limiters each release writes (api/services/account_service.py at the tags; docs/accounts.md):
+ * login and forgot-password from 1.0.0; change-email and owner-transfer from 1.7.0; email-register from 1.9.0.
+ * The key format (`<kind>:<email>`, TTL, limit 5) is the same at every tag 1.0.0 … 1.15.0.
+ */
+export const LOCKOUT_COUNTERS_BY_RELEASE: ReadonlyArray<readonly [from: string, kinds: readonly LockoutCounter[]]> = [
+  ['1.0.0', ['login_error_rate_limit', 'forgot_password_error_rate_limit']],
+  ['1.7.0', ['login_error_rate_limit', 'forgot_password_error_rate_limit', 'change_email_error_rate_limit', 'owner_transfer_error_rate_limit']],
+  ['1.9.0', [...LOCKOUT_COUNTERS]],
+]
+/** reset-password, email-code login and account-deletion limiters from 1.0.0; change-email, owner-transfer 1.7.0; email-register 1.9.0 */
+export const RATE_LIMITERS_BY_RELEASE: ReadonlyArray<readonly [from: string, kinds: readonly RateLimiter[]]> = [
+  ['1.0.0', ['reset_password_rate_limit', 'email_code_login_rate_limit', 'email_code_account_deletion_rate_limit']],
+  ['1.7.0', ['reset_password_rate_limit', 'email_code_login_rate_limit', 'email_code_account_deletion_rate_limit', 'change_email_rate_limit', 'owner_transfer_rate_limit']],
+  ['1.9.0', [...RATE_LIMITERS]],
+]
+
+/** 1.14.1+: the storage object holding the SECRET_KEY Dify generated when SECRET_KEY is empty (api/configs/secret_key.py) */
+export const GENERATED_SECRET_KEY_PATH = '.dify_secret_key'
+
 export const keys = {
   /** Dify's upgrade-db lock (redis-py Lock: SET NX PX, compare-and-delete release) */
   dbUpgradeLock: (prefix = '') => `${prefix}db_upgrade_lock`,
@@ -47,6 +67,8 @@ export const keys = {
   /** value = the account id */
   refreshToken: (token: string, prefix = '') => `${prefix}refresh_token:${token}`,
   refreshTokenPattern: (prefix = '') => `${globEscape(prefix)}refresh_token:*`,
+  /** 1.15.0: the 60 s cache of a resolved OAuth bearer token, by the sha256 hex of the token (api/libs/oauth_bearer.py) */
+  oauthTokenCache: (tokenHash: string, prefix = '') => `${prefix}auth:token:${tokenHash}`,
   /**
    * Dify's 1-hour "vector collection exists" cache and the redis-py lock around a store's create_collection, per
    * store (docs/vector-stores.md "Redis keys"; same at 1.11.0 – 1.15.0): `vector_indexing_<name>`, lock

@@ -1,5 +1,4 @@
 import { ALEMBIC_CHAIN } from './alembic-chain.js'
-import { FIRST_WINDOW } from './window.js'
 
 /** Schema head revision of each Dify release (reference: dify-schema-and-migrations.md §2.1). */
 export const RELEASE_HEADS: ReadonlyArray<readonly [string, string]> = [
@@ -66,7 +65,7 @@ export const REVISIONS: ReadonlyMap<string, RevisionInfo> = new Map(
   ]),
 )
 
-export { FIRST_WINDOW } from './window.js'
+export { SUPPORTED_WINDOW, FIRST_WINDOW } from './window.js'
 
 /** Compare dotted versions ("1.11.3" < "1.12.0"). */
 export function compareVersions(a: string, b: string): number {

@@ -3,10 +3,12 @@ import { keysMatch } from '../crypto/tenant-key.js'
 import { sql } from 'kysely'
 import type { Runtime } from '../runtime/index.js'
 import { ConfigError, ConnectError, ExitCode, isDifyOpsError } from '../cli/errors.js'
-import { readAlembicVersions } from '../dify/schema-version.js'
+import { codeAtHand, readAlembicVersions } from '../dify/schema-version.js'
+import { REVISIONS } from '../dify/releases.js'
 import { profileFor, SUPPORTED_WINDOW_TEXT } from '../dify/profile.js'
 import { privateKeyPath } from '../dify/keys.js'
-import { brokerOf } from '../queues/connect.js'
+import { brokerOf, workerQueuesFor } from '../queues/connect.js'
+import { resolveSecretKey, secretKeySourceText } from '../config/secret-key.js'
 import { listQueues } from '../queues/list.js'
 import { openVectorStore, requireSupportedStore } from '../vector/index.js'
 import type { VectorStore } from '../vector/store.js'
@@ -92,12 +94,21 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
       database = { revision: versions.join(','), release: null, supported: false }
       return { status: 'fail', summary: `${db.describe}: alembic_version holds ${versions.length} rows (${versions.join(', ')}), so the Dify release is unknown`, hint: 'An interrupted 0.6-era merge or a hand-edited table; see docs/migrations.md.' }
     }
-    profile = profileFor(versions[0]!)
+    let code
+    try {
+      code = REVISIONS.has(versions[0]!) ? undefined : codeAtHand({ difyRoot: cfg.difyRoot })
+    } catch {
+      code = undefined
+    }
+    profile = profileFor(versions[0]!, { dialect: db.dialect === 'mysql' ? 'mysql' : 'postgres', code })
     const rel = profile.release!
     database = { revision: versions[0]!, release: rel.release ?? rel.atLeast ?? null, supported: profile.supported }
     const text = `${db.describe}: ${server}; revision ${versions[0]} (${rel.description})`
+    if (profile.newerThanKnown) {
+      return { status: 'warn', summary: `${text}; newer than this CLI knows`, hint: 'Reads use the facts of Dify 1.15.0; writers run only when what they touch is unchanged (checked per command). upgrade-db cannot help: the database is ahead of this CLI.', details: { server, revision: versions[0], status: profile.status } }
+    }
     if (!profile.supported) {
-      return { status: 'warn', summary: text, hint: `Outside the supported ${SUPPORTED_WINDOW_TEXT}: writing commands refuse without --force-version.`, details: { server, revision: versions[0] } }
+      return { status: 'warn', summary: text, hint: `Outside the supported ${SUPPORTED_WINDOW_TEXT}: writing commands refuse without --force-version.`, details: { server, revision: versions[0], status: profile.status } }
     }
     return { status: 'ok', summary: text, details: { server, revision: versions[0], release: rel.release ?? rel.atLeast } }
   })
@@ -146,7 +157,7 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
     await timed('celery broker', limit + 1500, async () => {
       if (!cfg.broker) return { status: 'skip', summary: 'CELERY_BROKER_URL is not set' }
       const b = await brokerOf(rt)
-      const expected = cfg.celeryQueues ?? [...profile.workerQueues]
+      const expected = [...workerQueuesFor(profile, { celeryQueues: cfg.celeryQueues, celeryWorkerQueues: cfg.celeryWorkerQueues, edition: cfg.edition }).queues]
       const snap = await listQueues(b, { expected, workerTimeoutMs: 1000 })
       const busy = snap.queues.filter((q) => q.depth > 0)
       const orphaned = snap.queues.filter((q) => q.noConsumer)
@@ -175,6 +186,24 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
     }),
   )
   checks.push(storageR, vectorR)
+
+  // SECRET_KEY: where it comes from (never its value); from Dify 1.14.1 an empty one is kept in storage
+  checks.push(
+    await timed('secret key', limit, async () => {
+      const known = database !== null && (database as { revision: string | null }).revision !== null && profile.release?.known !== false
+      const { info } = await resolveSecretKey(cfg, { fromStorage: known || profile.newerThanKnown ? profile.secretKeyFromStorage : null, storage: () => rt.storage() })
+      const summary = `SECRET_KEY ${secretKeySourceText(info)}`
+      if (info.source !== 'missing') return { status: 'ok', summary, details: { source: info.source, from: info.from } }
+      return {
+        status: 'warn',
+        summary,
+        hint: info.generatedByDify
+          ? 'Dify will generate and store a key at its next start; set SECRET_KEY to keep sessions across storage resets.'
+          : 'Set SECRET_KEY (openssl rand -base64 42) for dify-api, the worker and dify-ops alike.',
+        details: { source: info.source, from: info.from },
+      }
+    }),
+  )
 
   // tenant keys: needs the database and the storage
   checks.push(

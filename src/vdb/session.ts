@@ -11,7 +11,7 @@ import { StorePool, type VdbDeps } from './check.js'
  */
 export async function vdbDeps(rt: Runtime, opts: { writes: boolean; forceVersion?: boolean; redis?: RedisKeyDeps; warn?: (s: string) => void }): Promise<VdbDeps> {
   const db = await rt.db()
-  const profile = await loadProfile(db)
+  const profile = await loadProfile(db, { difyRoot: rt.config.difyRoot })
   const w = checkSupported(profile, { writes: opts.writes, force: opts.forceVersion })
   if (w) opts.warn?.(w)
   const stores = new StorePool((type) =>

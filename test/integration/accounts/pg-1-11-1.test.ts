@@ -33,7 +33,7 @@ describe('account commands on a Dify 1.11.1 database (d57accd375ae)', () => {
     await redis.client.set(`${redis.prefix}login_error_rate_limit:lowered@example.com`, '6')
     const ok = await runCli(['reset-password', '--email', 'lowered@example.com', '--password-stdin', '--json'], { env, input: 'Abcdefg12' })
     expect(ok.code, ok.stderr).toBe(0)
-    expect(ok.json.database).toEqual({ revision: 'd57accd375ae', difyVersion: '1.11.0', supported: true })
+    expect(ok.json.database).toEqual({ revision: 'd57accd375ae', difyVersion: '1.11.0', supported: true, status: 'supported' })
     expect(ok.json.lockout.cleared).toEqual([{ email: 'lowered@example.com', count: 6 }])
     expect(pyAccepts('Abcdefg12', (await db.query('select * from accounts where id = ?', [a.id]))[0]!)).toBe(true)
   })

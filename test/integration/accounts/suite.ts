@@ -58,7 +58,7 @@ export function accountSuite(setup: SuiteSetup): void {
       expect(r.code, r.stderr + r.stdout).toBe(0)
       expect(r.json).toMatchObject({ dryRun: false, account: { id: a.id, email: a.email }, matchedBy: 'exact', passwordChanged: true })
       expect(r.json.lockout.cleared).toHaveLength(2)
-      expect(r.json.sessions).toEqual({ revoke: true, refreshTokens: 2, accountKey: true })
+      expect(r.json.sessions).toEqual({ revoke: true, refreshTokens: 2, accountKey: true, oauthTokens: null })
       const after = await row(a.id)
       expect(pyAccepts(NEW_PW, after)).toBe(true)
       expect(pyAccepts(NEW_PW + '\n', after)).toBe(false)
@@ -307,7 +307,7 @@ export function accountSuite(setup: SuiteSetup): void {
     it('refuses writes outside the supported Dify releases unless --force-version (exit 4)', async () => {
       const a = await seedAccount(db, { email: 'version@example.com' })
       const rev = String((await db.query('select version_num from alembic_version'))[0]!.version_num)
-      await db.query("update alembic_version set version_num = 'e8c3b3c46151'")
+      await db.query("update alembic_version set version_num = 'a91b476a53de'") // Dify 0.15.x, before the window
       try {
         const r = await cli(['reset-password', '--email', a.email, '--password-stdin'], { input: NEW_PW })
         expect(r.code).toBe(4)

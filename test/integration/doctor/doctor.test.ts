@@ -32,7 +32,7 @@ describe('dify doctor', () => {
   it('reports every check and the database\'s Dify release', async () => {
     const r = await runCli(['doctor', '--json'], { env })
     const names = r.json.checks.map((c: { name: string }) => c.name)
-    expect(names).toEqual(['configuration', 'metadata database', 'redis', 'celery broker', 'storage', 'vector store', 'tenant keys'])
+    expect(names).toEqual(['configuration', 'metadata database', 'redis', 'celery broker', 'storage', 'vector store', 'secret key', 'tenant keys'])
     expect(r.json.database).toEqual({ revision: '788d3099ae3a', release: '1.12.0–1.12.1', supported: true })
     const byName = Object.fromEntries(r.json.checks.map((c: { name: string; status: string }) => [c.name, c.status]))
     // no Celery worker runs here: the broker check warns that nothing would consume the release's queues

@@ -104,3 +104,15 @@ describe('configuration', () => {
     expect(parseEnvText('A=1\n# c\nexport B = "two\\nlines"\nC=\'x # y\'\nD=plain # trailing\nE=\n')).toEqual({ A: '1', B: 'two\nlines', C: 'x # y', D: 'plain', E: '' })
   })
 })
+
+describe('release-profile variables', () => {
+  it('reads CELERY_WORKER_QUEUES and DIFY_OPS_DIFY_ROOT; empty counts as unset (bash -n / :-)', () => {
+    const c = load({ CELERY_QUEUES: 'dataset, mail', CELERY_WORKER_QUEUES: 'retention,,api_token ', DIFY_OPS_DIFY_ROOT: '/src/dify' })
+    expect(c.celeryQueues).toEqual(['dataset', 'mail'])
+    expect(c.celeryWorkerQueues).toEqual(['retention', 'api_token'])
+    expect(c.difyRoot).toBe('/src/dify')
+    const e = load({ CELERY_WORKER_QUEUES: '', DIFY_OPS_DIFY_ROOT: '' })
+    expect(e.celeryWorkerQueues).toBeUndefined()
+    expect(e.difyRoot).toBeUndefined()
+  })
+})
