@@ -1,24 +1,23 @@
 /**
- * The atomic step of `purgeTask` (src/queues/purge.ts): one Lua script that removes a batch of messages, each
- * identified by its exact payload and the index where it was read, and leaves everything else where it was.
+ * The atomic step of `purgeTask` (src/queues/purge.ts): one short Lua script that overwrites a batch of messages
+ * with the purge tombstone, each identified by its exact payload near the index where it was read, and touches
+ * nothing else. The tombstones are removed afterwards, many at once, by LREM (see purge.ts).
  *
  * KEYS[1]  the priority list
- * ARGV[1]  the tombstone (unique to this run; no Celery message can equal it)
+ * ARGV[1]  the tombstone (`TOMBSTONE`)
  * ARGV[2]  time budget in microseconds: the script stops taking new messages once it has run that long
  * then one triple per message, in increasing index order: expected index (head-based), its distance from the tail
  *          when it was read (an upper bound now: only consumers and removals below it bring it closer), payload
  *
- * For each message: look for the payload at its expected index, or further on in a window read once with LRANGE
- * (concurrent LPUSHes move it up); failing that, LPOS from the tail within its old tail distance (a burst of LPUSH).
- * Not found means a worker took it (or someone removed it): it is skipped and not counted. Found, it is overwritten
- * with the tombstone (LSET). Before returning, exactly the tombstones set here are removed with one LREM from the
- * nearer end, so no tombstone is ever seen by a worker or left behind.
+ * For each message: look for the payload at its expected index or further on, in a window read once with LRANGE
+ * (concurrent LPUSHes move it up); failing that, LPOS from the tail within its old tail distance (a burst of LPUSH
+ * bigger than the window). Not found means a worker took it (or someone removed it): it is skipped and not counted.
+ * Found, it is overwritten with the tombstone (LSET), so an index never moves because of us until the LREM.
  *
- * Returns { messages processed (a prefix of the batch), messages removed, index shift observed (pushes) }.
+ * Returns { messages processed (a prefix of the batch), messages marked, index shift observed (pushes) }.
  */
-import { randomUUID } from 'node:crypto'
 
-export const MARK_REMOVE_LUA = `
+export const MARK_LUA = `
 local key, tomb, budget = KEYS[1], ARGV[1], tonumber(ARGV[2])
 local n = (#ARGV - 2) / 3
 local function now() local t = redis.call('TIME') return tonumber(t[1]) * 1000000 + tonumber(t[2]) end
@@ -30,9 +29,9 @@ local function load(from, to)
   win = redis.call('LRANGE', key, from, to + SPAN)
   w = 1
 end
-load(tonumber(ARGV[3]), tonumber(ARGV[3 * n]))
+local lastIdx = tonumber(ARGV[3 * n])
+load(tonumber(ARGV[3]), lastIdx)
 local shift, marked, processed = 0, 0, 0
-local lo, hi
 for c = 1, n do
   if c > 1 and now() - t0 > budget then break end
   local a = 3 * c
@@ -48,28 +47,28 @@ for c = 1, n do
     local p = redis.call('LPOS', key, value, 'RANK', -1, 'MAXLEN', tail + 1)
     if p then
       pos = p
-      load(p + 1, p + 1 + tonumber(ARGV[3 * n]) - idx)
+      load(p + 1, p + 1 + lastIdx - idx)
     end
   end
   if pos then
     redis.call('LSET', key, pos, tomb)
     marked = marked + 1
     shift = pos - idx
-    if not lo or pos < lo then lo = pos end
-    if not hi or pos > hi then hi = pos end
   end
   processed = c
 end
-local removed = 0
-if marked > 0 then
-  local len = redis.call('LLEN', key)
-  if hi <= len - 1 - lo then removed = redis.call('LREM', key, marked, tomb)
-  else removed = redis.call('LREM', key, -marked, tomb) end
-end
-return { processed, removed, shift }
+return { processed, marked, shift }
 `
 
-/** A value no Celery message can have (not JSON), unique to one purge run. */
-export function newTombstone(): string {
-  return `dify-ops purge tombstone ${randomUUID()}`
+/**
+ * The tombstone of a queue: one fixed value per queue, so one LREM removes every mark, also those a crashed run left
+ * behind. It is a well-formed kombu envelope with no task name, so a worker that takes one before the LREM (it is
+ * consumable between the mark and the LREM) does what Celery does with any message without a task: it logs
+ * "Received and deleted unknown message" and rejects it (celery/worker/consumer/consumer.py `on_task_received` →
+ * `on_unknown_message`; checked on Celery 5.2.6 in test/integration/queue/queue-purge-task.test.ts). Its delivery tag
+ * is not a UUID, so no real message can equal it; its routing key is the queue, so if kombu ever restores it from
+ * `unacked` it goes back where a worker drops it. The body is `{}` in base64.
+ */
+export function tombstoneFor(queue: string): string {
+  return `{"body": "e30=", "content-encoding": "utf-8", "content-type": "application/json", "headers": {}, "properties": {"delivery_tag": "dify-ops-purge-tombstone", "body_encoding": "base64", "delivery_info": {"exchange": "", "routing_key": ${JSON.stringify(queue)}}, "priority": 0}}`
 }
