@@ -135,6 +135,11 @@ export async function purgeTask(
         }
         raws = raws.slice(j + 1)
         base += j + 1
+        if (!raws.length && !atTail) {
+          // the anchor was the last element read (pushes moved it a whole chunk): read on from just after it
+          start = base
+          continue
+        }
       }
       const cands: Array<{ rel: number; value: string; tailDist: number }> = []
       raws.forEach((raw, i) => {
@@ -168,7 +173,7 @@ export async function purgeTask(
           k += processed
         }
       }
-      if (atTail || !raws.length) break
+      if (atTail) break
       const isCand = new Set(cands.map((c) => c.rel))
       let last = raws.length - 1
       while (last >= 0 && ((!opts.dryRun && isCand.has(last)) || raws[last] === tomb)) last--
