@@ -61,6 +61,8 @@ function clauseEffect(table: string, c: string): Effect[] | null {
   if ((m = new RegExp(`^drop\\s+${ID}\\s*$`, 'i').exec(c)) && !KEYWORDS.has(id(m, 1).toLowerCase())) return [{ kind: 'column', table, column: id(m, 1), present: false }]
   if ((m = new RegExp(`^rename\\s+column\\s+${ID}\\s+to\\s+${ID}\\s*$`, 'i').exec(c)))
     return [{ kind: 'column', table, column: id(m, 4), present: true }, { kind: 'column', table, column: id(m, 1), present: false }]
+  if ((m = new RegExp(`^rename\\s+(?:to\\s+|as\\s+)?${ID}\\s*$`, 'i').exec(c)) && !KEYWORDS.has(id(m, 1).toLowerCase()))
+    return [{ kind: 'table', table: id(m, 1), present: true }, { kind: 'table', table, present: false }]
   if ((m = new RegExp(`^rename\\s+(?:index|key)\\s+${ID}\\s+to\\s+${ID}\\s*$`, 'i').exec(c)))
     return [{ kind: 'index', table, index: id(m, 4), present: true }, { kind: 'index', table, index: id(m, 1), present: false }]
   return null
