@@ -5,9 +5,14 @@
  * - by an injected failure after statement k (the report must say k applied), then a rerun;
  * - by what a SIGKILL leaves (the first k statements committed, alembic_version not written), then a rerun;
  * each rerun finishes and the schema equals the one a clean run gives (our own revisions, same database).
+ * And once for real: the built CLI is SIGKILLed while statement 6 waits for a metadata lock, then run again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
+import { spawn } from 'node:child_process'
+import mysql from 'mysql2/promise'
+import { BIN, runCli } from '../../support/cli.js'
+import { MYSQL } from '../../support/services.js'
 import type { Db } from '../../../src/runtime/db.js'
 import { upgradeDb } from '../../../src/migrations/upgrade.js'
 import { MigrationFailedError, type RunEvent } from '../../../src/migrations/runner.js'
@@ -111,4 +116,40 @@ describe('MariaDB: resuming a revision that stopped in the middle', { timeout: 3
     expect(await versionsOf(db)).toEqual([DOWN])
     await undo()
   })
+
+  it('the built CLI, SIGKILLed while statement 6 waits for a table lock, is finished by the next run', async () => {
+    const env = {
+      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp',
+      DB_TYPE: 'mysql', DB_HOST: MYSQL.host, DB_PORT: String(MYSQL.port), DB_USERNAME: MYSQL.user, DB_PASSWORD: '', DB_DATABASE: s.name,
+      // no Redis: the database lock alone (a killed run's Redis lock would hold the rerun for its 60 s TTL)
+      REDIS_HOST: '127.0.0.1', REDIS_PORT: '1', DIFY_OPS_CONNECT_TIMEOUT: '2',
+    }
+    const blocker = await mysql.createConnection({ ...MYSQL, database: s.name })
+    await blocker.query('start transaction')
+    await blocker.query('select * from datasets limit 1') // a metadata lock on datasets until commit
+    const child = spawn(process.execPath, [BIN, 'upgrade-db', '--to', REV, '--lock-timeout', '120'], { env, stdio: 'ignore' })
+    try {
+      const until = Date.now() + 60_000
+      for (;;) {
+        const [rows] = await blocker.query("select count(*) as n from information_schema.processlist where info like 'alter table `datasets`%' and state like '%metadata lock%'")
+        if (Number((rows as Array<{ n: number }>)[0]!.n) > 0) break
+        if (Date.now() > until) throw new Error('the run never reached statement 6')
+        await new Promise((r) => setTimeout(r, 200))
+      }
+      child.kill('SIGKILL')
+      await new Promise((r) => child.once('exit', r))
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await blocker.query('commit')
+      await blocker.end()
+    }
+    // the server may still run the orphaned ALTER once the lock is free: either way the rerun must be right
+    const r = await runCli(['upgrade-db', '--to', REV, '--json'], { env, timeoutMs: 120_000 })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json).toMatchObject({ status: 'upgraded', applied: [{ revision: REV, statements: 7 }] })
+    expect([5, 6]).toContain(r.json.applied[0].alreadyApplied)
+    expect(r.stderr).toMatch(/started by an earlier run that stopped: its first [56] of 7 statement\(s\)/)
+    expect(await schemaFingerprint(db)).toBe(after)
+    await undo()
+  }, 180_000)
 })
