@@ -1,10 +1,11 @@
 import { sql, type Kysely } from 'kysely'
-import { DifyOpsError, InterruptedError } from '../cli/errors.js'
+import { ConfigError, DifyOpsError, InterruptedError } from '../cli/errors.js'
 import type { Db } from '../runtime/db.js'
 import { pinConnection } from './lock.js'
 import type { Plan } from './plan.js'
 import type { DbState } from './state.js'
 import { ALEMBIC_VERSION_DDL, type Revision, type SqlDialect, type Statement } from './types.js'
+import { resumePoint } from './resume.js'
 
 /**
  * The runner: applies a plan's revisions one by one.
@@ -13,7 +14,9 @@ import { ALEMBIC_VERSION_DDL, type Revision, type SqlDialect, type Statement } f
  * rolls back that revision only. `noTransaction` statements (CREATE INDEX CONCURRENTLY) commit what precedes them,
  * run outside a transaction and reopen one, as Alembic's autocommit_block() does.
  * MySQL: DDL commits implicitly, so each revision's statements are announced first (event `revision`), run one by
- * one, then alembic_version is written; a failure reports what was applied and how to recover.
+ * one, then alembic_version is written; a failure reports what was applied and how to recover. A run that stopped
+ * inside a revision (crash, kill, failed statement) is resumed: the first pending revision's statements that already
+ * took effect are found in information_schema (src/migrations/resume.ts) and skipped.
  */
 
 /** Alembic's own version table DDL, byte for byte (Dify uses the defaults: no version_table override). */
@@ -40,6 +43,8 @@ export interface RunOptions {
   shouldStop?: () => string | undefined
   /** asked after each revision: the operator interrupted (SIGINT) → stop cleanly, exit 130 */
   interrupted?: () => boolean
+  /** test hook (MySQL): called after each statement that ran (index in the revision); a throw simulates a crash there */
+  afterStatement?: (revision: string, index: number) => void
 }
 
 export type RunEvent =
@@ -55,6 +60,8 @@ export interface AppliedRevision {
   description: string
   statements: number
   ms: number
+  /** MySQL: statements of this revision an earlier, interrupted run had applied (found in the schema, skipped) */
+  alreadyApplied?: number
 }
 
 /** Thrown when a revision fails: exit 1, naming the revision and the statement. */
@@ -170,20 +177,25 @@ async function runMysql(c: Kysely<unknown>, plan: Plan, state: DbState, opts: Ru
       const t0 = Date.now()
       const done: string[] = []
       let current: Statement | undefined
+      // only the first pending revision can have been started by an earlier run (a run stops inside one at most)
+      const skip = rev === plan.pending[0] && !rev.baseline ? await resumeMysql(c, rev, stmts, opts) : 0
+      for (const st of stmts.slice(0, skip)) done.push(firstLine(st.sql))
       try {
-        for (const st of stmts) {
+        for (const [i, st] of stmts.entries()) {
+          if (i < skip) continue
           current = st
           await exec(c, stripSemicolon(st.sql))
           done.push(firstLine(st.sql))
+          opts.afterStatement?.(rev.revision, i)
         }
         current = { sql: versionStatement(prev, rev.revision), table: 'alembic_version' }
         await exec(c, current.sql)
       } catch (e) {
-        throw failure(e, 'mysql', rev, current, applied, done.length > 0, done)
+        throw failure(e, 'mysql', rev, current, applied, done.length > 0, done, skip)
       }
       prev = rev.revision
       const ms = Date.now() - t0
-      applied.push(appliedOf(rev, stmts.length, ms))
+      applied.push({ ...appliedOf(rev, stmts.length, ms), ...(skip ? { alreadyApplied: skip } : {}) })
       opts.onEvent?.({ type: 'revision-done', revision: rev.revision, ms })
       stopIfAsked(opts, rev, applied, plan)
     }
@@ -192,6 +204,27 @@ async function runMysql(c: Kysely<unknown>, plan: Plan, state: DbState, opts: Ru
     if (opts.statementTimeoutMs > 0) await exec(c, 'SET SESSION max_statement_time = DEFAULT').catch(() => {})
   }
   return applied
+}
+
+/** How many of the revision's statements an earlier run already applied (announced as a warning), or a refusal. */
+async function resumeMysql(c: Kysely<unknown>, rev: Revision, stmts: Statement[], opts: RunOptions): Promise<number> {
+  const r = await resumePoint(c, stmts.map((s) => s.sql))
+  if (r.conflict) {
+    const { applied: a, missing: m } = r.conflict
+    throw new ConfigError(
+      `Revision ${rev.revision} cannot be resumed: the schema shows its statement ${a + 1} (\`${firstLine(stmts[a]!.sql)}\`) applied but not its statement ${m + 1} (\`${firstLine(stmts[m]!.sql)}\`), which runs before it.`,
+      {
+        hint: `The schema was changed outside dify-ops. Bring the revision's objects to a consistent state by hand (all of its first statements applied, or none), then run dify upgrade-db again, or complete it by hand and record it with dify db stamp ${rev.revision}.`,
+        details: { revision: rev.revision, states: r.states },
+      },
+    )
+  }
+  if (r.skip)
+    opts.onEvent?.({
+      type: 'warn',
+      message: `Revision ${rev.revision} was started by an earlier run that stopped: its first ${r.skip} of ${stmts.length} statement(s) are already in the schema; running the remaining ${stmts.length - r.skip}.`,
+    })
+  return r.skip
 }
 
 function appliedOf(rev: Revision, statements: number, ms: number): AppliedRevision {
@@ -213,7 +246,16 @@ function stopIfAsked(opts: RunOptions, rev: Revision, applied: AppliedRevision[]
   })
 }
 
-function failure(e: unknown, dialect: SqlDialect, rev: Revision, st: Statement | undefined, applied: AppliedRevision[], partial: boolean, doneInRevision: string[] = []): MigrationFailedError {
+function failure(
+  e: unknown,
+  dialect: SqlDialect,
+  rev: Revision,
+  st: Statement | undefined,
+  applied: AppliedRevision[],
+  partial: boolean,
+  doneInRevision: string[] = [],
+  byEarlierRun = 0,
+): MigrationFailedError {
   const err = e as { message?: string; code?: string; errno?: number }
   const stmt = st ? firstLine(st.sql) : '(unknown statement)'
   const reason = (err.message ?? String(e)).split('\n')[0]
@@ -247,13 +289,17 @@ function failure(e: unknown, dialect: SqlDialect, rev: Revision, st: Statement |
     })
   }
   const down = (details.databaseRevision as string | null) ?? null
-  return new MigrationFailedError(`Revision ${rev.revision} failed at \`${stmt}\`: ${reason}${timeout}. MySQL DDL is not transactional: ${doneInRevision.length} statement(s) of this revision were applied.`, {
-    hint: doneInRevision.length
-      ? `alembic_version still says ${down ?? '(nothing)'}. Either undo the applied statements by hand and run dify upgrade-db again, or complete the revision by hand and record it with dify db stamp ${rev.revision}.`
-      : `Nothing of this revision was applied; alembic_version says ${down ?? '(nothing)'}. Fix the cause and run dify upgrade-db again.`,
-    details: { ...details, appliedInRevision: doneInRevision },
-    cause: e,
-  })
+  const earlier = byEarlierRun ? ` (${byEarlierRun} of them by an earlier run)` : ''
+  return new MigrationFailedError(
+    `Revision ${rev.revision} failed at \`${stmt}\`: ${reason}${timeout}. MySQL DDL is not transactional: ${doneInRevision.length} of its ${rev.statements('mysql').length} statement(s) are applied${earlier}.`,
+    {
+      hint: doneInRevision.length
+        ? `alembic_version still says ${down ?? '(nothing)'}. Fix the cause and run dify upgrade-db again: it finds the applied statements in the schema and continues after them. Or complete the revision by hand and record it with dify db stamp ${rev.revision}.`
+        : `Nothing of this revision was applied; alembic_version says ${down ?? '(nothing)'}. Fix the cause and run dify upgrade-db again.`,
+      details: { ...details, appliedInRevision: doneInRevision, ...(byEarlierRun ? { appliedByEarlierRun: byEarlierRun } : {}) },
+      cause: e,
+    },
+  )
 }
 
 /** The SQL `runPlan` would execute, as a script (for --sql): Alembic's offline layout. */

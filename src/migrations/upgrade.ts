@@ -35,6 +35,8 @@ export interface UpgradeOptions extends TargetOptions {
   pollMs?: number
   /** aborted (SIGINT): stop waiting, or stop after the current revision, release the locks, exit 130 */
   signal?: AbortSignal
+  /** test hook, passed to the runner (RunOptions.afterStatement) */
+  afterStatement?: (revision: string, index: number) => void
 }
 
 export const DEFAULTS = { timeoutMs: 600_000, lockTimeoutMs: 10_000, statementTimeoutMs: 0, pollMs: 500 } as const
@@ -156,6 +158,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
       statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
       onEvent: opts.onEvent,
       interrupted: () => opts.signal?.aborted === true,
+      afterStatement: opts.afterStatement,
       shouldStop: () =>
         redisLock?.lost ? `Dify's Redis lock ${redisLock.key} was lost (it expired or someone deleted it), so another upgrade could start` : undefined,
     })

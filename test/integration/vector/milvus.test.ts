@@ -22,12 +22,8 @@ const AUTH = { username: 'root', password: 'Milvus' }
 
 async function rawInsert(address: string, req: unknown): Promise<{ status: { error_code: string; reason: string } }> {
   const grpc = await import('@grpc/grpc-js')
-  const loader = await import('@grpc/proto-loader')
-  const { MILVUS_PROTO_DIR } = await import('../../support/fakes/milvus.js')
-  const { createRequire } = await import('node:module')
-  const { dirname } = await import('node:path')
-  const pbDir = dirname(createRequire(import.meta.url).resolve('protobufjs/package.json'))
-  const def = loader.loadSync('milvus.proto', { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [MILVUS_PROTO_DIR, pbDir] })
+  const { milvusPackageDefinition } = await import('../../support/fakes/milvus.js')
+  const def = milvusPackageDefinition()
   const Svc = (grpc.loadPackageDefinition(def) as any).milvus.proto.milvus.MilvusService
   const client = new Svc(address, grpc.credentials.createInsecure())
   const md = new grpc.Metadata()

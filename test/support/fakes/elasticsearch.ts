@@ -1,18 +1,19 @@
-import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
+import { apiFixture } from './api-fixtures.js'
 
 /**
  * An in-process Elasticsearch 8.14 server for tests (Dify's compose runs 8.14.3). Every request's path, method and
- * URL parameters are checked against Elastic's 8.14 endpoint files (/work/shared/specs/elasticsearch/8.14; unknown
+ * URL parameters are checked against Elastic's 8.14 endpoint files (reduced: test/fixtures/api/elasticsearch-8.14.json;
+ * the originals are ../shared/specs/elasticsearch/8.14/*.json; unknown
  * parameters are a 400 as on the real server); bodies are checked by hand against Elastic's typed definitions
  * (elasticsearch-specification 8.14: SearchRequest.ts, Knn.ts, BulkRequest.ts, IndicesCreateRequest.ts,
  * mapping/core.ts + DenseVectorIndexOptions.ts, OpenPointInTimeRequest.ts) for the shapes dify-ops uses. Vendor
  * (compatible-with=8) and plain media types are accepted; compatible-with=9 is refused as an 8.x server does.
  * Endpoints outside the spec set answer 404 (no handler) and endpoints in it that the fake does not implement 501.
  */
-export const ES_SPEC_DIR = new URL('../../../../shared/specs/elasticsearch/8.14/', import.meta.url).pathname
+export const ES_SPEC = 'elasticsearch-8.14'
 const GLOBAL_PARAMS = new Set(['pretty', 'human', 'error_trace', 'source', 'filter_path'])
 
 interface Endpoint {
@@ -24,8 +25,7 @@ interface Endpoint {
 
 function loadEndpoints(): Endpoint[] {
   const out: Endpoint[] = []
-  for (const f of readdirSync(ES_SPEC_DIR).filter((x) => x.endsWith('.json'))) {
-    const [[name, spec]] = Object.entries(JSON.parse(readFileSync(ES_SPEC_DIR + f, 'utf8'))) as [[string, any]]
+  for (const [name, spec] of Object.entries<any>(apiFixture(ES_SPEC).endpoints!)) {
     out.push({
       name,
       paths: spec.url.paths.map((p: { path: string; methods: string[] }) => {

@@ -1,21 +1,25 @@
-import { dirname, join } from 'node:path'
-import { createRequire } from 'node:module'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import protobuf from 'protobufjs'
+import { apiFixture } from './api-fixtures.js'
 
 /**
  * An in-process Milvus 2.6 gRPC server for tests (Dify's compose ships milvusdb/milvus:v2.6.3), built from the
- * milvus-proto v2.6.3 files in /work/shared/specs/milvus/v2.6 with @grpc/grpc-js + @grpc/proto-loader. Only the RPCs
+ * milvus-proto v2.6.3 files (as a protobufjs JSON descriptor: test/fixtures/api/milvus-v2.6.json; the originals are
+ * ../shared/specs/milvus/v2.6/*.proto) with @grpc/grpc-js + @grpc/proto-loader. Only the RPCs
  * dify-ops (through @zilliz/milvus2-sdk-node) uses are implemented; any other answers UNIMPLEMENTED. Requests are
  * decoded with the spec's own messages (CollectionSchema bytes, PlaceholderGroup bytes) and checked the way the
  * server checks them: one primary key, dims and max_length, function outputs, HNSW parameters and metrics, auto-id
  * keys not supplied, vector dimensions, loaded-before-search, query window ≤ 16384, the boolean expression grammar
  * (the subset below). State is held in memory. Errors come back as common.Status as the server sends them.
  */
-export const MILVUS_PROTO_DIR = new URL('../../../../shared/specs/milvus/v2.6/', import.meta.url).pathname
-const require = createRequire(import.meta.url)
-const PROTOBUF_DIR = dirname(require.resolve('protobufjs/package.json'))
+export const MILVUS_SPEC = 'milvus-v2.6'
+const LOADER_OPTS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }
+
+/** The milvus-proto package definition for @grpc/grpc-js (also for tests that call the fake directly). */
+export function milvusPackageDefinition(): protoLoader.PackageDefinition {
+  return protoLoader.fromJSON(apiFixture(MILVUS_SPEC).protobuf!, LOADER_OPTS)
+}
 
 interface Field { name: string; data_type: string; is_primary_key?: boolean; autoID?: boolean; is_function_output?: boolean; type_params: Array<{ key: string; value: string }>; [k: string]: unknown }
 interface Collection {
@@ -153,13 +157,8 @@ const kv = (pairs: Array<{ key: string; value: string }> | undefined) => Object.
 
 export async function startFakeMilvus(opts: { version?: string; auth?: { username: string; password: string }; tls?: { cert: Buffer; key: Buffer } } = {}): Promise<FakeMilvus> {
   const version = opts.version ?? 'v2.6.3'
-  const loaderOpts = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [MILVUS_PROTO_DIR, PROTOBUF_DIR] }
-  const def = protoLoader.loadSync('milvus.proto', loaderOpts)
-  const pkg = grpc.loadPackageDefinition(def) as any
-  const root = new protobuf.Root()
-  root.resolvePath = (_o, target) => (target.startsWith('google/') ? join(PROTOBUF_DIR, target) : join(MILVUS_PROTO_DIR, target))
-  root.loadSync('schema.proto', { keepCase: true })
-  root.loadSync('common.proto', { keepCase: true })
+  const pkg = grpc.loadPackageDefinition(milvusPackageDefinition()) as any
+  const root = protobuf.Root.fromJSON(apiFixture(MILVUS_SPEC).protobuf!)
   const SchemaT = root.lookupType('milvus.proto.schema.CollectionSchema')
   const PlaceholderT = root.lookupType('milvus.proto.common.PlaceholderGroup')
   const toObj = { longs: String, enums: String, bytes: Buffer, defaults: true, arrays: true } as const

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs'
 import { Ajv, type ValidateFunction } from 'ajv'
 
 /**
- * Request/response validation against a vendor's published OpenAPI 3.0 document (/work/shared/specs), for the
- * in-process fakes. OpenAPI 3.0's `nullable` is rewritten into JSON Schema (`type: [T, "null"]`) before Ajv sees it.
+ * Request/response validation against a vendor's OpenAPI 3.0 / Swagger 2.0 document, reduced to what is validated
+ * (test/fixtures/api, written by scripts/gen-api-fixtures.mjs from the vendor's published file), for the in-process fakes. OpenAPI 3.0's `nullable` is rewritten into JSON Schema (`type: [T, "null"]`) before Ajv sees it.
  */
 export interface OpenApiOperation {
   method: string
@@ -45,8 +44,8 @@ export class OpenApi {
   /** basePath of a Swagger 2.0 document (e.g. /v1), stripped before matching */
   readonly basePath: string
 
-  constructor(file: string) {
-    this.doc = toJsonSchema(JSON.parse(readFileSync(file, 'utf8'))) as OpenApi['doc']
+  constructor(document: Record<string, unknown>) {
+    this.doc = toJsonSchema(document) as OpenApi['doc']
     this.ajv = new Ajv({ strict: false, allErrors: false, validateFormats: true })
     const uuid = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/
     this.ajv.addFormat('uuid', uuid)

@@ -1,11 +1,10 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
-import { parse as parseYaml } from 'yaml'
 
 /**
- * A multi-file OpenAPI 3.1 document set (the OpenSearch API specification: namespaces/*.yaml + schemas/*.yaml),
- * loaded as is. Every file is registered with Ajv (JSON Schema 2020-12) under its own URI, so the relative `$ref`s
+ * A multi-file OpenAPI 3.1 document set (the OpenSearch API specification: namespaces/*.yaml + schemas/*.yaml, reduced
+ * to what is validated in test/fixtures/api/opensearch-v0.2.0.json, by path relative to the spec root). Every file is
+ * registered with Ajv (JSON Schema 2020-12) under its own URI, so the relative `$ref`s
  * (`../schemas/_common.yaml#/components/schemas/…`) resolve against the file that holds them. OpenAPI objects that
  * are not schemas (parameters, requestBodies) are followed by `deref`.
  */
@@ -26,20 +25,14 @@ export class OpenApi31 {
   readonly operations: Operation31[] = []
   private readonly cache = new Map<string, ValidateFunction>()
 
-  constructor(readonly root: string, pathFiles: string[]) {
-    const walk = (dir: string) => {
-      for (const f of readdirSync(dir)) {
-        const p = join(dir, f)
-        if (statSync(p).isDirectory()) walk(p)
-        else if (f.endsWith('.yaml')) {
-          const rel = relative(root, p)
-          const doc = parseYaml(readFileSync(p, 'utf8'))
-          this.docs.set(rel, doc)
-          this.ajv.addSchema({ ...doc, $id: BASE + rel }, undefined, undefined, false)
-        }
-      }
+  /** a fixed root for resolving the files' relative `$ref` paths (the files are not read from disk) */
+  readonly root = '/spec'
+
+  constructor(files: Record<string, any>, pathFiles: string[]) {
+    for (const [rel, doc] of Object.entries(files)) {
+      this.docs.set(rel, doc)
+      this.ajv.addSchema({ ...doc, $id: BASE + rel }, undefined, undefined, false)
     }
-    walk(root)
     for (const file of pathFiles) {
       for (const [template, item] of Object.entries<Record<string, any>>(this.docs.get(file).paths ?? {})) {
         const parts: string[] = []

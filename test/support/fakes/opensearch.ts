@@ -2,20 +2,22 @@ import type { IncomingMessage } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { EsError, matchQuery, pickSource, safeParse, serveEsLike } from './elasticsearch.js'
 import { compareVersions, OpenApi31 } from './openapi31.js'
+import { apiFixture } from './api-fixtures.js'
 
 /**
  * An in-process OpenSearch server (with the k-NN plugin) for tests. Every request is matched against the OpenSearch
- * API specification (/work/shared/specs/opensearch/api-spec-v0.2.0, OpenAPI 3.1, `$ref`s resolved relative to each
+ * API specification (reduced: test/fixtures/api/opensearch-v0.2.0.json; the original is
+ * ../shared/specs/opensearch/api-spec-v0.2.0; OpenAPI 3.1, `$ref`s resolved relative to each
  * file): an operation missing from the spec or outside its x-version-added/x-version-removed range for the version
  * the fake reports is "no handler" (400); unknown query parameters, parameter values or bodies the schemas reject
  * are 400. State: indices (settings, mappings, documents with refresh visibility), points in time, scrolls.
  * Scores follow the k-NN plugin's l2 space: 1 / (1 + squared distance).
  */
-export const OS_SPEC_ROOT = new URL('../../../../shared/specs/opensearch/api-spec-v0.2.0/spec', import.meta.url).pathname
+export const OS_SPEC = 'opensearch-v0.2.0'
 const GLOBAL_PARAMS = new Set(['pretty', 'human', 'error_trace', 'source', 'filter_path'])
 
 let specCache: OpenApi31 | undefined
-const spec = () => (specCache ??= new OpenApi31(OS_SPEC_ROOT, ['namespaces/_core.yaml', 'namespaces/indices.yaml']))
+const spec = () => (specCache ??= new OpenApi31(apiFixture(OS_SPEC).files!, ['namespaces/_core.yaml', 'namespaces/indices.yaml']))
 
 interface Doc { seq: number; source: Record<string, any>; visible: boolean }
 interface Index { settings: Record<string, unknown>; mappings: { properties: Record<string, any> }; docs: Map<string, Doc> }

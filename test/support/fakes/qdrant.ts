@@ -1,15 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { OpenApi, type OpenApiOperation } from './openapi.js'
+import { apiFixture } from './api-fixtures.js'
 
 /**
  * An in-process Qdrant 1.8 REST server for tests: the server Dify's docker-compose ships (langgenius/qdrant:v1.8.3).
- * Every request is matched against /work/shared/specs/qdrant/openapi-v1.8.x.json: an endpoint the spec does not
+ * Every request is matched against Qdrant's openapi-v1.8.x.json (reduced: test/fixtures/api/qdrant-v1.8.x.json; the
+ * original is ../shared/specs/qdrant/openapi-v1.8.x.json): an endpoint the spec does not
  * have is a 404 (e.g. /points/query, new in 1.10), a body the schema rejects is a 400 (e.g. unknown keys inside
  * a Filter), and every response is checked against the spec too. Only the endpoints dify-ops uses are implemented;
  * others answer 501 so a new use shows up. State (collections, points, payload indexes) is held in memory.
  */
-export const QDRANT_SPEC = new URL('../../../../shared/specs/qdrant/openapi-v1.8.x.json', import.meta.url).pathname
+export const QDRANT_SPEC = 'qdrant-v1.8.x'
 
 type PointId = string | number
 interface Point { id: PointId; vector: number[]; payload: Record<string, unknown> }
@@ -115,7 +117,7 @@ function selectPayload(p: Point, withPayload: unknown): Record<string, unknown> 
 }
 
 export async function startFakeQdrant(opts: { version?: string; apiKey?: string } = {}): Promise<FakeQdrant> {
-  const spec = new OpenApi(QDRANT_SPEC)
+  const spec = new OpenApi(apiFixture(QDRANT_SPEC).document!)
   const version = opts.version ?? '1.8.3'
   const collections = new Map<string, Collection>()
   const requests: FakeQdrant['requests'] = []

@@ -2,10 +2,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { Kind, parse, valueFromASTUntyped, type FieldNode, type SelectionSetNode } from 'graphql'
 import { OpenApi, type OpenApiOperation } from './openapi.js'
+import { apiFixture } from './api-fixtures.js'
 
 /**
  * An in-process Weaviate 1.27.0 REST + GraphQL server for tests (the server Dify's compose ships). Every REST
- * request is matched against /work/shared/specs/weaviate/openapi-schema-v1.27.0.json (unknown endpoint → 404, body
+ * request is matched against Weaviate's openapi-schema-v1.27.0.json (reduced: test/fixtures/api/weaviate-1.27.0.json;
+ * the original is ../shared/specs/weaviate/openapi-schema-v1.27.0.json) (unknown endpoint → 404, body
  * the schema rejects → 422) and the server's own rules the spec cannot express are enforced: the objects cursor
  * (`after` needs `class`, excludes offset/where/sort), `include` values, named vectors vs the legacy vector, vector
  * dimensions, auto-schema types. GraphQL (`Get` with nearVector/where/limit, `Aggregate` meta count) is parsed with
@@ -13,7 +15,7 @@ import { OpenApi, type OpenApiOperation } from './openapi.js'
  * only exists on classes with vectorConfig). Only what dify-ops uses is implemented; the rest answers 501.
  * There is no gRPC here: the adapter is REST-only (docs/vector-stores.md explains why).
  */
-export const WEAVIATE_SPEC = new URL('../../../../shared/specs/weaviate/openapi-schema-v1.27.0.json', import.meta.url).pathname
+export const WEAVIATE_SPEC = 'weaviate-1.27.0'
 
 interface WProperty { name: string; dataType: string[]; tokenization?: string; indexFilterable?: boolean; indexSearchable?: boolean }
 interface WClass {
@@ -107,7 +109,7 @@ function checkType(p: WProperty, v: unknown): boolean {
 }
 
 export async function startFakeWeaviate(opts: { version?: string; apiKey?: string } = {}): Promise<FakeWeaviate> {
-  const spec = new OpenApi(WEAVIATE_SPEC)
+  const spec = new OpenApi(apiFixture(WEAVIATE_SPEC).document!)
   const version = opts.version ?? '1.27.0'
   const classes = new Map<string, WState>()
   const requests: FakeWeaviate['requests'] = []
