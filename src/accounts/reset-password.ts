@@ -19,6 +19,12 @@ export interface ResetPasswordInput {
   keepSessions?: boolean
   dryRun?: boolean
   forceVersion?: boolean
+  /**
+   * called inside the transaction once the row is updated, before COMMIT: the caller shows a generated password
+   * here, so a password nobody has seen is never committed (an interrupt or a failure before COMMIT rolls back)
+   */
+  beforeCommit?: () => void | Promise<void>
+  afterCommit?: () => void
   /** ACCESS_TOKEN_EXPIRE_MINUTES, for the report */
   accessTokenExpireMinutes: number
   now?: Date
@@ -76,12 +82,18 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
   if (!dryRun) {
     const now = input.now ?? new Date()
     const stored = hashPassword(password)
-    const res = await db.kysely
-      .updateTable('accounts')
-      .set({ password: stored.password, password_salt: stored.passwordSalt, updated_at: naiveUtc(now) as unknown as Date })
-      .where('id', '=', account.id)
-      .executeTakeFirst()
-    if (Number(res.numUpdatedRows) !== 1) throw new Error(`the account ${account.id} disappeared during the update`)
+    // one transaction: the UPDATE waits at most --lock-timeout for the row (exit 6 naming the table), and nothing
+    // is committed before the caller has shown a generated password
+    await db.kysely.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('accounts')
+        .set({ password: stored.password, password_salt: stored.passwordSalt, updated_at: naiveUtc(now) as unknown as Date })
+        .where('id', '=', account.id)
+        .executeTakeFirst()
+      if (Number(res.numUpdatedRows) !== 1) throw new Error(`the account ${account.id} disappeared during the update`)
+      await input.beforeCommit?.()
+    })
+    input.afterCommit?.()
     updatedAt = now.toISOString()
   }
 

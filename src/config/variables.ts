@@ -113,6 +113,7 @@ export const VARIABLES: VariableSpec[] = [
 
   v('dify-ops', 'DIFY_OPS_AUDIT_LOG', undefined, 'append one JSON line per writing command to this file'),
   v('dify-ops', 'DIFY_OPS_CONNECT_TIMEOUT', '3', 'seconds to wait for any service connection'),
+  v('dify-ops', 'DIFY_OPS_COMMAND_TIMEOUT', '10', 'seconds one Redis command, or one database round trip beyond the statement timeout, may go unanswered (0 = no deadline)'),
 ]
 
 export const VARIABLE_BY_NAME = new Map(VARIABLES.map((s) => [s.name, s]))
