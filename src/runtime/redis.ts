@@ -184,6 +184,12 @@ function blockMs(name: string, args: unknown[]): number | undefined {
   return undefined
 }
 
+/** Taking, renewing or releasing a lock of our own (db_upgrade_lock, a mutex) changes nothing the operator asked for. */
+function isLockBookkeeping(name: string, args: unknown[]): boolean {
+  const key = String((name === 'eval' || name === 'evalsha' ? args[2] : args[0]) ?? '')
+  return /(lock|mutex)$/i.test(key)
+}
+
 interface CommandLike {
   name: string
   args: unknown[]
@@ -219,7 +225,7 @@ function guardRedis(client: RedisHandle, service: Service, g: RedisGuardOptions)
     command.promise.then(
       () => {
         if (timer) clearTimeout(timer)
-        if (guard && !READ_ONLY.has(name)) guard.writes.redis++
+        if (guard && !READ_ONLY.has(name) && !isLockBookkeeping(name, command.args)) guard.writes.redis++
       },
       (e: unknown) => {
         if (timer) clearTimeout(timer)
