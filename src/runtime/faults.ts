@@ -207,7 +207,7 @@ export function classifyFault(err: unknown, guard: Guard | undefined, limits: Li
       BusyError,
       `Another session holds a lock on ${table ? `table ${table}` : 'a row or table'}; gave up waiting${waited}, and that statement changed nothing.`,
       'Find the holder (PostgreSQL: pg_stat_activity / pg_locks; MySQL: SHOW PROCESSLIST), let it finish, then run again; or raise --lock-timeout.',
-      { lockedTable: table, sqlState: lock.code ?? lock.errno },
+      { lockedTable: table, sqlState: lock.errno ?? lock.code },
     )
   }
   const timeout = links.find(isServerTimeout)
