@@ -219,7 +219,9 @@ function guardRedis(client: RedisHandle, service: Service, g: RedisGuardOptions)
         const d = new DeadlineError(service, limit, name)
         guard?.noteFault({ service, kind: 'deadline', reason: d.message })
         command.reject(d)
+        // end the socket at once (a FIN to a frozen server is never answered), so later commands fail immediately
         client.disconnect()
+        ;(client as unknown as { stream?: { destroy(): void } }).stream?.destroy()
       }, limit)
     }
     command.promise.then(

@@ -191,7 +191,7 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
       await h.end()
       const r = await run.done
       expect(r.code, r.stdout + r.stderr).toBe(7)
-      expect(r.at - t0).toBeLessThan(2_000 + 5_000) // one command deadline (2 s), then every later command fails at once
+      expect(r.at - t0).toBeLessThan(2_000 + 2_500) // one command deadline (2 s), then every later command fails at once
       expect(r.json.error.details.report.passwordChanged).toBe(true)
       expect(r.json.error.details.report.redis.ok).toBe(false)
       expect(r.json.error.details.report.redis.error).toMatch(/did not answer within 2 s/)
