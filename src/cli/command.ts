@@ -21,12 +21,12 @@ export abstract class DifyCommand extends Command {
     }),
     // one definition for every command (src/runtime/faults.ts, docs/configuration.md "Timeouts and faults")
     'lock-timeout': Flags.integer({
-      summary: `Seconds a database statement may wait for a row or table lock before giving up with exit 6 (default ${DEFAULT_LOCK_TIMEOUT_S}; 0 = wait forever).`,
+      summary: `Seconds a database statement may wait for a row or table lock before giving up with exit 6 (default ${DEFAULT_LOCK_TIMEOUT_S}, upgrade-db 10; 0 = wait forever).`,
       min: 0,
       helpGroup: 'GLOBAL',
     }),
     'statement-timeout': Flags.integer({
-      summary: `Seconds one database statement may run (default ${DEFAULT_STATEMENT_TIMEOUT_S}; 0 = no limit).`,
+      summary: `Seconds one database statement may run (default ${DEFAULT_STATEMENT_TIMEOUT_S}, upgrade-db no limit; 0 = no limit).`,
       min: 0,
       helpGroup: 'GLOBAL',
     }),
