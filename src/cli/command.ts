@@ -170,6 +170,11 @@ export abstract class DifyCommand extends Command {
     if (!err) {
       this.#ended = true
       if (this.#forceTimer) clearTimeout(this.#forceTimer)
+      // Ctrl-C cut a run that then reported failures (e.g. per-tenant ones): the outcome is the interrupt
+      if (this.#rt?.guard.interrupted && this.#exitCode !== 0 && this.#exitCode !== ExitCode.interrupted) {
+        process.stderr.write('Interrupted (Ctrl-C): the report above shows what was done; run the command again for the rest.\n')
+        this.#exitCode = ExitCode.interrupted
+      }
       await this.#audit(this.#exitCode)
       await this.#rt?.close()
       if (this.#exitCode !== 0) process.exitCode = this.#exitCode

@@ -141,6 +141,37 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
     expect(audits().at(-1)).toMatchObject({ command: 'encryption:rotate', exitCode: r.code })
   }, 120_000)
 
+  // rotate stops gracefully (after the tenants in progress): a Ctrl-C during a lock wait ends within --lock-timeout
+  it('encryption rotate interrupted (SIGINT) while waiting on a locked tenant row → 130 within the lock timeout, the key unchanged, audit line', async () => {
+    const t = (await admin.query('select id, encrypt_public_key from tenants order by created_at, id')).rows
+    const holder = await pgS.client()
+    await holder.query('begin')
+    await holder.query('select id from tenants where id = $1 for update', [t[0].id])
+    const e = env({ STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: join(work, 'storage'), EDITION: 'SELF_HOSTED' })
+    const child = spawn(process.execPath, [BIN, 'encryption', 'rotate', '--yes', '--lock-timeout', '3'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...e }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    const done = new Promise<number>((res) => child.on('close', (code) => res(code ?? 1)))
+    await waitForLockWait().catch((e) => {
+      throw new Error(`${e.message}: ${out} ${stderr}`)
+    })
+    const t0 = Date.now()
+    child.kill('SIGINT')
+    const code = await Promise.race([done, sleep(15_000).then(() => -1)])
+    expect(code, out + stderr).toBe(130)
+    expect(Date.now() - t0).toBeLessThan(3_000 + 3_000)
+    expect(stderr).toMatch(/Interrupted/)
+    expect(stderr).not.toMatch(/\n\s+at .+:\d+:\d+/)
+    await holder.query('commit')
+    await holder.end()
+    await sleep(300)
+    const after = (await admin.query('select encrypt_public_key from tenants where id = $1', [t[0].id])).rows[0].encrypt_public_key
+    expect(after).toBe(t[0].encrypt_public_key)
+    expect(audits().at(-1)).toMatchObject({ command: 'encryption:rotate', exitCode: 130 })
+  }, 60_000)
+
   it('reset-password --generate while the row is locked: exit 5, no password shown, none set, audit line', async () => {
     const acc = '11111111-2222-4333-8444-555555555555'
     await admin.query(
