@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type pg from 'pg'
@@ -86,6 +86,7 @@ afterAll(async () => {
   await admin?.end().catch(() => {})
   await rds?.destroy()
   await pgS?.destroy()
+  rmSync(work, { recursive: true, force: true })
 })
 
 describe('PostgreSQL stopped with -m immediate mid-command', () => {

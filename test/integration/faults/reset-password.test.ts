@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type pg from 'pg'
 import { privatePg, privateRedis, type PrivatePg, type PrivateRedis } from '../../support/private-services.js'
 import { createDifySchema, openScratchDb } from '../../support/dify-schema.js'
@@ -103,6 +103,7 @@ afterAll(async () => {
   await admin?.end().catch(() => {})
   await rds?.destroy()
   await pgS?.destroy()
+  if (auditFile) rmSync(dirname(auditFile), { recursive: true, force: true })
 })
 
 describe('reset-password under faults (private PostgreSQL and Redis)', () => {
