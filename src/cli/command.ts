@@ -76,7 +76,7 @@ export abstract class DifyCommand extends Command {
   async #interrupt(): Promise<void> {
     const rt = this.#rt
     if (rt) await rt.interrupt().catch(() => {})
-    this.#forceTimer = setTimeout(() => void this.#fatal(undefined), rt ? 3000 : 0)
+    if (!this.#ended) this.#forceTimer = setTimeout(() => void this.#fatal(undefined), rt ? 3000 : 0)
   }
 
   /** End now with the error rendered, the audit line and the connections closed (interrupt or uncaught error). */
