@@ -44,6 +44,11 @@ export default class ResetPassword extends DifyCommand {
     const email = flags.email ?? (flags['account-id'] ? undefined : await ask('Email of the account:', '--email'))
     this.auditArgs.passwordFrom = kind
     let chosen: ChosenPassword | undefined
+    let committing = false
+    let committed = false
+    // --json: a generated password travels in every error after the UPDATE (the outcome of COMMIT may be unknown)
+    this.errorDetails = () =>
+      committing && chosen?.generated ? { generatedPassword: chosen.password, passwordChanged: committed ? true : 'unknown (check with dify account show)' } : undefined
     const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
     const report = await resetPassword(
       { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
@@ -54,13 +59,18 @@ export default class ResetPassword extends DifyCommand {
         keepSessions: flags['keep-sessions'],
         dryRun: flags['dry-run'],
         forceVersion: flags['force-version'],
+        beforeCommit: () => {
+          committing = true
+          // shown before COMMIT: an interrupt or failure from here on leaves the old password, never an unseen one
+          if (chosen?.generated && !this.out.json) this.out.log(`Generated password (shown once): ${chosen.password}`)
+        },
+        afterCommit: () => (committed = true),
         accessTokenExpireMinutes: rt.config.accessTokenExpireMinutes,
       },
     )
     this.auditCounts = { accounts: 1, lockoutKeysCleared: report.lockout.cleared.length, refreshTokensRevoked: report.sessions.refreshTokens }
     for (const l of renderResetPassword(report)) this.out.log(l)
     const showGenerated = Boolean(chosen?.generated) && !report.dryRun
-    if (showGenerated) this.out.log(`Generated password (shown once): ${chosen!.password}`)
     if (!report.redis.ok) {
       const what = report.dryRun ? 'The dry run could not check Redis' : 'The password was changed, but Redis was unavailable'
       throw new PartialError(`${what} (${report.redis.error}): ${report.redis.notDone.join('; ')} not done.`, {

@@ -11,6 +11,8 @@ export default class DbUpgrade extends DifyCommand {
   static override releaseCheck = 'migrations' as const
   /** SIGINT stops after the current revision (or stops waiting), releases the locks and exits 130 */
   static override gracefulInterrupt = true
+  /** --lock-timeout / --statement-timeout (shared flags) default to 10 s and no limit here: DDL may run long */
+  static override dbTimeouts = { lockS: DEFAULTS.lockTimeoutMs / 1000, statementS: DEFAULTS.statementTimeoutMs / 1000 }
   static override summary = 'Bring the metadata database to the schema of the target Dify release (Alembic-compatible).'
   static override description = `Applies Dify's migrations revision by revision and keeps alembic_version in Dify's ids, so Dify's own flask upgrade-db afterwards is a no-op.
 Target: --to REV, else the head of the Dify code at hand (--dify-root, or /app/api/migrations/versions inside dify-api), else this CLI's head.
@@ -29,8 +31,6 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
     'dry-run': writeFlags['dry-run'],
     'no-wait': Flags.boolean({ summary: 'Exit 6 at once when another upgrade holds the lock.' }),
     timeout: Flags.integer({ summary: 'Seconds to wait for a held lock.', default: DEFAULTS.timeoutMs / 1000, min: 0 }),
-    'lock-timeout': Flags.integer({ summary: 'Seconds a DDL statement may wait for a table lock (0 = forever).', default: DEFAULTS.lockTimeoutMs / 1000, min: 0 }),
-    'statement-timeout': Flags.integer({ summary: 'Seconds one statement may run (0 = no limit).', default: 0, min: 0 }),
     'dify-root': Flags.string({ summary: 'Dify code whose migrations decide the target (DIR/api/migrations/versions or DIR/migrations/versions).' }),
   }
 
@@ -39,7 +39,8 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
     const rt = this.runtime()
     const deps = migrationDeps(rt)
     const target = { to: flags.to, difyRoot: flags['dify-root'] }
-    const timeouts = { lockTimeoutMs: flags['lock-timeout'] * 1000, statementTimeoutMs: flags['statement-timeout'] * 1000 }
+    const { lockTimeoutMs, statementTimeoutMs } = this.dbLimits()
+    const timeouts = { lockTimeoutMs, statementTimeoutMs }
     this.auditArgs = { to: flags.to, difyRoot: flags['dify-root'] }
     if (flags.sql) {
       const r = await upgradeSql(deps, { ...target, ...timeouts, from: flags.from, dialect: dialectOf(rt) })

@@ -23,6 +23,12 @@ export interface ResetPasswordInput {
   keepSessions?: boolean
   dryRun?: boolean
   forceVersion?: boolean
+  /**
+   * called inside the transaction once the row is updated, before COMMIT: the caller shows a generated password
+   * here, so a password nobody has seen is never committed (an interrupt or a failure before COMMIT rolls back)
+   */
+  beforeCommit?: () => void | Promise<void>
+  afterCommit?: () => void
   /** ACCESS_TOKEN_EXPIRE_MINUTES, for the report */
   accessTokenExpireMinutes: number
   now?: Date
@@ -88,6 +94,8 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
   if (!dryRun) {
     const now = input.now ?? new Date()
     const stored = hashPassword(password)
+    // one transaction: the UPDATE waits at most --lock-timeout for the row (exit 6 naming the table), and nothing
+    // is committed before the caller has shown a generated password
     oauth = await db.kysely.transaction().execute(async (trx) => {
       const res = await trx
         .updateTable('accounts')
@@ -95,8 +103,11 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
         .where('id', '=', account.id)
         .executeTakeFirst()
       if (Number(res.numUpdatedRows) !== 1) throw new Error(`the account ${account.id} disappeared during the update`)
-      return revokeOauth ? revokeOauthTokens({ ...db, kysely: trx }, account.id, { dryRun, now }) : null
+      const revoked = revokeOauth ? await revokeOauthTokens({ ...db, kysely: trx }, account.id, { dryRun, now }) : null
+      await input.beforeCommit?.()
+      return revoked
     })
+    input.afterCommit?.()
     updatedAt = now.toISOString()
   } else if (revokeOauth) {
     oauth = await revokeOauthTokens(db, account.id, { dryRun })

@@ -11,6 +11,7 @@ import { DifyOpsError, ExitCode, InterruptedError, NotConfirmedError, UsageError
 import { escapeControls, makeOutput, type Output } from './output.js'
 import { buildAuditEntry, writeAudit } from '../audit/log.js'
 import { guardRuntime, type WriteMode } from './release-gate.js'
+import { classifyFault, interruptedError, DEFAULT_LOCK_TIMEOUT_S, DEFAULT_STATEMENT_TIMEOUT_S } from '../runtime/faults.js'
 
 export abstract class DifyCommand extends Command {
   static override enableJsonFlag = true
@@ -20,7 +21,21 @@ export abstract class DifyCommand extends Command {
       summary: 'Read variables from this dotenv file (wins over the process environment).',
       helpGroup: 'GLOBAL',
     }),
+    // one definition for every command (src/runtime/faults.ts, docs/configuration.md "Timeouts and faults")
+    'lock-timeout': Flags.integer({
+      summary: `Seconds a database statement may wait for a row or table lock before giving up with exit 6 (default ${DEFAULT_LOCK_TIMEOUT_S}, upgrade-db 10; 0 = wait forever).`,
+      min: 0,
+      helpGroup: 'GLOBAL',
+    }),
+    'statement-timeout': Flags.integer({
+      summary: `Seconds one database statement may run (default ${DEFAULT_STATEMENT_TIMEOUT_S}, upgrade-db no limit; 0 = no limit).`,
+      min: 0,
+      helpGroup: 'GLOBAL',
+    }),
   }
+
+  /** Default --lock-timeout / --statement-timeout of this command, in seconds (upgrade-db has its own). */
+  static dbTimeouts = { lockS: DEFAULT_LOCK_TIMEOUT_S, statementS: DEFAULT_STATEMENT_TIMEOUT_S }
 
   /**
    * Commands that change anything set this: they take the writing flags (src/cli/flags.ts writeFlags), their
@@ -57,12 +72,61 @@ export abstract class DifyCommand extends Command {
     process.once('SIGINT', () => {
       this.abort.abort()
       process.once('SIGINT', () => process.exit(ExitCode.interrupted))
-      if (!(this.constructor as typeof DifyCommand).gracefulInterrupt) {
-        void this.#rt?.close().finally(() => process.exit(ExitCode.interrupted))
-        setTimeout(() => process.exit(ExitCode.interrupted), 2000).unref()
-      }
+      if (!(this.constructor as typeof DifyCommand).gracefulInterrupt) void this.#interrupt()
     })
+    // last resort: an error nobody handled (e.g. an 'error' event of a driver) is reported like any other
+    process.once('uncaughtException', (e) => void this.#fatal(e))
   }
+
+  #ended = false
+  #forceTimer?: NodeJS.Timeout
+
+  /**
+   * SIGINT in a command without its own graceful stop: cancel the database statements in flight on the server
+   * (they roll back) and refuse new ones; the command then unwinds through catch() (message, audit line, 130).
+   * If it does not within 3 s (a prompt, work that is not a statement), it is ended here the same way.
+   */
+  async #interrupt(): Promise<void> {
+    const rt = this.#rt
+    if (rt) await rt.interrupt().catch(() => {})
+    if (!this.#ended) this.#forceTimer = setTimeout(() => void this.#fatal(undefined), rt ? 3000 : 0)
+  }
+
+  /** End now with the error rendered, the audit line and the connections closed (interrupt or uncaught error). */
+  async #fatal(err: unknown): Promise<void> {
+    if (this.#ended) return
+    this.#ended = true
+    const g = this.#rt?.guard
+    const e = err === undefined ? (g ? interruptedError(g) : new InterruptedError('Interrupted (Ctrl-C); nothing was written.')) : (classifyFault(err, g, this.#rt?.limits) ?? normalise(err as Error, this.abort.signal.aborted))
+    this.#renderError(e, err as Error | undefined)
+    await this.#audit(e.exitCode).catch(() => {})
+    await Promise.race([this.#rt?.close(), new Promise((r) => setTimeout(r, 2000).unref())])
+    process.exit(e.exitCode)
+  }
+
+  /** --lock-timeout / --statement-timeout as given (already validated by oclif's parse), else undefined */
+  #flagSeconds(name: string): number | undefined {
+    const i = this.argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`))
+    if (i < 0) return undefined
+    const v = this.argv[i]!.includes('=') ? this.argv[i]!.split('=')[1] : this.argv[i + 1]
+    const n = Number(v)
+    return Number.isFinite(n) && n >= 0 ? n : undefined
+  }
+
+  /** The effective lock and statement timeouts of this run (flags, else the command's defaults), in ms. */
+  protected dbLimits(): { lockTimeoutMs: number; statementTimeoutMs: number; explicit: { lock: boolean; statement: boolean } } {
+    const d = (this.constructor as typeof DifyCommand).dbTimeouts
+    const lock = this.#flagSeconds('lock-timeout')
+    const statement = this.#flagSeconds('statement-timeout')
+    return {
+      lockTimeoutMs: (lock ?? d.lockS) * 1000,
+      statementTimeoutMs: (statement ?? d.statementS) * 1000,
+      explicit: { lock: lock !== undefined, statement: statement !== undefined },
+    }
+  }
+
+  /** Extra fields for the --json error object of this run (e.g. a generated password the error must not hide). */
+  protected errorDetails?: () => Record<string, unknown> | undefined
 
   /** Commands that stop cleanly on abort (checkpointing) set this. */
   static gracefulInterrupt = false
@@ -75,7 +139,7 @@ export abstract class DifyCommand extends Command {
   /** The runtime; connections open lazily on first use. */
   protected runtime(overrides?: Record<string, string | undefined>): Runtime {
     if (!this.#rt) {
-      this.#rt = new Runtime(this.config_(overrides))
+      this.#rt = new Runtime(this.config_(overrides), this.dbLimits())
       this.#rt.createEmbeddedDb = () => !this.dryRun
       this.#rt.onEmbeddedDb = (dir) =>
         process.stderr.write(`Using the embedded PGlite database in ${dir} (no DB_* variable is set).\n`)
@@ -104,25 +168,42 @@ export abstract class DifyCommand extends Command {
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err
-    const e = normalise(err, this.abort.signal.aborted)
+    if (this.#ended) return new Promise(() => {}) // being ended by #fatal (interrupt): it exits
+    this.#ended = true
+    if (this.#forceTimer) clearTimeout(this.#forceTimer)
+    const e = classifyFault(err, this.#rt?.guard, this.#rt?.limits) ?? normalise(err, this.abort.signal.aborted)
     this.#exitCode = e.exitCode
-    if (this.out?.json ?? this.argv.includes('--json')) {
-      process.stdout.write(
-        JSON.stringify({ error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: e.exitCode, ...(e.details ? { details: e.details } : {}) } }, null, 2) + '\n',
-      )
-    } else {
-      // control characters from arguments (or a hostile database) are shown escaped, never sent to the terminal
-      process.stderr.write(`Error: ${escapeControls(e.message)}\n${e.hint ? `Hint: ${escapeControls(e.hint)}\n` : ''}`)
-    }
-    if (/(^|,)dify/.test(process.env.DEBUG ?? '') && err.stack) process.stderr.write(err.stack + '\n')
+    this.#renderError(e, err)
     if (!stoppedBeforeWriting(e)) await this.#audit(e.exitCode)
     await this.#rt?.close()
     this.exit(e.exitCode)
   }
 
+  #renderError(e: DifyOpsError, err: Error | undefined): void {
+    const extra = this.errorDetails?.()
+    const details = e.details || extra ? { ...e.details, ...extra } : undefined
+    if (this.out?.json ?? this.argv.includes('--json')) {
+      process.stdout.write(
+        JSON.stringify({ error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: e.exitCode, ...(details ? { details } : {}) } }, null, 2) + '\n',
+      )
+    } else {
+      // control characters from arguments (or a hostile database) are shown escaped, never sent to the terminal
+      process.stderr.write(`Error: ${escapeControls(e.message)}\n${e.hint ? `Hint: ${escapeControls(e.hint)}\n` : ''}`)
+    }
+    if (/(^|,)dify/.test(process.env.DEBUG ?? '') && err?.stack) process.stderr.write(err.stack + '\n')
+  }
+
   protected override async finally(err: Error | undefined): Promise<unknown> {
+    if (!err && this.#ended) return new Promise(() => {}) // being ended by #fatal (interrupt): it exits
     if (!err) {
-      if (this.auditCounts) await this.#audit(this.#exitCode)
+      this.#ended = true
+      if (this.#forceTimer) clearTimeout(this.#forceTimer)
+      // Ctrl-C cut a run that then reported failures (e.g. per-tenant ones): the outcome is the interrupt
+      if (this.#rt?.guard.interrupted && this.#exitCode !== 0 && this.#exitCode !== ExitCode.interrupted) {
+        process.stderr.write('Interrupted (Ctrl-C): the report above shows what was done; run the command again for the rest.\n')
+        this.#exitCode = ExitCode.interrupted
+      }
+      if (this.auditCounts || this.#rt?.guard.interrupted) await this.#audit(this.#exitCode)
       await this.#rt?.close()
       if (this.#exitCode !== 0) process.exitCode = this.#exitCode
     }

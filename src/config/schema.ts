@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { resolve } from 'node:path'
 import { ConfigError } from '../cli/errors.js'
+import { DEFAULT_COMMAND_TIMEOUT_S } from '../runtime/faults.js'
 import { redactUrl } from '../cli/redact.js'
 import { collectRaw, type LoadOptions, type RawValue } from './load.js'
 
@@ -80,6 +81,8 @@ export interface Config {
   loginLockoutSeconds: number
   auditLog?: string
   connectTimeoutMs: number
+  /** DIFY_OPS_COMMAND_TIMEOUT: the deadline of one Redis command / database round trip beyond the statement timeout */
+  commandTimeoutMs: number
   celeryQueues?: string[]
   /** CELERY_WORKER_QUEUES: overrides CELERY_QUEUES in the dify-api entrypoint from Dify 1.10.0 */
   celeryWorkerQueues?: string[]
@@ -345,6 +348,7 @@ export function parseConfig(raw: Map<string, RawValue>, cwd = process.cwd()): Co
     loginLockoutSeconds: int(raw, 'LOGIN_LOCKOUT_DURATION', 1, 100_000_000, 86400),
     auditLog: str(raw, 'DIFY_OPS_AUDIT_LOG'),
     connectTimeoutMs: Math.round(num(raw, 'DIFY_OPS_CONNECT_TIMEOUT', 3) * 1000),
+    commandTimeoutMs: Math.round(num(raw, 'DIFY_OPS_COMMAND_TIMEOUT', DEFAULT_COMMAND_TIMEOUT_S) * 1000),
     celeryQueues: commaList(queues),
     celeryWorkerQueues: commaList(workerQueues),
     difyRoot: str(raw, 'DIFY_OPS_DIFY_ROOT'),

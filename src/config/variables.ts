@@ -115,6 +115,7 @@ export const VARIABLES: VariableSpec[] = [
   v('dify-ops', 'DIFY_OPS_AUDIT_LOG', undefined, 'append one JSON line per writing command to this file'),
   v('dify-ops', 'DIFY_OPS_DIFY_ROOT', undefined, 'Dify code whose migrations tell a revision newer than this CLI knows (as --dify-root; default /app/api/migrations/versions)'),
   v('dify-ops', 'DIFY_OPS_CONNECT_TIMEOUT', '3', 'seconds to wait for any service connection'),
+  v('dify-ops', 'DIFY_OPS_COMMAND_TIMEOUT', '10', 'seconds one Redis command, or one database round trip beyond the statement timeout, may go unanswered (0 = no deadline)'),
 ]
 
 export const VARIABLE_BY_NAME = new Map(VARIABLES.map((s) => [s.name, s]))

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely'
 import type { DbConfig } from '../config/schema.js'
 import { ConfigError, ConnectError, DifyOpsError } from '../cli/errors.js'
 import type { DifyDatabase } from '../dify/tables.js'
+import { Guard, type Limits } from './faults.js'
+import { instrumentMysql, instrumentPg, mysqlSessionSql, pgSessionSql } from './db-guard.js'
 
 export type Dialect = 'postgres' | 'mysql'
 
@@ -18,8 +20,15 @@ export interface Db {
 }
 
 /** Open the metadata database. Throws ConnectError (exit 5) when it cannot be reached within the timeout. */
-export async function openDb(cfg: DbConfig, opts: { connectTimeoutMs: number; maxConnections?: number; database?: string; createEmbedded?: boolean }): Promise<Db> {
+export async function openDb(
+  cfg: DbConfig,
+  opts: { connectTimeoutMs: number; maxConnections?: number; database?: string; createEmbedded?: boolean; limits?: Limits; guard?: Guard },
+): Promise<Db> {
   const database = opts.database ?? cfg.database
+  // without limits (direct callers such as tests) the sessions keep the server's settings and have no deadline
+  const limits: Limits = opts.limits ?? { lockTimeoutMs: 0, statementTimeoutMs: 0, commandTimeoutMs: 0 }
+  const setSession = opts.limits !== undefined
+  const guard = opts.guard ?? new Guard()
   if (cfg.type === 'pglite') {
     const { openPglite } = await import('./pglite.js')
     return openPglite(cfg.pgliteDir, { create: opts.createEmbedded ?? true })
@@ -41,8 +50,14 @@ export async function openDb(cfg: DbConfig, opts: { connectTimeoutMs: number; ma
       max: opts.maxConnections ?? 4,
       application_name: 'dify-ops',
       ...(cfg.extras.client_encoding ? { client_encoding: cfg.extras.client_encoding } : {}),
+      // every new session: the lock and statement timeouts, the fault bookkeeping (src/runtime/db-guard.ts)
+      onConnect: async (client: import('pg').ClientBase) => {
+        const set = setSession ? pgSessionSql(limits, cfg.pgOptions) : ''
+        if (set) await client.query(set)
+        instrumentPg(client as never, { guard, limits, host: cfg.host, port: cfg.port, pgOptions: cfg.pgOptions })
+      },
     })
-    pool.on('error', () => {}) // idle client errors surface on next query
+    pool.on('error', () => {}) // idle client errors surface on next query (and are noted by the guard)
     const describe = `postgresql://${cfg.host}:${cfg.port}/${database}`
     try {
       const c = await pool.connect()
@@ -71,12 +86,30 @@ export async function openDb(cfg: DbConfig, opts: { connectTimeoutMs: number; ma
       charset: 'utf8mb4',
     })
     const describe = `${cfg.type}://${cfg.host}:${cfg.port}/${database}`
+    const flavour: { mariadb?: boolean } = {}
+    const connOpts = { host: cfg.host, port: cfg.port, user: cfg.user, password: cfg.password, database, connectTimeout: opts.connectTimeoutMs }
+    // every new session after the first: the timeouts and the fault bookkeeping (src/runtime/db-guard.ts)
+    pool.on('connection', (conn) => {
+      if (flavour.mariadb === undefined) return
+      if (setSession) conn.query(mysqlSessionSql(limits, flavour.mariadb), () => {})
+      instrumentMysql(conn as never, { guard, limits, connOpts, mysql })
+    })
     try {
       await new Promise<void>((res, rej) =>
         pool.getConnection((err, conn) => {
           if (err) return rej(err)
-          conn.release()
-          res()
+          conn.query('select version() as v', (e2: unknown, rows: unknown) => {
+            if (e2) {
+              conn.release()
+              return rej(e2)
+            }
+            flavour.mariadb = /mariadb/i.test(String((rows as Array<{ v?: string }>)?.[0]?.v ?? ''))
+            conn.query(setSession ? mysqlSessionSql(limits, flavour.mariadb) : 'select 1', () => {
+              instrumentMysql(conn as never, { guard, limits, connOpts, mysql })
+              conn.release()
+              res()
+            })
+          })
         }),
       )
     } catch (e) {

@@ -3,6 +3,7 @@ import { ConfigError } from '../cli/errors.js'
 import { openDb, type Db } from './db.js'
 import { openBroker, openRedis, type OpenedRedis } from './redis.js'
 import { openStorage, type Storage } from './storage.js'
+import { DEFAULT_LOCK_TIMEOUT_S, DEFAULT_STATEMENT_TIMEOUT_S, Guard, type Limits } from './faults.js'
 
 /**
  * The connections of one command, opened lazily on first use and all closed by close(), so the process exits
@@ -18,22 +19,37 @@ export class Runtime {
   onEmbeddedDb?: (dir: string) => void
   /** false under --dry-run: a missing embedded database is not created on disk */
   createEmbeddedDb: () => boolean = () => true
+  /** writes done, connection faults, the interrupt: see src/runtime/faults.ts */
+  readonly guard = new Guard()
+  /** lock/statement timeouts of every database session and the per-round-trip deadline (set before first use) */
+  limits: Limits
 
-  constructor(config: Config) {
+  constructor(config: Config, limits?: Partial<Limits>) {
     this.config = config
+    this.limits = {
+      lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_S * 1000,
+      statementTimeoutMs: DEFAULT_STATEMENT_TIMEOUT_S * 1000,
+      commandTimeoutMs: config.commandTimeoutMs,
+      ...limits,
+    }
+  }
+
+  /** SIGINT: cancel the statements in flight on the server (they roll back) and refuse new ones except ROLLBACK. */
+  interrupt(): Promise<void> {
+    return this.guard.interrupt()
   }
 
   db(): Promise<Db> {
     if (!this.#db) {
       if (this.config.db.embedded) this.onEmbeddedDb?.(this.config.db.pgliteDir)
-      this.#db = openDb(this.config.db, { connectTimeoutMs: this.config.connectTimeoutMs, createEmbedded: this.createEmbeddedDb() })
+      this.#db = openDb(this.config.db, { connectTimeoutMs: this.config.connectTimeoutMs, createEmbedded: this.createEmbeddedDb(), limits: this.limits, guard: this.guard })
       this.#db.catch(() => {})
     }
     return this.#db
   }
 
   redis(): Promise<OpenedRedis> {
-    this.#redis ??= openRedis(this.config.redis, this.config.connectTimeoutMs)
+    this.#redis ??= openRedis(this.config.redis, this.config.connectTimeoutMs, { guard: this.guard, commandTimeoutMs: this.limits.commandTimeoutMs })
     this.#redis.catch(() => {})
     return this.#redis
   }
@@ -44,7 +60,7 @@ export class Runtime {
       if (!b) {
         return Promise.reject(new ConfigError('CELERY_BROKER_URL is not set.', { hint: 'Set CELERY_BROKER_URL as in the dify-api container, e.g. redis://:password@redis:6379/1.' }))
       }
-      this.#broker = openBroker(b, this.config.redis, this.config.connectTimeoutMs)
+      this.#broker = openBroker(b, this.config.redis, this.config.connectTimeoutMs, { guard: this.guard, commandTimeoutMs: this.limits.commandTimeoutMs })
       this.#broker.catch(() => {})
     }
     return this.#broker

@@ -197,7 +197,7 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     rmSync(root, { recursive: true, force: true })
   })
 
-  it('a table locked by a live session: exit 1 after --lock-timeout, naming the revision and the table', async () => {
+  it('a table locked by a live session: exit 6 (busy) after --lock-timeout, naming the revision and the table', async () => {
     // a revision that alters or indexes an existing table (its first such statement names the table)
     const alters = (r: (typeof ordered)[number]) => {
       const st = r.statements('postgres')
@@ -218,7 +218,7 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     await holder.query(`lock table "${table}" in access exclusive mode`)
     try {
       const r = await runCli(['upgrade-db', '--lock-timeout', '1', '--json'], { env: env(s) })
-      expect(r.code).toBe(1)
+      expect(r.code, r.stdout).toBe(6)
       expect(r.json.error.message).toContain(next.revision)
       expect(r.json.error.message).toContain(`table ${table}`)
       expect(r.json.error.details.lockedTable).toBe(table)
