@@ -66,7 +66,9 @@ export default class ResetEncryptKeyPair extends DifyCommand {
         details: { summary: res.summary, skipped: res.outcomes.filter((o) => o.status === 'skipped').map((o) => o.tenantId) },
       })
     }
-    if (res.summary.failed || res.cacheError) this.setExitCode(ExitCode.partial)
+    const busy = res.outcomes.filter((o) => o.busy).length
+    if (res.summary.failed && res.summary.failed === busy && !res.cacheError) this.setExitCode(ExitCode.busy)
+    else if (res.summary.failed || res.cacheError) this.setExitCode(ExitCode.partial)
     return res
   }
 }

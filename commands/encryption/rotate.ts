@@ -47,7 +47,7 @@ export default class EncryptionRotate extends DifyCommand {
     p.stop()
     for (const o of res.outcomes) {
       const state = { failed: 'FAILED', 'would-rotate': 'would rotate', rotated: 'rotated', skipped: 'skipped' }[o.status]
-      this.out.log(`${state.padEnd(12)} ${o.tenantId} (${o.name})${o.resumed ? ' [finishing an interrupted run]' : ''}: ${o.reencrypted} value(s) re-encrypted${o.dropped ? `, ${o.dropped} dropped` : ''}${o.error ? `; ${o.error}` : ''}`)
+      this.out.log(`${state.padEnd(12)} ${o.tenantId} (${o.name})${o.resumed ? ' [finishing an interrupted run]' : ''}${o.recoveredFrom ? ` [old key taken from ${o.recoveredFrom}]` : ''}: ${o.reencrypted} value(s) re-encrypted${o.dropped ? `, ${o.dropped} dropped` : ''}${o.error ? `; ${o.error}` : ''}`)
       for (const u of o.undecryptable) {
         this.out.log(`  does not decrypt: ${u.table}.${u.column} ${u.values} value(s)${flags.verbose ? ` in rows ${u.rowIds.join(' ')}` : ''}`)
       }
@@ -63,7 +63,8 @@ export default class EncryptionRotate extends DifyCommand {
         details: { summary: s, skipped: res.outcomes.filter((o) => o.status === 'skipped').map((o) => o.tenantId) },
       })
     }
-    if (s.failed || res.cacheError) this.setExitCode(ExitCode.partial)
+    if (s.failed && s.failed === s.busy && !res.cacheError) this.setExitCode(ExitCode.busy)
+    else if (s.failed || res.cacheError) this.setExitCode(ExitCode.partial)
     else if (s.undecryptable) this.setExitCode(ExitCode.problems)
     if (!flags.verbose) for (const o of res.outcomes) for (const u of o.undecryptable) u.rowIds = []
     return res
