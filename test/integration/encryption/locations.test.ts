@@ -5,7 +5,7 @@
  * `check` counts them, `rotate` re-encrypts them, and PyCryptodome decrypts every one with the new key.
  * Before the fix, check counted 20 of 27 values per tenant and rotate left the others readable only by the old key.
  *
- * 1.12 (PG oracle, MariaDB createDifySchema) through the CLI; 1.15.0 on both dialects through the domain functions
+ * 1.12 (PG oracle, MariaDB createDifySchema) through the CLI; 1.15.0 on both dialects and MariaDB 1.10.1 through the domain functions
  * (the CLI's release window is being widened elsewhere).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -28,6 +28,7 @@ const cases: Array<{ name: string; dialect: 'postgres' | 'mysql'; release?: stri
   { name: 'MariaDB, Dify 1.12 schema', dialect: 'mysql', cli: true },
   { name: 'PostgreSQL, Dify 1.15.0', dialect: 'postgres', release: '1.15.0', cli: false },
   { name: 'MariaDB, Dify 1.15.0', dialect: 'mysql', release: '1.15.0', cli: false },
+  { name: 'MariaDB, Dify 1.10.1 (the first MySQL release)', dialect: 'mysql', release: '1.10.1', cli: false },
 ]
 
 describe.skipIf(!hasPyCryptodome()).each(cases)('every tenant-key location: $name', ({ dialect, release, cli }) => {
