@@ -61,6 +61,10 @@ export async function* scanColumn(
   if (opts.tenantIds && opts.tenantIds.length === 0) return
   const size = opts.pageSize ?? 1000
   const viaApp = col.tenantVia === 'app'
+  if (viaApp && opts.tenantIds) {
+    yield* scanAppOwned(db, col, opts.tenantIds, size, k)
+    return
+  }
   const id = 'c.id'
   const tenant = viaApp ? 'a.tenant_id' : 'c.tenant_id'
   let last: string | undefined
@@ -80,5 +84,34 @@ export async function* scanColumn(
     yield rows.map((r) => ({ id: String(r.id), tenantId: String(r.tenant_id), raw: r.raw === null ? null : String(r.raw) }))
     if (rows.length < size) return
     last = String(rows[rows.length - 1]!.id)
+  }
+}
+
+/**
+ * The app-owned rows of some tenants: their apps first (apps.tenant_id index), then the rows by app_id (the tables'
+ * app_id index), so a per-tenant scan (rotate) never walks the whole table.
+ */
+async function* scanAppOwned(db: Db, col: EncryptedColumn, tenantIds: string[], size: number, k: ReturnType<typeof anyDb>): AsyncGenerator<StoredValue[]> {
+  const apps = (await k.selectFrom('apps').select(['id', 'tenant_id']).where('tenant_id', 'in', tenantIds).execute()) as Array<{ id: string; tenant_id: string }>
+  const tenantOf = new Map(apps.map((a) => [String(a.id), String(a.tenant_id)]))
+  const ids = [...tenantOf.keys()]
+  for (let i = 0; i < ids.length; i += 1000) {
+    const chunk = ids.slice(i, i + 1000)
+    let last: string | undefined
+    for (;;) {
+      let q = k
+        .selectFrom(`${col.table} as c`)
+        .select([sql<string>`${sql.ref('c.id')}`.as('id'), sql<string>`${sql.ref('c.app_id')}`.as('app_id'), rawExpr(db, `c.${col.column}`).as('raw')])
+        .where('c.app_id', 'in', chunk)
+        .orderBy('c.id')
+        .limit(size)
+      if (col.nullable) q = q.where(`c.${col.column}`, 'is not', null)
+      if (last !== undefined) q = q.where('c.id', '>', last)
+      const rows = (await q.execute()) as Array<{ id: string; app_id: string; raw: string | null }>
+      if (!rows.length) break
+      yield rows.map((r) => ({ id: String(r.id), tenantId: tenantOf.get(String(r.app_id))!, raw: r.raw === null ? null : String(r.raw) }))
+      if (rows.length < size) break
+      last = String(rows[rows.length - 1]!.id)
+    }
   }
 }
