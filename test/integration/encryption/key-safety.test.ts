@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, readdirSync, statSync, truncateSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { hostname } from 'node:os'
+import { randomUUID } from 'node:crypto'
 import { keys, privateKeyPath, privateKeyPreviousPath } from '../../../src/dify/keys.js'
 import { Runtime } from '../../../src/runtime/index.js'
 import { rotateKeys } from '../../../src/encryption/rotate.js'
@@ -96,6 +98,22 @@ describe('key files: atomic writes, recovery, serialisation, modes', () => {
       await e.redis.client.del(keys.encryptionTenantLock(x.id, e.redis.prefix))
     }
     expect(e.readKey(privateKeyPath(x.id))).toBe(before)
+  })
+
+  it('the lock of a killed run on this host is taken over at once', async () => {
+    const x = t[3]!
+    const dead = spawn(process.execPath, ['-e', '0'])
+    await new Promise((r) => dead.on('exit', r))
+    await e.redis.client.set(keys.encryptionTenantLock(x.id, e.redis.prefix), `${hostname()}:${dead.pid}:${randomUUID()}`, 'PX', 60_000)
+    const rt = new Runtime(configFromVars(e.env))
+    try {
+      const res = await rotateKeys({ db: await rt.db(), storage: await rt.storage(), redis: () => rt.redis() }, { tenantIds: [x.id], lockWaitMs: 300 })
+      expect(res.summary).toMatchObject({ rotated: 1, failed: 0, busy: 0 })
+    } finally {
+      await rt.close()
+    }
+    expect(await e.redis.client.exists(keys.encryptionTenantLock(x.id, e.redis.prefix))).toBe(0)
+    expect(await lostSecrets(e, [x])).toEqual([])
   })
 
   it('private.pem keeps its mode across rotate; backups are 0600, or the key\'s mode when stricter', async () => {
