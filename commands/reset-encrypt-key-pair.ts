@@ -8,7 +8,7 @@ import { describeResetPlan } from '../src/encryption/render.js'
 export default class ResetEncryptKeyPair extends DifyCommand {
   static override summary = 'Give tenants a new RSA key pair (Dify\'s reset-encrypt-key-pair), with a preview, a backup and no orphans.'
   static override description =
-    'For each tenant: generate a new RSA-2048 key pair, back up the old private key (privkeys/<tenant_id>/private.pem.<UTC timestamp>.bak), write the new one, then in one transaction store the public key and delete the custom providers, provider models and their credential rows (provider_credentials, provider_model_credentials, load_balancing_model_configs), which cannot be decrypted any more. Other secrets encrypted with the old key (tools, MCP, datasources, triggers, API extensions, workflow secrets) are listed as unreadable and left in place. The caches of the old key and decrypted credentials are deleted from Redis. To keep the secrets, use `dify encryption rotate` instead.'
+    'For each tenant: generate a new RSA-2048 key pair, back up the old private key (privkeys/<tenant_id>/private.pem.<UTC timestamp>.bak), write the new one, then in one transaction store the public key and delete the custom providers, provider models and their credential rows (provider_credentials, provider_model_credentials, load_balancing_model_configs), which cannot be decrypted any more; from Dify 1.14.1/1.14.2 also the tool providers (builtin, API, MCP), as Dify\'s own command does from 1.14.2. Other secrets encrypted with the old key (tools before 1.14.1, datasources, triggers, API extensions, workflow secrets, ops-tracing configs, agent tool parameters) are listed as unreadable and left in place. The caches of the old key and decrypted credentials are deleted from Redis. To keep the secrets, use `dify encryption rotate` instead.'
   static override examples = [
     '<%= config.bin %> reset-encrypt-key-pair --dry-run',
     '<%= config.bin %> reset-encrypt-key-pair --tenant 6f0c…e1 --yes',
@@ -65,7 +65,9 @@ export default class ResetEncryptKeyPair extends DifyCommand {
         details: { summary: res.summary, skipped: res.outcomes.filter((o) => o.status === 'skipped').map((o) => o.tenantId) },
       })
     }
-    if (res.summary.failed || res.cacheError) this.setExitCode(ExitCode.partial)
+    const busy = res.outcomes.filter((o) => o.busy).length
+    if (res.summary.failed && res.summary.failed === busy && !res.cacheError) this.setExitCode(ExitCode.busy)
+    else if (res.summary.failed || res.cacheError) this.setExitCode(ExitCode.partial)
     return res
   }
 }

@@ -7,7 +7,7 @@ import { rotateKeys, type RotateResult } from '../../src/encryption/rotate.js'
 export default class EncryptionRotate extends DifyCommand {
   static override summary = 'Give tenants a new RSA key pair without losing a secret: every encrypted value is re-encrypted.'
   static override description =
-    "For each tenant: every tenant-key-encrypted value (model providers, tools, MCP, datasources, triggers, API extensions, workflow secrets) is decrypted with the old key and encrypted with a new one in the transaction that stores the new public key; JSON documents keep every other byte. The old key stays in storage as privkeys/<tenant_id>/private.pem.previous until the transaction has committed and every value decrypts with the new key; run the command again after a crash and it finishes the job. Values that do not decrypt are reported and left as they are (exit 8), or removed with --drop-undecryptable."
+    "For each tenant: every tenant-key-encrypted value (model providers, tools, MCP, datasources, triggers, API extensions, workflow secrets, ops-tracing configs, agent tool parameters) is decrypted with the old key and encrypted with a new one in the transaction that stores the new public key; JSON documents keep every other byte. The old key stays in storage as privkeys/<tenant_id>/private.pem.previous until the transaction has committed and every value decrypts with the new key; run the command again after a crash and it finishes the job (from private.pem.previous if private.pem is torn). One run per tenant at a time (a Redis lock plus a row lock; another run waits up to 120 s, then that tenant is busy: exit 6). Values that do not decrypt are reported and left as they are (exit 8), or removed with --drop-undecryptable."
   static override examples = [
     '<%= config.bin %> encryption rotate --dry-run',
     '<%= config.bin %> encryption rotate --tenant 6f0c…e1 --yes',
@@ -46,7 +46,7 @@ export default class EncryptionRotate extends DifyCommand {
     p.stop()
     for (const o of res.outcomes) {
       const state = { failed: 'FAILED', 'would-rotate': 'would rotate', rotated: 'rotated', skipped: 'skipped' }[o.status]
-      this.out.log(`${state.padEnd(12)} ${o.tenantId} (${o.name})${o.resumed ? ' [finishing an interrupted run]' : ''}: ${o.reencrypted} value(s) re-encrypted${o.dropped ? `, ${o.dropped} dropped` : ''}${o.error ? `; ${o.error}` : ''}`)
+      this.out.log(`${state.padEnd(12)} ${o.tenantId} (${o.name})${o.resumed ? ' [finishing an interrupted run]' : ''}${o.recoveredFrom ? ` [old key taken from ${o.recoveredFrom}]` : ''}: ${o.reencrypted} value(s) re-encrypted${o.dropped ? `, ${o.dropped} dropped` : ''}${o.error ? `; ${o.error}` : ''}`)
       for (const u of o.undecryptable) {
         this.out.log(`  does not decrypt: ${u.table}.${u.column} ${u.values} value(s)${flags.verbose ? ` in rows ${u.rowIds.join(' ')}` : ''}`)
       }
@@ -62,7 +62,8 @@ export default class EncryptionRotate extends DifyCommand {
         details: { summary: s, skipped: res.outcomes.filter((o) => o.status === 'skipped').map((o) => o.tenantId) },
       })
     }
-    if (s.failed || res.cacheError) this.setExitCode(ExitCode.partial)
+    if (s.failed && s.failed === s.busy && !res.cacheError) this.setExitCode(ExitCode.busy)
+    else if (s.failed || res.cacheError) this.setExitCode(ExitCode.partial)
     else if (s.undecryptable) this.setExitCode(ExitCode.problems)
     if (!flags.verbose) for (const o of res.outcomes) for (const u of o.undecryptable) u.rowIds = []
     return res

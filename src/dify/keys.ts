@@ -110,6 +110,11 @@ export const keys = {
    * dify-ops: `vdb-migrate --checkpoint redis`, one HASH per unit (dataset or annotation app); field = the target
    * key (`<store type>@<location>`), value = the checkpoint as JSON. No TTL.
    */
+  /**
+   * dify-ops: one tenant's key-pair lock, held by `encryption rotate`, `reset-encrypt-key-pair` and
+   * `encryption restore-key` while they change that tenant's key (value = a random token, PX 60 s, renewed).
+   */
+  encryptionTenantLock: (tenantId: string, prefix = '') => `${prefix}dify_ops:encryption_lock:${tenantId}`,
   vdbMigrateCheckpoint: (unitKind: 'dataset' | 'annotation', unitId: string, prefix = '') =>
     `${prefix}dify_ops:vdb_migrate:checkpoint:${unitKind}:${unitId}`,
 } as const

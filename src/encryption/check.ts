@@ -8,7 +8,7 @@ import type { Storage } from '../runtime/storage.js'
 import { TENANT_ENCRYPTED_COLUMNS, type EncryptedColumn } from '../dify/encrypted-columns.js'
 import { decryptToken, DecryptError } from '../crypto/index.js'
 import { extractTokens } from './values.js'
-import { existingTables, scanColumn } from './scan.js'
+import { existingTables, presentColumns, scanColumn } from './scan.js'
 import { listTenants, loadTenantKey, type KeyStatus, type TenantRow } from './tenants.js'
 
 /** row ids listed per column at most (the counts are always complete) */
@@ -46,6 +46,8 @@ export interface CheckResult {
   summary: { tenants: number; tenantsOk: number; keyProblems: number; values: number; undecryptable: number }
   /** tables of the list this database does not have (older Dify release) */
   missingTables: string[]
+  /** columns of the list whose table exists but the column does not (another release: e.g. providers.encrypted_config before 1.8.0) */
+  absentColumns: string[]
 }
 
 export interface CensusOptions {
@@ -61,11 +63,11 @@ export interface CensusOptions {
 /** Scan every encrypted column once for the given tenants and judge each value. */
 export async function census(db: Db, tenants: TenantRow[], keyOf: (tenantId: string) => KeyObject | undefined, opts: CensusOptions = {}) {
   const columns = opts.columns ?? TENANT_ENCRYPTED_COLUMNS
-  const present = await existingTables(db, [...new Set(columns.map((c) => c.table))])
+  const present = new Set(await presentColumns(db, columns))
   const byTenant = new Map<string, ColumnReport[]>(tenants.map((t) => [t.id, []]))
   const ids = tenants.map((t) => t.id)
   for (const col of columns) {
-    if (!present.has(col.table)) continue
+    if (!present.has(col)) continue
     const reports = new Map<string, ColumnReport>()
     for (const t of ids) {
       const r: ColumnReport = { table: col.table, column: col.column, rows: 0, values: 0, undecryptable: 0, failedRowIds: [], malformed: 0 }
@@ -107,14 +109,19 @@ export async function census(db: Db, tenants: TenantRow[], keyOf: (tenantId: str
       }
     }
   }
-  return { byTenant, missingTables: [...new Set(columns.map((c) => c.table))].filter((t) => !present.has(t)) }
+  const tables = await existingTables(db, [...new Set(columns.map((c) => c.table))])
+  return {
+    byTenant,
+    missingTables: [...new Set(columns.map((c) => c.table))].filter((t) => !tables.has(t)),
+    absentColumns: columns.filter((c) => tables.has(c.table) && !present.has(c)).map((c) => `${c.table}.${c.column}`),
+  }
 }
 
 export async function checkEncryption(deps: { db: Db; storage: Storage }, input: { tenantIds?: string[] } = {}): Promise<CheckResult> {
   const tenants = await listTenants(deps.db, input.tenantIds)
   const states = new Map<string, Awaited<ReturnType<typeof loadTenantKey>>>()
   await pool(tenants, 8, async (t) => void states.set(t.id, await loadTenantKey(deps.storage, t)))
-  const { byTenant, missingTables } = await census(deps.db, tenants, (id) => states.get(id)?.key, { allTenants: !input.tenantIds?.length })
+  const { byTenant, missingTables, absentColumns } = await census(deps.db, tenants, (id) => states.get(id)?.key, { allTenants: !input.tenantIds?.length })
   const reports: TenantReport[] = tenants.map((t) => {
     const st = states.get(t.id)!
     const columns = byTenant.get(t.id)!.filter((c) => c.rows || c.malformed)
@@ -138,7 +145,7 @@ export async function checkEncryption(deps: { db: Db; storage: Storage }, input:
     values: reports.reduce((a, r) => a + r.values, 0),
     undecryptable: reports.reduce((a, r) => a + r.undecryptable, 0),
   }
-  return { storage: deps.storage.location, ok: summary.tenantsOk === summary.tenants, tenants: reports, summary, missingTables }
+  return { storage: deps.storage.location, ok: summary.tenantsOk === summary.tenants, tenants: reports, summary, missingTables, absentColumns }
 }
 
 /** run f over items with at most n in flight */

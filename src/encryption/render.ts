@@ -4,6 +4,8 @@ import type { ResetPlan } from './reset.js'
 export function describeResetPlan(plan: ResetPlan, opts: { verbose?: boolean; dryRun?: boolean }): string[] {
   const lines: string[] = []
   const will = opts.dryRun ? 'would' : 'will'
+  const extra = plan.deletesFrom.filter((d) => d.table.startsWith('tool_'))
+  if (extra.length) lines.push(`Dify ${plan.difyVersion}: the tool providers (${extra.map((d) => d.table).join(', ')}) are deleted too, as Dify's own reset-encrypt-key-pair does from 1.14.2.`)
   for (const t of plan.tenants) {
     lines.push(`Tenant ${t.tenantId} (${t.name}): private key ${t.hasPrivateKey ? 'present' : 'absent'}${t.hasPrivateKey && plan.backupTimestamp ? `, ${will} be backed up as private.pem.${plan.backupTimestamp}.bak` : ''}`)
     const dels = t.deletes.filter((d) => d.rows > 0)

@@ -8,10 +8,13 @@ import type { Storage } from '../runtime/storage.js'
 import type { OpenedRedis } from '../runtime/redis.js'
 import { ConfigError } from '../cli/errors.js'
 import { PRIVKEYS_PREFIX, privateKeyPath } from '../dify/keys.js'
-import { RESET_DELETED_TABLES, RESET_DELETES, TENANT_ENCRYPTED_COLUMNS } from '../dify/encrypted-columns.js'
+import { resetDeletesFor, TENANT_ENCRYPTED_COLUMNS, type ResetDelete } from '../dify/encrypted-columns.js'
+import { loadProfile } from '../dify/schema-version.js'
 import { generateTenantKeyPair, type TenantKeyPair } from '../crypto/index.js'
 import { census, MAX_LISTED_IDS, pool } from './check.js'
-import { existingTables } from './scan.js'
+import { existingTables, presentColumns } from './scan.js'
+import { writeKeyCopy, writeKeyFile } from './key-files.js'
+import { TenantBusyError, withTenantLock } from './lock.js'
 import { anyDb, backupTimestamp, freeBackupPath, listTenants, type TenantRow } from './tenants.js'
 import { deleteTenantCaches } from './caches.js'
 
@@ -30,6 +33,8 @@ export interface ResetInput {
   onTenantDone?: (done: number, total: number) => void
   /** stop starting tenants (those in flight finish); the rest are reported as 'skipped' */
   signal?: AbortSignal
+  /** how long to wait for another run's lock on a tenant (default 120 s) */
+  lockWaitMs?: number
 }
 
 export interface PlannedDelete {
@@ -62,6 +67,10 @@ export interface ResetPlan {
   privateKeysInStorage: number
   tenants: ResetTenantPlan[]
   backupTimestamp: string | null
+  /** the Dify release of the database (decides what is deleted: see resetDeletesFor), null when unknown */
+  difyVersion: string | null
+  /** the tables a reset deletes the tenant's rows from on this release (`dify`: Dify's own command does too) */
+  deletesFrom: ResetDelete[]
 }
 
 export interface ResetTenantOutcome {
@@ -71,6 +80,8 @@ export interface ResetTenantOutcome {
   /** storage path of the backup of the old key */
   backup?: string
   deleted: Record<string, number>
+  /** failed because another run held the tenant's lock for longer than the wait */
+  busy?: boolean
   error?: string
 }
 
@@ -113,13 +124,18 @@ export async function planReset(deps: { db: Db; storage: Storage }, input: Reset
   }
   const storedSet = new Set(stored)
   const all = !input.tenantIds?.length
-  const deletes = await plannedDeletes(deps.db, tenants, all)
-  const kept = TENANT_ENCRYPTED_COLUMNS.filter((c) => !RESET_DELETED_TABLES.has(c.table))
+  const difyVersion = (await loadProfile(deps.db)).version
+  const deletesFrom = [...resetDeletesFor(difyVersion)]
+  const deletes = await plannedDeletes(deps.db, tenants, all, deletesFrom)
+  const deleted = new Set(deletesFrom.map((d) => d.table))
+  const kept = (await presentColumns(deps.db, TENANT_ENCRYPTED_COLUMNS)).filter((c) => !deleted.has(c.table))
   const { byTenant } = await census(deps.db, tenants, () => undefined, { decrypt: false, columns: kept, allTenants: all })
   return {
     storage: deps.storage.location,
     privateKeysInStorage: stored.filter((p) => p.endsWith('/private.pem')).length,
     backupTimestamp: input.backup === false ? null : backupTimestamp(input.now ?? new Date()),
+    difyVersion,
+    deletesFrom,
     tenants: tenants.map((t) => ({
       tenantId: t.id,
       name: t.name,
@@ -131,13 +147,13 @@ export async function planReset(deps: { db: Db; storage: Storage }, input: Reset
   }
 }
 
-async function plannedDeletes(db: Db, tenants: TenantRow[], all: boolean): Promise<Map<string, PlannedDelete[]>> {
+async function plannedDeletes(db: Db, tenants: TenantRow[], all: boolean, deletesFrom: readonly ResetDelete[]): Promise<Map<string, PlannedDelete[]>> {
   const k = anyDb(db)
-  const present = await existingTables(db, RESET_DELETES.map((d) => d.table))
+  const present = await existingTables(db, deletesFrom.map((d) => d.table))
   const out = new Map<string, PlannedDelete[]>(tenants.map((t) => [t.id, []]))
   const ids = tenants.map((t) => t.id)
   if (!ids.length) return out
-  for (const d of RESET_DELETES) {
+  for (const d of deletesFrom) {
     if (!present.has(d.table)) continue
     let q = k.selectFrom(d.table).select(['id', 'tenant_id']).orderBy('id')
     if (!all) q = q.where('tenant_id', 'in', ids)
@@ -164,14 +180,18 @@ export async function executeReset(
 ): Promise<ResetResult> {
   const generate = input.generate ?? generateTenantKeyPair
   const outcomes: ResetTenantOutcome[] = new Array(plan.tenants.length)
-  const present = await existingTables(deps.db, RESET_DELETES.map((d) => d.table))
+  const present = await existingTables(deps.db, plan.deletesFrom.map((d) => d.table))
+  // the per-tenant lock lives in Redis: an unreachable Redis stops the run here, before anything is written (exit 5)
+  const redis = plan.tenants.length ? await deps.redis() : undefined
   let done = 0
   await pool(plan.tenants, deps.db.type === 'pglite' ? 1 : Math.max(1, input.concurrency ?? 4), async (t, i) => {
     try {
       const kp = await generate()
-      outcomes[i] = await resetTenant(deps, t, kp, plan.backupTimestamp, present)
+      outcomes[i] = await withTenantLock(redis!, t.tenantId, { waitMs: input.lockWaitMs, signal: input.signal }, () =>
+        resetTenant(deps, t, kp, plan.backupTimestamp, plan.deletesFrom, present),
+      )
     } catch (e) {
-      outcomes[i] = { tenantId: t.tenantId, name: t.name, status: 'failed', deleted: {}, error: (e as Error).message.split('\n')[0] }
+      outcomes[i] = { tenantId: t.tenantId, name: t.name, status: 'failed', deleted: {}, error: (e as Error).message.split('\n')[0], ...(e instanceof TenantBusyError ? { busy: true } : {}) }
     }
     input.onTenantDone?.(++done, plan.tenants.length)
   }, input.signal)
@@ -199,6 +219,7 @@ async function resetTenant(
   t: ResetTenantPlan,
   kp: TenantKeyPair,
   timestamp: string | null,
+  deletesFrom: readonly ResetDelete[],
   present: Set<string>,
 ): Promise<ResetTenantOutcome> {
   const path = privateKeyPath(t.tenantId)
@@ -206,14 +227,16 @@ async function resetTenant(
   let backup: string | undefined
   if (old && timestamp) {
     backup = await freeBackupPath(deps.storage, t.tenantId, timestamp)
-    await deps.storage.write(backup, old)
+    // 0600, or the key's own mode if stricter (fs); never half a file
+    await writeKeyCopy(deps.storage, backup, old, path)
   }
   const deleted: Record<string, number> = {}
   let wrote = false
   try {
     await anyDb(deps.db).transaction().execute(async (tx) => {
+      await tx.selectFrom('tenants').select('id').where('id', '=', t.tenantId).forUpdate().execute()
       await tx.updateTable('tenants').set({ encrypt_public_key: kp.publicPem }).where('id', '=', t.tenantId).execute()
-      for (const d of RESET_DELETES) {
+      for (const d of deletesFrom) {
         if (!present.has(d.table)) continue
         let q = tx.deleteFrom(d.table).where('tenant_id', '=', t.tenantId)
         if (d.where) q = q.where(d.where.column, '=', d.where.value)
@@ -222,12 +245,13 @@ async function resetTenant(
       }
       // last, just before COMMIT: the window in which storage and database disagree is as short as it can be
       wrote = true
-      await deps.storage.write(path, kp.privatePem)
+      // atomic (temporary file + rename), keeping the old key's file mode
+      await writeKeyFile(deps.storage, path, kp.privatePem)
     })
   } catch (e) {
     // the database still holds the old public key: put the old private key back
     if (wrote) {
-      if (old) await deps.storage.write(path, old)
+      if (old) await writeKeyFile(deps.storage, path, old)
       else await deps.storage.delete(path)
     }
     throw e

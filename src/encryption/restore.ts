@@ -5,12 +5,14 @@
 import type { Db } from '../runtime/db.js'
 import type { Storage } from '../runtime/storage.js'
 import type { OpenedRedis } from '../runtime/redis.js'
-import { NotFoundError, ProblemsFoundError, UsageError } from '../cli/errors.js'
+import { BusyError, NotFoundError, ProblemsFoundError, UsageError } from '../cli/errors.js'
 import { privateKeyBackupPath, privateKeyPath } from '../dify/keys.js'
 import { KeyFormatError, parsePrivateKey, publicPemOf } from '../crypto/index.js'
 import { census, type ColumnReport } from './check.js'
 import { anyDb, backupTimestamp, freeBackupPath, listTenants } from './tenants.js'
 import { deleteTenantCaches } from './caches.js'
+import { writeKeyCopy, writeKeyFile } from './key-files.js'
+import { withTenantLock } from './lock.js'
 
 export interface RestoreInput {
   tenantId: string
@@ -20,6 +22,8 @@ export interface RestoreInput {
   backup?: string
   dryRun?: boolean
   now?: Date
+  /** how long to wait for another run's lock on the tenant (default 120 s) */
+  lockWaitMs?: number
 }
 
 export interface RestoreResult {
@@ -76,18 +80,28 @@ export async function restoreKey(deps: { db: Db; storage: Storage; redis: () => 
   const unchanged = current !== undefined && current.toString('utf8') === pem && tenant!.encryptPublicKey === publicPem
   const result: RestoreResult = { tenantId: tenant!.id, source, dryRun: Boolean(input.dryRun), unchanged, values, publicKeyUpdated: false, cachesDeleted: 0, columns }
   if (input.dryRun || unchanged) return result
-  if (current && current.toString('utf8') !== pem) {
-    result.replacedKeyBackup = await freeBackupPath(deps.storage, tenant!.id, backupTimestamp(input.now ?? new Date()))
-    await deps.storage.write(result.replacedKeyBackup, current)
-  }
-  await deps.storage.write(path, pem)
-  try {
-    await anyDb(deps.db).updateTable('tenants').set({ encrypt_public_key: publicPem }).where('id', '=', tenant!.id).execute()
-  } catch (e) {
-    if (current) await deps.storage.write(path, current)
-    else await deps.storage.delete(path)
-    throw e
-  }
+  await withTenantLock(await deps.redis(), tenant!.id, { waitMs: input.lockWaitMs }, async () => {
+    // read again under the lock: a rotate or reset may have changed the key while we verified
+    const now = await deps.storage.readIfExists(path)
+    if (now && current ? !now.equals(current) : now !== current) {
+      throw new BusyError(`The key of tenant ${tenant!.id} changed while it was being verified; nothing was changed.`, { hint: 'Run the command again.' })
+    }
+    if (current && current.toString('utf8') !== pem) {
+      result.replacedKeyBackup = await freeBackupPath(deps.storage, tenant!.id, backupTimestamp(input.now ?? new Date()))
+      // 0600, or the key's own mode if stricter (fs)
+      await writeKeyCopy(deps.storage, result.replacedKeyBackup, current, path)
+    }
+    await anyDb(deps.db).transaction().execute(async (tx) => {
+      await tx.selectFrom('tenants').select('id').where('id', '=', tenant!.id).forUpdate().execute()
+      await tx.updateTable('tenants').set({ encrypt_public_key: publicPem }).where('id', '=', tenant!.id).execute()
+      // last before COMMIT, atomic: if the commit fails the old key is put back below
+      await writeKeyFile(deps.storage, path, pem)
+    }).catch(async (e) => {
+      if (current) await writeKeyFile(deps.storage, path, current)
+      else await deps.storage.delete(path)
+      throw e
+    })
+  })
   result.publicKeyUpdated = tenant!.encryptPublicKey !== publicPem
   try {
     result.cachesDeleted = await deleteTenantCaches(await deps.redis(), [tenant!.id])

@@ -16,10 +16,12 @@ import type { Db } from '../runtime/db.js'
 import type { Storage } from '../runtime/storage.js'
 import type { OpenedRedis } from '../runtime/redis.js'
 import { keys, privateKeyPath, privateKeyPreviousPath } from '../dify/keys.js'
-import { TENANT_ENCRYPTED_COLUMNS } from '../dify/encrypted-columns.js'
+import { TENANT_ENCRYPTED_COLUMNS, type EncryptedColumn } from '../dify/encrypted-columns.js'
 import { decryptToken, DecryptError, encryptToken, generateTenantKeyPair, keysMatch, KeyFormatError, parsePrivateKey, parsePublicKey, type TenantKeyPair } from '../crypto/index.js'
 import { census, MAX_LISTED_IDS, pool } from './check.js'
-import { existingTables, scanColumn } from './scan.js'
+import { presentColumns, scanColumn } from './scan.js'
+import { writeKeyCopy, writeKeyFile } from './key-files.js'
+import { TenantBusyError, withTenantLock } from './lock.js'
 import { anyDb, listTenants, type TenantRow } from './tenants.js'
 import { extractTokens, replaceTokens } from './values.js'
 import { deleteTenantCaches } from './caches.js'
@@ -34,6 +36,8 @@ export interface RotateInput {
   onTenantDone?: (done: number, total: number) => void
   /** stop starting tenants (those in flight finish); the rest are reported as 'skipped' */
   signal?: AbortSignal
+  /** how long to wait for another run's lock on a tenant (default 120 s) */
+  lockWaitMs?: number
 }
 
 export interface UndecryptableValues {
@@ -53,6 +57,10 @@ export interface RotateOutcome {
   undecryptable: UndecryptableValues[]
   /** values removed by --drop-undecryptable (rows deleted for whole-value columns) */
   dropped: number
+  /** the key this run started from was private.pem.previous (private.pem was missing or did not parse) */
+  recoveredFrom?: string
+  /** failed because another run held the tenant's lock for longer than the wait */
+  busy?: boolean
   error?: string
 }
 
@@ -62,7 +70,7 @@ export interface RotateResult {
   outcomes: RotateOutcome[]
   cachesDeleted: number
   cacheError?: string
-  summary: { tenants: number; rotated: number; failed: number; skipped: number; reencrypted: number; undecryptable: number; dropped: number }
+  summary: { tenants: number; rotated: number; failed: number; skipped: number; busy: number; reencrypted: number; undecryptable: number; dropped: number }
 }
 
 type Deps = { db: Db; storage: Storage; redis: () => Promise<OpenedRedis> }
@@ -71,17 +79,20 @@ class TenantFailure extends Error {}
 
 export async function rotateKeys(deps: Deps, input: RotateInput): Promise<RotateResult> {
   const tenants = await listTenants(deps.db, input.tenantIds)
-  const present = await existingTables(deps.db, [...new Set(TENANT_ENCRYPTED_COLUMNS.map((c) => c.table))])
+  const columns = await presentColumns(deps.db, TENANT_ENCRYPTED_COLUMNS)
+  // the per-tenant lock lives in Redis: an unreachable Redis stops the run here, before anything is written (exit 5)
+  if (!input.dryRun && tenants.length) await deps.redis()
   const outcomes: RotateOutcome[] = new Array(tenants.length)
   let done = 0
   // PGlite has one connection: tenants one at a time there
   await pool(tenants, deps.db.type === 'pglite' ? 1 : Math.max(1, input.concurrency ?? 4), async (t, i) => {
     const o: RotateOutcome = { tenantId: t.id, name: t.name, status: 'failed', resumed: false, reencrypted: 0, undecryptable: [], dropped: 0 }
     try {
-      await rotateTenant(deps, t, input, present, o)
+      await rotateTenant(deps, t, input, columns, o)
     } catch (e) {
       o.status = 'failed'
       o.error = (e as Error).message.split('\n')[0]
+      if (e instanceof TenantBusyError) o.busy = true
     }
     outcomes[i] = o
     input.onTenantDone?.(++done, tenants.length)
@@ -108,6 +119,7 @@ export async function rotateKeys(deps: Deps, input: RotateInput): Promise<Rotate
       rotated: outcomes.filter((o) => o.status === 'rotated' || o.status === 'would-rotate').length,
       failed: outcomes.filter((o) => o.status === 'failed').length,
       skipped: outcomes.filter((o) => o.status === 'skipped').length,
+      busy: outcomes.filter((o) => o.busy).length,
       reencrypted: sum((o) => o.reencrypted),
       undecryptable: sum((o) => o.undecryptable.reduce((a, u) => a + u.values, 0)),
       dropped: sum((o) => o.dropped),
@@ -117,48 +129,71 @@ export async function rotateKeys(deps: Deps, input: RotateInput): Promise<Rotate
 
 const matches = (k: KeyObject | undefined, pub: string | null) => k !== undefined && keysMatch(k, pub)
 
-function parseOrFail(pem: Buffer, what: string): KeyObject {
+/** a stored key: its bytes and, when they parse, the key (a torn or foreign file does not parse) */
+interface StoredKey {
+  pem: Buffer
+  key?: KeyObject
+  error?: string
+}
+
+function parseStored(pem: Buffer | undefined): StoredKey | undefined {
+  if (!pem) return undefined
   try {
-    return parsePrivateKey(pem)
+    return { pem, key: parsePrivateKey(pem) }
   } catch (e) {
-    if (e instanceof KeyFormatError) throw new TenantFailure(`${what} does not parse: ${e.message}`)
+    if (e instanceof KeyFormatError) return { pem, error: e.message }
     throw e
   }
 }
 
-async function rotateTenant(deps: Deps, t: TenantRow, input: RotateInput, present: Set<string>, o: RotateOutcome): Promise<void> {
+async function rotateTenant(deps: Deps, t0: TenantRow, input: RotateInput, columns: readonly EncryptedColumn[], o: RotateOutcome): Promise<void> {
+  if (input.dryRun) return rotateTenantLocked(deps, t0, input, columns, o)
+  // one run per tenant at a time (another rotate, reset or restore-key waits here); then read the tenant afresh
+  await withTenantLock(await deps.redis(), t0.id, { waitMs: input.lockWaitMs, signal: input.signal }, async () => {
+    const [t] = await listTenants(deps.db, [t0.id])
+    await rotateTenantLocked(deps, t!, input, columns, o)
+  })
+}
+
+async function rotateTenantLocked(deps: Deps, t: TenantRow, input: RotateInput, columns: readonly EncryptedColumn[], o: RotateOutcome): Promise<void> {
   const path = privateKeyPath(t.id)
   const prevPath = privateKeyPreviousPath(t.id)
   const [curPem, prevPem] = await Promise.all([deps.storage.readIfExists(path), deps.storage.readIfExists(prevPath)])
-  const cur = curPem ? parseOrFail(curPem, path) : undefined
-  const prev = prevPem ? parseOrFail(prevPem, prevPath) : undefined
+  const cur = parseStored(curPem)
+  const prev = parseStored(prevPem)
+  const curOk = matches(cur?.key, t.encryptPublicKey)
+  const prevOk = matches(prev?.key, t.encryptPublicKey)
   let old: KeyObject
   let oldPem: Buffer
-  if (prevPem && cur && !curPem!.equals(prevPem) && matches(cur, t.encryptPublicKey)) {
+  /** .previous must be (re)written from the old key before anything else changes */
+  let writePrevious = false
+  if (prev?.key && cur?.key && !cur.pem.equals(prev.pem) && curOk) {
     // committed by an interrupted run: only the caches, the check and the clean-up are left
     o.resumed = true
     if (input.dryRun) {
       o.status = 'would-rotate'
       return
     }
-    await finish(deps, t, cur, o)
+    await finish(deps, t, cur.key, o, columns)
     return
   }
-  if (prevPem && matches(prev, t.encryptPublicKey)) {
-    o.resumed = !curPem || !curPem.equals(prevPem)
-    old = prev!
-    oldPem = prevPem
-  } else if (prevPem) {
-    throw new TenantFailure(`${prevPath} exists but neither it nor ${path} matches tenants.encrypt_public_key; resolve by hand (dify encryption check, restore-key)`)
+  if (prevOk) {
+    // the old key saved by an interrupted run: private.pem may be missing, torn, or an uncommitted new key
+    o.resumed = !cur || !cur.pem.equals(prev!.pem)
+    if (o.resumed && !cur?.key) o.recoveredFrom = prevPath
+    old = prev!.key!
+    oldPem = prev!.pem
+  } else if (curOk && (!prev || !prev.key)) {
+    // no .previous, or a torn one (a crash while it was being copied): start (again) from private.pem
+    old = cur!.key!
+    oldPem = cur!.pem
+    writePrevious = true
+    if (prev) o.resumed = true
   } else {
-    if (!curPem) throw new TenantFailure(`${path} does not exist (restore it with dify encryption restore-key, or reset the tenant)`)
-    if (!t.encryptPublicKey) throw new TenantFailure('tenants.encrypt_public_key is empty')
-    if (!matches(cur, t.encryptPublicKey)) throw new TenantFailure(`${path} does not match tenants.encrypt_public_key`)
-    old = cur!
-    oldPem = curPem
+    throw new TenantFailure(keyProblem(t, path, prevPath, cur, prev))
   }
   if (input.dryRun) {
-    const { byTenant } = await census(deps.db, [t], () => old)
+    const { byTenant } = await census(deps.db, [t], () => old, { columns })
     for (const c of byTenant.get(t.id)!) {
       o.reencrypted += c.values - c.undecryptable
       if (c.undecryptable) o.undecryptable.push({ table: c.table, column: c.column, values: c.undecryptable, rowIds: c.failedRowIds })
@@ -166,7 +201,7 @@ async function rotateTenant(deps: Deps, t: TenantRow, input: RotateInput, presen
     o.status = 'would-rotate'
     return
   }
-  if (!prevPem) await deps.storage.write(prevPath, oldPem)
+  if (writePrevious) await writeKeyCopy(deps.storage, prevPath, oldPem, path)
   const kp = await (input.generate ?? generateTenantKeyPair)()
   const newPub = parsePublicKey(kp.publicPem)
   let wroteKey = false
@@ -174,8 +209,7 @@ async function rotateTenant(deps: Deps, t: TenantRow, input: RotateInput, presen
     await anyDb(deps.db).transaction().execute(async (tx) => {
       const locked = (await tx.selectFrom('tenants').select('encrypt_public_key').where('id', '=', t.id).forUpdate().executeTakeFirst()) as { encrypt_public_key: string | null } | undefined
       if (!locked || locked.encrypt_public_key !== t.encryptPublicKey) throw new TenantFailure('the tenant changed while rotating; run again')
-      for (const col of TENANT_ENCRYPTED_COLUMNS) {
-        if (!present.has(col.table)) continue
+      for (const col of columns) {
         const bad: UndecryptableValues = { table: col.table, column: col.column, values: 0, rowIds: [] }
         for await (const page of scanColumn(deps.db, col, { tenantIds: [t.id], k: tx, pageSize: 500 })) {
           for (const row of page) {
@@ -210,30 +244,42 @@ async function rotateTenant(deps: Deps, t: TenantRow, input: RotateInput, presen
       }
       await tx.updateTable('tenants').set({ encrypt_public_key: kp.publicPem }).where('id', '=', t.id).execute()
       wroteKey = true
-      await deps.storage.write(path, kp.privatePem)
+      // atomic (temporary file + rename): a concurrent reader sees the old key or the new one, never half of one
+      await writeKeyFile(deps.storage, path, kp.privatePem)
     })
   } catch (e) {
     // not committed: the database still has the old public key and the old tokens
-    // (private.pem may also hold an uncommitted key of an interrupted run): put the old key back, then drop .previous
-    if (wroteKey || !curPem || !curPem.equals(oldPem)) await deps.storage.write(path, oldPem)
+    // (private.pem may also hold an uncommitted key of an interrupted run, or be torn): put the old key back, then drop .previous
+    if (wroteKey || !curPem || !curPem.equals(oldPem)) await writeKeyFile(deps.storage, path, oldPem)
     await deps.storage.delete(prevPath)
     throw e
   }
-  await finish(deps, t, parsePrivateKey(kp.privatePem), o)
+  await finish(deps, t, parsePrivateKey(kp.privatePem), o, columns)
+}
+
+/** why a tenant's stored keys do not allow a rotation, naming both files */
+function keyProblem(t: TenantRow, path: string, prevPath: string, cur: StoredKey | undefined, prev: StoredKey | undefined): string {
+  const state = (k: StoredKey | undefined, p: string) =>
+    !k ? `${p} does not exist` : !k.key ? `${p} does not parse (${k.error})` : `${p} does not match tenants.encrypt_public_key`
+  if (!t.encryptPublicKey) return `tenants.encrypt_public_key is empty; ${state(cur, path)}`
+  const hint = prev
+    ? 'resolve by hand (dify encryption check, dify encryption restore-key --file <a key that matches>)'
+    : 'there is no private.pem.previous to recover from; restore the key with dify encryption restore-key (--backup <UTC> or --file), or reset the tenant'
+  return `${state(cur, path)} and ${prev ? state(prev, prevPath) : `${prevPath} does not exist`}: ${hint}`
 }
 
 /**
  * after the commit: flush the private-key cache (the credential caches still hold the right plaintext; the final pass
  * deletes them for every rotated tenant in one SCAN), prove the values decrypt with the new key, drop the old key
  */
-async function finish(deps: Deps, t: TenantRow, key: KeyObject, o: RotateOutcome): Promise<void> {
+async function finish(deps: Deps, t: TenantRow, key: KeyObject, o: RotateOutcome, columns: readonly EncryptedColumn[]): Promise<void> {
   try {
     const r = await deps.redis()
     await r.client.del(keys.tenantPrivkey(t.id, r.keyPrefix))
   } catch {
     /* reported by the final pass */
   }
-  const { byTenant } = await census(deps.db, [t], () => key)
+  const { byTenant } = await census(deps.db, [t], () => key, { columns })
   const left = byTenant.get(t.id)!.reduce((a, c) => a + c.undecryptable, 0)
   const expected = o.undecryptable.reduce((a, u) => a + u.values, 0)
   if (!o.resumed && left !== expected) {

@@ -42,6 +42,14 @@ function stringLiterals(text: string): Literal[] {
   return out
 }
 
+/**
+ * the whole stored value is one token: `token` columns, and `json-or-token` values in Dify's legacy form (Dify reads a
+ * value that does not start with "{" as one token, api/core/provider_manager.py)
+ */
+function isWholeToken(col: Pick<EncryptedColumn, 'format'>, raw: string): boolean {
+  return col.format === 'token' || (col.format === 'json-or-token' && !raw.startsWith('{'))
+}
+
 export interface ExtractedValue {
   /** the encrypt_token strings found (in order, duplicates kept) */
   tokens: string[]
@@ -52,7 +60,7 @@ export interface ExtractedValue {
 /** the tokens held by one stored value of an encrypted column */
 export function extractTokens(col: Pick<EncryptedColumn, 'format'>, raw: string | null | undefined): ExtractedValue {
   if (raw === null || raw === undefined || raw === '') return { tokens: [] }
-  if (col.format === 'token') return { tokens: [raw] }
+  if (isWholeToken(col, raw)) return { tokens: [raw] }
   try {
     JSON.parse(raw)
   } catch {
@@ -66,7 +74,7 @@ export function extractTokens(col: Pick<EncryptedColumn, 'format'>, raw: string 
  * For json columns only the token literals change; for token columns the whole value does.
  */
 export function replaceTokens(col: Pick<EncryptedColumn, 'format'>, raw: string, replace: (token: string) => string | undefined): string {
-  if (col.format === 'token') return replace(raw) ?? raw
+  if (isWholeToken(col, raw)) return replace(raw) ?? raw
   let out = ''
   let last = 0
   for (const l of stringLiterals(raw)) {

@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { StorageConfig } from '../config/schema.js'
 import { ConfigError, ConnectError } from '../cli/errors.js'
 
@@ -13,6 +14,10 @@ export interface Storage {
   /** object paths below a prefix (recursive), without directory entries */
   list(prefix: string): Promise<string[]>
   copy(from: string, to: string): Promise<void>
+  /** move an object: OpenDAL's rename where the service has it (atomic on fs), else copy then delete */
+  rename(from: string, to: string): Promise<void>
+  /** the local file of an object on the fs scheme (for atomic writes with a file mode); undefined elsewhere */
+  localPath?: (path: string) => string
 }
 
 export async function openStorage(cfg: StorageConfig): Promise<Storage> {
@@ -71,6 +76,13 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
         return entries.map((e) => e.path()).filter((p) => !p.endsWith('/'))
       }),
     copy: (a, b) => wrap('copy', a, async () => void (await op.write(b, await op.read(a)))),
+    rename: (a, b) =>
+      wrap('rename', a, async () => {
+        if (op.capability().rename) return void (await op.rename(a, b))
+        await op.write(b, await op.read(a))
+        await op.delete(a)
+      }),
+    ...(cfg.scheme === 'fs' && typeof cfg.options.root === 'string' ? { localPath: (p: string) => join(cfg.options.root!, p) } : {}),
   }
   return storage
 }

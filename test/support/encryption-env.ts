@@ -7,7 +7,8 @@ import mysql from 'mysql2/promise'
 import { MYSQL } from './services.js'
 import { scratchMysql, scratchPg, scratchRedis, type Scratch, type ScratchRedis } from './scratch.js'
 import { createDifySchema, loadOracleSchema, openScratchDb } from './dify-schema.js'
-import { mysqlSink, pgSink, seedTenants, type SeededTenant } from './encryption-seed.js'
+import { mysqlSink, pgSink, seedTenants, type SeededTenant, type SeedSink } from './encryption-seed.js'
+import { loadRelease } from './oracles.js'
 
 /** run SQL written with $1… placeholders on either dialect; returns the rows */
 export type Query = (text: string, params?: unknown[]) => Promise<any[]>
@@ -23,7 +24,8 @@ export interface EncryptionEnv {
   query: Query
   /** SQL for a column as text */
   text(column: string): string
-  seed(count: number): Promise<SeededTenant[]>
+  seed(count: number, opts?: Omit<Parameters<typeof seedTenants>[2], 'count'>): Promise<SeededTenant[]>
+  sink: SeedSink
   writeKey(path: string, pem: string): void
   readKey(path: string): string | undefined
   /** every file under the storage root with its content (to compare before/after) */
@@ -31,11 +33,25 @@ export interface EncryptionEnv {
   close(): Promise<void>
 }
 
-export async function encryptionEnv(tag: string, dialect: 'postgres' | 'mysql' = 'postgres'): Promise<EncryptionEnv> {
+/**
+ * `release`: build the schema of that Dify release with test/support/oracles.ts (loadRelease) instead of the 1.12
+ * schema (PG: the 788d3099ae3a oracle; MariaDB: createDifySchema).
+ */
+export async function encryptionEnv(tag: string, dialect: 'postgres' | 'mysql' = 'postgres', opts: { release?: string } = {}): Promise<EncryptionEnv> {
   let db: Scratch
   let client: pg.Client
   let my: mysql.Connection | undefined
-  if (dialect === 'postgres') {
+  if (opts.release) {
+    db = dialect === 'postgres' ? await scratchPg(tag) : await scratchMysql(tag)
+    await loadRelease(db, dialect, opts.release)
+    if (dialect === 'postgres') {
+      client = new pg.Client({ ...PG, database: db.name })
+      await client.connect()
+    } else {
+      my = await mysql.createConnection({ ...MYSQL, database: db.name })
+      client = undefined as unknown as pg.Client
+    }
+  } else if (dialect === 'postgres') {
     db = await scratchPg(tag)
     loadOracleSchema(db.name, '788d3099ae3a')
     client = new pg.Client({ ...PG, database: db.name })
@@ -79,7 +95,8 @@ export async function encryptionEnv(tag: string, dialect: 'postgres' | 'mysql' =
     dialect,
     query,
     text: (c) => (my ? `cast(${c} as char)` : `${c}::text`),
-    seed: (count) => seedTenants(my ? mysqlSink(my) : pgSink(client), async (p, pem) => writeKey(p, pem), { count }),
+    seed: (count, o) => seedTenants(my ? mysqlSink(my) : pgSink(client), async (p, pem) => writeKey(p, pem), { ...o, count }),
+    sink: my ? mysqlSink(my) : pgSink(client),
     writeKey,
     readKey: (p) => (existsSync(join(storageRoot, p)) ? readFileSync(join(storageRoot, p), 'utf8') : undefined),
     storageSnapshot: () => snapshot(),

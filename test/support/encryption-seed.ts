@@ -4,7 +4,7 @@
  * Returns what was written so tests can prove every secret still decrypts to its old value.
  */
 import { randomUUID, createHash } from 'node:crypto'
-import { encryptToken, generateTenantKeyPair, type TenantKeyPair } from '../../src/crypto/index.js'
+import { encryptToken as ourEncrypt, generateTenantKeyPair, type TenantKeyPair } from '../../src/crypto/index.js'
 import { privateKeyPath } from '../../src/dify/keys.js'
 
 export interface SeedSink {
@@ -45,15 +45,23 @@ const NOW = '2026-01-01 00:00:00'
 export async function seedTenants(
   sink: SeedSink,
   writeKey: (path: string, pem: string) => Promise<void>,
-  opts: { count: number; sharedKey?: TenantKeyPair; namePrefix?: string },
+  opts: {
+    count: number
+    sharedKey?: TenantKeyPair
+    namePrefix?: string
+    /** make the key pairs and tokens another way (PyCryptodome in the interop tests) */
+    generate?: () => Promise<TenantKeyPair>
+    encrypt?: (plaintext: string, publicPem: string) => string
+  },
 ): Promise<SeededTenant[]> {
+  const encryptToken = opts.encrypt ?? ourEncrypt
   const tenants: SeededTenant[] = []
   const rows = new Map<string, Array<Record<string, unknown>>>()
   const add = (table: string, row: Record<string, unknown>) => {
     if (!rows.has(table)) rows.set(table, [])
     rows.get(table)!.push(row)
   }
-  const keyPairs = opts.sharedKey ? [] : await Promise.all(Array.from({ length: opts.count }, () => generateTenantKeyPair()))
+  const keyPairs = opts.sharedKey ? [] : await Promise.all(Array.from({ length: opts.count }, () => (opts.generate ?? generateTenantKeyPair)()))
   for (let n = 0; n < opts.count; n++) {
     const tid = randomUUID()
     const kp = opts.sharedKey ?? keyPairs[n]!
@@ -177,4 +185,62 @@ export function mysqlSink(conn: { query(sql: string, params?: unknown[]): Promis
       await conn.query(`insert into ${table} (${cols.map((c) => `\`${c}\``).join(', ')}) values ${values.join(', ')}`, params)
     },
   }
+}
+
+/**
+ * The locations whose tenant is their app's (trace_app_config.tracing_config, app_model_configs.agent_mode), in the
+ * value shapes Dify writes, plus a legacy bare-token provider_credentials row (`json-or-token`): one app per tenant
+ * with an ops-trace config (Langfuse: secret_key/public_key encrypted, host plain) and two saved agent configs whose
+ * tools carry secret-input parameters next to plain ones. Appends the secrets to each tenant's list.
+ */
+export async function seedAppLocations(
+  sink: SeedSink,
+  tenants: SeededTenant[],
+  opts: { encrypt?: (plaintext: string, publicPem: string) => string; legacyProviderToken?: boolean } = {},
+): Promise<void> {
+  const enc = opts.encrypt ?? ourEncrypt
+  const rows = new Map<string, Array<Record<string, unknown>>>()
+  const add = (table: string, row: Record<string, unknown>) => {
+    if (!rows.has(table)) rows.set(table, [])
+    rows.get(table)!.push(row)
+  }
+  tenants.forEach((t, n) => {
+    const tok = (table: string, column: string, id: string, label: string) => {
+      const plaintext = `${label}-${t.id.slice(0, 8)}-${n}-ñ`
+      t.secrets.push({ table, column, id, tenantId: t.id, plaintext })
+      return enc(plaintext, t.keys.publicPem)
+    }
+    const appId = randomUUID()
+    add('apps', {
+      id: appId, tenant_id: t.id, name: `agent ${n}`, description: '', mode: 'agent-chat', icon: '🤖', icon_background: '#fff', enable_site: true, enable_api: true,
+      api_rpm: 0, api_rph: 0, is_demo: false, is_public: false, created_at: NOW, updated_at: NOW,
+    })
+    const trId = randomUUID()
+    add('trace_app_config', {
+      id: trId, app_id: appId, tracing_provider: 'langfuse', is_active: true, created_at: NOW, updated_at: NOW,
+      tracing_config: pyJson({ public_key: tok('trace_app_config', 'tracing_config', trId, 'pk-lf'), secret_key: tok('trace_app_config', 'tracing_config', trId, 'sk-lf'), host: 'https://cloud.langfuse.com', project_key: 'p1' }),
+    })
+    for (const version of [1, 2]) {
+      const cfgId = randomUUID()
+      add('app_model_configs', {
+        id: cfgId, app_id: appId, provider: '', model_id: '', configs: '{}', created_at: NOW, updated_at: NOW,
+        agent_mode: pyJson({
+          enabled: true, max_iteration: 5, strategy: 'function_call', prompt: null,
+          tools: [
+            { provider_type: 'builtin', provider_id: 'langgenius/google/google', tool_name: 'google_search', tool_parameters: { api_key: tok('app_model_configs', 'agent_mode', cfgId, `serp-v${version}`), hl: 'en' }, enabled: true },
+            { provider_type: 'api', provider_id: randomUUID(), tool_name: 'weather', tool_parameters: { token: tok('app_model_configs', 'agent_mode', cfgId, `weather-v${version}`), city: 'Zürich' }, enabled: true },
+            { provider_type: 'builtin', provider_id: 'time', tool_name: 'current_time', tool_parameters: {}, enabled: true },
+          ],
+        }),
+      })
+    }
+    if (opts.legacyProviderToken) {
+      const pcId = randomUUID()
+      add('provider_credentials', {
+        id: pcId, tenant_id: t.id, provider_name: 'openai', credential_name: 'legacy',
+        encrypted_config: tok('provider_credentials', 'encrypted_config', pcId, 'sk-legacy'), created_at: NOW, updated_at: NOW,
+      })
+    }
+  })
+  for (const [table, list] of rows) await sink.insert(table, list)
 }

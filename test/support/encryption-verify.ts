@@ -35,7 +35,15 @@ export async function lostSecrets(e: { query: Query; text(c: string): string; re
 export async function maskedColumns(e: { query: Query; text(c: string): string }): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   for (const c of TENANT_ENCRYPTED_COLUMNS) {
-    for (const r of await e.query(`select id, ${e.text(c.column)} as raw from ${c.table} order by id`)) {
+    let rows: any[]
+    try {
+      rows = await e.query(`select id, ${e.text(c.column)} as raw from ${c.table} order by id`)
+    } catch (err) {
+      // a location of another release (e.g. providers.encrypted_config before 1.8.0)
+      if (/does not exist|Unknown column|doesn't exist/.test((err as Error).message)) continue
+      throw err
+    }
+    for (const r of rows) {
       let raw: string = r.raw ?? ''
       for (const tok of extractTokens(c, raw).tokens) raw = raw.split(tok).join('T')
       out[`${c.table}.${c.column}.${r.id}`] = raw

@@ -21,3 +21,17 @@ describe('tokens inside stored values', () => {
     expect(replaceTokens({ format: 'token' }, SAMPLE_TOKEN, () => 'X')).toBe('X')
   })
 })
+
+describe('json-or-token values (providers / provider_credentials.encrypted_config)', () => {
+  const col = { format: 'json-or-token' as const }
+  it('a value that does not start with "{" is one token (Dify reads it as {"openai_api_key": value})', () => {
+    expect(extractTokens(col, SAMPLE_TOKEN)).toEqual({ tokens: [SAMPLE_TOKEN] })
+    expect(replaceTokens(col, SAMPLE_TOKEN, () => 'NEW')).toBe('NEW')
+  })
+  it('a JSON object is searched like a json column', () => {
+    const raw = `{"openai_api_key": "${SAMPLE_TOKEN}", "openai_organization": "org"}`
+    expect(extractTokens(col, raw).tokens).toEqual([SAMPLE_TOKEN])
+    expect(replaceTokens(col, raw, () => 'N')).toBe('{"openai_api_key": "N", "openai_organization": "org"}')
+    expect(extractTokens(col, '{"a": ').malformed).toBe(true)
+  })
+})
