@@ -45,7 +45,7 @@ export async function dbStatus(deps: { db: () => Promise<Db>; redis?: () => Prom
   }
   const db = await deps.db()
   const state = await readDbState(db)
-  const made = makePlan(chain, state, target)
+  const made = makePlan(chain, state, target, db.dialect)
   const plan = targetProblem && !made.problem ? { ...made, problem: targetProblem } : made
   let redis: StatusResult['lock']['redis'] = { error: 'not configured' }
   if (deps.redis) {
@@ -105,7 +105,7 @@ export function history(revisions: Revision[] | undefined, current: string | nul
       downRevision: r.downRevision,
       release: r.release,
       description: r.description,
-      baseline: Boolean(r.baseline),
+      baseline: r.revision === chain.baseline?.revision,
       current: r.revision === current,
       head: r === chain.head,
     })),

@@ -5,7 +5,7 @@ import type { OpenedRedis } from '../runtime/redis.js'
 import { buildChain, RegistryError, type Chain } from './graph.js'
 import { DbUpgradeLock, inspectRedisLock, RedisUpgradeLock, type RedisLockOptions } from './lock.js'
 import { makePlan, resolveRevisionArg, resolveTarget, type Plan, type Target, type TargetOptions } from './plan.js'
-import { REVISION_LIST } from './registry.js'
+import { BASELINE, REVISION_LIST } from './registry.js'
 import { planSql, runPlan, type AppliedRevision, type RunEvent } from './runner.js'
 import { readDbState, type DbState } from './state.js'
 import type { Revision, SqlDialect } from './types.js'
@@ -65,9 +65,10 @@ export interface UpgradeResult {
   lockHolder?: { held: boolean; ttlMs: number | null } | null
 }
 
-export function chainOf(revisions: Revision[] = REVISION_LIST): Chain {
+/** The chain of a registry: the CLI's own (steps + BASELINE) unless a test passes its own revisions. */
+export function chainOf(revisions?: Revision[]): Chain {
   try {
-    return buildChain(revisions)
+    return revisions ? buildChain(revisions) : buildChain(REVISION_LIST, BASELINE)
   } catch (e) {
     if (e instanceof RegistryError) throw new DifyOpsError(`This dify-ops build has a broken revision registry: ${e.message}.`, { hint: 'Report this as a bug.' })
     throw e
@@ -84,7 +85,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
   const target = resolveTarget(chain, opts)
   const db = await deps.db()
   let state = await readDbState(db)
-  let plan = makePlan(chain, state, target)
+  let plan = makePlan(chain, state, target, db.dialect)
   const base = {
     database: db.describe,
     dialect: db.dialect,
@@ -145,7 +146,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     const waited = waitedMs > pollMs
     // re-read: another run may have finished (or moved) the database while we waited
     state = await readDbState(db)
-    plan = makePlan(chain, state, target)
+    plan = makePlan(chain, state, target, db.dialect)
     if (plan.problem) throw plan.problem
     const locks = { redis: redisState, database: dbLock.kind === 'none' ? 'not-needed' as const : 'acquired' as const }
     if (plan.pending.length === 0) {
@@ -223,7 +224,7 @@ export async function upgradeSql(deps: Pick<UpgradeDeps, 'db' | 'revisions'>, op
     if (db.dialect !== opts.dialect) throw new ConfigError('Internal: dialect mismatch.')
     state = await readDbState(db)
   }
-  const plan = makePlan(chain, state, target)
+  const plan = makePlan(chain, state, target, opts.dialect)
   if (plan.problem) throw plan.problem
   const sql = planSql(plan, opts.dialect, {
     createVersionTable: state.versions === null,
