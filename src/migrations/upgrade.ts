@@ -6,6 +6,7 @@ import { buildChain, RegistryError, type Chain } from './graph.js'
 import { DbUpgradeLock, inspectRedisLock, RedisUpgradeLock, type RedisLockOptions } from './lock.js'
 import { makePlan, resolveRevisionArg, resolveTarget, type Plan, type Target, type TargetOptions } from './plan.js'
 import { BASELINE, REVISION_LIST } from './registry.js'
+import { checkSchema, pendingDataEffects, preflight, type PendingDataEffect, type SchemaCheck } from './health.js'
 import { planSql, runPlan, type AppliedRevision, type RunEvent } from './runner.js'
 import { readDbState, type DbState } from './state.js'
 import type { Revision, SqlDialect } from './types.js'
@@ -23,6 +24,8 @@ export interface UpgradeDeps {
 
 export interface UpgradeOptions extends TargetOptions {
   dryRun?: boolean
+  /** skip the pre-flight schema check (tests of the runner itself) */
+  skipSchemaCheck?: boolean
   noWait?: boolean
   /** how long to wait for a held lock (default 600 s) */
   timeoutMs?: number
@@ -63,6 +66,9 @@ export interface UpgradeResult {
   waitedMs: number
   locks: { redis: 'acquired' | 'unavailable' | 'not-taken'; database: 'acquired' | 'not-needed' | 'not-taken' }
   lockHolder?: { held: boolean; ttlMs: number | null } | null
+  /** --dry-run: rows the pending revisions delete, move or rewrite; the schema check at the current revision */
+  dataEffects?: PendingDataEffect[]
+  schema?: SchemaCheck
 }
 
 /** The chain of a registry: the CLI's own (steps + BASELINE) unless a test passes its own revisions. */
@@ -104,7 +110,9 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
         opts.onEvent?.({ type: 'warn', message: 'Redis is not reachable: the lock holder is unknown.' })
       }
     }
-    return { ...base, status: 'dry-run', from, fromRelease: releaseLabel(from), to: from, pending: pendingOf(plan), applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' }, lockHolder }
+    const dataEffects = await pendingDataEffects(db, plan.pending)
+    const schema = await checkSchema(db, plan.current)
+    return { ...base, status: 'dry-run', from, fromRelease: releaseLabel(from), to: from, pending: pendingOf(plan), applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' }, lockHolder, dataEffects, schema }
   }
   if (plan.pending.length === 0) {
     return { ...base, status: 'up-to-date', from, fromRelease: releaseLabel(from), to: from, pending: [], applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' } }
@@ -152,6 +160,8 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     if (plan.pending.length === 0) {
       return { ...base, status: 'up-to-date', from: plan.current, fromRelease: releaseLabel(plan.current), to: plan.current, pending: [], applied: [], completedByOther: waited || plan.current !== from, waitedMs, locks }
     }
+    // a half-applied earlier upgrade (schema ≠ alembic_version) is refused with the safe fix (health.ts)
+    if (!deps.revisions && !opts.skipSchemaCheck) await preflight(db, plan, (message) => opts.onEvent?.({ type: 'warn', message }))
     const applied = await runPlan(db, plan, state, {
       lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
       statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,

@@ -1,0 +1,89 @@
+/**
+ * What `db status`, `upgrade-db --dry-run` and upgrade-db's pre-flight add on top of the plan: the schema check
+ * against the expected schema at alembic_version (schema/verify.ts) and the data effects of the pending revisions
+ * (rows a revision deletes, moves or rewrites, counted read-only).
+ */
+import { sql } from 'kysely'
+import { ConfigError } from '../cli/errors.js'
+import type { Db } from '../runtime/db.js'
+import type { Plan } from './plan.js'
+import { verifySchema, type SchemaDifference, type Suggestion } from './schema/verify.js'
+import type { Revision } from './types.js'
+
+export interface SchemaCheck {
+  /** false: nothing compared (empty database, unknown revision, or the check failed: `error`) */
+  checked: boolean
+  revision: string | null
+  differences: SchemaDifference[]
+  matches: string | null
+  suggestion: Suggestion
+  error?: string
+}
+
+export interface PendingDataEffect {
+  revision: string
+  table: string
+  description: string
+  /** rows affected now (null: could not be counted, e.g. the column does not exist yet) */
+  rows: number | null
+  backupTable: string | null
+}
+
+/** The schema check of a database at `revision` (never throws: a failure is reported in `error`). */
+export async function checkSchema(db: Db, revision: string | null): Promise<SchemaCheck> {
+  const none: Suggestion = { kind: 'none', message: '', steps: [] }
+  if (!revision) return { checked: false, revision, differences: [], matches: null, suggestion: none }
+  try {
+    const v = await verifySchema(db, { revision })
+    return { checked: v.known, revision, differences: v.differences, matches: v.matches, suggestion: v.suggestion }
+  } catch (e) {
+    return { checked: false, revision, differences: [], matches: null, suggestion: none, error: (e as Error).message }
+  }
+}
+
+/** Count, read-only, the rows each pending revision's data step will delete, move or rewrite. */
+export async function pendingDataEffects(db: Db, pending: readonly Revision[]): Promise<PendingDataEffect[]> {
+  const out: PendingDataEffect[] = []
+  for (const r of pending) {
+    for (const e of r.dataEffects ?? []) {
+      let rows: number | null = null
+      try {
+        const res = await sql.raw<{ n: number | string }>(e.countSql(db.dialect)).execute(db.kysely)
+        rows = Number(res.rows[0]?.n ?? 0)
+      } catch {
+        rows = null // the table or column appears in an earlier pending revision
+      }
+      out.push({ revision: r.revision, table: e.table, description: e.description, rows, backupTable: e.backupTable ?? null })
+    }
+  }
+  return out
+}
+
+/**
+ * Pre-flight of a real upgrade: the schema must be the one expected at the current revision for the pending
+ * revisions to apply cleanly. Missing or unexpected tables, columns, indexes or constraints (a half-applied earlier
+ * upgrade) → exit 4 with the differences and the safe fix; type/default differences and INVALID indexes of applied
+ * revisions only warn.
+ */
+export async function preflight(db: Db, plan: Plan, warn: (m: string) => void): Promise<void> {
+  if (!plan.current || plan.pending.length === 0) return
+  const c = await checkSchema(db, plan.current)
+  if (c.error) {
+    warn(`The schema could not be checked before upgrading (${c.error}); continuing.`)
+    return
+  }
+  if (!c.checked || !c.differences.length) return
+  const blocking = c.differences.filter((d) => d.kind === 'missing' || d.kind === 'extra' || (d.kind === 'invalid-index' && d.pending))
+  for (const d of c.differences.filter((x) => !blocking.includes(x))) warn(`Schema: ${d.message}`)
+  if (!blocking.length) return
+  throw new ConfigError(
+    `The schema does not match alembic_version ${plan.current}: ${blocking.length} difference(s), e.g. ${blocking
+      .slice(0, 3)
+      .map((d) => d.message)
+      .join('; ')}.`,
+    {
+      hint: c.suggestion.steps.length ? `${c.suggestion.message} Run: ${c.suggestion.steps.join('  then  ')}` : `${c.suggestion.message} See dify db status.`,
+      details: { revision: plan.current, differences: c.differences, suggestion: c.suggestion, matches: c.matches },
+    },
+  )
+}
