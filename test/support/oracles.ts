@@ -150,6 +150,11 @@ export function expectedAfterUpgrade(dialect: SqlDialect, release: string): Prom
   )
 }
 
+/** Dify's own SQL (1.15.0's files, offline) that upgrades a database at `from` to `to`, for psql / mysql (benchmarks). */
+export function chainSqlBetween(dialect: SqlDialect, from: string, to: string): string {
+  return chainAfter(dialect, from, to)
+}
+
 /**
  * The normalised schema Dify's own upgrade gives for a database created by `release` when it stops at `revision`
  * (`revision` at or after the release's head; at the head it is `releaseSchema`).

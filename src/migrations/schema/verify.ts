@@ -91,15 +91,24 @@ function objects(s: NormalisedSchema): ObjRef[] {
 const j = (v: unknown) => (v === undefined ? undefined : JSON.stringify(v))
 
 /**
- * Differences accepted as equal: where Dify's own releases disagree with each other, both forms are right.
- * f9f6d18a37f9 (1.12.0) gave three ids a uuid_generate_v4() default on PostgreSQL; 1.13.0 edited the file in place
+ * Differences accepted as equal: where Dify's own releases disagree with each other, both forms are right (each
+ * checked on the tags, docs/migrations.md). f9f6d18a37f9 (1.12.0) gave three ids a uuid_generate_v4() default on PostgreSQL; 1.13.0 edited the file in place
  * and dropped it, so a database upgraded by 1.12.x has it and one upgraded by 1.13+ does not (docs/migrations.md).
  */
 function acceptedVariant(ref: ObjRef, expected: unknown, live: unknown): boolean {
-  if (ref.object !== 'column' || ref.name !== 'id' || !['account_trial_app_records', 'exporle_banners', 'trial_apps'].includes(ref.table!)) return false
-  const e = { ...(expected as object), default: null }
-  const l = { ...(live as object), default: null }
-  return j(e) === j(l)
+  if (ref.object !== 'column') return false
+  const e = expected as Record<string, unknown>
+  const l = live as Record<string, unknown>
+  if (ref.name === 'id' && ['account_trial_app_records', 'exporle_banners', 'trial_apps'].includes(ref.table!)) {
+    return j({ ...e, default: null }) === j({ ...l, default: null })
+  }
+  // 669ffd70119c at tag 1.10.0 created trigger_oauth_tenant_clients.plugin_id as VARCHAR(512); 1.10.1 rewrote the
+  // file (VARCHAR(255)) without a revision that alters existing databases, so a 1.10.0 database keeps 512 for good
+  if (ref.table === 'trigger_oauth_tenant_clients' && ref.name === 'plugin_id') {
+    const norm = (c: Record<string, unknown>) => j({ ...c, type: String(c.type).replace(/\((255|512)\)$/, '(n)') })
+    return norm(e) === norm(l)
+  }
+  return false
 }
 
 function describe(ref: ObjRef): string {
