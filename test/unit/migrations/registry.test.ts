@@ -63,3 +63,18 @@ describe('migration registry', () => {
     }
   })
 })
+
+describe('schema facts (schema/facts.generated.ts) cover the registry', () => {
+  it('every step has expected-schema facts on each dialect where it runs (regenerate: scripts/dev/gen-schema-facts.ts)', async () => {
+    const { loadSchemaFacts } = await import('../../../src/migrations/schema/facts.js')
+    const pg = await loadSchemaFacts('postgres')
+    const my = await loadSchemaFacts('mysql')
+    expect(pg.from).toBe(STEPS_FROM)
+    expect(my.from).toBe(MYSQL_STEPS_FROM)
+    expect(pg.revisions.slice(1)).toEqual(REVISION_LIST.map((r) => r.revision))
+    expect(my.revisions.slice(1)).toEqual(REVISION_LIST.filter((r) => r.mysql !== false).map((r) => r.revision))
+    // the baseline description and the facts agree on which tables exist at d57accd375ae
+    const { BASELINE_SCHEMA } = await import('../../../src/migrations/baseline/schema.js')
+    for (const f of [pg, my]) expect(f.at(BASELINE_REVISION)!.tables.map((t) => t.name).filter((n) => n !== 'alembic_version')).toEqual(BASELINE_SCHEMA.tables.map((t) => t.name).sort())
+  })
+})
