@@ -79,7 +79,7 @@ export async function runPlan(db: Db, plan: Plan, state: DbState, opts: RunOptio
   const pinned = await pinConnection(db.kysely as unknown as Kysely<unknown>)
   try {
     return db.dialect === 'postgres'
-      ? await runPostgres(pinned.conn, plan, state, opts)
+      ? await runPostgres(pinned.conn, plan, state, opts, db.type === 'postgresql')
       : await runMysql(pinned.conn, plan, state, opts)
   } finally {
     await pinned.release()
@@ -88,7 +88,11 @@ export async function runPlan(db: Db, plan: Plan, state: DbState, opts: RunOptio
 
 const exec = (c: Kysely<unknown>, text: string) => sql.raw(text).execute(c)
 
-async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts: RunOptions): Promise<AppliedRevision[]> {
+/**
+ * `multi`: the driver sends text without parameters as one simple query (node-postgres), so the transaction's
+ * opening (BEGIN + SET LOCALs) and closing (version write + COMMIT) each take one round trip instead of four / two.
+ */
+async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts: RunOptions, multi = false): Promise<AppliedRevision[]> {
   const applied: AppliedRevision[] = []
   const settings = [`lock_timeout = '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms'`, `statement_timeout = '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms'`]
   let prev = plan.current
@@ -101,13 +105,13 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
     let committedPart = false
     let current: Statement | undefined
     try {
-      await exec(c, 'BEGIN')
-      inTx = true
-      for (const s of settings) await exec(c, `SET LOCAL ${s}`)
       // every revision but the last commits without waiting for its WAL flush; the last one's synchronous commit
       // flushes them all (WAL is sequential), so the end state is as durable as before and a server crash mid-run
       // can only leave alembic_version at an earlier, consistent revision (docs/migrations-runner.md)
-      if (rev !== plan.pending.at(-1)) await exec(c, 'SET LOCAL synchronous_commit = off')
+      const open = ['BEGIN', ...settings.map((s) => `SET LOCAL ${s}`), ...(rev !== plan.pending.at(-1) ? ['SET LOCAL synchronous_commit = off'] : [])]
+      if (multi) await exec(c, open.join('; '))
+      else for (const o of open) await exec(c, o)
+      inTx = true
       if (needTable) {
         current = { sql: ALEMBIC_VERSION_DDL, table: 'alembic_version' }
         await exec(c, ALEMBIC_VERSION_DDL)
@@ -133,8 +137,11 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
         }
       }
       current = { sql: versionStatement(prev, rev.revision), table: 'alembic_version' }
-      await exec(c, current.sql)
-      await exec(c, 'COMMIT')
+      if (multi) await exec(c, `${current.sql}; COMMIT`)
+      else {
+        await exec(c, current.sql)
+        await exec(c, 'COMMIT')
+      }
       inTx = false
     } catch (e) {
       if (inTx) await exec(c, 'ROLLBACK').catch(() => {})
