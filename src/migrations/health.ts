@@ -29,15 +29,31 @@ export interface PendingDataEffect {
   backupTable: string | null
 }
 
-/** The schema check of a database at `revision` (never throws: a failure is reported in `error`). */
-export async function checkSchema(db: Db, revision: string | null): Promise<SchemaCheck> {
+/**
+ * The schema check of a database at `revision` (never throws: a failure is reported in `error`). On PostgreSQL
+ * reading column defaults takes a share lock on each table, so a table locked by a running migration or DDL would
+ * block it: the check runs on one connection with `lock_timeout` (default 3 s) and reports that as `error`.
+ */
+export async function checkSchema(db: Db, revision: string | null, opts: { lockTimeoutMs?: number } = {}): Promise<SchemaCheck> {
   const none: Suggestion = { kind: 'none', message: '', steps: [] }
   if (!revision) return { checked: false, revision, differences: [], matches: null, suggestion: none }
   try {
-    const v = await verifySchema(db, { revision })
+    const run = (d: Db) => verifySchema(d, { revision })
+    const v =
+      db.dialect === 'postgres'
+        ? await db.kysely.connection().execute(async (conn) => {
+            await sql.raw(`SET lock_timeout = '${Math.max(1, Math.floor(opts.lockTimeoutMs ?? 3000))}ms'`).execute(conn)
+            try {
+              return await run({ ...db, kysely: conn })
+            } finally {
+              await sql.raw('RESET lock_timeout').execute(conn).catch(() => {})
+            }
+          })
+        : await run(db)
     return { checked: v.known, revision, differences: v.differences, matches: v.matches, suggestion: v.suggestion }
   } catch (e) {
-    return { checked: false, revision, differences: [], matches: null, suggestion: none, error: (e as Error).message }
+    const locked = (e as { code?: string }).code === '55P03'
+    return { checked: false, revision, differences: [], matches: null, suggestion: none, error: locked ? 'a table is locked by another session (a running migration or DDL?)' : (e as Error).message }
   }
 }
 
@@ -65,9 +81,9 @@ export async function pendingDataEffects(db: Db, pending: readonly Revision[]): 
  * upgrade) → exit 4 with the differences and the safe fix; type/default differences and INVALID indexes of applied
  * revisions only warn.
  */
-export async function preflight(db: Db, plan: Plan, warn: (m: string) => void): Promise<void> {
+export async function preflight(db: Db, plan: Plan, warn: (m: string) => void, lockTimeoutMs?: number): Promise<void> {
   if (!plan.current || plan.pending.length === 0) return
-  const c = await checkSchema(db, plan.current)
+  const c = await checkSchema(db, plan.current, { lockTimeoutMs: lockTimeoutMs || undefined })
   if (c.error) {
     warn(`The schema could not be checked before upgrading (${c.error}); continuing.`)
     return

@@ -90,7 +90,7 @@ const exec = (c: Kysely<unknown>, text: string) => sql.raw(text).execute(c)
 
 /**
  * `multi`: the driver sends text without parameters as one simple query (node-postgres), so the transaction's
- * opening (BEGIN + SET LOCALs) and closing (version write + COMMIT) each take one round trip instead of four / two.
+ * opening (BEGIN + SET LOCALs) takes one round trip instead of four.
  */
 async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts: RunOptions, multi = false): Promise<AppliedRevision[]> {
   const applied: AppliedRevision[] = []
@@ -137,11 +137,10 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
         }
       }
       current = { sql: versionStatement(prev, rev.revision), table: 'alembic_version' }
-      if (multi) await exec(c, `${current.sql}; COMMIT`)
-      else {
-        await exec(c, current.sql)
-        await exec(c, 'COMMIT')
-      }
+      // COMMIT stays a message of its own: a client killed while its version write waits for a lock then leaves
+      // the revision uncommitted (the server would otherwise finish a multi-statement query on its own)
+      await exec(c, current.sql)
+      await exec(c, 'COMMIT')
       inTx = false
     } catch (e) {
       if (inTx) await exec(c, 'ROLLBACK').catch(() => {})

@@ -161,7 +161,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
       return { ...base, status: 'up-to-date', from: plan.current, fromRelease: releaseLabel(plan.current), to: plan.current, pending: [], applied: [], completedByOther: waited || plan.current !== from, waitedMs, locks }
     }
     // a half-applied earlier upgrade (schema ≠ alembic_version) is refused with the safe fix (health.ts)
-    if (!deps.revisions && !opts.skipSchemaCheck) await preflight(db, plan, (message) => opts.onEvent?.({ type: 'warn', message }))
+    if (!deps.revisions && !opts.skipSchemaCheck) await preflight(db, plan, (message) => opts.onEvent?.({ type: 'warn', message }), opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs)
     const applied = await runPlan(db, plan, state, {
       lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
       statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
