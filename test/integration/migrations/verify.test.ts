@@ -13,6 +13,7 @@ import { createDifySchema, openScratchDb } from '../../support/dify-schema.js'
 import { ORACLE_RELEASES, loadRelease } from '../../support/oracles.js'
 import { scratchMysql, scratchPg, type Scratch } from '../../support/scratch.js'
 import type { Db } from '../../../src/runtime/db.js'
+import { scratchDb } from '../../support/migrations.js'
 import type { SqlDialect } from '../../../src/migrations/types.js'
 
 const scratches: Scratch[] = []
@@ -60,6 +61,22 @@ describe('every release database is clean at its own revision', () => {
       } finally {
         await db.close()
       }
+    }
+  })
+})
+
+describe('PGlite (PostgreSQL 18: native uuidv7)', () => {
+  it('a fresh embedded database at the head is clean; db status reports it so', async () => {
+    const s = await scratchDb('pglite', 'verify')
+    const db = await s.open()
+    try {
+      await upgradeDb({ db: async () => db, database: 'pglite' }, { autoDirs: [] })
+      expect((await verifySchema(db)).differences.map((d) => d.message)).toEqual([])
+      const st = await dbStatus({ db: async () => db, database: 'pglite' }, { autoDirs: [] })
+      expect(st.schema).toMatchObject({ checked: true, differences: [] })
+    } finally {
+      await db.close()
+      await s.drop()
     }
   })
 })
