@@ -23,9 +23,24 @@ export default class DbStatus extends DifyCommand {
       this.out.log(`Pending:   ${s.pending.length} revision(s)`)
       for (const p of s.pending) this.out.log(`           ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
     }
+    for (const e of s.dataEffects) this.out.log(`Data:      ${e.revision} ${e.description}: ${e.rows === null ? 'not countable yet' : `${e.rows} row(s)`}`)
+    this.out.log(`Schema:    ${schemaLine(s)}`)
+    for (const d of s.schema.differences.slice(0, 20)) this.out.log(`           - ${d.message}`)
+    if (s.schema.differences.length > 20) this.out.log(`           … ${s.schema.differences.length - 20} more (--json)`)
+    if (s.schema.differences.length) {
+      this.out.log(`Fix:       ${s.schema.suggestion.message}`)
+      for (const st of s.schema.suggestion.steps) this.out.log(`           ${st}`)
+    }
     const r = s.lock.redis
     this.out.log(`Lock:      ${'error' in r ? `Redis not readable (${r.error})` : r.held ? `${r.key} held, expires in ${r.ttlMs === null ? 'never (no TTL)' : Math.ceil(r.ttlMs / 1000) + ' s'}` : `${r.key} free`}` +
       (s.lock.database === null ? '' : `; database lock ${s.lock.database ? 'held by a dify-ops upgrade' : 'free'}`))
     return s
   }
+}
+
+function schemaLine(s: StatusResult): string {
+  const c = s.schema
+  if (c.error) return `not checked (${c.error})`
+  if (!c.checked) return c.revision ? `not checked (no expected schema known for ${c.revision})` : 'not checked (no revision)'
+  return c.differences.length ? `${c.differences.length} difference(s) from the schema expected at ${c.revision}` : `matches ${c.revision}`
 }

@@ -79,6 +79,8 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
       else {
         this.out.log(`Would apply ${r.pending.length} revision(s) (dry run, nothing written):`)
         for (const p of r.pending) this.out.log(`  ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
+        for (const e of r.dataEffects ?? []) this.out.log(`  data: ${e.revision} ${e.description}: ${e.rows === null ? 'not countable yet' : `${e.rows} row(s)`}`)
+        if (r.schema?.differences.length) this.out.log(`  schema: ${r.schema.differences.length} difference(s) from the schema expected at ${r.schema.revision}: ${r.schema.suggestion.message} (details: dify db status)`)
       }
       if (r.lockHolder?.held) this.out.log(`Dify's upgrade lock is held now (expires in ${r.lockHolder.ttlMs !== null ? Math.ceil(r.lockHolder.ttlMs / 1000) + ' s' : 'never'}).`)
     } else if (r.status === 'up-to-date') {

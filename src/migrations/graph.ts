@@ -2,35 +2,46 @@ import type { Revision } from './types.js'
 
 /**
  * The revision graph of a registry: built from revision → downRevision only (never from list or file order).
- * dify-ops applies a linear chain: one root (the baseline, downRevision null), every revision at most one child.
+ * dify-ops applies a linear chain of STEPS: one root (the first step; its downRevision, the "floor", is the oldest
+ * revision a database may be at, or null), every revision at most one child. Separately, a BASELINE may stand for
+ * one step's revision: an empty database gets it in one go, then the steps after it. (Older model, still accepted for
+ * synthetic registries: the root itself is the baseline, `baseline: true` and downRevision null.)
  */
 export interface Chain {
-  /** root first, head last */
+  /** the steps, root first, head last */
   ordered: Revision[]
   byId: ReadonlyMap<string, Revision>
   /** position of each revision in `ordered` */
   index: ReadonlyMap<string, number>
+  /** the first step */
   root: Revision
   head: Revision
+  /** the revision the first step revises: a database there gets every step (null when the root is a baseline) */
+  floor: string | null
+  /** what an empty database gets first (its revision is a step's), or null when an empty database cannot be created */
+  baseline: Revision | null
 }
 
 export class RegistryError extends Error {}
 
-export function buildChain(revisions: readonly Revision[]): Chain {
+export function buildChain(revisions: readonly Revision[], baseline?: Revision): Chain {
   if (revisions.length === 0) throw new RegistryError('the revision registry is empty')
   const byId = new Map<string, Revision>()
   const children = new Map<string | null, Revision[]>()
   for (const r of revisions) {
     if (byId.has(r.revision)) throw new RegistryError(`revision ${r.revision} is registered twice`)
     byId.set(r.revision, r)
-    const list = children.get(r.downRevision) ?? []
-    list.push(r)
-    children.set(r.downRevision, list)
   }
-  const roots = children.get(null) ?? []
-  if (roots.length !== 1) throw new RegistryError(`the registry must have exactly one root (downRevision null), found ${roots.length}`)
+  const roots: Revision[] = []
   for (const r of revisions) {
-    if (r.downRevision !== null && !byId.has(r.downRevision)) throw new RegistryError(`revision ${r.revision} revises ${r.downRevision}, which is not registered`)
+    if (r.downRevision === null || !byId.has(r.downRevision)) roots.push(r)
+    else children.set(r.downRevision, [...(children.get(r.downRevision) ?? []), r])
+  }
+  if (roots.length !== 1) {
+    const dangling = roots.find((r) => r.downRevision !== null)
+    throw new RegistryError(
+      `${dangling && roots.length > 1 ? `revision ${dangling.revision} revises ${dangling.downRevision}, which is not registered; ` : ''}the registry must have exactly one root (the first step), found ${roots.length}`,
+    )
   }
   const ordered: Revision[] = []
   let cur: Revision | undefined = roots[0]!
@@ -41,7 +52,13 @@ export function buildChain(revisions: readonly Revision[]): Chain {
     cur = next[0]
   }
   if (ordered.length !== revisions.length) throw new RegistryError('some revisions are not reachable from the root')
-  return { ordered, byId, index: new Map(ordered.map((r, i) => [r.revision, i])), root: ordered[0]!, head: ordered[ordered.length - 1]! }
+  const root = ordered[0]!
+  let base: Revision | null = null
+  if (baseline) {
+    if (!byId.has(baseline.revision)) throw new RegistryError(`the baseline ${baseline.revision} is not one of the steps' revisions`)
+    base = baseline
+  } else if (root.downRevision === null) base = root
+  return { ordered, byId, index: new Map(ordered.map((r, i) => [r.revision, i])), root, head: ordered[ordered.length - 1]!, floor: root.downRevision, baseline: base }
 }
 
 /** Levenshtein distance (small strings only). */

@@ -4,7 +4,7 @@ import { REVISIONS, releaseOfRevision } from '../dify/releases.js'
 import { DIFY_API_VERSIONS_DIR, findVersionsDir, readDifyCode } from './dify-code.js'
 import { buildChain, nearestRevisions, type Chain } from './graph.js'
 import { DIFY_SENTINEL_TABLES, type DbState } from './state.js'
-import type { Revision } from './types.js'
+import type { Revision, SqlDialect } from './types.js'
 
 export interface Target {
   revision: string
@@ -82,6 +82,8 @@ export function resolveRevisionArg(chain: Chain, arg: string, flag: string): str
   const a = arg.trim().toLowerCase()
   if (a === 'head' || a === 'heads') return chain.head.revision
   if (chain.byId.has(a)) return a
+  // the floor (Dify 1.0.0's head) is a state a database may be in, not a target
+  if (flag !== '--to' && chain.floor !== null && a === chain.floor) return a
   const ids = chain.ordered.map((r) => r.revision)
   const pref = a.length >= 4 ? ids.filter((id) => id.startsWith(a)) : []
   if (pref.length === 1) return pref[0]!
@@ -106,8 +108,33 @@ export interface Plan {
   problem?: DifyOpsError
 }
 
-/** Compare the database state with the target and list the revisions to apply (pure). */
-export function makePlan(chain: Chain, state: DbState, target: Target): Plan {
+/**
+ * Compare the database state with the target and list the revisions to apply (pure). `dialect` (when known) refuses
+ * steps that do not exist on MySQL (before Dify's first MySQL release).
+ */
+export function makePlan(chain: Chain, state: DbState, target: Target, dialect?: SqlDialect): Plan {
+  const plan = makePlanAnyDialect(chain, state, target)
+  if (dialect === 'mysql' && !plan.problem) {
+    const pgOnly = plan.pending.filter((r) => r.mysql === false)
+    if (pgOnly.length) return { ...plan, pending: [], problem: mysqlTooOld(plan.current, pgOnly) }
+  }
+  return plan
+}
+
+/** A MySQL database at a revision older than Dify's first MySQL release (only reachable by a stamp or a fork). */
+function mysqlTooOld(current: string | null, pgOnly: Revision[]): DifyOpsError {
+  const first = pgOnly.at(-1)!
+  const rel = current ? releaseOfRevision(current) : undefined
+  return new ConfigError(
+    `The MySQL database is at ${current}${rel?.known ? ` (${rel.description})` : ''}, older than Dify's first MySQL release 1.10.1 (${first.revision}); revisions before it exist on PostgreSQL only.`,
+    {
+      hint: 'Dify never ran on MySQL before 1.10.1: check alembic_version (dify db stamp REV records the revision the schema really has), or migrate with the Dify release that created this database.',
+      details: { current, mysqlFrom: first.revision, pgOnly: pgOnly.map((r) => r.revision) },
+    },
+  )
+}
+
+function makePlanAnyDialect(chain: Chain, state: DbState, target: Target): Plan {
   const versions = state.versions ?? []
   const targetIdx = chain.index.get(target.revision)!
   const base = { target, pending: [] as Revision[] }
@@ -133,7 +160,7 @@ export function makePlan(chain: Chain, state: DbState, target: Target): Plan {
         }),
       }
     }
-    return { ...base, current: null, pending: chain.ordered.slice(0, targetIdx + 1) }
+    return emptyPlan(chain, target)
   }
   if (versions.length > 1) {
     return {
@@ -146,7 +173,7 @@ export function makePlan(chain: Chain, state: DbState, target: Target): Plan {
     }
   }
   const current = versions[0]!
-  const idx = chain.index.get(current)
+  const idx = current === chain.floor ? -1 : chain.index.get(current)
   if (idx !== undefined) {
     if (idx > targetIdx) {
       return {
@@ -161,15 +188,16 @@ export function makePlan(chain: Chain, state: DbState, target: Target): Plan {
     return { ...base, current, pending: chain.ordered.slice(idx + 1, targetIdx + 1) }
   }
   const rel = releaseOfRevision(current)
-  const rootSeq = REVISIONS.get(chain.root.revision)?.seq
+  const oldest = chain.floor ?? chain.root.revision
+  const rootSeq = REVISIONS.get(oldest)?.seq
   const headSeq = REVISIONS.get(chain.head.revision)?.seq
   if (rel.known && rootSeq !== undefined && rel.seq! < rootSeq) {
     return {
       ...base,
       current,
-      problem: new ConfigError(`The database is at ${current} (${rel.description}), older than the oldest schema this CLI upgrades from, ${describeRevision(chain.root.revision)}.`, {
-        hint: `Upgrade it first with Dify's own migrations: start Dify ${releaseOfRevision(chain.root.revision).atLeast ?? 'of that release'} or later once (MIGRATION_ENABLED=true, or flask upgrade-db in its dify-api container), then run dify upgrade-db.`,
-        details: { current, release: rel.release ?? rel.atLeast ?? null, oldestSupported: chain.root.revision },
+      problem: new ConfigError(`The database is at ${current} (${rel.description}), older than the oldest schema this CLI upgrades from, ${describeRevision(oldest)}.`, {
+        hint: `Upgrade it first with Dify's own migrations: start Dify ${releaseOfRevision(oldest).atLeast ?? 'of that release'} or later once (MIGRATION_ENABLED=true, or flask upgrade-db in its dify-api container), then run dify upgrade-db.`,
+        details: { current, release: rel.release ?? rel.atLeast ?? null, oldestSupported: oldest },
       }),
     }
   }
@@ -191,6 +219,27 @@ export function makePlan(chain: Chain, state: DbState, target: Target): Plan {
       details: { current },
     }),
   }
+}
+
+/** An empty database: the baseline, then the steps after the baseline's revision up to the target. */
+function emptyPlan(chain: Chain, target: Target): Plan {
+  const base = { current: null, target, pending: [] as Revision[] }
+  const b = chain.baseline
+  if (!b) {
+    return { ...base, problem: new ConfigError('This registry cannot create a database from scratch (it has no baseline).', { hint: 'Create the database with Dify first.' }) }
+  }
+  const bIdx = chain.index.get(b.revision)!
+  const tIdx = chain.index.get(target.revision)!
+  if (tIdx < bIdx) {
+    return {
+      ...base,
+      problem: new ConfigError(`An empty database starts at the baseline ${describeRevision(b.revision)}; the target ${describeRevision(target.revision)}${targetWhy(target)} is older.`, {
+        hint: `Choose --to ${b.revision} or later, or create the database with the Dify release of that target.`,
+        details: { baseline: b.revision, target: target.revision },
+      }),
+    }
+  }
+  return { ...base, pending: [b, ...chain.ordered.slice(bIdx + 1, tIdx + 1)] }
 }
 
 function targetWhy(t: Target): string {

@@ -1,4 +1,36 @@
 import type { Revision } from './types.js'
+import { revision as baseline } from './baseline/revision.js'
+import { revision as r_4413929e1ec2 } from './revisions/4413929e1ec2.js'
+import { revision as r_5511c782ee4c } from './revisions/5511c782ee4c.js'
+import { revision as r_ee79d9b1c156 } from './revisions/ee79d9b1c156.js'
+import { revision as r_f051706725cc } from './revisions/f051706725cc.js'
+import { revision as r_d20049ed0af6 } from './revisions/d20049ed0af6.js'
+import { revision as r_6a9f914f656c } from './revisions/6a9f914f656c.js'
+import { revision as r_d28f2004b072 } from './revisions/d28f2004b072.js'
+import { revision as r_2adcbe1f5dfb } from './revisions/2adcbe1f5dfb.js'
+import { revision as r_4474872b0ee6 } from './revisions/4474872b0ee6.js'
+import { revision as r_0ab65e1cc7fa } from './revisions/0ab65e1cc7fa.js'
+import { revision as r_58eb7bdb93fe } from './revisions/58eb7bdb93fe.js'
+import { revision as r_1c9ba48be8e4 } from './revisions/1c9ba48be8e4.js'
+import { revision as r_71f5020c6470 } from './revisions/71f5020c6470.js'
+import { revision as r_1a83934ad6d1 } from './revisions/1a83934ad6d1.js'
+import { revision as r_375fe79ead14 } from './revisions/375fe79ead14.js'
+import { revision as r_8bcc02c9bd07 } from './revisions/8bcc02c9bd07.js'
+import { revision as r_532b3f888abf } from './revisions/532b3f888abf.js'
+import { revision as r_fa8b0fa6f407 } from './revisions/fa8b0fa6f407.js'
+import { revision as r_e8446f481c1e } from './revisions/e8446f481c1e.js'
+import { revision as r_0e154742a5fa } from './revisions/0e154742a5fa.js'
+import { revision as r_8d289573e1da } from './revisions/8d289573e1da.js'
+import { revision as r_b95962a3885c } from './revisions/b95962a3885c.js'
+import { revision as r_c20211f18133 } from './revisions/c20211f18133.js'
+import { revision as r_cf7c38a32b2d } from './revisions/cf7c38a32b2d.js'
+import { revision as r_68519ad5cd18 } from './revisions/68519ad5cd18.js'
+import { revision as r_d98acf217d43 } from './revisions/d98acf217d43.js'
+import { revision as r_ae662b25d9bc } from './revisions/ae662b25d9bc.js'
+import { revision as r_03f8dcbc611e } from './revisions/03f8dcbc611e.js'
+import { revision as r_669ffd70119c } from './revisions/669ffd70119c.js'
+import { revision as r_09cfdda155d1 } from './revisions/09cfdda155d1.js'
+import { revision as r_7bb281b7a422 } from './revisions/7bb281b7a422.js'
 import { revision as r_d57accd375ae } from './revisions/d57accd375ae.js'
 import { revision as r_03ea244985ce } from './revisions/03ea244985ce.js'
 import { revision as r_7df29de0f6be } from './revisions/7df29de0f6be.js'
@@ -11,10 +43,53 @@ import { revision as r_9d77545f524e } from './revisions/9d77545f524e.js'
 import { revision as r_788d3099ae3a } from './revisions/788d3099ae3a.js'
 
 /**
- * Every revision dify-ops can apply, in Dify's chain order (the order is checked against the revision graph by
- * a unit test, never taken from file names). Filled by src/migrations/revisions/*.
+ * The baseline: an EMPTY database gets Dify's whole schema at d57accd375ae in one step (baseline/schema.ts), then
+ * the steps after d57accd375ae. The same revision id is also a step (from 7bb281b7a422) in REVISION_LIST.
+ */
+export const BASELINE: Revision = baseline
+
+/** The oldest revision a database may be at for `upgrade-db` (the down revision of the first step): Dify 1.0.0's head. */
+export const STEPS_FROM = '08ec4f75af5e'
+/** On MySQL: Dify's first MySQL release 1.10.1 (steps before it are PostgreSQL only, `mysql: false`). */
+export const MYSQL_STEPS_FROM = '09cfdda155d1'
+
+/**
+ * Every STEP dify-ops can apply, in Dify's chain order (the order is checked against the revision graph by a unit
+ * test, never taken from file names): from the first revision after STEPS_FROM to the CLI's head. Filled by
+ * src/migrations/revisions/*.
  */
 export const REVISION_LIST: Revision[] = [
+  r_4413929e1ec2,
+  r_5511c782ee4c,
+  r_ee79d9b1c156,
+  r_f051706725cc,
+  r_d20049ed0af6,
+  r_6a9f914f656c,
+  r_d28f2004b072,
+  r_2adcbe1f5dfb,
+  r_4474872b0ee6,
+  r_0ab65e1cc7fa,
+  r_58eb7bdb93fe,
+  r_1c9ba48be8e4,
+  r_71f5020c6470,
+  r_1a83934ad6d1,
+  r_375fe79ead14,
+  r_8bcc02c9bd07,
+  r_532b3f888abf,
+  r_fa8b0fa6f407,
+  r_e8446f481c1e,
+  r_0e154742a5fa,
+  r_8d289573e1da,
+  r_b95962a3885c,
+  r_c20211f18133,
+  r_cf7c38a32b2d,
+  r_68519ad5cd18,
+  r_d98acf217d43,
+  r_ae662b25d9bc,
+  r_03f8dcbc611e,
+  r_669ffd70119c,
+  r_09cfdda155d1,
+  r_7bb281b7a422,
   r_d57accd375ae,
   r_03ea244985ce,
   r_7df29de0f6be,

@@ -9,6 +9,7 @@ import { ALEMBIC_VERSION_DDL, type Revision } from './types.js'
 import { readDbState } from './state.js'
 import { chainOf, type PendingRevision } from './upgrade.js'
 import { versionStatement } from './runner.js'
+import { checkSchema, pendingDataEffects, type PendingDataEffect, type SchemaCheck } from './health.js'
 
 export interface StatusResult {
   database: string
@@ -24,6 +25,10 @@ export interface StatusResult {
   pending: PendingRevision[]
   /** why `db upgrade` would refuse (exit 4), if it would */
   problem: { message: string; hint?: string } | null
+  /** the live schema against the expected schema at alembic_version (half-applied upgrades) */
+  schema: SchemaCheck
+  /** rows the pending revisions delete, move or rewrite (counted read-only) */
+  dataEffects: PendingDataEffect[]
   lock: {
     redis: (LockHolder & { key: string }) | { error: string }
     /** another dify-ops run holds the database-level lock (null: not applicable, PGlite) */
@@ -45,7 +50,7 @@ export async function dbStatus(deps: { db: () => Promise<Db>; redis?: () => Prom
   }
   const db = await deps.db()
   const state = await readDbState(db)
-  const made = makePlan(chain, state, target)
+  const made = makePlan(chain, state, target, db.dialect)
   const plan = targetProblem && !made.problem ? { ...made, problem: targetProblem } : made
   let redis: StatusResult['lock']['redis'] = { error: 'not configured' }
   if (deps.redis) {
@@ -71,6 +76,8 @@ export async function dbStatus(deps: { db: () => Promise<Db>; redis?: () => Prom
     upToDate: !plan.problem && plan.pending.length === 0,
     pending: plan.pending.map((r) => ({ revision: r.revision, release: r.release, description: r.description })),
     problem: plan.problem ? { message: plan.problem.message, hint: plan.problem.hint } : null,
+    schema: await checkSchema(db, current),
+    dataEffects: plan.problem ? [] : await pendingDataEffects(db, plan.pending),
     lock: { redis, database: await inspectDbLock(db, deps.database) },
   }
 }
@@ -105,7 +112,7 @@ export function history(revisions: Revision[] | undefined, current: string | nul
       downRevision: r.downRevision,
       release: r.release,
       description: r.description,
-      baseline: Boolean(r.baseline),
+      baseline: r.revision === chain.baseline?.revision,
       current: r.revision === current,
       head: r === chain.head,
     })),

@@ -36,6 +36,24 @@ export interface Revision {
   /** true for the baseline: only applied to an empty database */
   baseline?: boolean
   statements(dialect: SqlDialect): Statement[]
+  /**
+   * false: the revision is older than Dify's MySQL support (1.10.1, 09cfdda155d1), so it is never applied on MySQL
+   * (a MySQL database older than that is refused) and `statements('mysql')` is empty.
+   */
+  mysql?: false
+  /** what the revision does to existing rows (deletes, moves, rewrites), shown by --dry-run and db status */
+  dataEffects?: DataEffect[]
+}
+
+/** A change a revision makes to existing data, counted read-only before it runs. */
+export interface DataEffect {
+  table: string
+  /** one sentence: what happens to the rows counted */
+  description: string
+  /** a read-only `SELECT count(*) AS n …` of the rows affected (fails harmlessly when the column does not exist yet) */
+  countSql(dialect: SqlDialect): string
+  /** the dify_ops_ table that keeps what the revision deletes */
+  backupTable?: string
 }
 
 /** Alembic's own version table, created by the runner (never by a revision). Same text on PostgreSQL and MySQL. */

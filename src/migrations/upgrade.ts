@@ -5,7 +5,8 @@ import type { OpenedRedis } from '../runtime/redis.js'
 import { buildChain, RegistryError, type Chain } from './graph.js'
 import { DbUpgradeLock, inspectRedisLock, RedisUpgradeLock, type RedisLockOptions } from './lock.js'
 import { makePlan, resolveRevisionArg, resolveTarget, type Plan, type Target, type TargetOptions } from './plan.js'
-import { REVISION_LIST } from './registry.js'
+import { BASELINE, REVISION_LIST } from './registry.js'
+import { checkSchema, pendingDataEffects, preflight, type PendingDataEffect, type SchemaCheck } from './health.js'
 import { planSql, runPlan, type AppliedRevision, type RunEvent } from './runner.js'
 import { readDbState, type DbState } from './state.js'
 import type { Revision, SqlDialect } from './types.js'
@@ -23,6 +24,8 @@ export interface UpgradeDeps {
 
 export interface UpgradeOptions extends TargetOptions {
   dryRun?: boolean
+  /** skip the pre-flight schema check (tests of the runner itself) */
+  skipSchemaCheck?: boolean
   noWait?: boolean
   /** how long to wait for a held lock (default 600 s) */
   timeoutMs?: number
@@ -65,11 +68,15 @@ export interface UpgradeResult {
   waitedMs: number
   locks: { redis: 'acquired' | 'unavailable' | 'not-taken'; database: 'acquired' | 'not-needed' | 'not-taken' }
   lockHolder?: { held: boolean; ttlMs: number | null } | null
+  /** --dry-run: rows the pending revisions delete, move or rewrite; the schema check at the current revision */
+  dataEffects?: PendingDataEffect[]
+  schema?: SchemaCheck
 }
 
-export function chainOf(revisions: Revision[] = REVISION_LIST): Chain {
+/** The chain of a registry: the CLI's own (steps + BASELINE) unless a test passes its own revisions. */
+export function chainOf(revisions?: Revision[]): Chain {
   try {
-    return buildChain(revisions)
+    return revisions ? buildChain(revisions) : buildChain(REVISION_LIST, BASELINE)
   } catch (e) {
     if (e instanceof RegistryError) throw new DifyOpsError(`This dify-ops build has a broken revision registry: ${e.message}.`, { hint: 'Report this as a bug.' })
     throw e
@@ -86,7 +93,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
   const target = resolveTarget(chain, opts)
   const db = await deps.db()
   let state = await readDbState(db)
-  let plan = makePlan(chain, state, target)
+  let plan = makePlan(chain, state, target, db.dialect)
   const base = {
     database: db.describe,
     dialect: db.dialect,
@@ -105,7 +112,9 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
         opts.onEvent?.({ type: 'warn', message: 'Redis is not reachable: the lock holder is unknown.' })
       }
     }
-    return { ...base, status: 'dry-run', from, fromRelease: releaseLabel(from), to: from, pending: pendingOf(plan), applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' }, lockHolder }
+    const dataEffects = await pendingDataEffects(db, plan.pending)
+    const schema = await checkSchema(db, plan.current)
+    return { ...base, status: 'dry-run', from, fromRelease: releaseLabel(from), to: from, pending: pendingOf(plan), applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' }, lockHolder, dataEffects, schema }
   }
   if (plan.pending.length === 0) {
     return { ...base, status: 'up-to-date', from, fromRelease: releaseLabel(from), to: from, pending: [], applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' } }
@@ -147,12 +156,14 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     const waited = waitedMs > pollMs
     // re-read: another run may have finished (or moved) the database while we waited
     state = await readDbState(db)
-    plan = makePlan(chain, state, target)
+    plan = makePlan(chain, state, target, db.dialect)
     if (plan.problem) throw plan.problem
     const locks = { redis: redisState, database: dbLock.kind === 'none' ? 'not-needed' as const : 'acquired' as const }
     if (plan.pending.length === 0) {
       return { ...base, status: 'up-to-date', from: plan.current, fromRelease: releaseLabel(plan.current), to: plan.current, pending: [], applied: [], completedByOther: waited || plan.current !== from, waitedMs, locks }
     }
+    // a half-applied earlier upgrade (schema ≠ alembic_version) is refused with the safe fix (health.ts)
+    if (!deps.revisions && !opts.skipSchemaCheck) await preflight(db, plan, (message) => opts.onEvent?.({ type: 'warn', message }), opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs)
     const applied = await runPlan(db, plan, state, {
       lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
       statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
@@ -226,7 +237,7 @@ export async function upgradeSql(deps: Pick<UpgradeDeps, 'db' | 'revisions'>, op
     if (db.dialect !== opts.dialect) throw new ConfigError('Internal: dialect mismatch.')
     state = await readDbState(db)
   }
-  const plan = makePlan(chain, state, target)
+  const plan = makePlan(chain, state, target, opts.dialect)
   if (plan.problem) throw plan.problem
   const sql = planSql(plan, opts.dialect, {
     createVersionTable: state.versions === null,

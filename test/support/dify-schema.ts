@@ -19,7 +19,7 @@ import { PG } from './services.js'
 import type { Scratch } from './scratch.js'
 import { sql } from 'kysely'
 import type { Db } from '../../src/runtime/db.js'
-import { REVISION_LIST } from '../../src/migrations/registry.js'
+import { BASELINE, REVISION_LIST } from '../../src/migrations/registry.js'
 import { ALEMBIC_VERSION_DDL } from '../../src/migrations/types.js'
 import type { Revision } from '../../src/migrations/types.js'
 
@@ -57,10 +57,21 @@ export function loadOracleSchema(database: string, revision: string): void {
 
 export const DIFY_HEAD = '788d3099ae3a'
 
+/** An empty database: the baseline (d57accd375ae), then the steps after it up to `to`. */
 function chainUpTo(to: string): Revision[] {
   const i = REVISION_LIST.findIndex((r) => r.revision === to)
+  const b = REVISION_LIST.findIndex((r) => r.revision === BASELINE.revision)
   if (i < 0) throw new Error(`revision ${to} is not in the registry`)
-  return REVISION_LIST.slice(0, i + 1)
+  if (i < b) throw new Error(`revision ${to} is older than the baseline ${BASELINE.revision}`)
+  return [BASELINE, ...REVISION_LIST.slice(b + 1, i + 1)]
+}
+
+/** The steps from `from` (exclusive; a step's revision or the floor 08ec4f75af5e) up to `to`. */
+function stepsBetween(from: string, to: string): Revision[] {
+  const i = REVISION_LIST.findIndex((r) => r.revision === to)
+  const a = from === REVISION_LIST[0]!.downRevision ? -1 : REVISION_LIST.findIndex((r) => r.revision === from)
+  if (i < 0 || a < -1 || (a === -1 && from !== REVISION_LIST[0]!.downRevision) || a > i) throw new Error(`database revision ${from} is not before ${to} in the registry`)
+  return REVISION_LIST.slice(a + 1, i + 1)
 }
 
 async function applyOne(db: Db, r: Revision, prev: string | null): Promise<void> {
@@ -91,12 +102,9 @@ export async function upgradeDifySchema(db: Db, to: string = DIFY_HEAD): Promise
   const rows = (await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows as { version_num: string }[]
   if (rows.length !== 1) throw new Error(`alembic_version has ${rows.length} rows`)
   const current = rows[0]!.version_num
-  const chain = chainUpTo(to)
-  const at = chain.findIndex((r) => r.revision === current)
-  if (at < 0) throw new Error(`database revision ${current} is not before ${to} in the registry`)
   const applied: string[] = []
   let prev = current
-  for (const r of chain.slice(at + 1)) {
+  for (const r of stepsBetween(current, to)) {
     await applyOne(db, r, prev)
     prev = r.revision
     applied.push(r.revision)

@@ -11,6 +11,10 @@
  * - `releaseSchema(dialect, release)`: that database's normalised schema.
  * - `expectedAfterUpgrade(dialect, release)`: the normalised schema Dify's own `flask upgrade-db` gives when a
  *   database created by `release` is upgraded to 1.15.0 (the release's file, then 1.15.0's chain after its head).
+ * - `expectedAt(dialect, release, revision)`: the same, but Dify's upgrade stopped at `revision` (`flask db upgrade
+ *   REV`): the release's file, then 1.15.0's chain after its head up to `revision`.
+ * - `loadRealDump(scratch, name)`: an EMPTY scratch PostgreSQL database becomes a real deployment's dump
+ *   (`REAL_DUMPS`: 'dify-1.1.x', 'dify-1.6.0'), data included.
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -77,15 +81,20 @@ function runSql(dialect: SqlDialect, database: string, text: string): void {
   }
 }
 
-/** The whole-chain SQL of 1.15.0's files after the version line of `revision` (Dify's own upgrade from there). */
-function chainAfter(dialect: SqlDialect, revision: string): string {
+/** The whole-chain SQL of 1.15.0's files after the version line of `revision` (Dify's own upgrade from there), up to `until`'s. */
+function chainAfter(dialect: SqlDialect, revision: string, until?: string): string {
   const file = ORACLES + (dialect === 'postgres' ? 'pg' : 'mysql') + `-offline-alembic-base-to-${HEAD_1_15_0}-dify-1.15.0.sql`
   const lines = readFileSync(file, 'utf8').split('\n')
-  const i = lines.findIndex(
-    (l) => l.startsWith(`UPDATE alembic_version SET version_num='${revision}'`) || l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${revision}')`),
-  )
-  if (i < 0) throw new Error(`revision ${revision} is not in the 1.15.0 chain`)
-  return (dialect === 'postgres' ? 'BEGIN;\n' : '') + lines.slice(i + 1).join('\n') + '\n'
+  const at = (rev: string) => {
+    const i = lines.findIndex(
+      (l) => l.startsWith(`UPDATE alembic_version SET version_num='${rev}'`) || l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${rev}')`),
+    )
+    if (i < 0) throw new Error(`revision ${rev} is not in the 1.15.0 chain`)
+    return i
+  }
+  const i = at(revision)
+  const body = until === undefined ? lines.slice(i + 1) : [...lines.slice(i + 1, at(until) + 1), dialect === 'postgres' ? 'COMMIT;' : '']
+  return (dialect === 'postgres' ? 'BEGIN;\n' : '') + body.join('\n') + '\n'
 }
 
 /** Make the EMPTY scratch database exactly what a fresh install of `release` has. */
@@ -139,4 +148,41 @@ export function expectedAfterUpgrade(dialect: SqlDialect, release: string): Prom
       return introspectScratch(s)
     }),
   )
+}
+
+/** Dify's own SQL (1.15.0's files, offline) that upgrades a database at `from` to `to`, for psql / mysql (benchmarks). */
+export function chainSqlBetween(dialect: SqlDialect, from: string, to: string): string {
+  return chainAfter(dialect, from, to)
+}
+
+/**
+ * The normalised schema Dify's own upgrade gives for a database created by `release` when it stops at `revision`
+ * (`revision` at or after the release's head; at the head it is `releaseSchema`).
+ */
+export function expectedAt(dialect: SqlDialect, release: string, revision: string): Promise<NormalisedSchema> {
+  return cached(`a:${dialect}:${release}:${revision}`, () =>
+    withScratch(dialect, `ora${release}`, async (s) => {
+      await loadRelease(s, dialect, release)
+      const head = ORACLE_RELEASES.find((r) => r.release === release)!.head
+      if (head !== revision) runSql(dialect, s.name, chainAfter(dialect, head, revision))
+      return introspectScratch(s)
+    }),
+  )
+}
+
+/** Real `pg_dump`s of running deployments (PostgreSQL), by name: their Dify release and alembic head. */
+export const REAL_DUMPS: Record<string, { release: string; head: string; file: string }> = {
+  'dify-1.1.x': { release: '1.1.x', head: 'd20049ed0af6', file: 'pg-d20049ed0af6-dify-1.1.x.sql' },
+  'dify-1.6.0': { release: '1.6.0', head: '58eb7bdb93fe', file: 'pg-58eb7bdb93fe-dify-1.6.0.sql' },
+}
+
+/** Make the EMPTY scratch PostgreSQL database a copy of the real dump `name` (owner, \\restrict and timeout lines left out). */
+export async function loadRealDump(s: Scratch, name: string): Promise<void> {
+  const d = REAL_DUMPS[name]
+  if (!d) throw new Error(`no real dump named ${name}`)
+  const text = readFileSync(ORACLES + d.file, 'utf8')
+    .split('\n')
+    .filter((l) => !/^(ALTER .* OWNER TO|\\restrict|\\unrestrict|SET transaction_timeout)/.test(l))
+    .join('\n')
+  runSql('postgres', s.name, text)
 }

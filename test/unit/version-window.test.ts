@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { SUPPORTED_WINDOW } from '../../src/dify/window.js'
-import { REVISION_LIST } from '../../src/migrations/registry.js'
+import { BASELINE, REVISION_LIST } from '../../src/migrations/registry.js'
 import { REVISIONS, releaseOfRevision } from '../../src/dify/releases.js'
 
 // `dify --version` must not load the migration registry (cold start), so the window is a constant: this test keeps
@@ -14,5 +14,9 @@ describe('the supported window printed by dify --version', () => {
   it('holds the registry\'s head', () => {
     const seq = (r: string) => REVISIONS.get(r)!.seq
     expect(seq(REVISION_LIST.at(-1)!.revision)).toBeLessThanOrEqual(seq(SUPPORTED_WINDOW.toHead))
+  })
+  it('the registry\'s baseline is 1.11.0\'s head', () => {
+    expect(BASELINE.revision).toBe('d57accd375ae')
+    expect(releaseOfRevision(BASELINE.revision).release).toBe('1.11.0–1.11.1')
   })
 })

@@ -1,16 +1,17 @@
 import type { Revision } from '../types.js'
-import { BASELINE_REVISION, BASELINE_SCHEMA } from '../baseline/schema.js'
-import { renderSchema } from '../baseline/render.js'
+import { renderAddColumn } from '../baseline/render.js'
+import { createFromBaseline } from './_lib.js'
 
-/**
- * Baseline: Dify's whole schema at d57accd375ae (head of 1.11.0 / 1.11.1), created in one step on an empty
- * database. Everything except alembic_version, which the runner creates (see types.ts).
- */
+/** The STEP 7bb281b7a422 → d57accd375ae (an empty database gets d57accd375ae from the baseline instead). */
 export const revision: Revision = {
-  revision: BASELINE_REVISION,
-  downRevision: null,
+  revision: 'd57accd375ae',
+  downRevision: '7bb281b7a422',
   release: '1.11.0',
   description: 'support-multi-modal',
-  baseline: true,
-  statements: (dialect) => renderSchema(dialect, BASELINE_SCHEMA),
+  statements: (dialect) => [
+    ...createFromBaseline(dialect, 'segment_attachment_bindings', {
+      indexes: ['segment_attachment_binding_tenant_dataset_document_segment_idx', 'segment_attachment_binding_attachment_idx'],
+    }),
+    ...renderAddColumn(dialect, 'datasets', { name: 'is_multimodal', type: 'boolean', notNull: true, default: 'false' }),
+  ],
 }

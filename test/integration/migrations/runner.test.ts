@@ -225,7 +225,9 @@ describe.skipIf(REVISION_LIST.length === 0)('runner with the real registry on PG
     const db = await s.open()
     try {
       const r = await upgradeDb({ db: async () => db, database: 'pglite' }, { autoDirs: [] })
-      expect(r.applied.length).toBe(REVISION_LIST.length)
+      // the baseline, then the steps after its revision
+      expect(r.applied.length).toBe(REVISION_LIST.length - REVISION_LIST.findIndex((x) => x.revision === 'd57accd375ae'))
+      expect(r.applied[0]!.revision).toBe('d57accd375ae')
       expect(await versionsOf(db)).toEqual([REVISION_LIST.at(-1)!.revision])
       expect((await tablesOf(db)).length).toBeGreaterThan(100)
     } finally {

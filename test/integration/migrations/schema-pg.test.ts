@@ -108,7 +108,8 @@ describe('PostgreSQL schema against Dify\'s own Alembic output (offline oracle)'
     ])
   })
 
-  const starts = REVISION_LIST.map((r) => r.revision).filter((r) => r !== DIFY_HEAD)
+  // from the baseline's revision on (older starts: upgrade-releases.test.ts, against each release's own schema)
+  const starts = REVISION_LIST.slice(REVISION_LIST.findIndex((r) => r.revision === BASE)).map((r) => r.revision).filter((r) => r !== DIFY_HEAD)
   it.each(starts)('a database built by Dify at %s, brought forward by our revisions, equals the head', async (rev) => {
     const s = await scratchPgFromTemplate(`up${rev}`, template.name)
     scratches.push(s)

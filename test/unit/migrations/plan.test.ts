@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseRevisionHeader, readDifyCode } from '../../../src/migrations/dify-code.js'
 import { buildChain, nearestRevisions } from '../../../src/migrations/graph.js'
-import { makePlan, resolveTarget } from '../../../src/migrations/plan.js'
+import { makePlan, resolveRevisionArg, resolveTarget } from '../../../src/migrations/plan.js'
 import { planSql, versionStatement } from '../../../src/migrations/runner.js'
-import { REVISION_LIST } from '../../../src/migrations/registry.js'
+import { BASELINE, REVISION_LIST } from '../../../src/migrations/registry.js'
 import { isIgnoredTable } from '../../../src/migrations/state.js'
 import type { Revision } from '../../../src/migrations/types.js'
 
@@ -25,12 +25,12 @@ describe('revision graph', () => {
     expect(() => buildChain([...SYNTH, rev('aaaaaaaaaaaa', 'ffffffffffff')])).toThrow(/not registered/)
     expect(() => buildChain([...SYNTH, rev('aaaaaaaaaaaa', null)])).toThrow(/exactly one root/)
   })
-  it('the real registry is one linear chain (when filled)', () => {
-    if (REVISION_LIST.length === 0) return
-    const c = buildChain(REVISION_LIST)
-    expect(c.root.revision).toBe('d57accd375ae')
-    expect(c.root.baseline).toBe(true)
-    expect(c.head.revision).toBe('788d3099ae3a')
+  it('the real registry is one linear chain of steps from 1.0.0\'s head, with the baseline beside it', () => {
+    const c = buildChain(REVISION_LIST, BASELINE)
+    expect(c.root.revision).toBe('4413929e1ec2')
+    expect(c.floor).toBe('08ec4f75af5e')
+    expect(c.baseline!.revision).toBe('d57accd375ae')
+    expect(c.ordered.map((r) => r.revision)).toContain('788d3099ae3a')
   })
   it('nearest revisions: prefix first, then edit distance', () => {
     const ids = SYNTH.map((r) => r.revision)
@@ -106,5 +106,44 @@ describe('plan and SQL', () => {
     const s = planSql(makePlan(chain, { versions: ['7df29de0f6be'], otherTables: [] }, target), 'postgres', { createVersionTable: false, lockTimeoutMs: 10_000, statementTimeoutMs: 0 })
     expect(s).toContain("-- Running upgrade 7df29de0f6be -> 905527cc8fd3")
     expect(s).toContain("SET LOCAL lock_timeout = '10000ms';")
+  })
+})
+
+describe('plan on the real registry (steps from 1.0.0\'s head, baseline beside them)', () => {
+  const chain = buildChain(REVISION_LIST, BASELINE)
+  const head = { revision: chain.head.revision, source: 'cli' as const }
+  const ids = (p: { pending: Revision[] }) => p.pending.map((r) => r.revision)
+  it('an empty database gets the baseline, then only the steps after d57accd375ae', () => {
+    const p = makePlan(chain, { versions: null, otherTables: [] }, head)
+    expect(p.pending[0]).toBe(BASELINE)
+    expect(ids(p)[1]).toBe('03ea244985ce')
+    expect(ids(p).filter((r) => r === 'd57accd375ae').length).toBe(1)
+    // a target older than the baseline cannot be built from scratch
+    expect(makePlan(chain, { versions: null, otherTables: [] }, { revision: '58eb7bdb93fe', source: 'flag' }).problem?.exitCode).toBe(4)
+  })
+  it('a database at Dify 1.0.0\'s head gets every step, the step d57accd375ae included', () => {
+    const p = makePlan(chain, { versions: ['08ec4f75af5e'], otherTables: ['accounts'] }, head)
+    expect(p.problem).toBeUndefined()
+    expect(ids(p)[0]).toBe('4413929e1ec2')
+    expect(ids(p)).toContain('d57accd375ae')
+    expect(p.pending.some((r) => r.baseline)).toBe(false)
+    expect(ids(makePlan(chain, { versions: ['58eb7bdb93fe'], otherTables: [] }, head))[0]).toBe('1c9ba48be8e4')
+  })
+  it('older than 1.0.0 → exit 4 naming the release', () => {
+    const p = makePlan(chain, { versions: ['a91b476a53de'], otherTables: [] }, head)
+    expect(p.problem?.exitCode).toBe(4)
+    expect(p.problem?.message).toContain('0.15.0')
+    expect(p.problem?.hint).toContain('1.0.0')
+  })
+  it('MySQL: from 1.10.1 (09cfdda155d1) on; older → exit 4 naming the release', () => {
+    expect(ids(makePlan(chain, { versions: ['09cfdda155d1'], otherTables: [] }, head, 'mysql'))[0]).toBe('7bb281b7a422')
+    const p = makePlan(chain, { versions: ['58eb7bdb93fe'], otherTables: [] }, head, 'mysql')
+    expect(p.problem?.exitCode).toBe(4)
+    expect(p.problem?.message).toMatch(/1\.6\.0.*1\.10\.1/)
+    expect(makePlan(chain, { versions: ['58eb7bdb93fe'], otherTables: [] }, head, 'postgres').problem).toBeUndefined()
+  })
+  it('--from accepts the floor; --to does not', () => {
+    expect(resolveRevisionArg(chain, '08ec4f75af5e', '--from')).toBe('08ec4f75af5e')
+    expect(() => resolveRevisionArg(chain, '08ec4f75af5e', '--to')).toThrow()
   })
 })

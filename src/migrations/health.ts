@@ -1,0 +1,111 @@
+/**
+ * What `db status`, `upgrade-db --dry-run` and upgrade-db's pre-flight add on top of the plan: the schema check
+ * against the expected schema at alembic_version (schema/verify.ts) and the data effects of the pending revisions
+ * (rows a revision deletes, moves or rewrites, counted read-only).
+ */
+import { sql } from 'kysely'
+import { ConfigError } from '../cli/errors.js'
+import type { Db } from '../runtime/db.js'
+import type { Plan } from './plan.js'
+import { verifySchema, type SchemaDifference, type Suggestion } from './schema/verify.js'
+import type { Revision } from './types.js'
+
+export interface SchemaCheck {
+  /** false: nothing compared (empty database, unknown revision, or the check failed: `error`) */
+  checked: boolean
+  revision: string | null
+  differences: SchemaDifference[]
+  matches: string | null
+  suggestion: Suggestion
+  error?: string
+}
+
+export interface PendingDataEffect {
+  revision: string
+  table: string
+  description: string
+  /** rows affected now (null: could not be counted, e.g. the column does not exist yet) */
+  rows: number | null
+  backupTable: string | null
+}
+
+/**
+ * The schema check of a database at `revision` (never throws: a failure is reported in `error`). On PostgreSQL
+ * reading column defaults takes a share lock on each table, so a table locked by a running migration or DDL would
+ * block it: the check runs on one connection with `lock_timeout` (default 3 s) and reports that as `error`.
+ */
+export async function checkSchema(db: Db, revision: string | null, opts: { lockTimeoutMs?: number } = {}): Promise<SchemaCheck> {
+  const none: Suggestion = { kind: 'none', message: '', steps: [] }
+  if (!revision) return { checked: false, revision, differences: [], matches: null, suggestion: none }
+  try {
+    const run = (d: Db) => verifySchema(d, { revision })
+    const v =
+      db.dialect === 'postgres'
+        ? await db.kysely.connection().execute(async (conn) => {
+            await sql.raw(`SET lock_timeout = '${Math.max(1, Math.floor(opts.lockTimeoutMs ?? 3000))}ms'`).execute(conn)
+            try {
+              return await run({ ...db, kysely: conn })
+            } finally {
+              await sql.raw('RESET lock_timeout').execute(conn).catch(() => {})
+            }
+          })
+        : await run(db)
+    return { checked: v.known, revision, differences: v.differences, matches: v.matches, suggestion: v.suggestion }
+  } catch (e) {
+    const locked = (e as { code?: string }).code === '55P03'
+    return { checked: false, revision, differences: [], matches: null, suggestion: none, error: locked ? 'a table is locked by another session (a running migration or DDL?)' : (e as Error).message }
+  }
+}
+
+/** Count, read-only, the rows each pending revision's data step will delete, move or rewrite. */
+export async function pendingDataEffects(db: Db, pending: readonly Revision[]): Promise<PendingDataEffect[]> {
+  const out: PendingDataEffect[] = []
+  for (const r of pending) {
+    for (const e of r.dataEffects ?? []) {
+      let rows: number | null = null
+      try {
+        const res = await sql.raw<{ n: number | string }>(e.countSql(db.dialect)).execute(db.kysely)
+        rows = Number(res.rows[0]?.n ?? 0)
+      } catch {
+        rows = null // the table or column appears in an earlier pending revision
+      }
+      out.push({ revision: r.revision, table: e.table, description: e.description, rows, backupTable: e.backupTable ?? null })
+    }
+  }
+  return out
+}
+
+/**
+ * Pre-flight of a real upgrade: the schema must be the one expected at the current revision for the pending
+ * revisions to apply cleanly. Missing or unexpected tables, columns, indexes or constraints (a half-applied earlier
+ * upgrade) → exit 4 with the differences and the safe fix; type/default differences and INVALID indexes of applied
+ * revisions only warn.
+ */
+export async function preflight(db: Db, plan: Plan, warn: (m: string) => void, lockTimeoutMs?: number): Promise<void> {
+  if (!plan.current || plan.pending.length === 0) return
+  const c = await checkSchema(db, plan.current, { lockTimeoutMs: lockTimeoutMs || undefined })
+  if (c.error) {
+    warn(`The schema could not be checked before upgrading (${c.error}); continuing.`)
+    return
+  }
+  if (!c.checked || !c.differences.length) return
+  let blocking = c.differences.filter((d) => d.kind === 'missing' || d.kind === 'extra' || (d.kind === 'invalid-index' && d.pending))
+  // MySQL: what a run that stopped inside the first pending revision left (its applied statements) is resumed by the
+  // runner (src/migrations/resume.ts reads each statement's effect and refuses a contradicting schema), not refused
+  if (db.dialect === 'mysql' && blocking.length && blocking.every((d) => d.pending && d.revision === plan.pending[0]!.revision)) {
+    warn(`Schema: ${blocking.length} object(s) of revision ${plan.pending[0]!.revision} already exist (an earlier run stopped inside it); it is resumed.`)
+    blocking = []
+  }
+  for (const d of c.differences.filter((x) => !blocking.includes(x))) warn(`Schema: ${d.message}`)
+  if (!blocking.length) return
+  throw new ConfigError(
+    `The schema does not match alembic_version ${plan.current}: ${blocking.length} difference(s), e.g. ${blocking
+      .slice(0, 3)
+      .map((d) => d.message)
+      .join('; ')}.`,
+    {
+      hint: c.suggestion.steps.length ? `${c.suggestion.message} Run: ${c.suggestion.steps.join('  then  ')}` : `${c.suggestion.message} See dify db status.`,
+      details: { revision: plan.current, differences: c.differences, suggestion: c.suggestion, matches: c.matches },
+    },
+  )
+}
