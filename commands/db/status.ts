@@ -1,6 +1,7 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { migrationDeps } from '../../src/migrations/deps.js'
 import { dbStatus, type StatusResult } from '../../src/migrations/status.js'
+import { impactLines } from '../../src/migrations/impact.js'
 
 export default class DbStatus extends DifyCommand {
   static override summary = 'Show the schema revision, the target, pending revisions and who holds the upgrade lock.'
@@ -21,7 +22,10 @@ export default class DbStatus extends DifyCommand {
     else if (s.upToDate) this.out.log('Pending:   none, up to date')
     else {
       this.out.log(`Pending:   ${s.pending.length} revision(s)`)
-      for (const p of s.pending) this.out.log(`           ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
+      for (const p of s.pending) {
+        this.out.log(`           ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
+        for (const l of impactLines(p, '               ')) this.out.log(l)
+      }
     }
     const r = s.lock.redis
     this.out.log(`Lock:      ${'error' in r ? `Redis not readable (${r.error})` : r.held ? `${r.key} held, expires in ${r.ttlMs === null ? 'never (no TTL)' : Math.ceil(r.ttlMs / 1000) + ' s'}` : `${r.key} free`}` +

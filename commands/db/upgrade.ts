@@ -2,6 +2,7 @@ import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { UsageError } from '../../src/cli/errors.js'
 import { dialectOf, migrationDeps } from '../../src/migrations/deps.js'
 import type { RunEvent } from '../../src/migrations/runner.js'
+import { impactLines } from '../../src/migrations/impact.js'
 import { upgradeDb, upgradeSql, DEFAULTS, type SqlResult, type UpgradeResult } from '../../src/migrations/upgrade.js'
 
 export default class DbUpgrade extends DifyCommand {
@@ -78,7 +79,10 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
       if (!r.pending.length) this.out.log('Already at the target; nothing would run.')
       else {
         this.out.log(`Would apply ${r.pending.length} revision(s) (dry run, nothing written):`)
-        for (const p of r.pending) this.out.log(`  ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
+        for (const p of r.pending) {
+          this.out.log(`  ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
+          for (const l of impactLines(p, '      ')) this.out.log(l)
+        }
       }
       if (r.lockHolder?.held) this.out.log(`Dify's upgrade lock is held now (expires in ${r.lockHolder.ttlMs !== null ? Math.ceil(r.lockHolder.ttlMs / 1000) + ' s' : 'never'}).`)
     } else if (r.status === 'up-to-date') {

@@ -2,6 +2,13 @@ import { sql } from 'kysely'
 import type { Db } from '../runtime/db.js'
 import { ConfigError } from '../cli/errors.js'
 import { profileFor, SUPPORTED_WINDOW_TEXT, type DifyProfile } from './profile.js'
+import { FIRST_WINDOW, REVISIONS } from './releases.js'
+
+/** A known revision before the supported window: the one case where `dify upgrade-db` can help. */
+function olderThanWindow(profile: DifyProfile): boolean {
+  const seq = profile.release?.known ? profile.release.seq : undefined
+  return seq !== undefined && seq < REVISIONS.get(FIRST_WINDOW.fromHead)!.seq
+}
 
 /** The rows of alembic_version, or null when the table does not exist (an empty database). */
 export async function readAlembicVersions(db: Db): Promise<string[] | null> {
@@ -32,7 +39,12 @@ export function checkSupported(profile: DifyProfile, opts: { writes: boolean; fo
   const text = `The metadata database is ${what}, outside the supported ${SUPPORTED_WINDOW_TEXT}.`
   if (opts.writes && !opts.force) {
     throw new ConfigError(text, {
-      hint: profile.revision ? 'Upgrade Dify into the window (dify upgrade-db), or pass --force-version if you know the difference does not matter.' : 'Create the schema first with dify upgrade-db.',
+      hint: !profile.revision
+        ? 'Create the schema first with dify upgrade-db.'
+        : olderThanWindow(profile)
+          ? 'Upgrade Dify into the window (dify upgrade-db), or pass --force-version if you know the difference does not matter.'
+          : // newer than (or unknown to) this CLI: upgrade-db cannot help, it never goes past its own head
+            'Use a dify-ops release that supports this Dify version, or pass --force-version if you know the difference does not matter.',
       details: { revision: profile.revision },
     })
   }

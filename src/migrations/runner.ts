@@ -87,6 +87,21 @@ export async function runPlan(db: Db, plan: Plan, state: DbState, opts: RunOptio
 }
 
 const exec = (c: Kysely<unknown>, text: string) => sql.raw(text).execute(c)
+const queryOn = (c: Kysely<unknown>) => async (text: string) => (await sql.raw(text).execute(c)).rows as Record<string, unknown>[]
+
+/** One statement of a revision: its SQL, or its code step (types.ts `run`). */
+async function execStatement(c: Kysely<unknown>, st: Statement): Promise<void> {
+  if (st.run) await st.run(queryOn(c))
+  else await exec(c, stripSemicolon(st.sql))
+}
+
+/** A failed statement's own hook (types.ts `onError`): cleanup and a clearer message, merged into the failure. */
+async function withHook(c: Kysely<unknown>, st: Statement | undefined, e: unknown, err: MigrationFailedError): Promise<MigrationFailedError> {
+  if (!st?.onError) return err
+  const better = await st.onError(queryOn(c), e).catch(() => undefined)
+  if (!better) return err
+  return new MigrationFailedError(better.message, { hint: better.hint, details: { ...(err.details as Record<string, unknown>), ...better.details }, cause: e })
+}
 
 async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts: RunOptions): Promise<AppliedRevision[]> {
   const applied: AppliedRevision[] = []
@@ -116,7 +131,7 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
           committedPart = true
           for (const s of settings) await exec(c, `SET ${s}`)
           try {
-            await exec(c, stripSemicolon(st.sql))
+            await execStatement(c, st)
           } finally {
             await exec(c, 'RESET lock_timeout').catch(() => {})
             await exec(c, 'RESET statement_timeout').catch(() => {})
@@ -125,7 +140,7 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
           inTx = true
           for (const s of settings) await exec(c, `SET LOCAL ${s}`)
         } else {
-          await exec(c, stripSemicolon(st.sql))
+          await execStatement(c, st)
         }
       }
       current = { sql: versionStatement(prev, rev.revision), table: 'alembic_version' }
@@ -134,7 +149,7 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
       inTx = false
     } catch (e) {
       if (inTx) await exec(c, 'ROLLBACK').catch(() => {})
-      throw failure(e, 'postgres', rev, current, applied, committedPart)
+      throw await withHook(c, current, e, failure(e, 'postgres', rev, current, applied, committedPart))
     }
     needTable = false
     prev = rev.revision
@@ -173,13 +188,13 @@ async function runMysql(c: Kysely<unknown>, plan: Plan, state: DbState, opts: Ru
       try {
         for (const st of stmts) {
           current = st
-          await exec(c, stripSemicolon(st.sql))
+          await execStatement(c, st)
           done.push(firstLine(st.sql))
         }
         current = { sql: versionStatement(prev, rev.revision), table: 'alembic_version' }
         await exec(c, current.sql)
       } catch (e) {
-        throw failure(e, 'mysql', rev, current, applied, done.length > 0, done)
+        throw await withHook(c, current, e, failure(e, 'mysql', rev, current, applied, done.length > 0, done))
       }
       prev = rev.revision
       const ms = Date.now() - t0

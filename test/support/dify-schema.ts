@@ -55,7 +55,7 @@ export function loadOracleSchema(database: string, revision: string): void {
 // that already has Dify's schema at some revision (e.g. from loadOracleSchema) forward to `to`.
 // ---------------------------------------------------------------------------------------------------------------
 
-export const DIFY_HEAD = '788d3099ae3a'
+export const DIFY_HEAD = 'd9e8f7a6b5c4'
 
 function chainUpTo(to: string): Revision[] {
   const i = REVISION_LIST.findIndex((r) => r.revision === to)
@@ -64,8 +64,12 @@ function chainUpTo(to: string): Revision[] {
 }
 
 async function applyOne(db: Db, r: Revision, prev: string | null): Promise<void> {
-  const run = async (exec: (text: string) => Promise<unknown>) => {
-    for (const s of r.statements(db.dialect)) await exec(s.sql)
+  const run = async (exec: (text: string) => Promise<{ rows: unknown[] }>) => {
+    const q = async (text: string) => (await exec(text)).rows as Record<string, unknown>[]
+    for (const s of r.statements(db.dialect)) {
+      if (s.run) await s.run(q)
+      else await exec(s.sql)
+    }
     if (prev == null) await exec(`INSERT INTO alembic_version (version_num) VALUES ('${r.revision}')`)
     else await exec(`UPDATE alembic_version SET version_num='${r.revision}' WHERE alembic_version.version_num = '${prev}'`)
   }

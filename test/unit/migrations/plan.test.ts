@@ -30,7 +30,7 @@ describe('revision graph', () => {
     const c = buildChain(REVISION_LIST)
     expect(c.root.revision).toBe('d57accd375ae')
     expect(c.root.baseline).toBe(true)
-    expect(c.head.revision).toBe('788d3099ae3a')
+    expect(c.head.revision).toBe('d9e8f7a6b5c4')
   })
   it('nearest revisions: prefix first, then edit distance', () => {
     const ids = SYNTH.map((r) => r.revision)

@@ -1,0 +1,53 @@
+/**
+ * Small DDL/DML helpers for the revisions after 788d3099ae3a (our own statements, compiled by Kysely without a
+ * connection; see compile.ts). Where MySQL needs another form than PostgreSQL the helper says so.
+ */
+import { ddl, lit, sql, stmt } from './compile.js'
+import type { Query, SqlDialect, Statement } from './types.js'
+
+/** DROP INDEX (PG: schema-level name; MySQL: `DROP INDEX name ON table`). */
+export function dropIndex(dialect: SqlDialect, table: string, name: string): Statement {
+  const k = ddl(dialect)
+  return stmt(dialect, dialect === 'postgres' ? k.schema.dropIndex(name) : k.schema.dropIndex(name).on(table), { table })
+}
+
+/** Drop a unique constraint (PG: DROP CONSTRAINT; MySQL: a unique constraint is a unique index, DROP INDEX). */
+export function dropUnique(dialect: SqlDialect, table: string, name: string): Statement {
+  const k = ddl(dialect).schema.alterTable(table)
+  return stmt(dialect, dialect === 'postgres' ? k.dropConstraint(name) : k.dropIndex(name), { table })
+}
+
+/** ALTER TABLE … ADD CONSTRAINT name UNIQUE (cols) (same on both dialects). */
+export function addUnique(dialect: SqlDialect, table: string, name: string, columns: string[]): Statement {
+  return stmt(dialect, ddl(dialect).schema.alterTable(table).addUniqueConstraint(name, columns as never), { table })
+}
+
+/** ALTER TABLE … ALTER COLUMN c DROP DEFAULT (same on both dialects). */
+export function dropDefault(dialect: SqlDialect, table: string, column: string): Statement {
+  return stmt(dialect, ddl(dialect).schema.alterTable(table).alterColumn(column, (c) => c.dropDefault()), { table })
+}
+
+/** UPDATE table SET col = <expr> WHERE <predicate> (expressions are SQL text of our own, identical on both dialects). */
+export function update(dialect: SqlDialect, table: string, set: Record<string, string>, where: string): Statement {
+  const values = Object.fromEntries(Object.entries(set).map(([c, e]) => [c, sql.raw(e)]))
+  return stmt(dialect, ddl(dialect).updateTable(table).set(values).where(sql.raw<boolean>(where)), { table })
+}
+
+/** Does `table.column` exist in the current schema/database? (information_schema, both dialects) */
+export async function columnExists(q: Query, dialect: SqlDialect, table: string, column: string): Promise<boolean> {
+  const schema = dialect === 'postgres' ? 'current_schema()' : 'database()'
+  const rows = await q(
+    `SELECT 1 AS x FROM information_schema.columns WHERE table_schema = ${schema} AND table_name = ${lit(dialect, table)} AND column_name = ${lit(dialect, column)}`,
+  )
+  return rows.length > 0
+}
+
+/** A statement that runs only when the column is missing (Dify's "skip if it already exists" checks); --sql prints the ALTER. */
+export function addColumnIfMissing(dialect: SqlDialect, table: string, add: Statement, column: string): Statement {
+  return {
+    ...add,
+    run: async (q) => {
+      if (!(await columnExists(q, dialect, table, column))) await q(add.sql)
+    },
+  }
+}
