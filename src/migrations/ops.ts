@@ -51,3 +51,22 @@ export function addColumnIfMissing(dialect: SqlDialect, table: string, add: Stat
     },
   }
 }
+
+/** Does the index / unique constraint `name` exist on `table`? (PG: pg_class in the current schema; MySQL: information_schema.statistics) */
+export async function indexExists(q: Query, dialect: SqlDialect, table: string, name: string): Promise<boolean> {
+  const rows =
+    dialect === 'postgres'
+      ? await q(`SELECT 1 AS x FROM pg_class c WHERE c.relname = ${lit(dialect, name)} AND c.relkind = 'i' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())`)
+      : await q(`SELECT 1 AS x FROM information_schema.statistics WHERE table_schema = database() AND table_name = ${lit(dialect, table)} AND index_name = ${lit(dialect, name)} LIMIT 1`)
+  return rows.length > 0
+}
+
+/** A statement that runs only while the index / unique constraint still exists (a rerun after a partial run); --sql prints the DROP. */
+export function dropIfPresent(dialect: SqlDialect, table: string, drop: Statement, name: string): Statement {
+  return {
+    ...drop,
+    run: async (q) => {
+      if (await indexExists(q, dialect, table, name)) await q(drop.sql)
+    },
+  }
+}

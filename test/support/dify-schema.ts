@@ -23,8 +23,12 @@ import { REVISION_LIST } from '../../src/migrations/registry.js'
 import { ALEMBIC_VERSION_DDL } from '../../src/migrations/types.js'
 import type { Revision } from '../../src/migrations/types.js'
 
-/** Dify's own offline Alembic SQL, base → e8c3b3c46151 (read-only, in ../shared beside the project). */
-export const OFFLINE_ORACLE = fileURLToPath(new URL('../../../shared/oracles/pg-offline-alembic-base-to-e8c3b3c46151.sql', import.meta.url))
+/**
+ * Dify's own offline Alembic SQL, base → d9e8f7a6b5c4, with 1.15.0's migration files (read-only, in ../shared beside
+ * the project). Note: 1.15.0's f9f6d18a37f9 gives three tables no `uuid_generate_v4()` default where 1.12.x's did;
+ * per-release schemas are test/support/oracles.ts.
+ */
+export const OFFLINE_ORACLE = fileURLToPath(new URL('../../../shared/oracles/pg-offline-alembic-base-to-d9e8f7a6b5c4-dify-1.15.0.sql', import.meta.url))
 
 /** The oracle SQL cut right after the version line of `revision`, plus COMMIT: the exact PG schema at that revision. */
 export function oracleSqlAt(revision: string): string {

@@ -1,15 +1,16 @@
 import type { Query, Revision, SqlDialect, Statement } from '../types.js'
 import { lit } from '../compile.js'
 import { renderAddColumn, renderIndex } from '../baseline/render.js'
-import { addColumnIfMissing, dropUnique } from '../ops.js'
+import { addColumnIfMissing, dropIfPresent, dropUnique, indexExists } from '../ops.js'
 
 /**
  * `workflow_draft_variables.user_id`, and the unique key moves from (app_id, node_id, name) to
  * (app_id, user_id, node_id, name). PG builds the new unique index CONCURRENTLY outside a transaction (Alembic's
  * autocommit_block), MySQL plainly; then the old unique constraint is dropped.
  *
- * What we add (Dify has none of it): the ADD COLUMN is skipped when the column is already there, so a rerun after a
- * failed index build (whose ADD COLUMN was already committed, on PG as on MySQL) can finish. A failed CONCURRENTLY
+ * What we add (Dify has none of it): the ADD COLUMN is skipped when the column is already there and the old
+ * constraint is dropped only while it exists, so a rerun after a partial run (on PG the ADD COLUMN is committed
+ * before the CONCURRENTLY build; MySQL DDL commits each statement) can finish. A failed CONCURRENTLY
  * build leaves an INVALID index: it is dropped (before building, if an earlier run — ours or Dify's — left one, and
  * after a failure), and the failure names the duplicate rows that blocked the unique index.
  */
@@ -88,8 +89,15 @@ export const revision: Revision = {
         onError: (q, e) => explain(q, dialect, e),
       }
     } else {
-      build = { ...index!, onError: (q, e) => explain(q, dialect, e) }
+      build = {
+        ...index!,
+        run: async (q) => {
+          if (!(await indexExists(q, dialect, TABLE, NEW_INDEX))) await q(index!.sql)
+        },
+        onError: (q, e) => explain(q, dialect, e),
+      }
     }
-    return [addColumnIfMissing(dialect, TABLE, add!, 'user_id'), build, dropUnique(dialect, TABLE, 'workflow_draft_variables_app_id_key')]
+    const old = 'workflow_draft_variables_app_id_key'
+    return [addColumnIfMissing(dialect, TABLE, add!, 'user_id'), build, dropIfPresent(dialect, TABLE, dropUnique(dialect, TABLE, old), old)]
   },
 }
