@@ -116,7 +116,7 @@ export async function upgradeDifySchema(db: Db, to: string = DIFY_HEAD): Promise
 export async function openScratchDb(env: Record<string, string>): Promise<Db> {
   const { loadConfig } = await import('../../src/config/schema.js')
   const { openDb } = await import('../../src/runtime/db.js')
-  return openDb(loadConfig({ env, noDotenv: true }).db, { connectTimeoutMs: 5000, maxConnections: 2 })
+  return openDb(loadConfig({ env, noDotenv: true }).db, { connectTimeoutMs: 30_000, maxConnections: 2 }) // generous: the shared test machine is often loaded
 }
 
 /**
