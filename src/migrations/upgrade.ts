@@ -20,6 +20,8 @@ export interface UpgradeDeps {
   database: string
   /** the revisions to apply (default: the registry) */
   revisions?: Revision[]
+  /** tests with a synthetic registry: the Redis lock's key prefix, instead of the one Dify at hand would use (lock.ts difyLockPrefix) */
+  lockKeyPrefix?: string
 }
 
 export interface UpgradeOptions extends TargetOptions {
@@ -112,7 +114,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     if (deps.redis) {
       try {
         const r = await deps.redis()
-        lockHolder = await inspectRedisLock(r.client, difyLockPrefix(r.keyPrefix, target))
+        lockHolder = await inspectRedisLock(r.client, deps.lockKeyPrefix ?? difyLockPrefix(r.keyPrefix, target))
       } catch {
         opts.onEvent?.({ type: 'warn', message: 'Redis is not reachable: the lock holder is unknown.' })
       }
@@ -132,7 +134,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
   if (deps.redis) {
     try {
       const r = await deps.redis()
-      const lockPrefix = difyLockPrefix(r.keyPrefix, target)
+      const lockPrefix = deps.lockKeyPrefix ?? difyLockPrefix(r.keyPrefix, target)
       redisLock = new RedisUpgradeLock(r.client, lockPrefix, opts.redisLock)
       while (!(await redisLock.tryAcquire())) {
         if (opts.signal?.aborted) throw interrupted()

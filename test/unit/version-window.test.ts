@@ -4,12 +4,14 @@ import { REVISION_LIST } from '../../src/migrations/registry.js'
 import { releaseOfRevision } from '../../src/dify/releases.js'
 
 // `dify --version` must not load the migration registry (cold start), so the window is a constant: this test keeps
-// it equal to what the registry can actually apply.
+// it within what the registry can actually apply. upgrade-db's own head is the registry's last revision (it may run
+// ahead of the window while the window's commands catch up; the profile owns the window).
 describe('the supported window printed by dify --version', () => {
-  it('is the registry\'s baseline and head, and their releases', () => {
-    expect(REVISION_LIST[0]!.revision).toBe(FIRST_WINDOW.fromHead)
-    expect(REVISION_LIST.at(-1)!.revision).toBe(FIRST_WINDOW.toHead)
+  it('lies within the registry: baseline first, the window head a registry revision', () => {
+    const ids = REVISION_LIST.map((r) => r.revision)
+    expect(ids[0]).toBe(FIRST_WINDOW.fromHead)
+    expect(ids).toContain(FIRST_WINDOW.toHead)
     expect(releaseOfRevision(FIRST_WINDOW.fromHead).release).toBe('1.11.0–1.11.1')
-    expect(releaseOfRevision(FIRST_WINDOW.toHead).release).toBe('1.12.0–1.12.1')
+    expect(REVISION_LIST.at(-1)!.revision).toBe('d9e8f7a6b5c4')
   })
 })
