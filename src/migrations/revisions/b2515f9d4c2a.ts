@@ -14,7 +14,7 @@ const SNAPSHOTS = 'agent_config_snapshots'
  */
 function stripSkillsFiles(dialect: SqlDialect): Statement {
   return {
-    sql: `-- data step: remove the top-level "skills_files" key from ${SNAPSHOTS}.config_snapshot (JSON), row by row (not in offline SQL, as in Dify's)`,
+    sql: `-- data step: remove the top-level skills_files key from ${SNAPSHOTS}.config_snapshot (JSON), row by row (not in offline SQL, as in Dify's)`,
     table: SNAPSHOTS,
     lock: dialect === 'postgres' ? 'ROW EXCLUSIVE' : 'row locks',
     run: async (q) => {
