@@ -106,6 +106,12 @@ async function withHook(c: Kysely<unknown>, st: Statement | undefined, e: unknow
 async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts: RunOptions): Promise<AppliedRevision[]> {
   const applied: AppliedRevision[] = []
   const settings = [`lock_timeout = '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms'`, `statement_timeout = '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms'`]
+  // the transaction's timeouts in one round trip; every revision but the last also commits without waiting for the
+  // WAL flush (synchronous_commit off: a crash of the server can only lose the newest revisions, never half of one,
+  // and the last revision's ordinary commit flushes them all)
+  const setLocal = (async: boolean) =>
+    `SELECT set_config('lock_timeout', '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms', true), set_config('statement_timeout', '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms', true)` +
+    (async ? `, set_config('synchronous_commit', 'off', true)` : '')
   let prev = plan.current
   let needTable = state.versions === null
   for (const rev of plan.pending) {
@@ -118,7 +124,7 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
     try {
       await exec(c, 'BEGIN')
       inTx = true
-      for (const s of settings) await exec(c, `SET LOCAL ${s}`)
+      await exec(c, setLocal(rev !== plan.pending[plan.pending.length - 1]))
       if (needTable) {
         current = { sql: ALEMBIC_VERSION_DDL, table: 'alembic_version' }
         await exec(c, ALEMBIC_VERSION_DDL)
@@ -138,7 +144,7 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
           }
           await exec(c, 'BEGIN')
           inTx = true
-          for (const s of settings) await exec(c, `SET LOCAL ${s}`)
+          await exec(c, setLocal(false))
         } else {
           await execStatement(c, st)
         }

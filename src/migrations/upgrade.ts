@@ -7,7 +7,7 @@ import { DbUpgradeLock, difyLockPrefix, inspectRedisLock, RedisUpgradeLock, type
 import { makePlan, resolveRevisionArg, resolveTarget, type Plan, type Target, type TargetOptions } from './plan.js'
 import { REVISION_LIST } from './registry.js'
 import { planSql, runPlan, type AppliedRevision, type RunEvent } from './runner.js'
-import { readDbState, type DbState } from './state.js'
+import { readDbState, readVersions, type DbState } from './state.js'
 import { planImpact, type RevisionPreviewResult, type TableImpact } from './impact.js'
 import type { Revision, SqlDialect } from './types.js'
 
@@ -160,8 +160,9 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     }
     const waitedMs = Date.now() - t0
     const waited = waitedMs > pollMs
-    // re-read: another run may have finished (or moved) the database while we waited
-    state = await readDbState(db)
+    // re-read: another run may have finished (or moved) the database while we waited (only alembic_version
+    // can have changed when it existed; an empty database is read again in full)
+    state = state.versions === null ? await readDbState(db) : { ...state, versions: await readVersions(db) }
     plan = makePlan(chain, state, target)
     if (plan.problem) throw plan.problem
     const locks = { redis: redisState, database: dbLock.kind === 'none' ? 'not-needed' as const : 'acquired' as const }
