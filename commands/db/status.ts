@@ -1,6 +1,7 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { migrationDeps } from '../../src/migrations/deps.js'
 import { dbStatus, type StatusResult } from '../../src/migrations/status.js'
+import { impactLines } from '../../src/migrations/impact.js'
 
 export default class DbStatus extends DifyCommand {
   static override summary = 'Show the schema revision, the target, pending revisions and who holds the upgrade lock.'
@@ -21,7 +22,10 @@ export default class DbStatus extends DifyCommand {
     else if (s.upToDate) this.out.log('Pending:   none, up to date')
     else {
       this.out.log(`Pending:   ${s.pending.length} revision(s)`)
-      for (const p of s.pending) this.out.log(`           ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
+      for (const p of s.pending) {
+        this.out.log(`           ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
+        for (const l of impactLines(p, '               ')) this.out.log(l)
+      }
     }
     for (const e of s.dataEffects) this.out.log(`Data:      ${e.revision} ${e.description}: ${e.rows === null ? 'not countable yet' : `${e.rows} row(s)`}`)
     this.out.log(`Schema:    ${schemaLine(s)}`)

@@ -2,6 +2,7 @@ import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { writeFlags } from '../../src/cli/flags.js'
 import { dialectOf, migrationDeps } from '../../src/migrations/deps.js'
 import type { RunEvent } from '../../src/migrations/runner.js'
+import { impactLines } from '../../src/migrations/impact.js'
 import { upgradeDb, upgradeSql, DEFAULTS, type SqlResult, type UpgradeResult } from '../../src/migrations/upgrade.js'
 
 export default class DbUpgrade extends DifyCommand {
@@ -78,7 +79,10 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
       if (!r.pending.length) this.out.log('Already at the target; nothing would run.')
       else {
         this.out.log(`Would apply ${r.pending.length} revision(s) (dry run, nothing written):`)
-        for (const p of r.pending) this.out.log(`  ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
+        for (const p of r.pending) {
+          this.out.log(`  ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
+          for (const l of impactLines(p, '      ')) this.out.log(l)
+        }
         for (const e of r.dataEffects ?? []) this.out.log(`  data: ${e.revision} ${e.description}: ${e.rows === null ? 'not countable yet' : `${e.rows} row(s)`}`)
         if (r.schema?.differences.length) this.out.log(`  schema: ${r.schema.differences.length} difference(s) from the schema expected at ${r.schema.revision}: ${r.schema.suggestion.message} (details: dify db status)`)
       }

@@ -3,6 +3,25 @@ import { sql, type Kysely } from 'kysely'
 import type { RedisHandle } from '../runtime/redis.js'
 import type { Db } from '../runtime/db.js'
 import { keys } from '../dify/keys.js'
+import { profileFor } from '../dify/profile.js'
+import { REVISIONS } from '../dify/releases.js'
+
+/**
+ * The key prefix of Dify's own upgrade lock for the Dify at hand. Dify applies REDIS_KEY_PREFIX to its Redis
+ * names, the lock included, only from 1.14.0 (`api/extensions/ext_redis.py` RedisClientWrapper.lock →
+ * `redis_names.serialize_redis_name`: `<prefix.strip()>:db_upgrade_lock`); 1.11 – 1.13.3 lock the bare
+ * `db_upgrade_lock` whatever REDIS_KEY_PREFIX says. Decided from the head of the Dify code at hand when there is one
+ * (that code's pods take the lock), else from the target revision. A code head newer than anything known is
+ * treated as ≥ 1.14.0. Facts and tags: docs/migrations-runner.md §3.
+ */
+export function difyLockPrefix(keyPrefix: string, target: { revision: string; difyCodeHead?: string }): string {
+  if (!keyPrefix) return ''
+  const rev = target.difyCodeHead ?? target.revision
+  const info = REVISIONS.get(rev)
+  if (!info) return keyPrefix // a code head newer than known, or a revision outside Dify's chain
+  const firstPrefixed = REVISIONS.get('8574b23a38fd')!.seq // the first revision of 1.14.0
+  return profileFor(rev).redisKeyPrefixSupported || info.seq >= firstPrefixed ? keyPrefix : ''
+}
 
 /**
  * Dify's upgrade lock, taken exactly as Dify 1.11–1.12 takes it (redis-py `Lock`, name `db_upgrade_lock`,

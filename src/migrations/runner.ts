@@ -94,6 +94,21 @@ export async function runPlan(db: Db, plan: Plan, state: DbState, opts: RunOptio
 }
 
 const exec = (c: Kysely<unknown>, text: string) => sql.raw(text).execute(c)
+const queryOn = (c: Kysely<unknown>) => async (text: string) => (await sql.raw(text).execute(c)).rows as Record<string, unknown>[]
+
+/** One statement of a revision: its SQL, or its code step (types.ts `run`). */
+async function execStatement(c: Kysely<unknown>, st: Statement): Promise<void> {
+  if (st.run) await st.run(queryOn(c))
+  else await exec(c, stripSemicolon(st.sql))
+}
+
+/** A failed statement's own hook (types.ts `onError`): cleanup and a clearer message, merged into the failure. */
+async function withHook(c: Kysely<unknown>, st: Statement | undefined, e: unknown, err: MigrationFailedError): Promise<MigrationFailedError> {
+  if (!st?.onError) return err
+  const better = await st.onError(queryOn(c), e).catch(() => undefined)
+  if (!better) return err
+  return new MigrationFailedError(better.message, { hint: better.hint, details: { ...(err.details as Record<string, unknown>), ...better.details }, cause: e })
+}
 
 /**
  * `multi`: the driver sends text without parameters as one simple query (node-postgres), so the transaction's
@@ -102,6 +117,12 @@ const exec = (c: Kysely<unknown>, text: string) => sql.raw(text).execute(c)
 async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts: RunOptions, multi = false): Promise<AppliedRevision[]> {
   const applied: AppliedRevision[] = []
   const settings = [`lock_timeout = '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms'`, `statement_timeout = '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms'`]
+  // the transaction's timeouts in one round trip; every revision but the last also commits without waiting for the
+  // WAL flush (synchronous_commit off: a crash of the server can only lose the newest revisions, never half of one,
+  // and the last revision's ordinary commit flushes them all)
+  const setLocal = (async: boolean) =>
+    `SELECT set_config('lock_timeout', '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms', true), set_config('statement_timeout', '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms', true)` +
+    (async ? `, set_config('synchronous_commit', 'off', true)` : '')
   let prev = plan.current
   let needTable = state.versions === null
   for (const rev of plan.pending) {
@@ -119,6 +140,7 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
       if (multi) await exec(c, open.join('; '))
       else for (const o of open) await exec(c, o)
       inTx = true
+      await exec(c, setLocal(rev !== plan.pending[plan.pending.length - 1]))
       if (needTable) {
         current = { sql: ALEMBIC_VERSION_DDL, table: 'alembic_version' }
         await exec(c, ALEMBIC_VERSION_DDL)
@@ -131,16 +153,16 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
           committedPart = true
           for (const s of settings) await exec(c, `SET ${s}`)
           try {
-            await exec(c, stripSemicolon(st.sql))
+            await execStatement(c, st)
           } finally {
             await exec(c, 'RESET lock_timeout').catch(() => {})
             await exec(c, 'RESET statement_timeout').catch(() => {})
           }
           await exec(c, 'BEGIN')
           inTx = true
-          for (const s of settings) await exec(c, `SET LOCAL ${s}`)
+          await exec(c, setLocal(false))
         } else {
-          await exec(c, stripSemicolon(st.sql))
+          await execStatement(c, st)
         }
       }
       current = { sql: versionStatement(prev, rev.revision), table: 'alembic_version' }
@@ -151,7 +173,7 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
       inTx = false
     } catch (e) {
       if (inTx) await exec(c, 'ROLLBACK').catch(() => {})
-      throw failure(e, 'postgres', rev, current, applied, committedPart)
+      throw await withHook(c, current, e, failure(e, 'postgres', rev, current, applied, committedPart))
     }
     needTable = false
     prev = rev.revision
@@ -194,14 +216,14 @@ async function runMysql(c: Kysely<unknown>, plan: Plan, state: DbState, opts: Ru
         for (const [i, st] of stmts.entries()) {
           if (i < skip) continue
           current = st
-          await exec(c, stripSemicolon(st.sql))
+          await execStatement(c, st)
           done.push(firstLine(st.sql))
           opts.afterStatement?.(rev.revision, i)
         }
         current = { sql: versionStatement(prev, rev.revision), table: 'alembic_version' }
         await exec(c, current.sql)
       } catch (e) {
-        throw failure(e, 'mysql', rev, current, applied, done.length > 0, done, skip)
+        throw await withHook(c, current, e, failure(e, 'mysql', rev, current, applied, done.length > 0, done, skip))
       }
       prev = rev.revision
       const ms = Date.now() - t0

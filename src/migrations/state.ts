@@ -30,3 +30,12 @@ export async function readDbState(db: Db): Promise<DbState> {
   }
   return { versions, otherTables: names.filter((n) => n !== 'alembic_version' && !isIgnoredTable(n)).sort() }
 }
+
+/** alembic_version's rows only (the table is known to exist; null if it was dropped meanwhile). */
+export async function readVersions(db: Db): Promise<string[] | null> {
+  try {
+    return (await sql<{ version_num: string }>`select version_num from alembic_version`.execute(db.kysely)).rows.map((r) => r.version_num)
+  } catch {
+    return (await readDbState(db)).versions
+  }
+}

@@ -3,11 +3,11 @@ import { BusyError, ConfigError, DifyOpsError } from '../cli/errors.js'
 import { releaseOfRevision } from '../dify/releases.js'
 import type { Db } from '../runtime/db.js'
 import type { OpenedRedis } from '../runtime/redis.js'
-import { DbUpgradeLock, inspectDbLock, inspectRedisLock, type LockHolder } from './lock.js'
+import { DbUpgradeLock, difyLockPrefix, inspectDbLock, inspectRedisLock, type LockHolder } from './lock.js'
 import { makePlan, resolveRevisionArg, resolveTarget, type Target, type TargetOptions } from './plan.js'
 import { ALEMBIC_VERSION_DDL, type Revision } from './types.js'
 import { readDbState } from './state.js'
-import { chainOf, type PendingRevision } from './upgrade.js'
+import { chainOf, pendingWithImpact, type PendingRevision } from './upgrade.js'
 import { versionStatement } from './runner.js'
 import { checkSchema, pendingDataEffects, type PendingDataEffect, type SchemaCheck } from './health.js'
 
@@ -57,7 +57,8 @@ export async function dbStatus(deps: { db: () => Promise<Db>; redis?: () => Prom
     try {
       const r = await deps.redis()
       const { keys } = await import('../dify/keys.js')
-      redis = { key: keys.dbUpgradeLock(r.keyPrefix), ...(await inspectRedisLock(r.client, r.keyPrefix)) }
+      const prefix = difyLockPrefix(r.keyPrefix, target)
+      redis = { key: keys.dbUpgradeLock(prefix), ...(await inspectRedisLock(r.client, prefix)) }
     } catch (e) {
       redis = { error: (e as Error).message }
     }
@@ -74,7 +75,7 @@ export async function dbStatus(deps: { db: () => Promise<Db>; redis?: () => Prom
     target,
     targetRelease: rel(target.revision),
     upToDate: !plan.problem && plan.pending.length === 0,
-    pending: plan.pending.map((r) => ({ revision: r.revision, release: r.release, description: r.description })),
+    pending: await pendingWithImpact(db, plan, state),
     problem: plan.problem ? { message: plan.problem.message, hint: plan.problem.hint } : null,
     schema: await checkSchema(db, current),
     dataEffects: plan.problem ? [] : await pendingDataEffects(db, plan.pending),
@@ -149,8 +150,9 @@ export async function stampDb(deps: { db: () => Promise<Db>; redis?: () => Promi
   if (deps.redis) {
     try {
       const r = await deps.redis()
-      const h = await inspectRedisLock(r.client, r.keyPrefix)
-      if (h.held) throw new BusyError('An upgrade holds Dify\'s lock db_upgrade_lock; stamping now would race with it.', { hint: 'Wait for it to finish (dify db status), or clear a stale lock with dify db lock clear.' })
+      // the bare key (Dify < 1.14) and the prefixed one (Dify ≥ 1.14, and dify-ops for it)
+      const held = [await inspectRedisLock(r.client, ''), ...(r.keyPrefix ? [await inspectRedisLock(r.client, r.keyPrefix)] : [])]
+      if (held.some((h) => h.held)) throw new BusyError('An upgrade holds Dify\'s lock db_upgrade_lock; stamping now would race with it.', { hint: 'Wait for it to finish (dify db status), or clear a stale lock with dify db lock clear.' })
     } catch (e) {
       if (e instanceof BusyError) throw e
     }

@@ -16,12 +16,36 @@
  */
 export type SqlDialect = 'postgres' | 'mysql'
 
+/** Runs one SQL statement on the runner's connection and returns its rows (for code steps and failure hooks). */
+export type Query = (text: string) => Promise<Record<string, unknown>[]>
+
 export interface Statement {
+  /** the SQL to run; for a code step (`run`) the SQL it stands for in --sql output (its usual path, or a comment) */
   sql: string
   /** must run outside a transaction block (CREATE/DROP INDEX CONCURRENTLY): the runner commits before and begins after */
   noTransaction?: boolean
-  /** the table it locks or changes, for lock-timeout messages */
+  /** the table it locks or changes, for lock-timeout messages and the plan's impact list */
   table?: string
+  /** the lock it takes, when it cannot be read from the SQL (code steps); see impact.ts */
+  lock?: string
+  /**
+   * A step that must look at the database first (Dify decides at run time: a column that may already exist, a JSON
+   * rewrite done row by row). Runs instead of `sql` on a live database; --sql prints `sql`.
+   */
+  run?: (q: Query) => Promise<void>
+  /**
+   * Called when the statement failed, on the same connection, outside any transaction: may clean up (drop an INVALID
+   * index) and return a clearer message and hint for the operator (exit 1 stays).
+   */
+  onError?: (q: Query, error: unknown) => Promise<{ message: string; hint: string; details?: Record<string, unknown> } | undefined>
+}
+
+/** Rows a pending revision would change, shown by `db status` and `upgrade-db --dry-run` before it runs. */
+export interface RevisionPreview {
+  /** what the rows are, e.g. "tenant_default_models rows that will be removed (copied to …), per tenant" */
+  title: string
+  /** a read-only SELECT for the dialect */
+  sql(dialect: SqlDialect): string
 }
 
 export interface Revision {
@@ -41,6 +65,8 @@ export interface Revision {
    * (a MySQL database older than that is refused) and `statements('mysql')` is empty.
    */
   mysql?: false
+  /** rows this revision changes in a way the operator should see first (db status, --dry-run) */
+  preview?: RevisionPreview
   /** what the revision does to existing rows (deletes, moves, rewrites), shown by --dry-run and db status */
   dataEffects?: DataEffect[]
 }

@@ -3,12 +3,13 @@ import { releaseOfRevision } from '../dify/releases.js'
 import type { Db } from '../runtime/db.js'
 import type { OpenedRedis } from '../runtime/redis.js'
 import { buildChain, RegistryError, type Chain } from './graph.js'
-import { DbUpgradeLock, inspectRedisLock, RedisUpgradeLock, type RedisLockOptions } from './lock.js'
+import { DbUpgradeLock, difyLockPrefix, inspectRedisLock, RedisUpgradeLock, type RedisLockOptions } from './lock.js'
 import { makePlan, resolveRevisionArg, resolveTarget, type Plan, type Target, type TargetOptions } from './plan.js'
 import { BASELINE, REVISION_LIST } from './registry.js'
 import { checkSchema, pendingDataEffects, preflight, type PendingDataEffect, type SchemaCheck } from './health.js'
 import { planSql, runPlan, type AppliedRevision, type RunEvent } from './runner.js'
-import { readDbState, type DbState } from './state.js'
+import { readDbState, readVersions, type DbState } from './state.js'
+import { planImpact, type RevisionPreviewResult, type TableImpact } from './impact.js'
 import type { Revision, SqlDialect } from './types.js'
 
 export interface UpgradeDeps {
@@ -20,6 +21,8 @@ export interface UpgradeDeps {
   database: string
   /** the revisions to apply (default: the registry) */
   revisions?: Revision[]
+  /** tests with a synthetic registry: the Redis lock's key prefix, instead of the one Dify at hand would use (lock.ts difyLockPrefix) */
+  lockKeyPrefix?: string
 }
 
 export interface UpgradeOptions extends TargetOptions {
@@ -48,6 +51,10 @@ export interface PendingRevision {
   revision: string
   release: string
   description: string
+  /** --dry-run and db status only: existing tables it touches, their estimated rows and the lock taken (impact.ts) */
+  tables?: TableImpact[]
+  /** --dry-run and db status only: the rows the revision will change, when it declares a preview */
+  preview?: RevisionPreviewResult
 }
 
 export interface UpgradeResult {
@@ -84,6 +91,15 @@ export function chainOf(revisions?: Revision[]): Chain {
 }
 
 const pendingOf = (p: Plan): PendingRevision[] => p.pending.map((r) => ({ revision: r.revision, release: r.release, description: r.description }))
+
+/** The pending revisions with their impact on the existing tables and their previews (reads only). */
+export async function pendingWithImpact(db: Db, plan: Plan, state: DbState): Promise<PendingRevision[]> {
+  const impact = await planImpact(db, plan.pending, state.otherTables)
+  return pendingOf(plan).map((p) => {
+    const i = impact.find((x) => x.revision === p.revision)
+    return i ? { ...p, tables: i.tables, ...(i.preview ? { preview: i.preview } : {}) } : p
+  })
+}
 const releaseLabel = (rev: string | null) => (rev ? (releaseOfRevision(rev).known ? releaseOfRevision(rev).description : null) : null)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -107,14 +123,14 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     if (deps.redis) {
       try {
         const r = await deps.redis()
-        lockHolder = await inspectRedisLock(r.client, r.keyPrefix)
+        lockHolder = await inspectRedisLock(r.client, deps.lockKeyPrefix ?? difyLockPrefix(r.keyPrefix, target))
       } catch {
         opts.onEvent?.({ type: 'warn', message: 'Redis is not reachable: the lock holder is unknown.' })
       }
     }
     const dataEffects = await pendingDataEffects(db, plan.pending)
     const schema = await checkSchema(db, plan.current)
-    return { ...base, status: 'dry-run', from, fromRelease: releaseLabel(from), to: from, pending: pendingOf(plan), applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' }, lockHolder, dataEffects, schema }
+    return { ...base, status: 'dry-run', from, fromRelease: releaseLabel(from), to: from, pending: await pendingWithImpact(db, plan, state), applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' }, lockHolder, dataEffects, schema }
   }
   if (plan.pending.length === 0) {
     return { ...base, status: 'up-to-date', from, fromRelease: releaseLabel(from), to: from, pending: [], applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' } }
@@ -129,10 +145,11 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
   if (deps.redis) {
     try {
       const r = await deps.redis()
-      redisLock = new RedisUpgradeLock(r.client, r.keyPrefix, opts.redisLock)
+      const lockPrefix = deps.lockKeyPrefix ?? difyLockPrefix(r.keyPrefix, target)
+      redisLock = new RedisUpgradeLock(r.client, lockPrefix, opts.redisLock)
       while (!(await redisLock.tryAcquire())) {
         if (opts.signal?.aborted) throw interrupted()
-        const holder = await inspectRedisLock(r.client, r.keyPrefix)
+        const holder = await inspectRedisLock(r.client, lockPrefix)
         if (opts.noWait || Date.now() >= deadline) throw busy('Dify\'s Redis lock ' + redisLock.key, holder.ttlMs, opts.noWait, timeoutMs)
         opts.onEvent?.({ type: 'wait', lock: 'redis', ttlMs: holder.ttlMs, waitedMs: Date.now() - t0 })
         await sleep(pollMs)
@@ -154,8 +171,9 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     }
     const waitedMs = Date.now() - t0
     const waited = waitedMs > pollMs
-    // re-read: another run may have finished (or moved) the database while we waited
-    state = await readDbState(db)
+    // re-read: another run may have finished (or moved) the database while we waited (only alembic_version
+    // can have changed when it existed; an empty database is read again in full)
+    state = state.versions === null ? await readDbState(db) : { ...state, versions: await readVersions(db) }
     plan = makePlan(chain, state, target, db.dialect)
     if (plan.problem) throw plan.problem
     const locks = { redis: redisState, database: dbLock.kind === 'none' ? 'not-needed' as const : 'acquired' as const }

@@ -23,8 +23,12 @@ import { BASELINE, REVISION_LIST } from '../../src/migrations/registry.js'
 import { ALEMBIC_VERSION_DDL } from '../../src/migrations/types.js'
 import type { Revision } from '../../src/migrations/types.js'
 
-/** Dify's own offline Alembic SQL, base → e8c3b3c46151 (read-only, in ../shared beside the project). */
-export const OFFLINE_ORACLE = fileURLToPath(new URL('../../../shared/oracles/pg-offline-alembic-base-to-e8c3b3c46151.sql', import.meta.url))
+/**
+ * Dify's own offline Alembic SQL, base → d9e8f7a6b5c4, with 1.15.0's migration files (read-only, in ../shared beside
+ * the project). Note: 1.15.0's f9f6d18a37f9 gives three tables no `uuid_generate_v4()` default where 1.12.x's did;
+ * per-release schemas are test/support/oracles.ts.
+ */
+export const OFFLINE_ORACLE = fileURLToPath(new URL('../../../shared/oracles/pg-offline-alembic-base-to-d9e8f7a6b5c4-dify-1.15.0.sql', import.meta.url))
 
 /** The oracle SQL cut right after the version line of `revision`, plus COMMIT: the exact PG schema at that revision. */
 export function oracleSqlAt(revision: string): string {
@@ -55,7 +59,7 @@ export function loadOracleSchema(database: string, revision: string): void {
 // that already has Dify's schema at some revision (e.g. from loadOracleSchema) forward to `to`.
 // ---------------------------------------------------------------------------------------------------------------
 
-export const DIFY_HEAD = '788d3099ae3a'
+export const DIFY_HEAD = 'd9e8f7a6b5c4'
 
 /** An empty database: the baseline (d57accd375ae), then the steps after it up to `to`. */
 function chainUpTo(to: string): Revision[] {
@@ -75,8 +79,12 @@ function stepsBetween(from: string, to: string): Revision[] {
 }
 
 async function applyOne(db: Db, r: Revision, prev: string | null): Promise<void> {
-  const run = async (exec: (text: string) => Promise<unknown>) => {
-    for (const s of r.statements(db.dialect)) await exec(s.sql)
+  const run = async (exec: (text: string) => Promise<{ rows: unknown[] }>) => {
+    const q = async (text: string) => (await exec(text)).rows as Record<string, unknown>[]
+    for (const s of r.statements(db.dialect)) {
+      if (s.run) await s.run(q)
+      else await exec(s.sql)
+    }
     if (prev == null) await exec(`INSERT INTO alembic_version (version_num) VALUES ('${r.revision}')`)
     else await exec(`UPDATE alembic_version SET version_num='${r.revision}' WHERE alembic_version.version_num = '${prev}'`)
   }
@@ -116,7 +124,7 @@ export async function upgradeDifySchema(db: Db, to: string = DIFY_HEAD): Promise
 export async function openScratchDb(env: Record<string, string>): Promise<Db> {
   const { loadConfig } = await import('../../src/config/schema.js')
   const { openDb } = await import('../../src/runtime/db.js')
-  return openDb(loadConfig({ env, noDotenv: true }).db, { connectTimeoutMs: 5000, maxConnections: 2 })
+  return openDb(loadConfig({ env, noDotenv: true }).db, { connectTimeoutMs: 30_000, maxConnections: 2 }) // generous: the shared test machine is often loaded
 }
 
 /**

@@ -14,6 +14,7 @@ describe('the supported window printed by dify --version', () => {
   it('holds the registry\'s head', () => {
     const seq = (r: string) => REVISIONS.get(r)!.seq
     expect(seq(REVISION_LIST.at(-1)!.revision)).toBeLessThanOrEqual(seq(SUPPORTED_WINDOW.toHead))
+    expect(REVISION_LIST.at(-1)!.revision).toBe(SUPPORTED_WINDOW.toHead)
   })
   it('the registry\'s baseline is 1.11.0\'s head', () => {
     expect(BASELINE.revision).toBe('d57accd375ae')

@@ -27,6 +27,8 @@ export interface ColumnSpec {
   comment?: string
   /** MySQL exceptions to the rules of render.ts (only where Dify's MySQL branch differs from the rule) */
   mysql?: { type?: string; default?: string | null; autoIncrement?: boolean }
+  /** a generated column (sa.Computed): its expression; STORED on PostgreSQL (it has no other kind), VIRTUAL on MySQL as SQLAlchemy renders it */
+  generated?: string
 }
 
 export interface IndexSpec {
@@ -47,7 +49,7 @@ export interface TableSpec {
   columns: ColumnSpec[]
   primaryKey?: { name: string; columns: string[] }
   uniques?: { name: string; columns: string[] }[]
-  foreignKeys?: { name: string; columns: string[]; refTable: string; refColumns: string[] }[]
+  foreignKeys?: { name: string; columns: string[]; refTable: string; refColumns: string[]; onDelete?: 'cascade' | 'set null' }[]
   indexes?: IndexSpec[]
 }
 

@@ -108,6 +108,11 @@ export function mysqlAutoIncrement(c: ColumnSpec): boolean {
 
 function columnBuilder(dialect: SqlDialect, c: ColumnSpec) {
   return (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder => {
+    if (c.generated != null) {
+      col = col.generatedAlwaysAs(sql.raw(c.generated))
+      if (dialect === 'postgres') col = col.stored()
+      return c.notNull ? col.notNull() : col
+    }
     if (dialect === 'postgres') {
       if (c.default != null && c.type !== 'serial') col = col.defaultTo(sql.raw(c.default))
       if (c.notNull) col = col.notNull()
@@ -133,7 +138,9 @@ export function renderTable(dialect: SqlDialect, t: TableSpec): Statement[] {
   for (const c of t.columns) b = b.addColumn(c.name, columnType(dialect, c), columnBuilder(dialect, c))
   if (t.primaryKey) b = b.addPrimaryKeyConstraint(t.primaryKey.name, t.primaryKey.columns as never)
   for (const u of t.uniques ?? []) b = b.addUniqueConstraint(u.name, u.columns as never)
-  for (const f of t.foreignKeys ?? []) b = b.addForeignKeyConstraint(f.name, f.columns as never, f.refTable, f.refColumns)
+  for (const f of t.foreignKeys ?? []) {
+    b = b.addForeignKeyConstraint(f.name, f.columns as never, f.refTable, f.refColumns, (fk) => (f.onDelete ? fk.onDelete(f.onDelete) : fk))
+  }
   const out: Statement[] = [stmt(dialect, b, { table: t.name })]
   for (const i of t.indexes ?? []) out.push(...renderIndex(dialect, t.name, i))
   if (dialect === 'postgres') {

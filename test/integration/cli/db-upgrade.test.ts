@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { BIN, runCli } from '../../support/cli.js'
-import { loadOracleSchema, openScratchDb } from '../../support/dify-schema.js'
+import { openScratchDb } from '../../support/dify-schema.js'
+import { loadRelease, releaseSchema } from '../../support/oracles.js'
 import { diffSchemas, introspectSchema } from '../../../src/migrations/schema/introspect.js'
 import { scratchMysql, scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { PG } from '../../support/services.js'
@@ -86,14 +87,11 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     expect(await redis.client.exists(keys.dbUpgradeLock(redis.prefix))).toBe(0)
   }, 180_000)
 
-  it('fresh PostgreSQL → upgrade-db is exactly Dify\'s schema at the head; MariaDB fresh → head too', async () => {
+  it('fresh PostgreSQL → upgrade-db is exactly a fresh Dify 1.15.0; MariaDB fresh → head too', async () => {
     const s = await freshDb('oracle')
     const r = await runCli(['upgrade-db', '--json'], { env: env(s) })
     expect(r.code, r.stderr).toBe(0)
-    const o = await freshDb('oracleref')
-    loadOracleSchema(o.name, head)
-    const [ours, theirs] = await Promise.all([schemaOfScratch(s), schemaOfScratch(o)])
-    expect(diffSchemas(theirs, ours, ['oracle', 'ours'])).toEqual([])
+    expect(diffSchemas(await releaseSchema('postgres', '1.15.0'), await schemaOfScratch(s), ['dify 1.15.0', 'ours'])).toEqual([])
     expect(await versions(s.name)).toEqual([head])
     const m = await scratchMysql('cliupmy')
     try {
@@ -103,10 +101,57 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
       expect(mr.stderr).toContain('not transactional on MySQL') // the record of what will run
       const again = await runCli(['upgrade-db', '--json'], { env: { ...m.env, ...redis.env } })
       expect(again.json.status).toBe('up-to-date')
+      expect(diffSchemas(await releaseSchema('mysql', '1.15.0'), await schemaOfScratch(m), ['dify 1.15.0', 'ours'])).toEqual([])
     } finally {
       await m.drop()
     }
-  }, 120_000)
+  }, 600_000)
+
+  it('--dry-run and db status show, per pending revision, the existing tables with row estimates and locks, and the previews', async () => {
+    const s = await freshDb('impact')
+    await loadRelease(s, 'postgres', '1.12.1')
+    await q(s.name, `insert into tenant_default_models (id, tenant_id, provider_name, model_name, model_type, updated_at) values
+      ('d0000000-0000-4000-8000-000000000001', '10000000-0000-4000-8000-000000000001', 'openai', 'a', 'llm', '2024-01-01'),
+      ('d0000000-0000-4000-8000-000000000002', '10000000-0000-4000-8000-000000000001', 'openai', 'b', 'llm', '2024-02-01')`)
+    await q(s.name, 'analyze conversations')
+    const before = await fingerprint(s.name)
+    const d = await runCli(['db', 'upgrade', '--dry-run', '--json'], { env: env(s) })
+    expect(d.code, d.stderr).toBe(0)
+    const e288 = d.json.pending.find((p: any) => p.revision === 'e288952f2994')
+    expect(e288.tables).toEqual([{ table: 'conversations', estimatedRows: 0, lock: 'SHARE', operations: ['CREATE INDEX'] }])
+    const f558 = d.json.pending.find((p: any) => p.revision === 'f55813ffe2c8')
+    expect(f558.preview.rows).toEqual([{ tenant_id: '10000000-0000-4000-8000-000000000001', rows_removed: 1 }])
+    expect(d.json.pending.find((p: any) => p.revision === 'c6a9f4b12d3e').tables).toEqual([]) // new tables only
+    const human = await runCli(['db', 'status'], { env: env(s) })
+    expect(human.stdout).toMatch(/conversations \(~0 rows\): CREATE INDEX, lock SHARE/)
+    expect(human.stdout).toMatch(/apps \(.*\): ADD COLUMN, CREATE INDEX, UPDATE, lock ACCESS EXCLUSIVE/)
+    expect(human.stdout).toContain('10000000-0000-4000-8000-000000000001  1')
+    const dh = await runCli(['db', 'upgrade', '--dry-run'], { env: env(s) })
+    expect(dh.stdout).toContain('dify_ops_removed_tenant_default_models')
+    expect(await fingerprint(s.name)).toBe(before)
+  }, 300_000)
+
+  it('Dify\'s lock key follows the Dify at hand: bare before 1.14.0, with REDIS_KEY_PREFIX from 1.14.0', async () => {
+    const s = await freshDb('lockkey')
+    const root = mkdtempSync(join(tmpdir(), 'dify-root-'))
+    const dir = join(root, 'api', 'migrations', 'versions')
+    mkdirSync(dir, { recursive: true })
+    const ids = buildChain(REVISION_LIST).ordered.map((r) => r.revision)
+    const code = (upTo: string) => {
+      rmSync(dir, { recursive: true, force: true })
+      mkdirSync(dir, { recursive: true })
+      for (const [i, id] of ids.slice(0, ids.indexOf(upTo) + 1).entries()) writeFileSync(join(dir, `${i}_${id}.py`), `revision = '${id}'\ndown_revision = ${i ? `'${ids[i - 1]}'` : 'None'}\n`)
+    }
+    code('6b5f9f8b1a2c') // Dify 1.13.3
+    const old = await runCli(['db', 'status', '--dify-root', root, '--json'], { env: env(s) })
+    expect(old.json.lock.redis.key).toBe('db_upgrade_lock')
+    code('227822d22895') // Dify 1.14.0
+    const now = await runCli(['db', 'status', '--dify-root', root, '--json'], { env: env(s) })
+    expect(now.json.lock.redis.key).toBe(`${redis.prefix}db_upgrade_lock`)
+    const cli = await runCli(['db', 'status', '--json'], { env: env(s) }) // no code at hand: the target (1.15.0) decides
+    expect(cli.json.lock.redis.key).toBe(`${redis.prefix}db_upgrade_lock`)
+    rmSync(root, { recursive: true, force: true })
+  })
 
   it('--dry-run and --sql change nothing; --sql --from base needs no database', async () => {
     const s = await freshDb('dry')
@@ -190,10 +235,10 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.json.target).toMatchObject({ revision: ordered[1]!.revision, source: 'dify-code' })
     expect(await versions(s.name)).toEqual([ordered[1]!.revision])
-    writeFileSync(join(dir, 'zz_future.py'), `revision = 'e8c3b3c46151'\ndown_revision = '${ordered[1]!.revision}'\n`)
+    writeFileSync(join(dir, 'zz_future.py'), `revision = 'a6f1c9d2e8b4'\ndown_revision = '${ordered[1]!.revision}'\n`)
     const f = await runCli(['upgrade-db', '--dify-root', root, '--json'], { env: env(s) })
     expect(f.code).toBe(4)
-    expect(f.json.error.message).toContain('e8c3b3c46151')
+    expect(f.json.error.message).toContain('a6f1c9d2e8b4')
     rmSync(root, { recursive: true, force: true })
   })
 

@@ -32,7 +32,7 @@ describe('upgrade locks (real Redis, real PostgreSQL)', () => {
     scratches.push(s)
     const db = await s.open()
     handles.push(db)
-    return { s, db, deps: (o: Parameters<typeof synthRegistry>[0] = {}, withRedis = true) => ({ db: async () => db, redis: withRedis ? async () => opened : undefined, database: s.name, revisions: synthRegistry(o) }) }
+    return { s, db, deps: (o: Parameters<typeof synthRegistry>[0] = {}, withRedis = true) => ({ db: async () => db, redis: withRedis ? async () => opened : undefined, database: s.name, revisions: synthRegistry(o), lockKeyPrefix: redis.prefix }) }
   }
 
   it('takes the lock exactly as Dify does: SET NX PX 60000 with a 32-hex token; releases by compare-and-delete', async () => {

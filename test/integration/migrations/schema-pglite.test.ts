@@ -4,19 +4,17 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
 import { openPglite } from '../../../src/runtime/pglite.js'
-import { scratchPg, type Scratch } from '../../support/scratch.js'
-import { createDifySchema, DIFY_HEAD, loadOracleSchema, openScratchDb } from '../../support/dify-schema.js'
+import { createDifySchema, DIFY_HEAD } from '../../support/dify-schema.js'
+import { releaseSchema } from '../../support/oracles.js'
 import { diffSchemas, introspectSchema } from '../../../src/migrations/schema/introspect.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'dops-pglite-schema-'))
-let oracle: Scratch | undefined
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
-  await oracle?.drop()
 })
 
 describe('PGlite', () => {
-  it('fresh → head equals Dify\'s PostgreSQL schema at the head', async () => {
+  it('fresh → head equals a fresh Dify 1.15.0 on PostgreSQL', async () => {
     const db = await openPglite(dir)
     let got
     let nativeUuidv7 = false
@@ -30,12 +28,8 @@ describe('PGlite', () => {
     } finally {
       await db.close()
     }
-    oracle = await scratchPg('pgliteoracle')
-    loadOracleSchema(oracle.name, DIFY_HEAD)
-    const odb = await openScratchDb(oracle.env)
-    const expected = await introspectSchema(odb)
-    await odb.close()
-    if (nativeUuidv7) expected.functions = expected.functions.filter((f) => !(f.name === 'uuidv7' && f.args === ''))
+    const fresh = await releaseSchema('postgres', '1.15.0')
+    const expected = nativeUuidv7 ? { ...fresh, functions: fresh.functions.filter((f) => !(f.name === 'uuidv7' && f.args === '')) } : fresh
     expect(diffSchemas(expected, got, ['oracle', 'pglite'])).toEqual([])
   }, 180_000)
 })

@@ -31,6 +31,7 @@ describe('revision graph', () => {
     expect(c.floor).toBe('08ec4f75af5e')
     expect(c.baseline!.revision).toBe('d57accd375ae')
     expect(c.ordered.map((r) => r.revision)).toContain('788d3099ae3a')
+    expect(c.head.revision).toBe('d9e8f7a6b5c4')
   })
   it('nearest revisions: prefix first, then edit distance', () => {
     const ids = SYNTH.map((r) => r.revision)

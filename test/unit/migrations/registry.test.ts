@@ -22,6 +22,7 @@ describe('migration registry', () => {
     expect(REVISION_LIST.length).toBe(to - from)
     expect(REVISION_LIST[0]!.revision).toBe('4413929e1ec2')
     expect(REVISION_LIST.map((r) => r.revision)).toContain('788d3099ae3a')
+    expect(REVISION_LIST.at(-1)!.revision).toBe('d9e8f7a6b5c4')
   })
 
   it('the baseline stands for the step d57accd375ae (from 7bb281b7a422) and only for an empty database', () => {
