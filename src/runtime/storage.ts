@@ -13,6 +13,19 @@ export interface Storage {
   /** object paths below a prefix (recursive), without directory entries */
   list(prefix: string): Promise<string[]>
   copy(from: string, to: string): Promise<void>
+  /**
+   * Every object below `prefix` (recursive, no directory entries), streamed from OpenDAL's lister with its size and
+   * last-modified time; where the service's listing carries no metadata (fs), each entry is stat'ed, `statConcurrency`
+   * at a time, in listing order.
+   */
+  walk(prefix: string, opts?: { statConcurrency?: number }): AsyncIterable<StoredObject>
+}
+
+export interface StoredObject {
+  path: string
+  size: number
+  /** null when the service does not tell */
+  lastModified: Date | null
 }
 
 export async function openStorage(cfg: StorageConfig): Promise<Storage> {
@@ -71,8 +84,46 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
         return entries.map((e) => e.path()).filter((p) => !p.endsWith('/'))
       }),
     copy: (a, b) => wrap('copy', a, async () => void (await op.write(b, await op.read(a)))),
+    walk: (prefix, o = {}) => walkObjects(op, prefix, o.statConcurrency ?? 16, wrap),
   }
   return storage
+}
+
+type Wrap = <T>(what: string, path: string, f: () => Promise<T>) => Promise<T>
+async function* walkObjects(op: InstanceType<typeof import('opendal').Operator>, prefix: string, conc: number, wrap: Wrap): AsyncIterable<StoredObject> {
+  const lister = await wrap('list', prefix, () => op.lister(prefix, { recursive: true }))
+  const window: Array<Promise<StoredObject | null>> = []
+  const toObject = async (path: string, size: bigint | null, modified: string | null): Promise<StoredObject | null> => {
+    if (modified === null) {
+      try {
+        const m = await op.stat(path)
+        return { path, size: Number(m.contentLength ?? 0n), lastModified: m.lastModified ? new Date(m.lastModified) : null }
+      } catch (e) {
+        if (/NotFound/.test(firstLine(e))) return null // removed between the listing and the stat
+        throw e
+      }
+    }
+    return { path, size: Number(size ?? 0n), lastModified: new Date(modified) }
+  }
+  for (;;) {
+    const entry = await wrap('list', prefix, () => lister.next())
+    if (entry === null) break
+    const path = entry.path()
+    if (path.endsWith('/')) continue
+    const m = entry.metadata()
+    if (m.isDirectory()) continue
+    const pending = toObject(path, m.contentLength, m.lastModified)
+    pending.catch(() => {}) // awaited in order below; never an unhandled rejection meanwhile
+    window.push(pending)
+    if (window.length >= conc) {
+      const o = await wrap('stat', path, () => window.shift()!)
+      if (o) yield o
+    }
+  }
+  while (window.length) {
+    const o = await wrap('stat', prefix, () => window.shift()!)
+    if (o) yield o
+  }
 }
 
 function firstLine(e: unknown): string {
