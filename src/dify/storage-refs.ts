@@ -94,6 +94,7 @@ export const REFERENCE_SITES: readonly ReferenceSite[] = [
   { table: 'message_agent_thoughts', column: 'observation', form: 'text', what: 'agent tool observations' },
   { table: 'conversations', column: 'inputs', form: 'text', what: 'conversation inputs' },
   { table: 'conversations', column: 'introduction', form: 'text', what: 'conversation opening statement' },
+  { table: 'conversations', column: 'system_instruction', form: 'text', what: 'conversation system instruction' },
   { table: 'app_model_configs', column: 'opening_statement', form: 'text', what: 'app opening statement' },
   { table: 'workflow_runs', column: 'inputs', form: 'text', what: 'workflow run inputs' },
   { table: 'workflow_runs', column: 'outputs', form: 'text', what: 'workflow run outputs' },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
 import { PG } from './services.js'
-import { scratchPg, type Scratch } from './scratch.js'
+import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from './scratch.js'
 import { loadRelease } from './oracles.js'
 
 /**
@@ -14,6 +14,8 @@ import { loadRelease } from './oracles.js'
  */
 export interface StorageWorld {
   scratch: Scratch
+  /** its own Redis key space (the audit stream of the writing commands lands there) */
+  redis: ScratchRedis
   root: string
   env: Record<string, string>
   pg: pg.Client
@@ -35,6 +37,7 @@ const DAY = 86_400
 
 export async function storageWorld(tag: string, release: string): Promise<StorageWorld> {
   const scratch = await scratchPg(tag)
+  const redis = await scratchRedis(tag)
   await loadRelease(scratch, 'postgres', release)
   const client = new pg.Client({ ...PG, database: scratch.name })
   await client.connect()
@@ -126,13 +129,14 @@ export async function storageWorld(tag: string, release: string): Promise<Storag
   // a row whose object is missing
   const missing = await upload(t2, 'pdf', { object: false })
   return {
-    scratch, root, pg: client, tenants: [t1, t2], objects, orphans, youngOrphan, textOnly,
+    scratch, redis, root, pg: client, tenants: [t1, t2], objects, orphans, youngOrphan, textOnly,
     missingRow: { table: 'upload_files', id: missing.id, key: missing.key },
-    env: { ...scratch.env, STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: root },
+    env: { ...scratch.env, ...redis.env, STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: root },
     insert, put,
     async close() {
       await client.end().catch(() => {})
       await scratch.drop()
+      await redis.drop()
       rmSync(root, { recursive: true, force: true })
     },
   }
