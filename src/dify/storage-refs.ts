@@ -104,6 +104,8 @@ export const REFERENCE_SITES: readonly ReferenceSite[] = [
   { table: 'workflow_node_execution_offload', column: 'file_id', form: 'id', what: 'offloaded node inputs/outputs (upload_files.id)' },
   { table: 'workflow_draft_variable_files', column: 'upload_file_id', form: 'id', what: 'large draft variables (upload_files.id)' },
   { table: 'workflow_draft_variables', column: 'value', form: 'text', what: 'draft variable values' },
+  { table: 'human_input_form_upload_files', column: 'upload_file_id', form: 'id', what: 'files uploaded to a human-input form (1.15.0, models/human_input.py)' },
+  { table: 'agent_drive_files', column: 'file_id', form: 'id', what: 'agent drive entries → upload_files.id / tool_files.id (1.15.0, models/agent.py)' },
   { table: 'workflows', column: 'graph', form: 'text', what: 'workflow and pipeline graphs (default files)' },
   { table: 'workflows', column: 'features', form: 'text', what: 'workflow features (opening statement, file upload)' },
   { table: 'documents', column: 'data_source_info', form: 'text', what: 'document source (upload_file_id)' },

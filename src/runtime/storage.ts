@@ -92,37 +92,40 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
 type Wrap = <T>(what: string, path: string, f: () => Promise<T>) => Promise<T>
 async function* walkObjects(op: InstanceType<typeof import('opendal').Operator>, prefix: string, conc: number, wrap: Wrap): AsyncIterable<StoredObject> {
   const lister = await wrap('list', prefix, () => op.lister(prefix, { recursive: true }))
+  // entries whose listing has no metadata are stat'ed, `conc` at a time; the others are yielded at once
   const window: Array<Promise<StoredObject | null>> = []
-  const toObject = async (path: string, size: bigint | null, modified: string | null): Promise<StoredObject | null> => {
-    if (modified === null) {
-      try {
-        const m = await op.stat(path)
-        return { path, size: Number(m.contentLength ?? 0n), lastModified: m.lastModified ? new Date(m.lastModified) : null }
-      } catch (e) {
+  const statOf = (path: string): Promise<StoredObject | null> => {
+    const p = op.stat(path).then(
+      (m) => ({ path, size: Number(m.contentLength ?? 0n), lastModified: m.lastModified ? new Date(m.lastModified) : null }),
+      (e) => {
         if (/NotFound/.test(firstLine(e))) return null // removed between the listing and the stat
         throw e
+      },
+    )
+    p.catch(() => {}) // awaited in order below; never an unhandled rejection meanwhile
+    return p
+  }
+  let o: StoredObject | null
+  try {
+    for (;;) {
+      const entry = await lister.next()
+      if (entry === null) break
+      const path = entry.path()
+      if (path.endsWith('/')) continue
+      const m = entry.metadata()
+      if (m.isDirectory()) continue
+      const modified = m.lastModified
+      if (modified !== null) {
+        yield { path, size: Number(m.contentLength ?? 0n), lastModified: new Date(modified) }
+        continue
       }
+      window.push(statOf(path))
+      if (window.length >= conc && (o = await window.shift()!)) yield o
     }
-    return { path, size: Number(size ?? 0n), lastModified: new Date(modified) }
-  }
-  for (;;) {
-    const entry = await wrap('list', prefix, () => lister.next())
-    if (entry === null) break
-    const path = entry.path()
-    if (path.endsWith('/')) continue
-    const m = entry.metadata()
-    if (m.isDirectory()) continue
-    const pending = toObject(path, m.contentLength, m.lastModified)
-    pending.catch(() => {}) // awaited in order below; never an unhandled rejection meanwhile
-    window.push(pending)
-    if (window.length >= conc) {
-      const o = await wrap('stat', path, () => window.shift()!)
-      if (o) yield o
-    }
-  }
-  while (window.length) {
-    const o = await wrap('stat', prefix, () => window.shift()!)
-    if (o) yield o
+    while (window.length) if ((o = await window.shift()!)) yield o
+  } catch (e) {
+    if (e instanceof Error && 'exitCode' in e) throw e
+    return await wrap('list', prefix, () => Promise.reject(e))
   }
 }
 
