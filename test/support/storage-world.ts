@@ -3,8 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
-import { PG } from './services.js'
-import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from './scratch.js'
+import mysql from 'mysql2/promise'
+import { MYSQL, PG } from './services.js'
+import { scratchMysql, scratchPg, scratchRedis, type Scratch, type ScratchRedis } from './scratch.js'
 import { loadRelease } from './oracles.js'
 
 /**
@@ -18,7 +19,8 @@ export interface StorageWorld {
   redis: ScratchRedis
   root: string
   env: Record<string, string>
-  pg: pg.Client
+  /** a plain SQL connection to the scratch database (`$1` placeholders on both dialects) */
+  query(text: string, params?: unknown[]): Promise<Array<Record<string, any>>>
   tenants: [string, string]
   /** every object written: path → size */
   objects: Map<string, number>
@@ -35,12 +37,23 @@ export interface StorageWorld {
 
 const DAY = 86_400
 
-export async function storageWorld(tag: string, release: string): Promise<StorageWorld> {
-  const scratch = await scratchPg(tag)
+export async function storageWorld(tag: string, release: string, dialect: 'postgres' | 'mysql' = 'postgres'): Promise<StorageWorld> {
+  const scratch = dialect === 'postgres' ? await scratchPg(tag) : await scratchMysql(tag)
   const redis = await scratchRedis(tag)
-  await loadRelease(scratch, 'postgres', release)
-  const client = new pg.Client({ ...PG, database: scratch.name })
-  await client.connect()
+  await loadRelease(scratch, dialect, release)
+  let query: StorageWorld['query']
+  let end: () => Promise<void>
+  if (dialect === 'postgres') {
+    const client = new pg.Client({ ...PG, database: scratch.name })
+    await client.connect()
+    query = async (text, params) => (await client.query(text, params)).rows
+    end = () => client.end()
+  } else {
+    const conn = await mysql.createConnection({ ...MYSQL, database: scratch.name })
+    query = async (text, params) => (await conn.query(text.replace(/\$\d+/g, '?').replace(/"/g, '`'), params))[0] as Array<Record<string, any>>
+    end = () => conn.end()
+  }
+  const schema = dialect === 'postgres' ? 'current_schema()' : 'database()'
   const root = mkdtempSync(join(tmpdir(), `dops-${tag}-`))
   const objects = new Map<string, number>()
   const put = (path: string, content: string | Buffer, ageDays = 30) => {
@@ -54,18 +67,18 @@ export async function storageWorld(tag: string, release: string): Promise<Storag
   const colCache = new Map<string, Array<{ column_name: string; data_type: string; is_nullable: string; column_default: string | null }>>()
   const insert = async (table: string, values: Record<string, unknown>): Promise<string> => {
     if (!colCache.has(table)) {
-      const r = await client.query('select column_name, data_type, is_nullable, column_default from information_schema.columns where table_schema = current_schema() and table_name = $1', [table])
-      if (!r.rows.length) throw new Error(`no table ${table}`)
-      colCache.set(table, r.rows)
+      const rows = await query(`select column_name as column_name, data_type as data_type, is_nullable as is_nullable, column_default as column_default from information_schema.columns where table_schema = ${schema} and table_name = $1`, [table])
+      if (!rows.length) throw new Error(`no table ${table}`)
+      colCache.set(table, rows as any)
     }
     const row: Record<string, unknown> = { ...values }
+    if (!('id' in row) && colCache.get(table)!.some((c) => c.column_name === 'id')) row['id'] = randomUUID()
     for (const c of colCache.get(table)!) {
       if (c.column_name in row || c.is_nullable === 'YES' || c.column_default !== null) continue
       row[c.column_name] = filler(c.data_type)
     }
-    if (!('id' in row) && colCache.get(table)!.some((c) => c.column_name === 'id')) row['id'] = randomUUID()
     const cols = Object.keys(row)
-    await client.query(`insert into ${table} (${cols.map((c) => `"${c}"`).join(',')}) values (${cols.map((_, i) => `$${i + 1}`).join(',')})`, cols.map((c) => row[c]))
+    await query(`insert into ${table} (${cols.map((c) => `"${c}"`).join(',')}) values (${cols.map((_, i) => `$${i + 1}`).join(',')})`, cols.map((c) => row[c]))
     return String(row['id'])
   }
   const t1 = randomUUID()
@@ -129,12 +142,12 @@ export async function storageWorld(tag: string, release: string): Promise<Storag
   // a row whose object is missing
   const missing = await upload(t2, 'pdf', { object: false })
   return {
-    scratch, redis, root, pg: client, tenants: [t1, t2], objects, orphans, youngOrphan, textOnly,
+    scratch, redis, root, query, tenants: [t1, t2], objects, orphans, youngOrphan, textOnly,
     missingRow: { table: 'upload_files', id: missing.id, key: missing.key },
     env: { ...scratch.env, ...redis.env, STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: root },
     insert, put,
     async close() {
-      await client.end().catch(() => {})
+      await end().catch(() => {})
       await scratch.drop()
       await redis.drop()
       rmSync(root, { recursive: true, force: true })
@@ -143,9 +156,9 @@ export async function storageWorld(tag: string, release: string): Promise<Storag
 }
 
 function filler(type: string): unknown {
-  if (type === 'uuid') return randomUUID()
-  if (/char|text/.test(type)) return 'x'
-  if (/int|numeric|double|real/.test(type)) return 0
+  if (type === 'uuid' || type === 'char') return randomUUID() // MySQL keeps ids in CHAR(36)
+  if (/char|text/.test(type)) return '{}' // valid JSON too: MariaDB keeps JSON in LONGTEXT with a json_valid check
+  if (/int|numeric|decimal|double|real|float/.test(type)) return 0
   if (type === 'boolean') return false
   if (/timestamp|date/.test(type)) return new Date()
   if (/json/.test(type)) return '{}'

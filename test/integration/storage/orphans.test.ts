@@ -10,12 +10,13 @@ import { storageWorld, type StorageWorld } from '../../support/storage-world.js'
 
 const DAY = 86_400
 
-for (const release of ['1.12.1', '1.15.0']) {
-  describe(`storage orphans and usage (PostgreSQL, Dify ${release}, OpenDAL fs)`, () => {
+const CASES = [['postgres', '1.12.1'], ['postgres', '1.15.0'], ['mysql', '1.15.0']] as const
+for (const [dialect, release] of CASES) {
+  describe(`storage orphans and usage (${dialect === 'postgres' ? 'PostgreSQL' : 'MariaDB'}, Dify ${release}, OpenDAL fs)`, () => {
     let w: StorageWorld
     let rt: Runtime
     beforeAll(async () => {
-      w = await storageWorld(`storage${release}`, release)
+      w = await storageWorld(`storage${dialect}${release}`, release, dialect)
       rt = new Runtime(loadConfig({ env: w.env, noDotenv: true, cwd: tmpdir() }))
     }, 120_000)
     afterAll(async () => {

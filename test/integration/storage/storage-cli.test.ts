@@ -22,9 +22,9 @@ describe('dify storage … (built CLI, PostgreSQL Dify 1.15.0, OpenDAL fs)', () 
   afterAll(async () => w?.close())
 
   const dbState = async () => {
-    const r = await w.pg.query(`select (select count(*) from upload_files) as u, (select count(*) from tool_files) as t,
+    const r = await w.query(`select (select count(*) from upload_files) as u, (select count(*) from tool_files) as t,
       (select string_agg(key, ',' order by key) from upload_files) as keys`)
-    return r.rows[0]
+    return r[0]
   }
 
   it('usage --json: totals and per-tenant sums; human table; --top', async () => {
