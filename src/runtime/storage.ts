@@ -9,6 +9,8 @@ export interface Storage {
   readIfExists(path: string): Promise<Buffer | undefined>
   write(path: string, data: Buffer | string): Promise<void>
   exists(path: string): Promise<boolean>
+  /** the object's size in bytes (ENOENT error when absent) */
+  size(path: string): Promise<number>
   delete(path: string): Promise<void>
   /** object paths below a prefix (recursive), without directory entries */
   list(prefix: string): Promise<string[]>
@@ -77,6 +79,7 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
     },
     write: (p, d) => wrap('write', p, async () => void (await op.write(p, d))),
     exists: (p) => wrap('check', p, () => op.exists(p)),
+    size: (p) => wrap('stat', p, async () => Number((await op.stat(p)).contentLength ?? 0n)),
     delete: (p) => wrap('delete', p, () => op.delete(p)),
     list: (prefix) =>
       wrap('list', prefix, async () => {

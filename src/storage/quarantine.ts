@@ -44,7 +44,7 @@ export function newRunId(now = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`
 }
 
-type QStorage = Pick<Storage, 'walk' | 'location' | 'read' | 'write' | 'exists' | 'delete' | 'copy'>
+type QStorage = Pick<Storage, 'walk' | 'location' | 'read' | 'write' | 'exists' | 'size' | 'delete' | 'copy'>
 
 /** Whether a file row owns `path` now (the re-check right before a move). */
 async function ownedByRow(db: Db, path: string): Promise<boolean> {
@@ -88,8 +88,8 @@ export async function quarantineOrphans(
       }
       const to = quarantinedPath(runId, o.path)
       await deps.storage.copy(o.path, to)
-      const copied = await deps.storage.read(to)
-      if (copied.length !== o.size) throw new Error(`the copy has ${copied.length} bytes, the object ${o.size}`)
+      const copied = await deps.storage.size(to)
+      if (copied !== o.size) throw new Error(`the copy has ${copied} bytes, the object ${o.size}`)
       await deps.storage.delete(o.path)
       r.moved.push({ path: o.path, size: o.size })
       opts.onMoved?.(o.path)
