@@ -1,6 +1,6 @@
 import { DifyCommand } from '../../src/cli/command.js'
 import { durationFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
-import { ExitCode } from '../../src/cli/errors.js'
+import { ExitCode, InterruptedError } from '../../src/cli/errors.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
 import { loadProfile } from '../../src/dify/schema-version.js'
 import { quarantineOrphans, type QuarantineResult } from '../../src/storage/quarantine.js'
@@ -9,6 +9,8 @@ import { formatBytes } from '../../src/storage/usage.js'
 
 export default class StorageQuarantine extends DifyCommand {
   static override writes = true
+  /** Ctrl-C stops between two objects: none is left half-moved */
+  static override gracefulInterrupt = true
   static override summary = 'Move orphaned storage objects to dify_ops_quarantine/<run-id>/ with a manifest (undo: storage restore).'
   static override description =
     'Finds the orphans exactly as `storage orphans` does (default --min-age 7d), writes dify_ops_quarantine/<run-id>/manifest.json, then moves each object to dify_ops_quarantine/<run-id>/objects/<path> (copy, size check, delete). An object that got a file row since the scan is left in place. File rows whose object is missing are listed, never deleted. `dify storage restore RUN-ID` puts everything back.'
@@ -46,6 +48,11 @@ export default class StorageQuarantine extends DifyCommand {
       progress.stop()
     }
     if (r.runId) this.auditCounts = { moved: r.moved.length, failed: r.failed.length, skipped: r.skipped.length }
+    if (this.abort.signal.aborted) {
+      throw new InterruptedError(`Interrupted: ${r.moved.length} objects were moved${r.runId ? ` (run ${r.runId})` : ''}, the rest left in place.`, {
+        hint: r.runId ? `Run the quarantine again for the rest, or undo with: dify storage restore ${r.runId}` : undefined,
+      })
+    }
     for (const m of r.missing) this.out.log(renderFinding(m))
     for (const l of renderOrphansSummary(r.summary)) this.out.log(l)
     if (r.dryRun) this.out.log(`Dry run: would move ${r.summary.orphans} objects (${formatBytes(r.summary.orphanBytes)}). Nothing was changed.`)

@@ -68,7 +68,8 @@ export async function quarantineOrphans(
 ): Promise<QuarantineResult> {
   const found = await findOrphans(deps, { minAgeSeconds: opts.minAgeSeconds, signal: opts.signal })
   const base = { moved: [], skipped: [], failed: [], missing: found.missing, summary: found.summary }
-  if (opts.dryRun || !found.orphans.length) return { dryRun: opts.dryRun, runId: null, manifest: null, ...base }
+  // an interrupted scan is incomplete: nothing is moved on its account
+  if (opts.dryRun || !found.orphans.length || opts.signal?.aborted) return { dryRun: opts.dryRun, runId: null, manifest: null, ...base }
   await opts.confirm?.({ objects: found.orphans.length, bytes: found.summary.orphanBytes })
   const now = (deps.now ?? (() => new Date()))()
   const runId = newRunId(now)

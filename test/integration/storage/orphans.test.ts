@@ -5,6 +5,7 @@ import { loadConfig } from '../../../src/config/schema.js'
 import { loadProfile } from '../../../src/dify/schema-version.js'
 import { findOrphans } from '../../../src/storage/orphans.js'
 import { storageUsage } from '../../../src/storage/usage.js'
+import { quarantineOrphans } from '../../../src/storage/quarantine.js'
 import { classifyPath } from '../../../src/dify/storage-refs.js'
 import { storageWorld, type StorageWorld } from '../../support/storage-world.js'
 
@@ -56,6 +57,15 @@ for (const [dialect, release] of CASES) {
       const r = await orphans(0)
       const flagged = new Set(r.orphans.map((o) => o.path))
       for (const p of w.objects.keys()) if (!w.orphans.includes(p) && p !== w.youngOrphan) expect(flagged.has(p), p).toBe(false)
+    })
+
+    it('quarantine interrupted during the scan moves nothing', async () => {
+      const db = await rt.db()
+      const ac = new AbortController()
+      ac.abort()
+      const r = await quarantineOrphans({ db, profile: await loadProfile(db), storage: await rt.storage() }, { minAgeSeconds: DAY, dryRun: false, signal: ac.signal, confirm: async () => { throw new Error('asked') } })
+      expect(r).toMatchObject({ runId: null, moved: [] })
+      for (const p of w.orphans) expect(await (await rt.storage()).exists(p)).toBe(true)
     })
 
     it('usage: totals and every grouping sum to the objects written', async () => {
