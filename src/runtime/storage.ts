@@ -10,6 +10,8 @@ export interface Storage {
   readIfExists(path: string): Promise<Buffer | undefined>
   write(path: string, data: Buffer | string): Promise<void>
   exists(path: string): Promise<boolean>
+  /** the object's size in bytes (ENOENT error when absent) */
+  size(path: string): Promise<number>
   delete(path: string): Promise<void>
   /** object paths below a prefix (recursive), without directory entries */
   list(prefix: string): Promise<string[]>
@@ -18,6 +20,19 @@ export interface Storage {
   rename(from: string, to: string): Promise<void>
   /** the local file of an object on the fs scheme (for atomic writes with a file mode); undefined elsewhere */
   localPath?: (path: string) => string
+  /**
+   * Every object below `prefix` (recursive, no directory entries), streamed from OpenDAL's lister with its size and
+   * last-modified time; where the service's listing carries no metadata (fs), each entry is stat'ed, `statConcurrency`
+   * at a time, in listing order.
+   */
+  walk(prefix: string, opts?: { statConcurrency?: number }): AsyncIterable<StoredObject>
+}
+
+export interface StoredObject {
+  path: string
+  size: number
+  /** null when the service does not tell */
+  lastModified: Date | null
 }
 
 export async function openStorage(cfg: StorageConfig): Promise<Storage> {
@@ -69,6 +84,7 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
     },
     write: (p, d) => wrap('write', p, async () => void (await op.write(p, d))),
     exists: (p) => wrap('check', p, () => op.exists(p)),
+    size: (p) => wrap('stat', p, async () => Number((await op.stat(p)).contentLength ?? 0n)),
     delete: (p) => wrap('delete', p, () => op.delete(p)),
     list: (prefix) =>
       wrap('list', prefix, async () => {
@@ -83,8 +99,49 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
         await op.delete(a)
       }),
     ...(cfg.scheme === 'fs' && typeof cfg.options.root === 'string' ? { localPath: (p: string) => join(cfg.options.root!, p) } : {}),
+    walk: (prefix, o = {}) => walkObjects(op, prefix, o.statConcurrency ?? 16, wrap),
   }
   return storage
+}
+
+type Wrap = <T>(what: string, path: string, f: () => Promise<T>) => Promise<T>
+async function* walkObjects(op: InstanceType<typeof import('opendal').Operator>, prefix: string, conc: number, wrap: Wrap): AsyncIterable<StoredObject> {
+  const lister = await wrap('list', prefix, () => op.lister(prefix, { recursive: true }))
+  // entries whose listing has no metadata are stat'ed, `conc` at a time; the others are yielded at once
+  const window: Array<Promise<StoredObject | null>> = []
+  const statOf = (path: string): Promise<StoredObject | null> => {
+    const p = op.stat(path).then(
+      (m) => ({ path, size: Number(m.contentLength ?? 0n), lastModified: m.lastModified ? new Date(m.lastModified) : null }),
+      (e) => {
+        if (/NotFound/.test(firstLine(e))) return null // removed between the listing and the stat
+        throw e
+      },
+    )
+    p.catch(() => {}) // awaited in order below; never an unhandled rejection meanwhile
+    return p
+  }
+  let o: StoredObject | null
+  try {
+    for (;;) {
+      const entry = await lister.next()
+      if (entry === null) break
+      const path = entry.path()
+      if (path.endsWith('/')) continue
+      const m = entry.metadata()
+      if (m.isDirectory()) continue
+      const modified = m.lastModified
+      if (modified !== null) {
+        yield { path, size: Number(m.contentLength ?? 0n), lastModified: new Date(modified) }
+        continue
+      }
+      window.push(statOf(path))
+      if (window.length >= conc && (o = await window.shift()!)) yield o
+    }
+    while (window.length) if ((o = await window.shift()!)) yield o
+  } catch (e) {
+    if (e instanceof Error && 'exitCode' in e) throw e
+    return await wrap('list', prefix, () => Promise.reject(e))
+  }
 }
 
 function firstLine(e: unknown): string {

@@ -36,6 +36,8 @@ const ARGS: Record<string, string[]> = {
   'reset-email': ['--email', 'ops@example.com', '--new-email', 'new@example.com'],
   'reset-encrypt-key-pair': ['--yes'],
   'reset-password': ['--email', 'ops@example.com', '--password-stdin'],
+  'storage:quarantine': ['--yes'],
+  'storage:restore': ['20260101T000000Z-abcdef'],
   'vdb:repair': ['--delete-orphans', '--fill-missing', '--yes'],
   'vdb-migrate': ['--yes'],
 }

@@ -1,0 +1,59 @@
+import { DifyCommand } from '../../src/cli/command.js'
+import { durationFlag } from '../../src/cli/flags.js'
+import { ExitCode } from '../../src/cli/errors.js'
+import { checkSupported, loadProfile } from '../../src/dify/schema-version.js'
+import { findOrphans, type MissingObject, type OrphanObject, type OrphansSummary } from '../../src/storage/orphans.js'
+import { renderFinding, renderOrphansSummary } from '../../src/storage/render.js'
+
+export default class StorageOrphans extends DifyCommand {
+  static override summary = 'Storage objects nothing references, and file rows whose object is missing (read-only).'
+  static override description =
+    'Reads every upload_files and tool_files row and the id tokens of every reference site (docs/storage.md), then streams one listing of the storage. An object of a user-file area (upload_files/, image_files/, tools/, datasources/) that no row owns and no reference site names, older than --min-age, is an orphan; private keys, .dify_secret_key, indexes, caches, exports and unknown prefixes never are. Exit 8 when any orphan or missing object is found. --json prints one JSON object per line (NDJSON): each finding, then a summary line.'
+  static override examples = ['<%= config.bin %> storage orphans', '<%= config.bin %> storage orphans --min-age 7d', '<%= config.bin %> storage orphans --json > orphans.ndjson']
+  static override flags = {
+    'min-age': durationFlag({ default: 86_400, summary: 'Objects modified more recently than this are never orphans (e.g. 24h, 7d).' }),
+  }
+
+  #streamed = false
+
+  async run(): Promise<OrphansSummary> {
+    const { flags } = await this.parse(StorageOrphans)
+    const rt = this.runtime()
+    const db = await rt.db()
+    const profile = await loadProfile(db, { difyRoot: rt.config.difyRoot })
+    const w = checkSupported(profile, { writes: false })
+    if (w) this.out.warn(w)
+    const storage = await rt.storage()
+    const progress = this.out.progress('Reading file rows…')
+    const emit = (f: OrphanObject | MissingObject) => {
+      if (this.out.json) process.stdout.write(JSON.stringify(f) + '\n')
+      else {
+        progress.stop()
+        this.out.log(renderFinding(f))
+      }
+    }
+    try {
+      const { summary } = await findOrphans(
+        { db, profile, storage },
+        { minAgeSeconds: flags['min-age'], collect: false, onFinding: emit, signal: this.abort.signal, onProgress: (phase, n) => progress.update(phase === 'listing' ? `Listing ${storage.location}: ${n} objects` : `Reading ${phase}…`) },
+      )
+      progress.stop()
+      if (this.out.json) {
+        process.stdout.write(JSON.stringify(summary) + '\n')
+        this.#streamed = true
+      } else {
+        if (summary.orphans + summary.missing) this.out.log()
+        for (const l of renderOrphansSummary(summary)) this.out.log(l)
+      }
+      if (summary.orphans + summary.missing > 0) this.setExitCode(ExitCode.problems)
+      return summary
+    } finally {
+      progress.stop()
+    }
+  }
+
+  /** --json is NDJSON here: the lines are already written */
+  override logJson(json: unknown): void {
+    if (!this.#streamed) super.logJson(json)
+  }
+}
