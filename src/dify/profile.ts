@@ -1,5 +1,6 @@
 import { FIRST_WINDOW, REVISIONS, compareVersions, releaseOfRevision, type ReleaseOfRevision } from './releases.js'
 import { WORKER_QUEUES_1_11, WORKER_QUEUES_1_12 } from './queues.js'
+import { indexingFactsFor, type IndexingFacts } from './indexing-tasks.js'
 
 /**
  * The compatibility profile: every fact that differs between Dify releases, decided from the connected
@@ -36,6 +37,8 @@ export interface DifyProfile {
   annotationText: 'question' | 'question-or-content'
   /** Weaviate classes are created with doc_type, is_summary and original_chunk_id properties (1.14.0+) */
   weaviateSummaryProperties: boolean
+  /** document-indexing tasks, dispatch and tenant-isolated queues (indexing-tasks.ts, docs/documents.md) */
+  indexing: IndexingFacts
 }
 
 const windowFrom = REVISIONS.get(FIRST_WINDOW.fromHead)!.seq
@@ -63,6 +66,7 @@ export function profileFor(revision: string | null): DifyProfile {
     redisKeyPrefixSupported: atLeast('1.14.0'),
     annotationText: atLeast('1.11.3') ? 'question-or-content' : 'question',
     weaviateSummaryProperties: atLeast('1.14.0'),
+    indexing: indexingFactsFor(version),
   }
 }
 
