@@ -144,7 +144,7 @@ async function loadDocuments(db: Db, input: StuckInput) {
   if (input.datasets?.length) q = q.where('dataset_id', 'in', input.datasets)
   if (input.tenants?.length) q = q.where('tenant_id', 'in', input.tenants)
   if (input.documents?.length) q = q.where('id', 'in', input.documents)
-  const rows = (await q.orderBy('created_at').orderBy('id').execute()) as unknown as DocRow[]
+  const rows = (await q.orderBy('created_at').orderBy('position').orderBy('id').execute()) as unknown as DocRow[]
   // segment states of those documents, grouped (one query, same filter through a join)
   let sq = db.kysely
     .selectFrom('document_segments as s')
