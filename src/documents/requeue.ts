@@ -115,6 +115,22 @@ export async function runRequeue(
   try {
     for (const a of actions) {
       if (a.kind === 'dispatch') {
+        // a document that reached a terminal status since it was read (its task finished meanwhile) is left out
+        const still = new Set(
+          (await deps.db.kysely.selectFrom('documents').select('id').where('id', 'in', a.documentIds).where('indexing_status', 'not in', [...TERMINAL_STATUSES]).execute()).map((r) => String(r.id)),
+        )
+        const left = a.documentIds.filter((id) => still.has(id))
+        if (left.length !== a.documentIds.length) {
+          a.problem = `${a.documentIds.length - left.length} document(s) finished meanwhile: left out`
+          a.documentIds = left
+          const call = dispatchCall(deps.facts, a.tenantId, a.datasetId!, left)
+          a.args = call.args
+          a.kwargs = call.kwargs
+        }
+        if (!left.length) {
+          a.done = true
+          continue
+        }
         a.taskId = await publish(deps.broker, { task: a.task!, queue: a.queue!, args: a.args!, kwargs: a.kwargs! })
       } else if (a.kind === 'tenant-queue') {
         const qKey = tenantQueueKeys.queue(a.tenantQueue!, a.tenantId, deps.redisPrefix)

@@ -222,7 +222,52 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     if (t) tenantInFlight.add(t)
   }
 
-  // 1. live workers (pidbox): active, reserved, scheduled
+  // 1. the queues' lists, every priority, in consumption order
+  let messages = 0
+  for (const queue of facts.queues) {
+    let position = 0
+    for (const l of queueLists(deps.broker, queue)) {
+      const len = await deps.broker.client.llen(l.key)
+      const chunk = 2000
+      // from the tail (next to be taken) towards the head
+      for (let end = len; end > 0; end -= chunk) {
+        const start = Math.max(0, end - chunk)
+        const raws = await deps.broker.client.lrange(l.key, start, end - 1)
+        for (let i = raws.length - 1; i >= 0; i--) {
+          position++
+          messages++
+          const p = parseEnvelope(raws[i]!)
+          if ('problem' in p) continue
+          const call = taskCallOf(p.env, byName)
+          if (!call) continue
+          noteTenant(call.task, call.bound)
+          for (const id of documentIdsOf(call.bound)) add(id, { ...emptyWork(), kind: 'queue', task: call.task.name, taskId: call.id, queue, priority: l.priority, position })
+        }
+      }
+    }
+  }
+
+  // 2. unacked (reserved by a worker, or left by a dead one until the visibility timeout); added after the workers
+  // were asked, so that an entry a live worker reports is counted once, as the worker's
+  const unacked = await listUnacked(deps.broker, { keepRaw: true })
+  const pendingUnacked: Array<{ ids: string[]; w: Work }> = []
+  for (const e of unacked) {
+    if (!e.rawValue) continue
+    let v: unknown
+    try {
+      v = parseTolerant(e.rawValue)
+    } catch {
+      continue
+    }
+    if (!Array.isArray(v) || !v[0] || typeof v[0] !== 'object') continue
+    const call = taskCallOf(v[0] as Record<string, unknown>, byName)
+    if (!call) continue
+    noteTenant(call.task, call.bound)
+    pendingUnacked.push({ ids: documentIdsOf(call.bound), w: { ...emptyWork(), kind: 'unacked', task: call.task.name, taskId: call.id, queue: e.queue, state: e.reservedAt } })
+  }
+
+  // 3. live workers (pidbox): active, reserved, scheduled. Asked last: work moves list → unacked → worker, so
+  // a message taken while we read is seen at its next stop, never missed
   let receivers = 0
   const nodes: string[] = []
   const asked = input.workerTimeoutMs > 0
@@ -253,48 +298,8 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     }
   }
 
-  // 2. the queues' lists, every priority, in consumption order
-  let messages = 0
-  for (const queue of facts.queues) {
-    let position = 0
-    for (const l of queueLists(deps.broker, queue)) {
-      const len = await deps.broker.client.llen(l.key)
-      const chunk = 2000
-      // from the tail (next to be taken) towards the head
-      for (let end = len; end > 0; end -= chunk) {
-        const start = Math.max(0, end - chunk)
-        const raws = await deps.broker.client.lrange(l.key, start, end - 1)
-        for (let i = raws.length - 1; i >= 0; i--) {
-          position++
-          messages++
-          const p = parseEnvelope(raws[i]!)
-          if ('problem' in p) continue
-          const call = taskCallOf(p.env, byName)
-          if (!call) continue
-          noteTenant(call.task, call.bound)
-          for (const id of documentIdsOf(call.bound)) add(id, { ...emptyWork(), kind: 'queue', task: call.task.name, taskId: call.id, queue, priority: l.priority, position })
-        }
-      }
-    }
-  }
-
-  // 3. unacked (reserved by a worker, or left by a dead one until the visibility timeout)
-  const unacked = await listUnacked(deps.broker, { keepRaw: true })
   const heldIds = new Set([...work.values()].flat().filter((w) => w.kind === 'worker').map((w) => w.taskId))
-  for (const e of unacked) {
-    if (!e.rawValue || heldIds.has(e.id)) continue
-    let v: unknown
-    try {
-      v = parseTolerant(e.rawValue)
-    } catch {
-      continue
-    }
-    if (!Array.isArray(v) || !v[0] || typeof v[0] !== 'object') continue
-    const call = taskCallOf(v[0] as Record<string, unknown>, byName)
-    if (!call) continue
-    noteTenant(call.task, call.bound)
-    for (const id of documentIdsOf(call.bound)) add(id, { ...emptyWork(), kind: 'unacked', task: call.task.name, taskId: call.id, queue: e.queue, state: e.reservedAt })
-  }
+  for (const p of pendingUnacked) if (!heldIds.has(p.w.taskId)) for (const id of p.ids) add(id, p.w)
 
   // 4. tenant-isolated queues of every tenant with a stuck document
   const tenantQueues: TenantQueueState[] = []
