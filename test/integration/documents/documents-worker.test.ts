@@ -88,6 +88,14 @@ beforeAll(async () => {
   ids.blocked2 = await seeders.t2.document(ids.dsB, { status: 'waiting' })
   ids.dsS = await seeders.t3.dataset()
   ids.running = await seeders.t3.document(ids.dsS, { status: 'indexing' })
+  // behind T3's running task in its tenant queue: queued, and its flag must not be touched
+  ids.behind = await seeders.t3.document(ids.dsS, { status: 'waiting' })
+  const t3 = seeders.t3.tenantId
+  await cache.setex(`${s.prefix}tenant_document_indexing_task:${t3}`, 3600, '1')
+  await cache.lpush(`${s.prefix}tenant_self_document_indexing_task_queue:${t3}`, JSON.stringify({ data: { tenant_id: t3, dataset_id: ids.dsS, document_ids: [ids.behind] } }))
+  // paused by a user in Dify: not orphaned, not requeued
+  ids.paused = await t1.document(ids.dsQ, { status: 'parsing' })
+  await client.query('update documents set is_paused = true where id = $1', [ids.paused])
 
   // queued: Dify's legacy call in `dataset` (not consumed by this worker)
   delay([{ task: LEGACY_TASK, args: [ids.dsQ, [ids.queued]] }])
@@ -120,7 +128,7 @@ describe('documents stuck', () => {
     const cls = Object.fromEntries((r.json as { documents: Array<{ id: string; class: string }> }).documents.map((d) => [d.id, d.class]))
     expect(cls).toEqual({
       [ids.orphan1!]: 'orphaned', [ids.orphan2!]: 'orphaned', [ids.failed!]: 'failed-silently', [ids.queued!]: 'queued',
-      [ids.blocked1!]: 'blocked', [ids.blocked2!]: 'blocked', [ids.running!]: 'running',
+      [ids.blocked1!]: 'blocked', [ids.blocked2!]: 'blocked', [ids.running!]: 'running', [ids.behind!]: 'queued', [ids.paused!]: 'paused',
     })
     const j = r.json as { documents: Array<{ id: string; work: Array<Record<string, unknown>>; segments: unknown }>; counts: Record<string, number>; tenantQueues: unknown[]; verdicts: Array<{ class: string; next: string }> }
     const doc = (id: string) => j.documents.find((d) => d.id === id)!
@@ -129,8 +137,12 @@ describe('documents stuck', () => {
     expect(doc(ids.blocked1!).work[0]).toMatchObject({ kind: 'tenant-queue', tenantQueue: 'document_indexing', position: 1, flag: true, state: 'stale' })
     expect(doc(ids.blocked2!).work[0]).toMatchObject({ position: 2 })
     expect(doc(ids.failed!).segments).toEqual({ total: 2, byStatus: { completed: 2 } })
-    expect(j.counts).toMatchObject({ queued: 1, running: 1, blocked: 2, orphaned: 2, 'failed-silently': 1 })
-    expect(j.tenantQueues).toEqual([expect.objectContaining({ tenantId: seeders.t2.tenantId, uniqueKey: 'document_indexing', length: 2, flag: true, stale: true })])
+    expect(doc(ids.behind!).work[0]).toMatchObject({ kind: 'tenant-queue', position: 1, flag: true, state: 'in-flight' })
+    expect(j.counts).toMatchObject({ queued: 2, running: 1, blocked: 2, orphaned: 2, 'failed-silently': 1, paused: 1 })
+    expect(j.tenantQueues).toEqual(expect.arrayContaining([
+      expect.objectContaining({ tenantId: seeders.t2.tenantId, uniqueKey: 'document_indexing', length: 2, flag: true, stale: true }),
+      expect.objectContaining({ tenantId: seeders.t3.tenantId, uniqueKey: 'document_indexing', length: 1, flag: true, inFlight: true, stale: false }),
+    ]))
     expect(j.verdicts.find((v) => v.class === 'orphaned')!.next).toBe(`dify documents requeue --dataset ${ids.dsA}`)
   })
 
@@ -144,7 +156,7 @@ describe('documents stuck', () => {
 
   it('filters: --tenant, --older-than; bad input: unknown dataset 3, non-UUID 2', async () => {
     const t = await cli(['stuck', '--tenant', seeders.t3.tenantId, '--json'])
-    expect((t.json as { documents: Array<{ id: string }> }).documents.map((d) => d.id)).toEqual([ids.running])
+    expect((t.json as { documents: Array<{ id: string }> }).documents.map((d) => d.id)).toEqual([ids.running, ids.behind])
     expect(t.code).toBe(0)
     const old = await cli(['stuck', '--older-than', '1d', '--json', '--timeout', '0'])
     expect(old.code).toBe(0)
@@ -203,7 +215,16 @@ describe('documents requeue', () => {
     expect(await cache.llen(`${s.prefix}tenant_self_document_indexing_task_queue:${t2}`)).toBe(0)
     expect(await cache.exists(`${s.prefix}tenant_document_indexing_task:${t2}`)).toBe(0)
     expect(await broker.llen(`${s.prefix}dataset`)).toBe(1)
-    expect(all.some((x) => (x.kwargs.document_ids as string[]).includes(ids.running!))).toBe(false)
+    expect(all.some((x) => [ids.running, ids.behind, ids.paused, ids.queued, ids.failed].some((d) => (x.kwargs.document_ids as string[]).includes(d!)))).toBe(false)
+    // the live tenant's flag and queue are untouched
+    const t3 = seeders.t3.tenantId
+    expect(await cache.exists(`${s.prefix}tenant_document_indexing_task:${t3}`)).toBe(1)
+    expect(await cache.llen(`${s.prefix}tenant_self_document_indexing_task_queue:${t3}`)).toBe(1)
+    const j = r.json as { counts: Record<string, number>; skipped: Array<{ id: string; class: string }> }
+    expect(j.counts).toMatchObject({ dispatched: 2, documents: 4, flagsCleared: 0 })
+    expect(Object.fromEntries(j.skipped.map((x) => [x.id, x.class]))).toEqual({
+      [ids.running!]: 'running', [ids.behind!]: 'queued', [ids.queued!]: 'queued', [ids.failed!]: 'failed-silently', [ids.paused!]: 'paused',
+    })
     // a second run finds nothing more to dispatch for those (their work is gone from Redis, they show orphaned
     // again only because the fake task does not update the database) — so mark them instead
   }, 60_000)
