@@ -35,6 +35,13 @@ const COMMON: IndexingTask[] = [
   T('batch_create_segment_to_index_task', 'batch_create_segment_to_index_task', 'dataset', ['job_id', 'upload_file_id', 'dataset_id', 'document_id', 'tenant_id', 'user_id']),
 ]
 const TENANT_PARAMS = ['tenant_id', 'dataset_id', 'document_ids']
+/** 1.9.0: RAG pipeline runs (api/tasks/rag_pipeline/); their argument is a stored file of invoke entities, so they
+ * name no document: listed to know which tenant's pipeline work is in flight */
+const PIPELINE_PARAMS = ['rag_pipeline_invoke_entities_file_id', 'tenant_id']
+const FROM_1_9: IndexingTask[] = [
+  { name: 'tasks.rag_pipeline.rag_pipeline_run_task.rag_pipeline_run_task', queue: 'pipeline', params: PIPELINE_PARAMS },
+  { name: 'tasks.rag_pipeline.priority_rag_pipeline_run_task.priority_rag_pipeline_run_task', queue: 'priority_pipeline', params: PIPELINE_PARAMS },
+]
 /** 1.10.0: normal/priority document indexing through DocumentIndexingTaskProxy */
 const FROM_1_10: IndexingTask[] = [
   T('document_indexing_task', 'normal_document_indexing_task', 'dataset', TENANT_PARAMS),
@@ -74,7 +81,7 @@ const name = (t: IndexingTask) => t.name
 
 export function indexingFactsFor(version: string | null): IndexingFacts {
   const atLeast = (v: string) => (version ? compareVersions(version, v) >= 0 : true)
-  const tasks = [...COMMON, ...(atLeast('1.10.0') ? FROM_1_10 : []), ...(atLeast('1.11.0') ? FROM_1_11 : [])]
+  const tasks = [...COMMON, ...(atLeast('1.9.0') ? FROM_1_9 : []), ...(atLeast('1.10.0') ? FROM_1_10 : []), ...(atLeast('1.11.0') ? FROM_1_11 : [])]
   const byName = (n: string) => tasks.find((t) => t.name.endsWith(`.${n}`))!
   const dispatchTask = atLeast('1.10.0') ? byName('priority_document_indexing_task') : byName('document_indexing_task')
   const tenantQueues: TenantQueueKind[] = []
@@ -90,7 +97,8 @@ export function indexingFactsFor(version: string | null): IndexingFacts {
     })
   }
   if (atLeast('1.9.0')) {
-    tenantQueues.push({ uniqueKey: 'pipeline', normalTask: 'tasks.rag_pipeline.rag_pipeline_run_task.rag_pipeline_run_task', priorityTask: null, entry: 'file-id' })
+    // 1.9.x: only the sandbox path (rag_pipeline_run_task) uses it; from 1.10 RagPipelineTaskProxy, both tasks pull it
+    tenantQueues.push({ uniqueKey: 'pipeline', normalTask: FROM_1_9[0]!.name, priorityTask: atLeast('1.10.0') ? FROM_1_9[1]!.name : null, entry: 'file-id' })
   }
   return {
     tasks,

@@ -204,7 +204,9 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
   const { rows, segs } = await loadDocuments(deps.db, input)
   const facts = deps.facts
   const byName = new Map(facts.tasks.map((t) => [t.name, t]))
-  const isolatedTasks = new Set(facts.tenantQueues.flatMap((k) => [k.normalTask, k.priorityTask]).filter((x): x is string => !!x))
+  // task name → the tenant queue its run pulls from when it ends
+  const isolatedTasks = new Map<string, string>()
+  for (const k of facts.tenantQueues) for (const t of [k.normalTask, k.priorityTask]) if (t) isolatedTasks.set(t, k.uniqueKey)
   const docIds = new Set(rows.map((r) => r.id))
   const work = new Map<string, Work[]>()
   const add = (docId: string, w: Work) => {
@@ -213,13 +215,14 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     if (!l) work.set(docId, (l = []))
     l.push(w)
   }
-  // tenant ids whose isolated task is in flight (a message or a worker holds a normal/priority task for it)
+  // "<unique key>:<tenant>" whose isolated task is in flight (a message or a worker holds a normal/priority task)
   const tenantInFlight = new Set<string>()
   const datasetTenant = new Map(rows.map((r) => [r.dataset_id, r.tenant_id]))
   const noteTenant = (task: IndexingTask, bound: Record<string, unknown>) => {
-    if (!isolatedTasks.has(task.name)) return
+    const key = isolatedTasks.get(task.name)
+    if (!key) return
     const t = typeof bound.tenant_id === 'string' ? bound.tenant_id : typeof bound.dataset_id === 'string' ? datasetTenant.get(bound.dataset_id) : undefined
-    if (t) tenantInFlight.add(t)
+    if (t) tenantInFlight.add(`${key}:${t}`)
   }
 
   // 1. the queues' lists, every priority, in consumption order
@@ -321,7 +324,7 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
         const ttl = res[i++]!
         const length = res[i++]!
         if (!flag && !length) continue
-        const inFlight = tenantInFlight.has(t)
+        const inFlight = tenantInFlight.has(`${k.uniqueKey}:${t}`)
         tenantQueues.push({ tenantId: t, uniqueKey: k.uniqueKey, length, flag, flagTtlSeconds: flag && ttl >= 0 ? ttl : null, inFlight, stale: !inFlight })
         if (!length || !kinds.includes(k)) continue
         const entries = await deps.redis.lrange(tenantQueueKeys.queue(k.uniqueKey, t, deps.redisPrefix), 0, -1)
