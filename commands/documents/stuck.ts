@@ -16,6 +16,11 @@ export default class DocumentsStuck extends DifyCommand {
     timeout: secondsFlag({ default: 1, min: 0, max: 600, summary: 'Seconds to wait for live workers to answer (0: do not ask them).' }),
   }
 
+  /** plain JSON.stringify: oclif's colorizeJson tokenises the whole text (over 1 GB for 100 000 documents) */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+  }
+
   async run(): Promise<StuckResult> {
     const { flags } = await this.parse(DocumentsStuck)
     const deps = await documentsDeps(this.runtime())

@@ -113,11 +113,10 @@ interface DocRow {
   indexing_status: string
   is_paused: boolean | null
   created_at: Date | null
-  processing_started_at: Date | null
-  parsing_completed_at: Date | null
-  cleaning_completed_at: Date | null
-  splitting_completed_at: Date | null
+  last_progress: Date | string | null
 }
+
+const PROGRESS_COLUMNS = ['processing_started_at', 'parsing_completed_at', 'cleaning_completed_at', 'splitting_completed_at'] as const
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
 const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
@@ -139,7 +138,10 @@ async function checkExists(db: Db, input: StuckInput): Promise<void> {
 async function loadDocuments(db: Db, input: StuckInput) {
   let q = db.kysely
     .selectFrom('documents')
-    .select(['id', 'dataset_id', 'tenant_id', 'name', 'indexing_status', 'is_paused', 'created_at', 'processing_started_at', 'parsing_completed_at', 'cleaning_completed_at', 'splitting_completed_at'])
+    .select(['id', 'dataset_id', 'tenant_id', 'name', 'indexing_status', 'is_paused', 'created_at'])
+    // the last progress Dify recorded, computed by the server (one value per row instead of five); coalesce because
+    // MySQL's GREATEST is NULL when any argument is
+    .select(sql<Date | null>`greatest(created_at, ${sql.join(PROGRESS_COLUMNS.map((c) => sql`coalesce(${sql.ref(c)}, created_at)`))})`.as('last_progress'))
     .where('indexing_status', 'not in', [...TERMINAL_STATUSES])
   if (input.datasets?.length) q = q.where('dataset_id', 'in', input.datasets)
   if (input.tenants?.length) q = q.where('tenant_id', 'in', input.tenants)
@@ -195,6 +197,7 @@ function taskCallOf(env: Record<string, unknown>, byName: Map<string, IndexingTa
   return { task, id, bound: bindTaskArgs(task, args, kwargs) }
 }
 
+const NO_WORK: Work[] = []
 const emptyWork = (): Work => ({ kind: 'queue', task: null, taskId: null, queue: null, priority: null, position: null, node: null, state: null, tenantQueue: null, flag: null, flagTtlSeconds: null })
 
 export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<StuckResult> {
@@ -347,13 +350,12 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
   }
   const documents: StuckDocument[] = []
   for (const r of rows) {
-    const times = [r.created_at, r.processing_started_at, r.parsing_completed_at, r.cleaning_completed_at, r.splitting_completed_at].filter((d): d is Date => d instanceof Date)
-    const last = times.length ? new Date(Math.max(...times.map((d) => d.getTime()))) : null
+    const last = r.last_progress === null ? r.created_at : r.last_progress instanceof Date ? r.last_progress : new Date(`${String(r.last_progress).replace(' ', 'T')}Z`)
     const ageSeconds = last ? Math.max(0, Math.round((now - last.getTime()) / 1000)) : null
     if (input.olderThanSeconds !== undefined && ageSeconds !== null && ageSeconds < input.olderThanSeconds) continue
     const byStatus = segByDoc.get(r.id) ?? {}
     const total = Object.values(byStatus).reduce((a, n) => a + n, 0)
-    const w = work.get(r.id) ?? []
+    const w = work.get(r.id) ?? NO_WORK
     const paused = r.is_paused === true || r.indexing_status === 'paused'
     const [cls, reason] = classify(w, { total, completed: byStatus.completed ?? 0, paused })
     documents.push({
