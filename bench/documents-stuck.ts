@@ -62,7 +62,7 @@ try {
     r.disconnect()
     return (performance.now() - s) / 1000
   }
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...db.env, REDIS_HOST: '127.0.0.1', REDIS_PORT: '6379', REDIS_KEY_PREFIX: name, CELERY_BROKER_URL: 'redis://127.0.0.1:6379/1' }
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}), ...db.env, REDIS_HOST: '127.0.0.1', REDIS_PORT: '6379', REDIS_KEY_PREFIX: name, CELERY_BROKER_URL: 'redis://127.0.0.1:6379/1' }
   for (const json of [false, true]) {
     const floors: number[] = []
     const runs: Array<{ wall: number; cpu: number; rss: number }> = []

@@ -349,18 +349,25 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     segByDoc.set(s.document_id, m)
   }
   const documents: StuckDocument[] = []
-  for (const r of rows) {
+  // memory (100 000 documents): repeated ids share one string, documents without segments share one object, and
+  // each row is released once converted
+  const interned = new Map<string, string>()
+  const intern = (x: string) => interned.get(x) ?? (interned.set(x, x), x)
+  const noSegments = Object.freeze({ total: 0, byStatus: Object.freeze({}) as Record<string, number> })
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!
+    ;(rows as Array<DocRow | null>)[i] = null
     const last = r.last_progress === null ? r.created_at : r.last_progress instanceof Date ? r.last_progress : new Date(`${String(r.last_progress).replace(' ', 'T')}Z`)
     const ageSeconds = last ? Math.max(0, Math.round((now - last.getTime()) / 1000)) : null
     if (input.olderThanSeconds !== undefined && ageSeconds !== null && ageSeconds < input.olderThanSeconds) continue
-    const byStatus = segByDoc.get(r.id) ?? {}
-    const total = Object.values(byStatus).reduce((a, n) => a + n, 0)
+    const byStatus = segByDoc.get(r.id)
+    const segments = byStatus ? { total: Object.values(byStatus).reduce((a, n) => a + n, 0), byStatus } : noSegments
     const w = work.get(r.id) ?? NO_WORK
     const paused = r.is_paused === true || r.indexing_status === 'paused'
-    const [cls, reason] = classify(w, { total, completed: byStatus.completed ?? 0, paused })
+    const [cls, reason] = classify(w, { total: segments.total, completed: segments.byStatus.completed ?? 0, paused })
     documents.push({
-      id: r.id, datasetId: r.dataset_id, tenantId: r.tenant_id, name: r.name, indexingStatus: r.indexing_status, isPaused: paused,
-      createdAt: iso(r.created_at), lastProgressAt: iso(last), ageSeconds, segments: { total, byStatus }, class: cls, reason, work: w,
+      id: r.id, datasetId: intern(r.dataset_id), tenantId: intern(r.tenant_id), name: r.name, indexingStatus: intern(r.indexing_status), isPaused: paused,
+      createdAt: iso(r.created_at), lastProgressAt: iso(last), ageSeconds, segments, class: cls, reason, work: w,
     })
   }
   const counts = Object.fromEntries(CLASSES.map((c) => [c, 0])) as Record<StuckClass, number>
