@@ -111,7 +111,8 @@ interface DocRow {
   tenant_id: string
   name: string
   indexing_status: string
-  is_paused: boolean | null
+  /** boolean on PostgreSQL, 0/1 on MySQL */
+  is_paused: boolean | number | null
   created_at: Date | null
   last_progress: Date | string | null
 }
@@ -363,7 +364,7 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     const byStatus = segByDoc.get(r.id)
     const segments = byStatus ? { total: Object.values(byStatus).reduce((a, n) => a + n, 0), byStatus } : noSegments
     const w = work.get(r.id) ?? NO_WORK
-    const paused = r.is_paused === true || r.indexing_status === 'paused'
+    const paused = r.is_paused === true || Number(r.is_paused) === 1 || r.indexing_status === 'paused'
     const [cls, reason] = classify(w, { total: segments.total, completed: segments.byStatus.completed ?? 0, paused })
     documents.push({
       id: r.id, datasetId: intern(r.dataset_id), tenantId: intern(r.tenant_id), name: r.name, indexingStatus: intern(r.indexing_status), isPaused: paused,
