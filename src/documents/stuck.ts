@@ -114,6 +114,7 @@ interface DocRow {
   /** boolean on PostgreSQL, 0/1 on MySQL */
   is_paused: boolean | number | null
   created_at: Date | null
+  position: number | string
   last_progress: Date | string | null
 }
 
@@ -136,28 +137,44 @@ async function checkExists(db: Db, input: StuckInput): Promise<void> {
   await missing('documents', input.documents, 'document', 'List the stuck ones with: dify documents stuck')
 }
 
-async function loadDocuments(db: Db, input: StuckInput) {
-  let q = db.kysely
-    .selectFrom('documents')
-    .select(['id', 'dataset_id', 'tenant_id', 'name', 'indexing_status', 'is_paused', 'created_at'])
-    // the last progress Dify recorded, computed by the server (one value per row instead of five); coalesce because
-    // MySQL's GREATEST is NULL when any argument is
-    .select(sql<Date | null>`greatest(created_at, ${sql.join(PROGRESS_COLUMNS.map((c) => sql`coalesce(${sql.ref(c)}, created_at)`))})`.as('last_progress'))
-    .where('indexing_status', 'not in', [...TERMINAL_STATUSES])
-  if (input.datasets?.length) q = q.where('dataset_id', 'in', input.datasets)
-  if (input.tenants?.length) q = q.where('tenant_id', 'in', input.tenants)
-  if (input.documents?.length) q = q.where('id', 'in', input.documents)
-  const rows = (await q.orderBy('created_at').orderBy('position').orderBy('id').execute()) as unknown as DocRow[]
-  // segment states of those documents, grouped (one query, same filter through a join)
-  let sq = db.kysely
-    .selectFrom('document_segments as s')
-    .innerJoin('documents as d', 'd.id', 's.document_id')
-    .select(['s.document_id as document_id', 's.status as status', sql<number>`count(*)`.as('n')])
-    .where('d.indexing_status', 'not in', [...TERMINAL_STATUSES])
-  if (input.datasets?.length) sq = sq.where('d.dataset_id', 'in', input.datasets)
-  if (input.tenants?.length) sq = sq.where('d.tenant_id', 'in', input.tenants)
-  if (input.documents?.length) sq = sq.where('d.id', 'in', input.documents)
-  const segs = await sq.groupBy(['s.document_id', 's.status']).execute()
+/** Documents are read in pages of this many (keyset on id), so their rows never all sit in memory at once. */
+export const PAGE = 10_000
+
+function filtered<Q extends { where: (...a: never[]) => Q }>(q: Q, input: StuckInput, alias = ''): Q {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let x = (q as any).where(`${alias}indexing_status`, 'not in', [...TERMINAL_STATUSES])
+  if (input.datasets?.length) x = x.where(`${alias}dataset_id`, 'in', input.datasets)
+  if (input.tenants?.length) x = x.where(`${alias}tenant_id`, 'in', input.tenants)
+  if (input.documents?.length) x = x.where(`${alias}id`, 'in', input.documents)
+  return x as Q
+}
+
+/** The tenants that have a non-terminal document (with the filters). */
+async function stuckTenants(db: Db, input: StuckInput): Promise<string[]> {
+  const rows = await filtered(db.kysely.selectFrom('documents').select('tenant_id').distinct(), input).execute()
+  return rows.map((r) => String(r.tenant_id)).sort()
+}
+
+/** One page of non-terminal documents after `after` (by id), with their segments' states grouped. */
+async function loadPage(db: Db, input: StuckInput, after: string | null) {
+  let q = filtered(
+    db.kysely
+      .selectFrom('documents')
+      .select(['id', 'dataset_id', 'tenant_id', 'name', 'indexing_status', 'is_paused', 'created_at', 'position'])
+      // the last progress Dify recorded, computed by the server (one value per row instead of five); coalesce
+      // because MySQL's GREATEST is NULL when any argument is
+      .select(sql<Date | null>`greatest(created_at, ${sql.join(PROGRESS_COLUMNS.map((c) => sql`coalesce(${sql.ref(c)}, created_at)`))})`.as('last_progress')),
+    input,
+  )
+  if (after !== null) q = q.where('id', '>', after)
+  const rows = (await q.orderBy('id').limit(PAGE).execute()) as unknown as DocRow[]
+  if (!rows.length) return { rows, segs: [] }
+  const segs = await db.kysely
+    .selectFrom('document_segments')
+    .select(['document_id', 'status', sql<number>`count(*)`.as('n')])
+    .where('document_id', 'in', rows.map((r) => r.id))
+    .groupBy(['document_id', 'status'])
+    .execute()
   return { rows, segs: segs as Array<{ document_id: string; status: string; n: number | string }> }
 }
 
@@ -205,27 +222,24 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
   const started = Date.now()
   const now = input.now ?? Date.now()
   await checkExists(deps.db, input)
-  const { rows, segs } = await loadDocuments(deps.db, input)
   const facts = deps.facts
   const byName = new Map(facts.tasks.map((t) => [t.name, t]))
   // task name → the tenant queue its run pulls from when it ends
   const isolatedTasks = new Map<string, string>()
   for (const k of facts.tenantQueues) for (const t of [k.normalTask, k.priorityTask]) if (t) isolatedTasks.set(t, k.uniqueKey)
-  const docIds = new Set(rows.map((r) => r.id))
   const work = new Map<string, Work[]>()
   const add = (docId: string, w: Work) => {
-    if (!docIds.has(docId)) return
     let l = work.get(docId)
     if (!l) work.set(docId, (l = []))
     l.push(w)
   }
   // "<unique key>:<tenant>" whose isolated task is in flight (a message or a worker holds a normal/priority task)
   const tenantInFlight = new Set<string>()
-  const datasetTenant = new Map(rows.map((r) => [r.dataset_id, r.tenant_id]))
   const noteTenant = (task: IndexingTask, bound: Record<string, unknown>) => {
     const key = isolatedTasks.get(task.name)
     if (!key) return
-    const t = typeof bound.tenant_id === 'string' ? bound.tenant_id : typeof bound.dataset_id === 'string' ? datasetTenant.get(bound.dataset_id) : undefined
+    // every task that pulls a tenant queue takes tenant_id
+    const t = typeof bound.tenant_id === 'string' ? bound.tenant_id : undefined
     if (t) tenantInFlight.add(`${key}:${t}`)
   }
 
@@ -310,7 +324,7 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
 
   // 4. tenant-isolated queues of every tenant with a stuck document
   const tenantQueues: TenantQueueState[] = []
-  const tenants = [...new Set(rows.map((r) => r.tenant_id))].sort()
+  const tenants = await stuckTenants(deps.db, input)
   const kinds = facts.tenantQueues.filter((k) => k.entry === 'document-task')
   if (tenants.length && facts.tenantQueues.length) {
     const pipe = deps.redis.pipeline()
@@ -342,35 +356,44 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     }
   }
 
-  // 5. classify
-  const segByDoc = new Map<string, Record<string, number>>()
-  for (const s of segs) {
-    const m = segByDoc.get(s.document_id) ?? {}
-    m[s.status] = (m[s.status] ?? 0) + Number(s.n)
-    segByDoc.set(s.document_id, m)
-  }
+  // 5. the documents, page by page, classified
   const documents: StuckDocument[] = []
-  // memory (100 000 documents): repeated ids share one string, documents without segments share one object, and
-  // each row is released once converted
+  const order = new Map<StuckDocument, number>()
+  // memory (100 000 documents): repeated ids share one string, documents without segments share one object
   const interned = new Map<string, string>()
   const intern = (x: string) => interned.get(x) ?? (interned.set(x, x), x)
   const noSegments = Object.freeze({ total: 0, byStatus: Object.freeze({}) as Record<string, number> })
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!
-    ;(rows as Array<DocRow | null>)[i] = null
-    const last = r.last_progress === null ? r.created_at : r.last_progress instanceof Date ? r.last_progress : new Date(`${String(r.last_progress).replace(' ', 'T')}Z`)
-    const ageSeconds = last ? Math.max(0, Math.round((now - last.getTime()) / 1000)) : null
-    if (input.olderThanSeconds !== undefined && ageSeconds !== null && ageSeconds < input.olderThanSeconds) continue
-    const byStatus = segByDoc.get(r.id)
-    const segments = byStatus ? { total: Object.values(byStatus).reduce((a, n) => a + n, 0), byStatus } : noSegments
-    const w = work.get(r.id) ?? NO_WORK
-    const paused = r.is_paused === true || Number(r.is_paused) === 1 || r.indexing_status === 'paused'
-    const [cls, reason] = classify(w, { total: segments.total, completed: segments.byStatus.completed ?? 0, paused })
-    documents.push({
-      id: r.id, datasetId: intern(r.dataset_id), tenantId: intern(r.tenant_id), name: r.name, indexingStatus: intern(r.indexing_status), isPaused: paused,
-      createdAt: iso(r.created_at), lastProgressAt: iso(last), ageSeconds, segments, class: cls, reason, work: w,
-    })
+  for (let after: string | null = null; ; ) {
+    const { rows, segs } = await loadPage(deps.db, input, after)
+    if (!rows.length) break
+    after = String(rows[rows.length - 1]!.id)
+    const segByDoc = new Map<string, Record<string, number>>()
+    for (const x of segs) {
+      const m = segByDoc.get(x.document_id) ?? {}
+      m[x.status] = (m[x.status] ?? 0) + Number(x.n)
+      segByDoc.set(x.document_id, m)
+    }
+    for (const r of rows) {
+      const last = r.last_progress === null ? r.created_at : r.last_progress instanceof Date ? r.last_progress : new Date(`${String(r.last_progress).replace(' ', 'T')}Z`)
+      const ageSeconds = last ? Math.max(0, Math.round((now - last.getTime()) / 1000)) : null
+      if (input.olderThanSeconds !== undefined && ageSeconds !== null && ageSeconds < input.olderThanSeconds) continue
+      const byStatus = segByDoc.get(r.id)
+      const segments = byStatus ? { total: Object.values(byStatus).reduce((x, n) => x + n, 0), byStatus } : noSegments
+      const w = work.get(r.id) ?? NO_WORK
+      const paused = r.is_paused === true || Number(r.is_paused) === 1 || r.indexing_status === 'paused'
+      const [cls, reason] = classify(w, { total: segments.total, completed: segments.byStatus.completed ?? 0, paused })
+      const d: StuckDocument = {
+        id: r.id, datasetId: intern(r.dataset_id), tenantId: intern(r.tenant_id), name: r.name, indexingStatus: intern(r.indexing_status), isPaused: paused,
+        createdAt: iso(r.created_at), lastProgressAt: iso(last), ageSeconds, segments, class: cls, reason, work: w,
+      }
+      documents.push(d)
+      order.set(d, Number(r.position))
+    }
+    if (rows.length < PAGE) break
   }
+  // Dify's order: created_at, then position, then id
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+  documents.sort((x, y) => cmp(x.createdAt ?? '', y.createdAt ?? '') || order.get(x)! - order.get(y)! || cmp(x.id, y.id))
   const counts = Object.fromEntries(CLASSES.map((c) => [c, 0])) as Record<StuckClass, number>
   for (const d of documents) counts[d.class]++
   return {
