@@ -39,28 +39,3 @@ export function renderRequeue(r: RequeueResult): string[] {
   if (r.dryRun) lines.push('Dry run: nothing was changed.')
   return lines
 }
-
-/**
- * The text of JSON.stringify(r, null, 2), handed out in pieces (the documents a thousand at a time), so 100 000
- * documents never sit in memory as one string.
- */
-export function* stuckJsonChunks(r: StuckResult): Generator<string> {
-  // `documents` comes third, after version and olderThanSeconds: the first occurrence of the mark is the placeholder
-  const text = JSON.stringify({ ...r, documents: '@@documents@@' }, null, 2)
-  const at = text.indexOf('"@@documents@@"')
-  const head = text.slice(0, at)
-  const tail = text.slice(at + '"@@documents@@"'.length)
-  if (!r.documents.length) {
-    yield `${head}[]${tail}\n`
-    return
-  }
-  let buf = `${head}[`
-  for (let i = 0; i < r.documents.length; i++) {
-    buf += `${i ? ',' : ''}\n    ${JSON.stringify(r.documents[i], null, 2).replace(/\n/g, '\n    ')}`
-    if (i % 1000 === 999) {
-      yield buf
-      buf = ''
-    }
-  }
-  yield `${buf}\n  ]${tail}\n`
-}

@@ -81,14 +81,3 @@ describe('the task message', () => {
     expect(JSON.parse(Buffer.from(env.body, 'base64').toString())).toEqual([[], {}, { callbacks: null, errbacks: null, chain: null, chord: null }])
   })
 })
-
-describe('the streamed --json text', () => {
-  it('is exactly JSON.stringify(result, null, 2) plus a newline, with and without documents', async () => {
-    const { stuckJsonChunks } = await import('../../../src/documents/render.js')
-    const doc = (i: number) => ({ id: `d${i}`, datasetId: 'x', tenantId: 't', name: `n"${i}\n`, indexingStatus: 'waiting', isPaused: false, createdAt: null, lastProgressAt: null, ageSeconds: 1, segments: { total: 0, byStatus: {} }, class: 'orphaned' as const, reason: 'r', work: [] })
-    for (const n of [0, 1, 2500]) {
-      const r = { version: '1.12.1', olderThanSeconds: null, documents: Array.from({ length: n }, (_, i) => doc(i)), counts: { running: 0 }, verdicts: [], tenantQueues: [], workers: { asked: false, receivers: 0, nodes: [] }, scanned: { messages: 0, unacked: 0 }, problems: false, elapsedMs: 1 }
-      expect([...stuckJsonChunks(r as never)].join('')).toBe(`${JSON.stringify(r, null, 2)}\n`)
-    }
-  })
-})
