@@ -93,6 +93,12 @@ beforeAll(async () => {
   const t3 = seeders.t3.tenantId
   await cache.setex(`${s.prefix}tenant_document_indexing_task:${t3}`, 3600, '1')
   await cache.lpush(`${s.prefix}tenant_self_document_indexing_task_queue:${t3}`, JSON.stringify({ data: { tenant_id: t3, dataset_id: ids.dsS, document_ids: [ids.behind] } }))
+  // reserved by a worker that died (an `unacked` entry no live worker reports): queued, kombu restores it
+  ids.unacked = await t1.document(ids.dsQ, { status: 'waiting' })
+  const um = buildTaskMessage({ task: PRIORITY_TASK, queue: 'priority_dataset', args: [], kwargs: { tenant_id: t1.tenantId, dataset_id: ids.dsQ, document_ids: [ids.unacked] } })
+  const tag = JSON.parse(um.payload).properties.delivery_tag as string
+  await broker.hset(`${s.prefix}unacked`, tag, `[${um.payload}, "", "priority_dataset"]`)
+  await broker.zadd(`${s.prefix}unacked_index`, Date.now() / 1000 - 60, tag)
   // paused by a user in Dify: not orphaned, not requeued
   ids.paused = await t1.document(ids.dsQ, { status: 'parsing' })
   await client.query('update documents set is_paused = true where id = $1', [ids.paused])
@@ -129,6 +135,7 @@ describe('documents stuck', () => {
     expect(cls).toEqual({
       [ids.orphan1!]: 'orphaned', [ids.orphan2!]: 'orphaned', [ids.failed!]: 'failed-silently', [ids.queued!]: 'queued',
       [ids.blocked1!]: 'blocked', [ids.blocked2!]: 'blocked', [ids.running!]: 'running', [ids.behind!]: 'queued', [ids.paused!]: 'paused',
+      [ids.unacked!]: 'queued',
     })
     const j = r.json as { documents: Array<{ id: string; work: Array<Record<string, unknown>>; segments: unknown }>; counts: Record<string, number>; tenantQueues: unknown[]; verdicts: Array<{ class: string; next: string }> }
     const doc = (id: string) => j.documents.find((d) => d.id === id)!
@@ -138,7 +145,8 @@ describe('documents stuck', () => {
     expect(doc(ids.blocked2!).work[0]).toMatchObject({ position: 2 })
     expect(doc(ids.failed!).segments).toEqual({ total: 2, byStatus: { completed: 2 } })
     expect(doc(ids.behind!).work[0]).toMatchObject({ kind: 'tenant-queue', position: 1, flag: true, state: 'in-flight' })
-    expect(j.counts).toMatchObject({ queued: 2, running: 1, blocked: 2, orphaned: 2, 'failed-silently': 1, paused: 1 })
+    expect(doc(ids.unacked!).work[0]).toMatchObject({ kind: 'unacked', task: PRIORITY_TASK, queue: 'priority_dataset' })
+    expect(j.counts).toMatchObject({ queued: 3, running: 1, blocked: 2, orphaned: 2, 'failed-silently': 1, paused: 1 })
     expect(j.tenantQueues).toEqual(expect.arrayContaining([
       expect.objectContaining({ tenantId: seeders.t2.tenantId, uniqueKey: 'document_indexing', length: 2, flag: true, stale: true }),
       expect.objectContaining({ tenantId: seeders.t3.tenantId, uniqueKey: 'document_indexing', length: 1, flag: true, inFlight: true, stale: false }),
@@ -215,7 +223,7 @@ describe('documents requeue', () => {
     expect(await cache.llen(`${s.prefix}tenant_self_document_indexing_task_queue:${t2}`)).toBe(0)
     expect(await cache.exists(`${s.prefix}tenant_document_indexing_task:${t2}`)).toBe(0)
     expect(await broker.llen(`${s.prefix}dataset`)).toBe(1)
-    expect(all.some((x) => [ids.running, ids.behind, ids.paused, ids.queued, ids.failed].some((d) => (x.kwargs.document_ids as string[]).includes(d!)))).toBe(false)
+    expect(all.some((x) => [ids.running, ids.behind, ids.paused, ids.queued, ids.failed, ids.unacked].some((d) => (x.kwargs.document_ids as string[]).includes(d!)))).toBe(false)
     // the live tenant's flag and queue are untouched
     const t3 = seeders.t3.tenantId
     expect(await cache.exists(`${s.prefix}tenant_document_indexing_task:${t3}`)).toBe(1)
@@ -224,6 +232,7 @@ describe('documents requeue', () => {
     expect(j.counts).toMatchObject({ dispatched: 2, documents: 4, flagsCleared: 0 })
     expect(Object.fromEntries(j.skipped.map((x) => [x.id, x.class]))).toEqual({
       [ids.running!]: 'running', [ids.behind!]: 'queued', [ids.queued!]: 'queued', [ids.failed!]: 'failed-silently', [ids.paused!]: 'paused',
+      [ids.unacked!]: 'queued',
     })
     // a second run finds nothing more to dispatch for those (their work is gone from Redis, they show orphaned
     // again only because the fake task does not update the database) — so mark them instead
