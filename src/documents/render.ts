@@ -32,6 +32,7 @@ export function renderRequeue(r: RequeueResult): string[] {
   for (const a of r.actions) {
     if (a.kind === 'mark-error') lines.push(`${pre || ''}${r.dryRun ? 'set' : 'Set'} ${a.documentIds.join(', ')} to error${a.problem ? ` (${a.problem})` : ''}.`)
     else if (a.kind === 'dispatch') lines.push(`${r.dryRun ? 'Would dispatch' : 'Dispatched'} ${a.task} to ${a.queue} for dataset ${a.datasetId}: ${a.documentIds.length} document(s)${a.taskId ? ` (task ${a.taskId})` : ''}.`)
+    else if (!a.documentIds.length && a.flag !== 'set') lines.push(`${r.dryRun ? 'Would delete' : 'Deleted'} the stale running flag of the empty tenant queue ${a.tenantQueue} of ${a.tenantId} (no worker holds its task).`)
     else lines.push(`${r.dryRun ? 'Would take' : a.flag === 'deleted' ? 'Cleared the stale flag of' : 'Took'} the next entry of the stale tenant queue ${a.tenantQueue} of ${a.tenantId}${a.flag === 'deleted' ? ' (it was empty)' : `, set its running flag and dispatch ${a.task}${a.taskId ? ` (task ${a.taskId})` : ''}`}; ${a.documentIds.length} blocked document(s) follow through Dify's own chain.`)
   }
   for (const s of r.skipped) lines.push(`Left alone: ${s.id} (${s.class ?? 'not stuck'}: ${s.reason}).`)

@@ -75,12 +75,14 @@ export async function planRequeue(deps: StuckDeps, input: StuckInput & { markErr
     const call = dispatchCall(deps.facts, docs[0]!.tenantId, datasetId, docs.map((d) => d.id))
     actions.push({ ...base, kind: 'dispatch', datasetId, tenantId: docs[0]!.tenantId, documentIds: docs.map((d) => d.id), task: call.task, queue: call.queue, args: call.args, kwargs: call.kwargs })
   }
-  // blocked: one pull per stale tenant queue that holds a blocked document
+  // blocked: one pull per stale tenant queue that holds a blocked document; a stale flag over an empty queue (of a
+  // tenant in scope) is deleted the same way (the script pulls whatever is there, or deletes the flag)
   const blocked = targets.filter((x) => x.class === 'blocked')
   for (const tq of stuck.tenantQueues.filter((q) => q.stale)) {
-    const docs = blocked.filter((d) => d.tenantId === tq.tenantId && d.work.some((w) => w.kind === 'tenant-queue' && w.tenantQueue === tq.uniqueKey))
-    if (!docs.length) continue
     const kind = deps.facts.tenantQueues.find((k) => k.uniqueKey === tq.uniqueKey)!
+    if (kind.entry !== 'document-task') continue
+    const docs = blocked.filter((d) => d.tenantId === tq.tenantId && d.work.some((w) => w.kind === 'tenant-queue' && w.tenantQueue === tq.uniqueKey))
+    if (!docs.length && !(tq.flag && tq.length === 0)) continue
     const task = kind.priorityTask ?? kind.normalTask!
     const queue = deps.facts.tasks.find((t) => t.name === task)?.queue ?? null
     actions.push({ ...base, kind: 'tenant-queue', datasetId: null, tenantId: tq.tenantId, documentIds: docs.map((d) => d.id), task, queue, tenantQueue: tq.uniqueKey })
@@ -172,7 +174,7 @@ export function summarise(dryRun: boolean, markError: boolean, version: string |
     actions: a,
     skipped: plan.skipped,
     counts: {
-      dispatched: a.filter((x) => x.kind !== 'mark-error' && (dryRun || x.taskId)).length,
+      dispatched: a.filter((x) => x.kind !== 'mark-error' && (dryRun ? x.documentIds.length > 0 : !!x.taskId)).length,
       documents: a.reduce((n, x) => n + x.documentIds.length, 0),
       markedError: a.filter((x) => x.kind === 'mark-error' && (dryRun || (x.done && !x.problem))).length,
       flagsCleared: a.filter((x) => x.flag === 'deleted').length,

@@ -99,6 +99,8 @@ beforeAll(async () => {
   const tag = JSON.parse(um.payload).properties.delivery_tag as string
   await broker.hset(`${s.prefix}unacked`, tag, `[${um.payload}, "", "priority_dataset"]`)
   await broker.zadd(`${s.prefix}unacked_index`, Date.now() / 1000 - 60, tag)
+  // a stale flag over an empty queue of T1 (whose orphaned documents are in scope): requeue deletes it
+  await cache.setex(`${s.prefix}tenant_duplicate_document_indexing_task:${t1.tenantId}`, 3600, '1')
   // paused by a user in Dify: not orphaned, not requeued
   ids.paused = await t1.document(ids.dsQ, { status: 'parsing' })
   await client.query('update documents set is_paused = true where id = $1', [ids.paused])
@@ -150,6 +152,7 @@ describe('documents stuck', () => {
     expect(j.tenantQueues).toEqual(expect.arrayContaining([
       expect.objectContaining({ tenantId: seeders.t2.tenantId, uniqueKey: 'document_indexing', length: 2, flag: true, stale: true }),
       expect.objectContaining({ tenantId: seeders.t3.tenantId, uniqueKey: 'document_indexing', length: 1, flag: true, inFlight: true, stale: false }),
+      expect.objectContaining({ tenantId: seeders.t1.tenantId, uniqueKey: 'duplicate_document_indexing', length: 0, flag: true, stale: true }),
     ]))
     expect(j.verdicts.find((v) => v.class === 'orphaned')!.next).toBe(`dify documents requeue --dataset ${ids.dsA}`)
   })
@@ -184,10 +187,12 @@ describe('documents requeue', () => {
     expect(r.code, r.stderr).toBe(0)
     const j = r.json as { dryRun: boolean; actions: Array<{ kind: string; documentIds: string[] }> }
     expect(j.dryRun).toBe(true)
-    expect(j.actions.map((a) => [a.kind, a.documentIds.sort()])).toEqual([
+    expect(j.actions.map((a) => [a.kind, a.documentIds.sort()])).toHaveLength(3)
+    expect(j.actions.map((a) => [a.kind, a.documentIds.sort()])).toEqual(expect.arrayContaining([
       ['dispatch', [ids.orphan1, ids.orphan2].sort()],
       ['tenant-queue', [ids.blocked1, ids.blocked2].sort()],
-    ])
+      ['tenant-queue', []],
+    ]))
     expect(await snapshotRedis()).toEqual(redisBefore)
     expect(await snapshotDb()).toEqual(dbBefore)
   })
@@ -229,7 +234,8 @@ describe('documents requeue', () => {
     expect(await cache.exists(`${s.prefix}tenant_document_indexing_task:${t3}`)).toBe(1)
     expect(await cache.llen(`${s.prefix}tenant_self_document_indexing_task_queue:${t3}`)).toBe(1)
     const j = r.json as { counts: Record<string, number>; skipped: Array<{ id: string; class: string }> }
-    expect(j.counts).toMatchObject({ dispatched: 2, documents: 4, flagsCleared: 0 })
+    expect(j.counts).toMatchObject({ dispatched: 2, documents: 4, flagsCleared: 1 })
+    expect(await cache.exists(`${s.prefix}tenant_duplicate_document_indexing_task:${t1}`)).toBe(0)
     expect(Object.fromEntries(j.skipped.map((x) => [x.id, x.class]))).toEqual({
       [ids.running!]: 'running', [ids.behind!]: 'queued', [ids.queued!]: 'queued', [ids.failed!]: 'failed-silently', [ids.paused!]: 'paused',
       [ids.unacked!]: 'queued',
