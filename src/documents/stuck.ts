@@ -140,13 +140,14 @@ async function checkExists(db: Db, input: StuckInput): Promise<void> {
 /** Documents are read in pages of this many (keyset on id), so their rows never all sit in memory at once. */
 export const PAGE = 10_000
 
-function filtered<Q extends { where: (...a: never[]) => Q }>(q: Q, input: StuckInput, alias = ''): Q {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  let x = (q as any).where(`${alias}indexing_status`, 'not in', [...TERMINAL_STATUSES])
-  if (input.datasets?.length) x = x.where(`${alias}dataset_id`, 'in', input.datasets)
-  if (input.tenants?.length) x = x.where(`${alias}tenant_id`, 'in', input.tenants)
-  if (input.documents?.length) x = x.where(`${alias}id`, 'in', input.documents)
-  return x as Q
+/** The filters of `stuck` on a query over `documents` (Kysely's builder types are too deep to spell here). */
+function filtered<Q>(q: Q, input: StuckInput): Q {
+  type W = { where: (col: string, op: string, v: unknown) => W }
+  let x = (q as unknown as W).where('indexing_status', 'not in', [...TERMINAL_STATUSES])
+  if (input.datasets?.length) x = x.where('dataset_id', 'in', input.datasets)
+  if (input.tenants?.length) x = x.where('tenant_id', 'in', input.tenants)
+  if (input.documents?.length) x = x.where('id', 'in', input.documents)
+  return x as unknown as Q
 }
 
 /** The tenants that have a non-terminal document (with the filters). */
