@@ -1,6 +1,7 @@
 import { REVISIONS, SUPPORTED_WINDOW, compareVersions, releaseOfRevision, type ReleaseOfRevision } from './releases.js'
 import { CELERY_WORKER_QUEUES_FROM, EDITION_QUEUES_FROM, WORKER_QUEUES_BY_RELEASE, cloudQueues } from './queues.js'
 import { LOCKOUT_COUNTERS_BY_RELEASE, RATE_LIMITERS_BY_RELEASE, type LockoutCounter, type RateLimiter } from './keys.js'
+import { indexingFactsFor, type IndexingFacts } from './indexing-tasks.js'
 
 /**
  * The compatibility profile: every fact that differs between Dify releases, decided from the connected
@@ -60,6 +61,8 @@ export interface DifyProfile {
   annotationText: 'question' | 'question-or-content'
   /** Weaviate classes are created with doc_type, is_summary and original_chunk_id properties (1.14.0+) */
   weaviateSummaryProperties: boolean
+  /** document-indexing tasks, dispatch and tenant-isolated queues (indexing-tasks.ts, docs/documents.md) */
+  indexing: IndexingFacts
 }
 
 const seqOf = (rev: string) => REVISIONS.get(rev)!.seq
@@ -145,6 +148,7 @@ export function profileFor(revision: string | null, opts: ProfileOptions = {}): 
     redisKeyPrefixSupported: atLeast('1.14.0'),
     annotationText: atLeast('1.11.3') ? 'question-or-content' : 'question',
     weaviateSummaryProperties: atLeast('1.14.0'),
+    indexing: indexingFactsFor(version),
   }
 }
 

@@ -17,7 +17,7 @@ export function celeryEnv(keyPrefix: string): CeleryEnv {
   return { brokerUrl: `redis://${REDIS.host}:${REDIS.port}/1`, keyPrefix }
 }
 
-function pyEnv(c: CeleryEnv): Record<string, string> {
+export function pyEnv(c: CeleryEnv): Record<string, string> {
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DOPS_BROKER_URL: c.brokerUrl, DOPS_KEYPREFIX: c.keyPrefix, PYTHONDONTWRITEBYTECODE: '1' }
 }
 
@@ -45,13 +45,13 @@ export interface Worker {
 }
 
 /** Start a worker (threads pool, no mingle/gossip: ready in about a second) and wait until it is ready. */
-export async function startWorker(c: CeleryEnv, queues: string[], opts: { concurrency?: number; name?: string } = {}): Promise<Worker> {
+export async function startWorker(c: CeleryEnv, queues: string[], opts: { concurrency?: number; name?: string; app?: string; env?: Record<string, string> } = {}): Promise<Worker> {
   const name = opts.name ?? `dops${randomBytes(3).toString('hex')}`
   const proc = spawn(
     PYTHON,
-    ['-m', 'celery', '-A', 'celery_app', 'worker', '-Q', queues.join(','), '-n', `${name}@%h`, '-P', 'threads', '-c', String(opts.concurrency ?? 2),
+    ['-m', 'celery', '-A', opts.app ?? 'celery_app', 'worker', '-Q', queues.join(','), '-n', `${name}@%h`, '-P', 'threads', '-c', String(opts.concurrency ?? 2),
       '--without-mingle', '--without-gossip', '-l', 'info'],
-    { cwd: CELERY_DIR, env: pyEnv(c), stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: CELERY_DIR, env: { ...pyEnv(c), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let log = ''
   proc.stdout!.on('data', (d) => (log += d))

@@ -29,6 +29,7 @@ const ARGS: Record<string, string[]> = {
   'db:lock:clear': ['--yes'],
   'db:stamp': ['head', '--yes'],
   'db:upgrade': [],
+  'documents:requeue': ['--yes', '--timeout', '0.01'],
   'encryption:restore-key': ['--tenant', TENANT, '--backup', '20260101T000000Z'],
   'encryption:rotate': ['--yes'],
   'queue:purge': ['dataset', '--yes'],

@@ -1,0 +1,456 @@
+/**
+ * `dify documents stuck`: every document whose indexing_status is not terminal, with its segments' states, and the
+ * work that should move it on — a Celery message in the dataset/pipeline queues (every priority list), an `unacked`
+ * entry, a task a live worker holds (pidbox), or an entry of Dify's tenant-isolated task queue and its running flag
+ * — then one class per document (docs/documents.md). Reads only (the pidbox broadcast's reply keys are removed).
+ */
+import type { Redis } from 'ioredis'
+import { sql } from 'kysely'
+import type { Db } from '../runtime/db.js'
+import type { Broker } from '../queues/broker.js'
+import { queueLists } from '../queues/broker.js'
+import { decodeBase64, parseEnvelope } from '../queues/message.js'
+import { parseTolerant } from '../queues/pyjson.js'
+import { listUnacked } from '../queues/unacked.js'
+import { inspectWorkers } from '../queues/workers.js'
+import { NotFoundError } from '../cli/errors.js'
+import { bindTaskArgs, documentIdsOf, tenantQueueKeys, TERMINAL_STATUSES, type IndexingFacts, type IndexingTask } from '../dify/indexing-tasks.js'
+
+export const CLASSES = ['running', 'queued', 'blocked', 'failed-silently', 'orphaned', 'paused'] as const
+export type StuckClass = (typeof CLASSES)[number]
+
+export interface Work {
+  kind: 'worker' | 'queue' | 'unacked' | 'tenant-queue'
+  task: string | null
+  taskId: string | null
+  queue: string | null
+  /** priority list (0, 3, 6, 9) for kind queue */
+  priority: number | null
+  /** 1 = next to be taken (kind queue: within the queue, bare list first; tenant-queue: next RPOP) */
+  position: number | null
+  /** worker node and state (active, reserved, scheduled) for kind worker */
+  node: string | null
+  state: string | null
+  /** tenant-queue: the unique key (document_indexing, …), the flag and its TTL */
+  tenantQueue: string | null
+  flag: boolean | null
+  flagTtlSeconds: number | null
+}
+
+export interface StuckDocument {
+  id: string
+  datasetId: string
+  tenantId: string
+  name: string
+  indexingStatus: string
+  isPaused: boolean
+  createdAt: string | null
+  /** the latest of created_at, processing_started_at and the parsing/cleaning/splitting completion times */
+  lastProgressAt: string | null
+  ageSeconds: number | null
+  segments: { total: number; byStatus: Record<string, number> }
+  class: StuckClass
+  reason: string
+  work: Work[]
+}
+
+export interface TenantQueueState {
+  tenantId: string
+  uniqueKey: string
+  length: number
+  flag: boolean
+  flagTtlSeconds: number | null
+  /** a live worker holds, or the broker holds a message of, this tenant's isolated task */
+  inFlight: boolean
+  stale: boolean
+}
+
+export interface Verdict {
+  class: StuckClass
+  count: number
+  line: string
+  next: string | null
+}
+
+export interface StuckResult {
+  version: string | null
+  olderThanSeconds: number | null
+  documents: StuckDocument[]
+  counts: Record<StuckClass, number>
+  verdicts: Verdict[]
+  tenantQueues: TenantQueueState[]
+  workers: { asked: boolean; receivers: number; nodes: string[] }
+  scanned: { messages: number; unacked: number }
+  problems: boolean
+  elapsedMs: number
+}
+
+export interface StuckDeps {
+  db: Db
+  broker: Broker
+  /** Dify's cache Redis (tenant queues) and its key prefix */
+  redis: Redis
+  redisPrefix: string
+  facts: IndexingFacts
+  version: string | null
+}
+
+export interface StuckInput {
+  datasets?: string[]
+  tenants?: string[]
+  documents?: string[]
+  olderThanSeconds?: number
+  workerTimeoutMs: number
+  now?: number
+  signal?: AbortSignal
+}
+
+interface DocRow {
+  id: string
+  dataset_id: string
+  tenant_id: string
+  name: string
+  indexing_status: string
+  /** boolean on PostgreSQL, 0/1 on MySQL */
+  is_paused: boolean | number | null
+  created_at: Date | null
+  position: number | string
+  last_progress: Date | string | null
+}
+
+const PROGRESS_COLUMNS = ['processing_started_at', 'parsing_completed_at', 'cleaning_completed_at', 'splitting_completed_at'] as const
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null)
+const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
+
+/** Ids that must exist: unknown dataset, tenant or document → NotFoundError (exit 3). */
+async function checkExists(db: Db, input: StuckInput): Promise<void> {
+  const k = db.kysely
+  const missing = async (table: 'datasets' | 'tenants' | 'documents', ids: string[] | undefined, what: string, hint: string) => {
+    if (!ids?.length) return
+    const found = new Set((await k.selectFrom(table).select('id').where('id', 'in', ids).execute()).map((r) => String(r.id)))
+    const gone = ids.filter((i) => !found.has(i))
+    if (gone.length) throw new NotFoundError(`No ${what} has the id ${gone.join(', ')}.`, { hint })
+  }
+  await missing('datasets', input.datasets, 'dataset (knowledge base)', 'List them with: SELECT id, name, tenant_id FROM datasets;')
+  await missing('tenants', input.tenants, 'tenant (workspace)', 'List them with: SELECT id, name FROM tenants;')
+  await missing('documents', input.documents, 'document', 'List the stuck ones with: dify documents stuck')
+}
+
+/** Documents are read in pages of this many (keyset on id), so their rows never all sit in memory at once. */
+export const PAGE = 10_000
+
+/** The filters of `stuck` on a query over `documents` (Kysely's builder types are too deep to spell here). */
+function filtered<Q>(q: Q, input: StuckInput): Q {
+  type W = { where: (col: string, op: string, v: unknown) => W }
+  let x = (q as unknown as W).where('indexing_status', 'not in', [...TERMINAL_STATUSES])
+  if (input.datasets?.length) x = x.where('dataset_id', 'in', input.datasets)
+  if (input.tenants?.length) x = x.where('tenant_id', 'in', input.tenants)
+  if (input.documents?.length) x = x.where('id', 'in', input.documents)
+  return x as unknown as Q
+}
+
+/** The tenants that have a non-terminal document (with the filters). */
+async function stuckTenants(db: Db, input: StuckInput): Promise<string[]> {
+  const rows = await filtered(db.kysely.selectFrom('documents').select('tenant_id').distinct(), input).execute()
+  return rows.map((r) => String(r.tenant_id)).sort()
+}
+
+/** One page of non-terminal documents after `after` (by id), with their segments' states grouped. */
+async function loadPage(db: Db, input: StuckInput, after: string | null) {
+  let q = filtered(
+    db.kysely
+      .selectFrom('documents')
+      .select(['id', 'dataset_id', 'tenant_id', 'name', 'indexing_status', 'is_paused', 'created_at', 'position'])
+      // the last progress Dify recorded, computed by the server (one value per row instead of five); coalesce
+      // because MySQL's GREATEST is NULL when any argument is
+      .select(sql<Date | null>`greatest(created_at, ${sql.join(PROGRESS_COLUMNS.map((c) => sql`coalesce(${sql.ref(c)}, created_at)`))})`.as('last_progress')),
+    input,
+  )
+  if (after !== null) q = q.where('id', '>', after)
+  const rows = (await q.orderBy('id').limit(PAGE).execute()) as unknown as DocRow[]
+  if (!rows.length) return { rows, segs: [] }
+  const segs = await db.kysely
+    .selectFrom('document_segments')
+    .select(['document_id', 'status', sql<number>`count(*)`.as('n')])
+    .where('document_id', 'in', rows.map((r) => r.id))
+    .groupBy(['document_id', 'status'])
+    .execute()
+  return { rows, segs: segs as Array<{ document_id: string; status: string; n: number | string }> }
+}
+
+/** The task call of a raw envelope when it is one of the release's indexing tasks. */
+function taskCallOf(env: Record<string, unknown>, byName: Map<string, IndexingTask>): { task: IndexingTask; id: string | null; bound: Record<string, unknown> } | null {
+  const headers = (env.headers && typeof env.headers === 'object' ? env.headers : {}) as Record<string, unknown>
+  const props = (env.properties && typeof env.properties === 'object' ? env.properties : {}) as Record<string, unknown>
+  let taskName = typeof headers.task === 'string' ? headers.task : null
+  let id = typeof headers.id === 'string' ? headers.id : null
+  let body: unknown
+  const raw = typeof env.body === 'string' ? env.body : null
+  if (raw === null) return null
+  if (taskName !== null && !byName.has(taskName)) return null
+  const ct = String(env['content-type'] ?? '').toLowerCase()
+  if (!ct.includes('json') || headers.compression) return null
+  const bytes = props.body_encoding === 'base64' ? decodeBase64(raw) : Buffer.from(raw, 'utf8')
+  if (!bytes) return null
+  try {
+    body = parseTolerant(bytes.toString('utf8'))
+  } catch {
+    return null
+  }
+  let args: unknown
+  let kwargs: unknown
+  if (taskName !== null) {
+    if (!Array.isArray(body)) return null
+    ;[args, kwargs] = body
+  } else {
+    // protocol 1: the body is the task dict
+    const b = body as Record<string, unknown> | null
+    if (!b || typeof b.task !== 'string' || !byName.has(b.task)) return null
+    taskName = b.task
+    id = typeof b.id === 'string' ? b.id : null
+    args = b.args
+    kwargs = b.kwargs
+  }
+  const task = byName.get(taskName)!
+  return { task, id, bound: bindTaskArgs(task, args, kwargs) }
+}
+
+const NO_WORK: Work[] = []
+const emptyWork = (): Work => ({ kind: 'queue', task: null, taskId: null, queue: null, priority: null, position: null, node: null, state: null, tenantQueue: null, flag: null, flagTtlSeconds: null })
+
+export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<StuckResult> {
+  const started = Date.now()
+  const now = input.now ?? Date.now()
+  await checkExists(deps.db, input)
+  const facts = deps.facts
+  const byName = new Map(facts.tasks.map((t) => [t.name, t]))
+  // task name → the tenant queue its run pulls from when it ends
+  const isolatedTasks = new Map<string, string>()
+  for (const k of facts.tenantQueues) for (const t of [k.normalTask, k.priorityTask]) if (t) isolatedTasks.set(t, k.uniqueKey)
+  const work = new Map<string, Work[]>()
+  const add = (docId: string, w: Work) => {
+    let l = work.get(docId)
+    if (!l) work.set(docId, (l = []))
+    l.push(w)
+  }
+  // "<unique key>:<tenant>" whose isolated task is in flight (a message or a worker holds a normal/priority task)
+  const tenantInFlight = new Set<string>()
+  const noteTenant = (task: IndexingTask, bound: Record<string, unknown>) => {
+    const key = isolatedTasks.get(task.name)
+    if (!key) return
+    // every task that pulls a tenant queue takes tenant_id
+    const t = typeof bound.tenant_id === 'string' ? bound.tenant_id : undefined
+    if (t) tenantInFlight.add(`${key}:${t}`)
+  }
+
+  // 1. the queues' lists, every priority, in consumption order
+  let messages = 0
+  for (const queue of facts.queues) {
+    let position = 0
+    for (const l of queueLists(deps.broker, queue)) {
+      const len = await deps.broker.client.llen(l.key)
+      const chunk = 2000
+      // from the tail (next to be taken) towards the head
+      for (let end = len; end > 0; end -= chunk) {
+        const start = Math.max(0, end - chunk)
+        const raws = await deps.broker.client.lrange(l.key, start, end - 1)
+        for (let i = raws.length - 1; i >= 0; i--) {
+          position++
+          messages++
+          const p = parseEnvelope(raws[i]!)
+          if ('problem' in p) continue
+          const call = taskCallOf(p.env, byName)
+          if (!call) continue
+          noteTenant(call.task, call.bound)
+          for (const id of documentIdsOf(call.bound)) add(id, { ...emptyWork(), kind: 'queue', task: call.task.name, taskId: call.id, queue, priority: l.priority, position })
+        }
+      }
+    }
+  }
+
+  // 2. unacked (reserved by a worker, or left by a dead one until the visibility timeout); added after the workers
+  // were asked, so that an entry a live worker reports is counted once, as the worker's
+  const unacked = await listUnacked(deps.broker, { keepRaw: true })
+  const pendingUnacked: Array<{ ids: string[]; w: Work }> = []
+  for (const e of unacked) {
+    if (!e.rawValue) continue
+    let v: unknown
+    try {
+      v = parseTolerant(e.rawValue)
+    } catch {
+      continue
+    }
+    if (!Array.isArray(v) || !v[0] || typeof v[0] !== 'object') continue
+    const call = taskCallOf(v[0] as Record<string, unknown>, byName)
+    if (!call) continue
+    noteTenant(call.task, call.bound)
+    pendingUnacked.push({ ids: documentIdsOf(call.bound), w: { ...emptyWork(), kind: 'unacked', task: call.task.name, taskId: call.id, queue: e.queue, state: e.reservedAt } })
+  }
+
+  // 3. live workers (pidbox): active, reserved, scheduled. Asked last: work moves list → unacked → worker, so
+  // a message taken while we read is seen at its next stop, never missed
+  let receivers = 0
+  const nodes: string[] = []
+  const asked = input.workerTimeoutMs > 0
+  if (asked) {
+    const w = await inspectWorkers(deps.broker, { timeoutMs: input.workerTimeoutMs, signal: input.signal })
+    receivers = w.receivers
+    for (const node of w.workers) {
+      nodes.push(node.node)
+      for (const [state, list] of [['active', node.active], ['reserved', node.reserved], ['scheduled', node.scheduled]] as const) {
+        for (const t of list) {
+          const task = t.name ? byName.get(t.name) : undefined
+          if (!task) continue
+          let ids: string[]
+          let bound: Record<string, unknown> = {}
+          if (typeof t.args === 'string' || typeof t.kwargs === 'string') {
+            // older Celery replies carry reprs: take every id in them
+            ids = `${String(t.args ?? '')} ${String(t.kwargs ?? '')}`.match(UUID_RE) ?? []
+            const tid = /'tenant_id': '([^']+)'/.exec(String(t.kwargs ?? ''))?.[1]
+            if (tid) bound = { tenant_id: tid }
+          } else {
+            bound = bindTaskArgs(task, t.args, t.kwargs)
+            ids = documentIdsOf(bound)
+          }
+          noteTenant(task, bound)
+          for (const id of ids) add(id.toLowerCase(), { ...emptyWork(), kind: 'worker', task: task.name, taskId: t.id, queue: task.queue, node: node.node, state })
+        }
+      }
+    }
+  }
+
+  const heldIds = new Set([...work.values()].flat().filter((w) => w.kind === 'worker').map((w) => w.taskId))
+  for (const p of pendingUnacked) if (!heldIds.has(p.w.taskId)) for (const id of p.ids) add(id, p.w)
+
+  // 4. tenant-isolated queues of every tenant with a stuck document
+  const tenantQueues: TenantQueueState[] = []
+  const tenants = await stuckTenants(deps.db, input)
+  const kinds = facts.tenantQueues.filter((k) => k.entry === 'document-task')
+  if (tenants.length && facts.tenantQueues.length) {
+    const pipe = deps.redis.pipeline()
+    for (const t of tenants) {
+      for (const k of facts.tenantQueues) {
+        const flagKey = tenantQueueKeys.flag(k.uniqueKey, t, deps.redisPrefix)
+        pipe.exists(flagKey).ttl(flagKey).llen(tenantQueueKeys.queue(k.uniqueKey, t, deps.redisPrefix))
+      }
+    }
+    const res = ((await pipe.exec()) ?? []).map((r) => Number(r[1] ?? 0))
+    let i = 0
+    for (const t of tenants) {
+      for (const k of facts.tenantQueues) {
+        const flag = res[i++] === 1
+        const ttl = res[i++]!
+        const length = res[i++]!
+        if (!flag && !length) continue
+        const inFlight = tenantInFlight.has(`${k.uniqueKey}:${t}`)
+        tenantQueues.push({ tenantId: t, uniqueKey: k.uniqueKey, length, flag, flagTtlSeconds: flag && ttl >= 0 ? ttl : null, inFlight, stale: !inFlight })
+        if (!length || !kinds.includes(k)) continue
+        const entries = await deps.redis.lrange(tenantQueueKeys.queue(k.uniqueKey, t, deps.redisPrefix), 0, -1)
+        entries.forEach((raw, j) => {
+          const ids = tenantEntryDocuments(raw)
+          for (const id of ids) {
+            add(id, { ...emptyWork(), kind: 'tenant-queue', tenantQueue: k.uniqueKey, position: entries.length - j, flag, flagTtlSeconds: flag && ttl >= 0 ? ttl : null, state: inFlight ? 'in-flight' : 'stale' })
+          }
+        })
+      }
+    }
+  }
+
+  // 5. the documents, page by page, classified
+  const documents: StuckDocument[] = []
+  const order = new Map<StuckDocument, number>()
+  // memory (100 000 documents): repeated ids share one string, documents without segments share one object
+  const interned = new Map<string, string>()
+  const intern = (x: string) => interned.get(x) ?? (interned.set(x, x), x)
+  const noSegments = Object.freeze({ total: 0, byStatus: Object.freeze({}) as Record<string, number> })
+  for (let after: string | null = null; ; ) {
+    const { rows, segs } = await loadPage(deps.db, input, after)
+    if (!rows.length) break
+    after = String(rows[rows.length - 1]!.id)
+    const segByDoc = new Map<string, Record<string, number>>()
+    for (const x of segs) {
+      const m = segByDoc.get(x.document_id) ?? {}
+      m[x.status] = (m[x.status] ?? 0) + Number(x.n)
+      segByDoc.set(x.document_id, m)
+    }
+    for (const r of rows) {
+      const last = r.last_progress === null ? r.created_at : r.last_progress instanceof Date ? r.last_progress : new Date(`${String(r.last_progress).replace(' ', 'T')}Z`)
+      const ageSeconds = last ? Math.max(0, Math.round((now - last.getTime()) / 1000)) : null
+      if (input.olderThanSeconds !== undefined && ageSeconds !== null && ageSeconds < input.olderThanSeconds) continue
+      const byStatus = segByDoc.get(r.id)
+      const segments = byStatus ? { total: Object.values(byStatus).reduce((x, n) => x + n, 0), byStatus } : noSegments
+      const w = work.get(r.id) ?? NO_WORK
+      const paused = r.is_paused === true || Number(r.is_paused) === 1 || r.indexing_status === 'paused'
+      const [cls, reason] = classify(w, { total: segments.total, completed: segments.byStatus.completed ?? 0, paused })
+      const d: StuckDocument = {
+        id: r.id, datasetId: intern(r.dataset_id), tenantId: intern(r.tenant_id), name: r.name, indexingStatus: intern(r.indexing_status), isPaused: paused,
+        createdAt: iso(r.created_at), lastProgressAt: iso(last), ageSeconds, segments, class: cls, reason, work: w,
+      }
+      documents.push(d)
+      order.set(d, Number(r.position))
+    }
+    if (rows.length < PAGE) break
+  }
+  // Dify's order: created_at, then position, then id
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+  documents.sort((x, y) => cmp(x.createdAt ?? '', y.createdAt ?? '') || order.get(x)! - order.get(y)! || cmp(x.id, y.id))
+  const counts = Object.fromEntries(CLASSES.map((c) => [c, 0])) as Record<StuckClass, number>
+  for (const d of documents) counts[d.class]++
+  return {
+    version: deps.version,
+    olderThanSeconds: input.olderThanSeconds ?? null,
+    documents,
+    counts,
+    verdicts: verdicts(documents, counts),
+    tenantQueues,
+    workers: { asked, receivers, nodes },
+    scanned: { messages, unacked: unacked.length },
+    problems: counts.blocked > 0 || counts.orphaned > 0,
+    elapsedMs: Date.now() - started,
+  }
+}
+
+/** Document ids of one tenant-queue entry: TaskWrapper JSON {"data": {document_ids…}}; a raw string has none. */
+export function tenantEntryDocuments(raw: string): string[] {
+  try {
+    const v = parseTolerant(raw) as { data?: Record<string, unknown> } | null
+    if (v && typeof v === 'object' && v.data && typeof v.data === 'object') return documentIdsOf(v.data)
+  } catch {
+    /* a plain file id (pipeline) or a legacy string */
+  }
+  return []
+}
+
+export function classify(w: Work[], s: { total: number; completed: number; paused: boolean }): [StuckClass, string] {
+  const worker = w.find((x) => x.kind === 'worker')
+  if (worker) return ['running', `${worker.task} ${worker.state} on ${worker.node}`]
+  const q = w.find((x) => x.kind === 'queue')
+  if (q) return ['queued', `${q.task} in ${q.queue} (priority ${q.priority}), position ${q.position}`]
+  const u = w.find((x) => x.kind === 'unacked')
+  if (u) return ['queued', `${u.task} reserved in unacked since ${u.state} by a worker that no longer reports it: kombu restores it after the visibility timeout`]
+  const t = w.find((x) => x.kind === 'tenant-queue')
+  if (t) {
+    if (t.state === 'in-flight') return ['queued', `in the tenant queue ${t.tenantQueue} at position ${t.position}, behind a running task`]
+    return ['blocked', `in the tenant queue ${t.tenantQueue} at position ${t.position}; ${t.flag ? `the running flag is set (TTL ${t.flagTtlSeconds ?? 'none'} s)` : 'no running flag'} but no worker holds the tenant's task`]
+  }
+  if (s.total > 0 && s.completed === s.total) return ['failed-silently', `all ${s.total} segments are completed but the document is not`]
+  if (s.paused) return ['paused', 'paused in Dify (resume it there)']
+  return ['orphaned', 'no message, no task and no tenant-queue entry: nothing will move it on']
+}
+
+function verdicts(docs: StuckDocument[], counts: Record<StuckClass, number>): Verdict[] {
+  const datasetsOf = (c: StuckClass) => [...new Set(docs.filter((d) => d.class === c).map((d) => d.datasetId))]
+  const dsFlags = (c: StuckClass) => datasetsOf(c).map((d) => ` --dataset ${d}`).join('')
+  const firstQueue = docs.find((d) => d.class === 'queued')?.work.find((w) => w.kind === 'queue')?.queue
+  const out: Verdict[] = []
+  const v = (c: StuckClass, line: string, next: string | null) => counts[c] && out.push({ class: c, count: counts[c], line: `${counts[c]} ${line}`, next })
+  v('running', 'document(s) are being indexed by a live worker: wait.', 'dify queue workers')
+  v('queued', 'document(s) wait for a worker in a queue: they will be taken in turn.', firstQueue ? `dify queue peek ${firstQueue}` : 'dify queue unacked')
+  v('blocked', "document(s) wait behind a tenant running flag whose task no worker holds: nothing will pull them.", `dify documents requeue${dsFlags('blocked')}`)
+  v('orphaned', 'document(s) have no message, no task and no flag: nothing will move them on.', `dify documents requeue${dsFlags('orphaned')}`)
+  v('failed-silently', 'document(s) have every segment completed but are not: the task died after indexing.',
+    `dify documents requeue --mark-error${docs.filter((d) => d.class === 'failed-silently').slice(0, 20).map((d) => ` --document ${d.id}`).join('')}`)
+  v('paused', 'document(s) are paused in Dify.', null)
+  return out
+}
