@@ -7,7 +7,7 @@ import { Command, Flags, Errors } from '@oclif/core'
 import type { Input, ParserOutput } from '@oclif/core/interfaces'
 import { loadConfig, type Config } from '../config/schema.js'
 import { Runtime } from '../runtime/index.js'
-import { DifyOpsError, ExitCode, InterruptedError, NotConfirmedError, UsageError, isDifyOpsError } from './errors.js'
+import { DifyOpsError, ExitCode, InterruptedError, NotConfirmedError, UsageError, isDifyOpsError, type ErrorCode } from './errors.js'
 import { escapeControls, makeOutput, type Output } from './output.js'
 import { buildAuditEntry, writeAudit } from '../audit/log.js'
 import { guardRuntime, type WriteMode } from './release-gate.js'
@@ -107,9 +107,8 @@ export abstract class DifyCommand extends Command {
     const e = normalise(err, this.abort.signal.aborted)
     this.#exitCode = e.exitCode
     if (this.out?.json ?? this.argv.includes('--json')) {
-      process.stdout.write(
-        JSON.stringify({ error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: e.exitCode, ...(e.details ? { details: e.details } : {}) } }, null, 2) + '\n',
-      )
+      const body: ErrorJson = { error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: e.exitCode, ...(e.details ? { details: e.details } : {}) } }
+      process.stdout.write(JSON.stringify(body, null, 2) + '\n')
     } else {
       // control characters from arguments (or a hostile database) are shown escaped, never sent to the terminal
       process.stderr.write(`Error: ${escapeControls(e.message)}\n${e.hint ? `Hint: ${escapeControls(e.hint)}\n` : ''}`)
@@ -152,6 +151,11 @@ export abstract class DifyCommand extends Command {
     const res = await writeAudit(rt, entry)
     if (rt.config.auditLog && !res.file) this.out.warn(`Could not append to the audit log ${rt.config.auditLog}.`)
   }
+}
+
+/** What every command writes to stdout with --json when it fails (snapshot: test/fixtures/json-schema/_error.json). */
+export interface ErrorJson {
+  error: { code: ErrorCode; message: string; hint?: string; exitCode: number; details?: Record<string, unknown> }
 }
 
 /** oclif's "Parsing --limit \n\t<reason>\nSee more help with --help" as one sentence that keeps the reason. */
