@@ -164,8 +164,21 @@ export function usageMessage(message: string): string {
   const parsing = /^Parsing (--[\w-]+)$/.exec(lines[0] ?? '')
   if (parsing && lines[1]) return `Invalid ${parsing[1]}: ${lines.slice(1).join(' ')}`
   // flag relationships (exclusive, exactlyOne, dependsOn): "The following error(s) occurred:" then one per line
-  if (/^The following errors? occurred:$/.test(lines[0] ?? '') && lines[1]) return lines.slice(1).join('; ')
-  return lines[0] ?? message
+  if (/^The following errors? occurred:$/.test(lines[0] ?? '') && lines[1]) return flagNames(lines.slice(1).join('; '))
+  // "Missing 1 required arg:" then "queue  queue name": name the argument as --help shows it
+  if (/^Missing \d+ required args?:$/.test(lines[0] ?? '') && lines[1]) {
+    const named = lines.slice(1).map((l) => {
+      const [name, ...about] = l.split(/\s{2,}/)
+      return `${name!.toUpperCase()}${about.length ? ` (${about.join(' ')})` : ''}`
+    })
+    return `Missing the required argument${named.length > 1 ? 's' : ''} ${named.join(', ')}.`
+  }
+  return flagNames(lines[0] ?? message)
+}
+
+/** oclif's "Missing required flag tenant" → "Missing required flag --tenant" */
+function flagNames(message: string): string {
+  return message.replace(/Missing required flag ([\w-]+)/g, 'Missing required flag --$1')
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
