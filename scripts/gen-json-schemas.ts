@@ -88,6 +88,33 @@ export function generateSchemas(): Record<string, Schema> {
   return out
 }
 
+/**
+ * The schema of one exported type of a TypeScript text (for tests of the conversion rules): the program holds only
+ * that text and the standard library.
+ */
+const libCache = new Map<string, ts.SourceFile | undefined>()
+export function schemaFromSource(text: string, typeName: string): Schema {
+  const name = join(ROOT, '__schema_probe__.ts')
+  const options: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, strict: true, noEmit: true, types: [] }
+  const host = ts.createCompilerHost(options)
+  const getSourceFile = host.getSourceFile.bind(host)
+  host.getSourceFile = (f, v, ...rest) => {
+    if (f === name) return ts.createSourceFile(f, text, v)
+    let sf = libCache.get(f)
+    if (!sf) libCache.set(f, (sf = getSourceFile(f, v, ...rest)))
+    return sf
+  }
+  const fileExists = host.fileExists.bind(host)
+  host.fileExists = (f) => f === name || fileExists(f)
+  const program = ts.createProgram({ rootNames: [name], options, host })
+  const checker = program.getTypeChecker()
+  const sym = checker.getSymbolAtLocation(program.getSourceFile(name)!)
+  const t = sym && checker.getExportsOfModule(sym).find((s) => s.escapedName === typeName)
+  if (!t) throw new Error(`no exported ${typeName}`)
+  const { $schema: _s, title: _t, description: _d, ...rest } = new Converter(checker, typeName).root(checker.getDeclaredTypeOfSymbol(t), { title: '', description: '' })
+  return rest
+}
+
 function rel(file: string): string {
   return relative(ROOT, file)
 }

@@ -45,6 +45,10 @@ describe('--json schema snapshots', () => {
     expect(changed, `${REGENERATE} Changed: ${changed.join(', ')}`).toEqual([])
   })
 
+  it('every snapshot is a valid draft 2020-12 schema (ajv strict mode compiles it)', () => {
+    for (const name of Object.keys(generated)) expect(() => validateJson(name, null), name).not.toThrow()
+  })
+
   it('the error shape is shared by every command', () => {
     expect(generated['_error.json']).toMatchObject({ required: ['error'] })
   })
