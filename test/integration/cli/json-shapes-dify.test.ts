@@ -25,14 +25,20 @@ import DbStamp from '../../../commands/db/stamp.js'
 import VdbCheck from '../../../commands/vdb/check.js'
 import VdbRepair from '../../../commands/vdb/repair.js'
 import Doctor from '../../../commands/doctor.js'
+import RestoreKey from '../../../commands/encryption/restore-key.js'
+import VdbMigrate from '../../../commands/vdb-migrate.js'
+import VdbShow from '../../../commands/vdb/show.js'
+import { DifySeeder } from '../../support/vdb-seed.js'
+import { join } from 'node:path'
 
 let e: EncryptionEnv
 let env: Record<string, string>
+let tenantId: string
 const EMAIL = 'shape@example.com'
 
 beforeAll(async () => {
   e = await encryptionEnv('jsonshapesdify')
-  await e.seed(2)
+  tenantId = (await e.seed(2))[0]!.id
   const db = await seedDb('postgres', e.db.name)
   try {
     const a = await seedAccount(db, { email: EMAIL })
@@ -67,10 +73,28 @@ describe('--json output matches the schema snapshot (Dify schema)', () => {
     ['vdb-check.json', VdbCheck, [], [0, 8]],
     ['vdb-repair.json', VdbRepair, ['--delete-orphans', '--dry-run']],
     ['doctor.json', Doctor, ['--timeout', '3'], [0, 8]],
+    ['vdb-migrate.json', VdbMigrate, ['--dry-run']],
   ])('%s', async (file, cmd, argv, codes = [0]) => {
     const r = await runInProcess(cmd, [...argv, '--json'], { env })
     expect(codes, r.stdout + r.stderr).toContain(r.code)
     expect(r.json?.error, r.stdout + r.stderr).toBeUndefined()
     expect(validateJson(file, r.json)).toEqual([])
+  })
+
+  it('encryption-restore-key.json (the key already in place)', async () => {
+    const file = join(e.storageRoot, 'privkeys', tenantId, 'private.pem')
+    const r = await runInProcess(RestoreKey, ['--tenant', tenantId, '--file', file, '--dry-run', '--json'], { env })
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(validateJson('encryption-restore-key.json', r.json)).toEqual([])
+  })
+
+  it('vdb-show.json (a dataset whose collection the store does not have)', async () => {
+    const seed = new DifySeeder(e.pg)
+    const ds = await seed.dataset()
+    const doc = await seed.document(ds)
+    await seed.segment(ds, doc, 'hello')
+    const r = await runInProcess(VdbShow, [ds, '--json'], { env })
+    expect([0, 8], r.stdout + r.stderr).toContain(r.code)
+    expect(validateJson('vdb-show.json', r.json)).toEqual([])
   })
 })
