@@ -74,6 +74,16 @@ for (const { id, cmd } of commands) {
   }
 }
 
+// inputs oclif cannot declare (an argument or a flag): checked before anything connects
+const byId = (id: string) => commands.find((c) => c.id === id)!.cmd
+const ACCOUNT = /Missing --email \(or --account-id\)/
+rows.push(
+  ['account ban: neither EMAIL nor --account-id', byId('account ban'), [], ACCOUNT],
+  ['account unban: neither EMAIL nor --account-id', byId('account unban'), ['--dry-run'], ACCOUNT],
+  ['reset-email: neither --email nor --account-id', byId('reset-email'), ['--new-email', 'new@example.com'], ACCOUNT],
+  ['reset-password: neither --email nor --account-id', byId('reset-password'), ['--generate'], /Missing --email/],
+)
+
 describe('usage errors are exit 2 with one sentence naming the problem (in-process, no build)', () => {
   it('covers every command, with bad values for at least the validated flags', () => {
     expect(new Set(rows.map((r) => r[1])).size).toBe(commands.length)
