@@ -13,6 +13,8 @@ for (const c of cmds) {
   if (c.summary) out.push(c.summary, '')
   if (c.description) out.push(c.description, '')
   if (c.aliases?.length) out.push(`Aliases: ${c.aliases.map((a) => `\`dify ${a.replace(/:/g, ' ')}\``).join(', ')}`, '')
+  // the --json result's JSON Schema snapshot (npm run gen:json-schemas; errors: _error.json)
+  out.push(`\`--json\` shape: [${c.id.replace(/:/g, '-')}.json](../test/fixtures/json-schema/${c.id.replace(/:/g, '-')}.json) (errors: [_error.json](../test/fixtures/json-schema/_error.json))`, '')
   const args = Object.values(c.args ?? {})
   const flags = Object.values(c.flags ?? {}).filter((f) => !f.hidden).sort((a, b) => a.name.localeCompare(b.name))
   const usage = [`dify ${c.id.replace(/:/g, ' ')}`, ...args.map((a) => (a.required ? a.name.toUpperCase() : `[${a.name.toUpperCase()}]`))]

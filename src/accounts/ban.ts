@@ -2,7 +2,7 @@
  * Ban or unban an account: `accounts.status` = 'banned' (Dify's load_user then refuses even live access tokens and
  * login refuses the account) or back to 'active'. A ban also revokes the refresh-token sessions.
  */
-import { naiveUtc, brief, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
+import { assertAccountQuery, naiveUtc, brief, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
 import { revokeOauthTokens, type OauthRevocation } from './oauth-tokens.js'
 import { dbInfo, oauthCacheStep, profileChecked, releaseRedis, runRedisSteps, sessionsStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
 
@@ -36,6 +36,7 @@ export interface BanReport {
 }
 
 export async function setBanned(deps: AccountDeps, input: BanInput): Promise<BanReport> {
+  assertAccountQuery(input)
   const db = await deps.db()
   const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion, operation: OPERATION })
   const { account, matchedBy } = await resolveAccount(db, profile, { email: input.email, accountId: input.accountId })

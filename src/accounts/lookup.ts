@@ -103,6 +103,11 @@ export interface Resolved {
 
 const listText = (rows: AccountRecord[]) => rows.map((r) => `${r.email} (id ${r.id}, ${r.status})`).join('; ')
 
+/** Neither an email nor an account id: a usage error (exit 2), raised before anything connects. */
+export function assertAccountQuery(q: { email?: string; accountId?: string }): void {
+  if (!q.accountId && !pyStrip(q.email ?? '')) throw new UsageError('Missing --email (or --account-id).', { hint: 'Pass --email ADDRESS or --account-id ID.' })
+}
+
 /**
  * The one account an operation targets: by `accountId`, or by `email` as the connected release's login finds it.
  * Several exact matches → UsageError (exit 2) listing them, asking for --account-id. Nothing found but case
@@ -117,8 +122,8 @@ export async function resolveAccount(db: Db, profile: DifyProfile, q: { email?: 
     }
     return { account: a, matchedBy: 'id' }
   }
+  assertAccountQuery(q)
   const email = pyStrip(q.email ?? '')
-  if (!email) throw new UsageError('Missing --email (or --account-id).', { hint: 'Pass --email ADDRESS or --account-id ID.' })
   let matchedBy: MatchedBy = 'exact'
   let rows = await findExact(db, email)
   if (rows.length === 0 && profile.emailLookup === 'exact-then-lowercase' && email !== email.toLowerCase()) {

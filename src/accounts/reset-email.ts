@@ -6,7 +6,7 @@
 import { UsageError } from '../cli/errors.js'
 import { pyStrip } from './python-str.js'
 import { keys } from '../dify/keys.js'
-import { brief, findCaseInsensitive, naiveUtc, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
+import { assertAccountQuery, brief, findCaseInsensitive, naiveUtc, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
 import { deleteKeys, findEmailKeys } from './redis-keys.js'
 import { dbInfo, profileChecked, releaseRedis, runRedisSteps, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
 
@@ -56,6 +56,7 @@ export async function resetEmail(deps: AccountDeps, input: ResetEmailInput): Pro
   if (input.emailConfirm !== undefined && pyStrip(input.emailConfirm) !== typedNew) {
     throw new UsageError('The new email and its confirmation differ.', { hint: 'Pass the same address to --new-email and --email-confirm.' })
   }
+  assertAccountQuery(input)
   const db = await deps.db()
   const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion, operation: OPERATION })
   const newEmail = profile.resetEmailStoredForm === 'stripped-lowercase' ? typedNew.toLowerCase() : typedNew

@@ -7,7 +7,7 @@ import { Command, Flags, Errors } from '@oclif/core'
 import type { Input, ParserOutput } from '@oclif/core/interfaces'
 import { loadConfig, type Config } from '../config/schema.js'
 import { Runtime } from '../runtime/index.js'
-import { DifyOpsError, ExitCode, InterruptedError, NotConfirmedError, UsageError, isDifyOpsError } from './errors.js'
+import { DifyOpsError, ExitCode, InterruptedError, NotConfirmedError, UsageError, isDifyOpsError, type ErrorCode } from './errors.js'
 import { escapeControls, makeOutput, type Output } from './output.js'
 import { buildAuditEntry, writeAudit } from '../audit/log.js'
 import { guardRuntime, type WriteMode } from './release-gate.js'
@@ -183,9 +183,8 @@ export abstract class DifyCommand extends Command {
     const extra = this.errorDetails?.()
     const details = e.details || extra ? { ...e.details, ...extra } : undefined
     if (this.out?.json ?? this.argv.includes('--json')) {
-      process.stdout.write(
-        JSON.stringify({ error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: e.exitCode, ...(details ? { details } : {}) } }, null, 2) + '\n',
-      )
+      const body: ErrorJson = { error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: e.exitCode, ...(details ? { details } : {}) } }
+      process.stdout.write(JSON.stringify(body, null, 2) + '\n')
     } else {
       // control characters from arguments (or a hostile database) are shown escaped, never sent to the terminal
       process.stderr.write(`Error: ${escapeControls(e.message)}\n${e.hint ? `Hint: ${escapeControls(e.hint)}\n` : ''}`)
@@ -235,14 +234,32 @@ export abstract class DifyCommand extends Command {
   }
 }
 
+/** What every command writes to stdout with --json when it fails (snapshot: test/fixtures/json-schema/_error.json). */
+export interface ErrorJson {
+  error: { code: ErrorCode; message: string; hint?: string; exitCode: number; details?: Record<string, unknown> }
+}
+
 /** oclif's "Parsing --limit \n\t<reason>\nSee more help with --help" as one sentence that keeps the reason. */
 export function usageMessage(message: string): string {
   const lines = message.replace(/\s+See more help with --help\s*$/, '').split('\n').map((l) => l.trim()).filter(Boolean)
   const parsing = /^Parsing (--[\w-]+)$/.exec(lines[0] ?? '')
   if (parsing && lines[1]) return `Invalid ${parsing[1]}: ${lines.slice(1).join(' ')}`
   // flag relationships (exclusive, exactlyOne, dependsOn): "The following error(s) occurred:" then one per line
-  if (/^The following errors? occurred:$/.test(lines[0] ?? '') && lines[1]) return lines.slice(1).join('; ')
-  return lines[0] ?? message
+  if (/^The following errors? occurred:$/.test(lines[0] ?? '') && lines[1]) return flagNames(lines.slice(1).join('; '))
+  // "Missing 1 required arg:" then "queue  queue name": name the argument as --help shows it
+  if (/^Missing \d+ required args?:$/.test(lines[0] ?? '') && lines[1]) {
+    const named = lines.slice(1).map((l) => {
+      const [name, ...about] = l.split(/\s{2,}/)
+      return `${name!.toUpperCase()}${about.length ? ` (${about.join(' ')})` : ''}`
+    })
+    return `Missing the required argument${named.length > 1 ? 's' : ''} ${named.join(', ')}.`
+  }
+  return flagNames(lines[0] ?? message)
+}
+
+/** oclif's "Missing required flag tenant" → "Missing required flag --tenant" */
+function flagNames(message: string): string {
+  return message.replace(/Missing required flag ([\w-]+)/g, 'Missing required flag --$1')
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

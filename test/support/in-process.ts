@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { format } from 'node:util'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 let config: Config | undefined
@@ -25,12 +26,15 @@ export async function runInProcess(cmd: CommandClass, argv: string[], opts: { en
   config ??= await Config.load({ root: ROOT })
   const out: string[] = []
   const err: string[] = []
-  const saved = { out: process.stdout.write, err: process.stderr.write, env: process.env, cwd: process.cwd(), exitCode: process.exitCode }
+  const saved = { out: process.stdout.write, err: process.stderr.write, log: console.log, error: console.error, env: process.env, cwd: process.cwd(), exitCode: process.exitCode }
   const sigint = new Set(process.listeners('SIGINT'))
   process.env = { PATH: saved.env.PATH, HOME: saved.env.HOME, ...opts.env }
   process.chdir(mkdtempSync(join(tmpdir(), 'dops-inproc-')))
   process.stdout.write = ((c: string | Uint8Array) => (out.push(String(c)), true)) as typeof process.stdout.write
   process.stderr.write = ((c: string | Uint8Array) => (err.push(String(c)), true)) as typeof process.stderr.write
+  // oclif writes the --json result with console.log (ux.stdout)
+  console.log = (...a: unknown[]) => void out.push(format(...a) + '\n')
+  console.error = (...a: unknown[]) => void err.push(format(...a) + '\n')
   process.exitCode = undefined
   let code = 0
   try {
@@ -42,6 +46,8 @@ export async function runInProcess(cmd: CommandClass, argv: string[], opts: { en
   } finally {
     process.stdout.write = saved.out
     process.stderr.write = saved.err
+    console.log = saved.log
+    console.error = saved.error
     process.env = saved.env
     process.chdir(saved.cwd)
     process.exitCode = saved.exitCode
