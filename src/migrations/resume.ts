@@ -148,6 +148,10 @@ export async function resumePoint(c: Kysely<unknown>, statements: string[]): Pro
     const shown = es.filter((e) => snap.shows(e)).length
     return shown === es.length ? 'applied' : 'not-applied'
   })
+  // a revision whose first checkable statement shows no effect was not started: an object of a later statement that
+  // exists already is one the revision itself replaces (e.g. drop constraint X, then add constraint X), not progress
+  const first = states.findIndex((st) => st !== 'unknown')
+  if (first >= 0 && states[first] === 'not-applied') return { skip: 0, states, conflict: null }
   const last = states.lastIndexOf('applied')
   const missing = states.slice(0, Math.max(0, last)).indexOf('not-applied')
   if (last >= 0 && missing >= 0) return { skip: 0, states, conflict: { applied: last, missing } }
