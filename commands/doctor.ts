@@ -1,5 +1,5 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
-import { ConfigError } from '../src/cli/errors.js'
+import { ConfigError } from '../src/core/errors.js'
 import { escapeControls } from '../src/cli/output.js'
 import { configFailureReport, runDoctor, type DoctorReport } from '../src/doctor/run.js'
 

@@ -1,5 +1,5 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
-import { PartialError } from '../src/cli/errors.js'
+import { PartialError } from '../src/core/errors.js'
 import { writeFlags } from '../src/cli/flags.js'
 import { resetEmail, type ResetEmailReport } from '../src/accounts/reset-email.js'
 import { renderResetEmail } from '../src/accounts/render.js'

@@ -1,10 +1,10 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
-import { PartialError } from '../src/cli/errors.js'
+import { PartialError } from '../src/core/errors.js'
 import { writeFlags } from '../src/cli/flags.js'
 import { resetPassword, type ResetPasswordReport } from '../src/accounts/reset-password.js'
 import { choosePassword, ENV_PASSWORD, FLAG_PASSWORD_WARNING, passwordSourceKind, type ChosenPassword } from '../src/accounts/password-source.js'
 import { ask, canPrompt } from '../src/cli/prompt.js'
-import { processPasswordIo } from '../src/accounts/cli-io.js'
+import { processPasswordIo } from '../src/cli/account-io.js'
 import { renderResetPassword } from '../src/accounts/render.js'
 
 export default class ResetPassword extends DifyCommand {

@@ -1,4 +1,4 @@
-// Regenerates src/dify/tables.ts (Kysely row types of the Dify tables dify-ops touches) by introspecting a
+// Regenerates src/core/tables.ts (Kysely row types of the Dify tables dify-ops touches) by introspecting a
 // PostgreSQL database at a Dify schema revision: node scripts/gen-tables.mjs <database>
 import pg from 'pg'
 const TABLES = ['accounts', 'tenants', 'tenant_account_joins', 'providers', 'provider_models', 'provider_credentials',

@@ -1,5 +1,5 @@
 import { Args, DifyCommand, Flags, type FlagInput } from '../../src/cli/command.js'
-import { PartialError } from '../../src/cli/errors.js'
+import { PartialError } from '../../src/core/errors.js'
 import { writeFlags } from '../../src/cli/flags.js'
 import { setBanned, type BanReport } from '../../src/accounts/ban.js'
 import { renderBan } from '../../src/accounts/render.js'

@@ -1,6 +1,6 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { listAccounts, type ListReport } from '../../src/accounts/list.js'
-import { table } from '../../src/cli/output.js'
+import { table } from '../../src/core/table.js'
 import { boundedIntFlag } from '../../src/cli/flags.js'
 
 export default class AccountList extends DifyCommand {

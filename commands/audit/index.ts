@@ -1,7 +1,8 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { UsageError } from '../../src/cli/errors.js'
+import { UsageError } from '../../src/core/errors.js'
 import { readAudit, type AuditEntry } from '../../src/audit/log.js'
-import { parseDuration, table } from '../../src/cli/output.js'
+import { parseDuration } from '../../src/cli/output.js'
+import { table } from '../../src/core/table.js'
 import { MAX_SECONDS } from '../../src/cli/flags.js'
 
 export default class Audit extends DifyCommand {

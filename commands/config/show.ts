@@ -1,7 +1,7 @@
 import { DifyCommand } from '../../src/cli/command.js'
 import { showConfig, type ShownConfig } from '../../src/config/show.js'
-import { resolveSecretKey, secretKeySourceText } from '../../src/config/secret-key.js'
-import { table } from '../../src/cli/output.js'
+import { resolveSecretKey, secretKeySourceText } from '../../src/dify/secret-key.js'
+import { table } from '../../src/core/table.js'
 
 export default class ConfigShow extends DifyCommand {
   static override summary = 'Print the effective configuration, secrets redacted, with where each value came from.'

@@ -1,6 +1,6 @@
 import { DifyCommand } from '../../src/cli/command.js'
-import { ConnectError } from '../../src/cli/errors.js'
-import { table } from '../../src/cli/output.js'
+import { ConnectError } from '../../src/core/errors.js'
+import { table } from '../../src/core/table.js'
 import { readDbState } from '../../src/migrations/state.js'
 import { history, type HistoryResult } from '../../src/migrations/status.js'
 

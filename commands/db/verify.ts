@@ -1,5 +1,5 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { ExitCode } from '../../src/cli/errors.js'
+import { ExitCode } from '../../src/core/errors.js'
 import { verifySchema, type VerifyResult } from '../../src/migrations/schema/verify.js'
 
 export default class DbVerify extends DifyCommand {

@@ -1,6 +1,6 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { ExitCode } from '../../src/cli/errors.js'
-import { table } from '../../src/cli/output.js'
+import { ExitCode } from '../../src/core/errors.js'
+import { table } from '../../src/core/table.js'
 import { checkEncryption, type CheckResult } from '../../src/encryption/check.js'
 
 export default class EncryptionCheck extends DifyCommand {

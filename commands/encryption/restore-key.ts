@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { ExitCode, UsageError } from '../../src/cli/errors.js'
+import { ExitCode, UsageError } from '../../src/core/errors.js'
 import { writeFlags } from '../../src/cli/flags.js'
 import { restoreKey, type RestoreResult } from '../../src/encryption/restore.js'
 

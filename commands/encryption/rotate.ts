@@ -1,5 +1,5 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { ExitCode, InterruptedError } from '../../src/cli/errors.js'
+import { ExitCode, InterruptedError } from '../../src/core/errors.js'
 import { writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
 import { rotateKeys, type RotateResult } from '../../src/encryption/rotate.js'

@@ -1,5 +1,5 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { table } from '../../src/cli/output.js'
+import { table } from '../../src/core/table.js'
 import { secondsFlag } from '../../src/cli/flags.js'
 import { brokerOf, expectedQueues } from '../../src/queues/connect.js'
 import { listQueues, type QueueSnapshot } from '../../src/queues/list.js'

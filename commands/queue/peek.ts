@@ -1,5 +1,5 @@
 import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
-import { UsageError } from '../../src/cli/errors.js'
+import { UsageError } from '../../src/core/errors.js'
 import { brokerOf } from '../../src/queues/connect.js'
 import { peekQueue, type PeekResult } from '../../src/queues/peek.js'
 import { clip, printable } from '../../src/queues/render.js'

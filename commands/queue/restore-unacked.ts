@@ -1,5 +1,5 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { ExitCode } from '../../src/cli/errors.js'
+import { ExitCode } from '../../src/core/errors.js'
 import { durationFlag, secondsFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
 import { brokerOf } from '../../src/queues/connect.js'

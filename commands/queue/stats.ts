@@ -1,5 +1,5 @@
 import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
-import { table } from '../../src/cli/output.js'
+import { table } from '../../src/core/table.js'
 import { brokerOf } from '../../src/queues/connect.js'
 import { queueStats, type StatsResult } from '../../src/queues/peek.js'
 import { printable } from '../../src/queues/render.js'

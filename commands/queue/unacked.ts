@@ -1,5 +1,5 @@
 import { DifyCommand } from '../../src/cli/command.js'
-import { table } from '../../src/cli/output.js'
+import { table } from '../../src/core/table.js'
 import { durationFlag } from '../../src/cli/flags.js'
 import { brokerOf } from '../../src/queues/connect.js'
 import { listUnacked, VISIBILITY_TIMEOUT_S, type UnackedEntry } from '../../src/queues/unacked.js'

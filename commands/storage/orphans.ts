@@ -1,6 +1,6 @@
 import { DifyCommand } from '../../src/cli/command.js'
 import { durationFlag } from '../../src/cli/flags.js'
-import { ExitCode } from '../../src/cli/errors.js'
+import { ExitCode } from '../../src/core/errors.js'
 import { checkSupported, loadProfile } from '../../src/dify/schema-version.js'
 import { findOrphans, type MissingObject, type OrphanObject, type OrphansSummary } from '../../src/storage/orphans.js'
 import { renderFinding, renderOrphansSummary } from '../../src/storage/render.js'

@@ -1,6 +1,6 @@
 import { DifyCommand } from '../../src/cli/command.js'
 import { durationFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
-import { ExitCode, InterruptedError } from '../../src/cli/errors.js'
+import { ExitCode, InterruptedError } from '../../src/core/errors.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
 import { loadProfile } from '../../src/dify/schema-version.js'
 import { quarantineOrphans, type QuarantineResult } from '../../src/storage/quarantine.js'

@@ -1,6 +1,6 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { boundedIntFlag } from '../../src/cli/flags.js'
-import { table } from '../../src/cli/output.js'
+import { table } from '../../src/core/table.js'
 import { formatBytes, storageUsage, type UsageBy, type UsageResult } from '../../src/storage/usage.js'
 
 export default class StorageUsage extends DifyCommand {

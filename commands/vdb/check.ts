@@ -1,7 +1,7 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { requireSupportedStore } from '../../src/vector/index.js'
 import { uuidFlag } from '../../src/cli/flags.js'
-import { ExitCode } from '../../src/cli/errors.js'
+import { ExitCode } from '../../src/core/errors.js'
 import { checkAll, type CheckResult, type Scope } from '../../src/vdb/check.js'
 import { vdbDeps } from '../../src/vdb/session.js'
 import { renderCheck } from '../../src/vdb/render.js'

@@ -1,6 +1,6 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { requireSupportedStore } from '../../src/vector/index.js'
-import { ExitCode, UsageError } from '../../src/cli/errors.js'
+import { ExitCode, UsageError } from '../../src/core/errors.js'
 import { uuidFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { canPrompt, confirmOrStop } from '../../src/cli/prompt.js'
 import type { Scope } from '../../src/vdb/check.js'

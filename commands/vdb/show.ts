@@ -1,7 +1,7 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { requireSupportedStore } from '../../src/vector/index.js'
 import { uuidArg } from '../../src/cli/flags.js'
-import { ExitCode, NotFoundError } from '../../src/cli/errors.js'
+import { ExitCode, NotFoundError } from '../../src/core/errors.js'
 import { findTarget } from '../../src/dify/live-set.js'
 import { joinTarget, type TargetCheck } from '../../src/vdb/check.js'
 import { vdbDeps } from '../../src/vdb/session.js'

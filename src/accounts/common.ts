@@ -1,4 +1,4 @@
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { OpenedRedis } from '../runtime/redis.js'
 import type { DifyProfile } from '../dify/profile.js'
 import { checkRelease, loadProfile } from '../dify/schema-version.js'

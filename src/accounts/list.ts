@@ -1,6 +1,6 @@
 /** `dify account list`: accounts page by page, with a case-insensitive search (read-only). */
 import { sql } from 'kysely'
-import { UsageError } from '../cli/errors.js'
+import { UsageError } from '../core/errors.js'
 import { iso, isUuid } from './lookup.js'
 import { dbInfo, profileChecked, type AccountDeps, type DatabaseInfo } from './common.js'
 

@@ -7,11 +7,11 @@
  * On MySQL the comparison follows the column collation (Dify's MySQL schema uses a case-insensitive one), exactly
  * as it does for Dify itself.
  */
-import { pyStrip } from './python-str.js'
+import { pyStrip } from '../core/python-str.js'
 import { sql } from 'kysely'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { DifyProfile } from '../dify/profile.js'
-import { NotFoundError, UsageError } from '../cli/errors.js'
+import { NotFoundError, UsageError } from '../core/errors.js'
 
 export interface AccountRecord {
   id: string

@@ -5,7 +5,7 @@
  * api/libs/oauth_bearer.py). A token is live while revoked_at IS NULL, token_hash IS NOT NULL and expires_at is
  * in the future (list_active_sessions). Used only when profile.oauthAccessTokens.
  */
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import { iso, naiveUtc } from './lookup.js'
 
 export interface OauthTokenBrief {

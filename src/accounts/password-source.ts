@@ -3,7 +3,7 @@
  * --new-password (with its --password-confirm); otherwise a hidden prompt asked twice on a terminal. The caller
  * passes the environment value and the I/O, so this stays free of process state.
  */
-import { UsageError } from '../cli/errors.js'
+import { UsageError } from '../core/errors.js'
 import { generatePassword } from './password.js'
 
 export type PasswordSourceKind = 'stdin' | 'env' | 'generate' | 'flag' | 'prompt'

@@ -3,8 +3,8 @@
  * (api/libs/helper.py `email`), same stored form (as typed and stripped up to 1.11.2, lower-cased from 1.11.3), but
  * refusing an address another account already uses, and moving the login lock-out counter to the new address.
  */
-import { UsageError } from '../cli/errors.js'
-import { pyStrip } from './python-str.js'
+import { UsageError } from '../core/errors.js'
+import { pyStrip } from '../core/python-str.js'
 import { keys } from '../dify/keys.js'
 import { assertAccountQuery, brief, findCaseInsensitive, naiveUtc, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
 import { deleteKeys, findEmailKeys } from './redis-keys.js'

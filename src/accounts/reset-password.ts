@@ -2,8 +2,8 @@
  * Reset an account's password the way Dify's `flask reset-password` does (api/commands.py reset_password), plus
  * what that command leaves out: lock-out counters of every case variant, session revocation, a truthful report.
  */
-import { pyStrip } from './python-str.js'
-import { UsageError } from '../cli/errors.js'
+import { pyStrip } from '../core/python-str.js'
+import { UsageError } from '../core/errors.js'
 import { hashPassword, policyProblem, policyProblemText, PASSWORD_RULE_TEXT } from './password.js'
 import { brief, naiveUtc, resolveAccount, statusNote, type AccountBrief, type MatchedBy } from './lookup.js'
 import { deleteKeys, findEmailKeys } from './redis-keys.js'

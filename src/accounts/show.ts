@@ -1,7 +1,7 @@
 /** `dify account show`: one account with its workspaces, lock-outs and live sessions (read-only). */
 import { findById, isUuid, resolveAccount, tenantsOf, type AccountRecord, type MatchedBy, type TenantMembership } from './lookup.js'
 import { findEmailKeys, findSessions, type EmailKeyState } from './redis-keys.js'
-import { NotFoundError } from '../cli/errors.js'
+import { NotFoundError } from '../core/errors.js'
 import { listOauthSessions, type OauthSessions } from './oauth-tokens.js'
 import { dbInfo, profileChecked, redisReason, releaseRedis, type AccountDeps, type DatabaseInfo } from './common.js'
 

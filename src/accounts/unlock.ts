@@ -2,7 +2,7 @@
  * Clear every per-email lock-out of Dify for every case variant of an address: the five *_error_rate_limit counters
  * and the six RateLimiter sorted sets (reference §2). The password and the database are not touched.
  */
-import { UsageError } from '../cli/errors.js'
+import { UsageError } from '../core/errors.js'
 import { LOCKOUT_COUNTERS, RATE_LIMITERS } from '../dify/keys.js'
 import { deleteKeys, findEmailKeys, type EmailKeyState } from './redis-keys.js'
 import type { OpenedRedis } from '../runtime/redis.js'

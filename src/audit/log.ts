@@ -2,7 +2,7 @@ import { appendFile } from 'node:fs/promises'
 import { hostname, userInfo } from 'node:os'
 import type { Runtime } from '../runtime/index.js'
 import { keys } from '../dify/keys.js'
-import { redactDeep } from '../cli/redact.js'
+import { redactDeep } from '../core/redact.js'
 
 export interface AuditEntry {
   time: string

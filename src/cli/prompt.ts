@@ -1,4 +1,4 @@
-import { NotConfirmedError, UsageError } from './errors.js'
+import { NotConfirmedError, UsageError } from '../core/errors.js'
 
 export function canPrompt(): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI

@@ -10,8 +10,8 @@
  * state it does not upgrade, an empty database being the one it creates.
  */
 import type { Runtime } from '../runtime/index.js'
-import type { Db } from '../runtime/db.js'
-import { ConfigError } from './errors.js'
+import type { Db } from '../core/db.js'
+import { ConfigError } from '../core/errors.js'
 import { checkRelease as checkDifyRelease, loadProfile, readAlembicVersions } from '../dify/schema-version.js'
 import { SUPPORTED_WINDOW_TEXT } from '../dify/profile.js'
 

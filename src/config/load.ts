@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { readEnvFile } from './env-file.js'
-import { ConfigError } from '../cli/errors.js'
+import { ConfigError } from '../core/errors.js'
 import { VARIABLES } from './variables.js'
 
 export type Source = 'flag' | 'env-file' | 'environment' | 'dotenv' | 'default'

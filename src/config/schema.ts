@@ -1,11 +1,14 @@
 import { z } from 'zod'
 import { resolve } from 'node:path'
-import { ConfigError } from '../cli/errors.js'
-import { DEFAULT_COMMAND_TIMEOUT_S } from '../runtime/faults.js'
-import { redactUrl } from '../cli/redact.js'
+import { ConfigError } from '../core/errors.js'
+import { redactUrl } from '../core/redact.js'
 import { collectRaw, type LoadOptions, type RawValue } from './load.js'
 
-export type DbType = 'postgresql' | 'mysql' | 'oceanbase' | 'pglite'
+import type { DbType } from '../core/db.js'
+export type { DbType }
+
+/** DIFY_OPS_COMMAND_TIMEOUT's default: seconds one Redis command or database round trip may take (docs/configuration.md) */
+export const DEFAULT_COMMAND_TIMEOUT_S = 10
 export interface HostPort { host: string; port: number }
 
 export interface DbConfig {

@@ -1,7 +1,6 @@
 import type { Config } from './schema.js'
 import { VARIABLES, VARIABLE_BY_NAME } from './variables.js'
-import { isSecretName, redactValue } from '../cli/redact.js'
-import type { SecretKeySource } from './secret-key.js'
+import { isSecretName, redactValue } from '../core/redact.js'
 
 export interface ShownVariable {
   name: string
@@ -23,6 +22,17 @@ export interface ShownConfig {
   }
   /** where SECRET_KEY comes from (never its value); absent when not resolved */
   secretKey?: SecretKeySource
+}
+
+/** Where SECRET_KEY comes from (src/dify/secret-key.ts decides it; never the key itself). */
+export interface SecretKeySource {
+  source: 'environment' | 'env-file' | 'dotenv' | 'flag' | 'default' | 'storage' | 'missing'
+  /** the env file, or the storage location and object */
+  from: string | null
+  /** how the release treats an empty SECRET_KEY; null when the release is not known */
+  generatedByDify: boolean | null
+  /** why the storage was not read or what it holds, in words */
+  note: string | null
 }
 
 /** The effective configuration with every secret redacted and the source of every value. */

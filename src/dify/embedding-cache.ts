@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { Db } from '../runtime/db.js'
-import { DifyOpsError } from '../cli/errors.js'
+import type { Db } from '../core/db.js'
+import { DifyOpsError } from '../core/errors.js'
 
 /**
  * Dify's embedding cache, table `embeddings` (reference: dify-vector-stores.md §1.4, §2 "Pickle format"; upstream

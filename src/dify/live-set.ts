@@ -1,6 +1,6 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
-import type { Db } from '../runtime/db.js'
-import type { DifyDatabase } from './tables.js'
+import type { Db } from '../core/db.js'
+import type { DifyDatabase } from '../core/tables.js'
 import type { DifyProfile } from './profile.js'
 import type { Config } from '../config/schema.js'
 import {

@@ -6,7 +6,7 @@
  * first difference. A writer without a manifest refuses on a newer database.
  */
 import { sql } from 'kysely'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 
 /** Portable column kinds: uuid is PG uuid / MySQL CHAR(36); timestamp(tz) is MySQL DATETIME. */
 export type ColumnKind = 'uuid' | `varchar(${number})` | 'timestamp' | 'timestamptz' | 'text' | 'boolean'

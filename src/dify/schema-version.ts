@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs'
 import { sql } from 'kysely'
-import type { Db } from '../runtime/db.js'
-import { ConfigError } from '../cli/errors.js'
+import type { Db } from '../core/db.js'
+import { ConfigError } from '../core/errors.js'
 import { profileFor, SUPPORTED_WINDOW_TEXT, type DifyProfile, type ProfileOptions } from './profile.js'
 import { OFF_MAIN_REVISIONS, REVISIONS, SUPPORTED_WINDOW } from './releases.js'
 import { MANIFESTS, manifestFor, verifyManifest, type Manifest, type ManifestOperation } from './manifest.js'
-import { DIFY_API_VERSIONS_DIR, findVersionsDir, readDifyCode } from '../migrations/dify-code.js'
+import { DIFY_API_VERSIONS_DIR, findVersionsDir, readDifyCode } from './dify-code.js'
 
 /** The rows of alembic_version, or null when the table does not exist (an empty database). */
 export async function readAlembicVersions(db: Db): Promise<string[] | null> {

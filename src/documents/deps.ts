@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis'
 import type { Runtime } from '../runtime/index.js'
 import { brokerOf } from '../queues/connect.js'
 import { loadProfile } from '../dify/schema-version.js'
-import { ConfigError } from '../cli/errors.js'
+import { ConfigError } from '../core/errors.js'
 import type { StuckDeps } from './stuck.js'
 
 export async function documentsDeps(rt: Runtime): Promise<StuckDeps> {

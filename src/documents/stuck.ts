@@ -6,14 +6,14 @@
  */
 import type { Redis } from 'ioredis'
 import { sql } from 'kysely'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { Broker } from '../queues/broker.js'
 import { queueLists } from '../queues/broker.js'
 import { decodeBase64, parseEnvelope } from '../queues/message.js'
 import { parseTolerant } from '../queues/pyjson.js'
 import { listUnacked } from '../queues/unacked.js'
 import { inspectWorkers } from '../queues/workers.js'
-import { NotFoundError } from '../cli/errors.js'
+import { NotFoundError } from '../core/errors.js'
 import { bindTaskArgs, documentIdsOf, tenantQueueKeys, TERMINAL_STATUSES, type IndexingFacts, type IndexingTask } from '../dify/indexing-tasks.js'
 
 export const CLASSES = ['running', 'queued', 'blocked', 'failed-silently', 'orphaned', 'paused'] as const

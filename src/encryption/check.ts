@@ -3,7 +3,7 @@
  * tenants.encrypt_public_key, and does every tenant-key-encrypted value of §5 decrypt with it? Read-only.
  */
 import type { KeyObject } from 'node:crypto'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { Storage } from '../runtime/storage.js'
 import { TENANT_ENCRYPTED_COLUMNS, type EncryptedColumn } from '../dify/encrypted-columns.js'
 import { decryptToken, DecryptError } from '../crypto/index.js'

@@ -3,10 +3,10 @@
  * made safe: a preview (--dry-run), a guard against a wrong storage, a backup of the old key, one transaction per
  * tenant with the old key put back when it fails, the orphaned credential rows deleted, the Redis caches flushed.
  */
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { Storage } from '../runtime/storage.js'
 import type { OpenedRedis } from '../runtime/redis.js'
-import { ConfigError } from '../cli/errors.js'
+import { ConfigError } from '../core/errors.js'
 import { PRIVKEYS_PREFIX, privateKeyPath } from '../dify/keys.js'
 import { resetDeletesFor, TENANT_ENCRYPTED_COLUMNS, type ResetDelete } from '../dify/encrypted-columns.js'
 import { loadProfile } from '../dify/schema-version.js'

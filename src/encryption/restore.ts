@@ -2,10 +2,10 @@
  * `dify encryption restore-key`: put a saved private key back (the runbook answer to Dify's PrivkeyNotFoundError).
  * The key must parse and every encrypted value of the tenant must decrypt with it, or nothing is changed.
  */
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { Storage } from '../runtime/storage.js'
 import type { OpenedRedis } from '../runtime/redis.js'
-import { BusyError, NotFoundError, ProblemsFoundError, UsageError } from '../cli/errors.js'
+import { BusyError, NotFoundError, ProblemsFoundError, UsageError } from '../core/errors.js'
 import { privateKeyBackupPath, privateKeyPath } from '../dify/keys.js'
 import { KeyFormatError, parsePrivateKey, publicPemOf } from '../crypto/index.js'
 import { census, type ColumnReport } from './check.js'

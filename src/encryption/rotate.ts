@@ -12,7 +12,7 @@
  * - private.pem matches the DB's public key, previous is another key (crash after commit): finish with 3–5.
  */
 import type { KeyObject } from 'node:crypto'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { Storage } from '../runtime/storage.js'
 import type { OpenedRedis } from '../runtime/redis.js'
 import { keys, privateKeyPath, privateKeyPreviousPath } from '../dify/keys.js'

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { EncryptedColumn } from '../dify/encrypted-columns.js'
 import { anyDb } from './tenants.js'
 

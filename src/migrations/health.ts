@@ -4,8 +4,8 @@
  * (rows a revision deletes, moves or rewrites, counted read-only).
  */
 import { sql } from 'kysely'
-import { ConfigError } from '../cli/errors.js'
-import type { Db } from '../runtime/db.js'
+import { ConfigError } from '../core/errors.js'
+import type { Db } from '../core/db.js'
 import type { Plan } from './plan.js'
 import { verifySchema, type SchemaDifference, type Suggestion } from './schema/verify.js'
 import type { Revision } from './types.js'

@@ -12,7 +12,7 @@
  * matching rows are rewritten). MySQL/InnoDB: DDL is online (a metadata lock at start and end), DML takes row locks.
  */
 import { sql } from 'kysely'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import { isIgnoredTable } from './state.js'
 import type { Revision, SqlDialect, Statement } from './types.js'
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import type { RedisHandle } from '../runtime/redis.js'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import { keys } from '../dify/keys.js'
 import { profileFor } from '../dify/profile.js'
 import { REVISIONS } from '../dify/releases.js'

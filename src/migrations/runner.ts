@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
-import { ConfigError, DifyOpsError, InterruptedError } from '../cli/errors.js'
-import type { Db } from '../runtime/db.js'
+import { ConfigError, DifyOpsError, InterruptedError } from '../core/errors.js'
+import type { Db } from '../core/db.js'
 import { pinConnection } from './lock.js'
 import type { Plan } from './plan.js'
 import type { DbState } from './state.js'

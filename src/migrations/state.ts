@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 
 /** What the database says about its schema version, read without writing anything. */
 export interface DbState {

@@ -1,6 +1,6 @@
-import { BusyError, ConfigError, DifyOpsError, InterruptedError } from '../cli/errors.js'
+import { BusyError, ConfigError, DifyOpsError, InterruptedError } from '../core/errors.js'
 import { releaseOfRevision } from '../dify/releases.js'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { OpenedRedis } from '../runtime/redis.js'
 import { buildChain, RegistryError, type Chain } from './graph.js'
 import { DbUpgradeLock, difyLockPrefix, inspectRedisLock, RedisUpgradeLock, type RedisLockOptions } from './lock.js'

@@ -5,7 +5,7 @@
  * returned with `status: 'malformed'` and the reason.
  */
 import { parseTolerant } from './pyjson.js'
-import { isSecretName, REDACTED } from '../cli/redact.js'
+import { isSecretName, REDACTED } from '../core/redact.js'
 
 export type MessageStatus = 'ok' | 'opaque' | 'malformed'
 

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { celeryKeys } from '../dify/keys.js'
-import { redactDeep } from '../cli/redact.js'
+import { redactDeep } from '../core/redact.js'
 import { bindingMember, queueLists, type Broker } from './broker.js'
 import { decodeBase64 } from './message.js'
 import { parseTolerant } from './pyjson.js'

@@ -6,7 +6,7 @@
 import { queueLists, type Broker } from './broker.js'
 import { decodeMessage } from './message.js'
 import { MARK_LUA, tombstoneFor } from './purge-lua.js'
-import { DifyOpsError, PartialError } from '../cli/errors.js'
+import { DifyOpsError, PartialError } from '../core/errors.js'
 
 export interface PurgeResult {
   queue: string

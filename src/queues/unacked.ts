@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto'
 import { celeryKeys } from '../dify/keys.js'
 import { priorityListKey } from '../dify/queues.js'
-import { BusyError } from '../cli/errors.js'
+import { BusyError } from '../core/errors.js'
 import { lookupQueues, type Broker } from './broker.js'
 import { decodeEnvelope, decodeMessage, priorityBucket, type DecodedMessage } from './message.js'
 import { dumpsPython, parseLossless, parseTolerant, PyNumber, type PyJson } from './pyjson.js'

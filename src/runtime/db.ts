@@ -1,23 +1,12 @@
 import type { Kysely } from 'kysely'
 import type { DbConfig } from '../config/schema.js'
-import { ConfigError, ConnectError, DifyOpsError } from '../cli/errors.js'
-import type { DifyDatabase } from '../dify/tables.js'
+import { ConfigError, ConnectError, DifyOpsError } from '../core/errors.js'
+import type { DifyDatabase } from '../core/tables.js'
+import type { Db, Dialect } from '../core/db.js'
 import { Guard, type Limits } from './faults.js'
 import { instrumentMysql, instrumentPg, mysqlSessionSql, pgSessionSql } from './db-guard.js'
 
-export type Dialect = 'postgres' | 'mysql'
 
-export interface Db {
-  kysely: Kysely<DifyDatabase>
-  /** SQL dialect spoken (pglite speaks postgres) */
-  dialect: Dialect
-  type: DbConfig['type']
-  /** host:port/database or the PGlite directory, never credentials */
-  describe: string
-  /** whether DDL runs inside transactions (PostgreSQL yes, MySQL no) */
-  transactionalDdl: boolean
-  close(): Promise<void>
-}
 
 /** Open the metadata database. Throws ConnectError (exit 5) when it cannot be reached within the timeout. */
 export async function openDb(

@@ -4,7 +4,7 @@
  * (SIGINT) that cancels in-flight statements on the server, and the mapping of driver errors (lock wait, timeout,
  * lost connection) to one sentence and an exit code. Facts and defaults: docs/configuration.md "Timeouts and faults".
  */
-import { BusyError, ConnectError, DifyOpsError, ExitCode, InterruptedError, PartialError } from '../cli/errors.js'
+import { BusyError, ConnectError, DifyOpsError, ExitCode, InterruptedError, PartialError } from '../core/errors.js'
 
 export interface Limits {
   /** PG lock_timeout / MySQL innodb_lock_wait_timeout + lock_wait_timeout; 0 = wait forever */
@@ -20,7 +20,7 @@ export interface Limits {
 /** The documented defaults (seconds): lock 5, statement 60, command 10. */
 export const DEFAULT_LOCK_TIMEOUT_S = 5
 export const DEFAULT_STATEMENT_TIMEOUT_S = 60
-export const DEFAULT_COMMAND_TIMEOUT_S = 10
+export { DEFAULT_COMMAND_TIMEOUT_S } from '../config/schema.js'
 
 export type Service = 'database' | 'Redis' | 'Celery broker'
 

@@ -2,9 +2,9 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { CompiledQuery } from 'kysely'
 import type { DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely'
-import type { Db } from './db.js'
-import type { DifyDatabase } from '../dify/tables.js'
-import { ConfigError } from '../cli/errors.js'
+import type { Db } from '../core/db.js'
+import type { DifyDatabase } from '../core/tables.js'
+import { ConfigError } from '../core/errors.js'
 
 interface PgliteLike {
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[]; affectedRows?: number }>

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Redis as RedisClient, Cluster, RedisOptions } from 'ioredis'
 import type { BrokerConfig, RedisConfig } from '../config/schema.js'
-import { ConfigError, ConnectError, DifyOpsError } from '../cli/errors.js'
+import { ConfigError, ConnectError, DifyOpsError } from '../core/errors.js'
 import { DeadlineError, faultOf, isConnectionLoss, type Guard, type Service } from './faults.js'
 
 /** What every Redis connection of a command runs with: a deadline per command, fault and write bookkeeping. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { StorageConfig } from '../config/schema.js'
-import { ConfigError, ConnectError } from '../cli/errors.js'
+import { ConfigError, ConnectError } from '../core/errors.js'
 
 /** The file storage Dify uses (privkeys/, upload_files/, …), through OpenDAL. */
 export interface Storage {

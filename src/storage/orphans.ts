@@ -1,4 +1,4 @@
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { Storage } from '../runtime/storage.js'
 import type { DifyProfile } from '../dify/profile.js'
 import { classifyPath, fileNameId, storageAreas } from '../dify/storage-refs.js'

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { Storage } from '../runtime/storage.js'
 import type { DifyProfile } from '../dify/profile.js'
 import { FILE_TABLES } from '../dify/storage-refs.js'
-import { NotFoundError, PartialError } from '../cli/errors.js'
+import { NotFoundError, PartialError } from '../core/errors.js'
 import { findOrphans, type MissingObject, type OrphanObject, type OrphansSummary } from './orphans.js'
 import { existingColumns } from './refs.js'
 

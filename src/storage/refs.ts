@@ -1,5 +1,5 @@
 import { sql, type QueryResult, type RawBuilder } from 'kysely'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import { FILE_TABLES, ID_TOKEN, REFERENCE_SITES, canonicalId, type FileTable, type ReferenceSite } from '../dify/storage-refs.js'
 
 /** A row of a file table (upload_files, tool_files): the object at `key` belongs to it. */

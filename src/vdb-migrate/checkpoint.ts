@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { keys } from '../dify/keys.js'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 
 /**
  * Checkpoints of `dify vdb-migrate`, in a table of our own in the metadata database. The `dify_ops_` prefix is

@@ -1,5 +1,5 @@
 import type { Runtime } from '../runtime/index.js'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import { difyTextHash, lookupEmbeddings } from '../dify/embedding-cache.js'
 import type { DifyProfile } from '../dify/profile.js'
 import { liveSetDeps, type LiveSetDeps } from '../dify/live-set.js'

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { DifyOpsError } from '../cli/errors.js'
+import { DifyOpsError } from '../core/errors.js'
 import {
   classPrefixForStore, datasetCollectionName, genCollectionNameById, indexStructJson, parseIndexStruct,
 } from '../dify/collections.js'

@@ -1,4 +1,4 @@
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import { priorityListKey, PRIORITY_STEPS } from '../dify/queues.js'
 
 /** Documents still being indexed (status neither completed, error nor paused) in these datasets. */

@@ -1,8 +1,9 @@
 import type { Config } from '../config/schema.js'
 import { loadConfig } from '../config/schema.js'
-import { BusyError, UsageError } from '../cli/errors.js'
-import { openVectorStore, type OpenOptions } from '../vector/index.js'
-import type { Db } from '../runtime/db.js'
+import { BusyError, UsageError } from '../core/errors.js'
+import { openVectorStore } from '../vector/index.js'
+import type { OpenOptions } from '../vector/store.js'
+import type { Db } from '../core/db.js'
 import type { OpenedStore, Unit } from './types.js'
 import { datasetQueueLengths, indexingDocuments } from './preflight.js'
 

@@ -103,7 +103,7 @@ export interface Progress {
 }
 
 export interface Deps {
-  db: import('../runtime/db.js').Db
+  db: import('../core/db.js').Db
   /** where checkpoints live (default: the table in the metadata database) */
   checkpoints?: import('./checkpoint.js').CheckpointPort
   /** app-cache Redis (Dify's collection keys) */

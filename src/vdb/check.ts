@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Config } from '../config/schema.js'
-import type { Db } from '../runtime/db.js'
+import type { Db } from '../core/db.js'
 import type { DifyProfile } from '../dify/profile.js'
 import {
   annotationTargets, datasetTargets, liveItems, liveSetDeps, type LiveItem, type LiveKind, type LiveSetDeps, type LiveTarget, type TargetFilter,

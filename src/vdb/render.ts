@@ -1,4 +1,4 @@
-import { table } from '../cli/output.js'
+import { table } from '../core/table.js'
 import type { CheckResult, TargetCheck } from './check.js'
 import type { RepairResult } from './repair.js'
 

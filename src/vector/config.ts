@@ -1,6 +1,6 @@
 import type { RawValue } from '../config/load.js'
-import { ConfigError } from '../cli/errors.js'
-import { redactUrl } from '../cli/redact.js'
+import { ConfigError } from '../core/errors.js'
+import { redactUrl } from '../core/redact.js'
 
 /** Store settings read from Dify's own variables (dify-vector-stores.md §4 "Env"), never from process.env. */
 type Raw = Map<string, RawValue>

@@ -1,19 +1,11 @@
 import type { Config } from '../config/schema.js'
-import { ConfigError } from '../cli/errors.js'
-import type { VectorStore } from './store.js'
+import { ConfigError } from '../core/errors.js'
+import type { OpenOptions, VectorStore } from './store.js'
+export type { OpenOptions } from './store.js'
 import type { RedisKeyDeps } from './redis-keys.js'
 
 export type { VectorStore, VectorTarget, VectorRecord, SearchHit, CollectionLayout, StoreDescription } from './store.js'
 
-/** Options every store module's `open` accepts. */
-export interface OpenOptions {
-  /** to clear Dify's "collection exists" cache keys when a collection is created or dropped */
-  redis?: RedisKeyDeps
-  /** Weaviate object ids as the connected Dify release writes them (profile.weaviateIdScheme); default uuid5-text */
-  weaviateIdScheme?: 'uuid5-text' | 'doc-id'
-  /** Weaviate classes get doc_type, is_summary and original_chunk_id (profile.weaviateSummaryProperties); default true */
-  weaviateSummaryProperties?: boolean
-}
 
 /** The release-dependent store options of a connected Dify (from its profile). */
 export function storeOptionsFor(profile: { weaviateIdScheme: 'uuid5-text' | 'doc-id'; weaviateSummaryProperties: boolean }): OpenOptions {

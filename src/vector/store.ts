@@ -1,3 +1,4 @@
+import type { RedisKeyDeps } from './redis-keys.js'
 /**
  * The one interface every vector store module implements (design.md "Vector stores"). A module reads and writes
  * exactly the layout Dify uses for that store (reference: dify-vector-stores.md §4; docs/vector-stores.md).
@@ -132,3 +133,13 @@ export interface VectorStore {
 }
 
 export const DEFAULT_SCAN_BATCH = 500
+
+/** Options every store module's `open` accepts. */
+export interface OpenOptions {
+  /** to clear Dify's "collection exists" cache keys when a collection is created or dropped */
+  redis?: RedisKeyDeps
+  /** Weaviate object ids as the connected Dify release writes them (profile.weaviateIdScheme); default uuid5-text */
+  weaviateIdScheme?: 'uuid5-text' | 'doc-id'
+  /** Weaviate classes get doc_type, is_summary and original_chunk_id (profile.weaviateSummaryProperties); default true */
+  weaviateSummaryProperties?: boolean
+}

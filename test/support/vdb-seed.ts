@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import type pg from 'pg'
-import type { Db } from '../../src/runtime/db.js'
+import type { Db } from '../../src/core/db.js'
 import { PYTHON } from './services.js'
 
 /** sha256(text + "None") hex: Dify's generate_text_hash (index_node_hash, embeddings.hash). */

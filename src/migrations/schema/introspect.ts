@@ -20,7 +20,7 @@
  * (prefix `dify_ops_`), with their sequences and indexes.
  */
 import { sql } from 'kysely'
-import type { Db } from '../../runtime/db.js'
+import type { Db } from '../../core/db.js'
 
 export interface NColumn {
   name: string

@@ -13,7 +13,7 @@
  * - anything else: no automatic fix is offered (manual review).
  */
 import { sql } from 'kysely'
-import type { Db } from '../../runtime/db.js'
+import type { Db } from '../../core/db.js'
 import { introspectSchema, type NormalisedSchema, type NTable } from './introspect.js'
 import { loadSchemaFacts, type SchemaFacts } from './facts.js'
 

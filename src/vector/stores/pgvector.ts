@@ -1,12 +1,12 @@
 import type { Pool, PoolClient } from 'pg'
 import type { Config } from '../../config/schema.js'
-import { ConfigError, ConnectError, DifyOpsError } from '../../cli/errors.js'
+import { ConfigError, ConnectError, DifyOpsError } from '../../core/errors.js'
 import {
   PGVECTOR_HNSW_MAX_DIM, pgvectorHnswIndexName, pgvectorPhysicalTable, pgvectorTableSqlName,
 } from '../../dify/collections.js'
 import { pgvectorSettings, type PgvectorSettings } from '../config.js'
 import { clearCollectionKeys } from '../redis-keys.js'
-import type { OpenOptions } from '../index.js'
+import type { OpenOptions } from '../store.js'
 import {
   DEFAULT_SCAN_BATCH, type CollectionLayout, type EnsureOptions, type ScanOptions, type SearchHit, type SearchOptions,
   type StoreDescription, type VectorRecord, type VectorStore, type VectorTarget,

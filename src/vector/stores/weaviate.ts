@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import type { Config } from '../../config/schema.js'
-import { ConfigError, ConnectError, DifyOpsError } from '../../cli/errors.js'
+import { ConfigError, ConnectError, DifyOpsError } from '../../core/errors.js'
 import { safeUrl, weaviateSettings, type WeaviateSettings } from '../config.js'
 import { clearCollectionKeys } from '../redis-keys.js'
-import type { OpenOptions } from '../index.js'
+import type { OpenOptions } from '../store.js'
 import {
   DEFAULT_SCAN_BATCH, type CollectionLayout, type ScanOptions, type SearchHit, type SearchOptions, type StoreDescription,
   type VectorRecord, type VectorStore, type VectorTarget,

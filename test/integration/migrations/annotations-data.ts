@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { expect } from 'vitest'
-import type { Db } from '../../../src/runtime/db.js'
+import type { Db } from '../../../src/core/db.js'
 
 /** Rows for the data step of 9e6fa5cbcd80 (message_annotations.question NULL → message query or ''). Run at 288345cd01d1. */
 const APP = '11111111-1111-4111-8111-111111111111'

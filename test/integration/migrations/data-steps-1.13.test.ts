@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
-import type { Db } from '../../../src/runtime/db.js'
+import type { Db } from '../../../src/core/db.js'
 import { scratchMysql, scratchPg, type Scratch } from '../../support/scratch.js'
 import { createDifySchema, openScratchDb } from '../../support/dify-schema.js'
 import { upgradeDb } from '../../../src/migrations/upgrade.js'

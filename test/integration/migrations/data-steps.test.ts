@@ -11,7 +11,7 @@ import { dbStatus } from '../../../src/migrations/status.js'
 import { openScratchDb } from '../../support/dify-schema.js'
 import { loadRelease } from '../../support/oracles.js'
 import { scratchPg, type Scratch } from '../../support/scratch.js'
-import type { Db } from '../../../src/runtime/db.js'
+import type { Db } from '../../../src/core/db.js'
 
 const scratches: Scratch[] = []
 afterAll(async () => {

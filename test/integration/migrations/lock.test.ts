@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Db } from '../../../src/runtime/db.js'
+import type { Db } from '../../../src/core/db.js'
 import type { OpenedRedis } from '../../../src/runtime/redis.js'
 import { keys } from '../../../src/dify/keys.js'
 import { RedisUpgradeLock, inspectRedisLock, clearRedisLock } from '../../../src/migrations/lock.js'

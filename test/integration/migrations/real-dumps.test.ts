@@ -11,7 +11,7 @@ import { verifySchema } from '../../../src/migrations/schema/verify.js'
 import { openScratchDb } from '../../support/dify-schema.js'
 import { REAL_DUMPS, loadRealDump } from '../../support/oracles.js'
 import { scratchPg, type Scratch } from '../../support/scratch.js'
-import type { Db } from '../../../src/runtime/db.js'
+import type { Db } from '../../../src/core/db.js'
 
 const TARGET = '788d3099ae3a'
 const scratches: Scratch[] = []

@@ -12,7 +12,7 @@ import { compareVersions } from '../../../src/dify/releases.js'
 import { createDifySchema, openScratchDb } from '../../support/dify-schema.js'
 import { ORACLE_RELEASES, loadRelease } from '../../support/oracles.js'
 import { scratchMysql, scratchPg, type Scratch } from '../../support/scratch.js'
-import type { Db } from '../../../src/runtime/db.js'
+import type { Db } from '../../../src/core/db.js'
 import { scratchDb } from '../../support/migrations.js'
 import type { SqlDialect } from '../../../src/migrations/types.js'
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError } from '../../../src/cli/errors.js'
+import { ConfigError } from '../../../src/core/errors.js'
 import type { CollectionLayout, VectorRecord, VectorStore, VectorTarget } from '../../../src/vector/store.js'
 import { keys } from '../../../src/dify/keys.js'
 import type { Redis } from 'ioredis'

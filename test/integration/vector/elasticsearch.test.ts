@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError } from '../../../src/cli/errors.js'
+import { ConfigError } from '../../../src/core/errors.js'
 import { genCollectionNameById } from '../../../src/dify/collections.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore } from '../../../src/vector/store.js'

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../../src/config/schema.js'
 import { parseEnvText } from '../../../src/config/env-file.js'
-import { ConfigError } from '../../../src/cli/errors.js'
+import { ConfigError } from '../../../src/core/errors.js'
 
 const load = (env: Record<string, string>, extra: Parameters<typeof loadConfig>[0] = {}) =>
   loadConfig({ env, noDotenv: true, cwd: '/app/api', ...extra })

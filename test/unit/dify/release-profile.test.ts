@@ -7,7 +7,7 @@ import { RELEASE_HEADS, releaseOfRevision } from '../../../src/dify/releases.js'
 import { SUPPORTED_WINDOW } from '../../../src/dify/window.js'
 import { checkSupported, codeAtHand } from '../../../src/dify/schema-version.js'
 import { workerQueuesFor } from '../../../src/queues/connect.js'
-import { pythonStrip } from '../../../src/config/secret-key.js'
+import { pyStrip as pythonStrip } from '../../../src/core/python-str.js'
 
 const head = (v: string) => RELEASE_HEADS.find(([r]) => r === v)![1]
 const at = (v: string, dialect: 'postgres' | 'mysql' = 'postgres') => profileFor(head(v), { dialect })

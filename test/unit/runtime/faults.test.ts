@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { classifyFault, DeadlineError, Guard, isWriteSql, sqlTable, txVerb, WriteTracker, type Limits } from '../../../src/runtime/faults.js'
 import { mysqlSessionSql, optionMs, pgEffective, pgSessionSql } from '../../../src/runtime/db-guard.js'
-import { ConfigError, DifyOpsError, ExitCode } from '../../../src/cli/errors.js'
+import { ConfigError, DifyOpsError, ExitCode } from '../../../src/core/errors.js'
 
 const limits: Limits = { lockTimeoutMs: 5000, statementTimeoutMs: 60_000, commandTimeoutMs: 10_000 }
 const pgErr = (code: string, message: string) => Object.assign(new Error(message), { code })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../../../src/cli/errors.js'
+import { ConfigError } from '../../../src/core/errors.js'
 import { parseConfig } from '../../../src/config/schema.js'
 import {
   chromaSettings, elasticsearchSettings, milvusHybrid, milvusSettings, opensearchSettings, pgvectorSettings, qdrantSettings, safeUrl,

@@ -1,7 +1,7 @@
 /** The process-side I/O of the account commands (stdin, prompts), kept out of the domain functions. */
-import { ask, canPrompt } from '../cli/prompt.js'
-import { UsageError } from '../cli/errors.js'
-import type { PasswordSourceIo } from './password-source.js'
+import { ask, canPrompt } from './prompt.js'
+import { UsageError } from '../core/errors.js'
+import type { PasswordSourceIo } from '../accounts/password-source.js'
 
 /** All of stdin as UTF-8; bytes that are not UTF-8 are refused (exit 2), never replaced by U+FFFD and hashed. */
 export async function readAllStdin(): Promise<string> {

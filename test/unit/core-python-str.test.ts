@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
-import { pyStrip } from '../../../src/accounts/python-str.js'
+import { pyStrip } from '../../src/core/python-str.js'
 
 // the strings where Python's str.strip() and JavaScript's trim() disagree, and some where they agree
 const CASES = [

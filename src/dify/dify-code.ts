@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError } from '../cli/errors.js'
+import { ConfigError } from '../core/errors.js'
 
 /** Where the Dify code is found inside the dify-api image. */
 export const DIFY_API_VERSIONS_DIR = '/app/api/migrations/versions'

@@ -8,25 +8,14 @@
  * - otherwise: missing.
  */
 import { existsSync } from 'node:fs'
-import type { Config } from './schema.js'
+import type { Config } from '../config/schema.js'
+import type { SecretKeySource } from '../config/show.js'
+import { pyStrip } from '../core/python-str.js'
+export type { SecretKeySource }
 import type { Storage } from '../runtime/storage.js'
-import { GENERATED_SECRET_KEY_PATH } from '../dify/keys.js'
+import { GENERATED_SECRET_KEY_PATH } from './keys.js'
 
-export interface SecretKeySource {
-  source: 'environment' | 'env-file' | 'dotenv' | 'flag' | 'default' | 'storage' | 'missing'
-  /** the env file, or the storage location and object */
-  from: string | null
-  /** how the release treats an empty SECRET_KEY; null when the release is not known */
-  generatedByDify: boolean | null
-  /** why the storage was not read or what it holds, in words */
-  note: string | null
-}
 
-/** Python str.strip() whitespace (str.isspace): ASCII whitespace, U+001C–U+001F, U+0085, and Unicode spaces. */
-const PY_SPACE = '[\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]'
-export function pythonStrip(s: string): string {
-  return s.replace(new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, 'gu'), '')
-}
 
 /**
  * Resolve the key. `fromStorage`: profile.secretKeyFromStorage of the connected release (null when no database
@@ -55,7 +44,7 @@ export async function resolveSecretKey(
   } catch (e) {
     return { info: { source: 'missing', from: where, generatedByDify: opts.fromStorage, note: `the storage could not be read (${(e as Error).message.split('\n')[0]})` }, value: null }
   }
-  const text = buf ? pythonStrip(new TextDecoder('utf-8', { fatal: false }).decode(buf)) : ''
+  const text = buf ? pyStrip(new TextDecoder('utf-8', { fatal: false }).decode(buf)) : ''
   const unknown = opts.fromStorage === null ? ' (the Dify release is not known: Dify 1.14.1+ reads it)' : ''
   if (!text) {
     return {
