@@ -8,13 +8,12 @@
  *     …; await db.close(); await s.drop()
  *   or with PGlite: `const db = await openPglite(tmpDir); await createDifySchema(db)`.
  * - `upgradeDifySchema(db, to?)`: bring a database at an earlier revision forward.
- * - `loadOracleSchema(database, revision)`: Dify's own PG schema from the offline Alembic oracle (psql);
- *   `oracleSqlBetween(from, to)` + `scratchPgFromTemplate(tag, template)` build many oracle databases cheaply.
+ * - `loadOracleSchema(database, revision)`: Dify's own PG schema at any revision, from the schema facts in
+ *   test/fixtures/schema (generated from the oracles, rendered by our own renderer; psql). For whole releases, on
+ *   both dialects, see ./oracles.ts.
  * - `openScratchDb(env)`: a Db on a scratch database's env.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { PG } from './services.js'
 import type { Scratch } from './scratch.js'
 import { sql } from 'kysely'
@@ -22,26 +21,17 @@ import type { Db } from '../../src/runtime/db.js'
 import { REVISION_LIST } from '../../src/migrations/registry.js'
 import { ALEMBIC_VERSION_DDL } from '../../src/migrations/types.js'
 import type { Revision } from '../../src/migrations/types.js'
+import { chainSchema } from './schema-fixtures.js'
+import { renderNormalised } from './schema-render.js'
 
-/** Dify's own offline Alembic SQL, base → e8c3b3c46151 (read-only, in ../shared beside the project). */
-export const OFFLINE_ORACLE = fileURLToPath(new URL('../../../shared/oracles/pg-offline-alembic-base-to-e8c3b3c46151.sql', import.meta.url))
-
-/** The oracle SQL cut right after the version line of `revision`, plus COMMIT: the exact PG schema at that revision. */
-export function oracleSqlAt(revision: string): string {
-  const lines = readFileSync(OFFLINE_ORACLE, 'utf8').split('\n')
-  const idx = lines.findIndex(
-    (l) => l.startsWith(`UPDATE alembic_version SET version_num='${revision}'`) || l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${revision}')`),
-  )
-  if (idx < 0) throw new Error(`revision ${revision} is not in the offline oracle`)
-  return lines.slice(0, idx + 1).join('\n') + '\nCOMMIT;\n'
-}
-
-/** Build Dify's exact PostgreSQL schema at `revision` in `database` (through psql, as the oracle needs). */
+/**
+ * Build Dify's exact PostgreSQL schema at `revision` (any revision of the chain; as the newest release's migration
+ * files build it) in the EMPTY database `database`, alembic_version included: the schema facts of
+ * test/fixtures/schema/chain rendered by our own renderer, run through psql.
+ */
 export function loadOracleSchema(database: string, revision: string): void {
-  execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', database], {
-    input: oracleSqlAt(revision),
-    stdio: ['pipe', 'ignore', 'pipe'],
-  })
+  const statements = [ALEMBIC_VERSION_DDL, ...renderNormalised(chainSchema('postgres', revision)), `INSERT INTO alembic_version (version_num) VALUES ('${revision}')`]
+  psqlRun(database, statements.map((st) => st + ';').join('\n'))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -111,30 +101,10 @@ export async function openScratchDb(env: Record<string, string>): Promise<Db> {
   return openDb(loadConfig({ env, noDotenv: true }).db, { connectTimeoutMs: 5000, maxConnections: 2 })
 }
 
-/**
- * The oracle's SQL from just after the version line of `from` up to and including the version line of `to`, wrapped
- * in BEGIN/COMMIT: applied to a database at `from` (built from the oracle) it gives exactly the oracle at `to`.
- * Cheap way to build many oracle databases from one template (scratchPgFromTemplate).
- */
-export function oracleSqlBetween(from: string, to: string): string {
-  const lines = readFileSync(OFFLINE_ORACLE, 'utf8').split('\n')
-  const at = (rev: string) => {
-    const i = lines.findIndex(
-      (l) => l.startsWith(`UPDATE alembic_version SET version_num='${rev}'`) || l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${rev}')`),
-    )
-    if (i < 0) throw new Error(`revision ${rev} is not in the offline oracle`)
-    return i
-  }
-  const a = at(from)
-  const b = at(to)
-  if (b < a) throw new Error(`${to} comes before ${from} in the oracle`)
-  return 'BEGIN;\n' + lines.slice(a + 1, b + 1).join('\n') + '\nCOMMIT;\n'
-}
-
 /** Run SQL text through psql on `database` (ON_ERROR_STOP). */
 export function psqlRun(database: string, text: string): void {
   execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', database], {
-    input: text,
+    input: 'SET client_min_messages = warning;\n' + text,
     stdio: ['pipe', 'ignore', 'pipe'],
   })
 }

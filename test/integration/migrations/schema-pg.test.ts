@@ -6,9 +6,6 @@ import {
   DIFY_HEAD,
   loadOracleSchema,
   openScratchDb,
-  oracleSqlBetween,
-  psqlRun,
-  scratchPgFromTemplate,
   upgradeDifySchema,
 } from '../../support/dify-schema.js'
 import { diffSchemas, introspectSchema, type NormalisedSchema } from '../../../src/migrations/schema/introspect.js'
@@ -34,12 +31,11 @@ async function schemaOf(s: Scratch): Promise<{ schema: NormalisedSchema; version
 const BASE = 'd57accd375ae'
 /** Dify's database at BASE, loaded once from the oracle; the oracle at later revisions is copied from it. */
 let template: Scratch
-/** Dify's database at `revision`: the template plus the oracle's SQL from BASE to `revision` (same as a full load). */
+/** Dify's database at `revision` (test/fixtures/schema/chain, rendered by our renderer). */
 async function oracle(revision: string) {
   if (revision === BASE) return template
-  const s = await scratchPgFromTemplate(`or${revision}`, template.name)
-  scratches.push(s)
-  psqlRun(s.name, oracleSqlBetween(BASE, revision))
+  const s = await fresh(`or${revision}`)
+  loadOracleSchema(s.name, revision)
   return s
 }
 
@@ -110,9 +106,8 @@ describe('PostgreSQL schema against Dify\'s own Alembic output (offline oracle)'
 
   const starts = REVISION_LIST.map((r) => r.revision).filter((r) => r !== DIFY_HEAD)
   it.each(starts)('a database built by Dify at %s, brought forward by our revisions, equals the head', async (rev) => {
-    const s = await scratchPgFromTemplate(`up${rev}`, template.name)
-    scratches.push(s)
-    psqlRun(s.name, oracleSqlBetween(BASE, rev))
+    const s = await fresh(`up${rev}`)
+    loadOracleSchema(s.name, rev)
     const db = await openScratchDb(s.env)
     // the one data migration in range (9e6fa5cbcd80) gets rows to migrate when it runs
     if (rev === '288345cd01d1') await seedAnnotations(db)
