@@ -9,7 +9,8 @@
 import { spawnSync } from 'node:child_process'
 import { BIN } from '../test/support/cli.js'
 import { scratchPg, scratchRedis, type Scratch } from '../test/support/scratch.js'
-import { chainSqlBetween, loadRelease } from '../test/support/oracles.js'
+import { loadRelease } from '../test/support/oracles.js'
+import { chainSqlBetween } from './oracle-sql.js'
 import { PG } from '../test/support/services.js'
 import { REVISION_LIST, STEPS_FROM } from '../src/migrations/registry.js'
 

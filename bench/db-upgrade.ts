@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process'
 import { BIN } from '../test/support/cli.js'
 import { scratchPg, scratchRedis, type Scratch } from '../test/support/scratch.js'
-import { oracleSqlAt } from '../test/support/dify-schema.js'
+import { oracleSqlAt } from './oracle-sql.js'
 import { PG } from '../test/support/services.js'
 import { REVISION_LIST } from '../src/migrations/registry.js'
 import { readFileSync } from 'node:fs'

@@ -8,13 +8,12 @@
  *     …; await db.close(); await s.drop()
  *   or with PGlite: `const db = await openPglite(tmpDir); await createDifySchema(db)`.
  * - `upgradeDifySchema(db, to?)`: bring a database at an earlier revision forward.
- * - `loadOracleSchema(database, revision)`: Dify's own PG schema from the offline Alembic oracle (psql);
- *   `oracleSqlBetween(from, to)` + `scratchPgFromTemplate(tag, template)` build many oracle databases cheaply.
+ * - `loadOracleSchema(database, revision)`: Dify's own PG schema at any revision, from the schema facts in
+ *   test/fixtures/schema (generated from the oracles, rendered by our own renderer; psql). Whole releases, on both
+ *   dialects: ./oracles.ts. `scratchPgFromTemplate(tag, template)` copies a database cheaply.
  * - `openScratchDb(env)`: a Db on a scratch database's env.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { PG } from './services.js'
 import type { Scratch } from './scratch.js'
 import { sql } from 'kysely'
@@ -22,30 +21,18 @@ import type { Db } from '../../src/core/db.js'
 import { BASELINE, REVISION_LIST } from '../../src/migrations/registry.js'
 import { ALEMBIC_VERSION_DDL } from '../../src/migrations/types.js'
 import type { Revision } from '../../src/migrations/types.js'
+import { chainSchema } from './schema-fixtures.js'
+import { renderNormalised } from './schema-render.js'
 
 /**
- * Dify's own offline Alembic SQL, base → d9e8f7a6b5c4, with 1.15.0's migration files (read-only, in ../shared beside
- * the project). Note: 1.15.0's f9f6d18a37f9 gives three tables no `uuid_generate_v4()` default where 1.12.x's did;
- * per-release schemas are test/support/oracles.ts.
+ * Build Dify's exact PostgreSQL schema at `revision` (any revision of the chain, as 1.15.0's migration files build
+ * it; note that 1.15.0's f9f6d18a37f9 gives three tables no `uuid_generate_v4()` default where 1.12.x's did —
+ * per-release schemas are ./oracles.ts) in the EMPTY database `database`, alembic_version included: the schema facts
+ * of test/fixtures/schema/chain rendered by our own renderer, run through psql.
  */
-export const OFFLINE_ORACLE = fileURLToPath(new URL('../../../shared/oracles/pg-offline-alembic-base-to-d9e8f7a6b5c4-dify-1.15.0.sql', import.meta.url))
-
-/** The oracle SQL cut right after the version line of `revision`, plus COMMIT: the exact PG schema at that revision. */
-export function oracleSqlAt(revision: string): string {
-  const lines = readFileSync(OFFLINE_ORACLE, 'utf8').split('\n')
-  const idx = lines.findIndex(
-    (l) => l.startsWith(`UPDATE alembic_version SET version_num='${revision}'`) || l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${revision}')`),
-  )
-  if (idx < 0) throw new Error(`revision ${revision} is not in the offline oracle`)
-  return lines.slice(0, idx + 1).join('\n') + '\nCOMMIT;\n'
-}
-
-/** Build Dify's exact PostgreSQL schema at `revision` in `database` (through psql, as the oracle needs). */
 export function loadOracleSchema(database: string, revision: string): void {
-  execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', database], {
-    input: oracleSqlAt(revision),
-    stdio: ['pipe', 'ignore', 'pipe'],
-  })
+  const statements = [ALEMBIC_VERSION_DDL, ...renderNormalised(chainSchema('postgres', revision)), `INSERT INTO alembic_version (version_num) VALUES ('${revision}')`]
+  psqlRun(database, statements.map((st) => st + ';').join('\n'))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -125,26 +112,6 @@ export async function openScratchDb(env: Record<string, string>): Promise<Db> {
   const { loadConfig } = await import('../../src/config/schema.js')
   const { openDb } = await import('../../src/runtime/db.js')
   return openDb(loadConfig({ env, noDotenv: true }).db, { connectTimeoutMs: 30_000, maxConnections: 2 }) // generous: the shared test machine is often loaded
-}
-
-/**
- * The oracle's SQL from just after the version line of `from` up to and including the version line of `to`, wrapped
- * in BEGIN/COMMIT: applied to a database at `from` (built from the oracle) it gives exactly the oracle at `to`.
- * Cheap way to build many oracle databases from one template (scratchPgFromTemplate).
- */
-export function oracleSqlBetween(from: string, to: string): string {
-  const lines = readFileSync(OFFLINE_ORACLE, 'utf8').split('\n')
-  const at = (rev: string) => {
-    const i = lines.findIndex(
-      (l) => l.startsWith(`UPDATE alembic_version SET version_num='${rev}'`) || l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${rev}')`),
-    )
-    if (i < 0) throw new Error(`revision ${rev} is not in the offline oracle`)
-    return i
-  }
-  const a = at(from)
-  const b = at(to)
-  if (b < a) throw new Error(`${to} comes before ${from} in the oracle`)
-  return 'BEGIN;\n' + lines.slice(a + 1, b + 1).join('\n') + '\nCOMMIT;\n'
 }
 
 /** Run SQL text through psql on `database` (ON_ERROR_STOP). */

@@ -33,6 +33,8 @@ export interface NColumn {
   identity?: string
   /** MySQL ON UPDATE clause */
   onUpdate?: string
+  /** a generated column (PG `GENERATED ALWAYS AS (…) STORED`, MySQL STORED/VIRTUAL): `default` holds its expression */
+  generated?: 'stored' | 'virtual'
 }
 export interface NIndex {
   name: string
@@ -113,10 +115,11 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
     `select c.oid::int as oid, c.relname as name, obj_description(c.oid, 'pg_class') as comment
        from pg_class c where c.relnamespace = ${ns} and c.relkind in ('r','p') order by c.relname`,
   )
-  const cols = await q<{ rel: number; name: string; type: string; notnull: boolean; def: string | null; comment: string | null; identity: string }>(
+  const cols = await q<{ rel: number; name: string; type: string; notnull: boolean; def: string | null; comment: string | null; identity: string; generated: string }>(
     db,
     `select a.attrelid::int as rel, a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as notnull,
-            pg_get_expr(d.adbin, d.adrelid) as def, col_description(a.attrelid, a.attnum) as comment, a.attidentity::text as identity
+            pg_get_expr(d.adbin, d.adrelid) as def, col_description(a.attrelid, a.attnum) as comment, a.attidentity::text as identity,
+            a.attgenerated::text as generated
        from pg_attribute a join pg_class c on c.oid = a.attrelid
        left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
       where c.relnamespace = ${ns} and c.relkind in ('r','p') and a.attnum > 0 and not a.attisdropped
@@ -210,6 +213,7 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
         default: c.def,
         ...(c.comment != null ? { comment: c.comment } : {}),
         ...(c.identity ? { identity: c.identity } : {}),
+        ...(c.generated === 's' ? { generated: 'stored' as const } : {}),
       })
     }
     for (const c of cons.filter((c) => c.rel === t.oid)) {
@@ -268,10 +272,10 @@ async function introspectMysql(db: Db): Promise<NormalisedSchema> {
     `select table_name as name, table_comment as comment from information_schema.tables
       where table_schema = database() and table_type = 'BASE TABLE' order by table_name`,
   )
-  const cols = await q<{ tbl: string; name: string; type: string; dtype: string; nullable: string; def: string | null; extra: string; comment: string }>(
+  const cols = await q<{ tbl: string; name: string; type: string; dtype: string; nullable: string; def: string | null; extra: string; comment: string; gen: string | null }>(
     db,
     `select table_name as tbl, column_name as name, column_type as type, data_type as dtype, is_nullable as nullable,
-            column_default as def, extra, column_comment as comment
+            column_default as def, extra, column_comment as comment, generation_expression as gen
        from information_schema.columns where table_schema = database() order by table_name, ordinal_position`,
   )
   const checks = await q<{ tbl: string; name: string; clause: string }>(
@@ -313,11 +317,13 @@ async function introspectMysql(db: Db): Promise<NormalisedSchema> {
       if (jsonCols.has(`${t.name}.${c.name}`) && c.dtype.toLowerCase() === 'longtext') type = 'json'
       const extra = c.extra.toLowerCase()
       const onUpdate = /on update (\S+)/.exec(extra)?.[1]
+      const generated = /\b(stored|virtual|persistent) generated\b/.exec(extra)?.[1]
       table.columns.push({
         name: c.name,
         type,
         nullable: c.nullable === 'YES',
-        default: normaliseMysqlDefault(c.def, c.dtype.toLowerCase(), extra, mariadb),
+        default: generated ? (c.gen ?? null) : normaliseMysqlDefault(c.def, c.dtype.toLowerCase(), extra, mariadb),
+        ...(generated ? { generated: generated === 'virtual' ? ('virtual' as const) : ('stored' as const) } : {}),
         ...(c.comment ? { comment: c.comment } : {}),
         ...(extra.includes('auto_increment') ? { autoIncrement: true as const } : {}),
         ...(onUpdate ? { onUpdate: normaliseMysqlExpr(onUpdate) } : {}),

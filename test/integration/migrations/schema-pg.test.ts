@@ -6,9 +6,6 @@ import {
   DIFY_HEAD,
   loadOracleSchema,
   openScratchDb,
-  oracleSqlBetween,
-  psqlRun,
-  scratchPgFromTemplate,
   upgradeDifySchema,
 } from '../../support/dify-schema.js'
 import { diffSchemas, introspectSchema, type NormalisedSchema } from '../../../src/migrations/schema/introspect.js'
@@ -103,9 +100,8 @@ describe('PostgreSQL schema against Dify\'s own Alembic output (offline oracle)'
   // from the baseline's revision on (older starts: upgrade-releases.test.ts, against each release's own schema)
   const starts = REVISION_LIST.slice(REVISION_LIST.findIndex((r) => r.revision === BASE)).map((r) => r.revision).filter((r) => r !== DIFY_HEAD)
   it.each(starts)('a database built by Dify at %s, brought forward by our revisions, equals the head', async (rev) => {
-    const s = await scratchPgFromTemplate(`up${rev}`, template.name)
-    scratches.push(s)
-    psqlRun(s.name, oracleSqlBetween(BASE, rev))
+    const s = await fresh(`up${rev}`)
+    loadOracleSchema(s.name, rev)
     const db = await openScratchDb(s.env)
     // the one data migration in range (9e6fa5cbcd80) gets rows to migrate when it runs
     if (rev === '288345cd01d1') await seedAnnotations(db)
