@@ -84,7 +84,7 @@ export interface ProfileOptions {
   /** the database's dialect: MySQL is supported from 1.10.1 */
   dialect?: 'postgres' | 'mysql'
   /**
-   * the Alembic graph of the Dify code at hand (src/migrations/dify-code.ts), used to tell whether a revision this
+   * the Alembic graph of the Dify code at hand (src/dify/dify-code.ts), used to tell whether a revision this
    * CLI does not know descends from the window's head
    */
   code?: { revisions: ReadonlyArray<{ revision: string; downRevisions: string[] }> }

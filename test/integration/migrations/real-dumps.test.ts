@@ -13,7 +13,7 @@ import { REAL_DUMPS, loadRealDump } from '../../support/oracles.js'
 import { scratchPg, type Scratch } from '../../support/scratch.js'
 import type { Db } from '../../../src/core/db.js'
 
-const TARGET = '788d3099ae3a'
+const TARGET = 'd9e8f7a6b5c4' // the CLI's head, Dify 1.15.0
 const scratches: Scratch[] = []
 afterAll(async () => {
   for (const s of scratches) await s.drop().catch(() => {})

@@ -12,8 +12,7 @@ import { ORACLE_RELEASES, expectedAt, loadRelease } from '../../support/oracles.
 import { scratchMysql, scratchPg, type Scratch } from '../../support/scratch.js'
 import type { SqlDialect } from '../../../src/migrations/types.js'
 
-/** Until the 1.13–1.15 revisions are merged the CLI head is 788d3099ae3a; the lead switches this to the head. */
-const TARGET = '788d3099ae3a'
+const TARGET = 'd9e8f7a6b5c4' // the CLI's head, Dify 1.15.0
 /**
  * The one known difference, between Dify releases rather than ours: f9f6d18a37f9 (1.12.0) gave three ids a
  * uuid_generate_v4() default on PostgreSQL; 1.13.0 edited that file in place and dropped it (#31304, #32060), so
