@@ -69,13 +69,21 @@ export abstract class DifyCommand extends Command {
     this.out = makeOutput({ json })
     const i = this.argv.findIndex((a) => a === '--env-file' || a.startsWith('--env-file='))
     if (i >= 0) this.#envFile = this.argv[i]!.includes('=') ? this.argv[i]!.split('=').slice(1).join('=') : this.argv[i + 1]
-    process.once('SIGINT', () => {
-      this.abort.abort()
-      process.once('SIGINT', () => process.exit(ExitCode.interrupted))
-      if (!(this.constructor as typeof DifyCommand).gracefulInterrupt) void this.#interrupt()
-    })
+    process.once('SIGINT', this.#onSigint)
     // last resort: an error nobody handled (e.g. an 'error' event of a driver) is reported like any other
-    process.once('uncaughtException', (e) => void this.#fatal(e))
+    process.once('uncaughtException', this.#onUncaught)
+  }
+
+  #onSigint = (): void => {
+    this.abort.abort()
+    process.once('SIGINT', () => process.exit(ExitCode.interrupted))
+    if (!(this.constructor as typeof DifyCommand).gracefulInterrupt) void this.#interrupt()
+  }
+  #onUncaught = (e: Error): void => void this.#fatal(e)
+  /** the process handlers of this command, removed when it ends (several commands can run in one process: tests) */
+  #removeProcessHandlers(): void {
+    process.off('SIGINT', this.#onSigint)
+    process.off('uncaughtException', this.#onUncaught)
   }
 
   #ended = false
@@ -194,10 +202,13 @@ export abstract class DifyCommand extends Command {
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
     if (!err && this.#ended) return new Promise(() => {}) // being ended by #fatal (interrupt): it exits
+    this.#removeProcessHandlers()
     if (!err) {
       this.#ended = true
       if (this.#forceTimer) clearTimeout(this.#forceTimer)
       // Ctrl-C cut a run that then reported failures (e.g. per-tenant ones): the outcome is the interrupt
+      // a run that ended on its own after Ctrl-C (queue list --watch) was interrupted all the same
+      if (this.abort.signal.aborted && this.#exitCode === 0) this.#exitCode = ExitCode.interrupted
       if (this.#rt?.guard.interrupted && this.#exitCode !== 0 && this.#exitCode !== ExitCode.interrupted) {
         process.stderr.write('Interrupted (Ctrl-C): the report above shows what was done; run the command again for the rest.\n')
         this.#exitCode = ExitCode.interrupted

@@ -85,7 +85,7 @@ export function checkSupported(profile: DifyProfile, opts: CheckOptions): string
     if (opts.manifestVerified) return `${text} Every table and column this command touches is as this CLI knows it, so it goes on.`
     if (opts.force) return text
     throw new ConfigError(`${text} This command cannot check what it touches on a newer schema.`, {
-      hint: 'Use a dify-ops release that knows this Dify release, or pass --force-version if you know the difference does not matter (upgrade-db cannot help: the database is ahead of this CLI).',
+      hint: 'Use a dify-ops release that knows this Dify release, or pass --force-version if you know the difference does not matter (the database is ahead of this CLI, which cannot migrate it).',
       details: { revision: profile.revision, status: profile.status },
     })
   }
@@ -120,7 +120,7 @@ export async function checkRelease(db: Db, profile: DifyProfile, opts: CheckOpti
     const diff = await verifyManifest(db, manifest)
     if (diff) {
       throw new ConfigError(`The metadata database is at revision ${profile.revision}, newer than this CLI knows, and ${diff}, so ${opts.operation ?? 'this command'} cannot run safely.`, {
-        hint: 'Use a dify-ops release that knows this Dify release (upgrade-db cannot help: the database is ahead of this CLI); --force-version skips this check.',
+        hint: 'Use a dify-ops release that knows this Dify release (the database is ahead of this CLI, which cannot migrate it); --force-version skips this check.',
         details: { revision: profile.revision, status: profile.status, difference: diff },
       })
     }

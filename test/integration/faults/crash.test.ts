@@ -98,7 +98,9 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
       const created = (t: string) => st.some((x) => new RegExp(`^\\s*create table\\s+"?${t}"?[\\s(]`, 'i').test(x.sql))
       return st.find((x) => x.table && !created(x.table) && /^\s*alter table/i.test(x.sql))
     }
-    const i = ordered.findIndex((r, k) => k >= 3 && alters(r) && !r.statements('postgres').some((s) => s.noTransaction) && !ordered[k - 1]!.statements('postgres').some((s) => s.noTransaction))
+    // createDifySchema builds from the baseline (d57accd375ae) on: start after it
+    const base = ordered.findIndex((r) => r.revision === 'd57accd375ae')
+    const i = ordered.findIndex((r, k) => k >= base + 3 && alters(r) && !r.statements('postgres').some((s) => s.noTransaction) && !ordered[k - 1]!.statements('postgres').some((s) => s.noTransaction))
     expect(i).toBeGreaterThan(0)
     const from = ordered[i - 2]!.revision
     const table = alters(ordered[i]!)!.table!

@@ -28,7 +28,8 @@ async function counts(db: Db): Promise<Record<string, number>> {
 }
 const NOT_BLANK = "encrypted_config is not null and btrim(encrypted_config, E' \\t\\n\\r\\f\\v') <> ''"
 
-describe.each(Object.keys(REAL_DUMPS))('real dump %s → head', (name) => {
+// the dumps from before 1.8.0 (the credential moves this test seeds need providers.encrypted_config)
+describe.each(Object.keys(REAL_DUMPS).filter((n) => n !== 'dify-1.14.0'))('real dump %s → head', (name) => {
   it('keeps every row, moves the credentials as Dify does, backs up what Dify drops, ends clean', async () => {
     const s = await scratchPg(`dump${name}`)
     scratches.push(s)

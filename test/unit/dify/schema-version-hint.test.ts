@@ -19,8 +19,8 @@ describe('unsupported-release hint', () => {
     const hint = hintOf(rev)
     if (hint !== undefined) expect(hint).not.toMatch(/upgrade-db/)
   })
-  it('an older release (1.10.1) is still pointed to upgrade-db; an empty database too', () => {
-    expect(hintOf('09cfdda155d1')).toMatch(/upgrade-db/)
+  it('an older release (0.15.0) is still pointed to upgrade-db; an empty database too', () => {
+    expect(hintOf('a91b476a53de')).toMatch(/upgrade-db/)
     expect(hintOf(null)).toMatch(/upgrade-db/)
   })
 })
