@@ -42,11 +42,20 @@ describe('encryption commands on MariaDB (Dify schema built by createDifySchema)
     const old = e.readKey(privateKeyPath(a.id))
     const r = await runCli(['reset-encrypt-key-pair', '--tenant', a.id, '--yes', '--json'], { env: e.env })
     expect(r.code).toBe(0)
-    expect(r.json.outcomes[0].deleted).toEqual({ providers: 1, provider_models: 1, provider_credentials: 1, provider_model_credentials: 1, load_balancing_model_configs: 1 })
+    expect(r.json.outcomes[0].deleted).toEqual({
+      providers: 1,
+      provider_models: 1,
+      provider_credentials: 1,
+      provider_model_credentials: 1,
+      load_balancing_model_configs: 1,
+    })
     expect(e.readKey(privateKeyPath(a.id))).not.toBe(old)
     const c = await runCli(['encryption', 'check', '--json'], { env: e.env })
     expect(c.code).toBe(8)
-    expect(c.json.tenants.find((x: any) => x.tenantId === a.id)).toMatchObject({ key: { status: 'ok' }, undecryptable: 15 })
+    expect(c.json.tenants.find((x: any) => x.tenantId === a.id)).toMatchObject({
+      key: { status: 'ok' },
+      undecryptable: 15,
+    })
     expect(c.json.tenants.find((x: any) => x.tenantId === t[1]!.id).ok).toBe(true)
   })
 })
