@@ -19,7 +19,11 @@ const head = REVISION_LIST.at(-1)!.revision
 
 function time(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}): number {
   const t0 = process.hrtime.bigint()
-  const r = spawnSync(cmd, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env }, input: opts.input ?? '', stdio: ['pipe', 'pipe', 'pipe'] })
+  const r = spawnSync(cmd, args, {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
+    input: opts.input ?? '',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   const ms = Number(process.hrtime.bigint() - t0) / 1e6
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
   return ms
@@ -40,7 +44,11 @@ try {
     await loadRelease(a, 'postgres', '1.0.0')
     await loadRelease(b, 'postgres', '1.0.0')
     ours.push(time(process.execPath, [BIN, 'upgrade-db', '--to', head, '--json'], { env: { ...a.env, ...redis.env } }))
-    psql.push(time('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', b.name], { input: difySql }))
+    psql.push(
+      time('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', b.name], {
+        input: difySql,
+      }),
+    )
     await a.drop().catch(() => {})
     await b.drop().catch(() => {})
   }

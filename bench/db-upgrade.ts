@@ -19,11 +19,17 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { loadRelease } from '../test/support/oracles.js'
 
-const WHOLE_CHAIN_1_15_0 = fileURLToPath(new URL('../../shared/oracles/pg-offline-alembic-base-to-d9e8f7a6b5c4-dify-1.15.0.sql', import.meta.url))
+const WHOLE_CHAIN_1_15_0 = fileURLToPath(
+  new URL('../../shared/oracles/pg-offline-alembic-base-to-d9e8f7a6b5c4-dify-1.15.0.sql', import.meta.url),
+)
 /** Dify's own SQL from just after `from`'s version line to the end of 1.15.0's chain (what Dify runs from there) */
 function difyTailAfter(from: string): string {
   const lines = readFileSync(WHOLE_CHAIN_1_15_0, 'utf8').split('\n')
-  const i = lines.findIndex((l) => l.startsWith(`UPDATE alembic_version SET version_num='${from}'`) || l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${from}')`))
+  const i = lines.findIndex(
+    (l) =>
+      l.startsWith(`UPDATE alembic_version SET version_num='${from}'`) ||
+      l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${from}')`),
+  )
   if (i < 0) throw new Error(`${from} not in the 1.15.0 chain`)
   return 'BEGIN;\n' + lines.slice(i + 1).join('\n') + '\n'
 }
@@ -35,14 +41,21 @@ const head = REVISION_LIST.at(-1)!.revision
 
 function time(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}): number {
   const t0 = process.hrtime.bigint()
-  const r = spawnSync(cmd, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env }, input: opts.input ?? '', stdio: ['pipe', 'pipe', 'pipe'] })
+  const r = spawnSync(cmd, args, {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
+    input: opts.input ?? '',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   const ms = Number(process.hrtime.bigint() - t0) / 1e6
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
   return ms
 }
 /** CPU seconds (user + sys) of one run, through /usr/bin/time: less distorted than wall time on a loaded machine */
 function cpu(args: string[], env: Record<string, string>): number {
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   const [u, sy] = r.stderr.toString().trim().split('\n').at(-1)!.split(' ').map(Number)
   return (u! + sy!) * 1000
 }
@@ -60,7 +73,11 @@ try {
     const b = await scratchPg('benchpsql')
     dbs.push(a, b)
     ours.push(time(process.execPath, [BIN, 'upgrade-db', '--json'], { env: { ...a.env, ...redis.env } }))
-    psql.push(time('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', b.name], { input: oracle }))
+    psql.push(
+      time('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', b.name], {
+        input: oracle,
+      }),
+    )
   }
   const noop: number[] = []
   const node0: number[] = []
@@ -83,7 +100,11 @@ try {
     const b = await scratchPg('bench1110psql', { template: template.name })
     dbs.push(a, b)
     up.push(time(process.execPath, [BIN, 'upgrade-db', '--json'], { env: { ...a.env, ...redis.env } }))
-    upPsql.push(time('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', b.name], { input: tail }))
+    upPsql.push(
+      time('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', b.name], {
+        input: tail,
+      }),
+    )
   }
   const noopCpu = Array.from({ length: 3 }, () => cpu([BIN, 'upgrade-db'], { ...at.env, ...redis.env }))
   const load = (await import('node:os')).loadavg()[0]!.toFixed(1)
@@ -91,10 +112,16 @@ try {
   console.log(`fresh → head, dify upgrade-db (whole process): median ${s(median(ours))}  [${ours.map(s).join(', ')}]`)
   console.log(`fresh → head, psql < Dify's offline SQL:        median ${s(median(psql))}  [${psql.map(s).join(', ')}]`)
   console.log(`ratio: ${(median(ours) / median(psql)).toFixed(2)}× (target < 3×)`)
-  console.log(`Dify 1.11.0 → 1.15.0, dify upgrade-db (whole process): median ${s(median(up))}  [${up.map(s).join(', ')}]`)
-  console.log(`Dify 1.11.0 → 1.15.0, psql < Dify's own SQL for the range: median ${s(median(upPsql))}  [${upPsql.map(s).join(', ')}]`)
+  console.log(
+    `Dify 1.11.0 → 1.15.0, dify upgrade-db (whole process): median ${s(median(up))}  [${up.map(s).join(', ')}]`,
+  )
+  console.log(
+    `Dify 1.11.0 → 1.15.0, psql < Dify's own SQL for the range: median ${s(median(upPsql))}  [${upPsql.map(s).join(', ')}]`,
+  )
   console.log(`ratio: ${(median(up) / median(upPsql)).toFixed(2)}× (target ≤ 1.5×)`)
-  console.log(`no-op at head, dify upgrade-db (whole process): median ${s(median(noop))}, min ${s(Math.min(...noop))} (target < 1 s)`)
+  console.log(
+    `no-op at head, dify upgrade-db (whole process): median ${s(median(noop))}, min ${s(Math.min(...noop))} (target < 1 s)`,
+  )
   console.log(`no-op at head, CPU time (user+sys): median ${s(median(noopCpu))}`)
   console.log(`reference: node -e 0 median ${s(median(node0))}; dify --version median ${s(median(version))}`)
 } finally {

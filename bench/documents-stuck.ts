@@ -36,15 +36,26 @@ try {
     select gen_random_uuid(), '${tenant}', md5('ds' || (i % 100 + 1))::uuid, md5('doc' || i)::uuid, 1, 'x', 1, 1, 0, 'completed', '${tenant}'
     from generate_series(1, ${DOCS}, 5) i`)
   await c.query('analyze')
-  const ids = (await c.query(`select id, dataset_id from documents order by position limit ${MESSAGES}`)).rows as Array<{ id: string; dataset_id: string }>
+  const ids = (await c.query(`select id, dataset_id from documents order by position limit ${MESSAGES}`))
+    .rows as Array<{ id: string; dataset_id: string }>
   const pipe = broker.pipeline()
   for (const r of ids) {
-    const m = buildTaskMessage({ task: 'tasks.document_indexing_task.priority_document_indexing_task', queue: 'priority_dataset', args: [], kwargs: { tenant_id: tenant, dataset_id: r.dataset_id, document_ids: [r.id] } })
+    const m = buildTaskMessage({
+      task: 'tasks.document_indexing_task.priority_document_indexing_task',
+      queue: 'priority_dataset',
+      args: [],
+      kwargs: { tenant_id: tenant, dataset_id: r.dataset_id, document_ids: [r.id] },
+    })
     pipe.lpush(`${name}:${m.list}`, m.payload)
   }
   await pipe.exec()
-  console.log(`generated ${DOCS} documents and ${MESSAGES} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-  const load = () => loadavg().map((x) => x.toFixed(2)).join(' ')
+  console.log(
+    `generated ${DOCS} documents and ${MESSAGES} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  )
+  const load = () =>
+    loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')
   console.log(`load average before the runs: ${load()}`)
 
   const floor = async () => {
@@ -62,28 +73,44 @@ try {
     r.disconnect()
     return (performance.now() - s) / 1000
   }
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}), ...db.env, REDIS_HOST: '127.0.0.1', REDIS_PORT: '6379', REDIS_KEY_PREFIX: name, CELERY_BROKER_URL: 'redis://127.0.0.1:6379/1' }
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+    ...db.env,
+    REDIS_HOST: '127.0.0.1',
+    REDIS_PORT: '6379',
+    REDIS_KEY_PREFIX: name,
+    CELERY_BROKER_URL: 'redis://127.0.0.1:6379/1',
+  }
   for (const json of [false, true]) {
     const floors: number[] = []
     const runs: Array<{ wall: number; cpu: number; rss: number }> = []
     for (let i = 0; i < 3; i++) {
       floors.push(await floor())
       const start = performance.now()
-      const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, BIN, 'documents', 'stuck', ...(json ? ['--json'] : [])], { env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 })
+      const r = spawnSync(
+        '/usr/bin/time',
+        ['-f', '%U %S %M', process.execPath, BIN, 'documents', 'stuck', ...(json ? ['--json'] : [])],
+        { env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 },
+      )
       const wall = (performance.now() - start) / 1000
       if (r.status !== 8) throw new Error(`stuck exited ${r.status}: ${r.stderr.slice(0, 2000)}`)
       if (json) {
         const out = JSON.parse(r.stdout)
-        if (out.documents.length !== DOCS || out.counts.queued !== MESSAGES) throw new Error(`unexpected: ${out.documents.length} documents, ${out.counts.queued} queued`)
+        if (out.documents.length !== DOCS || out.counts.queued !== MESSAGES)
+          throw new Error(`unexpected: ${out.documents.length} documents, ${out.counts.queued} queued`)
       }
       const [u, sy, kb] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number)
       runs.push({ wall, cpu: u! + sy!, rss: kb! / 1024 })
     }
     const best = Math.min(...runs.map((x) => x.wall))
     const bestFloor = Math.min(...floors)
-    console.log(`documents stuck${json ? ' --json' : ''} over ${DOCS} documents, ${MESSAGES} messages: best ${best.toFixed(2)} s wall (target < 2 s), ` +
-      `${Math.min(...runs.map((x) => x.cpu)).toFixed(2)} s CLI CPU, peak RSS max ${Math.max(...runs.map((x) => x.rss)).toFixed(0)} MB (target < 200 MB); ` +
-      `floor (SQL + LRANGE) best ${bestFloor.toFixed(2)} s → ${(best / bestFloor).toFixed(2)}× the floor`)
+    console.log(
+      `documents stuck${json ? ' --json' : ''} over ${DOCS} documents, ${MESSAGES} messages: best ${best.toFixed(2)} s wall (target < 2 s), ` +
+        `${Math.min(...runs.map((x) => x.cpu)).toFixed(2)} s CLI CPU, peak RSS max ${Math.max(...runs.map((x) => x.rss)).toFixed(0)} MB (target < 200 MB); ` +
+        `floor (SQL + LRANGE) best ${bestFloor.toFixed(2)} s → ${(best / bestFloor).toFixed(2)}× the floor`,
+    )
   }
   console.log(`load average after the runs: ${load()}`)
 } finally {

@@ -38,7 +38,9 @@ const cpuMs = () => {
 
 async function keygen() {
   const { loadavg } = await import('node:os')
-  console.log(`\nRSA-2048 key generation, ${KEYS} keys, ${availableParallelism()} CPUs, load average ${loadavg()[0]!.toFixed(1)}`)
+  console.log(
+    `\nRSA-2048 key generation, ${KEYS} keys, ${availableParallelism()} CPUs, load average ${loadavg()[0]!.toFixed(1)}`,
+  )
   const c0 = cpuMs()
   let t = now()
   for (let i = 0; i < KEYS; i++) generateTenantKeyPairSync()
@@ -53,10 +55,22 @@ async function keygen() {
   const par = now() - t
   const coresUsed = (cpuMs() - cPar) / par
   line('CPU time per key', `${cpuPerKey.toFixed(0)} ms`)
-  line('one at a time (generateKeyPairSync)', `${(sync / KEYS).toFixed(0)} ms/key, ${((KEYS * 1000) / sync).toFixed(1)} keys/s`)
-  line('one at a time (async, awaited)', `${(seq / KEYS).toFixed(0)} ms/key, ${((KEYS * 1000) / seq).toFixed(1)} keys/s`)
-  line(`parallel (async, ${CONC} in flight)`, `${(par / KEYS).toFixed(0)} ms/key, ${((KEYS * 1000) / par).toFixed(1)} keys/s`)
-  line('CPU cores this process got while parallel', `${coresUsed.toFixed(2)} (of ${availableParallelism()}; the rest went to other processes)`)
+  line(
+    'one at a time (generateKeyPairSync)',
+    `${(sync / KEYS).toFixed(0)} ms/key, ${((KEYS * 1000) / sync).toFixed(1)} keys/s`,
+  )
+  line(
+    'one at a time (async, awaited)',
+    `${(seq / KEYS).toFixed(0)} ms/key, ${((KEYS * 1000) / seq).toFixed(1)} keys/s`,
+  )
+  line(
+    `parallel (async, ${CONC} in flight)`,
+    `${(par / KEYS).toFixed(0)} ms/key, ${((KEYS * 1000) / par).toFixed(1)} keys/s`,
+  )
+  line(
+    'CPU cores this process got while parallel',
+    `${coresUsed.toFixed(2)} (of ${availableParallelism()}; the rest went to other processes)`,
+  )
   line('speed-up of parallel over one at a time (async)', `${(seq / par).toFixed(2)}×`)
   line('speed-up of parallel over generateKeyPairSync', `${(sync / par).toFixed(2)}×`)
 }
@@ -72,28 +86,50 @@ async function commands() {
     await client.connect()
     let t = now()
     const shared = await generateTenantKeyPair()
-    await seedTenants(pgSink(client), async (p, pem) => {
-      mkdirSync(dirname(join(root, p)), { recursive: true })
-      writeFileSync(join(root, p), pem)
-    }, { count: TENANTS, sharedKey: shared })
+    await seedTenants(
+      pgSink(client),
+      async (p, pem) => {
+        mkdirSync(dirname(join(root, p)), { recursive: true })
+        writeFileSync(join(root, p), pem)
+      },
+      { count: TENANTS, sharedKey: shared },
+    )
     line('seeding (one shared key)', `${((now() - t) / 1000).toFixed(1)} s`)
-    const cfg = loadConfig({ env: { ...scratch.env, ...redisScratch.env, STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: root }, noDotenv: true })
+    const cfg = loadConfig({
+      env: {
+        ...scratch.env,
+        ...redisScratch.env,
+        STORAGE_TYPE: 'opendal',
+        OPENDAL_SCHEME: 'fs',
+        OPENDAL_FS_ROOT: root,
+      },
+      noDotenv: true,
+    })
     const db = await openDb(cfg.db, { connectTimeoutMs: 5000 })
     const storage = await openStorage(cfg.storage)
     const redis = await openRedis(cfg.redis, 5000)
     const deps = { db, storage, redis: async () => redis }
     try {
       if (PARTS.has('rotate')) {
-      t = now()
-      const r = await rotateKeys(deps, { concurrency: CONC })
-      const rot = (now() - t) / 1000
-      if (r.summary.failed || r.summary.reencrypted !== TENANTS * 20) throw new Error(`rotate: ${JSON.stringify(r.summary)}`)
-      line(`rotate (${CONC} in flight)`, `${rot.toFixed(1)} s, ${(TENANTS / rot).toFixed(1)} tenants/s, ${((TENANTS * 20) / rot).toFixed(0)} secrets/s`)
+        t = now()
+        const r = await rotateKeys(deps, { concurrency: CONC })
+        const rot = (now() - t) / 1000
+        if (r.summary.failed || r.summary.reencrypted !== TENANTS * 20)
+          throw new Error(`rotate: ${JSON.stringify(r.summary)}`)
+        line(
+          `rotate (${CONC} in flight)`,
+          `${rot.toFixed(1)} s, ${(TENANTS / rot).toFixed(1)} tenants/s, ${((TENANTS * 20) / rot).toFixed(0)} secrets/s`,
+        )
       }
       if (!PARTS.has('reset')) return
       const half = Math.floor(TENANTS / 2)
-      const tenants = (await client.query('select id from tenants order by created_at, id')).rows.map((x) => x.id as string)
-      for (const [label, ids, conc] of [[`reset (${CONC} in flight)`, tenants.slice(0, half), CONC], ['reset (one tenant at a time)', tenants.slice(half), 1]] as const) {
+      const tenants = (await client.query('select id from tenants order by created_at, id')).rows.map(
+        (x) => x.id as string,
+      )
+      for (const [label, ids, conc] of [
+        [`reset (${CONC} in flight)`, tenants.slice(0, half), CONC],
+        ['reset (one tenant at a time)', tenants.slice(half), 1],
+      ] as const) {
         const input = { edition: 'SELF_HOSTED', tenantIds: [...ids], concurrency: conc }
         t = now()
         const plan = await planReset({ db, storage }, input)

@@ -11,7 +11,11 @@ export interface Timing {
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null
 
 /** Median wall and CPU time of running a command `runs` times after `warmup` runs. */
-export function measure(cmd: string, args: string[], opts: { runs?: number; warmup?: number; env?: NodeJS.ProcessEnv; input?: string; allowFail?: boolean } = {}): Timing {
+export function measure(
+  cmd: string,
+  args: string[],
+  opts: { runs?: number; warmup?: number; env?: NodeJS.ProcessEnv; input?: string; allowFail?: boolean } = {},
+): Timing {
   const runs = opts.runs ?? 15
   const warmup = opts.warmup ?? 3
   const walls: number[] = []
@@ -19,7 +23,11 @@ export function measure(cmd: string, args: string[], opts: { runs?: number; warm
   for (let i = 0; i < warmup + runs; i++) {
     const t0 = process.hrtime.bigint()
     const r = TIME
-      ? spawnSync(TIME, ['-f', '%U %S', cmd, ...args], { env: opts.env ?? process.env, input: opts.input, stdio: ['pipe', 'ignore', 'pipe'] })
+      ? spawnSync(TIME, ['-f', '%U %S', cmd, ...args], {
+          env: opts.env ?? process.env,
+          input: opts.input,
+          stdio: ['pipe', 'ignore', 'pipe'],
+        })
       : spawnSync(cmd, args, { env: opts.env ?? process.env, input: opts.input, stdio: ['pipe', 'ignore', 'pipe'] })
     const ms = Number(process.hrtime.bigint() - t0) / 1e6
     if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
@@ -38,7 +46,8 @@ export function measure(cmd: string, args: string[], opts: { runs?: number; warm
 export function fmt(t: Timing, base?: Timing): string {
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`
   const wall = `${t.wallMs.toFixed(0)} ms wall${base ? ` (${ratio(t.wallMs, base.wallMs)})` : ''}`
-  const cpu = t.cpuMs !== null ? `, ${t.cpuMs.toFixed(0)} ms cpu${base?.cpuMs ? ` (${ratio(t.cpuMs, base.cpuMs)})` : ''}` : ''
+  const cpu =
+    t.cpuMs !== null ? `, ${t.cpuMs.toFixed(0)} ms cpu${base?.cpuMs ? ` (${ratio(t.cpuMs, base.cpuMs)})` : ''}` : ''
   return wall + cpu
 }
 

@@ -7,12 +7,20 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const CHAIN = {
-  postgres: fileURLToPath(new URL('../../shared/oracles/pg-offline-alembic-base-to-d9e8f7a6b5c4-dify-1.15.0.sql', import.meta.url)),
-  mysql: fileURLToPath(new URL('../../shared/oracles/mysql-offline-alembic-base-to-d9e8f7a6b5c4-dify-1.15.0.sql', import.meta.url)),
+  postgres: fileURLToPath(
+    new URL('../../shared/oracles/pg-offline-alembic-base-to-d9e8f7a6b5c4-dify-1.15.0.sql', import.meta.url),
+  ),
+  mysql: fileURLToPath(
+    new URL('../../shared/oracles/mysql-offline-alembic-base-to-d9e8f7a6b5c4-dify-1.15.0.sql', import.meta.url),
+  ),
 }
 
 function lineOf(lines: string[], rev: string): number {
-  const i = lines.findIndex((l) => l.startsWith(`UPDATE alembic_version SET version_num='${rev}'`) || l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${rev}')`))
+  const i = lines.findIndex(
+    (l) =>
+      l.startsWith(`UPDATE alembic_version SET version_num='${rev}'`) ||
+      l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${rev}')`),
+  )
   if (i < 0) throw new Error(`revision ${rev} is not in the 1.15.0 chain`)
   return i
 }

@@ -17,7 +17,8 @@ try {
   const pipe = client.pipeline()
   for (const q of [...WORKER_QUEUES_1_12, 'monitor', 'trigger_refresh_publisher']) {
     pipe.sadd(celeryKeys.binding(q, prefix), `${q}\x06\x16\x06\x16${q}`)
-    for (const p of [0, 3, 6, 9]) pipe.lpush(prefix + priorityListKey(q, p), ...Array.from({ length: p === 0 ? 170 : 10 }, (_, i) => message(i, q)))
+    for (const p of [0, 3, 6, 9])
+      pipe.lpush(prefix + priorityListKey(q, p), ...Array.from({ length: p === 0 ? 170 : 10 }, (_, i) => message(i, q)))
   }
   for (let i = 0; i < 50; i++) {
     pipe.hset(celeryKeys.unacked(prefix), `tag${i}`, `[${message(i, 'dataset')}, "", "dataset"]`)
@@ -30,7 +31,8 @@ try {
       const t0 = performance.now()
       const r = await listQueues(b, { expected: WORKER_QUEUES_1_12, workerTimeoutMs })
       times.push(performance.now() - t0)
-      if (r.queues.length !== 18 || r.totals.depth !== 18 * 200) throw new Error(`unexpected result ${r.queues.length} ${r.totals.depth}`)
+      if (r.queues.length !== 18 || r.totals.depth !== 18 * 200)
+        throw new Error(`unexpected result ${r.queues.length} ${r.totals.depth}`)
     }
     times.sort((x, y) => x - y)
     return { median: times[12]!, p90: times[22]!, max: times[24]! }
@@ -38,8 +40,12 @@ try {
   const ro = await run(0)
   const pb = await run(1000)
   console.log('queue list (16 Dify queues + 2 discovered, 3600 messages, 50 unacked), after connect:')
-  console.log(`  --no-workers                 median ${ro.median.toFixed(1)} ms, p90 ${ro.p90.toFixed(1)} ms, max ${ro.max.toFixed(1)} ms  (target < 200 ms)`)
-  console.log(`  with pidbox (no live worker) median ${pb.median.toFixed(1)} ms, p90 ${pb.p90.toFixed(1)} ms, max ${pb.max.toFixed(1)} ms`)
+  console.log(
+    `  --no-workers                 median ${ro.median.toFixed(1)} ms, p90 ${ro.p90.toFixed(1)} ms, max ${ro.max.toFixed(1)} ms  (target < 200 ms)`,
+  )
+  console.log(
+    `  with pidbox (no live worker) median ${pb.median.toFixed(1)} ms, p90 ${pb.p90.toFixed(1)} ms, max ${pb.max.toFixed(1)} ms`,
+  )
 } finally {
   let cursor = '0'
   do {

@@ -19,7 +19,10 @@ const prefix = `${name}:`
 const key = `${prefix}bench`
 const client = new Redis({ host: '127.0.0.1', port: 6379, db: 1 })
 const b = { client, prefix, db: 1 }
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ')
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
 const redisCpu = async () => {
   const info = await client.info('cpu')
   return Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1])
@@ -30,7 +33,7 @@ const gen = (i: number) => {
 }
 async function fill(make: (i: number) => string) {
   await client.del(key)
-  for (let done = 0; done < N; ) {
+  for (let done = 0; done < N;) {
     const pipe = client.pipeline()
     for (let k = 0; k < 20 && done < N; k++) {
       const n = Math.min(1000, N - done)
@@ -75,7 +78,9 @@ try {
   const purgeMs = performance.now() - t
   const purgeRedisCpu = (await redisCpu()) - c0
   const cli = process.cpuUsage(cpu0)
-  const ours = ((await client.slowlog('GET', 100000)) as Array<[number, number, number, string[]]>).filter((e) => e[3].some((a) => String(a).includes(name)))
+  const ours = ((await client.slowlog('GET', 100000)) as Array<[number, number, number, string[]]>).filter((e) =>
+    e[3].some((a) => String(a).includes(name)),
+  )
   const slow = ours.filter((e) => e[2] > 50_000)
   const durs = ours.map((e) => e[2] / 1000).sort((x, y) => x - y)
   const pct = (p: number) => durs[Math.min(durs.length - 1, Math.floor(p * durs.length))]!.toFixed(1)
@@ -83,12 +88,22 @@ try {
   const left = await client.llen(key)
   if (r.removed !== seen || left !== N - seen) throw new Error(`purge removed ${r.removed} of ${seen}; ${left} left`)
   console.log(`${N} messages, ${seen} of task ${TASK}`)
-  console.log(`  floor, one LREM of ${lremRemoved} copies of one value: ${lremMs.toFixed(0)} ms wall, ${(lremCpu * 1000).toFixed(0)} ms Redis CPU`)
+  console.log(
+    `  floor, one LREM of ${lremRemoved} copies of one value: ${lremMs.toFixed(0)} ms wall, ${(lremCpu * 1000).toFixed(0)} ms Redis CPU`,
+  )
   console.log(`  floor, bare linear pass (LRANGE ×1000 + task decode): ${passMs.toFixed(0)} ms wall`)
-  console.log(`  purge --task: ${(purgeMs / 1000).toFixed(2)} s wall, Redis CPU ${purgeRedisCpu.toFixed(2)} s, client CPU ${((cli.user + cli.system) / 1e6).toFixed(2)} s; removed ${r.removed}`)
-  console.log(`  ratio: ${(purgeMs / passMs).toFixed(2)}× the linear pass, ${(purgeMs / lremMs).toFixed(0)}× the single LREM (wall); Redis CPU ${(purgeRedisCpu / Math.max(lremCpu, 0.001)).toFixed(0)}× the LREM's`)
-  console.log(`  this run's commands: ${ours.length} (${evals} scripts); duration p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms (SLOWLOG, wall time inside Redis)`)
-  console.log(`  commands over 50 ms: ${slow.length}${slow.length ? ' — ' + slow.map((e) => `${String(e[3][0])} ${(e[2] / 1000).toFixed(0)} ms`).join(', ') : ''}`)
+  console.log(
+    `  purge --task: ${(purgeMs / 1000).toFixed(2)} s wall, Redis CPU ${purgeRedisCpu.toFixed(2)} s, client CPU ${((cli.user + cli.system) / 1e6).toFixed(2)} s; removed ${r.removed}`,
+  )
+  console.log(
+    `  ratio: ${(purgeMs / passMs).toFixed(2)}× the linear pass, ${(purgeMs / lremMs).toFixed(0)}× the single LREM (wall); Redis CPU ${(purgeRedisCpu / Math.max(lremCpu, 0.001)).toFixed(0)}× the LREM's`,
+  )
+  console.log(
+    `  this run's commands: ${ours.length} (${evals} scripts); duration p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms (SLOWLOG, wall time inside Redis)`,
+  )
+  console.log(
+    `  commands over 50 ms: ${slow.length}${slow.length ? ' — ' + slow.map((e) => `${String(e[3][0])} ${(e[2] / 1000).toFixed(0)} ms`).join(', ') : ''}`,
+  )
   console.log(`load average after: ${load()}`)
 } finally {
   await client.config('SET', 'slowlog-log-slower-than', slowerThan!)

@@ -16,7 +16,7 @@ const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 try {
   const t0 = performance.now()
   const BATCH = 1000
-  for (let done = 0; done < N; ) {
+  for (let done = 0; done < N;) {
     const pipe = client.pipeline()
     for (let k = 0; k < 50 && done < N; k++) {
       const n = Math.min(BATCH, N - done)
@@ -26,37 +26,58 @@ try {
     await pipe.exec()
   }
   const mem = (await client.memory('USAGE', `${prefix}bench`)) as number
-  console.log(`generated ${N} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s (${(mem / 1e6).toFixed(0)} MB in Redis)`)
+  console.log(
+    `generated ${N} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s (${(mem / 1e6).toFixed(0)} MB in Redis)`,
+  )
   const redisCpu = async () => {
     const info = await client.info('cpu')
     return Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1])
   }
-  const load = () => loadavg().map((x) => x.toFixed(2)).join(' ')
+  const load = () =>
+    loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')
   console.log(`load average before the runs: ${load()}`)
   const runs: Array<{ wall: number; rss: number; cpu: number; redis: number }> = []
   for (let i = 0; i < 2; i++) {
     const start = performance.now()
     const r0 = await redisCpu()
-    const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, BIN, 'queue', 'stats', 'bench', '--json'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, CELERY_BROKER_URL: 'redis://127.0.0.1:6379/1', REDIS_KEY_PREFIX: name },
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    })
+    const r = spawnSync(
+      '/usr/bin/time',
+      ['-f', '%U %S %M', process.execPath, BIN, 'queue', 'stats', 'bench', '--json'],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          CELERY_BROKER_URL: 'redis://127.0.0.1:6379/1',
+          REDIS_KEY_PREFIX: name,
+        },
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    )
     const wall = (performance.now() - start) / 1000
     if (r.status !== 0) throw new Error(`stats failed: ${r.stderr}`)
     const out = JSON.parse(r.stdout)
-    if (out.scanned !== N || out.tasks.length !== TASK_COUNT) throw new Error(`unexpected result: scanned ${out.scanned}`)
+    if (out.scanned !== N || out.tasks.length !== TASK_COUNT)
+      throw new Error(`unexpected result: scanned ${out.scanned}`)
     const redis = (await redisCpu()) - r0
     const [u, sy, kb] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number)
     const rss = kb! / 1024
     const cpu = u! + sy!
     runs.push({ wall, rss, cpu, redis })
-    console.log(`  run ${i + 1}: ${wall.toFixed(2)} s wall (stats itself ${(out.elapsedMs / 1000).toFixed(2)} s), CLI CPU ${cpu.toFixed(2)} s, Redis CPU ${redis.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MB`)
+    console.log(
+      `  run ${i + 1}: ${wall.toFixed(2)} s wall (stats itself ${(out.elapsedMs / 1000).toFixed(2)} s), CLI CPU ${cpu.toFixed(2)} s, Redis CPU ${redis.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MB`,
+    )
   }
   runs.sort((x, y) => x.wall - y.wall)
-  console.log(`queue stats over ${N} messages: best ${runs[0]!.wall.toFixed(2)} s wall, ${Math.min(...runs.map((r) => r.cpu)).toFixed(2)} s CLI CPU (target < 10 s); peak RSS max ${Math.max(...runs.map((r) => r.rss)).toFixed(0)} MB (target < 200 MB)`)
+  console.log(
+    `queue stats over ${N} messages: best ${runs[0]!.wall.toFixed(2)} s wall, ${Math.min(...runs.map((r) => r.cpu)).toFixed(2)} s CLI CPU (target < 10 s); peak RSS max ${Math.max(...runs.map((r) => r.rss)).toFixed(0)} MB (target < 200 MB)`,
+  )
   console.log(`load average after the runs: ${load()}`)
-  console.log('  (wall time is only meaningful on an idle machine: the CLI is single-threaded, so on 2 idle cores wall ≈ CLI CPU + connect)')
+  console.log(
+    '  (wall time is only meaningful on an idle machine: the CLI is single-threaded, so on 2 idle cores wall ≈ CLI CPU + connect)',
+  )
 } finally {
   await client.unlink(`${prefix}bench`)
   client.disconnect()

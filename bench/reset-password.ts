@@ -22,9 +22,17 @@ const NODE = process.env.BENCH_NODE ?? process.execPath
  * time is the load-independent figure, the wall time the one an operator feels.
  */
 const cpuTimes: Record<string, number[]> = {}
-function time(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string; label?: string } = {}): number {
+function time(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string; label?: string } = {},
+): number {
   const t0 = process.hrtime.bigint()
-  const r = spawnSync('/usr/bin/time', ['-f', '__T %U %S', cmd, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env }, input: opts.input ?? '', stdio: ['pipe', 'pipe', 'pipe'] })
+  const r = spawnSync('/usr/bin/time', ['-f', '__T %U %S', cmd, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
+    input: opts.input ?? '',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   const ms = Number(process.hrtime.bigint() - t0) / 1e6
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`)
   const m = String(r.stderr).match(/__T ([\d.]+) ([\d.]+)/)
@@ -37,7 +45,10 @@ const stats = (xs: number[]) => {
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!
   return { min: s[0]!, median: q(0.5), p90: q(0.9), max: s[s.length - 1]! }
 }
-const fmt = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${(v / 1000).toFixed(3)} s`).join(', ')
+const fmt = (o: Record<string, number>) =>
+  Object.entries(o)
+    .map(([k, v]) => `${k} ${(v / 1000).toFixed(3)} s`)
+    .join(', ')
 
 const pg = await scratchPg('benchreset')
 const redis = await scratchRedis('benchreset')
@@ -57,18 +68,30 @@ try {
     nodeTimes.push(time(NODE, ['-e', '0'], { label: 'node' }))
     await seedSession(redis.client, redis.prefix, target.id)
     await redis.client.set(`${redis.prefix}login_error_rate_limit:${target.email}`, '6', 'EX', 600)
-    cliTimes.push(time(NODE, [BIN, 'reset-password', '--email', target.email, '--password-stdin'], { env, input: `Bench-pass-${i}x`, label: 'cli' }))
+    cliTimes.push(
+      time(NODE, [BIN, 'reset-password', '--email', target.email, '--password-stdin'], {
+        env,
+        input: `Bench-pass-${i}x`,
+        label: 'cli',
+      }),
+    )
   }
   const n = stats(nodeTimes)
   const c = stats(cliTimes)
-  console.log(`node ${spawnSync(NODE, ['--version']).stdout.toString().trim()}, ${RUNS} runs, ${SESSIONS} other sessions in Redis, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, ${cpus().length} CPUs`)
+  console.log(
+    `node ${spawnSync(NODE, ['--version']).stdout.toString().trim()}, ${RUNS} runs, ${SESSIONS} other sessions in Redis, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}, ${cpus().length} CPUs`,
+  )
   console.log(`node -e 0                           : wall ${fmt(n)}`)
   console.log(`dify reset-password --password-stdin: wall ${fmt(c)}`)
   if (cpuTimes.node && cpuTimes.cli) {
     console.log(`node -e 0                           : cpu  ${fmt(stats(cpuTimes.node))}`)
     console.log(`dify reset-password --password-stdin: cpu  ${fmt(stats(cpuTimes.cli))}`)
   }
-  console.log(`ratio (median)                      : ${(c.median / n.median).toFixed(2)}x; target < 0.5 s: ${c.median < 500 ? 'met' : 'NOT met'}`)
+  console.log(
+    `ratio (median)                      : ${(c.median / n.median).toFixed(2)}x; target < 0.5 s: ${c.median < 500 ? 'met' : 'NOT met'}`,
+  )
 } finally {
   await redis.drop()
   await pg.drop()

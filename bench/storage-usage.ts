@@ -16,14 +16,22 @@ try {
   const perDir = 1000
   const made = new Set<string>()
   for (let i = 0; i < N; i++) {
-    const dir = join(root, i % 10 === 0 ? 'tools' : 'upload_files', `00000000-0000-4000-8000-${String(Math.floor(i / perDir)).padStart(12, '0')}`)
+    const dir = join(
+      root,
+      i % 10 === 0 ? 'tools' : 'upload_files',
+      `00000000-0000-4000-8000-${String(Math.floor(i / perDir)).padStart(12, '0')}`,
+    )
     if (!made.has(dir)) {
       mkdirSync(dir, { recursive: true })
       made.add(dir)
     }
     writeFileSync(join(dir, `${String(i).padStart(8, '0')}.txt`), 'x'.repeat(i % 97))
   }
-  console.log(`generated ${N} objects in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+  console.log(
+    `generated ${N} objects in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  )
   const env = { ...process.env, STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: root }
   const bare = (stat: boolean) => `
     const { Operator } = require(${JSON.stringify(OPENDAL)});

@@ -67,8 +67,17 @@ try {
     )
     // one unit vector (float32-exact values), its pickle as Python writes it
     const v = Array.from({ length: DIM }, (_, i) => Math.fround(1 / Math.sqrt(DIM)) * (i % 2 ? 1 : -1))
-    const pickle = execFileSync(PYTHON, ['-c', 'import pickle,sys,json; sys.stdout.buffer.write(pickle.dumps([float(x) for x in json.loads(sys.stdin.read())], protocol=5))'], { input: JSON.stringify(v) })
-    await c.query(`create table ${table} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${DIM}) not null) using heap`)
+    const pickle = execFileSync(
+      PYTHON,
+      [
+        '-c',
+        'import pickle,sys,json; sys.stdout.buffer.write(pickle.dumps([float(x) for x in json.loads(sys.stdin.read())], protocol=5))',
+      ],
+      { input: JSON.stringify(v) },
+    )
+    await c.query(
+      `create table ${table} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${DIM}) not null) using heap`,
+    )
     await c.query(
       `insert into ${table} (id, text, meta, embedding)
        select index_node_id::uuid, content,
@@ -78,7 +87,10 @@ try {
     )
     // drift: 100 missing, 100 orphans
     await c.query(`delete from ${table} where id in (select id from ${table} order by text limit 100)`)
-    await c.query(`insert into ${table} select gen_random_uuid(), 'orphan', '{}'::jsonb, $1::vector from generate_series(1, 100)`, [`[${v.join(',')}]`])
+    await c.query(
+      `insert into ${table} select gen_random_uuid(), 'orphan', '{}'::jsonb, $1::vector from generate_series(1, 100)`,
+      [`[${v.join(',')}]`],
+    )
     await c.query(
       `insert into embeddings (model_name, provider_name, hash, embedding)
        select 'text-embedding-3-small', 'langgenius/openai/openai', index_node_hash, $1 from document_segments where dataset_id = $2`,
@@ -91,36 +103,75 @@ try {
   const [{ size }] = (await c.query(`select pg_size_pretty(pg_total_relation_size('${table}')) as size`)).rows
 
   const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp',
-    DB_TYPE: 'postgresql', DB_HOST: PG.host, DB_PORT: String(PG.port), DB_USERNAME: PG.user, DB_PASSWORD: '', DB_DATABASE: dbName,
-    VECTOR_STORE: 'pgvector', PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: dbName,
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    DB_TYPE: 'postgresql',
+    DB_HOST: PG.host,
+    DB_PORT: String(PG.port),
+    DB_USERNAME: PG.user,
+    DB_PASSWORD: '',
+    DB_DATABASE: dbName,
+    VECTOR_STORE: 'pgvector',
+    PGVECTOR_HOST: PG.host,
+    PGVECTOR_PORT: String(PG.port),
+    PGVECTOR_USER: PG.user,
+    PGVECTOR_PASSWORD: '',
+    PGVECTOR_DATABASE: dbName,
   }
-  const run = () => new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    if (process.env.BENCH_NODE_OPTIONS) Object.assign(env, { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS })
-    const p = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, BIN, 'vdb', 'check', '--dataset', dataset, '--sample', String(SAMPLE), '--json'], { env })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
-    p.on('error', reject)
-    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }))
-  })
+  const run = () =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+      if (process.env.BENCH_NODE_OPTIONS) Object.assign(env, { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS })
+      const p = spawn(
+        '/usr/bin/time',
+        [
+          '-f',
+          'TIME %e %U %S %M',
+          process.execPath,
+          BIN,
+          'vdb',
+          'check',
+          '--dataset',
+          dataset,
+          '--sample',
+          String(SAMPLE),
+          '--json',
+        ],
+        { env },
+      )
+      let stdout = ''
+      let stderr = ''
+      p.stdout.on('data', (d) => (stdout += d))
+      p.stderr.on('data', (d) => (stderr += d))
+      p.on('error', reject)
+      p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }))
+    })
   for (let k = 0; k < RUNS; k++) {
-  const r = await run()
-  const m = r.stderr.match(/TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/)
-  if (!m) throw new Error(`no timing: ${r.stderr}`)
-  const [wall, user_, sys, maxKb] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])]
-  const json = JSON.parse(r.stdout)
-  const t = json.targets[0]
-  console.log(JSON.stringify({
-    vectors: t.stored, live: t.live.total, dimension: DIM, exitCode: r.code,
-    found: { missing: t.missing, orphaned: t.orphaned, sample: t.sample },
-    seedSeconds, tableSize: size,
-    checkSeconds: wall, cpuSeconds: Math.round((user_ + sys) * 100) / 100,
-    itemsPerSecond: Math.round((t.stored + t.live.total) / wall),
-    vectorsPerSecond: Math.round(t.stored / wall),
-    peakRssMb: Math.round(maxKb / 1024),
-  }, null, 2))
+    const r = await run()
+    const m = r.stderr.match(/TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/)
+    if (!m) throw new Error(`no timing: ${r.stderr}`)
+    const [wall, user_, sys, maxKb] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])]
+    const json = JSON.parse(r.stdout)
+    const t = json.targets[0]
+    console.log(
+      JSON.stringify(
+        {
+          vectors: t.stored,
+          live: t.live.total,
+          dimension: DIM,
+          exitCode: r.code,
+          found: { missing: t.missing, orphaned: t.orphaned, sample: t.sample },
+          seedSeconds,
+          tableSize: size,
+          checkSeconds: wall,
+          cpuSeconds: Math.round((user_ + sys) * 100) / 100,
+          itemsPerSecond: Math.round((t.stored + t.live.total) / wall),
+          vectorsPerSecond: Math.round(t.stored / wall),
+          peakRssMb: Math.round(maxKb / 1024),
+        },
+        null,
+        2,
+      ),
+    )
   }
 } finally {
   await c.end().catch(() => {})

@@ -29,7 +29,12 @@ import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { parseConfig } from '../src/config/schema.js'
-import { classPrefixForStore, indexStructJson, pgvectorHnswIndexName, pgvectorPhysicalTable } from '../src/dify/collections.js'
+import {
+  classPrefixForStore,
+  indexStructJson,
+  pgvectorHnswIndexName,
+  pgvectorPhysicalTable,
+} from '../src/dify/collections.js'
 import { decodeFloatListPickle, difyTextHash } from '../src/dify/embedding-cache.js'
 import { openVectorStore } from '../src/vector/index.js'
 import { vectorLiteral } from '../src/vector/stores/pgvector.js'
@@ -52,11 +57,24 @@ await admin.query(`create database ${dbB}`)
 const dir = await mkdtemp(join(tmpdir(), 'dops-bench-vm-'))
 await chmod(dir, 0o777)
 const rows: Row[] = []
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ')
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
 const loadAtStart = load()
-const cfg = (database: string) => parseConfig(new Map(Object.entries({
-  VECTOR_STORE: 'pgvector', PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: database,
-}).map(([k, v]) => [k, { value: v, source: 'environment' as const }])))
+const cfg = (database: string) =>
+  parseConfig(
+    new Map(
+      Object.entries({
+        VECTOR_STORE: 'pgvector',
+        PGVECTOR_HOST: PG.host,
+        PGVECTOR_PORT: String(PG.port),
+        PGVECTOR_USER: PG.user,
+        PGVECTOR_PASSWORD: '',
+        PGVECTOR_DATABASE: database,
+      }).map(([k, v]) => [k, { value: v, source: 'environment' as const }]),
+    ),
+  )
 
 /** pickle.dumps(list_of_floats, protocol=5) byte layout (one frame; batches of 1000 APPENDS). */
 function pickle(v: number[]): Buffer {
@@ -65,14 +83,19 @@ function pickle(v: number[]): Buffer {
     const chunk = v.slice(i, i + 1000)
     const b = Buffer.alloc(2 + chunk.length * 9)
     b[0] = 0x28
-    chunk.forEach((x, j) => { b[1 + j * 9] = 0x47; b.writeDoubleBE(x, 2 + j * 9) })
+    chunk.forEach((x, j) => {
+      b[1 + j * 9] = 0x47
+      b.writeDoubleBE(x, 2 + j * 9)
+    })
     b[1 + chunk.length * 9] = 0x65
     parts.push(b)
   }
   parts.push(Buffer.from([0x2e]))
   const body = Buffer.concat(parts)
   const head = Buffer.alloc(11)
-  head[0] = 0x80; head[1] = 5; head[2] = 0x95
+  head[0] = 0x80
+  head[1] = 5
+  head[2] = 0x95
   head.writeBigUInt64LE(BigInt(body.length), 3)
   return Buffer.concat([head, body])
 }
@@ -99,10 +122,11 @@ try {
       [s.tenantId, ds, doc, pos, s.userId, batch.map((r) => r.docId), batch.map((r) => r.text)],
     )
     // Dify's embedding cache rows for the same texts (for the "Dify's order" measure, which reads the first DIFY_N)
-    if (pos < DIFY_N) await a.query(
-      `insert into embeddings (id, model_name, hash, embedding, provider_name) select gen_random_uuid(), 'text-embedding-3-small', u.h, u.e, 'langgenius/openai/openai' from unnest($1::text[], $2::bytea[]) as u(h, e)`,
-      [batch.map((r) => difyTextHash(r.text)), batch.map((r) => pickle(r.vector))],
-    )
+    if (pos < DIFY_N)
+      await a.query(
+        `insert into embeddings (id, model_name, hash, embedding, provider_name) select gen_random_uuid(), 'text-embedding-3-small', u.h, u.e, 'langgenius/openai/openai' from unnest($1::text[], $2::bytea[]) as u(h, e)`,
+        [batch.map((r) => difyTextHash(r.text)), batch.map((r) => pickle(r.vector))],
+      )
     pos += batch.length
   }
   const srcTable = pgvectorPhysicalTable(coll)
@@ -117,10 +141,16 @@ try {
 
   // ---- floor: COPY into Dify's layout, then Dify's HNSW index
   const floorT = 'embedding_floor_table'
-  await b.query(`create table ${floorT} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${DIM}) not null) using heap`)
-  const copy = await timed(() => b.query(`copy ${floorT} (id, text, meta, embedding) from '${file}' with (format binary)`))
+  await b.query(
+    `create table ${floorT} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${DIM}) not null) using heap`,
+  )
+  const copy = await timed(() =>
+    b.query(`copy ${floorT} (id, text, meta, embedding) from '${file}' with (format binary)`),
+  )
   await b.query(`set maintenance_work_mem = '512MB'`)
-  const idx = await timed(() => b.query(`create index on ${floorT} using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)`))
+  const idx = await timed(() =>
+    b.query(`create index on ${floorT} using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)`),
+  )
   await b.query('reset maintenance_work_mem')
   await rm(file, { force: true })
   rows.push(row('floor: COPY (server file, binary)', N, copy.seconds))
@@ -132,15 +162,46 @@ try {
 
   // ---- vdb-migrate: the real CLI, peak RSS of the child
   const srcEnv = join(dir, 'source.env')
-  await writeFile(srcEnv, `PGVECTOR_HOST=${PG.host}\nPGVECTOR_PORT=${PG.port}\nPGVECTOR_USER=${PG.user}\nPGVECTOR_PASSWORD=\nPGVECTOR_DATABASE=${dbA}\n`)
+  await writeFile(
+    srcEnv,
+    `PGVECTOR_HOST=${PG.host}\nPGVECTOR_PORT=${PG.port}\nPGVECTOR_USER=${PG.user}\nPGVECTOR_PASSWORD=\nPGVECTOR_DATABASE=${dbA}\n`,
+  )
   const env = {
-    PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp',
-    DB_TYPE: 'postgresql', DB_HOST: PG.host, DB_PORT: String(PG.port), DB_USERNAME: PG.user, DB_PASSWORD: '', DB_DATABASE: dbA,
-    REDIS_HOST: '127.0.0.1', REDIS_PORT: '6379', REDIS_KEY_PREFIX: `dops_bench_${tag}`,
-    VECTOR_STORE: 'pgvector', PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: dbB,
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    DB_TYPE: 'postgresql',
+    DB_HOST: PG.host,
+    DB_PORT: String(PG.port),
+    DB_USERNAME: PG.user,
+    DB_PASSWORD: '',
+    DB_DATABASE: dbA,
+    REDIS_HOST: '127.0.0.1',
+    REDIS_PORT: '6379',
+    REDIS_KEY_PREFIX: `dops_bench_${tag}`,
+    VECTOR_STORE: 'pgvector',
+    PGVECTOR_HOST: PG.host,
+    PGVECTOR_PORT: String(PG.port),
+    PGVECTOR_USER: PG.user,
+    PGVECTOR_PASSWORD: '',
+    PGVECTOR_DATABASE: dbB,
   }
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const args = [...nodeArgs, BIN, 'vdb-migrate', '--json', '--scope', 'knowledge', '--from', 'pgvector', '--source-env-file', srcEnv, '--batch-size', String(process.env.BENCH_BATCH ?? 500), '--concurrency', String(process.env.BENCH_CONCURRENCY ?? 2)]
+  const args = [
+    ...nodeArgs,
+    BIN,
+    'vdb-migrate',
+    '--json',
+    '--scope',
+    'knowledge',
+    '--from',
+    'pgvector',
+    '--source-env-file',
+    srcEnv,
+    '--batch-size',
+    String(process.env.BENCH_BATCH ?? 500),
+    '--concurrency',
+    String(process.env.BENCH_CONCURRENCY ?? 2),
+  ]
   let peakKb = 0
   let cpuTicks = 0
   const t0 = process.hrtime.bigint()
@@ -152,24 +213,44 @@ try {
       const st = await readFile(`/proc/${child.pid}/status`, 'utf8')
       const m = st.match(/VmHWM:\s+(\d+)/)
       if (m) peakKb = Math.max(peakKb, Number(m[1]))
-      if (process.env.BENCH_RSS_LOG) await appendFile(process.env.BENCH_RSS_LOG, `${Number(process.hrtime.bigint() - t0) / 1e9} ${st.match(/VmRSS:\s+(\d+)/)?.[1]}\n`)
+      if (process.env.BENCH_RSS_LOG)
+        await appendFile(
+          process.env.BENCH_RSS_LOG,
+          `${Number(process.hrtime.bigint() - t0) / 1e9} ${st.match(/VmRSS:\s+(\d+)/)?.[1]}\n`,
+        )
       const f = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')
       cpuTicks = Number(f[11]) + Number(f[12]) // utime + stime (fields 14, 15)
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }, 50)
   const code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? -1)))
   clearInterval(poll)
   const migS = Number(process.hrtime.bigint() - t0) / 1e9
   const res = JSON.parse(out)
-  console.log(`vdb-migrate: ${migS.toFixed(1)} s, CLI CPU ${(cpuTicks / 100).toFixed(1)} s, peak RSS ${Math.round(peakKb / 1024)} MB, load average ${load()}`)
-  console.log(`unit: ${res.units?.[0]?.outcome} ${res.units?.[0]?.reason ?? ''} warnings ${JSON.stringify(res.units?.[0]?.warnings ?? [])}`)
-  if (code !== 0 || res.units[0].outcome !== 'migrated') throw new Error(`vdb-migrate exited ${code}: ${out.slice(0, 2000)}`)
+  console.log(
+    `vdb-migrate: ${migS.toFixed(1)} s, CLI CPU ${(cpuTicks / 100).toFixed(1)} s, peak RSS ${Math.round(peakKb / 1024)} MB, load average ${load()}`,
+  )
+  console.log(
+    `unit: ${res.units?.[0]?.outcome} ${res.units?.[0]?.reason ?? ''} warnings ${JSON.stringify(res.units?.[0]?.warnings ?? [])}`,
+  )
+  if (code !== 0 || res.units[0].outcome !== 'migrated')
+    throw new Error(`vdb-migrate exited ${code}: ${out.slice(0, 2000)}`)
   const cpuS = cpuTicks / 100
-  rows.push(row('vdb-migrate (CLI, whole run incl. start-up and verification)', N, migS, `${Math.round((floorS / migS) * 100)}% of the floor's rate; CLI CPU ${cpuS.toFixed(1)} s`))
+  rows.push(
+    row(
+      'vdb-migrate (CLI, whole run incl. start-up and verification)',
+      N,
+      migS,
+      `${Math.round((floorS / migS) * 100)}% of the floor's rate; CLI CPU ${cpuS.toFixed(1)} s`,
+    ),
+  )
 
   // ---- Dify's order: indexed table first, one cache query per text, INSERT per batch of 1000
   const difyT = 'embedding_dify_order'
-  await b.query(`create table ${difyT} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${DIM}) not null) using heap`)
+  await b.query(
+    `create table ${difyT} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${DIM}) not null) using heap`,
+  )
   await b.query(`create index on ${difyT} using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)`)
   const a2 = new pg.Client({ ...PG, database: dbA })
   a2.on('error', () => {})
@@ -177,26 +258,54 @@ try {
   const dify = await timed(async () => {
     let after = -1
     for (let done = 0; done < DIFY_N; done += 1000) {
-      const seg = await a2.query(`select index_node_id, content, document_id, position from document_segments where dataset_id = $1 and position > $2 order by position limit ${Math.min(1000, DIFY_N - done)}`, [ds, after])
+      const seg = await a2.query(
+        `select index_node_id, content, document_id, position from document_segments where dataset_id = $1 and position > $2 order by position limit ${Math.min(1000, DIFY_N - done)}`,
+        [ds, after],
+      )
       if (!seg.rows.length) break
       const vecs: string[] = []
       for (const r of seg.rows) {
-        const e = await a2.query(`select embedding from embeddings where model_name = $1 and hash = $2 and provider_name = $3 limit 1`, ['text-embedding-3-small', difyTextHash(r.content), 'langgenius/openai/openai'])
+        const e = await a2.query(
+          `select embedding from embeddings where model_name = $1 and hash = $2 and provider_name = $3 limit 1`,
+          ['text-embedding-3-small', difyTextHash(r.content), 'langgenius/openai/openai'],
+        )
         vecs.push(vectorLiteral(decodeFloatListPickle(e.rows[0].embedding)))
       }
-      await b.query(`insert into ${difyT} (id, text, meta, embedding) select * from unnest($1::uuid[], $2::text[], $3::jsonb[], $4::vector[])`, [
-        seg.rows.map((r) => r.index_node_id), seg.rows.map((r) => r.content),
-        seg.rows.map((r) => JSON.stringify({ doc_id: r.index_node_id, doc_hash: 'h', document_id: r.document_id, dataset_id: ds })), vecs,
-      ])
+      await b.query(
+        `insert into ${difyT} (id, text, meta, embedding) select * from unnest($1::uuid[], $2::text[], $3::jsonb[], $4::vector[])`,
+        [
+          seg.rows.map((r) => r.index_node_id),
+          seg.rows.map((r) => r.content),
+          seg.rows.map((r) =>
+            JSON.stringify({ doc_id: r.index_node_id, doc_hash: 'h', document_id: r.document_id, dataset_id: ds }),
+          ),
+          vecs,
+        ],
+      )
       after = seg.rows[seg.rows.length - 1].position
     }
   })
-  rows.push(row("Dify's order (cache query per text + INSERT into the indexed table)", DIFY_N, dify.seconds, DIFY_N < N ? `first ${DIFY_N} of ${N}; at this rate ${N} would take ${Math.round((dify.seconds * N) / DIFY_N)} s (extrapolated; its inserts slow down as the index grows)` : undefined))
+  rows.push(
+    row(
+      "Dify's order (cache query per text + INSERT into the indexed table)",
+      DIFY_N,
+      dify.seconds,
+      DIFY_N < N
+        ? `first ${DIFY_N} of ${N}; at this rate ${N} would take ${Math.round((dify.seconds * N) / DIFY_N)} s (extrapolated; its inserts slow down as the index grows)`
+        : undefined,
+    ),
+  )
   await a2.end()
   report(`vdb-migrate pgvector → pgvector, ${N} × ${DIM}`, rows, {
-    peakRssMb: Math.round(peakKb / 1024), cliCpuSeconds: cpuS, loadAvgStart: loadAtStart, loadAvgEnd: load(), indexName: pgvectorHnswIndexName(coll),
+    peakRssMb: Math.round(peakKb / 1024),
+    cliCpuSeconds: cpuS,
+    loadAvgStart: loadAtStart,
+    loadAvgEnd: load(),
+    indexName: pgvectorHnswIndexName(coll),
   })
-  console.log(`vdb-migrate peak RSS: ${Math.round(peakKb / 1024)} MB, CLI CPU ${cpuS.toFixed(1)} s (user+sys), load average ${loadAtStart} → ${load()}`)
+  console.log(
+    `vdb-migrate peak RSS: ${Math.round(peakKb / 1024)} MB, CLI CPU ${cpuS.toFixed(1)} s (user+sys), load average ${loadAtStart} → ${load()}`,
+  )
   await a.end()
   await b.end()
 } finally {
@@ -206,6 +315,9 @@ try {
   await rm(dir, { recursive: true, force: true })
   // the CLI's audit stream under this run's REDIS_KEY_PREFIX
   const r = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true })
-  await r.connect().then(() => r.del(`dops_bench_${tag}:dify_ops:audit`)).catch(() => {})
+  await r
+    .connect()
+    .then(() => r.del(`dops_bench_${tag}:dify_ops:audit`))
+    .catch(() => {})
   r.disconnect()
 }

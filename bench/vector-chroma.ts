@@ -25,7 +25,12 @@ const rows: Row[] = []
 
 const client = new ChromaClient({ host: HOST, port: PORT, ssl: false })
 const maxBatch = await client.getMaxBatchSize()
-const raw = new Map(Object.entries({ CHROMA_HOST: HOST, CHROMA_PORT: String(PORT) }).map(([k, v]) => [k, { value: v, source: 'environment' as const }]))
+const raw = new Map(
+  Object.entries({ CHROMA_HOST: HOST, CHROMA_PORT: String(PORT) }).map(([k, v]) => [
+    k,
+    { value: v, source: 'environment' as const },
+  ]),
+)
 const store = await openVectorStore(parseConfig(raw), { type: 'chroma' })
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
@@ -40,16 +45,21 @@ try {
     const name = genCollectionNameById(randomUUID()).toLowerCase()
     created.push(name)
     const col = await client.createCollection({ name, embeddingFunction: null as never })
-    best.add = Math.min(best.add, (await timed(async () => {
-      for (const b of batches) {
-        await col.add({
-          ids: b.map((r) => r.docId),
-          embeddings: b.map((r) => r.vector),
-          documents: b.map((r) => r.text),
-          metadatas: b.map((r) => r.metadata as Record<string, string>),
+    best.add = Math.min(
+      best.add,
+      (
+        await timed(async () => {
+          for (const b of batches) {
+            await col.add({
+              ids: b.map((r) => r.docId),
+              embeddings: b.map((r) => r.vector),
+              documents: b.map((r) => r.text),
+              metadatas: b.map((r) => r.metadata as Record<string, string>),
+            })
+          }
         })
-      }
-    })).seconds)
+      ).seconds,
+    )
     batches.length = 0
 
     // adapter: idempotent upsert (as Dify writes), batches of 500, data generation not counted
@@ -60,17 +70,28 @@ try {
     best.upsert = Math.min(best.upsert, up)
 
     // scans
-    best.get = Math.min(best.get, (await timed(async () => {
-      for (let offset = 0; ; offset += maxBatch) {
-        const g = await col.get({ limit: maxBatch, offset, include: ['embeddings', 'documents', 'metadatas'] as never })
-        if (g.ids.length < maxBatch) break
-      }
-    })).seconds)
-    const sc = await peakRss(() => timed(async () => {
-      let n = 0
-      for await (const b of store.scan(t, { batchSize: 500 })) n += b.length
-      if (n !== N) throw new Error(`scanned ${n} of ${N}`)
-    }))
+    best.get = Math.min(
+      best.get,
+      (
+        await timed(async () => {
+          for (let offset = 0; ; offset += maxBatch) {
+            const g = await col.get({
+              limit: maxBatch,
+              offset,
+              include: ['embeddings', 'documents', 'metadatas'] as never,
+            })
+            if (g.ids.length < maxBatch) break
+          }
+        })
+      ).seconds,
+    )
+    const sc = await peakRss(() =>
+      timed(async () => {
+        let n = 0
+        for await (const b of store.scan(t, { batchSize: 500 })) n += b.length
+        if (n !== N) throw new Error(`scanned ${n} of ${N}`)
+      }),
+    )
     best.scan = Math.min(best.scan, sc.value.seconds)
     peak = Math.max(peak, sc.peakMb)
     await client.deleteCollection({ name }).catch(() => {})
@@ -80,8 +101,16 @@ try {
   rows.push(row('adapter: upsert, batches of 500', N, best.upsert))
   rows.push(row(`floor: client get, pages of ${maxBatch}`, N, best.get))
   rows.push(row('adapter: scan, batches of 500', N, best.scan, `peak RSS ${peak} MB`))
-  const ratio = (a: string, b: string) => Math.round((rows.find((r) => r.measure.startsWith(a))!.perSecond / rows.find((r) => r.measure.startsWith(b))!.perSecond) * 100) / 100
-  report(`chroma, dim ${DIM}, ${N} vectors`, rows, { writeRatio: ratio('adapter: upsert', 'floor: client add'), scanRatio: ratio('adapter: scan', 'floor: client get'), scanPeakRssMb: peak })
+  const ratio = (a: string, b: string) =>
+    Math.round(
+      (rows.find((r) => r.measure.startsWith(a))!.perSecond / rows.find((r) => r.measure.startsWith(b))!.perSecond) *
+        100,
+    ) / 100
+  report(`chroma, dim ${DIM}, ${N} vectors`, rows, {
+    writeRatio: ratio('adapter: upsert', 'floor: client add'),
+    scanRatio: ratio('adapter: scan', 'floor: client get'),
+    scanPeakRssMb: peak,
+  })
 } finally {
   for (const name of created) await client.deleteCollection({ name }).catch(() => {})
   await store.close()

@@ -54,13 +54,31 @@ export async function peakRss<T>(f: () => Promise<T>): Promise<{ value: T; peakM
   }
 }
 
-export interface Row { measure: string; vectors: number; seconds: number; perSecond: number; note?: string }
+export interface Row {
+  measure: string
+  vectors: number
+  seconds: number
+  perSecond: number
+  note?: string
+}
 export const row = (measure: string, vectors: number, seconds: number, note?: string): Row => ({
-  measure, vectors, seconds: Math.round(seconds * 1000) / 1000, perSecond: Math.round(vectors / seconds), note,
+  measure,
+  vectors,
+  seconds: Math.round(seconds * 1000) / 1000,
+  perSecond: Math.round(vectors / seconds),
+  note,
 })
 
 export function report(title: string, rows: Row[], extra: Record<string, unknown> = {}): void {
   console.log(`\n${title}`)
-  console.table(rows.map((r) => ({ measure: r.measure, vectors: r.vectors, seconds: r.seconds, 'vectors/s': r.perSecond, note: r.note ?? '' })))
+  console.table(
+    rows.map((r) => ({
+      measure: r.measure,
+      vectors: r.vectors,
+      seconds: r.seconds,
+      'vectors/s': r.perSecond,
+      note: r.note ?? '',
+    })),
+  )
   console.log(JSON.stringify({ bench: title, rows, ...extra }))
 }

@@ -43,7 +43,8 @@ try {
   const ws = createWriteStream(file)
   const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
   for (const b of records(N, BATCH)) {
-    for (const r of b) ws.write(`${r.docId}\t${esc(r.text)}\t${esc(JSON.stringify(r.metadata))}\t${vectorLiteral(r.vector)}\n`)
+    for (const r of b)
+      ws.write(`${r.docId}\t${esc(r.text)}\t${esc(JSON.stringify(r.metadata))}\t${vectorLiteral(r.vector)}\n`)
   }
   await new Promise<void>((res, rej) => ws.end((e?: Error | null) => (e ? rej(e) : res())))
   await chmod(file, 0o644)
@@ -62,31 +63,66 @@ try {
 
   const difyTable = async (collection: string, withIndex: boolean) => {
     const t = pgvectorPhysicalTable(collection)
-    await db.query(`create table "${t}" (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${DIM}) not null) using heap`)
-    if (withIndex) await db.query(`create index "${pgvectorHnswIndexName(collection)}" on "${t}" using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)`)
+    await db.query(
+      `create table "${t}" (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${DIM}) not null) using heap`,
+    )
+    if (withIndex)
+      await db.query(
+        `create index "${pgvectorHnswIndexName(collection)}" on "${t}" using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)`,
+      )
     return t
   }
 
   // The machine is shared: floor and adapter runs alternate, ROUNDS times, and the best round of each is kept.
   const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
   const N_INDEXED = Number(process.env.BENCH_N_INDEXED ?? Math.min(N, 500))
-  const raw = new Map(Object.entries({ PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_DATABASE: dbName })
-    .map(([k, v]) => [k, { value: v, source: 'environment' as const }]))
+  const raw = new Map(
+    Object.entries({
+      PGVECTOR_HOST: PG.host,
+      PGVECTOR_PORT: String(PG.port),
+      PGVECTOR_USER: PG.user,
+      PGVECTOR_DATABASE: dbName,
+    }).map(([k, v]) => [k, { value: v, source: 'environment' as const }]),
+  )
   const store = await openVectorStore(parseConfig(raw), { type: 'pgvector' })
-  const best = { copyBin: Infinity, copy: Infinity, index: Infinity, upsert: Infinity, finish: Infinity, copyIdx: Infinity, upsertIdx: Infinity }
+  const best = {
+    copyBin: Infinity,
+    copy: Infinity,
+    index: Infinity,
+    upsert: Infinity,
+    finish: Infinity,
+    copyIdx: Infinity,
+    upsertIdx: Infinity,
+  }
   let t1 = ''
   let a1 = { collection: '' }
   for (let round = 0; round < ROUNDS; round++) {
     // floor: COPY, then Dify's HNSW index
     const c1 = genCollectionNameById(randomUUID())
     const tf = await difyTable(c1, false)
-    best.copy = Math.min(best.copy, (await timed(() => db.query(`copy "${tf}" (id, text, meta, embedding) from '${file}'`))).seconds)
+    best.copy = Math.min(
+      best.copy,
+      (await timed(() => db.query(`copy "${tf}" (id, text, meta, embedding) from '${file}'`))).seconds,
+    )
     const cb = genCollectionNameById(randomUUID())
     const tb = await difyTable(cb, false)
-    best.copyBin = Math.min(best.copyBin, (await timed(() => db.query(`copy "${tb}" (id, text, meta, embedding) from '${binFile}' with (format binary)`))).seconds)
+    best.copyBin = Math.min(
+      best.copyBin,
+      (await timed(() => db.query(`copy "${tb}" (id, text, meta, embedding) from '${binFile}' with (format binary)`)))
+        .seconds,
+    )
     await db.query(`drop table "${tb}"`)
     await db.query(`set maintenance_work_mem = '512MB'`)
-    best.index = Math.min(best.index, (await timed(() => db.query(`create index "${pgvectorHnswIndexName(c1)}" on "${tf}" using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)`))).seconds)
+    best.index = Math.min(
+      best.index,
+      (
+        await timed(() =>
+          db.query(
+            `create index "${pgvectorHnswIndexName(c1)}" on "${tf}" using hnsw (embedding vector_cosine_ops) with (m = 16, ef_construction = 64)`,
+          ),
+        )
+      ).seconds,
+    )
     await db.query('reset maintenance_work_mem')
     // adapter: bulk load
     const ta = { collection: genCollectionNameById(randomUUID()) }
@@ -98,7 +134,14 @@ try {
     // into the already-indexed table (first N_INDEXED rows of the same data)
     const c2 = genCollectionNameById(randomUUID())
     const t2 = await difyTable(c2, true)
-    best.copyIdx = Math.min(best.copyIdx, (await timed(() => db.query(`copy "${t2}" (id, text, meta, embedding) from program 'head -n ${N_INDEXED} ${file}'`))).seconds)
+    best.copyIdx = Math.min(
+      best.copyIdx,
+      (
+        await timed(() =>
+          db.query(`copy "${t2}" (id, text, meta, embedding) from program 'head -n ${N_INDEXED} ${file}'`),
+        )
+      ).seconds,
+    )
     const a2 = { collection: genCollectionNameById(randomUUID()) }
     await store.ensureCollection(a2, DIM)
     let upIdx = 0
@@ -131,13 +174,18 @@ try {
   let adScan = Infinity
   let peak = 0
   for (let round = 0; round < ROUNDS; round++) {
-    floorScan = Math.min(floorScan, (await timed(() => db.query(`copy (select id, text, meta, embedding from "${t1}") to '${out}'`))).seconds)
-    const scan = await peakRss(() => timed(async () => {
-      let n = 0
-      // read every vector: the adapter decodes pgvector's bytes lazily, and this measure is "decoded"
-      for await (const b of store.scan(a1, { batchSize: 500 })) for (const r of b) n += r.vector.length > 0 ? 1 : 0
-      if (n !== N) throw new Error(`scanned ${n} of ${N}`)
-    }))
+    floorScan = Math.min(
+      floorScan,
+      (await timed(() => db.query(`copy (select id, text, meta, embedding from "${t1}") to '${out}'`))).seconds,
+    )
+    const scan = await peakRss(() =>
+      timed(async () => {
+        let n = 0
+        // read every vector: the adapter decodes pgvector's bytes lazily, and this measure is "decoded"
+        for await (const b of store.scan(a1, { batchSize: 500 })) for (const r of b) n += r.vector.length > 0 ? 1 : 0
+        if (n !== N) throw new Error(`scanned ${n} of ${N}`)
+      }),
+    )
     adScan = Math.min(adScan, scan.value.seconds)
     peak = Math.max(peak, scan.peakMb)
   }

@@ -6,7 +6,8 @@ import { configFailureReport, runDoctor, type DoctorReport } from '../src/doctor
 const SYMBOL = { ok: '✓', warn: '!', fail: '✗', skip: '-' } as const
 
 export default class Doctor extends DifyCommand {
-  static override summary = 'Check configuration, database, Redis, broker, storage, vector store, where SECRET_KEY comes from and tenant keys in one screen.'
+  static override summary =
+    'Check configuration, database, Redis, broker, storage, vector store, where SECRET_KEY comes from and tenant keys in one screen.'
   static override description =
     'The first command to run during an incident. Each check has its own time limit. Exit 0 when all pass, 4 when the configuration is invalid, 5 when a service cannot be reached, 8 when a check found a problem.'
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json']
@@ -30,7 +31,13 @@ export default class Doctor extends DifyCommand {
     }
     const warned = report.checks.filter((c) => c.status === 'warn').length
     const failed = report.checks.filter((c) => c.status === 'fail').length
-    this.out.log(failed ? `\n${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}.` : warned ? `\nNo check failed; ${warned} warning(s).` : '\nAll checks passed.')
+    this.out.log(
+      failed
+        ? `\n${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}.`
+        : warned
+          ? `\nNo check failed; ${warned} warning(s).`
+          : '\nAll checks passed.',
+    )
     this.setExitCode(report.exitCode)
     return report
   }

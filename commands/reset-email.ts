@@ -7,8 +7,10 @@ import { renderResetEmail } from '../src/accounts/render.js'
 export default class ResetEmail extends DifyCommand {
   static override summary = "Change an account's email, refusing an address another account already uses."
   static override description =
-    "Validates the new address as Dify does and stores it in the form the connected release uses (lower-cased from Dify 1.11.3). The login lock-out counter moves with the address."
-  static override examples = ['<%= config.bin %> reset-email --email old@example.com --new-email new@example.com --email-confirm new@example.com']
+    'Validates the new address as Dify does and stores it in the form the connected release uses (lower-cased from Dify 1.11.3). The login lock-out counter moves with the address.'
+  static override examples = [
+    '<%= config.bin %> reset-email --email old@example.com --new-email new@example.com --email-confirm new@example.com',
+  ]
   static override writes = true
   static override flags = {
     email: Flags.string({ summary: 'Current email of the account (matched as Dify login matches it).' }),
@@ -36,10 +38,13 @@ export default class ResetEmail extends DifyCommand {
     if (report.changed && !report.dryRun) this.auditCounts = { accounts: 1 }
     for (const l of renderResetEmail(report)) this.out.log(l)
     if (!report.redis.ok) {
-      throw new PartialError(`The email was ${report.dryRun ? 'not changed (dry run)' : 'changed'}, but Redis was unavailable (${report.redis.error}): ${report.redis.notDone.join('; ')} not done.`, {
-        hint: 'When Redis is back, check the lock-out with "dify account show NEW_EMAIL".',
-        details: { report },
-      })
+      throw new PartialError(
+        `The email was ${report.dryRun ? 'not changed (dry run)' : 'changed'}, but Redis was unavailable (${report.redis.error}): ${report.redis.notDone.join('; ')} not done.`,
+        {
+          hint: 'When Redis is back, check the lock-out with "dify account show NEW_EMAIL".',
+          details: { report },
+        },
+      )
     }
     return report
   }

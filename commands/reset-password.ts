@@ -2,17 +2,24 @@ import { DifyCommand, Flags } from '../src/cli/command.js'
 import { PartialError } from '../src/core/errors.js'
 import { writeFlags } from '../src/cli/flags.js'
 import { resetPassword, type ResetPasswordReport } from '../src/accounts/reset-password.js'
-import { choosePassword, ENV_PASSWORD, FLAG_PASSWORD_WARNING, passwordSourceKind, type ChosenPassword } from '../src/accounts/password-source.js'
+import {
+  choosePassword,
+  ENV_PASSWORD,
+  FLAG_PASSWORD_WARNING,
+  passwordSourceKind,
+  type ChosenPassword,
+} from '../src/accounts/password-source.js'
 import { ask, canPrompt } from '../src/cli/prompt.js'
 import { processPasswordIo } from '../src/cli/account-io.js'
 import { renderResetPassword } from '../src/accounts/render.js'
 
 export default class ResetPassword extends DifyCommand {
-  static override summary = "Reset an account's password exactly as Dify hashes it, clear its login lock-out and revoke its sessions."
+  static override summary =
+    "Reset an account's password exactly as Dify hashes it, clear its login lock-out and revoke its sessions."
   static override description = `Finds the account the way the connected Dify release's login does. The new password comes from a hidden prompt (asked twice), --password-stdin, ${ENV_PASSWORD} or --generate; it is never printed (except once with --generate). Access tokens already issued stay valid until they expire; "dify account ban" cuts them off.`
   static override examples = [
     '<%= config.bin %> reset-password --email ops@example.com',
-    "printf '%s' \"$NEW_PW\" | <%= config.bin %> reset-password --email ops@example.com --password-stdin --json",
+    'printf \'%s\' "$NEW_PW" | <%= config.bin %> reset-password --email ops@example.com --password-stdin --json',
     '<%= config.bin %> reset-password --email ops@example.com --generate --dry-run',
   ]
   static override writes = true
@@ -21,11 +28,16 @@ export default class ResetPassword extends DifyCommand {
     'account-id': Flags.string({ summary: 'Id of the account (needed when several accounts share an email).' }),
     'password-stdin': Flags.boolean({ summary: 'Read the new password from stdin (one final newline is dropped).' }),
     generate: Flags.boolean({ summary: 'Generate a strong password that satisfies the policy and print it once.' }),
-    'new-password': Flags.string({ summary: "Dify's flag, accepted for old runbooks (visible in the process list; avoid)." }),
+    'new-password': Flags.string({
+      summary: "Dify's flag, accepted for old runbooks (visible in the process list; avoid).",
+    }),
     'password-confirm': Flags.string({ summary: "Dify's flag: must equal the new password when given." }),
     'keep-sessions': Flags.boolean({ summary: 'Do not revoke the refresh-token sessions of the account.' }),
     ...writeFlags,
-    'dify-root': Flags.string({ summary: 'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).' }),
+    'dify-root': Flags.string({
+      summary:
+        'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).',
+    }),
   }
 
   async run(): Promise<ResetPasswordReport & { generatedPassword?: string }> {
@@ -48,14 +60,23 @@ export default class ResetPassword extends DifyCommand {
     let committed = false
     // --json: a generated password travels in every error after the UPDATE (the outcome of COMMIT may be unknown)
     this.errorDetails = () =>
-      committing && chosen?.generated ? { generatedPassword: chosen.password, passwordChanged: committed ? true : 'unknown (check with dify account show)' } : undefined
+      committing && chosen?.generated
+        ? {
+            generatedPassword: chosen.password,
+            passwordChanged: committed ? true : 'unknown (check with dify account show)',
+          }
+        : undefined
     const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
     const report = await resetPassword(
       { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
       {
         email,
         accountId: flags['account-id'],
-        password: async () => (chosen = await choosePassword(sourceInput, processPasswordIo((t) => this.out.warn(t)))).password,
+        password: async () =>
+          (chosen = await choosePassword(
+            sourceInput,
+            processPasswordIo((t) => this.out.warn(t)),
+          )).password,
         keepSessions: flags['keep-sessions'],
         dryRun: flags['dry-run'],
         forceVersion: flags['force-version'],
@@ -68,11 +89,17 @@ export default class ResetPassword extends DifyCommand {
         accessTokenExpireMinutes: rt.config.accessTokenExpireMinutes,
       },
     )
-    this.auditCounts = { accounts: 1, lockoutKeysCleared: report.lockout.cleared.length, refreshTokensRevoked: report.sessions.refreshTokens }
+    this.auditCounts = {
+      accounts: 1,
+      lockoutKeysCleared: report.lockout.cleared.length,
+      refreshTokensRevoked: report.sessions.refreshTokens,
+    }
     for (const l of renderResetPassword(report)) this.out.log(l)
     const showGenerated = Boolean(chosen?.generated) && !report.dryRun
     if (!report.redis.ok) {
-      const what = report.dryRun ? 'The dry run could not check Redis' : 'The password was changed, but Redis was unavailable'
+      const what = report.dryRun
+        ? 'The dry run could not check Redis'
+        : 'The password was changed, but Redis was unavailable'
       throw new PartialError(`${what} (${report.redis.error}): ${report.redis.notDone.join('; ')} not done.`, {
         hint: 'When Redis is back, run "dify account unlock EMAIL" and, to end the sessions, "dify reset-password" again or "dify account ban".',
         details: { report: { ...report, ...(showGenerated ? { generatedPassword: chosen!.password } : {}) } },

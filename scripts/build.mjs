@@ -17,7 +17,9 @@ function entries(dir) {
   })
 }
 await build({
-  entryPoints: [...entries('commands'), 'src/version.ts', 'src/index.ts'].filter((p) => statSync(p, { throwIfNoEntry: false })),
+  entryPoints: [...entries('commands'), 'src/version.ts', 'src/index.ts'].filter((p) =>
+    statSync(p, { throwIfNoEntry: false }),
+  ),
   outdir: 'dist',
   outbase: '.',
   bundle: true,
@@ -29,7 +31,9 @@ await build({
   sourcemap: false,
   logLevel: 'warning',
   // bundled CommonJS packages call require() for Node's built-ins; ESM has no require, so give each file one
-  banner: { js: "import { createRequire as __difyOpsCreateRequire } from 'node:module'; const require = __difyOpsCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __difyOpsCreateRequire } from 'node:module'; const require = __difyOpsCreateRequire(import.meta.url);",
+  },
   plugins: [
     {
       // pg asks "is this a Cloudflare Worker?" by constructing a fetch Response when `navigator` is missing (Node 18
@@ -39,7 +43,8 @@ await build({
         b.onLoad({ filter: /node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, (args) => {
           const src = readFileSync(args.path, 'utf8')
           const probe = "typeof Response === 'function'"
-          if (!src.includes(probe)) throw new Error(`pg/lib/stream.js changed: "${probe}" not found; review scripts/build.mjs`)
+          if (!src.includes(probe))
+            throw new Error(`pg/lib/stream.js changed: "${probe}" not found; review scripts/build.mjs`)
           return { contents: src.replace(probe, 'false'), loader: 'js' }
         })
       },

@@ -21,7 +21,8 @@ const walk = (d) => {
 }
 for (const d of ['src', 'commands']) walk(join(root, d))
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g
 const rel = (p) => relative(root, p)
 const problems = []
 const graph = new Map()
@@ -46,37 +47,37 @@ for (const f of files) {
 
 // Tarjan's strongly connected components: every component of more than one node (or a self-import) is a cycle
 function cycles(graph) {
-let index = 0
-const idx = new Map()
-const low = new Map()
-const stack = []
-const on = new Set()
-const sccs = []
-const strong = (v) => {
-  idx.set(v, index)
-  low.set(v, index++)
-  stack.push(v)
-  on.add(v)
-  for (const w of graph.get(v) ?? []) {
-    if (!graph.has(w)) continue
-    if (!idx.has(w)) {
-      strong(w)
-      low.set(v, Math.min(low.get(v), low.get(w)))
-    } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)))
+  let index = 0
+  const idx = new Map()
+  const low = new Map()
+  const stack = []
+  const on = new Set()
+  const sccs = []
+  const strong = (v) => {
+    idx.set(v, index)
+    low.set(v, index++)
+    stack.push(v)
+    on.add(v)
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue
+      if (!idx.has(w)) {
+        strong(w)
+        low.set(v, Math.min(low.get(v), low.get(w)))
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)))
+    }
+    if (low.get(v) === idx.get(v)) {
+      const c = []
+      let w
+      do {
+        w = stack.pop()
+        on.delete(w)
+        c.push(w)
+      } while (w !== v)
+      if (c.length > 1 || (graph.get(v) ?? []).includes(v)) sccs.push(c.sort())
+    }
   }
-  if (low.get(v) === idx.get(v)) {
-    const c = []
-    let w
-    do {
-      w = stack.pop()
-      on.delete(w)
-      c.push(w)
-    } while (w !== v)
-    if (c.length > 1 || (graph.get(v) ?? []).includes(v)) sccs.push(c.sort())
-  }
-}
-for (const v of graph.keys()) if (!idx.has(v)) strong(v)
-return sccs
+  for (const v of graph.keys()) if (!idx.has(v)) strong(v)
+  return sccs
 }
 for (const c of cycles(graph)) problems.push(`import cycle: ${c.join(' ↔ ')}`)
 const folderOf = (m) => m.split('/').slice(0, 2).join('/').replace(/\.ts$/, '')
@@ -89,7 +90,16 @@ for (const [m, deps] of graph) {
 }
 const folderGraph = new Map([...folders].map(([f, set]) => [f, [...set]]))
 for (const c of cycles(folderGraph)) {
-  const why = c.flatMap((a) => c.filter((b) => b !== a).flatMap((b) => [...graph].filter(([m, deps]) => folderOf(m) === a && deps.some((d) => folderOf(d) === b)).slice(0, 1).map(([m, deps]) => `${m} → ${deps.find((d) => folderOf(d) === b)}`)))
+  const why = c.flatMap((a) =>
+    c
+      .filter((b) => b !== a)
+      .flatMap((b) =>
+        [...graph]
+          .filter(([m, deps]) => folderOf(m) === a && deps.some((d) => folderOf(d) === b))
+          .slice(0, 1)
+          .map(([m, deps]) => `${m} → ${deps.find((d) => folderOf(d) === b)}`),
+      ),
+  )
   problems.push(`folder cycle: ${c.join(' ↔ ')} (${why.join('; ')})`)
 }
 

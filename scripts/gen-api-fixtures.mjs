@@ -29,15 +29,54 @@ const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest(
 const rel = (file) => relative(SPECS, file)
 
 // ---- OpenAPI / Swagger / JSON Schema reduction -------------------------------------------------------------------
-const PROSE = new Set(['description', 'summary', 'title', 'example', 'examples', 'externalDocs', 'tags', 'x-examples', 'x-example'])
+const PROSE = new Set([
+  'description',
+  'summary',
+  'title',
+  'example',
+  'examples',
+  'externalDocs',
+  'tags',
+  'x-examples',
+  'x-example',
+])
 const KEEP_X = /^x-(version-added|version-deprecated|version-removed|operation-group|nullable)$/
 /** keywords whose value is a map from names (properties, status codes, media types, …) to nodes */
 const MAPS = new Set([
-  'properties', 'patternProperties', 'definitions', '$defs', 'schemas', 'paths', 'responses', 'content', 'headers',
-  'requestBodies', 'securitySchemes', 'securityDefinitions', 'links', 'callbacks', 'encoding', 'dependentSchemas', 'pathItems',
+  'properties',
+  'patternProperties',
+  'definitions',
+  '$defs',
+  'schemas',
+  'paths',
+  'responses',
+  'content',
+  'headers',
+  'requestBodies',
+  'securitySchemes',
+  'securityDefinitions',
+  'links',
+  'callbacks',
+  'encoding',
+  'dependentSchemas',
+  'pathItems',
 ])
 /** keywords whose value is data, copied as is */
-const LITERAL = new Set(['enum', 'const', 'default', 'required', 'discriminator', 'security', 'servers', 'produces', 'consumes', 'x-version-added', 'x-version-deprecated', 'x-version-removed', 'x-operation-group'])
+const LITERAL = new Set([
+  'enum',
+  'const',
+  'default',
+  'required',
+  'discriminator',
+  'security',
+  'servers',
+  'produces',
+  'consumes',
+  'x-version-added',
+  'x-version-deprecated',
+  'x-version-removed',
+  'x-operation-group',
+])
 
 function reduceNode(node, parentKey = '') {
   if (Array.isArray(node)) return node.map((x) => reduceNode(x, parentKey))
@@ -61,7 +100,8 @@ function reduceDocument(doc) {
   const out = {}
   for (const [k, v] of Object.entries(doc)) {
     if (k === 'info') out.info = { title: v.title, version: v.version }
-    else if (k === 'parameters' && v && !Array.isArray(v)) out.parameters = Object.fromEntries(Object.entries(v).map(([n, p]) => [n, reduceNode(p)]))
+    else if (k === 'parameters' && v && !Array.isArray(v))
+      out.parameters = Object.fromEntries(Object.entries(v).map(([n, p]) => [n, reduceNode(p)]))
     else if (k === 'components') {
       out.components = {}
       for (const [ck, cv] of Object.entries(v)) {
@@ -69,7 +109,10 @@ function reduceDocument(doc) {
         out.components[ck] = Object.fromEntries(Object.entries(cv).map(([n, x]) => [n, reduceNode(x)]))
       }
     } else if (PROSE.has(k) || (k.startsWith('x-') && !KEEP_X.test(k))) continue
-    else out[k] = MAPS.has(k) ? Object.fromEntries(Object.entries(v).map(([n, x]) => [n, reduceNode(x, k)])) : reduceNode(v, k)
+    else
+      out[k] = MAPS.has(k)
+        ? Object.fromEntries(Object.entries(v).map(([n, x]) => [n, reduceNode(x, k)]))
+        : reduceNode(v, k)
   }
   return out
 }
@@ -89,7 +132,12 @@ function reachable(files, pathFiles) {
     for (const p of parts.slice(0, -1)) cur = cur[p] ??= {}
     cur[parts[parts.length - 1]] = node
   }
-  const get = (file, pointer) => pointer.split('/').slice(1).map(unesc).reduce((o, k) => o?.[k], files[file])
+  const get = (file, pointer) =>
+    pointer
+      .split('/')
+      .slice(1)
+      .map(unesc)
+      .reduce((o, k) => o?.[k], files[file])
   const seen = new Set()
   const queue = []
   const refs = (file, node) => {
@@ -125,14 +173,18 @@ function reachable(files, pathFiles) {
     put(file, pointer, node)
     refs(file, node)
   }
-  for (const [file, doc] of Object.entries(files)) if (out[file] && doc.openapi !== undefined) out[file].openapi = doc.openapi
+  for (const [file, doc] of Object.entries(files))
+    if (out[file] && doc.openapi !== undefined) out[file].openapi = doc.openapi
   return out
 }
 
 function write(name, fixture) {
   mkdirSync(OUT, { recursive: true })
   const file = join(OUT, `${name}.json`)
-  writeFileSync(file, JSON.stringify({ generatedBy: 'scripts/gen-api-fixtures.mjs (npm run gen:api-fixtures)', ...fixture }) + '\n')
+  writeFileSync(
+    file,
+    JSON.stringify({ generatedBy: 'scripts/gen-api-fixtures.mjs (npm run gen:api-fixtures)', ...fixture }) + '\n',
+  )
   console.log(`${relative(ROOT, file)}: ${(statSync(file).size / 1024).toFixed(0)} KiB`)
 }
 
@@ -140,27 +192,71 @@ function write(name, fixture) {
 function openapiJson(name, file, upstream) {
   const path = join(SPECS, file)
   const doc = JSON.parse(readFileSync(path, 'utf8'))
-  write(name, { source: { files: [{ path: file, sha256: sha256(path) }], upstream, version: doc.info?.version ?? null, format: doc.openapi ? `OpenAPI ${doc.openapi}` : `Swagger ${doc.swagger}` }, document: reduceDocument(doc) })
+  write(name, {
+    source: {
+      files: [{ path: file, sha256: sha256(path) }],
+      upstream,
+      version: doc.info?.version ?? null,
+      format: doc.openapi ? `OpenAPI ${doc.openapi}` : `Swagger ${doc.swagger}`,
+    },
+    document: reduceDocument(doc),
+  })
 }
 
-openapiJson('qdrant-v1.8.x', 'qdrant/openapi-v1.8.x.json', 'qdrant/qdrant docs/redoc/v1.8.x/openapi.json @ 877ee63f006643f19ed83ebe83c33298aa45ba24')
-openapiJson('weaviate-1.27.0', 'weaviate/openapi-schema-v1.27.0.json', 'weaviate/weaviate openapi-specs/schema.json @ v1.27.0 (ede853b1b941e44acee51cb79e858342e4287bfd)')
+openapiJson(
+  'qdrant-v1.8.x',
+  'qdrant/openapi-v1.8.x.json',
+  'qdrant/qdrant docs/redoc/v1.8.x/openapi.json @ 877ee63f006643f19ed83ebe83c33298aa45ba24',
+)
+openapiJson(
+  'weaviate-1.27.0',
+  'weaviate/openapi-schema-v1.27.0.json',
+  'weaviate/weaviate openapi-specs/schema.json @ v1.27.0 (ede853b1b941e44acee51cb79e858342e4287bfd)',
+)
 
 {
   // Elasticsearch rest-api-spec: one file per endpoint; the fake reads url.paths, params (type/options/required), body.required
   const dir = join(SPECS, 'elasticsearch/8.14')
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
   const endpoints = {}
   for (const f of files) {
     const [[name, spec]] = Object.entries(JSON.parse(readFileSync(join(dir, f), 'utf8')))
     endpoints[name] = {
-      url: { paths: spec.url.paths.map((p) => ({ path: p.path, methods: p.methods, ...(p.parts ? { parts: Object.fromEntries(Object.entries(p.parts).map(([k, v]) => [k, { type: v.type, ...(v.required ? { required: true } : {}) }])) } : {}) })) },
-      params: Object.fromEntries(Object.entries(spec.params ?? {}).map(([k, v]) => [k, { type: v.type, ...(v.options ? { options: v.options } : {}), ...(v.required ? { required: true } : {}) }])),
+      url: {
+        paths: spec.url.paths.map((p) => ({
+          path: p.path,
+          methods: p.methods,
+          ...(p.parts
+            ? {
+                parts: Object.fromEntries(
+                  Object.entries(p.parts).map(([k, v]) => [
+                    k,
+                    { type: v.type, ...(v.required ? { required: true } : {}) },
+                  ]),
+                ),
+              }
+            : {}),
+        })),
+      },
+      params: Object.fromEntries(
+        Object.entries(spec.params ?? {}).map(([k, v]) => [
+          k,
+          { type: v.type, ...(v.options ? { options: v.options } : {}), ...(v.required ? { required: true } : {}) },
+        ]),
+      ),
       ...(spec.body ? { body: { required: spec.body.required === true } } : {}),
     }
   }
   write('elasticsearch-8.14', {
-    source: { files: files.map((f) => ({ path: `elasticsearch/8.14/${f}`, sha256: sha256(join(dir, f)) })), upstream: 'elastic/elasticsearch-specification specification/_json_spec/*.json, branch 8.14 @ 2aaa0c1bf8bc39f87589c734dfd2b68dde1aaa7b', version: '8.14', format: 'Elasticsearch rest-api-spec' },
+    source: {
+      files: files.map((f) => ({ path: `elasticsearch/8.14/${f}`, sha256: sha256(join(dir, f)) })),
+      upstream:
+        'elastic/elasticsearch-specification specification/_json_spec/*.json, branch 8.14 @ 2aaa0c1bf8bc39f87589c734dfd2b68dde1aaa7b',
+      version: '8.14',
+      format: 'Elasticsearch rest-api-spec',
+    },
     endpoints,
   })
 }
@@ -182,7 +278,14 @@ openapiJson('weaviate-1.27.0', 'weaviate/openapi-schema-v1.27.0.json', 'weaviate
   }
   walk(root)
   write('opensearch-v0.2.0', {
-    source: { files: sources, upstream: 'opensearch-project/opensearch-api-specification spec/ @ v0.2.0 (a4204f2c1f0a7543d7e01051496aafbced9b03dd)', version: '0.2.0', format: 'OpenAPI 3.1, several files; only what the operations of namespaces/_core.yaml and namespaces/indices.yaml reach (responses left out: the fake validates parameters and request bodies)' },
+    source: {
+      files: sources,
+      upstream:
+        'opensearch-project/opensearch-api-specification spec/ @ v0.2.0 (a4204f2c1f0a7543d7e01051496aafbced9b03dd)',
+      version: '0.2.0',
+      format:
+        'OpenAPI 3.1, several files; only what the operations of namespaces/_core.yaml and namespaces/indices.yaml reach (responses left out: the fake validates parameters and request bodies)',
+    },
     files: reachable(files, ['namespaces/_core.yaml', 'namespaces/indices.yaml']),
   })
 }
@@ -195,9 +298,17 @@ openapiJson('weaviate-1.27.0', 'weaviate/openapi-schema-v1.27.0.json', 'weaviate
   const root = new protobuf.Root()
   root.resolvePath = (_o, target) => (target.startsWith('google/') ? join(pbDir, target) : join(dir, target))
   root.loadSync(['milvus.proto', 'schema.proto', 'common.proto'], { keepCase: true, alternateCommentMode: false })
-  const files = readdirSync(dir).filter((f) => f.endsWith('.proto')).sort()
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.proto'))
+    .sort()
   write('milvus-v2.6', {
-    source: { files: files.map((f) => ({ path: `milvus/v2.6/${f}`, sha256: sha256(join(dir, f)) })), upstream: 'milvus-io/milvus-proto proto/*.proto @ v2.6.3 (d15826602cc929eafe60d1b04544df8acfc69492), with protobufjs google/protobuf/descriptor.proto', version: 'v2.6.3', format: 'protobufjs JSON descriptor (keepCase)' },
+    source: {
+      files: files.map((f) => ({ path: `milvus/v2.6/${f}`, sha256: sha256(join(dir, f)) })),
+      upstream:
+        'milvus-io/milvus-proto proto/*.proto @ v2.6.3 (d15826602cc929eafe60d1b04544df8acfc69492), with protobufjs google/protobuf/descriptor.proto',
+      version: 'v2.6.3',
+      format: 'protobufjs JSON descriptor (keepCase)',
+    },
     protobuf: root.toJSON({ keepComments: false }),
   })
 }

@@ -5,27 +5,48 @@
 //               (test/support/dify-schema.ts loadOracleSchema)
 //   --mysql DB  (optional) a MariaDB/MySQL database built by Dify's own migrations (MySQL dialect) at the same
 //               revision; used to check the MySQL rules of render.ts and to record the exceptions per column.
-// Requires a build first: npx tsc -p tsconfig.build.json
+// Run with tsx (npm run gen:baseline -- --pg DB [--mysql DB]): it imports the TypeScript sources.
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const { values } = parseArgs({ options: { pg: { type: 'string' }, mysql: { type: 'string' }, revision: { type: 'string', default: 'd57accd375ae' }, out: { type: 'string' } } })
+const { values } = parseArgs({
+  options: {
+    pg: { type: 'string' },
+    mysql: { type: 'string' },
+    revision: { type: 'string', default: 'd57accd375ae' },
+    out: { type: 'string' },
+  },
+})
 if (!values.pg) {
   console.error('usage: node scripts/gen-baseline.mjs --pg DB [--mysql DB] [--revision REV] [--out FILE]')
   process.exit(2)
 }
-const { loadConfig } = await import(`${root}dist/src/config/schema.js`)
-const { openDb } = await import(`${root}dist/src/runtime/db.js`)
-const { introspectSchema } = await import(`${root}dist/src/migrations/schema/introspect.js`)
-const { mysqlType, mysqlDefault, mysqlAutoIncrement } = await import(`${root}dist/src/migrations/baseline/render.js`)
+const { loadConfig } = await import(`${root}src/config/schema.ts`)
+const { openDb } = await import(`${root}src/runtime/db.ts`)
+const { introspectSchema } = await import(`${root}src/migrations/schema/introspect.ts`)
+const { mysqlType, mysqlDefault, mysqlAutoIncrement } = await import(`${root}src/migrations/baseline/render.ts`)
 
 async function read(type, database) {
   const env =
     type === 'pg'
-      ? { DB_TYPE: 'postgresql', DB_HOST: '127.0.0.1', DB_PORT: '5432', DB_USERNAME: 'postgres', DB_PASSWORD: '', DB_DATABASE: database }
-      : { DB_TYPE: 'mysql', DB_HOST: '127.0.0.1', DB_PORT: '3306', DB_USERNAME: 'root', DB_PASSWORD: '', DB_DATABASE: database }
+      ? {
+          DB_TYPE: 'postgresql',
+          DB_HOST: '127.0.0.1',
+          DB_PORT: '5432',
+          DB_USERNAME: 'postgres',
+          DB_PASSWORD: '',
+          DB_DATABASE: database,
+        }
+      : {
+          DB_TYPE: 'mysql',
+          DB_HOST: '127.0.0.1',
+          DB_PORT: '3306',
+          DB_USERNAME: 'root',
+          DB_PASSWORD: '',
+          DB_DATABASE: database,
+        }
   const db = await openDb(loadConfig({ env, noDotenv: true }).db, { connectTimeoutMs: 5000 })
   try {
     return await introspectSchema(db, { includeAlembicVersion: false })
@@ -47,8 +68,19 @@ function logical(pgTypeName, col, myCol, ownedSeq) {
   if ((m = /^character varying(\(\d+\))?$/.exec(base))) return `varchar${m[1] ?? ''}${arr}`
   if ((m = /^numeric(\(\d+,\d+\))?$/.exec(base))) return `numeric${m[1] ?? ''}${arr}`
   const map = {
-    uuid: 'uuid', text: 'text', json: 'json', jsonb: 'jsonb', boolean: 'boolean', integer: 'int', bigint: 'bigint', smallint: 'smallint',
-    'double precision': 'float', real: 'real', 'timestamp without time zone': 'timestamp', 'timestamp with time zone': 'timestamptz', bytea: 'bytea',
+    uuid: 'uuid',
+    text: 'text',
+    json: 'json',
+    jsonb: 'jsonb',
+    boolean: 'boolean',
+    integer: 'int',
+    bigint: 'bigint',
+    smallint: 'smallint',
+    'double precision': 'float',
+    real: 'real',
+    'timestamp without time zone': 'timestamp',
+    'timestamp with time zone': 'timestamptz',
+    bytea: 'bytea',
   }
   const t = map[base]
   if (!t) throw new Error(`no logical type for ${pgTypeName} (${col})`)
@@ -88,7 +120,8 @@ for (const t of pg.tables) {
       }
       if (rule !== mc.default) ov.default = mc.default
       if (mysqlAutoIncrement(spec) !== Boolean(mc.autoIncrement)) ov.autoIncrement = Boolean(mc.autoIncrement)
-      if ((mc.comment ?? null) !== (c.comment ?? null)) problems.push(`column ${t.name}.${c.name}: comment differs on MySQL`)
+      if ((mc.comment ?? null) !== (c.comment ?? null))
+        problems.push(`column ${t.name}.${c.name}: comment differs on MySQL`)
       if (mc.nullable !== c.nullable) problems.push(`column ${t.name}.${c.name}: nullability differs on MySQL`)
       if (mc.onUpdate) problems.push(`column ${t.name}.${c.name}: ON UPDATE on MySQL`)
       if (Object.keys(ov).length) spec.mysql = ov
@@ -102,7 +135,8 @@ for (const t of pg.tables) {
   }
   const spec = { name: t.name, columns }
   if (t.primaryKey) spec.primaryKey = t.primaryKey
-  if (mt && t.primaryKey && JSON.stringify(mt.primaryKey?.columns) !== JSON.stringify(t.primaryKey.columns)) problems.push(`table ${t.name}: primary key differs on MySQL`)
+  if (mt && t.primaryKey && JSON.stringify(mt.primaryKey?.columns) !== JSON.stringify(t.primaryKey.columns))
+    problems.push(`table ${t.name}: primary key differs on MySQL`)
   if (t.uniques.length) spec.uniques = t.uniques
   if (t.foreignKeys.length) spec.foreignKeys = t.foreignKeys.map((f) => ({ name: f.name, ...parseFk(f.definition) }))
   if (t.checks.length) problems.push(`table ${t.name}: check constraints are not supported by the generator`)
@@ -128,11 +162,16 @@ for (const t of pg.tables) {
     }
     idx.push(s)
   }
-  if (mt) for (const name of myIdx.keys()) if (!expectedOnMy.has(name)) problems.push(`index ${t.name}.${name} exists only on MySQL`)
+  if (mt)
+    for (const name of myIdx.keys())
+      if (!expectedOnMy.has(name)) problems.push(`index ${t.name}.${name} exists only on MySQL`)
   if (idx.length) spec.indexes = idx
   tables.push(spec)
 }
-if (my) for (const t of my.tables) if (!pg.tables.some((p) => p.name === t.name) && t.name !== 'alembic_version') problems.push(`table ${t.name} exists only on MySQL`)
+if (my)
+  for (const t of my.tables)
+    if (!pg.tables.some((p) => p.name === t.name) && t.name !== 'alembic_version')
+      problems.push(`table ${t.name} exists only on MySQL`)
 
 // creation order: by name, but a table after the tables its foreign keys reference
 const ordered = []
@@ -156,7 +195,9 @@ const objText = (o) =>
     .join(', ') +
   ' }'
 const lines = []
-lines.push(`// Generated by scripts/gen-baseline.mjs from Dify's schema at ${values.revision} (PostgreSQL${my ? ' and MySQL' : ''}). Do not edit by hand.`)
+lines.push(
+  `// Generated by scripts/gen-baseline.mjs from Dify's schema at ${values.revision} (PostgreSQL${my ? ' and MySQL' : ''}). Do not edit by hand.`,
+)
 lines.push(`// The declarative description rendered by ./render.ts; see docs/migrations.md.`)
 lines.push(`import type { SchemaSpec } from './model.js'`)
 lines.push('')

@@ -83,7 +83,8 @@ export function generateSchemas(): Record<string, Schema> {
   if (!et) throw new Error(`src/cli/command.ts: no exported ${ERROR_TYPE}`)
   out['_error.json'] = new Converter(checker, ERROR_TYPE).root(checker.getDeclaredTypeOfSymbol(et), {
     title: 'dify <command> --json (failure)',
-    description: 'What every command writes to stdout with --json when it fails (generated from ErrorJson in src/cli/command.ts); the exit code is error.exitCode.',
+    description:
+      'What every command writes to stdout with --json when it fails (generated from ErrorJson in src/cli/command.ts); the exit code is error.exitCode.',
   })
   return out
 }
@@ -95,7 +96,13 @@ export function generateSchemas(): Record<string, Schema> {
 const libCache = new Map<string, ts.SourceFile | undefined>()
 export function schemaFromSource(text: string, typeName: string): Schema {
   const name = join(ROOT, '__schema_probe__.ts')
-  const options: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, strict: true, noEmit: true, types: [] }
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    strict: true,
+    noEmit: true,
+    types: [],
+  }
   const host = ts.createCompilerHost(options)
   const getSourceFile = host.getSourceFile.bind(host)
   host.getSourceFile = (f, v, ...rest) => {
@@ -111,7 +118,12 @@ export function schemaFromSource(text: string, typeName: string): Schema {
   const sym = checker.getSymbolAtLocation(program.getSourceFile(name)!)
   const t = sym && checker.getExportsOfModule(sym).find((s) => s.escapedName === typeName)
   if (!t) throw new Error(`no exported ${typeName}`)
-  const { $schema: _s, title: _t, description: _d, ...rest } = new Converter(checker, typeName).root(checker.getDeclaredTypeOfSymbol(t), { title: '', description: '' })
+  const {
+    $schema: _s,
+    title: _t,
+    description: _d,
+    ...rest
+  } = new Converter(checker, typeName).root(checker.getDeclaredTypeOfSymbol(t), { title: '', description: '' })
   return rest
 }
 
@@ -159,7 +171,14 @@ class Converter {
     if (f & ts.TypeFlags.String || f & ts.TypeFlags.TemplateLiteral) return { type: 'string' }
     if (f & ts.TypeFlags.Number) return { type: 'number' }
     if (f & ts.TypeFlags.Boolean) return { type: 'boolean' }
-    if (f & (ts.TypeFlags.BigInt | ts.TypeFlags.BigIntLiteral | ts.TypeFlags.ESSymbolLike | ts.TypeFlags.Undefined | ts.TypeFlags.Void)) {
+    if (
+      f &
+      (ts.TypeFlags.BigInt |
+        ts.TypeFlags.BigIntLiteral |
+        ts.TypeFlags.ESSymbolLike |
+        ts.TypeFlags.Undefined |
+        ts.TypeFlags.Void)
+    ) {
       throw new Error(`${this.where}: ${path} is ${c.typeToString(type)}, which JSON cannot carry`)
     }
     if (type.isUnion()) return this.#union(type.types, path)
@@ -180,16 +199,29 @@ class Converter {
       else others.push(this.convert(t, path))
     }
     const members: Schema[] = [...others]
-    if (strings.length) members.push(strings.length === 1 ? { type: 'string', const: strings[0] } : { type: 'string', enum: [...new Set(strings)].sort() })
-    if (numbers.length) members.push(numbers.length === 1 ? { type: 'number', const: numbers[0] } : { type: 'number', enum: [...new Set(numbers)].sort((a, b) => a - b) })
+    if (strings.length)
+      members.push(
+        strings.length === 1
+          ? { type: 'string', const: strings[0] }
+          : { type: 'string', enum: [...new Set(strings)].sort() },
+      )
+    if (numbers.length)
+      members.push(
+        numbers.length === 1
+          ? { type: 'number', const: numbers[0] }
+          : { type: 'number', enum: [...new Set(numbers)].sort((a, b) => a - b) },
+      )
     if (bools.size === 2) members.push({ type: 'boolean' })
     else if (bools.size === 1) members.push({ type: 'boolean', const: [...bools][0] })
     // {} absorbs everything
     if (members.some((m) => Object.keys(m).length === 0)) return {}
-    const unique = [...new Map(members.map((m) => [canonical(m), m])).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m)
+    const unique = [...new Map(members.map((m) => [canonical(m), m])).entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, m]) => m)
     if (unique.length === 1) return unique[0]!
     // string | null → { type: ['null', 'string'] }
-    if (unique.every((m) => Object.keys(m).length === 1 && typeof m.type === 'string')) return { type: unique.map((m) => m.type as string).sort() }
+    if (unique.every((m) => Object.keys(m).length === 1 && typeof m.type === 'string'))
+      return { type: unique.map((m) => m.type as string).sort() }
     return { anyOf: unique }
   }
 
@@ -202,7 +234,8 @@ class Converter {
       return { $ref: `#/$defs/${this.#recursive.get(type)}` }
     }
     for (const bad of ['Map', 'Set', 'WeakMap', 'WeakSet', 'Promise', 'Buffer', 'Uint8Array', 'Function']) {
-      if (name === bad && !type.aliasSymbol) throw new Error(`${this.where}: ${path} is a ${bad}, which JSON cannot carry`)
+      if (name === bad && !type.aliasSymbol)
+        throw new Error(`${this.where}: ${path} is a ${bad}, which JSON cannot carry`)
     }
     if (type.getCallSignatures().length) throw new Error(`${this.where}: ${path} is a function`)
     this.#stack.push(type)
@@ -214,7 +247,12 @@ class Converter {
         s = sig ? this.convert(c.getReturnTypeOfSignature(sig), `${path}.toJSON()`) : {}
       } else if (c.isTupleType(type)) {
         const args = c.getTypeArguments(type as ts.TypeReference)
-        s = { type: 'array', prefixItems: args.map((a, i) => this.convert(a, `${path}[${i}]`)), items: false, minItems: args.length }
+        s = {
+          type: 'array',
+          prefixItems: args.map((a, i) => this.convert(a, `${path}[${i}]`)),
+          items: false,
+          minItems: args.length,
+        }
       } else if (c.isArrayType(type)) {
         const [item] = c.getTypeArguments(type as ts.TypeReference)
         s = { type: 'array', items: item ? this.#arrayItem(item, `${path}[]`) : {} }
@@ -235,7 +273,10 @@ class Converter {
   /** JSON.stringify writes undefined array items as null */
   #arrayItem(item: ts.Type, path: string): Schema {
     if (item.isUnion() && item.types.some((t) => t.flags & ts.TypeFlags.Undefined)) {
-      return this.#union([...item.types.filter((t) => !(t.flags & ts.TypeFlags.Undefined)), this.checker.getNullType()], path)
+      return this.#union(
+        [...item.types.filter((t) => !(t.flags & ts.TypeFlags.Undefined)), this.checker.getNullType()],
+        path,
+      )
     }
     return this.convert(item, path)
   }
@@ -249,7 +290,9 @@ class Converter {
       if (name.startsWith('__@') || name.startsWith('#')) continue // symbols and private names are not serialised
       const pt = c.getTypeOfSymbol(p)
       if (p.flags & ts.SymbolFlags.Method || pt.getCallSignatures().length) continue // JSON.stringify skips functions
-      const optional = (p.flags & ts.SymbolFlags.Optional) !== 0 || (pt.isUnion() && pt.types.some((t) => t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Void)))
+      const optional =
+        (p.flags & ts.SymbolFlags.Optional) !== 0 ||
+        (pt.isUnion() && pt.types.some((t) => t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Void)))
       if (pt.flags & ts.TypeFlags.Undefined) continue // always undefined: never written
       properties[name] = this.convert(pt, `${path}.${name}`)
       if (!optional) required.push(name)
@@ -265,7 +308,8 @@ class Converter {
   #defName(type: ts.Type): string {
     const base = type.aliasSymbol?.name ?? type.getSymbol()?.name ?? 'Type'
     let n = base.replace(/[^\w]/g, '_')
-    for (let i = 2; Object.values(Object.fromEntries(this.#recursive)).includes(n) || n in this.#defs; i++) n = `${base}${i}`
+    for (let i = 2; Object.values(Object.fromEntries(this.#recursive)).includes(n) || n in this.#defs; i++)
+      n = `${base}${i}`
     return n
   }
 }
@@ -276,7 +320,9 @@ function sortKeys<T>(o: Record<string, T>): Record<string, T> {
 
 /** a stable string for sorting union members */
 function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? sortKeys(x as Record<string, unknown>) : x))
+  return JSON.stringify(v, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? sortKeys(x as Record<string, unknown>) : x,
+  )
 }
 
 /** The text of a snapshot file. */
@@ -321,4 +367,5 @@ function main(argv: string[]): number {
   return check && changed.length ? 1 : 0
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = main(process.argv.slice(2))
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  process.exitCode = main(process.argv.slice(2))

@@ -23,7 +23,13 @@ import { scratchMysql, scratchPg, type Scratch } from '../test/support/scratch.j
 import { openScratchDb } from '../test/support/dify-schema.js'
 import { diffSchemas, introspectSchema, type NormalisedSchema } from '../src/migrations/schema/introspect.js'
 import { ALEMBIC_VERSION_DDL, type SqlDialect } from '../src/migrations/types.js'
-import { FIXTURES_DIR, formatFixture, makeDelta, type FixtureIndex, type FixtureIndexEntry } from '../test/support/schema-fixtures.js'
+import {
+  FIXTURES_DIR,
+  formatFixture,
+  makeDelta,
+  type FixtureIndex,
+  type FixtureIndexEntry,
+} from '../test/support/schema-fixtures.js'
 import { renderNormalised } from '../test/support/schema-render.js'
 
 const { values } = parseArgs({ options: { oracles: { type: 'string' } } })
@@ -41,7 +47,13 @@ const rows: Row[] = readFileSync(ORACLES + 'releases/index.tsv', 'utf8')
   .split('\n')
   .slice(1)
   .map((l) => l.split('\t'))
-  .map(([release, head, dialect, from, file]) => ({ release: release!, head: head!, dialect: dialect === 'mysql' ? 'mysql' : 'postgres', from: from!, file: file! }))
+  .map(([release, head, dialect, from, file]) => ({
+    release: release!,
+    head: head!,
+    dialect: dialect === 'mysql' ? 'mysql' : 'postgres',
+    from: from!,
+    file: file!,
+  }))
 
 function runSql(dialect: SqlDialect, database: string, text: string): void {
   const [cmd, args] =
@@ -53,12 +65,19 @@ function runSql(dialect: SqlDialect, database: string, text: string): void {
 
 function chainFile(dialect: SqlDialect): { file: string; head: string } {
   const newest = rows.filter((r) => r.dialect === dialect).at(-1)!
-  return { file: `${ORACLES}${dialect === 'postgres' ? 'pg' : 'mysql'}-offline-alembic-base-to-${newest.head}-dify-${newest.release}.sql`, head: newest.head }
+  return {
+    file: `${ORACLES}${dialect === 'postgres' ? 'pg' : 'mysql'}-offline-alembic-base-to-${newest.head}-dify-${newest.release}.sql`,
+    head: newest.head,
+  }
 }
 
 function chainAfter(dialect: SqlDialect, revision: string): string {
   const lines = readFileSync(chainFile(dialect).file, 'utf8').split('\n')
-  const i = lines.findIndex((l) => l.startsWith(`UPDATE alembic_version SET version_num='${revision}'`) || l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${revision}')`))
+  const i = lines.findIndex(
+    (l) =>
+      l.startsWith(`UPDATE alembic_version SET version_num='${revision}'`) ||
+      l.startsWith(`INSERT INTO alembic_version (version_num) VALUES ('${revision}')`),
+  )
   if (i < 0) throw new Error(`revision ${revision} is not in the ${dialect} chain file`)
   return (dialect === 'postgres' ? 'BEGIN;\n' : '') + lines.slice(i + 1).join('\n') + '\n'
 }
@@ -106,11 +125,27 @@ for (const r of rows) {
       return introspect(s)
     })
     schemas.set(`${r.dialect}:${r.release}`, schema)
-    entries.push({ release: r.release, dialect: r.dialect, head: r.head, fixture: `${r.release}.json`, upgradeGives: null })
+    entries.push({
+      release: r.release,
+      dialect: r.dialect,
+      head: r.head,
+      fixture: `${r.release}.json`,
+      upgradeGives: null,
+    })
     process.stderr.write('loaded\n')
   } catch (e) {
-    const why = String((e as { stderr?: Buffer }).stderr ?? e).split('\n').find((l) => /error/i.test(l)) ?? String(e)
-    entries.push({ release: r.release, dialect: r.dialect, head: r.head, fixture: null, unavailable: `Dify's own ${r.dialect} SQL of ${r.release} does not load: ${why.trim()}`, upgradeGives: null })
+    const why =
+      String((e as { stderr?: Buffer }).stderr ?? e)
+        .split('\n')
+        .find((l) => /error/i.test(l)) ?? String(e)
+    entries.push({
+      release: r.release,
+      dialect: r.dialect,
+      head: r.head,
+      fixture: null,
+      unavailable: `Dify's own ${r.dialect} SQL of ${r.release} does not load: ${why.trim()}`,
+      upgradeGives: null,
+    })
     process.stderr.write(`does not load (${why.trim()})\n`)
   }
 }
@@ -123,7 +158,14 @@ for (const e of entries.filter((x) => x.fixture)) {
     e.release === newest[e.dialect]
       ? target
       : await withScratch(e.dialect, `fxu${e.release}`, async (s) => {
-          runSql(e.dialect, s.name, readFileSync(ORACLES + 'releases/' + rows.find((r) => r.dialect === e.dialect && r.release === e.release)!.file, 'utf8'))
+          runSql(
+            e.dialect,
+            s.name,
+            readFileSync(
+              ORACLES + 'releases/' + rows.find((r) => r.dialect === e.dialect && r.release === e.release)!.file,
+              'utf8',
+            ),
+          )
           if (e.head !== chainFile(e.dialect).head) runSql(e.dialect, s.name, chainAfter(e.dialect, e.head))
           return introspect(s)
         })
@@ -148,14 +190,21 @@ for (const [file, head] of [
     runSql('postgres', s.name, text)
     return introspect(s)
   })
-  const same = entries.find((e) => e.dialect === 'postgres' && e.head === head && e.fixture && diffSchemas(schemas.get(`postgres:${e.release}`)!, schema).length === 0)
+  const same = entries.find(
+    (e) =>
+      e.dialect === 'postgres' &&
+      e.head === head &&
+      e.fixture &&
+      diffSchemas(schemas.get(`postgres:${e.release}`)!, schema).length === 0,
+  )
   if (!same) problems.push(`real dump ${file} matches no release fixture with head ${head}`)
   else realDumps.push({ name: file.replace(/\.sql$/, ''), head, sameAs: same.release })
 }
 
 // the whole chain, revision by revision (the newest release's own files): one delta per revision, so a test or a
 // check can have Dify's exact schema at ANY revision, and know which revision created or changed an object
-const VERSION_LINE = /^(?:UPDATE alembic_version SET version_num='(\w+)'|INSERT INTO alembic_version \(version_num\) VALUES \('(\w+)'\))/
+const VERSION_LINE =
+  /^(?:UPDATE alembic_version SET version_num='(\w+)'|INSERT INTO alembic_version \(version_num\) VALUES \('(\w+)'\))/
 const chains: Record<SqlDialect, { revision: string; schema: NormalisedSchema }[]> = { postgres: [], mysql: [] }
 for (const dialect of ['postgres', 'mysql'] as const) {
   const lines = readFileSync(chainFile(dialect).file, 'utf8').split('\n')
@@ -171,8 +220,14 @@ for (const dialect of ['postgres', 'mysql'] as const) {
     }
   })
   const last = chains[dialect].at(-1)!
-  const d = diffSchemas(schemas.get(`${dialect}:${newest[dialect]}`)!, last.schema, [`fresh ${newest[dialect]}`, 'chain at its head'])
-  if (d.length) problems.push(`${dialect}: the chain file at its head differs from the fresh ${newest[dialect]} schema:\n  ${d.join('\n  ')}`)
+  const d = diffSchemas(schemas.get(`${dialect}:${newest[dialect]}`)!, last.schema, [
+    `fresh ${newest[dialect]}`,
+    'chain at its head',
+  ])
+  if (d.length)
+    problems.push(
+      `${dialect}: the chain file at its head differs from the fresh ${newest[dialect]} schema:\n  ${d.join('\n  ')}`,
+    )
   process.stderr.write(`${dialect}: chain of ${chains[dialect].length} revisions read\n`)
 }
 
@@ -184,12 +239,25 @@ for (const dialect of ['postgres', 'mysql'] as const) {
   for (let i = 0; i < list.length; i++) {
     const e = list[i]!
     const next = list[i + 1]
-    const delta = makeDelta(e.release, e.head, schemas.get(`${dialect}:${e.release}`)!, next ? { release: next.release, schema: schemas.get(`${dialect}:${next.release}`)! } : null)
+    const delta = makeDelta(
+      e.release,
+      e.head,
+      schemas.get(`${dialect}:${e.release}`)!,
+      next ? { release: next.release, schema: schemas.get(`${dialect}:${next.release}`)! } : null,
+    )
     writeFileSync(`${FIXTURES_DIR}${dialect}/${e.fixture}`, formatFixture(delta))
     const up = upgradedSchemas.get(`${dialect}:${e.release}`)
     if (up) {
       e.upgraded = `upgraded-${e.release}.json`
-      writeFileSync(`${FIXTURES_DIR}${dialect}/${e.upgraded}`, formatFixture(makeDelta(`upgraded from ${e.release}`, list.at(-1)!.head, up, { release: list.at(-1)!.release, schema: schemas.get(`${dialect}:${list.at(-1)!.release}`)! })))
+      writeFileSync(
+        `${FIXTURES_DIR}${dialect}/${e.upgraded}`,
+        formatFixture(
+          makeDelta(`upgraded from ${e.release}`, list.at(-1)!.head, up, {
+            release: list.at(-1)!.release,
+            schema: schemas.get(`${dialect}:${list.at(-1)!.release}`)!,
+          }),
+        ),
+      )
     }
   }
 }
@@ -197,13 +265,25 @@ for (const dialect of ['postgres', 'mysql'] as const) {
   mkdirSync(`${FIXTURES_DIR}chain/${dialect}`, { recursive: true })
   const list = chains[dialect]
   list.forEach((c, i) => {
-    const prev = i > 0 ? { release: list[i - 1]!.revision, schema: list[i - 1]!.schema } : { release: '', schema: { dialect, tables: [], sequences: [], extensions: [], functions: [] } }
+    const prev =
+      i > 0
+        ? { release: list[i - 1]!.revision, schema: list[i - 1]!.schema }
+        : { release: '', schema: { dialect, tables: [], sequences: [], extensions: [], functions: [] } }
     const delta = makeDelta(c.revision, c.revision, c.schema, prev)
     delete (delta as { release?: string }).release
-    writeFileSync(`${FIXTURES_DIR}chain/${dialect}/${String(i + 1).padStart(3, '0')}-${c.revision}.json`, formatFixture(delta))
+    writeFileSync(
+      `${FIXTURES_DIR}chain/${dialect}/${String(i + 1).padStart(3, '0')}-${c.revision}.json`,
+      formatFixture(delta),
+    )
   })
 }
-const index: FixtureIndex = { generatedFrom: 'shared/oracles (releases/index.tsv, whole-chain files, real dumps); scripts/gen-schema-fixtures.ts', newest, releases: entries, realDumps, chain: { postgres: chains.postgres.map((c) => c.revision), mysql: chains.mysql.map((c) => c.revision) } }
+const index: FixtureIndex = {
+  generatedFrom: 'shared/oracles (releases/index.tsv, whole-chain files, real dumps); scripts/gen-schema-fixtures.ts',
+  newest,
+  releases: entries,
+  realDumps,
+  chain: { postgres: chains.postgres.map((c) => c.revision), mysql: chains.mysql.map((c) => c.revision) },
+}
 writeFileSync(
   FIXTURES_DIR + 'index.json',
   '{\n' +
@@ -219,7 +299,8 @@ for (const e of entries.filter((x) => x.fixture)) {
   const fx = fixtureSchema(e.dialect, e.release)
   const d1 = diffSchemas(schemas.get(`${e.dialect}:${e.release}`)!, fx, ['introspected', 'fixture'])
   const d2 = diffSchemas(fx, await rendered(e.dialect, fx), ['fixture', 'rendered'])
-  if (d1.length || d2.length) problems.push(`${e.dialect} ${e.release}: fixture round trip:\n  ${[...d1, ...d2].slice(0, 20).join('\n  ')}`)
+  if (d1.length || d2.length)
+    problems.push(`${e.dialect} ${e.release}: fixture round trip:\n  ${[...d1, ...d2].slice(0, 20).join('\n  ')}`)
   else process.stderr.write(`${e.dialect} ${e.release}: round trip ok\n`)
 }
 
@@ -230,8 +311,12 @@ for (const dialect of ['postgres', 'mysql'] as const) {
     const c = list[i]!
     const fx = chainSchema(dialect, c.revision)
     const d1 = diffSchemas(c.schema, fx, ['introspected', 'fixture'])
-    const d2 = i % 10 === 0 || i === list.length - 1 ? diffSchemas(fx, await rendered(dialect, fx), ['fixture', 'rendered']) : []
-    if (d1.length || d2.length) problems.push(`${dialect} chain ${c.revision}: fixture round trip:\n  ${[...d1, ...d2].slice(0, 20).join('\n  ')}`)
+    const d2 =
+      i % 10 === 0 || i === list.length - 1 ? diffSchemas(fx, await rendered(dialect, fx), ['fixture', 'rendered']) : []
+    if (d1.length || d2.length)
+      problems.push(
+        `${dialect} chain ${c.revision}: fixture round trip:\n  ${[...d1, ...d2].slice(0, 20).join('\n  ')}`,
+      )
   }
   process.stderr.write(`${dialect}: chain fixtures checked\n`)
 }

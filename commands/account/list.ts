@@ -5,11 +5,17 @@ import { boundedIntFlag } from '../../src/cli/flags.js'
 
 export default class AccountList extends DifyCommand {
   static override summary = 'List accounts, page by page, with a case-insensitive search on email and name.'
-  static override examples = ['<%= config.bin %> account list --search ops', '<%= config.bin %> account list --tenant 0b7… --status banned --json']
+  static override examples = [
+    '<%= config.bin %> account list --search ops',
+    '<%= config.bin %> account list --tenant 0b7… --status banned --json',
+  ]
   static override flags = {
     search: Flags.string({ summary: 'Only accounts whose email or name contains TEXT (any letter case).' }),
     tenant: Flags.string({ summary: 'Only members of this workspace (tenant id); shows their role.' }),
-    status: Flags.string({ summary: 'Only accounts with this status.', options: ['pending', 'uninitialized', 'active', 'banned', 'closed'] }),
+    status: Flags.string({
+      summary: 'Only accounts with this status.',
+      options: ['pending', 'uninitialized', 'active', 'banned', 'closed'],
+    }),
     limit: boundedIntFlag({ summary: 'Accounts per page (1 to 10000).', default: 50, min: 1, max: 10_000 }),
     page: boundedIntFlag({ summary: 'Page number, from 1.', default: 1, min: 1, max: 1_000_000_000 }),
   }
@@ -19,7 +25,13 @@ export default class AccountList extends DifyCommand {
     const rt = this.runtime()
     const report = await listAccounts(
       { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
-      { search: flags.search, tenantId: flags.tenant, status: flags.status, limit: flags.limit, offset: (flags.page - 1) * flags.limit },
+      {
+        search: flags.search,
+        tenantId: flags.tenant,
+        status: flags.status,
+        limit: flags.limit,
+        offset: (flags.page - 1) * flags.limit,
+      },
     )
     const cols = [
       { key: 'email', header: 'EMAIL' },
@@ -31,7 +43,9 @@ export default class AccountList extends DifyCommand {
     ]
     if (report.accounts.length) this.out.log(table(report.accounts as unknown as Array<Record<string, unknown>>, cols))
     const last = report.offset + report.accounts.length
-    this.out.log(`${report.accounts.length ? `${report.offset + 1}–${last}` : 'none'} of ${report.total}${last < report.total ? ` (next: --page ${flags.page + 1})` : ''}`)
+    this.out.log(
+      `${report.accounts.length ? `${report.offset + 1}–${last}` : 'none'} of ${report.total}${last < report.total ? ` (next: --page ${flags.page + 1})` : ''}`,
+    )
     return report
   }
 }

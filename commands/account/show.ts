@@ -3,19 +3,29 @@ import { showAccount, type ShowReport } from '../../src/accounts/show.js'
 import { renderShow } from '../../src/accounts/render.js'
 
 export default class AccountShow extends DifyCommand {
-  static override summary = 'Show an account: status, workspaces and roles, last login, password set, lock-outs, live sessions.'
-  static override examples = ['<%= config.bin %> account show ops@example.com', '<%= config.bin %> account show 5b3c…-… --json']
+  static override summary =
+    'Show an account: status, workspaces and roles, last login, password set, lock-outs, live sessions.'
+  static override examples = [
+    '<%= config.bin %> account show ops@example.com',
+    '<%= config.bin %> account show 5b3c…-… --json',
+  ]
   static override args = {
     account: Args.string({ description: 'Email (matched as Dify login matches it) or account id.', required: true }),
   }
   static override flags = {
-    'dify-root': Flags.string({ summary: 'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).' }),
+    'dify-root': Flags.string({
+      summary:
+        'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).',
+    }),
   }
 
   async run(): Promise<ShowReport> {
     const { args, flags } = await this.parse(AccountShow)
     const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
-    const report = await showAccount({ db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot }, { idOrEmail: args.account })
+    const report = await showAccount(
+      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
+      { idOrEmail: args.account },
+    )
     for (const l of renderShow(report)) this.out.log(l)
     return report
   }

@@ -4,8 +4,12 @@ import { unlockEmail, type UnlockReport } from '../../src/accounts/unlock.js'
 import { renderUnlock } from '../../src/accounts/render.js'
 
 export default class AccountUnlock extends DifyCommand {
-  static override summary = "Clear every lock-out counter and rate limiter of an email, in every letter case; the password is not touched."
-  static override examples = ['<%= config.bin %> account unlock ops@example.com', '<%= config.bin %> account unlock ops@example.com --dry-run --json']
+  static override summary =
+    'Clear every lock-out counter and rate limiter of an email, in every letter case; the password is not touched.'
+  static override examples = [
+    '<%= config.bin %> account unlock ops@example.com',
+    '<%= config.bin %> account unlock ops@example.com --dry-run --json',
+  ]
   static override writes = true
   static override args = { email: Args.string({ description: 'The email (any letter case).', required: true }) }
   static override flags = { ...writeFlags }
@@ -17,8 +21,14 @@ export default class AccountUnlock extends DifyCommand {
     // the release tells which key kinds exist and whether REDIS_KEY_PREFIX applies; without a database, every kind
     const profile = rt.config.db.embedded
       ? undefined
-      : async () => (await import('../../src/dify/schema-version.js')).loadProfile(await rt.db(), { difyRoot: rt.config.difyRoot })
-    const report = await unlockEmail({ redis: () => rt.redis(), profile, warn: (t) => this.out.warn(t) }, { email: args.email, dryRun: flags['dry-run'] })
+      : async () =>
+          (await import('../../src/dify/schema-version.js')).loadProfile(await rt.db(), {
+            difyRoot: rt.config.difyRoot,
+          })
+    const report = await unlockEmail(
+      { redis: () => rt.redis(), profile, warn: (t) => this.out.warn(t) },
+      { email: args.email, dryRun: flags['dry-run'] },
+    )
     if (!report.dryRun) this.auditCounts = { keysDeleted: report.cleared.length }
     for (const l of renderUnlock(report)) this.out.log(l)
     return report

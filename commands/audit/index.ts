@@ -7,10 +7,16 @@ import { MAX_SECONDS } from '../../src/cli/flags.js'
 
 export default class Audit extends DifyCommand {
   static override summary = 'List the audit log of writing commands (from the Redis stream dify_ops:audit).'
-  static override description = 'Every writing command appends one redacted JSON line to DIFY_OPS_AUDIT_LOG (when set) and to the capped Redis stream dify_ops:audit.'
-  static override examples = ['<%= config.bin %> audit --since 2026-11-01', '<%= config.bin %> audit --since 24h --json']
+  static override description =
+    'Every writing command appends one redacted JSON line to DIFY_OPS_AUDIT_LOG (when set) and to the capped Redis stream dify_ops:audit.'
+  static override examples = [
+    '<%= config.bin %> audit --since 2026-11-01',
+    '<%= config.bin %> audit --since 24h --json',
+  ]
   static override flags = {
-    since: Flags.string({ summary: 'Only entries at or after this time: an ISO date/time or a duration such as 30m, 24h, 7d.' }),
+    since: Flags.string({
+      summary: 'Only entries at or after this time: an ISO date/time or a duration such as 30m, 24h, 7d.',
+    }),
     limit: Flags.integer({ summary: 'Show at most this many of the newest entries.', default: 100, min: 1 }),
   }
 
@@ -20,14 +26,19 @@ export default class Audit extends DifyCommand {
     const entries = await readAudit(this.runtime(), { since, limit: flags.limit })
     if (entries.length === 0) this.out.log('No audit entries.')
     else
-      this.out.log(table(entries.map((e) => ({ ...e, counts: e.counts ? JSON.stringify(e.counts) : '' })), [
-        { key: 'time', header: 'TIME (UTC)' },
-        { key: 'command', header: 'COMMAND' },
-        { key: 'outcome', header: 'OUTCOME' },
-        { key: 'user', header: 'USER' },
-        { key: 'host', header: 'HOST' },
-        { key: 'counts', header: 'COUNTS' },
-      ]))
+      this.out.log(
+        table(
+          entries.map((e) => ({ ...e, counts: e.counts ? JSON.stringify(e.counts) : '' })),
+          [
+            { key: 'time', header: 'TIME (UTC)' },
+            { key: 'command', header: 'COMMAND' },
+            { key: 'outcome', header: 'OUTCOME' },
+            { key: 'user', header: 'USER' },
+            { key: 'host', header: 'HOST' },
+            { key: 'counts', header: 'COUNTS' },
+          ],
+        ),
+      )
     return { entries }
   }
 }
@@ -37,10 +48,16 @@ export function parseSince(s: string): Date {
   const secs = parseDuration(s)
   if (secs !== null) {
     // a duration reaching before the year 1 (or past what a Date holds) is a typo, not "everything"
-    if (secs > MAX_SECONDS) throw new UsageError(`--since ${s} is more than ${MAX_SECONDS / 86_400 / 365} years ago.`, { hint: 'Use a shorter duration such as 30d, or an ISO date.' })
+    if (secs > MAX_SECONDS)
+      throw new UsageError(`--since ${s} is more than ${MAX_SECONDS / 86_400 / 365} years ago.`, {
+        hint: 'Use a shorter duration such as 30d, or an ISO date.',
+      })
     return new Date(Date.now() - secs * 1000)
   }
   const d = new Date(s)
-  if (Number.isNaN(d.getTime())) throw new UsageError(`--since "${s}" is neither a date nor a duration.`, { hint: 'Use an ISO date such as 2026-11-01T00:00Z or a duration such as 24h.' })
+  if (Number.isNaN(d.getTime()))
+    throw new UsageError(`--since "${s}" is neither a date nor a duration.`, {
+      hint: 'Use an ISO date such as 2026-11-01T00:00Z or a duration such as 24h.',
+    })
   return d
 }

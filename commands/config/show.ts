@@ -7,7 +7,10 @@ export default class ConfigShow extends DifyCommand {
   static override summary = 'Print the effective configuration, secrets redacted, with where each value came from.'
   static override description =
     'Reads the same variables as the dify-api container. Precedence: --env-file > process environment > ./.env > defaults. Passwords, keys and credentials in URLs are never printed. When SECRET_KEY is empty, the storage object .dify_secret_key (where Dify 1.14.1+ keeps the key it generated) is looked for and the source is shown, never the key.'
-  static override examples = ['<%= config.bin %> config show', '<%= config.bin %> config show --env-file /app/api/.env --json']
+  static override examples = [
+    '<%= config.bin %> config show',
+    '<%= config.bin %> config show --env-file /app/api/.env --json',
+  ]
 
   async run(): Promise<ShownConfig> {
     await this.parse(ConfigShow)
@@ -18,11 +21,16 @@ export default class ConfigShow extends DifyCommand {
     for (const [k, v] of Object.entries(shown.effective)) this.out.log(`  ${k.padEnd(12)} ${v ?? '(not set)'}`)
     this.out.log(`  ${'secret key'.padEnd(12)} ${secretKeySourceText(info)}`)
     this.out.log('')
-    this.out.log(table(shown.variables.filter((v) => v.source !== 'unset').map((v) => ({ ...v, value: v.value ?? '' })), [
-      { key: 'name', header: 'VARIABLE' },
-      { key: 'value', header: 'VALUE' },
-      { key: 'source', header: 'SOURCE' },
-    ]))
+    this.out.log(
+      table(
+        shown.variables.filter((v) => v.source !== 'unset').map((v) => ({ ...v, value: v.value ?? '' })),
+        [
+          { key: 'name', header: 'VARIABLE' },
+          { key: 'value', header: 'VALUE' },
+          { key: 'source', header: 'SOURCE' },
+        ],
+      ),
+    )
     return shown
   }
 }

@@ -5,7 +5,8 @@ import { readDbState } from '../../src/migrations/state.js'
 import { history, type HistoryResult } from '../../src/migrations/status.js'
 
 export default class DbHistory extends DifyCommand {
-  static override summary = 'List the Dify revisions this CLI can apply, marking the database\'s current revision and the head.'
+  static override summary =
+    "List the Dify revisions this CLI can apply, marking the database's current revision and the head."
   static override examples = ['<%= config.bin %> db history', '<%= config.bin %> db history --json']
 
   async run(): Promise<HistoryResult> {
@@ -21,20 +22,27 @@ export default class DbHistory extends DifyCommand {
       this.out.warn(`${e.message} The current revision is not marked.`)
     }
     const h = history(undefined, current, reachable)
-    this.out.log(table(h.revisions.map((r) => ({
-      mark: `${r.current ? '*' : ' '}${r.head ? 'H' : ' '}`,
-      revision: r.revision,
-      down: r.downRevision ?? (r.baseline ? '(baseline)' : '-'),
-      release: r.release,
-      description: r.description,
-    })), [
-      { key: 'mark', header: '' },
-      { key: 'revision', header: 'REVISION' },
-      { key: 'down', header: 'REVISES' },
-      { key: 'release', header: 'RELEASE' },
-      { key: 'description', header: 'DESCRIPTION' },
-    ]))
-    this.out.log(`\n* current${current ? ` (${current})` : reachable ? ' (none: empty database or a revision not listed)' : ' (database not reachable)'}   H head`)
+    this.out.log(
+      table(
+        h.revisions.map((r) => ({
+          mark: `${r.current ? '*' : ' '}${r.head ? 'H' : ' '}`,
+          revision: r.revision,
+          down: r.downRevision ?? (r.baseline ? '(baseline)' : '-'),
+          release: r.release,
+          description: r.description,
+        })),
+        [
+          { key: 'mark', header: '' },
+          { key: 'revision', header: 'REVISION' },
+          { key: 'down', header: 'REVISES' },
+          { key: 'release', header: 'RELEASE' },
+          { key: 'description', header: 'DESCRIPTION' },
+        ],
+      ),
+    )
+    this.out.log(
+      `\n* current${current ? ` (${current})` : reachable ? ' (none: empty database or a revision not listed)' : ' (database not reachable)'}   H head`,
+    )
     return h
   }
 }

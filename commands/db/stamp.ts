@@ -7,9 +7,15 @@ import { stampDb, type StampResult } from '../../src/migrations/status.js'
 export default class DbStamp extends DifyCommand {
   static override writes = true
   static override summary = 'Record REV in alembic_version without changing the schema (recovery after a manual fix).'
-  static override description = 'Like Alembic\'s stamp: creates alembic_version if missing and replaces its rows with REV. The schema itself is not touched, so stamping a revision the schema does not match makes later upgrades fail.'
-  static override examples = ['<%= config.bin %> db stamp 03ea244985ce --yes', '<%= config.bin %> db stamp d57accd375ae --dry-run']
-  static override args = { rev: Args.string({ required: true, description: 'revision id (or unique prefix, or "head")' }) }
+  static override description =
+    "Like Alembic's stamp: creates alembic_version if missing and replaces its rows with REV. The schema itself is not touched, so stamping a revision the schema does not match makes later upgrades fail."
+  static override examples = [
+    '<%= config.bin %> db stamp 03ea244985ce --yes',
+    '<%= config.bin %> db stamp d57accd375ae --dry-run',
+  ]
+  static override args = {
+    rev: Args.string({ required: true, description: 'revision id (or unique prefix, or "head")' }),
+  }
   static override flags = {
     ...writeFlags,
     ...yesFlag,
@@ -21,14 +27,20 @@ export default class DbStamp extends DifyCommand {
     const r = await stampDb(migrationDeps(this.runtime()), args.rev, {
       dryRun: flags['dry-run'],
       confirm: async (from, to) => {
-        await confirmOrStop(`Set alembic_version from ${from?.length ? from.join(' + ') : '(nothing)'} to ${to}? The schema is not changed.`, { yes: flags.yes })
+        await confirmOrStop(
+          `Set alembic_version from ${from?.length ? from.join(' + ') : '(nothing)'} to ${to}? The schema is not changed.`,
+          { yes: flags.yes },
+        )
         return true
       },
     })
     if (!r.dryRun && r.statements.length) this.auditCounts = { rows: 1 }
     if (!r.statements.length) this.out.log(`alembic_version is already ${r.to}; nothing to do.`)
     else if (r.dryRun) this.out.log(`Would run (dry run):\n${r.statements.map((s) => `  ${s};`).join('\n')}`)
-    else this.out.log(`alembic_version set to ${r.to}${r.toRelease ? ` (${r.toRelease})` : ''} (was ${r.from?.length ? r.from.join(' + ') : 'nothing'}).`)
+    else
+      this.out.log(
+        `alembic_version set to ${r.to}${r.toRelease ? ` (${r.toRelease})` : ''} (was ${r.from?.length ? r.from.join(' + ') : 'nothing'}).`,
+      )
     return r
   }
 }

@@ -27,12 +27,21 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
   ]
   static override flags = {
     to: Flags.string({ summary: 'Target revision (id, unique prefix, or "head").' }),
-    sql: Flags.boolean({ summary: 'Print the SQL that would run for the target dialect; writes nothing.', exclusive: ['dry-run'] }),
-    from: Flags.string({ summary: 'With --sql: start revision ("base" = empty database); nothing is connected. Without it, --sql reads the current revision from the database.', dependsOn: ['sql'] }),
+    sql: Flags.boolean({
+      summary: 'Print the SQL that would run for the target dialect; writes nothing.',
+      exclusive: ['dry-run'],
+    }),
+    from: Flags.string({
+      summary:
+        'With --sql: start revision ("base" = empty database); nothing is connected. Without it, --sql reads the current revision from the database.',
+      dependsOn: ['sql'],
+    }),
     'dry-run': writeFlags['dry-run'],
     'no-wait': Flags.boolean({ summary: 'Exit 6 at once when another upgrade holds the lock.' }),
     timeout: Flags.integer({ summary: 'Seconds to wait for a held lock.', default: DEFAULTS.timeoutMs / 1000, min: 0 }),
-    'dify-root': Flags.string({ summary: 'Dify code whose migrations decide the target (DIR/api/migrations/versions or DIR/migrations/versions).' }),
+    'dify-root': Flags.string({
+      summary: 'Dify code whose migrations decide the target (DIR/api/migrations/versions or DIR/migrations/versions).',
+    }),
   }
 
   async run(): Promise<UpgradeResult | SqlResult> {
@@ -51,11 +60,15 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
     const progress = this.out.progress('Preparing database migration…')
     const onEvent = (e: RunEvent) => {
       if (e.type === 'wait') {
-        progress.update(`Waiting for ${e.lock === 'redis' ? "Dify's upgrade lock (db_upgrade_lock)" : 'the database lock'}${e.ttlMs !== null ? `, holder's lock expires in ${Math.ceil(e.ttlMs / 1000)} s unless renewed` : ''}; waited ${Math.round(e.waitedMs / 1000)} s`)
+        progress.update(
+          `Waiting for ${e.lock === 'redis' ? "Dify's upgrade lock (db_upgrade_lock)" : 'the database lock'}${e.ttlMs !== null ? `, holder's lock expires in ${Math.ceil(e.ttlMs / 1000)} s unless renewed` : ''}; waited ${Math.round(e.waitedMs / 1000)} s`,
+        )
       } else if (e.type === 'revision') {
         progress.update(`Applying ${e.revision}: ${e.description}`)
         if (e.dialect === 'mysql') {
-          process.stderr.write(`About to apply ${e.revision} (${e.description}), ${e.statements.length} statement(s), not transactional on MySQL:\n${e.statements.map((s) => `  ${s}\n`).join('')}`)
+          process.stderr.write(
+            `About to apply ${e.revision} (${e.description}), ${e.statements.length} statement(s), not transactional on MySQL:\n${e.statements.map((s) => `  ${s}\n`).join('')}`,
+          )
         }
       } else if (e.type === 'revision-done') {
         if (!this.out.interactive && !this.out.json) process.stderr.write(`Applied ${e.revision} (${e.ms} ms)\n`)
@@ -65,15 +78,28 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
     }
     let r: UpgradeResult
     try {
-      r = await upgradeDb(deps, { ...target, ...timeouts, dryRun: flags['dry-run'], noWait: flags['no-wait'], timeoutMs: flags.timeout * 1000, onEvent, signal: this.abort.signal })
+      r = await upgradeDb(deps, {
+        ...target,
+        ...timeouts,
+        dryRun: flags['dry-run'],
+        noWait: flags['no-wait'],
+        timeoutMs: flags.timeout * 1000,
+        onEvent,
+        signal: this.abort.signal,
+      })
     } finally {
       progress.stop()
     }
     // nothing written (up to date, dry run): no audit line (and no Redis round trip)
     if (r.status !== 'up-to-date' && r.status !== 'dry-run') this.auditCounts = { revisions: r.applied.length }
-    const at = (rev: string | null, rel: string | null) => (rev ? `${rev}${rel ? ` (${rel})` : ''}` : 'an empty database')
-    this.out.log(`Database: ${r.database} (${r.dialect}, DDL ${r.transactionalDdl ? 'transactional' : 'not transactional'})`)
-    this.out.log(`Target:   ${r.target.revision} (${r.target.source === 'cli' ? "this CLI's head" : r.target.source === 'flag' ? '--to' : `head of the Dify code in ${r.target.difyCodeDir}`})`)
+    const at = (rev: string | null, rel: string | null) =>
+      rev ? `${rev}${rel ? ` (${rel})` : ''}` : 'an empty database'
+    this.out.log(
+      `Database: ${r.database} (${r.dialect}, DDL ${r.transactionalDdl ? 'transactional' : 'not transactional'})`,
+    )
+    this.out.log(
+      `Target:   ${r.target.revision} (${r.target.source === 'cli' ? "this CLI's head" : r.target.source === 'flag' ? '--to' : `head of the Dify code in ${r.target.difyCodeDir}`})`,
+    )
     if (r.status === 'dry-run') {
       this.out.log(`Current:  ${at(r.from, r.fromRelease)}`)
       if (!r.pending.length) this.out.log('Already at the target; nothing would run.')
@@ -83,12 +109,25 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
           this.out.log(`  ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
           for (const l of impactLines(p, '      ')) this.out.log(l)
         }
-        for (const e of r.dataEffects ?? []) this.out.log(`  data: ${e.revision} ${e.description}: ${e.rows === null ? 'not countable yet' : `${e.rows} row(s)`}`)
-        if (r.schema?.differences.length) this.out.log(`  schema: ${r.schema.differences.length} difference(s) from the schema expected at ${r.schema.revision}: ${r.schema.suggestion.message} (details: dify db status)`)
+        for (const e of r.dataEffects ?? [])
+          this.out.log(
+            `  data: ${e.revision} ${e.description}: ${e.rows === null ? 'not countable yet' : `${e.rows} row(s)`}`,
+          )
+        if (r.schema?.differences.length)
+          this.out.log(
+            `  schema: ${r.schema.differences.length} difference(s) from the schema expected at ${r.schema.revision}: ${r.schema.suggestion.message} (details: dify db status)`,
+          )
       }
-      if (r.lockHolder?.held) this.out.log(`Dify's upgrade lock is held now (expires in ${r.lockHolder.ttlMs !== null ? Math.ceil(r.lockHolder.ttlMs / 1000) + ' s' : 'never'}).`)
+      if (r.lockHolder?.held)
+        this.out.log(
+          `Dify's upgrade lock is held now (expires in ${r.lockHolder.ttlMs !== null ? Math.ceil(r.lockHolder.ttlMs / 1000) + ' s' : 'never'}).`,
+        )
     } else if (r.status === 'up-to-date') {
-      this.out.log(r.completedByOther ? `Another upgrade brought the database to ${r.to} while this one waited; nothing left to do.` : `Already at ${at(r.to, r.fromRelease)}; nothing to do.`)
+      this.out.log(
+        r.completedByOther
+          ? `Another upgrade brought the database to ${r.to} while this one waited; nothing left to do.`
+          : `Already at ${at(r.to, r.fromRelease)}; nothing to do.`,
+      )
     } else {
       for (const a of r.applied) this.out.log(`  applied ${a.revision}  ${a.description} (${a.ms} ms)`)
       this.out.log(`Upgraded from ${at(r.from, r.fromRelease)} to ${r.to}: ${r.applied.length} revision(s).`)

@@ -6,7 +6,11 @@ export default class DbVerify extends DifyCommand {
   static override summary = "Compare the live schema with Dify's exact schema at its alembic_version (read-only)."
   static override description =
     'Lists missing or unexpected tables, columns, indexes and constraints, type/nullability/default differences and INVALID indexes (PostgreSQL), each with the revision that creates, changes or drops the object, and a fix only when it is safe (db stamp, drop + rerun, REINDEX). Ignores pgvector collection tables and dify_ops_ tables. Exit 0 when the schema matches, 8 when it differs, 4 when the revision is unknown to this CLI.'
-  static override examples = ['<%= config.bin %> db verify', '<%= config.bin %> db verify --json', '<%= config.bin %> db verify --revision 58eb7bdb93fe']
+  static override examples = [
+    '<%= config.bin %> db verify',
+    '<%= config.bin %> db verify --json',
+    '<%= config.bin %> db verify --revision 58eb7bdb93fe',
+  ]
   static override flags = {
     revision: Flags.string({ summary: 'Compare with this revision instead of alembic_version.' }),
   }

@@ -9,12 +9,18 @@ export default class DocumentsRequeue extends DifyCommand {
   static override writes = true
   static override summary = 'Re-dispatch orphaned and blocked documents as Dify would, or mark them as error.'
   static override description =
-    'Runs the `documents stuck` analysis (live workers asked), then re-dispatches orphaned documents with the task, queue and arguments Dify uses for the connected release (one message per dataset, byte-compatible with Celery\'s .delay()), and unblocks stale tenant queues the way Dify\'s task does (take the next entry, set the running flag, dispatch it). Queued and running documents are never dispatched again. With --mark-error the documents (orphaned, blocked and failed-silently) are set to error with a message instead.'
-  static override examples = ['<%= config.bin %> documents requeue --dry-run', '<%= config.bin %> documents requeue --dataset 3f2a9c1e-0b7d-4c55-9a1e-2f6b8d0c4e11 --yes', '<%= config.bin %> documents requeue --document 0b7d3f2a-9c1e-4c55-9a1e-2f6b8d0c4e11 --mark-error --yes']
+    "Runs the `documents stuck` analysis (live workers asked), then re-dispatches orphaned documents with the task, queue and arguments Dify uses for the connected release (one message per dataset, byte-compatible with Celery's .delay()), and unblocks stale tenant queues the way Dify's task does (take the next entry, set the running flag, dispatch it). Queued and running documents are never dispatched again. With --mark-error the documents (orphaned, blocked and failed-silently) are set to error with a message instead."
+  static override examples = [
+    '<%= config.bin %> documents requeue --dry-run',
+    '<%= config.bin %> documents requeue --dataset 3f2a9c1e-0b7d-4c55-9a1e-2f6b8d0c4e11 --yes',
+    '<%= config.bin %> documents requeue --document 0b7d3f2a-9c1e-4c55-9a1e-2f6b8d0c4e11 --mark-error --yes',
+  ]
   static override flags = {
     dataset: uuidFlag({ multiple: true, summary: 'Only documents of this dataset; repeatable.' }),
     document: uuidFlag({ multiple: true, summary: 'Only this document; repeatable.' }),
-    'mark-error': Flags.boolean({ summary: 'Set the documents to error (with a message) instead of dispatching them.' }),
+    'mark-error': Flags.boolean({
+      summary: 'Set the documents to error (with a message) instead of dispatching them.',
+    }),
     timeout: secondsFlag({ default: 1, min: 0.001, max: 600, summary: 'Seconds to wait for live workers to answer.' }),
     ...writeFlags,
     ...yesFlag,
@@ -25,11 +31,22 @@ export default class DocumentsRequeue extends DifyCommand {
     this.auditArgs = { dataset: flags.dataset ?? [], document: flags.document ?? [], markError: flags['mark-error'] }
     const deps = await documentsDeps(this.runtime())
     const markError = flags['mark-error']
-    const plan = await planRequeue(deps, { datasets: flags.dataset, documents: flags.document, markError, workerTimeoutMs: flags.timeout * 1000, signal: this.abort.signal })
+    const plan = await planRequeue(deps, {
+      datasets: flags.dataset,
+      documents: flags.document,
+      markError,
+      workerTimeoutMs: flags.timeout * 1000,
+      signal: this.abort.signal,
+    })
     const dry = flags['dry-run'] || plan.actions.length === 0
     if (!dry) {
       const n = plan.actions.reduce((a, x) => a + x.documentIds.length, 0)
-      await confirmOrStop(markError ? `Set ${n} document(s) to error?` : `Re-dispatch ${n} document(s) (${plan.actions.length} task message(s))?`, { yes: flags.yes, declined: 'Not confirmed: nothing was changed.' })
+      await confirmOrStop(
+        markError
+          ? `Set ${n} document(s) to error?`
+          : `Re-dispatch ${n} document(s) (${plan.actions.length} task message(s))?`,
+        { yes: flags.yes, declined: 'Not confirmed: nothing was changed.' },
+      )
       this.auditCounts = { actions: plan.actions.length, documents: n }
       await runRequeue(deps, plan.actions)
     }

@@ -16,7 +16,10 @@ export default class EncryptionRestoreKey extends DifyCommand {
   static override flags = {
     tenant: Flags.string({ summary: 'The tenant id.', required: true }),
     file: Flags.string({ summary: 'A PEM file holding the private key.', exactlyOne: ['file', 'backup'] }),
-    backup: Flags.string({ summary: 'The UTC timestamp of a backup privkeys/<tenant_id>/private.pem.<TIMESTAMP>.bak.', exactlyOne: ['file', 'backup'] }),
+    backup: Flags.string({
+      summary: 'The UTC timestamp of a backup privkeys/<tenant_id>/private.pem.<TIMESTAMP>.bak.',
+      exactlyOne: ['file', 'backup'],
+    }),
     ...writeFlags,
   }
 
@@ -34,15 +37,22 @@ export default class EncryptionRestoreKey extends DifyCommand {
     const rt = this.runtime()
     const [db, storage] = await Promise.all([rt.db(), rt.storage()])
     this.out.log(`Storage: ${storage.location}`)
-    const res = await restoreKey({ db, storage, redis: () => rt.redis() }, { tenantId: flags.tenant, pem, backup: flags.backup, dryRun: flags['dry-run'] })
+    const res = await restoreKey(
+      { db, storage, redis: () => rt.redis() },
+      { tenantId: flags.tenant, pem, backup: flags.backup, dryRun: flags['dry-run'] },
+    )
     this.out.log(`The key from ${res.source} decrypts all ${res.values} encrypted value(s) of tenant ${res.tenantId}.`)
     if (res.unchanged) this.out.log('It is already in place: nothing to do.')
     else if (res.dryRun) this.out.log('Dry run: nothing was changed.')
     else {
-      this.out.log(`Written to privkeys/${res.tenantId}/private.pem${res.publicKeyUpdated ? '; tenants.encrypt_public_key updated' : ''}; ${res.cachesDeleted} Redis cache key(s) deleted.`)
+      this.out.log(
+        `Written to privkeys/${res.tenantId}/private.pem${res.publicKeyUpdated ? '; tenants.encrypt_public_key updated' : ''}; ${res.cachesDeleted} Redis cache key(s) deleted.`,
+      )
       if (res.replacedKeyBackup) this.out.log(`The key it replaced is saved as ${res.replacedKeyBackup}.`)
       if (res.cacheError) {
-        this.out.warn(`The Redis caches could not be deleted (${res.cacheError}); Dify may use cached credentials for up to 24 h.`)
+        this.out.warn(
+          `The Redis caches could not be deleted (${res.cacheError}); Dify may use cached credentials for up to 24 h.`,
+        )
         this.setExitCode(ExitCode.partial)
       }
     }

@@ -15,13 +15,33 @@ export interface QueueListJson extends QueueSnapshot {
 export default class QueueList extends DifyCommand {
   static override summary = 'List Celery queues with depth per priority, unacked count and consumers.'
   static override description =
-    'Every queue the Dify worker consumes (CELERY_WORKER_QUEUES or CELERY_QUEUES as the connected release\'s entrypoint reads them, else that release\'s default list) plus every queue found in the broker (_kombu.binding.* sets and existing lists). Queues with messages and no consumer are flagged. Live workers are asked which queues they consume (pidbox active_queues) unless --no-workers. With --watch, the messages in and out per second are measured between refreshes (docs/queues.md), and --json prints one JSON line per refresh.'
-  static override examples = ['<%= config.bin %> queue list', '<%= config.bin %> queue list --json', '<%= config.bin %> queue list --watch 2', '<%= config.bin %> queue list --watch 5 --json --no-workers']
+    "Every queue the Dify worker consumes (CELERY_WORKER_QUEUES or CELERY_QUEUES as the connected release's entrypoint reads them, else that release's default list) plus every queue found in the broker (_kombu.binding.* sets and existing lists). Queues with messages and no consumer are flagged. Live workers are asked which queues they consume (pidbox active_queues) unless --no-workers. With --watch, the messages in and out per second are measured between refreshes (docs/queues.md), and --json prints one JSON line per refresh."
+  static override examples = [
+    '<%= config.bin %> queue list',
+    '<%= config.bin %> queue list --json',
+    '<%= config.bin %> queue list --watch 2',
+    '<%= config.bin %> queue list --watch 5 --json --no-workers',
+  ]
   static override flags = {
-    workers: Flags.boolean({ default: true, allowNo: true, summary: 'Ask live workers which queues they consume (--no-workers: read-only, no pidbox broadcast).' }),
-    timeout: secondsFlag({ default: 1, max: 600, summary: 'Seconds to wait for worker replies (silence after the last reply).' }),
-    watch: secondsFlag({ min: 0.1, max: 86_400, summary: 'Refresh every N seconds and show the rate in and out per second (Ctrl-C to stop).' }),
-    'dify-root': Flags.string({ summary: 'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).' }),
+    workers: Flags.boolean({
+      default: true,
+      allowNo: true,
+      summary: 'Ask live workers which queues they consume (--no-workers: read-only, no pidbox broadcast).',
+    }),
+    timeout: secondsFlag({
+      default: 1,
+      max: 600,
+      summary: 'Seconds to wait for worker replies (silence after the last reply).',
+    }),
+    watch: secondsFlag({
+      min: 0.1,
+      max: 86_400,
+      summary: 'Refresh every N seconds and show the rate in and out per second (Ctrl-C to stop).',
+    }),
+    'dify-root': Flags.string({
+      summary:
+        'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).',
+    }),
   }
 
   async run(): Promise<QueueListJson | undefined> {
@@ -32,7 +52,12 @@ export default class QueueList extends DifyCommand {
     const b = await brokerOf(rt)
     const expected = await expectedQueues(rt)
     if (expected.note) this.out.warn(`${expected.note}.`)
-    const snap = () => listQueues(b, { expected: expected.queues, workerTimeoutMs: flags.workers ? timeout * 1000 : 0, signal: this.abort.signal })
+    const snap = () =>
+      listQueues(b, {
+        expected: expected.queues,
+        workerTimeoutMs: flags.workers ? timeout * 1000 : 0,
+        signal: this.abort.signal,
+      })
     const queueList = { source: expected.source, version: expected.version, note: expected.note }
     if (watch === undefined) {
       const s = await snap()
@@ -57,7 +82,8 @@ export default class QueueList extends DifyCommand {
   }
 
   render(s: QueueSnapshot, rates?: Map<string, QueueRate> | null): void {
-    const perSec = (r: QueueRate | undefined, v: number | undefined) => (r === undefined || v === undefined ? '' : `${r.exact ? '' : '>='}${v.toFixed(1)}`)
+    const perSec = (r: QueueRate | undefined, v: number | undefined) =>
+      r === undefined || v === undefined ? '' : `${r.exact ? '' : '>='}${v.toFixed(1)}`
     const rows = s.queues.map((q) => {
       const r = rates?.get(q.name)
       return {
@@ -75,18 +101,40 @@ export default class QueueList extends DifyCommand {
       }
     })
     const cols = [
-      { key: 'queue', header: 'QUEUE' }, { key: 'depth', header: 'DEPTH' }, { key: 'p0', header: 'P0' }, { key: 'p3', header: 'P3' },
-      { key: 'p6', header: 'P6' }, { key: 'p9', header: 'P9' }, { key: 'unacked', header: 'UNACKED' },
-      ...(rates !== undefined ? [{ key: 'in', header: 'IN/S' }, { key: 'out', header: 'OUT/S' }] : []),
-      { key: 'consumers', header: 'CONSUMERS' }, { key: 'flag', header: '' },
+      { key: 'queue', header: 'QUEUE' },
+      { key: 'depth', header: 'DEPTH' },
+      { key: 'p0', header: 'P0' },
+      { key: 'p3', header: 'P3' },
+      { key: 'p6', header: 'P6' },
+      { key: 'p9', header: 'P9' },
+      { key: 'unacked', header: 'UNACKED' },
+      ...(rates !== undefined
+        ? [
+            { key: 'in', header: 'IN/S' },
+            { key: 'out', header: 'OUT/S' },
+          ]
+        : []),
+      { key: 'consumers', header: 'CONSUMERS' },
+      { key: 'flag', header: '' },
     ]
     this.out.log(table(rows, cols))
     this.out.log('')
-    this.out.log(`${s.totals.depth} waiting, ${s.totals.unacked} unacked (reserved/ETA).` + (s.workers.asked ? ` ${s.workers.nodes.length} live worker(s)${s.workers.nodes.length ? ': ' + s.workers.nodes.join(', ') : ''}.` : ' Workers not asked.'))
+    this.out.log(
+      `${s.totals.depth} waiting, ${s.totals.unacked} unacked (reserved/ETA).` +
+        (s.workers.asked
+          ? ` ${s.workers.nodes.length} live worker(s)${s.workers.nodes.length ? ': ' + s.workers.nodes.join(', ') : ''}.`
+          : ' Workers not asked.'),
+    )
     if (s.queues.some((q) => !q.expected)) this.out.log('* not in the Dify worker queue list')
     if (rates === null) this.out.log('IN/S and OUT/S: messages pushed and taken per second, from the next refresh on.')
-    if (rates) this.out.log(`IN/S and OUT/S over the last ${[...rates.values()][0]?.seconds.toFixed(1) ?? '?'} s; >= marks a lower bound (a list was empty at the previous refresh, or drained since).`)
+    if (rates)
+      this.out.log(
+        `IN/S and OUT/S over the last ${[...rates.values()][0]?.seconds.toFixed(1) ?? '?'} s; >= marks a lower bound (a list was empty at the previous refresh, or drained since).`,
+      )
     const flagged = s.queues.filter((q) => q.noConsumer)
-    if (flagged.length) this.out.warn(`${flagged.length} queue(s) have messages and no consumer: ${flagged.map((q) => printable(q.name)).join(', ')}.`)
+    if (flagged.length)
+      this.out.warn(
+        `${flagged.length} queue(s) have messages and no consumer: ${flagged.map((q) => printable(q.name)).join(', ')}.`,
+      )
   }
 }

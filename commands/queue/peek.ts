@@ -8,7 +8,10 @@ export default class QueuePeek extends DifyCommand {
   static override summary = 'Show the next messages of a queue in consumption order, without consuming them.'
   static override description =
     'Decodes Celery task protocol 1 and 2 (task, id, args/kwargs from argsrepr/kwargsrepr or the JSON body, ETA, retries, priority, root/parent ids, origin). Only JSON bodies are decoded: pickle, yaml and msgpack are shown as type and size only. Malformed messages are listed as malformed.'
-  static override examples = ['<%= config.bin %> queue peek dataset', '<%= config.bin %> queue peek mail -n 50 --priority 9 --json']
+  static override examples = [
+    '<%= config.bin %> queue peek dataset',
+    '<%= config.bin %> queue peek mail -n 50 --priority 9 --json',
+  ]
   static override args = { queue: Args.string({ required: true, description: 'queue name' }) }
   static override flags = {
     count: Flags.integer({ char: 'n', default: 10, min: 1, max: 10000, summary: 'How many messages.' }),
@@ -18,21 +21,35 @@ export default class QueuePeek extends DifyCommand {
 
   async run(): Promise<PeekResult> {
     const { args, flags } = await this.parse(QueuePeek)
-    if (flags.priority !== undefined && ![0, 3, 6, 9].includes(flags.priority)) throw new UsageError(`--priority must be 0, 3, 6 or 9 (kombu's priority steps), got ${flags.priority}.`)
+    if (flags.priority !== undefined && ![0, 3, 6, 9].includes(flags.priority))
+      throw new UsageError(`--priority must be 0, 3, 6 or 9 (kombu's priority steps), got ${flags.priority}.`)
     const b = await brokerOf(this.runtime())
     const r = await peekQueue(b, args.queue, { count: flags.count, priority: flags.priority, includeRaw: flags.raw })
-    this.out.log(`${printable(r.queue)}: ${r.depth} waiting (P0 ${r.byPriority['0']}, P3 ${r.byPriority['3']}, P6 ${r.byPriority['6']}, P9 ${r.byPriority['9']})`)
+    this.out.log(
+      `${printable(r.queue)}: ${r.depth} waiting (P0 ${r.byPriority['0']}, P3 ${r.byPriority['3']}, P6 ${r.byPriority['6']}, P9 ${r.byPriority['9']})`,
+    )
     for (const m of r.messages) {
       this.out.log('')
-      const head = m.status === 'malformed' ? `MALFORMED (${m.problem})` : `${printable(m.task) || '(no task name)'}  ${m.id ?? ''}`
+      const head =
+        m.status === 'malformed'
+          ? `MALFORMED (${m.problem})`
+          : `${printable(m.task) || '(no task name)'}  ${m.id ?? ''}`
       this.out.log(`#${m.position}  [P${m.list}]  ${head}`)
-      if (m.status === 'opaque') this.out.log(`    body: ${m.contentType ?? '(no content type)'}, ${m.bodySize ?? '?'} bytes, not decoded`)
-      if (m.args !== null || m.kwargs !== null) this.out.log(`    args: ${clip(m.args, 200)}  kwargs: ${clip(m.kwargs, 200)}`)
+      if (m.status === 'opaque')
+        this.out.log(`    body: ${m.contentType ?? '(no content type)'}, ${m.bodySize ?? '?'} bytes, not decoded`)
+      if (m.args !== null || m.kwargs !== null)
+        this.out.log(`    args: ${clip(m.args, 200)}  kwargs: ${clip(m.kwargs, 200)}`)
       const extra = [
-        m.eta ? `eta ${m.eta}` : null, m.expires ? `expires ${m.expires}` : null, m.retries ? `retries ${m.retries}` : null,
-        m.priority ? `priority ${m.priority}` : null, m.redelivered ? 'redelivered' : null, m.protocol === 1 ? 'protocol 1' : null,
-        m.rootId && m.rootId !== m.id ? `root ${m.rootId}` : null, m.parentId ? `parent ${m.parentId}` : null,
-        m.origin ? `origin ${printable(m.origin)}` : null, `${m.size} bytes`,
+        m.eta ? `eta ${m.eta}` : null,
+        m.expires ? `expires ${m.expires}` : null,
+        m.retries ? `retries ${m.retries}` : null,
+        m.priority ? `priority ${m.priority}` : null,
+        m.redelivered ? 'redelivered' : null,
+        m.protocol === 1 ? 'protocol 1' : null,
+        m.rootId && m.rootId !== m.id ? `root ${m.rootId}` : null,
+        m.parentId ? `parent ${m.parentId}` : null,
+        m.origin ? `origin ${printable(m.origin)}` : null,
+        `${m.size} bytes`,
       ].filter(Boolean)
       this.out.log(`    ${extra.join(', ')}`)
     }

@@ -10,7 +10,10 @@ export default class QueuePurge extends DifyCommand {
   static override summary = 'Remove the waiting messages of a queue (all priority lists), or only those of one task.'
   static override description =
     'Like `celery purge` for one queue: every priority list is emptied in one MULTI. With --task only the messages of that task name are removed, each by its exact payload, leaving all others in place. Messages already reserved by workers (unacked) are not touched.'
-  static override examples = ['<%= config.bin %> queue purge dataset --dry-run', '<%= config.bin %> queue purge dataset --task tasks.document_indexing_task.document_indexing_task --yes']
+  static override examples = [
+    '<%= config.bin %> queue purge dataset --dry-run',
+    '<%= config.bin %> queue purge dataset --task tasks.document_indexing_task.document_indexing_task --yes',
+  ]
   static override args = { queue: Args.string({ required: true, description: 'queue name' }) }
   static override flags = {
     task: Flags.string({ summary: 'Remove only the messages of this task name.' }),
@@ -32,10 +35,15 @@ export default class QueuePurge extends DifyCommand {
       this.out.log(`Nothing to remove: no ${what}.`)
       return { ...counted, dryRun: false }
     }
-    await confirmOrStop(`Remove ${counted.removed} ${what}?`, { yes: flags.yes, declined: 'Not confirmed: nothing was removed.' })
+    await confirmOrStop(`Remove ${counted.removed} ${what}?`, {
+      yes: flags.yes,
+      declined: 'Not confirmed: nothing was removed.',
+    })
     const r = flags.task ? await purgeTask(b, args.queue, flags.task) : await purgeQueue(b, args.queue)
     this.auditCounts = { removed: r.removed }
-    this.out.log(`Removed ${r.removed} ${what} (P0 ${r.byPriority['0']}, P3 ${r.byPriority['3']}, P6 ${r.byPriority['6']}, P9 ${r.byPriority['9']}).`)
+    this.out.log(
+      `Removed ${r.removed} ${what} (P0 ${r.byPriority['0']}, P3 ${r.byPriority['3']}, P6 ${r.byPriority['6']}, P9 ${r.byPriority['9']}).`,
+    )
     return r
   }
 }

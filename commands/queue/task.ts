@@ -27,20 +27,28 @@ export default class QueueTask extends DifyCommand {
     const m = r.message
     switch (r.where) {
       case 'result':
-        this.out.log(`${args.id}: result record, status ${String(r.result?.status ?? '?')}${r.result?.date_done ? ` at ${String(r.result.date_done)}` : ''}`)
+        this.out.log(
+          `${args.id}: result record, status ${String(r.result?.status ?? '?')}${r.result?.date_done ? ` at ${String(r.result.date_done)}` : ''}`,
+        )
         if (r.result?.traceback) this.out.log(String(r.result.traceback))
         break
       case 'worker':
         this.out.log(`${args.id}: ${r.worker!.state} on worker ${printable(r.worker!.node)}`)
         break
       case 'unacked':
-        this.out.log(`${args.id}: reserved by a worker since ${r.reservedAt ?? '?'} (unacked), queue ${printable(r.queue)}, task ${printable(m?.task)}${m?.eta ? `, eta ${m.eta}` : ''}`)
+        this.out.log(
+          `${args.id}: reserved by a worker since ${r.reservedAt ?? '?'} (unacked), queue ${printable(r.queue)}, task ${printable(m?.task)}${m?.eta ? `, eta ${m.eta}` : ''}`,
+        )
         break
       case 'queue':
-        this.out.log(`${args.id}: waiting in queue ${printable(r.queue)} (priority list ${r.priority}), position ${r.position}, task ${printable(m?.task)}${m?.eta ? `, eta ${m.eta}` : ''}`)
+        this.out.log(
+          `${args.id}: waiting in queue ${printable(r.queue)} (priority list ${r.priority}), position ${r.position}, task ${printable(m?.task)}${m?.eta ? `, eta ${m.eta}` : ''}`,
+        )
         break
       default:
-        this.out.log(`${args.id}: unknown. No result record (Dify ignores results), not held by ${r.workersAsked ? 'any live worker' : 'a worker (none asked)'}, not unacked, not in a queue: it finished, was lost, or was never sent.`)
+        this.out.log(
+          `${args.id}: unknown. No result record (Dify ignores results), not held by ${r.workersAsked ? 'any live worker' : 'a worker (none asked)'}, not unacked, not in a queue: it finished, was lost, or was never sent.`,
+        )
     }
     return r
   }

@@ -10,23 +10,44 @@ export default class QueueWorkers extends DifyCommand {
     'One remote-control broadcast (ping, stats, active_queues, active, reserved, scheduled) read straight from Redis, no Python. Ends as soon as every worker that received it has answered, otherwise after --timeout seconds of silence. The reply queue is registered before publishing and removed afterwards. Secrets in stats replies are removed.'
   static override examples = ['<%= config.bin %> queue workers', '<%= config.bin %> queue workers --timeout 3 --json']
   static override flags = {
-    timeout: secondsFlag({ default: 1, min: 0.001, max: 600, summary: 'Seconds of silence after the last reply before giving up on slow workers.' }),
-    destination: Flags.string({ multiple: true, summary: 'Only this worker (nodename, e.g. celery@host); repeatable.' }),
+    timeout: secondsFlag({
+      default: 1,
+      min: 0.001,
+      max: 600,
+      summary: 'Seconds of silence after the last reply before giving up on slow workers.',
+    }),
+    destination: Flags.string({
+      multiple: true,
+      summary: 'Only this worker (nodename, e.g. celery@host); repeatable.',
+    }),
   }
 
   async run(): Promise<WorkersResult> {
     const { flags } = await this.parse(QueueWorkers)
     const timeout = flags.timeout
     const b = await brokerOf(this.runtime())
-    const r = await inspectWorkers(b, { timeoutMs: timeout * 1000, destination: flags.destination, signal: this.abort.signal })
+    const r = await inspectWorkers(b, {
+      timeoutMs: timeout * 1000,
+      destination: flags.destination,
+      signal: this.abort.signal,
+    })
     if (!r.workers.length) {
-      this.out.log(r.receivers === 0 ? 'No live worker is listening on this broker.' : `No worker answered within ${timeout} s (${r.receivers} listener(s) received the broadcast).`)
+      this.out.log(
+        r.receivers === 0
+          ? 'No live worker is listening on this broker.'
+          : `No worker answered within ${timeout} s (${r.receivers} listener(s) received the broadcast).`,
+      )
     }
     for (const w of r.workers) {
-      this.out.log(`${printable(w.node)}  pid ${w.pid ?? '?'}, pool ${w.pool ?? '?'} x${w.poolSize ?? '?'}, up ${w.uptimeSeconds ?? '?'} s, processed ${Object.values(w.processed).reduce((a, n) => a + n, 0)}`)
+      this.out.log(
+        `${printable(w.node)}  pid ${w.pid ?? '?'}, pool ${w.pool ?? '?'} x${w.poolSize ?? '?'}, up ${w.uptimeSeconds ?? '?'} s, processed ${Object.values(w.processed).reduce((a, n) => a + n, 0)}`,
+      )
       this.out.log(`  queues: ${w.queues.map(printable).join(', ') || '(none)'}`)
       this.out.log(`  running ${w.active.length}, reserved ${w.reserved.length}, scheduled (ETA) ${w.scheduled.length}`)
-      for (const t of w.active) this.out.log(`    running ${printable(t.name)} ${t.id ?? ''}${t.runtimeSeconds !== null ? ` for ${t.runtimeSeconds} s` : ''}`)
+      for (const t of w.active)
+        this.out.log(
+          `    running ${printable(t.name)} ${t.id ?? ''}${t.runtimeSeconds !== null ? ` for ${t.runtimeSeconds} s` : ''}`,
+        )
       for (const t of w.scheduled) this.out.log(`    scheduled ${printable(t.name)} ${t.id ?? ''} eta ${t.eta ?? '?'}`)
       for (const p of w.problems) this.out.warn(`${printable(w.node)}: ${p}`)
     }

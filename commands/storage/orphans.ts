@@ -9,9 +9,16 @@ export default class StorageOrphans extends DifyCommand {
   static override summary = 'Storage objects nothing references, and file rows whose object is missing (read-only).'
   static override description =
     'Reads every upload_files and tool_files row and the id tokens of every reference site (docs/storage.md), then streams one listing of the storage. An object of a user-file area (upload_files/, image_files/, tools/, datasources/) that no row owns and no reference site names, older than --min-age, is an orphan; private keys, .dify_secret_key, indexes, caches, exports and unknown prefixes never are. Exit 8 when any orphan or missing object is found. --json prints one JSON object per line (NDJSON): each finding, then a summary line.'
-  static override examples = ['<%= config.bin %> storage orphans', '<%= config.bin %> storage orphans --min-age 7d', '<%= config.bin %> storage orphans --json > orphans.ndjson']
+  static override examples = [
+    '<%= config.bin %> storage orphans',
+    '<%= config.bin %> storage orphans --min-age 7d',
+    '<%= config.bin %> storage orphans --json > orphans.ndjson',
+  ]
   static override flags = {
-    'min-age': durationFlag({ default: 86_400, summary: 'Objects modified more recently than this are never orphans (e.g. 24h, 7d).' }),
+    'min-age': durationFlag({
+      default: 86_400,
+      summary: 'Objects modified more recently than this are never orphans (e.g. 24h, 7d).',
+    }),
   }
 
   #streamed = false
@@ -35,7 +42,14 @@ export default class StorageOrphans extends DifyCommand {
     try {
       const { summary } = await findOrphans(
         { db, profile, storage },
-        { minAgeSeconds: flags['min-age'], collect: false, onFinding: emit, signal: this.abort.signal, onProgress: (phase, n) => progress.update(phase === 'listing' ? `Listing ${storage.location}: ${n} objects` : `Reading ${phase}…`) },
+        {
+          minAgeSeconds: flags['min-age'],
+          collect: false,
+          onFinding: emit,
+          signal: this.abort.signal,
+          onProgress: (phase, n) =>
+            progress.update(phase === 'listing' ? `Listing ${storage.location}: ${n} objects` : `Reading ${phase}…`),
+        },
       )
       progress.stop()
       if (this.out.json) {

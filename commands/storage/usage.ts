@@ -7,9 +7,17 @@ export default class StorageUsage extends DifyCommand {
   static override summary = 'Bytes and object counts of the file storage per prefix, tenant or kind (read-only).'
   static override description =
     'Streams one listing of the whole storage (OpenDAL) and sums the size of every object per prefix (upload_files/, tools/, privkeys/, …), per tenant (the tenant id in the path; "-" when the path names none) or per kind (docs/storage.md "Areas"). Nothing is written; the database is not needed.'
-  static override examples = ['<%= config.bin %> storage usage', '<%= config.bin %> storage usage --by tenant --top 10', '<%= config.bin %> storage usage --by kind --json']
+  static override examples = [
+    '<%= config.bin %> storage usage',
+    '<%= config.bin %> storage usage --by tenant --top 10',
+    '<%= config.bin %> storage usage --by kind --json',
+  ]
   static override flags = {
-    by: Flags.string({ summary: 'Group by prefix, tenant or kind.', options: ['prefix', 'tenant', 'kind'], default: 'prefix' }),
+    by: Flags.string({
+      summary: 'Group by prefix, tenant or kind.',
+      options: ['prefix', 'tenant', 'kind'],
+      default: 'prefix',
+    }),
     top: boundedIntFlag({ min: 1, max: 1_000_000, summary: 'Only the N largest groups.' }),
   }
 
@@ -28,8 +36,20 @@ export default class StorageUsage extends DifyCommand {
       this.out.log(`Storage ${r.location}: ${r.total.objects} objects, ${formatBytes(r.total.bytes)}`)
       if (r.groups.length) {
         this.out.log()
-        const rows = r.groups.map((g) => ({ key: g.key, objects: String(g.objects), bytes: String(g.bytes), size: formatBytes(g.bytes) }))
-        this.out.log(table(rows, [{ key: 'key', header: r.by.toUpperCase() }, { key: 'objects', header: 'OBJECTS' }, { key: 'bytes', header: 'BYTES' }, { key: 'size', header: 'SIZE' }]))
+        const rows = r.groups.map((g) => ({
+          key: g.key,
+          objects: String(g.objects),
+          bytes: String(g.bytes),
+          size: formatBytes(g.bytes),
+        }))
+        this.out.log(
+          table(rows, [
+            { key: 'key', header: r.by.toUpperCase() },
+            { key: 'objects', header: 'OBJECTS' },
+            { key: 'bytes', header: 'BYTES' },
+            { key: 'size', header: 'SIZE' },
+          ]),
+        )
       }
       if (r.otherGroups) this.out.log(`… and ${r.otherGroups} smaller groups (--top)`)
       return r

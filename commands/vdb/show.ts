@@ -8,11 +8,18 @@ import { vdbDeps } from '../../src/vdb/session.js'
 import { renderShow } from '../../src/vdb/render.js'
 
 export default class VdbShow extends DifyCommand {
-  static override summary = "Where Dify looks for one dataset's (or annotation app's) vectors, and how they compare with the database."
+  static override summary =
+    "Where Dify looks for one dataset's (or annotation app's) vectors, and how they compare with the database."
   static override examples = ['<%= config.bin %> vdb show 3f2a9c1e-…', '<%= config.bin %> vdb show APP_ID --json']
-  static override args = { id: uuidArg({ description: 'A dataset id, or an app id with annotation reply enabled.', required: true }) }
+  static override args = {
+    id: uuidArg({ description: 'A dataset id, or an app id with annotation reply enabled.', required: true }),
+  }
   static override flags = {
-    sample: Flags.integer({ summary: 'Live items whose stored vector is compared with the embedding cache (0: none).', default: 20, min: 0 }),
+    sample: Flags.integer({
+      summary: 'Live items whose stored vector is compared with the embedding cache (0: none).',
+      default: 20,
+      min: 0,
+    }),
   }
 
   async run(): Promise<TargetCheck> {
@@ -24,9 +31,12 @@ export default class VdbShow extends DifyCommand {
     try {
       const target = await findTarget(deps, args.id)
       if (!target) {
-        throw new NotFoundError(`No high-quality dataset and no app with annotation reply enabled has the id ${args.id}.`, {
-          hint: 'Economy and external datasets have no vectors; list datasets with vdb check.',
-        })
+        throw new NotFoundError(
+          `No high-quality dataset and no app with annotation reply enabled has the id ${args.id}.`,
+          {
+            hint: 'Economy and external datasets have no vectors; list datasets with vdb check.',
+          },
+        )
       }
       const { report } = await joinTarget(deps, target, { sample: flags.sample })
       for (const l of renderShow(report)) this.out.log(l)

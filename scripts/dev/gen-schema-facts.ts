@@ -48,7 +48,11 @@ async function facts(dialect: SqlDialect, from: string): Promise<DialectFacts> {
       prev = next
       process.stderr.write(`${dialect} ${r.revision}: ${Object.keys(tables).length} table(s)\n`)
     }
-    return { from, base: { tables: base.tables, functions: base.functions, sequences: base.sequences, extensions: base.extensions }, steps }
+    return {
+      from,
+      base: { tables: base.tables, functions: base.functions, sequences: base.sequences, extensions: base.extensions },
+      steps,
+    }
   } finally {
     await db.close()
     await s.drop()

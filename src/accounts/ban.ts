@@ -4,7 +4,17 @@
  */
 import { assertAccountQuery, naiveUtc, brief, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
 import { revokeOauthTokens, type OauthRevocation } from './oauth-tokens.js'
-import { dbInfo, oauthCacheStep, profileChecked, releaseRedis, runRedisSteps, sessionsStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
+import {
+  dbInfo,
+  oauthCacheStep,
+  profileChecked,
+  releaseRedis,
+  runRedisSteps,
+  sessionsStep,
+  type AccountDeps,
+  type DatabaseInfo,
+  type RedisOutcome,
+} from './common.js'
 
 const OPERATION = 'account-ban' as const
 

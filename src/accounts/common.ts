@@ -24,14 +24,23 @@ export interface DatabaseInfo {
   status: DifyProfile['status']
 }
 
-export const dbInfo = (p: DifyProfile): DatabaseInfo => ({ revision: p.revision, difyVersion: p.version, supported: p.supported, status: p.status })
+export const dbInfo = (p: DifyProfile): DatabaseInfo => ({
+  revision: p.revision,
+  difyVersion: p.version,
+  supported: p.supported,
+  status: p.status,
+})
 
 /**
  * Load the profile and apply the release rules (checkRelease): writes refuse outside the window unless forced
  * (exit 4); on a database newer than the CLI knows, a write runs when its manifest (`operation`) is verified;
  * reads only warn.
  */
-export async function profileChecked(deps: AccountDeps, db: Db, opts: { writes: boolean; force?: boolean; operation?: ManifestOperation }): Promise<DifyProfile> {
+export async function profileChecked(
+  deps: AccountDeps,
+  db: Db,
+  opts: { writes: boolean; force?: boolean; operation?: ManifestOperation },
+): Promise<DifyProfile> {
   const profile = await loadProfile(db, { difyRoot: deps.difyRoot })
   const manifest = opts.operation ? manifestFor(opts.operation, profile) : undefined
   const w = await checkRelease(db, profile, { ...opts, manifest })
@@ -48,7 +57,9 @@ export function releaseRedis(deps: AccountDeps, profile: DifyProfile): () => Pro
   return async () => {
     const r = await deps.redis()
     if (r.keyPrefix && !profile.redisKeyPrefixSupported && (profile.supported || profile.status === 'older')) {
-      deps.warn?.(`REDIS_KEY_PREFIX is set, but Dify ${profile.version ?? 'at this revision'} has no such setting (it exists from 1.14.0) and writes its keys without a prefix; unset REDIS_KEY_PREFIX to reach them.`)
+      deps.warn?.(
+        `REDIS_KEY_PREFIX is set, but Dify ${profile.version ?? 'at this revision'} has no such setting (it exists from 1.14.0) and writes its keys without a prefix; unset REDIS_KEY_PREFIX to reach them.`,
+      )
     }
     return r
   }
@@ -82,7 +93,11 @@ export interface RedisOutcome {
 export type RedisStep = [what: string, run: (r: OpenedRedis) => Promise<void>]
 
 /** Run Redis steps in order, each on its own: a failing step is reported as not done; no connection → none done. */
-export async function runRedisSteps(deps: { redis: () => Promise<OpenedRedis> }, outcome: RedisOutcome, steps: RedisStep[]): Promise<void> {
+export async function runRedisSteps(
+  deps: { redis: () => Promise<OpenedRedis> },
+  outcome: RedisOutcome,
+  steps: RedisStep[],
+): Promise<void> {
   let r: OpenedRedis
   try {
     r = await deps.redis()
@@ -105,7 +120,11 @@ export async function runRedisSteps(deps: { redis: () => Promise<OpenedRedis> },
 }
 
 /** The step revoking one account's sessions (or, in a dry run, counting them) into `into`. */
-export function sessionsStep(accountId: string, dryRun: boolean, into: { refreshTokens: number; accountKey: boolean }): RedisStep {
+export function sessionsStep(
+  accountId: string,
+  dryRun: boolean,
+  into: { refreshTokens: number; accountKey: boolean },
+): RedisStep {
   return [
     'revoke the sessions (refresh tokens)',
     async (r) => {

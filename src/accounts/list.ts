@@ -37,12 +37,16 @@ export function likeContains(text: string): string {
 }
 
 export async function listAccounts(deps: AccountDeps, input: ListInput): Promise<ListReport> {
-  if (input.tenantId && !isUuid(input.tenantId)) throw new UsageError(`--tenant must be a workspace id (a UUID), not "${input.tenantId}".`)
+  if (input.tenantId && !isUuid(input.tenantId))
+    throw new UsageError(`--tenant must be a workspace id (a UUID), not "${input.tenantId}".`)
   if (input.limit < 1 || input.offset < 0) throw new UsageError('--limit must be at least 1 and --offset at least 0.')
   const db = await deps.db()
   const profile = await profileChecked(deps, db, { writes: false })
   let q = db.kysely.selectFrom('accounts as a')
-  if (input.tenantId) q = q.innerJoin('tenant_account_joins as j', (join) => join.onRef('j.account_id', '=', 'a.id').on('j.tenant_id', '=', input.tenantId!.toLowerCase()))
+  if (input.tenantId)
+    q = q.innerJoin('tenant_account_joins as j', (join) =>
+      join.onRef('j.account_id', '=', 'a.id').on('j.tenant_id', '=', input.tenantId!.toLowerCase()),
+    )
   if (input.status) q = q.where('a.status', '=', input.status)
   if (input.search) {
     const pat = likeContains(input.search)

@@ -39,7 +39,8 @@ export const brief = (a: AccountRecord): AccountBrief => ({ id: a.id, email: a.e
 
 export function iso(v: unknown): string | null {
   if (v === null || v === undefined) return null
-  const d = v instanceof Date ? v : new Date(String(v).replace(' ', 'T') + (/[zZ]|[+-]\d\d:?\d\d$/.test(String(v)) ? '' : 'Z'))
+  const d =
+    v instanceof Date ? v : new Date(String(v).replace(' ', 'T') + (/[zZ]|[+-]\d\d:?\d\d$/.test(String(v)) ? '' : 'Z'))
   return Number.isNaN(d.getTime()) ? null : d.toISOString()
 }
 
@@ -65,7 +66,17 @@ export function toRecord(r: Row): AccountRecord {
 }
 
 const COLUMNS = [
-  'id', 'name', 'email', 'status', 'password', 'last_login_at', 'last_login_ip', 'last_active_at', 'initialized_at', 'created_at', 'updated_at',
+  'id',
+  'name',
+  'email',
+  'status',
+  'password',
+  'last_login_at',
+  'last_login_ip',
+  'last_active_at',
+  'initialized_at',
+  'created_at',
+  'updated_at',
 ] as const
 
 function base(db: Db) {
@@ -105,7 +116,8 @@ const listText = (rows: AccountRecord[]) => rows.map((r) => `${r.email} (id ${r.
 
 /** Neither an email nor an account id: a usage error (exit 2), raised before anything connects. */
 export function assertAccountQuery(q: { email?: string; accountId?: string }): void {
-  if (!q.accountId && !pyStrip(q.email ?? '')) throw new UsageError('Missing --email (or --account-id).', { hint: 'Pass --email ADDRESS or --account-id ID.' })
+  if (!q.accountId && !pyStrip(q.email ?? ''))
+    throw new UsageError('Missing --email (or --account-id).', { hint: 'Pass --email ADDRESS or --account-id ID.' })
 }
 
 /**
@@ -113,12 +125,21 @@ export function assertAccountQuery(q: { email?: string; accountId?: string }): v
  * Several exact matches → UsageError (exit 2) listing them, asking for --account-id. Nothing found but case
  * variants exist → NotFoundError (exit 3) listing them. Nothing at all → NotFoundError.
  */
-export async function resolveAccount(db: Db, profile: DifyProfile, q: { email?: string; accountId?: string }): Promise<Resolved> {
+export async function resolveAccount(
+  db: Db,
+  profile: DifyProfile,
+  q: { email?: string; accountId?: string },
+): Promise<Resolved> {
   if (q.accountId) {
     const a = await findById(db, q.accountId.trim())
-    if (!a) throw new NotFoundError(`No account has the id ${q.accountId}.`, { hint: 'Find it with dify account list --search TEXT.' })
+    if (!a)
+      throw new NotFoundError(`No account has the id ${q.accountId}.`, {
+        hint: 'Find it with dify account list --search TEXT.',
+      })
     if (q.email && a.email.toLowerCase() !== q.email.trim().toLowerCase()) {
-      throw new UsageError(`Account ${a.id} has the email ${a.email}, not ${q.email.trim()}.`, { hint: 'Pass the matching --email, or only --account-id.' })
+      throw new UsageError(`Account ${a.id} has the email ${a.email}, not ${q.email.trim()}.`, {
+        hint: 'Pass the matching --email, or only --account-id.',
+      })
     }
     return { account: a, matchedBy: 'id' }
   }
@@ -131,21 +152,33 @@ export async function resolveAccount(db: Db, profile: DifyProfile, q: { email?: 
     matchedBy = 'lowercase'
   }
   if (rows.length > 1) {
-    throw new UsageError(`${rows.length} accounts have the email ${matchedBy === 'lowercase' ? email.toLowerCase() : email}: ${listText(rows)}.`, {
-      hint: 'Choose one with --account-id ID (Dify\'s own login fails for all of them while they share the address).',
-      details: { candidates: rows.map(brief) },
-    })
+    throw new UsageError(
+      `${rows.length} accounts have the email ${matchedBy === 'lowercase' ? email.toLowerCase() : email}: ${listText(rows)}.`,
+      {
+        hint: "Choose one with --account-id ID (Dify's own login fails for all of them while they share the address).",
+        details: { candidates: rows.map(brief) },
+      },
+    )
   }
   if (rows.length === 1) return { account: rows[0]!, matchedBy }
   const variants = await findCaseInsensitive(db, email)
   if (variants.length) {
-    const how = profile.emailLookup === 'exact' ? 'matches emails exactly' : 'matches the email exactly, then its lower-case form'
-    throw new NotFoundError(`No account has the email ${email}, but ${variants.length === 1 ? 'one differs' : `${variants.length} differ`} only in letter case: ${listText(variants)}.`, {
-      hint: `Dify ${profile.version ?? ''} login ${how}; pass the stored address as --email, or --account-id ID.`.replace('  ', ' '),
-      details: { candidates: variants.map(brief) },
-    })
+    const how =
+      profile.emailLookup === 'exact' ? 'matches emails exactly' : 'matches the email exactly, then its lower-case form'
+    throw new NotFoundError(
+      `No account has the email ${email}, but ${variants.length === 1 ? 'one differs' : `${variants.length} differ`} only in letter case: ${listText(variants)}.`,
+      {
+        hint: `Dify ${profile.version ?? ''} login ${how}; pass the stored address as --email, or --account-id ID.`.replace(
+          '  ',
+          ' ',
+        ),
+        details: { candidates: variants.map(brief) },
+      },
+    )
   }
-  throw new NotFoundError(`No account has the email ${email}.`, { hint: 'List accounts with dify account list --search TEXT.' })
+  throw new NotFoundError(`No account has the email ${email}.`, {
+    hint: 'List accounts with dify account list --search TEXT.',
+  })
 }
 
 export interface TenantMembership {
@@ -161,7 +194,14 @@ export async function tenantsOf(db: Db, accountId: string): Promise<TenantMember
   const rows = await db.kysely
     .selectFrom('tenant_account_joins as j')
     .innerJoin('tenants as t', 't.id', 'j.tenant_id')
-    .select(['t.id as tenant_id', 't.name as tenant_name', 't.status as tenant_status', 'j.role', 'j.current', 'j.created_at'])
+    .select([
+      't.id as tenant_id',
+      't.name as tenant_name',
+      't.status as tenant_status',
+      'j.role',
+      'j.current',
+      'j.created_at',
+    ])
     .where('j.account_id', '=', accountId)
     .orderBy('j.created_at')
     .execute()

@@ -47,7 +47,10 @@ export async function listOauthSessions(db: Db, accountId: string, now = new Dat
       expiresAt: iso(r.expires_at),
     }))
     .filter((t) => t.expiresAt === null || new Date(t.expiresAt).getTime() > now.getTime())
-  const used = tokens.map((t) => t.lastUsedAt).filter((v): v is string => v !== null).sort()
+  const used = tokens
+    .map((t) => t.lastUsedAt)
+    .filter((v): v is string => v !== null)
+    .sort()
   return { live: tokens.length, lastUsedAt: used.at(-1) ?? null, tokens }
 }
 
@@ -59,7 +62,11 @@ export interface OauthRevocation {
 }
 
 /** Revoke every not-yet-revoked token of the account as Dify does (dry run: count them). */
-export async function revokeOauthTokens(db: Db, accountId: string, opts: { dryRun: boolean; now?: Date }): Promise<OauthRevocation> {
+export async function revokeOauthTokens(
+  db: Db,
+  accountId: string,
+  opts: { dryRun: boolean; now?: Date },
+): Promise<OauthRevocation> {
   const rows = (await db.kysely
     .selectFrom('oauth_access_tokens' as never)
     .select(['id', 'token_hash'] as never[])

@@ -62,7 +62,9 @@ export function passwordSourceKind(input: PasswordSourceInput, canPrompt: () => 
   }
   const kind = given[0]?.[0] ?? 'prompt'
   if (kind === 'prompt' && !canPrompt()) {
-    throw new UsageError('No new password given, and there is no terminal to ask for it.', { hint: `Use ${SOURCE_OPTIONS}.` })
+    throw new UsageError('No new password given, and there is no terminal to ask for it.', {
+      hint: `Use ${SOURCE_OPTIONS}.`,
+    })
   }
   return kind
 }
@@ -73,7 +75,10 @@ export async function choosePassword(input: PasswordSourceInput, io: PasswordSou
   switch (kind) {
     case 'stdin':
       password = stripFinalNewline(await io.readStdin())
-      if (!password) throw new UsageError('--password-stdin read an empty password.', { hint: "Pipe the password in, e.g. printf '%s' \"$PW\" | dify reset-password --email ADDRESS --password-stdin." })
+      if (!password)
+        throw new UsageError('--password-stdin read an empty password.', {
+          hint: 'Pipe the password in, e.g. printf \'%s\' "$PW" | dify reset-password --email ADDRESS --password-stdin.',
+        })
       break
     case 'env':
       password = input.envPassword!
@@ -86,12 +91,17 @@ export async function choosePassword(input: PasswordSourceInput, io: PasswordSou
     default: {
       password = await io.prompt('New password:')
       const again = await io.prompt('Repeat the new password:')
-      if (again !== password) throw new UsageError('The two passwords differ.', { hint: 'Run the command again and type the same password twice.' })
+      if (again !== password)
+        throw new UsageError('The two passwords differ.', {
+          hint: 'Run the command again and type the same password twice.',
+        })
       return { password, source: 'prompt', generated: false }
     }
   }
   if (input.passwordConfirm !== undefined && input.passwordConfirm !== password) {
-    throw new UsageError('The new password and --password-confirm differ.', { hint: 'Pass the same password to both, or drop --password-confirm.' })
+    throw new UsageError('The new password and --password-confirm differ.', {
+      hint: 'Pass the same password to both, or drop --password-confirm.',
+    })
   }
   return { password, source: kind, generated: false }
 }

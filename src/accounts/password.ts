@@ -33,7 +33,10 @@ export function hashPassword(password: string, salt: Buffer = randomBytes(SALT_B
 }
 
 /** Dify's login check (compare_password), done in constant time. */
-export function verifyPassword(password: string, stored: { password: string | null; passwordSalt: string | null }): boolean {
+export function verifyPassword(
+  password: string,
+  stored: { password: string | null; passwordSalt: string | null },
+): boolean {
   if (!stored.password || !stored.passwordSalt) return false
   const expected = Buffer.from(stored.password, 'base64')
   const actual = Buffer.from(hexDigest(password, Buffer.from(stored.passwordSalt, 'base64')), 'ascii')

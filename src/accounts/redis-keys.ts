@@ -24,7 +24,11 @@ function scanTargets(client: RedisHandle): Redis[] {
 }
 
 /** SCAN `pattern` on every node; `onBatch` gets each non-empty batch with the connection that holds it. */
-export async function scanBatches(client: RedisHandle, pattern: string, onBatch: (node: Redis, keys: string[]) => Promise<void>): Promise<void> {
+export async function scanBatches(
+  client: RedisHandle,
+  pattern: string,
+  onBatch: (node: Redis, keys: string[]) => Promise<void>,
+): Promise<void> {
   for (const node of scanTargets(client)) {
     let cursor = '0'
     do {
@@ -126,13 +130,20 @@ export function isLockoutCounter(kind: EmailKeyKind): boolean {
  * The existing per-email keys of the given kinds for every case variant of `email` (exact filter after a
  * case-insensitive glob SCAN), plus `extraForms` (e.g. the email as typed) when they exist.
  */
-export async function findEmailKeys(r: OpenedRedis, email: string, kinds: readonly EmailKeyKind[] = [...LOCKOUT_COUNTERS, ...RATE_LIMITERS]): Promise<EmailKeyState[]> {
+export async function findEmailKeys(
+  r: OpenedRedis,
+  email: string,
+  kinds: readonly EmailKeyKind[] = [...LOCKOUT_COUNTERS, ...RATE_LIMITERS],
+): Promise<EmailKeyState[]> {
   const wanted = email.toLowerCase()
   const found: Array<{ node: Redis; kind: EmailKeyKind; key: string; email: string }> = []
   const glob = caseInsensitiveGlob(email)
   const head = r.keyPrefix
   // every kind ends in "_rate_limit": one SCAN covers them all (a SCAN walks the whole key space whatever its MATCH)
-  const pattern = kinds.length === 1 ? keys.emailKeyPattern(kinds[0]!, glob, r.keyPrefix) : `${globEscape(r.keyPrefix)}*_rate_limit:${glob}`
+  const pattern =
+    kinds.length === 1
+      ? keys.emailKeyPattern(kinds[0]!, glob, r.keyPrefix)
+      : `${globEscape(r.keyPrefix)}*_rate_limit:${glob}`
   await scanBatches(r.client, pattern, async (node, batch) => {
     for (const k of batch) {
       if (!k.startsWith(head)) continue

@@ -16,12 +16,22 @@ function redisLines(r: RedisOutcome): string[] {
   return [row('Redis', `unavailable (${r.error}); not done: ${r.notDone.join('; ')}.`)]
 }
 
-function sessionText(dry: boolean, s: { revoke: boolean; refreshTokens: number; accountKey: boolean; oauthTokens?: number | null }, r: RedisOutcome): string {
+function sessionText(
+  dry: boolean,
+  s: { revoke: boolean; refreshTokens: number; accountKey: boolean; oauthTokens?: number | null },
+  r: RedisOutcome,
+): string {
   if (!s.revoke) return 'kept (--keep-sessions)'
-  const oauth = s.oauthTokens ? `; ${would(dry, 'revoked', 'would revoke')} ${s.oauthTokens} device-flow token${s.oauthTokens === 1 ? '' : 's'} (oauth_access_tokens)` : ''
-  if (!r.ok && r.notDone.some((n) => n.startsWith('revoke'))) return `refresh tokens not revoked (Redis unavailable)${oauth}`
+  const oauth = s.oauthTokens
+    ? `; ${would(dry, 'revoked', 'would revoke')} ${s.oauthTokens} device-flow token${s.oauthTokens === 1 ? '' : 's'} (oauth_access_tokens)`
+    : ''
+  if (!r.ok && r.notDone.some((n) => n.startsWith('revoke')))
+    return `refresh tokens not revoked (Redis unavailable)${oauth}`
   const n = `${s.refreshTokens} refresh token${s.refreshTokens === 1 ? '' : 's'}${s.accountKey ? ' and the latest-token pointer' : ''}`
-  return (s.refreshTokens || s.accountKey ? `${would(dry, 'revoked', 'would revoke')} ${n}` : 'no live refresh token') + oauth
+  return (
+    (s.refreshTokens || s.accountKey ? `${would(dry, 'revoked', 'would revoke')} ${n}` : 'no live refresh token') +
+    oauth
+  )
 }
 
 export function renderResetPassword(r: ResetPasswordReport): string[] {
@@ -29,9 +39,14 @@ export function renderResetPassword(r: ResetPasswordReport): string[] {
     ...(r.dryRun ? ['Dry run: nothing was changed.'] : []),
     row('Account', who(r.account) + (r.matchedBy === 'lowercase' ? ', found by the lower-cased email' : '')),
     row('Password', r.dryRun ? 'would be changed' : `changed (updated_at ${r.updatedAt})`),
-    row('Lock-out', r.redis.notDone.some((n) => n.includes('lock-out')) ? 'not cleared (Redis unavailable)'
-      : r.lockout.cleared.length ? `${would(r.dryRun, 'cleared', 'would clear')} the login counter of ${r.lockout.cleared.map((c) => `${c.email} (${c.count} failures)`).join(', ')}`
-        : 'no login lock-out counter'),
+    row(
+      'Lock-out',
+      r.redis.notDone.some((n) => n.includes('lock-out'))
+        ? 'not cleared (Redis unavailable)'
+        : r.lockout.cleared.length
+          ? `${would(r.dryRun, 'cleared', 'would clear')} the login counter of ${r.lockout.cleared.map((c) => `${c.email} (${c.count} failures)`).join(', ')}`
+          : 'no login lock-out counter',
+    ),
     row('Sessions', sessionText(r.dryRun, r.sessions, r.redis)),
     ...redisLines(r.redis),
   ]
@@ -44,9 +59,20 @@ export function renderResetEmail(r: ResetEmailReport): string[] {
   const lines = [
     ...(r.dryRun ? ['Dry run: nothing was changed.'] : []),
     row('Account', who(r.account)),
-    row('Email', r.changed ? `${r.oldEmail} → ${r.newEmail}${r.dryRun ? ' (would change)' : ''}` : `already ${r.newEmail}; nothing to change`),
+    row(
+      'Email',
+      r.changed
+        ? `${r.oldEmail} → ${r.newEmail}${r.dryRun ? ' (would change)' : ''}`
+        : `already ${r.newEmail}; nothing to change`,
+    ),
   ]
-  if (r.lockoutMoved) lines.push(row('Lock-out', `${would(r.dryRun, 'moved', 'would move')} the login counter (${r.lockoutMoved.count} failures) from ${r.lockoutMoved.from.join(', ')} to ${r.lockoutMoved.to}`))
+  if (r.lockoutMoved)
+    lines.push(
+      row(
+        'Lock-out',
+        `${would(r.dryRun, 'moved', 'would move')} the login counter (${r.lockoutMoved.count} failures) from ${r.lockoutMoved.from.join(', ')} to ${r.lockoutMoved.to}`,
+      ),
+    )
   return [...lines, ...redisLines(r.redis)]
 }
 
@@ -54,10 +80,14 @@ export function renderBan(r: BanReport): string[] {
   const lines = [
     ...(r.dryRun ? ['Dry run: nothing was changed.'] : []),
     row('Account', who(r.account)),
-    row('Status', r.changed ? `${r.previousStatus} → ${r.status}${r.dryRun ? ' (would change)' : ''}` : (r.note ?? 'unchanged')),
+    row(
+      'Status',
+      r.changed ? `${r.previousStatus} → ${r.status}${r.dryRun ? ' (would change)' : ''}` : (r.note ?? 'unchanged'),
+    ),
   ]
   if (r.action === 'ban') lines.push(row('Sessions', sessionText(r.dryRun, r.sessions, r.redis)))
-  if (r.action === 'ban' && r.changed) lines.push('Note: Dify refuses a banned account at login and on every request, live access tokens included.')
+  if (r.action === 'ban' && r.changed)
+    lines.push('Note: Dify refuses a banned account at login and on every request, live access tokens included.')
   return [...lines, ...redisLines(r.redis)]
 }
 
@@ -66,7 +96,10 @@ export function renderUnlock(r: UnlockReport): string[] {
   return [
     ...(r.dryRun ? ['Dry run: nothing was changed.'] : []),
     `${would(r.dryRun, 'Cleared', 'Would clear')} ${r.cleared.length} key${r.cleared.length === 1 ? '' : 's'} for ${r.email}:`,
-    ...r.cleared.map((c) => `  ${c.kind}:${c.email}  count ${c.count}${c.locked ? ' (locked)' : ''}${c.ttlSeconds !== null ? `, ${c.ttlSeconds}s left` : ''}`),
+    ...r.cleared.map(
+      (c) =>
+        `  ${c.kind}:${c.email}  count ${c.count}${c.locked ? ' (locked)' : ''}${c.ttlSeconds !== null ? `, ${c.ttlSeconds}s left` : ''}`,
+    ),
   ]
 }
 
@@ -81,20 +114,39 @@ export function renderShow(r: ShowReport): string[] {
     row('Created', a.createdAt ?? ''),
     row('Last login', a.lastLoginAt ? `${a.lastLoginAt} from ${a.lastLoginIp ?? 'unknown IP'}` : 'never'),
     row('Active', a.lastActiveAt ?? ''),
-    row('Sessions', r.sessions ? `${r.sessions.refreshTokens} live refresh token${r.sessions.refreshTokens === 1 ? '' : 's'}` : 'unknown (Redis unavailable)'),
+    row(
+      'Sessions',
+      r.sessions
+        ? `${r.sessions.refreshTokens} live refresh token${r.sessions.refreshTokens === 1 ? '' : 's'}`
+        : 'unknown (Redis unavailable)',
+    ),
   ]
   if (r.oauthSessions) {
     const o = r.oauthSessions
-    lines.push(row('Devices', `${o.live} live device-flow token${o.live === 1 ? '' : 's'}${o.lastUsedAt ? `, last used ${o.lastUsedAt}` : ''}`))
-    for (const t of o.tokens) lines.push(`  ${t.deviceLabel} (client ${t.clientId})  created ${t.createdAt ?? '?'}, last used ${t.lastUsedAt ?? 'never'}, expires ${t.expiresAt ?? '?'}`)
+    lines.push(
+      row(
+        'Devices',
+        `${o.live} live device-flow token${o.live === 1 ? '' : 's'}${o.lastUsedAt ? `, last used ${o.lastUsedAt}` : ''}`,
+      ),
+    )
+    for (const t of o.tokens)
+      lines.push(
+        `  ${t.deviceLabel} (client ${t.clientId})  created ${t.createdAt ?? '?'}, last used ${t.lastUsedAt ?? 'never'}, expires ${t.expiresAt ?? '?'}`,
+      )
   }
   if (r.lockouts === null) lines.push(row('Lock-outs', 'unknown (Redis unavailable)'))
   else if (!r.lockouts.length) lines.push(row('Lock-outs', 'none'))
   else {
     lines.push(row('Lock-outs', ''))
-    for (const l of r.lockouts) lines.push(`  ${l.kind}:${l.email}  count ${l.count}${l.locked ? ' (locked)' : ''}${l.ttlSeconds !== null ? `, ${l.ttlSeconds}s left` : ''}`)
+    for (const l of r.lockouts)
+      lines.push(
+        `  ${l.kind}:${l.email}  count ${l.count}${l.locked ? ' (locked)' : ''}${l.ttlSeconds !== null ? `, ${l.ttlSeconds}s left` : ''}`,
+      )
   }
   lines.push(row('Workspaces', r.tenants.length ? '' : 'none'))
-  for (const t of r.tenants) lines.push(`  ${t.tenantName} (${t.tenantId})  ${t.role}${t.current ? ', current' : ''}${t.tenantStatus !== 'normal' ? `, workspace ${t.tenantStatus}` : ''}`)
+  for (const t of r.tenants)
+    lines.push(
+      `  ${t.tenantName} (${t.tenantId})  ${t.role}${t.current ? ', current' : ''}${t.tenantStatus !== 'normal' ? `, workspace ${t.tenantStatus}` : ''}`,
+    )
   return lines
 }

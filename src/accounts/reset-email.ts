@@ -6,9 +6,25 @@
 import { UsageError } from '../core/errors.js'
 import { pyStrip } from '../core/python-str.js'
 import { keys } from '../dify/keys.js'
-import { assertAccountQuery, brief, findCaseInsensitive, naiveUtc, resolveAccount, type AccountBrief, type MatchedBy } from './lookup.js'
+import {
+  assertAccountQuery,
+  brief,
+  findCaseInsensitive,
+  naiveUtc,
+  resolveAccount,
+  type AccountBrief,
+  type MatchedBy,
+} from './lookup.js'
 import { deleteKeys, findEmailKeys } from './redis-keys.js'
-import { dbInfo, profileChecked, releaseRedis, runRedisSteps, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
+import {
+  dbInfo,
+  profileChecked,
+  releaseRedis,
+  runRedisSteps,
+  type AccountDeps,
+  type DatabaseInfo,
+  type RedisOutcome,
+} from './common.js'
 
 /**
  * Dify's address check, `^[\w.!#$%&'*+\-/=?^_`{|}~]+@([\w-]+\.)+[\w-]{2,}$` under Python `re.match`, where `\w` is
@@ -54,22 +70,29 @@ export async function resetEmail(deps: AccountDeps, input: ResetEmailInput): Pro
   const typedNew = pyStrip(input.newEmail)
   if (!typedNew) throw new UsageError('Missing the new email.', { hint: 'Pass --new-email ADDRESS.' })
   if (input.emailConfirm !== undefined && pyStrip(input.emailConfirm) !== typedNew) {
-    throw new UsageError('The new email and its confirmation differ.', { hint: 'Pass the same address to --new-email and --email-confirm.' })
+    throw new UsageError('The new email and its confirmation differ.', {
+      hint: 'Pass the same address to --new-email and --email-confirm.',
+    })
   }
   assertAccountQuery(input)
   const db = await deps.db()
   const profile = await profileChecked(deps, db, { writes: true, force: input.forceVersion, operation: OPERATION })
   const newEmail = profile.resetEmailStoredForm === 'stripped-lowercase' ? typedNew.toLowerCase() : typedNew
   if (!isDifyValidEmail(newEmail)) {
-    throw new UsageError(`"${newEmail}" is not an email address Dify accepts.`, { hint: 'Use the form name@example.com (letters, digits and . _ - + in the name).' })
+    throw new UsageError(`"${newEmail}" is not an email address Dify accepts.`, {
+      hint: 'Use the form name@example.com (letters, digits and . _ - + in the name).',
+    })
   }
   const { account, matchedBy } = await resolveAccount(db, profile, { email: input.email, accountId: input.accountId })
   const others = (await findCaseInsensitive(db, newEmail)).filter((a) => a.id !== account.id)
   if (others.length) {
-    throw new UsageError(`Another account already uses ${newEmail}${others.some((o) => o.email !== newEmail) ? ' (in another letter case)' : ''}: ${others.map((o) => `${o.email} (id ${o.id})`).join('; ')}.`, {
-      hint: 'Choose another address, or change or close the other account first.',
-      details: { conflicts: others.map(brief) },
-    })
+    throw new UsageError(
+      `Another account already uses ${newEmail}${others.some((o) => o.email !== newEmail) ? ' (in another letter case)' : ''}: ${others.map((o) => `${o.email} (id ${o.id})`).join('; ')}.`,
+      {
+        hint: 'Choose another address, or change or close the other account first.',
+        details: { conflicts: others.map(brief) },
+      },
+    )
   }
   const dryRun = Boolean(input.dryRun)
   const changed = account.email !== newEmail
@@ -105,7 +128,12 @@ export async function resetEmail(deps: AccountDeps, input: ResetEmailInput): Pro
         const old = await findEmailKeys(r, account.email, ['login_error_rate_limit'])
         if (!old.length) return
         const top = old.reduce((a, b) => (b.count > a.count ? b : a))
-        report.lockoutMoved = { from: old.map((o) => o.email), to: loginForm, count: top.count, ttlSeconds: top.ttlSeconds }
+        report.lockoutMoved = {
+          from: old.map((o) => o.email),
+          to: loginForm,
+          count: top.count,
+          ttlSeconds: top.ttlSeconds,
+        }
         if (dryRun) return
         const target = keys.loginErrorRateLimit(loginForm, r.keyPrefix)
         const existing = Number((await r.client.get(target)) ?? 0)

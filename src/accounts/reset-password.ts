@@ -8,7 +8,18 @@ import { hashPassword, policyProblem, policyProblemText, PASSWORD_RULE_TEXT } fr
 import { brief, naiveUtc, resolveAccount, statusNote, type AccountBrief, type MatchedBy } from './lookup.js'
 import { deleteKeys, findEmailKeys } from './redis-keys.js'
 import { revokeOauthTokens, type OauthRevocation } from './oauth-tokens.js'
-import { dbInfo, oauthCacheStep, profileChecked, releaseRedis, runRedisSteps, sessionsStep, type RedisStep, type AccountDeps, type DatabaseInfo, type RedisOutcome } from './common.js'
+import {
+  dbInfo,
+  oauthCacheStep,
+  profileChecked,
+  releaseRedis,
+  runRedisSteps,
+  sessionsStep,
+  type RedisStep,
+  type AccountDeps,
+  type DatabaseInfo,
+  type RedisOutcome,
+} from './common.js'
 
 const OPERATION = 'reset-password' as const
 
@@ -71,7 +82,10 @@ export interface ResetPasswordReport {
 /** Validate a new password against Dify's rule: exit 2 with the rule in words. */
 export function assertPasswordPolicy(password: string): void {
   const p = policyProblem(password)
-  if (p) throw new UsageError(`The new password is refused: ${policyProblemText(p)}.`, { hint: `Dify requires ${PASSWORD_RULE_TEXT}.` })
+  if (p)
+    throw new UsageError(`The new password is refused: ${policyProblemText(p)}.`, {
+      hint: `Dify requires ${PASSWORD_RULE_TEXT}.`,
+    })
 }
 
 export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput): Promise<ResetPasswordReport> {
@@ -99,7 +113,11 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
     oauth = await db.kysely.transaction().execute(async (trx) => {
       const res = await trx
         .updateTable('accounts')
-        .set({ password: stored.password, password_salt: stored.passwordSalt, updated_at: naiveUtc(now) as unknown as Date })
+        .set({
+          password: stored.password,
+          password_salt: stored.passwordSalt,
+          updated_at: naiveUtc(now) as unknown as Date,
+        })
         .where('id', '=', account.id)
         .executeTakeFirst()
       if (Number(res.numUpdatedRows) !== 1) throw new Error(`the account ${account.id} disappeared during the update`)
@@ -141,7 +159,8 @@ export async function resetPassword(deps: AccountDeps, input: ResetPasswordInput
         const seen = new Map<string, { email: string; count: number }>()
         // one SCAN per distinct lower-case form (each SCAN already finds every case variant)
         for (const form of new Set(checked.map((c) => c.toLowerCase()))) {
-          for (const k of await findEmailKeys(r, form, ['login_error_rate_limit'])) seen.set(k.key, { email: k.email, count: k.count })
+          for (const k of await findEmailKeys(r, form, ['login_error_rate_limit']))
+            seen.set(k.key, { email: k.email, count: k.count })
         }
         if (!dryRun && seen.size) await deleteKeys(r, [...seen.keys()])
         report.lockout.cleared = [...seen.values()]

@@ -1,5 +1,13 @@
 /** `dify account show`: one account with its workspaces, lock-outs and live sessions (read-only). */
-import { findById, isUuid, resolveAccount, tenantsOf, type AccountRecord, type MatchedBy, type TenantMembership } from './lookup.js'
+import {
+  findById,
+  isUuid,
+  resolveAccount,
+  tenantsOf,
+  type AccountRecord,
+  type MatchedBy,
+  type TenantMembership,
+} from './lookup.js'
 import { findEmailKeys, findSessions, type EmailKeyState } from './redis-keys.js'
 import { NotFoundError } from '../core/errors.js'
 import { listOauthSessions, type OauthSessions } from './oauth-tokens.js'
@@ -27,7 +35,8 @@ export async function showAccount(deps: AccountDeps, input: { idOrEmail: string 
   let matchedBy: MatchedBy
   if (isUuid(q)) {
     const a = await findById(db, q)
-    if (!a) throw new NotFoundError(`No account has the id ${q}.`, { hint: 'Find it with dify account list --search TEXT.' })
+    if (!a)
+      throw new NotFoundError(`No account has the id ${q}.`, { hint: 'Find it with dify account list --search TEXT.' })
     account = a
     matchedBy = 'id'
   } else {
@@ -46,7 +55,8 @@ export async function showAccount(deps: AccountDeps, input: { idOrEmail: string 
   try {
     const r = await releaseRedis(deps, profile)()
     // the kinds the connected release writes (every kind when the release is not known)
-    const kinds = profile.supported || profile.newerThanKnown ? [...profile.lockoutCounters, ...profile.rateLimiters] : undefined
+    const kinds =
+      profile.supported || profile.newerThanKnown ? [...profile.lockoutCounters, ...profile.rateLimiters] : undefined
     report.lockouts = (await findEmailKeys(r, account.email, kinds)).map(({ key: _k, ...rest }) => rest)
     const s = (await findSessions(r, [account.id])).get(account.id)!
     report.sessions = { refreshTokens: s.refreshKeys.length, accountKey: s.accountKey !== null }

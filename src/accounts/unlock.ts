@@ -29,18 +29,27 @@ export interface UnlockReport {
  * `profile`: the connected release's profile when a database tells it (its key kinds and key prefix are used),
  * else null (every kind any release 1.0.0 – 1.15.0 writes, with the configured prefix).
  */
-export async function unlockEmail(deps: { redis: () => Promise<OpenedRedis>; profile?: () => Promise<DifyProfile | null>; warn?: (t: string) => void }, input: UnlockInput): Promise<UnlockReport> {
+export async function unlockEmail(
+  deps: { redis: () => Promise<OpenedRedis>; profile?: () => Promise<DifyProfile | null>; warn?: (t: string) => void },
+  input: UnlockInput,
+): Promise<UnlockReport> {
   const email = input.email.trim()
   if (!email) throw new UsageError('Missing the email to unlock.', { hint: 'Pass EMAIL as the argument.' })
   const profile = (await deps.profile?.().catch(() => null)) ?? null
   const known = profile && (profile.supported || profile.newerThanKnown) ? profile : null
   const r = await deps.redis()
   if (known && r.keyPrefix && !known.redisKeyPrefixSupported) {
-    deps.warn?.(`REDIS_KEY_PREFIX is set, but Dify ${known.version} has no such setting (it exists from 1.14.0) and writes its keys without a prefix; unset REDIS_KEY_PREFIX to reach them.`)
+    deps.warn?.(
+      `REDIS_KEY_PREFIX is set, but Dify ${known.version} has no such setting (it exists from 1.14.0) and writes its keys without a prefix; unset REDIS_KEY_PREFIX to reach them.`,
+    )
   }
   const kinds = known ? [...known.lockoutCounters, ...known.rateLimiters] : [...LOCKOUT_COUNTERS, ...RATE_LIMITERS]
   const found = await findEmailKeys(r, email, kinds)
-  if (!input.dryRun && found.length) await deleteKeys(r, found.map((f) => f.key))
+  if (!input.dryRun && found.length)
+    await deleteKeys(
+      r,
+      found.map((f) => f.key),
+    )
   return {
     dryRun: Boolean(input.dryRun),
     email,

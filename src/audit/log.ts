@@ -28,7 +28,9 @@ function osUser(): string {
   }
 }
 
-export function buildAuditEntry(input: Omit<AuditEntry, 'time' | 'user' | 'host' | 'args'> & { args: Record<string, unknown> }): AuditEntry {
+export function buildAuditEntry(
+  input: Omit<AuditEntry, 'time' | 'user' | 'host' | 'args'> & { args: Record<string, unknown> },
+): AuditEntry {
   return {
     time: new Date().toISOString(),
     ...input,

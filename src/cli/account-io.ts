@@ -14,7 +14,9 @@ export function decodeUtf8Strict(bytes: Uint8Array, what: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
   } catch {
-    throw new UsageError(`${what} is not valid UTF-8.`, { hint: 'Give the password as UTF-8 text (Dify stores and compares passwords as UTF-8).' })
+    throw new UsageError(`${what} is not valid UTF-8.`, {
+      hint: 'Give the password as UTF-8 text (Dify stores and compares passwords as UTF-8).',
+    })
   }
 }
 

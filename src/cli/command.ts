@@ -7,11 +7,24 @@ import { Command, Flags, Errors } from '@oclif/core'
 import type { Input, ParserOutput } from '@oclif/core/interfaces'
 import { loadConfig, type Config } from '../config/schema.js'
 import { Runtime } from '../runtime/index.js'
-import { DifyOpsError, ExitCode, InterruptedError, NotConfirmedError, UsageError, isDifyOpsError, type ErrorCode } from '../core/errors.js'
+import {
+  DifyOpsError,
+  ExitCode,
+  InterruptedError,
+  NotConfirmedError,
+  UsageError,
+  isDifyOpsError,
+  type ErrorCode,
+} from '../core/errors.js'
 import { escapeControls, makeOutput, type Output } from './output.js'
 import { buildAuditEntry, writeAudit } from '../audit/log.js'
 import { guardRuntime, type WriteMode } from './release-gate.js'
-import { classifyFault, interruptedError, DEFAULT_LOCK_TIMEOUT_S, DEFAULT_STATEMENT_TIMEOUT_S } from '../runtime/faults.js'
+import {
+  classifyFault,
+  interruptedError,
+  DEFAULT_LOCK_TIMEOUT_S,
+  DEFAULT_STATEMENT_TIMEOUT_S,
+} from '../runtime/faults.js'
 
 export abstract class DifyCommand extends Command {
   static override enableJsonFlag = true
@@ -105,7 +118,12 @@ export abstract class DifyCommand extends Command {
     if (this.#ended) return
     this.#ended = true
     const g = this.#rt?.guard
-    const e = err === undefined ? (g ? interruptedError(g) : new InterruptedError('Interrupted (Ctrl-C); nothing was written.')) : (classifyFault(err, g, this.#rt?.limits) ?? normalise(err as Error, this.abort.signal.aborted))
+    const e =
+      err === undefined
+        ? g
+          ? interruptedError(g)
+          : new InterruptedError('Interrupted (Ctrl-C); nothing was written.')
+        : (classifyFault(err, g, this.#rt?.limits) ?? normalise(err as Error, this.abort.signal.aborted))
     this.#renderError(e, err as Error | undefined)
     await this.#audit(e.exitCode).catch(() => {})
     await Promise.race([this.#rt?.close(), new Promise((r) => setTimeout(r, 2000).unref())])
@@ -122,7 +140,11 @@ export abstract class DifyCommand extends Command {
   }
 
   /** The effective lock and statement timeouts of this run (flags, else the command's defaults), in ms. */
-  protected dbLimits(): { lockTimeoutMs: number; statementTimeoutMs: number; explicit: { lock: boolean; statement: boolean } } {
+  protected dbLimits(): {
+    lockTimeoutMs: number
+    statementTimeoutMs: number
+    explicit: { lock: boolean; statement: boolean }
+  } {
     const d = (this.constructor as typeof DifyCommand).dbTimeouts
     const lock = this.#flagSeconds('lock-timeout')
     const statement = this.#flagSeconds('statement-timeout')
@@ -152,7 +174,12 @@ export abstract class DifyCommand extends Command {
       this.#rt.onEmbeddedDb = (dir) =>
         process.stderr.write(`Using the embedded PGlite database in ${dir} (no DB_* variable is set).\n`)
       const ctor = this.constructor as typeof DifyCommand
-      if (ctor.writes && ctor.releaseCheck === 'window') this.#ungate = guardRuntime(this.#rt, () => ({ ...this.#mode, difyRoot: this.#rt!.config.difyRoot, operation: this.id?.replace(/:/g, '-') }), (t) => this.out.warn(t))
+      if (ctor.writes && ctor.releaseCheck === 'window')
+        this.#ungate = guardRuntime(
+          this.#rt,
+          () => ({ ...this.#mode, difyRoot: this.#rt!.config.difyRoot, operation: this.id?.replace(/:/g, '-') }),
+          (t) => this.out.warn(t),
+        )
     }
     return this.#rt
   }
@@ -191,7 +218,15 @@ export abstract class DifyCommand extends Command {
     const extra = this.errorDetails?.()
     const details = e.details || extra ? { ...e.details, ...extra } : undefined
     if (this.out?.json ?? this.argv.includes('--json')) {
-      const body: ErrorJson = { error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), exitCode: e.exitCode, ...(details ? { details } : {}) } }
+      const body: ErrorJson = {
+        error: {
+          code: e.code,
+          message: e.message,
+          ...(e.hint ? { hint: e.hint } : {}),
+          exitCode: e.exitCode,
+          ...(details ? { details } : {}),
+        },
+      }
       process.stdout.write(JSON.stringify(body, null, 2) + '\n')
     } else {
       // control characters from arguments (or a hostile database) are shown escaped, never sent to the terminal
@@ -210,7 +245,9 @@ export abstract class DifyCommand extends Command {
       // a run that ended on its own after Ctrl-C (queue list --watch) was interrupted all the same
       if (this.abort.signal.aborted && this.#exitCode === 0) this.#exitCode = ExitCode.interrupted
       if (this.#rt?.guard.interrupted && this.#exitCode !== 0 && this.#exitCode !== ExitCode.interrupted) {
-        process.stderr.write('Interrupted (Ctrl-C): the report above shows what was done; run the command again for the rest.\n')
+        process.stderr.write(
+          'Interrupted (Ctrl-C): the report above shows what was done; run the command again for the rest.\n',
+        )
         this.#exitCode = ExitCode.interrupted
       }
       if (this.auditCounts || this.#rt?.guard.interrupted) await this.#audit(this.#exitCode)
@@ -231,8 +268,17 @@ export abstract class DifyCommand extends Command {
       command: this.id ?? ctor.name,
       args: this.auditArgs,
       target: {
-        ...(rt.opened('db') ? { database: rt.config.db.type === 'pglite' ? `pglite:${rt.config.db.pgliteDir}` : `${rt.config.db.type}://${rt.config.db.host}:${rt.config.db.port}/${rt.config.db.database}` } : {}),
-        ...(rt.opened('redis') ? { redis: `${rt.config.redis.host}:${rt.config.redis.port}/${rt.config.redis.db}` } : {}),
+        ...(rt.opened('db')
+          ? {
+              database:
+                rt.config.db.type === 'pglite'
+                  ? `pglite:${rt.config.db.pgliteDir}`
+                  : `${rt.config.db.type}://${rt.config.db.host}:${rt.config.db.port}/${rt.config.db.database}`,
+            }
+          : {}),
+        ...(rt.opened('redis')
+          ? { redis: `${rt.config.redis.host}:${rt.config.redis.port}/${rt.config.redis.db}` }
+          : {}),
         ...(rt.opened('storage') ? { storage: rt.config.storage.location } : {}),
       },
       outcome: exitCode === 0 ? 'ok' : exitCode === ExitCode.partial ? 'partial' : 'failed',
@@ -252,7 +298,11 @@ export interface ErrorJson {
 
 /** oclif's "Parsing --limit \n\t<reason>\nSee more help with --help" as one sentence that keeps the reason. */
 export function usageMessage(message: string): string {
-  const lines = message.replace(/\s+See more help with --help\s*$/, '').split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = message
+    .replace(/\s+See more help with --help\s*$/, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   const parsing = /^Parsing (--[\w-]+)$/.exec(lines[0] ?? '')
   if (parsing && lines[1]) return `Invalid ${parsing[1]}: ${lines.slice(1).join(' ')}`
   // flag relationships (exclusive, exactlyOne, dependsOn): "The following error(s) occurred:" then one per line
@@ -280,15 +330,23 @@ type ArgOutput = { [name: string]: any }
 
 /** Failures that happen before a writing command does anything: not audited. */
 function stoppedBeforeWriting(e: DifyOpsError): boolean {
-  return e instanceof NotConfirmedError || e.exitCode === ExitCode.usage || e.exitCode === ExitCode.notFound || e.exitCode === ExitCode.config
+  return (
+    e instanceof NotConfirmedError ||
+    e.exitCode === ExitCode.usage ||
+    e.exitCode === ExitCode.notFound ||
+    e.exitCode === ExitCode.config
+  )
 }
 
 function normalise(err: Error & { exitCode?: number; oclif?: { exit?: number } }, aborted: boolean): DifyOpsError {
   if (isDifyOpsError(err)) return err
   if (aborted) return new InterruptedError('Interrupted.')
   // oclif flag/argument parsing errors are usage errors
-  if (err instanceof Errors.CLIError || /Unexpected argument|Missing required flag|Nonexistent flag|Expected .* to be one of|Parsing/.test(err.message)) {
-    return new UsageError(usageMessage(err.message), { hint: 'See --help for the command\'s flags.' })
+  if (
+    err instanceof Errors.CLIError ||
+    /Unexpected argument|Missing required flag|Nonexistent flag|Expected .* to be one of|Parsing/.test(err.message)
+  ) {
+    return new UsageError(usageMessage(err.message), { hint: "See --help for the command's flags." })
   }
   const e = new DifyOpsError(`Unexpected error: ${err.message.split('\n')[0]}`, {
     hint: 'Run again with DEBUG=dify* to see the stack trace, and report it if it persists.',

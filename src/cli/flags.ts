@@ -28,7 +28,10 @@ export const MAX_SECONDS = 100 * 365 * 86_400
  */
 export function parseSeconds(text: string, opts: { min?: number; max?: number; units?: boolean } = {}): number {
   const n = opts.units === false ? (/^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : null) : parseDuration(text)
-  const kind = opts.units === false ? 'a number of seconds such as 1 or 0.5' : 'a duration such as 90s, 15m, 2h or 7d (a bare number is seconds)'
+  const kind =
+    opts.units === false
+      ? 'a number of seconds such as 1 or 0.5'
+      : 'a duration such as 90s, 15m, 2h or 7d (a bare number is seconds)'
   if (n === null || !Number.isFinite(n)) throw new Error(`"${text}" is not ${kind}.`)
   const min = opts.min ?? 0
   const max = opts.max ?? MAX_SECONDS
@@ -67,7 +70,10 @@ export const boundedIntFlag = Flags.custom<number, { min: number; max: number }>
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 function parseUuid(input: string): string {
-  if (!UUID.test(input.trim())) throw new Errors.CLIError(`"${input}" is not an id (Dify's ids are UUIDs such as 3f2a9c1e-0b7d-4c55-9a1e-2f6b8d0c4e11).`)
+  if (!UUID.test(input.trim()))
+    throw new Errors.CLIError(
+      `"${input}" is not an id (Dify's ids are UUIDs such as 3f2a9c1e-0b7d-4c55-9a1e-2f6b8d0c4e11).`,
+    )
   return input.trim().toLowerCase()
 }
 

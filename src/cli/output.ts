@@ -76,7 +76,6 @@ class Spinner implements Progress {
   }
 }
 
-
 /** "90s", "15m", "2h", "1d", "0" → seconds; null when not a duration. */
 export function parseDuration(text: string): number | null {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text)
@@ -92,7 +91,6 @@ export function parseDuration(text: string): number | null {
  * Newlines and tabs are kept only where the caller allows.
  */
 export function escapeControls(text: string, opts: { keepNewlines?: boolean } = { keepNewlines: true }): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]|\n|\t/g, (c) => {
     if ((c === '\n' || c === '\t') && opts.keepNewlines !== false) return c
     const code = c.charCodeAt(0)

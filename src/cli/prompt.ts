@@ -11,7 +11,9 @@ export function canPrompt(): boolean {
 export async function confirm(message: string, opts: { yes?: boolean; word?: string }): Promise<boolean> {
   if (opts.yes) return true
   if (!canPrompt()) {
-    throw new UsageError(`Confirmation needed and there is no terminal to ask: ${message}`, { hint: 'Pass --yes to confirm.' })
+    throw new UsageError(`Confirmation needed and there is no terminal to ask: ${message}`, {
+      hint: 'Pass --yes to confirm.',
+    })
   }
   if (opts.word) {
     const { input } = await import('@inquirer/prompts')
@@ -26,9 +28,14 @@ export async function confirm(message: string, opts: { yes?: boolean; word?: str
  * The one confirmation of a writing command: returns when confirmed (or --yes); answering "no" throws
  * NotConfirmedError (exit 1, nothing changed, no audit line); no terminal and no --yes is exit 2 naming --yes.
  */
-export async function confirmOrStop(message: string, opts: { yes?: boolean; word?: string; declined?: string }): Promise<void> {
+export async function confirmOrStop(
+  message: string,
+  opts: { yes?: boolean; word?: string; declined?: string },
+): Promise<void> {
   if (!(await confirm(message, opts))) {
-    throw new NotConfirmedError(opts.declined ?? 'Not confirmed: nothing was changed.', { hint: 'Run it again and confirm, or pass --yes.' })
+    throw new NotConfirmedError(opts.declined ?? 'Not confirmed: nothing was changed.', {
+      hint: 'Run it again and confirm, or pass --yes.',
+    })
   }
 }
 

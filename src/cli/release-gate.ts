@@ -48,7 +48,7 @@ export async function checkRelease(db: Db, mode: WriteMode): Promise<string | un
     // which `db stamp REV --force-version` repairs
     if (e instanceof ConfigError && !profile.revision) {
       throw new ConfigError(e.message, {
-        hint: 'Create the schema with dify upgrade-db; if Dify\'s tables exist without alembic_version, record their revision with dify db stamp REV --force-version.',
+        hint: "Create the schema with dify upgrade-db; if Dify's tables exist without alembic_version, record their revision with dify db stamp REV --force-version.",
         details: e.details,
       })
     }
@@ -64,7 +64,12 @@ export async function checkRelease(db: Db, mode: WriteMode): Promise<string | un
  * guard (the audit line is written after the command, refused or not).
  */
 export function guardRuntime(rt: Runtime, mode: () => WriteMode, warn: (text: string) => void): () => void {
-  const opened = { db: rt.db.bind(rt), redis: rt.redis.bind(rt), broker: rt.broker.bind(rt), storage: rt.storage.bind(rt) }
+  const opened = {
+    db: rt.db.bind(rt),
+    redis: rt.redis.bind(rt),
+    broker: rt.broker.bind(rt),
+    storage: rt.storage.bind(rt),
+  }
   let lifted = false
   let forGate = false
   const createEmbedded = rt.createEmbeddedDb
@@ -83,10 +88,13 @@ export function guardRuntime(rt: Runtime, mode: () => WriteMode, warn: (text: st
         } catch (e) {
           // no DB_* at all: the embedded default was checked, which is rarely what the operator meant
           if (e instanceof ConfigError && rt.config.db.embedded) {
-            throw new ConfigError(`${e.message} No DB_* variable is set, so that is the embedded database in ${rt.config.db.pgliteDir}.`, {
-              hint: 'Writing commands check the Dify release of the metadata database: set DB_* as in the dify-api container (or --env-file), or pass --force-version.',
-              details: e.details,
-            })
+            throw new ConfigError(
+              `${e.message} No DB_* variable is set, so that is the embedded database in ${rt.config.db.pgliteDir}.`,
+              {
+                hint: 'Writing commands check the Dify release of the metadata database: set DB_* as in the dify-api container (or --env-file), or pass --force-version.',
+                details: e.details,
+              },
+            )
           }
           throw e
         }

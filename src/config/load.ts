@@ -41,7 +41,8 @@ export function collectRaw(opts: LoadOptions = {}): Map<string, RawValue> {
   }
   const dotenvPath = resolve(cwd, '.env')
   if (!opts.noDotenv && existsSync(dotenvPath) && resolve(opts.envFile ?? '') !== dotenvPath) {
-    for (const [k, v] of Object.entries(readEnvFile(dotenvPath))) out.set(k, { value: v, source: 'dotenv', file: dotenvPath })
+    for (const [k, v] of Object.entries(readEnvFile(dotenvPath)))
+      out.set(k, { value: v, source: 'dotenv', file: dotenvPath })
   }
   for (const [k, v] of Object.entries(env)) {
     if (v !== undefined && isRelevant(k)) out.set(k, { value: v, source: 'environment' })
@@ -49,7 +50,9 @@ export function collectRaw(opts: LoadOptions = {}): Map<string, RawValue> {
   if (opts.envFile) {
     const p = resolve(cwd, opts.envFile)
     if (!existsSync(p)) {
-      throw new ConfigError(`The env file ${opts.envFile} does not exist.`, { hint: 'Check the path given to --env-file.' })
+      throw new ConfigError(`The env file ${opts.envFile} does not exist.`, {
+        hint: 'Check the path given to --env-file.',
+      })
     }
     let parsed: Record<string, string>
     try {
@@ -66,13 +69,36 @@ export function collectRaw(opts: LoadOptions = {}): Map<string, RawValue> {
 }
 
 const RELEVANT_PREFIXES = [
-  'DB_', 'REDIS_', 'CELERY_', 'STORAGE_', 'OPENDAL_', 'S3_', 'AZURE_BLOB_', 'VECTOR_', 'PGVECTOR_', 'CHROMA_',
-  'QDRANT_', 'WEAVIATE_', 'MILVUS_', 'ELASTICSEARCH_', 'OPENSEARCH_', 'DIFY_OPS_', 'PGLITE_',
+  'DB_',
+  'REDIS_',
+  'CELERY_',
+  'STORAGE_',
+  'OPENDAL_',
+  'S3_',
+  'AZURE_BLOB_',
+  'VECTOR_',
+  'PGVECTOR_',
+  'CHROMA_',
+  'QDRANT_',
+  'WEAVIATE_',
+  'MILVUS_',
+  'ELASTICSEARCH_',
+  'OPENSEARCH_',
+  'DIFY_OPS_',
+  'PGLITE_',
 ]
 const RELEVANT_NAMES = new Set([
-  'EDITION', 'DEPLOY_ENV', 'SECRET_KEY', 'ACCESS_TOKEN_EXPIRE_MINUTES', 'REFRESH_TOKEN_EXPIRE_DAYS',
-  'LOGIN_LOCKOUT_DURATION', 'FORGOT_PASSWORD_LOCKOUT_DURATION', 'CHANGE_EMAIL_LOCKOUT_DURATION',
-  'OWNER_TRANSFER_LOCKOUT_DURATION', 'EMAIL_REGISTER_LOCKOUT_DURATION', 'MIGRATION_ENABLED',
+  'EDITION',
+  'DEPLOY_ENV',
+  'SECRET_KEY',
+  'ACCESS_TOKEN_EXPIRE_MINUTES',
+  'REFRESH_TOKEN_EXPIRE_DAYS',
+  'LOGIN_LOCKOUT_DURATION',
+  'FORGOT_PASSWORD_LOCKOUT_DURATION',
+  'CHANGE_EMAIL_LOCKOUT_DURATION',
+  'OWNER_TRANSFER_LOCKOUT_DURATION',
+  'EMAIL_REGISTER_LOCKOUT_DURATION',
+  'MIGRATION_ENABLED',
 ])
 
 function isRelevant(name: string): boolean {

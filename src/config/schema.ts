@@ -9,7 +9,10 @@ export type { DbType }
 
 /** DIFY_OPS_COMMAND_TIMEOUT's default: seconds one Redis command or database round trip may take (docs/configuration.md) */
 export const DEFAULT_COMMAND_TIMEOUT_S = 10
-export interface HostPort { host: string; port: number }
+export interface HostPort {
+  host: string
+  port: number
+}
 
 export interface DbConfig {
   type: DbType
@@ -27,7 +30,12 @@ export interface DbConfig {
   pgliteDir: string
 }
 
-export interface TlsConfig { certReqs: 'CERT_NONE' | 'CERT_OPTIONAL' | 'CERT_REQUIRED'; ca?: string; cert?: string; key?: string }
+export interface TlsConfig {
+  certReqs: 'CERT_NONE' | 'CERT_OPTIONAL' | 'CERT_REQUIRED'
+  ca?: string
+  cert?: string
+  key?: string
+}
 
 export interface RedisConfig {
   mode: 'standalone' | 'sentinel' | 'cluster'
@@ -102,7 +110,11 @@ function fail(name: string, value: string | undefined, problem: string, expected
   })
 }
 
-const intSchema = z.string().trim().regex(/^[0-9]+$/).transform(Number)
+const intSchema = z
+  .string()
+  .trim()
+  .regex(/^[0-9]+$/)
+  .transform(Number)
 
 function int(raw: Map<string, RawValue>, name: string, min: number, max: number, def?: number): number {
   const r = raw.get(name)
@@ -112,7 +124,8 @@ function int(raw: Map<string, RawValue>, name: string, min: number, max: number,
   }
   const parsed = intSchema.safeParse(r.value)
   if (!parsed.success) fail(name, r.value, 'it is not a whole number', `a whole number from ${min} to ${max}`)
-  if (parsed.data < min || parsed.data > max) fail(name, r.value, 'it is out of range', `a whole number from ${min} to ${max}`)
+  if (parsed.data < min || parsed.data > max)
+    fail(name, r.value, 'it is out of range', `a whole number from ${min} to ${max}`)
   return parsed.data
 }
 
@@ -164,19 +177,39 @@ function oneOf<T extends string>(raw: Map<string, RawValue>, name: string, value
 }
 
 // ---------------------------------------------------------------- groups
-const DB_VARS = ['DB_TYPE', 'DB_HOST', 'DB_PORT', 'DB_USERNAME', 'DB_PASSWORD', 'DB_DATABASE', 'DB_EXTRAS', 'DB_CHARSET']
+const DB_VARS = [
+  'DB_TYPE',
+  'DB_HOST',
+  'DB_PORT',
+  'DB_USERNAME',
+  'DB_PASSWORD',
+  'DB_DATABASE',
+  'DB_EXTRAS',
+  'DB_CHARSET',
+]
 
 function parseDb(raw: Map<string, RawValue>, cwd: string): DbConfig {
   const configured = DB_VARS.some((n) => raw.get(n) && raw.get(n)!.source !== 'default')
-  const type = configured ? oneOf(raw, 'DB_TYPE', ['postgresql', 'mysql', 'oceanbase', 'pglite'] as const, 'postgresql') : 'pglite'
-  const extrasText = [str(raw, 'DB_EXTRAS') ?? '', str(raw, 'DB_CHARSET') ? `client_encoding=${str(raw, 'DB_CHARSET')}` : '']
+  const type = configured
+    ? oneOf(raw, 'DB_TYPE', ['postgresql', 'mysql', 'oceanbase', 'pglite'] as const, 'postgresql')
+    : 'pglite'
+  const extrasText = [
+    str(raw, 'DB_EXTRAS') ?? '',
+    str(raw, 'DB_CHARSET') ? `client_encoding=${str(raw, 'DB_CHARSET')}` : '',
+  ]
     .filter(Boolean)
     .join('&')
   const extras: Record<string, string> = {}
   for (const part of extrasText.split('&')) {
     if (!part) continue
     const eq = part.indexOf('=')
-    if (eq <= 0) fail('DB_EXTRAS', raw.get('DB_EXTRAS')?.value, `"${part}" is not key=value`, 'a query string such as options=-c search_path=myschema')
+    if (eq <= 0)
+      fail(
+        'DB_EXTRAS',
+        raw.get('DB_EXTRAS')?.value,
+        `"${part}" is not key=value`,
+        'a query string such as options=-c search_path=myschema',
+      )
     extras[decodeURIComponent(part.slice(0, eq))] = decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '))
   }
   const { options, ...rest } = extras
@@ -224,7 +257,11 @@ function parseRedis(raw: Map<string, RawValue>): RedisConfig {
     db: int(raw, 'REDIS_DB', 0, 65535, 0),
     tls: bool(raw, 'REDIS_USE_SSL') ? tlsFrom(raw) : undefined,
     sentinels: hostPorts(raw, 'REDIS_SENTINELS', mode === 'sentinel'),
-    sentinelName: mode === 'sentinel' ? (str(raw, 'REDIS_SENTINEL_SERVICE_NAME') ?? fail('REDIS_SENTINEL_SERVICE_NAME', undefined, 'it is not set', 'the Sentinel master name')) : str(raw, 'REDIS_SENTINEL_SERVICE_NAME'),
+    sentinelName:
+      mode === 'sentinel'
+        ? (str(raw, 'REDIS_SENTINEL_SERVICE_NAME') ??
+          fail('REDIS_SENTINEL_SERVICE_NAME', undefined, 'it is not set', 'the Sentinel master name'))
+        : str(raw, 'REDIS_SENTINEL_SERVICE_NAME'),
     sentinelUsername: str(raw, 'REDIS_SENTINEL_USERNAME'),
     sentinelPassword: str(raw, 'REDIS_SENTINEL_PASSWORD'),
     clusters: hostPorts(raw, 'REDIS_CLUSTERS', mode === 'cluster'),
@@ -235,7 +272,10 @@ function parseRedis(raw: Map<string, RawValue>): RedisConfig {
 
 /** Parse CELERY_BROKER_URL: redis://[user:pass@]host[:port][/db], rediss://…, sentinel://…;sentinel://… */
 export function parseBrokerUrl(url: string, raw: Map<string, RawValue>): BrokerConfig {
-  const parts = url.split(';').map((s) => s.trim()).filter(Boolean)
+  const parts = url
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)
   const hosts: HostPort[] = []
   let kind: BrokerConfig['kind'] | undefined
   let tls = false
@@ -247,11 +287,24 @@ export function parseBrokerUrl(url: string, raw: Map<string, RawValue>): BrokerC
     try {
       u = new URL(part)
     } catch {
-      return fail('CELERY_BROKER_URL', undefined, 'it is not a URL', 'redis://[:password@]host:port/db, rediss://… or sentinel://…', true)
+      return fail(
+        'CELERY_BROKER_URL',
+        undefined,
+        'it is not a URL',
+        'redis://[:password@]host:port/db, rediss://… or sentinel://…',
+        true,
+      )
     }
     const scheme = u.protocol.replace(/:$/, '')
     const k = scheme === 'sentinel' ? 'sentinel' : scheme === 'redis' || scheme === 'rediss' ? 'redis' : undefined
-    if (!k) fail('CELERY_BROKER_URL', undefined, `the scheme ${scheme}:// is not supported`, 'redis://, rediss:// or sentinel://', true)
+    if (!k)
+      fail(
+        'CELERY_BROKER_URL',
+        undefined,
+        `the scheme ${scheme}:// is not supported`,
+        'redis://, rediss:// or sentinel://',
+        true,
+      )
     if (kind && kind !== k) fail('CELERY_BROKER_URL', undefined, 'it mixes schemes', 'one scheme for every part', true)
     kind = k
     if (scheme === 'rediss') tls = true
@@ -259,7 +312,14 @@ export function parseBrokerUrl(url: string, raw: Map<string, RawValue>): BrokerC
     hosts.push({ host: u.hostname.replace(/^\[|\]$/g, ''), port })
     const path = u.pathname.replace(/^\//, '')
     if (path) {
-      if (!/^[0-9]+$/.test(path)) fail('CELERY_BROKER_URL', undefined, `the database "${path}" is not a number`, 'a URL ending in /<db index>', true)
+      if (!/^[0-9]+$/.test(path))
+        fail(
+          'CELERY_BROKER_URL',
+          undefined,
+          `the database "${path}" is not a number`,
+          'a URL ending in /<db index>',
+          true,
+        )
       db = Number(path)
     }
     if (u.username) username = decodeURIComponent(u.username)
@@ -269,7 +329,12 @@ export function parseBrokerUrl(url: string, raw: Map<string, RawValue>): BrokerC
   const useSentinel = kind === 'sentinel' || bool(raw, 'CELERY_USE_SENTINEL')
   // kombu's sentinel transport asks the sentinels for this master (Dify passes it as broker_transport_options)
   if (useSentinel && !str(raw, 'CELERY_SENTINEL_MASTER_NAME')) {
-    fail('CELERY_SENTINEL_MASTER_NAME', undefined, `it is not set, and the broker (${kind === 'sentinel' ? 'sentinel:// URL' : 'CELERY_USE_SENTINEL'}) goes through Redis Sentinel`, 'the Sentinel master name of the broker, as in the dify-api container')
+    fail(
+      'CELERY_SENTINEL_MASTER_NAME',
+      undefined,
+      `it is not set, and the broker (${kind === 'sentinel' ? 'sentinel:// URL' : 'CELERY_USE_SENTINEL'}) goes through Redis Sentinel`,
+      'the Sentinel master name of the broker, as in the dify-api container',
+    )
   }
   const display = redactUrl(parts.join(';'))
   return {
@@ -293,7 +358,8 @@ export function parseStorage(raw: Map<string, RawValue>, cwd: string): StorageCo
     const scheme = (str(raw, 'OPENDAL_SCHEME') ?? 'fs').trim()
     const prefix = `OPENDAL_${scheme.toUpperCase()}_`
     const options: Record<string, string> = {}
-    for (const [k, v] of raw) if (k.startsWith(prefix) && v.value !== '') options[k.slice(prefix.length).toLowerCase()] = v.value
+    for (const [k, v] of raw)
+      if (k.startsWith(prefix) && v.value !== '') options[k.slice(prefix.length).toLowerCase()] = v.value
     if (scheme === 'fs') options.root = resolve(cwd, options.root ?? 'storage')
     return { storageType, scheme, options, location: describeLocation(scheme, options) }
   }
@@ -311,14 +377,30 @@ export function parseStorage(raw: Map<string, RawValue>, cwd: string): StorageCo
     return o
   }
   if (storageType === 's3') {
-    const options = pick([['bucket', 'S3_BUCKET_NAME'], ['region', 'S3_REGION'], ['endpoint', 'S3_ENDPOINT']])
-    if (!bool(raw, 'S3_USE_AWS_MANAGED_IAM')) Object.assign(options, pick([['access_key_id', 'S3_ACCESS_KEY'], ['secret_access_key', 'S3_SECRET_KEY']]))
+    const options = pick([
+      ['bucket', 'S3_BUCKET_NAME'],
+      ['region', 'S3_REGION'],
+      ['endpoint', 'S3_ENDPOINT'],
+    ])
+    if (!bool(raw, 'S3_USE_AWS_MANAGED_IAM'))
+      Object.assign(
+        options,
+        pick([
+          ['access_key_id', 'S3_ACCESS_KEY'],
+          ['secret_access_key', 'S3_SECRET_KEY'],
+        ]),
+      )
     if ((str(raw, 'S3_ADDRESS_STYLE') ?? 'auto') === 'virtual') options.enable_virtual_host_style = 'true'
     options.region ??= 'us-east-1'
     return { storageType, scheme: 's3', options, location: describeLocation('s3', options) }
   }
   if (storageType === 'azure-blob') {
-    const options = pick([['container', 'AZURE_BLOB_CONTAINER_NAME'], ['account_name', 'AZURE_BLOB_ACCOUNT_NAME'], ['account_key', 'AZURE_BLOB_ACCOUNT_KEY'], ['endpoint', 'AZURE_BLOB_ACCOUNT_URL']])
+    const options = pick([
+      ['container', 'AZURE_BLOB_CONTAINER_NAME'],
+      ['account_name', 'AZURE_BLOB_ACCOUNT_NAME'],
+      ['account_key', 'AZURE_BLOB_ACCOUNT_KEY'],
+      ['endpoint', 'AZURE_BLOB_ACCOUNT_URL'],
+    ])
     return { storageType, scheme: 'azblob', options, location: describeLocation('azblob', options) }
   }
   // Other Dify storage types (aliyun-oss, google-storage, …) use vendor SDKs we do not carry; reported when storage is opened.
@@ -327,7 +409,8 @@ export function parseStorage(raw: Map<string, RawValue>, cwd: string): StorageCo
 
 function describeLocation(scheme: string, o: Record<string, string>): string {
   if (scheme === 'fs') return `fs:${o.root}`
-  if (o.bucket) return `${scheme}://${o.bucket}${o.root ? '/' + o.root.replace(/^\//, '') : ''}${o.endpoint ? ` at ${redactUrl(o.endpoint)}` : ''}`
+  if (o.bucket)
+    return `${scheme}://${o.bucket}${o.root ? '/' + o.root.replace(/^\//, '') : ''}${o.endpoint ? ` at ${redactUrl(o.endpoint)}` : ''}`
   if (o.container) return `${scheme}://${o.container}${o.endpoint ? ` at ${o.endpoint}` : ''}`
   return `${scheme}:${o.root ?? '/'}`
 }
@@ -336,7 +419,13 @@ export function parseConfig(raw: Map<string, RawValue>, cwd = process.cwd()): Co
   const brokerUrl = str(raw, 'CELERY_BROKER_URL')
   const queues = str(raw, 'CELERY_QUEUES')
   const workerQueues = str(raw, 'CELERY_WORKER_QUEUES')
-  const commaList = (v: string | undefined) => (v ? v.split(',').map((q) => q.trim()).filter(Boolean) : undefined)
+  const commaList = (v: string | undefined) =>
+    v
+      ? v
+          .split(',')
+          .map((q) => q.trim())
+          .filter(Boolean)
+      : undefined
   return {
     raw,
     db: parseDb(raw, cwd),

@@ -59,8 +59,14 @@ export function showConfig(cfg: Config, secretKey?: SecretKeySource): ShownConfi
   return {
     variables,
     effective: {
-      database: db.type === 'pglite' ? `pglite:${db.pgliteDir}${db.embedded ? ' (embedded default: no DB_* variable is set)' : ''}` : `${db.type}://${db.host}:${db.port}/${db.database}`,
-      redis: cfg.redis.mode === 'standalone' ? `redis${cfg.redis.tls ? 's' : ''}://${cfg.redis.host}:${cfg.redis.port}/${cfg.redis.db}` : `${cfg.redis.mode}:${(cfg.redis.mode === 'sentinel' ? cfg.redis.sentinels : cfg.redis.clusters).map((h) => `${h.host}:${h.port}`).join(',')}`,
+      database:
+        db.type === 'pglite'
+          ? `pglite:${db.pgliteDir}${db.embedded ? ' (embedded default: no DB_* variable is set)' : ''}`
+          : `${db.type}://${db.host}:${db.port}/${db.database}`,
+      redis:
+        cfg.redis.mode === 'standalone'
+          ? `redis${cfg.redis.tls ? 's' : ''}://${cfg.redis.host}:${cfg.redis.port}/${cfg.redis.db}`
+          : `${cfg.redis.mode}:${(cfg.redis.mode === 'sentinel' ? cfg.redis.sentinels : cfg.redis.clusters).map((h) => `${h.host}:${h.port}`).join(',')}`,
       broker: cfg.broker?.display ?? null,
       storage: cfg.storage.location,
       vectorStore: cfg.vectorStore,

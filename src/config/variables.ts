@@ -20,7 +20,12 @@ const v = (
 ): VariableSpec => ({ name, group, default: def, description, secret })
 
 export const VARIABLES: VariableSpec[] = [
-  v('database', 'DB_TYPE', 'postgresql', 'postgresql | mysql | oceanbase (MySQL protocol) | pglite (embedded, dify-ops only)'),
+  v(
+    'database',
+    'DB_TYPE',
+    'postgresql',
+    'postgresql | mysql | oceanbase (MySQL protocol) | pglite (embedded, dify-ops only)',
+  ),
   v('database', 'DB_HOST', 'localhost', 'metadata database host'),
   v('database', 'DB_PORT', '5432', 'metadata database port'),
   v('database', 'DB_USERNAME', 'postgres', 'metadata database user'),
@@ -28,7 +33,12 @@ export const VARIABLES: VariableSpec[] = [
   v('database', 'DB_DATABASE', 'dify', 'metadata database name'),
   v('database', 'DB_CHARSET', '', 'appended to DB_EXTRAS as client_encoding=<value>'),
   v('database', 'DB_EXTRAS', '', 'raw query string, e.g. options=-c search_path=myschema'),
-  v('database', 'PGLITE_DATA_DIR', undefined, 'data directory of the embedded PGlite database (default .dify-ops/pglite)'),
+  v(
+    'database',
+    'PGLITE_DATA_DIR',
+    undefined,
+    'data directory of the embedded PGlite database (default .dify-ops/pglite)',
+  ),
 
   v('redis', 'REDIS_HOST', 'localhost', 'Redis host (app cache)'),
   v('redis', 'REDIS_PORT', '6379', 'Redis port'),
@@ -58,7 +68,12 @@ export const VARIABLES: VariableSpec[] = [
   v('celery', 'CELERY_SENTINEL_PASSWORD', undefined, 'Sentinel password of the broker', true),
   v('celery', 'CELERY_SENTINEL_SOCKET_TIMEOUT', '0.1', 'seconds'),
   v('celery', 'CELERY_QUEUES', undefined, 'comma list overriding the worker queue list (as the dify-api entrypoint)'),
-  v('celery', 'CELERY_WORKER_QUEUES', undefined, 'comma list overriding CELERY_QUEUES (the dify-api entrypoint from Dify 1.10.0)'),
+  v(
+    'celery',
+    'CELERY_WORKER_QUEUES',
+    undefined,
+    'comma list overriding CELERY_QUEUES (the dify-api entrypoint from Dify 1.10.0)',
+  ),
 
   v('storage', 'STORAGE_TYPE', 'opendal', 'opendal | local | s3 | azure-blob (others unsupported by dify-ops)'),
   v('storage', 'OPENDAL_SCHEME', 'fs', 'OpenDAL scheme; options come from OPENDAL_<SCHEME>_<KEY>'),
@@ -107,16 +122,31 @@ export const VARIABLES: VariableSpec[] = [
 
   v('deploy', 'EDITION', 'SELF_HOSTED', 'SELF_HOSTED | CLOUD'),
   v('deploy', 'DEPLOY_ENV', 'PRODUCTION', ''),
-  v('deploy', 'SECRET_KEY', '', 'signs JWTs and sessions; empty from Dify 1.14.1: Dify keeps a generated one in storage as .dify_secret_key', true),
+  v(
+    'deploy',
+    'SECRET_KEY',
+    '',
+    'signs JWTs and sessions; empty from Dify 1.14.1: Dify keeps a generated one in storage as .dify_secret_key',
+    true,
+  ),
   v('deploy', 'ACCESS_TOKEN_EXPIRE_MINUTES', '60', ''),
   v('deploy', 'REFRESH_TOKEN_EXPIRE_DAYS', '30', ''),
   v('deploy', 'LOGIN_LOCKOUT_DURATION', '86400', 'seconds'),
 
   v('dify-ops', 'DIFY_OPS_AUDIT_LOG', undefined, 'append one JSON line per writing command to this file'),
-  v('dify-ops', 'DIFY_OPS_DIFY_ROOT', undefined, 'Dify code whose migrations tell a revision newer than this CLI knows (as --dify-root; default /app/api/migrations/versions)'),
+  v(
+    'dify-ops',
+    'DIFY_OPS_DIFY_ROOT',
+    undefined,
+    'Dify code whose migrations tell a revision newer than this CLI knows (as --dify-root; default /app/api/migrations/versions)',
+  ),
   v('dify-ops', 'DIFY_OPS_CONNECT_TIMEOUT', '3', 'seconds to wait for any service connection'),
-  v('dify-ops', 'DIFY_OPS_COMMAND_TIMEOUT', '10', 'seconds one Redis command, or one database round trip beyond the statement timeout, may go unanswered (0 = no deadline)'),
+  v(
+    'dify-ops',
+    'DIFY_OPS_COMMAND_TIMEOUT',
+    '10',
+    'seconds one Redis command, or one database round trip beyond the statement timeout, may go unanswered (0 = no deadline)',
+  ),
 ]
 
 export const VARIABLE_BY_NAME = new Map(VARIABLES.map((s) => [s.name, s]))
-

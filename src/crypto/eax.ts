@@ -11,7 +11,8 @@ import { createCipheriv, timingSafeEqual } from 'node:crypto'
 const BLOCK = 16
 
 function aesAlgorithm(key: Buffer, mode: 'cbc' | 'ctr' | 'ecb'): string {
-  if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new RangeError(`AES key must be 16, 24 or 32 bytes, got ${key.length}`)
+  if (key.length !== 16 && key.length !== 24 && key.length !== 32)
+    throw new RangeError(`AES key must be 16, 24 or 32 bytes, got ${key.length}`)
   return `aes-${key.length * 8}-${mode}`
 }
 
@@ -86,7 +87,13 @@ export class EaxAuthError extends Error {
 }
 
 /** Verifies the tag (constant time) before decrypting; throws EaxAuthError on a mismatch. */
-export function eaxDecrypt(key: Buffer, nonce: Buffer, ciphertext: Buffer, tag: Buffer, header: Buffer = Buffer.alloc(0)): Buffer {
+export function eaxDecrypt(
+  key: Buffer,
+  nonce: Buffer,
+  ciphertext: Buffer,
+  tag: Buffer,
+  header: Buffer = Buffer.alloc(0),
+): Buffer {
   const sk = cmacSubkeys(key)
   const n = omac(key, 0, nonce, sk)
   const h = omac(key, 1, header, sk)

@@ -47,7 +47,10 @@ const stripNl = (pem: string) => pem.replace(/\n+$/, '')
 
 /** RSA-2048, e = 65537, in Dify's exact PEM forms. Asynchronous: runs on libuv's thread pool. */
 export async function generateTenantKeyPair(): Promise<TenantKeyPair> {
-  const gen = promisify(generateKeyPairCb) as (type: 'rsa', o: typeof KEYGEN_OPTIONS) => Promise<{ publicKey: string; privateKey: string }>
+  const gen = promisify(generateKeyPairCb) as (
+    type: 'rsa',
+    o: typeof KEYGEN_OPTIONS,
+  ) => Promise<{ publicKey: string; privateKey: string }>
   const { publicKey, privateKey } = await gen('rsa', KEYGEN_OPTIONS)
   return { privatePem: stripNl(privateKey), publicPem: stripNl(publicKey) }
 }
@@ -154,7 +157,9 @@ export function decryptToken(token: string, privateKey: string | Buffer | KeyObj
     return utf8.decode(privateDecrypt({ key: priv, ...OAEP }, blob))
   } catch (e) {
     if (e instanceof DecryptError) throw e
-    throw new DecryptError(/MAC/.test((e as Error).message) ? 'authentication tag mismatch' : 'does not decrypt with this key')
+    throw new DecryptError(
+      /MAC/.test((e as Error).message) ? 'authentication tag mismatch' : 'does not decrypt with this key',
+    )
   }
 }
 

@@ -15,12 +15,31 @@ export function genCollectionNameById(id: string, prefix = DEFAULT_VECTOR_INDEX_
 
 /** Stores for which vdb-migrate writes the mixed-case name into index_struct.class_prefix. */
 export const MIXED_CASE_STORES: ReadonlySet<string> = new Set([
-  'milvus', 'pgvector', 'vastbase', 'relyt', 'weaviate', 'oracle', 'elasticsearch', 'opengauss', 'tablestore', 'matrixone',
+  'milvus',
+  'pgvector',
+  'vastbase',
+  'relyt',
+  'weaviate',
+  'oracle',
+  'elasticsearch',
+  'opengauss',
+  'tablestore',
+  'matrixone',
 ])
 /** Stores for which Dify lower-cases the name (class_prefix stored lower-cased). */
 export const LOWER_CASE_STORES: ReadonlySet<string> = new Set([
-  'analyticdb', 'chroma', 'myscale', 'pgvecto-rs', 'tidb_vector', 'opensearch', 'tencent', 'baidu', 'vikingdb', 'upstash',
-  'couchbase', 'oceanbase',
+  'analyticdb',
+  'chroma',
+  'myscale',
+  'pgvecto-rs',
+  'tidb_vector',
+  'opensearch',
+  'tencent',
+  'baidu',
+  'vikingdb',
+  'upstash',
+  'couchbase',
+  'oceanbase',
 ])
 
 /**
@@ -29,8 +48,19 @@ export const LOWER_CASE_STORES: ReadonlySet<string> = new Set([
  * under api/core/rag/datasource/vdb/, from 1.14.0 api/providers/vdb/vdb-<store>/). VectorType values.
  */
 export const FACTORY_LOWERS_CLASS_PREFIX: ReadonlySet<string> = new Set([
-  'analyticdb', 'baidu', 'chroma', 'huawei_cloud', 'lindorm', 'myscale', 'oceanbase', 'opensearch', 'pgvecto-rs', 'tencent',
-  'tidb_vector', 'upstash', 'vikingdb',
+  'analyticdb',
+  'baidu',
+  'chroma',
+  'huawei_cloud',
+  'lindorm',
+  'myscale',
+  'oceanbase',
+  'opensearch',
+  'pgvecto-rs',
+  'tencent',
+  'tidb_vector',
+  'upstash',
+  'vikingdb',
 ])
 
 export interface DatasetNamingInput {
@@ -75,7 +105,11 @@ function pyJsonString(s: string): string {
  * The class_prefix vdb-migrate writes for a dataset when the target is `store` (§1.1 table). Returns null for
  * stores vdb-migrate does not support.
  */
-export function classPrefixForStore(store: string, datasetId: string, opts: { prefix?: string; bindingCollectionName?: string | null } = {}): string | null {
+export function classPrefixForStore(
+  store: string,
+  datasetId: string,
+  opts: { prefix?: string; bindingCollectionName?: string | null } = {},
+): string | null {
   const name = genCollectionNameById(datasetId, opts.prefix)
   if (store === 'qdrant') return opts.bindingCollectionName || name
   if (MIXED_CASE_STORES.has(store)) return name
@@ -137,7 +171,11 @@ function truncateUtf8(s: string, maxBytes: number): string {
 // ------------------------------------------------------------------ targets
 
 /** Where a store module puts a dataset's vectors: the collection, and for Qdrant the group_id (= dataset id). */
-export function datasetTarget(store: string, d: DatasetNamingInput, prefix?: string): { collection: string; groupId?: string } {
+export function datasetTarget(
+  store: string,
+  d: DatasetNamingInput,
+  prefix?: string,
+): { collection: string; groupId?: string } {
   const collection = datasetCollectionName(store, d, prefix)
   return store === 'qdrant' ? { collection, groupId: d.id } : { collection }
 }
@@ -152,7 +190,8 @@ export function annotationTarget(
   appId: string,
   opts: { bindingCollectionName?: string | null; prefix?: string } = {},
 ): { collection: string; groupId?: string } {
-  if (store === 'qdrant') return { collection: opts.bindingCollectionName || genCollectionNameById(appId, opts.prefix), groupId: appId }
+  if (store === 'qdrant')
+    return { collection: opts.bindingCollectionName || genCollectionNameById(appId, opts.prefix), groupId: appId }
   const name = genCollectionNameById(appId, opts.prefix)
   return { collection: LOWER_CASE_STORES.has(store) ? name.toLowerCase() : name }
 }

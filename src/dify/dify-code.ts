@@ -59,15 +59,20 @@ export function readDifyCode(dir: string): DifyCodeGraph {
     if (h) revisions.push({ ...h, file: f })
   }
   if (revisions.length === 0) {
-    throw new ConfigError(`No Alembic revision files were found in ${dir}.`, { hint: 'Point --dify-root at the Dify source root (the folder holding api/) or at api/.' })
+    throw new ConfigError(`No Alembic revision files were found in ${dir}.`, {
+      hint: 'Point --dify-root at the Dify source root (the folder holding api/) or at api/.',
+    })
   }
   const revised = new Set(revisions.flatMap((r) => r.downRevisions))
   const heads = revisions.filter((r) => !revised.has(r.revision)).map((r) => r.revision)
   if (heads.length !== 1) {
-    throw new ConfigError(`The Dify code in ${dir} has ${heads.length} migration heads (${heads.join(', ')}); Dify itself would refuse to upgrade.`, {
-      hint: 'Use the migrations of a released Dify version, or pass --to REV.',
-      details: { heads },
-    })
+    throw new ConfigError(
+      `The Dify code in ${dir} has ${heads.length} migration heads (${heads.join(', ')}); Dify itself would refuse to upgrade.`,
+      {
+        hint: 'Use the migrations of a released Dify version, or pass --to REV.',
+        details: { heads },
+      },
+    )
   }
   return { dir, revisions, head: heads[0]! }
 }

@@ -11,7 +11,9 @@ import { DifyOpsError } from '../core/errors.js'
 
 /** Dify's generate_text_hash: sha256 hex of text + "None" (UTF-8). */
 export function difyTextHash(text: string): string {
-  return createHash('sha256').update(text + 'None', 'utf8').digest('hex')
+  return createHash('sha256')
+    .update(text + 'None', 'utf8')
+    .digest('hex')
 }
 
 export class PickleFormatError extends DifyOpsError {}
@@ -117,7 +119,11 @@ export type CacheEntry = { vector: Float64Array } | { error: string }
  * Look up the cached vectors for texts of one embedding model: one query per 500 hashes (Dify itself runs one per
  * text). Returns hash → entry for the hits only.
  */
-export async function lookupEmbeddings(db: Db, model: CacheModel, texts: Iterable<string>): Promise<Map<string, CacheEntry>> {
+export async function lookupEmbeddings(
+  db: Db,
+  model: CacheModel,
+  texts: Iterable<string>,
+): Promise<Map<string, CacheEntry>> {
   const hashes = [...new Set([...texts].map(difyTextHash))]
   const out = new Map<string, CacheEntry>()
   for (let i = 0; i < hashes.length; i += 500) {

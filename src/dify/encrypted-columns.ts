@@ -55,109 +55,215 @@ export interface EncryptedColumn {
 
 export const TENANT_ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
   {
-    table: 'providers', column: 'encrypted_config', format: 'json-or-token', nullable: true, since: '1.0.0', until: '1.7.2',
-    shape: 'JSON object, secret-input keys of the provider credential schema; legacy: the whole value is the OpenAI key token',
-    writtenBy: 'core/entities/provider_configuration.py (custom_credentials_validate / add_or_update_custom_credentials, 1.0.0–1.7.x); moved to provider_credentials by migration e8446f481c1e',
+    table: 'providers',
+    column: 'encrypted_config',
+    format: 'json-or-token',
+    nullable: true,
+    since: '1.0.0',
+    until: '1.7.2',
+    shape:
+      'JSON object, secret-input keys of the provider credential schema; legacy: the whole value is the OpenAI key token',
+    writtenBy:
+      'core/entities/provider_configuration.py (custom_credentials_validate / add_or_update_custom_credentials, 1.0.0–1.7.x); moved to provider_credentials by migration e8446f481c1e',
   },
   {
-    table: 'provider_models', column: 'encrypted_config', format: 'json', nullable: true, since: '1.0.0', until: '1.7.2',
+    table: 'provider_models',
+    column: 'encrypted_config',
+    format: 'json',
+    nullable: true,
+    since: '1.0.0',
+    until: '1.7.2',
     shape: 'JSON object, secret-input keys of the model credential schema',
-    writtenBy: 'core/entities/provider_configuration.py (custom_model_credentials_validate, 1.0.0–1.7.x); moved to provider_model_credentials',
+    writtenBy:
+      'core/entities/provider_configuration.py (custom_model_credentials_validate, 1.0.0–1.7.x); moved to provider_model_credentials',
   },
   {
-    table: 'provider_credentials', column: 'encrypted_config', format: 'json-or-token', nullable: false, since: '1.8.0',
-    shape: 'JSON object, secret-input keys of the provider credential schema; a legacy bare token copied by e8446f481c1e is read as {"openai_api_key": value}',
-    writtenBy: 'core/entities/provider_configuration.py validate_provider_credentials (encrypter.encrypt_token per secret key)',
+    table: 'provider_credentials',
+    column: 'encrypted_config',
+    format: 'json-or-token',
+    nullable: false,
+    since: '1.8.0',
+    shape:
+      'JSON object, secret-input keys of the provider credential schema; a legacy bare token copied by e8446f481c1e is read as {"openai_api_key": value}',
+    writtenBy:
+      'core/entities/provider_configuration.py validate_provider_credentials (encrypter.encrypt_token per secret key)',
   },
   {
-    table: 'provider_model_credentials', column: 'encrypted_config', format: 'json', nullable: false, since: '1.8.0',
+    table: 'provider_model_credentials',
+    column: 'encrypted_config',
+    format: 'json',
+    nullable: false,
+    since: '1.8.0',
     shape: 'JSON object, secret-input keys of the model credential schema',
     writtenBy: 'core/entities/provider_configuration.py validate_custom_model_credentials',
   },
   {
-    table: 'load_balancing_model_configs', column: 'encrypted_config', format: 'json', nullable: true, since: '1.0.0',
+    table: 'load_balancing_model_configs',
+    column: 'encrypted_config',
+    format: 'json',
+    nullable: true,
+    since: '1.0.0',
     shape: 'JSON object, secret-input keys of the model credential schema',
     writtenBy: 'services/model_load_balancing_service.py _custom_credentials_validate',
   },
   {
-    table: 'tool_builtin_providers', column: 'encrypted_credentials', format: 'json', nullable: true, since: '1.0.0',
+    table: 'tool_builtin_providers',
+    column: 'encrypted_credentials',
+    format: 'json',
+    nullable: true,
+    since: '1.0.0',
     shape: 'JSON object, secret-input keys of the tool credential schema (API key or OAuth credentials)',
-    writtenBy: 'services/tools/builtin_tools_manage_service.py (add/update_builtin_tool_provider), core/tools/tool_manager.py (OAuth refresh), via create_provider_encrypter',
+    writtenBy:
+      'services/tools/builtin_tools_manage_service.py (add/update_builtin_tool_provider), core/tools/tool_manager.py (OAuth refresh), via create_provider_encrypter',
   },
   {
-    table: 'tool_api_providers', column: 'credentials_str', format: 'json', nullable: false, since: '1.0.0',
+    table: 'tool_api_providers',
+    column: 'credentials_str',
+    format: 'json',
+    nullable: false,
+    since: '1.0.0',
     shape: 'JSON object, key api_key_value (secret-input of the API tool auth schema)',
-    writtenBy: 'services/tools/api_tools_manage_service.py (create/update_api_tool_provider) via create_tool_provider_encrypter',
+    writtenBy:
+      'services/tools/api_tools_manage_service.py (create/update_api_tool_provider) via create_tool_provider_encrypter',
   },
   {
-    table: 'tool_mcp_providers', column: 'server_url', format: 'token', nullable: false, since: '1.6.0',
+    table: 'tool_mcp_providers',
+    column: 'server_url',
+    format: 'token',
+    nullable: false,
+    since: '1.6.0',
     shape: 'whole value (server_url_hash is SHA-256 of the plaintext, so rotation keeps it)',
     writtenBy: 'services/tools/mcp_tools_manage_service.py (create/update_provider: encrypter.encrypt_token)',
   },
   {
-    table: 'tool_mcp_providers', column: 'encrypted_credentials', format: 'json', nullable: true, since: '1.6.0',
-    shape: 'JSON object, nested: client_information.client_secret, tokens.access_token/refresh_token, client_secret (1.12: secret fields of the MCP OAuth data)',
-    writtenBy: 'services/tools/mcp_tools_manage_service.py (_build_and_encrypt_credentials, update_provider_credentials, save OAuth tokens) via ProviderConfigEncrypter',
+    table: 'tool_mcp_providers',
+    column: 'encrypted_credentials',
+    format: 'json',
+    nullable: true,
+    since: '1.6.0',
+    shape:
+      'JSON object, nested: client_information.client_secret, tokens.access_token/refresh_token, client_secret (1.12: secret fields of the MCP OAuth data)',
+    writtenBy:
+      'services/tools/mcp_tools_manage_service.py (_build_and_encrypt_credentials, update_provider_credentials, save OAuth tokens) via ProviderConfigEncrypter',
   },
   {
-    table: 'tool_mcp_providers', column: 'encrypted_headers', format: 'json', nullable: true, since: '1.9.0',
+    table: 'tool_mcp_providers',
+    column: 'encrypted_headers',
+    format: 'json',
+    nullable: true,
+    since: '1.9.0',
     shape: 'JSON object, every header value',
     writtenBy: 'services/tools/mcp_tools_manage_service.py _prepare_encrypted_dict via create_provider_encrypter',
   },
   {
-    table: 'tool_oauth_tenant_clients', column: 'encrypted_oauth_params', format: 'json', nullable: false, since: '1.7.0',
+    table: 'tool_oauth_tenant_clients',
+    column: 'encrypted_oauth_params',
+    format: 'json',
+    nullable: false,
+    since: '1.7.0',
     shape: 'JSON object, secret-input keys of the OAuth client schema (client_secret …)',
-    writtenBy: 'services/tools/builtin_tools_manage_service.py save_custom_oauth_client_params via create_provider_encrypter',
+    writtenBy:
+      'services/tools/builtin_tools_manage_service.py save_custom_oauth_client_params via create_provider_encrypter',
   },
   {
-    table: 'datasource_providers', column: 'encrypted_credentials', format: 'json', nullable: false, since: '1.9.0',
-    shape: 'JSON object, secret-input keys of the datasource credential schema (integration_secret, OAuth access_token …)',
-    writtenBy: 'services/datasource_provider_service.py (encrypt_datasource_provider_credentials, add/update/reauthorize), commands.py transform_datasource_credentials (Notion integration_secret)',
+    table: 'datasource_providers',
+    column: 'encrypted_credentials',
+    format: 'json',
+    nullable: false,
+    since: '1.9.0',
+    shape:
+      'JSON object, secret-input keys of the datasource credential schema (integration_secret, OAuth access_token …)',
+    writtenBy:
+      'services/datasource_provider_service.py (encrypt_datasource_provider_credentials, add/update/reauthorize), commands.py transform_datasource_credentials (Notion integration_secret)',
   },
   {
-    table: 'datasource_oauth_tenant_params', column: 'client_params', format: 'json', nullable: false, since: '1.9.0',
+    table: 'datasource_oauth_tenant_params',
+    column: 'client_params',
+    format: 'json',
+    nullable: false,
+    since: '1.9.0',
     shape: 'JSON object, secret-input keys of the OAuth client schema',
     writtenBy: 'services/datasource_provider_service.py setup_oauth_custom_client_params via create_provider_encrypter',
   },
   {
-    table: 'trigger_subscriptions', column: 'credentials', format: 'json', nullable: false, since: '1.10.0',
+    table: 'trigger_subscriptions',
+    column: 'credentials',
+    format: 'json',
+    nullable: false,
+    since: '1.10.0',
     shape: 'JSON object, secret-input keys of the subscription credential schema (API key or OAuth tokens)',
-    writtenBy: 'services/trigger/trigger_provider_service.py (add/update/refresh subscription) via create_trigger_provider_encrypter_for_subscription',
+    writtenBy:
+      'services/trigger/trigger_provider_service.py (add/update/refresh subscription) via create_trigger_provider_encrypter_for_subscription',
   },
   {
-    table: 'trigger_subscriptions', column: 'properties', format: 'json', nullable: false, since: '1.10.0',
+    table: 'trigger_subscriptions',
+    column: 'properties',
+    format: 'json',
+    nullable: false,
+    since: '1.10.0',
     shape: 'JSON object, secret-input keys of the subscription properties schema (webhook secret …)',
     writtenBy: 'services/trigger/trigger_provider_service.py via create_trigger_provider_encrypter_for_properties',
   },
   {
-    table: 'trigger_oauth_tenant_clients', column: 'encrypted_oauth_params', format: 'json', nullable: false, since: '1.10.0',
+    table: 'trigger_oauth_tenant_clients',
+    column: 'encrypted_oauth_params',
+    format: 'json',
+    nullable: false,
+    since: '1.10.0',
     shape: 'JSON object, secret-input keys of the OAuth client schema',
-    writtenBy: 'services/trigger/trigger_provider_service.py save_custom_oauth_client_params via create_provider_encrypter',
+    writtenBy:
+      'services/trigger/trigger_provider_service.py save_custom_oauth_client_params via create_provider_encrypter',
   },
   {
-    table: 'data_source_api_key_auth_bindings', column: 'credentials', format: 'json', nullable: true, since: '1.0.0',
+    table: 'data_source_api_key_auth_bindings',
+    column: 'credentials',
+    format: 'json',
+    nullable: true,
+    since: '1.0.0',
     shape: 'JSON object, nested path config.api_key',
     writtenBy: 'services/auth/api_key_auth_service.py create_provider_auth',
   },
   {
-    table: 'api_based_extensions', column: 'api_key', format: 'token', nullable: false, since: '1.0.0',
+    table: 'api_based_extensions',
+    column: 'api_key',
+    format: 'token',
+    nullable: false,
+    since: '1.0.0',
     shape: 'whole value',
     writtenBy: 'services/api_based_extension_service.py save',
   },
   {
-    table: 'workflows', column: 'environment_variables', format: 'json', nullable: false, since: '1.0.0',
+    table: 'workflows',
+    column: 'environment_variables',
+    format: 'json',
+    nullable: false,
+    since: '1.0.0',
     shape: 'JSON object name → variable; `value` of variables with value_type "secret"',
     writtenBy: 'models/workflow.py Workflow.environment_variables setter',
   },
   {
-    table: 'trace_app_config', column: 'tracing_config', format: 'json', nullable: true, tenantVia: 'app', since: '1.0.0',
-    shape: 'JSON object, the secret_keys of the tracing provider (api_key, secret_key, public_key, …: OpsTraceProviderConfigMap); tenant = apps.tenant_id of app_id',
-    writtenBy: 'core/ops/ops_trace_manager.py OpsTraceManager.encrypt_tracing_config, called by services/ops_service.py (create/update_tracing_app_config)',
+    table: 'trace_app_config',
+    column: 'tracing_config',
+    format: 'json',
+    nullable: true,
+    tenantVia: 'app',
+    since: '1.0.0',
+    shape:
+      'JSON object, the secret_keys of the tracing provider (api_key, secret_key, public_key, …: OpsTraceProviderConfigMap); tenant = apps.tenant_id of app_id',
+    writtenBy:
+      'core/ops/ops_trace_manager.py OpsTraceManager.encrypt_tracing_config, called by services/ops_service.py (create/update_tracing_app_config)',
   },
   {
-    table: 'app_model_configs', column: 'agent_mode', format: 'json', nullable: true, tenantVia: 'app', since: '1.0.0',
-    shape: 'JSON text, list tools[] → tool_parameters.<name> for parameters of form "form" and type "secret-input" (every saved config of the app, not only the current one); tenant = apps.tenant_id of app_id',
-    writtenBy: 'controllers/console/app/model_config.py (ToolParameterConfigurationManager.encrypt_tool_parameters, core/tools/utils/configuration.py)',
+    table: 'app_model_configs',
+    column: 'agent_mode',
+    format: 'json',
+    nullable: true,
+    tenantVia: 'app',
+    since: '1.0.0',
+    shape:
+      'JSON text, list tools[] → tool_parameters.<name> for parameters of form "form" and type "secret-input" (every saved config of the app, not only the current one); tenant = apps.tenant_id of app_id',
+    writtenBy:
+      'controllers/console/app/model_config.py (ToolParameterConfigurationManager.encrypt_tool_parameters, core/tools/utils/configuration.py)',
   },
 ]
 
@@ -201,7 +307,8 @@ export const RESET_DELETES_TOOLS_FROM = '1.14.1'
  * version (null) keeps the tool providers.
  */
 export function resetDeletesFor(version: string | null): readonly ResetDelete[] {
-  if (version && compareVersions(version, RESET_DELETES_TOOLS_FROM) >= 0) return [...RESET_DELETES_ALWAYS, ...RESET_DELETES_TOOLS]
+  if (version && compareVersions(version, RESET_DELETES_TOOLS_FROM) >= 0)
+    return [...RESET_DELETES_ALWAYS, ...RESET_DELETES_TOOLS]
   return RESET_DELETES_ALWAYS
 }
 

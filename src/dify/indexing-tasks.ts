@@ -18,29 +18,61 @@ export interface IndexingTask {
   params: readonly string[]
 }
 
-const T = (module: string, fn: string, queue: string, params: string[]): IndexingTask => ({ name: `tasks.${module}.${fn}`, queue, params })
+const T = (module: string, fn: string, queue: string, params: string[]): IndexingTask => ({
+  name: `tasks.${module}.${fn}`,
+  queue,
+  params,
+})
 
 /** Tasks present at every release 1.0.0 – 1.15.0 (api/tasks/*.py, `@shared_task(queue=…)`). */
 const COMMON: IndexingTask[] = [
   T('document_indexing_task', 'document_indexing_task', 'dataset', ['dataset_id', 'document_ids']),
   T('duplicate_document_indexing_task', 'duplicate_document_indexing_task', 'dataset', ['dataset_id', 'document_ids']),
   // user_id from 1.9 on; binding by name makes both shapes work
-  T('retry_document_indexing_task', 'retry_document_indexing_task', 'dataset', ['dataset_id', 'document_ids', 'user_id']),
-  T('sync_website_document_indexing_task', 'sync_website_document_indexing_task', 'dataset', ['dataset_id', 'document_id']),
+  T('retry_document_indexing_task', 'retry_document_indexing_task', 'dataset', [
+    'dataset_id',
+    'document_ids',
+    'user_id',
+  ]),
+  T('sync_website_document_indexing_task', 'sync_website_document_indexing_task', 'dataset', [
+    'dataset_id',
+    'document_id',
+  ]),
   T('document_indexing_sync_task', 'document_indexing_sync_task', 'dataset', ['dataset_id', 'document_id']),
   T('document_indexing_update_task', 'document_indexing_update_task', 'dataset', ['dataset_id', 'document_id']),
   T('recover_document_indexing_task', 'recover_document_indexing_task', 'dataset', ['dataset_id', 'document_id']),
   T('add_document_to_index_task', 'add_document_to_index_task', 'dataset', ['dataset_document_id']),
-  T('enable_segments_to_index_task', 'enable_segments_to_index_task', 'dataset', ['segment_ids', 'dataset_id', 'document_id']),
-  T('batch_create_segment_to_index_task', 'batch_create_segment_to_index_task', 'dataset', ['job_id', 'upload_file_id', 'dataset_id', 'document_id', 'tenant_id', 'user_id']),
+  T('enable_segments_to_index_task', 'enable_segments_to_index_task', 'dataset', [
+    'segment_ids',
+    'dataset_id',
+    'document_id',
+  ]),
+  T('batch_create_segment_to_index_task', 'batch_create_segment_to_index_task', 'dataset', [
+    'job_id',
+    'upload_file_id',
+    'dataset_id',
+    'document_id',
+    'tenant_id',
+    'user_id',
+  ]),
 ]
 const TENANT_PARAMS = ['tenant_id', 'dataset_id', 'document_ids']
-/** 1.9.0: RAG pipeline runs (api/tasks/rag_pipeline/); their argument is a stored file of invoke entities, so they
- * name no document: listed to know which tenant's pipeline work is in flight */
+/**
+ * 1.9.0: RAG pipeline runs (api/tasks/rag_pipeline/); their argument is a stored file of invoke entities, so they
+ * name no document: listed to know which tenant's pipeline work is in flight
+ */
 const PIPELINE_PARAMS = ['rag_pipeline_invoke_entities_file_id', 'tenant_id']
 const FROM_1_9: IndexingTask[] = [
-  { name: 'tasks.rag_pipeline.rag_pipeline_run_task.rag_pipeline_run_task', queue: 'pipeline', params: PIPELINE_PARAMS },
-  { name: 'tasks.rag_pipeline.priority_rag_pipeline_run_task.priority_rag_pipeline_run_task', queue: 'priority_pipeline', params: PIPELINE_PARAMS },
+  {
+    name: 'tasks.rag_pipeline.rag_pipeline_run_task.rag_pipeline_run_task',
+    queue: 'pipeline',
+    params: PIPELINE_PARAMS,
+  },
+  {
+    name: 'tasks.rag_pipeline.priority_rag_pipeline_run_task.priority_rag_pipeline_run_task',
+    queue: 'priority_pipeline',
+    params: PIPELINE_PARAMS,
+  },
 ]
 /** 1.10.0: normal/priority document indexing through DocumentIndexingTaskProxy */
 const FROM_1_10: IndexingTask[] = [
@@ -81,12 +113,22 @@ const name = (t: IndexingTask) => t.name
 
 export function indexingFactsFor(version: string | null): IndexingFacts {
   const atLeast = (v: string) => (version ? compareVersions(version, v) >= 0 : true)
-  const tasks = [...COMMON, ...(atLeast('1.9.0') ? FROM_1_9 : []), ...(atLeast('1.10.0') ? FROM_1_10 : []), ...(atLeast('1.11.0') ? FROM_1_11 : [])]
+  const tasks = [
+    ...COMMON,
+    ...(atLeast('1.9.0') ? FROM_1_9 : []),
+    ...(atLeast('1.10.0') ? FROM_1_10 : []),
+    ...(atLeast('1.11.0') ? FROM_1_11 : []),
+  ]
   const byName = (n: string) => tasks.find((t) => t.name.endsWith(`.${n}`))!
   const dispatchTask = atLeast('1.10.0') ? byName('priority_document_indexing_task') : byName('document_indexing_task')
   const tenantQueues: TenantQueueKind[] = []
   if (atLeast('1.10.0')) {
-    tenantQueues.push({ uniqueKey: 'document_indexing', normalTask: name(byName('normal_document_indexing_task')), priorityTask: name(dispatchTask), entry: 'document-task' })
+    tenantQueues.push({
+      uniqueKey: 'document_indexing',
+      normalTask: name(byName('normal_document_indexing_task')),
+      priorityTask: name(dispatchTask),
+      entry: 'document-task',
+    })
   }
   if (atLeast('1.11.0')) {
     tenantQueues.push({
@@ -98,7 +140,12 @@ export function indexingFactsFor(version: string | null): IndexingFacts {
   }
   if (atLeast('1.9.0')) {
     // 1.9.x: only the sandbox path (rag_pipeline_run_task) uses it; from 1.10 RagPipelineTaskProxy, both tasks pull it
-    tenantQueues.push({ uniqueKey: 'pipeline', normalTask: FROM_1_9[0]!.name, priorityTask: atLeast('1.10.0') ? FROM_1_9[1]!.name : null, entry: 'file-id' })
+    tenantQueues.push({
+      uniqueKey: 'pipeline',
+      normalTask: FROM_1_9[0]!.name,
+      priorityTask: atLeast('1.10.0') ? FROM_1_9[1]!.name : null,
+      entry: 'file-id',
+    })
   }
   return {
     tasks,
@@ -116,14 +163,18 @@ export function indexingFactsFor(version: string | null): IndexingFacts {
 
 /** Redis keys of Dify's tenant-isolated task queue (queue.py TenantIsolatedTaskQueue); `prefix` "" or "<p>:". */
 export const tenantQueueKeys = {
-  queue: (uniqueKey: string, tenantId: string, prefix = '') => `${prefix}tenant_self_${uniqueKey}_task_queue:${tenantId}`,
+  queue: (uniqueKey: string, tenantId: string, prefix = '') =>
+    `${prefix}tenant_self_${uniqueKey}_task_queue:${tenantId}`,
   flag: (uniqueKey: string, tenantId: string, prefix = '') => `${prefix}tenant_${uniqueKey}_task:${tenantId}`,
 }
 
 /** Bind a task's positional args and kwargs to its parameter names (as Python would for these signatures). */
 export function bindTaskArgs(task: IndexingTask, args: unknown, kwargs: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  if (Array.isArray(args)) args.forEach((v, i) => { if (task.params[i]) out[task.params[i]!] = v })
+  if (Array.isArray(args))
+    args.forEach((v, i) => {
+      if (task.params[i]) out[task.params[i]!] = v
+    })
   if (kwargs && typeof kwargs === 'object' && !Array.isArray(kwargs)) Object.assign(out, kwargs)
   return out
 }
@@ -140,9 +191,19 @@ export function documentIdsOf(bound: Record<string, unknown>): string[] {
 }
 
 /** The call Dify makes to index `documentIds` of one dataset (self-hosted: no billing, no tenant isolation). */
-export function dispatchCall(f: IndexingFacts, tenantId: string, datasetId: string, documentIds: string[]): { task: string; queue: string; args: unknown[]; kwargs: Record<string, unknown> } {
+export function dispatchCall(
+  f: IndexingFacts,
+  tenantId: string,
+  datasetId: string,
+  documentIds: string[],
+): { task: string; queue: string; args: unknown[]; kwargs: Record<string, unknown> } {
   if (f.dispatch.shape === 'kwargs-tenant-dataset-documents') {
-    return { task: f.dispatch.task, queue: f.dispatch.queue, args: [], kwargs: { tenant_id: tenantId, dataset_id: datasetId, document_ids: documentIds } }
+    return {
+      task: f.dispatch.task,
+      queue: f.dispatch.queue,
+      args: [],
+      kwargs: { tenant_id: tenantId, dataset_id: datasetId, document_ids: documentIds },
+    }
   }
   return { task: f.dispatch.task, queue: f.dispatch.queue, args: [datasetId, documentIds], kwargs: {} }
 }

@@ -41,13 +41,30 @@ export type EmailKeyKind = LockoutCounter | RateLimiter
  */
 export const LOCKOUT_COUNTERS_BY_RELEASE: ReadonlyArray<readonly [from: string, kinds: readonly LockoutCounter[]]> = [
   ['1.0.0', ['login_error_rate_limit', 'forgot_password_error_rate_limit']],
-  ['1.7.0', ['login_error_rate_limit', 'forgot_password_error_rate_limit', 'change_email_error_rate_limit', 'owner_transfer_error_rate_limit']],
+  [
+    '1.7.0',
+    [
+      'login_error_rate_limit',
+      'forgot_password_error_rate_limit',
+      'change_email_error_rate_limit',
+      'owner_transfer_error_rate_limit',
+    ],
+  ],
   ['1.9.0', [...LOCKOUT_COUNTERS]],
 ]
 /** reset-password, email-code login and account-deletion limiters from 1.0.0; change-email, owner-transfer 1.7.0; email-register 1.9.0 */
 export const RATE_LIMITERS_BY_RELEASE: ReadonlyArray<readonly [from: string, kinds: readonly RateLimiter[]]> = [
   ['1.0.0', ['reset_password_rate_limit', 'email_code_login_rate_limit', 'email_code_account_deletion_rate_limit']],
-  ['1.7.0', ['reset_password_rate_limit', 'email_code_login_rate_limit', 'email_code_account_deletion_rate_limit', 'change_email_rate_limit', 'owner_transfer_rate_limit']],
+  [
+    '1.7.0',
+    [
+      'reset_password_rate_limit',
+      'email_code_login_rate_limit',
+      'email_code_account_deletion_rate_limit',
+      'change_email_rate_limit',
+      'owner_transfer_rate_limit',
+    ],
+  ],
   ['1.9.0', [...RATE_LIMITERS]],
 ]
 
@@ -75,9 +92,12 @@ export const keys = {
    * `vector_indexing_lock_<name>`, except pgvector's lock `vector_indexing_<name>_lock`; `<name>` is lower-cased
    * for opensearch (the keys lower it) and elasticsearch (its constructor lowers the index name).
    */
-  vectorIndexing: (store: string, collection: string, prefix = '') => `${prefix}vector_indexing_${vectorKeyName(store, collection)}`,
+  vectorIndexing: (store: string, collection: string, prefix = '') =>
+    `${prefix}vector_indexing_${vectorKeyName(store, collection)}`,
   vectorIndexingLock: (store: string, collection: string, prefix = '') =>
-    store === 'pgvector' ? `${prefix}vector_indexing_${collection}_lock` : `${prefix}vector_indexing_lock_${vectorKeyName(store, collection)}`,
+    store === 'pgvector'
+      ? `${prefix}vector_indexing_${collection}_lock`
+      : `${prefix}vector_indexing_lock_${vectorKeyName(store, collection)}`,
   /**
    * Dify's private-key cache (api/libs/rsa.py): `tenant_privkey:` + sha3_256(storage path) hex (SHA3-256 of FIPS 202,
    * not Keccak); the value is the private PEM, TTL 120 s.
@@ -94,8 +114,12 @@ export const keys = {
     `${globEscape(prefix)}*_credentials:tenant_id:${tenantId}:*`,
     `${globEscape(prefix)}trigger_*:tenant_id:${tenantId}:*`,
   ],
-  providerCredentialsCache: (cacheType: 'provider' | 'provider_model' | 'load_balancing_provider_model', tenantId: string, id: string, prefix = '') =>
-    `${prefix}${cacheType}_credentials:tenant_id:${tenantId}:id:${id}`,
+  providerCredentialsCache: (
+    cacheType: 'provider' | 'provider_model' | 'load_balancing_provider_model',
+    tenantId: string,
+    id: string,
+    prefix = '',
+  ) => `${prefix}${cacheType}_credentials:tenant_id:${tenantId}:id:${id}`,
   toolCredentialsCache: (tenantId: string, provider: string, credentialId: string, prefix = '') =>
     `${prefix}tool_credentials:tenant_id:${tenantId}:provider:${provider}:credential_id:${credentialId}`,
   triggerCredentialsCache: (tenantId: string, providerId: string, subscriptionId: string, prefix = '') =>
@@ -177,6 +201,7 @@ export const privateKeyPath = (tenantId: string) => `privkeys/${tenantId}/privat
 /** the root Dify keeps every tenant's private key under */
 export const PRIVKEYS_PREFIX = 'privkeys/'
 /** dify-ops: backup of a replaced private key, `<UTC timestamp>` like 20260128T031500Z */
-export const privateKeyBackupPath = (tenantId: string, timestamp: string) => `${privateKeyPath(tenantId)}.${timestamp}.bak`
+export const privateKeyBackupPath = (tenantId: string, timestamp: string) =>
+  `${privateKeyPath(tenantId)}.${timestamp}.bak`
 /** dify-ops: the old private key kept while `encryption rotate` re-encrypts the tenant's secrets */
 export const privateKeyPreviousPath = (tenantId: string) => `${privateKeyPath(tenantId)}.previous`

@@ -4,7 +4,12 @@ import type { DifyDatabase } from '../core/tables.js'
 import type { DifyProfile } from './profile.js'
 import type { Config } from '../config/schema.js'
 import {
-  DEFAULT_VECTOR_INDEX_NAME_PREFIX, LOWER_CASE_STORES, annotationTarget, datasetTarget as datasetVectorTarget, parseIndexStruct, pgvectorPhysicalTable,
+  DEFAULT_VECTOR_INDEX_NAME_PREFIX,
+  LOWER_CASE_STORES,
+  annotationTarget,
+  datasetTarget as datasetVectorTarget,
+  parseIndexStruct,
+  pgvectorPhysicalTable,
 } from './collections.js'
 
 /**
@@ -124,7 +129,8 @@ type K = Kysely<DifyDatabase>
 /** The physical collection name where the store's naming rule is known; the collection name otherwise. */
 export function physicalCollectionName(storeType: string, collection: string): string {
   if (storeType === 'pgvector') return pgvectorPhysicalTable(collection)
-  if (storeType === 'chroma' || storeType === 'elasticsearch' || LOWER_CASE_STORES.has(storeType)) return collection.toLowerCase()
+  if (storeType === 'chroma' || storeType === 'elasticsearch' || LOWER_CASE_STORES.has(storeType))
+    return collection.toLowerCase()
   return collection
 }
 
@@ -139,8 +145,16 @@ export async function* datasetTargets(deps: LiveSetDeps, filter: TargetFilter = 
       .selectFrom('datasets as d')
       .leftJoin('dataset_collection_bindings as b', 'b.id', 'd.collection_binding_id')
       .select([
-        'd.id', 'd.tenant_id', 'd.name', 'd.index_struct', 'd.embedding_model', 'd.embedding_model_provider',
-        'd.collection_binding_id', 'd.is_multimodal', 'd.chunk_structure', 'b.collection_name as binding_collection',
+        'd.id',
+        'd.tenant_id',
+        'd.name',
+        'd.index_struct',
+        'd.embedding_model',
+        'd.embedding_model_provider',
+        'd.collection_binding_id',
+        'd.is_multimodal',
+        'd.chunk_structure',
+        'b.collection_name as binding_collection',
       ])
       .where('d.indexing_technique', '=', 'high_quality')
       .where('d.provider', '<>', 'external')
@@ -157,14 +171,25 @@ export async function* datasetTargets(deps: LiveSetDeps, filter: TargetFilter = 
 function datasetTarget(
   deps: LiveSetDeps,
   r: {
-    id: string; tenant_id: string; name: string; index_struct: string | null; embedding_model: string | null
-    embedding_model_provider: string | null; collection_binding_id: string | null; is_multimodal: boolean | number
-    chunk_structure: string | null; binding_collection: string | null
+    id: string
+    tenant_id: string
+    name: string
+    index_struct: string | null
+    embedding_model: string | null
+    embedding_model_provider: string | null
+    collection_binding_id: string | null
+    is_multimodal: boolean | number
+    chunk_structure: string | null
+    binding_collection: string | null
   },
 ): LiveTarget {
   const s = parseIndexStruct(r.index_struct)
   const storeType = s ? s.type.trim().toLowerCase() : deps.vectorStore
-  const vt = datasetVectorTarget(storeType, { id: r.id, indexStruct: r.index_struct, bindingCollectionName: r.binding_collection }, deps.namePrefix ?? DEFAULT_VECTOR_INDEX_NAME_PREFIX)
+  const vt = datasetVectorTarget(
+    storeType,
+    { id: r.id, indexStruct: r.index_struct, bindingCollectionName: r.binding_collection },
+    deps.namePrefix ?? DEFAULT_VECTOR_INDEX_NAME_PREFIX,
+  )
   return {
     scope: 'knowledge',
     id: r.id,
@@ -181,9 +206,10 @@ function datasetTarget(
     bindingCollection: r.binding_collection,
     multimodal: !!Number(r.is_multimodal),
     chunkStructure: r.chunk_structure,
-    problem: storeType === 'qdrant' && r.collection_binding_id && !r.binding_collection
-      ? `its collection_binding_id ${r.collection_binding_id} has no dataset_collection_bindings row: Dify cannot open it ("Dataset Collection Binding not found")`
-      : null,
+    problem:
+      storeType === 'qdrant' && r.collection_binding_id && !r.binding_collection
+        ? `its collection_binding_id ${r.collection_binding_id} has no dataset_collection_bindings row: Dify cannot open it ("Dataset Collection Binding not found")`
+        : null,
   }
 }
 
@@ -202,7 +228,15 @@ export async function* annotationTargets(deps: LiveSetDeps, filter: TargetFilter
       .selectFrom('apps as a')
       .innerJoin('app_annotation_settings as s', 's.app_id', 'a.id')
       .innerJoin('dataset_collection_bindings as b', 'b.id', 's.collection_binding_id')
-      .select(['a.id', 'a.tenant_id', 'a.name', 's.collection_binding_id', 'b.collection_name', 'b.model_name', 'b.provider_name'])
+      .select([
+        'a.id',
+        'a.tenant_id',
+        'a.name',
+        's.collection_binding_id',
+        'b.collection_name',
+        'b.model_name',
+        'b.provider_name',
+      ])
       .where('a.status', '=', 'normal')
     if (filter.appIds?.length) q = q.where('a.id', 'in', filter.appIds)
     if (filter.tenantIds?.length) q = q.where('a.tenant_id', 'in', filter.tenantIds)
@@ -256,7 +290,11 @@ export interface LiveItemOptions {
 }
 
 /** The live items of one target, in batches; memory bounded by the batch size. */
-export async function* liveItems(deps: LiveSetDeps, target: LiveTarget, opts: LiveItemOptions = {}): AsyncIterable<LiveItem[]> {
+export async function* liveItems(
+  deps: LiveSetDeps,
+  target: LiveTarget,
+  opts: LiveItemOptions = {},
+): AsyncIterable<LiveItem[]> {
   const n = opts.batchSize ?? PAGE
   const k = deps.db.kysely
   if (target.scope === 'annotation') {
@@ -268,20 +306,37 @@ export async function* liveItems(deps: LiveSetDeps, target: LiveTarget, opts: Li
   if (target.multimodal) {
     // on PostgreSQL by segment: no Dify index has segment_attachment_bindings.dataset_id first (see imageItems)
     const bySegment = opts.imagesBySegment ?? deps.db.dialect === 'postgres'
-    yield* bySegment ? byLiveSegment(k, target.id, n, (ids) => imageQuery(k, target.id).where('s.id', 'in', ids).orderBy('b.id').execute(), imageLiveItems) : imageItems(k, target.id, n)
+    yield* bySegment
+      ? byLiveSegment(
+          k,
+          target.id,
+          n,
+          (ids) => imageQuery(k, target.id).where('s.id', 'in', ids).orderBy('b.id').execute(),
+          imageLiveItems,
+        )
+      : imageItems(k, target.id, n)
   }
   if (deps.profile.summaryIndex) {
     let bySegment = opts.summariesBySegment
     if (bySegment === undefined) {
       if (deps.db.dialect !== 'postgres') bySegment = false
       else {
-        const r = await k.selectFrom('document_segment_summaries').select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('dataset_id', '=', target.id).executeTakeFirst()
+        const r = await k
+          .selectFrom('document_segment_summaries')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('dataset_id', '=', target.id)
+          .executeTakeFirst()
         bySegment = Number(r?.n ?? 0) > 4 * n
       }
     }
     yield* bySegment
-      ? byLiveSegment(k, target.id, n, (ids) => summaryQuery(k, target.id).where('m.chunk_id', 'in', ids).orderBy('m.id').execute(), summaryLiveItems)
+      ? byLiveSegment(
+          k,
+          target.id,
+          n,
+          (ids) => summaryQuery(k, target.id).where('m.chunk_id', 'in', ids).orderBy('m.id').execute(),
+          summaryLiveItems,
+        )
       : summaryItems(k, target.id, n)
   }
 }
@@ -315,9 +370,21 @@ async function* segmentItems(k: K, datasetId: string, n: number): AsyncIterable<
     if (rows.length) {
       yield rows.map((r) => {
         const qa = r.doc_form === 'qa_model'
-        const metadata: Record<string, unknown> = { doc_id: r.index_node_id, doc_hash: r.index_node_hash, document_id: r.document_id, dataset_id: datasetId }
+        const metadata: Record<string, unknown> = {
+          doc_id: r.index_node_id,
+          doc_hash: r.index_node_hash,
+          document_id: r.document_id,
+          dataset_id: datasetId,
+        }
         if (qa) metadata.answer = r.answer
-        return { docId: r.index_node_id!, text: r.content, metadata, kind: qa ? 'qa' : 'text', documentId: r.document_id, datasetId } satisfies LiveItem
+        return {
+          docId: r.index_node_id!,
+          text: r.content,
+          metadata,
+          kind: qa ? 'qa' : 'text',
+          documentId: r.document_id,
+          datasetId,
+        } satisfies LiveItem
       })
     }
     if (rows.length < n) return
@@ -344,7 +411,12 @@ async function* childItems(k: K, datasetId: string, n: number): AsyncIterable<Li
       yield rows.map((r) => ({
         docId: r.index_node_id!,
         text: r.content,
-        metadata: { doc_id: r.index_node_id, doc_hash: r.index_node_hash, document_id: r.document_id, dataset_id: datasetId },
+        metadata: {
+          doc_id: r.index_node_id,
+          doc_hash: r.index_node_hash,
+          document_id: r.document_id,
+          dataset_id: datasetId,
+        },
         kind: 'child' as const,
         documentId: r.document_id,
         datasetId,
@@ -376,7 +448,13 @@ function imageLiveItems(rows: ImageRow[], datasetId: string): LiveItem[] {
   return rows.map((r) => ({
     docId: String(r.file_id),
     text: r.name,
-    metadata: { doc_id: String(r.file_id), doc_hash: '', document_id: r.document_id, dataset_id: datasetId, doc_type: 'image' },
+    metadata: {
+      doc_id: String(r.file_id),
+      doc_hash: '',
+      document_id: r.document_id,
+      dataset_id: datasetId,
+      doc_type: 'image',
+    },
     kind: 'image' as const,
     documentId: r.document_id,
     datasetId,
@@ -404,37 +482,57 @@ async function* imageItems(k: K, datasetId: string, n: number): AsyncIterable<Li
  * (aliases m = summary, s = segment, d = document).
  */
 function summaryQuery(k: K, datasetId: string) {
-  return k
-    .selectFrom('document_segment_summaries as m')
-    .innerJoin('document_segments as s', 's.id', 'm.chunk_id')
-    .innerJoin('documents as d', 'd.id', 's.document_id')
-    .select(['m.id', 'm.summary_index_node_id', 'm.summary_index_node_hash', 'm.summary_content', 's.id as segment_id', 's.document_id'])
-    .where('m.dataset_id', '=', datasetId)
-    .where('s.dataset_id', '=', datasetId)
-    .where('m.status', '=', 'completed')
-    .where('m.enabled', '=', true)
-    .where('m.summary_index_node_id', 'is not', null)
-    .where('m.summary_content', 'is not', null)
-    // the newest qualifying summary of its chunk only
-    .where(({ not, exists, selectFrom }) =>
-      not(exists(
-        selectFrom('document_segment_summaries as m2')
-          .select(sql<number>`1`.as('one'))
-          .whereRef('m2.chunk_id', '=', 'm.chunk_id')
-          .where('m2.status', '=', 'completed')
-          .where('m2.enabled', '=', true)
-          .where('m2.summary_index_node_id', 'is not', null)
-          .where('m2.summary_content', 'is not', null)
-          .where((eb) => eb.or([
-            eb('m2.created_at', '>', eb.ref('m.created_at')),
-            eb.and([eb('m2.created_at', '=', eb.ref('m.created_at')), eb('m2.id', '>', eb.ref('m.id'))]),
-          ])),
-      )),
-    )
-    .where(liveDocSeg)
+  return (
+    k
+      .selectFrom('document_segment_summaries as m')
+      .innerJoin('document_segments as s', 's.id', 'm.chunk_id')
+      .innerJoin('documents as d', 'd.id', 's.document_id')
+      .select([
+        'm.id',
+        'm.summary_index_node_id',
+        'm.summary_index_node_hash',
+        'm.summary_content',
+        's.id as segment_id',
+        's.document_id',
+      ])
+      .where('m.dataset_id', '=', datasetId)
+      .where('s.dataset_id', '=', datasetId)
+      .where('m.status', '=', 'completed')
+      .where('m.enabled', '=', true)
+      .where('m.summary_index_node_id', 'is not', null)
+      .where('m.summary_content', 'is not', null)
+      // the newest qualifying summary of its chunk only
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('document_segment_summaries as m2')
+              .select(sql<number>`1`.as('one'))
+              .whereRef('m2.chunk_id', '=', 'm.chunk_id')
+              .where('m2.status', '=', 'completed')
+              .where('m2.enabled', '=', true)
+              .where('m2.summary_index_node_id', 'is not', null)
+              .where('m2.summary_content', 'is not', null)
+              .where((eb) =>
+                eb.or([
+                  eb('m2.created_at', '>', eb.ref('m.created_at')),
+                  eb.and([eb('m2.created_at', '=', eb.ref('m.created_at')), eb('m2.id', '>', eb.ref('m.id'))]),
+                ]),
+              ),
+          ),
+        ),
+      )
+      .where(liveDocSeg)
+  )
 }
 
-type SummaryRow = { id: string; summary_index_node_id: string | null; summary_index_node_hash: string | null; summary_content: string | null; segment_id: string; document_id: string }
+type SummaryRow = {
+  id: string
+  summary_index_node_id: string | null
+  summary_index_node_hash: string | null
+  summary_content: string | null
+  segment_id: string
+  document_id: string
+}
 
 function summaryLiveItems(rows: SummaryRow[], datasetId: string): LiveItem[] {
   const items: LiveItem[] = []
@@ -444,8 +542,13 @@ function summaryLiveItems(rows: SummaryRow[], datasetId: string): LiveItem[] {
       docId: r.summary_index_node_id!,
       text: r.summary_content,
       metadata: {
-        doc_id: r.summary_index_node_id, doc_hash: r.summary_index_node_hash, dataset_id: datasetId, document_id: r.document_id,
-        original_chunk_id: r.segment_id, doc_type: 'text', is_summary: true,
+        doc_id: r.summary_index_node_id,
+        doc_hash: r.summary_index_node_hash,
+        dataset_id: datasetId,
+        document_id: r.document_id,
+        original_chunk_id: r.segment_id,
+        doc_type: 'text',
+        is_summary: true,
       },
       kind: 'summary',
       documentId: r.document_id,
@@ -482,23 +585,31 @@ async function* summaryItems(k: K, datasetId: string, n: number): AsyncIterable<
  * on the segment id. A page yields the items of n segments (none, or several per segment).
  */
 async function* byLiveSegment<R>(
-  k: K, datasetId: string, n: number, itemsOf: (segmentIds: string[]) => Promise<R[]>, toItems: (rows: R[], datasetId: string) => LiveItem[],
+  k: K,
+  datasetId: string,
+  n: number,
+  itemsOf: (segmentIds: string[]) => Promise<R[]>,
+  toItems: (rows: R[], datasetId: string) => LiveItem[],
 ): AsyncIterable<LiveItem[]> {
-  const segments = () => k
-    .selectFrom('document_segments as s')
-    .innerJoin('documents as d', 'd.id', 's.document_id')
-    .select(['s.id', 's.index_node_id'])
-    .where('s.dataset_id', '=', datasetId)
-    .where('d.dataset_id', '=', datasetId)
-    .where(liveDocSeg)
-  const page = async (segs: Array<{ id: string }>) => (segs.length ? toItems(await itemsOf(segs.map((x) => x.id)), datasetId) : [])
+  const segments = () =>
+    k
+      .selectFrom('document_segments as s')
+      .innerJoin('documents as d', 'd.id', 's.document_id')
+      .select(['s.id', 's.index_node_id'])
+      .where('s.dataset_id', '=', datasetId)
+      .where('d.dataset_id', '=', datasetId)
+      .where(liveDocSeg)
+  const page = async (segs: Array<{ id: string }>) =>
+    segs.length ? toItems(await itemsOf(segs.map((x) => x.id)), datasetId) : []
   let after: { node: string; id: string } | null = null
   for (;;) {
     let q = segments().where('s.index_node_id', 'is not', null)
     // (index_node_id, id) > after, written so the index range starts at after.node
     if (after) {
       const a = after
-      q = q.where('s.index_node_id', '>=', a.node).where((eb) => eb.or([eb('s.index_node_id', '>', a.node), eb('s.id', '>', a.id)]))
+      q = q
+        .where('s.index_node_id', '>=', a.node)
+        .where((eb) => eb.or([eb('s.index_node_id', '>', a.node), eb('s.id', '>', a.id)]))
     }
     const segs = await q.orderBy('s.index_node_id').orderBy('s.id').limit(n).execute()
     const items = await page(segs)
@@ -524,7 +635,12 @@ async function* byLiveSegment<R>(
  * content when the question is empty or NULL: Python `question or content`; api/models/model.py, used by
  * enable_annotation_reply_task and vdb-migrate); before, `question` itself (NULL questions cannot be embedded).
  */
-async function* annotationItems(k: K, appId: string, n: number, textRule: DifyProfile['annotationText']): AsyncIterable<LiveItem[]> {
+async function* annotationItems(
+  k: K,
+  appId: string,
+  n: number,
+  textRule: DifyProfile['annotationText'],
+): AsyncIterable<LiveItem[]> {
   let after: string | null = null
   for (;;) {
     let q = k

@@ -10,8 +10,14 @@ import type { Db } from '../core/db.js'
 
 /** Portable column kinds: uuid is PG uuid / MySQL CHAR(36); timestamp(tz) is MySQL DATETIME. */
 export type ColumnKind = 'uuid' | `varchar(${number})` | 'timestamp' | 'timestamptz' | 'text' | 'boolean'
-export interface ColumnSpec { kind: ColumnKind; nullable: boolean }
-export interface TableSpec { columns: Record<string, ColumnSpec>; primaryKey?: string[] }
+export interface ColumnSpec {
+  kind: ColumnKind
+  nullable: boolean
+}
+export interface TableSpec {
+  columns: Record<string, ColumnSpec>
+  primaryKey?: string[]
+}
 export type Manifest = Record<string, TableSpec>
 
 const c = (kind: ColumnKind, nullable = false): ColumnSpec => ({ kind, nullable })
@@ -20,19 +26,33 @@ const c = (kind: ColumnKind, nullable = false): ColumnSpec => ({ kind, nullable 
 const ACCOUNTS: TableSpec = {
   primaryKey: ['id'],
   columns: {
-    id: c('uuid'), name: c('varchar(255)'), email: c('varchar(255)'), password: c('varchar(255)', true),
-    password_salt: c('varchar(255)', true), status: c('varchar(16)'), last_login_at: c('timestamp', true),
-    last_login_ip: c('varchar(255)', true), last_active_at: c('timestamp'), initialized_at: c('timestamp', true),
-    created_at: c('timestamp'), updated_at: c('timestamp'),
+    id: c('uuid'),
+    name: c('varchar(255)'),
+    email: c('varchar(255)'),
+    password: c('varchar(255)', true),
+    password_salt: c('varchar(255)', true),
+    status: c('varchar(16)'),
+    last_login_at: c('timestamp', true),
+    last_login_ip: c('varchar(255)', true),
+    last_active_at: c('timestamp'),
+    initialized_at: c('timestamp', true),
+    created_at: c('timestamp'),
+    updated_at: c('timestamp'),
   },
 }
 /** oauth_access_tokens (1.15.0): what session revocation and account show use */
 const OAUTH_ACCESS_TOKENS: TableSpec = {
   primaryKey: ['id'],
   columns: {
-    id: c('uuid'), account_id: c('uuid', true), client_id: c('varchar(64)'), device_label: c('varchar(255)'),
-    token_hash: c('varchar(64)', true), created_at: c('timestamptz'), last_used_at: c('timestamptz', true),
-    expires_at: c('timestamptz'), revoked_at: c('timestamptz', true),
+    id: c('uuid'),
+    account_id: c('uuid', true),
+    client_id: c('varchar(64)'),
+    device_label: c('varchar(255)'),
+    token_hash: c('varchar(64)', true),
+    created_at: c('timestamptz'),
+    last_used_at: c('timestamptz', true),
+    expires_at: c('timestamptz'),
+    revoked_at: c('timestamptz', true),
   },
 }
 
@@ -54,7 +74,13 @@ function expectedType(kind: ColumnKind, dialect: 'postgres' | 'mysql'): string {
   return dialect === 'postgres' ? 'text' : 'longtext'
 }
 
-interface ColRow { table_name: string; column_name: string; data_type: string; len: number | string | null; is_nullable: string }
+interface ColRow {
+  table_name: string
+  column_name: string
+  data_type: string
+  len: number | string | null
+  is_nullable: string
+}
 
 /** The first difference between the database and `manifest` in words, or null when everything is as declared. */
 export async function verifyManifest(db: Db, manifest: Manifest): Promise<string | null> {
@@ -63,10 +89,14 @@ export async function verifyManifest(db: Db, manifest: Manifest): Promise<string
   const dialect = db.dialect === 'mysql' ? 'mysql' : 'postgres'
   const schema = dialect === 'postgres' ? sql`current_schema()` : sql`database()`
   const list = sql.join(tables.map((t) => sql`${t}`))
-  const cols = await sql<ColRow>`select table_name as table_name, column_name as column_name, ${dialect === 'postgres' ? sql`data_type` : sql`column_type`} as data_type,
+  const cols =
+    await sql<ColRow>`select table_name as table_name, column_name as column_name, ${dialect === 'postgres' ? sql`data_type` : sql`column_type`} as data_type,
       character_maximum_length as len, is_nullable as is_nullable
     from information_schema.columns where table_schema = ${schema} and table_name in (${list})`.execute(db.kysely)
-  const pk = await sql<{ table_name: string; column_name: string }>`select k.table_name as table_name, k.column_name as column_name
+  const pk = await sql<{
+    table_name: string
+    column_name: string
+  }>`select k.table_name as table_name, k.column_name as column_name
     from information_schema.table_constraints t join information_schema.key_column_usage k
       on k.constraint_name = t.constraint_name and k.table_schema = t.table_schema and k.table_name = t.table_name
     where t.constraint_type = 'PRIMARY KEY' and t.table_schema = ${schema} and t.table_name in (${list})
@@ -88,11 +118,13 @@ export async function verifyManifest(db: Db, manifest: Manifest): Promise<string
       if (dialect === 'postgres' && got === 'character varying') got = `character varying(${r.len})`
       if (got !== want) return `the column ${table}.${name} is ${got}, not ${want}`
       const nullable = String(r.is_nullable).toUpperCase() === 'YES'
-      if (nullable !== col.nullable) return `the column ${table}.${name} is ${nullable ? 'nullable' : 'NOT NULL'}, not ${col.nullable ? 'nullable' : 'NOT NULL'}`
+      if (nullable !== col.nullable)
+        return `the column ${table}.${name} is ${nullable ? 'nullable' : 'NOT NULL'}, not ${col.nullable ? 'nullable' : 'NOT NULL'}`
     }
     if (spec.primaryKey) {
       const got = pk.rows.filter((r) => String(r.table_name) === table).map((r) => String(r.column_name))
-      if (got.join(',') !== spec.primaryKey.join(',')) return `the primary key of ${table} is (${got.join(', ') || 'none'}), not (${spec.primaryKey.join(', ')})`
+      if (got.join(',') !== spec.primaryKey.join(','))
+        return `the primary key of ${table} is (${got.join(', ') || 'none'}), not (${spec.primaryKey.join(', ')})`
     }
   }
   return null

@@ -112,7 +112,8 @@ export function profileFor(revision: string | null, opts: ProfileOptions = {}): 
   const seq = release?.seq
   let status: DifyProfile['status']
   if (!revision) status = 'no-schema'
-  else if (seq !== undefined && seq > windowTo) status = descendsFrom(revision, SUPPORTED_WINDOW.toHead) ? 'newer' : 'unknown'
+  else if (seq !== undefined && seq > windowTo)
+    status = descendsFrom(revision, SUPPORTED_WINDOW.toHead) ? 'newer' : 'unknown'
   else if (seq !== undefined && seq >= (opts.dialect === 'mysql' ? mysqlFrom : windowFrom)) status = 'supported'
   else if (seq !== undefined) status = 'older'
   else status = descendsFrom(revision, SUPPORTED_WINDOW.toHead, opts.code) ? 'newer' : 'unknown'
@@ -144,7 +145,12 @@ export function profileFor(revision: string | null, opts: ProfileOptions = {}): 
     summaryIndex: atLeast('1.12.0'),
     parentChildMigratesChildren: atLeast('1.12.0'),
     weaviateIdScheme: 'uuid5-text',
-    upgradeLock: { key: 'db_upgrade_lock', ttlMs: 60_000, renewed: atLeast('1.13.1'), renewEveryMs: atLeast('1.13.1') ? 20_000 : null },
+    upgradeLock: {
+      key: 'db_upgrade_lock',
+      ttlMs: 60_000,
+      renewed: atLeast('1.13.1'),
+      renewEveryMs: atLeast('1.13.1') ? 20_000 : null,
+    },
     redisKeyPrefixSupported: atLeast('1.14.0'),
     annotationText: atLeast('1.11.3') ? 'question-or-content' : 'question',
     weaviateSummaryProperties: atLeast('1.14.0'),

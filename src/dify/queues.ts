@@ -7,19 +7,45 @@
 const Q_1_0 = ['dataset', 'mail', 'ops_trace', 'app_deletion'] as const
 const Q_1_7 = [...Q_1_0, 'plugin'] as const
 const Q_1_8 = [...Q_1_7, 'workflow_storage', 'conversation'] as const
-const Q_1_9 = ['dataset', 'pipeline', 'mail', 'ops_trace', 'app_deletion', 'plugin', 'workflow_storage', 'conversation'] as const
+const Q_1_9 = [
+  'dataset',
+  'pipeline',
+  'mail',
+  'ops_trace',
+  'app_deletion',
+  'plugin',
+  'workflow_storage',
+  'conversation',
+] as const
 const Q_1_10 = [
-  'dataset', 'priority_dataset', 'priority_pipeline', 'pipeline', 'mail', 'ops_trace', 'app_deletion', 'plugin',
-  'workflow_storage', 'conversation', 'workflow', 'schedule_poller', 'schedule_executor', 'triggered_workflow_dispatcher',
+  'dataset',
+  'priority_dataset',
+  'priority_pipeline',
+  'pipeline',
+  'mail',
+  'ops_trace',
+  'app_deletion',
+  'plugin',
+  'workflow_storage',
+  'conversation',
+  'workflow',
+  'schedule_poller',
+  'schedule_executor',
+  'triggered_workflow_dispatcher',
   'trigger_refresh_executor',
 ] as const
 const Q_1_11_2 = [...Q_1_10, 'retention'] as const
 const Q_1_13_0 = ['api_token', ...Q_1_11_2, 'workflow_based_app_execution'] as const
 const Q_1_13_1 = [
-  'api_token', 'dataset', 'dataset_summary', ...Q_1_11_2.slice(1), 'workflow_based_app_execution',
+  'api_token',
+  'dataset',
+  'dataset_summary',
+  ...Q_1_11_2.slice(1),
+  'workflow_based_app_execution',
 ] as const
 const Q_1_14_0 = [
-  ...Q_1_13_1.slice(0, Q_1_13_1.indexOf('trigger_refresh_executor')), 'trigger_refresh_publisher',
+  ...Q_1_13_1.slice(0, Q_1_13_1.indexOf('trigger_refresh_executor')),
+  'trigger_refresh_publisher',
   ...Q_1_13_1.slice(Q_1_13_1.indexOf('trigger_refresh_executor')),
 ] as const
 
@@ -47,7 +73,9 @@ export const CELERY_WORKER_QUEUES_FROM = '1.10.0'
  * `workflow_professional, workflow_team, workflow_sandbox` at the same place (checked at every tag).
  */
 export function cloudQueues(community: readonly string[]): string[] {
-  return community.flatMap((q) => (q === 'workflow' ? ['workflow_professional', 'workflow_team', 'workflow_sandbox'] : [q]))
+  return community.flatMap((q) =>
+    q === 'workflow' ? ['workflow_professional', 'workflow_team', 'workflow_sandbox'] : [q],
+  )
 }
 
 /** kombu's separator between a queue name and its priority suffix ("dataset\x06\x163"). */

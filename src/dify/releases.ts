@@ -33,9 +33,19 @@ export const RELEASE_HEADS: ReadonlyArray<readonly [string, string]> = [
 
 /** Release ranges sharing one head, for display ("1.11.0–1.11.1"). */
 const RELEASE_LABEL: Record<string, string> = {
-  '0.15.0': '0.15.0–0.15.8', '1.1.0': '1.1.0–1.1.3', '1.2.0': '1.2.0–1.3.1', '1.4.2': '1.4.2–1.4.3', '1.5.0': '1.5.0–1.5.1',
-  '1.7.0': '1.7.0–1.7.1', '1.9.0': '1.9.0–1.9.1', '1.10.1': '1.10.1', '1.11.0': '1.11.0–1.11.1', '1.11.3': '1.11.3–1.11.4',
-  '1.12.0': '1.12.0–1.12.1', '1.13.1': '1.13.1–1.13.3', '1.14.1': '1.14.1–1.14.2',
+  '0.15.0': '0.15.0–0.15.8',
+  '1.1.0': '1.1.0–1.1.3',
+  '1.2.0': '1.2.0–1.3.1',
+  '1.4.2': '1.4.2–1.4.3',
+  '1.5.0': '1.5.0–1.5.1',
+  '1.7.0': '1.7.0–1.7.1',
+  '1.9.0': '1.9.0–1.9.1',
+  '1.10.1': '1.10.1',
+  '1.11.0': '1.11.0–1.11.1',
+  '1.11.3': '1.11.3–1.11.4',
+  '1.12.0': '1.12.0–1.12.1',
+  '1.13.1': '1.13.1–1.13.3',
+  '1.14.1': '1.14.1–1.14.2',
 }
 
 /** Revisions that exist only on pre-release or side branches (dify-schema-and-migrations.md §2.6). */
@@ -43,9 +53,26 @@ export const OFF_MAIN_REVISIONS: Record<string, string> = {
   aab323465866: '1.14.0-rc1 (agent sandbox, not on main)',
   b45e25c2d166: '2.0.0-beta head (knowledge-pipeline beta, squashed into 68519ad5cd18 on main)',
   ...Object.fromEntries(
-    ['b35c3db83d09', 'abb18a379e62', 'c459994abfa8', 'e4fb49a4fe86', 'd466c551816f', '224fba149d48', '70a0fc0c013f',
-      'a1025f709c06', '15e40b74a6d2', 'd4a76fde2724', '1bce102aef9a', '2008609cf2bb', 'fcb46171d891', 'd3c68680d3ba',
-      '74e5f667f4b7', '17d4db47800c', '76db8b6ed8f1', '8c5088481127'].map((r) => [r, '2.0.0-beta (knowledge-pipeline beta, not on main)']),
+    [
+      'b35c3db83d09',
+      'abb18a379e62',
+      'c459994abfa8',
+      'e4fb49a4fe86',
+      'd466c551816f',
+      '224fba149d48',
+      '70a0fc0c013f',
+      'a1025f709c06',
+      '15e40b74a6d2',
+      'd4a76fde2724',
+      '1bce102aef9a',
+      '2008609cf2bb',
+      'fcb46171d891',
+      'd3c68680d3ba',
+      '74e5f667f4b7',
+      '17d4db47800c',
+      '76db8b6ed8f1',
+      '8c5088481127',
+    ].map((r) => [r, '2.0.0-beta (knowledge-pipeline beta, not on main)']),
   ),
 }
 
@@ -101,13 +128,23 @@ export function releaseOfRevision(revision: string): ReleaseOfRevision {
       revision,
       known: false,
       isReleaseHead: false,
-      description: off ? `unknown to this CLI: ${off}` : 'unknown to this CLI (a newer Dify release, a pre-release branch or a fork)',
+      description: off
+        ? `unknown to this CLI: ${off}`
+        : 'unknown to this CLI (a newer Dify release, a pre-release branch or a fork)',
     }
   }
   const head = RELEASE_HEADS.find(([, h]) => h === revision)
   if (head) {
     const label = RELEASE_LABEL[head[0]] ?? head[0]
-    return { revision, known: true, seq: info.seq, release: label, atLeast: head[0], isReleaseHead: true, description: `Dify ${label}` }
+    return {
+      revision,
+      known: true,
+      seq: info.seq,
+      release: label,
+      atLeast: head[0],
+      isReleaseHead: true,
+      description: `Dify ${label}`,
+    }
   }
   const atLeast = info.firstRelease.startsWith('unreleased') ? undefined : info.firstRelease
   return {

@@ -11,8 +11,16 @@ import { DIFY_API_VERSIONS_DIR, findVersionsDir, readDifyCode } from './dify-cod
 export async function readAlembicVersions(db: Db): Promise<string[] | null> {
   const exists =
     db.dialect === 'postgres'
-      ? await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = current_schema() and table_name = 'alembic_version'`.execute(db.kysely)
-      : await sql<{ n: number }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = 'alembic_version'`.execute(db.kysely)
+      ? await sql<{
+          n: number
+        }>`select count(*)::int as n from information_schema.tables where table_schema = current_schema() and table_name = 'alembic_version'`.execute(
+          db.kysely,
+        )
+      : await sql<{
+          n: number
+        }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = 'alembic_version'`.execute(
+          db.kysely,
+        )
   if (Number(exists.rows[0]?.n ?? 0) === 0) return null
   const rows = await sql<{ version_num: string }>`select version_num from alembic_version`.execute(db.kysely)
   return rows.rows.map((r) => r.version_num)
@@ -82,7 +90,8 @@ export function checkSupported(profile: DifyProfile, opts: CheckOptions): string
   if (profile.newerThanKnown) {
     const text = `The metadata database is at revision ${profile.revision}, newer than this CLI knows (it descends from Dify ${SUPPORTED_WINDOW.to}'s ${SUPPORTED_WINDOW.toHead}).`
     if (!opts.writes) return `${text} Read-only results use the facts of the newest known release.`
-    if (opts.manifestVerified) return `${text} Every table and column this command touches is as this CLI knows it, so it goes on.`
+    if (opts.manifestVerified)
+      return `${text} Every table and column this command touches is as this CLI knows it, so it goes on.`
     if (opts.force) return text
     throw new ConfigError(`${text} This command cannot check what it touches on a newer schema.`, {
       hint: 'Use a dify-ops release that knows this Dify release, or pass --force-version if you know the difference does not matter (the database is ahead of this CLI, which cannot migrate it).',
@@ -99,10 +108,10 @@ export function checkSupported(profile: DifyProfile, opts: CheckOptions): string
       profile.status === 'older'
         ? `Upgrade Dify to ${SUPPORTED_WINDOW.from} or later first (Dify's own flask upgrade-db; dify upgrade-db takes it on from there), or pass --force-version if you know the difference does not matter.`
         : offMain
-          ? 'This is a pre-release branch, not a stable Dify release: move to a stable release with Dify\'s own code, or pass --force-version if you know the difference does not matter.'
+          ? "This is a pre-release branch, not a stable Dify release: move to a stable release with Dify's own code, or pass --force-version if you know the difference does not matter."
           : profile.status === 'unknown'
             ? 'The revision is in no chain this CLI knows (a newer release, a pre-release or a fork): pass --dify-root (DIFY_OPS_DIFY_ROOT) with the Dify code in use if it is a newer release, or --force-version if you know the difference does not matter.'
-            : 'Create the schema first with dify upgrade-db, or check that DB_* points at Dify\'s database.'
+            : "Create the schema first with dify upgrade-db, or check that DB_* points at Dify's database."
     throw new ConfigError(text, { hint, details: { revision: profile.revision, status: profile.status } })
   }
   return text
@@ -113,9 +122,17 @@ export function checkSupported(profile: DifyProfile, opts: CheckOptions): string
  * every table, column (type, nullability) and primary key it touches must be as at the window's head, else exit 4
  * naming the first difference.
  */
-export async function checkRelease(db: Db, profile: DifyProfile, opts: CheckOptions & { manifest?: Manifest; operation?: string }): Promise<string | undefined> {
+export async function checkRelease(
+  db: Db,
+  profile: DifyProfile,
+  opts: CheckOptions & { manifest?: Manifest; operation?: string },
+): Promise<string | undefined> {
   // a writer may name its operation only (e.g. from a command's static property): its declared manifest is used
-  const manifest = opts.manifest ?? (opts.operation && opts.operation in MANIFESTS ? manifestFor(opts.operation as ManifestOperation, profile) : undefined)
+  const manifest =
+    opts.manifest ??
+    (opts.operation && opts.operation in MANIFESTS
+      ? manifestFor(opts.operation as ManifestOperation, profile)
+      : undefined)
   if (profile.newerThanKnown && opts.writes && !opts.force && manifest) {
     const diff = await verifyManifest(db, manifest)
     if (diff) {

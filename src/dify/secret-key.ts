@@ -15,8 +15,6 @@ export type { SecretKeySource }
 import type { Storage } from '../runtime/storage.js'
 import { GENERATED_SECRET_KEY_PATH } from './keys.js'
 
-
-
 /**
  * Resolve the key. `fromStorage`: profile.secretKeyFromStorage of the connected release (null when no database
  * tells the release: the storage is then looked at anyway, and the note says so).
@@ -27,12 +25,20 @@ export async function resolveSecretKey(
 ): Promise<{ info: SecretKeySource; value: string | null }> {
   const raw = cfg.raw.get('SECRET_KEY')
   if (raw && raw.value !== '') {
-    return { info: { source: raw.source, from: raw.file ?? null, generatedByDify: opts.fromStorage, note: null }, value: raw.value }
+    return {
+      info: { source: raw.source, from: raw.file ?? null, generatedByDify: opts.fromStorage, note: null },
+      value: raw.value,
+    }
   }
   const where = `${cfg.storage.location} (object ${GENERATED_SECRET_KEY_PATH})`
   if (opts.fromStorage === false) {
     return {
-      info: { source: 'missing', from: null, generatedByDify: false, note: 'SECRET_KEY is empty and this Dify release does not generate one (from 1.14.1 only)' },
+      info: {
+        source: 'missing',
+        from: null,
+        generatedByDify: false,
+        note: 'SECRET_KEY is empty and this Dify release does not generate one (from 1.14.1 only)',
+      },
       value: null,
     }
   }
@@ -42,17 +48,38 @@ export async function resolveSecretKey(
   try {
     if (!fsRoot || existsSync(fsRoot)) buf = await (await opts.storage()).readIfExists(GENERATED_SECRET_KEY_PATH)
   } catch (e) {
-    return { info: { source: 'missing', from: where, generatedByDify: opts.fromStorage, note: `the storage could not be read (${(e as Error).message.split('\n')[0]})` }, value: null }
+    return {
+      info: {
+        source: 'missing',
+        from: where,
+        generatedByDify: opts.fromStorage,
+        note: `the storage could not be read (${(e as Error).message.split('\n')[0]})`,
+      },
+      value: null,
+    }
   }
   const text = buf ? pyStrip(new TextDecoder('utf-8', { fatal: false }).decode(buf)) : ''
   const unknown = opts.fromStorage === null ? ' (the Dify release is not known: Dify 1.14.1+ reads it)' : ''
   if (!text) {
     return {
-      info: { source: 'missing', from: where, generatedByDify: opts.fromStorage, note: `SECRET_KEY is empty and ${buf ? `${GENERATED_SECRET_KEY_PATH} is blank` : `${GENERATED_SECRET_KEY_PATH} does not exist`}: Dify generates a new key at its next start${unknown}` },
+      info: {
+        source: 'missing',
+        from: where,
+        generatedByDify: opts.fromStorage,
+        note: `SECRET_KEY is empty and ${buf ? `${GENERATED_SECRET_KEY_PATH} is blank` : `${GENERATED_SECRET_KEY_PATH} does not exist`}: Dify generates a new key at its next start${unknown}`,
+      },
       value: null,
     }
   }
-  return { info: { source: 'storage', from: where, generatedByDify: opts.fromStorage, note: unknown ? `read from storage${unknown}` : null }, value: text }
+  return {
+    info: {
+      source: 'storage',
+      from: where,
+      generatedByDify: opts.fromStorage,
+      note: unknown ? `read from storage${unknown}` : null,
+    },
+    value: text,
+  }
 }
 
 /** One line for humans: where the key came from, never the key. */

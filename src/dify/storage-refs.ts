@@ -37,23 +37,128 @@ export interface StorageArea {
 }
 
 export const STORAGE_AREAS: readonly StorageArea[] = [
-  { prefix: 'upload_files/', kind: 'upload', role: 'user-file', tenantSegment: true, from: '1.0.0', writers: ['services/file_service.py (upload_file, upload_text) → upload_files row'] },
   {
-    prefix: 'image_files/', kind: 'extracted-image', role: 'user-file', tenantSegment: true, from: '1.0.0',
-    writers: ['core/rag/extractor/word_extractor.py → upload_files row', 'core/rag/extractor/pdf_extractor.py (1.15.0) → upload_files row', 'core/rag/extractor/excel_extractor.py (1.15.0) → upload_files row'],
+    prefix: 'upload_files/',
+    kind: 'upload',
+    role: 'user-file',
+    tenantSegment: true,
+    from: '1.0.0',
+    writers: ['services/file_service.py (upload_file, upload_text) → upload_files row'],
   },
-  { prefix: 'tools/', kind: 'tool-file', role: 'user-file', tenantSegment: true, from: '1.0.0', writers: ['core/tools/tool_file_manager.py → tool_files row', 'core/datasource/datasource_file_manager.py create_file_by_url (1.11.0+) → tool_files row'] },
-  { prefix: 'datasources/', kind: 'datasource-file', role: 'user-file', tenantSegment: true, from: '1.11.0', writers: ['core/datasource/datasource_file_manager.py create_file_by_raw → upload_files row'] },
-  { prefix: PRIVKEYS_PREFIX, kind: 'private-key', role: 'key', tenantSegment: true, from: '1.0.0', writers: ['libs/rsa.py generate_key_pair: privkeys/<tenant_id>/private.pem'] },
-  { prefix: GENERATED_SECRET_KEY_PATH, exact: true, kind: 'secret-key', role: 'key', tenantSegment: false, from: '1.14.1', writers: ['configs/secret_key.py: the SECRET_KEY Dify generated'] },
-  { prefix: 'keyword_files/', kind: 'keyword-index', role: 'index', tenantSegment: true, from: '1.0.0', writers: ['core/rag/datasource/keyword/jieba/jieba.py: keyword_files/<tenant_id>/<dataset_id>.txt'] },
-  { prefix: 'workflow-state-', kind: 'workflow-pause-state', role: 'state', tenantSegment: false, from: '1.11.0', writers: ['repositories/sqlalchemy_api_workflow_run_repository.py: workflow-state-<uuid>.json (workflow_pauses.state_object_key)'] },
-  { prefix: 'ops_trace/', kind: 'trace', role: 'cache', tenantSegment: false, from: '1.0.0', writers: ['core/ops/ops_trace_manager.py, tasks/ops_trace_task.py (1.15.0): ops_trace/<app_id>/<file_id>.json'] },
-  { prefix: 'triggers/', kind: 'trigger-request', role: 'cache', tenantSegment: false, from: '1.11.0', writers: ['services/trigger/trigger_request_service.py: triggers/<request_id>.raw|.payload'] },
-  { prefix: 'telemetry/', kind: 'telemetry', role: 'cache', tenantSegment: true, from: '1.15.0', writers: ['core/telemetry/gateway.py: telemetry/<tenant_id>/<event_id>.json'] },
-  { prefix: 'website_files/', kind: 'website-crawl', role: 'cache', tenantSegment: false, from: '1.0.0', writers: ['core/rag/extractor/firecrawl/firecrawl_app.py: website_files/<job_id>.txt'] },
-  { prefix: 'free_plan_tenant_expired_logs/', kind: 'expired-logs-export', role: 'export', tenantSegment: true, from: '1.11.0', writers: ['services/clear_free_plan_tenant_expired_logs.py'] },
-  { prefix: 'dify_ops_quarantine/', kind: 'quarantine', role: 'ops', tenantSegment: false, from: '1.0.0', writers: ['dify-ops storage quarantine'] },
+  {
+    prefix: 'image_files/',
+    kind: 'extracted-image',
+    role: 'user-file',
+    tenantSegment: true,
+    from: '1.0.0',
+    writers: [
+      'core/rag/extractor/word_extractor.py → upload_files row',
+      'core/rag/extractor/pdf_extractor.py (1.15.0) → upload_files row',
+      'core/rag/extractor/excel_extractor.py (1.15.0) → upload_files row',
+    ],
+  },
+  {
+    prefix: 'tools/',
+    kind: 'tool-file',
+    role: 'user-file',
+    tenantSegment: true,
+    from: '1.0.0',
+    writers: [
+      'core/tools/tool_file_manager.py → tool_files row',
+      'core/datasource/datasource_file_manager.py create_file_by_url (1.11.0+) → tool_files row',
+    ],
+  },
+  {
+    prefix: 'datasources/',
+    kind: 'datasource-file',
+    role: 'user-file',
+    tenantSegment: true,
+    from: '1.11.0',
+    writers: ['core/datasource/datasource_file_manager.py create_file_by_raw → upload_files row'],
+  },
+  {
+    prefix: PRIVKEYS_PREFIX,
+    kind: 'private-key',
+    role: 'key',
+    tenantSegment: true,
+    from: '1.0.0',
+    writers: ['libs/rsa.py generate_key_pair: privkeys/<tenant_id>/private.pem'],
+  },
+  {
+    prefix: GENERATED_SECRET_KEY_PATH,
+    exact: true,
+    kind: 'secret-key',
+    role: 'key',
+    tenantSegment: false,
+    from: '1.14.1',
+    writers: ['configs/secret_key.py: the SECRET_KEY Dify generated'],
+  },
+  {
+    prefix: 'keyword_files/',
+    kind: 'keyword-index',
+    role: 'index',
+    tenantSegment: true,
+    from: '1.0.0',
+    writers: ['core/rag/datasource/keyword/jieba/jieba.py: keyword_files/<tenant_id>/<dataset_id>.txt'],
+  },
+  {
+    prefix: 'workflow-state-',
+    kind: 'workflow-pause-state',
+    role: 'state',
+    tenantSegment: false,
+    from: '1.11.0',
+    writers: [
+      'repositories/sqlalchemy_api_workflow_run_repository.py: workflow-state-<uuid>.json (workflow_pauses.state_object_key)',
+    ],
+  },
+  {
+    prefix: 'ops_trace/',
+    kind: 'trace',
+    role: 'cache',
+    tenantSegment: false,
+    from: '1.0.0',
+    writers: ['core/ops/ops_trace_manager.py, tasks/ops_trace_task.py (1.15.0): ops_trace/<app_id>/<file_id>.json'],
+  },
+  {
+    prefix: 'triggers/',
+    kind: 'trigger-request',
+    role: 'cache',
+    tenantSegment: false,
+    from: '1.11.0',
+    writers: ['services/trigger/trigger_request_service.py: triggers/<request_id>.raw|.payload'],
+  },
+  {
+    prefix: 'telemetry/',
+    kind: 'telemetry',
+    role: 'cache',
+    tenantSegment: true,
+    from: '1.15.0',
+    writers: ['core/telemetry/gateway.py: telemetry/<tenant_id>/<event_id>.json'],
+  },
+  {
+    prefix: 'website_files/',
+    kind: 'website-crawl',
+    role: 'cache',
+    tenantSegment: false,
+    from: '1.0.0',
+    writers: ['core/rag/extractor/firecrawl/firecrawl_app.py: website_files/<job_id>.txt'],
+  },
+  {
+    prefix: 'free_plan_tenant_expired_logs/',
+    kind: 'expired-logs-export',
+    role: 'export',
+    tenantSegment: true,
+    from: '1.11.0',
+    writers: ['services/clear_free_plan_tenant_expired_logs.py'],
+  },
+  {
+    prefix: 'dify_ops_quarantine/',
+    kind: 'quarantine',
+    role: 'ops',
+    tenantSegment: false,
+    from: '1.0.0',
+    writers: ['dify-ops storage quarantine'],
+  },
 ]
 
 /** kind of an object under no known area (kept) */
@@ -85,7 +190,12 @@ export interface ReferenceSite {
   what: string
 }
 export const REFERENCE_SITES: readonly ReferenceSite[] = [
-  { table: 'message_files', column: 'upload_file_id', form: 'id', what: 'files attached to messages (upload_files.id or tool_files.id)' },
+  {
+    table: 'message_files',
+    column: 'upload_file_id',
+    form: 'id',
+    what: 'files attached to messages (upload_files.id or tool_files.id)',
+  },
   { table: 'message_files', column: 'url', form: 'text', what: 'remote or tool file URL of a message file' },
   { table: 'messages', column: 'inputs', form: 'text', what: 'message inputs (File mappings)' },
   { table: 'messages', column: 'answer', form: 'text', what: 'answers (markdown links, /files/tools/<id>.<ext>)' },
@@ -101,19 +211,49 @@ export const REFERENCE_SITES: readonly ReferenceSite[] = [
   { table: 'workflow_node_executions', column: 'inputs', form: 'text', what: 'node inputs' },
   { table: 'workflow_node_executions', column: 'process_data', form: 'text', what: 'node process data' },
   { table: 'workflow_node_executions', column: 'outputs', form: 'text', what: 'node outputs' },
-  { table: 'workflow_node_execution_offload', column: 'file_id', form: 'id', what: 'offloaded node inputs/outputs (upload_files.id)' },
-  { table: 'workflow_draft_variable_files', column: 'upload_file_id', form: 'id', what: 'large draft variables (upload_files.id)' },
+  {
+    table: 'workflow_node_execution_offload',
+    column: 'file_id',
+    form: 'id',
+    what: 'offloaded node inputs/outputs (upload_files.id)',
+  },
+  {
+    table: 'workflow_draft_variable_files',
+    column: 'upload_file_id',
+    form: 'id',
+    what: 'large draft variables (upload_files.id)',
+  },
   { table: 'workflow_draft_variables', column: 'value', form: 'text', what: 'draft variable values' },
-  { table: 'human_input_form_upload_files', column: 'upload_file_id', form: 'id', what: 'files uploaded to a human-input form (1.15.0, models/human_input.py)' },
-  { table: 'agent_drive_files', column: 'file_id', form: 'id', what: 'agent drive entries → upload_files.id / tool_files.id (1.15.0, models/agent.py)' },
+  {
+    table: 'human_input_form_upload_files',
+    column: 'upload_file_id',
+    form: 'id',
+    what: 'files uploaded to a human-input form (1.15.0, models/human_input.py)',
+  },
+  {
+    table: 'agent_drive_files',
+    column: 'file_id',
+    form: 'id',
+    what: 'agent drive entries → upload_files.id / tool_files.id (1.15.0, models/agent.py)',
+  },
   { table: 'workflows', column: 'graph', form: 'text', what: 'workflow and pipeline graphs (default files)' },
   { table: 'workflows', column: 'features', form: 'text', what: 'workflow features (opening statement, file upload)' },
   { table: 'documents', column: 'data_source_info', form: 'text', what: 'document source (upload_file_id)' },
   { table: 'documents', column: 'file_id', form: 'id', what: 'document file id' },
-  { table: 'document_segments', column: 'content', form: 'text', what: 'segment content (image-preview / file-preview links)' },
+  {
+    table: 'document_segments',
+    column: 'content',
+    form: 'text',
+    what: 'segment content (image-preview / file-preview links)',
+  },
   { table: 'document_segments', column: 'answer', form: 'text', what: 'QA answers' },
   { table: 'child_chunks', column: 'content', form: 'text', what: 'child chunk content' },
-  { table: 'segment_attachment_bindings', column: 'attachment_id', form: 'id', what: 'multimodal segment images (upload_files.id)' },
+  {
+    table: 'segment_attachment_bindings',
+    column: 'attachment_id',
+    form: 'id',
+    what: 'multimodal segment images (upload_files.id)',
+  },
   { table: 'accounts', column: 'avatar', form: 'text', what: 'account avatar (upload_files.id or URL)' },
   { table: 'apps', column: 'icon', form: 'text', what: 'app icon (upload_files.id when icon_type = image)' },
   { table: 'sites', column: 'icon', form: 'text', what: 'web app icon' },
@@ -144,7 +284,9 @@ export const canonicalId = (token: string) => token.toLowerCase().replace(/-/g, 
 /** The areas the connected release writes (objects of areas of later releases are still classified, never orphans). */
 export function storageAreas(profile: Pick<DifyProfile, 'version' | 'newerThanKnown'>): readonly StorageArea[] {
   const v = profile.version
-  return STORAGE_AREAS.filter((a) => !v || profile.newerThanKnown || compareVersions(v, a.from) >= 0 || a.role !== 'user-file')
+  return STORAGE_AREAS.filter(
+    (a) => !v || profile.newerThanKnown || compareVersions(v, a.from) >= 0 || a.role !== 'user-file',
+  )
 }
 
 export interface Classified {

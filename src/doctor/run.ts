@@ -45,7 +45,10 @@ async function timed(name: string, limitMs: number, fn: CheckFn): Promise<CheckR
     const r = await Promise.race([
       fn(),
       new Promise<never>((_, rej) => {
-        timer = setTimeout(() => rej(new ConnectError(`${name}: no answer within ${Math.round(limitMs / 1000)} s`)), limitMs)
+        timer = setTimeout(
+          () => rej(new ConnectError(`${name}: no answer within ${Math.round(limitMs / 1000)} s`)),
+          limitMs,
+        )
       }),
     ])
     return { name, ...r, durationMs: Date.now() - t0 }
@@ -82,17 +85,26 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
     const db = await rt.db()
     const version =
       db.dialect === 'postgres'
-        ? (await sql<{ v: string }>`select version() as v`.execute(db.kysely)).rows[0]?.v ?? ''
-        : (await sql<{ v: string }>`select version() as v`.execute(db.kysely)).rows[0]?.v ?? ''
+        ? ((await sql<{ v: string }>`select version() as v`.execute(db.kysely)).rows[0]?.v ?? '')
+        : ((await sql<{ v: string }>`select version() as v`.execute(db.kysely)).rows[0]?.v ?? '')
     const versions = await readAlembicVersions(db)
     const server = version.split(' on ')[0]!.replace(/,.*$/, '')
     if (!versions || versions.length === 0) {
       database = { revision: null, release: null, supported: false }
-      return { status: 'warn', summary: `${db.describe}: ${server}; no Dify schema yet (no alembic_version)`, hint: 'Create it with dify upgrade-db.', details: { server } }
+      return {
+        status: 'warn',
+        summary: `${db.describe}: ${server}; no Dify schema yet (no alembic_version)`,
+        hint: 'Create it with dify upgrade-db.',
+        details: { server },
+      }
     }
     if (versions.length > 1) {
       database = { revision: versions.join(','), release: null, supported: false }
-      return { status: 'fail', summary: `${db.describe}: alembic_version holds ${versions.length} rows (${versions.join(', ')}), so the Dify release is unknown`, hint: 'An interrupted 0.6-era merge or a hand-edited table; see docs/migrations.md.' }
+      return {
+        status: 'fail',
+        summary: `${db.describe}: alembic_version holds ${versions.length} rows (${versions.join(', ')}), so the Dify release is unknown`,
+        hint: 'An interrupted 0.6-era merge or a hand-edited table; see docs/migrations.md.',
+      }
     }
     let code
     try {
@@ -105,12 +117,26 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
     database = { revision: versions[0]!, release: rel.release ?? rel.atLeast ?? null, supported: profile.supported }
     const text = `${db.describe}: ${server}; revision ${versions[0]} (${rel.description})`
     if (profile.newerThanKnown) {
-      return { status: 'warn', summary: `${text}; newer than this CLI knows`, hint: 'Reads use the facts of Dify 1.15.0; writers run only when what they touch is unchanged (checked per command). upgrade-db cannot help: the database is ahead of this CLI.', details: { server, revision: versions[0], status: profile.status } }
+      return {
+        status: 'warn',
+        summary: `${text}; newer than this CLI knows`,
+        hint: 'Reads use the facts of Dify 1.15.0; writers run only when what they touch is unchanged (checked per command). upgrade-db cannot help: the database is ahead of this CLI.',
+        details: { server, revision: versions[0], status: profile.status },
+      }
     }
     if (!profile.supported) {
-      return { status: 'warn', summary: text, hint: `Outside the supported ${SUPPORTED_WINDOW_TEXT}: writing commands refuse without --force-version.`, details: { server, revision: versions[0], status: profile.status } }
+      return {
+        status: 'warn',
+        summary: text,
+        hint: `Outside the supported ${SUPPORTED_WINDOW_TEXT}: writing commands refuse without --force-version.`,
+        details: { server, revision: versions[0], status: profile.status },
+      }
     }
-    return { status: 'ok', summary: text, details: { server, revision: versions[0], release: rel.release ?? rel.atLeast } }
+    return {
+      status: 'ok',
+      summary: text,
+      details: { server, revision: versions[0], release: rel.release ?? rel.atLeast },
+    }
   })
 
   const redisCheck = timed('redis', limit, async () => {
@@ -131,7 +157,8 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
     await s.write(probe, payload)
     try {
       const back = await s.read(probe)
-      if (!back.equals(payload)) return { status: 'fail', summary: `${s.location}: the probe object read back different bytes` }
+      if (!back.equals(payload))
+        return { status: 'fail', summary: `${s.location}: the probe object read back different bytes` }
     } finally {
       await s.delete(probe)
     }
@@ -145,7 +172,11 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
     const store = await openVectorStore(cfg)
     stores.push(store)
     const d = await store.describe()
-    return { status: 'ok', summary: `${d.serverVersion} at ${d.location}`, details: { type: d.type, serverVersion: d.serverVersion, location: d.location } }
+    return {
+      status: 'ok',
+      summary: `${d.serverVersion} at ${d.location}`,
+      details: { type: d.type, serverVersion: d.serverVersion, location: d.location },
+    }
   })
 
   const [dbR, redisR, storageR, vectorR] = await Promise.all([dbCheck, redisCheck, storageCheck, vectorCheck])
@@ -157,13 +188,24 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
     await timed('celery broker', limit + 1500, async () => {
       if (!cfg.broker) return { status: 'skip', summary: 'CELERY_BROKER_URL is not set' }
       const b = await brokerOf(rt)
-      const expected = [...workerQueuesFor(profile, { celeryQueues: cfg.celeryQueues, celeryWorkerQueues: cfg.celeryWorkerQueues, edition: cfg.edition }).queues]
+      const expected = [
+        ...workerQueuesFor(profile, {
+          celeryQueues: cfg.celeryQueues,
+          celeryWorkerQueues: cfg.celeryWorkerQueues,
+          edition: cfg.edition,
+        }).queues,
+      ]
       const snap = await listQueues(b, { expected, workerTimeoutMs: 1000 })
       const busy = snap.queues.filter((q) => q.depth > 0)
       const orphaned = snap.queues.filter((q) => q.noConsumer)
       const depths = Object.fromEntries(snap.queues.map((q) => [q.name, q.depth]))
       const summary = `${(await rt.broker()).describe}: ${snap.queues.length} queues, ${snap.totals.depth} waiting message(s)${busy.length ? ` (${busy.map((q) => `${q.name} ${q.depth}`).join(', ')})` : ''}, ${snap.totals.unacked} unacked, ${snap.workers.nodes.length} live worker(s)`
-      const details = { depths, unacked: snap.totals.unacked, workers: snap.workers.nodes, noConsumer: orphaned.map((q) => q.name) }
+      const details = {
+        depths,
+        unacked: snap.totals.unacked,
+        workers: snap.workers.nodes,
+        noConsumer: orphaned.map((q) => q.name),
+      }
       if (orphaned.length) {
         return {
           status: 'fail',
@@ -173,11 +215,16 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
         }
       }
       // nothing waits yet, but nothing would be consumed either: new documents would sit in "Queuing"
-      const unconsumed = snap.queues.filter((q) => q.expected && q.consumers !== null && q.consumers.length === 0).map((q) => q.name)
+      const unconsumed = snap.queues
+        .filter((q) => q.expected && q.consumers !== null && q.consumers.length === 0)
+        .map((q) => q.name)
       if (snap.workers.nodes.length === 0 || unconsumed.length) {
         return {
           status: 'warn',
-          summary: snap.workers.nodes.length === 0 ? `${summary}: no live worker` : `${summary}; no live consumer for ${unconsumed.join(', ')}`,
+          summary:
+            snap.workers.nodes.length === 0
+              ? `${summary}: no live worker`
+              : `${summary}; no live consumer for ${unconsumed.join(', ')}`,
           hint: 'Documents and other tasks will wait in these queues ("Queuing") until a Dify worker consumes them: start one (dify queue workers shows who is alive).',
           details: { ...details, unconsumed },
         }
@@ -190,8 +237,14 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
   // SECRET_KEY: where it comes from (never its value); from Dify 1.14.1 an empty one is kept in storage
   checks.push(
     await timed('secret key', limit, async () => {
-      const known = database !== null && (database as { revision: string | null }).revision !== null && profile.release?.known !== false
-      const { info } = await resolveSecretKey(cfg, { fromStorage: known || profile.newerThanKnown ? profile.secretKeyFromStorage : null, storage: () => rt.storage() })
+      const known =
+        database !== null &&
+        (database as { revision: string | null }).revision !== null &&
+        profile.release?.known !== false
+      const { info } = await resolveSecretKey(cfg, {
+        fromStorage: known || profile.newerThanKnown ? profile.secretKeyFromStorage : null,
+        storage: () => rt.storage(),
+      })
       const summary = `SECRET_KEY ${secretKeySourceText(info)}`
       if (info.source !== 'missing') return { status: 'ok', summary, details: { source: info.source, from: info.from } }
       return {
@@ -208,8 +261,10 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
   // tenant keys: needs the database and the storage
   checks.push(
     await timed('tenant keys', limit * 3, async () => {
-      if (dbR.status === 'fail' || storageR.status === 'fail') return { status: 'skip', summary: 'needs the database and the storage' }
-      if (!database || !(database as { revision: string | null }).revision) return { status: 'skip', summary: 'no Dify schema' }
+      if (dbR.status === 'fail' || storageR.status === 'fail')
+        return { status: 'skip', summary: 'needs the database and the storage' }
+      if (!database || !(database as { revision: string | null }).revision)
+        return { status: 'skip', summary: 'no Dify schema' }
       const db = await rt.db()
       const s = await rt.storage()
       const tenants = await db.kysely.selectFrom('tenants').select(['id', 'encrypt_public_key']).execute()
@@ -232,7 +287,8 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
           problems.push({ tenantId: t.id, problem: 'private key does not parse' })
         }
       }
-      if (problems.length === 0) return { status: 'ok', summary: `${ok} tenant(s): every private key exists and matches its public key` }
+      if (problems.length === 0)
+        return { status: 'ok', summary: `${ok} tenant(s): every private key exists and matches its public key` }
       return {
         status: 'fail',
         summary: `${problems.length} of ${tenants.length} tenant(s) have key problems (first: ${problems[0]!.tenantId}: ${problems[0]!.problem})`,
@@ -245,7 +301,11 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
   const failed = checks.filter((c) => c.status === 'fail')
   const exitCode = failed.some((c) => c.config)
     ? ExitCode.config
-    : failed.some((c) => c.unreachable) ? ExitCode.connect : failed.length ? ExitCode.problems : ExitCode.ok
+    : failed.some((c) => c.unreachable)
+      ? ExitCode.connect
+      : failed.length
+        ? ExitCode.problems
+        : ExitCode.ok
   return { checks, database, ok: failed.length === 0, exitCode }
 }
 
@@ -257,7 +317,14 @@ function configurationCheck(rt: Runtime): CheckResult {
     requireSupportedStore(cfg.vectorStore, 'VECTOR_STORE')
   } catch (e) {
     const c = e as ConfigError
-    return { name: 'configuration', status: 'fail', summary: `${c.message} (${summary})`, hint: c.hint, config: true, durationMs: 0 }
+    return {
+      name: 'configuration',
+      status: 'fail',
+      summary: `${c.message} (${summary})`,
+      hint: c.hint,
+      config: true,
+      durationMs: 0,
+    }
   }
   return { name: 'configuration', status: 'ok', summary: `valid (${summary})`, durationMs: 0 }
 }

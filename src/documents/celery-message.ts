@@ -37,7 +37,9 @@ export function pyRepr(v: unknown, tuple = false): string {
     const inner = v.map((x) => pyRepr(x)).join(', ')
     return tuple ? (v.length === 1 ? `(${inner},)` : `(${inner})`) : `[${inner}]`
   }
-  return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${pyStrRepr(k)}: ${pyRepr(x)}`).join(', ')}}`
+  return `{${Object.entries(v as Record<string, unknown>)
+    .map(([k, x]) => `${pyStrRepr(k)}: ${pyRepr(x)}`)
+    .join(', ')}}`
 }
 
 function pyStrRepr(s: string): string {

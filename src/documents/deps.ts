@@ -10,9 +10,18 @@ export async function documentsDeps(rt: Runtime): Promise<StuckDeps> {
   const db = await rt.db()
   const profile = await loadProfile(db)
   if (!profile.revision) {
-    throw new ConfigError('The metadata database holds no Dify schema (no alembic_version).', { hint: 'Point DB_* at the database Dify uses.' })
+    throw new ConfigError('The metadata database holds no Dify schema (no alembic_version).', {
+      hint: 'Point DB_* at the database Dify uses.',
+    })
   }
   const broker = await brokerOf(rt)
   const redis = await rt.redis()
-  return { db, broker, redis: redis.client as Redis, redisPrefix: redis.keyPrefix, facts: profile.indexing, version: profile.version }
+  return {
+    db,
+    broker,
+    redis: redis.client as Redis,
+    redisPrefix: redis.keyPrefix,
+    facts: profile.indexing,
+    version: profile.version,
+  }
 }

@@ -49,31 +49,64 @@ export interface RequeueResult {
   stuck: Pick<StuckResult, 'counts' | 'workers'>
 }
 
-export const MARK_ERROR_MESSAGE = 'Marked as error by dify-ops (documents requeue --mark-error): no indexing work was queued or running for this document.'
+export const MARK_ERROR_MESSAGE =
+  'Marked as error by dify-ops (documents requeue --mark-error): no indexing work was queued or running for this document.'
 
-export async function planRequeue(deps: StuckDeps, input: StuckInput & { markError?: boolean }): Promise<{ stuck: StuckResult; actions: RequeueAction[]; skipped: RequeueResult['skipped'] }> {
+export async function planRequeue(
+  deps: StuckDeps,
+  input: StuckInput & { markError?: boolean },
+): Promise<{ stuck: StuckResult; actions: RequeueAction[]; skipped: RequeueResult['skipped'] }> {
   const stuck = await findStuck(deps, input)
   const wanted = new Set<string>(input.markError ? ['orphaned', 'blocked', 'failed-silently'] : ['orphaned', 'blocked'])
   const skipped: RequeueResult['skipped'] = []
   const found = new Set(stuck.documents.map((d) => d.id))
-  for (const id of input.documents ?? []) if (!found.has(id)) skipped.push({ id, class: null, reason: 'not stuck (terminal status, or younger than --older-than)' })
+  for (const id of input.documents ?? [])
+    if (!found.has(id))
+      skipped.push({ id, class: null, reason: 'not stuck (terminal status, or younger than --older-than)' })
   const targets: StuckDocument[] = []
   for (const d of stuck.documents) {
     if (wanted.has(d.class)) targets.push(d)
     else skipped.push({ id: d.id, class: d.class, reason: d.reason })
   }
-  const base = { task: null, queue: null, args: null, kwargs: null, taskId: null, tenantQueue: null, flag: null, done: false, problem: null }
+  const base = {
+    task: null,
+    queue: null,
+    args: null,
+    kwargs: null,
+    taskId: null,
+    tenantQueue: null,
+    flag: null,
+    done: false,
+    problem: null,
+  }
   const actions: RequeueAction[] = []
   if (input.markError) {
-    for (const d of targets) actions.push({ ...base, kind: 'mark-error', datasetId: d.datasetId, tenantId: d.tenantId, documentIds: [d.id] })
+    for (const d of targets)
+      actions.push({ ...base, kind: 'mark-error', datasetId: d.datasetId, tenantId: d.tenantId, documentIds: [d.id] })
     return { stuck, actions, skipped }
   }
   // orphaned: one call per dataset, documents in the order Dify lists them
   const byDataset = new Map<string, StuckDocument[]>()
-  for (const d of targets.filter((x) => x.class === 'orphaned')) byDataset.set(d.datasetId, [...(byDataset.get(d.datasetId) ?? []), d])
+  for (const d of targets.filter((x) => x.class === 'orphaned'))
+    byDataset.set(d.datasetId, [...(byDataset.get(d.datasetId) ?? []), d])
   for (const [datasetId, docs] of byDataset) {
-    const call = dispatchCall(deps.facts, docs[0]!.tenantId, datasetId, docs.map((d) => d.id))
-    actions.push({ ...base, kind: 'dispatch', datasetId, tenantId: docs[0]!.tenantId, documentIds: docs.map((d) => d.id), task: call.task, queue: call.queue, args: call.args, kwargs: call.kwargs })
+    const call = dispatchCall(
+      deps.facts,
+      docs[0]!.tenantId,
+      datasetId,
+      docs.map((d) => d.id),
+    )
+    actions.push({
+      ...base,
+      kind: 'dispatch',
+      datasetId,
+      tenantId: docs[0]!.tenantId,
+      documentIds: docs.map((d) => d.id),
+      task: call.task,
+      queue: call.queue,
+      args: call.args,
+      kwargs: call.kwargs,
+    })
   }
   // blocked: one pull per stale tenant queue that holds a blocked document; a stale flag over an empty queue (of a
   // tenant in scope) is deleted the same way (the script pulls whatever is there, or deletes the flag)
@@ -81,11 +114,23 @@ export async function planRequeue(deps: StuckDeps, input: StuckInput & { markErr
   for (const tq of stuck.tenantQueues.filter((q) => q.stale)) {
     const kind = deps.facts.tenantQueues.find((k) => k.uniqueKey === tq.uniqueKey)!
     if (kind.entry !== 'document-task') continue
-    const docs = blocked.filter((d) => d.tenantId === tq.tenantId && d.work.some((w) => w.kind === 'tenant-queue' && w.tenantQueue === tq.uniqueKey))
+    const docs = blocked.filter(
+      (d) =>
+        d.tenantId === tq.tenantId && d.work.some((w) => w.kind === 'tenant-queue' && w.tenantQueue === tq.uniqueKey),
+    )
     if (!docs.length && !(tq.flag && tq.length === 0)) continue
     const task = kind.priorityTask ?? kind.normalTask!
     const queue = deps.facts.tasks.find((t) => t.name === task)?.queue ?? null
-    actions.push({ ...base, kind: 'tenant-queue', datasetId: null, tenantId: tq.tenantId, documentIds: docs.map((d) => d.id), task, queue, tenantQueue: tq.uniqueKey })
+    actions.push({
+      ...base,
+      kind: 'tenant-queue',
+      datasetId: null,
+      tenantId: tq.tenantId,
+      documentIds: docs.map((d) => d.id),
+      task,
+      queue,
+      tenantQueue: tq.uniqueKey,
+    })
   }
   return { stuck, actions, skipped }
 }
@@ -103,23 +148,30 @@ export async function publish(b: Broker, call: TaskCall): Promise<string> {
   const m = buildTaskMessage(call)
   await b.client
     .multi()
-    .sadd(celeryKeys.binding(call.queue, b.prefix), bindingMember({ routingKey: call.queue, pattern: '', queue: call.queue }))
+    .sadd(
+      celeryKeys.binding(call.queue, b.prefix),
+      bindingMember({ routingKey: call.queue, pattern: '', queue: call.queue }),
+    )
     .lpush(b.prefix + m.list, m.payload)
     .exec()
   return m.id
 }
 
-export async function runRequeue(
-  deps: StuckDeps & { redis: Redis },
-  actions: RequeueAction[],
-): Promise<void> {
+export async function runRequeue(deps: StuckDeps & { redis: Redis }, actions: RequeueAction[]): Promise<void> {
   let done = 0
   try {
     for (const a of actions) {
       if (a.kind === 'dispatch') {
         // a document that reached a terminal status since it was read (its task finished meanwhile) is left out
         const still = new Set(
-          (await deps.db.kysely.selectFrom('documents').select('id').where('id', 'in', a.documentIds).where('indexing_status', 'not in', [...TERMINAL_STATUSES]).execute()).map((r) => String(r.id)),
+          (
+            await deps.db.kysely
+              .selectFrom('documents')
+              .select('id')
+              .where('id', 'in', a.documentIds)
+              .where('indexing_status', 'not in', [...TERMINAL_STATUSES])
+              .execute()
+          ).map((r) => String(r.id)),
         )
         const left = a.documentIds.filter((id) => still.has(id))
         if (left.length !== a.documentIds.length) {
@@ -137,11 +189,15 @@ export async function runRequeue(
       } else if (a.kind === 'tenant-queue') {
         const qKey = tenantQueueKeys.queue(a.tenantQueue!, a.tenantId, deps.redisPrefix)
         const fKey = tenantQueueKeys.flag(a.tenantQueue!, a.tenantId, deps.redisPrefix)
-        const entry = (await deps.redis.eval(PULL_LUA, 2, qKey, fKey, String(deps.facts.tenantFlagTtlSeconds))) as string | null
+        const entry = (await deps.redis.eval(PULL_LUA, 2, qKey, fKey, String(deps.facts.tenantFlagTtlSeconds))) as
+          string | null
         if (!entry) {
           a.flag = 'deleted'
         } else {
-          const data = ((parseTolerant(entry) as { data?: Record<string, unknown> })?.data ?? {}) as Record<string, unknown>
+          const data = ((parseTolerant(entry) as { data?: Record<string, unknown> })?.data ?? {}) as Record<
+            string,
+            unknown
+          >
           a.args = []
           a.kwargs = { tenant_id: data.tenant_id, dataset_id: data.dataset_id, document_ids: data.document_ids }
           a.flag = 'set'
@@ -154,18 +210,26 @@ export async function runRequeue(
           .where('id', 'in', a.documentIds)
           .where('indexing_status', 'not in', [...TERMINAL_STATUSES])
           .executeTakeFirst()
-        if (Number(r.numUpdatedRows) !== a.documentIds.length) a.problem = 'changed meanwhile (already terminal): left alone'
+        if (Number(r.numUpdatedRows) !== a.documentIds.length)
+          a.problem = 'changed meanwhile (already terminal): left alone'
       }
       a.done = true
       done++
     }
   } catch (err) {
     if (!done) throw err
-    throw new PartialError(`Requeue stopped after ${done} of ${actions.length} action(s): ${(err as Error).message}`, { details: { actions } })
+    throw new PartialError(`Requeue stopped after ${done} of ${actions.length} action(s): ${(err as Error).message}`, {
+      details: { actions },
+    })
   }
 }
 
-export function summarise(dryRun: boolean, markError: boolean, version: string | null, plan: Awaited<ReturnType<typeof planRequeue>>): RequeueResult {
+export function summarise(
+  dryRun: boolean,
+  markError: boolean,
+  version: string | null,
+  plan: Awaited<ReturnType<typeof planRequeue>>,
+): RequeueResult {
   const a = plan.actions
   return {
     dryRun,

@@ -14,7 +14,14 @@ import { parseTolerant } from '../queues/pyjson.js'
 import { listUnacked } from '../queues/unacked.js'
 import { inspectWorkers } from '../queues/workers.js'
 import { NotFoundError } from '../core/errors.js'
-import { bindTaskArgs, documentIdsOf, tenantQueueKeys, TERMINAL_STATUSES, type IndexingFacts, type IndexingTask } from '../dify/indexing-tasks.js'
+import {
+  bindTaskArgs,
+  documentIdsOf,
+  tenantQueueKeys,
+  TERMINAL_STATUSES,
+  type IndexingFacts,
+  type IndexingTask,
+} from '../dify/indexing-tasks.js'
 
 export const CLASSES = ['running', 'queued', 'blocked', 'failed-silently', 'orphaned', 'paused'] as const
 export type StuckClass = (typeof CLASSES)[number]
@@ -118,7 +125,12 @@ interface DocRow {
   last_progress: Date | string | null
 }
 
-const PROGRESS_COLUMNS = ['processing_started_at', 'parsing_completed_at', 'cleaning_completed_at', 'splitting_completed_at'] as const
+const PROGRESS_COLUMNS = [
+  'processing_started_at',
+  'parsing_completed_at',
+  'cleaning_completed_at',
+  'splitting_completed_at',
+] as const
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
 const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
@@ -126,13 +138,25 @@ const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
 /** Ids that must exist: unknown dataset, tenant or document → NotFoundError (exit 3). */
 async function checkExists(db: Db, input: StuckInput): Promise<void> {
   const k = db.kysely
-  const missing = async (table: 'datasets' | 'tenants' | 'documents', ids: string[] | undefined, what: string, hint: string) => {
+  const missing = async (
+    table: 'datasets' | 'tenants' | 'documents',
+    ids: string[] | undefined,
+    what: string,
+    hint: string,
+  ) => {
     if (!ids?.length) return
-    const found = new Set((await k.selectFrom(table).select('id').where('id', 'in', ids).execute()).map((r) => String(r.id)))
+    const found = new Set(
+      (await k.selectFrom(table).select('id').where('id', 'in', ids).execute()).map((r) => String(r.id)),
+    )
     const gone = ids.filter((i) => !found.has(i))
     if (gone.length) throw new NotFoundError(`No ${what} has the id ${gone.join(', ')}.`, { hint })
   }
-  await missing('datasets', input.datasets, 'dataset (knowledge base)', 'List them with: SELECT id, name, tenant_id FROM datasets;')
+  await missing(
+    'datasets',
+    input.datasets,
+    'dataset (knowledge base)',
+    'List them with: SELECT id, name, tenant_id FROM datasets;',
+  )
   await missing('tenants', input.tenants, 'tenant (workspace)', 'List them with: SELECT id, name FROM tenants;')
   await missing('documents', input.documents, 'document', 'List the stuck ones with: dify documents stuck')
 }
@@ -164,7 +188,11 @@ async function loadPage(db: Db, input: StuckInput, after: string | null) {
       .select(['id', 'dataset_id', 'tenant_id', 'name', 'indexing_status', 'is_paused', 'created_at', 'position'])
       // the last progress Dify recorded, computed by the server (one value per row instead of five); coalesce
       // because MySQL's GREATEST is NULL when any argument is
-      .select(sql<Date | null>`greatest(created_at, ${sql.join(PROGRESS_COLUMNS.map((c) => sql`coalesce(${sql.ref(c)}, created_at)`))})`.as('last_progress')),
+      .select(
+        sql<Date | null>`greatest(created_at, ${sql.join(PROGRESS_COLUMNS.map((c) => sql`coalesce(${sql.ref(c)}, created_at)`))})`.as(
+          'last_progress',
+        ),
+      ),
     input,
   )
   if (after !== null) q = q.where('id', '>', after)
@@ -173,14 +201,21 @@ async function loadPage(db: Db, input: StuckInput, after: string | null) {
   const segs = await db.kysely
     .selectFrom('document_segments')
     .select(['document_id', 'status', sql<number>`count(*)`.as('n')])
-    .where('document_id', 'in', rows.map((r) => r.id))
+    .where(
+      'document_id',
+      'in',
+      rows.map((r) => r.id),
+    )
     .groupBy(['document_id', 'status'])
     .execute()
   return { rows, segs: segs as Array<{ document_id: string; status: string; n: number | string }> }
 }
 
 /** The task call of a raw envelope when it is one of the release's indexing tasks. */
-function taskCallOf(env: Record<string, unknown>, byName: Map<string, IndexingTask>): { task: IndexingTask; id: string | null; bound: Record<string, unknown> } | null {
+function taskCallOf(
+  env: Record<string, unknown>,
+  byName: Map<string, IndexingTask>,
+): { task: IndexingTask; id: string | null; bound: Record<string, unknown> } | null {
   const headers = (env.headers && typeof env.headers === 'object' ? env.headers : {}) as Record<string, unknown>
   const props = (env.properties && typeof env.properties === 'object' ? env.properties : {}) as Record<string, unknown>
   let taskName = typeof headers.task === 'string' ? headers.task : null
@@ -217,7 +252,19 @@ function taskCallOf(env: Record<string, unknown>, byName: Map<string, IndexingTa
 }
 
 const NO_WORK: Work[] = []
-const emptyWork = (): Work => ({ kind: 'queue', task: null, taskId: null, queue: null, priority: null, position: null, node: null, state: null, tenantQueue: null, flag: null, flagTtlSeconds: null })
+const emptyWork = (): Work => ({
+  kind: 'queue',
+  task: null,
+  taskId: null,
+  queue: null,
+  priority: null,
+  position: null,
+  node: null,
+  state: null,
+  tenantQueue: null,
+  flag: null,
+  flagTtlSeconds: null,
+})
 
 export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<StuckResult> {
   const started = Date.now()
@@ -227,7 +274,8 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
   const byName = new Map(facts.tasks.map((t) => [t.name, t]))
   // task name → the tenant queue its run pulls from when it ends
   const isolatedTasks = new Map<string, string>()
-  for (const k of facts.tenantQueues) for (const t of [k.normalTask, k.priorityTask]) if (t) isolatedTasks.set(t, k.uniqueKey)
+  for (const k of facts.tenantQueues)
+    for (const t of [k.normalTask, k.priorityTask]) if (t) isolatedTasks.set(t, k.uniqueKey)
   const work = new Map<string, Work[]>()
   const add = (docId: string, w: Work) => {
     let l = work.get(docId)
@@ -263,7 +311,16 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
           const call = taskCallOf(p.env, byName)
           if (!call) continue
           noteTenant(call.task, call.bound)
-          for (const id of documentIdsOf(call.bound)) add(id, { ...emptyWork(), kind: 'queue', task: call.task.name, taskId: call.id, queue, priority: l.priority, position })
+          for (const id of documentIdsOf(call.bound))
+            add(id, {
+              ...emptyWork(),
+              kind: 'queue',
+              task: call.task.name,
+              taskId: call.id,
+              queue,
+              priority: l.priority,
+              position,
+            })
         }
       }
     }
@@ -285,7 +342,17 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     const call = taskCallOf(v[0] as Record<string, unknown>, byName)
     if (!call) continue
     noteTenant(call.task, call.bound)
-    pendingUnacked.push({ ids: documentIdsOf(call.bound), w: { ...emptyWork(), kind: 'unacked', task: call.task.name, taskId: call.id, queue: e.queue, state: e.reservedAt } })
+    pendingUnacked.push({
+      ids: documentIdsOf(call.bound),
+      w: {
+        ...emptyWork(),
+        kind: 'unacked',
+        task: call.task.name,
+        taskId: call.id,
+        queue: e.queue,
+        state: e.reservedAt,
+      },
+    })
   }
 
   // 3. live workers (pidbox): active, reserved, scheduled. Asked last: work moves list → unacked → worker, so
@@ -298,7 +365,11 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     receivers = w.receivers
     for (const node of w.workers) {
       nodes.push(node.node)
-      for (const [state, list] of [['active', node.active], ['reserved', node.reserved], ['scheduled', node.scheduled]] as const) {
+      for (const [state, list] of [
+        ['active', node.active],
+        ['reserved', node.reserved],
+        ['scheduled', node.scheduled],
+      ] as const) {
         for (const t of list) {
           const task = t.name ? byName.get(t.name) : undefined
           if (!task) continue
@@ -314,13 +385,27 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
             ids = documentIdsOf(bound)
           }
           noteTenant(task, bound)
-          for (const id of ids) add(id.toLowerCase(), { ...emptyWork(), kind: 'worker', task: task.name, taskId: t.id, queue: task.queue, node: node.node, state })
+          for (const id of ids)
+            add(id.toLowerCase(), {
+              ...emptyWork(),
+              kind: 'worker',
+              task: task.name,
+              taskId: t.id,
+              queue: task.queue,
+              node: node.node,
+              state,
+            })
         }
       }
     }
   }
 
-  const heldIds = new Set([...work.values()].flat().filter((w) => w.kind === 'worker').map((w) => w.taskId))
+  const heldIds = new Set(
+    [...work.values()]
+      .flat()
+      .filter((w) => w.kind === 'worker')
+      .map((w) => w.taskId),
+  )
   for (const p of pendingUnacked) if (!heldIds.has(p.w.taskId)) for (const id of p.ids) add(id, p.w)
 
   // 4. tenant-isolated queues of every tenant with a stuck document
@@ -332,7 +417,10 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     for (const t of tenants) {
       for (const k of facts.tenantQueues) {
         const flagKey = tenantQueueKeys.flag(k.uniqueKey, t, deps.redisPrefix)
-        pipe.exists(flagKey).ttl(flagKey).llen(tenantQueueKeys.queue(k.uniqueKey, t, deps.redisPrefix))
+        pipe
+          .exists(flagKey)
+          .ttl(flagKey)
+          .llen(tenantQueueKeys.queue(k.uniqueKey, t, deps.redisPrefix))
       }
     }
     const res = ((await pipe.exec()) ?? []).map((r) => Number(r[1] ?? 0))
@@ -344,13 +432,29 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
         const length = res[i++]!
         if (!flag && !length) continue
         const inFlight = tenantInFlight.has(`${k.uniqueKey}:${t}`)
-        tenantQueues.push({ tenantId: t, uniqueKey: k.uniqueKey, length, flag, flagTtlSeconds: flag && ttl >= 0 ? ttl : null, inFlight, stale: !inFlight })
+        tenantQueues.push({
+          tenantId: t,
+          uniqueKey: k.uniqueKey,
+          length,
+          flag,
+          flagTtlSeconds: flag && ttl >= 0 ? ttl : null,
+          inFlight,
+          stale: !inFlight,
+        })
         if (!length || !kinds.includes(k)) continue
         const entries = await deps.redis.lrange(tenantQueueKeys.queue(k.uniqueKey, t, deps.redisPrefix), 0, -1)
         entries.forEach((raw, j) => {
           const ids = tenantEntryDocuments(raw)
           for (const id of ids) {
-            add(id, { ...emptyWork(), kind: 'tenant-queue', tenantQueue: k.uniqueKey, position: entries.length - j, flag, flagTtlSeconds: flag && ttl >= 0 ? ttl : null, state: inFlight ? 'in-flight' : 'stale' })
+            add(id, {
+              ...emptyWork(),
+              kind: 'tenant-queue',
+              tenantQueue: k.uniqueKey,
+              position: entries.length - j,
+              flag,
+              flagTtlSeconds: flag && ttl >= 0 ? ttl : null,
+              state: inFlight ? 'in-flight' : 'stale',
+            })
           }
         })
       }
@@ -364,7 +468,7 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
   const interned = new Map<string, string>()
   const intern = (x: string) => interned.get(x) ?? (interned.set(x, x), x)
   const noSegments = Object.freeze({ total: 0, byStatus: Object.freeze({}) as Record<string, number> })
-  for (let after: string | null = null; ; ) {
+  for (let after: string | null = null; ;) {
     const { rows, segs } = await loadPage(deps.db, input, after)
     if (!rows.length) break
     after = String(rows[rows.length - 1]!.id)
@@ -375,7 +479,12 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
       segByDoc.set(x.document_id, m)
     }
     for (const r of rows) {
-      const last = r.last_progress === null ? r.created_at : r.last_progress instanceof Date ? r.last_progress : new Date(`${String(r.last_progress).replace(' ', 'T')}Z`)
+      const last =
+        r.last_progress === null
+          ? r.created_at
+          : r.last_progress instanceof Date
+            ? r.last_progress
+            : new Date(`${String(r.last_progress).replace(' ', 'T')}Z`)
       const ageSeconds = last ? Math.max(0, Math.round((now - last.getTime()) / 1000)) : null
       if (input.olderThanSeconds !== undefined && ageSeconds !== null && ageSeconds < input.olderThanSeconds) continue
       const byStatus = segByDoc.get(r.id)
@@ -384,8 +493,19 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
       const paused = r.is_paused === true || Number(r.is_paused) === 1 || r.indexing_status === 'paused'
       const [cls, reason] = classify(w, { total: segments.total, completed: segments.byStatus.completed ?? 0, paused })
       const d: StuckDocument = {
-        id: r.id, datasetId: intern(r.dataset_id), tenantId: intern(r.tenant_id), name: r.name, indexingStatus: intern(r.indexing_status), isPaused: paused,
-        createdAt: iso(r.created_at), lastProgressAt: iso(last), ageSeconds, segments, class: cls, reason, work: w,
+        id: r.id,
+        datasetId: intern(r.dataset_id),
+        tenantId: intern(r.tenant_id),
+        name: r.name,
+        indexingStatus: intern(r.indexing_status),
+        isPaused: paused,
+        createdAt: iso(r.created_at),
+        lastProgressAt: iso(last),
+        ageSeconds,
+        segments,
+        class: cls,
+        reason,
+        work: w,
       }
       documents.push(d)
       order.set(d, Number(r.position))
@@ -394,7 +514,9 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
   }
   // Dify's order: created_at, then position, then id
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
-  documents.sort((x, y) => cmp(x.createdAt ?? '', y.createdAt ?? '') || order.get(x)! - order.get(y)! || cmp(x.id, y.id))
+  documents.sort(
+    (x, y) => cmp(x.createdAt ?? '', y.createdAt ?? '') || order.get(x)! - order.get(y)! || cmp(x.id, y.id),
+  )
   const counts = Object.fromEntries(CLASSES.map((c) => [c, 0])) as Record<StuckClass, number>
   for (const d of documents) counts[d.class]++
   return {
@@ -428,29 +550,61 @@ export function classify(w: Work[], s: { total: number; completed: number; pause
   const q = w.find((x) => x.kind === 'queue')
   if (q) return ['queued', `${q.task} in ${q.queue} (priority ${q.priority}), position ${q.position}`]
   const u = w.find((x) => x.kind === 'unacked')
-  if (u) return ['queued', `${u.task} reserved in unacked since ${u.state} by a worker that no longer reports it: kombu restores it after the visibility timeout`]
+  if (u)
+    return [
+      'queued',
+      `${u.task} reserved in unacked since ${u.state} by a worker that no longer reports it: kombu restores it after the visibility timeout`,
+    ]
   const t = w.find((x) => x.kind === 'tenant-queue')
   if (t) {
-    if (t.state === 'in-flight') return ['queued', `in the tenant queue ${t.tenantQueue} at position ${t.position}, behind a running task`]
-    return ['blocked', `in the tenant queue ${t.tenantQueue} at position ${t.position}; ${t.flag ? `the running flag is set (TTL ${t.flagTtlSeconds ?? 'none'} s)` : 'no running flag'} but no worker holds the tenant's task`]
+    if (t.state === 'in-flight')
+      return ['queued', `in the tenant queue ${t.tenantQueue} at position ${t.position}, behind a running task`]
+    return [
+      'blocked',
+      `in the tenant queue ${t.tenantQueue} at position ${t.position}; ${t.flag ? `the running flag is set (TTL ${t.flagTtlSeconds ?? 'none'} s)` : 'no running flag'} but no worker holds the tenant's task`,
+    ]
   }
-  if (s.total > 0 && s.completed === s.total) return ['failed-silently', `all ${s.total} segments are completed but the document is not`]
+  if (s.total > 0 && s.completed === s.total)
+    return ['failed-silently', `all ${s.total} segments are completed but the document is not`]
   if (s.paused) return ['paused', 'paused in Dify (resume it there)']
   return ['orphaned', 'no message, no task and no tenant-queue entry: nothing will move it on']
 }
 
 function verdicts(docs: StuckDocument[], counts: Record<StuckClass, number>): Verdict[] {
   const datasetsOf = (c: StuckClass) => [...new Set(docs.filter((d) => d.class === c).map((d) => d.datasetId))]
-  const dsFlags = (c: StuckClass) => datasetsOf(c).map((d) => ` --dataset ${d}`).join('')
+  const dsFlags = (c: StuckClass) =>
+    datasetsOf(c)
+      .map((d) => ` --dataset ${d}`)
+      .join('')
   const firstQueue = docs.find((d) => d.class === 'queued')?.work.find((w) => w.kind === 'queue')?.queue
   const out: Verdict[] = []
-  const v = (c: StuckClass, line: string, next: string | null) => counts[c] && out.push({ class: c, count: counts[c], line: `${counts[c]} ${line}`, next })
+  const v = (c: StuckClass, line: string, next: string | null) =>
+    counts[c] && out.push({ class: c, count: counts[c], line: `${counts[c]} ${line}`, next })
   v('running', 'document(s) are being indexed by a live worker: wait.', 'dify queue workers')
-  v('queued', 'document(s) wait for a worker in a queue: they will be taken in turn.', firstQueue ? `dify queue peek ${firstQueue}` : 'dify queue unacked')
-  v('blocked', "document(s) wait behind a tenant running flag whose task no worker holds: nothing will pull them.", `dify documents requeue${dsFlags('blocked')}`)
-  v('orphaned', 'document(s) have no message, no task and no flag: nothing will move them on.', `dify documents requeue${dsFlags('orphaned')}`)
-  v('failed-silently', 'document(s) have every segment completed but are not: the task died after indexing.',
-    `dify documents requeue --mark-error${docs.filter((d) => d.class === 'failed-silently').slice(0, 20).map((d) => ` --document ${d.id}`).join('')}`)
+  v(
+    'queued',
+    'document(s) wait for a worker in a queue: they will be taken in turn.',
+    firstQueue ? `dify queue peek ${firstQueue}` : 'dify queue unacked',
+  )
+  v(
+    'blocked',
+    'document(s) wait behind a tenant running flag whose task no worker holds: nothing will pull them.',
+    `dify documents requeue${dsFlags('blocked')}`,
+  )
+  v(
+    'orphaned',
+    'document(s) have no message, no task and no flag: nothing will move them on.',
+    `dify documents requeue${dsFlags('orphaned')}`,
+  )
+  v(
+    'failed-silently',
+    'document(s) have every segment completed but are not: the task died after indexing.',
+    `dify documents requeue --mark-error${docs
+      .filter((d) => d.class === 'failed-silently')
+      .slice(0, 20)
+      .map((d) => ` --document ${d.id}`)
+      .join('')}`,
+  )
   v('paused', 'document(s) are paused in Dify.', null)
   return out
 }

@@ -26,9 +26,10 @@ export async function deleteTenantCaches(redis: OpenedRedis, tenantIds: string[]
   const shape = new RegExp(`^${escape(prefix)}(?:[A-Za-z0-9_-]+_credentials|trigger_[a-z_]+):tenant_id:([^:]+):`)
   const sample = keys.tenantCredentialCachePatterns('x', prefix)
   if (!sample.every((p) => p.includes(':tenant_id:'))) throw new Error('cache key patterns changed')
-  const nodes: RedisClient[] = 'nodes' in redis.client && typeof redis.client.nodes === 'function' && redis.client.constructor.name === 'Cluster'
-    ? (redis.client as unknown as { nodes(role: string): RedisClient[] }).nodes('master')
-    : [redis.client as RedisClient]
+  const nodes: RedisClient[] =
+    'nodes' in redis.client && typeof redis.client.nodes === 'function' && redis.client.constructor.name === 'Cluster'
+      ? (redis.client as unknown as { nodes(role: string): RedisClient[] }).nodes('master')
+      : [redis.client as RedisClient]
   for (const node of nodes) {
     let cursor = '0'
     do {

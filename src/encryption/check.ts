@@ -61,7 +61,12 @@ export interface CensusOptions {
 }
 
 /** Scan every encrypted column once for the given tenants and judge each value. */
-export async function census(db: Db, tenants: TenantRow[], keyOf: (tenantId: string) => KeyObject | undefined, opts: CensusOptions = {}) {
+export async function census(
+  db: Db,
+  tenants: TenantRow[],
+  keyOf: (tenantId: string) => KeyObject | undefined,
+  opts: CensusOptions = {},
+) {
   const columns = opts.columns ?? TENANT_ENCRYPTED_COLUMNS
   const present = new Set(await presentColumns(db, columns))
   const byTenant = new Map<string, ColumnReport[]>(tenants.map((t) => [t.id, []]))
@@ -70,7 +75,15 @@ export async function census(db: Db, tenants: TenantRow[], keyOf: (tenantId: str
     if (!present.has(col)) continue
     const reports = new Map<string, ColumnReport>()
     for (const t of ids) {
-      const r: ColumnReport = { table: col.table, column: col.column, rows: 0, values: 0, undecryptable: 0, failedRowIds: [], malformed: 0 }
+      const r: ColumnReport = {
+        table: col.table,
+        column: col.column,
+        rows: 0,
+        values: 0,
+        undecryptable: 0,
+        failedRowIds: [],
+        malformed: 0,
+      }
       reports.set(t, r)
       byTenant.get(t)!.push(r)
     }
@@ -117,11 +130,16 @@ export async function census(db: Db, tenants: TenantRow[], keyOf: (tenantId: str
   }
 }
 
-export async function checkEncryption(deps: { db: Db; storage: Storage }, input: { tenantIds?: string[] } = {}): Promise<CheckResult> {
+export async function checkEncryption(
+  deps: { db: Db; storage: Storage },
+  input: { tenantIds?: string[] } = {},
+): Promise<CheckResult> {
   const tenants = await listTenants(deps.db, input.tenantIds)
   const states = new Map<string, Awaited<ReturnType<typeof loadTenantKey>>>()
   await pool(tenants, 8, async (t) => void states.set(t.id, await loadTenantKey(deps.storage, t)))
-  const { byTenant, missingTables, absentColumns } = await census(deps.db, tenants, (id) => states.get(id)?.key, { allTenants: !input.tenantIds?.length })
+  const { byTenant, missingTables, absentColumns } = await census(deps.db, tenants, (id) => states.get(id)?.key, {
+    allTenants: !input.tenantIds?.length,
+  })
   const reports: TenantReport[] = tenants.map((t) => {
     const st = states.get(t.id)!
     const columns = byTenant.get(t.id)!.filter((c) => c.rows || c.malformed)
@@ -145,11 +163,23 @@ export async function checkEncryption(deps: { db: Db; storage: Storage }, input:
     values: reports.reduce((a, r) => a + r.values, 0),
     undecryptable: reports.reduce((a, r) => a + r.undecryptable, 0),
   }
-  return { storage: deps.storage.location, ok: summary.tenantsOk === summary.tenants, tenants: reports, summary, missingTables, absentColumns }
+  return {
+    storage: deps.storage.location,
+    ok: summary.tenantsOk === summary.tenants,
+    tenants: reports,
+    summary,
+    missingTables,
+    absentColumns,
+  }
 }
 
 /** run f over items with at most n in flight */
-export async function pool<T>(items: T[], n: number, f: (item: T, index: number) => Promise<void>, signal?: AbortSignal): Promise<void> {
+export async function pool<T>(
+  items: T[],
+  n: number,
+  f: (item: T, index: number) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0
   const worker = async () => {
     while (next < items.length && !signal?.aborted) {

@@ -85,7 +85,12 @@ export async function writeKeyFile(storage: Storage, path: string, data: Buffer 
  * Write a copy of the key at `keyPath` (a backup or private.pem.previous) atomically, with mode 0600 or the key's own
  * mode if stricter (fs).
  */
-export async function writeKeyCopy(storage: Storage, path: string, data: Buffer | string, keyPath: string): Promise<void> {
+export async function writeKeyCopy(
+  storage: Storage,
+  path: string,
+  data: Buffer | string,
+  keyPath: string,
+): Promise<void> {
   const local = storage.localPath?.(path)
   if (local) return atomicLocalWrite(local, data, copyMode(await modeOf(storage.localPath!(keyPath))))
   return atomicObjectWrite(storage, path, data)

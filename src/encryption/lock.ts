@@ -48,11 +48,16 @@ export async function acquireTenantLock(
     }
     if (Date.now() >= deadline || opts.signal?.aborted) {
       const left = await redis.client.pttl(key)
-      throw new TenantBusyError(`busy: another dify-ops run holds ${key}${left > 0 ? ` (expires in ${Math.ceil(left / 1000)} s unless renewed)` : ''}; run again when it has finished`)
+      throw new TenantBusyError(
+        `busy: another dify-ops run holds ${key}${left > 0 ? ` (expires in ${Math.ceil(left / 1000)} s unless renewed)` : ''}; run again when it has finished`,
+      )
     }
     await new Promise((r) => setTimeout(r, delay))
   }
-  const timer = setInterval(() => void redis.client.eval(LUA_RENEW, 1, key, token, String(ttl)).catch(() => {}), Math.max(50, Math.floor(ttl / 3)))
+  const timer = setInterval(
+    () => void redis.client.eval(LUA_RENEW, 1, key, token, String(ttl)).catch(() => {}),
+    Math.max(50, Math.floor(ttl / 3)),
+  )
   timer.unref()
   return {
     key,
@@ -78,7 +83,12 @@ function isDeadLocalHolder(value: string): boolean {
 }
 
 /** run `f` holding the tenant's lock */
-export async function withTenantLock<T>(redis: OpenedRedis, tenantId: string, opts: { waitMs?: number; signal?: AbortSignal }, f: () => Promise<T>): Promise<T> {
+export async function withTenantLock<T>(
+  redis: OpenedRedis,
+  tenantId: string,
+  opts: { waitMs?: number; signal?: AbortSignal },
+  f: () => Promise<T>,
+): Promise<T> {
   const lock = await acquireTenantLock(redis, tenantId, opts)
   try {
     return await f()

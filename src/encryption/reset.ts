@@ -119,7 +119,9 @@ export async function planReset(deps: { db: Db; storage: Storage }, input: Reset
   if (stored.length === 0 && withPublic.length > 0 && !input.force) {
     throw new ConfigError(
       `Storage ${deps.storage.location} holds no ${PRIVKEYS_PREFIX} at all while ${withPublic.length} tenant(s) have public keys: this is not the storage Dify uses, or its volume is missing.`,
-      { hint: 'Point dify-ops at Dify\'s storage (STORAGE_TYPE, OPENDAL_FS_ROOT or STORAGE_LOCAL_PATH, as in the dify-api container), or pass --force if the keys are really lost.' },
+      {
+        hint: "Point dify-ops at Dify's storage (STORAGE_TYPE, OPENDAL_FS_ROOT or STORAGE_LOCAL_PATH, as in the dify-api container), or pass --force if the keys are really lost.",
+      },
     )
   }
   const storedSet = new Set(stored)
@@ -129,7 +131,11 @@ export async function planReset(deps: { db: Db; storage: Storage }, input: Reset
   const deletes = await plannedDeletes(deps.db, tenants, all, deletesFrom)
   const deleted = new Set(deletesFrom.map((d) => d.table))
   const kept = (await presentColumns(deps.db, TENANT_ENCRYPTED_COLUMNS)).filter((c) => !deleted.has(c.table))
-  const { byTenant } = await census(deps.db, tenants, () => undefined, { decrypt: false, columns: kept, allTenants: all })
+  const { byTenant } = await census(deps.db, tenants, () => undefined, {
+    decrypt: false,
+    columns: kept,
+    allTenants: all,
+  })
   return {
     storage: deps.storage.location,
     privateKeysInStorage: stored.filter((p) => p.endsWith('/private.pem')).length,
@@ -142,14 +148,25 @@ export async function planReset(deps: { db: Db; storage: Storage }, input: Reset
       hasPrivateKey: storedSet.has(privateKeyPath(t.id)),
       hasPublicKey: Boolean(t.encryptPublicKey),
       deletes: deletes.get(t.id) ?? [],
-      unreadable: byTenant.get(t.id)!.filter((c) => c.values > 0).map((c) => ({ table: c.table, column: c.column, rows: c.rows, values: c.values })),
+      unreadable: byTenant
+        .get(t.id)!
+        .filter((c) => c.values > 0)
+        .map((c) => ({ table: c.table, column: c.column, rows: c.rows, values: c.values })),
     })),
   }
 }
 
-async function plannedDeletes(db: Db, tenants: TenantRow[], all: boolean, deletesFrom: readonly ResetDelete[]): Promise<Map<string, PlannedDelete[]>> {
+async function plannedDeletes(
+  db: Db,
+  tenants: TenantRow[],
+  all: boolean,
+  deletesFrom: readonly ResetDelete[],
+): Promise<Map<string, PlannedDelete[]>> {
   const k = anyDb(db)
-  const present = await existingTables(db, deletesFrom.map((d) => d.table))
+  const present = await existingTables(
+    db,
+    deletesFrom.map((d) => d.table),
+  )
   const out = new Map<string, PlannedDelete[]>(tenants.map((t) => [t.id, []]))
   const ids = tenants.map((t) => t.id)
   if (!ids.length) return out
@@ -180,22 +197,39 @@ export async function executeReset(
 ): Promise<ResetResult> {
   const generate = input.generate ?? generateTenantKeyPair
   const outcomes: ResetTenantOutcome[] = new Array(plan.tenants.length)
-  const present = await existingTables(deps.db, plan.deletesFrom.map((d) => d.table))
+  const present = await existingTables(
+    deps.db,
+    plan.deletesFrom.map((d) => d.table),
+  )
   // the per-tenant lock lives in Redis: an unreachable Redis stops the run here, before anything is written (exit 5)
   const redis = plan.tenants.length ? await deps.redis() : undefined
   let done = 0
-  await pool(plan.tenants, deps.db.type === 'pglite' ? 1 : Math.max(1, input.concurrency ?? 4), async (t, i) => {
-    try {
-      const kp = await generate()
-      outcomes[i] = await withTenantLock(redis!, t.tenantId, { waitMs: input.lockWaitMs, signal: input.signal }, () =>
-        resetTenant(deps, t, kp, plan.backupTimestamp, plan.deletesFrom, present),
-      )
-    } catch (e) {
-      outcomes[i] = { tenantId: t.tenantId, name: t.name, status: 'failed', deleted: {}, error: (e as Error).message.split('\n')[0], ...(e instanceof TenantBusyError ? { busy: true } : {}) }
-    }
-    input.onTenantDone?.(++done, plan.tenants.length)
-  }, input.signal)
-  plan.tenants.forEach((t, i) => (outcomes[i] ??= { tenantId: t.tenantId, name: t.name, status: 'skipped', deleted: {} }))
+  await pool(
+    plan.tenants,
+    deps.db.type === 'pglite' ? 1 : Math.max(1, input.concurrency ?? 4),
+    async (t, i) => {
+      try {
+        const kp = await generate()
+        outcomes[i] = await withTenantLock(redis!, t.tenantId, { waitMs: input.lockWaitMs, signal: input.signal }, () =>
+          resetTenant(deps, t, kp, plan.backupTimestamp, plan.deletesFrom, present),
+        )
+      } catch (e) {
+        outcomes[i] = {
+          tenantId: t.tenantId,
+          name: t.name,
+          status: 'failed',
+          deleted: {},
+          error: (e as Error).message.split('\n')[0],
+          ...(e instanceof TenantBusyError ? { busy: true } : {}),
+        }
+      }
+      input.onTenantDone?.(++done, plan.tenants.length)
+    },
+    input.signal,
+  )
+  plan.tenants.forEach(
+    (t, i) => (outcomes[i] ??= { tenantId: t.tenantId, name: t.name, status: 'skipped', deleted: {} }),
+  )
   const succeeded = outcomes.filter((o) => o.status === 'reset').map((o) => o.tenantId)
   let cachesDeleted = 0
   let cacheError: string | undefined
@@ -210,7 +244,12 @@ export async function executeReset(
     outcomes,
     cachesDeleted,
     ...(cacheError ? { cacheError } : {}),
-    summary: { tenants: outcomes.length, reset: succeeded.length, failed: outcomes.filter((o) => o.status === 'failed').length, skipped: outcomes.filter((o) => o.status === 'skipped').length },
+    summary: {
+      tenants: outcomes.length,
+      reset: succeeded.length,
+      failed: outcomes.filter((o) => o.status === 'failed').length,
+      skipped: outcomes.filter((o) => o.status === 'skipped').length,
+    },
   }
 }
 
@@ -233,21 +272,23 @@ async function resetTenant(
   const deleted: Record<string, number> = {}
   let wrote = false
   try {
-    await anyDb(deps.db).transaction().execute(async (tx) => {
-      await tx.selectFrom('tenants').select('id').where('id', '=', t.tenantId).forUpdate().execute()
-      await tx.updateTable('tenants').set({ encrypt_public_key: kp.publicPem }).where('id', '=', t.tenantId).execute()
-      for (const d of deletesFrom) {
-        if (!present.has(d.table)) continue
-        let q = tx.deleteFrom(d.table).where('tenant_id', '=', t.tenantId)
-        if (d.where) q = q.where(d.where.column, '=', d.where.value)
-        const r = await q.executeTakeFirst()
-        deleted[d.table] = Number(r.numDeletedRows)
-      }
-      // last, just before COMMIT: the window in which storage and database disagree is as short as it can be
-      wrote = true
-      // atomic (temporary file + rename), keeping the old key's file mode
-      await writeKeyFile(deps.storage, path, kp.privatePem)
-    })
+    await anyDb(deps.db)
+      .transaction()
+      .execute(async (tx) => {
+        await tx.selectFrom('tenants').select('id').where('id', '=', t.tenantId).forUpdate().execute()
+        await tx.updateTable('tenants').set({ encrypt_public_key: kp.publicPem }).where('id', '=', t.tenantId).execute()
+        for (const d of deletesFrom) {
+          if (!present.has(d.table)) continue
+          let q = tx.deleteFrom(d.table).where('tenant_id', '=', t.tenantId)
+          if (d.where) q = q.where(d.where.column, '=', d.where.value)
+          const r = await q.executeTakeFirst()
+          deleted[d.table] = Number(r.numDeletedRows)
+        }
+        // last, just before COMMIT: the window in which storage and database disagree is as short as it can be
+        wrote = true
+        // atomic (temporary file + rename), keeping the old key's file mode
+        await writeKeyFile(deps.storage, path, kp.privatePem)
+      })
   } catch (e) {
     // the database still holds the old public key: put the old private key back
     if (wrote) {

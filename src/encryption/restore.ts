@@ -42,14 +42,20 @@ export interface RestoreResult {
   columns: ColumnReport[]
 }
 
-export async function restoreKey(deps: { db: Db; storage: Storage; redis: () => Promise<OpenedRedis> }, input: RestoreInput): Promise<RestoreResult> {
+export async function restoreKey(
+  deps: { db: Db; storage: Storage; redis: () => Promise<OpenedRedis> },
+  input: RestoreInput,
+): Promise<RestoreResult> {
   const [tenant] = await listTenants(deps.db, [input.tenantId])
   let raw: Buffer
   let source: string
   if (input.backup !== undefined) {
     source = privateKeyBackupPath(tenant!.id, input.backup)
     const b = await deps.storage.readIfExists(source)
-    if (!b) throw new NotFoundError(`There is no backup ${source} in storage ${deps.storage.location}.`, { hint: `Backups are named private.pem.<UTC timestamp>.bak under privkeys/${tenant!.id}/.` })
+    if (!b)
+      throw new NotFoundError(`There is no backup ${source} in storage ${deps.storage.location}.`, {
+        hint: `Backups are named private.pem.<UTC timestamp>.bak under privkeys/${tenant!.id}/.`,
+      })
     raw = b
   } else if (input.pem) {
     raw = input.pem
@@ -59,7 +65,10 @@ export async function restoreKey(deps: { db: Db; storage: Storage; redis: () => 
   try {
     key = parsePrivateKey(raw)
   } catch (e) {
-    if (e instanceof KeyFormatError) throw new UsageError(`The key from ${source} is not usable: ${e.message}.`, { hint: 'Give an RSA private key in PEM form (BEGIN RSA PRIVATE KEY).' })
+    if (e instanceof KeyFormatError)
+      throw new UsageError(`The key from ${source} is not usable: ${e.message}.`, {
+        hint: 'Give an RSA private key in PEM form (BEGIN RSA PRIVATE KEY).',
+      })
     throw e
   }
   // Dify's exact form: PKCS#1 PEM without a trailing newline
@@ -70,37 +79,67 @@ export async function restoreKey(deps: { db: Db; storage: Storage; redis: () => 
   const bad = columns.reduce((a, c) => a + c.undecryptable + c.malformed, 0)
   const values = columns.reduce((a, c) => a + c.values, 0)
   if (bad) {
-    throw new ProblemsFoundError(`${bad} of ${values} encrypted value(s) of tenant ${tenant!.id} do not decrypt with the key from ${source}; nothing was changed.`, {
-      hint: 'This is not the key these secrets were encrypted with: try another backup (dify encryption check --tenant … --verbose lists the rows).',
-      details: { columns: columns.filter((c) => c.undecryptable || c.malformed).map((c) => ({ table: c.table, column: c.column, undecryptable: c.undecryptable, failedRowIds: c.failedRowIds })) },
-    })
+    throw new ProblemsFoundError(
+      `${bad} of ${values} encrypted value(s) of tenant ${tenant!.id} do not decrypt with the key from ${source}; nothing was changed.`,
+      {
+        hint: 'This is not the key these secrets were encrypted with: try another backup (dify encryption check --tenant … --verbose lists the rows).',
+        details: {
+          columns: columns
+            .filter((c) => c.undecryptable || c.malformed)
+            .map((c) => ({
+              table: c.table,
+              column: c.column,
+              undecryptable: c.undecryptable,
+              failedRowIds: c.failedRowIds,
+            })),
+        },
+      },
+    )
   }
   const path = privateKeyPath(tenant!.id)
   const current = await deps.storage.readIfExists(path)
   const unchanged = current !== undefined && current.toString('utf8') === pem && tenant!.encryptPublicKey === publicPem
-  const result: RestoreResult = { tenantId: tenant!.id, source, dryRun: Boolean(input.dryRun), unchanged, values, publicKeyUpdated: false, cachesDeleted: 0, columns }
+  const result: RestoreResult = {
+    tenantId: tenant!.id,
+    source,
+    dryRun: Boolean(input.dryRun),
+    unchanged,
+    values,
+    publicKeyUpdated: false,
+    cachesDeleted: 0,
+    columns,
+  }
   if (input.dryRun || unchanged) return result
   await withTenantLock(await deps.redis(), tenant!.id, { waitMs: input.lockWaitMs }, async () => {
     // read again under the lock: a rotate or reset may have changed the key while we verified
     const now = await deps.storage.readIfExists(path)
     if (now && current ? !now.equals(current) : now !== current) {
-      throw new BusyError(`The key of tenant ${tenant!.id} changed while it was being verified; nothing was changed.`, { hint: 'Run the command again.' })
+      throw new BusyError(`The key of tenant ${tenant!.id} changed while it was being verified; nothing was changed.`, {
+        hint: 'Run the command again.',
+      })
     }
     if (current && current.toString('utf8') !== pem) {
-      result.replacedKeyBackup = await freeBackupPath(deps.storage, tenant!.id, backupTimestamp(input.now ?? new Date()))
+      result.replacedKeyBackup = await freeBackupPath(
+        deps.storage,
+        tenant!.id,
+        backupTimestamp(input.now ?? new Date()),
+      )
       // 0600, or the key's own mode if stricter (fs)
       await writeKeyCopy(deps.storage, result.replacedKeyBackup, current, path)
     }
-    await anyDb(deps.db).transaction().execute(async (tx) => {
-      await tx.selectFrom('tenants').select('id').where('id', '=', tenant!.id).forUpdate().execute()
-      await tx.updateTable('tenants').set({ encrypt_public_key: publicPem }).where('id', '=', tenant!.id).execute()
-      // last before COMMIT, atomic: if the commit fails the old key is put back below
-      await writeKeyFile(deps.storage, path, pem)
-    }).catch(async (e) => {
-      if (current) await writeKeyFile(deps.storage, path, current)
-      else await deps.storage.delete(path)
-      throw e
-    })
+    await anyDb(deps.db)
+      .transaction()
+      .execute(async (tx) => {
+        await tx.selectFrom('tenants').select('id').where('id', '=', tenant!.id).forUpdate().execute()
+        await tx.updateTable('tenants').set({ encrypt_public_key: publicPem }).where('id', '=', tenant!.id).execute()
+        // last before COMMIT, atomic: if the commit fails the old key is put back below
+        await writeKeyFile(deps.storage, path, pem)
+      })
+      .catch(async (e) => {
+        if (current) await writeKeyFile(deps.storage, path, current)
+        else await deps.storage.delete(path)
+        throw e
+      })
   })
   result.publicKeyUpdated = tenant!.encryptPublicKey !== publicPem
   try {

@@ -17,7 +17,17 @@ import type { Storage } from '../runtime/storage.js'
 import type { OpenedRedis } from '../runtime/redis.js'
 import { keys, privateKeyPath, privateKeyPreviousPath } from '../dify/keys.js'
 import { TENANT_ENCRYPTED_COLUMNS, type EncryptedColumn } from '../dify/encrypted-columns.js'
-import { decryptToken, DecryptError, encryptToken, generateTenantKeyPair, keysMatch, KeyFormatError, parsePrivateKey, parsePublicKey, type TenantKeyPair } from '../crypto/index.js'
+import {
+  decryptToken,
+  DecryptError,
+  encryptToken,
+  generateTenantKeyPair,
+  keysMatch,
+  KeyFormatError,
+  parsePrivateKey,
+  parsePublicKey,
+  type TenantKeyPair,
+} from '../crypto/index.js'
 import { census, MAX_LISTED_IDS, pool } from './check.js'
 import { presentColumns, scanColumn } from './scan.js'
 import { writeKeyCopy, writeKeyFile } from './key-files.js'
@@ -70,7 +80,16 @@ export interface RotateResult {
   outcomes: RotateOutcome[]
   cachesDeleted: number
   cacheError?: string
-  summary: { tenants: number; rotated: number; failed: number; skipped: number; busy: number; reencrypted: number; undecryptable: number; dropped: number }
+  summary: {
+    tenants: number
+    rotated: number
+    failed: number
+    skipped: number
+    busy: number
+    reencrypted: number
+    undecryptable: number
+    dropped: number
+  }
 }
 
 type Deps = { db: Db; storage: Storage; redis: () => Promise<OpenedRedis> }
@@ -85,19 +104,43 @@ export async function rotateKeys(deps: Deps, input: RotateInput): Promise<Rotate
   const outcomes: RotateOutcome[] = new Array(tenants.length)
   let done = 0
   // PGlite has one connection: tenants one at a time there
-  await pool(tenants, deps.db.type === 'pglite' ? 1 : Math.max(1, input.concurrency ?? 4), async (t, i) => {
-    const o: RotateOutcome = { tenantId: t.id, name: t.name, status: 'failed', resumed: false, reencrypted: 0, undecryptable: [], dropped: 0 }
-    try {
-      await rotateTenant(deps, t, input, columns, o)
-    } catch (e) {
-      o.status = 'failed'
-      o.error = (e as Error).message.split('\n')[0]
-      if (e instanceof TenantBusyError) o.busy = true
-    }
-    outcomes[i] = o
-    input.onTenantDone?.(++done, tenants.length)
-  }, input.signal)
-  tenants.forEach((t, i) => (outcomes[i] ??= { tenantId: t.id, name: t.name, status: 'skipped', resumed: false, reencrypted: 0, undecryptable: [], dropped: 0 }))
+  await pool(
+    tenants,
+    deps.db.type === 'pglite' ? 1 : Math.max(1, input.concurrency ?? 4),
+    async (t, i) => {
+      const o: RotateOutcome = {
+        tenantId: t.id,
+        name: t.name,
+        status: 'failed',
+        resumed: false,
+        reencrypted: 0,
+        undecryptable: [],
+        dropped: 0,
+      }
+      try {
+        await rotateTenant(deps, t, input, columns, o)
+      } catch (e) {
+        o.status = 'failed'
+        o.error = (e as Error).message.split('\n')[0]
+        if (e instanceof TenantBusyError) o.busy = true
+      }
+      outcomes[i] = o
+      input.onTenantDone?.(++done, tenants.length)
+    },
+    input.signal,
+  )
+  tenants.forEach(
+    (t, i) =>
+      (outcomes[i] ??= {
+        tenantId: t.id,
+        name: t.name,
+        status: 'skipped',
+        resumed: false,
+        reencrypted: 0,
+        undecryptable: [],
+        dropped: 0,
+      }),
+  )
   let cachesDeleted = 0
   let cacheError: string | undefined
   const rotated = outcomes.filter((o) => o.status === 'rotated').map((o) => o.tenantId)
@@ -146,7 +189,13 @@ function parseStored(pem: Buffer | undefined): StoredKey | undefined {
   }
 }
 
-async function rotateTenant(deps: Deps, t0: TenantRow, input: RotateInput, columns: readonly EncryptedColumn[], o: RotateOutcome): Promise<void> {
+async function rotateTenant(
+  deps: Deps,
+  t0: TenantRow,
+  input: RotateInput,
+  columns: readonly EncryptedColumn[],
+  o: RotateOutcome,
+): Promise<void> {
   if (input.dryRun) return rotateTenantLocked(deps, t0, input, columns, o)
   // one run per tenant at a time (another rotate, reset or restore-key waits here); then read the tenant afresh
   await withTenantLock(await deps.redis(), t0.id, { waitMs: input.lockWaitMs, signal: input.signal }, async () => {
@@ -155,7 +204,13 @@ async function rotateTenant(deps: Deps, t0: TenantRow, input: RotateInput, colum
   })
 }
 
-async function rotateTenantLocked(deps: Deps, t: TenantRow, input: RotateInput, columns: readonly EncryptedColumn[], o: RotateOutcome): Promise<void> {
+async function rotateTenantLocked(
+  deps: Deps,
+  t: TenantRow,
+  input: RotateInput,
+  columns: readonly EncryptedColumn[],
+  o: RotateOutcome,
+): Promise<void> {
   const path = privateKeyPath(t.id)
   const prevPath = privateKeyPreviousPath(t.id)
   const [curPem, prevPem] = await Promise.all([deps.storage.readIfExists(path), deps.storage.readIfExists(prevPath)])
@@ -196,7 +251,8 @@ async function rotateTenantLocked(deps: Deps, t: TenantRow, input: RotateInput, 
     const { byTenant } = await census(deps.db, [t], () => old, { columns })
     for (const c of byTenant.get(t.id)!) {
       o.reencrypted += c.values - c.undecryptable
-      if (c.undecryptable) o.undecryptable.push({ table: c.table, column: c.column, values: c.undecryptable, rowIds: c.failedRowIds })
+      if (c.undecryptable)
+        o.undecryptable.push({ table: c.table, column: c.column, values: c.undecryptable, rowIds: c.failedRowIds })
     }
     o.status = 'would-rotate'
     return
@@ -206,47 +262,60 @@ async function rotateTenantLocked(deps: Deps, t: TenantRow, input: RotateInput, 
   const newPub = parsePublicKey(kp.publicPem)
   let wroteKey = false
   try {
-    await anyDb(deps.db).transaction().execute(async (tx) => {
-      const locked = (await tx.selectFrom('tenants').select('encrypt_public_key').where('id', '=', t.id).forUpdate().executeTakeFirst()) as { encrypt_public_key: string | null } | undefined
-      if (!locked || locked.encrypt_public_key !== t.encryptPublicKey) throw new TenantFailure('the tenant changed while rotating; run again')
-      for (const col of columns) {
-        const bad: UndecryptableValues = { table: col.table, column: col.column, values: 0, rowIds: [] }
-        for await (const page of scanColumn(deps.db, col, { tenantIds: [t.id], k: tx, pageSize: 500 })) {
-          for (const row of page) {
-            const { tokens } = extractTokens(col, row.raw)
-            if (!tokens.length) continue
-            let rowBad = 0
-            const next = replaceTokens(col, row.raw!, (token) => {
-              try {
-                const plain = decryptToken(token, old)
-                o.reencrypted++
-                return encryptToken(plain, newPub)
-              } catch (e) {
-                if (!(e instanceof DecryptError)) throw e
-                rowBad++
-                return input.dropUndecryptable ? '' : undefined
+    await anyDb(deps.db)
+      .transaction()
+      .execute(async (tx) => {
+        const locked = (await tx
+          .selectFrom('tenants')
+          .select('encrypt_public_key')
+          .where('id', '=', t.id)
+          .forUpdate()
+          .executeTakeFirst()) as { encrypt_public_key: string | null } | undefined
+        if (!locked || locked.encrypt_public_key !== t.encryptPublicKey)
+          throw new TenantFailure('the tenant changed while rotating; run again')
+        for (const col of columns) {
+          const bad: UndecryptableValues = { table: col.table, column: col.column, values: 0, rowIds: [] }
+          for await (const page of scanColumn(deps.db, col, { tenantIds: [t.id], k: tx, pageSize: 500 })) {
+            for (const row of page) {
+              const { tokens } = extractTokens(col, row.raw)
+              if (!tokens.length) continue
+              let rowBad = 0
+              const next = replaceTokens(col, row.raw!, (token) => {
+                try {
+                  const plain = decryptToken(token, old)
+                  o.reencrypted++
+                  return encryptToken(plain, newPub)
+                } catch (e) {
+                  if (!(e instanceof DecryptError)) throw e
+                  rowBad++
+                  return input.dropUndecryptable ? '' : undefined
+                }
+              })
+              if (rowBad) {
+                bad.values += rowBad
+                if (bad.rowIds.length < MAX_LISTED_IDS) bad.rowIds.push(row.id)
               }
-            })
-            if (rowBad) {
-              bad.values += rowBad
-              if (bad.rowIds.length < MAX_LISTED_IDS) bad.rowIds.push(row.id)
+              if (rowBad && input.dropUndecryptable && col.format === 'token') {
+                await tx.deleteFrom(col.table).where('id', '=', row.id).execute()
+                o.dropped += rowBad
+                continue
+              }
+              if (rowBad && input.dropUndecryptable) o.dropped += rowBad
+              if (next !== row.raw)
+                await tx
+                  .updateTable(col.table)
+                  .set({ [col.column]: next })
+                  .where('id', '=', row.id)
+                  .execute()
             }
-            if (rowBad && input.dropUndecryptable && col.format === 'token') {
-              await tx.deleteFrom(col.table).where('id', '=', row.id).execute()
-              o.dropped += rowBad
-              continue
-            }
-            if (rowBad && input.dropUndecryptable) o.dropped += rowBad
-            if (next !== row.raw) await tx.updateTable(col.table).set({ [col.column]: next }).where('id', '=', row.id).execute()
           }
+          if (bad.values && !input.dropUndecryptable) o.undecryptable.push(bad)
         }
-        if (bad.values && !input.dropUndecryptable) o.undecryptable.push(bad)
-      }
-      await tx.updateTable('tenants').set({ encrypt_public_key: kp.publicPem }).where('id', '=', t.id).execute()
-      wroteKey = true
-      // atomic (temporary file + rename): a concurrent reader sees the old key or the new one, never half of one
-      await writeKeyFile(deps.storage, path, kp.privatePem)
-    })
+        await tx.updateTable('tenants').set({ encrypt_public_key: kp.publicPem }).where('id', '=', t.id).execute()
+        wroteKey = true
+        // atomic (temporary file + rename): a concurrent reader sees the old key or the new one, never half of one
+        await writeKeyFile(deps.storage, path, kp.privatePem)
+      })
   } catch (e) {
     // not committed: the database still has the old public key and the old tokens
     // (private.pem may also hold an uncommitted key of an interrupted run, or be torn): put the old key back, then drop .previous
@@ -258,9 +327,19 @@ async function rotateTenantLocked(deps: Deps, t: TenantRow, input: RotateInput, 
 }
 
 /** why a tenant's stored keys do not allow a rotation, naming both files */
-function keyProblem(t: TenantRow, path: string, prevPath: string, cur: StoredKey | undefined, prev: StoredKey | undefined): string {
+function keyProblem(
+  t: TenantRow,
+  path: string,
+  prevPath: string,
+  cur: StoredKey | undefined,
+  prev: StoredKey | undefined,
+): string {
   const state = (k: StoredKey | undefined, p: string) =>
-    !k ? `${p} does not exist` : !k.key ? `${p} does not parse (${k.error})` : `${p} does not match tenants.encrypt_public_key`
+    !k
+      ? `${p} does not exist`
+      : !k.key
+        ? `${p} does not parse (${k.error})`
+        : `${p} does not match tenants.encrypt_public_key`
   if (!t.encryptPublicKey) return `tenants.encrypt_public_key is empty; ${state(cur, path)}`
   const hint = prev
     ? 'resolve by hand (dify encryption check, dify encryption restore-key --file <a key that matches>)'
@@ -272,7 +351,13 @@ function keyProblem(t: TenantRow, path: string, prevPath: string, cur: StoredKey
  * after the commit: flush the private-key cache (the credential caches still hold the right plaintext; the final pass
  * deletes them for every rotated tenant in one SCAN), prove the values decrypt with the new key, drop the old key
  */
-async function finish(deps: Deps, t: TenantRow, key: KeyObject, o: RotateOutcome, columns: readonly EncryptedColumn[]): Promise<void> {
+async function finish(
+  deps: Deps,
+  t: TenantRow,
+  key: KeyObject,
+  o: RotateOutcome,
+  columns: readonly EncryptedColumn[],
+): Promise<void> {
   try {
     const r = await deps.redis()
     await r.client.del(keys.tenantPrivkey(t.id, r.keyPrefix))
@@ -283,10 +368,14 @@ async function finish(deps: Deps, t: TenantRow, key: KeyObject, o: RotateOutcome
   const left = byTenant.get(t.id)!.reduce((a, c) => a + c.undecryptable, 0)
   const expected = o.undecryptable.reduce((a, u) => a + u.values, 0)
   if (!o.resumed && left !== expected) {
-    throw new TenantFailure(`after the commit ${left} value(s) do not decrypt with the new key (expected ${expected}); the old key is kept as ${privateKeyPreviousPath(t.id)}`)
+    throw new TenantFailure(
+      `after the commit ${left} value(s) do not decrypt with the new key (expected ${expected}); the old key is kept as ${privateKeyPreviousPath(t.id)}`,
+    )
   }
   if (o.resumed && left) {
-    for (const c of byTenant.get(t.id)!) if (c.undecryptable) o.undecryptable.push({ table: c.table, column: c.column, values: c.undecryptable, rowIds: c.failedRowIds })
+    for (const c of byTenant.get(t.id)!)
+      if (c.undecryptable)
+        o.undecryptable.push({ table: c.table, column: c.column, values: c.undecryptable, rowIds: c.failedRowIds })
   }
   await deps.storage.delete(privateKeyPreviousPath(t.id))
   o.status = 'rotated'

@@ -16,9 +16,19 @@ export async function existingTables(db: Db, tables: string[]): Promise<Set<stri
   if (!tables.length) return new Set()
   const rows =
     db.dialect === 'postgres'
-      ? await sql<{ t: string }>`select table_name as t from information_schema.tables where table_schema = current_schema() and table_name in (${sql.join(tables)})`.execute(k)
-      : await sql<{ t: string }>`select table_name as t from information_schema.tables where table_schema = database() and table_name in (${sql.join(tables)})`.execute(k)
-  return new Set(rows.rows.map((r) => String(r.t ?? (r as Record<string, unknown>).T ?? (r as Record<string, unknown>).TABLE_NAME)))
+      ? await sql<{
+          t: string
+        }>`select table_name as t from information_schema.tables where table_schema = current_schema() and table_name in (${sql.join(tables)})`.execute(
+          k,
+        )
+      : await sql<{
+          t: string
+        }>`select table_name as t from information_schema.tables where table_schema = database() and table_name in (${sql.join(tables)})`.execute(
+          k,
+        )
+  return new Set(
+    rows.rows.map((r) => String(r.t ?? (r as Record<string, unknown>).T ?? (r as Record<string, unknown>).TABLE_NAME)),
+  )
 }
 
 /**
@@ -31,20 +41,36 @@ export async function presentColumns(db: Db, columns: readonly EncryptedColumn[]
   const k = anyDb(db)
   const rows =
     db.dialect === 'postgres'
-      ? await sql<{ t: string; c: string }>`select table_name as t, column_name as c from information_schema.columns where table_schema = current_schema() and table_name in (${sql.join(tables)})`.execute(k)
-      : await sql<{ t: string; c: string }>`select table_name as t, column_name as c from information_schema.columns where table_schema = database() and table_name in (${sql.join(tables)})`.execute(k)
+      ? await sql<{
+          t: string
+          c: string
+        }>`select table_name as t, column_name as c from information_schema.columns where table_schema = current_schema() and table_name in (${sql.join(tables)})`.execute(
+          k,
+        )
+      : await sql<{
+          t: string
+          c: string
+        }>`select table_name as t, column_name as c from information_schema.columns where table_schema = database() and table_name in (${sql.join(tables)})`.execute(
+          k,
+        )
   const have = new Set(
     rows.rows.map((r) => {
       const x = r as Record<string, unknown>
       return `${String(x.t ?? x.TABLE_NAME)}.${String(x.c ?? x.COLUMN_NAME)}`
     }),
   )
-  return columns.filter((c) => have.has(`${c.table}.${c.column}`) && (c.tenantVia !== 'app' || (have.has(`${c.table}.app_id`) && have.has('apps.tenant_id'))))
+  return columns.filter(
+    (c) =>
+      have.has(`${c.table}.${c.column}`) &&
+      (c.tenantVia !== 'app' || (have.has(`${c.table}.app_id`) && have.has('apps.tenant_id'))),
+  )
 }
 
 /** the column as text, whatever its type (text, json, jsonb, MySQL JSON) */
 export function rawExpr(db: Db, column: string) {
-  return db.dialect === 'postgres' ? sql<string | null>`${sql.ref(column)}::text` : sql<string | null>`cast(${sql.ref(column)} as char)`
+  return db.dialect === 'postgres'
+    ? sql<string | null>`${sql.ref(column)}::text`
+    : sql<string | null>`cast(${sql.ref(column)} as char)`
 }
 
 /**
@@ -73,7 +99,11 @@ export async function* scanColumn(
       ? k.selectFrom(`${col.table} as c`).innerJoin('apps as a', 'a.id', 'c.app_id')
       : k.selectFrom(`${col.table} as c`)
     let s = from
-      .select([sql<string>`${sql.ref(id)}`.as('id'), sql<string>`${sql.ref(tenant)}`.as('tenant_id'), rawExpr(db, `c.${col.column}`).as('raw')])
+      .select([
+        sql<string>`${sql.ref(id)}`.as('id'),
+        sql<string>`${sql.ref(tenant)}`.as('tenant_id'),
+        rawExpr(db, `c.${col.column}`).as('raw'),
+      ])
       .orderBy(id)
       .limit(size)
     if (opts.tenantIds) s = s.where(tenant, 'in', opts.tenantIds)
@@ -81,7 +111,11 @@ export async function* scanColumn(
     if (last !== undefined) s = s.where(id, '>', last)
     const rows = (await s.execute()) as Array<{ id: string; tenant_id: string; raw: string | null }>
     if (!rows.length) return
-    yield rows.map((r) => ({ id: String(r.id), tenantId: String(r.tenant_id), raw: r.raw === null ? null : String(r.raw) }))
+    yield rows.map((r) => ({
+      id: String(r.id),
+      tenantId: String(r.tenant_id),
+      raw: r.raw === null ? null : String(r.raw),
+    }))
     if (rows.length < size) return
     last = String(rows[rows.length - 1]!.id)
   }
@@ -91,8 +125,18 @@ export async function* scanColumn(
  * The app-owned rows of some tenants: their apps first (apps.tenant_id index), then the rows by app_id (the tables'
  * app_id index), so a per-tenant scan (rotate) never walks the whole table.
  */
-async function* scanAppOwned(db: Db, col: EncryptedColumn, tenantIds: string[], size: number, k: ReturnType<typeof anyDb>): AsyncGenerator<StoredValue[]> {
-  const apps = (await k.selectFrom('apps').select(['id', 'tenant_id']).where('tenant_id', 'in', tenantIds).execute()) as Array<{ id: string; tenant_id: string }>
+async function* scanAppOwned(
+  db: Db,
+  col: EncryptedColumn,
+  tenantIds: string[],
+  size: number,
+  k: ReturnType<typeof anyDb>,
+): AsyncGenerator<StoredValue[]> {
+  const apps = (await k
+    .selectFrom('apps')
+    .select(['id', 'tenant_id'])
+    .where('tenant_id', 'in', tenantIds)
+    .execute()) as Array<{ id: string; tenant_id: string }>
   const tenantOf = new Map(apps.map((a) => [String(a.id), String(a.tenant_id)]))
   const ids = [...tenantOf.keys()]
   for (let i = 0; i < ids.length; i += 1000) {
@@ -101,7 +145,11 @@ async function* scanAppOwned(db: Db, col: EncryptedColumn, tenantIds: string[], 
     for (;;) {
       let q = k
         .selectFrom(`${col.table} as c`)
-        .select([sql<string>`${sql.ref('c.id')}`.as('id'), sql<string>`${sql.ref('c.app_id')}`.as('app_id'), rawExpr(db, `c.${col.column}`).as('raw')])
+        .select([
+          sql<string>`${sql.ref('c.id')}`.as('id'),
+          sql<string>`${sql.ref('c.app_id')}`.as('app_id'),
+          rawExpr(db, `c.${col.column}`).as('raw'),
+        ])
         .where('c.app_id', 'in', chunk)
         .orderBy('c.id')
         .limit(size)
@@ -109,7 +157,11 @@ async function* scanAppOwned(db: Db, col: EncryptedColumn, tenantIds: string[], 
       if (last !== undefined) q = q.where('c.id', '>', last)
       const rows = (await q.execute()) as Array<{ id: string; app_id: string; raw: string | null }>
       if (!rows.length) break
-      yield rows.map((r) => ({ id: String(r.id), tenantId: tenantOf.get(String(r.app_id))!, raw: r.raw === null ? null : String(r.raw) }))
+      yield rows.map((r) => ({
+        id: String(r.id),
+        tenantId: tenantOf.get(String(r.app_id))!,
+        raw: r.raw === null ? null : String(r.raw),
+      }))
       if (rows.length < size) break
       last = String(rows[rows.length - 1]!.id)
     }

@@ -66,14 +66,22 @@ export function extractTokens(col: Pick<EncryptedColumn, 'format'>, raw: string 
   } catch {
     return { tokens: [], malformed: true }
   }
-  return { tokens: stringLiterals(raw).map((l) => l.value).filter(isTokenLike) }
+  return {
+    tokens: stringLiterals(raw)
+      .map((l) => l.value)
+      .filter(isTokenLike),
+  }
 }
 
 /**
  * The stored value with tokens replaced: `replace(token)` returns the new string for a token, or undefined to keep it.
  * For json columns only the token literals change; for token columns the whole value does.
  */
-export function replaceTokens(col: Pick<EncryptedColumn, 'format'>, raw: string, replace: (token: string) => string | undefined): string {
+export function replaceTokens(
+  col: Pick<EncryptedColumn, 'format'>,
+  raw: string,
+  replace: (token: string) => string | undefined,
+): string {
   if (isWholeToken(col, raw)) return replace(raw) ?? raw
   let out = ''
   let last = 0

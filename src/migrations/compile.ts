@@ -57,7 +57,10 @@ export function ddl(dialect: SqlDialect): AnyKysely {
 
 /** Compile a builder (or raw `sql` fragment) to SQL text for `dialect`. Throws if it needs bind parameters. */
 export function toSql(dialect: SqlDialect, node: Compilable | RawBuilder<unknown>): string {
-  const compiled = 'compile' in node && typeof node.compile === 'function' ? (node as Compilable).compile() : (node as RawBuilder<unknown>).compile(ddl(dialect))
+  const compiled =
+    'compile' in node && typeof node.compile === 'function'
+      ? (node as Compilable).compile()
+      : (node as RawBuilder<unknown>).compile(ddl(dialect))
   if (compiled.parameters.length > 0) {
     throw new Error(`statement needs bind parameters, which migrations must not use: ${compiled.sql}`)
   }
@@ -65,7 +68,11 @@ export function toSql(dialect: SqlDialect, node: Compilable | RawBuilder<unknown
 }
 
 /** A Statement from a builder. */
-export function stmt(dialect: SqlDialect, node: Compilable | RawBuilder<unknown>, opts: Omit<Statement, 'sql'> = {}): Statement {
+export function stmt(
+  dialect: SqlDialect,
+  node: Compilable | RawBuilder<unknown>,
+  opts: Omit<Statement, 'sql'> = {},
+): Statement {
   return { sql: toSql(dialect, node), ...opts }
 }
 

@@ -48,17 +48,29 @@ export function buildChain(revisions: readonly Revision[], baseline?: Revision):
   while (cur) {
     ordered.push(cur)
     const next: Revision[] = children.get(cur.revision) ?? []
-    if (next.length > 1) throw new RegistryError(`revision ${cur.revision} has ${next.length} children (${next.map((n) => n.revision).join(', ')}): the chain must be linear`)
+    if (next.length > 1)
+      throw new RegistryError(
+        `revision ${cur.revision} has ${next.length} children (${next.map((n) => n.revision).join(', ')}): the chain must be linear`,
+      )
     cur = next[0]
   }
   if (ordered.length !== revisions.length) throw new RegistryError('some revisions are not reachable from the root')
   const root = ordered[0]!
   let base: Revision | null = null
   if (baseline) {
-    if (!byId.has(baseline.revision)) throw new RegistryError(`the baseline ${baseline.revision} is not one of the steps' revisions`)
+    if (!byId.has(baseline.revision))
+      throw new RegistryError(`the baseline ${baseline.revision} is not one of the steps' revisions`)
     base = baseline
   } else if (root.downRevision === null) base = root
-  return { ordered, byId, index: new Map(ordered.map((r, i) => [r.revision, i])), root, head: ordered[ordered.length - 1]!, floor: root.downRevision, baseline: base }
+  return {
+    ordered,
+    byId,
+    index: new Map(ordered.map((r, i) => [r.revision, i])),
+    root,
+    head: ordered[ordered.length - 1]!,
+    floor: root.downRevision,
+    baseline: base,
+  }
 }
 
 /** Levenshtein distance (small strings only). */

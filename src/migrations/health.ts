@@ -34,7 +34,11 @@ export interface PendingDataEffect {
  * reading column defaults takes a share lock on each table, so a table locked by a running migration or DDL would
  * block it: the check runs on one connection with `lock_timeout` (default 3 s) and reports that as `error`.
  */
-export async function checkSchema(db: Db, revision: string | null, opts: { lockTimeoutMs?: number } = {}): Promise<SchemaCheck> {
+export async function checkSchema(
+  db: Db,
+  revision: string | null,
+  opts: { lockTimeoutMs?: number } = {},
+): Promise<SchemaCheck> {
   const none: Suggestion = { kind: 'none', message: '', steps: [] }
   if (!revision) return { checked: false, revision, differences: [], matches: null, suggestion: none }
   try {
@@ -46,14 +50,24 @@ export async function checkSchema(db: Db, revision: string | null, opts: { lockT
             try {
               return await run({ ...db, kysely: conn })
             } finally {
-              await sql.raw('RESET lock_timeout').execute(conn).catch(() => {})
+              await sql
+                .raw('RESET lock_timeout')
+                .execute(conn)
+                .catch(() => {})
             }
           })
         : await run(db)
     return { checked: v.known, revision, differences: v.differences, matches: v.matches, suggestion: v.suggestion }
   } catch (e) {
     const locked = (e as { code?: string }).code === '55P03'
-    return { checked: false, revision, differences: [], matches: null, suggestion: none, error: locked ? 'a table is locked by another session (a running migration or DDL?)' : (e as Error).message }
+    return {
+      checked: false,
+      revision,
+      differences: [],
+      matches: null,
+      suggestion: none,
+      error: locked ? 'a table is locked by another session (a running migration or DDL?)' : (e as Error).message,
+    }
   }
 }
 
@@ -69,7 +83,13 @@ export async function pendingDataEffects(db: Db, pending: readonly Revision[]): 
       } catch {
         rows = null // the table or column appears in an earlier pending revision
       }
-      out.push({ revision: r.revision, table: e.table, description: e.description, rows, backupTable: e.backupTable ?? null })
+      out.push({
+        revision: r.revision,
+        table: e.table,
+        description: e.description,
+        rows,
+        backupTable: e.backupTable ?? null,
+      })
     }
   }
   return out
@@ -108,7 +128,9 @@ export async function preflight(db: Db, plan: Plan, warn: (m: string) => void, l
       .map((d) => d.message)
       .join('; ')}.`,
     {
-      hint: c.suggestion.steps.length ? `${c.suggestion.message} Run: ${c.suggestion.steps.join('  then  ')}` : `${c.suggestion.message} See dify db status.`,
+      hint: c.suggestion.steps.length
+        ? `${c.suggestion.message} Run: ${c.suggestion.steps.join('  then  ')}`
+        : `${c.suggestion.message} See dify db status.`,
       details: { revision: plan.current, differences: c.differences, suggestion: c.suggestion, matches: c.matches },
     },
   )

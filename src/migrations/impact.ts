@@ -40,20 +40,43 @@ export interface RevisionImpact {
   preview?: RevisionPreviewResult
 }
 
-const PG_ORDER = ['ACCESS SHARE', 'ROW SHARE', 'ROW EXCLUSIVE', 'SHARE UPDATE EXCLUSIVE', 'SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE']
+const PG_ORDER = [
+  'ACCESS SHARE',
+  'ROW SHARE',
+  'ROW EXCLUSIVE',
+  'SHARE UPDATE EXCLUSIVE',
+  'SHARE',
+  'SHARE ROW EXCLUSIVE',
+  'EXCLUSIVE',
+  'ACCESS EXCLUSIVE',
+]
 const MY_ORDER = ['row locks', 'metadata lock (online DDL)']
 
 /** The operation and lock of one statement on its table, or null when it touches no existing table (CREATE TABLE, COMMENT). */
-export function statementLock(dialect: SqlDialect, st: Statement, pgVersionNum = 999999): { op: string; lock: string; rewrite?: boolean } | null {
-  const s = st.sql.trim().replace(/^--.*$/gm, '').trim().toLowerCase()
+export function statementLock(
+  dialect: SqlDialect,
+  st: Statement,
+  pgVersionNum = 999999,
+): { op: string; lock: string; rewrite?: boolean } | null {
+  const s = st.sql
+    .trim()
+    .replace(/^--.*$/gm, '')
+    .trim()
+    .toLowerCase()
   const my = dialect === 'mysql'
-  if (st.lock) return { op: st.run ? 'data step' : /^insert/.test(s) ? 'SELECT (copy)' : opOf(s) ?? 'data step', lock: st.lock }
-  if (/^create (unique )?index concurrently/.test(s)) return { op: 'CREATE INDEX CONCURRENTLY', lock: 'SHARE UPDATE EXCLUSIVE' }
+  if (st.lock)
+    return { op: st.run ? 'data step' : /^insert/.test(s) ? 'SELECT (copy)' : (opOf(s) ?? 'data step'), lock: st.lock }
+  if (/^create (unique )?index concurrently/.test(s))
+    return { op: 'CREATE INDEX CONCURRENTLY', lock: 'SHARE UPDATE EXCLUSIVE' }
   if (/^create (unique )?index/.test(s)) return { op: 'CREATE INDEX', lock: my ? MY_ORDER[1]! : 'SHARE' }
   if (/^drop index/.test(s)) return { op: 'DROP INDEX', lock: my ? MY_ORDER[1]! : 'ACCESS EXCLUSIVE' }
   if (/^alter table/.test(s)) {
     const rewrite = !my && pgVersionNum < 110000 && /add column .* default /.test(s)
-    return { op: /add column/.test(s) ? 'ADD COLUMN' : 'ALTER TABLE', lock: my ? MY_ORDER[1]! : 'ACCESS EXCLUSIVE', ...(rewrite ? { rewrite } : {}) }
+    return {
+      op: /add column/.test(s) ? 'ADD COLUMN' : 'ALTER TABLE',
+      lock: my ? MY_ORDER[1]! : 'ACCESS EXCLUSIVE',
+      ...(rewrite ? { rewrite } : {}),
+    }
   }
   const dml = opOf(s)
   if (dml) return { op: dml, lock: my ? MY_ORDER[0]! : 'ROW EXCLUSIVE' }
@@ -78,11 +101,19 @@ async function estimates(db: Db, names: string[]): Promise<Map<string, number | 
   const rows =
     db.dialect === 'postgres'
       ? (
-          await sql<{ name: string; n: string | number }>`select c.relname as name, c.reltuples::bigint as n from pg_class c
-            where c.relkind in ('r','p') and c.relnamespace = (select oid from pg_namespace where nspname = current_schema()) and c.relname in (${list})`.execute(db.kysely)
+          await sql<{
+            name: string
+            n: string | number
+          }>`select c.relname as name, c.reltuples::bigint as n from pg_class c
+            where c.relkind in ('r','p') and c.relnamespace = (select oid from pg_namespace where nspname = current_schema()) and c.relname in (${list})`.execute(
+            db.kysely,
+          )
         ).rows
       : (
-          await sql<{ name: string; n: string | number | null }>`select table_name as name, table_rows as n from information_schema.tables
+          await sql<{
+            name: string
+            n: string | number | null
+          }>`select table_name as name, table_rows as n from information_schema.tables
             where table_schema = database() and table_name in (${list})`.execute(db.kysely)
         ).rows
   for (const r of rows) {
@@ -103,7 +134,9 @@ export async function planImpact(db: Db, pending: Revision[], existing: string[]
   const exists = new Set(existing)
   let pgVersion = 999999
   if (db.dialect === 'postgres') {
-    const v = await sql<{ v: string }>`select current_setting('server_version_num') as v`.execute(db.kysely).catch(() => null)
+    const v = await sql<{ v: string }>`select current_setting('server_version_num') as v`
+      .execute(db.kysely)
+      .catch(() => null)
     if (v?.rows[0]) pgVersion = Number(v.rows[0].v)
   }
   const perRev: { revision: Revision; tables: Map<string, TableImpact> }[] = []
@@ -126,11 +159,24 @@ export async function planImpact(db: Db, pending: Revision[], existing: string[]
   const est = await estimates(db, [...all])
   const out: RevisionImpact[] = []
   for (const { revision, tables } of perRev) {
-    const impact: RevisionImpact = { revision: revision.revision, tables: [...tables.values()].map((t) => ({ ...t, estimatedRows: est.get(t.table) ?? null })) }
+    const impact: RevisionImpact = {
+      revision: revision.revision,
+      tables: [...tables.values()].map((t) => ({ ...t, estimatedRows: est.get(t.table) ?? null })),
+    }
     if (revision.preview) {
       try {
-        const rows = (await sql.raw(revision.preview.sql(db.dialect)).execute(db.kysely)).rows as Record<string, unknown>[]
-        impact.preview = { title: revision.preview.title, rows: rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, /^(rows|count|n$)/.test(k) && v != null ? Number(v) : v]))) }
+        const rows = (await sql.raw(revision.preview.sql(db.dialect)).execute(db.kysely)).rows as Record<
+          string,
+          unknown
+        >[]
+        impact.preview = {
+          title: revision.preview.title,
+          rows: rows.map((r) =>
+            Object.fromEntries(
+              Object.entries(r).map(([k, v]) => [k, /^(rows|count|n$)/.test(k) && v != null ? Number(v) : v]),
+            ),
+          ),
+        }
       } catch (e) {
         impact.preview = { title: revision.preview.title, error: (e as Error).message.split('\n')[0] }
       }
@@ -144,7 +190,10 @@ export async function planImpact(db: Db, pending: Revision[], existing: string[]
 export function impactLines(p: { tables?: TableImpact[]; preview?: RevisionPreviewResult }, indent: string): string[] {
   const out: string[] = []
   const n = (x: number | null) => (x === null ? 'rows unknown' : `~${x.toLocaleString('en-US')} rows`)
-  for (const t of p.tables ?? []) out.push(`${indent}${t.table} (${n(t.estimatedRows)}): ${t.operations.join(', ')}, lock ${t.lock}${t.rewrite ? ', rewrites the table' : ''}`)
+  for (const t of p.tables ?? [])
+    out.push(
+      `${indent}${t.table} (${n(t.estimatedRows)}): ${t.operations.join(', ')}, lock ${t.lock}${t.rewrite ? ', rewrites the table' : ''}`,
+    )
   if (p.preview) {
     if (p.preview.error) out.push(`${indent}${p.preview.title}: not readable (${p.preview.error})`)
     else if (!p.preview.rows?.length) out.push(`${indent}${p.preview.title}: none`)

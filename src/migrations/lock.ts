@@ -149,24 +149,24 @@ export function mysqlLockName(database: string): string {
 }
 
 /** Hold one pooled connection until release() (Kysely's connection() scope kept open). */
-export async function pinConnection<DB>(kysely: Kysely<DB>): Promise<{ conn: Kysely<DB>; release: () => Promise<void> }> {
+export async function pinConnection<DB>(
+  kysely: Kysely<DB>,
+): Promise<{ conn: Kysely<DB>; release: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
     let done!: () => void
     const finished = new Promise<void>((r) => (done = r))
     let resolved = false
-    const scope = kysely
-      .connection()
-      .execute(async (conn) => {
-        resolved = true
-        resolve({
-          conn,
-          release: async () => {
-            done()
-            await scope.catch(() => {})
-          },
-        })
-        await finished
+    const scope = kysely.connection().execute(async (conn) => {
+      resolved = true
+      resolve({
+        conn,
+        release: async () => {
+          done()
+          await scope.catch(() => {})
+        },
       })
+      await finished
+    })
     scope.catch((e) => {
       if (!resolved) reject(e)
     })
@@ -182,17 +182,26 @@ export class DbUpgradeLock {
   constructor(db: Db, database: string) {
     this.#db = db
     this.kind = db.type === 'pglite' ? 'none' : db.dialect === 'postgres' ? 'pg_advisory_lock' : 'GET_LOCK'
-    this.name = this.kind === 'GET_LOCK' ? mysqlLockName(database) : this.kind === 'pg_advisory_lock' ? String(PG_ADVISORY_KEY) : ''
+    this.name =
+      this.kind === 'GET_LOCK'
+        ? mysqlLockName(database)
+        : this.kind === 'pg_advisory_lock'
+          ? String(PG_ADVISORY_KEY)
+          : ''
   }
 
   /** One non-blocking attempt. */
   async tryAcquire(): Promise<boolean> {
     if (this.kind === 'none') return true
-    if (!this.#pinned) this.#pinned = (await pinConnection(this.#db.kysely as unknown as Kysely<unknown>))
+    if (!this.#pinned) this.#pinned = await pinConnection(this.#db.kysely as unknown as Kysely<unknown>)
     const c = this.#pinned.conn
     const ok =
       this.kind === 'pg_advisory_lock'
-        ? (await sql<{ ok: boolean }>`select pg_try_advisory_lock(${sql.raw(String(PG_ADVISORY_KEY))}) as ok`.execute(c)).rows[0]?.ok === true
+        ? (
+            await sql<{ ok: boolean }>`select pg_try_advisory_lock(${sql.raw(String(PG_ADVISORY_KEY))}) as ok`.execute(
+              c,
+            )
+          ).rows[0]?.ok === true
         : Number((await sql<{ ok: number }>`select get_lock(${this.name}, 0) as ok`.execute(c)).rows[0]?.ok) === 1
     return ok
   }
@@ -201,7 +210,8 @@ export class DbUpgradeLock {
     if (!this.#pinned) return
     const c = this.#pinned.conn
     try {
-      if (this.kind === 'pg_advisory_lock') await sql`select pg_advisory_unlock(${sql.raw(String(PG_ADVISORY_KEY))})`.execute(c)
+      if (this.kind === 'pg_advisory_lock')
+        await sql`select pg_advisory_unlock(${sql.raw(String(PG_ADVISORY_KEY))})`.execute(c)
       else await sql`select release_lock(${this.name})`.execute(c)
     } catch {
       /* the connection is gone: so is the lock */
@@ -217,7 +227,11 @@ export async function inspectDbLock(db: Db, database: string): Promise<boolean |
   if (db.dialect === 'postgres') {
     const hi = Number(PG_ADVISORY_KEY >> 32n)
     const lo = Number(PG_ADVISORY_KEY & 0xffffffffn)
-    const r = await sql<{ n: number }>`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database()) and classid = ${hi} and objid = ${lo} and objsubid = 1 and granted`.execute(db.kysely)
+    const r = await sql<{
+      n: number
+    }>`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database()) and classid = ${hi} and objid = ${lo} and objsubid = 1 and granted`.execute(
+      db.kysely,
+    )
     return Number(r.rows[0]?.n ?? 0) > 0
   }
   const r = await sql<{ id: number | null }>`select is_used_lock(${mysqlLockName(database)}) as id`.execute(db.kysely)

@@ -8,7 +8,9 @@ import type { Query, SqlDialect, Statement } from './types.js'
 /** DROP INDEX (PG: schema-level name; MySQL: `DROP INDEX name ON table`). */
 export function dropIndex(dialect: SqlDialect, table: string, name: string): Statement {
   const k = ddl(dialect)
-  return stmt(dialect, dialect === 'postgres' ? k.schema.dropIndex(name) : k.schema.dropIndex(name).on(table), { table })
+  return stmt(dialect, dialect === 'postgres' ? k.schema.dropIndex(name) : k.schema.dropIndex(name).on(table), {
+    table,
+  })
 }
 
 /** Drop a unique constraint (PG: DROP CONSTRAINT; MySQL: a unique constraint is a unique index, DROP INDEX). */
@@ -19,12 +21,24 @@ export function dropUnique(dialect: SqlDialect, table: string, name: string): St
 
 /** ALTER TABLE … ADD CONSTRAINT name UNIQUE (cols) (same on both dialects). */
 export function addUnique(dialect: SqlDialect, table: string, name: string, columns: string[]): Statement {
-  return stmt(dialect, ddl(dialect).schema.alterTable(table).addUniqueConstraint(name, columns as never), { table })
+  return stmt(
+    dialect,
+    ddl(dialect)
+      .schema.alterTable(table)
+      .addUniqueConstraint(name, columns as never),
+    { table },
+  )
 }
 
 /** ALTER TABLE … ALTER COLUMN c DROP DEFAULT (same on both dialects). */
 export function dropDefault(dialect: SqlDialect, table: string, column: string): Statement {
-  return stmt(dialect, ddl(dialect).schema.alterTable(table).alterColumn(column, (c) => c.dropDefault()), { table })
+  return stmt(
+    dialect,
+    ddl(dialect)
+      .schema.alterTable(table)
+      .alterColumn(column, (c) => c.dropDefault()),
+    { table },
+  )
 }
 
 /** UPDATE table SET col = <expr> WHERE <predicate> (expressions are SQL text of our own, identical on both dialects). */
@@ -41,7 +55,9 @@ export async function columnExists(q: Query, dialect: SqlDialect, table: string,
       ? await q(
           `SELECT 1 AS x FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE c.relname = ${lit(dialect, table)} AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND a.attname = ${lit(dialect, column)} AND a.attnum > 0 AND NOT a.attisdropped`,
         )
-      : await q(`SELECT 1 AS x FROM information_schema.columns WHERE table_schema = database() AND table_name = ${lit(dialect, table)} AND column_name = ${lit(dialect, column)}`)
+      : await q(
+          `SELECT 1 AS x FROM information_schema.columns WHERE table_schema = database() AND table_name = ${lit(dialect, table)} AND column_name = ${lit(dialect, column)}`,
+        )
   return rows.length > 0
 }
 
@@ -59,8 +75,12 @@ export function addColumnIfMissing(dialect: SqlDialect, table: string, add: Stat
 export async function indexExists(q: Query, dialect: SqlDialect, table: string, name: string): Promise<boolean> {
   const rows =
     dialect === 'postgres'
-      ? await q(`SELECT 1 AS x FROM pg_class c WHERE c.relname = ${lit(dialect, name)} AND c.relkind = 'i' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())`)
-      : await q(`SELECT 1 AS x FROM information_schema.statistics WHERE table_schema = database() AND table_name = ${lit(dialect, table)} AND index_name = ${lit(dialect, name)} LIMIT 1`)
+      ? await q(
+          `SELECT 1 AS x FROM pg_class c WHERE c.relname = ${lit(dialect, name)} AND c.relkind = 'i' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())`,
+        )
+      : await q(
+          `SELECT 1 AS x FROM information_schema.statistics WHERE table_schema = database() AND table_name = ${lit(dialect, table)} AND index_name = ${lit(dialect, name)} LIMIT 1`,
+        )
   return rows.length > 0
 }
 

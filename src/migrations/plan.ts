@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { ConfigError, UsageError, type DifyOpsError } from '../core/errors.js'
 import { REVISIONS, releaseOfRevision } from '../dify/releases.js'
 import { DIFY_API_VERSIONS_DIR, findVersionsDir, readDifyCode } from '../dify/dify-code.js'
-import { buildChain, nearestRevisions, type Chain } from './graph.js'
+import { nearestRevisions, type Chain } from './graph.js'
 import { DIFY_SENTINEL_TABLES, type DbState } from './state.js'
 import type { Revision, SqlDialect } from './types.js'
 
@@ -67,9 +67,12 @@ export function resolveTarget(chain: Chain, opts: TargetOptions): Target {
   if (opts.to !== undefined) {
     const rev = resolveRevisionArg(chain, opts.to, '--to')
     if (code && chain.index.get(rev)! > chain.index.get(code.head)!) {
-      throw new ConfigError(`--to ${rev} is past the head of the Dify code in ${code.dir} (${code.head}); Dify would not find that revision.`, {
-        hint: `Use --to ${code.head} or an earlier revision, or upgrade the Dify code first.`,
-      })
+      throw new ConfigError(
+        `--to ${rev} is past the head of the Dify code in ${code.dir} (${code.head}); Dify would not find that revision.`,
+        {
+          hint: `Use --to ${code.head} or an earlier revision, or upgrade the Dify code first.`,
+        },
+      )
     }
     return { revision: rev, source: 'flag', ...(code ? { difyCodeDir: code.dir, difyCodeHead: code.head } : {}) }
   }
@@ -92,7 +95,9 @@ export function resolveRevisionArg(chain: Chain, arg: string, flag: string): str
   throw new UsageError(
     `${flag} ${arg} is not a revision this CLI can migrate to${rel.known ? ` (it is Dify's ${rel.description})` : ''}.`,
     {
-      hint: near.length ? `Nearest known revisions: ${near.join(', ')}. See dify db history for the full list.` : 'See dify db history for the revisions this CLI knows.',
+      hint: near.length
+        ? `Nearest known revisions: ${near.join(', ')}. See dify db history for the full list.`
+        : 'See dify db history for the revisions this CLI knows.',
       details: { nearest: near },
     },
   )
@@ -144,20 +149,26 @@ function makePlanAnyDialect(chain: Chain, state: DbState, target: Target): Plan 
       return {
         ...base,
         current: null,
-        problem: new ConfigError(`The database has Dify tables (${dify.slice(0, 4).join(', ')}) but no ${state.versions ? 'row in alembic_version' : 'alembic_version table'}, so its schema version is unknown.`, {
-          hint: 'If you know which Dify release created it, record that with dify db stamp REV (see dify db history), then run the upgrade again.',
-          details: { tables: state.otherTables.slice(0, 20) },
-        }),
+        problem: new ConfigError(
+          `The database has Dify tables (${dify.slice(0, 4).join(', ')}) but no ${state.versions ? 'row in alembic_version' : 'alembic_version table'}, so its schema version is unknown.`,
+          {
+            hint: 'If you know which Dify release created it, record that with dify db stamp REV (see dify db history), then run the upgrade again.',
+            details: { tables: state.otherTables.slice(0, 20) },
+          },
+        ),
       }
     }
     if (state.otherTables.length) {
       return {
         ...base,
         current: null,
-        problem: new ConfigError(`The database is not empty (${state.otherTables.length} table(s), e.g. ${state.otherTables.slice(0, 4).join(', ')}) and has no Dify schema version.`, {
-          hint: 'Point DB_DATABASE at an empty database (or the Dify one), or drop those tables.',
-          details: { tables: state.otherTables.slice(0, 20) },
-        }),
+        problem: new ConfigError(
+          `The database is not empty (${state.otherTables.length} table(s), e.g. ${state.otherTables.slice(0, 4).join(', ')}) and has no Dify schema version.`,
+          {
+            hint: 'Point DB_DATABASE at an empty database (or the Dify one), or drop those tables.',
+            details: { tables: state.otherTables.slice(0, 20) },
+          },
+        ),
       }
     }
     return emptyPlan(chain, target)
@@ -166,10 +177,13 @@ function makePlanAnyDialect(chain: Chain, state: DbState, target: Target): Plan 
     return {
       ...base,
       current: null,
-      problem: new ConfigError(`alembic_version holds ${versions.length} rows (${versions.join(', ')}): the database stopped inside Dify's 0.6.x branch window, long before what this CLI supports.`, {
-        hint: 'Finish that upgrade with Dify\'s own migrations (flask upgrade-db of Dify ≥ 1.11.0), then run dify upgrade-db.',
-        details: { versions },
-      }),
+      problem: new ConfigError(
+        `alembic_version holds ${versions.length} rows (${versions.join(', ')}): the database stopped inside Dify's 0.6.x branch window, long before what this CLI supports.`,
+        {
+          hint: "Finish that upgrade with Dify's own migrations (flask upgrade-db of Dify ≥ 1.11.0), then run dify upgrade-db.",
+          details: { versions },
+        },
+      ),
     }
   }
   const current = versions[0]!
@@ -179,10 +193,13 @@ function makePlanAnyDialect(chain: Chain, state: DbState, target: Target): Plan 
       return {
         ...base,
         current,
-        problem: new ConfigError(`The database is at ${describeRevision(current)}, ahead of the target ${describeRevision(target.revision)}${targetWhy(target)}; downgrades are not supported.`, {
-          hint: 'Run the Dify version that matches the database, or choose a later target with --to.',
-          details: { current, target: target.revision },
-        }),
+        problem: new ConfigError(
+          `The database is at ${describeRevision(current)}, ahead of the target ${describeRevision(target.revision)}${targetWhy(target)}; downgrades are not supported.`,
+          {
+            hint: 'Run the Dify version that matches the database, or choose a later target with --to.',
+            details: { current, target: target.revision },
+          },
+        ),
       }
     }
     return { ...base, current, pending: chain.ordered.slice(idx + 1, targetIdx + 1) }
@@ -195,20 +212,26 @@ function makePlanAnyDialect(chain: Chain, state: DbState, target: Target): Plan 
     return {
       ...base,
       current,
-      problem: new ConfigError(`The database is at ${current} (${rel.description}), older than the oldest schema this CLI upgrades from, ${describeRevision(oldest)}.`, {
-        hint: `Upgrade it first with Dify's own migrations: start Dify ${releaseOfRevision(oldest).atLeast ?? 'of that release'} or later once (MIGRATION_ENABLED=true, or flask upgrade-db in its dify-api container), then run dify upgrade-db.`,
-        details: { current, release: rel.release ?? rel.atLeast ?? null, oldestSupported: oldest },
-      }),
+      problem: new ConfigError(
+        `The database is at ${current} (${rel.description}), older than the oldest schema this CLI upgrades from, ${describeRevision(oldest)}.`,
+        {
+          hint: `Upgrade it first with Dify's own migrations: start Dify ${releaseOfRevision(oldest).atLeast ?? 'of that release'} or later once (MIGRATION_ENABLED=true, or flask upgrade-db in its dify-api container), then run dify upgrade-db.`,
+          details: { current, release: rel.release ?? rel.atLeast ?? null, oldestSupported: oldest },
+        },
+      ),
     }
   }
   if (rel.known && headSeq !== undefined && rel.seq! > headSeq) {
     return {
       ...base,
       current,
-      problem: new ConfigError(`The database is at ${current} (${rel.description}), newer than anything this CLI knows (its head is ${describeRevision(chain.head.revision)}).`, {
-        hint: 'Nothing to upgrade with this CLI and downgrades are not supported: use a dify-ops release that knows this schema, or Dify\'s own flask upgrade-db.',
-        details: { current, cliHead: chain.head.revision },
-      }),
+      problem: new ConfigError(
+        `The database is at ${current} (${rel.description}), newer than anything this CLI knows (its head is ${describeRevision(chain.head.revision)}).`,
+        {
+          hint: "Nothing to upgrade with this CLI and downgrades are not supported: use a dify-ops release that knows this schema, or Dify's own flask upgrade-db.",
+          details: { current, cliHead: chain.head.revision },
+        },
+      ),
     }
   }
   return {
@@ -226,17 +249,25 @@ function emptyPlan(chain: Chain, target: Target): Plan {
   const base = { current: null, target, pending: [] as Revision[] }
   const b = chain.baseline
   if (!b) {
-    return { ...base, problem: new ConfigError('This registry cannot create a database from scratch (it has no baseline).', { hint: 'Create the database with Dify first.' }) }
+    return {
+      ...base,
+      problem: new ConfigError('This registry cannot create a database from scratch (it has no baseline).', {
+        hint: 'Create the database with Dify first.',
+      }),
+    }
   }
   const bIdx = chain.index.get(b.revision)!
   const tIdx = chain.index.get(target.revision)!
   if (tIdx < bIdx) {
     return {
       ...base,
-      problem: new ConfigError(`An empty database starts at the baseline ${describeRevision(b.revision)}; the target ${describeRevision(target.revision)}${targetWhy(target)} is older.`, {
-        hint: `Choose --to ${b.revision} or later, or create the database with the Dify release of that target.`,
-        details: { baseline: b.revision, target: target.revision },
-      }),
+      problem: new ConfigError(
+        `An empty database starts at the baseline ${describeRevision(b.revision)}; the target ${describeRevision(target.revision)}${targetWhy(target)} is older.`,
+        {
+          hint: `Choose --to ${b.revision} or later, or create the database with the Dify release of that target.`,
+          details: { baseline: b.revision, target: target.revision },
+        },
+      ),
     }
   }
   return { ...base, pending: [b, ...chain.ordered.slice(bIdx + 1, tIdx + 1)] }
@@ -245,6 +276,5 @@ function emptyPlan(chain: Chain, target: Target): Plan {
 function targetWhy(t: Target): string {
   if (t.source === 'dify-code') return ` (the head of the Dify code in ${t.difyCodeDir})`
   if (t.source === 'flag') return ' (--to)'
-  return ' (this CLI\'s head)'
+  return " (this CLI's head)"
 }
-

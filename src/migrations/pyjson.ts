@@ -29,7 +29,7 @@ export function pyLoads(text: string): PyValue {
       i++
       const o: { [k: string]: PyValue } = Object.create(null)
       ws()
-      if (text[i] === '}') return i++, o
+      if (text[i] === '}') return (i++, o)
       for (;;) {
         ws()
         if (text[i] !== '"') fail('expected a key')
@@ -47,7 +47,7 @@ export function pyLoads(text: string): PyValue {
       i++
       const a: PyValue[] = []
       ws()
-      if (text[i] === ']') return i++, a
+      if (text[i] === ']') return (i++, a)
       for (;;) {
         a.push(value())
         ws()
@@ -57,8 +57,15 @@ export function pyLoads(text: string): PyValue {
       }
     }
     if (c === '"') return str()
-    for (const [w, v] of [['true', true], ['false', false], ['null', null], ['NaN', new PyNumber('NaN')], ['Infinity', new PyNumber('Infinity')], ['-Infinity', new PyNumber('-Infinity')]] as const) {
-      if (text.startsWith(w, i)) return (i += w.length), v
+    for (const [w, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+      ['NaN', new PyNumber('NaN')],
+      ['Infinity', new PyNumber('Infinity')],
+      ['-Infinity', new PyNumber('-Infinity')],
+    ] as const) {
+      if (text.startsWith(w, i)) return ((i += w.length), v)
     }
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/.exec(text.slice(i, i + 400))
     if (!m) return fail('unexpected character')
@@ -74,7 +81,16 @@ export function pyLoads(text: string): PyValue {
       if (c === '"') return out
       if (c === '\\') {
         const e = text[i++]
-        const map: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }
+        const map: Record<string, string> = {
+          '"': '"',
+          '\\': '\\',
+          '/': '/',
+          b: '\b',
+          f: '\f',
+          n: '\n',
+          r: '\r',
+          t: '\t',
+        }
         if (e === 'u') {
           const h = text.slice(i, i + 4)
           if (!/^[0-9a-fA-F]{4}$/.test(h)) fail('bad \\u escape')
@@ -148,5 +164,12 @@ export function pyDumps(v: PyValue): string {
   if (typeof v === 'string') return pyString(v)
   if (v instanceof PyNumber) return /^-?\d+$/.test(v.token) ? v.token.replace(/^-0$/, '0') : pyFloat(v.token)
   if (Array.isArray(v)) return '[' + v.map(pyDumps).join(',') + ']'
-  return '{' + Object.keys(v).sort(byCodePoint).map((k) => pyString(k) + ':' + pyDumps(v[k]!)).join(',') + '}'
+  return (
+    '{' +
+    Object.keys(v)
+      .sort(byCodePoint)
+      .map((k) => pyString(k) + ':' + pyDumps(v[k]!))
+      .join(',') +
+    '}'
+  )
 }

@@ -23,19 +23,38 @@ export type Effect =
 
 const ID = '(?:`((?:[^`]|``)+)`|"([^"]+)"|([A-Za-z0-9_$]+))'
 const id = (m: RegExpExecArray, at: number): string => (m[at] ?? m[at + 1] ?? m[at + 2] ?? '').replace(/``/g, '`')
-const KEYWORDS = new Set(['column', 'index', 'key', 'unique', 'primary', 'constraint', 'foreign', 'fulltext', 'spatial', 'check', 'partition', 'if'])
+const KEYWORDS = new Set([
+  'column',
+  'index',
+  'key',
+  'unique',
+  'primary',
+  'constraint',
+  'foreign',
+  'fulltext',
+  'spatial',
+  'check',
+  'partition',
+  'if',
+])
 
 /** The schema effects of one MySQL statement, or null when they cannot be read from the schema. */
 export function statementEffect(text: string): Effect[] | null {
   const s = text.replace(/^\s*(?:--[^\n]*\n\s*)*/, '').trim()
   let m: RegExpExecArray | null
-  if ((m = new RegExp(`^create\\s+table\\s+(?:if\\s+not\\s+exists\\s+)?${ID}`, 'i').exec(s))) return [{ kind: 'table', table: id(m, 1), present: true }]
-  if ((m = new RegExp(`^drop\\s+table\\s+(?:if\\s+exists\\s+)?${ID}\\s*$`, 'i').exec(s))) return [{ kind: 'table', table: id(m, 1), present: false }]
+  if ((m = new RegExp(`^create\\s+table\\s+(?:if\\s+not\\s+exists\\s+)?${ID}`, 'i').exec(s)))
+    return [{ kind: 'table', table: id(m, 1), present: true }]
+  if ((m = new RegExp(`^drop\\s+table\\s+(?:if\\s+exists\\s+)?${ID}\\s*$`, 'i').exec(s)))
+    return [{ kind: 'table', table: id(m, 1), present: false }]
   if ((m = new RegExp(`^create\\s+(?:unique\\s+|fulltext\\s+|spatial\\s+)?index\\s+${ID}\\s+on\\s+${ID}`, 'i').exec(s)))
     return [{ kind: 'index', index: id(m, 1), table: id(m, 4), present: true }]
-  if ((m = new RegExp(`^drop\\s+index\\s+${ID}\\s+on\\s+${ID}\\s*$`, 'i').exec(s))) return [{ kind: 'index', index: id(m, 1), table: id(m, 4), present: false }]
+  if ((m = new RegExp(`^drop\\s+index\\s+${ID}\\s+on\\s+${ID}\\s*$`, 'i').exec(s)))
+    return [{ kind: 'index', index: id(m, 1), table: id(m, 4), present: false }]
   if ((m = new RegExp(`^rename\\s+table\\s+${ID}\\s+to\\s+${ID}\\s*$`, 'i').exec(s)))
-    return [{ kind: 'table', table: id(m, 4), present: true }, { kind: 'table', table: id(m, 1), present: false }]
+    return [
+      { kind: 'table', table: id(m, 4), present: true },
+      { kind: 'table', table: id(m, 1), present: false },
+    ]
   if ((m = new RegExp(`^alter\\s+table\\s+${ID}\\s+`, 'i').exec(s))) {
     const table = id(m, 1)
     const out: Effect[] = []
@@ -51,20 +70,37 @@ export function statementEffect(text: string): Effect[] | null {
 
 function clauseEffect(table: string, c: string): Effect[] | null {
   let m: RegExpExecArray | null
-  if ((m = new RegExp(`^add\\s+(?:unique\\s+)?(?:index|key)\\s+${ID}`, 'i').exec(c))) return [{ kind: 'index', table, index: id(m, 1), present: true }]
-  if ((m = new RegExp(`^add\\s+constraint\\s+${ID}\\s+(?:unique|primary|foreign)`, 'i').exec(c))) return [{ kind: 'constraint', table, name: id(m, 1), present: true }]
-  if ((m = new RegExp(`^add\\s+column\\s+(?:if\\s+not\\s+exists\\s+)?${ID}`, 'i').exec(c))) return [{ kind: 'column', table, column: id(m, 1), present: true }]
-  if ((m = new RegExp(`^add\\s+${ID}`, 'i').exec(c)) && !KEYWORDS.has(id(m, 1).toLowerCase())) return [{ kind: 'column', table, column: id(m, 1), present: true }]
-  if ((m = new RegExp(`^drop\\s+(?:index|key)\\s+${ID}\\s*$`, 'i').exec(c))) return [{ kind: 'index', table, index: id(m, 1), present: false }]
-  if ((m = new RegExp(`^drop\\s+(?:constraint|foreign\\s+key)\\s+${ID}\\s*$`, 'i').exec(c))) return [{ kind: 'constraint', table, name: id(m, 1), present: false }]
-  if ((m = new RegExp(`^drop\\s+column\\s+(?:if\\s+exists\\s+)?${ID}\\s*$`, 'i').exec(c))) return [{ kind: 'column', table, column: id(m, 1), present: false }]
-  if ((m = new RegExp(`^drop\\s+${ID}\\s*$`, 'i').exec(c)) && !KEYWORDS.has(id(m, 1).toLowerCase())) return [{ kind: 'column', table, column: id(m, 1), present: false }]
+  if ((m = new RegExp(`^add\\s+(?:unique\\s+)?(?:index|key)\\s+${ID}`, 'i').exec(c)))
+    return [{ kind: 'index', table, index: id(m, 1), present: true }]
+  if ((m = new RegExp(`^add\\s+constraint\\s+${ID}\\s+(?:unique|primary|foreign)`, 'i').exec(c)))
+    return [{ kind: 'constraint', table, name: id(m, 1), present: true }]
+  if ((m = new RegExp(`^add\\s+column\\s+(?:if\\s+not\\s+exists\\s+)?${ID}`, 'i').exec(c)))
+    return [{ kind: 'column', table, column: id(m, 1), present: true }]
+  if ((m = new RegExp(`^add\\s+${ID}`, 'i').exec(c)) && !KEYWORDS.has(id(m, 1).toLowerCase()))
+    return [{ kind: 'column', table, column: id(m, 1), present: true }]
+  if ((m = new RegExp(`^drop\\s+(?:index|key)\\s+${ID}\\s*$`, 'i').exec(c)))
+    return [{ kind: 'index', table, index: id(m, 1), present: false }]
+  if ((m = new RegExp(`^drop\\s+(?:constraint|foreign\\s+key)\\s+${ID}\\s*$`, 'i').exec(c)))
+    return [{ kind: 'constraint', table, name: id(m, 1), present: false }]
+  if ((m = new RegExp(`^drop\\s+column\\s+(?:if\\s+exists\\s+)?${ID}\\s*$`, 'i').exec(c)))
+    return [{ kind: 'column', table, column: id(m, 1), present: false }]
+  if ((m = new RegExp(`^drop\\s+${ID}\\s*$`, 'i').exec(c)) && !KEYWORDS.has(id(m, 1).toLowerCase()))
+    return [{ kind: 'column', table, column: id(m, 1), present: false }]
   if ((m = new RegExp(`^rename\\s+column\\s+${ID}\\s+to\\s+${ID}\\s*$`, 'i').exec(c)))
-    return [{ kind: 'column', table, column: id(m, 4), present: true }, { kind: 'column', table, column: id(m, 1), present: false }]
+    return [
+      { kind: 'column', table, column: id(m, 4), present: true },
+      { kind: 'column', table, column: id(m, 1), present: false },
+    ]
   if ((m = new RegExp(`^rename\\s+(?:to\\s+|as\\s+)?${ID}\\s*$`, 'i').exec(c)) && !KEYWORDS.has(id(m, 1).toLowerCase()))
-    return [{ kind: 'table', table: id(m, 1), present: true }, { kind: 'table', table, present: false }]
+    return [
+      { kind: 'table', table: id(m, 1), present: true },
+      { kind: 'table', table, present: false },
+    ]
   if ((m = new RegExp(`^rename\\s+(?:index|key)\\s+${ID}\\s+to\\s+${ID}\\s*$`, 'i').exec(c)))
-    return [{ kind: 'index', table, index: id(m, 4), present: true }, { kind: 'index', table, index: id(m, 1), present: false }]
+    return [
+      { kind: 'index', table, index: id(m, 4), present: true },
+      { kind: 'index', table, index: id(m, 1), present: false },
+    ]
   return null
 }
 
@@ -105,12 +141,26 @@ export class SchemaSnapshot {
     if (!names.length) return new SchemaSnapshot(new Set(), new Set(), new Set(), new Set())
     const list = sql.join(names.map((n) => sql`${n}`))
     const key = (...p: unknown[]) => p.map((x) => String(x).toLowerCase()).join('\u0000')
-    const rows = async (q: ReturnType<typeof sql>) => ((await q.execute(c)).rows as Array<Record<string, unknown>>).map((r) => Object.values(r))
-    const t = await rows(sql`select table_name from information_schema.tables where table_schema = database() and table_name in (${list})`)
-    const col = await rows(sql`select table_name, column_name from information_schema.columns where table_schema = database() and table_name in (${list})`)
-    const idx = await rows(sql`select distinct table_name, index_name from information_schema.statistics where table_schema = database() and table_name in (${list})`)
-    const con = await rows(sql`select table_name, constraint_name from information_schema.table_constraints where table_schema = database() and table_name in (${list})`)
-    return new SchemaSnapshot(new Set(t.map((r) => key(r[0]))), new Set(col.map((r) => key(r[0], r[1]))), new Set(idx.map((r) => key(r[0], r[1]))), new Set(con.map((r) => key(r[0], r[1]))))
+    const rows = async (q: ReturnType<typeof sql>) =>
+      ((await q.execute(c)).rows as Array<Record<string, unknown>>).map((r) => Object.values(r))
+    const t = await rows(
+      sql`select table_name from information_schema.tables where table_schema = database() and table_name in (${list})`,
+    )
+    const col = await rows(
+      sql`select table_name, column_name from information_schema.columns where table_schema = database() and table_name in (${list})`,
+    )
+    const idx = await rows(
+      sql`select distinct table_name, index_name from information_schema.statistics where table_schema = database() and table_name in (${list})`,
+    )
+    const con = await rows(
+      sql`select table_name, constraint_name from information_schema.table_constraints where table_schema = database() and table_name in (${list})`,
+    )
+    return new SchemaSnapshot(
+      new Set(t.map((r) => key(r[0]))),
+      new Set(col.map((r) => key(r[0], r[1]))),
+      new Set(idx.map((r) => key(r[0], r[1]))),
+      new Set(con.map((r) => key(r[0], r[1]))),
+    )
   }
 
   /** true when the schema shows the effect (a created thing present, a dropped one absent) */

@@ -94,7 +94,8 @@ export async function runPlan(db: Db, plan: Plan, state: DbState, opts: RunOptio
 }
 
 const exec = (c: Kysely<unknown>, text: string) => sql.raw(text).execute(c)
-const queryOn = (c: Kysely<unknown>) => async (text: string) => (await sql.raw(text).execute(c)).rows as Record<string, unknown>[]
+const queryOn = (c: Kysely<unknown>) => async (text: string) =>
+  (await sql.raw(text).execute(c)).rows as Record<string, unknown>[]
 
 /** One statement of a revision: its SQL, or its code step (types.ts `run`). */
 async function execStatement(c: Kysely<unknown>, st: Statement): Promise<void> {
@@ -103,20 +104,38 @@ async function execStatement(c: Kysely<unknown>, st: Statement): Promise<void> {
 }
 
 /** A failed statement's own hook (types.ts `onError`): cleanup and a clearer message, merged into the failure. */
-async function withHook(c: Kysely<unknown>, st: Statement | undefined, e: unknown, err: MigrationFailedError): Promise<MigrationFailedError> {
+async function withHook(
+  c: Kysely<unknown>,
+  st: Statement | undefined,
+  e: unknown,
+  err: MigrationFailedError,
+): Promise<MigrationFailedError> {
   if (!st?.onError) return err
   const better = await st.onError(queryOn(c), e).catch(() => undefined)
   if (!better) return err
-  return new MigrationFailedError(better.message, { hint: better.hint, details: { ...(err.details as Record<string, unknown>), ...better.details }, cause: e })
+  return new MigrationFailedError(better.message, {
+    hint: better.hint,
+    details: { ...(err.details as Record<string, unknown>), ...better.details },
+    cause: e,
+  })
 }
 
 /**
  * `multi`: the driver sends text without parameters as one simple query (node-postgres), so the transaction's
  * opening (BEGIN + SET LOCALs) takes one round trip instead of four.
  */
-async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts: RunOptions, multi = false): Promise<AppliedRevision[]> {
+async function runPostgres(
+  c: Kysely<unknown>,
+  plan: Plan,
+  state: DbState,
+  opts: RunOptions,
+  multi = false,
+): Promise<AppliedRevision[]> {
   const applied: AppliedRevision[] = []
-  const settings = [`lock_timeout = '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms'`, `statement_timeout = '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms'`]
+  const settings = [
+    `lock_timeout = '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms'`,
+    `statement_timeout = '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms'`,
+  ]
   // the transaction's timeouts in one round trip; every revision but the last also commits without waiting for the
   // WAL flush (synchronous_commit off: a crash of the server can only lose the newest revisions, never half of one,
   // and the last revision's ordinary commit flushes them all)
@@ -127,7 +146,13 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
   let needTable = state.versions === null
   for (const rev of plan.pending) {
     const stmts = rev.statements('postgres')
-    opts.onEvent?.({ type: 'revision', revision: rev.revision, description: rev.description, dialect: 'postgres', statements: stmts.map((s) => firstLine(s.sql)) })
+    opts.onEvent?.({
+      type: 'revision',
+      revision: rev.revision,
+      description: rev.description,
+      dialect: 'postgres',
+      statements: stmts.map((s) => firstLine(s.sql)),
+    })
     const t0 = Date.now()
     let inTx = false
     let committedPart = false
@@ -136,7 +161,11 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
       // every revision but the last commits without waiting for its WAL flush; the last one's synchronous commit
       // flushes them all (WAL is sequential), so the end state is as durable as before and a server crash mid-run
       // can only leave alembic_version at an earlier, consistent revision (docs/migrations-runner.md)
-      const open = ['BEGIN', ...settings.map((s) => `SET LOCAL ${s}`), ...(rev !== plan.pending.at(-1) ? ['SET LOCAL synchronous_commit = off'] : [])]
+      const open = [
+        'BEGIN',
+        ...settings.map((s) => `SET LOCAL ${s}`),
+        ...(rev !== plan.pending.at(-1) ? ['SET LOCAL synchronous_commit = off'] : []),
+      ]
       if (multi) await exec(c, open.join('; '))
       else for (const o of open) await exec(c, o)
       inTx = true
@@ -187,11 +216,15 @@ async function runPostgres(c: Kysely<unknown>, plan: Plan, state: DbState, opts:
 
 async function runMysql(c: Kysely<unknown>, plan: Plan, state: DbState, opts: RunOptions): Promise<AppliedRevision[]> {
   const applied: AppliedRevision[] = []
-  if (opts.lockTimeoutMs > 0) await exec(c, `SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(opts.lockTimeoutMs / 1000))}`)
+  if (opts.lockTimeoutMs > 0)
+    await exec(c, `SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(opts.lockTimeoutMs / 1000))}`)
   if (opts.statementTimeoutMs > 0) {
     // MariaDB: max_statement_time (seconds); MySQL 8 has no statement timeout for DDL
     await exec(c, `SET SESSION max_statement_time = ${opts.statementTimeoutMs / 1000}`).catch(() =>
-      opts.onEvent?.({ type: 'warn', message: 'This MySQL server has no statement timeout for DDL; --statement-timeout is not applied.' }),
+      opts.onEvent?.({
+        type: 'warn',
+        message: 'This MySQL server has no statement timeout for DDL; --statement-timeout is not applied.',
+      }),
     )
   }
   let prev = plan.current
@@ -200,12 +233,26 @@ async function runMysql(c: Kysely<unknown>, plan: Plan, state: DbState, opts: Ru
       try {
         await exec(c, ALEMBIC_VERSION_DDL)
       } catch (e) {
-        throw failure(e, 'mysql', plan.pending[0]!, { sql: ALEMBIC_VERSION_DDL, table: 'alembic_version' }, applied, false, [])
+        throw failure(
+          e,
+          'mysql',
+          plan.pending[0]!,
+          { sql: ALEMBIC_VERSION_DDL, table: 'alembic_version' },
+          applied,
+          false,
+          [],
+        )
       }
     }
     for (const rev of plan.pending) {
       const stmts = rev.statements('mysql')
-      opts.onEvent?.({ type: 'revision', revision: rev.revision, description: rev.description, dialect: 'mysql', statements: stmts.map((s) => firstLine(s.sql)) })
+      opts.onEvent?.({
+        type: 'revision',
+        revision: rev.revision,
+        description: rev.description,
+        dialect: 'mysql',
+        statements: stmts.map((s) => firstLine(s.sql)),
+      })
       const t0 = Date.now()
       const done: string[] = []
       let current: Statement | undefined
@@ -262,7 +309,14 @@ async function resumeMysql(c: Kysely<unknown>, rev: Revision, stmts: Statement[]
 }
 
 function appliedOf(rev: Revision, statements: number, ms: number): AppliedRevision {
-  return { revision: rev.revision, downRevision: rev.downRevision, release: rev.release, description: rev.description, statements, ms }
+  return {
+    revision: rev.revision,
+    downRevision: rev.downRevision,
+    release: rev.release,
+    description: rev.description,
+    statements,
+    ms,
+  }
 }
 
 function stopIfAsked(opts: RunOptions, rev: Revision, applied: AppliedRevision[], plan: Plan): void {
@@ -307,7 +361,11 @@ function failure(
       `Revision ${rev.revision} waited too long for a lock on ${table} and was ${dialect === 'postgres' ? 'rolled back' : 'stopped'}: another session holds it, most likely a running Dify API or worker.`,
       {
         hint: 'Run the upgrade when traffic is low or with the Dify containers stopped, or raise --lock-timeout.',
-        details: { ...details, lockedTable: st?.table ?? null, partial: dialect === 'mysql' ? doneInRevision : undefined },
+        details: {
+          ...details,
+          lockedTable: st?.table ?? null,
+          partial: dialect === 'mysql' ? doneInRevision : undefined,
+        },
         cause: e,
       },
     )
@@ -330,26 +388,39 @@ function failure(
       hint: doneInRevision.length
         ? `alembic_version still says ${down ?? '(nothing)'}. Fix the cause and run dify upgrade-db again: it finds the applied statements in the schema and continues after them. Or complete the revision by hand and record it with dify db stamp ${rev.revision}.`
         : `Nothing of this revision was applied; alembic_version says ${down ?? '(nothing)'}. Fix the cause and run dify upgrade-db again.`,
-      details: { ...details, appliedInRevision: doneInRevision, ...(byEarlierRun ? { appliedByEarlierRun: byEarlierRun } : {}) },
+      details: {
+        ...details,
+        appliedInRevision: doneInRevision,
+        ...(byEarlierRun ? { appliedByEarlierRun: byEarlierRun } : {}),
+      },
       cause: e,
     },
   )
 }
 
 /** The SQL `runPlan` would execute, as a script (for --sql): Alembic's offline layout. */
-export function planSql(plan: Plan, dialect: SqlDialect, opts: { createVersionTable: boolean; lockTimeoutMs: number; statementTimeoutMs: number }): string {
+export function planSql(
+  plan: Plan,
+  dialect: SqlDialect,
+  opts: { createVersionTable: boolean; lockTimeoutMs: number; statementTimeoutMs: number },
+): string {
   const out: string[] = []
   let prev = plan.current
   let needTable = opts.createVersionTable
   if (dialect === 'mysql') {
-    if (opts.lockTimeoutMs > 0) out.push(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(opts.lockTimeoutMs / 1000))};`, '')
+    if (opts.lockTimeoutMs > 0)
+      out.push(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(opts.lockTimeoutMs / 1000))};`, '')
     if (needTable) out.push(ALEMBIC_VERSION_DDL + ';', '')
     needTable = false
   }
   for (const rev of plan.pending) {
     out.push(`-- Running upgrade ${prev ?? ''} -> ${rev.revision}: ${rev.description}`, '')
     if (dialect === 'postgres') {
-      out.push('BEGIN;', `SET LOCAL lock_timeout = '${opts.lockTimeoutMs}ms';`, `SET LOCAL statement_timeout = '${opts.statementTimeoutMs}ms';`)
+      out.push(
+        'BEGIN;',
+        `SET LOCAL lock_timeout = '${opts.lockTimeoutMs}ms';`,
+        `SET LOCAL statement_timeout = '${opts.statementTimeoutMs}ms';`,
+      )
       if (needTable) out.push(ALEMBIC_VERSION_DDL + ';')
     }
     for (const st of rev.statements(dialect)) {

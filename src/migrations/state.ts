@@ -15,14 +15,31 @@ export function isIgnoredTable(name: string): boolean {
 }
 
 /** A few tables every Dify schema has: their presence means "a Dify database", not "someone else's tables". */
-export const DIFY_SENTINEL_TABLES = ['accounts', 'tenants', 'apps', 'dify_setups', 'datasets', 'celery_taskmeta'] as const
+export const DIFY_SENTINEL_TABLES = [
+  'accounts',
+  'tenants',
+  'apps',
+  'dify_setups',
+  'datasets',
+  'celery_taskmeta',
+] as const
 
 export async function readDbState(db: Db): Promise<DbState> {
   const tables =
     db.dialect === 'postgres'
-      ? await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(db.kysely)
-      : await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = database() and table_type = 'BASE TABLE'`.execute(db.kysely)
-  const names = tables.rows.map((r) => String(r.name ?? (r as Record<string, unknown>).NAME ?? (r as Record<string, unknown>).TABLE_NAME))
+      ? await sql<{
+          name: string
+        }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(
+          db.kysely,
+        )
+      : await sql<{
+          name: string
+        }>`select table_name as name from information_schema.tables where table_schema = database() and table_type = 'BASE TABLE'`.execute(
+          db.kysely,
+        )
+  const names = tables.rows.map((r) =>
+    String(r.name ?? (r as Record<string, unknown>).NAME ?? (r as Record<string, unknown>).TABLE_NAME),
+  )
   let versions: string[] | null = null
   if (names.includes('alembic_version')) {
     const rows = await sql<{ version_num: string }>`select version_num from alembic_version`.execute(db.kysely)
@@ -34,7 +51,9 @@ export async function readDbState(db: Db): Promise<DbState> {
 /** alembic_version's rows only (the table is known to exist; null if it was dropped meanwhile). */
 export async function readVersions(db: Db): Promise<string[] | null> {
   try {
-    return (await sql<{ version_num: string }>`select version_num from alembic_version`.execute(db.kysely)).rows.map((r) => r.version_num)
+    return (await sql<{ version_num: string }>`select version_num from alembic_version`.execute(db.kysely)).rows.map(
+      (r) => r.version_num,
+    )
   } catch {
     return (await readDbState(db)).versions
   }

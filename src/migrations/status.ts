@@ -36,7 +36,10 @@ export interface StatusResult {
   }
 }
 
-export async function dbStatus(deps: { db: () => Promise<Db>; redis?: () => Promise<OpenedRedis>; database: string; revisions?: Revision[] }, opts: TargetOptions = {}): Promise<StatusResult> {
+export async function dbStatus(
+  deps: { db: () => Promise<Db>; redis?: () => Promise<OpenedRedis>; database: string; revisions?: Revision[] },
+  opts: TargetOptions = {},
+): Promise<StatusResult> {
   const chain = chainOf(deps.revisions)
   // status reports rather than refuses: Dify code this CLI cannot serve becomes the problem, the CLI head the target
   let target: Target
@@ -134,7 +137,11 @@ export interface StampResult {
  * `dify db stamp REV`: write alembic_version only (Alembic's `stamp`), creating the table as Alembic does and
  * replacing whatever rows are there (also the 2-row state). Refuses while an upgrade holds the locks (exit 6).
  */
-export async function stampDb(deps: { db: () => Promise<Db>; redis?: () => Promise<OpenedRedis>; database: string; revisions?: Revision[] }, rev: string, opts: { dryRun?: boolean; confirm?: (from: string[] | null, to: string) => Promise<boolean> } = {}): Promise<StampResult> {
+export async function stampDb(
+  deps: { db: () => Promise<Db>; redis?: () => Promise<OpenedRedis>; database: string; revisions?: Revision[] },
+  rev: string,
+  opts: { dryRun?: boolean; confirm?: (from: string[] | null, to: string) => Promise<boolean> } = {},
+): Promise<StampResult> {
   const chain = chainOf(deps.revisions)
   const to = resolveRevisionArg(chain, rev, 'REV')
   const db = await deps.db()
@@ -143,16 +150,30 @@ export async function stampDb(deps: { db: () => Promise<Db>; redis?: () => Promi
   if (state.versions === null) statements.push(ALEMBIC_VERSION_DDL)
   if (state.versions && state.versions.length) statements.push('DELETE FROM alembic_version')
   statements.push(versionStatement(null, to))
-  const result: StampResult = { database: db.describe, from: state.versions, to, toRelease: releaseOfRevision(to).known ? releaseOfRevision(to).description : null, dryRun: Boolean(opts.dryRun), statements }
+  const result: StampResult = {
+    database: db.describe,
+    from: state.versions,
+    to,
+    toRelease: releaseOfRevision(to).known ? releaseOfRevision(to).description : null,
+    dryRun: Boolean(opts.dryRun),
+    statements,
+  }
   if (state.versions?.length === 1 && state.versions[0] === to) return { ...result, statements: [] }
   if (opts.dryRun) return result
-  if (opts.confirm && !(await opts.confirm(state.versions, to))) throw new DifyOpsError('Not confirmed; nothing was changed.')
+  if (opts.confirm && !(await opts.confirm(state.versions, to)))
+    throw new DifyOpsError('Not confirmed; nothing was changed.')
   if (deps.redis) {
     try {
       const r = await deps.redis()
       // the bare key (Dify < 1.14) and the prefixed one (Dify ≥ 1.14, and dify-ops for it)
-      const held = [await inspectRedisLock(r.client, ''), ...(r.keyPrefix ? [await inspectRedisLock(r.client, r.keyPrefix)] : [])]
-      if (held.some((h) => h.held)) throw new BusyError('An upgrade holds Dify\'s lock db_upgrade_lock; stamping now would race with it.', { hint: 'Wait for it to finish (dify db status), or clear a stale lock with dify db lock clear.' })
+      const held = [
+        await inspectRedisLock(r.client, ''),
+        ...(r.keyPrefix ? [await inspectRedisLock(r.client, r.keyPrefix)] : []),
+      ]
+      if (held.some((h) => h.held))
+        throw new BusyError("An upgrade holds Dify's lock db_upgrade_lock; stamping now would race with it.", {
+          hint: 'Wait for it to finish (dify db status), or clear a stale lock with dify db lock clear.',
+        })
     } catch (e) {
       if (e instanceof BusyError) throw e
     }
@@ -160,7 +181,9 @@ export async function stampDb(deps: { db: () => Promise<Db>; redis?: () => Promi
   const lock = new DbUpgradeLock(db, deps.database)
   if (!(await lock.tryAcquire())) {
     await lock.release()
-    throw new BusyError('A dify-ops upgrade is running on this database; stamping now would race with it.', { hint: 'Wait for it to finish (dify db status).' })
+    throw new BusyError('A dify-ops upgrade is running on this database; stamping now would race with it.', {
+      hint: 'Wait for it to finish (dify db status).',
+    })
   }
   try {
     if (db.dialect === 'postgres') {

@@ -37,7 +37,10 @@ export interface Statement {
    * Called when the statement failed, on the same connection, outside any transaction: may clean up (drop an INVALID
    * index) and return a clearer message and hint for the operator (exit 1 stays).
    */
-  onError?: (q: Query, error: unknown) => Promise<{ message: string; hint: string; details?: Record<string, unknown> } | undefined>
+  onError?: (
+    q: Query,
+    error: unknown,
+  ) => Promise<{ message: string; hint: string; details?: Record<string, unknown> } | undefined>
 }
 
 /** Rows a pending revision would change, shown by `db status` and `upgrade-db --dry-run` before it runs. */

@@ -85,12 +85,16 @@ export function chainOf(revisions?: Revision[]): Chain {
   try {
     return revisions ? buildChain(revisions) : buildChain(REVISION_LIST, BASELINE)
   } catch (e) {
-    if (e instanceof RegistryError) throw new DifyOpsError(`This dify-ops build has a broken revision registry: ${e.message}.`, { hint: 'Report this as a bug.' })
+    if (e instanceof RegistryError)
+      throw new DifyOpsError(`This dify-ops build has a broken revision registry: ${e.message}.`, {
+        hint: 'Report this as a bug.',
+      })
     throw e
   }
 }
 
-const pendingOf = (p: Plan): PendingRevision[] => p.pending.map((r) => ({ revision: r.revision, release: r.release, description: r.description }))
+const pendingOf = (p: Plan): PendingRevision[] =>
+  p.pending.map((r) => ({ revision: r.revision, release: r.release, description: r.description }))
 
 /** The pending revisions with their impact on the existing tables and their previews (reads only). */
 export async function pendingWithImpact(db: Db, plan: Plan, state: DbState): Promise<PendingRevision[]> {
@@ -100,7 +104,8 @@ export async function pendingWithImpact(db: Db, plan: Plan, state: DbState): Pro
     return i ? { ...p, tables: i.tables, ...(i.preview ? { preview: i.preview } : {}) } : p
   })
 }
-const releaseLabel = (rev: string | null) => (rev ? (releaseOfRevision(rev).known ? releaseOfRevision(rev).description : null) : null)
+const releaseLabel = (rev: string | null) =>
+  rev ? (releaseOfRevision(rev).known ? releaseOfRevision(rev).description : null) : null
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** `dify db upgrade`: plan, lock, re-plan, apply, release. */
@@ -130,10 +135,35 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     }
     const dataEffects = await pendingDataEffects(db, plan.pending)
     const schema = await checkSchema(db, plan.current)
-    return { ...base, status: 'dry-run', from, fromRelease: releaseLabel(from), to: from, pending: await pendingWithImpact(db, plan, state), applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' }, lockHolder, dataEffects, schema }
+    return {
+      ...base,
+      status: 'dry-run',
+      from,
+      fromRelease: releaseLabel(from),
+      to: from,
+      pending: await pendingWithImpact(db, plan, state),
+      applied: [],
+      completedByOther: false,
+      waitedMs: 0,
+      locks: { redis: 'not-taken', database: 'not-taken' },
+      lockHolder,
+      dataEffects,
+      schema,
+    }
   }
   if (plan.pending.length === 0) {
-    return { ...base, status: 'up-to-date', from, fromRelease: releaseLabel(from), to: from, pending: [], applied: [], completedByOther: false, waitedMs: 0, locks: { redis: 'not-taken', database: 'not-taken' } }
+    return {
+      ...base,
+      status: 'up-to-date',
+      from,
+      fromRelease: releaseLabel(from),
+      to: from,
+      pending: [],
+      applied: [],
+      completedByOther: false,
+      waitedMs: 0,
+      locks: { redis: 'not-taken', database: 'not-taken' },
+    }
   }
 
   const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs
@@ -150,7 +180,8 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
       while (!(await redisLock.tryAcquire())) {
         if (opts.signal?.aborted) throw interrupted()
         const holder = await inspectRedisLock(r.client, lockPrefix)
-        if (opts.noWait || Date.now() >= deadline) throw busy('Dify\'s Redis lock ' + redisLock.key, holder.ttlMs, opts.noWait, timeoutMs)
+        if (opts.noWait || Date.now() >= deadline)
+          throw busy("Dify's Redis lock " + redisLock.key, holder.ttlMs, opts.noWait, timeoutMs)
         opts.onEvent?.({ type: 'wait', lock: 'redis', ttlMs: holder.ttlMs, waitedMs: Date.now() - t0 })
         await sleep(pollMs)
       }
@@ -158,14 +189,18 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     } catch (e) {
       if (e instanceof BusyError || e instanceof InterruptedError) throw e
       redisLock = undefined
-      opts.onEvent?.({ type: 'warn', message: `Redis is not reachable (${(e as Error).message.replace(/\.$/, '')}): continuing with the database lock only; a Dify container migrating at the same time would not be seen.` })
+      opts.onEvent?.({
+        type: 'warn',
+        message: `Redis is not reachable (${(e as Error).message.replace(/\.$/, '')}): continuing with the database lock only; a Dify container migrating at the same time would not be seen.`,
+      })
     }
   }
   const dbLock = new DbUpgradeLock(db, deps.database)
   try {
     while (!(await dbLock.tryAcquire())) {
       if (opts.signal?.aborted) throw interrupted()
-      if (opts.noWait || Date.now() >= deadline) throw busy(`the database lock (${dbLock.kind})`, null, opts.noWait, timeoutMs)
+      if (opts.noWait || Date.now() >= deadline)
+        throw busy(`the database lock (${dbLock.kind})`, null, opts.noWait, timeoutMs)
       opts.onEvent?.({ type: 'wait', lock: 'database', ttlMs: null, waitedMs: Date.now() - t0 })
       await sleep(pollMs)
     }
@@ -176,12 +211,32 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     state = state.versions === null ? await readDbState(db) : { ...state, versions: await readVersions(db) }
     plan = makePlan(chain, state, target, db.dialect)
     if (plan.problem) throw plan.problem
-    const locks = { redis: redisState, database: dbLock.kind === 'none' ? 'not-needed' as const : 'acquired' as const }
+    const locks = {
+      redis: redisState,
+      database: dbLock.kind === 'none' ? ('not-needed' as const) : ('acquired' as const),
+    }
     if (plan.pending.length === 0) {
-      return { ...base, status: 'up-to-date', from: plan.current, fromRelease: releaseLabel(plan.current), to: plan.current, pending: [], applied: [], completedByOther: waited || plan.current !== from, waitedMs, locks }
+      return {
+        ...base,
+        status: 'up-to-date',
+        from: plan.current,
+        fromRelease: releaseLabel(plan.current),
+        to: plan.current,
+        pending: [],
+        applied: [],
+        completedByOther: waited || plan.current !== from,
+        waitedMs,
+        locks,
+      }
     }
     // a half-applied earlier upgrade (schema ≠ alembic_version) is refused with the safe fix (health.ts)
-    if (!deps.revisions && !opts.skipSchemaCheck) await preflight(db, plan, (message) => opts.onEvent?.({ type: 'warn', message }), opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs)
+    if (!deps.revisions && !opts.skipSchemaCheck)
+      await preflight(
+        db,
+        plan,
+        (message) => opts.onEvent?.({ type: 'warn', message }),
+        opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+      )
     const applied = await runPlan(db, plan, state, {
       lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
       statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
@@ -189,7 +244,9 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
       interrupted: () => opts.signal?.aborted === true,
       afterStatement: opts.afterStatement,
       shouldStop: () =>
-        redisLock?.lost ? `Dify's Redis lock ${redisLock.key} was lost (it expired or someone deleted it), so another upgrade could start` : undefined,
+        redisLock?.lost
+          ? `Dify's Redis lock ${redisLock.key} was lost (it expired or someone deleted it), so another upgrade could start`
+          : undefined,
     })
     return {
       ...base,
@@ -214,7 +271,9 @@ const interrupted = () => new InterruptedError('Interrupted while waiting for th
 function busy(what: string, ttlMs: number | null, noWait: boolean | undefined, timeoutMs: number): BusyError {
   const ttl = ttlMs !== null ? ` (it expires in ${Math.ceil(ttlMs / 1000)} s unless renewed)` : ''
   return new BusyError(
-    noWait ? `Another upgrade holds ${what}${ttl}; not waiting (--no-wait).` : `Gave up after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${ttl}.`,
+    noWait
+      ? `Another upgrade holds ${what}${ttl}; not waiting (--no-wait).`
+      : `Gave up after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${ttl}.`,
     {
       hint: 'Let the running upgrade finish (dify db status shows the holder), raise --timeout, or if no upgrade is running, clear a stale lock with dify db lock clear.',
       details: { lock: what, ttlMs },
@@ -248,7 +307,10 @@ export async function upgradeSql(deps: Pick<UpgradeDeps, 'db' | 'revisions'>, op
   let fromSource: SqlResult['fromSource'] = 'flag'
   if (opts.from !== undefined) {
     const f = opts.from.trim().toLowerCase()
-    state = f === 'base' ? { versions: null, otherTables: [] } : { versions: [resolveRevisionArg(chain, f, '--from')], otherTables: [] }
+    state =
+      f === 'base'
+        ? { versions: null, otherTables: [] }
+        : { versions: [resolveRevisionArg(chain, f, '--from')], otherTables: [] }
   } else {
     fromSource = 'database'
     const db = await deps.db()

@@ -44,7 +44,9 @@ export function bindingMember(e: BindingEntry): string {
 
 /** Exchanges and queues that belong to Celery's own machinery, not to tasks. */
 export function isInternalExchange(exchange: string): boolean {
-  return exchange === celeryKeys.pidboxExchange || exchange === celeryKeys.pidboxReplyExchange || exchange === 'celeryev'
+  return (
+    exchange === celeryKeys.pidboxExchange || exchange === celeryKeys.pidboxReplyExchange || exchange === 'celeryev'
+  )
 }
 export function isInternalQueue(queue: string): boolean {
   return queue.endsWith('.celery.pidbox') || queue.startsWith('celeryev.')
@@ -57,7 +59,8 @@ export function queueOfListKey(b: Broker, key: string): { queue: string; priorit
   const i = name.lastIndexOf(PRIORITY_SEP)
   if (i >= 0) {
     const p = Number(name.slice(i + PRIORITY_SEP.length))
-    if (Number.isInteger(p) && (PRIORITY_STEPS as readonly number[]).includes(p)) return { queue: name.slice(0, i), priority: p }
+    if (Number.isInteger(p) && (PRIORITY_STEPS as readonly number[]).includes(p))
+      return { queue: name.slice(0, i), priority: p }
   }
   return { queue: name, priority: 0 }
 }
@@ -69,7 +72,9 @@ export async function scanAll(client: Redis, pattern: string, type?: string): Pr
   do {
     const args: Array<string | number> = [cursor, 'MATCH', pattern, 'COUNT', 1000]
     if (type) args.push('TYPE', type)
-    const [next, keys] = (await (client as unknown as { scan(...a: Array<string | number>): Promise<[string, string[]]> }).scan(...args))
+    const [next, keys] = await (
+      client as unknown as { scan(...a: Array<string | number>): Promise<[string, string[]]> }
+    ).scan(...args)
     cursor = next
     for (const k of keys) out.add(k)
   } while (cursor !== '0')
@@ -86,14 +91,20 @@ export async function readBindings(b: Broker): Promise<Map<string, BindingEntry[
   const out = new Map<string, BindingEntry[]>()
   keys.forEach((k, i) => {
     const members = (res[i]?.[1] as string[] | undefined) ?? []
-    out.set(k.slice(start), members.map(parseBindingMember).filter((e): e is BindingEntry => e !== null))
+    out.set(
+      k.slice(start),
+      members.map(parseBindingMember).filter((e): e is BindingEntry => e !== null),
+    )
   })
   return out
 }
 
 /** Task queues discovered from the bindings and from existing list keys (internal pidbox/celeryev ones excluded). */
 export async function discoverQueues(b: Broker): Promise<{ bound: Set<string>; lists: Set<string> }> {
-  const [bindings, listKeys] = await Promise.all([readBindings(b), scanAll(b.client, `${globEscape(b.prefix)}*`, 'list')])
+  const [bindings, listKeys] = await Promise.all([
+    readBindings(b),
+    scanAll(b.client, `${globEscape(b.prefix)}*`, 'list'),
+  ])
   const bound = new Set<string>()
   for (const [exchange, entries] of bindings) {
     if (isInternalExchange(exchange)) continue
@@ -128,7 +139,14 @@ export async function lookupQueues(b: Broker, exchange: string, routingKey: stri
 /** AMQP topic matching: "*" one word, "#" zero or more words. */
 export function topicMatch(pattern: string, key: string): boolean {
   const re = new RegExp(
-    '^' + pattern.split('.').map((w) => (w === '#' ? '(?:[^.]*(?:\\.[^.]*)*)?' : w === '*' ? '[^.]*' : w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('\\.') + '$',
+    '^' +
+      pattern
+        .split('.')
+        .map((w) =>
+          w === '#' ? '(?:[^.]*(?:\\.[^.]*)*)?' : w === '*' ? '[^.]*' : w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('\\.') +
+      '$',
   )
   return re.test(key)
 }

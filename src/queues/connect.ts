@@ -40,9 +40,10 @@ export function workerQueuesFor(profile: DifyProfile, v: QueueVariables): Expect
   if (profile.celeryWorkerQueuesVariable && v.celeryWorkerQueues?.length) {
     return { queues: v.celeryWorkerQueues, source: 'CELERY_WORKER_QUEUES', version, note: null }
   }
-  const ignored = !profile.celeryWorkerQueuesVariable && v.celeryWorkerQueues?.length
-    ? `CELERY_WORKER_QUEUES is set but the entrypoint of Dify ${version ?? 'at this revision'} does not read it (from 1.10.0 only)`
-    : null
+  const ignored =
+    !profile.celeryWorkerQueuesVariable && v.celeryWorkerQueues?.length
+      ? `CELERY_WORKER_QUEUES is set but the entrypoint of Dify ${version ?? 'at this revision'} does not read it (from 1.10.0 only)`
+      : null
   if (v.celeryQueues?.length) return { queues: v.celeryQueues, source: 'CELERY_QUEUES', version, note: ignored }
   const queues = v.edition === 'CLOUD' ? profile.workerQueuesCloud : profile.workerQueues
   return { queues, source: 'database', version, note: ignored }
@@ -54,25 +55,46 @@ export function workerQueuesFor(profile: DifyProfile, v: QueueVariables): Expect
  * database is reachable.
  */
 export async function expectedQueues(rt: Runtime): Promise<ExpectedQueues> {
-  const vars: QueueVariables = { celeryQueues: rt.config.celeryQueues, celeryWorkerQueues: rt.config.celeryWorkerQueues, edition: rt.config.edition }
+  const vars: QueueVariables = {
+    celeryQueues: rt.config.celeryQueues,
+    celeryWorkerQueues: rt.config.celeryWorkerQueues,
+    edition: rt.config.edition,
+  }
   const fallback = (note: string): ExpectedQueues => {
-    const over = vars.celeryWorkerQueues?.length ? 'CELERY_WORKER_QUEUES' : vars.celeryQueues?.length ? 'CELERY_QUEUES' : null
-    if (over) return { queues: (over === 'CELERY_WORKER_QUEUES' ? vars.celeryWorkerQueues : vars.celeryQueues)!, source: over, version: null, note: null }
+    const over = vars.celeryWorkerQueues?.length
+      ? 'CELERY_WORKER_QUEUES'
+      : vars.celeryQueues?.length
+        ? 'CELERY_QUEUES'
+        : null
+    if (over)
+      return {
+        queues: (over === 'CELERY_WORKER_QUEUES' ? vars.celeryWorkerQueues : vars.celeryQueues)!,
+        source: over,
+        version: null,
+        note: null,
+      }
     return { queues: WORKER_QUEUES_NEWEST, source: 'fallback', version: null, note }
   }
-  if (rt.config.db.embedded) return fallback('no metadata database is configured (DB_* unset): using the newest worker queue list')
+  if (rt.config.db.embedded)
+    return fallback('no metadata database is configured (DB_* unset): using the newest worker queue list')
   try {
     // loaded here, not at the top: only list and task need it, and it brings kysely and the Alembic chain
     const { loadProfile } = await import('../dify/schema-version.js')
     const profile = await loadProfile(await rt.db(), { difyRoot: rt.config.difyRoot })
-    if (!profile.revision) return fallback('the metadata database has no Dify schema: using the newest worker queue list')
+    if (!profile.revision)
+      return fallback('the metadata database has no Dify schema: using the newest worker queue list')
     if (profile.status === 'unknown' || profile.status === 'older') {
-      const f = fallback(`the metadata database is at revision ${profile.revision}, outside the releases this CLI knows: using the newest worker queue list`)
+      const f = fallback(
+        `the metadata database is at revision ${profile.revision}, outside the releases this CLI knows: using the newest worker queue list`,
+      )
       if (f.source === 'fallback') return f
     }
     const r = workerQueuesFor(profile, vars)
     if (profile.newerThanKnown && r.source === 'database') {
-      return { ...r, note: `the metadata database is newer than this CLI knows: using the worker queue list of Dify 1.15.0` }
+      return {
+        ...r,
+        note: `the metadata database is newer than this CLI knows: using the worker queue list of Dify 1.15.0`,
+      }
     }
     return r
   } catch {

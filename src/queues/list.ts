@@ -98,7 +98,9 @@ export async function listQueues(b: Broker, opts: ListOptions): Promise<QueueSna
   const [known, discovered, unacked] = await Promise.all([
     depthOf(names),
     discoverQueues(b),
-    b.client.hlen(celeryKeys.unacked(b.prefix)).then((n) => (n > 0 ? unackedByQueue(b) : { total: 0, byQueue: new Map<string, number>() })),
+    b.client
+      .hlen(celeryKeys.unacked(b.prefix))
+      .then((n) => (n > 0 ? unackedByQueue(b) : { total: 0, byQueue: new Map<string, number>() })),
   ])
   const extra = [...new Set([...discovered.bound, ...discovered.lists, ...unacked.byQueue.keys()])].filter(
     (q) => !known.has(q) && !isInternalQueue(q) && q !== '(unreadable)',
@@ -109,7 +111,10 @@ export async function listQueues(b: Broker, opts: ListOptions): Promise<QueueSna
   let consumersOf: Map<string, string[]> | null = null
   const workers = { asked: false, nodes: [] as string[], elapsedMs: 0 }
   if (opts.workerTimeoutMs > 0) {
-    const r = await broadcast(b, [{ method: 'active_queues' }], { timeoutMs: opts.workerTimeoutMs, signal: opts.signal })
+    const r = await broadcast(b, [{ method: 'active_queues' }], {
+      timeoutMs: opts.workerTimeoutMs,
+      signal: opts.signal,
+    })
     workers.asked = true
     workers.elapsedMs = r.elapsedMs
     consumersOf = new Map()
@@ -141,7 +146,15 @@ export async function listQueues(b: Broker, opts: ListOptions): Promise<QueueSna
     })
   }
   // expected queues in their configured order, then discovered ones by name
-  rows.sort((x, y) => (x.expected === y.expected ? (x.expected ? names.indexOf(x.name) - names.indexOf(y.name) : x.name.localeCompare(y.name)) : x.expected ? -1 : 1))
+  rows.sort((x, y) =>
+    x.expected === y.expected
+      ? x.expected
+        ? names.indexOf(x.name) - names.indexOf(y.name)
+        : x.name.localeCompare(y.name)
+      : x.expected
+        ? -1
+        : 1,
+  )
   return {
     queues: rows,
     totals: { depth: rows.reduce((a, r) => a + r.depth, 0), unacked: unacked.total },

@@ -56,10 +56,30 @@ function clip(s: string, max = ARGS_MAX): string {
 
 function empty(size: number): DecodedMessage {
   return {
-    status: 'malformed', problem: null, size, protocol: null, task: null, id: null, args: null, kwargs: null, eta: null,
-    expires: null, retries: null, rootId: null, parentId: null, groupId: null, origin: null, contentType: null,
-    contentEncoding: null, bodyEncoding: null, bodySize: null, priority: null, deliveryTag: null, exchange: null,
-    routingKey: null, redelivered: false,
+    status: 'malformed',
+    problem: null,
+    size,
+    protocol: null,
+    task: null,
+    id: null,
+    args: null,
+    kwargs: null,
+    eta: null,
+    expires: null,
+    retries: null,
+    rootId: null,
+    parentId: null,
+    groupId: null,
+    origin: null,
+    contentType: null,
+    contentEncoding: null,
+    bodyEncoding: null,
+    bodySize: null,
+    priority: null,
+    deliveryTag: null,
+    exchange: null,
+    routingKey: null,
+    redelivered: false,
   }
 }
 
@@ -74,7 +94,9 @@ export function decodeBase64(text: string): Buffer | null {
 
 /** Render a decoded JSON value compactly for display (kombu type markers shown as their value). */
 export function renderValue(v: unknown): string {
-  return clip(JSON.stringify(v, (_k, x) => (isObj(x) && '__type__' in x && '__value__' in x ? x.__value__ : x)) ?? 'null')
+  return clip(
+    JSON.stringify(v, (_k, x) => (isObj(x) && '__type__' in x && '__value__' in x ? x.__value__ : x)) ?? 'null',
+  )
 }
 
 /** The envelope object, or null (with the reason) when the text is not a kombu envelope. */
@@ -112,14 +134,20 @@ const secretKwarg = (name: string) => isSecretName(name) || /^(code|token)$/i.te
  */
 export function redactKwargs(v: unknown): unknown {
   if (typeof v === 'string') {
-    return v.replace(/(['"])([A-Za-z_][A-Za-z0-9_]*)\1(\s*:\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^,}]+)/g,
-      (m, q: string, k: string, sep: string) => (secretKwarg(k) ? `${q}${k}${q}${sep}'${REDACTED}'` : m))
+    return v.replace(
+      /(['"])([A-Za-z_][A-Za-z0-9_]*)\1(\s*:\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^,}]+)/g,
+      (m, q: string, k: string, sep: string) => (secretKwarg(k) ? `${q}${k}${q}${sep}'${REDACTED}'` : m),
+    )
   }
   if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, secretKwarg(k) ? REDACTED : x]))
   return v
 }
 
-export function decodeEnvelope(env: Record<string, unknown>, out: DecodedMessage = empty(0), opts: { body?: boolean } = {}): DecodedMessage {
+export function decodeEnvelope(
+  env: Record<string, unknown>,
+  out: DecodedMessage = empty(0),
+  opts: { body?: boolean } = {},
+): DecodedMessage {
   const headers = isObj(env.headers) ? env.headers : {}
   const props = isObj(env.properties) ? env.properties : {}
   const dinfo = isObj(props.delivery_info) ? props.delivery_info : {}
@@ -241,7 +269,8 @@ export interface QuickSummary {
 // Celery's as_task_v2 header order as kombu serialises it (celery/app/amqp.py; celery-redis-wire.md §3), matched
 // (sticky) from the quote that closes the body string. The captured values must be printable ASCII (the text is
 // Latin-1, which reads the same as UTF-8 only there; kombu writes ensure_ascii JSON anyway)
-const QUICK_HEAD = /", "content-encoding": "(?:[^"\\]|\\.)*", "content-type": "((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*)", "headers": \{"lang": "(?:[^"\\]|\\.)*", "task": "((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*)", "id": "(?:[^"\\]|\\.)*", "shadow": (?:null|"(?:[^"\\]|\\.)*"), "eta": (?:null|"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*)"), /y
+const QUICK_HEAD =
+  /", "content-encoding": "(?:[^"\\]|\\.)*", "content-type": "((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*)", "headers": \{"lang": "(?:[^"\\]|\\.)*", "task": "((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*)", "id": "(?:[^"\\]|\\.)*", "shadow": (?:null|"(?:[^"\\]|\\.)*"), "eta": (?:null|"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*)"), /y
 // the later keys stats cares about, found in one pass. A match is a key when a quote opens it (checked after the
 // match: a leading quote in the pattern makes the search about twice as slow); it is never inside a string value,
 // where the quote that follows the name would be escaped
@@ -282,7 +311,12 @@ export function quickSummaryBuf(buf: Buffer, start = 0, stop = buf.length): Quic
   const len = end - b0
   let pad = 0
   while (pad < len && s.charCodeAt(end - 1 - pad) === 0x3d) pad++
-  let valid = len % 4 === 0 && pad <= 2 && notBetween(s, '\\', b0, end) && notBetween(s, '-', b0, end) && notBetween(s, '_', b0, end)
+  let valid =
+    len % 4 === 0 &&
+    pad <= 2 &&
+    notBetween(s, '\\', b0, end) &&
+    notBetween(s, '-', b0, end) &&
+    notBetween(s, '_', b0, end)
   if (valid && Buffer.from(s.substring(b0, end), 'base64').length !== (len / 4) * 3 - pad) valid = false
   if (!valid && s.indexOf('"body_encoding": "base64"', after) >= 0) return null
   let redelivered = false

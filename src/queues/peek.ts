@@ -22,7 +22,11 @@ export interface PeekResult {
   messages: PeekedMessage[]
 }
 
-export async function peekQueue(b: Broker, queue: string, opts: { count: number; priority?: number; includeRaw?: boolean; rawMax?: number }): Promise<PeekResult> {
+export async function peekQueue(
+  b: Broker,
+  queue: string,
+  opts: { count: number; priority?: number; includeRaw?: boolean; rawMax?: number },
+): Promise<PeekResult> {
   const lists = queueLists(b, queue)
   const pipe = b.client.pipeline()
   for (const l of lists) pipe.llen(l.key)
@@ -39,7 +43,8 @@ export async function peekQueue(b: Broker, queue: string, opts: { count: number;
     const raws = await b.client.lrange(l.key, -want, -1)
     for (const raw of raws.reverse()) {
       const m: PeekedMessage = { position: ++position, list: l.priority, ...decodeMessage(raw) }
-      if (opts.includeRaw) m.raw = raw.length > (opts.rawMax ?? 65536) ? raw.slice(0, opts.rawMax ?? 65536) + '...' : raw
+      if (opts.includeRaw)
+        m.raw = raw.length > (opts.rawMax ?? 65536) ? raw.slice(0, opts.rawMax ?? 65536) + '...' : raw
       messages.push(m)
     }
   }
@@ -69,7 +74,14 @@ export interface StatsResult {
   elapsedMs: number
 }
 
-interface Acc { count: number; bytes: number; min: number; max: number; withEta: number; redelivered: number }
+interface Acc {
+  count: number
+  bytes: number
+  min: number
+  max: number
+  withEta: number
+  redelivered: number
+}
 
 /**
  * Count a queue by task name, streamed in chunks (memory bounded by the chunks in flight and the number of distinct
@@ -156,7 +168,14 @@ export async function queueStats(
 }
 
 /** The same scan through ioredis (one chunk ahead), for a client whose socket cannot be taken over. */
-async function scanWithClient(b: Broker, key: string, chunk: number, onElement: ElementFn, onChunk: () => void, signal?: AbortSignal): Promise<void> {
+async function scanWithClient(
+  b: Broker,
+  key: string,
+  chunk: number,
+  onElement: ElementFn,
+  onChunk: () => void,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = b.client.lrangeBuffer(key, 0, chunk - 1)
   for (let start = 0; ; start += chunk) {
     const bufs = await next

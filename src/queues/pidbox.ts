@@ -28,7 +28,13 @@ export interface BroadcastResult {
 let clock = 1
 
 /** The kombu envelope of a control message (JSON body, base64). */
-export function controlEnvelope(req: ControlRequest, ticket: string, oid: string, timeoutMs: number, destination: string[] | null): string {
+export function controlEnvelope(
+  req: ControlRequest,
+  ticket: string,
+  oid: string,
+  timeoutMs: number,
+  destination: string[] | null,
+): string {
   const body = {
     method: req.method,
     arguments: req.arguments ?? {},
@@ -79,7 +85,10 @@ export async function broadcast(
     for (const r of requests) {
       const ticket = randomUUID()
       tickets.set(ticket, r.method)
-      pipe.publish(celeryKeys.pidboxChannel(b.db, b.prefix), controlEnvelope(r, ticket, oid, opts.timeoutMs, opts.destination ?? null))
+      pipe.publish(
+        celeryKeys.pidboxChannel(b.db, b.prefix),
+        controlEnvelope(r, ticket, oid, opts.timeoutMs, opts.destination ?? null),
+      )
     }
     const res = (await pipe.exec()) ?? []
     receivers = Math.max(0, ...res.map((x) => Number(x[1] ?? 0)))
@@ -96,14 +105,24 @@ export async function broadcast(
       for (const [node, value] of Object.entries(reply.body)) replies[method]![node] = sanitizeReply(method, value)
     }
   } finally {
-    await b.client.pipeline().srem(bindingKey, member).del(...replyKeys).exec().catch(() => {})
+    await b.client
+      .pipeline()
+      .srem(bindingKey, member)
+      .del(...replyKeys)
+      .exec()
+      .catch(() => {})
   }
   return { receivers, replies, elapsedMs: Date.now() - started }
 }
 
 function decodeReply(raw: string): { ticket: string; body: Record<string, unknown> } | null {
   try {
-    const env = parseTolerant(raw) as { body?: unknown; headers?: { ticket?: unknown }; properties?: { body_encoding?: unknown }; 'content-type'?: unknown }
+    const env = parseTolerant(raw) as {
+      body?: unknown
+      headers?: { ticket?: unknown }
+      properties?: { body_encoding?: unknown }
+      'content-type'?: unknown
+    }
     if (typeof env?.body !== 'string' || typeof env.headers?.ticket !== 'string') return null
     if (env['content-type'] !== 'application/json') return null
     const bytes = env.properties?.body_encoding === 'base64' ? decodeBase64(env.body) : Buffer.from(env.body)

@@ -18,7 +18,12 @@ export interface PurgeResult {
 }
 
 /** Messages that a purge would remove right now. */
-export async function countPurge(b: Broker, queue: string, task: string | null, opts: { chunk?: number } = {}): Promise<PurgeResult> {
+export async function countPurge(
+  b: Broker,
+  queue: string,
+  task: string | null,
+  opts: { chunk?: number } = {},
+): Promise<PurgeResult> {
   if (task === null) {
     const lists = queueLists(b, queue)
     const pipe = b.client.pipeline()
@@ -96,7 +101,9 @@ export async function purgeTask(
       let r: number
       try {
         const len = await b.client.llen(l.key)
-        r = all ? await b.client.lrem(l.key, 0, tomb) : await b.client.lrem(l.key, hi <= len - 1 - lo ? pending : -pending, tomb)
+        r = all
+          ? await b.client.lrem(l.key, 0, tomb)
+          : await b.client.lrem(l.key, hi <= len - 1 - lo ? pending : -pending, tomb)
       } catch (err) {
         byPriority[String(l.priority)] = n
         return failed(err, 'remove the marked messages')
@@ -122,7 +129,15 @@ export async function purgeTask(
         if (j < 0) {
           // moved by more than a chunk (a burst of LPUSH), or taken by a worker. From the tail it is at most as far
           // as when it was read (only consumers and removals below it bring it closer), so LPOS is bounded.
-          const p = (await b.client.call('LPOS', l.key, anchor.value, 'RANK', '-1', 'MAXLEN', String(anchor.tailDist + 1))) as number | null
+          const p = (await b.client.call(
+            'LPOS',
+            l.key,
+            anchor.value,
+            'RANK',
+            '-1',
+            'MAXLEN',
+            String(anchor.tailDist + 1),
+          )) as number | null
           if (p === null) break // the anchor was consumed, and so was everything older: nothing is left to read
           ;[len, raws] = await readChunk(b, l.key, p, chunk)
           atTail = raws.length < chunk
@@ -144,15 +159,17 @@ export async function purgeTask(
       const cands: Array<{ rel: number; value: string; tailDist: number }> = []
       raws.forEach((raw, i) => {
         if (raw === tomb) foreign = true
-        else if (decodeMessage(raw, { body: false }).task === task) cands.push({ rel: i, value: raw, tailDist: Math.max(0, len - 1 - (base + i)) })
+        else if (decodeMessage(raw, { body: false }).task === task)
+          cands.push({ rel: i, value: raw, tailDist: Math.max(0, len - 1 - (base + i)) })
       })
       let shift = 0
       if (opts.dryRun) n += cands.length
       else {
         // one or more scripts, each within the time budget; marks do not move anything
-        for (let k = 0; k < cands.length; ) {
+        for (let k = 0; k < cands.length;) {
           const args: string[] = [tomb, budgetUs]
-          for (const c of cands.slice(k, k + batch)) args.push(String(base + c.rel + shift), String(c.tailDist), c.value)
+          for (const c of cands.slice(k, k + batch))
+            args.push(String(base + c.rel + shift), String(c.tailDist), c.value)
           let r: [number, number, number]
           try {
             r = (await b.client.eval(MARK_LUA, 1, l.key, ...args)) as [number, number, number]
@@ -190,6 +207,10 @@ export async function purgeTask(
 }
 
 async function readChunk(b: Broker, key: string, from: number, chunk: number): Promise<[number, string[]]> {
-  const res = await b.client.multi().llen(key).lrange(key, from, from + chunk - 1).exec()
+  const res = await b.client
+    .multi()
+    .llen(key)
+    .lrange(key, from, from + chunk - 1)
+    .exec()
   return [Number(res?.[0]?.[1] ?? 0), (res?.[1]?.[1] as string[] | undefined) ?? []]
 }

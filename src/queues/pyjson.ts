@@ -11,7 +11,13 @@
 export class PyNumber {
   constructor(readonly raw: string) {}
   valueOf(): number {
-    return this.raw === 'NaN' ? NaN : this.raw === 'Infinity' ? Infinity : this.raw === '-Infinity' ? -Infinity : Number(this.raw)
+    return this.raw === 'NaN'
+      ? NaN
+      : this.raw === 'Infinity'
+        ? Infinity
+        : this.raw === '-Infinity'
+          ? -Infinity
+          : Number(this.raw)
   }
 }
 
@@ -89,7 +95,12 @@ class Parser {
         this.i++
         this.ws()
         // defineProperty: a "__proto__" key stays an ordinary key
-        Object.defineProperty(o, k, { value: this.value(depth + 1), enumerable: true, writable: true, configurable: true })
+        Object.defineProperty(o, k, {
+          value: this.value(depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
         this.ws()
         if (s[this.i] === ',') {
           this.i++
@@ -126,7 +137,11 @@ class Parser {
       }
     }
     if (c === '"') return this.string()
-    for (const [tok, v] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [tok, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (s.startsWith(tok, this.i)) {
         this.i += tok.length
         return v
@@ -165,7 +180,16 @@ class Parser {
       }
       if (ch === '\\') {
         const e = s[this.i + 1]
-        const map: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }
+        const map: Record<string, string> = {
+          '"': '"',
+          '\\': '\\',
+          '/': '/',
+          b: '\b',
+          f: '\f',
+          n: '\n',
+          r: '\r',
+          t: '\t',
+        }
         if (e !== undefined && e in map) {
           out += map[e]
           this.i += 2
@@ -199,7 +223,9 @@ export function dumpsPython(v: PyJson | unknown): string {
   if (typeof v === 'string') return pyString(v)
   if (Array.isArray(v)) return `[${v.map(dumpsPython).join(', ')}]`
   if (typeof v === 'object') {
-    return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${pyString(k)}: ${dumpsPython(x)}`).join(', ')}}`
+    return `{${Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${pyString(k)}: ${dumpsPython(x)}`)
+      .join(', ')}}`
   }
   return pyString(String(v))
 }

@@ -49,7 +49,11 @@ export function listFlow(prev: ListMark | undefined, cur: ListSample): Flow {
 }
 
 export function addFlows(flows: Flow[]): Flow {
-  return flows.reduce((a, f) => ({ in: a.in + f.in, out: a.out + f.out, exact: a.exact && f.exact }), { in: 0, out: 0, exact: true })
+  return flows.reduce((a, f) => ({ in: a.in + f.in, out: a.out + f.out, exact: a.exact && f.exact }), {
+    in: 0,
+    out: 0,
+    exact: true,
+  })
 }
 
 export interface QueueRate extends Flow {
@@ -119,7 +123,8 @@ export class RateTracker {
     if (!prev) return null
     const seconds = (s.at - prev.at) / 1000
     const out = new Map<string, QueueRate>()
-    for (const [q, keys] of lists) out.set(q, toRate(addFlows(keys.map((k) => listFlow(prev.marks.get(k), s.lists.get(k)!))), seconds))
+    for (const [q, keys] of lists)
+      out.set(q, toRate(addFlows(keys.map((k) => listFlow(prev.marks.get(k), s.lists.get(k)!))), seconds))
     return out
   }
 }

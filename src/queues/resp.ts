@@ -73,7 +73,8 @@ export class ArrayReplyParser {
         }
         continue
       }
-      if (type !== 0x24) throw new Error(`unexpected array element type ${JSON.stringify(String.fromCharCode(type ?? 0))} from Redis`)
+      if (type !== 0x24)
+        throw new Error(`unexpected array element type ${JSON.stringify(String.fromCharCode(type ?? 0))} from Redis`)
       const len = Number(buf.toString('latin1', p + 1, eol))
       const start = eol + 2
       if (len < 0) {
@@ -120,7 +121,16 @@ export interface RawLrange {
    * comes back short. Every element is passed to `onElement` as a slice of a socket buffer that is only valid during
    * the call. Returns the number of elements read.
    */
-  scan(key: string, opts: { chunk: number; inFlight: number; onElement: ElementFn; onChunk?: (n: number) => void; signal?: AbortSignal }): Promise<number>
+  scan(
+    key: string,
+    opts: {
+      chunk: number
+      inFlight: number
+      onElement: ElementFn
+      onChunk?: (n: number) => void
+      signal?: AbortSignal
+    },
+  ): Promise<number>
   close(): void
 }
 

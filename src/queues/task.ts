@@ -29,8 +29,23 @@ export interface TaskLocation {
   workersAsked: number
 }
 
-export async function findTask(b: Broker, id: string, opts: { queues: string[]; workerTimeoutMs: number; chunk?: number; signal?: AbortSignal }): Promise<TaskLocation> {
-  const loc: TaskLocation = { id, where: 'unknown', result: null, worker: null, queue: null, position: null, priority: null, reservedAt: null, message: null, workersAsked: 0 }
+export async function findTask(
+  b: Broker,
+  id: string,
+  opts: { queues: string[]; workerTimeoutMs: number; chunk?: number; signal?: AbortSignal },
+): Promise<TaskLocation> {
+  const loc: TaskLocation = {
+    id,
+    where: 'unknown',
+    result: null,
+    worker: null,
+    queue: null,
+    position: null,
+    priority: null,
+    reservedAt: null,
+    message: null,
+    workersAsked: 0,
+  }
   const meta = await b.client.get(celeryKeys.taskMeta(id, b.prefix))
   if (meta !== null) {
     let parsed: unknown
@@ -42,11 +57,15 @@ export async function findTask(b: Broker, id: string, opts: { queues: string[]; 
     return { ...loc, where: 'result', result: parsed as Record<string, unknown> }
   }
   if (opts.workerTimeoutMs > 0) {
-    const r = await broadcast(b, [{ method: 'query_task', arguments: { ids: [id] } }], { timeoutMs: opts.workerTimeoutMs, signal: opts.signal })
+    const r = await broadcast(b, [{ method: 'query_task', arguments: { ids: [id] } }], {
+      timeoutMs: opts.workerTimeoutMs,
+      signal: opts.signal,
+    })
     loc.workersAsked = r.receivers
     for (const [node, reply] of Object.entries(r.replies.query_task ?? {})) {
       const hit = (reply as Record<string, unknown> | null)?.[id]
-      if (Array.isArray(hit)) return { ...loc, where: 'worker', worker: { node, state: String(hit[0]), info: hit[1] ?? null } }
+      if (Array.isArray(hit))
+        return { ...loc, where: 'worker', worker: { node, state: String(hit[0]), info: hit[1] ?? null } }
     }
   }
   const needle = JSON.stringify(id).slice(1, -1)
@@ -63,7 +82,15 @@ export async function findTask(b: Broker, id: string, opts: { queues: string[]; 
         for (let i = raws.length - 1; i >= 0; i--) {
           if (!raws[i]!.includes(needle)) continue
           const m = decodeMessage(raws[i]!)
-          if (m.id === id) return { ...loc, where: 'queue', queue: q, priority: l.priority, position: len - (Math.max(0, end - chunk) + i), message: m }
+          if (m.id === id)
+            return {
+              ...loc,
+              where: 'queue',
+              queue: q,
+              priority: l.priority,
+              position: len - (Math.max(0, end - chunk) + i),
+              message: m,
+            }
         }
       }
     }

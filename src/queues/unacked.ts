@@ -33,7 +33,10 @@ export interface UnackedEntry extends DecodedMessage {
 }
 
 /** Every unacked entry, oldest first; `olderThanS` keeps those reserved at least that long ago. */
-export async function listUnacked(b: Broker, opts: { olderThanS?: number; now?: number; keepRaw?: boolean } = {}): Promise<UnackedEntry[]> {
+export async function listUnacked(
+  b: Broker,
+  opts: { olderThanS?: number; now?: number; keepRaw?: boolean } = {},
+): Promise<UnackedEntry[]> {
   const now = opts.now ?? Date.now() / 1000
   const hashKey = celeryKeys.unacked(b.prefix)
   const indexKey = celeryKeys.unackedIndex(b.prefix)
@@ -56,7 +59,8 @@ export async function listUnacked(b: Broker, opts: { olderThanS?: number; now?: 
     do {
       const [next, kv] = await b.client.hscan(hashKey, cursor, 'COUNT', 1000)
       cursor = next
-      for (let i = 0; i < kv.length; i += 2) if (!seen.has(kv[i]!)) out.push(entry(kv[i]!, kv[i + 1]!, null, now, opts.keepRaw))
+      for (let i = 0; i < kv.length; i += 2)
+        if (!seen.has(kv[i]!)) out.push(entry(kv[i]!, kv[i + 1]!, null, now, opts.keepRaw))
     } while (cursor !== '0')
   }
   const min = opts.olderThanS ?? 0
@@ -123,17 +127,31 @@ export interface RestoreOutcome {
   id: string | null
   task: string | null
   queue: string | null
-  /** restored: pushed back; cleaned: index entry without message removed; gone: acked/restored meanwhile;
-   *  skipped: not restorable (reason in problem) */
+  /**
+   * restored: pushed back; cleaned: index entry without message removed; gone: acked/restored meanwhile;
+   *  skipped: not restorable (reason in problem)
+   */
   outcome: 'restored' | 'cleaned' | 'gone' | 'skipped'
   targets: string[]
   problem: string | null
 }
 
 /** The envelope as kombu re-publishes it: redelivered flags set, re-serialised like Python's json.dumps. */
-export function redeliveredPayload(value: string): { payload: string; exchange: string; routingKey: string; priority: number } {
+export function redeliveredPayload(value: string): {
+  payload: string
+  exchange: string
+  routingKey: string
+  priority: number
+} {
   const v = parseLossless(value)
-  if (!Array.isArray(v) || v.length < 3 || !v[0] || typeof v[0] !== 'object' || Array.isArray(v[0]) || v[0] instanceof PyNumber) {
+  if (
+    !Array.isArray(v) ||
+    v.length < 3 ||
+    !v[0] ||
+    typeof v[0] !== 'object' ||
+    Array.isArray(v[0]) ||
+    v[0] instanceof PyNumber
+  ) {
     throw new Error('unacked value is not [envelope, exchange, routing_key]')
   }
   const env = v[0] as Record<string, PyJson>
@@ -159,7 +177,11 @@ export function redeliveredPayload(value: string): { payload: string; exchange: 
  * Restore entries (from listUnacked with keepRaw) under kombu's `unacked_mutex`. Throws BusyError when a worker
  * holds the mutex (it is restoring right now).
  */
-export async function restoreUnacked(b: Broker, entries: UnackedEntry[], opts: { dryRun?: boolean } = {}): Promise<RestoreOutcome[]> {
+export async function restoreUnacked(
+  b: Broker,
+  entries: UnackedEntry[],
+  opts: { dryRun?: boolean } = {},
+): Promise<RestoreOutcome[]> {
   const mutexKey = celeryKeys.unackedMutex(b.prefix)
   const token = randomUUID().replace(/-/g, '')
   if (!opts.dryRun) {
@@ -175,7 +197,16 @@ export async function restoreUnacked(b: Broker, entries: UnackedEntry[], opts: {
     for (const e of entries) {
       const base = { deliveryTag: e.deliveryTag, id: e.id, task: e.task, queue: e.queue }
       if (e.inconsistency === 'no-message') {
-        if (!opts.dryRun) await b.client.eval(RESTORE_LUA, 2, celeryKeys.unacked(b.prefix), celeryKeys.unackedIndex(b.prefix), e.deliveryTag, '', '')
+        if (!opts.dryRun)
+          await b.client.eval(
+            RESTORE_LUA,
+            2,
+            celeryKeys.unacked(b.prefix),
+            celeryKeys.unackedIndex(b.prefix),
+            e.deliveryTag,
+            '',
+            '',
+          )
         out.push({ ...base, outcome: 'cleaned', targets: [], problem: 'index entry without a message' })
         continue
       }
@@ -192,7 +223,12 @@ export async function restoreUnacked(b: Broker, entries: UnackedEntry[], opts: {
       }
       const queues = await lookupQueues(b, r.exchange, r.routingKey)
       if (!queues.length) {
-        out.push({ ...base, outcome: 'skipped', targets: [], problem: `no queue is bound to exchange "${r.exchange}" with routing key "${r.routingKey}"; left in unacked` })
+        out.push({
+          ...base,
+          outcome: 'skipped',
+          targets: [],
+          problem: `no queue is bound to exchange "${r.exchange}" with routing key "${r.routingKey}"; left in unacked`,
+        })
         continue
       }
       const targets = queues.map((q) => priorityListKey(q, r.priority))
@@ -201,9 +237,23 @@ export async function restoreUnacked(b: Broker, entries: UnackedEntry[], opts: {
         continue
       }
       const res = Number(
-        await b.client.eval(RESTORE_LUA, 2 + targets.length, celeryKeys.unacked(b.prefix), celeryKeys.unackedIndex(b.prefix), ...targets.map((t) => b.prefix + t), e.deliveryTag, e.rawValue, r.payload),
+        await b.client.eval(
+          RESTORE_LUA,
+          2 + targets.length,
+          celeryKeys.unacked(b.prefix),
+          celeryKeys.unackedIndex(b.prefix),
+          ...targets.map((t) => b.prefix + t),
+          e.deliveryTag,
+          e.rawValue,
+          r.payload,
+        ),
       )
-      out.push({ ...base, outcome: res > 0 ? 'restored' : 'gone', targets, problem: res === -1 ? 'changed meanwhile; left alone' : res === -2 ? 'acked or restored meanwhile' : null })
+      out.push({
+        ...base,
+        outcome: res > 0 ? 'restored' : 'gone',
+        targets,
+        problem: res === -1 ? 'changed meanwhile; left alone' : res === -2 ? 'acked or restored meanwhile' : null,
+      })
     }
   } finally {
     if (!opts.dryRun) await b.client.eval(UNLOCK_LUA, 1, mutexKey, token).catch(() => {})

@@ -52,8 +52,15 @@ function task(info: Record<string, unknown> | undefined, now: number, eta?: unkn
   }
 }
 
-export async function inspectWorkers(b: Broker, opts: { timeoutMs: number; destination?: string[]; signal?: AbortSignal }): Promise<WorkersResult> {
-  const r = await broadcast(b, INSPECT_METHODS.map((method) => ({ method })), opts)
+export async function inspectWorkers(
+  b: Broker,
+  opts: { timeoutMs: number; destination?: string[]; signal?: AbortSignal },
+): Promise<WorkersResult> {
+  const r = await broadcast(
+    b,
+    INSPECT_METHODS.map((method) => ({ method })),
+    opts,
+  )
   const now = Date.now() / 1000
   const nodes = new Set<string>()
   for (const byNode of Object.values(r.replies)) for (const n of Object.keys(byNode)) nodes.add(n)
@@ -63,7 +70,8 @@ export async function inspectWorkers(b: Broker, opts: { timeoutMs: number; desti
     for (const m of INSPECT_METHODS) {
       const v = get(m)
       if (v === undefined) problems.push(`no ${m} reply`)
-      else if (v && typeof v === 'object' && !Array.isArray(v) && 'error' in v) problems.push(`${m}: ${String((v as { error: unknown }).error)}`)
+      else if (v && typeof v === 'object' && !Array.isArray(v) && 'error' in v)
+        problems.push(`${m}: ${String((v as { error: unknown }).error)}`)
     }
     const stats = (get('stats') ?? {}) as Record<string, unknown>
     const pool = (stats.pool ?? {}) as Record<string, unknown>
@@ -75,10 +83,14 @@ export async function inspectWorkers(b: Broker, opts: { timeoutMs: number; desti
       pool: typeof pool.implementation === 'string' ? pool.implementation : 'threads' in pool ? 'threads' : null,
       uptimeSeconds: typeof stats.uptime === 'number' ? stats.uptime : null,
       processed: (stats.total && typeof stats.total === 'object' ? stats.total : {}) as Record<string, number>,
-      queues: list('active_queues').map((q) => (q as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string'),
+      queues: list('active_queues')
+        .map((q) => (q as { name?: unknown })?.name)
+        .filter((n): n is string => typeof n === 'string'),
       active: list('active').map((t) => task(t as Record<string, unknown>, now)),
       reserved: list('reserved').map((t) => task(t as Record<string, unknown>, now)),
-      scheduled: list('scheduled').map((t) => task((t as { request?: Record<string, unknown> })?.request, now, (t as { eta?: unknown })?.eta)),
+      scheduled: list('scheduled').map((t) =>
+        task((t as { request?: Record<string, unknown> })?.request, now, (t as { eta?: unknown })?.eta),
+      ),
       stats: get('stats') ?? null,
       problems,
     }

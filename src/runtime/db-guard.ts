@@ -11,10 +11,21 @@
  *   statements are refused except ROLLBACK.
  */
 import { connect as netConnect } from 'node:net'
-import { DeadlineError, faultOf, isConnectionLoss, isLockWait, sqlTable, txVerb, WriteTracker, type Guard, type Limits } from './faults.js'
+import {
+  DeadlineError,
+  faultOf,
+  isConnectionLoss,
+  isLockWait,
+  sqlTable,
+  txVerb,
+  WriteTracker,
+  type Guard,
+  type Limits,
+} from './faults.js'
 
 export const INTERRUPTED_CODE = 'DIFY_OPS_INTERRUPTED'
-const interruptedErr = () => Object.assign(new Error('interrupted: no new statement is sent after Ctrl-C'), { code: INTERRUPTED_CODE })
+const interruptedErr = () =>
+  Object.assign(new Error('interrupted: no new statement is sent after Ctrl-C'), { code: INTERRUPTED_CODE })
 
 /** A `-c name=value` in DB_EXTRAS options, in milliseconds (PostgreSQL's units: ms default, s, min, h). */
 export function optionMs(pgOptions: string | undefined, name: string): number | undefined {
@@ -25,12 +36,20 @@ export function optionMs(pgOptions: string | undefined, name: string): number | 
 }
 
 /** The effective PostgreSQL timeouts: a flag wins, then DB_EXTRAS options, then the command's default. */
-export function pgEffective(limits: Limits, pgOptions: string | undefined): { lockMs: number; statementMs: number; setLock: boolean; setStatement: boolean } {
+export function pgEffective(
+  limits: Limits,
+  pgOptions: string | undefined,
+): { lockMs: number; statementMs: number; setLock: boolean; setStatement: boolean } {
   const extraLock = optionMs(pgOptions, 'lock_timeout')
   const extraStmt = optionMs(pgOptions, 'statement_timeout')
   const setLock = Boolean(limits.explicit?.lock) || extraLock === undefined
   const setStatement = Boolean(limits.explicit?.statement) || extraStmt === undefined
-  return { lockMs: setLock ? limits.lockTimeoutMs : extraLock!, statementMs: setStatement ? limits.statementTimeoutMs : extraStmt!, setLock, setStatement }
+  return {
+    lockMs: setLock ? limits.lockTimeoutMs : extraLock!,
+    statementMs: setStatement ? limits.statementTimeoutMs : extraStmt!,
+    setLock,
+    setStatement,
+  }
 }
 
 export function pgSessionSql(limits: Limits, pgOptions: string | undefined): string {
@@ -46,7 +65,11 @@ export function mysqlSessionSql(limits: Limits, mariadb: boolean): string {
   const lockS = limits.lockTimeoutMs > 0 ? Math.max(1, Math.ceil(limits.lockTimeoutMs / 1000)) : 31_536_000
   const parts = [`innodb_lock_wait_timeout = ${lockS}`, `lock_wait_timeout = ${lockS}`]
   // MariaDB: max_statement_time in seconds, any statement; MySQL 8: max_execution_time in ms, SELECT only
-  parts.push(mariadb ? `max_statement_time = ${limits.statementTimeoutMs / 1000}` : `max_execution_time = ${Math.floor(limits.statementTimeoutMs)}`)
+  parts.push(
+    mariadb
+      ? `max_statement_time = ${limits.statementTimeoutMs / 1000}`
+      : `max_execution_time = ${Math.floor(limits.statementTimeoutMs)}`,
+  )
   return `SET SESSION ${parts.join(', ')}`
 }
 
@@ -63,7 +86,13 @@ interface PgClientLike {
 }
 
 /** PostgreSQL's CancelRequest (the message psql sends on Ctrl-C): no login needed. */
-export function pgCancel(host: string, port: number, processID: number, secretKey: number, timeoutMs = 3000): Promise<void> {
+export function pgCancel(
+  host: string,
+  port: number,
+  processID: number,
+  secretKey: number,
+  timeoutMs = 3000,
+): Promise<void> {
   return new Promise((resolve) => {
     const path = host.startsWith('/') ? `${host}/.s.PGSQL.${port}` : undefined
     const sock = path ? netConnect(path) : netConnect(port, host)
@@ -86,7 +115,10 @@ export function pgCancel(host: string, port: number, processID: number, secretKe
   })
 }
 
-export function instrumentPg(client: PgClientLike, o: { guard: Guard; limits: Limits; host: string; port: number; pgOptions?: string }): void {
+export function instrumentPg(
+  client: PgClientLike,
+  o: { guard: Guard; limits: Limits; host: string; port: number; pgOptions?: string },
+): void {
   const { guard } = o
   const tracker = new WriteTracker(guard)
   const dl = deadlineMs(pgEffective(o.limits, o.pgOptions).statementMs, o.limits)
@@ -96,7 +128,8 @@ export function instrumentPg(client: PgClientLike, o: { guard: Guard; limits: Li
     tracker.lost()
   })
   const unregister = guard.onInterrupt(async () => {
-    if (inFlight > 0 && client.processID != null && client.secretKey != null) await pgCancel(o.host, o.port, client.processID, client.secretKey)
+    if (inFlight > 0 && client.processID != null && client.secretKey != null)
+      await pgCancel(o.host, o.port, client.processID, client.secretKey)
   })
   client.on('end', () => unregister())
   const orig = client.query.bind(client)
@@ -130,7 +163,13 @@ export function instrumentPg(client: PgClientLike, o: { guard: Guard; limits: Li
   }
 }
 
-function annotate(err: unknown, text: string, deadline: DeadlineError | undefined, guard: Guard, tracker: WriteTracker): unknown {
+function annotate(
+  err: unknown,
+  text: string,
+  deadline: DeadlineError | undefined,
+  guard: Guard,
+  tracker: WriteTracker,
+): unknown {
   if (deadline) {
     tracker.lost()
     ;(deadline as unknown as { cause: unknown }).cause = err
@@ -156,7 +195,14 @@ interface MysqlConnLike {
   destroy(): void
 }
 
-type MysqlModule = { createConnection(o: Record<string, unknown>): { query(sql: string, cb: (e: unknown) => void): void; end(): void; destroy(): void; on(ev: 'error', fn: () => void): void } }
+type MysqlModule = {
+  createConnection(o: Record<string, unknown>): {
+    query(sql: string, cb: (e: unknown) => void): void
+    end(): void
+    destroy(): void
+    on(ev: 'error', fn: () => void): void
+  }
+}
 
 export function instrumentMysql(
   conn: MysqlConnLike,

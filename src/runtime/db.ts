@@ -1,17 +1,21 @@
-import type { Kysely } from 'kysely'
 import type { DbConfig } from '../config/schema.js'
 import { ConfigError, ConnectError, DifyOpsError } from '../core/errors.js'
 import type { DifyDatabase } from '../core/tables.js'
-import type { Db, Dialect } from '../core/db.js'
+import type { Db } from '../core/db.js'
 import { Guard, type Limits } from './faults.js'
 import { instrumentMysql, instrumentPg, mysqlSessionSql, pgSessionSql } from './db-guard.js'
-
-
 
 /** Open the metadata database. Throws ConnectError (exit 5) when it cannot be reached within the timeout. */
 export async function openDb(
   cfg: DbConfig,
-  opts: { connectTimeoutMs: number; maxConnections?: number; database?: string; createEmbedded?: boolean; limits?: Limits; guard?: Guard },
+  opts: {
+    connectTimeoutMs: number
+    maxConnections?: number
+    database?: string
+    createEmbedded?: boolean
+    limits?: Limits
+    guard?: Guard
+  },
 ): Promise<Db> {
   const database = opts.database ?? cfg.database
   // without limits (direct callers such as tests) the sessions keep the server's settings and have no deadline
@@ -56,7 +60,14 @@ export async function openDb(
       throw dbConnectError(e, 'PostgreSQL', cfg, database)
     }
     const kysely = new Kysely<DifyDatabase>({ dialect: new PostgresDialect({ pool }) })
-    return { kysely, dialect: 'postgres', type: cfg.type, describe, transactionalDdl: true, close: () => kysely.destroy() }
+    return {
+      kysely,
+      dialect: 'postgres',
+      type: cfg.type,
+      describe,
+      transactionalDdl: true,
+      close: () => kysely.destroy(),
+    }
   }
   if (cfg.type === 'mysql' || cfg.type === 'oceanbase') {
     const mysql = (await import('mysql2')).default
@@ -76,7 +87,14 @@ export async function openDb(
     })
     const describe = `${cfg.type}://${cfg.host}:${cfg.port}/${database}`
     const flavour: { mariadb?: boolean } = {}
-    const connOpts = { host: cfg.host, port: cfg.port, user: cfg.user, password: cfg.password, database, connectTimeout: opts.connectTimeoutMs }
+    const connOpts = {
+      host: cfg.host,
+      port: cfg.port,
+      user: cfg.user,
+      password: cfg.password,
+      database,
+      connectTimeout: opts.connectTimeoutMs,
+    }
     // every new session after the first: the timeouts and the fault bookkeeping (src/runtime/db-guard.ts)
     pool.on('connection', (conn) => {
       if (flavour.mariadb === undefined) return
@@ -106,7 +124,14 @@ export async function openDb(
       throw dbConnectError(e, cfg.type === 'oceanbase' ? 'OceanBase' : 'MySQL', cfg, database)
     }
     const kysely = new Kysely<DifyDatabase>({ dialect: new MysqlDialect({ pool: pool as never }) })
-    return { kysely, dialect: 'mysql', type: cfg.type, describe, transactionalDdl: false, close: () => kysely.destroy() }
+    return {
+      kysely,
+      dialect: 'mysql',
+      type: cfg.type,
+      describe,
+      transactionalDdl: false,
+      close: () => kysely.destroy(),
+    }
   }
   throw new ConfigError(`DB_TYPE=${String(cfg.type)} is not supported.`)
 }
@@ -130,16 +155,22 @@ function dbConnectError(e: unknown, product: string, cfg: DbConfig, database: st
   // the server answered with an SQLSTATE about a setting (22023 invalid value, 42704 unknown parameter, …): the
   // settings we sent come from DB_EXTRAS/DB_CHARSET, not a network problem ("statement_timeout" is no time-out)
   if (/^(22|42)[0-9A-Z]{3}$/.test(code)) {
-    return new ConfigError(`The ${product} server at ${where} rejected a connection setting: ${(err.message ?? '').split('\n')[0]}.`, {
-      hint: 'Check DB_EXTRAS (and DB_CHARSET): each option must be one the server accepts.',
-      details: { sqlstate: code },
-      cause: e,
-    })
+    return new ConfigError(
+      `The ${product} server at ${where} rejected a connection setting: ${(err.message ?? '').split('\n')[0]}.`,
+      {
+        hint: 'Check DB_EXTRAS (and DB_CHARSET): each option must be one the server accepts.',
+        details: { sqlstate: code },
+        cause: e,
+      },
+    )
   }
   const reason =
-    code === 'ECONNREFUSED' ? 'connection refused'
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host not found'
-        : code === 'ETIMEDOUT' || /\btime(d)? ?out\b|timeout expired/i.test(err.message ?? '') ? 'timed out'
+    code === 'ECONNREFUSED'
+      ? 'connection refused'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'host not found'
+        : code === 'ETIMEDOUT' || /\btime(d)? ?out\b|timeout expired/i.test(err.message ?? '')
+          ? 'timed out'
           : (err.message ?? String(e)).split('\n')[0]
   return new ConnectError(`Cannot connect to the metadata database (${product}) at ${where}: ${reason}.`, {
     hint: 'Check DB_HOST and DB_PORT, and that the database server is running and reachable from here.',

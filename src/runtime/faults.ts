@@ -39,7 +39,9 @@ export class DeadlineError extends Error {
     readonly ms: number,
     readonly what?: string,
   ) {
-    super(`${service === 'database' ? 'the metadata database' : service === 'Redis' ? 'Redis' : 'the Celery broker'} did not answer within ${fmtS(ms)} (${service === 'database' ? 'statement timeout + ' : ''}DIFY_OPS_COMMAND_TIMEOUT)`)
+    super(
+      `${service === 'database' ? 'the metadata database' : service === 'Redis' ? 'Redis' : 'the Celery broker'} did not answer within ${fmtS(ms)} (${service === 'database' ? 'statement timeout + ' : ''}DIFY_OPS_COMMAND_TIMEOUT)`,
+    )
   }
 }
 
@@ -91,7 +93,9 @@ export class Guard {
 
 /** A statement that changes data or schema (counted as a write once committed). */
 export function isWriteSql(text: string): boolean {
-  return /^\s*(?:with\b[\s\S]*?\b(?:insert|update|delete)\b|insert|update|delete|merge|replace|create|alter|drop|truncate|rename|grant|revoke|comment)\b/i.test(text)
+  return /^\s*(?:with\b[\s\S]*?\b(?:insert|update|delete)\b|insert|update|delete|merge|replace|create|alter|drop|truncate|rename|grant|revoke|comment)\b/i.test(
+    text,
+  )
 }
 
 export type TxVerb = 'begin' | 'commit' | 'rollback' | null
@@ -161,18 +165,36 @@ function* chain(e: unknown): Generator<ErrLike> {
 /** PG 55P03 lock_not_available; MySQL/MariaDB 1205 ER_LOCK_WAIT_TIMEOUT */
 export const isLockWait = (e: ErrLike) => e.code === '55P03' || e.errno === 1205 || e.code === 'ER_LOCK_WAIT_TIMEOUT'
 /** PG 57014 query_canceled (statement timeout or cancel); MariaDB 1969 max_statement_time; MySQL 3024 max_execution_time; 1317 interrupted (KILL QUERY) */
-export const isCancelled = (e: ErrLike) => e.code === '57014' || e.errno === 1317 || e.errno === 1969 || e.errno === 3024
-const isServerTimeout = (e: ErrLike) => e.errno === 1969 || e.errno === 3024 || (e.code === '57014' && /statement timeout/i.test(e.message ?? ''))
+export const isCancelled = (e: ErrLike) =>
+  e.code === '57014' || e.errno === 1317 || e.errno === 1969 || e.errno === 3024
+const isServerTimeout = (e: ErrLike) =>
+  e.errno === 1969 || e.errno === 3024 || (e.code === '57014' && /statement timeout/i.test(e.message ?? ''))
 
 /** The connection to a service broke (server stopped, killed, network). */
 export function isConnectionLoss(e: ErrLike): boolean {
   const m = e.message ?? ''
   return (
-    ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'ER_SERVER_SHUTDOWN', '57P01', '57P02', '57P03', '08000', '08003', '08006', 'DIFY_OPS_DEADLINE'].includes(e.code ?? '') ||
+    [
+      'ECONNRESET',
+      'ECONNREFUSED',
+      'EPIPE',
+      'ETIMEDOUT',
+      'PROTOCOL_CONNECTION_LOST',
+      'ER_SERVER_SHUTDOWN',
+      '57P01',
+      '57P02',
+      '57P03',
+      '08000',
+      '08003',
+      '08006',
+      'DIFY_OPS_DEADLINE',
+    ].includes(e.code ?? '') ||
     e.errno === 1053 ||
     e.errno === 2006 ||
     e.errno === 2013 ||
-    /Connection terminated|connection error and is not queryable|not queryable|Connection is closed|Can't add new command when connection is in closed state|closed state|Query read timeout|Command timed out|Stream isn't writeable/i.test(m)
+    /Connection terminated|connection error and is not queryable|not queryable|Connection is closed|Can't add new command when connection is in closed state|closed state|Query read timeout|Command timed out|Stream isn't writeable/i.test(
+      m,
+    )
   )
 }
 
@@ -181,24 +203,39 @@ export function isConnectionLoss(e: ErrLike): boolean {
  * undefined when it is not a fault (the caller renders the error as it is). Only generic failures (exit 1) and
  * driver errors are reclassified; a domain error with its own exit code is kept.
  */
-export function classifyFault(err: unknown, guard: Guard | undefined, limits: Limits | undefined): DifyOpsError | undefined {
+export function classifyFault(
+  err: unknown,
+  guard: Guard | undefined,
+  limits: Limits | undefined,
+): DifyOpsError | undefined {
   if (!guard) return undefined
   const top = err as DifyOpsError
   const isOurs = err instanceof DifyOpsError
   if (isOurs && top.exitCode !== ExitCode.failed && !(top instanceof ConnectError)) {
-    if (guard.interrupted && top.exitCode !== ExitCode.interrupted && !(top instanceof PartialError)) return interruptedError(guard)
+    if (guard.interrupted && top.exitCode !== ExitCode.interrupted && !(top instanceof PartialError))
+      return interruptedError(guard)
     return undefined
   }
   const links = [...chain(err)]
   const partial = guard.wrote()
   // a domain error (exit 1) caused by a fault keeps its own words (they name the revision, the tenant…) and hint;
   // only the exit code changes, and what had been written is added
-  const wrap = (kind: typeof BusyError | typeof ConnectError, message: string, hint: string, details: Record<string, unknown>) => {
+  const wrap = (
+    kind: typeof BusyError | typeof ConnectError,
+    message: string,
+    hint: string,
+    details: Record<string, unknown>,
+  ) => {
     const text = `${isOurs ? top.message.replace(/\.?$/, '.') : message} ${guard.writtenText()}.`
-    const opts = { hint: isOurs && top.hint ? top.hint : hint, details: { ...details, ...(isOurs ? top.details : {}), writes: { ...guard.writes } }, cause: err }
+    const opts = {
+      hint: isOurs && top.hint ? top.hint : hint,
+      details: { ...details, ...(isOurs ? top.details : {}), writes: { ...guard.writes } },
+      cause: err,
+    }
     return partial ? new PartialError(text, opts) : new kind(text, opts)
   }
-  if (guard.interrupted && (links.some(isCancelled) || links.some(isConnectionLoss) || !isOurs)) return interruptedError(guard)
+  if (guard.interrupted && (links.some(isCancelled) || links.some(isConnectionLoss) || !isOurs))
+    return interruptedError(guard)
   const lock = links.find(isLockWait)
   if (lock) {
     const table = sqlTable(lock.difyOpsSql) ?? guard.lockWait?.table ?? null
@@ -223,11 +260,14 @@ export function classifyFault(err: unknown, guard: Guard | undefined, limits: Li
   const loss = links.find((l) => l instanceof DeadlineError || isConnectionLoss(l))
   if (loss || guard.fault) {
     const f = guard.fault ?? faultOf(loss!, 'database')
-    const what = f.service === 'database' ? 'the metadata database' : f.service === 'Redis' ? 'Redis' : 'the Celery broker'
+    const what =
+      f.service === 'database' ? 'the metadata database' : f.service === 'Redis' ? 'Redis' : 'the Celery broker'
     return wrap(
       ConnectError,
       f.kind === 'deadline' ? `${capital(f.reason)}.` : `Lost the connection to ${what}: ${f.reason}.`,
-      partial ? `Check ${what}; when it is back, check the state (or run the command again: it finishes what is left).` : `Check ${what} and run the command again; nothing was changed.`,
+      partial
+        ? `Check ${what}; when it is back, check the state (or run the command again: it finishes what is left).`
+        : `Check ${what} and run the command again; nothing was changed.`,
       { service: f.service, fault: f.kind, reason: f.reason },
     )
   }

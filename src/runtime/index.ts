@@ -43,14 +43,22 @@ export class Runtime {
   db(): Promise<Db> {
     if (!this.#db) {
       if (this.config.db.embedded) this.onEmbeddedDb?.(this.config.db.pgliteDir)
-      this.#db = openDb(this.config.db, { connectTimeoutMs: this.config.connectTimeoutMs, createEmbedded: this.createEmbeddedDb(), limits: this.limits, guard: this.guard })
+      this.#db = openDb(this.config.db, {
+        connectTimeoutMs: this.config.connectTimeoutMs,
+        createEmbedded: this.createEmbeddedDb(),
+        limits: this.limits,
+        guard: this.guard,
+      })
       this.#db.catch(() => {})
     }
     return this.#db
   }
 
   redis(): Promise<OpenedRedis> {
-    this.#redis ??= openRedis(this.config.redis, this.config.connectTimeoutMs, { guard: this.guard, commandTimeoutMs: this.limits.commandTimeoutMs })
+    this.#redis ??= openRedis(this.config.redis, this.config.connectTimeoutMs, {
+      guard: this.guard,
+      commandTimeoutMs: this.limits.commandTimeoutMs,
+    })
     this.#redis.catch(() => {})
     return this.#redis
   }
@@ -59,9 +67,16 @@ export class Runtime {
     if (!this.#broker) {
       const b = this.config.broker
       if (!b) {
-        return Promise.reject(new ConfigError('CELERY_BROKER_URL is not set.', { hint: 'Set CELERY_BROKER_URL as in the dify-api container, e.g. redis://:password@redis:6379/1.' }))
+        return Promise.reject(
+          new ConfigError('CELERY_BROKER_URL is not set.', {
+            hint: 'Set CELERY_BROKER_URL as in the dify-api container, e.g. redis://:password@redis:6379/1.',
+          }),
+        )
       }
-      this.#broker = openBroker(b, this.config.redis, this.config.connectTimeoutMs, { guard: this.guard, commandTimeoutMs: this.limits.commandTimeoutMs })
+      this.#broker = openBroker(b, this.config.redis, this.config.connectTimeoutMs, {
+        guard: this.guard,
+        commandTimeoutMs: this.limits.commandTimeoutMs,
+      })
       this.#broker.catch(() => {})
     }
     return this.#broker

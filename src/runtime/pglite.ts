@@ -33,7 +33,7 @@ class PgliteDriver implements Driver {
         const affected = res.affectedRows
         return { rows: res.rows, ...(affected !== undefined ? { numAffectedRows: BigInt(affected) } : {}) }
       },
-      // eslint-disable-next-line require-yield
+
       async *streamQuery<R>(q: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
         const res = await db.query<R>(q.sql, q.parameters as unknown[])
         yield { rows: res.rows }
@@ -76,7 +76,9 @@ export async function openPglite(dir: string, opts: { create?: boolean } = {}): 
   }
   const inMemory = opts.create === false && !existsSync(join(dir, 'PG_VERSION'))
   if (!inMemory) mkdirSync(dir, { recursive: true })
-  const pg = (await mod.PGlite.create(inMemory ? 'memory://' : dir, { extensions: { uuid_ossp: uuidOssp as never } })) as unknown as PgliteLike
+  const pg = (await mod.PGlite.create(inMemory ? 'memory://' : dir, {
+    extensions: { uuid_ossp: uuidOssp as never },
+  })) as unknown as PgliteLike
   await pg.exec("set timezone = 'UTC'")
   const { Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } = await import('kysely')
   const kysely = new Kysely<DifyDatabase>({
@@ -87,5 +89,12 @@ export async function openPglite(dir: string, opts: { create?: boolean } = {}): 
       createQueryCompiler: () => new PostgresQueryCompiler(),
     },
   })
-  return { kysely, dialect: 'postgres', type: 'pglite', describe: `pglite:${dir}${inMemory ? ' (does not exist yet; empty, in memory)' : ''}`, transactionalDdl: true, close: () => kysely.destroy() }
+  return {
+    kysely,
+    dialect: 'postgres',
+    type: 'pglite',
+    describe: `pglite:${dir}${inMemory ? ' (does not exist yet; empty, in memory)' : ''}`,
+    transactionalDdl: true,
+    close: () => kysely.destroy(),
+  }
 }

@@ -86,14 +86,31 @@ export async function openRedis(cfg: RedisConfig, timeoutMs: number, g: RedisGua
       tls: tlsOptions(cfg),
     })
   }
-  await connectOrThrow(client, `Redis at ${describe}`, timeoutMs, 'Check REDIS_HOST, REDIS_PORT and REDIS_PASSWORD (or the Sentinel/Cluster settings).')
-  if (cfg.mode !== 'cluster') await selectOrThrow(client as RedisClient, cfg.db, `REDIS_DB=${cfg.db}`, `Redis at ${describe}`, 'Set REDIS_DB to a database index this server has (0 to its "databases" setting minus 1; Dify\'s default is 0).')
+  await connectOrThrow(
+    client,
+    `Redis at ${describe}`,
+    timeoutMs,
+    'Check REDIS_HOST, REDIS_PORT and REDIS_PASSWORD (or the Sentinel/Cluster settings).',
+  )
+  if (cfg.mode !== 'cluster')
+    await selectOrThrow(
+      client as RedisClient,
+      cfg.db,
+      `REDIS_DB=${cfg.db}`,
+      `Redis at ${describe}`,
+      'Set REDIS_DB to a database index this server has (0 to its "databases" setting minus 1; Dify\'s default is 0).',
+    )
   guardRedis(client, 'Redis', g)
   return { client, keyPrefix: cfg.keyPrefix, describe, close: () => quit(client) }
 }
 
 /** Open the Celery broker from CELERY_BROKER_URL (its own DB index, usually 1). */
-export async function openBroker(cfg: BrokerConfig, redisCfg: RedisConfig, timeoutMs: number, g: RedisGuardOptions = {}): Promise<OpenedRedis> {
+export async function openBroker(
+  cfg: BrokerConfig,
+  redisCfg: RedisConfig,
+  timeoutMs: number,
+  g: RedisGuardOptions = {},
+): Promise<OpenedRedis> {
   const { Redis } = await ioredis()
   let client: RedisClient
   if (cfg.kind === 'sentinel') {
@@ -119,7 +136,13 @@ export async function openBroker(cfg: BrokerConfig, redisCfg: RedisConfig, timeo
     })
   }
   await connectOrThrow(client, `the Celery broker at ${cfg.display}`, timeoutMs, 'Check CELERY_BROKER_URL.')
-  await selectOrThrow(client, cfg.db, `the database index ${cfg.db} of CELERY_BROKER_URL`, `the Celery broker at ${cfg.display}`, 'Fix the /DB part of CELERY_BROKER_URL (Dify uses 1): an index this server has.')
+  await selectOrThrow(
+    client,
+    cfg.db,
+    `the database index ${cfg.db} of CELERY_BROKER_URL`,
+    `the Celery broker at ${cfg.display}`,
+    'Fix the /DB part of CELERY_BROKER_URL (Dify uses 1): an index this server has.',
+  )
   guardRedis(client, 'Celery broker', g)
   return { client, keyPrefix: cfg.keyPrefix, describe: cfg.display, close: () => quit(client) }
 }
@@ -151,14 +174,24 @@ async function connectOrThrow(client: RedisHandle, what: string, timeoutMs: numb
  * ioredis reports a failed SELECT (a DB index beyond the server's "databases") only as an 'error' event and then
  * goes on in DB 0. Select explicitly and refuse: exit 4 naming the variable.
  */
-async function selectOrThrow(client: RedisClient, db: number, what: string, where: string, hint: string): Promise<void> {
+async function selectOrThrow(
+  client: RedisClient,
+  db: number,
+  what: string,
+  where: string,
+  hint: string,
+): Promise<void> {
   if (!db) return
   try {
     await client.select(db)
   } catch (e) {
     client.disconnect()
     const reason = ((e as Error)?.message ?? String(e)).split('\n')[0]
-    throw new ConfigError(`${capitalise(what)} is not usable on ${where}: ${reason}.`, { hint, details: { variable: what.includes('CELERY') ? 'CELERY_BROKER_URL' : 'REDIS_DB', db }, cause: e })
+    throw new ConfigError(`${capitalise(what)} is not usable on ${where}: ${reason}.`, {
+      hint,
+      details: { variable: what.includes('CELERY') ? 'CELERY_BROKER_URL' : 'REDIS_DB', db },
+      cause: e,
+    })
   }
 }
 
@@ -166,7 +199,9 @@ const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
 
 /** Commands that change nothing (everything else counts as a write once acknowledged). */
 const READ_ONLY = new Set(
-  'ping echo info select auth hello client get mget exists ttl pttl expiretime pexpiretime type scan sscan hscan zscan keys lrange llen lindex lpos hget hgetall hmget hlen hkeys hvals hexists hstrlen smembers scard sismember smismember srandmember zrange zrangebyscore zrevrange zrevrangebyscore zcard zscore zmscore zcount zrank zrevrank xrange xrevrange xlen xinfo strlen getrange dbsize time memory object config command quit role cluster sentinel dump pubsub subscribe psubscribe unsubscribe punsubscribe readonly bitcount getbit randomkey touch script slowlog lastsave wait'.split(' '),
+  'ping echo info select auth hello client get mget exists ttl pttl expiretime pexpiretime type scan sscan hscan zscan keys lrange llen lindex lpos hget hgetall hmget hlen hkeys hvals hexists hstrlen smembers scard sismember smismember srandmember zrange zrangebyscore zrevrange zrevrangebyscore zcard zscore zmscore zcount zrank zrevrank xrange xrevrange xlen xinfo strlen getrange dbsize time memory object config command quit role cluster sentinel dump pubsub subscribe psubscribe unsubscribe punsubscribe readonly bitcount getbit randomkey touch script slowlog lastsave wait'.split(
+    ' ',
+  ),
 )
 const BLOCKING = new Set(['brpop', 'blpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop'])
 
@@ -231,7 +266,8 @@ function guardRedis(client: RedisHandle, service: Service, g: RedisGuardOptions)
       },
       (e: unknown) => {
         if (timer) clearTimeout(timer)
-        if (guard && e && typeof e === 'object' && !(e instanceof DeadlineError) && isConnectionLoss(e as Error)) guard.noteFault(faultOf(e as Error, service))
+        if (guard && e && typeof e === 'object' && !(e instanceof DeadlineError) && isConnectionLoss(e as Error))
+          guard.noteFault(faultOf(e as Error, service))
       },
     )
     return orig(command, ...rest)
@@ -242,10 +278,14 @@ export function redisError(e: unknown, what: string, hint: string): DifyOpsError
   const err = e as { code?: string; message?: string }
   const msg = err.message ?? String(e)
   const reason =
-    err.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg) ? 'connection refused'
-      : err.code === 'ENOTFOUND' || /ENOTFOUND|EAI_AGAIN/.test(msg) ? 'host not found'
-        : err.code === 'ETIMEDOUT' || /timed? ?out/i.test(msg) ? 'timed out'
-          : /NOAUTH|WRONGPASS|invalid password|AUTH/i.test(msg) ? 'authentication failed'
+    err.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)
+      ? 'connection refused'
+      : err.code === 'ENOTFOUND' || /ENOTFOUND|EAI_AGAIN/.test(msg)
+        ? 'host not found'
+        : err.code === 'ETIMEDOUT' || /timed? ?out/i.test(msg)
+          ? 'timed out'
+          : /NOAUTH|WRONGPASS|invalid password|AUTH/i.test(msg)
+            ? 'authentication failed'
             : msg.split('\n')[0]!
   return new ConnectError(`Cannot connect to ${what}: ${reason}.`, { hint, cause: e })
 }

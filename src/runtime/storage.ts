@@ -98,20 +98,31 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
         await op.write(b, await op.read(a))
         await op.delete(a)
       }),
-    ...(cfg.scheme === 'fs' && typeof cfg.options.root === 'string' ? { localPath: (p: string) => join(cfg.options.root!, p) } : {}),
+    ...(cfg.scheme === 'fs' && typeof cfg.options.root === 'string'
+      ? { localPath: (p: string) => join(cfg.options.root!, p) }
+      : {}),
     walk: (prefix, o = {}) => walkObjects(op, prefix, o.statConcurrency ?? 16, wrap),
   }
   return storage
 }
 
 type Wrap = <T>(what: string, path: string, f: () => Promise<T>) => Promise<T>
-async function* walkObjects(op: InstanceType<typeof import('opendal').Operator>, prefix: string, conc: number, wrap: Wrap): AsyncIterable<StoredObject> {
+async function* walkObjects(
+  op: InstanceType<typeof import('opendal').Operator>,
+  prefix: string,
+  conc: number,
+  wrap: Wrap,
+): AsyncIterable<StoredObject> {
   const lister = await wrap('list', prefix, () => op.lister(prefix, { recursive: true }))
   // entries whose listing has no metadata are stat'ed, `conc` at a time; the others are yielded at once
   const window: Array<Promise<StoredObject | null>> = []
   const statOf = (path: string): Promise<StoredObject | null> => {
     const p = op.stat(path).then(
-      (m) => ({ path, size: Number(m.contentLength ?? 0n), lastModified: m.lastModified ? new Date(m.lastModified) : null }),
+      (m) => ({
+        path,
+        size: Number(m.contentLength ?? 0n),
+        lastModified: m.lastModified ? new Date(m.lastModified) : null,
+      }),
       (e) => {
         if (/NotFound/.test(firstLine(e))) return null // removed between the listing and the stat
         throw e

@@ -67,7 +67,13 @@ export interface OrphansDeps {
  */
 export async function findOrphans(
   deps: OrphansDeps,
-  opts: { minAgeSeconds: number; /** keep the findings in the result (false when they are streamed) */ collect?: boolean; onFinding?: (f: OrphanObject | MissingObject) => void; onProgress?: (phase: string, n: number) => void; signal?: AbortSignal },
+  opts: {
+    minAgeSeconds: number
+    /** keep the findings in the result (false when they are streamed) */ collect?: boolean
+    onFinding?: (f: OrphanObject | MissingObject) => void
+    onProgress?: (phase: string, n: number) => void
+    signal?: AbortSignal
+  },
 ): Promise<{ orphans: OrphanObject[]; missing: MissingObject[]; summary: OrphansSummary }> {
   const now = (deps.now ?? (() => new Date()))()
   opts.onProgress?.('file rows', 0)
@@ -79,9 +85,21 @@ export async function findOrphans(
   const orphans: OrphanObject[] = []
   const missing: MissingObject[] = []
   const s: OrphansSummary = {
-    type: 'summary', location: deps.storage.location, minAgeSeconds: opts.minAgeSeconds, objects: 0, bytes: 0, orphans: 0, orphanBytes: 0, missing: 0,
-    keptYoung: 0, keptUnknownAge: 0, keptReferencedInText: 0, keptOtherAreas: 0, fileRows: [...rows.values()].reduce((n, l) => n + l.length, 0),
-    sitesScanned: refs.scanned.length, sitesSkipped: refs.skipped.map((x) => `${x.table}.${x.column}`),
+    type: 'summary',
+    location: deps.storage.location,
+    minAgeSeconds: opts.minAgeSeconds,
+    objects: 0,
+    bytes: 0,
+    orphans: 0,
+    orphanBytes: 0,
+    missing: 0,
+    keptYoung: 0,
+    keptUnknownAge: 0,
+    keptReferencedInText: 0,
+    keptOtherAreas: 0,
+    fileRows: [...rows.values()].reduce((n, l) => n + l.length, 0),
+    sitesScanned: refs.scanned.length,
+    sitesSkipped: refs.skipped.map((x) => `${x.table}.${x.column}`),
   }
   for await (const o of deps.storage.walk('')) {
     if (opts.signal?.aborted) break
@@ -111,7 +129,16 @@ export async function findOrphans(
       s.keptYoung++
       continue
     }
-    const f: OrphanObject = { type: 'orphan', path: o.path, size: o.size, modified: o.lastModified.toISOString(), ageSeconds: age, prefix: c.prefix, kind: c.kind, tenantId: c.tenantId }
+    const f: OrphanObject = {
+      type: 'orphan',
+      path: o.path,
+      size: o.size,
+      modified: o.lastModified.toISOString(),
+      ageSeconds: age,
+      prefix: c.prefix,
+      kind: c.kind,
+      tenantId: c.tenantId,
+    }
     s.orphans++
     s.orphanBytes += o.size
     if (opts.collect !== false) orphans.push(f)
@@ -123,9 +150,16 @@ export async function findOrphans(
       const c = classifyPath(key, areas)
       for (const r of list) {
         const f: MissingObject = {
-          type: 'missing', table: r.table, id: r.id, key, size: r.size, createdAt: r.createdAt?.toISOString() ?? null,
+          type: 'missing',
+          table: r.table,
+          id: r.id,
+          key,
+          size: r.size,
+          createdAt: r.createdAt?.toISOString() ?? null,
           ageSeconds: r.createdAt ? Math.floor((now.getTime() - r.createdAt.getTime()) / 1000) : null,
-          prefix: c.prefix, kind: c.kind, tenantId: r.tenantId ?? c.tenantId,
+          prefix: c.prefix,
+          kind: c.kind,
+          tenantId: r.tenantId ?? c.tenantId,
         }
         s.missing++
         if (opts.collect !== false) missing.push(f)

@@ -41,17 +41,25 @@ export interface QuarantineResult {
 }
 
 export function newRunId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`
 }
 
 type QStorage = Pick<Storage, 'walk' | 'location' | 'read' | 'write' | 'exists' | 'size' | 'delete' | 'copy'>
 
 /** Whether a file row owns `path` now (the re-check right before a move). */
 async function ownedByRow(db: Db, path: string): Promise<boolean> {
-  const cols = await existingColumns(db, FILE_TABLES.map((t) => t.table))
+  const cols = await existingColumns(
+    db,
+    FILE_TABLES.map((t) => t.table),
+  )
   for (const ft of FILE_TABLES) {
     if (!cols.get(ft.table)?.has(ft.keyColumn)) continue
-    const r = await sql<{ n: number }>`select 1 as n from ${sql.table(ft.table)} where ${sql.ref(ft.keyColumn)} = ${path} limit 1`.execute(db.kysely)
+    const r = await sql<{
+      n: number
+    }>`select 1 as n from ${sql.table(ft.table)} where ${sql.ref(ft.keyColumn)} = ${path} limit 1`.execute(db.kysely)
     if (r.rows.length) return true
   }
   return false
@@ -64,22 +72,47 @@ async function ownedByRow(db: Db, path: string): Promise<boolean> {
  */
 export async function quarantineOrphans(
   deps: { db: Db; profile: DifyProfile; storage: QStorage; now?: () => Date },
-  opts: { minAgeSeconds: number; dryRun: boolean; confirm?: (plan: { objects: number; bytes: number }) => Promise<void>; onMoved?: (path: string) => void; signal?: AbortSignal },
+  opts: {
+    minAgeSeconds: number
+    dryRun: boolean
+    confirm?: (plan: { objects: number; bytes: number }) => Promise<void>
+    onMoved?: (path: string) => void
+    signal?: AbortSignal
+  },
 ): Promise<QuarantineResult> {
   const found = await findOrphans(deps, { minAgeSeconds: opts.minAgeSeconds, signal: opts.signal })
   const base = { moved: [], skipped: [], failed: [], missing: found.missing, summary: found.summary }
   // an interrupted scan is incomplete: nothing is moved on its account
-  if (opts.dryRun || !found.orphans.length || opts.signal?.aborted) return { dryRun: opts.dryRun, runId: null, manifest: null, ...base }
+  if (opts.dryRun || !found.orphans.length || opts.signal?.aborted)
+    return { dryRun: opts.dryRun, runId: null, manifest: null, ...base }
   await opts.confirm?.({ objects: found.orphans.length, bytes: found.summary.orphanBytes })
   const now = (deps.now ?? (() => new Date()))()
   const runId = newRunId(now)
   const manifest: QuarantineManifest = {
-    version: 1, runId, createdAt: now.toISOString(), location: deps.storage.location, minAgeSeconds: opts.minAgeSeconds,
-    objects: found.orphans.map(({ path, size, modified, tenantId, kind }) => ({ path, size, modified, tenantId, kind })),
+    version: 1,
+    runId,
+    createdAt: now.toISOString(),
+    location: deps.storage.location,
+    minAgeSeconds: opts.minAgeSeconds,
+    objects: found.orphans.map(({ path, size, modified, tenantId, kind }) => ({
+      path,
+      size,
+      modified,
+      tenantId,
+      kind,
+    })),
     missing: found.missing,
   }
   await deps.storage.write(quarantineManifestPath(runId), JSON.stringify(manifest, null, 2) + '\n')
-  const r: QuarantineResult = { dryRun: false, runId, manifest: quarantineManifestPath(runId), ...base, moved: [], skipped: [], failed: [] }
+  const r: QuarantineResult = {
+    dryRun: false,
+    runId,
+    manifest: quarantineManifestPath(runId),
+    ...base,
+    moved: [],
+    skipped: [],
+    failed: [],
+  }
   for (const o of found.orphans) {
     if (opts.signal?.aborted) break
     try {
@@ -114,14 +147,32 @@ export interface RestoreResult {
 }
 
 /** Put every object of a quarantine run back where it was; the run's folder is removed when all are back. */
-export async function restoreRun(storage: QStorage, runId: string, opts: { dryRun: boolean; onRestored?: (path: string) => void }): Promise<RestoreResult> {
-  if (!RUN_ID.test(runId)) throw new NotFoundError(`"${runId}" is not a quarantine run id.`, { hint: `Run ids look like 20261206T141500Z-a1b2c3: see the folders under ${QUARANTINE_PREFIX}.` })
+export async function restoreRun(
+  storage: QStorage,
+  runId: string,
+  opts: { dryRun: boolean; onRestored?: (path: string) => void },
+): Promise<RestoreResult> {
+  if (!RUN_ID.test(runId))
+    throw new NotFoundError(`"${runId}" is not a quarantine run id.`, {
+      hint: `Run ids look like 20261206T141500Z-a1b2c3: see the folders under ${QUARANTINE_PREFIX}.`,
+    })
   const raw = await storage.read(quarantineManifestPath(runId)).catch((e) => {
-    if ((e as { code?: string }).code === 'ENOENT') throw new NotFoundError(`No quarantine run ${runId} in ${storage.location}.`, { hint: `List ${QUARANTINE_PREFIX} to see the runs.` })
+    if ((e as { code?: string }).code === 'ENOENT')
+      throw new NotFoundError(`No quarantine run ${runId} in ${storage.location}.`, {
+        hint: `List ${QUARANTINE_PREFIX} to see the runs.`,
+      })
     throw e
   })
   const manifest = JSON.parse(raw.toString('utf8')) as QuarantineManifest
-  const r: RestoreResult = { dryRun: opts.dryRun, runId, restored: [], conflicts: [], lost: [], alreadyInPlace: [], failed: [] }
+  const r: RestoreResult = {
+    dryRun: opts.dryRun,
+    runId,
+    restored: [],
+    conflicts: [],
+    lost: [],
+    alreadyInPlace: [],
+    failed: [],
+  }
   for (const o of manifest.objects) {
     const q = quarantinedPath(runId, o.path)
     try {
@@ -147,10 +198,13 @@ export async function restoreRun(storage: QStorage, runId: string, opts: { dryRu
   }
   if (!opts.dryRun && !r.conflicts.length && !r.failed.length) await storage.delete(quarantineManifestPath(runId))
   if (!opts.dryRun && r.failed.length) {
-    throw new PartialError(`${r.failed.length} of ${manifest.objects.length} objects of run ${runId} could not be restored (first: ${r.failed[0]!.path}: ${r.failed[0]!.error}).`, {
-      hint: 'Run the same restore again: objects already back are skipped.',
-      details: { ...r },
-    })
+    throw new PartialError(
+      `${r.failed.length} of ${manifest.objects.length} objects of run ${runId} could not be restored (first: ${r.failed[0]!.path}: ${r.failed[0]!.error}).`,
+      {
+        hint: 'Run the same restore again: objects already back are skipped.',
+        details: { ...r },
+      },
+    )
   }
   return r
 }

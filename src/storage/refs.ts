@@ -1,6 +1,13 @@
 import { sql, type QueryResult, type RawBuilder } from 'kysely'
 import type { Db } from '../core/db.js'
-import { FILE_TABLES, ID_TOKEN, REFERENCE_SITES, canonicalId, type FileTable, type ReferenceSite } from '../dify/storage-refs.js'
+import {
+  FILE_TABLES,
+  ID_TOKEN,
+  REFERENCE_SITES,
+  canonicalId,
+  type FileTable,
+  type ReferenceSite,
+} from '../dify/storage-refs.js'
 
 /** A row of a file table (upload_files, tool_files): the object at `key` belongs to it. */
 export interface FileRow {
@@ -18,7 +25,10 @@ export async function existingColumns(db: Db, tables: readonly string[]): Promis
   if (!tables.length) return out
   const schema = db.dialect === 'postgres' ? sql`current_schema()` : sql`database()`
   const list = sql.join([...new Set(tables)].map((t) => sql`${t}`))
-  const r = await sql<{ table_name: string; column_name: string }>`select table_name as table_name, column_name as column_name
+  const r = await sql<{
+    table_name: string
+    column_name: string
+  }>`select table_name as table_name, column_name as column_name
     from information_schema.columns where table_schema = ${schema} and table_name in (${list})`.execute(db.kysely)
   for (const row of r.rows) {
     const t = String(row.table_name)
@@ -36,17 +46,22 @@ async function* pages(db: Db, table: string, columns: string[]): AsyncIterable<A
   const cols = sql.join([sql.ref('id'), ...columns.map((c) => sql.ref(c))])
   for (;;) {
     const where: RawBuilder<unknown> = last === null ? sql`` : sql`where ${sql.ref('id')} > ${last}`
-    const r: QueryResult<Record<string, unknown>> = await sql<Record<string, unknown>>`select ${cols} from ${sql.table(table)} ${where} order by ${sql.ref('id')} limit ${PAGE}`.execute(db.kysely)
+    const r: QueryResult<Record<string, unknown>> = await sql<
+      Record<string, unknown>
+    >`select ${cols} from ${sql.table(table)} ${where} order by ${sql.ref('id')} limit ${PAGE}`.execute(db.kysely)
     if (!r.rows.length) return
     yield r.rows
     if (r.rows.length < PAGE) return
-    last = String(r.rows.at(-1)!['id'])
+    last = String(r.rows.at(-1)!.id)
   }
 }
 
 /** Every row of every file table, keyed by its storage key. */
 export async function loadFileRows(db: Db): Promise<Map<string, FileRow[]>> {
-  const cols = await existingColumns(db, FILE_TABLES.map((t) => t.table))
+  const cols = await existingColumns(
+    db,
+    FILE_TABLES.map((t) => t.table),
+  )
   const byKey = new Map<string, FileRow[]>()
   for (const ft of FILE_TABLES) {
     const have = cols.get(ft.table)
@@ -59,8 +74,8 @@ export async function loadFileRows(db: Db): Promise<Map<string, FileRow[]>> {
         const created = have.has(ft.createdColumn) ? r[ft.createdColumn] : null
         const row: FileRow = {
           table: ft.table,
-          id: String(r['id']).toLowerCase(),
-          tenantId: r['tenant_id'] == null ? null : String(r['tenant_id']).toLowerCase(),
+          id: String(r.id).toLowerCase(),
+          tenantId: r.tenant_id == null ? null : String(r.tenant_id).toLowerCase(),
           key,
           size: r[ft.sizeColumn] == null ? null : Number(r[ft.sizeColumn]),
           createdAt: created == null ? null : created instanceof Date ? created : new Date(String(created)),
@@ -83,8 +98,14 @@ export interface TextReferences {
 }
 
 /** Collect the id tokens of every reference site that exists in the connected schema (docs/storage.md). */
-export async function collectTextReferences(db: Db, sites: readonly ReferenceSite[] = REFERENCE_SITES): Promise<TextReferences> {
-  const cols = await existingColumns(db, sites.map((s) => s.table))
+export async function collectTextReferences(
+  db: Db,
+  sites: readonly ReferenceSite[] = REFERENCE_SITES,
+): Promise<TextReferences> {
+  const cols = await existingColumns(
+    db,
+    sites.map((s) => s.table),
+  )
   const tokens = new Set<string>()
   const scanned: ReferenceSite[] = []
   const skipped: ReferenceSite[] = []

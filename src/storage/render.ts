@@ -14,7 +14,8 @@ export function formatAge(seconds: number): string {
 
 /** One human line per finding. */
 export function renderFinding(f: OrphanObject | MissingObject): string {
-  if (f.type === 'orphan') return `orphan   ${f.path}  ${formatBytes(f.size)}  age ${formatAge(f.ageSeconds)}  tenant ${f.tenantId ?? '-'}`
+  if (f.type === 'orphan')
+    return `orphan   ${f.path}  ${formatBytes(f.size)}  age ${formatAge(f.ageSeconds)}  tenant ${f.tenantId ?? '-'}`
   return `missing  ${f.table} ${f.id} → ${f.key}${f.size === null ? '' : `  ${formatBytes(f.size)}`}${f.ageSeconds === null ? '' : `  age ${formatAge(f.ageSeconds)}`}  tenant ${f.tenantId ?? '-'}`
 }
 

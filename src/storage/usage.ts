@@ -40,9 +40,17 @@ export async function storageUsage(
     } else groups.set(key, { key, objects: 1, bytes: o.size })
     if (opts.onProgress && objects % 1000 === 0) opts.onProgress(objects, bytes)
   }
-  const sorted = [...groups.values()].sort((a, b) => b.bytes - a.bytes || b.objects - a.objects || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  const sorted = [...groups.values()].sort(
+    (a, b) => b.bytes - a.bytes || b.objects - a.objects || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  )
   const top = opts.top ?? sorted.length
-  return { location: storage.location, by: opts.by, total: { objects, bytes }, groups: sorted.slice(0, top), otherGroups: Math.max(0, sorted.length - top) }
+  return {
+    location: storage.location,
+    by: opts.by,
+    total: { objects, bytes },
+    groups: sorted.slice(0, top),
+    otherGroups: Math.max(0, sorted.length - top),
+  }
 }
 
 function groupKey(o: StoredObject, by: UsageBy): string {

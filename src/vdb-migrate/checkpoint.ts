@@ -79,15 +79,27 @@ export class CheckpointStore implements CheckpointPort {
 
   /** Does the table exist? (dry runs read checkpoints without creating anything) */
   async exists(): Promise<boolean> {
-    const r = this.db.dialect === 'postgres'
-      ? await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = current_schema() and table_name = ${CHECKPOINT_TABLE}`.execute(this.db.kysely)
-      : await sql<{ n: number }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = ${CHECKPOINT_TABLE}`.execute(this.db.kysely)
+    const r =
+      this.db.dialect === 'postgres'
+        ? await sql<{
+            n: number
+          }>`select count(*)::int as n from information_schema.tables where table_schema = current_schema() and table_name = ${CHECKPOINT_TABLE}`.execute(
+            this.db.kysely,
+          )
+        : await sql<{
+            n: number
+          }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = ${CHECKPOINT_TABLE}`.execute(
+            this.db.kysely,
+          )
     return Number(r.rows[0]?.n ?? 0) > 0
   }
 
   async get(unitKind: Checkpoint['unitKind'], unitId: string, targetKey: string): Promise<Checkpoint | null> {
     if (!this.#ready && !(await this.exists())) return null
-    const r = await sql<Row>`select * from ${sql.raw(CHECKPOINT_TABLE)} where unit_kind = ${unitKind} and unit_id = ${unitId} and target_key = ${targetKey}`.execute(this.db.kysely)
+    const r =
+      await sql<Row>`select * from ${sql.raw(CHECKPOINT_TABLE)} where unit_kind = ${unitKind} and unit_id = ${unitId} and target_key = ${targetKey}`.execute(
+        this.db.kysely,
+      )
     const row = r.rows[0]
     return row ? fromRow(row) : null
   }
@@ -96,7 +108,9 @@ export class CheckpointStore implements CheckpointPort {
     await this.ensure()
     const now = new Date()
     const vals = sql`${c.unitKind}, ${c.unitId}, ${c.targetKey}, ${c.targetCollection}, ${c.sourceKey}, ${c.state}, ${c.sourcePosition}, ${c.written}, ${c.detail}, ${now}`
-    const cols = sql.raw('unit_kind, unit_id, target_key, target_collection, source_key, state, source_position, written, detail, updated_at')
+    const cols = sql.raw(
+      'unit_kind, unit_id, target_key, target_collection, source_key, state, source_position, written, detail, updated_at',
+    )
     if (this.db.dialect === 'postgres') {
       await sql`insert into ${sql.raw(CHECKPOINT_TABLE)} (${cols}) values (${vals})
         on conflict (unit_kind, unit_id, target_key) do update set target_collection = excluded.target_collection,
@@ -112,7 +126,9 @@ export class CheckpointStore implements CheckpointPort {
 
   async remove(unitKind: Checkpoint['unitKind'], unitId: string, targetKey: string): Promise<void> {
     if (!this.#ready && !(await this.exists())) return
-    await sql`delete from ${sql.raw(CHECKPOINT_TABLE)} where unit_kind = ${unitKind} and unit_id = ${unitId} and target_key = ${targetKey}`.execute(this.db.kysely)
+    await sql`delete from ${sql.raw(CHECKPOINT_TABLE)} where unit_kind = ${unitKind} and unit_id = ${unitId} and target_key = ${targetKey}`.execute(
+      this.db.kysely,
+    )
   }
 }
 
@@ -162,9 +178,12 @@ export class RedisCheckpointStore implements CheckpointPort {
     } catch {
       return null // not ours or damaged: start the unit over
     }
-    if (typeof v.state !== 'string' || typeof v.sourceKey !== 'string' || typeof v.targetCollection !== 'string') return null
+    if (typeof v.state !== 'string' || typeof v.sourceKey !== 'string' || typeof v.targetCollection !== 'string')
+      return null
     return {
-      unitKind, unitId, targetKey,
+      unitKind,
+      unitId,
+      targetKey,
       targetCollection: v.targetCollection,
       sourceKey: v.sourceKey,
       state: v.state as CheckpointState,
@@ -177,8 +196,13 @@ export class RedisCheckpointStore implements CheckpointPort {
 
   async put(c: Omit<Checkpoint, 'updatedAt'>): Promise<void> {
     const value = JSON.stringify({
-      targetCollection: c.targetCollection, sourceKey: c.sourceKey, state: c.state, sourcePosition: c.sourcePosition,
-      written: c.written, detail: c.detail, updatedAt: new Date().toISOString(),
+      targetCollection: c.targetCollection,
+      sourceKey: c.sourceKey,
+      state: c.state,
+      sourcePosition: c.sourcePosition,
+      written: c.written,
+      detail: c.detail,
+      updatedAt: new Date().toISOString(),
     })
     await this.redis.client.hset(this.#key(c.unitKind, c.unitId), c.targetKey, value)
   }

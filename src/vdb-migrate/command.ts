@@ -37,7 +37,12 @@ export interface RunHooks {
   interactive: boolean
   confirmDeleteSource(u: Unit, where: string): Promise<boolean>
   /** called after the pre-flight, before anything is written */
-  onStart?(info: { database: VdbMigrateJson['database']; target: VdbMigrateJson['target']; units: number; warnings: string[] }): void
+  onStart?(info: {
+    database: VdbMigrateJson['database']
+    target: VdbMigrateJson['target']
+    units: number
+    warnings: string[]
+  }): void
 }
 
 /** The embedding cache port over src/dify/embedding-cache.ts (text → vector; undecodable rows count as misses). */
@@ -56,10 +61,18 @@ export function embeddingCachePort(db: Db): EmbeddingCachePort {
 }
 
 /** Everything `dify vdb-migrate` does after flag checks and the release check: select, pre-flight, run. */
-export async function runUnitsSelected(rt: Runtime, db: Db, profile: DifyProfile, o: RunOptions, h: RunHooks): Promise<VdbMigrateJson> {
+export async function runUnitsSelected(
+  rt: Runtime,
+  db: Db,
+  profile: DifyProfile,
+  o: RunOptions,
+  h: RunHooks,
+): Promise<VdbMigrateJson> {
   const config = rt.config
   const redis = o.dryRun ? undefined : await rt.redis()
-  const redisDeps = redis ? { client: redis.client as never as { del(...k: string[]): Promise<number> }, keyPrefix: redis.keyPrefix } : undefined
+  const redisDeps = redis
+    ? { client: redis.client as never as { del(...k: string[]): Promise<number> }, keyPrefix: redis.keyPrefix }
+    : undefined
   const release = storeOptionsFor(profile)
   const target = await openStore(config, undefined, redisDeps, release)
   const sources = sourceOpener(config, o.sourceEnvFile, release)
@@ -71,12 +84,21 @@ export async function runUnitsSelected(rt: Runtime, db: Db, profile: DifyProfile
     const database = { location: db.describe, revision: profile.revision, release: profile.version }
     const tgt = { type: target.store.type, location: target.location, serverVersion: target.serverVersion }
     h.onStart?.({ database, target: tgt, units: units.length, warnings: pre.warnings })
-    const checkpoints = redis && o.checkpoint === 'redis'
-      ? new RedisCheckpointStore({ client: redis.client as never as CheckpointRedis, keyPrefix: redis.keyPrefix })
-      : new CheckpointStore(db)
+    const checkpoints =
+      redis && o.checkpoint === 'redis'
+        ? new RedisCheckpointStore({ client: redis.client as never as CheckpointRedis, keyPrefix: redis.keyPrefix })
+        : new CheckpointStore(db)
     const deps: Deps = {
-      db, redis: redisDeps, checkpoints, target, openSource: (t) => sources.open(t), live: liveSetPort(liveDeps), cache: embeddingCachePort(db),
-      vectorIndexNamePrefix: liveDeps.namePrefix ?? DEFAULT_VECTOR_INDEX_NAME_PREFIX, signal: h.signal, progress: stderrProgress(h.writeErr, h.interactive),
+      db,
+      redis: redisDeps,
+      checkpoints,
+      target,
+      openSource: (t) => sources.open(t),
+      live: liveSetPort(liveDeps),
+      cache: embeddingCachePort(db),
+      vectorIndexNamePrefix: liveDeps.namePrefix ?? DEFAULT_VECTOR_INDEX_NAME_PREFIX,
+      signal: h.signal,
+      progress: stderrProgress(h.writeErr, h.interactive),
       ...(o.deleteSource && !o.dryRun ? { confirmDeleteSource: h.confirmDeleteSource } : {}),
     }
     const res = await runUnits(deps, opts, units)
@@ -84,7 +106,11 @@ export async function runUnitsSelected(rt: Runtime, db: Db, profile: DifyProfile
       ...res,
       database,
       target: tgt,
-      sources: sources.opened.map((s) => ({ type: s.store.type, location: s.location, serverVersion: s.serverVersion })),
+      sources: sources.opened.map((s) => ({
+        type: s.store.type,
+        location: s.location,
+        serverVersion: s.serverVersion,
+      })),
       preflight: { indexingDocuments: pre.indexingDocuments, datasetQueues: pre.datasetQueues },
       warnings: pre.warnings,
     }

@@ -1,10 +1,25 @@
 import { migrateUnit } from './migrate.js'
 import type { Deps, MigrateOptions, Unit, UnitReport } from './types.js'
 
-export type { Deps, MigrateOptions, UnitReport, Unit, LiveSetPort, EmbeddingCachePort, OpenedStore, Progress } from './types.js'
+export type {
+  Deps,
+  MigrateOptions,
+  UnitReport,
+  Unit,
+  LiveSetPort,
+  EmbeddingCachePort,
+  OpenedStore,
+  Progress,
+} from './types.js'
 export { selectUnits, liveSetPort, parseShard, shardOf } from './select.js'
 export { indexingDocuments, datasetQueueLengths } from './preflight.js'
-export { CHECKPOINT_TABLE, CheckpointStore, RedisCheckpointStore, type CheckpointPort, type Checkpoint } from './checkpoint.js'
+export {
+  CHECKPOINT_TABLE,
+  CheckpointStore,
+  RedisCheckpointStore,
+  type CheckpointPort,
+  type Checkpoint,
+} from './checkpoint.js'
 
 export interface MigrateTotals {
   units: number
@@ -54,7 +69,21 @@ export async function runUnits(deps: Deps, o: MigrateOptions, units: Unit[]): Pr
 }
 
 export function totalsOf(rs: UnitReport[]): MigrateTotals {
-  const t: MigrateTotals = { units: rs.length, migrated: 0, skipped: 0, failed: 0, incomplete: 0, interrupted: 0, planned: 0, live: 0, fromSource: 0, fromCache: 0, missing: 0, orphans: 0, written: 0 }
+  const t: MigrateTotals = {
+    units: rs.length,
+    migrated: 0,
+    skipped: 0,
+    failed: 0,
+    incomplete: 0,
+    interrupted: 0,
+    planned: 0,
+    live: 0,
+    fromSource: 0,
+    fromCache: 0,
+    missing: 0,
+    orphans: 0,
+    written: 0,
+  }
   for (const r of rs) {
     t[r.outcome]++
     t.live += r.live

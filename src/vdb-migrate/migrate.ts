@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto'
 import { DifyOpsError } from '../core/errors.js'
 import {
-  classPrefixForStore, datasetCollectionName, genCollectionNameById, indexStructJson, parseIndexStruct,
+  classPrefixForStore,
+  datasetCollectionName,
+  genCollectionNameById,
+  indexStructJson,
+  parseIndexStruct,
 } from '../dify/collections.js'
 import { clearCollectionKeys } from '../vector/redis-keys.js'
 import { vectorDimension, type VectorRecord, type VectorStore, type VectorTarget } from '../vector/store.js'
@@ -33,21 +37,37 @@ interface Resolved {
 export function resolveUnit(u: Unit, targetType: string, o: Pick<MigrateOptions, 'from'>, prefix: string): Resolved {
   const classPrefix = classPrefixForStore(targetType, u.id, { prefix, bindingCollectionName: u.bindingCollection })
   const target: VectorTarget = { collection: classPrefix ?? '', ...(targetType === 'qdrant' ? { groupId: u.id } : {}) }
-  if (classPrefix === null) return { target, classPrefix: '', source: null, fail: `Dify's vdb-migrate does not support the target store ${targetType}.` }
+  if (classPrefix === null)
+    return {
+      target,
+      classPrefix: '',
+      source: null,
+      fail: `Dify's vdb-migrate does not support the target store ${targetType}.`,
+    }
   // Qdrant: the binding's collection; without a collection_binding_id the generated name (classPrefixForStore),
   // as Dify's vdb-migrate; a binding id whose row is gone is Dify's error "Dataset Collection Binding not found"
   if (targetType === 'qdrant' && u.collectionBindingId && !u.bindingCollection) {
-    return { target, classPrefix, source: null, fail: `its collection_binding_id ${u.collectionBindingId} has no dataset_collection_bindings row (Dify: "Dataset Collection Binding not found")` }
+    return {
+      target,
+      classPrefix,
+      source: null,
+      fail: `its collection_binding_id ${u.collectionBindingId} has no dataset_collection_bindings row (Dify: "Dataset Collection Binding not found")`,
+    }
   }
   if (u.kind === 'annotation') {
     if (!o.from) return { target, classPrefix, source: null }
     const coll = classPrefixForStore(o.from, u.id, { prefix, bindingCollectionName: u.bindingCollection })
     if (!coll) return { target, classPrefix, source: null, fail: `Source store ${o.from} is not supported.` }
-    return { target, classPrefix, source: { type: o.from, target: { collection: coll, ...(o.from === 'qdrant' ? { groupId: u.id } : {}) } } }
+    return {
+      target,
+      classPrefix,
+      source: { type: o.from, target: { collection: coll, ...(o.from === 'qdrant' ? { groupId: u.id } : {}) } },
+    }
   }
   const s = parseIndexStruct(u.indexStruct)
   const type = s?.type ?? o.from ?? targetType
-  if (o.from && s && s.type !== o.from) return { target, classPrefix, source: null, skip: `its index_struct names ${s.type}, not --from ${o.from}` }
+  if (o.from && s && s.type !== o.from)
+    return { target, classPrefix, source: null, skip: `its index_struct names ${s.type}, not --from ${o.from}` }
   if (!o.from && type === targetType) {
     if (s) return { target, classPrefix, source: null, skip: `already on ${targetType} (index_struct.type)` }
     // no index_struct: Dify serves it from VECTOR_STORE under the generated name, which is the target collection;
@@ -55,24 +75,55 @@ export function resolveUnit(u: Unit, targetType: string, o: Pick<MigrateOptions,
     // stale ones deleted, gaps from the embedding cache), verify, then write index_struct
     return { target, classPrefix, source: null }
   }
-  const coll = datasetCollectionName(type, { id: u.id, indexStruct: u.indexStruct, bindingCollectionName: u.bindingCollection }, prefix)
-  return { target, classPrefix, source: { type, target: { collection: coll, ...(type === 'qdrant' ? { groupId: u.id } : {}) } } }
+  const coll = datasetCollectionName(
+    type,
+    { id: u.id, indexStruct: u.indexStruct, bindingCollectionName: u.bindingCollection },
+    prefix,
+  )
+  return {
+    target,
+    classPrefix,
+    source: { type, target: { collection: coll, ...(type === 'qdrant' ? { groupId: u.id } : {}) } },
+  }
 }
 
 function emptyReport(u: Unit, targetType: string, r: Resolved, physicalName: string): UnitReport {
   return {
-    kind: u.kind, id: u.id, tenantId: u.tenantId, name: u.name, outcome: 'planned',
+    kind: u.kind,
+    id: u.id,
+    tenantId: u.tenantId,
+    name: u.name,
+    outcome: 'planned',
     source: { type: r.source?.type ?? null, collection: r.source?.target.collection ?? null },
     target: { type: targetType, collection: r.target.collection, physicalName },
-    live: 0, fromSource: 0, fromCache: 0, kept: 0, missing: 0, orphans: 0, duplicates: 0, written: 0, resumedFrom: 0,
-    verified: false, switched: false, sourceDeleted: false, missingDocIds: [], warnings: [], seconds: 0,
+    live: 0,
+    fromSource: 0,
+    fromCache: 0,
+    kept: 0,
+    missing: 0,
+    orphans: 0,
+    duplicates: 0,
+    written: 0,
+    resumedFrom: 0,
+    verified: false,
+    switched: false,
+    sourceDeleted: false,
+    missingDocIds: [],
+    warnings: [],
+    seconds: 0,
   }
 }
 
 const MAX_LISTED_MISSING = 100
 
 /** Migrate (or, with dryRun, plan) one unit. Never throws for per-unit failures: they are in the report. */
-export async function migrateUnit(deps: Deps, o: MigrateOptions, u: Unit, index: number, total: number): Promise<UnitReport> {
+export async function migrateUnit(
+  deps: Deps,
+  o: MigrateOptions,
+  u: Unit,
+  index: number,
+  total: number,
+): Promise<UnitReport> {
   const started = Date.now()
   const tt = deps.target.store.type
   const r = resolveUnit(u, tt, o, deps.vectorIndexNamePrefix)
@@ -101,7 +152,13 @@ export async function migrateUnit(deps: Deps, o: MigrateOptions, u: Unit, index:
 }
 
 async function run(
-  deps: Deps, o: MigrateOptions, u: Unit, r: Resolved, rep: UnitReport, index: number, total: number,
+  deps: Deps,
+  o: MigrateOptions,
+  u: Unit,
+  r: Resolved,
+  rep: UnitReport,
+  index: number,
+  total: number,
   done: (outcome: UnitReport['outcome'], reason?: string) => UnitReport,
 ): Promise<UnitReport> {
   const target = deps.target.store
@@ -110,14 +167,29 @@ async function run(
   let source: OpenedStore | null = null
   if (r.source) source = await deps.openSource(r.source.type)
   const src = r.source?.target
-  const sourceKey = source && src ? `${source.key}/${source.store.physicalName(src)}${src.groupId ? `#${src.groupId}` : ''}` : 'embedding-cache'
-  if (source && src && source.key === deps.target.key && source.store.physicalName(src) === target.physicalName(tgt) && (src.groupId ?? '') === (tgt.groupId ?? '')) {
-    return done('failed', 'the source and the target are the same collection; pass --from and --source-env-file for a store of the same type elsewhere')
+  const sourceKey =
+    source && src
+      ? `${source.key}/${source.store.physicalName(src)}${src.groupId ? `#${src.groupId}` : ''}`
+      : 'embedding-cache'
+  if (
+    source &&
+    src &&
+    source.key === deps.target.key &&
+    source.store.physicalName(src) === target.physicalName(tgt) &&
+    (src.groupId ?? '') === (tgt.groupId ?? '')
+  ) {
+    return done(
+      'failed',
+      'the source and the target are the same collection; pass --from and --source-env-file for a store of the same type elsewhere',
+    )
   }
   if (source && src && source.store.type !== target.type) {
     const a = SCORE_SEMANTICS[source.store.type]
     const b = SCORE_SEMANTICS[target.type]
-    if (a && b && a !== b) rep.warnings.push(`score semantics change (${source.store.type}: ${a}; ${target.type}: ${b}): review score thresholds of apps using it`)
+    if (a && b && a !== b)
+      rep.warnings.push(
+        `score semantics change (${source.store.type}: ${a}; ${target.type}: ${b}): review score thresholds of apps using it`,
+      )
   }
 
   const live = await deps.live.docIds(u)
@@ -133,11 +205,15 @@ async function run(
   let cp: Checkpoint | null = null
   if (!o.dryRun) {
     cp = await cps.get(u.kind, u.id, deps.target.key)
-    if (cp && (o.restart || cp.state === 'failed' || cp.sourceKey !== sourceKey || cp.targetCollection !== tgt.collection)) {
+    if (
+      cp &&
+      (o.restart || cp.state === 'failed' || cp.sourceKey !== sourceKey || cp.targetCollection !== tgt.collection)
+    ) {
       await cps.remove(u.kind, u.id, deps.target.key)
       cp = null
     }
-    if (cp?.state === 'done' && u.kind === 'dataset') return done('skipped', 'already migrated to this target (checkpoint)')
+    if (cp?.state === 'done' && u.kind === 'dataset')
+      return done('skipped', 'already migrated to this target (checkpoint)')
   }
   if (deps.signal?.aborted) return done('interrupted', 'stopped before copying; rerun to continue')
   const resumeFrom = cp?.sourcePosition ?? 0
@@ -146,11 +222,24 @@ async function run(
   // today; it is completed in place
   // (live vectors kept, gaps filled from the cache, stale ones deleted), never emptied first
   const inPlace = !source
-  if (inPlace && u.kind === 'dataset') rep.warnings.push(`no index_struct: completed in place in ${target.type} ${tgt.collection} (where Dify serves it from), then index_struct written`)
+  if (inPlace && u.kind === 'dataset')
+    rep.warnings.push(
+      `no index_struct: completed in place in ${target.type} ${tgt.collection} (where Dify serves it from), then index_struct written`,
+    )
   if (!o.dryRun && !cp && !inPlace) {
     // a fresh start owns the target: empty what an earlier attempt or Dify left there (Dify's own first step)
     await target.deleteTarget(tgt)
-    await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copying', sourcePosition: 0, written: 0, detail: null })
+    await cps.put({
+      unitKind: u.kind,
+      unitId: u.id,
+      targetKey: deps.target.key,
+      targetCollection: tgt.collection,
+      sourceKey,
+      state: 'copying',
+      sourcePosition: 0,
+      written: 0,
+      detail: null,
+    })
   }
 
   let dim: number | null = null
@@ -167,7 +256,8 @@ async function run(
   // Weaviate (Dify 1.9.2 – 1.15) keys objects by uuid5(text): live items with the same text collapse into one
   // object; verification then expects one object per distinct text and reports the collapsed doc_ids
   const textKeys = target.type === 'weaviate' ? new Map<string, string>() : null
-  const keyText = (docId: string, text: string) => textKeys?.set(docId, createHash('sha1').update(text).digest('base64'))
+  const keyText = (docId: string, text: string) =>
+    textKeys?.set(docId, createHash('sha1').update(text).digest('base64'))
   const seen = new DocIdSet()
   let written = cp?.written ?? 0
 
@@ -180,7 +270,17 @@ async function run(
       await f.p
       written += f.n
       contiguous = f.end
-      await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copying', sourcePosition: contiguous, written, detail: null })
+      await cps.put({
+        unitKind: u.kind,
+        unitId: u.id,
+        targetKey: deps.target.key,
+        targetCollection: tgt.collection,
+        sourceKey,
+        state: 'copying',
+        sourcePosition: contiguous,
+        written,
+        detail: null,
+      })
       deps.progress?.batch(u, written, live.size)
     }
     let pos = 0
@@ -239,7 +339,8 @@ async function run(
   if (inPlace) {
     const stale: string[] = []
     for await (const batch of target.scan(tgt, { batchSize: o.batchSize })) {
-      if (deps.signal?.aborted) return done('interrupted', 'stopped while reading the target; nothing was changed, rerun to continue')
+      if (deps.signal?.aborted)
+        return done('interrupted', 'stopped while reading the target; nothing was changed, rerun to continue')
       for (const rec of batch) {
         if (!live.has(rec.docId) || seen.has(rec.docId)) stale.push(rec.docId)
         else {
@@ -262,20 +363,31 @@ async function run(
   for (const id of live) if (!seen.has(id)) pending.add(id)
   if (pending.size && u.model && u.provider) {
     for await (const items of deps.live.itemsFor(u, pending, o.batchSize)) {
-      if (deps.signal?.aborted) return done('interrupted', 'stopped while filling from the embedding cache; rerun to continue')
+      if (deps.signal?.aborted)
+        return done('interrupted', 'stopped while filling from the embedding cache; rerun to continue')
       const vecs = await deps.cache.lookup(u.model, u.provider, [...new Set(items.map((it) => it.text))])
       const recs: VectorRecord[] = []
       for (const it of items) {
         const v = vecs.get(it.text)
         if (!v) continue
-        recs.push({ id: it.docId, docId: it.docId, text: it.text, metadata: { ...it.metadata, doc_id: it.docId }, vector: v })
+        recs.push({
+          id: it.docId,
+          docId: it.docId,
+          text: it.text,
+          metadata: { ...it.metadata, doc_id: it.docId },
+          vector: v,
+        })
         seen.add(it.docId)
         keyText(it.docId, it.text)
         sample.offer(() => ({ docId: it.docId, vector: v }))
       }
       if (recs.length) {
         await ensure(recs[0]!.vector.length)
-        for (const t of recs) if (t.vector.length !== dim) throw new DifyOpsError(`the cached vector of doc_id ${t.docId} has dimension ${t.vector.length}, not ${dim}`)
+        for (const t of recs)
+          if (t.vector.length !== dim)
+            throw new DifyOpsError(
+              `the cached vector of doc_id ${t.docId} has dimension ${t.vector.length}, not ${dim}`,
+            )
         if (!o.dryRun) await target.upsert(tgt, recs)
       }
       rep.fromCache += recs.length
@@ -292,12 +404,25 @@ async function run(
   if (o.dryRun) {
     const layout = await target.layout(tgt).catch(() => null)
     if (layout && dim !== null && layout.dimension !== null && layout.dimension !== dim) {
-      rep.warnings.push(`the target collection exists with dimension ${layout.dimension}, the vectors have ${dim}: it will be emptied and recreated`)
-    } else if (layout && !inPlace) rep.warnings.push('the target collection exists: a fresh start empties it first (as Dify does)')
+      rep.warnings.push(
+        `the target collection exists with dimension ${layout.dimension}, the vectors have ${dim}: it will be emptied and recreated`,
+      )
+    } else if (layout && !inPlace)
+      rep.warnings.push('the target collection exists: a fresh start empties it first (as Dify does)')
     return done('planned')
   }
 
-  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'copied', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
+  await cps.put({
+    unitKind: u.kind,
+    unitId: u.id,
+    targetKey: deps.target.key,
+    targetCollection: tgt.collection,
+    sourceKey,
+    state: 'copied',
+    sourcePosition: 0x7fffffff,
+    written: rep.written,
+    detail: null,
+  })
   if (deps.signal?.aborted) return done('interrupted', 'stopped before verification; rerun to continue')
 
   // 3. verify: exact doc_id set, a sample of vectors equal to where they came from, one search. The deferred
@@ -317,46 +442,92 @@ async function run(
     // an index build under way is let finish (PostgreSQL would finish it anyway); a second Ctrl-C exits at once
     await building.catch(() => {})
   }
-  if (deps.signal?.aborted) return done('interrupted', 'stopped during verification; nothing switched, rerun to continue')
+  if (deps.signal?.aborted)
+    return done('interrupted', 'stopped during verification; nothing switched, rerun to continue')
   await building
-  if (collapsed.n) rep.warnings.push(`${collapsed.n} doc_id(s) share their text with another live item and collapse into one Weaviate object (uuid5 of the text, as Dify writes them)`)
+  if (collapsed.n)
+    rep.warnings.push(
+      `${collapsed.n} doc_id(s) share their text with another live item and collapse into one Weaviate object (uuid5 of the text, as Dify writes them)`,
+    )
   rep.duplicates += collapsed.n
   if (collapsed.probeMisses) {
-    rep.warnings.push(`${collapsed.probeMisses} search probe(s) did not find their own vector among the top 10${collapsed.probeMisses < Math.min(PROBES, sample.items.length) ? ' before one did' : ''}: the index is approximate (HNSW recall on this data); the vectors themselves were verified`)
+    rep.warnings.push(
+      `${collapsed.probeMisses} search probe(s) did not find their own vector among the top 10${collapsed.probeMisses < Math.min(PROBES, sample.items.length) ? ' before one did' : ''}: the index is approximate (HNSW recall on this data); the vectors themselves were verified`,
+    )
   }
   if (problem) {
-    await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'failed', sourcePosition: 0, written: rep.written, detail: problem })
+    await cps.put({
+      unitKind: u.kind,
+      unitId: u.id,
+      targetKey: deps.target.key,
+      targetCollection: tgt.collection,
+      sourceKey,
+      state: 'failed',
+      sourcePosition: 0,
+      written: rep.written,
+      detail: problem,
+    })
     return done('failed', `verification failed: ${problem}`)
   }
   rep.verified = true
-  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'verified', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
+  await cps.put({
+    unitKind: u.kind,
+    unitId: u.id,
+    targetKey: deps.target.key,
+    targetCollection: tgt.collection,
+    sourceKey,
+    state: 'verified',
+    sourcePosition: 0x7fffffff,
+    written: rep.written,
+    detail: null,
+  })
 
-  if (deps.signal?.aborted) return done('interrupted', 'stopped after verification, before the switch; nothing switched, rerun to continue')
+  if (deps.signal?.aborted)
+    return done('interrupted', 'stopped after verification, before the switch; nothing switched, rerun to continue')
   if (rep.missing && !o.allowMissing) {
-    return done('incomplete', `${rep.missing} live item(s) have no vector in the source or the embedding cache; not switched (--allow-missing switches anyway)`)
+    return done(
+      'incomplete',
+      `${rep.missing} live item(s) have no vector in the source or the embedding cache; not switched (--allow-missing switches anyway)`,
+    )
   }
 
   // 4. switch (datasets): compare-and-swap on the old index_struct, and Dify's collection-exists keys cleared
   if (u.kind === 'dataset') {
     await clearCollectionKeys(deps.redis, target.type, tgt.collection)
     // the last moment an interrupt stops the switch (the keys above only make Dify re-check the collection)
-    if (deps.signal?.aborted) return done('interrupted', 'stopped before the switch; nothing switched, rerun to continue')
+    if (deps.signal?.aborted)
+      return done('interrupted', 'stopped before the switch; nothing switched, rerun to continue')
     const next = indexStructJson(target.type, r.classPrefix)
     const n = await casIndexStruct(deps, u, next)
     if (!n) {
       const [row] = await deps.db.kysely.selectFrom('datasets').select('index_struct').where('id', '=', u.id).execute()
       if (row?.index_struct !== next) {
-        return done('failed', 'datasets.index_struct changed while migrating (indexing or another migration?); not switched, rerun')
+        return done(
+          'failed',
+          'datasets.index_struct changed while migrating (indexing or another migration?); not switched, rerun',
+        )
       }
     }
     rep.switched = true
     await clearCollectionKeys(deps.redis, target.type, tgt.collection)
   }
-  await cps.put({ unitKind: u.kind, unitId: u.id, targetKey: deps.target.key, targetCollection: tgt.collection, sourceKey, state: 'done', sourcePosition: 0x7fffffff, written: rep.written, detail: null })
+  await cps.put({
+    unitKind: u.kind,
+    unitId: u.id,
+    targetKey: deps.target.key,
+    targetCollection: tgt.collection,
+    sourceKey,
+    state: 'done',
+    sourcePosition: 0x7fffffff,
+    written: rep.written,
+    detail: null,
+  })
 
   // 5. --delete-source: only a per-unit collection (or a Qdrant group), never a shared table
   if (deps.confirmDeleteSource && source && src) {
-    const own = src.groupId !== undefined || src.collection.toLowerCase() === genCollectionNameById(u.id, deps.vectorIndexNamePrefix).toLowerCase()
+    const own =
+      src.groupId !== undefined ||
+      src.collection.toLowerCase() === genCollectionNameById(u.id, deps.vectorIndexNamePrefix).toLowerCase()
     if (!own) rep.warnings.push(`source ${src.collection} is not this ${u.kind}'s own collection; not deleted`)
     else if (await deps.confirmDeleteSource(u, `${source.key} ${source.store.physicalName(src)}`)) {
       await source.store.deleteTarget(src)
@@ -394,8 +565,14 @@ export class VerifyInterrupted extends Error {}
 
 /** Returns a description of the first problem, or null when the target is right. Throws VerifyInterrupted on abort. */
 export async function verify(
-  store: VectorStore, t: VectorTarget, expected: DocIds, sample: Array<{ docId: string; vector: number[] }>, batchSize: number,
-  textKeys: Map<string, string> | null = null, collapsed = { n: 0, probeMisses: 0 }, indexReady: Promise<unknown> = Promise.resolve(),
+  store: VectorStore,
+  t: VectorTarget,
+  expected: DocIds,
+  sample: Array<{ docId: string; vector: number[] }>,
+  batchSize: number,
+  textKeys: Map<string, string> | null = null,
+  collapsed = { n: 0, probeMisses: 0 },
+  indexReady: Promise<unknown> = Promise.resolve(),
   signal?: AbortSignal,
 ): Promise<string | null> {
   const stop = () => {
@@ -473,4 +650,3 @@ class Reservoir<T> {
     }
   }
 }
-

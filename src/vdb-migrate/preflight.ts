@@ -19,7 +19,10 @@ export async function indexingDocuments(db: Db, datasetIds: string[]): Promise<n
 /** Queues whose tasks write vectors of datasets (Celery lists in the broker, every priority step). */
 export const DATASET_QUEUES = ['dataset', 'priority_dataset'] as const
 
-export async function datasetQueueLengths(broker: { client: { llen(key: string): Promise<number> }; keyPrefix: string }): Promise<Record<string, number>> {
+export async function datasetQueueLengths(broker: {
+  client: { llen(key: string): Promise<number> }
+  keyPrefix: string
+}): Promise<Record<string, number>> {
   const out: Record<string, number> = {}
   for (const q of DATASET_QUEUES) {
     let n = 0

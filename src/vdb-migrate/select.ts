@@ -8,7 +8,10 @@ import { DocIdSet } from '../vdb/doc-id-map.js'
  * existing binding. `--dataset` / `--tenant` narrow the datasets, `--app` / `--tenant` the apps; naming only
  * datasets selects no apps and vice versa. `--shard i/n` keeps the ids whose shard is i.
  */
-export async function selectUnits(deps: LiveSetDeps, o: Pick<MigrateOptions, 'scope' | 'datasets' | 'tenants' | 'apps' | 'shard'>): Promise<Unit[]> {
+export async function selectUnits(
+  deps: LiveSetDeps,
+  o: Pick<MigrateOptions, 'scope' | 'datasets' | 'tenants' | 'apps' | 'shard'>,
+): Promise<Unit[]> {
   const out: Unit[] = []
   const filter = { datasetIds: o.datasets, appIds: o.apps, tenantIds: o.tenants }
   if (o.scope !== 'annotation' && !(o.apps.length && !o.datasets.length)) {
@@ -40,7 +43,8 @@ export function liveSetPort(deps: LiveSetDeps): LiveSetPort {
   return {
     async docIds(u) {
       const ids = new DocIdSet()
-      for await (const batch of liveItems(deps, u.liveTarget, { batchSize: 2000 })) for (const it of batch) ids.add(it.docId)
+      for await (const batch of liveItems(deps, u.liveTarget, { batchSize: 2000 }))
+        for (const it of batch) ids.add(it.docId)
       return ids
     },
     async *itemsFor(u, docIds, batchSize) {
@@ -60,7 +64,9 @@ export function liveSetPort(deps: LiveSetDeps): LiveSetPort {
 /** Stable shard of an id: the first 8 hex digits of the uuid modulo n (uuid4 digits are uniform). */
 export function shardOf(id: string, count: number): number {
   const hex = id.replace(/-/g, '').slice(0, 8)
-  const n = /^[0-9a-f]{8}$/i.test(hex) ? parseInt(hex, 16) : [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7)
+  const n = /^[0-9a-f]{8}$/i.test(hex)
+    ? parseInt(hex, 16)
+    : [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7)
   return n % count
 }
 

@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto'
-import type { Config } from '../config/schema.js'
-import type { Db } from '../core/db.js'
-import type { DifyProfile } from '../dify/profile.js'
 import {
-  annotationTargets, datasetTargets, liveItems, liveSetDeps, type LiveItem, type LiveKind, type LiveSetDeps, type LiveTarget, type TargetFilter,
+  annotationTargets,
+  datasetTargets,
+  liveItems,
+  type LiveItem,
+  type LiveKind,
+  type LiveSetDeps,
+  type LiveTarget,
+  type TargetFilter,
 } from '../dify/live-set.js'
 import { compareVectors, difyTextHash, l2norm, lookupEmbeddings } from '../dify/embedding-cache.js'
 import { isSupportedStore } from '../vector/index.js'
@@ -56,7 +60,6 @@ export class StorePool {
 export interface VdbDeps extends LiveSetDeps {
   stores: StorePool
 }
-
 
 export interface CheckOptions extends TargetFilter {
   scope?: Scope
@@ -155,7 +158,11 @@ export function scanBatch(dimension: number | null): number {
 }
 
 /** Join one target's live set with its store. */
-export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOptions & { collectOrphans?: boolean } = {}): Promise<JoinResult> {
+export async function joinTarget(
+  deps: VdbDeps,
+  t: LiveTarget,
+  opts: CheckOptions & { collectOrphans?: boolean } = {},
+): Promise<JoinResult> {
   const nEx = opts.examples ?? 10
   const sampleN = Math.max(0, opts.sample ?? 20)
   const report: TargetCheck = {
@@ -164,8 +171,15 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
     tenantId: t.tenantId,
     name: t.name,
     store: {
-      type: t.storeType, typeFrom: t.storeTypeFrom, collection: t.collection, physicalName: t.physicalName, groupId: t.groupId ?? null,
-      indexStruct: t.indexStruct, exists: null, dimension: null, metric: null,
+      type: t.storeType,
+      typeFrom: t.storeTypeFrom,
+      collection: t.collection,
+      physicalName: t.physicalName,
+      groupId: t.groupId ?? null,
+      indexStruct: t.indexStruct,
+      exists: null,
+      dimension: null,
+      metric: null,
     },
     status: 'consistent',
     error: null,
@@ -283,23 +297,34 @@ export async function joinTarget(deps: VdbDeps, t: LiveTarget, opts: CheckOption
   const sampledItems = [...sampledVectors.keys()].map((id) => sampleIds.get(id)!)
   for (let i = 0; i < sampledItems.length; i += 100) {
     const items = sampledItems.slice(i, i + 100)
-    const cache = t.embeddingModel && t.embeddingProvider
-      ? await lookupEmbeddings(deps.db, { model: t.embeddingModel, provider: t.embeddingProvider }, items.map((x) => x.text))
-      : new Map()
+    const cache =
+      t.embeddingModel && t.embeddingProvider
+        ? await lookupEmbeddings(
+            deps.db,
+            { model: t.embeddingModel, provider: t.embeddingProvider },
+            items.map((x) => x.text),
+          )
+        : new Map()
     for (const it of items) {
       report.sample.checked++
       const entry = cache.get(difyTextHash(it.text))
       if (!entry) report.sample.noCacheEntry++
       else if ('error' in entry) {
         report.sample.unreadableCacheEntry++
-        if (report.sample.examples.length < nEx) report.sample.examples.push({ docId: it.docId, problem: 'unreadable-cache' })
+        if (report.sample.examples.length < nEx)
+          report.sample.examples.push({ docId: it.docId, problem: 'unreadable-cache' })
       } else {
         const cmp = compareVectors(sampledVectors.get(it.docId)!, entry.vector)
         if (cmp.equal) report.sample.equal++
         else {
           report.sample.mismatched++
           if (report.sample.examples.length < nEx) {
-            report.sample.examples.push({ docId: it.docId, problem: 'mismatch', maxAbsDiff: round(cmp.maxAbsDiff), cosine: round(cmp.cosine) })
+            report.sample.examples.push({
+              docId: it.docId,
+              problem: 'mismatch',
+              maxAbsDiff: round(cmp.maxAbsDiff),
+              cosine: round(cmp.cosine),
+            })
           }
         }
       }
@@ -351,8 +376,18 @@ export function driftOrder(a: TargetCheck, b: TargetCheck): number {
 
 export function summarize(targets: TargetCheck[]): CheckSummary {
   const s: CheckSummary = {
-    targets: targets.length, consistent: 0, drift: 0, unreachable: 0, unsupported: 0, live: 0, stored: 0, missing: 0, orphaned: 0,
-    duplicated: 0, sampleMismatched: 0, offNorm: 0,
+    targets: targets.length,
+    consistent: 0,
+    drift: 0,
+    unreachable: 0,
+    unsupported: 0,
+    live: 0,
+    stored: 0,
+    missing: 0,
+    orphaned: 0,
+    duplicated: 0,
+    sampleMismatched: 0,
+    offNorm: 0,
   }
   for (const t of targets) {
     s[t.status]++

@@ -3,7 +3,10 @@ import type { CheckResult, TargetCheck } from './check.js'
 import type { RepairResult } from './repair.js'
 
 const kinds = (t: TargetCheck) =>
-  Object.entries(t.live).filter(([k, v]) => k !== 'total' && v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'
+  Object.entries(t.live)
+    .filter(([k, v]) => k !== 'total' && v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || 'none'
 
 export function renderShow(t: TargetCheck): string[] {
   const s = t.store
@@ -44,14 +47,24 @@ export function renderCheck(r: CheckResult): string[] {
     missing: t.missing,
     orphaned: t.orphaned,
     dup: t.duplicated,
-    sample: t.sample.checked ? `${t.sample.equal}/${t.sample.checked}${t.sample.mismatched ? ` (${t.sample.mismatched} differ)` : ''}` : '-',
+    sample: t.sample.checked
+      ? `${t.sample.equal}/${t.sample.checked}${t.sample.mismatched ? ` (${t.sample.mismatched} differ)` : ''}`
+      : '-',
   }))
   const s = r.summary
   return [
     table(rows, [
-      { key: 'status', header: 'STATUS' }, { key: 'kind', header: 'KIND' }, { key: 'id', header: 'ID' }, { key: 'name', header: 'NAME' },
-      { key: 'store', header: 'STORE' }, { key: 'live', header: 'LIVE' }, { key: 'stored', header: 'STORED' }, { key: 'missing', header: 'MISSING' },
-      { key: 'orphaned', header: 'ORPHANED' }, { key: 'dup', header: 'DUP' }, { key: 'sample', header: 'SAMPLE=CACHE' },
+      { key: 'status', header: 'STATUS' },
+      { key: 'kind', header: 'KIND' },
+      { key: 'id', header: 'ID' },
+      { key: 'name', header: 'NAME' },
+      { key: 'store', header: 'STORE' },
+      { key: 'live', header: 'LIVE' },
+      { key: 'stored', header: 'STORED' },
+      { key: 'missing', header: 'MISSING' },
+      { key: 'orphaned', header: 'ORPHANED' },
+      { key: 'dup', header: 'DUP' },
+      { key: 'sample', header: 'SAMPLE=CACHE' },
     ]),
     '',
     `${s.targets} checked: ${s.consistent} consistent, ${s.drift} with drift, ${s.unreachable} unreachable, ${s.unsupported} unsupported store. ` +
@@ -64,16 +77,29 @@ export function renderRepair(r: RepairResult): string[] {
     status: t.status,
     id: t.id,
     store: t.storeType,
-    orphans: r.dryRun ? `${t.orphans.wouldDelete}/${t.orphans.found} would be deleted` : `${t.orphans.deleted}/${t.orphans.found} deleted`,
-    missing: r.dryRun ? `${t.missing.fillable}/${t.missing.found} fillable` : `${t.missing.filled}/${t.missing.found} filled`,
-    unfillable: t.missing.unfillable ? Object.entries(t.missing.unfillableByReason).map(([k, v]) => `${k} ${v}`).join(', ') : '-',
+    orphans: r.dryRun
+      ? `${t.orphans.wouldDelete}/${t.orphans.found} would be deleted`
+      : `${t.orphans.deleted}/${t.orphans.found} deleted`,
+    missing: r.dryRun
+      ? `${t.missing.fillable}/${t.missing.found} fillable`
+      : `${t.missing.filled}/${t.missing.found} filled`,
+    unfillable: t.missing.unfillable
+      ? Object.entries(t.missing.unfillableByReason)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')
+      : '-',
     note: t.error ?? (t.duplicated ? `${t.duplicated} duplicated (not repairable)` : ''),
   }))
   const s = r.summary
   return [
     table(rows, [
-      { key: 'status', header: 'STATUS' }, { key: 'id', header: 'ID' }, { key: 'store', header: 'STORE' }, { key: 'orphans', header: 'ORPHANS' },
-      { key: 'missing', header: 'MISSING' }, { key: 'unfillable', header: 'NOT FILLABLE' }, { key: 'note', header: 'NOTE' },
+      { key: 'status', header: 'STATUS' },
+      { key: 'id', header: 'ID' },
+      { key: 'store', header: 'STORE' },
+      { key: 'orphans', header: 'ORPHANS' },
+      { key: 'missing', header: 'MISSING' },
+      { key: 'unfillable', header: 'NOT FILLABLE' },
+      { key: 'note', header: 'NOTE' },
     ]),
     '',
     r.dryRun

@@ -2,7 +2,14 @@ import type { LiveItem, LiveTarget } from '../dify/live-set.js'
 import { liveItems } from '../dify/live-set.js'
 import { difyTextHash, lookupEmbeddings } from '../dify/embedding-cache.js'
 import type { VectorRecord } from '../vector/store.js'
-import { joinTarget, selectTargets, vectorTargetOf, type CheckOptions, type TargetCheck, type VdbDeps } from './check.js'
+import {
+  joinTarget,
+  selectTargets,
+  vectorTargetOf,
+  type CheckOptions,
+  type TargetCheck,
+  type VdbDeps,
+} from './check.js'
 
 /**
  * `vdb repair`: delete orphan vectors through the store's own delete path (Dify's delete_by_ids) and fill missing
@@ -18,7 +25,8 @@ export interface RepairOptions extends CheckOptions {
   batchSize?: number
 }
 
-export type UnfillableReason = 'no-cache-entry' | 'unreadable-cache-entry' | 'image-not-cached-by-text' | 'no-embedding-model' | 'dimension-mismatch'
+export type UnfillableReason =
+  'no-cache-entry' | 'unreadable-cache-entry' | 'image-not-cached-by-text' | 'no-embedding-model' | 'dimension-mismatch'
 
 export interface TargetRepair {
   scope: 'knowledge' | 'annotation'
@@ -31,7 +39,14 @@ export interface TargetRepair {
   error: string | null
   before: Pick<TargetCheck, 'missing' | 'orphaned' | 'duplicated' | 'stored'> & { live: number }
   orphans: { found: number; deleted: number; wouldDelete: number }
-  missing: { found: number; fillable: number; filled: number; unfillable: number; unfillableByReason: Partial<Record<UnfillableReason, number>>; unfillableExamples: Array<{ docId: string; reason: UnfillableReason }> }
+  missing: {
+    found: number
+    fillable: number
+    filled: number
+    unfillable: number
+    unfillableByReason: Partial<Record<UnfillableReason, number>>
+    unfillableExamples: Array<{ docId: string; reason: UnfillableReason }>
+  }
   /** created the collection because it did not exist and there was something to fill */
   createdCollection: boolean
   /** duplicates cannot be repaired here (reported only) */
@@ -41,19 +56,50 @@ export interface TargetRepair {
 export interface RepairResult {
   dryRun: boolean
   targets: TargetRepair[]
-  summary: { targets: number; skipped: number; failed: number; orphansDeleted: number; orphansFound: number; missingFound: number; filled: number; fillable: number; unfillable: number }
+  summary: {
+    targets: number
+    skipped: number
+    failed: number
+    orphansDeleted: number
+    orphansFound: number
+    missingFound: number
+    filled: number
+    fillable: number
+    unfillable: number
+  }
 }
 
 export async function repairTarget(deps: VdbDeps, t: LiveTarget, opts: RepairOptions): Promise<TargetRepair> {
   const batchSize = opts.batchSize ?? 500
-  const { report, orphanIds, live } = await joinTarget(deps, t, { ...opts, sample: 0, collectOrphans: opts.deleteOrphans })
+  const { report, orphanIds, live } = await joinTarget(deps, t, {
+    ...opts,
+    sample: 0,
+    collectOrphans: opts.deleteOrphans,
+  })
   const out: TargetRepair = {
-    scope: t.scope, id: t.id, name: t.name, storeType: t.storeType, collection: t.collection,
+    scope: t.scope,
+    id: t.id,
+    name: t.name,
+    storeType: t.storeType,
+    collection: t.collection,
     status: opts.dryRun ? 'planned' : 'clean',
     error: report.error,
-    before: { live: report.live.total, stored: report.stored, missing: report.missing, orphaned: report.orphaned, duplicated: report.duplicated },
+    before: {
+      live: report.live.total,
+      stored: report.stored,
+      missing: report.missing,
+      orphaned: report.orphaned,
+      duplicated: report.duplicated,
+    },
     orphans: { found: report.orphaned, deleted: 0, wouldDelete: 0 },
-    missing: { found: report.missing, fillable: 0, filled: 0, unfillable: 0, unfillableByReason: {}, unfillableExamples: [] },
+    missing: {
+      found: report.missing,
+      fillable: 0,
+      filled: 0,
+      unfillable: 0,
+      unfillableByReason: {},
+      unfillableExamples: [],
+    },
     createdCollection: false,
     duplicated: report.duplicated,
   }
@@ -101,7 +147,8 @@ export async function repairTarget(deps: VdbDeps, t: LiveTarget, opts: RepairOpt
       const unfillable = (docId: string, reason: UnfillableReason) => {
         out.missing.unfillable++
         out.missing.unfillableByReason[reason] = (out.missing.unfillableByReason[reason] ?? 0) + 1
-        if (out.missing.unfillableExamples.length < (opts.examples ?? 10)) out.missing.unfillableExamples.push({ docId, reason })
+        if (out.missing.unfillableExamples.length < (opts.examples ?? 10))
+          out.missing.unfillableExamples.push({ docId, reason })
       }
       let dim: number | null = report.store.dimension
       let ensured = report.store.exists === true
@@ -117,7 +164,11 @@ export async function repairTarget(deps: VdbDeps, t: LiveTarget, opts: RepairOpt
           for (const it of textItems) unfillable(it.docId, 'no-embedding-model')
           return
         }
-        const cache = await lookupEmbeddings(deps.db, { model: t.embeddingModel, provider: t.embeddingProvider }, textItems.map((i) => i.text))
+        const cache = await lookupEmbeddings(
+          deps.db,
+          { model: t.embeddingModel, provider: t.embeddingProvider },
+          textItems.map((i) => i.text),
+        )
         const records: VectorRecord[] = []
         for (const it of textItems) {
           const e = cache.get(difyTextHash(it.text))
@@ -126,7 +177,13 @@ export async function repairTarget(deps: VdbDeps, t: LiveTarget, opts: RepairOpt
           else if (dim !== null && e.vector.length !== dim) unfillable(it.docId, 'dimension-mismatch')
           else {
             dim ??= e.vector.length
-            records.push({ id: it.docId, docId: it.docId, text: it.text, metadata: it.metadata, vector: Array.from(e.vector) })
+            records.push({
+              id: it.docId,
+              docId: it.docId,
+              text: it.text,
+              metadata: it.metadata,
+              vector: Array.from(e.vector),
+            })
           }
         }
         out.missing.fillable += records.length
@@ -159,7 +216,17 @@ export async function repairAll(deps: VdbDeps, opts: RepairOptions): Promise<Rep
     opts.onTarget?.(t)
     targets.push(await repairTarget(deps, t, opts))
   }
-  const summary = { targets: targets.length, skipped: 0, failed: 0, orphansDeleted: 0, orphansFound: 0, missingFound: 0, filled: 0, fillable: 0, unfillable: 0 }
+  const summary = {
+    targets: targets.length,
+    skipped: 0,
+    failed: 0,
+    orphansDeleted: 0,
+    orphansFound: 0,
+    missingFound: 0,
+    filled: 0,
+    fillable: 0,
+    unfillable: 0,
+  }
   for (const r of targets) {
     if (r.status === 'skipped') summary.skipped++
     if (r.status === 'failed') summary.failed++

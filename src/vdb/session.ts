@@ -9,7 +9,10 @@ import { StorePool, type VdbDeps } from './check.js'
  * The dependencies of the vdb commands from a runtime: the metadata database, its profile, and a pool of stores
  * opened on first use. `redis` (writes only): Dify's collection-exists keys are cleared when a collection is created.
  */
-export async function vdbDeps(rt: Runtime, opts: { writes: boolean; forceVersion?: boolean; redis?: RedisKeyDeps; warn?: (s: string) => void }): Promise<VdbDeps> {
+export async function vdbDeps(
+  rt: Runtime,
+  opts: { writes: boolean; forceVersion?: boolean; redis?: RedisKeyDeps; warn?: (s: string) => void },
+): Promise<VdbDeps> {
   const db = await rt.db()
   const profile = await loadProfile(db, { difyRoot: rt.config.difyRoot })
   const w = checkSupported(profile, { writes: opts.writes, force: opts.forceVersion })

@@ -15,17 +15,38 @@ function port(raw: Raw, name: string, def: number): number {
   if (v === undefined) return def
   const n = Number(v)
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new ConfigError(`${name}=${JSON.stringify(v)} is not a valid port.`, { hint: `Set ${name} to a number from 1 to 65535.` })
+    throw new ConfigError(`${name}=${JSON.stringify(v)} is not a valid port.`, {
+      hint: `Set ${name} to a number from 1 to 65535.`,
+    })
   }
   return n
 }
 
-export interface PgvectorSettings { host: string; port: number; user: string; password: string; database: string }
-export interface ChromaSettings {
-  host: string; port: number; tenant: string; database: string; authProvider?: string; authCredentials?: string
+export interface PgvectorSettings {
+  host: string
+  port: number
+  user: string
+  password: string
+  database: string
 }
-export interface QdrantSettings { url: string; apiKey?: string; timeoutMs: number }
-export interface WeaviateSettings { endpoint: string; apiKey?: string; /** WEAVIATE_TOKENIZATION: the text property's tokenization (Dify's default word) */ tokenization?: string }
+export interface ChromaSettings {
+  host: string
+  port: number
+  tenant: string
+  database: string
+  authProvider?: string
+  authCredentials?: string
+}
+export interface QdrantSettings {
+  url: string
+  apiKey?: string
+  timeoutMs: number
+}
+export interface WeaviateSettings {
+  endpoint: string
+  apiKey?: string
+  /** WEAVIATE_TOKENIZATION: the text property's tokenization (Dify's default word) */ tokenization?: string
+}
 
 export function pgvectorSettings(raw: Raw): PgvectorSettings {
   return {
@@ -39,7 +60,10 @@ export function pgvectorSettings(raw: Raw): PgvectorSettings {
 
 export function chromaSettings(raw: Raw): ChromaSettings {
   const host = str(raw, 'CHROMA_HOST')
-  if (!host) throw new ConfigError('CHROMA_HOST is not set.', { hint: 'Set CHROMA_HOST (and CHROMA_PORT) as in the dify-api container.' })
+  if (!host)
+    throw new ConfigError('CHROMA_HOST is not set.', {
+      hint: 'Set CHROMA_HOST (and CHROMA_PORT) as in the dify-api container.',
+    })
   return {
     host,
     port: port(raw, 'CHROMA_PORT', 8000),
@@ -52,20 +76,37 @@ export function chromaSettings(raw: Raw): ChromaSettings {
 
 export function qdrantSettings(raw: Raw): QdrantSettings {
   const url = str(raw, 'QDRANT_URL')
-  if (!url) throw new ConfigError('QDRANT_URL is not set.', { hint: 'Set QDRANT_URL as in the dify-api container, e.g. http://qdrant:6333.' })
-  if (url.startsWith('path:')) {
-    throw new ConfigError('QDRANT_URL points to a local Qdrant directory (path:…), which only the Python client can open.', {
-      hint: 'Point QDRANT_URL at a Qdrant server (http://host:6333).',
+  if (!url)
+    throw new ConfigError('QDRANT_URL is not set.', {
+      hint: 'Set QDRANT_URL as in the dify-api container, e.g. http://qdrant:6333.',
     })
+  if (url.startsWith('path:')) {
+    throw new ConfigError(
+      'QDRANT_URL points to a local Qdrant directory (path:…), which only the Python client can open.',
+      {
+        hint: 'Point QDRANT_URL at a Qdrant server (http://host:6333).',
+      },
+    )
   }
   const t = Number(str(raw, 'QDRANT_CLIENT_TIMEOUT') ?? '20')
-  return { url, apiKey: raw.get('QDRANT_API_KEY')?.value || undefined, timeoutMs: (Number.isFinite(t) && t > 0 ? t : 20) * 1000 }
+  return {
+    url,
+    apiKey: raw.get('QDRANT_API_KEY')?.value || undefined,
+    timeoutMs: (Number.isFinite(t) && t > 0 ? t : 20) * 1000,
+  }
 }
 
 export function weaviateSettings(raw: Raw): WeaviateSettings {
   const endpoint = str(raw, 'WEAVIATE_ENDPOINT')
-  if (!endpoint) throw new ConfigError('WEAVIATE_ENDPOINT is not set.', { hint: 'Set WEAVIATE_ENDPOINT as in the dify-api container, e.g. http://weaviate:8080.' })
-  return { endpoint: endpoint.replace(/\/+$/, ''), apiKey: raw.get('WEAVIATE_API_KEY')?.value || undefined, tokenization: raw.get('WEAVIATE_TOKENIZATION')?.value || undefined }
+  if (!endpoint)
+    throw new ConfigError('WEAVIATE_ENDPOINT is not set.', {
+      hint: 'Set WEAVIATE_ENDPOINT as in the dify-api container, e.g. http://weaviate:8080.',
+    })
+  return {
+    endpoint: endpoint.replace(/\/+$/, ''),
+    apiKey: raw.get('WEAVIATE_API_KEY')?.value || undefined,
+    tokenization: raw.get('WEAVIATE_TOKENIZATION')?.value || undefined,
+  }
 }
 
 /** "host:port" style location without credentials, for messages. */
@@ -92,7 +133,13 @@ function hostUrl(host: string, p: number): string {
 }
 
 export interface ElasticsearchSettings {
-  node: string; username?: string; password?: string; apiKey?: string; caCerts?: string; verifyCerts: boolean; requestTimeoutMs: number
+  node: string
+  username?: string
+  password?: string
+  apiKey?: string
+  caCerts?: string
+  verifyCerts: boolean
+  requestTimeoutMs: number
 }
 
 /** Dify's ElasticSearchVectorFactory: ELASTICSEARCH_USE_CLOUD + _CLOUD_URL + _API_KEY, else host/port/basic auth. */
@@ -105,7 +152,10 @@ export function elasticsearchSettings(raw: Raw): ElasticsearchSettings {
   const cloudUrl = str(raw, 'ELASTICSEARCH_CLOUD_URL')
   if (bool(raw, 'ELASTICSEARCH_USE_CLOUD', false) && cloudUrl) {
     const apiKey = raw.get('ELASTICSEARCH_API_KEY')?.value || undefined
-    if (!apiKey) throw new ConfigError('ELASTICSEARCH_API_KEY is not set.', { hint: 'Elastic Cloud (ELASTICSEARCH_USE_CLOUD=true) needs ELASTICSEARCH_API_KEY.' })
+    if (!apiKey)
+      throw new ConfigError('ELASTICSEARCH_API_KEY is not set.', {
+        hint: 'Elastic Cloud (ELASTICSEARCH_USE_CLOUD=true) needs ELASTICSEARCH_API_KEY.',
+      })
     const u = new URL(cloudUrl)
     return { node: `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}`, apiKey, ...common }
   }
@@ -118,17 +168,28 @@ export function elasticsearchSettings(raw: Raw): ElasticsearchSettings {
 }
 
 export interface OpensearchSettings {
-  node: string; username?: string; password?: string; verifyCerts: boolean; authMethod: string; awsRegion?: string; awsService?: string
+  node: string
+  username?: string
+  password?: string
+  verifyCerts: boolean
+  authMethod: string
+  awsRegion?: string
+  awsService?: string
 }
 
 /** Dify's OpenSearchConfig: OPENSEARCH_HOST/_PORT/_SECURE/_VERIFY_CERTS/_AUTH_METHOD/_USER/_PASSWORD. */
 export function opensearchSettings(raw: Raw): OpensearchSettings {
   const host = str(raw, 'OPENSEARCH_HOST')
-  if (!host) throw new ConfigError('OPENSEARCH_HOST is not set.', { hint: 'Set OPENSEARCH_HOST (and OPENSEARCH_PORT) as in the dify-api container.' })
+  if (!host)
+    throw new ConfigError('OPENSEARCH_HOST is not set.', {
+      hint: 'Set OPENSEARCH_HOST (and OPENSEARCH_PORT) as in the dify-api container.',
+    })
   const secure = bool(raw, 'OPENSEARCH_SECURE', false)
   const authMethod = (str(raw, 'OPENSEARCH_AUTH_METHOD') ?? 'basic').toLowerCase()
   if (authMethod !== 'basic') {
-    throw new ConfigError(`OPENSEARCH_AUTH_METHOD=${authMethod} is not supported by dify-ops.`, { hint: 'Use basic authentication (OPENSEARCH_USER/OPENSEARCH_PASSWORD).' })
+    throw new ConfigError(`OPENSEARCH_AUTH_METHOD=${authMethod} is not supported by dify-ops.`, {
+      hint: 'Use basic authentication (OPENSEARCH_USER/OPENSEARCH_PASSWORD).',
+    })
   }
   return {
     node: `${secure ? 'https' : 'http'}://${host.replace(/^https?:\/\//i, '')}:${port(raw, 'OPENSEARCH_PORT', 9200)}`,
@@ -142,9 +203,15 @@ export function opensearchSettings(raw: Raw): OpensearchSettings {
 }
 
 export interface MilvusSettings {
-  uri: string; token?: string; user?: string; password?: string; database: string
+  uri: string
+  token?: string
+  user?: string
+  password?: string
+  database: string
   /** Dify 1.15.0: MILVUS_SECURE (one-way TLS), MILVUS_SERVER_PEM_PATH (CA / server certificate), MILVUS_SERVER_NAME (SNI, name checked) */
-  secure?: boolean; serverPemPath?: string; serverName?: string
+  secure?: boolean
+  serverPemPath?: string
+  serverName?: string
 }
 
 /** Dify's MilvusConfig: MILVUS_URI, MILVUS_TOKEN or MILVUS_USER + MILVUS_PASSWORD, MILVUS_DATABASE. */
@@ -153,13 +220,21 @@ export function milvusSettings(raw: Raw): MilvusSettings {
   const user = str(raw, 'MILVUS_USER')
   const password = raw.get('MILVUS_PASSWORD')?.value || undefined
   if (!token && (!user || password === undefined)) {
-    throw new ConfigError('MILVUS_USER and MILVUS_PASSWORD (or MILVUS_TOKEN) are not set.', { hint: 'Set them as in the dify-api container.' })
+    throw new ConfigError('MILVUS_USER and MILVUS_PASSWORD (or MILVUS_TOKEN) are not set.', {
+      hint: 'Set them as in the dify-api container.',
+    })
   }
   const secure = bool(raw, 'MILVUS_SECURE', false)
   return {
-    uri: str(raw, 'MILVUS_URI') ?? 'http://127.0.0.1:19530', token, user, password, database: str(raw, 'MILVUS_DATABASE') ?? 'default',
+    uri: str(raw, 'MILVUS_URI') ?? 'http://127.0.0.1:19530',
+    token,
+    user,
+    password,
+    database: str(raw, 'MILVUS_DATABASE') ?? 'default',
     // as Dify's MilvusVector._init_client (1.15.0): the PEM path and server name only with MILVUS_SECURE
-    ...(secure ? { secure, serverPemPath: str(raw, 'MILVUS_SERVER_PEM_PATH'), serverName: str(raw, 'MILVUS_SERVER_NAME') } : {}),
+    ...(secure
+      ? { secure, serverPemPath: str(raw, 'MILVUS_SERVER_PEM_PATH'), serverName: str(raw, 'MILVUS_SERVER_NAME') }
+      : {}),
   }
 }
 

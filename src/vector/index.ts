@@ -2,13 +2,14 @@ import type { Config } from '../config/schema.js'
 import { ConfigError } from '../core/errors.js'
 import type { OpenOptions, VectorStore } from './store.js'
 export type { OpenOptions } from './store.js'
-import type { RedisKeyDeps } from './redis-keys.js'
 
 export type { VectorStore, VectorTarget, VectorRecord, SearchHit, CollectionLayout, StoreDescription } from './store.js'
 
-
 /** The release-dependent store options of a connected Dify (from its profile). */
-export function storeOptionsFor(profile: { weaviateIdScheme: 'uuid5-text' | 'doc-id'; weaviateSummaryProperties: boolean }): OpenOptions {
+export function storeOptionsFor(profile: {
+  weaviateIdScheme: 'uuid5-text' | 'doc-id'
+  weaviateSummaryProperties: boolean
+}): OpenOptions {
   return { weaviateIdScheme: profile.weaviateIdScheme, weaviateSummaryProperties: profile.weaviateSummaryProperties }
 }
 
@@ -47,7 +48,10 @@ export function requireSupportedStore(type: string, what = 'Vector store'): void
 }
 
 /** Open the store `type` (default: the configured VECTOR_STORE) with Dify's variables for it. */
-export async function openVectorStore(config: Config, opts: OpenOptions & { type?: string } = {}): Promise<VectorStore> {
+export async function openVectorStore(
+  config: Config,
+  opts: OpenOptions & { type?: string } = {},
+): Promise<VectorStore> {
   const type = (opts.type ?? config.vectorStore).trim().toLowerCase()
   requireSupportedStore(type)
   const mod = await MODULES[type]!()

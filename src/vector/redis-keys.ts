@@ -12,7 +12,14 @@ export interface RedisKeyDeps {
  * cache key must go, as Dify's own Vector.delete() does; the lock is cleared too, so that a lock left by a killed
  * worker does not hold Dify's next create for its 20 s timeout (vdb-migrate refuses to run while Dify indexes).
  */
-export async function clearCollectionKeys(redis: RedisKeyDeps | undefined, store: string, collection: string): Promise<void> {
+export async function clearCollectionKeys(
+  redis: RedisKeyDeps | undefined,
+  store: string,
+  collection: string,
+): Promise<void> {
   if (!redis) return
-  await redis.client.del(keys.vectorIndexing(store, collection, redis.keyPrefix), keys.vectorIndexingLock(store, collection, redis.keyPrefix))
+  await redis.client.del(
+    keys.vectorIndexing(store, collection, redis.keyPrefix),
+    keys.vectorIndexingLock(store, collection, redis.keyPrefix),
+  )
 }

@@ -18,7 +18,13 @@ export function celeryEnv(keyPrefix: string): CeleryEnv {
 }
 
 export function pyEnv(c: CeleryEnv): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DOPS_BROKER_URL: c.brokerUrl, DOPS_KEYPREFIX: c.keyPrefix, PYTHONDONTWRITEBYTECODE: '1' }
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    DOPS_BROKER_URL: c.brokerUrl,
+    DOPS_KEYPREFIX: c.keyPrefix,
+    PYTHONDONTWRITEBYTECODE: '1',
+  }
 }
 
 export interface Call {
@@ -30,7 +36,12 @@ export interface Call {
 
 /** Send tasks through real Celery `apply_async`; returns their ids. */
 export function produce(c: CeleryEnv, calls: Call[]): string[] {
-  const out = execFileSync(PYTHON, ['produce.py'], { cwd: CELERY_DIR, env: pyEnv(c), input: JSON.stringify(calls), encoding: 'utf8' })
+  const out = execFileSync(PYTHON, ['produce.py'], {
+    cwd: CELERY_DIR,
+    env: pyEnv(c),
+    input: JSON.stringify(calls),
+    encoding: 'utf8',
+  })
   return JSON.parse(out.trim().split('\n').pop()!) as string[]
 }
 
@@ -45,12 +56,33 @@ export interface Worker {
 }
 
 /** Start a worker (threads pool, no mingle/gossip: ready in about a second) and wait until it is ready. */
-export async function startWorker(c: CeleryEnv, queues: string[], opts: { concurrency?: number; name?: string; app?: string; env?: Record<string, string> } = {}): Promise<Worker> {
+export async function startWorker(
+  c: CeleryEnv,
+  queues: string[],
+  opts: { concurrency?: number; name?: string; app?: string; env?: Record<string, string> } = {},
+): Promise<Worker> {
   const name = opts.name ?? `dops${randomBytes(3).toString('hex')}`
   const proc = spawn(
     PYTHON,
-    ['-m', 'celery', '-A', opts.app ?? 'celery_app', 'worker', '-Q', queues.join(','), '-n', `${name}@%h`, '-P', 'threads', '-c', String(opts.concurrency ?? 2),
-      '--without-mingle', '--without-gossip', '-l', 'info'],
+    [
+      '-m',
+      'celery',
+      '-A',
+      opts.app ?? 'celery_app',
+      'worker',
+      '-Q',
+      queues.join(','),
+      '-n',
+      `${name}@%h`,
+      '-P',
+      'threads',
+      '-c',
+      String(opts.concurrency ?? 2),
+      '--without-mingle',
+      '--without-gossip',
+      '-l',
+      'info',
+    ],
     { cwd: CELERY_DIR, env: { ...pyEnv(c), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let log = ''
@@ -72,7 +104,7 @@ export async function startWorker(c: CeleryEnv, queues: string[], opts: { concur
       reject(new Error(`celery worker exited (${code}):\n${log}`))
     })
   })
-  const node = (/ (\S+@\S+) ready\./.exec(log)?.[1]) ?? `${name}@?`
+  const node = / (\S+@\S+) ready\./.exec(log)?.[1] ?? `${name}@?`
   const waitExit = async (ms: number) => {
     await Promise.race([exited, new Promise((r) => setTimeout(r, ms))])
   }

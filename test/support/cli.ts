@@ -15,11 +15,24 @@ export interface CliResult {
  * Run the built CLI (dist/) as a child process with a clean environment: only PATH, HOME and what the test gives,
  * so nothing from the developer's shell leaks in. Never a TTY.
  */
-export function runCli(args: string[], opts: { env?: Record<string, string | undefined>; input?: string | Buffer; cwd?: string; node?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: {
+    env?: Record<string, string | undefined>
+    input?: string | Buffer
+    cwd?: string
+    node?: string
+    timeoutMs?: number
+  } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' }
     for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v
-    const child = spawn(opts.node ?? process.execPath, [BIN, ...args], { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(opts.node ?? process.execPath, [BIN, ...args], {
+      env,
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))

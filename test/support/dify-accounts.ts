@@ -25,7 +25,12 @@ export async function seedDb(kind: 'postgres' | 'mysql', database: string): Prom
     return {
       async query(text, params = []) {
         let i = 0
-        return (await c.query(text.replace(/\?/g, () => `$${++i}`), params)).rows
+        return (
+          await c.query(
+            text.replace(/\?/g, () => `$${++i}`),
+            params,
+          )
+        ).rows
       },
       close: () => c.end(),
     }
@@ -48,21 +53,51 @@ export interface SeededAccount {
 
 const ts = (d = new Date()) => d.toISOString().replace('T', ' ').slice(0, 19)
 
-export async function seedAccount(db: SeedDb, o: { email: string; password?: string | null; status?: string; name?: string; lastLoginAt?: Date; lastLoginIp?: string }): Promise<SeededAccount> {
+export async function seedAccount(
+  db: SeedDb,
+  o: {
+    email: string
+    password?: string | null
+    status?: string
+    name?: string
+    lastLoginAt?: Date
+    lastLoginIp?: string
+  },
+): Promise<SeededAccount> {
   const id = randomUUID()
   const pw = o.password === undefined ? 'Initial-pass1' : o.password
   const stored = pw === null ? { password: null, passwordSalt: null } : hashPassword(pw)
   await db.query(
     `insert into accounts (id, name, email, password, password_salt, interface_language, interface_theme, timezone, last_login_at, last_login_ip, last_active_at, status, initialized_at, created_at, updated_at)
      values (?, ?, ?, ?, ?, 'en-US', 'light', 'UTC', ?, ?, ?, ?, ?, ?, ?)`,
-    [id, o.name ?? o.email.split('@')[0], o.email, stored.password, stored.passwordSalt, o.lastLoginAt ? ts(o.lastLoginAt) : null, o.lastLoginIp ?? null, ts(), o.status ?? 'active', ts(), ts(new Date(Date.now() - 86_400_000)), ts(new Date(Date.now() - 86_400_000))],
+    [
+      id,
+      o.name ?? o.email.split('@')[0],
+      o.email,
+      stored.password,
+      stored.passwordSalt,
+      o.lastLoginAt ? ts(o.lastLoginAt) : null,
+      o.lastLoginIp ?? null,
+      ts(),
+      o.status ?? 'active',
+      ts(),
+      ts(new Date(Date.now() - 86_400_000)),
+      ts(new Date(Date.now() - 86_400_000)),
+    ],
   )
   return { id, email: o.email, password: pw }
 }
 
-export async function seedTenant(db: SeedDb, name: string, members: Array<{ accountId: string; role: string; current?: boolean }>): Promise<string> {
+export async function seedTenant(
+  db: SeedDb,
+  name: string,
+  members: Array<{ accountId: string; role: string; current?: boolean }>,
+): Promise<string> {
   const id = randomUUID()
-  await db.query(`insert into tenants (id, name, plan, status, created_at, updated_at) values (?, ?, 'basic', 'normal', ?, ?)`, [id, name, ts(), ts()])
+  await db.query(
+    `insert into tenants (id, name, plan, status, created_at, updated_at) values (?, ?, 'basic', 'normal', ?, ?)`,
+    [id, name, ts(), ts()],
+  )
   for (const m of members) {
     await db.query(
       `insert into tenant_account_joins (id, tenant_id, account_id, role, current, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?)`,
@@ -90,7 +125,12 @@ export async function redisSnapshot(redis: Redis, prefix: string): Promise<Recor
     for (const k of batch) {
       if (k.endsWith('dify_ops:audit')) continue
       const type = await redis.type(k)
-      const value = type === 'string' ? await redis.get(k) : type === 'zset' ? JSON.stringify(await redis.zrange(k, 0, -1, 'WITHSCORES')) : type
+      const value =
+        type === 'string'
+          ? await redis.get(k)
+          : type === 'zset'
+            ? JSON.stringify(await redis.zrange(k, 0, -1, 'WITHSCORES'))
+            : type
       out[k] = `${type}:${value}`
     }
   } while (cursor !== '0')
@@ -106,9 +146,17 @@ export const PY_COMPARE = [
 ].join('\n')
 
 /** Run the built CLI in a pseudo-terminal (Python's pty), typing `answers` at the prompts. */
-export function runCliInPty(args: string[], env: Record<string, string>, answers: Array<[prompt: string, answer: string]>): { code: number; out: string } {
-  const script = fileURLToPath(new URL('./pty-run.py', import.meta.url))
+export function runCliInPty(
+  args: string[],
+  env: Record<string, string>,
+  answers: Array<[prompt: string, answer: string]>,
+): { code: number; out: string } {
+  const script = fileURLToPath(new URL('pty-run.py', import.meta.url))
   const fullEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', TERM: 'xterm', ...env }
-  const res = execFileSync(PYTHON, [script, JSON.stringify([process.execPath, BIN, ...args]), JSON.stringify(fullEnv), JSON.stringify(answers)], { timeout: 90_000 })
+  const res = execFileSync(
+    PYTHON,
+    [script, JSON.stringify([process.execPath, BIN, ...args]), JSON.stringify(fullEnv), JSON.stringify(answers)],
+    { timeout: 90_000 },
+  )
   return JSON.parse(res.toString())
 }

@@ -31,7 +31,11 @@ import { renderNormalised } from './schema-render.js'
  * of test/fixtures/schema/chain rendered by our own renderer, run through psql.
  */
 export function loadOracleSchema(database: string, revision: string): void {
-  const statements = [ALEMBIC_VERSION_DDL, ...renderNormalised(chainSchema('postgres', revision)), `INSERT INTO alembic_version (version_num) VALUES ('${revision}')`]
+  const statements = [
+    ALEMBIC_VERSION_DDL,
+    ...renderNormalised(chainSchema('postgres', revision)),
+    `INSERT INTO alembic_version (version_num) VALUES ('${revision}')`,
+  ]
   psqlRun(database, statements.map((st) => st + ';').join('\n'))
 }
 
@@ -61,7 +65,8 @@ function chainUpTo(to: string): Revision[] {
 function stepsBetween(from: string, to: string): Revision[] {
   const i = REVISION_LIST.findIndex((r) => r.revision === to)
   const a = from === REVISION_LIST[0]!.downRevision ? -1 : REVISION_LIST.findIndex((r) => r.revision === from)
-  if (i < 0 || a < -1 || (a === -1 && from !== REVISION_LIST[0]!.downRevision) || a > i) throw new Error(`database revision ${from} is not before ${to} in the registry`)
+  if (i < 0 || a < -1 || (a === -1 && from !== REVISION_LIST[0]!.downRevision) || a > i)
+    throw new Error(`database revision ${from} is not before ${to} in the registry`)
   return REVISION_LIST.slice(a + 1, i + 1)
 }
 
@@ -73,7 +78,8 @@ async function applyOne(db: Db, r: Revision, prev: string | null): Promise<void>
       else await exec(s.sql)
     }
     if (prev == null) await exec(`INSERT INTO alembic_version (version_num) VALUES ('${r.revision}')`)
-    else await exec(`UPDATE alembic_version SET version_num='${r.revision}' WHERE alembic_version.version_num = '${prev}'`)
+    else
+      await exec(`UPDATE alembic_version SET version_num='${r.revision}' WHERE alembic_version.version_num = '${prev}'`)
   }
   if (db.transactionalDdl && !r.statements(db.dialect).some((s) => s.noTransaction)) {
     await db.kysely.transaction().execute((trx) => run((text) => sql.raw(text).execute(trx)))
@@ -94,7 +100,9 @@ export async function createDifySchema(db: Db, revision: string = DIFY_HEAD): Pr
 
 /** Bring a database at some registry revision (read from alembic_version) forward to `to`. Returns the applied ids. */
 export async function upgradeDifySchema(db: Db, to: string = DIFY_HEAD): Promise<string[]> {
-  const rows = (await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows as { version_num: string }[]
+  const rows = (await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows as {
+    version_num: string
+  }[]
   if (rows.length !== 1) throw new Error(`alembic_version has ${rows.length} rows`)
   const current = rows[0]!.version_num
   const applied: string[] = []
@@ -116,10 +124,14 @@ export async function openScratchDb(env: Record<string, string>): Promise<Db> {
 
 /** Run SQL text through psql on `database` (ON_ERROR_STOP). */
 export function psqlRun(database: string, text: string): void {
-  execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', database], {
-    input: text,
-    stdio: ['pipe', 'ignore', 'pipe'],
-  })
+  execFileSync(
+    'psql',
+    ['-q', '-v', 'ON_ERROR_STOP=1', '-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', database],
+    {
+      input: text,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    },
+  )
 }
 
 /** A scratch PostgreSQL database copied from `template` (CREATE DATABASE … TEMPLATE; nobody may be connected to it). */

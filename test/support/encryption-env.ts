@@ -2,9 +2,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
-import { PG } from './services.js'
+import { PG, MYSQL } from './services.js'
 import mysql from 'mysql2/promise'
-import { MYSQL } from './services.js'
 import { scratchMysql, scratchPg, scratchRedis, type Scratch, type ScratchRedis } from './scratch.js'
 import { createDifySchema, loadOracleSchema, openScratchDb } from './dify-schema.js'
 import { mysqlSink, pgSink, seedTenants, type SeededTenant, type SeedSink } from './encryption-seed.js'
@@ -37,7 +36,11 @@ export interface EncryptionEnv {
  * `release`: build the schema of that Dify release with test/support/oracles.ts (loadRelease) instead of the 1.12
  * schema (PG: the 788d3099ae3a oracle; MariaDB: createDifySchema).
  */
-export async function encryptionEnv(tag: string, dialect: 'postgres' | 'mysql' = 'postgres', opts: { release?: string } = {}): Promise<EncryptionEnv> {
+export async function encryptionEnv(
+  tag: string,
+  dialect: 'postgres' | 'mysql' = 'postgres',
+  opts: { release?: string } = {},
+): Promise<EncryptionEnv> {
   let db: Scratch
   let client: pg.Client
   let my: mysql.Connection | undefined
@@ -90,12 +93,20 @@ export async function encryptionEnv(tag: string, dialect: 'postgres' | 'mysql' =
     db,
     redis,
     storageRoot,
-    env: { ...db.env, ...redis.env, STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: storageRoot, EDITION: 'SELF_HOSTED' },
+    env: {
+      ...db.env,
+      ...redis.env,
+      STORAGE_TYPE: 'opendal',
+      OPENDAL_SCHEME: 'fs',
+      OPENDAL_FS_ROOT: storageRoot,
+      EDITION: 'SELF_HOSTED',
+    },
     pg: client,
     dialect,
     query,
     text: (c) => (my ? `cast(${c} as char)` : `${c}::text`),
-    seed: (count, o) => seedTenants(my ? mysqlSink(my) : pgSink(client), async (p, pem) => writeKey(p, pem), { ...o, count }),
+    seed: (count, o) =>
+      seedTenants(my ? mysqlSink(my) : pgSink(client), async (p, pem) => writeKey(p, pem), { ...o, count }),
     sink: my ? mysqlSink(my) : pgSink(client),
     writeKey,
     readKey: (p) => (existsSync(join(storageRoot, p)) ? readFileSync(join(storageRoot, p), 'utf8') : undefined),
@@ -113,7 +124,25 @@ export async function encryptionEnv(tag: string, dialect: 'postgres' | 'mysql' =
 /** a dump of every §5 table and the tenants, for before/after comparisons */
 export async function dumpTables(e: { query: Query }): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {}
-  for (const t of ['tenants', 'providers', 'provider_models', 'provider_credentials', 'provider_model_credentials', 'load_balancing_model_configs', 'tool_builtin_providers', 'tool_api_providers', 'tool_mcp_providers', 'tool_oauth_tenant_clients', 'datasource_providers', 'datasource_oauth_tenant_params', 'trigger_subscriptions', 'trigger_oauth_tenant_clients', 'data_source_api_key_auth_bindings', 'api_based_extensions', 'workflows']) {
+  for (const t of [
+    'tenants',
+    'providers',
+    'provider_models',
+    'provider_credentials',
+    'provider_model_credentials',
+    'load_balancing_model_configs',
+    'tool_builtin_providers',
+    'tool_api_providers',
+    'tool_mcp_providers',
+    'tool_oauth_tenant_clients',
+    'datasource_providers',
+    'datasource_oauth_tenant_params',
+    'trigger_subscriptions',
+    'trigger_oauth_tenant_clients',
+    'data_source_api_key_auth_bindings',
+    'api_based_extensions',
+    'workflows',
+  ]) {
     out[t] = await e.query(`select * from ${t} order by id`)
   }
   return out

@@ -31,7 +31,10 @@ function tokensIn(raw: string | null): string[] {
  * PyCryptodome decrypts every token of every seeded secret's row with the tenant's private key now in storage; returns
  * the secrets whose plaintext is not among them (empty = nothing lost). Throws when PyCryptodome cannot decrypt one.
  */
-export async function pyLostSecrets(e: { query: Query; text(c: string): string; readKey(p: string): string | undefined }, tenants: SeededTenant[]): Promise<string[]> {
+export async function pyLostSecrets(
+  e: { query: Query; text(c: string): string; readKey(p: string): string | undefined },
+  tenants: SeededTenant[],
+): Promise<string[]> {
   const lost: string[] = []
   for (const t of tenants) {
     const key = e.readKey(privateKeyPath(t.id))!

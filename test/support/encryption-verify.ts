@@ -9,7 +9,10 @@ import type { SeededTenant } from './encryption-seed.js'
  * Every seeded secret, read back and decrypted with the private key now in storage: returns the secrets that are
  * missing or wrong (empty = nothing lost).
  */
-export async function lostSecrets(e: { query: Query; text(c: string): string; readKey: (p: string) => string | undefined }, tenants: SeededTenant[]): Promise<string[]> {
+export async function lostSecrets(
+  e: { query: Query; text(c: string): string; readKey: (p: string) => string | undefined },
+  tenants: SeededTenant[],
+): Promise<string[]> {
   const readKey = e.readKey
   const lost: string[] = []
   for (const t of tenants) {

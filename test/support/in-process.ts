@@ -22,11 +22,23 @@ export interface InProcessResult {
 
 type CommandClass = { run(argv?: string[], opts?: Config): Promise<unknown> } & typeof Command
 
-export async function runInProcess(cmd: CommandClass, argv: string[], opts: { env?: Record<string, string> } = {}): Promise<InProcessResult> {
+export async function runInProcess(
+  cmd: CommandClass,
+  argv: string[],
+  opts: { env?: Record<string, string> } = {},
+): Promise<InProcessResult> {
   config ??= await Config.load({ root: ROOT })
   const out: string[] = []
   const err: string[] = []
-  const saved = { out: process.stdout.write, err: process.stderr.write, log: console.log, error: console.error, env: process.env, cwd: process.cwd(), exitCode: process.exitCode }
+  const saved = {
+    out: process.stdout.write,
+    err: process.stderr.write,
+    log: console.log,
+    error: console.error,
+    env: process.env,
+    cwd: process.cwd(),
+    exitCode: process.exitCode,
+  }
   const sigint = new Set(process.listeners('SIGINT'))
   process.env = { PATH: saved.env.PATH, HOME: saved.env.HOME, ...opts.env }
   process.chdir(mkdtempSync(join(tmpdir(), 'dops-inproc-')))

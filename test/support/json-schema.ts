@@ -16,5 +16,8 @@ export function validateJson(file: string, value: unknown): string[] {
     cache.set(file, v)
   }
   if (v(value)) return []
-  return (v.errors ?? []).map((e) => `${file}: ${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`)
+  return (v.errors ?? []).map(
+    (e) =>
+      `${file}: ${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`,
+  )
 }

@@ -56,7 +56,11 @@ async function build(s: Scratch, schema: NormalisedSchema, head: string): Promis
   const { openScratchDb } = await import('./dify-schema.js')
   const db = await openScratchDb(s.env)
   try {
-    for (const st of [ALEMBIC_VERSION_DDL, ...renderNormalised(schema), `INSERT INTO alembic_version (version_num) VALUES ('${head}')`]) {
+    for (const st of [
+      ALEMBIC_VERSION_DDL,
+      ...renderNormalised(schema),
+      `INSERT INTO alembic_version (version_num) VALUES ('${head}')`,
+    ]) {
       await sql.raw(st).execute(db.kysely)
     }
   } finally {

@@ -19,12 +19,23 @@ export async function pgvectorAvailable(): Promise<boolean> {
 
 /** Dify's PGVECTOR_* variables for a database on the local server. */
 export function pgvectorVars(database: string): Record<string, string> {
-  return { PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: PG.user, PGVECTOR_PASSWORD: '', PGVECTOR_DATABASE: database }
+  return {
+    PGVECTOR_HOST: PG.host,
+    PGVECTOR_PORT: String(PG.port),
+    PGVECTOR_USER: PG.user,
+    PGVECTOR_PASSWORD: '',
+    PGVECTOR_DATABASE: database,
+  }
 }
 
 /** A dotenv file with these variables in a fresh temporary directory (e.g. for --source-env-file); returns its path. */
 export function writeEnvFile(vars: Record<string, string>, tag = 'dops'): string {
   const file = join(mkdtempSync(join(tmpdir(), `${tag}-`)), 'source.env')
-  writeFileSync(file, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+  writeFileSync(
+    file,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  )
   return file
 }

@@ -55,9 +55,31 @@ export async function privatePg(opts: { database?: string } = {}): Promise<Priva
   }
   const data = join(dir, 'data')
   const port = await freePort()
-  asPostgres(`${PG_BIN}/initdb`, ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C.UTF-8'])
+  asPostgres(`${PG_BIN}/initdb`, [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--no-sync',
+    '--locale=C.UTF-8',
+  ])
   const start = () =>
-    asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=40`, 'start'])
+    asPostgres(`${PG_BIN}/pg_ctl`, [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'log'),
+      '-w',
+      '-t',
+      '30',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=40`,
+      'start',
+    ])
   start()
   const database = opts.database ?? 'dify'
   const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' })
@@ -69,7 +91,14 @@ export async function privatePg(opts: { database?: string } = {}): Promise<Priva
     host: '127.0.0.1',
     port,
     database,
-    env: { DB_TYPE: 'postgresql', DB_HOST: '127.0.0.1', DB_PORT: String(port), DB_USERNAME: 'postgres', DB_PASSWORD: '', DB_DATABASE: database },
+    env: {
+      DB_TYPE: 'postgresql',
+      DB_HOST: '127.0.0.1',
+      DB_PORT: String(port),
+      DB_USERNAME: 'postgres',
+      DB_PASSWORD: '',
+      DB_DATABASE: database,
+    },
     async client() {
       const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database })
       c.on('error', () => {}) // the test may crash the server under it
@@ -112,11 +141,34 @@ export interface PrivateRedis {
 
 export async function privateRedis(opts: { databases?: number } = {}): Promise<PrivateRedis> {
   const port = await freePort()
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--databases', String(opts.databases ?? 16), '--protected-mode', 'no'], {
-    stdio: 'ignore',
-  })
+  const child: ChildProcess = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--databases',
+      String(opts.databases ?? 16),
+      '--protected-mode',
+      'no',
+    ],
+    {
+      stdio: 'ignore',
+    },
+  )
   const exited = new Promise<void>((r) => child.once('exit', () => r()))
-  const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+  const probe = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  })
   probe.on('error', () => {})
   let ok = false
   for (let i = 0; i < 100 && !ok; i++) {
@@ -136,7 +188,12 @@ export async function privateRedis(opts: { databases?: number } = {}): Promise<P
   return {
     port,
     pid: child.pid!,
-    env: { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_DB: '0', CELERY_BROKER_URL: `redis://127.0.0.1:${port}/1` },
+    env: {
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: String(port),
+      REDIS_DB: '0',
+      CELERY_BROKER_URL: `redis://127.0.0.1:${port}/1`,
+    },
     async client(db = 0) {
       const c = new Redis({ host: '127.0.0.1', port, db })
       c.on('error', () => {})

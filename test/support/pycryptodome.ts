@@ -44,7 +44,11 @@ print(json.dumps(out))
 `
 
 export function pyCrypto<T = any>(req: Record<string, unknown>): T {
-  const out = execFileSync(PYTHON, ['-c', PEER], { input: JSON.stringify(req), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] })
+  const out = execFileSync(PYTHON, ['-c', PEER], {
+    input: JSON.stringify(req),
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   return JSON.parse(out) as T
 }
 

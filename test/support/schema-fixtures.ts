@@ -80,7 +80,13 @@ export function fixtureSchema(dialect: SqlDialect, release: string): NormalisedS
   const d = JSON.parse(readFileSync(`${FIXTURES_DIR}${dialect}/${entry.fixture}`, 'utf8')) as SchemaDelta
   let schema: NormalisedSchema
   if (!d.base) {
-    schema = { dialect, tables: d.tables, sequences: d.sequences ?? [], extensions: d.extensions ?? [], functions: d.functions ?? [] }
+    schema = {
+      dialect,
+      tables: d.tables,
+      sequences: d.sequences ?? [],
+      extensions: d.extensions ?? [],
+      functions: d.functions ?? [],
+    }
   } else {
     schema = applyDelta(fixtureSchema(dialect, d.base), d)
   }
@@ -100,9 +106,14 @@ export function chainSchema(dialect: SqlDialect, revision: string): NormalisedSc
   if (at < 0) throw new Error(`revision ${revision} is not in the ${dialect} chain fixtures`)
   let i = at
   while (i >= 0 && !chainCache.has(`${dialect}:${list[i]}`)) i--
-  let schema: NormalisedSchema = i >= 0 ? chainCache.get(`${dialect}:${list[i]}`)! : { dialect, tables: [], sequences: [], extensions: [], functions: [] }
+  let schema: NormalisedSchema =
+    i >= 0
+      ? chainCache.get(`${dialect}:${list[i]}`)!
+      : { dialect, tables: [], sequences: [], extensions: [], functions: [] }
   for (let k = i + 1; k <= at; k++) {
-    const d = JSON.parse(readFileSync(`${FIXTURES_DIR}chain/${dialect}/${String(k + 1).padStart(3, '0')}-${list[k]}.json`, 'utf8')) as SchemaDelta
+    const d = JSON.parse(
+      readFileSync(`${FIXTURES_DIR}chain/${dialect}/${String(k + 1).padStart(3, '0')}-${list[k]}.json`, 'utf8'),
+    ) as SchemaDelta
     schema = applyDelta(schema, d)
     chainCache.set(`${dialect}:${list[k]}`, schema)
   }
@@ -125,10 +136,23 @@ function applyDelta(base: NormalisedSchema, d: SchemaDelta): NormalisedSchema {
 }
 
 /** Make a delta of `schema` against `base` (null: the full schema). */
-export function makeDelta(release: string, head: string, schema: NormalisedSchema, base: { release: string; schema: NormalisedSchema } | null): SchemaDelta {
+export function makeDelta(
+  release: string,
+  head: string,
+  schema: NormalisedSchema,
+  base: { release: string; schema: NormalisedSchema } | null,
+): SchemaDelta {
   const j = (v: unknown) => JSON.stringify(v)
   if (!base) {
-    return { release, dialect: schema.dialect, head, tables: schema.tables, sequences: schema.sequences, extensions: schema.extensions, functions: schema.functions }
+    return {
+      release,
+      dialect: schema.dialect,
+      head,
+      tables: schema.tables,
+      sequences: schema.sequences,
+      extensions: schema.extensions,
+      functions: schema.functions,
+    }
   }
   const baseTables = new Map(base.schema.tables.map((t) => [t.name, t]))
   const names = new Set(schema.tables.map((t) => t.name))
@@ -159,7 +183,13 @@ export function formatFixture(v: unknown): string {
     if (x && typeof x === 'object') {
       if (depth >= 3) return inline(x)
       const entries = Object.entries(x as Record<string, unknown>)
-      return '{\n' + entries.map(([k, e]) => `${indent}  ${JSON.stringify(k)}: ${fmt(e, indent + '  ', depth + 1)}`).join(',\n') + '\n' + indent + '}'
+      return (
+        '{\n' +
+        entries.map(([k, e]) => `${indent}  ${JSON.stringify(k)}: ${fmt(e, indent + '  ', depth + 1)}`).join(',\n') +
+        '\n' +
+        indent +
+        '}'
+      )
     }
     return inline(x)
   }

@@ -5,7 +5,10 @@ import { Redis } from 'ioredis'
 import { MYSQL, PG, REDIS } from './services.js'
 
 export function scratchName(tag: string): string {
-  return `dops_${tag.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`
+  return `dops_${tag
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .slice(0, 20)}_${randomBytes(4).toString('hex')}`
 }
 
 export interface Scratch {
@@ -24,7 +27,14 @@ export async function scratchPg(tag: string, opts: { template?: string } = {}): 
   await c.end()
   return {
     name,
-    env: { DB_TYPE: 'postgresql', DB_HOST: PG.host, DB_PORT: String(PG.port), DB_USERNAME: PG.user, DB_PASSWORD: '', DB_DATABASE: name },
+    env: {
+      DB_TYPE: 'postgresql',
+      DB_HOST: PG.host,
+      DB_PORT: String(PG.port),
+      DB_USERNAME: PG.user,
+      DB_PASSWORD: '',
+      DB_DATABASE: name,
+    },
     async drop() {
       const c2 = new pg.Client({ ...PG, database: 'postgres' })
       await c2.connect()
@@ -42,7 +52,14 @@ export async function scratchMysql(tag: string): Promise<Scratch> {
   await c.end()
   return {
     name,
-    env: { DB_TYPE: 'mysql', DB_HOST: MYSQL.host, DB_PORT: String(MYSQL.port), DB_USERNAME: MYSQL.user, DB_PASSWORD: '', DB_DATABASE: name },
+    env: {
+      DB_TYPE: 'mysql',
+      DB_HOST: MYSQL.host,
+      DB_PORT: String(MYSQL.port),
+      DB_USERNAME: MYSQL.user,
+      DB_PASSWORD: '',
+      DB_DATABASE: name,
+    },
     async drop() {
       const c2 = await mysql.createConnection({ ...MYSQL })
       await c2.query(`drop database if exists ${name}`)

@@ -37,7 +37,11 @@ export interface StorageWorld {
 
 const DAY = 86_400
 
-export async function storageWorld(tag: string, release: string, dialect: 'postgres' | 'mysql' = 'postgres'): Promise<StorageWorld> {
+export async function storageWorld(
+  tag: string,
+  release: string,
+  dialect: 'postgres' | 'mysql' = 'postgres',
+): Promise<StorageWorld> {
   const scratch = dialect === 'postgres' ? await scratchPg(tag) : await scratchMysql(tag)
   const redis = await scratchRedis(tag)
   await loadRelease(scratch, dialect, release)
@@ -50,7 +54,8 @@ export async function storageWorld(tag: string, release: string, dialect: 'postg
     end = () => client.end()
   } else {
     const conn = await mysql.createConnection({ ...MYSQL, database: scratch.name })
-    query = async (text, params) => (await conn.query(text.replace(/\$\d+/g, '?').replace(/"/g, '`'), params))[0] as Array<Record<string, any>>
+    query = async (text, params) =>
+      (await conn.query(text.replace(/\$\d+/g, '?').replace(/"/g, '`'), params))[0] as Array<Record<string, any>>
     end = () => conn.end()
   }
   const schema = dialect === 'postgres' ? 'current_schema()' : 'database()'
@@ -64,22 +69,31 @@ export async function storageWorld(tag: string, release: string, dialect: 'postg
     utimesSync(f, t, t)
     objects.set(path, Buffer.byteLength(content))
   }
-  const colCache = new Map<string, Array<{ column_name: string; data_type: string; is_nullable: string; column_default: string | null }>>()
+  const colCache = new Map<
+    string,
+    Array<{ column_name: string; data_type: string; is_nullable: string; column_default: string | null }>
+  >()
   const insert = async (table: string, values: Record<string, unknown>): Promise<string> => {
     if (!colCache.has(table)) {
-      const rows = await query(`select column_name as column_name, data_type as data_type, is_nullable as is_nullable, column_default as column_default from information_schema.columns where table_schema = ${schema} and table_name = $1`, [table])
+      const rows = await query(
+        `select column_name as column_name, data_type as data_type, is_nullable as is_nullable, column_default as column_default from information_schema.columns where table_schema = ${schema} and table_name = $1`,
+        [table],
+      )
       if (!rows.length) throw new Error(`no table ${table}`)
       colCache.set(table, rows as any)
     }
     const row: Record<string, unknown> = { ...values }
-    if (!('id' in row) && colCache.get(table)!.some((c) => c.column_name === 'id')) row['id'] = randomUUID()
+    if (!('id' in row) && colCache.get(table)!.some((c) => c.column_name === 'id')) row.id = randomUUID()
     for (const c of colCache.get(table)!) {
       if (c.column_name in row || c.is_nullable === 'YES' || c.column_default !== null) continue
       row[c.column_name] = filler(c.data_type)
     }
     const cols = Object.keys(row)
-    await query(`insert into ${table} (${cols.map((c) => `"${c}"`).join(',')}) values (${cols.map((_, i) => `$${i + 1}`).join(',')})`, cols.map((c) => row[c]))
-    return String(row['id'])
+    await query(
+      `insert into ${table} (${cols.map((c) => `"${c}"`).join(',')}) values (${cols.map((_, i) => `$${i + 1}`).join(',')})`,
+      cols.map((c) => row[c]),
+    )
+    return String(row.id)
   }
   const t1 = randomUUID()
   const t2 = randomUUID()
@@ -90,7 +104,16 @@ export async function storageWorld(tag: string, release: string, dialect: 'postg
   const account = randomUUID()
   const upload = async (tenant: string, ext: string, opts: { ageDays?: number; object?: boolean } = {}) => {
     const key = `upload_files/${tenant}/${randomUUID()}.${ext}`
-    const id = await insert('upload_files', { tenant_id: tenant, storage_type: 'opendal', key, name: `f.${ext}`, size: 11, extension: ext, created_by: account, created_at: new Date(Date.now() - (opts.ageDays ?? 30) * DAY * 1000) })
+    const id = await insert('upload_files', {
+      tenant_id: tenant,
+      storage_type: 'opendal',
+      key,
+      name: `f.${ext}`,
+      size: 11,
+      extension: ext,
+      created_by: account,
+      created_at: new Date(Date.now() - (opts.ageDays ?? 30) * DAY * 1000),
+    })
     if (opts.object !== false) put(key, 'hello world', opts.ageDays ?? 30)
     return { id, key }
   }
@@ -104,22 +127,54 @@ export async function storageWorld(tag: string, release: string, dialect: 'postg
   const dataset = randomUUID()
   const document = randomUUID()
   await insert('document_segments', {
-    tenant_id: t2, dataset_id: dataset, document_id: document, position: 1, word_count: 3, tokens: 3,
-    content: `see ![chart](/files/${markdownOnly.id}/image-preview?timestamp=1&nonce=2&sign=3)`, created_by: account,
+    tenant_id: t2,
+    dataset_id: dataset,
+    document_id: document,
+    position: 1,
+    word_count: 3,
+    tokens: 3,
+    content: `see ![chart](/files/${markdownOnly.id}/image-preview?timestamp=1&nonce=2&sign=3)`,
+    created_by: account,
   })
   const workflowOut = await upload(t1, 'csv')
   await insert('workflow_runs', {
-    tenant_id: t1, app_id: app, workflow_id: randomUUID(), type: 'workflow', triggered_from: 'app-run', version: 'draft', status: 'succeeded',
-    created_by_role: 'account', created_by: account,
-    outputs: JSON.stringify({ file: { dify_model_identity: '__dify__file__', related_id: workflowOut.id, transfer_method: 'local_file' } }),
+    tenant_id: t1,
+    app_id: app,
+    workflow_id: randomUUID(),
+    type: 'workflow',
+    triggered_from: 'app-run',
+    version: 'draft',
+    status: 'succeeded',
+    created_by_role: 'account',
+    created_by: account,
+    outputs: JSON.stringify({
+      file: { dify_model_identity: '__dify__file__', related_id: workflowOut.id, transfer_method: 'local_file' },
+    }),
   })
   const toolName = randomUUID().replace(/-/g, '')
   const toolKey = `tools/${t1}/${toolName}.png`
-  const toolId = await insert('tool_files', { user_id: account, tenant_id: t1, conversation_id: null, file_key: toolKey, mimetype: 'image/png', name: 'chart.png', size: 5 })
+  const toolId = await insert('tool_files', {
+    user_id: account,
+    tenant_id: t1,
+    conversation_id: null,
+    file_key: toolKey,
+    mimetype: 'image/png',
+    name: 'chart.png',
+    size: 5,
+  })
   put(toolKey, 'tool!')
   await insert('messages', {
-    app_id: app, conversation_id: randomUUID(), query: 'q', message: '[]', answer: `![chart](/files/tools/${toolId}.png?timestamp=1&nonce=2&sign=3)`,
-    message_unit_price: 0, answer_unit_price: 0, provider_response_latency: 0, total_price: 0, currency: 'USD', from_source: 'api',
+    app_id: app,
+    conversation_id: randomUUID(),
+    query: 'q',
+    message: '[]',
+    answer: `![chart](/files/tools/${toolId}.png?timestamp=1&nonce=2&sign=3)`,
+    message_unit_price: 0,
+    answer_unit_price: 0,
+    provider_response_latency: 0,
+    total_price: 0,
+    currency: 'USD',
+    from_source: 'api',
   })
   // non-user areas: never orphans
   put('.dify_secret_key', 'sk-generated\n', 100)
@@ -131,21 +186,40 @@ export async function storageWorld(tag: string, release: string, dialect: 'postg
   const textOnly = `upload_files/${t2}/${textOnlyId}.png`
   put(textOnly, 'text only', 40)
   await insert('document_segments', {
-    tenant_id: t2, dataset_id: dataset, document_id: document, position: 2, word_count: 3, tokens: 3,
-    content: `old link /files/${textOnlyId}/file-preview`, created_by: account,
+    tenant_id: t2,
+    dataset_id: dataset,
+    document_id: document,
+    position: 2,
+    word_count: 3,
+    tokens: 3,
+    content: `old link /files/${textOnlyId}/file-preview`,
+    created_by: account,
   })
   // planted orphans: three old, one young
-  const orphans = [`upload_files/${t1}/${randomUUID()}.txt`, `tools/${t2}/${randomUUID().replace(/-/g, '')}.bin`, `image_files/${t1}/${randomUUID()}.png`]
+  const orphans = [
+    `upload_files/${t1}/${randomUUID()}.txt`,
+    `tools/${t2}/${randomUUID().replace(/-/g, '')}.bin`,
+    `image_files/${t1}/${randomUUID()}.png`,
+  ]
   orphans.forEach((p, i) => put(p, 'orphan'.repeat(i + 1), 10 + i))
   const youngOrphan = `upload_files/${t2}/${randomUUID()}.txt`
   put(youngOrphan, 'young', 0)
   // a row whose object is missing
   const missing = await upload(t2, 'pdf', { object: false })
   return {
-    scratch, redis, root, query, tenants: [t1, t2], objects, orphans, youngOrphan, textOnly,
+    scratch,
+    redis,
+    root,
+    query,
+    tenants: [t1, t2],
+    objects,
+    orphans,
+    youngOrphan,
+    textOnly,
     missingRow: { table: 'upload_files', id: missing.id, key: missing.key },
     env: { ...scratch.env, ...redis.env, STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: root },
-    insert, put,
+    insert,
+    put,
     async close() {
       await end().catch(() => {})
       await scratch.drop()

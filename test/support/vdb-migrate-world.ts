@@ -26,7 +26,12 @@ export interface World {
   indexStructs: Map<string, string>
 }
 
-export async function seedWorld(c: pg.Client, source: VectorStore, sourceType: string, o: { annotationsInSource?: boolean } = {}): Promise<World> {
+export async function seedWorld(
+  c: pg.Client,
+  source: VectorStore,
+  sourceType: string,
+  o: { annotationsInSource?: boolean } = {},
+): Promise<World> {
   const s = new DifySeeder(c)
   const live = new Map<string, string[]>()
   const sourceTargets = new Map<string, VectorTarget>()
@@ -45,14 +50,26 @@ export async function seedWorld(c: pg.Client, source: VectorStore, sourceType: s
     live.set(id, [])
     return id
   }
-  const rec = (docId: string, text: string, metadata: Record<string, unknown>): VectorRecord => ({ id: docId, docId, text, metadata: { ...metadata, doc_id: docId }, vector: unitVector(text, DIM) })
+  const rec = (docId: string, text: string, metadata: Record<string, unknown>): VectorRecord => ({
+    id: docId,
+    docId,
+    text,
+    metadata: { ...metadata, doc_id: docId },
+    vector: unitVector(text, DIM),
+  })
   const write = async (id: string, recs: VectorRecord[]) => {
     const t = sourceTargets.get(id)!
     await source.ensureCollection(t, DIM)
     await source.upsert(t, recs)
   }
   const segMeta = (ds: string, doc: string, text: string, nodeId: string, extra: Record<string, unknown> = {}) =>
-    rec(nodeId, text, { doc_hash: `h-${nodeId.slice(0, 6)}`, document_id: doc, dataset_id: ds, source: 'upload_file', ...extra })
+    rec(nodeId, text, {
+      doc_hash: `h-${nodeId.slice(0, 6)}`,
+      document_id: doc,
+      dataset_id: ds,
+      source: 'upload_file',
+      ...extra,
+    })
 
   // 1. text + QA, with non-live vectors still in the store
   const text = await newDataset()
@@ -99,7 +116,10 @@ export async function seedWorld(c: pg.Client, source: VectorStore, sourceType: s
   const sm = await s.segment(mm, dm, `caption of ${mm}`)
   const img = await s.image(mm, dm, sm.id, 'figure.png')
   live.get(mm)!.push(sm.nodeId, img)
-  await write(mm, [segMeta(mm, dm, `caption of ${mm}`, sm.nodeId), rec(img, 'figure.png', { doc_hash: '', document_id: dm, dataset_id: mm, doc_type: 'image' })])
+  await write(mm, [
+    segMeta(mm, dm, `caption of ${mm}`, sm.nodeId),
+    rec(img, 'figure.png', { doc_hash: '', document_id: dm, dataset_id: mm, doc_type: 'image' }),
+  ])
 
   // 4. a gap: one segment with no vector anywhere
   const gap = await newDataset()
@@ -132,7 +152,15 @@ export async function seedWorld(c: pg.Client, source: VectorStore, sourceType: s
     await source.upsert(sourceTargets.get(app)!, annRecs)
   }
   await s.cache(cacheRows)
-  return { seeder: s, ids: { text, pc, mm, gap, economy, app }, live, sourceTargets, cacheOnly, nowhere: g2.nodeId, indexStructs }
+  return {
+    seeder: s,
+    ids: { text, pc, mm, gap, economy, app },
+    live,
+    sourceTargets,
+    cacheOnly,
+    nowhere: g2.nodeId,
+    indexStructs,
+  }
 }
 
 /** Where Dify puts a unit in a target store of `type`. */
@@ -144,15 +172,25 @@ export function targetOf(type: string, id: string): VectorTarget {
 /** All records of a target, by doc_id. */
 export async function dump(store: VectorStore, t: VectorTarget): Promise<Map<string, VectorRecord>> {
   const out = new Map<string, VectorRecord>()
-  for await (const b of store.scan(t, { batchSize: 100 })) for (const r of b) {
-    if (out.has(r.docId)) throw new Error(`duplicate doc_id ${r.docId}`)
-    out.set(r.docId, r)
-  }
+  for await (const b of store.scan(t, { batchSize: 100 }))
+    for (const r of b) {
+      if (out.has(r.docId)) throw new Error(`duplicate doc_id ${r.docId}`)
+      out.set(r.docId, r)
+    }
   return out
 }
 
 /** The k nearest live neighbours of q in the source (non-live hits dropped) — what Dify's query returned. */
-export async function nearestLive(store: VectorStore, t: VectorTarget, q: number[], live: Set<string>, k: number): Promise<string[]> {
+export async function nearestLive(
+  store: VectorStore,
+  t: VectorTarget,
+  q: number[],
+  live: Set<string>,
+  k: number,
+): Promise<string[]> {
   const hits = await store.search(t, q, 100)
-  return hits.filter((h) => live.has(h.docId)).slice(0, k).map((h) => h.docId)
+  return hits
+    .filter((h) => live.has(h.docId))
+    .slice(0, k)
+    .map((h) => h.docId)
 }

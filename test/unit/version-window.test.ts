@@ -11,12 +11,12 @@ describe('the supported window printed by dify --version', () => {
     expect(releaseOfRevision(SUPPORTED_WINDOW.toHead).release).toBe(SUPPORTED_WINDOW.to)
     expect(releaseOfRevision(SUPPORTED_WINDOW.mysqlFromHead).release).toBe(SUPPORTED_WINDOW.mysqlFrom)
   })
-  it('holds the registry\'s head', () => {
+  it("holds the registry's head", () => {
     const seq = (r: string) => REVISIONS.get(r)!.seq
     expect(seq(REVISION_LIST.at(-1)!.revision)).toBeLessThanOrEqual(seq(SUPPORTED_WINDOW.toHead))
     expect(REVISION_LIST.at(-1)!.revision).toBe(SUPPORTED_WINDOW.toHead)
   })
-  it('the registry\'s baseline is 1.11.0\'s head', () => {
+  it("the registry's baseline is 1.11.0's head", () => {
     expect(BASELINE.revision).toBe('d57accd375ae')
     expect(releaseOfRevision(BASELINE.revision).release).toBe('1.11.0–1.11.1')
   })

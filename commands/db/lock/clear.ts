@@ -4,7 +4,13 @@ import { confirmOrStop } from '../../../src/cli/prompt.js'
 import { keys } from '../../../src/dify/keys.js'
 import { clearRedisLock, inspectRedisLock } from '../../../src/migrations/lock.js'
 
-interface ClearResult { key: string; held: boolean; ttlMs: number | null; deleted: boolean; dryRun: boolean }
+interface ClearResult {
+  key: string
+  held: boolean
+  ttlMs: number | null
+  deleted: boolean
+  dryRun: boolean
+}
 
 export default class DbLockClear extends DifyCommand {
   static override writes = true
@@ -31,7 +37,10 @@ upgrade start beside it and can corrupt the schema. Use it only when no upgrade 
       this.out.log(`${key} is held (${ttl}); would delete it (dry run).`)
       return { key, ...h, deleted: false, dryRun: true }
     }
-    if (!this.out.json) process.stderr.write(`DANGER: deleting ${key} (${ttl}). If an upgrade is still running, a second one can start beside it.\n`)
+    if (!this.out.json)
+      process.stderr.write(
+        `DANGER: deleting ${key} (${ttl}). If an upgrade is still running, a second one can start beside it.\n`,
+      )
     await confirmOrStop(`Delete ${key}?`, { yes: flags.yes, declined: 'Not confirmed: the lock was left in place.' })
     const r = await clearRedisLock(redis.client, redis.keyPrefix)
     this.auditCounts = { deleted: r.held ? 1 : 0 }

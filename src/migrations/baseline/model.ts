@@ -49,7 +49,13 @@ export interface TableSpec {
   columns: ColumnSpec[]
   primaryKey?: { name: string; columns: string[] }
   uniques?: { name: string; columns: string[] }[]
-  foreignKeys?: { name: string; columns: string[]; refTable: string; refColumns: string[]; onDelete?: 'cascade' | 'set null' }[]
+  foreignKeys?: {
+    name: string
+    columns: string[]
+    refTable: string
+    refColumns: string[]
+    onDelete?: 'cascade' | 'set null'
+  }[]
   indexes?: IndexSpec[]
 }
 

@@ -139,7 +139,9 @@ export function renderTable(dialect: SqlDialect, t: TableSpec): Statement[] {
   if (t.primaryKey) b = b.addPrimaryKeyConstraint(t.primaryKey.name, t.primaryKey.columns as never)
   for (const u of t.uniques ?? []) b = b.addUniqueConstraint(u.name, u.columns as never)
   for (const f of t.foreignKeys ?? []) {
-    b = b.addForeignKeyConstraint(f.name, f.columns as never, f.refTable, f.refColumns, (fk) => (f.onDelete ? fk.onDelete(f.onDelete) : fk))
+    b = b.addForeignKeyConstraint(f.name, f.columns as never, f.refTable, f.refColumns, (fk) =>
+      f.onDelete ? fk.onDelete(f.onDelete) : fk,
+    )
   }
   const out: Statement[] = [stmt(dialect, b, { table: t.name })]
   for (const i of t.indexes ?? []) out.push(...renderIndex(dialect, t.name, i))
@@ -171,7 +173,11 @@ export function renderIndex(dialect: SqlDialect, table: string, i: IndexSpec): S
 /** ALTER TABLE … ADD COLUMN for `dialect`. */
 export function renderAddColumn(dialect: SqlDialect, table: string, c: ColumnSpec): Statement[] {
   const k = ddl(dialect)
-  const out = [stmt(dialect, k.schema.alterTable(table).addColumn(c.name, columnType(dialect, c), columnBuilder(dialect, c)), { table })]
+  const out = [
+    stmt(dialect, k.schema.alterTable(table).addColumn(c.name, columnType(dialect, c), columnBuilder(dialect, c)), {
+      table,
+    }),
+  ]
   if (dialect === 'postgres' && c.comment != null) out.push(commentOnColumn(table, c.name, c.comment))
   return out
 }

@@ -7,5 +7,10 @@ export const revision: Revision = {
   release: '1.11.2',
   description: 'add type column not null default tool',
   statements: (dialect) =>
-    renderAddColumn(dialect, 'pipeline_recommended_plugins', { name: 'type', type: 'varchar(50)', notNull: true, default: "'tool'::character varying" }),
+    renderAddColumn(dialect, 'pipeline_recommended_plugins', {
+      name: 'type',
+      type: 'varchar(50)',
+      notNull: true,
+      default: "'tool'::character varying",
+    }),
 }

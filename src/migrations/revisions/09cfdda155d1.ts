@@ -17,8 +17,20 @@ export const revision: Revision = {
       : [
           alterType(dialect, 'datasource_providers', 'provider', 'varchar(128)'),
           alterType(dialect, 'external_knowledge_bindings', 'external_knowledge_id', 'varchar(512)'),
-          alterType(dialect, 'tenant_plugin_auto_upgrade_strategies', 'exclude_plugins', 'json', 'to_jsonb(exclude_plugins)::json'),
-          alterType(dialect, 'tenant_plugin_auto_upgrade_strategies', 'include_plugins', 'json', 'to_jsonb(include_plugins)::json'),
+          alterType(
+            dialect,
+            'tenant_plugin_auto_upgrade_strategies',
+            'exclude_plugins',
+            'json',
+            'to_jsonb(exclude_plugins)::json',
+          ),
+          alterType(
+            dialect,
+            'tenant_plugin_auto_upgrade_strategies',
+            'include_plugins',
+            'json',
+            'to_jsonb(include_plugins)::json',
+          ),
           alterType(dialect, 'tool_oauth_tenant_clients', 'plugin_id', 'varchar(255)'),
           alterType(dialect, 'trigger_oauth_system_clients', 'plugin_id', 'varchar(255)'),
         ],

@@ -9,7 +9,12 @@ export const revision: Revision = {
   release: '1.15.0',
   description: 'add agent role',
   statements: (dialect) => [
-    ...renderAddColumn(dialect, 'agents', { name: 'role', type: 'varchar(255)', notNull: true, default: "''::character varying" }),
+    ...renderAddColumn(dialect, 'agents', {
+      name: 'role',
+      type: 'varchar(255)',
+      notNull: true,
+      default: "''::character varying",
+    }),
     dropDefault(dialect, 'agents', 'role'),
   ],
 }

@@ -16,8 +16,15 @@ export const revision: Revision = {
       : [
           ...createFromBaseline(dialect, 'provider_model_credentials'),
           ...renderAddColumn(dialect, 'provider_models', { name: 'credential_id', type: 'uuid' }),
-          ...renderAddColumn(dialect, 'load_balancing_model_configs', { name: 'credential_source_type', type: 'varchar(40)' }),
-          moveToCredentials('provider_models', 'provider_model_credentials', ['provider_name', 'model_name', 'model_type']),
+          ...renderAddColumn(dialect, 'load_balancing_model_configs', {
+            name: 'credential_source_type',
+            type: 'varchar(40)',
+          }),
+          moveToCredentials('provider_models', 'provider_model_credentials', [
+            'provider_name',
+            'model_name',
+            'model_type',
+          ]),
           dropColumn(dialect, 'provider_models', 'encrypted_config'),
         ],
 }

@@ -13,7 +13,9 @@ export const revision: Revision = {
   release: '1.15.0',
   description: 'unify agent runtime sessions table',
   statements: (dialect) => [
-    stmt(dialect, ddl(dialect).schema.dropTable('workflow_agent_runtime_sessions'), { table: 'workflow_agent_runtime_sessions' }),
+    stmt(dialect, ddl(dialect).schema.dropTable('workflow_agent_runtime_sessions'), {
+      table: 'workflow_agent_runtime_sessions',
+    }),
     ...renderTable(dialect, {
       name: 'agent_runtime_sessions',
       columns: [
@@ -39,9 +41,22 @@ export const revision: Revision = {
       ],
       primaryKey: { name: 'agent_runtime_session_pkey', columns: ['id'] },
       indexes: [
-        { name: 'agent_runtime_session_workflow_scope_unique', unique: true, columns: ['tenant_id', 'workflow_run_id', 'node_id', 'binding_id', 'agent_id'], predicate: 'workflow_run_id IS NOT NULL' },
-        { name: 'agent_runtime_session_conversation_scope_unique', unique: true, columns: ['tenant_id', 'conversation_id', 'agent_id', 'agent_config_snapshot_id'], predicate: 'conversation_id IS NOT NULL' },
-        { name: 'agent_runtime_session_workflow_lookup_idx', columns: ['tenant_id', 'workflow_run_id', 'node_id', 'status'] },
+        {
+          name: 'agent_runtime_session_workflow_scope_unique',
+          unique: true,
+          columns: ['tenant_id', 'workflow_run_id', 'node_id', 'binding_id', 'agent_id'],
+          predicate: 'workflow_run_id IS NOT NULL',
+        },
+        {
+          name: 'agent_runtime_session_conversation_scope_unique',
+          unique: true,
+          columns: ['tenant_id', 'conversation_id', 'agent_id', 'agent_config_snapshot_id'],
+          predicate: 'conversation_id IS NOT NULL',
+        },
+        {
+          name: 'agent_runtime_session_workflow_lookup_idx',
+          columns: ['tenant_id', 'workflow_run_id', 'node_id', 'status'],
+        },
         { name: 'agent_runtime_session_conversation_lookup_idx', columns: ['tenant_id', 'conversation_id', 'status'] },
         { name: 'agent_runtime_session_backend_run_idx', columns: ['backend_run_id'] },
       ],

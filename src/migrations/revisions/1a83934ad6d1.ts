@@ -10,5 +10,8 @@ export const revision: Revision = {
   statements: (dialect) =>
     dialect === 'mysql'
       ? []
-      : [alterType(dialect, 'tool_mcp_providers', 'server_identifier', 'varchar(64)'), alterType(dialect, 'tool_model_invokes', 'tool_name', 'varchar(128)')],
+      : [
+          alterType(dialect, 'tool_mcp_providers', 'server_identifier', 'varchar(64)'),
+          alterType(dialect, 'tool_model_invokes', 'tool_name', 'varchar(128)'),
+        ],
 }

@@ -8,5 +8,6 @@ export const revision: Revision = {
   release: '1.7.0',
   description: 'add uuidv7 function in SQL',
   mysql: false,
-  statements: (dialect) => (dialect === 'mysql' ? [] : [...renderFunction('uuidv7'), ...renderFunction('uuidv7_boundary')]),
+  statements: (dialect) =>
+    dialect === 'mysql' ? [] : [...renderFunction('uuidv7'), ...renderFunction('uuidv7_boundary')],
 }

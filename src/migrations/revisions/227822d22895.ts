@@ -41,7 +41,15 @@ export const revision: Revision = {
         { name: 'updated_at', type: 'timestamp', notNull: true, default: 'CURRENT_TIMESTAMP' },
       ],
       primaryKey: { name: 'workflow_comment_replies_pkey', columns: ['id'] },
-      foreignKeys: [{ name: 'workflow_comment_replies_comment_id_fkey', columns: ['comment_id'], refTable: 'workflow_comments', refColumns: ['id'], onDelete: 'cascade' }],
+      foreignKeys: [
+        {
+          name: 'workflow_comment_replies_comment_id_fkey',
+          columns: ['comment_id'],
+          refTable: 'workflow_comments',
+          refColumns: ['id'],
+          onDelete: 'cascade',
+        },
+      ],
       indexes: [
         { name: 'comment_replies_comment_idx', columns: ['comment_id'] },
         { name: 'comment_replies_created_at_idx', columns: ['created_at'] },
@@ -57,8 +65,20 @@ export const revision: Revision = {
       ],
       primaryKey: { name: 'workflow_comment_mentions_pkey', columns: ['id'] },
       foreignKeys: [
-        { name: 'workflow_comment_mentions_comment_id_fkey', columns: ['comment_id'], refTable: 'workflow_comments', refColumns: ['id'], onDelete: 'cascade' },
-        { name: 'workflow_comment_mentions_reply_id_fkey', columns: ['reply_id'], refTable: 'workflow_comment_replies', refColumns: ['id'], onDelete: 'cascade' },
+        {
+          name: 'workflow_comment_mentions_comment_id_fkey',
+          columns: ['comment_id'],
+          refTable: 'workflow_comments',
+          refColumns: ['id'],
+          onDelete: 'cascade',
+        },
+        {
+          name: 'workflow_comment_mentions_reply_id_fkey',
+          columns: ['reply_id'],
+          refTable: 'workflow_comment_replies',
+          refColumns: ['id'],
+          onDelete: 'cascade',
+        },
       ],
       indexes: [
         { name: 'comment_mentions_comment_idx', columns: ['comment_id'] },

@@ -12,7 +12,10 @@ export const revision: Revision = {
     const drop = ddl(dialect).schema.dropIndex('workflow_node_execution_workflow_run_idx')
     return [
       stmt(dialect, dialect === 'mysql' ? drop.on(table) : drop, { table }),
-      ...renderIndex(dialect, table, { name: 'workflow_node_execution_workflow_run_id_idx', columns: ['workflow_run_id'] }),
+      ...renderIndex(dialect, table, {
+        name: 'workflow_node_execution_workflow_run_id_idx',
+        columns: ['workflow_run_id'],
+      }),
     ]
   },
 }

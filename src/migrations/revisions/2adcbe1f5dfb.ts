@@ -11,7 +11,21 @@ export const revision: Revision = {
     dialect === 'mysql'
       ? []
       : createFromBaseline(dialect, 'workflow_draft_variables', {
-          columns: ['id', 'created_at', 'updated_at', 'app_id', 'last_edited_at', 'node_id', 'name', 'description', 'selector', 'value_type', 'value', 'visible', 'editable'],
+          columns: [
+            'id',
+            'created_at',
+            'updated_at',
+            'app_id',
+            'last_edited_at',
+            'node_id',
+            'name',
+            'description',
+            'selector',
+            'value_type',
+            'value',
+            'visible',
+            'editable',
+          ],
           indexes: [],
         }),
 }

@@ -6,5 +6,6 @@ export const revision: Revision = {
   downRevision: '905527cc8fd3',
   release: '1.12.0',
   description: 'feat: add created_at id index to messages',
-  statements: (dialect) => renderIndex(dialect, 'messages', { name: 'message_created_at_id_idx', columns: ['created_at', 'id'] }),
+  statements: (dialect) =>
+    renderIndex(dialect, 'messages', { name: 'message_created_at_id_idx', columns: ['created_at', 'id'] }),
 }

@@ -8,5 +8,12 @@ export const revision: Revision = {
   description: 'oauth_refresh_token',
   mysql: false,
   statements: (dialect) =>
-    dialect === 'mysql' ? [] : renderAddColumn(dialect, 'tool_builtin_providers', { name: 'expires_at', type: 'bigint', notNull: true, default: '-1' }),
+    dialect === 'mysql'
+      ? []
+      : renderAddColumn(dialect, 'tool_builtin_providers', {
+          name: 'expires_at',
+          type: 'bigint',
+          notNull: true,
+          default: '-1',
+        }),
 }

@@ -7,5 +7,10 @@ export const revision: Revision = {
   release: '1.15.0',
   description: 'add identity mode to mcp tool provider',
   statements: (dialect) =>
-    renderAddColumn(dialect, 'tool_mcp_providers', { name: 'identity_mode', type: 'varchar(32)', notNull: true, default: "'off'::character varying" }),
+    renderAddColumn(dialect, 'tool_mcp_providers', {
+      name: 'identity_mode',
+      type: 'varchar(32)',
+      notNull: true,
+      default: "'off'::character varying",
+    }),
 }

@@ -7,5 +7,6 @@ export const revision: Revision = {
   release: '1.0.1',
   description: 'extend_provider_name_column',
   mysql: false,
-  statements: (dialect) => (dialect === 'mysql' ? [] : [alterType(dialect, 'dataset_collection_bindings', 'provider_name', 'varchar(255)')]),
+  statements: (dialect) =>
+    dialect === 'mysql' ? [] : [alterType(dialect, 'dataset_collection_bindings', 'provider_name', 'varchar(255)')],
 }

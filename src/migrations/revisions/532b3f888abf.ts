@@ -7,5 +7,6 @@ export const revision: Revision = {
   release: '1.7.2',
   description: 'manual dataset field update',
   mysql: false,
-  statements: (dialect) => (dialect === 'mysql' ? [] : [setDefault(dialect, 'tidb_auth_bindings', 'status', "'CREATING'::character varying")]),
+  statements: (dialect) =>
+    dialect === 'mysql' ? [] : [setDefault(dialect, 'tidb_auth_bindings', 'status', "'CREATING'::character varying")],
 }

@@ -14,7 +14,9 @@ export const revision: Revision = {
     return [
       ...createFromBaseline(dialect, 'app_triggers'),
       // plugin_id was VARCHAR(512) until 09cfdda155d1
-      ...createFromBaseline(dialect, 'trigger_oauth_system_clients', { override: { plugin_id: { type: 'varchar(512)' } } }),
+      ...createFromBaseline(dialect, 'trigger_oauth_system_clients', {
+        override: { plugin_id: { type: 'varchar(512)' } },
+      }),
       ...createFromBaseline(dialect, 'trigger_oauth_tenant_clients'),
       ...createFromBaseline(dialect, 'trigger_subscriptions'),
       ...createFromBaseline(dialect, 'workflow_plugin_triggers'),

@@ -30,7 +30,11 @@ export const revision: Revision = {
       ...createFromBaseline(dialect, 'workflow_node_execution_offload'),
       ...renderAddColumn(dialect, 'datasets', { name: 'keyword_number', type: 'int', default: '10' }),
       ...renderAddColumn(dialect, 'datasets', { name: 'icon_info', type: 'jsonb' }),
-      ...renderAddColumn(dialect, 'datasets', { name: 'runtime_mode', type: 'varchar(255)', default: "'general'::character varying" }),
+      ...renderAddColumn(dialect, 'datasets', {
+        name: 'runtime_mode',
+        type: 'varchar(255)',
+        default: "'general'::character varying",
+      }),
       ...renderAddColumn(dialect, 'datasets', { name: 'pipeline_id', type: 'uuid' }),
       ...renderAddColumn(dialect, 'datasets', { name: 'chunk_structure', type: 'varchar(255)' }),
       ...renderAddColumn(dialect, 'datasets', { name: 'enable_api', type: 'boolean', notNull: true, default: 'true' }),
@@ -44,10 +48,19 @@ export const revision: Revision = {
         type: 'boolean',
         notNull: true,
         default: 'false',
-        comment: 'Indicates whether the current value is the default for a conversation variable. Always `FALSE` for other types of variables.',
+        comment:
+          'Indicates whether the current value is the default for a conversation variable. Always `FALSE` for other types of variables.',
       }),
-      ...renderIndex(dialect, 'workflow_draft_variables', { name: 'workflow_draft_variable_file_id_idx', columns: ['file_id'] }),
-      ...renderAddColumn(dialect, 'workflows', { name: 'rag_pipeline_variables', type: 'longtext', notNull: true, default: "'{}'::text" }),
+      ...renderIndex(dialect, 'workflow_draft_variables', {
+        name: 'workflow_draft_variable_file_id_idx',
+        columns: ['file_id'],
+      }),
+      ...renderAddColumn(dialect, 'workflows', {
+        name: 'rag_pipeline_variables',
+        type: 'longtext',
+        notNull: true,
+        default: "'{}'::text",
+      }),
     ]
   },
 }

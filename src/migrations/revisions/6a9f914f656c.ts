@@ -12,9 +12,15 @@ export const revision: Revision = {
     dialect === 'mysql'
       ? []
       : [
-          ...renderIndex(dialect, 'child_chunks', { name: 'child_chunks_node_idx', columns: ['index_node_id', 'dataset_id'] }),
+          ...renderIndex(dialect, 'child_chunks', {
+            name: 'child_chunks_node_idx',
+            columns: ['index_node_id', 'dataset_id'],
+          }),
           ...renderIndex(dialect, 'child_chunks', { name: 'child_chunks_segment_idx', columns: ['segment_id'] }),
           dropIndex(dialect, 'document_segments', 'document_segment_dataset_node_idx'),
-          ...renderIndex(dialect, 'document_segments', { name: 'document_segment_node_dataset_idx', columns: ['index_node_id', 'dataset_id'] }),
+          ...renderIndex(dialect, 'document_segments', {
+            name: 'document_segment_node_dataset_idx',
+            columns: ['index_node_id', 'dataset_id'],
+          }),
         ],
 }

@@ -29,12 +29,20 @@ export async function pgIndexValid(q: Query, name: string): Promise<boolean | nu
 }
 
 /** key groups holding more than one row (user_id set; NULLs never collide), with their ids: what blocks the index */
-export async function duplicateKeys(q: Query, dialect: SqlDialect, limit = 20): Promise<{ key: Record<string, string>; ids: string[] }[]> {
-  const ids = dialect === 'postgres' ? `string_agg(id::text, ',' ORDER BY id)` : `GROUP_CONCAT(id ORDER BY id SEPARATOR ',')`
+export async function duplicateKeys(
+  q: Query,
+  dialect: SqlDialect,
+  limit = 20,
+): Promise<{ key: Record<string, string>; ids: string[] }[]> {
+  const ids =
+    dialect === 'postgres' ? `string_agg(id::text, ',' ORDER BY id)` : `GROUP_CONCAT(id ORDER BY id SEPARATOR ',')`
   const rows = await q(
     `SELECT ${KEY.join(', ')}, COUNT(*) AS n, ${ids} AS ids FROM ${TABLE} WHERE ${KEY.map((c) => `${c} IS NOT NULL`).join(' AND ')} GROUP BY ${KEY.join(', ')} HAVING COUNT(*) > 1 ORDER BY ${KEY.join(', ')} LIMIT ${limit}`,
   )
-  return rows.map((r) => ({ key: Object.fromEntries(KEY.map((c) => [c, String(r[c])])), ids: String(r.ids).split(',') }))
+  return rows.map((r) => ({
+    key: Object.fromEntries(KEY.map((c) => [c, String(r[c])])),
+    ids: String(r.ids).split(','),
+  }))
 }
 
 async function explain(q: Query, dialect: SqlDialect, error: unknown) {
@@ -98,6 +106,10 @@ export const revision: Revision = {
       }
     }
     const old = 'workflow_draft_variables_app_id_key'
-    return [addColumnIfMissing(dialect, TABLE, add!, 'user_id'), build, dropIfPresent(dialect, TABLE, dropUnique(dialect, TABLE, old), old)]
+    return [
+      addColumnIfMissing(dialect, TABLE, add!, 'user_id'),
+      build,
+      dropIfPresent(dialect, TABLE, dropUnique(dialect, TABLE, old), old),
+    ]
   },
 }

@@ -30,9 +30,17 @@ export const revision: Revision = {
         { name: 'updated_at', type: 'timestamp', notNull: true, default: 'CURRENT_TIMESTAMP' },
       ],
       primaryKey: { name: 'workflow_agent_runtime_session_pkey', columns: ['id'] },
-      uniques: [{ name: 'workflow_agent_runtime_session_scope_unique', columns: ['tenant_id', 'workflow_run_id', 'node_id', 'binding_id', 'agent_id'] }],
+      uniques: [
+        {
+          name: 'workflow_agent_runtime_session_scope_unique',
+          columns: ['tenant_id', 'workflow_run_id', 'node_id', 'binding_id', 'agent_id'],
+        },
+      ],
       indexes: [
-        { name: 'workflow_agent_runtime_session_lookup_idx', columns: ['tenant_id', 'workflow_run_id', 'node_id', 'status'] },
+        {
+          name: 'workflow_agent_runtime_session_lookup_idx',
+          columns: ['tenant_id', 'workflow_run_id', 'node_id', 'status'],
+        },
         { name: 'workflow_agent_runtime_session_backend_run_idx', columns: ['backend_run_id'] },
       ],
     }),

@@ -36,6 +36,11 @@ export const revision: Revision = {
       ],
     }),
     ...renderAddColumn(dialect, 'datasets', { name: 'summary_index_setting', type: 'jsonb' }),
-    ...renderAddColumn(dialect, 'documents', { name: 'need_summary', type: 'boolean', notNull: true, default: 'false' }),
+    ...renderAddColumn(dialect, 'documents', {
+      name: 'need_summary',
+      type: 'boolean',
+      notNull: true,
+      default: 'false',
+    }),
   ],
 }

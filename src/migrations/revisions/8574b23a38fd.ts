@@ -6,5 +6,6 @@ export const revision: Revision = {
   downRevision: '6b5f9f8b1a2c',
   release: '1.14.0',
   description: 'add qdrant_endpoint to tidb_auth_bindings',
-  statements: (dialect) => renderAddColumn(dialect, 'tidb_auth_bindings', { name: 'qdrant_endpoint', type: 'varchar(512)' }),
+  statements: (dialect) =>
+    renderAddColumn(dialect, 'tidb_auth_bindings', { name: 'qdrant_endpoint', type: 'varchar(512)' }),
 }

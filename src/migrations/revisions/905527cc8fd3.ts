@@ -6,5 +6,6 @@ export const revision: Revision = {
   downRevision: '7df29de0f6be',
   release: '1.11.3',
   description: 'add workflow_run_created_at_id_idx',
-  statements: (dialect) => renderIndex(dialect, 'workflow_runs', { name: 'workflow_run_created_at_id_idx', columns: ['created_at', 'id'] }),
+  statements: (dialect) =>
+    renderIndex(dialect, 'workflow_runs', { name: 'workflow_run_created_at_id_idx', columns: ['created_at', 'id'] }),
 }

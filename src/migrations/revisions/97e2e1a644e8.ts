@@ -11,11 +11,24 @@ export const revision: Revision = {
   statements: (dialect) => {
     const t = 'workflow_agent_node_bindings'
     return [
-      ...renderAddColumn(dialect, t, { name: 'workflow_version', type: 'varchar(255)', notNull: true, default: "'draft'::character varying" }),
+      ...renderAddColumn(dialect, t, {
+        name: 'workflow_version',
+        type: 'varchar(255)',
+        notNull: true,
+        default: "'draft'::character varying",
+      }),
       dropDefault(dialect, t, 'workflow_version'),
       dropUnique(dialect, t, 'workflow_agent_node_binding_node_unique'),
-      addUnique(dialect, t, 'workflow_agent_node_binding_node_version_unique', ['tenant_id', 'workflow_id', 'workflow_version', 'node_id']),
-      ...renderIndex(dialect, t, { name: 'workflow_agent_node_binding_workflow_version_idx', columns: ['tenant_id', 'workflow_id', 'workflow_version'] }),
+      addUnique(dialect, t, 'workflow_agent_node_binding_node_version_unique', [
+        'tenant_id',
+        'workflow_id',
+        'workflow_version',
+        'node_id',
+      ]),
+      ...renderIndex(dialect, t, {
+        name: 'workflow_agent_node_binding_workflow_version_idx',
+        columns: ['tenant_id', 'workflow_id', 'workflow_version'],
+      }),
     ]
   },
 }

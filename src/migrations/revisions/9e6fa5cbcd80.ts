@@ -20,7 +20,10 @@ export const revision: Revision = {
         question: sql`(select coalesce(messages.query, '') from messages where messages.id = message_annotations.message_id)`,
       })
       .where(sql<boolean>`message_annotations.question is null and message_annotations.message_id is not null`)
-    const rest = k.updateTable(table).set({ question: sql`''` }).where(sql<boolean>`message_annotations.question is null`)
+    const rest = k
+      .updateTable(table)
+      .set({ question: sql`''` })
+      .where(sql<boolean>`message_annotations.question is null`)
     const notNull =
       dialect === 'postgres'
         ? k.schema.alterTable(table).alterColumn('question', (c) => c.setNotNull())

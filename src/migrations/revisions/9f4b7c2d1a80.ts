@@ -7,7 +7,15 @@ export const revision: Revision = {
   release: '1.15.0',
   description: 'add agent active config has model',
   statements: (dialect) => [
-    ...renderAddColumn(dialect, 'agents', { name: 'active_config_has_model', type: 'boolean', notNull: true, default: 'false' }),
-    ...renderIndex(dialect, 'agents', { name: 'agent_tenant_invitable_idx', columns: ['tenant_id', 'scope', 'status', 'active_config_has_model', 'updated_at'] }),
+    ...renderAddColumn(dialect, 'agents', {
+      name: 'active_config_has_model',
+      type: 'boolean',
+      notNull: true,
+      default: 'false',
+    }),
+    ...renderIndex(dialect, 'agents', {
+      name: 'agent_tenant_invitable_idx',
+      columns: ['tenant_id', 'scope', 'status', 'active_config_has_model', 'updated_at'],
+    }),
   ],
 }

@@ -21,13 +21,41 @@ export function moveToCredentials(source: string, target: string, keyColumns: st
       db
         .selectFrom(source)
         .where(NOT_BLANK)
-        .select([sql`id`.as('source_id'), sql`uuidv7()`.as('cid'), 'tenant_id', ...keyColumns, 'encrypted_config', 'created_at', 'updated_at'] as never),
+        .select([
+          sql`id`.as('source_id'),
+          sql`uuidv7()`.as('cid'),
+          'tenant_id',
+          ...keyColumns,
+          'encrypted_config',
+          'created_at',
+          'updated_at',
+        ] as never),
     )
     .with('ins', (db) =>
       db
         .insertInto(target)
-        .columns(['id', 'tenant_id', ...keyColumns, 'credential_name', 'encrypted_config', 'created_at', 'updated_at'] as never)
-        .expression(db.selectFrom('src').select([sql`cid`, 'tenant_id', ...keyColumns, sql.lit('API_KEY1').as('credential_name'), 'encrypted_config', 'created_at', 'updated_at'] as never)),
+        .columns([
+          'id',
+          'tenant_id',
+          ...keyColumns,
+          'credential_name',
+          'encrypted_config',
+          'created_at',
+          'updated_at',
+        ] as never)
+        .expression(
+          db
+            .selectFrom('src')
+            .select([
+              sql`cid`,
+              'tenant_id',
+              ...keyColumns,
+              sql.lit('API_KEY1').as('credential_name'),
+              'encrypted_config',
+              'created_at',
+              'updated_at',
+            ] as never),
+        ),
     )
     .updateTable(source)
     .from('src')
@@ -41,12 +69,14 @@ export function credentialEffects(source: string, target: string): DataEffect[] 
     {
       table: source,
       description: `moves each non-blank ${source}.encrypted_config into a new ${target} row (credential_name 'API_KEY1') and drops the column`,
-      countSql: () => `SELECT count(*) AS n FROM ${source} WHERE encrypted_config IS NOT NULL AND btrim(encrypted_config, E' \\t\\n\\r\\f\\v') <> ''`,
+      countSql: () =>
+        `SELECT count(*) AS n FROM ${source} WHERE encrypted_config IS NOT NULL AND btrim(encrypted_config, E' \\t\\n\\r\\f\\v') <> ''`,
     },
     {
       table: source,
       description: `drops ${source}.encrypted_config values that are blank (only whitespace), as Dify does; nothing is lost`,
-      countSql: () => `SELECT count(*) AS n FROM ${source} WHERE encrypted_config IS NOT NULL AND btrim(encrypted_config, E' \\t\\n\\r\\f\\v') = ''`,
+      countSql: () =>
+        `SELECT count(*) AS n FROM ${source} WHERE encrypted_config IS NOT NULL AND btrim(encrypted_config, E' \\t\\n\\r\\f\\v') = ''`,
     },
   ]
 }

@@ -25,9 +25,13 @@ export interface TableCut {
 export function baselineTable(name: string, cut: TableCut = {}): TableSpec {
   const t = BASELINE_SCHEMA.tables.find((x) => x.name === name)
   if (!t) throw new Error(`table ${name} is not in the baseline description`)
-  let columns = cut.columns ? cut.columns.map((c) => t.columns.find((x) => x.name === c) ?? missing(name, c)) : t.columns
+  let columns = cut.columns
+    ? cut.columns.map((c) => t.columns.find((x) => x.name === c) ?? missing(name, c))
+    : t.columns
   columns = columns.map((c) => (cut.override?.[c.name] ? { ...c, ...cut.override[c.name] } : c))
-  const indexes: IndexSpec[] | undefined = cut.indexes ? (t.indexes ?? []).filter((i) => cut.indexes!.includes(i.name)) : t.indexes
+  const indexes: IndexSpec[] | undefined = cut.indexes
+    ? (t.indexes ?? []).filter((i) => cut.indexes!.includes(i.name))
+    : t.indexes
   return { ...t, columns: [...columns, ...(cut.append ?? [])], indexes }
 }
 
@@ -44,15 +48,33 @@ export function createFromBaseline(dialect: SqlDialect, name: string, cut: Table
 export function alterType(dialect: SqlDialect, table: string, column: string, type: string, using?: string): Statement {
   if (dialect !== 'postgres') throw new Error('alterType is PostgreSQL only')
   if (using) return raw(`ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${type} USING ${using}`, { table })
-  return stmt(dialect, ddl(dialect).schema.alterTable(table).alterColumn(column, (c) => c.setDataType(sql.raw(type))), { table })
+  return stmt(
+    dialect,
+    ddl(dialect)
+      .schema.alterTable(table)
+      .alterColumn(column, (c) => c.setDataType(sql.raw(type))),
+    { table },
+  )
 }
 
 export function setDefault(dialect: SqlDialect, table: string, column: string, expr: string): Statement {
-  return stmt(dialect, ddl(dialect).schema.alterTable(table).alterColumn(column, (c) => c.setDefault(sql.raw(expr))), { table })
+  return stmt(
+    dialect,
+    ddl(dialect)
+      .schema.alterTable(table)
+      .alterColumn(column, (c) => c.setDefault(sql.raw(expr))),
+    { table },
+  )
 }
 
 export function setNotNull(dialect: SqlDialect, table: string, column: string): Statement {
-  return stmt(dialect, ddl(dialect).schema.alterTable(table).alterColumn(column, (c) => c.setNotNull()), { table })
+  return stmt(
+    dialect,
+    ddl(dialect)
+      .schema.alterTable(table)
+      .alterColumn(column, (c) => c.setNotNull()),
+    { table },
+  )
 }
 
 export function dropColumn(dialect: SqlDialect, table: string, column: string): Statement {
@@ -67,7 +89,14 @@ export function dropIndex(dialect: SqlDialect, table: string, name: string): Sta
 /** CREATE INDEX CONCURRENTLY (PostgreSQL, outside the transaction, as Alembic's autocommit_block). */
 export function createIndexConcurrently(table: string, i: IndexSpec): Statement {
   const [s] = renderIndex('postgres', table, i)
-  return { ...s!, sql: s!.sql.replace(/^create (unique )?index /i, (_m, u: string | undefined) => `create ${u ?? ''}index concurrently `), noTransaction: true }
+  return {
+    ...s!,
+    sql: s!.sql.replace(
+      /^create (unique )?index /i,
+      (_m, u: string | undefined) => `create ${u ?? ''}index concurrently `,
+    ),
+    noTransaction: true,
+  }
 }
 
 /** The dify_ops_ table that keeps what `revision` deletes from `table`. */
@@ -80,7 +109,13 @@ export function backupTableName(revision: string, table: string): string {
  * SELECT <key>, <columns> FROM <table> WHERE any of them is not null`. Always created (empty when nothing was set),
  * in the revision's own transaction on PostgreSQL, so it exists exactly when the drop happened.
  */
-export function backupColumns(dialect: SqlDialect, revision: string, table: string, key: string, columns: string[]): Statement {
+export function backupColumns(
+  dialect: SqlDialect,
+  revision: string,
+  table: string,
+  key: string,
+  columns: string[],
+): Statement {
   const k = ddl(dialect)
   const name = backupTableName(revision, table)
   const select = k
@@ -94,7 +129,9 @@ export function backupColumns(dialect: SqlDialect, revision: string, table: stri
 export function droppedColumnsEffect(revision: string, table: string, columns: string[], what?: string): DataEffect {
   return {
     table,
-    description: what ?? `drops ${table}.${columns.join(', ')}; the non-null values are kept in ${backupTableName(revision, table)}`,
+    description:
+      what ??
+      `drops ${table}.${columns.join(', ')}; the non-null values are kept in ${backupTableName(revision, table)}`,
     backupTable: backupTableName(revision, table),
     countSql: () => `SELECT count(*) AS n FROM ${table} WHERE ${columns.map((c) => `${c} IS NOT NULL`).join(' OR ')}`,
   }

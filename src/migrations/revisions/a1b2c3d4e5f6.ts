@@ -2,7 +2,12 @@ import type { Revision } from '../types.js'
 import { renderAddColumn, renderTable } from '../baseline/render.js'
 import type { ColumnSpec } from '../baseline/model.js'
 
-const visibility: ColumnSpec = { name: 'visibility', type: 'varchar(40)', notNull: true, default: "'all_team_members'::character varying" }
+const visibility: ColumnSpec = {
+  name: 'visibility',
+  type: 'varchar(40)',
+  notNull: true,
+  default: "'all_team_members'::character varying",
+}
 
 /**
  * Credential visibility. Dify branches on the dialect for credential_permissions: PG `id` default

@@ -15,7 +15,10 @@ export const revision: Revision = {
     ...renderAddColumn(dialect, 'apps', { name: 'maintainer', type: 'uuid' }),
     ...renderIndex(dialect, 'apps', { name: 'app_tenant_maintainer_idx', columns: ['tenant_id', 'maintainer'] }),
     ...renderAddColumn(dialect, 'datasets', { name: 'maintainer', type: 'uuid' }),
-    ...renderIndex(dialect, 'datasets', { name: 'dataset_tenant_maintainer_idx', columns: ['tenant_id', 'maintainer'] }),
+    ...renderIndex(dialect, 'datasets', {
+      name: 'dataset_tenant_maintainer_idx',
+      columns: ['tenant_id', 'maintainer'],
+    }),
     update(dialect, 'apps', { maintainer: 'created_by' }, 'maintainer IS NULL'),
     update(dialect, 'datasets', { maintainer: 'created_by' }, 'maintainer IS NULL'),
   ],

@@ -25,11 +25,15 @@ function stripSkillsFiles(dialect: SqlDialect): Statement {
         try {
           v = pyLoads(String(r.config_snapshot))
         } catch (e) {
-          throw new Error(`${SNAPSHOTS} row ${String(r.id)}: config_snapshot is not valid JSON (${(e as Error).message})`)
+          throw new Error(
+            `${SNAPSHOTS} row ${String(r.id)}: config_snapshot is not valid JSON (${(e as Error).message})`,
+          )
         }
         if (v === null || typeof v !== 'object' || Array.isArray(v) || !('skills_files' in v)) continue
         delete (v as Record<string, unknown>).skills_files
-        await q(`UPDATE ${SNAPSHOTS} SET config_snapshot = ${lit(dialect, pyDumps(v))} WHERE id = ${lit(dialect, String(r.id))}`)
+        await q(
+          `UPDATE ${SNAPSHOTS} SET config_snapshot = ${lit(dialect, pyDumps(v))} WHERE id = ${lit(dialect, String(r.id))}`,
+        )
       }
     },
   }
@@ -41,9 +45,17 @@ export const revision: Revision = {
   release: '1.15.0',
   description: 'agent drive skill metadata refactor',
   statements: (dialect) => [
-    ...renderAddColumn(dialect, 'agent_drive_files', { name: 'is_skill', type: 'boolean', notNull: true, default: 'false' }),
+    ...renderAddColumn(dialect, 'agent_drive_files', {
+      name: 'is_skill',
+      type: 'boolean',
+      notNull: true,
+      default: 'false',
+    }),
     ...renderAddColumn(dialect, 'agent_drive_files', { name: 'skill_metadata', type: 'longtext' }),
-    ...renderIndex(dialect, 'agent_drive_files', { name: 'agent_drive_files_tenant_agent_is_skill_key_idx', columns: ['tenant_id', 'agent_id', 'is_skill', 'key'] }),
+    ...renderIndex(dialect, 'agent_drive_files', {
+      name: 'agent_drive_files_tenant_agent_is_skill_key_idx',
+      columns: ['tenant_id', 'agent_id', 'is_skill', 'key'],
+    }),
     stripSkillsFiles(dialect),
   ],
 }

@@ -8,5 +8,10 @@ export const revision: Revision = {
   description: 'chore: add workflow app log run id index',
   mysql: false,
   statements: (dialect) =>
-    dialect === 'mysql' ? [] : renderIndex(dialect, 'workflow_app_logs', { name: 'workflow_app_log_workflow_run_id_idx', columns: ['workflow_run_id'] }),
+    dialect === 'mysql'
+      ? []
+      : renderIndex(dialect, 'workflow_app_logs', {
+          name: 'workflow_app_log_workflow_run_id_idx',
+          columns: ['workflow_run_id'],
+        }),
 }

@@ -7,5 +7,8 @@ export const revision: Revision = {
   release: '1.9.0',
   description: 'add_headers_to_mcp_provider',
   mysql: false,
-  statements: (dialect) => (dialect === 'mysql' ? [] : renderAddColumn(dialect, 'tool_mcp_providers', { name: 'encrypted_headers', type: 'longtext' })),
+  statements: (dialect) =>
+    dialect === 'mysql'
+      ? []
+      : renderAddColumn(dialect, 'tool_mcp_providers', { name: 'encrypted_headers', type: 'longtext' }),
 }

@@ -10,5 +10,6 @@ export const revision: Revision = {
   downRevision: 'e8c3b3c46151',
   release: '1.13.0',
   description: 'drop server_default for app trail related tables',
-  statements: (dialect) => ['account_trial_app_records', 'exporle_banners', 'trial_apps'].map((t) => dropDefault(dialect, t, 'id')),
+  statements: (dialect) =>
+    ['account_trial_app_records', 'exporle_banners', 'trial_apps'].map((t) => dropDefault(dialect, t, 'id')),
 }

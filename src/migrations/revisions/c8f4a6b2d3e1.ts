@@ -21,7 +21,9 @@ export const revision: Revision = {
         { name: 'updated_at', type: 'timestamp', notNull: true, default: 'CURRENT_TIMESTAMP' },
       ],
       primaryKey: { name: 'agent_debug_conversation_pkey', columns: ['id'] },
-      uniques: [{ name: 'agent_debug_conversation_agent_account_unique', columns: ['tenant_id', 'agent_id', 'account_id'] }],
+      uniques: [
+        { name: 'agent_debug_conversation_agent_account_unique', columns: ['tenant_id', 'agent_id', 'account_id'] },
+      ],
       indexes: [
         { name: 'agent_debug_conversation_conversation_idx', columns: ['conversation_id'] },
         { name: 'agent_debug_conversation_account_idx', columns: ['tenant_id', 'account_id'] },

@@ -8,5 +8,11 @@ export const revision: Revision = {
   description: 'add credential status for provider table',
   mysql: false,
   statements: (dialect) =>
-    dialect === 'mysql' ? [] : renderAddColumn(dialect, 'providers', { name: 'credential_status', type: 'varchar(20)', default: "'active'::character varying" }),
+    dialect === 'mysql'
+      ? []
+      : renderAddColumn(dialect, 'providers', {
+          name: 'credential_status',
+          type: 'varchar(20)',
+          default: "'active'::character varying",
+        }),
 }

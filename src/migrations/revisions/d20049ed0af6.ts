@@ -15,8 +15,17 @@ export const revision: Revision = {
       : [
           ...createFromBaseline(dialect, 'dataset_metadata_bindings'),
           ...createFromBaseline(dialect, 'dataset_metadatas'),
-          ...renderAddColumn(dialect, 'datasets', { name: 'built_in_field_enabled', type: 'boolean', notNull: true, default: 'false' }),
+          ...renderAddColumn(dialect, 'datasets', {
+            name: 'built_in_field_enabled',
+            type: 'boolean',
+            notNull: true,
+            default: 'false',
+          }),
           alterType(dialect, 'documents', 'doc_metadata', 'jsonb'),
-          ...renderIndex(dialect, 'documents', { name: 'document_metadata_idx', columns: ['doc_metadata'], method: 'gin' }),
+          ...renderIndex(dialect, 'documents', {
+            name: 'document_metadata_idx',
+            columns: ['doc_metadata'],
+            method: 'gin',
+          }),
         ],
 }

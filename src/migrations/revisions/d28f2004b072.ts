@@ -10,5 +10,8 @@ export const revision: Revision = {
   statements: (dialect) =>
     dialect === 'mysql'
       ? []
-      : renderIndex(dialect, 'workflow_conversation_variables', { name: 'workflow_conversation_variables_conversation_id_idx', columns: ['conversation_id'] }),
+      : renderIndex(dialect, 'workflow_conversation_variables', {
+          name: 'workflow_conversation_variables_conversation_id_idx',
+          columns: ['conversation_id'],
+        }),
 }

@@ -29,11 +29,23 @@ export const revision: Revision = {
         { name: 'revoked_at', type: 'timestamptz' },
       ],
       primaryKey: { name: 'oauth_access_tokens_pkey', columns: ['id'] },
-      foreignKeys: [{ name: 'fk_oauth_access_tokens_account_id', columns: ['account_id'], refTable: 'accounts', refColumns: ['id'], onDelete: 'set null' }],
+      foreignKeys: [
+        {
+          name: 'fk_oauth_access_tokens_account_id',
+          columns: ['account_id'],
+          refTable: 'accounts',
+          refColumns: ['id'],
+          onDelete: 'set null',
+        },
+      ],
       uniques: [{ name: 'oauth_access_tokens_token_hash_key', columns: ['token_hash'] }],
       indexes: [
         { name: 'idx_oauth_subject_email', columns: ['subject_email'], predicate: 'revoked_at IS NULL' },
-        { name: 'idx_oauth_account', columns: ['account_id'], predicate: 'revoked_at IS NULL AND account_id IS NOT NULL' },
+        {
+          name: 'idx_oauth_account',
+          columns: ['account_id'],
+          predicate: 'revoked_at IS NULL AND account_id IS NOT NULL',
+        },
         { name: 'idx_oauth_client', columns: ['subject_email', 'client_id'], predicate: 'revoked_at IS NULL' },
         { name: 'idx_oauth_token_hash', columns: ['token_hash'], predicate: 'revoked_at IS NULL' },
         {

@@ -10,8 +10,16 @@ export const revision: Revision = {
   description: 'support-multi-modal',
   statements: (dialect) => [
     ...createFromBaseline(dialect, 'segment_attachment_bindings', {
-      indexes: ['segment_attachment_binding_tenant_dataset_document_segment_idx', 'segment_attachment_binding_attachment_idx'],
+      indexes: [
+        'segment_attachment_binding_tenant_dataset_document_segment_idx',
+        'segment_attachment_binding_attachment_idx',
+      ],
     }),
-    ...renderAddColumn(dialect, 'datasets', { name: 'is_multimodal', type: 'boolean', notNull: true, default: 'false' }),
+    ...renderAddColumn(dialect, 'datasets', {
+      name: 'is_multimodal',
+      type: 'boolean',
+      notNull: true,
+      default: 'false',
+    }),
   ],
 }

@@ -6,5 +6,11 @@ export const revision: Revision = {
   downRevision: 'c8f4a6b2d3e1',
   release: '1.15.0',
   description: 'add cloud only flag to recommended apps',
-  statements: (dialect) => renderAddColumn(dialect, 'recommended_apps', { name: 'is_cloud_only', type: 'boolean', notNull: true, default: 'false' }),
+  statements: (dialect) =>
+    renderAddColumn(dialect, 'recommended_apps', {
+      name: 'is_cloud_only',
+      type: 'boolean',
+      notNull: true,
+      default: 'false',
+    }),
 }

@@ -12,7 +12,15 @@ export const revision: Revision = {
   release: '1.13.1',
   description: 'add partial indexes on conversations for app_id with created_at and updated_at',
   statements: (dialect) => [
-    ...renderIndex(dialect, 'conversations', { name: 'conversation_app_created_at_idx', columns: ['app_id', 'created_at DESC'], predicate: 'is_deleted IS false' }),
-    ...renderIndex(dialect, 'conversations', { name: 'conversation_app_updated_at_idx', columns: ['app_id', 'updated_at DESC'], predicate: 'is_deleted IS false' }),
+    ...renderIndex(dialect, 'conversations', {
+      name: 'conversation_app_created_at_idx',
+      columns: ['app_id', 'created_at DESC'],
+      predicate: 'is_deleted IS false',
+    }),
+    ...renderIndex(dialect, 'conversations', {
+      name: 'conversation_app_updated_at_idx',
+      columns: ['app_id', 'updated_at DESC'],
+      predicate: 'is_deleted IS false',
+    }),
   ],
 }

@@ -11,7 +11,17 @@ export const revision: Revision = {
     dialect === 'mysql'
       ? []
       : [
-          ...renderAddColumn(dialect, 'workflows', { name: 'marked_name', type: 'varchar', notNull: true, default: "''::character varying" }),
-          ...renderAddColumn(dialect, 'workflows', { name: 'marked_comment', type: 'varchar', notNull: true, default: "''::character varying" }),
+          ...renderAddColumn(dialect, 'workflows', {
+            name: 'marked_name',
+            type: 'varchar',
+            notNull: true,
+            default: "''::character varying",
+          }),
+          ...renderAddColumn(dialect, 'workflows', {
+            name: 'marked_comment',
+            type: 'varchar',
+            notNull: true,
+            default: "''::character varying",
+          }),
         ],
 }

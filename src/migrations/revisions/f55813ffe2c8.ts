@@ -18,7 +18,8 @@ const OUTRANKED = `EXISTS (SELECT 1 FROM ${SOURCE} k WHERE k.tenant_id = t.tenan
 
 function backupTable(dialect: SqlDialect) {
   const k = ddl(dialect)
-  const t = (x: string) => sql.raw(dialect === 'postgres' ? x : x.replace(/^uuid$/, 'char(36)').replace(/^timestamp$/, 'datetime'))
+  const t = (x: string) =>
+    sql.raw(dialect === 'postgres' ? x : x.replace(/^uuid$/, 'char(36)').replace(/^timestamp$/, 'datetime'))
   return stmt(
     dialect,
     k.schema
@@ -44,7 +45,8 @@ export const revision: Revision = {
   description: 'add unique constraint to tenant_default_models',
   preview: {
     title: `tenant_default_models duplicates that will be removed (copied to ${BACKUP_TABLE} first), per tenant`,
-    sql: () => `SELECT t.tenant_id AS tenant_id, COUNT(*) AS rows_removed FROM ${SOURCE} t WHERE ${OUTRANKED} GROUP BY t.tenant_id ORDER BY t.tenant_id`,
+    sql: () =>
+      `SELECT t.tenant_id AS tenant_id, COUNT(*) AS rows_removed FROM ${SOURCE} t WHERE ${OUTRANKED} GROUP BY t.tenant_id ORDER BY t.tenant_id`,
   },
   statements: (dialect) => {
     const k = ddl(dialect)
@@ -54,7 +56,11 @@ export const revision: Revision = {
       .expression(
         k
           .selectFrom(`${SOURCE} as t`)
-          .select([...COLUMNS.map((c) => sql.ref(`t.${c}`).as(c)), sql`CURRENT_TIMESTAMP`.as('removed_at'), sql.raw(`'f55813ffe2c8'`).as('removed_by_revision')] as never)
+          .select([
+            ...COLUMNS.map((c) => sql.ref(`t.${c}`).as(c)),
+            sql`CURRENT_TIMESTAMP`.as('removed_at'),
+            sql.raw(`'f55813ffe2c8'`).as('removed_by_revision'),
+          ] as never)
           .where(sql.raw<boolean>(OUTRANKED)),
       )
     // MySQL cannot DELETE from a table its own sub-select reads: a multi-table DELETE with the same condition

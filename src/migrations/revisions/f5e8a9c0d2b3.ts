@@ -6,5 +6,11 @@ export const revision: Revision = {
   downRevision: 'f6a7b8c9d012',
   release: '1.15.0',
   description: 'add learn dify flag to recommended apps',
-  statements: (dialect) => renderAddColumn(dialect, 'recommended_apps', { name: 'is_learn_dify', type: 'boolean', notNull: true, default: 'false' }),
+  statements: (dialect) =>
+    renderAddColumn(dialect, 'recommended_apps', {
+      name: 'is_learn_dify',
+      type: 'boolean',
+      notNull: true,
+      default: 'false',
+    }),
 }

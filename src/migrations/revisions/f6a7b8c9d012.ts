@@ -11,10 +11,18 @@ export const revision: Revision = {
   statements: (dialect) => {
     const t = 'tenant_plugin_auto_upgrade_strategies'
     return [
-      ...renderAddColumn(dialect, t, { name: 'category', type: 'varchar(32)', notNull: true, default: "'tool'::character varying" }),
+      ...renderAddColumn(dialect, t, {
+        name: 'category',
+        type: 'varchar(32)',
+        notNull: true,
+        default: "'tool'::character varying",
+      }),
       dropUnique(dialect, t, 'unique_tenant_plugin_auto_upgrade_strategy'),
       addUnique(dialect, t, 'unique_tenant_plugin_auto_upgrade_strategy', ['tenant_id', 'category']),
-      ...renderIndex(dialect, t, { name: 'idx_tenant_plugin_auto_upgrade_strategy_time', columns: ['upgrade_time_of_day'] }),
+      ...renderIndex(dialect, t, {
+        name: 'idx_tenant_plugin_auto_upgrade_strategy_time',
+        columns: ['upgrade_time_of_day'],
+      }),
     ]
   },
 }

@@ -27,7 +27,10 @@ export const revision: Revision = {
       uniques: [{ name: 'agent_config_revision_agent_revision_unique', columns: ['agent_id', 'revision'] }],
       indexes: [
         { name: 'agent_config_revision_tenant_agent_created_at_idx', columns: ['tenant_id', 'agent_id', 'created_at'] },
-        { name: 'agent_config_revision_tenant_current_snapshot_created_at_idx', columns: ['tenant_id', 'current_snapshot_id', 'created_at'] },
+        {
+          name: 'agent_config_revision_tenant_current_snapshot_created_at_idx',
+          columns: ['tenant_id', 'current_snapshot_id', 'created_at'],
+        },
       ],
     }),
 }

@@ -11,7 +11,17 @@ export const revision: Revision = {
     dialect === 'mysql'
       ? []
       : [
-          ...renderAddColumn(dialect, 'tool_mcp_providers', { name: 'timeout', type: 'float', notNull: true, default: '30' }),
-          ...renderAddColumn(dialect, 'tool_mcp_providers', { name: 'sse_read_timeout', type: 'float', notNull: true, default: '300' }),
+          ...renderAddColumn(dialect, 'tool_mcp_providers', {
+            name: 'timeout',
+            type: 'float',
+            notNull: true,
+            default: '30',
+          }),
+          ...renderAddColumn(dialect, 'tool_mcp_providers', {
+            name: 'sse_read_timeout',
+            type: 'float',
+            notNull: true,
+            default: '300',
+          }),
         ],
 }

@@ -66,5 +66,11 @@ export function schemaFacts(dialect: SqlDialect, d: DialectFacts): SchemaFacts {
     }
     cache.set(s.revision, cur)
   }
-  return { dialect, from: d.from, revisions: [d.from, ...d.steps.map((s) => s.revision)], at: (r) => cache.get(r), steps: d.steps }
+  return {
+    dialect,
+    from: d.from,
+    revisions: [d.from, ...d.steps.map((s) => s.revision)],
+    at: (r) => cache.get(r),
+    steps: d.steps,
+  }
 }

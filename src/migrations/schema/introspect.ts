@@ -115,7 +115,16 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
     `select c.oid::int as oid, c.relname as name, obj_description(c.oid, 'pg_class') as comment
        from pg_class c where c.relnamespace = ${ns} and c.relkind in ('r','p') order by c.relname`,
   )
-  const cols = await q<{ rel: number; name: string; type: string; notnull: boolean; def: string | null; comment: string | null; identity: string; generated: string }>(
+  const cols = await q<{
+    rel: number
+    name: string
+    type: string
+    notnull: boolean
+    def: string | null
+    comment: string | null
+    identity: string
+    generated: string
+  }>(
     db,
     `select a.attrelid::int as rel, a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as notnull,
             pg_get_expr(d.adbin, d.adrelid) as def, col_description(a.attrelid, a.attnum) as comment, a.attidentity::text as identity,
@@ -135,7 +144,17 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
       where c.relnamespace = ${ns} and con.contype in ('p','u','f','c','x')
       order by con.conname`,
   )
-  const idx = await q<{ rel: number; name: string; unique: boolean; method: string; nkey: number; natts: number; options: string; pred: string | null; oid: number }>(
+  const idx = await q<{
+    rel: number
+    name: string
+    unique: boolean
+    method: string
+    nkey: number
+    natts: number
+    options: string
+    pred: string | null
+    oid: number
+  }>(
     db,
     `select i.indrelid::int as rel, ic.relname as name, i.indisunique as unique, am.amname as method,
             i.indnkeyatts::int as nkey, i.indnatts::int as natts, i.indoption::text as options,
@@ -154,7 +173,16 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
       where c.relnamespace = ${ns}
       order by 1, 2`,
   )
-  const seqs = await q<{ name: string; type: string; start: string; inc: string; min: string; max: string; cycle: boolean; owned: string | null }>(
+  const seqs = await q<{
+    name: string
+    type: string
+    start: string
+    inc: string
+    min: string
+    max: string
+    cycle: boolean
+    owned: string | null
+  }>(
     db,
     `select c.relname as name, format_type(s.seqtypid, null) as type, s.seqstart::text as start, s.seqincrement::text as inc,
             s.seqmin::text as min, s.seqmax::text as max, s.seqcycle as cycle,
@@ -164,8 +192,19 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
        from pg_class c join pg_sequence s on s.seqrelid = c.oid
       where c.relnamespace = ${ns} and c.relkind = 'S' order by c.relname`,
   )
-  const exts = await q<{ name: string }>(db, `select extname as name from pg_extension where extname <> 'plpgsql' order by extname`)
-  const funcs = await q<{ name: string; args: string; result: string; language: string; volatility: string; strict: boolean; parallel: string }>(
+  const exts = await q<{ name: string }>(
+    db,
+    `select extname as name from pg_extension where extname <> 'plpgsql' order by extname`,
+  )
+  const funcs = await q<{
+    name: string
+    args: string
+    result: string
+    language: string
+    volatility: string
+    strict: boolean
+    parallel: string
+  }>(
     db,
     `select p.proname as name, pg_get_function_identity_arguments(p.oid) as args, pg_get_function_result(p.oid) as result,
             l.lanname as language, p.provolatile::text as volatility, p.proisstrict as strict, p.proparallel::text as parallel
@@ -185,7 +224,11 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
     if (v == null) return []
     if (Array.isArray(v)) return v
     // PGlite / pg without array parsing: '{a,b}'
-    return v.replace(/^\{|\}$/g, '').split(',').filter(Boolean).map((x) => x.replace(/^"|"$/g, ''))
+    return v
+      .replace(/^\{|\}$/g, '')
+      .split(',')
+      .filter(Boolean)
+      .map((x) => x.replace(/^"|"$/g, ''))
   }
 
   const out: NTable[] = []
@@ -252,7 +295,16 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
   }
   const sequences = seqs
     .filter((s) => !(s.owned && isIgnoredTable(s.owned.split('.')[0]!)) && !isIgnoredTable(s.name))
-    .map((s) => ({ name: s.name, type: s.type, start: s.start, increment: s.inc, min: s.min, max: s.max, cycle: s.cycle, ownedBy: s.owned }))
+    .map((s) => ({
+      name: s.name,
+      type: s.type,
+      start: s.start,
+      increment: s.inc,
+      min: s.min,
+      max: s.max,
+      cycle: s.cycle,
+      ownedBy: s.owned,
+    }))
   return {
     dialect: 'postgres',
     tables: out,
@@ -272,7 +324,17 @@ async function introspectMysql(db: Db): Promise<NormalisedSchema> {
     `select table_name as name, table_comment as comment from information_schema.tables
       where table_schema = database() and table_type = 'BASE TABLE' order by table_name`,
   )
-  const cols = await q<{ tbl: string; name: string; type: string; dtype: string; nullable: string; def: string | null; extra: string; comment: string; gen: string | null }>(
+  const cols = await q<{
+    tbl: string
+    name: string
+    type: string
+    dtype: string
+    nullable: string
+    def: string | null
+    extra: string
+    comment: string
+    gen: string | null
+  }>(
     db,
     `select table_name as tbl, column_name as name, column_type as type, data_type as dtype, is_nullable as nullable,
             column_default as def, extra, column_comment as comment, generation_expression as gen
@@ -287,7 +349,17 @@ async function introspectMysql(db: Db): Promise<NormalisedSchema> {
              on tc.constraint_schema = cc.constraint_schema and tc.constraint_name = cc.constraint_name and tc.constraint_type = 'CHECK'
           where cc.constraint_schema = database()`,
   )
-  const stats = await q<{ tbl: string; name: string; nonUnique: number | string; seq: number; col: string | null; sub: number | null; coll: string | null; type: string; expr?: string | null }>(
+  const stats = await q<{
+    tbl: string
+    name: string
+    nonUnique: number | string
+    seq: number
+    col: string | null
+    sub: number | null
+    coll: string | null
+    type: string
+    expr?: string | null
+  }>(
     db,
     `select table_name as tbl, index_name as name, non_unique as nonUnique, seq_in_index as seq, column_name as col,
             sub_part as sub, collation as coll, index_type as type${mariadb ? '' : ', expression as expr'}
@@ -311,9 +383,22 @@ async function introspectMysql(db: Db): Promise<NormalisedSchema> {
   const out: NTable[] = []
   for (const t of tables) {
     if (isIgnoredTable(t.name)) continue
-    const table: NTable = { name: t.name, columns: [], primaryKey: null, uniques: [], foreignKeys: [], checks: [], indexes: [], ...(t.comment ? { comment: t.comment } : {}) }
+    const table: NTable = {
+      name: t.name,
+      columns: [],
+      primaryKey: null,
+      uniques: [],
+      foreignKeys: [],
+      checks: [],
+      indexes: [],
+      ...(t.comment ? { comment: t.comment } : {}),
+    }
     for (const c of cols.filter((c) => c.tbl === t.name)) {
-      let type = c.type.toLowerCase().replace(/^(tinyint|smallint|mediumint|int|bigint)\((\d+)\)/, (m0, base: string, w: string) => (base === 'tinyint' && w === '1' ? m0 : base))
+      let type = c.type
+        .toLowerCase()
+        .replace(/^(tinyint|smallint|mediumint|int|bigint)\((\d+)\)/, (m0, base: string, w: string) =>
+          base === 'tinyint' && w === '1' ? m0 : base,
+        )
       if (jsonCols.has(`${t.name}.${c.name}`) && c.dtype.toLowerCase() === 'longtext') type = 'json'
       const extra = c.extra.toLowerCase()
       const onUpdate = /on update (\S+)/.exec(extra)?.[1]
@@ -350,7 +435,12 @@ async function introspectMysql(db: Db): Promise<NormalisedSchema> {
         table.primaryKey = { name: null, columns }
         continue
       }
-      table.indexes.push({ name, unique: Number(parts[0]!.nonUnique) === 0, method: parts[0]!.type.toLowerCase(), columns })
+      table.indexes.push({
+        name,
+        unique: Number(parts[0]!.nonUnique) === 0,
+        method: parts[0]!.type.toLowerCase(),
+        columns,
+      })
     }
     const byFk = new Map<string, typeof fks>()
     for (const f of fks.filter((f) => f.tbl === t.name)) {
@@ -377,7 +467,20 @@ function normaliseMysqlExpr(e: string): string {
   return e.replace(/^current_timestamp(\(\))?$/i, 'CURRENT_TIMESTAMP').replace(/^now\(\)$/i, 'CURRENT_TIMESTAMP')
 }
 
-const NUMERIC = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real', 'bit'])
+const NUMERIC = new Set([
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'integer',
+  'bigint',
+  'decimal',
+  'numeric',
+  'float',
+  'double',
+  'real',
+  'bit',
+])
 
 /**
  * MariaDB (10.2.7+) reports defaults as SQL (string literals quoted, `NULL` for no default on a nullable column,
@@ -403,11 +506,21 @@ function normaliseMysqlDefault(def: string | null, dtype: string, extra: string,
 // ---------------------------------------------------------------- comparison
 
 /** Human-readable differences between two normalised schemas (empty when identical). `a` is "expected". */
-export function diffSchemas(a: NormalisedSchema, b: NormalisedSchema, labels: [string, string] = ['expected', 'actual']): string[] {
+export function diffSchemas(
+  a: NormalisedSchema,
+  b: NormalisedSchema,
+  labels: [string, string] = ['expected', 'actual'],
+): string[] {
   const out: string[] = []
   const [la, lb] = labels
   const j = (v: unknown) => JSON.stringify(v)
-  const keyed = <T>(what: string, xs: T[], ys: T[], key: (x: T) => string, cmp: (x: T, y: T, where: string) => void) => {
+  const keyed = <T>(
+    what: string,
+    xs: T[],
+    ys: T[],
+    key: (x: T) => string,
+    cmp: (x: T, y: T, where: string) => void,
+  ) => {
     const mx = new Map(xs.map((x) => [key(x), x]))
     const my = new Map(ys.map((y) => [key(y), y]))
     for (const [k, x] of mx) {
@@ -420,22 +533,77 @@ export function diffSchemas(a: NormalisedSchema, b: NormalisedSchema, labels: [s
   const eq = (where: string, x: unknown, y: unknown) => {
     if (j(x) !== j(y)) out.push(`${where}: ${la} ${j(x)} ≠ ${lb} ${j(y)}`)
   }
-  keyed('extension', a.extensions, b.extensions, (x) => x, () => {})
-  keyed('function', a.functions, b.functions, (f) => `${f.name}(${f.args})`, (x, y, w) => eq(w, x, y))
-  keyed('sequence', a.sequences, b.sequences, (s) => s.name, (x, y, w) => eq(w, x, y))
-  keyed('table', a.tables, b.tables, (t) => t.name, (x, y, w) => {
-    keyed(`${w} column`, x.columns, y.columns, (c) => c.name, (cx, cy, cw) => {
-      for (const k of new Set([...Object.keys(cx), ...Object.keys(cy)]) as Set<keyof NColumn>) eq(`${cw} ${k}`, cx[k] ?? null, cy[k] ?? null)
-    })
-    const ox = x.columns.map((c) => c.name).filter((n) => y.columns.some((c) => c.name === n))
-    const oy = y.columns.map((c) => c.name).filter((n) => x.columns.some((c) => c.name === n))
-    if (j(ox) !== j(oy)) out.push(`${w}: column order ${la} ${ox.join(',')} ≠ ${lb} ${oy.join(',')}`)
-    eq(`${w} primary key`, x.primaryKey, y.primaryKey)
-    eq(`${w} comment`, x.comment ?? null, y.comment ?? null)
-    keyed(`${w} unique`, x.uniques, y.uniques, (u) => u.name, (ux, uy, uw) => eq(uw, ux, uy))
-    keyed(`${w} foreign key`, x.foreignKeys, y.foreignKeys, (u) => u.name, (ux, uy, uw) => eq(uw, ux, uy))
-    keyed(`${w} check`, x.checks, y.checks, (u) => u.name, (ux, uy, uw) => eq(uw, ux, uy))
-    keyed(`${w} index`, x.indexes, y.indexes, (u) => u.name, (ux, uy, uw) => eq(uw, ux, uy))
-  })
+  keyed(
+    'extension',
+    a.extensions,
+    b.extensions,
+    (x) => x,
+    () => {},
+  )
+  keyed(
+    'function',
+    a.functions,
+    b.functions,
+    (f) => `${f.name}(${f.args})`,
+    (x, y, w) => eq(w, x, y),
+  )
+  keyed(
+    'sequence',
+    a.sequences,
+    b.sequences,
+    (s) => s.name,
+    (x, y, w) => eq(w, x, y),
+  )
+  keyed(
+    'table',
+    a.tables,
+    b.tables,
+    (t) => t.name,
+    (x, y, w) => {
+      keyed(
+        `${w} column`,
+        x.columns,
+        y.columns,
+        (c) => c.name,
+        (cx, cy, cw) => {
+          for (const k of new Set([...Object.keys(cx), ...Object.keys(cy)]) as Set<keyof NColumn>)
+            eq(`${cw} ${k}`, cx[k] ?? null, cy[k] ?? null)
+        },
+      )
+      const ox = x.columns.map((c) => c.name).filter((n) => y.columns.some((c) => c.name === n))
+      const oy = y.columns.map((c) => c.name).filter((n) => x.columns.some((c) => c.name === n))
+      if (j(ox) !== j(oy)) out.push(`${w}: column order ${la} ${ox.join(',')} ≠ ${lb} ${oy.join(',')}`)
+      eq(`${w} primary key`, x.primaryKey, y.primaryKey)
+      eq(`${w} comment`, x.comment ?? null, y.comment ?? null)
+      keyed(
+        `${w} unique`,
+        x.uniques,
+        y.uniques,
+        (u) => u.name,
+        (ux, uy, uw) => eq(uw, ux, uy),
+      )
+      keyed(
+        `${w} foreign key`,
+        x.foreignKeys,
+        y.foreignKeys,
+        (u) => u.name,
+        (ux, uy, uw) => eq(uw, ux, uy),
+      )
+      keyed(
+        `${w} check`,
+        x.checks,
+        y.checks,
+        (u) => u.name,
+        (ux, uy, uw) => eq(uw, ux, uy),
+      )
+      keyed(
+        `${w} index`,
+        x.indexes,
+        y.indexes,
+        (u) => u.name,
+        (ux, uy, uw) => eq(uw, ux, uy),
+      )
+    },
+  )
   return out
 }

@@ -18,7 +18,17 @@ import { introspectSchema, type NormalisedSchema, type NTable } from './introspe
 import { loadSchemaFacts, type SchemaFacts } from './facts.js'
 
 export type DifferenceKind = 'missing' | 'extra' | 'changed' | 'invalid-index'
-export type ObjectKind = 'table' | 'column' | 'index' | 'unique' | 'primary key' | 'foreign key' | 'check' | 'function' | 'sequence' | 'extension'
+export type ObjectKind =
+  | 'table'
+  | 'column'
+  | 'index'
+  | 'unique'
+  | 'primary key'
+  | 'foreign key'
+  | 'check'
+  | 'function'
+  | 'sequence'
+  | 'extension'
 
 export interface SchemaDifference {
   kind: DifferenceKind
@@ -71,20 +81,87 @@ function objects(s: NormalisedSchema): ObjRef[] {
   const out: ObjRef[] = []
   for (const t of s.tables) {
     const tn = t.name
-    out.push({ key: `table:${tn}`, object: 'table', table: tn, name: tn, get: (x) => (tableOf(x, tn) ? true : undefined) })
-    for (const c of t.columns) out.push({ key: `column:${tn}.${c.name}`, object: 'column', table: tn, name: c.name, get: (x) => tableOf(x, tn)?.columns.find((y) => y.name === c.name) })
-    out.push({ key: `pk:${tn}`, object: 'primary key', table: tn, name: t.primaryKey?.name ?? 'PRIMARY', get: (x) => tableOf(x, tn)?.primaryKey ?? undefined })
-    for (const i of t.indexes) out.push({ key: `index:${tn}.${i.name}`, object: 'index', table: tn, name: i.name, get: (x) => tableOf(x, tn)?.indexes.find((y) => y.name === i.name) })
-    for (const u of t.uniques) out.push({ key: `unique:${tn}.${u.name}`, object: 'unique', table: tn, name: u.name, get: (x) => tableOf(x, tn)?.uniques.find((y) => y.name === u.name) })
-    for (const f of t.foreignKeys) out.push({ key: `fk:${tn}.${f.name}`, object: 'foreign key', table: tn, name: f.name, get: (x) => tableOf(x, tn)?.foreignKeys.find((y) => y.name === f.name) })
-    for (const c of t.checks) out.push({ key: `check:${tn}.${c.name}`, object: 'check', table: tn, name: c.name, get: (x) => tableOf(x, tn)?.checks.find((y) => y.name === c.name) })
+    out.push({
+      key: `table:${tn}`,
+      object: 'table',
+      table: tn,
+      name: tn,
+      get: (x) => (tableOf(x, tn) ? true : undefined),
+    })
+    for (const c of t.columns)
+      out.push({
+        key: `column:${tn}.${c.name}`,
+        object: 'column',
+        table: tn,
+        name: c.name,
+        get: (x) => tableOf(x, tn)?.columns.find((y) => y.name === c.name),
+      })
+    out.push({
+      key: `pk:${tn}`,
+      object: 'primary key',
+      table: tn,
+      name: t.primaryKey?.name ?? 'PRIMARY',
+      get: (x) => tableOf(x, tn)?.primaryKey ?? undefined,
+    })
+    for (const i of t.indexes)
+      out.push({
+        key: `index:${tn}.${i.name}`,
+        object: 'index',
+        table: tn,
+        name: i.name,
+        get: (x) => tableOf(x, tn)?.indexes.find((y) => y.name === i.name),
+      })
+    for (const u of t.uniques)
+      out.push({
+        key: `unique:${tn}.${u.name}`,
+        object: 'unique',
+        table: tn,
+        name: u.name,
+        get: (x) => tableOf(x, tn)?.uniques.find((y) => y.name === u.name),
+      })
+    for (const f of t.foreignKeys)
+      out.push({
+        key: `fk:${tn}.${f.name}`,
+        object: 'foreign key',
+        table: tn,
+        name: f.name,
+        get: (x) => tableOf(x, tn)?.foreignKeys.find((y) => y.name === f.name),
+      })
+    for (const c of t.checks)
+      out.push({
+        key: `check:${tn}.${c.name}`,
+        object: 'check',
+        table: tn,
+        name: c.name,
+        get: (x) => tableOf(x, tn)?.checks.find((y) => y.name === c.name),
+      })
   }
   for (const f of s.functions) {
     const id = `${f.name}(${f.args})`
-    out.push({ key: `function:${id}`, object: 'function', table: null, name: id, get: (x) => x.functions.find((y) => `${y.name}(${y.args})` === id) })
+    out.push({
+      key: `function:${id}`,
+      object: 'function',
+      table: null,
+      name: id,
+      get: (x) => x.functions.find((y) => `${y.name}(${y.args})` === id),
+    })
   }
-  for (const q of s.sequences) out.push({ key: `sequence:${q.name}`, object: 'sequence', table: null, name: q.name, get: (x) => x.sequences.find((y) => y.name === q.name) })
-  for (const e of s.extensions) out.push({ key: `extension:${e}`, object: 'extension', table: null, name: e, get: (x) => (x.extensions.includes(e) ? true : undefined) })
+  for (const q of s.sequences)
+    out.push({
+      key: `sequence:${q.name}`,
+      object: 'sequence',
+      table: null,
+      name: q.name,
+      get: (x) => x.sequences.find((y) => y.name === q.name),
+    })
+  for (const e of s.extensions)
+    out.push({
+      key: `extension:${e}`,
+      object: 'extension',
+      table: null,
+      name: e,
+      get: (x) => (x.extensions.includes(e) ? true : undefined),
+    })
   return out
 }
 
@@ -112,16 +189,25 @@ function acceptedVariant(ref: ObjRef, expected: unknown, live: unknown): boolean
 }
 
 function describe(ref: ObjRef): string {
-  return ref.object === 'table' ? `table ${ref.name}` : ref.table ? `${ref.object} ${ref.table}.${ref.name}` : `${ref.object} ${ref.name}`
+  return ref.object === 'table'
+    ? `table ${ref.name}`
+    : ref.table
+      ? `${ref.object} ${ref.table}.${ref.name}`
+      : `${ref.object} ${ref.name}`
 }
 
 /** The object-level differences between `expected` and `live` (no attribution). */
-export function compareSchemas(expected: NormalisedSchema, live: NormalisedSchema): { ref: ObjRef; kind: Exclude<DifferenceKind, 'invalid-index'>; expected: unknown; live: unknown }[] {
+export function compareSchemas(
+  expected: NormalisedSchema,
+  live: NormalisedSchema,
+): { ref: ObjRef; kind: Exclude<DifferenceKind, 'invalid-index'>; expected: unknown; live: unknown }[] {
   const exp = objects(expected)
   const liv = objects(live)
   const expKeys = new Set(exp.map((o) => o.key))
   const missingTables = new Set(exp.filter((o) => o.object === 'table' && o.get(live) === undefined).map((o) => o.name))
-  const extraTables = new Set(liv.filter((o) => o.object === 'table' && o.get(expected) === undefined).map((o) => o.name))
+  const extraTables = new Set(
+    liv.filter((o) => o.object === 'table' && o.get(expected) === undefined).map((o) => o.name),
+  )
   const out: ReturnType<typeof compareSchemas> = []
   for (const o of exp) {
     if (o.object !== 'table' && o.table && missingTables.has(o.table)) continue // reported once, as the table
@@ -141,7 +227,12 @@ export function compareSchemas(expected: NormalisedSchema, live: NormalisedSchem
 // ---------------------------------------------------------------- attribution
 
 /** The revision that explains an object's state: who created/changed it (≤ R) or will create / dropped it. */
-function attribute(facts: SchemaFacts, revision: string, ref: ObjRef, live: unknown): Pick<SchemaDifference, 'revision' | 'action' | 'pending'> {
+function attribute(
+  facts: SchemaFacts,
+  revision: string,
+  ref: ObjRef,
+  live: unknown,
+): Pick<SchemaDifference, 'revision' | 'action' | 'pending'> {
   const revs = facts.revisions
   const at = revs.indexOf(revision)
   const val = (r: string) => j(ref.get(facts.at(r)!))
@@ -149,18 +240,25 @@ function attribute(facts: SchemaFacts, revision: string, ref: ObjRef, live: unkn
   // a later (pending) revision that brings the object to exactly the live state: a half-applied upgrade
   if (liveJ !== undefined) {
     for (let i = at + 1; i < revs.length; i++) {
-      if (val(revs[i]!) !== val(revs[i - 1]!) && val(revs[i]!) === liveJ) return { revision: revs[i]!, action: val(revs[i - 1]!) === undefined ? 'creates' : 'changes', pending: true }
+      if (val(revs[i]!) !== val(revs[i - 1]!) && val(revs[i]!) === liveJ)
+        return { revision: revs[i]!, action: val(revs[i - 1]!) === undefined ? 'creates' : 'changes', pending: true }
     }
   } else {
     for (let i = at + 1; i < revs.length; i++) {
-      if (val(revs[i - 1]!) !== undefined && val(revs[i]!) === undefined) return { revision: revs[i]!, action: 'drops', pending: true }
+      if (val(revs[i - 1]!) !== undefined && val(revs[i]!) === undefined)
+        return { revision: revs[i]!, action: 'drops', pending: true }
     }
   }
   // the last applied revision that touched it
   for (let i = at; i >= 1; i--) {
     const now = val(revs[i]!)
     const before = val(revs[i - 1]!)
-    if (now !== before) return { revision: revs[i]!, action: before === undefined ? 'creates' : now === undefined ? 'drops' : 'changes', pending: false }
+    if (now !== before)
+      return {
+        revision: revs[i]!,
+        action: before === undefined ? 'creates' : now === undefined ? 'drops' : 'changes',
+        pending: false,
+      }
   }
   return { revision: null, action: null, pending: false }
 }
@@ -183,7 +281,10 @@ async function liveExtras(db: Db): Promise<LiveExtras> {
   const nat = await sql<{ n: number }>`
     select count(*)::int as n from pg_proc p join pg_namespace n on n.oid = p.pronamespace
      where p.proname = 'uuidv7' and n.nspname = 'pg_catalog'`.execute(db.kysely)
-  return { invalidIndexes: inv.rows.filter((r) => !/^(embedding_vector_index_.*_nod|dify_ops_)/.test(r.table)), nativeUuidv7: Number(nat.rows[0]?.n ?? 0) > 0 }
+  return {
+    invalidIndexes: inv.rows.filter((r) => !/^(embedding_vector_index_.*_nod|dify_ops_)/.test(r.table)),
+    nativeUuidv7: Number(nat.rows[0]?.n ?? 0) > 0,
+  }
 }
 
 async function tableRows(db: Db, table: string): Promise<number | null> {
@@ -203,7 +304,12 @@ export interface VerifyOptions {
 }
 
 /** Compare the live schema with the expected one (pure part; `extras` from the live database). */
-export function verifyAgainst(facts: SchemaFacts, revision: string, live: NormalisedSchema, extras: LiveExtras): Omit<VerifyResult, 'suggestion'> {
+export function verifyAgainst(
+  facts: SchemaFacts,
+  revision: string,
+  live: NormalisedSchema,
+  extras: LiveExtras,
+): Omit<VerifyResult, 'suggestion'> {
   const expected0 = facts.at(revision)
   if (!expected0) return { dialect: facts.dialect, revision, known: false, differences: [], matches: null }
   const fix = (s: NormalisedSchema): NormalisedSchema =>
@@ -214,13 +320,28 @@ export function verifyAgainst(facts: SchemaFacts, revision: string, live: Normal
     .filter((d) => !(d.ref.object === 'index' && invalid.has(`${d.ref.table}.${d.ref.name}`) && d.kind !== 'missing'))
     .map((d) => {
       const a = attribute(facts, revision, d.ref, d.live)
-      const who = a.revision ? ` (${a.pending ? 'pending revision ' : 'revision '}${a.revision} ${a.action} it)` : ' (no revision of the chain explains it)'
+      const who = a.revision
+        ? ` (${a.pending ? 'pending revision ' : 'revision '}${a.revision} ${a.action} it)`
+        : ' (no revision of the chain explains it)'
       const detail = d.kind === 'changed' ? `: expected ${j(d.expected)}, found ${j(d.live)}` : ''
       const what = d.kind === 'missing' ? 'is missing' : d.kind === 'extra' ? 'exists but is not expected' : 'differs'
-      return { kind: d.kind, object: d.ref.object, table: d.ref.table, name: d.ref.name, message: `${describe(d.ref)} ${what}${detail}${who}`, ...a }
+      return {
+        kind: d.kind,
+        object: d.ref.object,
+        table: d.ref.table,
+        name: d.ref.name,
+        message: `${describe(d.ref)} ${what}${detail}${who}`,
+        ...a,
+      }
     })
   for (const i of extras.invalidIndexes) {
-    const ref: ObjRef = { key: `index:${i.table}.${i.name}`, object: 'index', table: i.table, name: i.name, get: (x) => tableOf(x, i.table)?.indexes.find((y) => y.name === i.name) }
+    const ref: ObjRef = {
+      key: `index:${i.table}.${i.name}`,
+      object: 'index',
+      table: i.table,
+      name: i.name,
+      get: (x) => tableOf(x, i.table)?.indexes.find((y) => y.name === i.name),
+    }
     const liveIdx = ref.get(live)
     const a = attribute(facts, revision, ref, liveIdx)
     differences.push({
@@ -247,10 +368,20 @@ export function verifyAgainst(facts: SchemaFacts, revision: string, live: Normal
 }
 
 /** The safe suggestion for a verify result (reads row counts of half-created tables). */
-export async function suggest(db: Db | null, facts: SchemaFacts, r: Omit<VerifyResult, 'suggestion'>): Promise<Suggestion> {
+export async function suggest(
+  db: Db | null,
+  facts: SchemaFacts,
+  r: Omit<VerifyResult, 'suggestion'>,
+): Promise<Suggestion> {
   const d = r.differences
-  if (!r.known) return { kind: 'manual', message: `This CLI has no expected schema for ${r.revision}; nothing was compared.`, steps: [] }
-  if (d.length === 0) return { kind: 'none', message: 'The schema is exactly the one expected at this revision.', steps: [] }
+  if (!r.known)
+    return {
+      kind: 'manual',
+      message: `This CLI has no expected schema for ${r.revision}; nothing was compared.`,
+      steps: [],
+    }
+  if (d.length === 0)
+    return { kind: 'none', message: 'The schema is exactly the one expected at this revision.', steps: [] }
   if (r.matches) {
     const idx = (x: string) => facts.revisions.indexOf(x)
     const behind = idx(r.matches) > idx(r.revision!)
@@ -266,20 +397,36 @@ export async function suggest(db: Db | null, facts: SchemaFacts, r: Omit<VerifyR
     return {
       kind: 'rebuild-index',
       message: 'Only INVALID indexes differ (left by a failed CREATE INDEX CONCURRENTLY).',
-      steps: d.map((x) => (x.pending ? `DROP INDEX CONCURRENTLY ${x.name};   -- created again by dify upgrade-db (${x.revision})` : `REINDEX INDEX CONCURRENTLY ${x.name};`)),
+      steps: d.map((x) =>
+        x.pending
+          ? `DROP INDEX CONCURRENTLY ${x.name};   -- created again by dify upgrade-db (${x.revision})`
+          : `REINDEX INDEX CONCURRENTLY ${x.name};`,
+      ),
     }
   }
   // objects a pending revision creates exist already (a half-applied upgrade): dropping them is safe only for empty
   // tables (and indexes on tables the upgrade creates again) — never for columns, whose values may be new data
-  if (d.every((x) => x.pending && x.action === 'creates' && (x.kind === 'extra' || x.kind === 'invalid-index') && (x.object === 'table' || x.object === 'index'))) {
+  if (
+    d.every(
+      (x) =>
+        x.pending &&
+        x.action === 'creates' &&
+        (x.kind === 'extra' || x.kind === 'invalid-index') &&
+        (x.object === 'table' || x.object === 'index'),
+    )
+  ) {
     const steps: string[] = []
     for (const x of d.filter((y) => y.object === 'table')) {
       const n = db ? await tableRows(db, x.name) : null
-      if (n !== 0) return manual(`the half-created table ${x.name} ${n === null ? 'could not be counted' : `holds ${n} row(s)`}; review it before dropping anything.`)
+      if (n !== 0)
+        return manual(
+          `the half-created table ${x.name} ${n === null ? 'could not be counted' : `holds ${n} row(s)`}; review it before dropping anything.`,
+        )
       steps.push(`DROP TABLE ${x.name};`)
     }
     const dropped = new Set(d.filter((y) => y.object === 'table').map((y) => y.name))
-    for (const x of d.filter((y) => y.object === 'index' && !dropped.has(y.table!))) steps.push(r.dialect === 'mysql' ? `DROP INDEX ${x.name} ON ${x.table};` : `DROP INDEX ${x.name};`)
+    for (const x of d.filter((y) => y.object === 'index' && !dropped.has(y.table!)))
+      steps.push(r.dialect === 'mysql' ? `DROP INDEX ${x.name} ON ${x.table};` : `DROP INDEX ${x.name};`)
     steps.push('dify upgrade-db')
     const revs = [...new Set(d.map((x) => x.revision))]
     return {
@@ -291,19 +438,32 @@ export async function suggest(db: Db | null, facts: SchemaFacts, r: Omit<VerifyR
   return manual('no automatic fix is safe: review the differences (dify db status --json).')
 }
 
-const manual = (why: string): Suggestion => ({ kind: 'manual', message: `The schema does not match its revision; ${why}`, steps: [] })
+const manual = (why: string): Suggestion => ({
+  kind: 'manual',
+  message: `The schema does not match its revision; ${why}`,
+  steps: [],
+})
 
 /** Verify a live database against its alembic_version (or `opts.revision`). */
 export async function verifySchema(db: Db, opts: VerifyOptions = {}): Promise<VerifyResult> {
   let revision = opts.revision ?? null
   if (!revision) {
-    const rows = await sql<{ version_num: string }>`select version_num from alembic_version`.execute(db.kysely).catch(() => ({ rows: [] as { version_num: string }[] }))
+    const rows = await sql<{ version_num: string }>`select version_num from alembic_version`
+      .execute(db.kysely)
+      .catch(() => ({ rows: [] as { version_num: string }[] }))
     revision = rows.rows.length === 1 ? rows.rows[0]!.version_num : null
   }
   const facts = await loadSchemaFacts(db.dialect)
   if (!revision) {
     const r = { dialect: db.dialect, revision: null, known: false, differences: [], matches: null }
-    return { ...r, suggestion: { kind: 'manual', message: 'The database has no single alembic_version row; nothing was compared.', steps: [] } }
+    return {
+      ...r,
+      suggestion: {
+        kind: 'manual',
+        message: 'The database has no single alembic_version row; nothing was compared.',
+        steps: [],
+      },
+    }
   }
   if (!facts.at(revision)) {
     const r = { dialect: db.dialect, revision, known: false, differences: [], matches: null }

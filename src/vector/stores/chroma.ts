@@ -3,10 +3,17 @@ import type { Config } from '../../config/schema.js'
 import { ConfigError, ConnectError, DifyOpsError } from '../../core/errors.js'
 import { chromaSettings, type ChromaSettings } from '../config.js'
 import { clearCollectionKeys } from '../redis-keys.js'
-import type { OpenOptions } from '../store.js'
 import {
-  DEFAULT_SCAN_BATCH, type CollectionLayout, type ScanOptions, type SearchHit, type SearchOptions, type StoreDescription,
-  type VectorRecord, type VectorStore, type VectorTarget,
+  type OpenOptions,
+  DEFAULT_SCAN_BATCH,
+  type CollectionLayout,
+  type ScanOptions,
+  type SearchHit,
+  type SearchOptions,
+  type StoreDescription,
+  type VectorRecord,
+  type VectorStore,
+  type VectorTarget,
 } from '../store.js'
 
 /**
@@ -28,14 +35,22 @@ export async function open(config: Config, opts: OpenOptions = {}): Promise<Chro
     })
   }
   const headers = authHeaders(s)
-  const client = new mod.ChromaClient({ host: s.host, port: s.port, ssl: false, tenant: s.tenant, database: s.database, headers })
+  const client = new mod.ChromaClient({
+    host: s.host,
+    port: s.port,
+    ssl: false,
+    tenant: s.tenant,
+    database: s.database,
+    headers,
+  })
   return new ChromaStore(client, s, headers, opts)
 }
 
 /** Dify's CHROMA_AUTH_PROVIDER / CHROMA_AUTH_CREDENTIALS (token → Bearer, basic → Basic). */
 function authHeaders(s: ChromaSettings): Record<string, string> {
   if (!s.authCredentials) return {}
-  if (/basic/i.test(s.authProvider ?? '')) return { Authorization: `Basic ${Buffer.from(s.authCredentials).toString('base64')}` }
+  if (/basic/i.test(s.authProvider ?? ''))
+    return { Authorization: `Basic ${Buffer.from(s.authCredentials).toString('base64')}` }
   return { Authorization: `Bearer ${s.authCredentials}` }
 }
 
@@ -81,7 +96,9 @@ export class ChromaStore implements VectorStore {
   }
 
   /** the server's collection model (has `dimension`, which the client does not expose) */
-  private async model(target: VectorTarget): Promise<{ dimension: number | null; metadata: unknown; configuration_json: Record<string, unknown> } | null> {
+  private async model(
+    target: VectorTarget,
+  ): Promise<{ dimension: number | null; metadata: unknown; configuration_json: Record<string, unknown> } | null> {
     const url = `${this.base}/api/v2/tenants/${encodeURIComponent(this.settings.tenant)}/databases/${encodeURIComponent(this.settings.database)}/collections/${encodeURIComponent(this.physicalName(target))}`
     const r = await this.call(() => fetch(url, { headers: this.headers }))
     if (r.status === 404) return null
@@ -108,19 +125,27 @@ export class ChromaStore implements VectorStore {
     if (m) {
       const space = spaceOf(m.configuration_json)
       if (m.dimension != null && m.dimension !== dim) {
-        throw new ConfigError(`Chroma collection ${this.physicalName(target)} already exists with dimension ${m.dimension}, not ${dim}.`, {
-          hint: 'Delete the target collection first, or migrate vectors of the same embedding model.',
-        })
+        throw new ConfigError(
+          `Chroma collection ${this.physicalName(target)} already exists with dimension ${m.dimension}, not ${dim}.`,
+          {
+            hint: 'Delete the target collection first, or migrate vectors of the same embedding model.',
+          },
+        )
       }
       if (space !== 'l2') {
-        throw new ConfigError(`Chroma collection ${this.physicalName(target)} uses the ${space} space; Dify creates collections with l2.`, {
-          hint: 'Delete the target collection so it is recreated as Dify does.',
-        })
+        throw new ConfigError(
+          `Chroma collection ${this.physicalName(target)} uses the ${space} space; Dify creates collections with l2.`,
+          {
+            hint: 'Delete the target collection so it is recreated as Dify does.',
+          },
+        )
       }
       return 'exists'
     }
     // Dify: get_or_create_collection(name) — no metadata, no configuration (server defaults: hnsw space l2)
-    await this.call(() => this.client.getOrCreateCollection({ name: this.physicalName(target), embeddingFunction: null as never }))
+    await this.call(() =>
+      this.client.getOrCreateCollection({ name: this.physicalName(target), embeddingFunction: null as never }),
+    )
     await clearCollectionKeys(this.opts.redis, 'chroma', target.collection)
     return 'created'
   }
@@ -141,7 +166,10 @@ export class ChromaStore implements VectorStore {
   async upsert(target: VectorTarget, batch: VectorRecord[]): Promise<void> {
     if (!batch.length) return
     const col = await this.collection(target, true)
-    if (!col) throw new DifyOpsError(`Chroma collection ${this.physicalName(target)} does not exist.`, { hint: 'Create it first (ensureCollection).' })
+    if (!col)
+      throw new DifyOpsError(`Chroma collection ${this.physicalName(target)} does not exist.`, {
+        hint: 'Create it first (ensureCollection).',
+      })
     const byId = new Map<string, VectorRecord>()
     for (const r of batch) byId.set(r.docId, r)
     const recs = [...byId.values()]
@@ -164,7 +192,9 @@ export class ChromaStore implements VectorStore {
     const col = await this.collection(target)
     if (!col) return
     for (let offset = 0; ; offset += n) {
-      const g = await this.call(() => col.get({ limit: n, offset, include: ['embeddings', 'documents', 'metadatas'] as never }))
+      const g = await this.call(() =>
+        col.get({ limit: n, offset, include: ['embeddings', 'documents', 'metadatas'] as never }),
+      )
       if (!g.ids.length) return
       yield g.ids.map((id, i) => {
         const metadata = (g.metadatas[i] ?? {}) as Record<string, unknown>
@@ -191,13 +221,24 @@ export class ChromaStore implements VectorStore {
     if (!col) return []
     const where = opts.documentIds?.length ? { document_id: { $in: opts.documentIds } } : undefined
     const q = await this.call(() =>
-      col.query({ queryEmbeddings: [vector], nResults: k, where: where as never, include: ['documents', 'metadatas', 'distances'] as never }),
+      col.query({
+        queryEmbeddings: [vector],
+        nResults: k,
+        where: where as never,
+        include: ['documents', 'metadatas', 'distances'] as never,
+      }),
     )
     const ids = q.ids[0] ?? []
     const hits = ids.map((id, i) => {
       const meta = (q.metadatas[0]?.[i] ?? {}) as Record<string, unknown>
       const score = 1 - (q.distances?.[0]?.[i] ?? 0)
-      return { id, docId: String(meta.doc_id ?? id), text: q.documents[0]?.[i] ?? '', metadata: { ...meta, score }, score }
+      return {
+        id,
+        docId: String(meta.doc_id ?? id),
+        text: q.documents[0]?.[i] ?? '',
+        metadata: { ...meta, score },
+        score,
+      }
     })
     const t = opts.scoreThreshold
     return (t === undefined ? hits : hits.filter((h) => h.score >= t)).sort((a, b) => b.score - a.score)
@@ -240,11 +281,21 @@ function flatMetadata(m: Record<string, unknown>): Metadata {
 function mapError(e: unknown, base: string): Error {
   if (e instanceof DifyOpsError) return e
   const err = e as Error & { cause?: { code?: string } }
-  if (err.name === 'ChromaConnectionError' || /fetch failed|ECONNREFUSED/i.test(err.message) || err.cause?.code === 'ECONNREFUSED') {
-    return new ConnectError(`Cannot connect to Chroma at ${base}: ${err.message}.`, { hint: 'Check CHROMA_HOST and CHROMA_PORT.', cause: e })
+  if (
+    err.name === 'ChromaConnectionError' ||
+    /fetch failed|ECONNREFUSED/i.test(err.message) ||
+    err.cause?.code === 'ECONNREFUSED'
+  ) {
+    return new ConnectError(`Cannot connect to Chroma at ${base}: ${err.message}.`, {
+      hint: 'Check CHROMA_HOST and CHROMA_PORT.',
+      cause: e,
+    })
   }
   if (err.name === 'ChromaUnauthorizedError' || err.name === 'ChromaForbiddenError') {
-    return new ConfigError(`Chroma at ${base} refused the credentials.`, { hint: 'Check CHROMA_AUTH_PROVIDER and CHROMA_AUTH_CREDENTIALS.', cause: e })
+    return new ConfigError(`Chroma at ${base} refused the credentials.`, {
+      hint: 'Check CHROMA_AUTH_PROVIDER and CHROMA_AUTH_CREDENTIALS.',
+      cause: e,
+    })
   }
   return new DifyOpsError(`Chroma: ${err.message}`, { cause: e })
 }

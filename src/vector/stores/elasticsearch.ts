@@ -3,10 +3,17 @@ import type { Config } from '../../config/schema.js'
 import { ConfigError, ConnectError, DifyOpsError } from '../../core/errors.js'
 import { elasticsearchSettings, safeUrl, type ElasticsearchSettings } from '../config.js'
 import { clearCollectionKeys } from '../redis-keys.js'
-import type { OpenOptions } from '../store.js'
 import {
-  DEFAULT_SCAN_BATCH, type CollectionLayout, type ScanOptions, type SearchHit, type SearchOptions, type StoreDescription,
-  type VectorRecord, type VectorStore, type VectorTarget,
+  type OpenOptions,
+  DEFAULT_SCAN_BATCH,
+  type CollectionLayout,
+  type ScanOptions,
+  type SearchHit,
+  type SearchOptions,
+  type StoreDescription,
+  type VectorRecord,
+  type VectorStore,
+  type VectorTarget,
 } from '../store.js'
 
 /**
@@ -21,11 +28,20 @@ export async function open(config: Config, opts: OpenOptions = {}): Promise<Elas
   const { Client } = await import('@elastic/elasticsearch')
   const client = new Client({
     node: s.node,
-    ...(s.apiKey ? { auth: { apiKey: s.apiKey } } : s.username ? { auth: { username: s.username, password: s.password ?? '' } } : {}),
+    ...(s.apiKey
+      ? { auth: { apiKey: s.apiKey } }
+      : s.username
+        ? { auth: { username: s.username, password: s.password ?? '' } }
+        : {}),
     requestTimeout: s.requestTimeoutMs,
     maxRetries: 3,
     ...(s.node.startsWith('https:')
-      ? { tls: { rejectUnauthorized: s.verifyCerts, ...(s.caCerts ? { ca: (await import('node:fs')).readFileSync(s.caCerts) } : {}) } }
+      ? {
+          tls: {
+            rejectUnauthorized: s.verifyCerts,
+            ...(s.caCerts ? { ca: (await import('node:fs')).readFileSync(s.caCerts) } : {}),
+          },
+        }
       : {}),
   })
   return new ElasticsearchStore(client, s, opts)
@@ -56,7 +72,11 @@ export function parseVersion(v: string): [number, number, number] {
   return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [0, 0, 0]
 }
 
-interface Source { page_content?: string; metadata?: Record<string, unknown>; vector?: number[] }
+interface Source {
+  page_content?: string
+  metadata?: Record<string, unknown>
+  vector?: number[]
+}
 
 export class ElasticsearchStore implements VectorStore {
   readonly type: string = 'elasticsearch'
@@ -85,9 +105,12 @@ export class ElasticsearchStore implements VectorStore {
     const info = await this.call(() => this.client.info())
     const v = info.version.number
     if (parseVersion(v)[0] < 8) {
-      throw new ConfigError(`Elasticsearch at ${safeUrl(this.settings.node)} is version ${v}; Dify needs 8.0.0 or later.`, {
-        hint: 'Upgrade Elasticsearch to 8.x (Dify ships 8.14).',
-      })
+      throw new ConfigError(
+        `Elasticsearch at ${safeUrl(this.settings.node)} is version ${v}; Dify needs 8.0.0 or later.`,
+        {
+          hint: 'Upgrade Elasticsearch to 8.x (Dify ships 8.14).',
+        },
+      )
     }
     this.version = v
     return v
@@ -113,9 +136,12 @@ export class ElasticsearchStore implements VectorStore {
     const have = await this.layout(target)
     if (have) {
       if (have.dimension !== dim || have.metric !== 'cosine') {
-        throw new ConfigError(`Elasticsearch index ${index} already exists with ${have.metric} vectors of dimension ${have.dimension}, not cosine ${dim}.`, {
-          hint: 'The index belongs to another embedding model; choose another target or drop it first.',
-        })
+        throw new ConfigError(
+          `Elasticsearch index ${index} already exists with ${have.metric} vectors of dimension ${have.dimension}, not cosine ${dim}.`,
+          {
+            hint: 'The index belongs to another embedding model; choose another target or drop it first.',
+          },
+        )
       }
       return 'exists'
     }
@@ -152,12 +178,18 @@ export class ElasticsearchStore implements VectorStore {
       const operations: unknown[] = []
       for (const r of batch.slice(i, i + BULK_BATCH)) {
         operations.push({ index: { _index: index, _id: r.docId } })
-        operations.push({ [CONTENT_KEY]: r.text, [VECTOR_KEY]: r.vector, [METADATA_KEY]: { ...r.metadata, doc_id: r.docId } })
+        operations.push({
+          [CONTENT_KEY]: r.text,
+          [VECTOR_KEY]: r.vector,
+          [METADATA_KEY]: { ...r.metadata, doc_id: r.docId },
+        })
       }
       const res = await this.call(() => this.client.bulk({ operations, refresh: true }))
       if (res.errors) {
         const first = res.items.map((it) => Object.values(it)[0]).find((x) => x?.error)
-        throw new DifyOpsError(`Elasticsearch rejected part of a bulk write to ${index}: ${first?.error?.type}: ${first?.error?.reason}`)
+        throw new DifyOpsError(
+          `Elasticsearch rejected part of a bulk write to ${index}: ${first?.error?.type}: ${first?.error?.reason}`,
+        )
       }
     }
   }
@@ -207,7 +239,12 @@ export class ElasticsearchStore implements VectorStore {
   }
 
   async search(target: VectorTarget, vector: number[], k: number, opts: SearchOptions = {}): Promise<SearchHit[]> {
-    const knn: Record<string, unknown> = { field: VECTOR_KEY, query_vector: vector, k, num_candidates: Math.ceil(k * 1.5) }
+    const knn: Record<string, unknown> = {
+      field: VECTOR_KEY,
+      query_vector: vector,
+      k,
+      num_candidates: Math.ceil(k * 1.5),
+    }
     if (opts.documentIds?.length) knn.filter = { terms: { 'metadata.document_id': opts.documentIds } }
     let res: Awaited<ReturnType<Client['search']>>
     try {
@@ -222,8 +259,14 @@ export class ElasticsearchStore implements VectorStore {
       .map((h) => {
         const src = (h._source ?? {}) as Source
         const score = h._score ?? 0
-        const meta: Record<string, unknown> = { ...(src.metadata ?? {}), score }
-        return { id: h._id!, docId: String(meta.doc_id ?? h._id), text: String(src.page_content ?? ''), metadata: meta, score }
+        const meta: Record<string, unknown> = { ...src.metadata, score }
+        return {
+          id: h._id!,
+          docId: String(meta.doc_id ?? h._id),
+          text: String(src.page_content ?? ''),
+          metadata: meta,
+          score,
+        }
       })
   }
 
@@ -235,7 +278,8 @@ export class ElasticsearchStore implements VectorStore {
       const operations = docIds.slice(i, i + BULK_BATCH).map((id) => ({ delete: { _index: index, _id: id } }))
       const res = await this.call(() => this.client.bulk({ operations, refresh: true }))
       const bad = res.items.map((it) => Object.values(it)[0]).find((x) => x?.error && x.status !== 404)
-      if (bad) throw new DifyOpsError(`Elasticsearch refused a delete in ${index}: ${bad.error?.type}: ${bad.error?.reason}`)
+      if (bad)
+        throw new DifyOpsError(`Elasticsearch refused a delete in ${index}: ${bad.error?.type}: ${bad.error?.reason}`)
     }
   }
 
@@ -266,19 +310,29 @@ function status(e: unknown): number | undefined {
 
 function mapError(e: unknown, s: ElasticsearchSettings): Error {
   if (e instanceof DifyOpsError) return e
-  const err = e as Error & { name?: string; meta?: { statusCode?: number; body?: { error?: { type?: string; reason?: string } } } }
+  const err = e as Error & {
+    name?: string
+    meta?: { statusCode?: number; body?: { error?: { type?: string; reason?: string } } }
+  }
   const where = safeUrl(s.node)
   const code = err.meta?.statusCode
   if (code === 401 || code === 403) {
     return new ConfigError(`Elasticsearch at ${where} refused the request (HTTP ${code}).`, {
-      hint: 'Check ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD (or ELASTICSEARCH_API_KEY).', cause: e,
+      hint: 'Check ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD (or ELASTICSEARCH_API_KEY).',
+      cause: e,
     })
   }
   if (err.name === 'ConnectionError' || err.name === 'TimeoutError' || err.name === 'NoLivingConnectionsError') {
-    return new ConnectError(`Cannot connect to Elasticsearch at ${where}: ${err.message}.`, { hint: 'Check ELASTICSEARCH_HOST and ELASTICSEARCH_PORT.', cause: e })
+    return new ConnectError(`Cannot connect to Elasticsearch at ${where}: ${err.message}.`, {
+      hint: 'Check ELASTICSEARCH_HOST and ELASTICSEARCH_PORT.',
+      cause: e,
+    })
   }
   if (err.name === 'ProductNotSupportedError') {
-    return new ConfigError(`The server at ${where} is not Elasticsearch.`, { hint: 'Check ELASTICSEARCH_HOST and ELASTICSEARCH_PORT.', cause: e })
+    return new ConfigError(`The server at ${where} is not Elasticsearch.`, {
+      hint: 'Check ELASTICSEARCH_HOST and ELASTICSEARCH_PORT.',
+      cause: e,
+    })
   }
   const b = err.meta?.body?.error
   const detail = b?.type ? `${b.type}: ${b.reason}` : err.message

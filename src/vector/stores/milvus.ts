@@ -3,10 +3,17 @@ import type { Config } from '../../config/schema.js'
 import { ConfigError, ConnectError, DifyOpsError } from '../../core/errors.js'
 import { milvusHybrid, milvusSettings, safeUrl, type MilvusSettings } from '../config.js'
 import { clearCollectionKeys } from '../redis-keys.js'
-import type { OpenOptions } from '../store.js'
 import {
-  DEFAULT_SCAN_BATCH, type CollectionLayout, type ScanOptions, type SearchHit, type SearchOptions, type StoreDescription,
-  type VectorRecord, type VectorStore, type VectorTarget,
+  type OpenOptions,
+  DEFAULT_SCAN_BATCH,
+  type CollectionLayout,
+  type ScanOptions,
+  type SearchHit,
+  type SearchOptions,
+  type StoreDescription,
+  type VectorRecord,
+  type VectorStore,
+  type VectorTarget,
 } from '../store.js'
 import { parseVersion } from './elasticsearch.js'
 
@@ -28,7 +35,15 @@ export async function open(config: Config, opts: OpenOptions = {}): Promise<Milv
     database: s.database,
     // MILVUS_SECURE (Dify 1.15.0): gRPC over TLS, the server certificate verified (against MILVUS_SERVER_PEM_PATH
     // when given, else the system roots), MILVUS_SERVER_NAME as the name checked
-    ...(s.secure ? { ssl: true, tls: { ...(s.serverPemPath ? { rootCertPath: s.serverPemPath } : {}), ...(s.serverName ? { serverName: s.serverName } : {}) } } : {}),
+    ...(s.secure
+      ? {
+          ssl: true,
+          tls: {
+            ...(s.serverPemPath ? { rootCertPath: s.serverPemPath } : {}),
+            ...(s.serverName ? { serverName: s.serverName } : {}),
+          },
+        }
+      : {}),
     logLevel: 'error',
     timeout: 30_000,
   })
@@ -48,7 +63,11 @@ export const DIFY_MILVUS_INDEX = { index_type: 'HNSW', metric_type: 'IP', params
 
 const quote = (s: string) => JSON.stringify(s)
 
-interface Status { error_code?: string; code?: number; reason?: string }
+interface Status {
+  error_code?: string
+  code?: number
+  reason?: string
+}
 
 export class MilvusStore implements VectorStore {
   readonly type = 'milvus'
@@ -88,9 +107,12 @@ export class MilvusStore implements VectorStore {
     }
     const [maj, min] = parseVersion(v)
     if (maj < 2 || (maj === 2 && min < 2)) {
-      throw new ConfigError(`Milvus at ${safeUrl(this.settings.uri)} is version ${v}; Dify's layout needs JSON fields (Milvus 2.2 or later).`, {
-        hint: 'Upgrade Milvus (Dify ships 2.5/2.6).',
-      })
+      throw new ConfigError(
+        `Milvus at ${safeUrl(this.settings.uri)} is version ${v}; Dify's layout needs JSON fields (Milvus 2.2 or later).`,
+        {
+          hint: 'Upgrade Milvus (Dify ships 2.5/2.6).',
+        },
+      )
     }
     this.version = v
     return v
@@ -101,7 +123,8 @@ export class MilvusStore implements VectorStore {
     return {
       type: this.type,
       serverVersion: `Milvus ${v}`,
-      collectionLayout: 'one collection per dataset: class_prefix as is, auto-id INT64 pk, doc_id inside metadata JSON, HNSW IP',
+      collectionLayout:
+        'one collection per dataset: class_prefix as is, auto-id INT64 pk, doc_id inside metadata JSON, HNSW IP',
       location: safeUrl(this.settings.uri),
     }
   }
@@ -124,9 +147,12 @@ export class MilvusStore implements VectorStore {
     const have = await this.layout(target)
     if (have) {
       if (have.dimension !== dim || have.metric !== 'ip') {
-        throw new ConfigError(`Milvus collection ${name} already exists with ${have.metric} vectors of dimension ${have.dimension}, not IP ${dim}.`, {
-          hint: 'The collection belongs to another embedding model; choose another target or drop it first.',
-        })
+        throw new ConfigError(
+          `Milvus collection ${name} already exists with ${have.metric} vectors of dimension ${have.dimension}, not IP ${dim}.`,
+          {
+            hint: 'The collection belongs to another embedding model; choose another target or drop it first.',
+          },
+        )
       }
       return 'exists'
     }
@@ -138,7 +164,9 @@ export class MilvusStore implements VectorStore {
         try {
           content.analyzer_params = JSON.parse(this.hybrid.analyzerParams)
         } catch {
-          throw new ConfigError('MILVUS_ANALYZER_PARAMS is not valid JSON.', { hint: 'Set it to a JSON object, e.g. {"type": "chinese"}, or unset it.' })
+          throw new ConfigError('MILVUS_ANALYZER_PARAMS is not valid JSON.', {
+            hint: 'Set it to a JSON object, e.g. {"type": "chinese"}, or unset it.',
+          })
         }
       }
     }
@@ -156,7 +184,19 @@ export class MilvusStore implements VectorStore {
       this.client.createCollection({
         collection_name: name,
         fields,
-        ...(hybrid ? { functions: [{ name: 'text_bm25_emb', type: 1 /* BM25 */, input_field_names: [CONTENT_KEY], output_field_names: [SPARSE_KEY], params: {} }] } : {}),
+        ...(hybrid
+          ? {
+              functions: [
+                {
+                  name: 'text_bm25_emb',
+                  type: 1 /* BM25 */,
+                  input_field_names: [CONTENT_KEY],
+                  output_field_names: [SPARSE_KEY],
+                  params: {},
+                },
+              ],
+            }
+          : {}),
         index_params,
         consistency_level: 'Session',
       } as never),
@@ -191,7 +231,12 @@ export class MilvusStore implements VectorStore {
       details: {
         fields,
         indexes,
-        functions: (d.schema.functions ?? []).map((f) => ({ name: f.name, type: f.type, input: f.input_field_names, output: f.output_field_names })),
+        functions: (d.schema.functions ?? []).map((f) => ({
+          name: f.name,
+          type: f.type,
+          input: f.input_field_names,
+          output: f.output_field_names,
+        })),
         consistencyLevel: d.consistency_level,
       },
     }
@@ -205,8 +250,14 @@ export class MilvusStore implements VectorStore {
     const name = target.collection
     for (let i = 0; i < batch.length; i += INSERT_BATCH) {
       const part = batch.slice(i, i + INSERT_BATCH)
-      await this.call(() => this.client.delete({ collection_name: name, filter: this.docIdFilter(part.map((r) => r.docId)) }))
-      const data = part.map((r) => ({ [CONTENT_KEY]: r.text, [VECTOR_KEY]: r.vector, [METADATA_KEY]: { ...r.metadata, doc_id: r.docId } }))
+      await this.call(() =>
+        this.client.delete({ collection_name: name, filter: this.docIdFilter(part.map((r) => r.docId)) }),
+      )
+      const data = part.map((r) => ({
+        [CONTENT_KEY]: r.text,
+        [VECTOR_KEY]: r.vector,
+        [METADATA_KEY]: { ...r.metadata, doc_id: r.docId },
+      }))
       await this.call(() => this.client.insert({ collection_name: name, data }))
     }
   }
@@ -253,7 +304,9 @@ export class MilvusStore implements VectorStore {
 
   async search(target: VectorTarget, vector: number[], k: number, opts: SearchOptions = {}): Promise<SearchHit[]> {
     if (!(await this.exists(target))) return []
-    const filter = opts.documentIds?.length ? `${METADATA_KEY}["document_id"] in [${opts.documentIds.map(quote).join(', ')}]` : ''
+    const filter = opts.documentIds?.length
+      ? `${METADATA_KEY}["document_id"] in [${opts.documentIds.map(quote).join(', ')}]`
+      : ''
     const r = await this.call(() =>
       this.client.search({
         collection_name: target.collection,
@@ -273,19 +326,31 @@ export class MilvusStore implements VectorStore {
         const score = Number(h.score)
         const meta: Record<string, unknown> = { ...parseMeta(h[METADATA_KEY]), score }
         const id = String(h[PK] ?? h.id)
-        return { id, docId: typeof meta.doc_id === 'string' ? meta.doc_id : id, text: String(h[CONTENT_KEY] ?? ''), metadata: meta, score }
+        return {
+          id,
+          docId: typeof meta.doc_id === 'string' ? meta.doc_id : id,
+          text: String(h[CONTENT_KEY] ?? ''),
+          metadata: meta,
+          score,
+        }
       })
   }
 
   async deleteByDocIds(target: VectorTarget, docIds: string[]): Promise<void> {
     if (!docIds.length || !(await this.exists(target))) return
     for (let i = 0; i < docIds.length; i += INSERT_BATCH) {
-      await this.call(() => this.client.delete({ collection_name: target.collection, filter: this.docIdFilter(docIds.slice(i, i + INSERT_BATCH)) }))
+      await this.call(() =>
+        this.client.delete({
+          collection_name: target.collection,
+          filter: this.docIdFilter(docIds.slice(i, i + INSERT_BATCH)),
+        }),
+      )
     }
   }
 
   async deleteTarget(target: VectorTarget): Promise<void> {
-    if (await this.exists(target)) await this.call(() => this.client.dropCollection({ collection_name: target.collection }))
+    if (await this.exists(target))
+      await this.call(() => this.client.dropCollection({ collection_name: target.collection }))
     await clearCollectionKeys(this.opts.redis, 'milvus', target.collection)
   }
 
@@ -311,10 +376,16 @@ function mapError(e: unknown, s: MilvusSettings): Error {
   const err = e as Error & { code?: number; details?: string; reason?: string; error_code?: string }
   const where = safeUrl(s.uri)
   if (err.code === 14 || err.code === 4 || /UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED/.test(err.message ?? '')) {
-    return new ConnectError(`Cannot connect to Milvus at ${where}: ${err.details ?? err.message}.`, { hint: 'Check MILVUS_URI.', cause: e })
+    return new ConnectError(`Cannot connect to Milvus at ${where}: ${err.details ?? err.message}.`, {
+      hint: 'Check MILVUS_URI.',
+      cause: e,
+    })
   }
   if (err.code === 16 || /UNAUTHENTICATED|auth/i.test(err.message ?? '')) {
-    return new ConfigError(`Milvus at ${where} refused the credentials.`, { hint: 'Check MILVUS_USER/MILVUS_PASSWORD or MILVUS_TOKEN.', cause: e })
+    return new ConfigError(`Milvus at ${where} refused the credentials.`, {
+      hint: 'Check MILVUS_USER/MILVUS_PASSWORD or MILVUS_TOKEN.',
+      cause: e,
+    })
   }
   return new DifyOpsError(`Milvus: ${err.reason ?? err.details ?? err.message ?? String(e)}`, { cause: e })
 }

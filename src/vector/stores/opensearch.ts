@@ -4,10 +4,17 @@ import type { Config } from '../../config/schema.js'
 import { ConfigError, ConnectError, DifyOpsError } from '../../core/errors.js'
 import { opensearchSettings, safeUrl, type OpensearchSettings } from '../config.js'
 import { clearCollectionKeys } from '../redis-keys.js'
-import type { OpenOptions } from '../store.js'
 import {
-  DEFAULT_SCAN_BATCH, type CollectionLayout, type ScanOptions, type SearchHit, type SearchOptions, type StoreDescription,
-  type VectorRecord, type VectorStore, type VectorTarget,
+  type OpenOptions,
+  DEFAULT_SCAN_BATCH,
+  type CollectionLayout,
+  type ScanOptions,
+  type SearchHit,
+  type SearchOptions,
+  type StoreDescription,
+  type VectorRecord,
+  type VectorStore,
+  type VectorTarget,
 } from '../store.js'
 import { parseVersion } from './elasticsearch.js'
 
@@ -50,15 +57,31 @@ export function difyOpensearchIndexBody(dim: number) {
           dimension: dim,
           method: { name: 'hnsw', space_type: 'l2', engine: 'faiss', parameters: { ef_construction: 64, m: 8 } },
         },
-        [METADATA_KEY]: { type: 'object', properties: { doc_id: { type: 'keyword' }, document_id: { type: 'keyword' } } },
+        [METADATA_KEY]: {
+          type: 'object',
+          properties: { doc_id: { type: 'keyword' }, document_id: { type: 'keyword' } },
+        },
       },
     },
   }
 }
 
-interface Source { page_content?: string; metadata?: Record<string, unknown>; vector?: number[] }
-interface Hit { _id: string; _score: number | null; _source?: Source; sort?: unknown[] }
-interface SearchBody { hits: { hits: Hit[] }; pit_id?: string; _scroll_id?: string }
+interface Source {
+  page_content?: string
+  metadata?: Record<string, unknown>
+  vector?: number[]
+}
+interface Hit {
+  _id: string
+  _score: number | null
+  _source?: Source
+  sort?: unknown[]
+}
+interface SearchBody {
+  hits: { hits: Hit[] }
+  pit_id?: string
+  _scroll_id?: string
+}
 
 export class OpensearchStore implements VectorStore {
   readonly type = 'opensearch'
@@ -83,12 +106,17 @@ export class OpensearchStore implements VectorStore {
 
   private async serverVersion(): Promise<string> {
     if (this.version) return this.version
-    const info = await this.call(() => this.client.info() as Promise<{ body: { version?: { number?: string; distribution?: string } } }>)
+    const info = await this.call(
+      () => this.client.info() as Promise<{ body: { version?: { number?: string; distribution?: string } } }>,
+    )
     const v = typeof info === 'object' && info ? info.version : undefined
     if (v?.distribution !== 'opensearch' || !v.number) {
-      throw new ConfigError(`The server at ${safeUrl(this.settings.node)} is not OpenSearch${v?.number ? ` (version ${v.number})` : ''}.`, {
-        hint: 'Check OPENSEARCH_HOST and OPENSEARCH_PORT (Elasticsearch is VECTOR_STORE=elasticsearch).',
-      })
+      throw new ConfigError(
+        `The server at ${safeUrl(this.settings.node)} is not OpenSearch${v?.number ? ` (version ${v.number})` : ''}.`,
+        {
+          hint: 'Check OPENSEARCH_HOST and OPENSEARCH_PORT (Elasticsearch is VECTOR_STORE=elasticsearch).',
+        },
+      )
     }
     this.version = v.number
     return this.version
@@ -105,13 +133,16 @@ export class OpensearchStore implements VectorStore {
     return {
       type: this.type,
       serverVersion: `OpenSearch ${v}`,
-      collectionLayout: 'one index per dataset: class_prefix lower-cased, random _id, metadata.doc_id keyword, knn_vector faiss hnsw l2',
+      collectionLayout:
+        'one index per dataset: class_prefix lower-cased, random _id, metadata.doc_id keyword, knn_vector faiss hnsw l2',
       location: safeUrl(this.settings.node),
     }
   }
 
   async exists(target: VectorTarget): Promise<boolean> {
-    return this.call(() => this.client.indices.exists({ index: this.physicalName(target) }) as Promise<{ body: boolean }>)
+    return this.call(
+      () => this.client.indices.exists({ index: this.physicalName(target) }) as Promise<{ body: boolean }>,
+    )
   }
 
   async ensureCollection(target: VectorTarget, dim: number): Promise<'created' | 'exists'> {
@@ -119,13 +150,18 @@ export class OpensearchStore implements VectorStore {
     const have = await this.layout(target)
     if (have) {
       if (have.dimension !== dim || have.metric !== 'l2') {
-        throw new ConfigError(`OpenSearch index ${index} already exists with ${have.metric} vectors of dimension ${have.dimension}, not l2 ${dim}.`, {
-          hint: 'The index belongs to another embedding model; choose another target or drop it first.',
-        })
+        throw new ConfigError(
+          `OpenSearch index ${index} already exists with ${have.metric} vectors of dimension ${have.dimension}, not l2 ${dim}.`,
+          {
+            hint: 'The index belongs to another embedding model; choose another target or drop it first.',
+          },
+        )
       }
       return 'exists'
     }
-    await this.call(() => this.client.indices.create({ index, body: difyOpensearchIndexBody(dim) }) as Promise<{ body: unknown }>)
+    await this.call(
+      () => this.client.indices.create({ index, body: difyOpensearchIndexBody(dim) }) as Promise<{ body: unknown }>,
+    )
     await clearCollectionKeys(this.opts.redis, 'opensearch', target.collection)
     return 'created'
   }
@@ -134,6 +170,8 @@ export class OpensearchStore implements VectorStore {
 
   async layout(target: VectorTarget): Promise<CollectionLayout | null> {
     const index = this.physicalName(target)
+    // a mapping as the server returns it
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     let mapping: Record<string, { mappings: { properties?: Record<string, Record<string, any>> } }>
     let settings: Record<string, { settings: { index?: Record<string, unknown> } }>
     try {
@@ -157,8 +195,16 @@ export class OpensearchStore implements VectorStore {
   private async idsFor(index: string, docIds: string[]): Promise<string[]> {
     const out: string[] = []
     for (let i = 0; i < docIds.length; i += BATCH) {
-      const body = await this.call(() =>
-        this.client.search({ index, body: { query: { terms: { [`${METADATA_KEY}.doc_id`]: docIds.slice(i, i + BATCH) } }, size: MAX_WINDOW, _source: false } }) as Promise<{ body: SearchBody }>,
+      const body = await this.call(
+        () =>
+          this.client.search({
+            index,
+            body: {
+              query: { terms: { [`${METADATA_KEY}.doc_id`]: docIds.slice(i, i + BATCH) } },
+              size: MAX_WINDOW,
+              _source: false,
+            },
+          }) as Promise<{ body: SearchBody }>,
       )
       out.push(...body.hits.hits.map((h) => h._id))
     }
@@ -167,10 +213,21 @@ export class OpensearchStore implements VectorStore {
 
   private async bulk(index: string, operations: unknown[]): Promise<void> {
     if (!operations.length) return
-    const body = await this.call(() => this.client.bulk({ body: operations as never[], refresh: true }) as Promise<{ body: { errors: boolean; items: Array<Record<string, { status: number; error?: { type?: string; reason?: string } }>> } }>)
+    const body = await this.call(
+      () =>
+        this.client.bulk({ body: operations as never[], refresh: true }) as Promise<{
+          body: {
+            errors: boolean
+            items: Array<Record<string, { status: number; error?: { type?: string; reason?: string } }>>
+          }
+        }>,
+    )
     if (body.errors) {
       const bad = body.items.map((it) => Object.values(it)[0]!).find((x) => x.error && x.status !== 404)
-      if (bad) throw new DifyOpsError(`OpenSearch rejected part of a bulk write to ${index}: ${bad.error?.type}: ${bad.error?.reason}`)
+      if (bad)
+        throw new DifyOpsError(
+          `OpenSearch rejected part of a bulk write to ${index}: ${bad.error?.type}: ${bad.error?.reason}`,
+        )
     }
   }
 
@@ -178,7 +235,10 @@ export class OpensearchStore implements VectorStore {
     const index = this.physicalName(target)
     for (let i = 0; i < batch.length; i += BATCH) {
       const part = batch.slice(i, i + BATCH)
-      const stale = await this.idsFor(index, part.map((r) => r.docId))
+      const stale = await this.idsFor(
+        index,
+        part.map((r) => r.docId),
+      )
       const ops: unknown[] = stale.map((id) => ({ delete: { _index: index, _id: id } }))
       for (const r of part) {
         ops.push({ index: { _index: index, _id: randomUUID().replace(/-/g, '') } }) // Dify: uuid4().hex
@@ -196,22 +256,27 @@ export class OpensearchStore implements VectorStore {
 
   private async *scanPit(target: VectorTarget, size: number): AsyncIterable<VectorRecord[]> {
     const index = this.physicalName(target)
-    let pitId = (await this.call(() => this.client.createPit({ index, keep_alive: KEEP_ALIVE }) as Promise<{ body: { pit_id: string } }>)).pit_id
+    let pitId = (
+      await this.call(
+        () => this.client.createPit({ index, keep_alive: KEEP_ALIVE }) as Promise<{ body: { pit_id: string } }>,
+      )
+    ).pit_id
     try {
       let after: unknown[] | undefined
       for (;;) {
-        const body = await this.call(() =>
-          this.client.search({
-            body: {
-              pit: { id: pitId, keep_alive: KEEP_ALIVE },
-              size,
-              // doc_id is a keyword with doc values: a stable total order without fielddata on _id
-              // (the plain field-name form: the spec's object form is ambiguous under its own oneOf)
-              sort: [`${METADATA_KEY}.doc_id`],
-              ...(after ? { search_after: after } : {}),
-              _source: [CONTENT_KEY, METADATA_KEY, VECTOR_KEY],
-            },
-          } as never) as Promise<{ body: SearchBody }>,
+        const body = await this.call(
+          () =>
+            this.client.search({
+              body: {
+                pit: { id: pitId, keep_alive: KEEP_ALIVE },
+                size,
+                // doc_id is a keyword with doc values: a stable total order without fielddata on _id
+                // (the plain field-name form: the spec's object form is ambiguous under its own oneOf)
+                sort: [`${METADATA_KEY}.doc_id`],
+                ...(after ? { search_after: after } : {}),
+                _source: [CONTENT_KEY, METADATA_KEY, VECTOR_KEY],
+              },
+            } as never) as Promise<{ body: SearchBody }>,
         )
         if (body.pit_id) pitId = body.pit_id
         const hits = body.hits.hits
@@ -226,8 +291,13 @@ export class OpensearchStore implements VectorStore {
 
   private async *scanScroll(target: VectorTarget, size: number): AsyncIterable<VectorRecord[]> {
     const index = this.physicalName(target)
-    let body = await this.call(() =>
-      this.client.search({ index, scroll: KEEP_ALIVE, body: { size, sort: ['_doc'], _source: [CONTENT_KEY, METADATA_KEY, VECTOR_KEY] } } as never) as Promise<{ body: SearchBody }>,
+    let body = await this.call(
+      () =>
+        this.client.search({
+          index,
+          scroll: KEEP_ALIVE,
+          body: { size, sort: ['_doc'], _source: [CONTENT_KEY, METADATA_KEY, VECTOR_KEY] },
+        } as never) as Promise<{ body: SearchBody }>,
     )
     let scrollId = body._scroll_id
     try {
@@ -235,7 +305,12 @@ export class OpensearchStore implements VectorStore {
         yield body.hits.hits.map(toRecord)
         if (body.hits.hits.length < size || !scrollId) return
         const id = scrollId
-        body = await this.call(() => this.client.scroll({ body: { scroll: KEEP_ALIVE, scroll_id: id } } as never) as Promise<{ body: SearchBody }>)
+        body = await this.call(
+          () =>
+            this.client.scroll({ body: { scroll: KEEP_ALIVE, scroll_id: id } } as never) as Promise<{
+              body: SearchBody
+            }>,
+        )
         scrollId = body._scroll_id ?? scrollId
       }
     } finally {
@@ -257,13 +332,18 @@ export class OpensearchStore implements VectorStore {
       ? {
           script_score: {
             query: { bool: { filter: [{ terms: { 'metadata.document_id': opts.documentIds } }] } },
-            script: { source: 'knn_score', lang: 'knn', params: { field: VECTOR_KEY, query_value: vector, space_type: 'l2' } },
+            script: {
+              source: 'knn_score',
+              lang: 'knn',
+              params: { field: VECTOR_KEY, query_value: vector, space_type: 'l2' },
+            },
           },
         }
       : { knn: { [VECTOR_KEY]: { vector, k } } }
     let body: SearchBody
     try {
-      body = (await this.client.search({ index: this.physicalName(target), body: { size: k, query } })).body as SearchBody
+      body = (await this.client.search({ index: this.physicalName(target), body: { size: k, query } }))
+        .body as SearchBody
     } catch (e) {
       if (status(e) === 404) return []
       throw mapError(e, this.settings)
@@ -282,11 +362,20 @@ export class OpensearchStore implements VectorStore {
     if (!docIds.length || !(await this.exists(target))) return
     const index = this.physicalName(target)
     const ids = await this.idsFor(index, docIds)
-    for (let i = 0; i < ids.length; i += BATCH) await this.bulk(index, ids.slice(i, i + BATCH).map((id) => ({ delete: { _index: index, _id: id } })))
+    for (let i = 0; i < ids.length; i += BATCH)
+      await this.bulk(
+        index,
+        ids.slice(i, i + BATCH).map((id) => ({ delete: { _index: index, _id: id } })),
+      )
   }
 
   async deleteTarget(target: VectorTarget): Promise<void> {
-    await this.call(() => this.client.indices.delete({ index: this.physicalName(target), ignore_unavailable: true }) as Promise<{ body: unknown }>)
+    await this.call(
+      () =>
+        this.client.indices.delete({ index: this.physicalName(target), ignore_unavailable: true }) as Promise<{
+          body: unknown
+        }>,
+    )
     await clearCollectionKeys(this.opts.redis, 'opensearch', target.collection)
   }
 
@@ -313,14 +402,23 @@ function status(e: unknown): number | undefined {
 
 function mapError(e: unknown, s: OpensearchSettings): Error {
   if (e instanceof DifyOpsError) return e
-  const err = e as Error & { name?: string; meta?: { statusCode?: number; body?: { error?: { type?: string; reason?: string } } } }
+  const err = e as Error & {
+    name?: string
+    meta?: { statusCode?: number; body?: { error?: { type?: string; reason?: string } } }
+  }
   const where = safeUrl(s.node)
   const code = err.meta?.statusCode
   if (code === 401 || code === 403) {
-    return new ConfigError(`OpenSearch at ${where} refused the request (HTTP ${code}).`, { hint: 'Check OPENSEARCH_USER and OPENSEARCH_PASSWORD.', cause: e })
+    return new ConfigError(`OpenSearch at ${where} refused the request (HTTP ${code}).`, {
+      hint: 'Check OPENSEARCH_USER and OPENSEARCH_PASSWORD.',
+      cause: e,
+    })
   }
   if (err.name === 'ConnectionError' || err.name === 'TimeoutError' || err.name === 'NoLivingConnectionsError') {
-    return new ConnectError(`Cannot connect to OpenSearch at ${where}: ${err.message}.`, { hint: 'Check OPENSEARCH_HOST, OPENSEARCH_PORT and OPENSEARCH_SECURE.', cause: e })
+    return new ConnectError(`Cannot connect to OpenSearch at ${where}: ${err.message}.`, {
+      hint: 'Check OPENSEARCH_HOST, OPENSEARCH_PORT and OPENSEARCH_SECURE.',
+      cause: e,
+    })
   }
   const b = err.meta?.body?.error
   const detail = b?.type ? `${b.type}: ${b.reason}` : err.message

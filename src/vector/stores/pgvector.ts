@@ -2,14 +2,25 @@ import type { Pool, PoolClient } from 'pg'
 import type { Config } from '../../config/schema.js'
 import { ConfigError, ConnectError, DifyOpsError } from '../../core/errors.js'
 import {
-  PGVECTOR_HNSW_MAX_DIM, pgvectorHnswIndexName, pgvectorPhysicalTable, pgvectorTableSqlName,
+  PGVECTOR_HNSW_MAX_DIM,
+  pgvectorHnswIndexName,
+  pgvectorPhysicalTable,
+  pgvectorTableSqlName,
 } from '../../dify/collections.js'
 import { pgvectorSettings, type PgvectorSettings } from '../config.js'
 import { clearCollectionKeys } from '../redis-keys.js'
-import type { OpenOptions } from '../store.js'
 import {
-  DEFAULT_SCAN_BATCH, type CollectionLayout, type EnsureOptions, type ScanOptions, type SearchHit, type SearchOptions,
-  type StoreDescription, type VectorRecord, type VectorStore, type VectorTarget,
+  type OpenOptions,
+  DEFAULT_SCAN_BATCH,
+  type CollectionLayout,
+  type EnsureOptions,
+  type ScanOptions,
+  type SearchHit,
+  type SearchOptions,
+  type StoreDescription,
+  type VectorRecord,
+  type VectorStore,
+  type VectorTarget,
 } from '../store.js'
 
 /**
@@ -22,8 +33,13 @@ export async function open(config: Config, opts: OpenOptions = {}): Promise<Pgve
   const s = pgvectorSettings(config.raw)
   const pg = (await import('pg')).default
   const pool = new pg.Pool({
-    host: s.host, port: s.port, user: s.user, password: s.password, database: s.database,
-    max: 4, connectionTimeoutMillis: config.connectTimeoutMs,
+    host: s.host,
+    port: s.port,
+    user: s.user,
+    password: s.password,
+    database: s.database,
+    max: 4,
+    connectionTimeoutMillis: config.connectTimeoutMs,
   })
   pool.on('error', () => {})
   return new PgvectorStore(pool, s, opts)
@@ -36,7 +52,11 @@ const qi = (ident: string) => `"${ident.replace(/"/g, '""')}"`
 
 export class PgvectorStore implements VectorStore {
   readonly type = 'pgvector'
-  constructor(private readonly pool: Pool, private readonly settings: Pick<PgvectorSettings, 'host' | 'port' | 'database'>, private readonly opts: OpenOptions = {}) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly settings: Pick<PgvectorSettings, 'host' | 'port' | 'database'>,
+    private readonly opts: OpenOptions = {},
+  ) {}
 
   physicalName(target: VectorTarget): string {
     return pgvectorPhysicalTable(checkName(target.collection))
@@ -61,7 +81,8 @@ export class PgvectorStore implements VectorStore {
     return {
       type: this.type,
       serverVersion: `PostgreSQL ${v!.server}, pgvector ${v!.ext ?? '(extension not created)'}`,
-      collectionLayout: 'one table embedding_<class_prefix> per dataset (lower-cased, truncated to 63 bytes), HNSW cosine index',
+      collectionLayout:
+        'one table embedding_<class_prefix> per dataset (lower-cased, truncated to 63 bytes), HNSW cosine index',
       location: `postgresql://${this.settings.host}:${this.settings.port}/${this.settings.database}`,
     }
   }
@@ -87,9 +108,12 @@ export class PgvectorStore implements VectorStore {
     if (await this.exists(target)) {
       const have = await this.dimension(target)
       if (have !== dim) {
-        throw new ConfigError(`Table ${this.physicalName(target)} already exists with dimension ${have ?? 'unknown'}, not ${dim}.`, {
-          hint: 'Delete the target collection first, or migrate vectors of the same embedding model.',
-        })
+        throw new ConfigError(
+          `Table ${this.physicalName(target)} already exists with dimension ${have ?? 'unknown'}, not ${dim}.`,
+          {
+            hint: 'Delete the target collection first, or migrate vectors of the same embedding model.',
+          },
+        )
       }
       if (!opts.deferIndex) await this.createIndex(target, dim)
       return 'exists'
@@ -99,13 +123,18 @@ export class PgvectorStore implements VectorStore {
       try {
         await this.pool.query('create extension if not exists vector')
       } catch (e) {
-        throw new ConfigError('The pgvector extension is not created in this database and cannot be created by this user.', {
-          hint: 'Run CREATE EXTENSION vector as a superuser in PGVECTOR_DATABASE (or install pgvector on the server).',
-          cause: e,
-        })
+        throw new ConfigError(
+          'The pgvector extension is not created in this database and cannot be created by this user.',
+          {
+            hint: 'Run CREATE EXTENSION vector as a superuser in PGVECTOR_DATABASE (or install pgvector on the server).',
+            cause: e,
+          },
+        )
       }
     }
-    await this.q(`create table if not exists ${t} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${dim}) not null) using heap`)
+    await this.q(
+      `create table if not exists ${t} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(${dim}) not null) using heap`,
+    )
     if (!opts.deferIndex) await this.createIndex(target, dim)
     await clearCollectionKeys(this.opts.redis, 'pgvector', target.collection)
     return 'created'
@@ -122,7 +151,9 @@ export class PgvectorStore implements VectorStore {
   async finishBulkLoad(target: VectorTarget): Promise<void> {
     const dim = await this.dimension(target)
     if (dim === null) return
-    const client = await this.pool.connect().catch((e) => { throw mapError(e, this.settings) })
+    const client = await this.pool.connect().catch((e) => {
+      throw mapError(e, this.settings)
+    })
     try {
       // session settings only: a faster build, the same index
       await client.query(`set maintenance_work_mem = '512MB'`)
@@ -143,7 +174,14 @@ export class PgvectorStore implements VectorStore {
          from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum`,
       [t],
     )
-    const indexes = await this.q<{ name: string; method: string; opclasses: string[] | null; options: string[] | null; primary: boolean; definition: string }>(
+    const indexes = await this.q<{
+      name: string
+      method: string
+      opclasses: string[] | null
+      options: string[] | null
+      primary: boolean
+      definition: string
+    }>(
       `select ic.relname as name, am.amname as method,
               (select array_agg(oc.opcname order by k.ord) from unnest(i.indclass) with ordinality k(oid, ord) join pg_opclass oc on oc.oid = k.oid)::text[] as opclasses,
               ic.reloptions as options, i.indisprimary as primary, pg_get_indexdef(i.indexrelid) as definition
@@ -151,11 +189,21 @@ export class PgvectorStore implements VectorStore {
         where i.indrelid = to_regclass($1) order by ic.relname`,
       [t],
     )
-    const [am] = await this.q<{ am: string }>(`select am.amname as am from pg_class c join pg_am am on am.oid = c.relam where c.oid = to_regclass($1)`, [t])
+    const [am] = await this.q<{ am: string }>(
+      `select am.amname as am from pg_class c join pg_am am on am.oid = c.relam where c.oid = to_regclass($1)`,
+      [t],
+    )
     const dim = await this.dimension(target)
     const hnsw = indexes.find((i) => i.method === 'hnsw')
     const opclass = hnsw?.opclasses?.[0]
-    const metric = opclass === 'vector_cosine_ops' ? 'cosine' : opclass === 'vector_l2_ops' ? 'l2' : opclass === 'vector_ip_ops' ? 'ip' : 'cosine'
+    const metric =
+      opclass === 'vector_cosine_ops'
+        ? 'cosine'
+        : opclass === 'vector_l2_ops'
+          ? 'l2'
+          : opclass === 'vector_ip_ops'
+            ? 'ip'
+            : 'cosine'
     return {
       name: this.physicalName(target),
       dimension: dim,
@@ -176,7 +224,9 @@ export class PgvectorStore implements VectorStore {
     for (const r of batch) byId.set(r.docId, r)
     const chunks = copyBinary(byId.values())
     const t = this.table(target)
-    const client = await this.pool.connect().catch((e) => { throw mapError(e, this.settings) })
+    const client = await this.pool.connect().catch((e) => {
+      throw mapError(e, this.settings)
+    })
     try {
       try {
         await client.query('begin')
@@ -188,8 +238,14 @@ export class PgvectorStore implements VectorStore {
         if ((e as { code?: string }).code !== '23505') throw e
       }
       await client.query('begin')
-      await client.query(`create temp table if not exists dify_ops_vector_stage (id uuid, text text, meta jsonb, embedding vector) on commit delete rows`)
-      await copyIn(client, `copy dify_ops_vector_stage (id, text, meta, embedding) from stdin with (format binary)`, chunks)
+      await client.query(
+        `create temp table if not exists dify_ops_vector_stage (id uuid, text text, meta jsonb, embedding vector) on commit delete rows`,
+      )
+      await copyIn(
+        client,
+        `copy dify_ops_vector_stage (id, text, meta, embedding) from stdin with (format binary)`,
+        chunks,
+      )
       await client.query(
         `insert into ${t} (id, text, meta, embedding) select id, text, meta, embedding from dify_ops_vector_stage
          on conflict (id) do update set text = excluded.text, meta = excluded.meta, embedding = excluded.embedding`,
@@ -222,7 +278,9 @@ export class PgvectorStore implements VectorStore {
     // sorted the whole table for every page. `after` is an id this scan read back (a canonical uuid): safe inline,
     // COPY takes no parameters.
     const page = (after: string | null) => {
-      const p = this.copyOut(`copy (select r.id::text as id, r.text, r.meta::text as meta, r.embedding from ${t} r${after === null ? '' : ` where r.id > '${checkUuid(after)}'`} order by r.id limit ${n}) to stdout with (format binary)`)
+      const p = this.copyOut(
+        `copy (select r.id::text as id, r.text, r.meta::text as meta, r.embedding from ${t} r${after === null ? '' : ` where r.id > '${checkUuid(after)}'`} order by r.id limit ${n}) to stdout with (format binary)`,
+      )
       p.catch(() => {}) // awaited below; a read-ahead the caller never asks for must not be an unhandled rejection
       return p
     }
@@ -236,7 +294,9 @@ export class PgvectorStore implements VectorStore {
 
   private async copyOut(sql: string): Promise<VectorRecord[]> {
     const { to } = await import('pg-copy-streams')
-    const client = await this.pool.connect().catch((e) => { throw mapError(e, this.settings) })
+    const client = await this.pool.connect().catch((e) => {
+      throw mapError(e, this.settings)
+    })
     try {
       const chunks: Buffer[] = []
       const stream = client.query(to(sql))
@@ -264,9 +324,18 @@ export class PgvectorStore implements VectorStore {
       if (after !== null) params.push(after)
       // order by the uuid column (r.id), not a text alias: a text sort key cannot use the primary key
       const rows: Row[] = await this.q<Row>(
-        `select ${cols} from ${t} r ${after === null ? '' : `where r.id > $${params.length}`} order by r.id limit $1`, params)
+        `select ${cols} from ${t} r ${after === null ? '' : `where r.id > $${params.length}`} order by r.id limit $1`,
+        params,
+      )
       if (!rows.length) return
-      yield rows.map((r): VectorRecord => ({ id: r.id, docId: r.doc_id, text: '', metadata: {}, vector: r.v ? decodeVectorSend(r.v) : [], norm: Number(r.norm) }))
+      yield rows.map((r): VectorRecord => ({
+        id: r.id,
+        docId: r.doc_id,
+        text: '',
+        metadata: {},
+        vector: r.v ? decodeVectorSend(r.v) : [],
+        norm: Number(r.norm),
+      }))
       if (rows.length < n) return
       after = rows[rows.length - 1]!.id
     }
@@ -351,12 +420,14 @@ export function copyBinary(records: Iterable<VectorRecord>): Buffer[] {
   let size = 0
   for (const r of records) {
     const id = Buffer.from(r.docId.replace(/-/g, ''), 'hex')
-    if (id.length !== 16) throw new DifyOpsError(`doc_id ${JSON.stringify(r.docId)} is not a UUID; Dify's pgvector id column is uuid.`)
+    if (id.length !== 16)
+      throw new DifyOpsError(`doc_id ${JSON.stringify(r.docId)} is not a UUID; Dify's pgvector id column is uuid.`)
     const text = Buffer.from(r.text, 'utf8')
     const meta = Buffer.from(JSON.stringify({ ...r.metadata, doc_id: r.docId }), 'utf8')
     const send = r.pgvectorSend
     const dim = send ? send.readUInt16BE(0) : r.vector.length
-    if (send && send.length !== 4 + 4 * dim) throw new DifyOpsError(`doc_id ${r.docId}: pgvector bytes of ${send.length} bytes for dimension ${dim}.`)
+    if (send && send.length !== 4 + 4 * dim)
+      throw new DifyOpsError(`doc_id ${r.docId}: pgvector bytes of ${send.length} bytes for dimension ${dim}.`)
     rows.push({ r, id, text, meta, dim })
     size += 2 + (4 + 16) + (4 + text.length) + (4 + 1 + meta.length) + (4 + 4 + 4 * dim)
   }
@@ -422,13 +493,27 @@ export function parseCopyRows(b: Buffer): VectorRecord[] {
     const metadata = ml < 0 ? {} : (JSON.parse(b.toString('utf8', ms, ms + ml)) as Record<string, unknown>)
     // a view into the page, not a copy: a record kept alive keeps its page (~batch × 6 KB at 1536 dimensions)
     const send = b.subarray(vs, vs + vl)
-    out.push(pgvectorRecord(id, typeof metadata?.doc_id === 'string' ? metadata.doc_id : id, tl < 0 ? '' : b.toString('utf8', ts, ts + tl), metadata ?? {}, send))
+    out.push(
+      pgvectorRecord(
+        id,
+        typeof metadata?.doc_id === 'string' ? metadata.doc_id : id,
+        tl < 0 ? '' : b.toString('utf8', ts, ts + tl),
+        metadata ?? {},
+        send,
+      ),
+    )
   }
   return out
 }
 
 /** A record whose `vector` is decoded from `send` on first read; assigning `vector` drops `send`. */
-export function pgvectorRecord(id: string, docId: string, text: string, metadata: Record<string, unknown>, send: Buffer): VectorRecord {
+export function pgvectorRecord(
+  id: string,
+  docId: string,
+  text: string,
+  metadata: Record<string, unknown>,
+  send: Buffer,
+): VectorRecord {
   let v: number[] | undefined
   const r = { id, docId, text, metadata } as VectorRecord
   Object.defineProperty(r, 'vector', {
@@ -468,11 +553,18 @@ export function decodeVectorSend(b: Buffer): number[] {
 function mapError(e: unknown, s: Pick<PgvectorSettings, 'host' | 'port' | 'database'>): Error {
   if (e instanceof DifyOpsError) return e
   const err = e as { code?: string; message?: string }
-  if (err.code && ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', '28P01', '28000', '3D000'].includes(err.code) || /timeout/i.test(err.message ?? '')) {
-    return new ConnectError(`Cannot connect to the pgvector database at ${s.host}:${s.port}/${s.database}: ${err.message}.`, {
-      hint: 'Check PGVECTOR_HOST, PGVECTOR_PORT, PGVECTOR_USER, PGVECTOR_PASSWORD and PGVECTOR_DATABASE.',
-      cause: e,
-    })
+  if (
+    (err.code &&
+      ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', '28P01', '28000', '3D000'].includes(err.code)) ||
+    /timeout/i.test(err.message ?? '')
+  ) {
+    return new ConnectError(
+      `Cannot connect to the pgvector database at ${s.host}:${s.port}/${s.database}: ${err.message}.`,
+      {
+        hint: 'Check PGVECTOR_HOST, PGVECTOR_PORT, PGVECTOR_USER, PGVECTOR_PASSWORD and PGVECTOR_DATABASE.',
+        cause: e,
+      },
+    )
   }
   return new DifyOpsError(`pgvector: ${err.message ?? String(e)}`, { cause: e })
 }

@@ -3,10 +3,17 @@ import type { Config } from '../../config/schema.js'
 import { ConfigError, ConnectError, DifyOpsError, UsageError } from '../../core/errors.js'
 import { qdrantSettings, safeUrl, type QdrantSettings } from '../config.js'
 import { clearCollectionKeys } from '../redis-keys.js'
-import type { OpenOptions } from '../store.js'
 import {
-  DEFAULT_SCAN_BATCH, type CollectionLayout, type ScanOptions, type SearchHit, type SearchOptions, type StoreDescription,
-  type VectorRecord, type VectorStore, type VectorTarget,
+  type OpenOptions,
+  DEFAULT_SCAN_BATCH,
+  type CollectionLayout,
+  type ScanOptions,
+  type SearchHit,
+  type SearchOptions,
+  type StoreDescription,
+  type VectorRecord,
+  type VectorStore,
+  type VectorTarget,
 } from '../store.js'
 
 /**
@@ -32,7 +39,14 @@ const METADATA_KEY = 'metadata'
 /** Dify's batch size for upserts is 64; the end state does not depend on it */
 const UPSERT_BATCH = 256
 
-export const DIFY_QDRANT_HNSW = { m: 0, payload_m: 16, ef_construct: 100, full_scan_threshold: 10000, max_indexing_threads: 0, on_disk: false }
+export const DIFY_QDRANT_HNSW = {
+  m: 0,
+  payload_m: 16,
+  ef_construct: 100,
+  full_scan_threshold: 10000,
+  max_indexing_threads: 0,
+  on_disk: false,
+}
 export const DIFY_QDRANT_PAYLOAD_INDEXES: Array<{ field_name: string; field_schema: unknown }> = [
   { field_name: GROUP_KEY, field_schema: 'keyword' },
   { field_name: 'metadata.doc_id', field_schema: 'keyword' },
@@ -58,7 +72,9 @@ export class QdrantStore implements VectorStore {
 
   private group(target: VectorTarget): string {
     if (!target.groupId) {
-      throw new UsageError(`A Qdrant target needs the group_id (dataset or app id) as well as the collection ${target.collection}.`)
+      throw new UsageError(
+        `A Qdrant target needs the group_id (dataset or app id) as well as the collection ${target.collection}.`,
+      )
     }
     return target.groupId
   }
@@ -91,7 +107,8 @@ export class QdrantStore implements VectorStore {
     return {
       type: this.type,
       serverVersion: `Qdrant ${v.version}`,
-      collectionLayout: 'collections shared per embedding model (dataset_collection_bindings), datasets separated by payload group_id',
+      collectionLayout:
+        'collections shared per embedding model (dataset_collection_bindings), datasets separated by payload group_id',
       location: safeUrl(this.settings.url),
     }
   }
@@ -107,17 +124,23 @@ export class QdrantStore implements VectorStore {
     if (info) {
       const vectors = info.config.params.vectors as { size?: number; distance?: string } | undefined
       if (!vectors || typeof vectors.size !== 'number') {
-        throw new ConfigError(`Qdrant collection ${name} uses named vectors; Dify uses one unnamed vector.`, { hint: 'Choose another target collection.' })
+        throw new ConfigError(`Qdrant collection ${name} uses named vectors; Dify uses one unnamed vector.`, {
+          hint: 'Choose another target collection.',
+        })
       }
       if (vectors.size !== dim || vectors.distance !== 'Cosine') {
-        throw new ConfigError(`Qdrant collection ${name} already exists with ${vectors.distance} vectors of dimension ${vectors.size}, not Cosine ${dim}.`, {
-          hint: 'The shared collection belongs to another embedding model; check the dataset collection binding.',
-        })
+        throw new ConfigError(
+          `Qdrant collection ${name} already exists with ${vectors.distance} vectors of dimension ${vectors.size}, not Cosine ${dim}.`,
+          {
+            hint: 'The shared collection belongs to another embedding model; check the dataset collection binding.',
+          },
+        )
       }
       // Dify's add-qdrant-index back-fills payload indexes; creating a missing one is safe on a shared collection
       const have = new Set(Object.keys(info.payload_schema ?? {}))
       for (const idx of DIFY_QDRANT_PAYLOAD_INDEXES) {
-        if (!have.has(idx.field_name)) await this.call(() => this.client.createPayloadIndex(name, { ...idx, wait: true } as never))
+        if (!have.has(idx.field_name))
+          await this.call(() => this.client.createPayloadIndex(name, { ...idx, wait: true } as never))
       }
       return 'exists'
     }
@@ -150,7 +173,10 @@ export class QdrantStore implements VectorStore {
         hnswConfig: info.config.hnsw_config,
         replicationFactor: info.config.params.replication_factor,
         payloadSchema: Object.fromEntries(
-          Object.entries(info.payload_schema ?? {}).map(([k, v]) => [k, { dataType: v?.data_type, params: v?.params ?? null }]),
+          Object.entries(info.payload_schema ?? {}).map(([k, v]) => [
+            k,
+            { dataType: v?.data_type, params: v?.params ?? null },
+          ]),
         ),
       },
     }
@@ -175,7 +201,13 @@ export class QdrantStore implements VectorStore {
     for (;;) {
       let page: Awaited<ReturnType<QdrantClient['scroll']>>
       try {
-        page = await this.client.scroll(target.collection, { filter, limit, offset, with_payload: true, with_vector: true })
+        page = await this.client.scroll(target.collection, {
+          filter,
+          limit,
+          offset,
+          with_payload: true,
+          with_vector: true,
+        })
       } catch (e) {
         if (status(e) === 404) return
         throw mapError(e, this.settings)
@@ -215,7 +247,11 @@ export class QdrantStore implements VectorStore {
     try {
       // Dify sends score_threshold (0.0 by default) to the server, then keeps score > threshold
       res = await this.client.search(target.collection, {
-        vector, filter: this.groupFilter(target, extra), limit: k, with_payload: true, with_vector: true,
+        vector,
+        filter: this.groupFilter(target, extra),
+        limit: k,
+        with_payload: true,
+        with_vector: true,
         ...(opts.scoreThreshold !== undefined ? { score_threshold: opts.scoreThreshold } : {}),
       })
     } catch (e) {
@@ -228,7 +264,13 @@ export class QdrantStore implements VectorStore {
       .map((p) => {
         const payload = (p.payload ?? {}) as Record<string, unknown>
         const meta = (payload[METADATA_KEY] ?? {}) as Record<string, unknown>
-        return { id: String(p.id), docId: String(meta.doc_id ?? p.id), text: String(payload[CONTENT_KEY] ?? ''), metadata: { ...meta, score: p.score }, score: p.score }
+        return {
+          id: String(p.id),
+          docId: String(meta.doc_id ?? p.id),
+          text: String(payload[CONTENT_KEY] ?? ''),
+          metadata: { ...meta, score: p.score },
+          score: p.score,
+        }
       })
   }
 
@@ -266,10 +308,16 @@ function mapError(e: unknown, s: QdrantSettings): Error {
   const err = e as Error & { status?: number; data?: { status?: { error?: string } }; cause?: { code?: string } }
   const where = safeUrl(s.url)
   if (err.status === 401 || err.status === 403) {
-    return new ConfigError(`Qdrant at ${where} refused the request (HTTP ${err.status}).`, { hint: 'Check QDRANT_API_KEY.', cause: e })
+    return new ConfigError(`Qdrant at ${where} refused the request (HTTP ${err.status}).`, {
+      hint: 'Check QDRANT_API_KEY.',
+      cause: e,
+    })
   }
   if (!err.status && (/fetch failed|ECONNREFUSED|ENOTFOUND|timeout/i.test(err.message) || err.cause?.code)) {
-    return new ConnectError(`Cannot connect to Qdrant at ${where}: ${err.message}.`, { hint: 'Check QDRANT_URL.', cause: e })
+    return new ConnectError(`Cannot connect to Qdrant at ${where}: ${err.message}.`, {
+      hint: 'Check QDRANT_URL.',
+      cause: e,
+    })
   }
   const detail = err.data?.status?.error ?? err.message
   return new DifyOpsError(`Qdrant${err.status ? ` (HTTP ${err.status})` : ''}: ${detail}`, { cause: e })

@@ -3,10 +3,17 @@ import type { Config } from '../../config/schema.js'
 import { ConfigError, ConnectError, DifyOpsError } from '../../core/errors.js'
 import { safeUrl, weaviateSettings, type WeaviateSettings } from '../config.js'
 import { clearCollectionKeys } from '../redis-keys.js'
-import type { OpenOptions } from '../store.js'
 import {
-  DEFAULT_SCAN_BATCH, type CollectionLayout, type ScanOptions, type SearchHit, type SearchOptions, type StoreDescription,
-  type VectorRecord, type VectorStore, type VectorTarget,
+  type OpenOptions,
+  DEFAULT_SCAN_BATCH,
+  type CollectionLayout,
+  type ScanOptions,
+  type SearchHit,
+  type SearchOptions,
+  type StoreDescription,
+  type VectorRecord,
+  type VectorStore,
+  type VectorTarget,
 } from '../store.js'
 
 /**
@@ -51,7 +58,10 @@ export function weaviateClassName(collection: string): string {
  * (api/providers/vdb/vdb-weaviate/src/dify_vdb_weaviate/weaviate_vector.py `_create_collection`, `_ensure_properties`).
  * `text` is tokenized by WEAVIATE_TOKENIZATION (default word).
  */
-export function difyWeaviateClass(name: string, o: { summaryProperties?: boolean; tokenization?: string } = {}): Record<string, unknown> {
+export function difyWeaviateClass(
+  name: string,
+  o: { summaryProperties?: boolean; tokenization?: string } = {},
+): Record<string, unknown> {
   const summary = o.summaryProperties ?? true
   return {
     class: weaviateClassName(name),
@@ -61,9 +71,16 @@ export function difyWeaviateClass(name: string, o: { summaryProperties?: boolean
       { name: 'doc_id', dataType: ['text'] },
       ...(summary ? [{ name: 'doc_type', dataType: ['text'] }] : []),
       { name: 'chunk_index', dataType: ['int'] },
-      ...(summary ? [{ name: 'is_summary', dataType: ['boolean'] }, { name: 'original_chunk_id', dataType: ['text'] }] : []),
+      ...(summary
+        ? [
+            { name: 'is_summary', dataType: ['boolean'] },
+            { name: 'original_chunk_id', dataType: ['text'] },
+          ]
+        : []),
     ],
-    vectorConfig: { default: { vectorizer: { none: {} }, vectorIndexType: 'hnsw', vectorIndexConfig: { distance: 'cosine' } } },
+    vectorConfig: {
+      default: { vectorizer: { none: {} }, vectorIndexType: 'hnsw', vectorIndexConfig: { distance: 'cosine' } },
+    },
   }
 }
 
@@ -79,31 +96,52 @@ export class WeaviateStore implements VectorStore {
   private version?: string
   private readonly headers: Record<string, string>
 
-  constructor(private readonly settings: WeaviateSettings, private readonly opts: OpenOptions = {}, private readonly timeoutMs = 20_000) {
-    this.headers = { 'content-type': 'application/json', ...(settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}) }
+  constructor(
+    private readonly settings: WeaviateSettings,
+    private readonly opts: OpenOptions = {},
+    private readonly timeoutMs = 20_000,
+  ) {
+    this.headers = {
+      'content-type': 'application/json',
+      ...(settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}),
+    }
   }
 
   physicalName(target: VectorTarget): string {
     return weaviateClassName(target.collection)
   }
 
-  private async req<T>(method: string, path: string, body?: unknown, okStatuses: number[] = []): Promise<{ status: number; data: T }> {
+  private async req<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    okStatuses: number[] = [],
+  ): Promise<{ status: number; data: T }> {
     let r: Response
     try {
       r = await fetch(`${this.settings.endpoint}/v1${path}`, {
-        method, headers: this.headers, body: body === undefined ? undefined : JSON.stringify(body),
+        method,
+        headers: this.headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(Math.max(this.timeoutMs, 20_000)),
       })
     } catch (e) {
-      throw new ConnectError(`Cannot connect to Weaviate at ${safeUrl(this.settings.endpoint)}: ${(e as Error).message}.`, { hint: 'Check WEAVIATE_ENDPOINT.', cause: e })
+      throw new ConnectError(
+        `Cannot connect to Weaviate at ${safeUrl(this.settings.endpoint)}: ${(e as Error).message}.`,
+        { hint: 'Check WEAVIATE_ENDPOINT.', cause: e },
+      )
     }
     const text = await r.text()
     const data = (text ? JSON.parse(text) : undefined) as T
     if (r.ok || okStatuses.includes(r.status)) return { status: r.status, data }
     if (r.status === 401 || r.status === 403) {
-      throw new ConfigError(`Weaviate at ${safeUrl(this.settings.endpoint)} refused the request (HTTP ${r.status}).`, { hint: 'Check WEAVIATE_API_KEY.' })
+      throw new ConfigError(`Weaviate at ${safeUrl(this.settings.endpoint)} refused the request (HTTP ${r.status}).`, {
+        hint: 'Check WEAVIATE_API_KEY.',
+      })
     }
-    const msg = (data as { error?: Array<{ message: string }> } | undefined)?.error?.map((e) => e.message).join('; ') ?? r.statusText
+    const msg =
+      (data as { error?: Array<{ message: string }> } | undefined)?.error?.map((e) => e.message).join('; ') ??
+      r.statusText
     throw new DifyOpsError(`Weaviate (HTTP ${r.status}) ${method} ${path.split('?')[0]}: ${msg}`)
   }
 
@@ -125,15 +163,23 @@ export class WeaviateStore implements VectorStore {
     for (let i = 0; i < 3; i++) {
       if ((parts[i] ?? 0) > MIN_VERSION[i]!) return
       if ((parts[i] ?? 0) < MIN_VERSION[i]!) {
-        throw new ConfigError(`Weaviate ${v} is older than 1.27.0, the oldest server Dify 1.11 (weaviate-client v4) works with.`, {
-          hint: 'Upgrade Weaviate to 1.27 or newer before writing to it (reading old collections works).',
-        })
+        throw new ConfigError(
+          `Weaviate ${v} is older than 1.27.0, the oldest server Dify 1.11 (weaviate-client v4) works with.`,
+          {
+            hint: 'Upgrade Weaviate to 1.27 or newer before writing to it (reading old collections works).',
+          },
+        )
       }
     }
   }
 
   private async schema(target: VectorTarget): Promise<WClass | null> {
-    const r = await this.req<WClass>('GET', `/schema/${encodeURIComponent(this.physicalName(target))}`, undefined, [404])
+    const r = await this.req<WClass>(
+      'GET',
+      `/schema/${encodeURIComponent(this.physicalName(target))}`,
+      undefined,
+      [404],
+    )
     return r.status === 404 ? null : r.data
   }
 
@@ -142,7 +188,8 @@ export class WeaviateStore implements VectorStore {
     return {
       type: this.type,
       serverVersion: `Weaviate ${v}`,
-      collectionLayout: 'one class per dataset (class_prefix), named vector "default" (cosine); classes from Dify ≤ 1.9.1 use the legacy unnamed vector',
+      collectionLayout:
+        'one class per dataset (class_prefix), named vector "default" (cosine); classes from Dify ≤ 1.9.1 use the legacy unnamed vector',
       location: safeUrl(this.settings.endpoint),
     }
   }
@@ -153,7 +200,10 @@ export class WeaviateStore implements VectorStore {
 
   private async storedDimension(target: VectorTarget, named: boolean): Promise<number | null> {
     const q = new URLSearchParams({ class: this.physicalName(target), limit: '1', include: 'vector' })
-    const { data } = await this.req<{ objects?: Array<{ vector?: number[]; vectors?: Record<string, number[]> }> }>('GET', `/objects?${q}`)
+    const { data } = await this.req<{ objects?: Array<{ vector?: number[]; vectors?: Record<string, number[]> }> }>(
+      'GET',
+      `/objects?${q}`,
+    )
     const o = data.objects?.[0]
     const v = named ? o?.vectors?.default : o?.vector
     return v ? v.length : null
@@ -166,12 +216,18 @@ export class WeaviateStore implements VectorStore {
     if (s) {
       const vc = s.vectorConfig?.default
       if (!vc) {
-        throw new ConfigError(`Weaviate class ${name} was created before Dify 1.9.2 (legacy unnamed vector); Dify 1.11 cannot write to it.`, {
-          hint: 'Delete the target class so it is recreated with the named vector "default".',
-        })
+        throw new ConfigError(
+          `Weaviate class ${name} was created before Dify 1.9.2 (legacy unnamed vector); Dify 1.11 cannot write to it.`,
+          {
+            hint: 'Delete the target class so it is recreated with the named vector "default".',
+          },
+        )
       }
       const distance = vc.vectorIndexConfig?.distance ?? 'cosine'
-      if (distance !== 'cosine') throw new ConfigError(`Weaviate class ${name} uses ${distance} distance; Dify uses cosine.`, { hint: 'Delete the target class first.' })
+      if (distance !== 'cosine')
+        throw new ConfigError(`Weaviate class ${name} uses ${distance} distance; Dify uses cosine.`, {
+          hint: 'Delete the target class first.',
+        })
       const have = await this.storedDimension(target, true)
       if (have !== null && have !== dim) {
         throw new ConfigError(`Weaviate class ${name} already holds vectors of dimension ${have}, not ${dim}.`, {
@@ -191,7 +247,10 @@ export class WeaviateStore implements VectorStore {
   }
 
   private classDef(name: string): Record<string, unknown> {
-    return difyWeaviateClass(name, { summaryProperties: this.opts.weaviateSummaryProperties, tokenization: this.settings.tokenization })
+    return difyWeaviateClass(name, {
+      summaryProperties: this.opts.weaviateSummaryProperties,
+      tokenization: this.settings.tokenization,
+    })
   }
 
   async finishBulkLoad(): Promise<void> {}
@@ -203,11 +262,16 @@ export class WeaviateStore implements VectorStore {
     return {
       name: s.class,
       dimension: await this.storedDimension(target, named),
-      metric: (named ? s.vectorConfig!.default!.vectorIndexConfig?.distance : s.vectorIndexConfig?.distance) ?? 'cosine',
+      metric:
+        (named ? s.vectorConfig!.default!.vectorIndexConfig?.distance : s.vectorIndexConfig?.distance) ?? 'cosine',
       details: {
         vector: named ? 'named:default' : 'legacy',
         vectorIndexType: named ? s.vectorConfig!.default!.vectorIndexType : 'hnsw',
-        properties: (s.properties ?? []).map((p) => ({ name: p.name, dataType: p.dataType, tokenization: (p as { tokenization?: string }).tokenization ?? null })),
+        properties: (s.properties ?? []).map((p) => ({
+          name: p.name,
+          dataType: p.dataType,
+          tokenization: (p as { tokenization?: string }).tokenization ?? null,
+        })),
       },
     }
   }
@@ -224,17 +288,25 @@ export class WeaviateStore implements VectorStore {
       const slice = batch.slice(i, i + WRITE_BATCH)
       // uuid5(text) ids are not keyed by doc_id: an object of the same doc_id with another text would stay behind,
       // so a rewrite deletes the doc_ids first (delete-then-insert by metadata.doc_id)
-      if (uuid5Ids) await this.deleteByDocIds(target, slice.map((r) => r.docId))
+      if (uuid5Ids)
+        await this.deleteByDocIds(
+          target,
+          slice.map((r) => r.docId),
+        )
       const objects = slice.map((r) => ({
         class: cls,
         id: this.objectId(r),
         properties: { [TEXT_KEY]: r.text, ...r.metadata, doc_id: r.docId },
         vectors: { default: r.vector },
       }))
-      const { data } = await this.req<Array<{ id: string; result?: { errors?: { error?: Array<{ message: string }> } } }>>('POST', '/batch/objects', { objects })
+      const { data } = await this.req<
+        Array<{ id: string; result?: { errors?: { error?: Array<{ message: string }> } } }>
+      >('POST', '/batch/objects', { objects })
       const failed = data.filter((o) => o.result?.errors?.error?.length)
       if (failed.length) {
-        throw new DifyOpsError(`Weaviate rejected ${failed.length} of ${objects.length} objects: ${failed[0]!.result!.errors!.error![0]!.message}`)
+        throw new DifyOpsError(
+          `Weaviate rejected ${failed.length} of ${objects.length} objects: ${failed[0]!.result!.errors!.error![0]!.message}`,
+        )
       }
     }
   }
@@ -248,16 +320,29 @@ export class WeaviateStore implements VectorStore {
     for (;;) {
       const q = new URLSearchParams({ class: s.class, limit: String(limit), include: 'vector' })
       if (after) q.set('after', after)
-      const { data } = await this.req<{ objects?: Array<{ id: string; properties?: Record<string, unknown>; vector?: number[]; vectors?: Record<string, number[]> }> }>('GET', `/objects?${q}`)
+      const { data } = await this.req<{
+        objects?: Array<{
+          id: string
+          properties?: Record<string, unknown>
+          vector?: number[]
+          vectors?: Record<string, number[]>
+        }>
+      }>('GET', `/objects?${q}`)
       const objs = data.objects ?? []
       if (!objs.length) return
       yield objs.map((o) => {
-        const props = { ...(o.properties ?? {}) }
+        const props = { ...o.properties }
         const text = String(props[TEXT_KEY] ?? '')
         delete props[TEXT_KEY]
         for (const k of Object.keys(props)) if (props[k] === null || props[k] === undefined) delete props[k]
         const v = o.vectors?.default ?? (o.vector && o.vector.length ? o.vector : [])
-        return { id: o.id, docId: typeof props.doc_id === 'string' ? props.doc_id : o.id, text, metadata: props, vector: Array.from(v, Math.fround) }
+        return {
+          id: o.id,
+          docId: typeof props.doc_id === 'string' ? props.doc_id : o.id,
+          text,
+          metadata: props,
+          vector: Array.from(v, Math.fround),
+        }
       })
       if (objs.length < limit) return
       after = objs[objs.length - 1]!.id
@@ -267,7 +352,9 @@ export class WeaviateStore implements VectorStore {
   async count(target: VectorTarget): Promise<number> {
     const s = await this.schema(target)
     if (!s) return 0
-    const d = await this.gql<{ Aggregate: Record<string, Array<{ meta: { count: number } }>> }>(`{ Aggregate { ${s.class} { meta { count } } } }`)
+    const d = await this.gql<{ Aggregate: Record<string, Array<{ meta: { count: number } }>> }>(
+      `{ Aggregate { ${s.class} { meta { count } } } }`,
+    )
     return d.Aggregate[s.class]?.[0]?.meta.count ?? 0
   }
 
@@ -275,12 +362,21 @@ export class WeaviateStore implements VectorStore {
     const s = await this.schema(target)
     if (!s) return []
     const named = !!s.vectorConfig?.default
-    const props = (s.properties ?? []).filter((p) => p.name !== 'chunk_index' && /^(text|string|int|number|boolean)$/.test(p.dataType[0] ?? '')).map((p) => p.name)
+    const props = (s.properties ?? [])
+      .filter((p) => p.name !== 'chunk_index' && /^(text|string|int|number|boolean)$/.test(p.dataType[0] ?? ''))
+      .map((p) => p.name)
     const ids = opts.documentIds ?? []
     const eq = (id: string) => `{ path: ["document_id"], operator: Equal, valueText: ${JSON.stringify(id)} }`
-    const whereArg = ids.length === 0 ? '' : ids.length === 1 ? `, where: ${eq(ids[0]!)}` : `, where: { operator: Or, operands: [${ids.map(eq).join(', ')}] }`
+    const whereArg =
+      ids.length === 0
+        ? ''
+        : ids.length === 1
+          ? `, where: ${eq(ids[0]!)}`
+          : `, where: { operator: Or, operands: [${ids.map(eq).join(', ')}] }`
     const near = `nearVector: { vector: [${vector.join(',')}]${named ? ', targetVectors: ["default"]' : ''} }`
-    const d = await this.gql<{ Get: Record<string, Array<Record<string, unknown> & { _additional: { id: string; distance: number | null } }>> }>(
+    const d = await this.gql<{
+      Get: Record<string, Array<Record<string, unknown> & { _additional: { id: string; distance: number | null } }>>
+    }>(
       `{ Get { ${s.class}(${near}, limit: ${Math.max(1, Math.floor(k))}${whereArg}) { ${props.join(' ')} _additional { id distance } } } }`,
     )
     const t = opts.scoreThreshold
@@ -291,7 +387,13 @@ export class WeaviateStore implements VectorStore {
         delete rest[TEXT_KEY]
         for (const key of Object.keys(rest)) if (rest[key] === null) delete rest[key]
         const score = 1 - (_additional.distance ?? 1)
-        return { id: _additional.id, docId: String(rest.doc_id ?? _additional.id), text, metadata: { ...rest, score }, score }
+        return {
+          id: _additional.id,
+          docId: String(rest.doc_id ?? _additional.id),
+          text,
+          metadata: { ...rest, score },
+          score,
+        }
       })
       .filter((h) => t === undefined || h.score > t)
       .sort((a, b) => b.score - a.score)
@@ -301,7 +403,10 @@ export class WeaviateStore implements VectorStore {
   async deleteByDocIds(target: VectorTarget, docIds: string[]): Promise<void> {
     if (!docIds.length || !(await this.exists(target))) return
     await this.req('DELETE', '/batch/objects', {
-      match: { class: this.physicalName(target), where: { path: ['doc_id'], operator: 'ContainsAny', valueTextArray: docIds } },
+      match: {
+        class: this.physicalName(target),
+        where: { path: ['doc_id'], operator: 'ContainsAny', valueTextArray: docIds },
+      },
       output: 'minimal',
     })
   }

@@ -26,21 +26,36 @@ describe('account commands on a Dify 1.11.1 database (d57accd375ae)', () => {
 
   it('does not fall back to the lower-cased email (exit 3, candidates listed); the exact address works', async () => {
     const a = await seedAccount(db, { email: 'lowered@example.com' })
-    const r = await runCli(['reset-password', '--email', 'Lowered@Example.com', '--password-stdin', '--json'], { env, input: 'Abcdefg12' })
+    const r = await runCli(['reset-password', '--email', 'Lowered@Example.com', '--password-stdin', '--json'], {
+      env,
+      input: 'Abcdefg12',
+    })
     expect(r.code).toBe(3)
-    expect(r.json.error.details.candidates).toEqual([expect.objectContaining({ id: a.id, email: 'lowered@example.com' })])
+    expect(r.json.error.details.candidates).toEqual([
+      expect.objectContaining({ id: a.id, email: 'lowered@example.com' }),
+    ])
     expect(r.json.error.hint).toMatch(/exactly/)
     await redis.client.set(`${redis.prefix}login_error_rate_limit:lowered@example.com`, '6')
-    const ok = await runCli(['reset-password', '--email', 'lowered@example.com', '--password-stdin', '--json'], { env, input: 'Abcdefg12' })
+    const ok = await runCli(['reset-password', '--email', 'lowered@example.com', '--password-stdin', '--json'], {
+      env,
+      input: 'Abcdefg12',
+    })
     expect(ok.code, ok.stderr).toBe(0)
-    expect(ok.json.database).toEqual({ revision: 'd57accd375ae', difyVersion: '1.11.0', supported: true, status: 'supported' })
+    expect(ok.json.database).toEqual({
+      revision: 'd57accd375ae',
+      difyVersion: '1.11.0',
+      supported: true,
+      status: 'supported',
+    })
     expect(ok.json.lockout.cleared).toEqual([{ email: 'lowered@example.com', count: 6 }])
     expect(pyAccepts('Abcdefg12', (await db.query('select * from accounts where id = ?', [a.id]))[0]!)).toBe(true)
   })
 
   it('reset-email stores the new address as typed (stripped), as flask reset-email did before 1.11.3', async () => {
     const a = await seedAccount(db, { email: 'typed@example.com' })
-    const r = await runCli(['reset-email', '--email', a.email, '--new-email', ' New.Typed@Example.com', '--json'], { env })
+    const r = await runCli(['reset-email', '--email', a.email, '--new-email', ' New.Typed@Example.com', '--json'], {
+      env,
+    })
     expect(r.code, r.stderr).toBe(0)
     expect(r.json.newEmail).toBe('New.Typed@Example.com')
     expect((await db.query('select email from accounts where id = ?', [a.id]))[0]!.email).toBe('New.Typed@Example.com')
@@ -49,12 +64,18 @@ describe('account commands on a Dify 1.11.1 database (d57accd375ae)', () => {
   it('on a terminal asks twice with a hidden prompt, never echoing the password; a mismatch is exit 2', async () => {
     const a = await seedAccount(db, { email: 'tty@example.com' })
     const pw = 'Typed-Secret-77'
-    const ok = runCliInPty(['reset-password', '--email', a.email], env, [['New password', pw], ['Repeat', pw]])
+    const ok = runCliInPty(['reset-password', '--email', a.email], env, [
+      ['New password', pw],
+      ['Repeat', pw],
+    ])
     expect(ok.code, ok.out).toBe(0)
     expect(ok.out).toMatch(/Password\s+changed/)
     expect(ok.out).not.toContain(pw)
     expect(pyAccepts(pw, (await db.query('select * from accounts where id = ?', [a.id]))[0]!)).toBe(true)
-    const bad = runCliInPty(['reset-password', '--email', a.email], env, [['New password', 'Other-Secret-88'], ['Repeat', 'Other-Secret-89']])
+    const bad = runCliInPty(['reset-password', '--email', a.email], env, [
+      ['New password', 'Other-Secret-88'],
+      ['Repeat', 'Other-Secret-89'],
+    ])
     expect(bad.code).toBe(2)
     expect(bad.out).toMatch(/differ/)
     expect(bad.out).not.toMatch(/Other-Secret-8/)

@@ -19,7 +19,12 @@ async function openSeed(dir: string): Promise<SeedDb> {
   return {
     async query(text, params = []) {
       let i = 0
-      return (await pg.query<Record<string, unknown>>(text.replace(/\?/g, () => `$${++i}`), params)).rows
+      return (
+        await pg.query<Record<string, unknown>>(
+          text.replace(/\?/g, () => `$${++i}`),
+          params,
+        )
+      ).rows
     },
     exec: (sql: string) => pg.exec(sql),
     close: () => pg.close(),
@@ -35,8 +40,33 @@ async function accountTablesDdl(): Promise<string> {
   const s = await scratchPg('acctlite')
   try {
     loadOracleSchema(s.name, '788d3099ae3a')
-    const ddl = execFileSync('pg_dump', ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', s.name, '--schema-only', '--no-owner', '--no-privileges', '-t', 'accounts', '-t', 'tenants', '-t', 'tenant_account_joins', '-t', 'alembic_version']).toString()
-    return ddl.split('\n').filter((l) => !l.startsWith('\\')).join('\n') + "\nset search_path = public;\ninsert into alembic_version values ('788d3099ae3a');\n"
+    const ddl = execFileSync('pg_dump', [
+      '-h',
+      PG.host,
+      '-p',
+      String(PG.port),
+      '-U',
+      PG.user,
+      '-d',
+      s.name,
+      '--schema-only',
+      '--no-owner',
+      '--no-privileges',
+      '-t',
+      'accounts',
+      '-t',
+      'tenants',
+      '-t',
+      'tenant_account_joins',
+      '-t',
+      'alembic_version',
+    ]).toString()
+    return (
+      ddl
+        .split('\n')
+        .filter((l) => !l.startsWith('\\'))
+        .join('\n') + "\nset search_path = public;\ninsert into alembic_version values ('788d3099ae3a');\n"
+    )
   } finally {
     await s.drop()
   }
@@ -61,7 +91,10 @@ describe('account commands on PGlite', () => {
     await seed.close()
     await seedSession(redis.client, redis.prefix, a.id)
     const env = { DB_TYPE: 'pglite', PGLITE_DATA_DIR: dir, ...redis.env }
-    const r = await runCli(['reset-password', '--email', a.email, '--password-stdin', '--json'], { env, input: 'Lite-pass-123' })
+    const r = await runCli(['reset-password', '--email', a.email, '--password-stdin', '--json'], {
+      env,
+      input: 'Lite-pass-123',
+    })
     expect(r.code, r.stderr + r.stdout).toBe(0)
     expect(r.json.sessions).toMatchObject({ refreshTokens: 1, accountKey: true })
     const s = await runCli(['account', 'show', a.email, '--json'], { env })
@@ -69,7 +102,9 @@ describe('account commands on PGlite', () => {
     const l = await runCli(['account', 'list', '--search', 'LITE', '--json'], { env })
     expect(l.json.total).toBe(1)
     const check = await openSeed(dir)
-    expect(pyAccepts('Lite-pass-123', (await check.query('select * from accounts where id = ?', [a.id]))[0]!)).toBe(true)
+    expect(pyAccepts('Lite-pass-123', (await check.query('select * from accounts where id = ?', [a.id]))[0]!)).toBe(
+      true,
+    )
     await check.close()
   }, 180_000)
 })

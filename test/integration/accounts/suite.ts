@@ -7,7 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli, type CliResult } from '../../support/cli.js'
 import { scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { PYTHON } from '../../support/services.js'
-import { PY_COMPARE, redisSnapshot, seedAccount, seedDb, seedSession, seedTenant, type SeedDb } from '../../support/dify-accounts.js'
+import {
+  PY_COMPARE,
+  redisSnapshot,
+  seedAccount,
+  seedDb,
+  seedSession,
+  seedTenant,
+  type SeedDb,
+} from '../../support/dify-accounts.js'
 
 export interface SuiteSetup {
   kind: 'postgres' | 'mysql'
@@ -18,7 +26,11 @@ export interface SuiteSetup {
 const NEW_PW = 'Correct-horse-battery-9'
 
 export function pyAccepts(pw: string, row: Record<string, unknown>): boolean {
-  return execFileSync(PYTHON, ['-c', PY_COMPARE, pw, String(row.password), String(row.password_salt)]).toString().trim() === 'ok'
+  return (
+    execFileSync(PYTHON, ['-c', PY_COMPARE, pw, String(row.password), String(row.password_salt)])
+      .toString()
+      .trim() === 'ok'
+  )
 }
 
 export function accountSuite(setup: SuiteSetup): void {
@@ -45,7 +57,7 @@ export function accountSuite(setup: SuiteSetup): void {
       await scratch?.drop()
     })
 
-    it('resets the password (stdin), clears every case variant of the lock-out and revokes only this account\'s sessions', async () => {
+    it("resets the password (stdin), clears every case variant of the lock-out and revokes only this account's sessions", async () => {
       const a = await seedAccount(db, { email: 'reset1@example.com' })
       const b = await seedAccount(db, { email: 'other1@example.com' })
       const ta = [await seedSession(redis.client, P(), a.id), await seedSession(redis.client, P(), a.id)]
@@ -54,9 +66,16 @@ export function accountSuite(setup: SuiteSetup): void {
       await redis.client.set(`${P()}login_error_rate_limit:Reset1@Example.com`, '2', 'EX', 86400)
       await redis.client.set(`${P()}login_error_rate_limit:other1@example.com`, '3', 'EX', 86400)
       const before = await row(a.id)
-      const r = await cli(['reset-password', '--email', 'reset1@example.com', '--password-stdin', '--json'], { input: NEW_PW + '\n' })
+      const r = await cli(['reset-password', '--email', 'reset1@example.com', '--password-stdin', '--json'], {
+        input: NEW_PW + '\n',
+      })
       expect(r.code, r.stderr + r.stdout).toBe(0)
-      expect(r.json).toMatchObject({ dryRun: false, account: { id: a.id, email: a.email }, matchedBy: 'exact', passwordChanged: true })
+      expect(r.json).toMatchObject({
+        dryRun: false,
+        account: { id: a.id, email: a.email },
+        matchedBy: 'exact',
+        passwordChanged: true,
+      })
       expect(r.json.lockout.cleared).toHaveLength(2)
       expect(r.json.sessions).toEqual({ revoke: true, refreshTokens: 2, accountKey: true, oauthTokens: null })
       const after = await row(a.id)
@@ -65,14 +84,21 @@ export function accountSuite(setup: SuiteSetup): void {
       expect(pyAccepts('Initial-pass1', after)).toBe(false)
       expect(String(after.password)).toHaveLength(88)
       expect(String(after.password_salt)).toHaveLength(24)
-      expect(new Date(after.updated_at as Date).getTime()).toBeGreaterThan(new Date(before.updated_at as Date).getTime())
+      expect(new Date(after.updated_at as Date).getTime()).toBeGreaterThan(
+        new Date(before.updated_at as Date).getTime(),
+      )
       // updated_at is naive UTC: within a minute of now when read as UTC
       expect(Math.abs(Date.parse(r.json.updatedAt) - Date.now())).toBeLessThan(60_000)
       for (const t of ta) expect(await redis.client.exists(`${P()}refresh_token:${t}`)).toBe(0)
       expect(await redis.client.exists(`${P()}account_refresh_token:${a.id}`)).toBe(0)
       expect(await redis.client.get(`${P()}refresh_token:${tb}`)).toBe(b.id)
       expect(await redis.client.get(`${P()}account_refresh_token:${b.id}`)).toBe(tb)
-      expect(await redis.client.exists(`${P()}login_error_rate_limit:reset1@example.com`, `${P()}login_error_rate_limit:Reset1@Example.com`)).toBe(0)
+      expect(
+        await redis.client.exists(
+          `${P()}login_error_rate_limit:reset1@example.com`,
+          `${P()}login_error_rate_limit:Reset1@Example.com`,
+        ),
+      ).toBe(0)
       expect(await redis.client.get(`${P()}login_error_rate_limit:other1@example.com`)).toBe('3')
       expect(pyAccepts('Initial-pass1', await row(b.id))).toBe(true)
     })
@@ -80,7 +106,9 @@ export function accountSuite(setup: SuiteSetup): void {
     it('--keep-sessions keeps them; DIFY_NEW_PASSWORD works', async () => {
       const a = await seedAccount(db, { email: 'keep@example.com' })
       const t = await seedSession(redis.client, P(), a.id)
-      const r = await cli(['reset-password', '--email', a.email, '--keep-sessions'], { env: { DIFY_NEW_PASSWORD: NEW_PW } })
+      const r = await cli(['reset-password', '--email', a.email, '--keep-sessions'], {
+        env: { DIFY_NEW_PASSWORD: NEW_PW },
+      })
       expect(r.code, r.stderr).toBe(0)
       expect(r.stdout).toMatch(/kept \(--keep-sessions\)/)
       expect(r.stdout).toMatch(/ACCESS_TOKEN_EXPIRE_MINUTES=60/)
@@ -91,7 +119,15 @@ export function accountSuite(setup: SuiteSetup): void {
     it('refuses a mismatch and a weak password (exit 2), changing nothing', async () => {
       const a = await seedAccount(db, { email: 'weak@example.com' })
       const snap = await tableSnapshot()
-      const m = await cli(['reset-password', '--email', a.email, '--new-password', NEW_PW, '--password-confirm', NEW_PW + 'x'])
+      const m = await cli([
+        'reset-password',
+        '--email',
+        a.email,
+        '--new-password',
+        NEW_PW,
+        '--password-confirm',
+        NEW_PW + 'x',
+      ])
       expect(m.code).toBe(2)
       expect(m.stderr).toMatch(/differ/)
       expect(m.stderr).toMatch(/visible to other users/)
@@ -106,14 +142,18 @@ export function accountSuite(setup: SuiteSetup): void {
     })
 
     it('unknown email is exit 3', async () => {
-      const r = await cli(['reset-password', '--email', 'nobody@example.com', '--password-stdin', '--json'], { input: NEW_PW })
+      const r = await cli(['reset-password', '--email', 'nobody@example.com', '--password-stdin', '--json'], {
+        input: NEW_PW,
+      })
       expect(r.code).toBe(3)
       expect(r.json.error.code).toBe('NOT_FOUND')
     })
 
     it('a case variant that login would not find is listed with exit 3', async () => {
       const a = await seedAccount(db, { email: 'Mixed.Case@Example.com' })
-      const r = await cli(['reset-password', '--email', 'mixed.case@example.com', '--password-stdin', '--json'], { input: NEW_PW })
+      const r = await cli(['reset-password', '--email', 'mixed.case@example.com', '--password-stdin', '--json'], {
+        input: NEW_PW,
+      })
       if (setup.kind === 'mysql') {
         // MySQL compares with the column's case-insensitive collation, exactly as Dify's own query does there
         expect(r.code).toBe(0)
@@ -121,14 +161,18 @@ export function accountSuite(setup: SuiteSetup): void {
         return
       }
       expect(r.code).toBe(3)
-      expect(r.json.error.details.candidates).toEqual([{ id: a.id, email: 'Mixed.Case@Example.com', name: 'Mixed.Case', status: 'active' }])
+      expect(r.json.error.details.candidates).toEqual([
+        { id: a.id, email: 'Mixed.Case@Example.com', name: 'Mixed.Case', status: 'active' },
+      ])
       expect(r.json.error.message).toContain('Mixed.Case@Example.com')
       expect(pyAccepts('Initial-pass1', await row(a.id))).toBe(true)
     })
 
     it('1.11.3+ finds a lower-case stored email from a mixed-case input (exact, then lower-cased)', async () => {
       const a = await seedAccount(db, { email: 'lowered@example.com' })
-      const r = await cli(['reset-password', '--email', 'Lowered@Example.com', '--password-stdin', '--json'], { input: NEW_PW })
+      const r = await cli(['reset-password', '--email', 'Lowered@Example.com', '--password-stdin', '--json'], {
+        input: NEW_PW,
+      })
       expect(r.code, r.stdout).toBe(0)
       expect(r.json.account.id).toBe(a.id)
       if (setup.kind === 'postgres') expect(r.json.matchedBy).toBe('lowercase')
@@ -137,11 +181,16 @@ export function accountSuite(setup: SuiteSetup): void {
     it('duplicate exact emails need --account-id', async () => {
       const a1 = await seedAccount(db, { email: 'dup@example.com' })
       const a2 = await seedAccount(db, { email: 'dup@example.com' })
-      const r = await cli(['reset-password', '--email', 'dup@example.com', '--password-stdin', '--json'], { input: NEW_PW })
+      const r = await cli(['reset-password', '--email', 'dup@example.com', '--password-stdin', '--json'], {
+        input: NEW_PW,
+      })
       expect(r.code).toBe(2)
       expect(r.json.error.details.candidates.map((c: { id: string }) => c.id).sort()).toEqual([a1.id, a2.id].sort())
       expect(r.json.error.hint).toMatch(/--account-id/)
-      const ok = await cli(['reset-password', '--email', 'dup@example.com', '--account-id', a2.id, '--password-stdin'], { input: NEW_PW })
+      const ok = await cli(
+        ['reset-password', '--email', 'dup@example.com', '--account-id', a2.id, '--password-stdin'],
+        { input: NEW_PW },
+      )
       expect(ok.code, ok.stderr).toBe(0)
       expect(pyAccepts(NEW_PW, await row(a2.id))).toBe(true)
       expect(pyAccepts('Initial-pass1', await row(a1.id))).toBe(true)
@@ -173,13 +222,22 @@ export function accountSuite(setup: SuiteSetup): void {
 
     it('with Redis down the password is still reset, the report says what was not cleared, exit 7', async () => {
       const a = await seedAccount(db, { email: 'redisdown@example.com' })
-      const r = await cli(['reset-password', '--email', a.email, '--password-stdin', '--json'], { input: NEW_PW, env: { REDIS_PORT: '1' } })
+      const r = await cli(['reset-password', '--email', a.email, '--password-stdin', '--json'], {
+        input: NEW_PW,
+        env: { REDIS_PORT: '1' },
+      })
       expect(r.code).toBe(7)
       expect(r.json.error).toMatchObject({ code: 'PARTIAL', exitCode: 7 })
       expect(r.json.error.details.report.redis).toMatchObject({ ok: false })
-      expect(r.json.error.details.report.redis.notDone).toEqual(['clear the login lock-out counter', 'revoke the sessions (refresh tokens)'])
+      expect(r.json.error.details.report.redis.notDone).toEqual([
+        'clear the login lock-out counter',
+        'revoke the sessions (refresh tokens)',
+      ])
       expect(pyAccepts(NEW_PW, await row(a.id))).toBe(true)
-      const h = await cli(['reset-password', '--email', a.email, '--password-stdin'], { input: NEW_PW + 'x', env: { REDIS_PORT: '1' } })
+      const h = await cli(['reset-password', '--email', a.email, '--password-stdin'], {
+        input: NEW_PW + 'x',
+        env: { REDIS_PORT: '1' },
+      })
       expect(h.code).toBe(7)
       expect(h.stdout).toMatch(/Password\s+changed/)
       expect(h.stdout).toMatch(/not revoked \(Redis unavailable\)/)
@@ -210,7 +268,10 @@ export function accountSuite(setup: SuiteSetup): void {
       expect(out[0]!.json.lockout.cleared).toEqual([{ email: 'dry@example.com', count: 6 }])
       expect(out[1]!.json.lockoutMoved).toMatchObject({ to: 'dry2@example.com', count: 6 })
       expect(out[2]!.json).toMatchObject({ status: 'banned', changed: true, sessions: { refreshTokens: 1 } })
-      expect(out[3]!.json.cleared.map((c: { kind: string }) => c.kind).sort()).toEqual(['email_code_login_rate_limit', 'login_error_rate_limit'])
+      expect(out[3]!.json.cleared.map((c: { kind: string }) => c.kind).sort()).toEqual([
+        'email_code_login_rate_limit',
+        'login_error_rate_limit',
+      ])
       expect(await tableSnapshot()).toBe(dbBefore)
       expect(await redisSnapshot(redis.client, P())).toEqual(rBefore)
     })
@@ -221,12 +282,29 @@ export function accountSuite(setup: SuiteSetup): void {
       await redis.client.set(`${P()}login_error_rate_limit:move@example.com`, '4', 'EX', 5000)
       const bad = await cli(['reset-email', '--email', a.email, '--new-email', 'not-an-email'])
       expect(bad.code).toBe(2)
-      const mism = await cli(['reset-email', '--email', a.email, '--new-email', 'x@example.com', '--email-confirm', 'y@example.com'])
+      const mism = await cli([
+        'reset-email',
+        '--email',
+        a.email,
+        '--new-email',
+        'x@example.com',
+        '--email-confirm',
+        'y@example.com',
+      ])
       expect(mism.code).toBe(2)
       const taken = await cli(['reset-email', '--email', a.email, '--new-email', 'taken@example.com', '--json'])
       expect(taken.code).toBe(2)
       expect(taken.json.error.message).toMatch(/Taken@Example.com/)
-      const ok = await cli(['reset-email', '--email', a.email, '--new-email', ' Moved@Example.com ', '--email-confirm', 'Moved@Example.com', '--json'])
+      const ok = await cli([
+        'reset-email',
+        '--email',
+        a.email,
+        '--new-email',
+        ' Moved@Example.com ',
+        '--email-confirm',
+        'Moved@Example.com',
+        '--json',
+      ])
       expect(ok.code, ok.stderr + ok.stdout).toBe(0)
       expect(ok.json).toMatchObject({ oldEmail: 'move@example.com', newEmail: 'moved@example.com', changed: true }) // 1.12 stores it lower-cased
       expect((await row(a.id)).email).toBe('moved@example.com')
@@ -236,18 +314,37 @@ export function accountSuite(setup: SuiteSetup): void {
     })
 
     it('account show / list', async () => {
-      const a = await seedAccount(db, { email: 'show@example.com', name: 'Show Me', lastLoginAt: new Date('2026-01-02T03:04:05Z'), lastLoginIp: '10.0.0.7' })
+      const a = await seedAccount(db, {
+        email: 'show@example.com',
+        name: 'Show Me',
+        lastLoginAt: new Date('2026-01-02T03:04:05Z'),
+        lastLoginIp: '10.0.0.7',
+      })
       const n = await seedAccount(db, { email: 'sso_100%_user@example.com', password: null, status: 'pending' })
-      const t = await seedTenant(db, 'Show WS', [{ accountId: a.id, role: 'owner', current: true }, { accountId: n.id, role: 'editor' }])
+      const t = await seedTenant(db, 'Show WS', [
+        { accountId: a.id, role: 'owner', current: true },
+        { accountId: n.id, role: 'editor' },
+      ])
       await seedSession(redis.client, P(), a.id)
       await seedSession(redis.client, P(), a.id)
       await redis.client.set(`${P()}login_error_rate_limit:SHOW@example.com`, '7', 'EX', 600)
       const s = await cli(['account', 'show', a.email, '--json'])
       expect(s.code, s.stderr).toBe(0)
-      expect(s.json.account).toMatchObject({ id: a.id, name: 'Show Me', status: 'active', hasPassword: true, lastLoginAt: '2026-01-02T03:04:05.000Z', lastLoginIp: '10.0.0.7' })
-      expect(s.json.tenants).toEqual([expect.objectContaining({ tenantId: t, tenantName: 'Show WS', role: 'owner', current: true })])
+      expect(s.json.account).toMatchObject({
+        id: a.id,
+        name: 'Show Me',
+        status: 'active',
+        hasPassword: true,
+        lastLoginAt: '2026-01-02T03:04:05.000Z',
+        lastLoginIp: '10.0.0.7',
+      })
+      expect(s.json.tenants).toEqual([
+        expect.objectContaining({ tenantId: t, tenantName: 'Show WS', role: 'owner', current: true }),
+      ])
       expect(s.json.sessions).toEqual({ refreshTokens: 2, accountKey: true })
-      expect(s.json.lockouts).toEqual([expect.objectContaining({ kind: 'login_error_rate_limit', email: 'SHOW@example.com', count: 7, locked: true })])
+      expect(s.json.lockouts).toEqual([
+        expect.objectContaining({ kind: 'login_error_rate_limit', email: 'SHOW@example.com', count: 7, locked: true }),
+      ])
       expect(s.json.lockouts[0].ttlSeconds).toBeGreaterThan(500)
       const byId = await cli(['account', 'show', n.id])
       expect(byId.code).toBe(0)
@@ -265,7 +362,13 @@ export function accountSuite(setup: SuiteSetup): void {
     })
 
     it('account unlock clears every lock-out and rate limiter of every case variant, nothing else', async () => {
-      const kinds = ['login_error_rate_limit', 'forgot_password_error_rate_limit', 'email_register_error_rate_limit', 'change_email_error_rate_limit', 'owner_transfer_error_rate_limit']
+      const kinds = [
+        'login_error_rate_limit',
+        'forgot_password_error_rate_limit',
+        'email_register_error_rate_limit',
+        'change_email_error_rate_limit',
+        'owner_transfer_error_rate_limit',
+      ]
       for (const k of kinds) await redis.client.set(`${P()}${k}:Locked@Example.com`, '6', 'EX', 900)
       await redis.client.set(`${P()}login_error_rate_limit:locked@example.com`, '2')
       await redis.client.zadd(`${P()}reset_password_rate_limit:locked@example.com`, 1, '1')
@@ -290,7 +393,12 @@ export function accountSuite(setup: SuiteSetup): void {
       const tb = await seedSession(redis.client, P(), b.id)
       const r = await cli(['account', 'ban', a.email, '--json'])
       expect(r.code, r.stderr).toBe(0)
-      expect(r.json).toMatchObject({ previousStatus: 'active', status: 'banned', changed: true, sessions: { refreshTokens: 1, accountKey: true } })
+      expect(r.json).toMatchObject({
+        previousStatus: 'active',
+        status: 'banned',
+        changed: true,
+        sessions: { refreshTokens: 1, accountKey: true },
+      })
       expect((await row(a.id)).status).toBe('banned')
       expect(await redis.client.exists(`${P()}refresh_token:${ta}`)).toBe(0)
       expect(await redis.client.get(`${P()}refresh_token:${tb}`)).toBe(b.id)
@@ -312,7 +420,9 @@ export function accountSuite(setup: SuiteSetup): void {
         const r = await cli(['reset-password', '--email', a.email, '--password-stdin'], { input: NEW_PW })
         expect(r.code).toBe(4)
         expect(r.stderr).toMatch(/--force-version/)
-        const f = await cli(['reset-password', '--email', a.email, '--password-stdin', '--force-version'], { input: NEW_PW })
+        const f = await cli(['reset-password', '--email', a.email, '--password-stdin', '--force-version'], {
+          input: NEW_PW,
+        })
         expect(f.code, f.stderr).toBe(0)
         expect(f.stderr).toMatch(/outside the supported/)
         const s = await cli(['account', 'show', a.email])

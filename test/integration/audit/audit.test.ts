@@ -49,8 +49,16 @@ describe('audit log', () => {
 
   it('still writes the file when Redis is unreachable', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'dops-audit-')), 'audit.log')
-    const rt = new Runtime(loadConfig({ env: { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(await closedPort()), DIFY_OPS_AUDIT_LOG: file }, noDotenv: true }))
-    const res = await writeAudit(rt, buildAuditEntry({ command: 'x', args: {}, target: {}, outcome: 'failed', exitCode: 1, version: '0' }))
+    const rt = new Runtime(
+      loadConfig({
+        env: { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(await closedPort()), DIFY_OPS_AUDIT_LOG: file },
+        noDotenv: true,
+      }),
+    )
+    const res = await writeAudit(
+      rt,
+      buildAuditEntry({ command: 'x', args: {}, target: {}, outcome: 'failed', exitCode: 1, version: '0' }),
+    )
     expect(res).toEqual({ file: true, redis: false })
     await rt.close()
   })

@@ -26,12 +26,21 @@ async function q(database: string, text: string, params: unknown[] = []): Promis
     await c.end()
   }
 }
-const versions = async (db: string) => (await q(db, "select count(*)::int as n from information_schema.tables where table_name = 'alembic_version' and table_schema = current_schema()"))[0].n
-  ? (await q(db, 'select version_num from alembic_version')).map((r) => r.version_num)
-  : null
+const versions = async (db: string) =>
+  (
+    await q(
+      db,
+      "select count(*)::int as n from information_schema.tables where table_name = 'alembic_version' and table_schema = current_schema()",
+    )
+  )[0].n
+    ? (await q(db, 'select version_num from alembic_version')).map((r) => r.version_num)
+    : null
 /** columns, indexes and alembic_version: "nothing changed" when equal */
 async function fingerprint(db: string): Promise<string> {
-  const cols = await q(db, "select table_name || '.' || column_name || ':' || data_type || ':' || is_nullable || ':' || coalesce(column_default, '') as t from information_schema.columns where table_schema = 'public' order by 1")
+  const cols = await q(
+    db,
+    "select table_name || '.' || column_name || ':' || data_type || ':' || is_nullable || ':' || coalesce(column_default, '') as t from information_schema.columns where table_schema = 'public' order by 1",
+  )
   const idx = await q(db, "select indexdef as t from pg_indexes where schemaname = 'public' order by 1")
   return [...cols.map((r) => r.t), ...idx.map((r) => r.t), JSON.stringify(await versions(db))].join('\n')
 }
@@ -56,8 +65,12 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
   const head = haveRevisions ? buildChain(REVISION_LIST).head.revision : ''
   // the kill test stops a run inside the revision after `second`: one without non-transactional statements
   // what a fresh database gets: the baseline's revision, then the steps after it
-  const ordered = haveRevisions ? REVISION_LIST.slice(REVISION_LIST.findIndex((r) => r.revision === BASELINE.revision)) : []
-  const second = ordered.find((r, i) => i >= 1 && ordered[i + 1] && !ordered[i + 1]!.statements('postgres').some((st) => st.noTransaction))?.revision
+  const ordered = haveRevisions
+    ? REVISION_LIST.slice(REVISION_LIST.findIndex((r) => r.revision === BASELINE.revision))
+    : []
+  const second = ordered.find(
+    (r, i) => i >= 1 && ordered[i + 1] && !ordered[i + 1]!.statements('postgres').some((st) => st.noTransaction),
+  )?.revision
   let redis: ScratchRedis
   const dbs: Scratch[] = []
   const env = (s: Scratch) => ({ ...s.env, ...redis.env })
@@ -76,7 +89,9 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
 
   it('ten concurrent upgrade-db on one fresh database: exactly one migrates, all exit 0, alembic_version = head', async () => {
     const s = await freshDb('ten')
-    const runs = await Promise.all(Array.from({ length: 10 }, () => runCli(['upgrade-db', '--json'], { env: env(s), timeoutMs: 120_000 })))
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, () => runCli(['upgrade-db', '--json'], { env: env(s), timeoutMs: 120_000 })),
+    )
     for (const r of runs) expect(r.code, r.stderr).toBe(0)
     const migrated = runs.filter((r) => r.json.status === 'upgraded')
     expect(migrated.length).toBe(1)
@@ -91,7 +106,9 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     const s = await freshDb('oracle')
     const r = await runCli(['upgrade-db', '--json'], { env: env(s) })
     expect(r.code, r.stderr).toBe(0)
-    expect(diffSchemas(await releaseSchema('postgres', '1.15.0'), await schemaOfScratch(s), ['dify 1.15.0', 'ours'])).toEqual([])
+    expect(
+      diffSchemas(await releaseSchema('postgres', '1.15.0'), await schemaOfScratch(s), ['dify 1.15.0', 'ours']),
+    ).toEqual([])
     expect(await versions(s.name)).toEqual([head])
     const m = await scratchMysql('cliupmy')
     try {
@@ -101,7 +118,9 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
       expect(mr.stderr).toContain('not transactional on MySQL') // the record of what will run
       const again = await runCli(['upgrade-db', '--json'], { env: { ...m.env, ...redis.env } })
       expect(again.json.status).toBe('up-to-date')
-      expect(diffSchemas(await releaseSchema('mysql', '1.15.0'), await schemaOfScratch(m), ['dify 1.15.0', 'ours'])).toEqual([])
+      expect(
+        diffSchemas(await releaseSchema('mysql', '1.15.0'), await schemaOfScratch(m), ['dify 1.15.0', 'ours']),
+      ).toEqual([])
     } finally {
       await m.drop()
     }
@@ -110,15 +129,20 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
   it('--dry-run and db status show, per pending revision, the existing tables with row estimates and locks, and the previews', async () => {
     const s = await freshDb('impact')
     await loadRelease(s, 'postgres', '1.12.1')
-    await q(s.name, `insert into tenant_default_models (id, tenant_id, provider_name, model_name, model_type, updated_at) values
+    await q(
+      s.name,
+      `insert into tenant_default_models (id, tenant_id, provider_name, model_name, model_type, updated_at) values
       ('d0000000-0000-4000-8000-000000000001', '10000000-0000-4000-8000-000000000001', 'openai', 'a', 'llm', '2024-01-01'),
-      ('d0000000-0000-4000-8000-000000000002', '10000000-0000-4000-8000-000000000001', 'openai', 'b', 'llm', '2024-02-01')`)
+      ('d0000000-0000-4000-8000-000000000002', '10000000-0000-4000-8000-000000000001', 'openai', 'b', 'llm', '2024-02-01')`,
+    )
     await q(s.name, 'analyze conversations')
     const before = await fingerprint(s.name)
     const d = await runCli(['db', 'upgrade', '--dry-run', '--json'], { env: env(s) })
     expect(d.code, d.stderr).toBe(0)
     const e288 = d.json.pending.find((p: any) => p.revision === 'e288952f2994')
-    expect(e288.tables).toEqual([{ table: 'conversations', estimatedRows: 0, lock: 'SHARE', operations: ['CREATE INDEX'] }])
+    expect(e288.tables).toEqual([
+      { table: 'conversations', estimatedRows: 0, lock: 'SHARE', operations: ['CREATE INDEX'] },
+    ])
     const f558 = d.json.pending.find((p: any) => p.revision === 'f55813ffe2c8')
     expect(f558.preview.rows).toEqual([{ tenant_id: '10000000-0000-4000-8000-000000000001', rows_removed: 1 }])
     expect(d.json.pending.find((p: any) => p.revision === 'c6a9f4b12d3e').tables).toEqual([]) // new tables only
@@ -131,7 +155,7 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     expect(await fingerprint(s.name)).toBe(before)
   }, 300_000)
 
-  it('Dify\'s lock key follows the Dify at hand: bare before 1.14.0, with REDIS_KEY_PREFIX from 1.14.0', async () => {
+  it("Dify's lock key follows the Dify at hand: bare before 1.14.0, with REDIS_KEY_PREFIX from 1.14.0", async () => {
     const s = await freshDb('lockkey')
     const root = mkdtempSync(join(tmpdir(), 'dify-root-'))
     const dir = join(root, 'api', 'migrations', 'versions')
@@ -140,7 +164,11 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     const code = (upTo: string) => {
       rmSync(dir, { recursive: true, force: true })
       mkdirSync(dir, { recursive: true })
-      for (const [i, id] of ids.slice(0, ids.indexOf(upTo) + 1).entries()) writeFileSync(join(dir, `${i}_${id}.py`), `revision = '${id}'\ndown_revision = ${i ? `'${ids[i - 1]}'` : 'None'}\n`)
+      for (const [i, id] of ids.slice(0, ids.indexOf(upTo) + 1).entries())
+        writeFileSync(
+          join(dir, `${i}_${id}.py`),
+          `revision = '${id}'\ndown_revision = ${i ? `'${ids[i - 1]}'` : 'None'}\n`,
+        )
     }
     code('6b5f9f8b1a2c') // Dify 1.13.3
     const old = await runCli(['db', 'status', '--dify-root', root, '--json'], { env: env(s) })
@@ -162,18 +190,30 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     expect(d.json.pending.length).toBe(ordered.length)
     const q1 = await runCli(['db', 'upgrade', '--sql'], { env: env(s) })
     expect(q1.code).toBe(0)
-    expect(q1.stdout).toContain('CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));')
+    expect(q1.stdout).toContain(
+      'CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));',
+    )
     expect(q1.stdout).toContain(`version_num='${head}'`)
     expect(await fingerprint(s.name)).toBe(before)
     // offline: an unreachable database does not matter with --from
-    const off = await runCli(['db', 'upgrade', '--sql', '--from', 'base', '--json'], { env: { DB_TYPE: 'mysql', DB_HOST: '127.0.0.1', DB_PORT: '1' } })
+    const off = await runCli(['db', 'upgrade', '--sql', '--from', 'base', '--json'], {
+      env: { DB_TYPE: 'mysql', DB_HOST: '127.0.0.1', DB_PORT: '1' },
+    })
     expect(off.code).toBe(0)
     expect(off.json).toMatchObject({ dialect: 'mysql', from: null, fromSource: 'flag' })
     expect(off.json.sql).not.toContain('BEGIN;')
   })
 
   it('an unreachable database is exit 5', async () => {
-    const r = await runCli(['upgrade-db', '--json'], { env: { DB_TYPE: 'postgresql', DB_HOST: '127.0.0.1', DB_PORT: '1', REDIS_PORT: '1', DIFY_OPS_CONNECT_TIMEOUT: '2' } })
+    const r = await runCli(['upgrade-db', '--json'], {
+      env: {
+        DB_TYPE: 'postgresql',
+        DB_HOST: '127.0.0.1',
+        DB_PORT: '1',
+        REDIS_PORT: '1',
+        DIFY_OPS_CONNECT_TIMEOUT: '2',
+      },
+    })
     expect(r.code).toBe(5)
     expect(r.json.error.code).toBe('CONNECT')
   })
@@ -196,11 +236,17 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     await blocker.connect()
     await blocker.query('begin')
     await blocker.query('lock table alembic_version in share mode')
-    const child = spawn(process.execPath, [BIN, 'upgrade-db', '--lock-timeout', '0'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env(s) }, stdio: 'ignore' })
+    const child = spawn(process.execPath, [BIN, 'upgrade-db', '--lock-timeout', '0'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env(s) },
+      stdio: 'ignore',
+    })
     let waiting = false
     for (let i = 0; i < 100 && !waiting; i++) {
       await sleep(200)
-      const rows = await q(s.name, "select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'dify-ops' and wait_event_type = 'Lock' and query like 'UPDATE alembic_version%'")
+      const rows = await q(
+        s.name,
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'dify-ops' and wait_event_type = 'Lock' and query like 'UPDATE alembic_version%'",
+      )
       waiting = rows[0].n > 0
     }
     expect(waiting).toBe(true)
@@ -224,13 +270,19 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     expect(await versions(s.name)).toEqual([head])
   }, 120_000)
 
-  it('--dify-root: the Dify code\'s head is the target; a head the CLI does not know is exit 4', async () => {
+  it("--dify-root: the Dify code's head is the target; a head the CLI does not know is exit 4", async () => {
     const s = await freshDb('difyroot')
     const root = mkdtempSync(join(tmpdir(), 'dify-root-'))
     const dir = join(root, 'api', 'migrations', 'versions')
     mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, `2025_11_12_1537-${ordered[0]!.revision}_x.py`), `revision = '${ordered[0]!.revision}'\ndown_revision = '7bb281b7a422'\n`)
-    writeFileSync(join(dir, `2025_12_16_1817-${ordered[1]!.revision}_y.py`), `revision: str = "${ordered[1]!.revision}"\ndown_revision: Union[str, None] = "${ordered[0]!.revision}"\n`)
+    writeFileSync(
+      join(dir, `2025_11_12_1537-${ordered[0]!.revision}_x.py`),
+      `revision = '${ordered[0]!.revision}'\ndown_revision = '7bb281b7a422'\n`,
+    )
+    writeFileSync(
+      join(dir, `2025_12_16_1817-${ordered[1]!.revision}_y.py`),
+      `revision: str = "${ordered[1]!.revision}"\ndown_revision: Union[str, None] = "${ordered[0]!.revision}"\n`,
+    )
     const r = await runCli(['upgrade-db', '--dify-root', root, '--json'], { env: env(s) })
     expect(r.code, r.stderr).toBe(0)
     expect(r.json.target).toMatchObject({ revision: ordered[1]!.revision, source: 'dify-code' })
@@ -249,7 +301,9 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
       const created = (t: string) => st.some((x) => new RegExp(`^\\s*create table\\s+"?${t}"?[\\s(]`, 'i').test(x.sql))
       return st.find((x) => x.table && !created(x.table) && /^\s*(alter table|create (unique )?index)/i.test(x.sql))
     }
-    const i = ordered.findIndex((r, k) => k >= 2 && alters(r) && !r.statements('postgres').some((st) => st.noTransaction))
+    const i = ordered.findIndex(
+      (r, k) => k >= 2 && alters(r) && !r.statements('postgres').some((st) => st.noTransaction),
+    )
     expect(i).toBeGreaterThan(0)
     const next = ordered[i]!
     const before = ordered[i - 1]!.revision
@@ -278,7 +332,14 @@ describe.skipIf(!haveRevisions)('dify upgrade-db (CLI, real registry)', () => {
     const s = await freshDb('status')
     let st = await runCli(['db', 'status', '--json'], { env: env(s) })
     expect(st.code).toBe(0)
-    expect(st.json).toMatchObject({ dialect: 'postgres', transactionalDdl: true, versions: null, current: null, upToDate: false, target: { revision: head, source: 'cli' } })
+    expect(st.json).toMatchObject({
+      dialect: 'postgres',
+      transactionalDdl: true,
+      versions: null,
+      current: null,
+      upToDate: false,
+      target: { revision: head, source: 'cli' },
+    })
     expect(st.json.pending.length).toBe(ordered.length)
     expect(st.json.lock.redis).toMatchObject({ held: false })
     expect(st.json.lock.database).toBe(false)

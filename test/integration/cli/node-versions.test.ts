@@ -7,11 +7,16 @@ describe.each(['18.19.1', '22'] as const)('the built CLI under Node %s', (versio
   it('prints its version', async () => {
     const r = await runCli(['--version'], { node: nodeBinary(version) })
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(new RegExp(`^dify-ops/\\d+\\.\\d+\\.\\d+ linux-x64 node-v${version.replace(/\./g, '\\.')}`))
+    expect(r.stdout).toMatch(
+      new RegExp(`^dify-ops/\\d+\\.\\d+\\.\\d+ linux-x64 node-v${version.replace(/\./g, '\\.')}`),
+    )
   })
 
   it('runs config show', async () => {
-    const r = await runCli(['config', 'show', '--json'], { node: nodeBinary(version), env: { DB_HOST: 'db', DB_PASSWORD: 'pw-Zq' } })
+    const r = await runCli(['config', 'show', '--json'], {
+      node: nodeBinary(version),
+      env: { DB_HOST: 'db', DB_PASSWORD: 'pw-Zq' },
+    })
     expect(r.code).toBe(0)
     expect(r.json.effective.database).toBe('postgresql://db:5432/dify')
     expect(r.stdout).not.toContain('pw-Zq')

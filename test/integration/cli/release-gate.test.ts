@@ -15,10 +15,15 @@ import { runCli } from '../../support/cli.js'
 import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { PG, REDIS } from '../../support/services.js'
 
-const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../../../oclif.manifest.json', import.meta.url)), 'utf8')) as {
+const manifest = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../oclif.manifest.json', import.meta.url)), 'utf8'),
+) as {
   commands: Record<string, { writes?: boolean; releaseCheck?: string; flags: Record<string, unknown> }>
 }
-const writers = Object.entries(manifest.commands).filter(([, c]) => c.writes).map(([id]) => id).sort()
+const writers = Object.entries(manifest.commands)
+  .filter(([, c]) => c.writes)
+  .map(([id]) => id)
+  .sort()
 
 const TENANT = '6f0c1d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f'
 /** the arguments that get each command past its own usage checks, up to the point where it would write */
@@ -55,7 +60,9 @@ async function dbWithVersions(versions: string[]): Promise<Scratch> {
   await c.query('create table alembic_version (version_num varchar(32) not null primary key)')
   for (const v of versions) await c.query('insert into alembic_version values ($1)', [v])
   // a table a write would touch, so "nothing written" is checked on data too
-  await c.query('create table accounts (id uuid primary key, email varchar(255), password varchar(255), status varchar(16))')
+  await c.query(
+    'create table accounts (id uuid primary key, email varchar(255), password varchar(255), status varchar(16))',
+  )
   await c.query(`insert into accounts values ('${TENANT}', 'ops@example.com', null, 'active')`)
   await c.end()
   return s
@@ -64,9 +71,12 @@ async function dbWithVersions(versions: string[]): Promise<Scratch> {
 async function dbSnapshot(s: Scratch): Promise<string> {
   const c = new pg.Client({ ...PG, database: s.name })
   await c.connect()
-  const tables = await c.query(`select table_name from information_schema.tables where table_schema = 'public' order by 1`)
+  const tables = await c.query(
+    `select table_name from information_schema.tables where table_schema = 'public' order by 1`,
+  )
   const out: string[] = []
-  for (const { table_name } of tables.rows) out.push(table_name, JSON.stringify((await c.query(`select * from "${table_name}" order by 1`)).rows))
+  for (const { table_name } of tables.rows)
+    out.push(table_name, JSON.stringify((await c.query(`select * from "${table_name}" order by 1`)).rows))
   await c.end()
   return out.join('\n')
 }
@@ -83,7 +93,8 @@ async function redisSnapshot(): Promise<string> {
 }
 
 function storageSnapshot(dir: string): string {
-  const walk = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]))
+  const walk = (d: string): string[] =>
+    readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]))
   return walk(dir).sort().join('\n')
 }
 
@@ -93,8 +104,15 @@ beforeAll(async () => {
   const broker = new Redis({ ...REDIS, db: 1 })
   await redis.client.set(`${redis.prefix}login_error_rate_limit:ops@example.com`, '5')
   await redis.client.set(`${redis.prefix}db_upgrade_lock`, 'held', 'PX', 600_000)
-  await broker.lpush(`${redis.prefix}dataset`, JSON.stringify({ body: '', headers: { task: 't' }, properties: { delivery_tag: 'x' } }))
-  await broker.hset(`${redis.prefix}unacked`, 'tag1', JSON.stringify([{ body: '', headers: {}, properties: {} }, '', 'dataset']))
+  await broker.lpush(
+    `${redis.prefix}dataset`,
+    JSON.stringify({ body: '', headers: { task: 't' }, properties: { delivery_tag: 'x' } }),
+  )
+  await broker.hset(
+    `${redis.prefix}unacked`,
+    'tag1',
+    JSON.stringify([{ body: '', headers: {}, properties: {} }, '', 'dataset']),
+  )
   await broker.zadd(`${redis.prefix}unacked_index`, 1, 'tag1')
   broker.disconnect()
   storageRoot = mkdtempSync(join(tmpdir(), 'dops-gate-'))
@@ -110,7 +128,8 @@ describe('the release check of every writing command', () => {
     expect(writers).toEqual(Object.keys(ARGS).sort())
     for (const id of writers) {
       expect(Object.keys(manifest.commands[id]!.flags), id).toContain('dry-run')
-      if (manifest.commands[id]!.releaseCheck !== 'migrations') expect(Object.keys(manifest.commands[id]!.flags), id).toContain('force-version')
+      if (manifest.commands[id]!.releaseCheck !== 'migrations')
+        expect(Object.keys(manifest.commands[id]!.flags), id).toContain('force-version')
     }
   })
 
@@ -124,7 +143,14 @@ describe('the release check of every writing command', () => {
     })
 
     it.each(writers)('%s exits 4 and writes nothing', async (id) => {
-      const env = { ...db.env, ...redis.env, EDITION: 'SELF_HOSTED', VECTOR_STORE: 'pgvector', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: storageRoot }
+      const env = {
+        ...db.env,
+        ...redis.env,
+        EDITION: 'SELF_HOSTED',
+        VECTOR_STORE: 'pgvector',
+        OPENDAL_SCHEME: 'fs',
+        OPENDAL_FS_ROOT: storageRoot,
+      }
       const before = [await dbSnapshot(db), await redisSnapshot(), storageSnapshot(storageRoot)]
       const r = await runCli([...id.split(':'), ...ARGS[id]!, '--json'], { env, input: 'N3w-Passw0rd!x\n' })
       expect(r.code, `${id}: ${r.stdout}${r.stderr}`).toBe(4)

@@ -1,11 +1,23 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { decryptToken, encryptToken, generateTenantKeyPair, keysMatch, type TenantKeyPair } from '../../../src/crypto/index.js'
+import {
+  decryptToken,
+  encryptToken,
+  generateTenantKeyPair,
+  keysMatch,
+  type TenantKeyPair,
+} from '../../../src/crypto/index.js'
 import { hasPyCryptodome, pyCrypto } from '../../support/pycryptodome.js'
 import { SAMPLE_PLAINTEXT, SAMPLE_PRIVATE_PEM, SAMPLE_TOKEN } from '../../support/crypto-vectors.js'
 
 if (!hasPyCryptodome()) console.warn('SKIPPED: PyCryptodome is not installed; run scripts/services/pycryptodome.sh')
 
-const TEXTS = ['sk-proj-abcdef0123456789', '', 'ünïcødé 🔑 secret', 'x'.repeat(3000), 'https://mcp.example.com/sse?token=abc']
+const TEXTS = [
+  'sk-proj-abcdef0123456789',
+  '',
+  'ünïcødé 🔑 secret',
+  'x'.repeat(3000),
+  'https://mcp.example.com/sse?token=abc',
+]
 
 describe.skipIf(!hasPyCryptodome())('interop with PyCryptodome (scripts/services/pycryptodome.sh)', () => {
   let ours: TenantKeyPair
@@ -38,6 +50,8 @@ describe.skipIf(!hasPyCryptodome())('interop with PyCryptodome (scripts/services
   })
 
   it('PyCryptodome agrees on the Appendix A vector', () => {
-    expect(pyCrypto({ op: 'decrypt', private: SAMPLE_PRIVATE_PEM, tokens: [SAMPLE_TOKEN] }).plaintexts).toEqual([SAMPLE_PLAINTEXT])
+    expect(pyCrypto({ op: 'decrypt', private: SAMPLE_PRIVATE_PEM, tokens: [SAMPLE_TOKEN] }).plaintexts).toEqual([
+      SAMPLE_PLAINTEXT,
+    ])
   })
 })

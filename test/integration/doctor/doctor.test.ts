@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPairSync } from 'node:crypto'
@@ -9,7 +9,6 @@ import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../
 import { loadOracleSchema } from '../../support/dify-schema.js'
 import { blackhole, closedPort } from '../../support/blackhole.js'
 import { PG } from '../../support/services.js'
-import { writeFileSync, mkdirSync } from 'node:fs'
 
 let db: Scratch
 let redis: ScratchRedis
@@ -21,7 +20,18 @@ beforeAll(async () => {
   redis = await scratchRedis('doctor')
   loadOracleSchema(db.name, '788d3099ae3a')
   storageRoot = mkdtempSync(join(tmpdir(), 'dops-doctor-'))
-  env = { ...db.env, ...redis.env, STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: storageRoot, VECTOR_STORE: 'pgvector', PGVECTOR_HOST: PG.host, PGVECTOR_PORT: String(PG.port), PGVECTOR_USER: 'postgres', PGVECTOR_DATABASE: db.name }
+  env = {
+    ...db.env,
+    ...redis.env,
+    STORAGE_TYPE: 'opendal',
+    OPENDAL_SCHEME: 'fs',
+    OPENDAL_FS_ROOT: storageRoot,
+    VECTOR_STORE: 'pgvector',
+    PGVECTOR_HOST: PG.host,
+    PGVECTOR_PORT: String(PG.port),
+    PGVECTOR_USER: 'postgres',
+    PGVECTOR_DATABASE: db.name,
+  }
 })
 afterAll(async () => {
   await db?.drop()
@@ -29,14 +39,30 @@ afterAll(async () => {
 })
 
 describe('dify doctor', () => {
-  it('reports every check and the database\'s Dify release', async () => {
+  it("reports every check and the database's Dify release", async () => {
     const r = await runCli(['doctor', '--json'], { env })
     const names = r.json.checks.map((c: { name: string }) => c.name)
-    expect(names).toEqual(['configuration', 'metadata database', 'redis', 'celery broker', 'storage', 'vector store', 'secret key', 'tenant keys'])
+    expect(names).toEqual([
+      'configuration',
+      'metadata database',
+      'redis',
+      'celery broker',
+      'storage',
+      'vector store',
+      'secret key',
+      'tenant keys',
+    ])
     expect(r.json.database).toEqual({ revision: '788d3099ae3a', release: '1.12.0–1.12.1', supported: true })
     const byName = Object.fromEntries(r.json.checks.map((c: { name: string; status: string }) => [c.name, c.status]))
     // no Celery worker runs here: the broker check warns that nothing would consume the release's queues
-    expect(byName).toMatchObject({ configuration: 'ok', 'metadata database': 'ok', redis: 'ok', 'celery broker': 'warn', storage: 'ok', 'tenant keys': 'ok' })
+    expect(byName).toMatchObject({
+      configuration: 'ok',
+      'metadata database': 'ok',
+      redis: 'ok',
+      'celery broker': 'warn',
+      storage: 'ok',
+      'tenant keys': 'ok',
+    })
     // pgvector may not be installed in this scratch database: reachable either way
     expect(['ok', 'warn']).toContain(byName['vector store'])
     expect(r.code).toBe(0)
@@ -50,9 +76,15 @@ describe('dify doctor', () => {
     const pub = publicKey.export({ type: 'spki', format: 'pem' }).toString().trimEnd()
     const t1 = '11111111-1111-4111-8111-111111111111'
     const t2 = '22222222-2222-4222-8222-222222222222'
-    await c.query(`insert into tenants (id, name, encrypt_public_key) values ($1, 'missing key', $3), ($2, 'wrong key', $3)`, [t1, t2, pub])
+    await c.query(
+      `insert into tenants (id, name, encrypt_public_key) values ($1, 'missing key', $3), ($2, 'wrong key', $3)`,
+      [t1, t2, pub],
+    )
     mkdirSync(join(storageRoot, 'privkeys', t2), { recursive: true })
-    writeFileSync(join(storageRoot, 'privkeys', t2, 'private.pem'), other.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString().trimEnd())
+    writeFileSync(
+      join(storageRoot, 'privkeys', t2, 'private.pem'),
+      other.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString().trimEnd(),
+    )
     try {
       const r = await runCli(['doctor', '--json'], { env })
       const keys = r.json.checks.find((x: { name: string }) => x.name === 'tenant keys')
@@ -69,7 +101,10 @@ describe('dify doctor', () => {
   it('flags a Dify queue that has messages and no live consumer (exit 8)', async () => {
     const { Redis } = await import('ioredis')
     const broker = new Redis({ host: '127.0.0.1', port: 6379, db: 1 })
-    await broker.lpush(`${redis.prefix}dataset`, JSON.stringify({ body: '', headers: { task: 't', id: '1' }, properties: {} }))
+    await broker.lpush(
+      `${redis.prefix}dataset`,
+      JSON.stringify({ body: '', headers: { task: 't', id: '1' }, properties: {} }),
+    )
     try {
       const r = await runCli(['doctor', '--json'], { env })
       const c = r.json.checks.find((x: { name: string }) => x.name === 'celery broker')
@@ -96,7 +131,9 @@ describe('dify doctor', () => {
   it('a hung Redis does not stall the other checks (each check has its own limit)', async () => {
     const hole = await blackhole()
     try {
-      const r = await runCli(['doctor', '--json'], { env: { ...env, REDIS_PORT: String(hole.port), DIFY_OPS_CONNECT_TIMEOUT: '1' } })
+      const r = await runCli(['doctor', '--json'], {
+        env: { ...env, REDIS_PORT: String(hole.port), DIFY_OPS_CONNECT_TIMEOUT: '1' },
+      })
       const c = r.json.checks.find((x: { name: string }) => x.name === 'redis')
       expect(c.status).toBe('fail')
       expect(c.durationMs).toBeLessThan(3000)

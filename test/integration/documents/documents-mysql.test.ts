@@ -30,7 +30,10 @@ beforeAll(async () => {
   await createDifySchema(d)
   broker = new Redis({ ...REDIS, db: 1 })
   const seed = new DifySeeder(d)
-  await d.kysely.insertInto('tenants').values({ id: seed.tenantId, name: 't' } as never).execute()
+  await d.kysely
+    .insertInto('tenants')
+    .values({ id: seed.tenantId, name: 't' } as never)
+    .execute()
   ids.ds = await seed.dataset()
   ids.orphan = await seed.document(ids.ds, { status: 'splitting' })
   ids.queued = await seed.document(ids.ds, { status: 'waiting' })
@@ -38,7 +41,12 @@ beforeAll(async () => {
   await d.kysely.updateTable('documents').set({ is_paused: true }).where('id', '=', ids.paused).execute()
   ids.failed = await seed.document(ids.ds, { status: 'indexing' })
   await seed.segment(ids.ds, ids.failed, 'a', { status: 'completed' })
-  const m = buildTaskMessage({ task: 'tasks.document_indexing_task.priority_document_indexing_task', queue: 'priority_dataset', args: [], kwargs: { tenant_id: seed.tenantId, dataset_id: ids.ds, document_ids: [ids.queued] } })
+  const m = buildTaskMessage({
+    task: 'tasks.document_indexing_task.priority_document_indexing_task',
+    queue: 'priority_dataset',
+    args: [],
+    kwargs: { tenant_id: seed.tenantId, dataset_id: ids.ds, document_ids: [ids.queued] },
+  })
   await broker.lpush(`${s.prefix}${m.list}`, m.payload)
 }, 120_000)
 
@@ -52,9 +60,14 @@ afterAll(async () => {
 it('classifies on MySQL', async () => {
   const r = await runCli(['documents', 'stuck', '--json', '--timeout', '0'], { env })
   expect(r.code, r.stderr).toBe(8)
-  const j = r.json as { documents: Array<{ id: string; class: string; lastProgressAt: string; segments: { total: number } }> }
+  const j = r.json as {
+    documents: Array<{ id: string; class: string; lastProgressAt: string; segments: { total: number } }>
+  }
   expect(Object.fromEntries(j.documents.map((x) => [x.id, x.class]))).toEqual({
-    [ids.orphan!]: 'orphaned', [ids.queued!]: 'queued', [ids.paused!]: 'paused', [ids.failed!]: 'failed-silently',
+    [ids.orphan!]: 'orphaned',
+    [ids.queued!]: 'queued',
+    [ids.paused!]: 'paused',
+    [ids.failed!]: 'failed-silently',
   })
   expect(Date.parse(j.documents[0]!.lastProgressAt)).toBeGreaterThan(Date.now() - 3_600_000)
   expect((await runCli(['documents', 'stuck', '--dataset', randomUUID()], { env })).code).toBe(3)
@@ -65,5 +78,10 @@ it('requeue --mark-error on MySQL', async () => {
   expect(r.code, r.stderr).toBe(0)
   const rows = await d.kysely.selectFrom('documents').select(['id', 'indexing_status']).execute()
   const st = Object.fromEntries(rows.map((x) => [x.id, x.indexing_status]))
-  expect(st).toEqual({ [ids.orphan!]: 'error', [ids.failed!]: 'error', [ids.queued!]: 'waiting', [ids.paused!]: 'parsing' })
+  expect(st).toEqual({
+    [ids.orphan!]: 'error',
+    [ids.failed!]: 'error',
+    [ids.queued!]: 'waiting',
+    [ids.paused!]: 'parsing',
+  })
 })

@@ -35,13 +35,19 @@ describe('dify encryption check (PostgreSQL, Dify 1.12 schema)', () => {
     const other = await generateTenantKeyPair()
     const ext = a.secrets.find((s) => s.table === 'api_based_extensions')!
     const old = (await e.pg.query('select api_key from api_based_extensions where id = $1', [ext.id])).rows[0].api_key
-    await e.pg.query('update api_based_extensions set api_key = $1 where id = $2', [encryptToken('x', other.publicPem), ext.id])
+    await e.pg.query('update api_based_extensions set api_key = $1 where id = $2', [
+      encryptToken('x', other.publicPem),
+      ext.id,
+    ])
     try {
       const r = await runCli(['encryption', 'check', '--json', '--verbose'], { env: e.env })
       expect(r.code).toBe(8)
       expect(r.json.summary).toMatchObject({ tenants: 3, tenantsOk: 1, keyProblems: 1, undecryptable: 21 })
       const ta = r.json.tenants.find((t: any) => t.tenantId === a.id)
-      expect(ta.columns.find((c: any) => c.table === 'api_based_extensions')).toMatchObject({ undecryptable: 1, failedRowIds: [ext.id] })
+      expect(ta.columns.find((c: any) => c.table === 'api_based_extensions')).toMatchObject({
+        undecryptable: 1,
+        failedRowIds: [ext.id],
+      })
       expect(r.json.tenants.find((t: any) => t.tenantId === b.id).key.status).toBe('missing')
       const human = await runCli(['encryption', 'check', '--tenant', a.id, '--verbose'], { env: e.env })
       expect(human.code).toBe(8)
@@ -59,7 +65,9 @@ describe('dify encryption check (PostgreSQL, Dify 1.12 schema)', () => {
   it('an unknown tenant is exit 3; a tenant id in upper case is found; a non-UUID is exit 2', async () => {
     const r = await runCli(['encryption', 'check', '--tenant', '00000000-0000-0000-0000-00000000dead'], { env: e.env })
     expect(r.code).toBe(3)
-    const upper = await runCli(['encryption', 'check', '--tenant', tenants[2]!.id.toUpperCase(), '--json'], { env: e.env })
+    const upper = await runCli(['encryption', 'check', '--tenant', tenants[2]!.id.toUpperCase(), '--json'], {
+      env: e.env,
+    })
     expect(upper.code, upper.stderr).toBe(0)
     expect(upper.json.tenants.map((t: { tenantId: string }) => t.tenantId)).toEqual([tenants[2]!.id])
     expect((await runCli(['encryption', 'check', '--tenant', 'not-a-uuid'], { env: e.env })).code).toBe(2)

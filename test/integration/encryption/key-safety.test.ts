@@ -36,7 +36,12 @@ describe('key files: atomic writes, recovery, serialisation, modes', () => {
     truncateSync(file(privateKeyPath(x.id)), 700) // a crash in the middle of an in-place write
     const r = await runCli(['encryption', 'rotate', '--tenant', x.id, '--yes', '--json'], { env: e.env })
     expect(r.code).toBe(0)
-    expect(r.json.outcomes[0]).toMatchObject({ status: 'rotated', resumed: true, reencrypted: 20, recoveredFrom: privateKeyPreviousPath(x.id) })
+    expect(r.json.outcomes[0]).toMatchObject({
+      status: 'rotated',
+      resumed: true,
+      reencrypted: 20,
+      recoveredFrom: privateKeyPreviousPath(x.id),
+    })
     expect(existsSync(file(privateKeyPreviousPath(x.id)))).toBe(false)
     expect(await lostSecrets(e, [x])).toEqual([])
   })
@@ -66,10 +71,17 @@ describe('key files: atomic writes, recovery, serialisation, modes', () => {
 
   it('two rotates of one tenant at once: the second waits for the first, no credential is lost, no temporary file left', async () => {
     const x = t[2]!
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...e.env }
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      ...e.env,
+    }
     const run = () =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const c = spawn(process.execPath, [BIN, 'encryption', 'rotate', '--tenant', x.id, '--yes', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+        const c = spawn(process.execPath, [BIN, 'encryption', 'rotate', '--tenant', x.id, '--yes', '--json'], {
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
         let out = ''
         c.stdout.on('data', (d) => (out += d))
         c.on('exit', (code) => resolve({ code, out }))
@@ -90,7 +102,10 @@ describe('key files: atomic writes, recovery, serialisation, modes', () => {
     await e.redis.client.set(keys.encryptionTenantLock(x.id, e.redis.prefix), 'someone-else', 'PX', 60_000)
     const rt = new Runtime(configFromVars(e.env))
     try {
-      const res = await rotateKeys({ db: await rt.db(), storage: await rt.storage(), redis: () => rt.redis() }, { tenantIds: [x.id], lockWaitMs: 300 })
+      const res = await rotateKeys(
+        { db: await rt.db(), storage: await rt.storage(), redis: () => rt.redis() },
+        { tenantIds: [x.id], lockWaitMs: 300 },
+      )
       expect(res.summary).toMatchObject({ failed: 1, busy: 1, rotated: 0 })
       expect(res.outcomes[0]!.error).toMatch(/^busy: another dify-ops run holds .*dify_ops:encryption_lock:/)
     } finally {
@@ -104,10 +119,18 @@ describe('key files: atomic writes, recovery, serialisation, modes', () => {
     const x = t[3]!
     const dead = spawn(process.execPath, ['-e', '0'])
     await new Promise((r) => dead.on('exit', r))
-    await e.redis.client.set(keys.encryptionTenantLock(x.id, e.redis.prefix), `${hostname()}:${dead.pid}:${randomUUID()}`, 'PX', 60_000)
+    await e.redis.client.set(
+      keys.encryptionTenantLock(x.id, e.redis.prefix),
+      `${hostname()}:${dead.pid}:${randomUUID()}`,
+      'PX',
+      60_000,
+    )
     const rt = new Runtime(configFromVars(e.env))
     try {
-      const res = await rotateKeys({ db: await rt.db(), storage: await rt.storage(), redis: () => rt.redis() }, { tenantIds: [x.id], lockWaitMs: 300 })
+      const res = await rotateKeys(
+        { db: await rt.db(), storage: await rt.storage(), redis: () => rt.redis() },
+        { tenantIds: [x.id], lockWaitMs: 300 },
+      )
       expect(res.summary).toMatchObject({ rotated: 1, failed: 0, busy: 0 })
     } finally {
       await rt.close()
@@ -116,7 +139,7 @@ describe('key files: atomic writes, recovery, serialisation, modes', () => {
     expect(await lostSecrets(e, [x])).toEqual([])
   })
 
-  it('private.pem keeps its mode across rotate; backups are 0600, or the key\'s mode when stricter', async () => {
+  it("private.pem keeps its mode across rotate; backups are 0600, or the key's mode when stricter", async () => {
     const x = t[3]!
     const key = file(privateKeyPath(x.id))
     chmodSync(key, 0o640)

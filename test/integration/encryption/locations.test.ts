@@ -47,26 +47,46 @@ describe.skipIf(!hasPyCryptodome()).each(cases)('every tenant-key location: $nam
     await e?.close()
   })
 
-  it('check counts every value, the app-owned ones under the app\'s tenant', async () => {
-    const res = cli ? (await runCli(['encryption', 'check', '--json'], { env: e.env })).json : await checkEncryption(await deps())
+  it("check counts every value, the app-owned ones under the app's tenant", async () => {
+    const res = cli
+      ? (await runCli(['encryption', 'check', '--json'], { env: e.env })).json
+      : await checkEncryption(await deps())
     expect(res.summary).toMatchObject({ tenants: 2, tenantsOk: 2, values: 2 * PER_TENANT, undecryptable: 0 })
     for (const x of res.tenants) {
       const cols = Object.fromEntries(x.columns.map((c: any) => [`${c.table}.${c.column}`, c.values]))
-      expect(cols).toMatchObject({ 'trace_app_config.tracing_config': 2, 'app_model_configs.agent_mode': 4, 'provider_credentials.encrypted_config': 3 })
+      expect(cols).toMatchObject({
+        'trace_app_config.tracing_config': 2,
+        'app_model_configs.agent_mode': 4,
+        'provider_credentials.encrypted_config': 3,
+      })
     }
   })
 
   it('reset --dry-run lists them among the values that become unreadable', async () => {
-    const plan = cli ? (await runCli(['reset-encrypt-key-pair', '--dry-run', '--json'], { env: e.env })).json : await planReset(await deps(), { edition: 'SELF_HOSTED' })
-    const unreadable = Object.fromEntries(plan.tenants[0].unreadable.map((u: any) => [`${u.table}.${u.column}`, u.values]))
+    const plan = cli
+      ? (await runCli(['reset-encrypt-key-pair', '--dry-run', '--json'], { env: e.env })).json
+      : await planReset(await deps(), { edition: 'SELF_HOSTED' })
+    const unreadable = Object.fromEntries(
+      plan.tenants[0].unreadable.map((u: any) => [`${u.table}.${u.column}`, u.values]),
+    )
     expect(unreadable).toMatchObject({ 'trace_app_config.tracing_config': 2, 'app_model_configs.agent_mode': 4 })
   })
 
   it('rotate re-encrypts every value; PyCryptodome decrypts each with the new key', async () => {
-    const res = cli ? (await runCli(['encryption', 'rotate', '--yes', '--json'], { env: e.env })).json : await rotateKeys(await deps(), {})
-    expect(res.summary).toMatchObject({ tenants: 2, rotated: 2, failed: 0, reencrypted: 2 * PER_TENANT, undecryptable: 0 })
+    const res = cli
+      ? (await runCli(['encryption', 'rotate', '--yes', '--json'], { env: e.env })).json
+      : await rotateKeys(await deps(), {})
+    expect(res.summary).toMatchObject({
+      tenants: 2,
+      rotated: 2,
+      failed: 0,
+      reencrypted: 2 * PER_TENANT,
+      undecryptable: 0,
+    })
     expect(await pyLostSecrets(e, t)).toEqual([])
-    const after = cli ? (await runCli(['encryption', 'check', '--json'], { env: e.env })).json : await checkEncryption(await deps())
+    const after = cli
+      ? (await runCli(['encryption', 'check', '--json'], { env: e.env })).json
+      : await checkEncryption(await deps())
     expect(after.summary).toMatchObject({ tenantsOk: 2, values: 2 * PER_TENANT, undecryptable: 0 })
   }, 120_000)
 })

@@ -12,17 +12,33 @@ import { runCli } from '../../support/cli.js'
 describe('encryption commands on PGlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dops-pglite-enc-'))
   const root = mkdtempSync(join(tmpdir(), 'dops-pglite-store-'))
-  const env = { DB_TYPE: 'pglite', PGLITE_DATA_DIR: dir, STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: root, EDITION: 'SELF_HOSTED', REDIS_HOST: '127.0.0.1', REDIS_KEY_PREFIX: `dops_pglite_enc_${process.pid}` }
+  const env = {
+    DB_TYPE: 'pglite',
+    PGLITE_DATA_DIR: dir,
+    STORAGE_TYPE: 'opendal',
+    OPENDAL_SCHEME: 'fs',
+    OPENDAL_FS_ROOT: root,
+    EDITION: 'SELF_HOSTED',
+    REDIS_HOST: '127.0.0.1',
+    REDIS_KEY_PREFIX: `dops_pglite_enc_${process.pid}`,
+  }
   let t: SeededTenant[]
   beforeAll(async () => {
     const db = await openPglite(dir)
     try {
       await createDifySchema(db)
-      const sink: SeedSink = { dialect: 'postgres', insert: async (table, rows) => void (await (db.kysely as any).insertInto(table).values(rows).execute()) }
-      t = await seedTenants(sink, async (p, pem) => {
-        mkdirSync(dirname(join(root, p)), { recursive: true })
-        writeFileSync(join(root, p), pem)
-      }, { count: 2 })
+      const sink: SeedSink = {
+        dialect: 'postgres',
+        insert: async (table, rows) => void (await (db.kysely as any).insertInto(table).values(rows).execute()),
+      }
+      t = await seedTenants(
+        sink,
+        async (p, pem) => {
+          mkdirSync(dirname(join(root, p)), { recursive: true })
+          writeFileSync(join(root, p), pem)
+        },
+        { count: 2 },
+      )
     } finally {
       await db.close()
     }
@@ -40,11 +56,19 @@ describe('encryption commands on PGlite', () => {
     expect((await runCli(['encryption', 'check'], { env })).code).toBe(0)
     const db = await openPglite(dir)
     try {
-      const lost = await lostSecrets({
-        query: async (text, params = []) => (await sql.raw(text.replace(/\$(\d+)/g, (_, i) => `'${String(params[Number(i) - 1]).replace(/'/g, "''")}'`)).execute(db.kysely)).rows as any[],
-        text: (c) => `${c}::text`,
-        readKey: (p) => (existsSync(join(root, p)) ? readFileSync(join(root, p), 'utf8') : undefined),
-      }, t)
+      const lost = await lostSecrets(
+        {
+          query: async (text, params = []) =>
+            (
+              await sql
+                .raw(text.replace(/\$(\d+)/g, (_, i) => `'${String(params[Number(i) - 1]).replace(/'/g, "''")}'`))
+                .execute(db.kysely)
+            ).rows as any[],
+          text: (c) => `${c}::text`,
+          readKey: (p) => (existsSync(join(root, p)) ? readFileSync(join(root, p), 'utf8') : undefined),
+        },
+        t,
+      )
       expect(lost).toEqual([])
     } finally {
       await db.close()

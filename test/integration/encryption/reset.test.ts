@@ -40,7 +40,11 @@ describe('dify reset-encrypt-key-pair (PostgreSQL, Dify 1.12 schema)', () => {
     const p = r.json.tenants.find((x: any) => x.tenantId === t[0]!.id)
     expect(p.hasPrivateKey).toBe(true)
     expect(Object.fromEntries(p.deletes.map((d: any) => [d.table, d.rows]))).toEqual({
-      providers: 1, provider_models: 1, provider_credentials: 1, provider_model_credentials: 1, load_balancing_model_configs: 1,
+      providers: 1,
+      provider_models: 1,
+      provider_credentials: 1,
+      provider_model_credentials: 1,
+      load_balancing_model_configs: 1,
     })
     expect(p.unreadable).toHaveLength(14)
     expect(p.unreadable.reduce((a: number, u: any) => a + u.values, 0)).toBe(15)
@@ -64,7 +68,9 @@ describe('dify reset-encrypt-key-pair (PostgreSQL, Dify 1.12 schema)', () => {
       const wrong = await runCli(['reset-encrypt-key-pair', '--yes'], { env: { ...e.env, OPENDAL_FS_ROOT: empty } })
       expect(wrong.code).toBe(4)
       expect(wrong.stderr).toMatch(/holds no privkeys\//)
-      const forced = await runCli(['reset-encrypt-key-pair', '--force', '--dry-run', '--json'], { env: { ...e.env, OPENDAL_FS_ROOT: empty } })
+      const forced = await runCli(['reset-encrypt-key-pair', '--force', '--dry-run', '--json'], {
+        env: { ...e.env, OPENDAL_FS_ROOT: empty },
+      })
       expect(forced.code).toBe(0)
       expect(forced.json.tenants[0].hasPrivateKey).toBe(false)
     } finally {
@@ -72,7 +78,7 @@ describe('dify reset-encrypt-key-pair (PostgreSQL, Dify 1.12 schema)', () => {
     }
   })
 
-  it('resets one tenant: new key in Dify\'s form, backup, orphans deleted, caches flushed, others untouched', async () => {
+  it("resets one tenant: new key in Dify's form, backup, orphans deleted, caches flushed, others untouched", async () => {
     const [a, b] = t as [SeededTenant, SeededTenant]
     const oldA = e.readKey(privateKeyPath(a.id))!
     const bBefore = (await dumpTables(e)).provider_credentials!.filter((r: any) => r.tenant_id === b.id)
@@ -80,18 +86,38 @@ describe('dify reset-encrypt-key-pair (PostgreSQL, Dify 1.12 schema)', () => {
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     const o = r.json.outcomes[0]
-    expect(o).toMatchObject({ tenantId: a.id, status: 'reset', deleted: { providers: 1, provider_models: 1, provider_credentials: 1, provider_model_credentials: 1, load_balancing_model_configs: 1 } })
+    expect(o).toMatchObject({
+      tenantId: a.id,
+      status: 'reset',
+      deleted: {
+        providers: 1,
+        provider_models: 1,
+        provider_credentials: 1,
+        provider_model_credentials: 1,
+        load_balancing_model_configs: 1,
+      },
+    })
     expect(o.backup).toMatch(new RegExp(`^privkeys/${a.id}/private\\.pem\\.\\d{8}T\\d{6}Z\\.bak$`))
     expect(e.readKey(o.backup)).toBe(oldA)
     const newA = e.readKey(privateKeyPath(a.id))!
     expect(newA).not.toBe(oldA)
-    expect(newA.startsWith('-----BEGIN RSA PRIVATE KEY-----\n') && newA.endsWith('-----END RSA PRIVATE KEY-----')).toBe(true)
-    const pub = (await e.pg.query('select encrypt_public_key from tenants where id = $1', [a.id])).rows[0].encrypt_public_key
+    expect(newA.startsWith('-----BEGIN RSA PRIVATE KEY-----\n') && newA.endsWith('-----END RSA PRIVATE KEY-----')).toBe(
+      true,
+    )
+    const pub = (await e.pg.query('select encrypt_public_key from tenants where id = $1', [a.id])).rows[0]
+      .encrypt_public_key
     expect(pub.endsWith('-----END PUBLIC KEY-----')).toBe(true)
     expect(keysMatch(newA, pub)).toBe(true)
     // the system provider stays, custom ones and every credential row of the tenant go
-    expect((await e.pg.query('select provider_type from providers where tenant_id = $1', [a.id])).rows).toEqual([{ provider_type: 'system' }])
-    for (const tb of ['provider_models', 'provider_credentials', 'provider_model_credentials', 'load_balancing_model_configs']) {
+    expect((await e.pg.query('select provider_type from providers where tenant_id = $1', [a.id])).rows).toEqual([
+      { provider_type: 'system' },
+    ])
+    for (const tb of [
+      'provider_models',
+      'provider_credentials',
+      'provider_model_credentials',
+      'load_balancing_model_configs',
+    ]) {
       expect((await e.pg.query(`select count(*)::int n from ${tb} where tenant_id = $1`, [a.id])).rows[0].n).toBe(0)
     }
     expect((await dumpTables(e)).provider_credentials!.filter((r: any) => r.tenant_id === b.id)).toEqual(bBefore)
@@ -109,17 +135,23 @@ describe('dify reset-encrypt-key-pair (PostgreSQL, Dify 1.12 schema)', () => {
   it('a failing transaction puts the old private key back and reports exit 7', async () => {
     const c = t[2]!
     const old = e.readKey(privateKeyPath(c.id))!
-    await e.pg.query(`create function dops_fail() returns trigger language plpgsql as $$ begin if new.id = '${c.id}' then raise exception 'injected failure'; end if; return new; end $$`)
+    await e.pg.query(
+      `create function dops_fail() returns trigger language plpgsql as $$ begin if new.id = '${c.id}' then raise exception 'injected failure'; end if; return new; end $$`,
+    )
     await e.pg.query('create trigger dops_fail before update on tenants for each row execute function dops_fail()')
     try {
-      const r = await runCli(['reset-encrypt-key-pair', '--tenant', c.id, '--tenant', t[1]!.id, '--yes', '--json'], { env: e.env })
+      const r = await runCli(['reset-encrypt-key-pair', '--tenant', c.id, '--tenant', t[1]!.id, '--yes', '--json'], {
+        env: e.env,
+      })
       expect(r.code).toBe(7)
       const oc = r.json.outcomes.find((o: any) => o.tenantId === c.id)
       expect(oc.status).toBe('failed')
       expect(oc.error).toContain('injected failure')
       expect(r.json.outcomes.find((o: any) => o.tenantId === t[1]!.id).status).toBe('reset')
       expect(e.readKey(privateKeyPath(c.id))).toBe(old)
-      expect((await e.pg.query('select count(*)::int n from provider_credentials where tenant_id = $1', [c.id])).rows[0].n).toBe(1)
+      expect(
+        (await e.pg.query('select count(*)::int n from provider_credentials where tenant_id = $1', [c.id])).rows[0].n,
+      ).toBe(1)
       expect((await runCli(['encryption', 'check', '--tenant', c.id], { env: e.env })).code).toBe(0)
     } finally {
       await e.pg.query('drop trigger dops_fail on tenants; drop function dops_fail()')

@@ -37,7 +37,9 @@ describe('dify encryption restore-key (PostgreSQL)', () => {
     // the saved key as PKCS#8 with a trailing newline: normalised to Dify's PKCS#1 form
     const right = join(dir, 'right.pem')
     writeFileSync(right, createPrivateKey(original).export({ type: 'pkcs8', format: 'pem' }))
-    const dry = await runCli(['encryption', 'restore-key', '--tenant', a.id, '--file', right, '--dry-run', '--json'], { env: e.env })
+    const dry = await runCli(['encryption', 'restore-key', '--tenant', a.id, '--file', right, '--dry-run', '--json'], {
+      env: e.env,
+    })
     expect(dry.code).toBe(0)
     expect(dry.json).toMatchObject({ dryRun: true, values: 20 })
     expect(e.readKey(privateKeyPath(a.id))).toBeUndefined()
@@ -55,7 +57,10 @@ describe('dify encryption restore-key (PostgreSQL)', () => {
     expect(reset.code).toBe(0)
     const ts = reset.json.backupTimestamp
     expect((await runCli(['encryption', 'check', '--tenant', b.id], { env: e.env })).code).toBe(8)
-    expect((await runCli(['encryption', 'restore-key', '--tenant', b.id, '--backup', '19990101T000000Z'], { env: e.env })).code).toBe(3)
+    expect(
+      (await runCli(['encryption', 'restore-key', '--tenant', b.id, '--backup', '19990101T000000Z'], { env: e.env }))
+        .code,
+    ).toBe(3)
     const r = await runCli(['encryption', 'restore-key', '--tenant', b.id, '--backup', ts, '--json'], { env: e.env })
     expect(r.code).toBe(0)
     expect(r.json).toMatchObject({ values: 15, publicKeyUpdated: true })

@@ -23,15 +23,27 @@ let admin: pg.Client
 const work = mkdtempSync(join(tmpdir(), 'dops-crash-'))
 const auditFile = join(work, 'audit.log')
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const env = (extra: Record<string, string> = {}) => ({ ...pgS.env, ...rds.env, DIFY_OPS_AUDIT_LOG: auditFile, ...extra })
+const env = (extra: Record<string, string> = {}) => ({
+  ...pgS.env,
+  ...rds.env,
+  DIFY_OPS_AUDIT_LOG: auditFile,
+  ...extra,
+})
 
 function audits(): Array<{ command: string; exitCode: number; outcome: string }> {
   if (!existsSync(auditFile)) return []
-  return readFileSync(auditFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  return readFileSync(auditFile, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
 }
 
 function start(args: string[], e: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...e }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...e },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
@@ -53,7 +65,9 @@ function start(args: string[], e: Record<string, string>) {
 
 async function waitForLockWait(): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const r = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'dify-ops' and wait_event_type = 'Lock'")
+    const r = await admin.query(
+      "select count(*)::int as n from pg_stat_activity where application_name = 'dify-ops' and wait_event_type = 'Lock'",
+    )
     if (r.rows[0].n > 0) return
     await sleep(100)
   }
@@ -110,7 +124,10 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
     const holder = await pgS.client()
     await holder.query('begin')
     await holder.query(`lock table "${table}" in access share mode`)
-    const r = await crashDuring(start(['upgrade-db', '--to', ordered[i]!.revision, '--lock-timeout', '60', '--json'], env()), holder)
+    const r = await crashDuring(
+      start(['upgrade-db', '--to', ordered[i]!.revision, '--lock-timeout', '60', '--json'], env()),
+      holder,
+    )
     expect(r.code, r.stdout + r.stderr).toBe(7)
     expect(r.json.error.code).toBe('PARTIAL')
     expect(r.json.error.message).toContain(ordered[i]!.revision)
@@ -127,10 +144,14 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
     expect(up.code, up.stdout + up.stderr).toBe(0)
     const storage = join(work, 'storage')
     mkdirSync(storage, { recursive: true })
-    const tenants = await seedTenants(pgSink(admin), async (p, pem) => {
-      mkdirSync(dirname(join(storage, p)), { recursive: true })
-      writeFileSync(join(storage, p), pem)
-    }, { count: 2 })
+    const tenants = await seedTenants(
+      pgSink(admin),
+      async (p, pem) => {
+        mkdirSync(dirname(join(storage, p)), { recursive: true })
+        writeFileSync(join(storage, p), pem)
+      },
+      { count: 2 },
+    )
     const second = [...tenants].sort((a, b) => (a.id < b.id ? -1 : 1))[1]!
     const holder = await pgS.client()
     await holder.query('begin')
@@ -150,8 +171,16 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
     const holder = await pgS.client()
     await holder.query('begin')
     await holder.query('select id from tenants where id = $1 for update', [t[0].id])
-    const e = env({ STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: join(work, 'storage'), EDITION: 'SELF_HOSTED' })
-    const child = spawn(process.execPath, [BIN, 'encryption', 'rotate', '--yes', '--lock-timeout', '3'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...e }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const e = env({
+      STORAGE_TYPE: 'opendal',
+      OPENDAL_SCHEME: 'fs',
+      OPENDAL_FS_ROOT: join(work, 'storage'),
+      EDITION: 'SELF_HOSTED',
+    })
+    const child = spawn(process.execPath, [BIN, 'encryption', 'rotate', '--yes', '--lock-timeout', '3'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...e },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
     let out = ''
@@ -170,7 +199,8 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
     await holder.query('commit')
     await holder.end()
     await sleep(300)
-    const after = (await admin.query('select encrypt_public_key from tenants where id = $1', [t[0].id])).rows[0].encrypt_public_key
+    const after = (await admin.query('select encrypt_public_key from tenants where id = $1', [t[0].id])).rows[0]
+      .encrypt_public_key
     expect(after).toBe(t[0].encrypt_public_key)
     expect(audits().at(-1)).toMatchObject({ command: 'encryption:rotate', exitCode: 130 })
   }, 60_000)
@@ -185,7 +215,10 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
     const holder = await pgS.client()
     await holder.query('begin')
     await holder.query('select id from accounts where id = $1 for update', [acc])
-    const r = await crashDuring(start(['reset-password', '--email', 'crash@example.com', '--generate', '--lock-timeout', '60'], env()), holder)
+    const r = await crashDuring(
+      start(['reset-password', '--email', 'crash@example.com', '--generate', '--lock-timeout', '60'], env()),
+      holder,
+    )
     expect(r.code, r.stderr).toBe(5)
     expect(r.stdout).not.toContain('Generated password')
     noStack(r)

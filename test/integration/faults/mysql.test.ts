@@ -54,9 +54,16 @@ afterAll(async () => {
 
 describe('MariaDB: lock wait and interrupt', () => {
   it('every session gets the lock and statement timeouts (MariaDB: max_statement_time in seconds)', async () => {
-    const rt = new Runtime(loadConfig({ env: env(), noDotenv: true, cwd: tmpdir() }), { lockTimeoutMs: 7000, statementTimeoutMs: 45_000 })
+    const rt = new Runtime(loadConfig({ env: env(), noDotenv: true, cwd: tmpdir() }), {
+      lockTimeoutMs: 7000,
+      statementTimeoutMs: 45_000,
+    })
     const db = await rt.db()
-    const v = await sql<{ l: number; w: number; m: number }>`select @@innodb_lock_wait_timeout as l, @@lock_wait_timeout as w, @@max_statement_time as m`.execute(db.kysely)
+    const v = await sql<{
+      l: number
+      w: number
+      m: number
+    }>`select @@innodb_lock_wait_timeout as l, @@lock_wait_timeout as w, @@max_statement_time as m`.execute(db.kysely)
     expect(v.rows[0]).toMatchObject({ l: 7, w: 7 })
     expect(Number(v.rows[0]!.m)).toBe(45)
     await rt.close()
@@ -66,7 +73,10 @@ describe('MariaDB: lock wait and interrupt', () => {
     const before = await stored()
     const h = await holdRow()
     const t0 = Date.now()
-    const res = await runCli(['reset-password', '--email', a.email, '--password-stdin', '--lock-timeout', '1', '--json'], { env: env(), input: 'Another-pass-123\n' })
+    const res = await runCli(
+      ['reset-password', '--email', a.email, '--password-stdin', '--lock-timeout', '1', '--json'],
+      { env: env(), input: 'Another-pass-123\n' },
+    )
     const ms = Date.now() - t0
     await h.query('rollback')
     await h.end()
@@ -80,19 +90,28 @@ describe('MariaDB: lock wait and interrupt', () => {
   it('SIGINT during the lock wait: KILL QUERY, exit 130, nothing committed after the lock is released', async () => {
     const before = await stored()
     const h = await holdRow()
-    const child = spawn(process.execPath, [BIN, 'reset-password', '--email', a.email, '--password-stdin', '--lock-timeout', '60'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env() },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+    const child = spawn(
+      process.execPath,
+      [BIN, 'reset-password', '--email', a.email, '--password-stdin', '--lock-timeout', '60'],
+      {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env() },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    )
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
     child.stdin.end('Another-pass-123\n')
-    const done = new Promise<CliResult>((res) => child.on('close', (code) => res({ code: code ?? 1, stdout: '', stderr })))
+    const done = new Promise<CliResult>((res) =>
+      child.on('close', (code) => res({ code: code ?? 1, stdout: '', stderr })),
+    )
     // wait until the UPDATE waits for the row lock
     const probe = await mysql.createConnection({ ...MYSQL })
     let waiting = false
     for (let i = 0; i < 150 && !waiting; i++) {
-      const [rows] = await probe.query("select count(*) as n from information_schema.processlist where db = ? and info like 'update%accounts%'", [s.name])
+      const [rows] = await probe.query(
+        "select count(*) as n from information_schema.processlist where db = ? and info like 'update%accounts%'",
+        [s.name],
+      )
       waiting = Number((rows as Array<{ n: number }>)[0]!.n) > 0
       if (!waiting) await sleep(100)
     }
@@ -104,7 +123,10 @@ describe('MariaDB: lock wait and interrupt', () => {
     expect(Date.now() - t0).toBeLessThan(3_000)
     expect(res.stderr).toMatch(/Interrupted .*nothing was written/)
     await sleep(200)
-    const [left] = await probe.query("select count(*) as n from information_schema.processlist where db = ? and info like 'update%accounts%'", [s.name])
+    const [left] = await probe.query(
+      "select count(*) as n from information_schema.processlist where db = ? and info like 'update%accounts%'",
+      [s.name],
+    )
     expect(Number((left as Array<{ n: number }>)[0]!.n)).toBe(0)
     await probe.end()
     await h.query('commit')

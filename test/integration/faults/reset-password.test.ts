@@ -21,13 +21,24 @@ let admin: pg.Client
 let auditFile: string
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-const env = (extra: Record<string, string> = {}) => ({ ...pgS.env, ...rds.env, DIFY_OPS_AUDIT_LOG: auditFile, DIFY_OPS_COMMAND_TIMEOUT: '2', ...extra })
+const env = (extra: Record<string, string> = {}) => ({
+  ...pgS.env,
+  ...rds.env,
+  DIFY_OPS_AUDIT_LOG: auditFile,
+  DIFY_OPS_COMMAND_TIMEOUT: '2',
+  ...extra,
+})
 
 function pgSeed(c: pg.Client): SeedDb {
   return {
     async query(text, params = []) {
       let i = 0
-      return (await c.query(text.replace(/\?/g, () => `$${++i}`), params)).rows
+      return (
+        await c.query(
+          text.replace(/\?/g, () => `$${++i}`),
+          params,
+        )
+      ).rows
     },
     close: () => c.end(),
   }
@@ -42,12 +53,19 @@ async function stored(id: string): Promise<string> {
 
 function audits(): Array<{ command: string; exitCode: number; outcome: string }> {
   if (!existsSync(auditFile)) return []
-  return readFileSync(auditFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  return readFileSync(auditFile, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
 }
 
 /** The CLI as a child we can signal; resolves with its result and how long it ran. */
 function start(args: string[], e: Record<string, string>, input = '') {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...e }, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...e },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
@@ -72,7 +90,9 @@ function start(args: string[], e: Record<string, string>, input = '') {
 /** Wait until a dify-ops session waits on a lock (the CLI is blocked in its UPDATE). */
 async function waitForLockWait(): Promise<void> {
   for (let i = 0; i < 150; i++) {
-    const r = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'dify-ops' and wait_event_type = 'Lock'")
+    const r = await admin.query(
+      "select count(*)::int as n from pg_stat_activity where application_name = 'dify-ops' and wait_event_type = 'Lock'",
+    )
     if (r.rows[0].n > 0) return
     await sleep(100)
   }
@@ -116,7 +136,10 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
     const before = await stored(a.id)
     const h = await holdRow(a.id)
     const t0 = Date.now()
-    const r = await runCli(['reset-password', '--email', a.email, '--password-stdin', '--lock-timeout', '1', '--json'], { env: env(), input: 'Another-pass-123\n' })
+    const r = await runCli(
+      ['reset-password', '--email', a.email, '--password-stdin', '--lock-timeout', '1', '--json'],
+      { env: env(), input: 'Another-pass-123\n' },
+    )
     const ms = Date.now() - t0
     await h.query('rollback')
     await h.end()
@@ -132,7 +155,10 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
   it('the default lock timeout (5 s) applies without the flag', async () => {
     const h = await holdRow(a.id)
     const t0 = Date.now()
-    const r = await runCli(['reset-password', '--email', a.email, '--password-stdin', '--json'], { env: env(), input: 'Another-pass-123\n' })
+    const r = await runCli(['reset-password', '--email', a.email, '--password-stdin', '--json'], {
+      env: env(),
+      input: 'Another-pass-123\n',
+    })
     const ms = Date.now() - t0
     await h.query('rollback')
     await h.end()
@@ -145,7 +171,18 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
     it(`SIGINT during the lock wait${generate ? ' (--generate)' : ''}: 130 with a message, cancelled on the server, nothing committed after the lock is released, audit line`, async () => {
       const before = await stored(a.id)
       const h = await holdRow(a.id)
-      const run = start(['reset-password', '--email', a.email, ...(generate ? ['--generate'] : ['--password-stdin']), '--lock-timeout', '60'], env(), 'Another-pass-123\n')
+      const run = start(
+        [
+          'reset-password',
+          '--email',
+          a.email,
+          ...(generate ? ['--generate'] : ['--password-stdin']),
+          '--lock-timeout',
+          '60',
+        ],
+        env(),
+        'Another-pass-123\n',
+      )
       await waitForLockWait()
       const t0 = Date.now()
       run.child.kill('SIGINT')
@@ -157,7 +194,9 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
       if (generate) expect(r.stdout).not.toContain('Generated password')
       // the server no longer runs the UPDATE: releasing the lock commits nothing
       await sleep(200)
-      const waiting = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'dify-ops' and state <> 'idle'")
+      const waiting = await admin.query(
+        "select count(*)::int as n from pg_stat_activity where application_name = 'dify-ops' and state <> 'idle'",
+      )
       expect(waiting.rows[0].n).toBe(0)
       await h.query('commit')
       await h.end()
@@ -183,7 +222,11 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
   it('Redis frozen (SIGSTOP) after the password changed: exit 7 with the report within DIFY_OPS_COMMAND_TIMEOUT, audit line in the file', async () => {
     const before = await stored(a.id)
     const h = await holdRow(a.id)
-    const run = start(['reset-password', '--email', a.email, '--password-stdin', '--lock-timeout', '60', '--json'], env(), 'Frozen-redis-123\n')
+    const run = start(
+      ['reset-password', '--email', a.email, '--password-stdin', '--lock-timeout', '60', '--json'],
+      env(),
+      'Frozen-redis-123\n',
+    )
     await waitForLockWait()
     rds.freeze()
     try {
@@ -205,7 +248,7 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
     expect(audits().at(-1)).toMatchObject({ command: 'reset-password', exitCode: 7, outcome: 'partial' })
   })
 
-  it('REDIS_DB beyond the server\'s databases: exit 4 naming REDIS_DB, DB 0 untouched', async () => {
+  it("REDIS_DB beyond the server's databases: exit 4 naming REDIS_DB, DB 0 untouched", async () => {
     const r0 = await rds.client(0)
     await r0.set('login_error_rate_limit:locked@example.com', '3')
     const r = await runCli(['account', 'unlock', 'locked@example.com', '--json'], { env: env({ REDIS_DB: '99' }) })
@@ -214,14 +257,20 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
     expect(r.json.error.details.variable).toBe('REDIS_DB')
     expect(await r0.get('login_error_rate_limit:locked@example.com')).toBe('3')
     expect(await r0.exists('dify_ops:audit')).toBeGreaterThanOrEqual(0)
-    const b = await runCli(['queue', 'list', '--no-workers', '--json'], { env: env({ CELERY_BROKER_URL: `redis://127.0.0.1:${rds.port}/99` }) })
+    const b = await runCli(['queue', 'list', '--no-workers', '--json'], {
+      env: env({ CELERY_BROKER_URL: `redis://127.0.0.1:${rds.port}/99` }),
+    })
     expect(b.code, b.stdout + b.stderr).toBe(4)
     expect(b.json.error.message).toContain('CELERY_BROKER_URL')
   })
 
   it('PostgreSQL stopped with -m immediate during the UPDATE: exit 5, no stack trace, audit line (file and Redis)', async () => {
     const h = await holdRow(a.id)
-    const run = start(['reset-password', '--email', a.email, '--password-stdin', '--lock-timeout', '60'], env(), 'Crashed-pg-1234\n')
+    const run = start(
+      ['reset-password', '--email', a.email, '--password-stdin', '--lock-timeout', '60'],
+      env(),
+      'Crashed-pg-1234\n',
+    )
     await waitForLockWait()
     const r0 = await rds.client(0)
     const streamBefore = await r0.xlen('dify_ops:audit')

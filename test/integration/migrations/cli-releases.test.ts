@@ -27,7 +27,9 @@ async function fingerprint(s: Scratch): Promise<string> {
   try {
     const schema = await introspectSchema(db, { includeAlembicVersion: true } as never)
     const v = await sql.raw('select version_num from alembic_version').execute(db.kysely)
-    const tables = await sql.raw("select table_name from information_schema.tables where table_schema = current_schema() order by 1").execute(db.kysely)
+    const tables = await sql
+      .raw('select table_name from information_schema.tables where table_schema = current_schema() order by 1')
+      .execute(db.kysely)
     return JSON.stringify([schema, v.rows, tables.rows])
   } finally {
     await db.close()
@@ -46,8 +48,12 @@ describe('dify upgrade-db / db status / db verify on older releases (CLI)', () =
     expect(r.json.pending[0].revision).toBe('6a9f914f656c')
     expect(r.json.pending.map((p: { revision: string }) => p.revision)).toContain('d57accd375ae')
     const effects = r.json.dataEffects as { revision: string; rows: number | null; backupTable: string | null }[]
-    expect(effects.map((e) => e.revision)).toEqual(expect.arrayContaining(['0ab65e1cc7fa', 'e8446f481c1e', '0e154742a5fa', 'ae662b25d9bc', '669ffd70119c']))
-    expect(effects.find((e) => e.revision === '0ab65e1cc7fa')).toMatchObject({ backupTable: 'dify_ops_backup_0ab65e1cc7fa_workflow_runs' })
+    expect(effects.map((e) => e.revision)).toEqual(
+      expect.arrayContaining(['0ab65e1cc7fa', 'e8446f481c1e', '0e154742a5fa', 'ae662b25d9bc', '669ffd70119c']),
+    )
+    expect(effects.find((e) => e.revision === '0ab65e1cc7fa')).toMatchObject({
+      backupTable: 'dify_ops_backup_0ab65e1cc7fa_workflow_runs',
+    })
     expect(typeof effects.find((e) => e.revision === 'e8446f481c1e')!.rows).toBe('number')
     expect(r.json.schema).toMatchObject({ checked: true, differences: [] })
     const human = await runCli(['upgrade-db', '--dry-run', '--to', '788d3099ae3a'], { env: await env(s) })
@@ -60,11 +66,15 @@ describe('dify upgrade-db / db status / db verify on older releases (CLI)', () =
     scratches.push(s)
     await loadRelease(s, 'postgres', '1.6.0')
     const db = await openScratchDb(s.env)
-    await sql.raw(REVISION_LIST.find((x) => x.revision === '71f5020c6470')!.statements('postgres')[0]!.sql).execute(db.kysely)
+    await sql
+      .raw(REVISION_LIST.find((x) => x.revision === '71f5020c6470')!.statements('postgres')[0]!.sql)
+      .execute(db.kysely)
     await db.close()
     const st = await runCli(['db', 'status'], { env: await env(s) })
     expect(st.code).toBe(0)
-    expect(st.stdout).toContain('table tool_oauth_system_clients exists but is not expected (pending revision 71f5020c6470 creates it)')
+    expect(st.stdout).toContain(
+      'table tool_oauth_system_clients exists but is not expected (pending revision 71f5020c6470 creates it)',
+    )
     expect(st.stdout).toContain('DROP TABLE tool_oauth_system_clients;')
     const v = await runCli(['db', 'verify', '--json'], { env: await env(s) })
     expect(v.code).toBe(8)

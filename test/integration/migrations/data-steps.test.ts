@@ -27,28 +27,57 @@ describe('data steps', () => {
     const db = await openScratchDb(s.env)
     try {
       const t = '6f0c1b5e-0000-4000-8000-000000000001'
-      await q(db, `insert into providers (id, tenant_id, provider_name, encrypted_config, created_at, updated_at) values
+      await q(
+        db,
+        `insert into providers (id, tenant_id, provider_name, encrypted_config, created_at, updated_at) values
         ('00000000-0000-4000-8000-00000000000a', '${t}', 'openai', '{"openai_api_key":"HYBRID:abc"}', '2025-01-02 03:04:05', '2025-02-03 04:05:06'),
         ('00000000-0000-4000-8000-00000000000b', '${t}', 'anthropic', E' \\t\\n ', now(), now()),
-        ('00000000-0000-4000-8000-00000000000c', '${t}', 'cohere', null, now(), now())`)
-      await q(db, `insert into provider_models (id, tenant_id, provider_name, model_name, model_type, encrypted_config, created_at, updated_at) values
+        ('00000000-0000-4000-8000-00000000000c', '${t}', 'cohere', null, now(), now())`,
+      )
+      await q(
+        db,
+        `insert into provider_models (id, tenant_id, provider_name, model_name, model_type, encrypted_config, created_at, updated_at) values
         ('00000000-0000-4000-8000-00000000001a', '${t}', 'openai', 'gpt-4o', 'llm', '{"k":"v"}', '2025-01-02 03:04:05', '2025-01-02 03:04:05'),
-        ('00000000-0000-4000-8000-00000000001b', '${t}', 'openai', 'gpt-4', 'llm', '', now(), now())`)
+        ('00000000-0000-4000-8000-00000000001b', '${t}', 'openai', 'gpt-4', 'llm', '', now(), now())`,
+      )
       const st = await dbStatus({ db: async () => db, database: s.name }, { to: '0e154742a5fa', autoDirs: [] })
       const eff = st.dataEffects.filter((e) => e.revision === 'e8446f481c1e')
       expect(eff.map((e) => e.rows)).toEqual([1, 1]) // one moved, one blank dropped
       await upgradeDb({ db: async () => db, database: s.name }, { to: '0e154742a5fa', autoDirs: [] })
-      const creds = await q(db, 'select c.*, p.id as pid from provider_credentials c join providers p on p.credential_id = c.id')
+      const creds = await q(
+        db,
+        'select c.*, p.id as pid from provider_credentials c join providers p on p.credential_id = c.id',
+      )
       expect(creds).toHaveLength(1)
-      expect(creds[0]).toMatchObject({ pid: '00000000-0000-4000-8000-00000000000a', tenant_id: t, provider_name: 'openai', credential_name: 'API_KEY1', encrypted_config: '{"openai_api_key":"HYBRID:abc"}' })
+      expect(creds[0]).toMatchObject({
+        pid: '00000000-0000-4000-8000-00000000000a',
+        tenant_id: t,
+        provider_name: 'openai',
+        credential_name: 'API_KEY1',
+        encrypted_config: '{"openai_api_key":"HYBRID:abc"}',
+      })
       expect(new Date(creds[0].created_at).toISOString()).toBe('2025-01-02T03:04:05.000Z')
       expect(new Date(creds[0].updated_at).toISOString()).toBe('2025-02-03T04:05:06.000Z')
       expect(creds[0].id.slice(14, 15)).toBe('7') // a uuidv7, as Dify's uuidv7()
       expect(await q(db, 'select count(*)::int as n from providers where credential_id is null')).toEqual([{ n: 2 }])
-      const mc = await q(db, 'select c.*, m.id as mid from provider_model_credentials c join provider_models m on m.credential_id = c.id')
+      const mc = await q(
+        db,
+        'select c.*, m.id as mid from provider_model_credentials c join provider_models m on m.credential_id = c.id',
+      )
       expect(mc).toHaveLength(1)
-      expect(mc[0]).toMatchObject({ mid: '00000000-0000-4000-8000-00000000001a', model_name: 'gpt-4o', model_type: 'llm', credential_name: 'API_KEY1', encrypted_config: '{"k":"v"}' })
-      expect(await q(db, "select count(*)::int as n from information_schema.columns where table_name in ('providers','provider_models') and column_name = 'encrypted_config'")).toEqual([{ n: 0 }])
+      expect(mc[0]).toMatchObject({
+        mid: '00000000-0000-4000-8000-00000000001a',
+        model_name: 'gpt-4o',
+        model_type: 'llm',
+        credential_name: 'API_KEY1',
+        encrypted_config: '{"k":"v"}',
+      })
+      expect(
+        await q(
+          db,
+          "select count(*)::int as n from information_schema.columns where table_name in ('providers','provider_models') and column_name = 'encrypted_config'",
+        ),
+      ).toEqual([{ n: 0 }])
     } finally {
       await db.close()
     }
@@ -61,15 +90,31 @@ describe('data steps', () => {
     const db = await openScratchDb(s.env)
     try {
       const u = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`
-      await q(db, `insert into workflow_runs (id, tenant_id, app_id, sequence_number, workflow_id, type, triggered_from, version, graph, inputs, status, created_by_role, created_by)
-        values ('${u(1)}', '${u(9)}', '${u(8)}', 7, '${u(7)}', 'workflow', 'debugging', 'draft', '{}', '{}', 'succeeded', 'account', '${u(6)}')`)
+      await q(
+        db,
+        `insert into workflow_runs (id, tenant_id, app_id, sequence_number, workflow_id, type, triggered_from, version, graph, inputs, status, created_by_role, created_by)
+        values ('${u(1)}', '${u(9)}', '${u(8)}', 7, '${u(7)}', 'workflow', 'debugging', 'draft', '{}', '{}', 'succeeded', 'account', '${u(6)}')`,
+      )
       const st = await dbStatus({ db: async () => db, database: s.name }, { to: '0ab65e1cc7fa', autoDirs: [] })
-      expect(st.dataEffects).toEqual([expect.objectContaining({ revision: '0ab65e1cc7fa', rows: 1, backupTable: 'dify_ops_backup_0ab65e1cc7fa_workflow_runs' })])
+      expect(st.dataEffects).toEqual([
+        expect.objectContaining({
+          revision: '0ab65e1cc7fa',
+          rows: 1,
+          backupTable: 'dify_ops_backup_0ab65e1cc7fa_workflow_runs',
+        }),
+      ])
       await upgradeDb({ db: async () => db, database: s.name }, { to: 'cf7c38a32b2d', autoDirs: [] })
-      expect(await q(db, 'select id, sequence_number from dify_ops_backup_0ab65e1cc7fa_workflow_runs')).toEqual([{ id: u(1), sequence_number: 7 }])
-      await q(db, `insert into providers (id, tenant_id, provider_name, credential_status) values ('${u(2)}', '${u(9)}', 'openai', 'removed')`)
+      expect(await q(db, 'select id, sequence_number from dify_ops_backup_0ab65e1cc7fa_workflow_runs')).toEqual([
+        { id: u(1), sequence_number: 7 },
+      ])
+      await q(
+        db,
+        `insert into providers (id, tenant_id, provider_name, credential_status) values ('${u(2)}', '${u(9)}', 'openai', 'removed')`,
+      )
       await upgradeDb({ db: async () => db, database: s.name }, { to: '669ffd70119c', autoDirs: [] })
-      expect(await q(db, 'select id, credential_status from dify_ops_backup_669ffd70119c_providers')).toEqual([{ id: u(2), credential_status: 'removed' }])
+      expect(await q(db, 'select id, credential_status from dify_ops_backup_669ffd70119c_providers')).toEqual([
+        { id: u(2), credential_status: 'removed' },
+      ])
     } finally {
       await db.close()
     }

@@ -32,7 +32,17 @@ describe('upgrade locks (real Redis, real PostgreSQL)', () => {
     scratches.push(s)
     const db = await s.open()
     handles.push(db)
-    return { s, db, deps: (o: Parameters<typeof synthRegistry>[0] = {}, withRedis = true) => ({ db: async () => db, redis: withRedis ? async () => opened : undefined, database: s.name, revisions: synthRegistry(o), lockKeyPrefix: redis.prefix }) }
+    return {
+      s,
+      db,
+      deps: (o: Parameters<typeof synthRegistry>[0] = {}, withRedis = true) => ({
+        db: async () => db,
+        redis: withRedis ? async () => opened : undefined,
+        database: s.name,
+        revisions: synthRegistry(o),
+        lockKeyPrefix: redis.prefix,
+      }),
+    }
   }
 
   it('takes the lock exactly as Dify does: SET NX PX 60000 with a 32-hex token; releases by compare-and-delete', async () => {
@@ -71,7 +81,7 @@ describe('upgrade locks (real Redis, real PostgreSQL)', () => {
     await redis.client.del(lockKey)
   })
 
-  it('waits for a held lock, then migrates (showing the holder\'s TTL)', async () => {
+  it("waits for a held lock, then migrates (showing the holder's TTL)", async () => {
     const { db, deps } = await fresh('wait')
     await redis.client.set(lockKey, 'dify-api-1', 'PX', 1200) // a Dify holder that finishes (expires) soon
     const events: RunEvent[] = []
@@ -125,7 +135,11 @@ describe('upgrade locks (real Redis, real PostgreSQL)', () => {
 
   it('the database lock serialises runs without Redis', async () => {
     const { db, deps } = await fresh('dblock')
-    const runs = await Promise.all([0, 1, 2].map(() => upgradeDb(deps({ slow: { revision: '03ea244985ce', seconds: 0.3 } }, false), { autoDirs: [], pollMs: 50 })))
+    const runs = await Promise.all(
+      [0, 1, 2].map(() =>
+        upgradeDb(deps({ slow: { revision: '03ea244985ce', seconds: 0.3 } }, false), { autoDirs: [], pollMs: 50 }),
+      ),
+    )
     expect(runs.filter((r) => r.status === 'upgraded').length).toBe(1)
     expect(runs.filter((r) => r.status === 'up-to-date').length).toBe(2)
     expect(await versionsOf(db)).toEqual([SYNTH_HEAD])
@@ -136,7 +150,11 @@ describe('upgrade locks (real Redis, real PostgreSQL)', () => {
     scratches.push(s)
     const db = await s.open()
     handles.push(db)
-    const d = { db: async () => db, database: s.name, revisions: synthRegistry({ slow: { revision: '03ea244985ce', seconds: 0.3 } }) }
+    const d = {
+      db: async () => db,
+      database: s.name,
+      revisions: synthRegistry({ slow: { revision: '03ea244985ce', seconds: 0.3 } }),
+    }
     const runs = await Promise.all([0, 1].map(() => upgradeDb(d, { autoDirs: [], pollMs: 50 })))
     expect(runs.map((r) => r.status).sort()).toEqual(['up-to-date', 'upgraded'])
     expect(await versionsOf(db)).toEqual([SYNTH_HEAD])
@@ -145,18 +163,26 @@ describe('upgrade locks (real Redis, real PostgreSQL)', () => {
   it('Redis unreachable: warns and continues with the database lock', async () => {
     const { db, deps } = await fresh('noredis')
     const events: RunEvent[] = []
-    const d = { ...deps(), redis: () => Promise.reject(new Error('Cannot connect to Redis at 127.0.0.1:1: connection refused.')) }
+    const d = {
+      ...deps(),
+      redis: () => Promise.reject(new Error('Cannot connect to Redis at 127.0.0.1:1: connection refused.')),
+    }
     const r = await upgradeDb(d, { autoDirs: [], onEvent: (e) => events.push(e) })
     expect(r.status).toBe('upgraded')
     expect(r.locks.redis).toBe('unavailable')
-    expect(events.find((e) => e.type === 'warn')).toMatchObject({ message: expect.stringContaining('database lock only') })
+    expect(events.find((e) => e.type === 'warn')).toMatchObject({
+      message: expect.stringContaining('database lock only'),
+    })
     expect(await versionsOf(db)).toEqual([SYNTH_HEAD])
   })
 
   it('an interrupt (SIGINT) stops after the current revision and releases the locks; while waiting it stops at once', async () => {
     const { db, deps } = await fresh('sigint')
     const ac = new AbortController()
-    const run = upgradeDb(deps({ slow: { revision: '03ea244985ce', seconds: 0.8 } }), { autoDirs: [], signal: ac.signal })
+    const run = upgradeDb(deps({ slow: { revision: '03ea244985ce', seconds: 0.8 } }), {
+      autoDirs: [],
+      signal: ac.signal,
+    })
     await sleep(400)
     ac.abort()
     const e = await run.catch((x) => x)
@@ -179,7 +205,10 @@ describe('upgrade locks (real Redis, real PostgreSQL)', () => {
 
   it('a lock lost during the run stops after the current revision with an error', async () => {
     const { db, deps } = await fresh('lost')
-    const run = upgradeDb(deps({ slow: { revision: '03ea244985ce', seconds: 1 } }), { autoDirs: [], redisLock: { ttlMs: 3000, renewEveryMs: 100 } })
+    const run = upgradeDb(deps({ slow: { revision: '03ea244985ce', seconds: 1 } }), {
+      autoDirs: [],
+      redisLock: { ttlMs: 3000, renewEveryMs: 100 },
+    })
     await sleep(500)
     await clearRedisLock(redis.client, redis.prefix) // an operator ran `db lock clear` while we migrate
     const e = await run.catch((x) => x)

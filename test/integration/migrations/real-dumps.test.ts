@@ -21,7 +21,10 @@ afterAll(async () => {
 
 const q = async <T = Record<string, unknown>>(db: Db, text: string) => (await sql.raw<T>(text).execute(db.kysely)).rows
 async function counts(db: Db): Promise<Record<string, number>> {
-  const tables = await q<{ t: string }>(db, "select table_name as t from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1")
+  const tables = await q<{ t: string }>(
+    db,
+    "select table_name as t from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1",
+  )
   const out: Record<string, number> = {}
   for (const { t } of tables) out[t] = Number((await q<{ n: string }>(db, `select count(*) as n from "${t}"`))[0]!.n)
   return out
@@ -36,14 +39,29 @@ describe.each(Object.keys(REAL_DUMPS).filter((n) => n !== 'dify-1.14.0'))('real 
     await loadRealDump(s, name)
     const db = await openScratchDb(s.env)
     try {
-      expect((await q<{ version_num: string }>(db, 'select version_num from alembic_version'))[0]!.version_num).toBe(REAL_DUMPS[name]!.head)
+      expect((await q<{ version_num: string }>(db, 'select version_num from alembic_version'))[0]!.version_num).toBe(
+        REAL_DUMPS[name]!.head,
+      )
       const before = await counts(db)
       expect(Object.values(before).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
-      const providers = Number((await q<{ n: string }>(db, `select count(*) as n from providers where ${NOT_BLANK}`))[0]!.n)
-      const models = Number((await q<{ n: string }>(db, `select count(*) as n from provider_models where ${NOT_BLANK}`))[0]!.n)
+      const providers = Number(
+        (await q<{ n: string }>(db, `select count(*) as n from providers where ${NOT_BLANK}`))[0]!.n,
+      )
+      const models = Number(
+        (await q<{ n: string }>(db, `select count(*) as n from provider_models where ${NOT_BLANK}`))[0]!.n,
+      )
       const hasSeq = name === 'dify-1.1.x' // 0ab65e1cc7fa (1.5.0) dropped the column: only the older dump has it
-      const seqRuns = hasSeq ? Number((await q<{ n: string }>(db, 'select count(*) as n from workflow_runs where sequence_number is not null'))[0]!.n) : 0
-      const configs = await q<{ id: string; encrypted_config: string }>(db, `select id, encrypted_config from providers where ${NOT_BLANK} order by id`)
+      const seqRuns = hasSeq
+        ? Number(
+            (
+              await q<{ n: string }>(db, 'select count(*) as n from workflow_runs where sequence_number is not null')
+            )[0]!.n,
+          )
+        : 0
+      const configs = await q<{ id: string; encrypted_config: string }>(
+        db,
+        `select id, encrypted_config from providers where ${NOT_BLANK} order by id`,
+      )
 
       const r = await upgradeDb({ db: async () => db, database: s.name }, { to: TARGET, autoDirs: [] })
       expect(r.status).toBe('upgraded')

@@ -18,7 +18,12 @@ import type { SqlDialect } from '../../../src/migrations/types.js'
 const HEAD = 'd9e8f7a6b5c4'
 const MYSQL_BROKEN = ['1.11.3', '1.11.4', '1.12.0', '1.12.1']
 const inWindow = (dialect: SqlDialect) =>
-  ORACLE_RELEASES.filter((r) => compareVersions(r.release, '1.11.0') >= 0 && compareVersions(r.release, '1.15.0') <= 0 && r.dialects.includes(dialect))
+  ORACLE_RELEASES.filter(
+    (r) =>
+      compareVersions(r.release, '1.11.0') >= 0 &&
+      compareVersions(r.release, '1.15.0') <= 0 &&
+      r.dialects.includes(dialect),
+  )
     .map((r) => r.release)
     .filter((r) => dialect === 'postgres' || !MYSQL_BROKEN.includes(r))
 
@@ -56,7 +61,9 @@ async function scratch(dialect: SqlDialect, tag: string): Promise<Scratch> {
 async function schemaAndVersion(s: Scratch) {
   const db = await openScratchDb(s.env)
   try {
-    const versions = ((await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows as { version_num: string }[]).map((r) => r.version_num)
+    const versions = (
+      (await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows as { version_num: string }[]
+    ).map((r) => r.version_num)
     return { schema: await introspectSchema(db), versions }
   } finally {
     await db.close()
@@ -64,23 +71,33 @@ async function schemaAndVersion(s: Scratch) {
 }
 
 describe.each(['postgres', 'mysql'] as const)('dify upgrade-db from every release on %s', (dialect) => {
-  it.concurrent.each(inWindow(dialect))('Dify %s → head equals Dify\'s own upgrade', (release) => limited(async () => {
-    const s = await scratch(dialect, `rel${release}`)
-    await loadRelease(s, dialect, release)
-    const r = await runCli(['upgrade-db', '--json'], { env: { ...s.env, ...redis.env }, timeoutMs: 600_000 })
-    expect(r.code, r.stderr).toBe(0)
-    expect(r.json.status).toBe(release === '1.15.0' ? 'up-to-date' : 'upgraded')
-    const got = await schemaAndVersion(s)
-    expect(got.versions).toEqual([HEAD])
-    expect(diffSchemas(await expectedAfterUpgrade(dialect, release), got.schema, ['dify', 'dify-ops'])).toEqual([])
-  }), 1_800_000)
+  it.concurrent.each(inWindow(dialect))(
+    "Dify %s → head equals Dify's own upgrade",
+    (release) =>
+      limited(async () => {
+        const s = await scratch(dialect, `rel${release}`)
+        await loadRelease(s, dialect, release)
+        const r = await runCli(['upgrade-db', '--json'], { env: { ...s.env, ...redis.env }, timeoutMs: 600_000 })
+        expect(r.code, r.stderr).toBe(0)
+        expect(r.json.status).toBe(release === '1.15.0' ? 'up-to-date' : 'upgraded')
+        const got = await schemaAndVersion(s)
+        expect(got.versions).toEqual([HEAD])
+        expect(diffSchemas(await expectedAfterUpgrade(dialect, release), got.schema, ['dify', 'dify-ops'])).toEqual([])
+      }),
+    1_800_000,
+  )
 
-  it.concurrent('a fresh database → head equals a fresh Dify 1.15.0', () => limited(async () => {
-    const s = await scratch(dialect, 'relfresh')
-    const r = await runCli(['upgrade-db', '--json'], { env: { ...s.env, ...redis.env }, timeoutMs: 600_000 })
-    expect(r.code, r.stderr).toBe(0)
-    const got = await schemaAndVersion(s)
-    expect(got.versions).toEqual([HEAD])
-    expect(diffSchemas(await releaseSchema(dialect, '1.15.0'), got.schema, ['dify 1.15.0', 'dify-ops'])).toEqual([])
-  }), 1_800_000)
+  it.concurrent(
+    'a fresh database → head equals a fresh Dify 1.15.0',
+    () =>
+      limited(async () => {
+        const s = await scratch(dialect, 'relfresh')
+        const r = await runCli(['upgrade-db', '--json'], { env: { ...s.env, ...redis.env }, timeoutMs: 600_000 })
+        expect(r.code, r.stderr).toBe(0)
+        const got = await schemaAndVersion(s)
+        expect(got.versions).toEqual([HEAD])
+        expect(diffSchemas(await releaseSchema(dialect, '1.15.0'), got.schema, ['dify 1.15.0', 'dify-ops'])).toEqual([])
+      }),
+    1_800_000,
+  )
 })

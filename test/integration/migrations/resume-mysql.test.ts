@@ -30,7 +30,8 @@ let db: Db
 let before: string
 let after: string
 const deps = () => ({ db: async () => db, database: s.name })
-const run = (opts: { afterStatement?: (r: string, i: number) => void; onEvent?: (e: RunEvent) => void } = {}) => upgradeDb(deps(), { autoDirs: [], to: REV, ...opts })
+const run = (opts: { afterStatement?: (r: string, i: number) => void; onEvent?: (e: RunEvent) => void } = {}) =>
+  upgradeDb(deps(), { autoDirs: [], to: REV, ...opts })
 
 /** Back to DOWN, by hand (test only). */
 async function undo(): Promise<void> {
@@ -77,7 +78,12 @@ describe('MariaDB: resuming a revision that stopped in the middle', { timeout: 3
       const r = await run({ onEvent: (e) => events.push(e) })
       expect(r.status).toBe('upgraded')
       expect(r.applied).toEqual([expect.objectContaining({ revision: REV, statements: 7, alreadyApplied: k })])
-      expect(events).toContainEqual({ type: 'warn', message: expect.stringContaining(`its first ${k} of 7 statement(s) are already in the schema; running the remaining ${7 - k}`) })
+      expect(events).toContainEqual({
+        type: 'warn',
+        message: expect.stringContaining(
+          `its first ${k} of 7 statement(s) are already in the schema; running the remaining ${7 - k}`,
+        ),
+      })
       expect(await schemaFingerprint(db)).toBe(after)
       await undo()
     })
@@ -94,8 +100,16 @@ describe('MariaDB: resuming a revision that stopped in the middle', { timeout: 3
   }
 
   it('a rerun that fails again counts the statements of both runs', async () => {
-    await run({ afterStatement: (r, i) => { if (i === 1) throw new Error('first crash') } }).catch(() => {})
-    const err = await run({ afterStatement: (r, i) => { if (i === 4) throw new Error('second crash') } }).catch((e) => e)
+    await run({
+      afterStatement: (r, i) => {
+        if (i === 1) throw new Error('first crash')
+      },
+    }).catch(() => {})
+    const err = await run({
+      afterStatement: (r, i) => {
+        if (i === 4) throw new Error('second crash')
+      },
+    }).catch((e) => e)
     expect(err.message).toContain('5 of its 7 statement(s) are applied (2 of them by an earlier run)')
     expect(err.details.appliedByEarlierRun).toBe(2)
     expect(err.hint).toContain('continues after them')
@@ -119,19 +133,32 @@ describe('MariaDB: resuming a revision that stopped in the middle', { timeout: 3
 
   it('the built CLI, SIGKILLed while statement 6 waits for a table lock, is finished by the next run', async () => {
     const env = {
-      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp',
-      DB_TYPE: 'mysql', DB_HOST: MYSQL.host, DB_PORT: String(MYSQL.port), DB_USERNAME: MYSQL.user, DB_PASSWORD: '', DB_DATABASE: s.name,
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      DB_TYPE: 'mysql',
+      DB_HOST: MYSQL.host,
+      DB_PORT: String(MYSQL.port),
+      DB_USERNAME: MYSQL.user,
+      DB_PASSWORD: '',
+      DB_DATABASE: s.name,
       // no Redis: the database lock alone (a killed run's Redis lock would hold the rerun for its 60 s TTL)
-      REDIS_HOST: '127.0.0.1', REDIS_PORT: '1', DIFY_OPS_CONNECT_TIMEOUT: '2',
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: '1',
+      DIFY_OPS_CONNECT_TIMEOUT: '2',
     }
     const blocker = await mysql.createConnection({ ...MYSQL, database: s.name })
     await blocker.query('start transaction')
     await blocker.query('select * from datasets limit 1') // a metadata lock on datasets until commit
-    const child = spawn(process.execPath, [BIN, 'upgrade-db', '--to', REV, '--lock-timeout', '120'], { env, stdio: 'ignore' })
+    const child = spawn(process.execPath, [BIN, 'upgrade-db', '--to', REV, '--lock-timeout', '120'], {
+      env,
+      stdio: 'ignore',
+    })
     try {
       const until = Date.now() + 60_000
       for (;;) {
-        const [rows] = await blocker.query("select count(*) as n from information_schema.processlist where info like 'alter table `datasets`%' and state like '%metadata lock%'")
+        const [rows] = await blocker.query(
+          "select count(*) as n from information_schema.processlist where info like 'alter table `datasets`%' and state like '%metadata lock%'",
+        )
         if (Number((rows as Array<{ n: number }>)[0]!.n) > 0) break
         if (Date.now() > until) throw new Error('the run never reached statement 6')
         await new Promise((r) => setTimeout(r, 200))

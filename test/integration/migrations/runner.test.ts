@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
 import pg from 'pg'
 import mysql from 'mysql2/promise'
@@ -9,7 +9,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MigrationFailedError, type RunEvent } from '../../../src/migrations/runner.js'
-import { scratchDb, schemaFingerprint, synthRegistry, SYNTH_HEAD, tablesOf, versionsOf, type Engine, type ScratchDb } from '../../support/migrations.js'
+import {
+  scratchDb,
+  schemaFingerprint,
+  synthRegistry,
+  SYNTH_HEAD,
+  tablesOf,
+  versionsOf,
+  type Engine,
+  type ScratchDb,
+} from '../../support/migrations.js'
 import { MYSQL, PG } from '../../support/services.js'
 import { REVISION_LIST } from '../../../src/migrations/registry.js'
 
@@ -35,7 +44,11 @@ describe.each<Engine>(['postgres', 'mysql', 'pglite'])('runner on %s', { timeout
     return { s, db }
   }
   const full = it
-  const deps = (s: ScratchDb, db: Db, o: Parameters<typeof synthRegistry>[0] = {}) => ({ db: async () => db, database: s.name, revisions: synthRegistry(o) })
+  const deps = (s: ScratchDb, db: Db, o: Parameters<typeof synthRegistry>[0] = {}) => ({
+    db: async () => db,
+    database: s.name,
+    revisions: synthRegistry(o),
+  })
 
   afterAll(async () => {
     for (const h of handles) await h.close().catch(() => {})
@@ -54,7 +67,11 @@ describe.each<Engine>(['postgres', 'mysql', 'pglite'])('runner on %s', { timeout
     expect(events.filter((e) => e.type === 'revision').length).toBe(4)
     if (engine !== 'mysql') {
       // the CONCURRENTLY index ran outside the transaction and is valid
-      const idx = await sql<{ ok: boolean }>`select i.indisvalid as ok from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = 'apps_tenant_idx'`.execute(db.kysely)
+      const idx = await sql<{
+        ok: boolean
+      }>`select i.indisvalid as ok from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = 'apps_tenant_idx'`.execute(
+        db.kysely,
+      )
       expect(idx.rows[0]?.ok).toBe(true)
     }
     const again = await upgradeDb(deps(s, db), { autoDirs: [] })
@@ -111,12 +128,18 @@ describe.each<Engine>(['postgres', 'mysql', 'pglite'])('runner on %s', { timeout
       await c.connect()
       await c.query('begin')
       await c.query('lock table apps in access exclusive mode')
-      release = async () => { await c.query('rollback'); await c.end() }
+      release = async () => {
+        await c.query('rollback')
+        await c.end()
+      }
     } else {
       const c = await mysql.createConnection({ ...MYSQL, database: s.name })
       await c.query('start transaction')
       await c.query('select * from apps') // holds a metadata lock until commit
-      release = async () => { await c.query('commit'); await c.end() }
+      release = async () => {
+        await c.query('commit')
+        await c.end()
+      }
     }
     try {
       const t0 = Date.now()
@@ -135,74 +158,91 @@ describe.each<Engine>(['postgres', 'mysql', 'pglite'])('runner on %s', { timeout
     expect(r.to).toBe(SYNTH_HEAD)
   })
 
-  full('refuses (exit 4) two alembic_version rows, an unknown revision, an older one, and a database ahead of --to', async () => {
-    const { s, db } = await fresh('refuse')
-    await upgradeDb(deps(s, db), { autoDirs: [], to: 'd57accd375ae' })
-    const attempt = () => upgradeDb(deps(s, db), { autoDirs: [] }).catch((e) => e)
-    const setVersions = async (...v: string[]) => {
-      await sql`delete from alembic_version`.execute(db.kysely)
-      for (const x of v) await sql`insert into alembic_version (version_num) values (${x})`.execute(db.kysely)
-    }
-    await setVersions('b69ca54b9208', '2a3aebbbf4bb')
-    let e = await attempt()
-    expect(e.exitCode).toBe(4)
-    expect(e.message).toContain('2 rows')
+  full(
+    'refuses (exit 4) two alembic_version rows, an unknown revision, an older one, and a database ahead of --to',
+    async () => {
+      const { s, db } = await fresh('refuse')
+      await upgradeDb(deps(s, db), { autoDirs: [], to: 'd57accd375ae' })
+      const attempt = () => upgradeDb(deps(s, db), { autoDirs: [] }).catch((e) => e)
+      const setVersions = async (...v: string[]) => {
+        await sql`delete from alembic_version`.execute(db.kysely)
+        for (const x of v) await sql`insert into alembic_version (version_num) values (${x})`.execute(db.kysely)
+      }
+      await setVersions('b69ca54b9208', '2a3aebbbf4bb')
+      let e = await attempt()
+      expect(e.exitCode).toBe(4)
+      expect(e.message).toContain('2 rows')
 
-    await setVersions('0123456789ab')
-    e = await attempt()
-    expect(e.exitCode).toBe(4)
-    expect(e.message).toContain('0123456789ab')
-    expect(e.message).toMatch(/unknown to this CLI/)
+      await setVersions('0123456789ab')
+      e = await attempt()
+      expect(e.exitCode).toBe(4)
+      expect(e.message).toContain('0123456789ab')
+      expect(e.message).toMatch(/unknown to this CLI/)
 
-    await setVersions('b45e25c2d166')
-    e = await attempt()
-    expect(e.exitCode).toBe(4)
-    expect(e.message).toContain('2.0.0-beta')
+      await setVersions('b45e25c2d166')
+      e = await attempt()
+      expect(e.exitCode).toBe(4)
+      expect(e.message).toContain('2.0.0-beta')
 
-    await setVersions('09cfdda155d1')
-    e = await attempt()
-    expect(e.exitCode).toBe(4)
-    expect(e.message).toContain('Dify 1.10.1')
-    expect(e.hint).toContain('1.11.0')
+      await setVersions('09cfdda155d1')
+      e = await attempt()
+      expect(e.exitCode).toBe(4)
+      expect(e.message).toContain('Dify 1.10.1')
+      expect(e.hint).toContain('1.11.0')
 
-    await setVersions('e8c3b3c46151')
-    e = await attempt()
-    expect(e.exitCode).toBe(4)
-    expect(e.message).toContain('newer than anything this CLI knows')
+      await setVersions('e8c3b3c46151')
+      e = await attempt()
+      expect(e.exitCode).toBe(4)
+      expect(e.message).toContain('newer than anything this CLI knows')
 
-    await setVersions('7df29de0f6be')
-    e = await upgradeDb(deps(s, db), { autoDirs: [], to: '03ea244985ce' }).catch((x) => x)
-    expect(e.exitCode).toBe(4)
-    expect(e.message).toContain('ahead of the target')
+      await setVersions('7df29de0f6be')
+      e = await upgradeDb(deps(s, db), { autoDirs: [], to: '03ea244985ce' }).catch((x) => x)
+      expect(e.exitCode).toBe(4)
+      expect(e.message).toContain('ahead of the target')
 
-    // Dify tables without alembic_version: refuse with the stamp hint
-    await sql.raw('drop table alembic_version').execute(db.kysely)
-    e = await attempt()
-    expect(e.exitCode).toBe(4)
-    expect(e.hint).toContain('dify db stamp')
-    expect(await versionsOf(db)).toBeNull()
-  })
+      // Dify tables without alembic_version: refuse with the stamp hint
+      await sql.raw('drop table alembic_version').execute(db.kysely)
+      e = await attempt()
+      expect(e.exitCode).toBe(4)
+      expect(e.hint).toContain('dify db stamp')
+      expect(await versionsOf(db)).toBeNull()
+    },
+  )
 
   full('an unknown --to is a usage error (exit 2) listing the nearest known revisions, before connecting', async () => {
-    const e = await upgradeDb({ db: () => Promise.reject(new Error('must not connect')), database: 'x', revisions: synthRegistry() }, { autoDirs: [], to: '03ea244985cf' }).catch((x) => x)
+    const e = await upgradeDb(
+      { db: () => Promise.reject(new Error('must not connect')), database: 'x', revisions: synthRegistry() },
+      { autoDirs: [], to: '03ea244985cf' },
+    ).catch((x) => x)
     expect(e.exitCode).toBe(2)
     expect(e.hint).toContain('03ea244985ce')
-    const p = await upgradeDb({ db: () => Promise.reject(new Error('must not connect')), database: 'x', revisions: synthRegistry() }, { autoDirs: [], to: '7df2' }).catch((x) => x)
+    const p = await upgradeDb(
+      { db: () => Promise.reject(new Error('must not connect')), database: 'x', revisions: synthRegistry() },
+      { autoDirs: [], to: '7df2' },
+    ).catch((x) => x)
     expect(p.message).toBe('must not connect') // a unique prefix is accepted
   })
 
-  full('status reports (never refuses): pending, lock state, and Dify code it cannot serve as the problem', async () => {
-    const { s, db } = await fresh('status')
-    await upgradeDb(deps(s, db), { autoDirs: [], to: '03ea244985ce' })
-    const st = await dbStatus(deps(s, db), { autoDirs: [] })
-    expect(st).toMatchObject({ current: '03ea244985ce', upToDate: false, problem: null, lock: { database: engine === 'pglite' ? null : false } })
-    expect(st.pending.map((p) => p.revision)).toEqual(['7df29de0f6be', '905527cc8fd3'])
-    const dir = mkdtempSync(join(tmpdir(), 'dify-code-'))
-    writeFileSync(join(dir, 'a.py'), "revision = 'e8c3b3c46151'\ndown_revision = None\n")
-    const bad = await dbStatus(deps(s, db), { difyRoot: dir })
-    expect(bad.problem?.message).toContain('e8c3b3c46151')
-    expect(bad.target.source).toBe('cli')
-  })
+  full(
+    'status reports (never refuses): pending, lock state, and Dify code it cannot serve as the problem',
+    async () => {
+      const { s, db } = await fresh('status')
+      await upgradeDb(deps(s, db), { autoDirs: [], to: '03ea244985ce' })
+      const st = await dbStatus(deps(s, db), { autoDirs: [] })
+      expect(st).toMatchObject({
+        current: '03ea244985ce',
+        upToDate: false,
+        problem: null,
+        lock: { database: engine === 'pglite' ? null : false },
+      })
+      expect(st.pending.map((p) => p.revision)).toEqual(['7df29de0f6be', '905527cc8fd3'])
+      const dir = mkdtempSync(join(tmpdir(), 'dify-code-'))
+      writeFileSync(join(dir, 'a.py'), "revision = 'e8c3b3c46151'\ndown_revision = None\n")
+      const bad = await dbStatus(deps(s, db), { difyRoot: dir })
+      expect(bad.problem?.message).toContain('e8c3b3c46151')
+      expect(bad.target.source).toBe('cli')
+    },
+  )
 
   full('dry-run and --sql change nothing', async () => {
     const { s, db } = await fresh('dry')
@@ -213,7 +253,9 @@ describe.each<Engine>(['postgres', 'mysql', 'pglite'])('runner on %s', { timeout
     expect(r.pending.map((p) => p.revision)).toEqual(['7df29de0f6be', '905527cc8fd3'])
     const q = await upgradeSql(deps(s, db), { autoDirs: [], dialect: db.dialect })
     expect(q.from).toBe('03ea244985ce')
-    expect(q.sql).toContain("UPDATE alembic_version SET version_num='905527cc8fd3' WHERE alembic_version.version_num = '7df29de0f6be';")
+    expect(q.sql).toContain(
+      "UPDATE alembic_version SET version_num='905527cc8fd3' WHERE alembic_version.version_num = '7df29de0f6be';",
+    )
     expect(q.sql).not.toContain('CREATE TABLE alembic_version')
     expect(await schemaFingerprint(db)).toBe(before)
   })
@@ -226,7 +268,9 @@ describe.skipIf(REVISION_LIST.length === 0)('runner with the real registry on PG
     try {
       const r = await upgradeDb({ db: async () => db, database: 'pglite' }, { autoDirs: [] })
       // the baseline, then the steps after its revision
-      expect(r.applied.length).toBe(REVISION_LIST.length - REVISION_LIST.findIndex((x) => x.revision === 'd57accd375ae'))
+      expect(r.applied.length).toBe(
+        REVISION_LIST.length - REVISION_LIST.findIndex((x) => x.revision === 'd57accd375ae'),
+      )
       expect(r.applied[0]!.revision).toBe('d57accd375ae')
       expect(await versionsOf(db)).toEqual([REVISION_LIST.at(-1)!.revision])
       expect((await tablesOf(db)).length).toBeGreaterThan(100)
@@ -242,7 +286,9 @@ describe('--sql offline (--from, no connection)', () => {
   it('from base on PostgreSQL: Alembic layout with the version table, CONCURRENTLY outside a transaction', async () => {
     const q = await upgradeSql(noDb, { autoDirs: [], from: 'base', dialect: 'postgres' })
     const lines = q.sql.split('\n')
-    expect(lines).toContain('CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));')
+    expect(lines).toContain(
+      'CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));',
+    )
     expect(lines).toContain("INSERT INTO alembic_version (version_num) VALUES ('d57accd375ae');")
     const i = lines.indexOf('CREATE INDEX CONCURRENTLY apps_tenant_idx ON apps (tenant_id);')
     expect(lines[i - 1]).toBe('COMMIT;')

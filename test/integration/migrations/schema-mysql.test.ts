@@ -35,7 +35,9 @@ describe('MySQL/MariaDB schema', () => {
   it('no MySQL statement needs a PostgreSQL-only construct', () => {
     for (const r of REVISION_LIST) {
       for (const st of r.statements('mysql')) {
-        expect(st.sql).not.toMatch(/::|uuid_generate_v4|uuidv7|using gin|"|CREATE EXTENSION|CREATE SEQUENCE|COMMENT ON/i)
+        expect(st.sql).not.toMatch(
+          /::|uuid_generate_v4|uuidv7|using gin|"|CREATE EXTENSION|CREATE SEQUENCE|COMMENT ON/i,
+        )
       }
     }
   })

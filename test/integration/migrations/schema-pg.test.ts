@@ -23,7 +23,9 @@ async function schemaOf(s: Scratch): Promise<{ schema: NormalisedSchema; version
   const db = await openScratchDb(s.env)
   try {
     const schema = await introspectSchema(db)
-    const versions = ((await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows as { version_num: string }[]).map((r) => r.version_num)
+    const versions = (
+      (await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows as { version_num: string }[]
+    ).map((r) => r.version_num)
     return { schema, versions }
   } finally {
     await db.close()
@@ -44,8 +46,8 @@ afterAll(async () => {
   for (const s of scratches) await s.drop().catch(() => {})
 }, 600_000)
 
-describe('PostgreSQL schema against Dify\'s own Alembic output (offline oracle)', () => {
-  it('the baseline on an empty database is exactly Dify\'s schema at d57accd375ae', async () => {
+describe("PostgreSQL schema against Dify's own Alembic output (offline oracle)", () => {
+  it("the baseline on an empty database is exactly Dify's schema at d57accd375ae", async () => {
     const expected = base
     const s = await fresh('base')
     const db = await openScratchDb(s.env)
@@ -56,7 +58,7 @@ describe('PostgreSQL schema against Dify\'s own Alembic output (offline oracle)'
     expect(got.versions).toEqual(['d57accd375ae'])
   })
 
-  it('fresh → head is exactly Dify\'s schema at the head', async () => {
+  it("fresh → head is exactly Dify's schema at the head", async () => {
     const s = await fresh('head')
     const db = await openScratchDb(s.env)
     await createDifySchema(db)
@@ -98,7 +100,9 @@ describe('PostgreSQL schema against Dify\'s own Alembic output (offline oracle)'
   })
 
   // from the baseline's revision on (older starts: upgrade-releases.test.ts, against each release's own schema)
-  const starts = REVISION_LIST.slice(REVISION_LIST.findIndex((r) => r.revision === BASE)).map((r) => r.revision).filter((r) => r !== DIFY_HEAD)
+  const starts = REVISION_LIST.slice(REVISION_LIST.findIndex((r) => r.revision === BASE))
+    .map((r) => r.revision)
+    .filter((r) => r !== DIFY_HEAD)
   it.each(starts)('a database built by Dify at %s, brought forward by our revisions, equals the head', async (rev) => {
     const s = await fresh(`up${rev}`)
     loadOracleSchema(s.name, rev)

@@ -20,16 +20,24 @@ describe('PGlite', () => {
     let nativeUuidv7 = false
     try {
       // PGlite 0.5 is PostgreSQL 18, which has pg_catalog.uuidv7(): like Dify ≥ 1.13 the baseline then creates no uuidv7() of its own
-      const n = await sql.raw(`SELECT count(*)::int AS n FROM pg_proc p JOIN pg_namespace s ON s.oid = p.pronamespace WHERE p.proname = 'uuidv7' AND s.nspname = 'pg_catalog'`).execute(db.kysely)
+      const n = await sql
+        .raw(
+          `SELECT count(*)::int AS n FROM pg_proc p JOIN pg_namespace s ON s.oid = p.pronamespace WHERE p.proname = 'uuidv7' AND s.nspname = 'pg_catalog'`,
+        )
+        .execute(db.kysely)
       nativeUuidv7 = (n.rows[0] as { n: number }).n > 0
       await createDifySchema(db)
       got = await introspectSchema(db)
-      expect((await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows).toEqual([{ version_num: DIFY_HEAD }])
+      expect((await sql.raw('SELECT version_num FROM alembic_version').execute(db.kysely)).rows).toEqual([
+        { version_num: DIFY_HEAD },
+      ])
     } finally {
       await db.close()
     }
     const fresh = await releaseSchema('postgres', '1.15.0')
-    const expected = nativeUuidv7 ? { ...fresh, functions: fresh.functions.filter((f) => !(f.name === 'uuidv7' && f.args === '')) } : fresh
+    const expected = nativeUuidv7
+      ? { ...fresh, functions: fresh.functions.filter((f) => !(f.name === 'uuidv7' && f.args === '')) }
+      : fresh
     expect(diffSchemas(expected, got, ['oracle', 'pglite'])).toEqual([])
   }, 180_000)
 })

@@ -19,12 +19,19 @@ const TARGET = 'd9e8f7a6b5c4' // the CLI's head, Dify 1.15.0
  * Dify 1.15.0's own upgrade of an older database creates them without it, while a 1.12.x upgrade (and ours, which
  * follows the 1.12.x file on PostgreSQL, see docs/migrations.md) keeps it.
  */
-const KNOWN = (line: string) => /^table (account_trial_app_records|exporle_banners|trial_apps) column id default: Dify null ≠ dify-ops "uuid_generate_v4\(\)"$/.test(line)
+const KNOWN = (line: string) =>
+  /^table (account_trial_app_records|exporle_banners|trial_apps) column id default: Dify null ≠ dify-ops "uuid_generate_v4\(\)"$/.test(
+    line,
+  )
 const inWindow = (r: string) => compareVersions(r, '1.0.0') >= 0 && compareVersions(r, '1.10.1') <= 0
 
 const cases: [SqlDialect, string][] = [
-  ...ORACLE_RELEASES.filter((r) => inWindow(r.release) && r.dialects.includes('postgres')).map((r) => ['postgres', r.release] as [SqlDialect, string]),
-  ...ORACLE_RELEASES.filter((r) => inWindow(r.release) && r.dialects.includes('mysql')).map((r) => ['mysql', r.release] as [SqlDialect, string]),
+  ...ORACLE_RELEASES.filter((r) => inWindow(r.release) && r.dialects.includes('postgres')).map(
+    (r) => ['postgres', r.release] as [SqlDialect, string],
+  ),
+  ...ORACLE_RELEASES.filter((r) => inWindow(r.release) && r.dialects.includes('mysql')).map(
+    (r) => ['mysql', r.release] as [SqlDialect, string],
+  ),
 ]
 
 const scratches: Scratch[] = []
@@ -32,7 +39,7 @@ afterAll(async () => {
   for (const s of scratches) await s.drop().catch(() => {})
 })
 
-describe('upgrade-db from every release 1.0.0 – 1.10.1 gives the schema of Dify\'s own upgrade', () => {
+describe("upgrade-db from every release 1.0.0 – 1.10.1 gives the schema of Dify's own upgrade", () => {
   it('covers 1.0.0 … 1.10.1 on PostgreSQL and 1.10.1 on MySQL', () => {
     expect(cases.filter(([d]) => d === 'postgres').map(([, r]) => r)).toContain('1.0.0')
     expect(cases.filter(([d]) => d === 'postgres').length).toBeGreaterThanOrEqual(26)
@@ -50,7 +57,10 @@ describe('upgrade-db from every release 1.0.0 – 1.10.1 gives the schema of Dif
       const got = await introspectSchema(db)
       const diff = diffSchemas(await expectedAt(dialect, release, TARGET), got, ['Dify', 'dify-ops'])
       expect(diff.filter((l) => !KNOWN(l))).toEqual([])
-      const v = (await db.kysely.selectFrom('alembic_version' as never).select('version_num' as never).execute()) as { version_num: string }[]
+      const v = (await db.kysely
+        .selectFrom('alembic_version' as never)
+        .select('version_num' as never)
+        .execute()) as { version_num: string }[]
       expect(v.map((x) => x.version_num)).toEqual([TARGET])
     } finally {
       await db.close()

@@ -33,8 +33,12 @@ const stepOf = (rev: string) => REVISION_LIST.find((r) => r.revision === rev)!
 // Dify's own MySQL files of 1.11.3–1.12.1 do not load (oracles README); 1.13+ is beyond this CLI's head for now
 const upTo = (r: string) => compareVersions(r, '1.0.0') >= 0 && compareVersions(r, '1.12.1') <= 0
 const clean: [SqlDialect, string][] = [
-  ...ORACLE_RELEASES.filter((r) => upTo(r.release) && r.dialects.includes('postgres')).map((r) => ['postgres', r.release] as [SqlDialect, string]),
-  ...ORACLE_RELEASES.filter((r) => upTo(r.release) && r.dialects.includes('mysql') && compareVersions(r.release, '1.11.2') <= 0).map((r) => ['mysql', r.release] as [SqlDialect, string]),
+  ...ORACLE_RELEASES.filter((r) => upTo(r.release) && r.dialects.includes('postgres')).map(
+    (r) => ['postgres', r.release] as [SqlDialect, string],
+  ),
+  ...ORACLE_RELEASES.filter(
+    (r) => upTo(r.release) && r.dialects.includes('mysql') && compareVersions(r.release, '1.11.2') <= 0,
+  ).map((r) => ['mysql', r.release] as [SqlDialect, string]),
 ]
 
 describe('every release database is clean at its own revision', () => {
@@ -90,7 +94,14 @@ describe('half-applied upgrades', () => {
       const st = await dbStatus({ db: async () => db, database: s.name }, { autoDirs: [] })
       expect(st.current).toBe('58eb7bdb93fe')
       expect(st.schema.differences).toHaveLength(1)
-      expect(st.schema.differences[0]).toMatchObject({ kind: 'extra', object: 'table', name: 'tool_oauth_system_clients', revision: '71f5020c6470', action: 'creates', pending: true })
+      expect(st.schema.differences[0]).toMatchObject({
+        kind: 'extra',
+        object: 'table',
+        name: 'tool_oauth_system_clients',
+        revision: '71f5020c6470',
+        action: 'creates',
+        pending: true,
+      })
       expect(st.schema.suggestion.kind).toBe('drop-and-rerun')
       expect(st.schema.suggestion.steps).toEqual(['DROP TABLE tool_oauth_system_clients;', 'dify upgrade-db'])
       // upgrade-db refuses (exit 4) with that exact fix, and changes nothing
@@ -103,7 +114,9 @@ describe('half-applied upgrades', () => {
       expect(err?.exitCode).toBe(4)
       expect(err.message).toContain('tool_oauth_system_clients')
       expect(err.hint).toContain('DROP TABLE tool_oauth_system_clients;')
-      expect((await exec(db, 'select version_num from alembic_version')).rows).toEqual([{ version_num: '58eb7bdb93fe' }])
+      expect((await exec(db, 'select version_num from alembic_version')).rows).toEqual([
+        { version_num: '58eb7bdb93fe' },
+      ])
       // follow the fix: the upgrade finishes and the schema is clean
       await exec(db, 'DROP TABLE tool_oauth_system_clients')
       const r = await upgradeDb({ db: async () => db, database: s.name }, { to: '788d3099ae3a', autoDirs: [] })
@@ -143,9 +156,14 @@ describe('half-applied upgrades', () => {
       await exec(db, 'DROP INDEX workflow_app_log_workflow_run_id_idx')
       await exec(db, 'ALTER TABLE accounts ADD COLUMN dify_ops_test_extra integer')
       await exec(db, 'DROP INDEX rate_limit_log_tenant_idx')
-      await exec(db, "INSERT INTO rate_limit_logs (tenant_id, subscription_plan, operation) VALUES (gen_random_uuid(), 'sandbox', 'knowledge')")
+      await exec(
+        db,
+        "INSERT INTO rate_limit_logs (tenant_id, subscription_plan, operation) VALUES (gen_random_uuid(), 'sandbox', 'knowledge')",
+      )
       // a CREATE INDEX CONCURRENTLY that fails while building leaves an INVALID index behind
-      await expect(exec(db, 'CREATE INDEX CONCURRENTLY rate_limit_log_tenant_idx ON rate_limit_logs ((length(operation) / 0))')).rejects.toThrow()
+      await expect(
+        exec(db, 'CREATE INDEX CONCURRENTLY rate_limit_log_tenant_idx ON rate_limit_logs ((length(operation) / 0))'),
+      ).rejects.toThrow()
       const v = await verifySchema(db)
       const got = v.differences.map((d) => [d.kind, d.object, d.table, d.name, d.revision])
       expect(got).toEqual(

@@ -19,7 +19,10 @@ let redis: ScratchRedis
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dops-pkg-'))
   chmodSync(work, 0o755)
-  tarball = execFileSync('bash', [join(root, 'scripts/pack.sh')], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!
+  tarball = execFileSync('bash', [join(root, 'scripts/pack.sh')], { cwd: root, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .pop()!
   db = await scratchPg('pkg')
   redis = await scratchRedis('pkg')
   loadOracleSchema(db.name, '788d3099ae3a')
@@ -39,19 +42,44 @@ describe.each(['18.19.1', '22'] as const)('installed tarball under Node %s, as n
     const prefix = join(work, `prefix-${version}`)
     const bindir = join(work, `bin-${version}`)
     const PATH = `${nodeDir}:/usr/bin:/bin`
-    execFileSync('sh', [join(root, 'docker/install.sh'), join(root, tarball), prefix, bindir], { env: { PATH }, stdio: 'pipe' })
+    execFileSync('sh', [join(root, 'docker/install.sh'), join(root, tarball), prefix, bindir], {
+      env: { PATH },
+      stdio: 'pipe',
+    })
     const asNobody = (args: string[], env: Record<string, string> = {}) =>
-      spawnSync('runuser', ['-u', 'nobody', '--', 'env', '-i', `PATH=${PATH}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), join(bindir, 'dify'), ...args], {
-        cwd: work,
-        encoding: 'utf8',
-        timeout: 120_000,
-      })
+      spawnSync(
+        'runuser',
+        [
+          '-u',
+          'nobody',
+          '--',
+          'env',
+          '-i',
+          `PATH=${PATH}`,
+          ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+          join(bindir, 'dify'),
+          ...args,
+        ],
+        {
+          cwd: work,
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      )
     const v = asNobody(['--version'])
     expect(v.status, v.stderr).toBe(0)
     expect(v.stdout).toContain(`node-v${version === '22' ? '22' : version}`)
     const storage = mkdtempSync(join(tmpdir(), 'dops-pkg-st-'))
     chmodSync(storage, 0o777)
-    const d = asNobody(['doctor', '--json'], { ...db.env, ...redis.env, OPENDAL_FS_ROOT: storage, VECTOR_STORE: 'pgvector', PGVECTOR_HOST: '127.0.0.1', PGVECTOR_PORT: '5432', PGVECTOR_DATABASE: db.name })
+    const d = asNobody(['doctor', '--json'], {
+      ...db.env,
+      ...redis.env,
+      OPENDAL_FS_ROOT: storage,
+      VECTOR_STORE: 'pgvector',
+      PGVECTOR_HOST: '127.0.0.1',
+      PGVECTOR_PORT: '5432',
+      PGVECTOR_DATABASE: db.name,
+    })
     const report = JSON.parse(d.stdout)
     expect(report.database).toMatchObject({ revision: '788d3099ae3a', supported: true })
     expect(report.checks.find((c: { name: string }) => c.name === 'storage').status).toBe('ok')

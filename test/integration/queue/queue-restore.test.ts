@@ -9,7 +9,15 @@ import { runCli } from '../../support/cli.js'
 import { scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { alembicOnlyDb } from '../../support/release-db.js'
 import { PYTHON, REDIS } from '../../support/services.js'
-import { CELERY_DIR, celeryEnv, produce, startWorker, waitFor, type CeleryEnv, type Worker } from '../../support/celery.js'
+import {
+  CELERY_DIR,
+  celeryEnv,
+  produce,
+  startWorker,
+  waitFor,
+  type CeleryEnv,
+  type Worker,
+} from '../../support/celery.js'
 
 let s: ScratchRedis
 /** writing commands check the Dify release of the metadata database */
@@ -39,8 +47,14 @@ describe('restore-unacked after SIGKILL', () => {
   it('puts reserved messages back once; the next worker runs each exactly once', async () => {
     const w1 = await startWorker(c, ['dataset'], { concurrency: 1 })
     workers.push(w1)
-    const [idA] = produce(c, [{ task: 'tasks.record', args: ['a'], kwargs: { sleep: 30 }, options: { queue: 'dataset' } }])
-    await waitFor(async () => (await broker.llen(`${s.prefix}dataset`)) === 0 && (await broker.hlen(`${s.prefix}unacked`)) === 0, 15_000, 'a to start')
+    const [idA] = produce(c, [
+      { task: 'tasks.record', args: ['a'], kwargs: { sleep: 30 }, options: { queue: 'dataset' } },
+    ])
+    await waitFor(
+      async () => (await broker.llen(`${s.prefix}dataset`)) === 0 && (await broker.hlen(`${s.prefix}unacked`)) === 0,
+      15_000,
+      'a to start',
+    )
     produce(c, [
       { task: 'tasks.record', args: ['b'], options: { queue: 'dataset', countdown: 3 } },
       { task: 'tasks.record', args: ['c'], options: { queue: 'dataset', countdown: 3 } },
@@ -63,13 +77,24 @@ describe('restore-unacked after SIGKILL', () => {
 
     const u = await cli(['unacked', '--json'])
     expect(u.json.total).toBe(held)
-    expect(u.json.entries.every((e: { queue: string; task: string; ageSeconds: number }) => e.queue === 'dataset' && e.task === 'tasks.record' && e.ageSeconds >= 0)).toBe(true)
+    expect(
+      u.json.entries.every(
+        (e: { queue: string; task: string; ageSeconds: number }) =>
+          e.queue === 'dataset' && e.task === 'tasks.record' && e.ageSeconds >= 0,
+      ),
+    ).toBe(true)
     expect((await cli(['unacked', '--older-than', '1h', '--json'])).json.total).toBe(0)
     // the default --older-than is the visibility timeout: nothing is that old
     expect((await cli(['restore-unacked', '--yes', '--json'])).json.counts.restored).toBe(0)
 
     const values = await broker.hvals(`${s.prefix}unacked`)
-    const expectedPayloads = JSON.parse(execFileSync(PYTHON, ['restore_payload.py'], { cwd: CELERY_DIR, input: JSON.stringify(values), encoding: 'utf8' })) as string[]
+    const expectedPayloads = JSON.parse(
+      execFileSync(PYTHON, ['restore_payload.py'], {
+        cwd: CELERY_DIR,
+        input: JSON.stringify(values),
+        encoding: 'utf8',
+      }),
+    ) as string[]
 
     const dry = await cli(['restore-unacked', '--older-than', '0', '--dry-run', '--json'])
     expect(dry.json.counts.restored).toBe(held)
@@ -103,19 +128,38 @@ describe('restore-unacked after SIGKILL', () => {
 
 describe('restore details', () => {
   it('a priority message goes back to its priority list; a message without a route stays in unacked', async () => {
-    const env = (tag: string, priority: number, rk: string, exchange = '') => JSON.stringify([
-      { body: Buffer.from('[[], {}, {}]').toString('base64'), 'content-encoding': 'utf-8', 'content-type': 'application/json',
-        headers: { task: 'tasks.x', id: `id-${tag}`, eta: null, retries: 0, timelimit: [null, 1.0] },
-        properties: { priority, body_encoding: 'base64', delivery_tag: tag, delivery_info: { exchange, routing_key: rk } } },
-      exchange, rk,
-    ]).replace('"timelimit":[null,1]', '"timelimit":[null,1.0]')
+    const env = (tag: string, priority: number, rk: string, exchange = '') =>
+      JSON.stringify([
+        {
+          body: Buffer.from('[[], {}, {}]').toString('base64'),
+          'content-encoding': 'utf-8',
+          'content-type': 'application/json',
+          headers: { task: 'tasks.x', id: `id-${tag}`, eta: null, retries: 0, timelimit: [null, 1.0] },
+          properties: {
+            priority,
+            body_encoding: 'base64',
+            delivery_tag: tag,
+            delivery_info: { exchange, routing_key: rk },
+          },
+        },
+        exchange,
+        rk,
+      ]).replace('"timelimit":[null,1]', '"timelimit":[null,1.0]')
     const now = Date.now() / 1000
-    await broker.hset(`${s.prefix}unacked`, 'tag-p', env('tag-p', 7, 'prioq'), 'tag-x', env('tag-x', 0, 'nowhere', 'noexchange'))
+    await broker.hset(
+      `${s.prefix}unacked`,
+      'tag-p',
+      env('tag-p', 7, 'prioq'),
+      'tag-x',
+      env('tag-x', 0, 'nowhere', 'noexchange'),
+    )
     await broker.zadd(`${s.prefix}unacked_index`, now - 7200, 'tag-p', now - 7200, 'tag-x', now - 7200, 'tag-dangling')
     const r = await cli(['restore-unacked', '--yes', '--timeout', '0', '--json'])
     // tag-x cannot be restored (no route): a partial write, exit 7, with the full report
     expect(r.code, r.stderr).toBe(7)
-    const by = Object.fromEntries(r.json.results.map((x: { deliveryTag: string; outcome: string }) => [x.deliveryTag, x.outcome]))
+    const by = Object.fromEntries(
+      r.json.results.map((x: { deliveryTag: string; outcome: string }) => [x.deliveryTag, x.outcome]),
+    )
     expect(by).toEqual({ 'tag-p': 'restored', 'tag-x': 'skipped', 'tag-dangling': 'cleaned' })
     const pushed = await broker.lrange(`${s.prefix}prioq${SEP}6`, 0, -1)
     expect(pushed).toHaveLength(1)

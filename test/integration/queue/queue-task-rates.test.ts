@@ -10,7 +10,15 @@ import { Redis } from 'ioredis'
 import { BIN, runCli } from '../../support/cli.js'
 import { scratchRedis, type ScratchRedis } from '../../support/scratch.js'
 import { PYTHON, REDIS } from '../../support/services.js'
-import { CELERY_DIR, celeryEnv, produce, startWorker, waitFor, type CeleryEnv, type Worker } from '../../support/celery.js'
+import {
+  CELERY_DIR,
+  celeryEnv,
+  produce,
+  startWorker,
+  waitFor,
+  type CeleryEnv,
+  type Worker,
+} from '../../support/celery.js'
 import { RateTracker } from '../../../src/queues/rates.js'
 import { queueStats } from '../../../src/queues/peek.js'
 
@@ -38,33 +46,52 @@ const cli = (args: string[]) => runCli(['queue', ...args], { env: s.env })
 /** A Celery-layout message (as kombu stores it) for filling lists without a Python round trip per message. */
 function filler(i: number, queue: string): string {
   const id = randomUUID()
-  const body = Buffer.from('[[], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]').toString('base64')
+  const body = Buffer.from('[[], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]').toString(
+    'base64',
+  )
   return `{"body": "${body}", "content-encoding": "utf-8", "content-type": "application/json", "headers": {"lang": "py", "task": "tasks.filler", "id": "${id}", "shadow": null, "eta": null, "expires": null, "group": null, "group_index": null, "retries": 0, "timelimit": [null, null], "root_id": "${id}", "parent_id": null, "argsrepr": "(${i},)", "kwargsrepr": "{}", "origin": "gen1@test", "ignore_result": true}, "properties": {"correlation_id": "${id}", "reply_to": "r", "delivery_mode": 2, "delivery_info": {"exchange": "", "routing_key": "${queue}"}, "priority": 0, "body_encoding": "base64", "delivery_tag": "${randomUUID()}"}}`
 }
 
 describe('queue task ID', () => {
-  it('(a) a result record written by Celery\'s redis result backend', async () => {
+  it("(a) a result record written by Celery's redis result backend", async () => {
     const id = randomUUID()
     const key = execFileSync(PYTHON, ['store_result.py'], {
       cwd: CELERY_DIR,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DOPS_BROKER_URL: c.brokerUrl, DOPS_KEYPREFIX: c.keyPrefix, PYTHONDONTWRITEBYTECODE: '1' },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        DOPS_BROKER_URL: c.brokerUrl,
+        DOPS_KEYPREFIX: c.keyPrefix,
+        PYTHONDONTWRITEBYTECODE: '1',
+      },
       input: JSON.stringify({ id, state: 'SUCCESS', result: { rows: 5 } }),
       encoding: 'utf8',
     }).trim()
     expect(key).toBe(`${s.prefix}celery-task-meta-${id}`)
     const r = await cli(['task', id, '--json'])
     expect(r.code, r.stderr).toBe(0)
-    expect(r.json).toMatchObject({ id, where: 'result', result: { status: 'SUCCESS', result: { rows: 5 }, task_id: id } })
+    expect(r.json).toMatchObject({
+      id,
+      where: 'result',
+      result: { status: 'SUCCESS', result: { rows: 5 }, task_id: id },
+    })
     const h = await cli(['task', id])
     expect(h.stdout).toMatch(new RegExp(`^${id}: result record, status SUCCESS at \\d{4}-`))
   })
 
   it('(b) an ETA message reserved by the worker is found in "unacked" (with or without asking the workers)', async () => {
-    const [id] = produce(c, [{ task: 'tasks.build_dataset', args: ['eta'], options: { queue: 'dataset', countdown: 600 } }])
+    const [id] = produce(c, [
+      { task: 'tasks.build_dataset', args: ['eta'], options: { queue: 'dataset', countdown: 600 } },
+    ])
     await waitFor(async () => (await broker.hlen(`${s.prefix}unacked`)) === 1, 15_000, 'the ETA message to be reserved')
     const r = await cli(['task', id!, '--json', '--timeout', '0'])
     expect(r.code, r.stderr).toBe(0)
-    expect(r.json).toMatchObject({ id, where: 'unacked', queue: 'dataset', workersAsked: 0, message: { task: 'tasks.build_dataset', id } })
+    expect(r.json).toMatchObject({
+      id,
+      where: 'unacked',
+      queue: 'dataset',
+      workersAsked: 0,
+      message: { task: 'tasks.build_dataset', id },
+    })
     expect(Date.parse(r.json.reservedAt)).toBeGreaterThan(Date.now() - 60_000)
     expect(Date.parse(r.json.message.eta)).toBeGreaterThan(Date.now() + 500_000)
     const h = await cli(['task', id!, '--timeout', '0'])
@@ -79,7 +106,8 @@ describe('queue task ID', () => {
   it('(c) a message waiting in a queue, with its position across LRANGE chunks and in a priority list', async () => {
     // 2 100 older messages first (consumed before it), then the task: position 2 101, past the first 2 000 chunk
     const key = `${s.prefix}ops_trace`
-    for (let i = 0; i < 2100; i += 300) await broker.lpush(key, ...Array.from({ length: 300 }, (_, k) => filler(i + k, 'ops_trace')))
+    for (let i = 0; i < 2100; i += 300)
+      await broker.lpush(key, ...Array.from({ length: 300 }, (_, k) => filler(i + k, 'ops_trace')))
     const [id, later, prio] = produce(c, [
       { task: 'tasks.send_mail', args: ['x@example.com', 'deep'], options: { queue: 'ops_trace' } },
       { task: 'tasks.send_mail', args: ['y@example.com', 'after'], options: { queue: 'ops_trace' } },
@@ -87,21 +115,38 @@ describe('queue task ID', () => {
     ])
     const r = await cli(['task', id!, '--json'])
     expect(r.code, r.stderr).toBe(0)
-    expect(r.json).toMatchObject({ where: 'queue', queue: 'ops_trace', priority: 0, position: 2101, message: { id, task: 'tasks.send_mail' } })
+    expect(r.json).toMatchObject({
+      where: 'queue',
+      queue: 'ops_trace',
+      priority: 0,
+      position: 2101,
+      message: { id, task: 'tasks.send_mail' },
+    })
     expect((await cli(['task', later!, '--json'])).json).toMatchObject({ where: 'queue', position: 2102 })
-    expect((await cli(['task', prio!, '--json'])).json).toMatchObject({ where: 'queue', queue: 'ops_trace', priority: 6, position: 1 })
+    expect((await cli(['task', prio!, '--json'])).json).toMatchObject({
+      where: 'queue',
+      queue: 'ops_trace',
+      priority: 6,
+      position: 1,
+    })
     expect(await broker.llen(`${key}${SEP}6`)).toBe(1)
     const h = await cli(['task', id!])
-    expect(h.stdout).toContain(`${id}: waiting in queue ops_trace (priority list 0), position 2101, task tasks.send_mail`)
+    expect(h.stdout).toContain(
+      `${id}: waiting in queue ops_trace (priority list 0), position 2101, task tasks.send_mail`,
+    )
     // the same queue counted by stats with the raw reader: 22 replies of 100, 3 in flight, every message once
     const st = await cli(['stats', 'ops_trace', '--chunk', '100', '--json'])
     expect(st.code, st.stderr).toBe(0)
     expect(st.json).toMatchObject({ scanned: 2103, malformed: 0, byPriority: { '0': 2102, '3': 0, '6': 1, '9': 0 } })
-    expect(st.json.tasks.map((t: { task: string; count: number }) => [t.task, t.count])).toEqual([['tasks.filler', 2100], ['tasks.send_mail', 3]])
+    expect(st.json.tasks.map((t: { task: string; count: number }) => [t.task, t.count])).toEqual([
+      ['tasks.filler', 2100],
+      ['tasks.send_mail', 3],
+    ])
     // when the raw reader cannot open its connection, the same counts come through ioredis
     const client = new Redis({ ...REDIS, db: 1 })
     try {
-      const dead = () => new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+      const dead = () =>
+        new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
       Object.assign(client, { duplicate: dead })
       const viaClient = await queueStats({ client, prefix: s.prefix, db: 1 }, 'ops_trace', { chunk: 100 })
       const { elapsedMs: _a, ...x } = viaClient
@@ -161,13 +206,25 @@ describe('rates in and out', () => {
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (err += d))
     const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
-    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    const lines = () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
     try {
       await waitFor(() => lines().length >= 1, 20_000, 'the first refresh')
       // concurrency 1, 0.5 s a task (and this worker takes a message only every 1-4 s, kombu's polling loop with the
       // threads pool): a backlog drained over several refreshes
       const N = 8
-      produce(c, Array.from({ length: N }, (_, i) => ({ task: 'tasks.record' as const, args: [`w${i}`], kwargs: { sleep: 0.5 }, options: { queue: 'dataset' } })))
+      produce(
+        c,
+        Array.from({ length: N }, (_, i) => ({
+          task: 'tasks.record' as const,
+          args: [`w${i}`],
+          kwargs: { sleep: 0.5 },
+          options: { queue: 'dataset' },
+        })),
+      )
       await waitFor(async () => (await broker.llen(`${s.prefix}ran`)) >= N, 50_000, 'the worker to run the burst')
       const seen = lines().length
       await waitFor(() => lines().length >= seen + 2, 10_000, 'two more refreshes')

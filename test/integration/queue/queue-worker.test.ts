@@ -36,18 +36,28 @@ afterAll(async () => {
 })
 
 // only the writing command (purge) gets a database (for its release check); the others show their fallbacks
-const cli = (args: string[]) => runCli(['queue', ...args], { env: args[0] === 'purge' ? { ...s.env, ...db.env } : s.env })
+const cli = (args: string[]) =>
+  runCli(['queue', ...args], { env: args[0] === 'purge' ? { ...s.env, ...db.env } : s.env })
 
 describe('messages produced by Celery apply_async', () => {
   let ids: string[]
   beforeAll(() => {
     // priority_pipeline and ops_trace are not consumed by this worker
     ids = produce(c, [
-      { task: 'tasks.build_dataset', args: ['ds1'], kwargs: { rows: 5 }, options: { queue: 'priority_pipeline', countdown: 600 } },
+      {
+        task: 'tasks.build_dataset',
+        args: ['ds1'],
+        kwargs: { rows: 5 },
+        options: { queue: 'priority_pipeline', countdown: 600 },
+      },
       { task: 'tasks.build_dataset', args: ['ds2'], options: { queue: 'priority_pipeline' } },
       { task: 'tasks.send_mail', args: ['a@example.com', 'hi'], options: { queue: 'priority_pipeline' } },
       { task: 'tasks.build_dataset', args: ['ds-prio5'], options: { queue: 'priority_pipeline', priority: 5 } },
-      { task: 'tasks.send_mail', args: ['b@example.com', 'urgent'], options: { queue: 'priority_pipeline', priority: 9 } },
+      {
+        task: 'tasks.send_mail',
+        args: ['b@example.com', 'urgent'],
+        options: { queue: 'priority_pipeline', priority: 9 },
+      },
       { task: 'tasks.send_mail', args: ['c@example.com', 'x'], options: { queue: 'ops_trace' } },
       { task: 'tasks.send_mail', args: ['d@example.com', 'y'], options: { queue: 'orphan_queue' } },
     ])
@@ -57,7 +67,14 @@ describe('messages produced by Celery apply_async', () => {
     const r = await cli(['list', '--json'])
     expect(r.code, r.stderr).toBe(0)
     const q = (n: string) => r.json.queues.find((x: { name: string }) => x.name === n)
-    expect(q('priority_pipeline')).toMatchObject({ depth: 5, byPriority: { '0': 3, '3': 1, '6': 0, '9': 1 }, expected: true, bound: true, consumers: [], noConsumer: true })
+    expect(q('priority_pipeline')).toMatchObject({
+      depth: 5,
+      byPriority: { '0': 3, '3': 1, '6': 0, '9': 1 },
+      expected: true,
+      bound: true,
+      consumers: [],
+      noConsumer: true,
+    })
     expect(q('ops_trace')).toMatchObject({ depth: 1, noConsumer: true })
     expect(q('orphan_queue')).toMatchObject({ depth: 1, expected: false, noConsumer: true })
     expect(q('dataset')).toMatchObject({ consumers: [w.node], noConsumer: false })
@@ -78,9 +95,13 @@ describe('messages produced by Celery apply_async', () => {
   })
 
   it('CELERY_QUEUES overrides the queue list', async () => {
-    const r = await runCli(['queue', 'list', '--json', '--no-workers'], { env: { ...s.env, CELERY_QUEUES: 'dataset,mail' } })
+    const r = await runCli(['queue', 'list', '--json', '--no-workers'], {
+      env: { ...s.env, CELERY_QUEUES: 'dataset,mail' },
+    })
     expect(r.json.queueList.source).toBe('CELERY_QUEUES')
-    expect(r.json.queues.filter((x: { expected: boolean }) => x.expected).map((x: { name: string }) => x.name)).toEqual(['dataset', 'mail'])
+    expect(r.json.queues.filter((x: { expected: boolean }) => x.expected).map((x: { name: string }) => x.name)).toEqual(
+      ['dataset', 'mail'],
+    )
   })
 
   it('queue peek: consumption order (P0 oldest first, then P3, then P9) and decoded fields', async () => {
@@ -89,7 +110,17 @@ describe('messages produced by Celery apply_async', () => {
     const m = r.json.messages
     expect(m.map((x: { id: string }) => x.id)).toEqual([ids[0], ids[1], ids[2], ids[3], ids[4]])
     expect(m.map((x: { list: number }) => x.list)).toEqual([0, 0, 0, 3, 9])
-    expect(m[0]).toMatchObject({ status: 'ok', protocol: 2, task: 'tasks.build_dataset', args: "['ds1']", kwargs: "{'rows': 5}", retries: 0, rootId: ids[0], parentId: null, position: 1 })
+    expect(m[0]).toMatchObject({
+      status: 'ok',
+      protocol: 2,
+      task: 'tasks.build_dataset',
+      args: "['ds1']",
+      kwargs: "{'rows': 5}",
+      retries: 0,
+      rootId: ids[0],
+      parentId: null,
+      position: 1,
+    })
     expect(Date.parse(m[0].eta)).toBeGreaterThan(Date.now() + 500_000)
     expect(m[1].eta).toBeNull()
     expect(m[3]).toMatchObject({ priority: 5, args: "['ds-prio5']" })
@@ -121,7 +152,7 @@ describe('messages produced by Celery apply_async', () => {
     expect(u.stdout).not.toMatch(/pending/i)
   })
 
-  it('queue purge --task removes only that task\'s messages; --dry-run and a missing --yes change nothing', async () => {
+  it("queue purge --task removes only that task's messages; --dry-run and a missing --yes change nothing", async () => {
     const dry = await cli(['purge', 'priority_pipeline', '--task', 'tasks.send_mail', '--dry-run', '--json'])
     expect(dry.json).toMatchObject({ removed: 2, dryRun: true })
     const noYes = await cli(['purge', 'priority_pipeline', '--task', 'tasks.send_mail'])
@@ -146,11 +177,17 @@ describe('messages produced by Celery apply_async', () => {
 
 describe('live worker', () => {
   it('queue workers sees the worker, its queues and its running task; queue task finds it there', async () => {
-    const [id] = produce(c, [{ task: 'tasks.record', args: ['slow'], kwargs: { sleep: 15 }, options: { queue: 'dataset' } }])
-    const r = (await waitFor(async () => {
-      const x = await cli(['workers', '--json', '--timeout', '5'])
-      return x.json?.workers?.[0]?.active?.length ? x : null
-    }, 10_000, 'the running task'))!
+    const [id] = produce(c, [
+      { task: 'tasks.record', args: ['slow'], kwargs: { sleep: 15 }, options: { queue: 'dataset' } },
+    ])
+    const r = (await waitFor(
+      async () => {
+        const x = await cli(['workers', '--json', '--timeout', '5'])
+        return x.json?.workers?.[0]?.active?.length ? x : null
+      },
+      10_000,
+      'the running task',
+    ))!
     expect(r.code).toBe(0)
     expect(r.json.receivers).toBe(1)
     const wk = r.json.workers[0]
@@ -168,7 +205,12 @@ describe('live worker', () => {
 
   it('stats replies lose their secrets', async () => {
     const { sanitizeReply } = await import('../../../src/queues/pidbox.js')
-    const v = sanitizeReply('stats', { broker: { transport_options: { master_name: 'm', sentinel_kwargs: { password: 'Zq-sentinel' } }, uri: 'redis://:Zq-pw@h:6379/1' } })
+    const v = sanitizeReply('stats', {
+      broker: {
+        transport_options: { master_name: 'm', sentinel_kwargs: { password: 'Zq-sentinel' } },
+        uri: 'redis://:Zq-pw@h:6379/1',
+      },
+    })
     expect(JSON.stringify(v)).not.toContain('Zq-')
   })
 })
@@ -179,21 +221,50 @@ describe('malformed and hostile messages', () => {
     const marker = `/tmp/dops-pickle-${Date.now()}`
     // a pickle that would run `touch <marker>` if anything unpickled it
     const pickle = Buffer.from(`cos\nsystem\n(S'touch ${marker}'\ntR.`).toString('base64')
-    const env = (over: Record<string, unknown>) => JSON.stringify({
-      body: Buffer.from('[[], {}, {}]').toString('base64'), 'content-encoding': 'utf-8', 'content-type': 'application/json',
-      headers: { task: 'tasks.ok', id: 'id-ok', argsrepr: '()', kwargsrepr: '{}' },
-      properties: { body_encoding: 'base64', delivery_tag: 't', priority: 0, delivery_info: { exchange: '', routing_key: 'hostile' } },
-      ...over,
-    })
+    const env = (over: Record<string, unknown>) =>
+      JSON.stringify({
+        body: Buffer.from('[[], {}, {}]').toString('base64'),
+        'content-encoding': 'utf-8',
+        'content-type': 'application/json',
+        headers: { task: 'tasks.ok', id: 'id-ok', argsrepr: '()', kwargsrepr: '{}' },
+        properties: {
+          body_encoding: 'base64',
+          delivery_tag: 't',
+          priority: 0,
+          delivery_info: { exchange: '', routing_key: 'hostile' },
+        },
+        ...over,
+      })
     const msgs = [
       '{not json',
       env({ body: '!!!not base64!!!' }),
-      env({ 'content-type': 'application/x-python-serialize', 'content-encoding': 'binary', body: pickle, headers: { task: 'tasks.pickled', id: 'id-p' } }),
-      env({ body: Buffer.from(`[["${'x'.repeat(5_000_000)}"], {}, {}]`).toString('base64'), headers: { task: 'tasks.huge', id: 'id-h' } }),
-      env({ headers: {}, body: Buffer.from(JSON.stringify({ task: 'tasks.v1', id: 'id-v1', args: [1, 2], kwargs: { a: 1 }, eta: null, retries: 3 })).toString('base64') }),
-      env({ body: Buffer.from('[[NaN], {"x": Infinity}, {}]').toString('base64'), headers: { task: 'tasks.nan', id: 'id-nan' } }),
+      env({
+        'content-type': 'application/x-python-serialize',
+        'content-encoding': 'binary',
+        body: pickle,
+        headers: { task: 'tasks.pickled', id: 'id-p' },
+      }),
+      env({
+        body: Buffer.from(`[["${'x'.repeat(5_000_000)}"], {}, {}]`).toString('base64'),
+        headers: { task: 'tasks.huge', id: 'id-h' },
+      }),
+      env({
+        headers: {},
+        body: Buffer.from(
+          JSON.stringify({ task: 'tasks.v1', id: 'id-v1', args: [1, 2], kwargs: { a: 1 }, eta: null, retries: 3 }),
+        ).toString('base64'),
+      }),
+      env({
+        body: Buffer.from('[[NaN], {"x": Infinity}, {}]').toString('base64'),
+        headers: { task: 'tasks.nan', id: 'id-nan' },
+      }),
       '"just a string"',
-      env({ 'content-type': 'application/x-yaml', body: 'a: 1', properties: {}, headers: { task: 'tasks.yaml', id: 'id-y' } }),
+      env({
+        'content-type': 'application/x-yaml',
+        body: 'a: 1',
+        properties: {},
+        headers: { task: 'tasks.yaml', id: 'id-y' },
+      }),
     ]
     // LPUSH one by one: the first one pushed is the next to be consumed
     for (const m of msgs) await broker.lpush(q, m)
@@ -203,18 +274,35 @@ describe('malformed and hostile messages', () => {
     expect(m).toHaveLength(8)
     expect(m[0]).toMatchObject({ status: 'malformed', problem: 'invalid JSON envelope' })
     expect(m[1]).toMatchObject({ status: 'malformed', problem: 'body is not valid base64', task: 'tasks.ok' })
-    expect(m[2]).toMatchObject({ status: 'opaque', task: 'tasks.pickled', contentType: 'application/x-python-serialize', args: null })
+    expect(m[2]).toMatchObject({
+      status: 'opaque',
+      task: 'tasks.pickled',
+      contentType: 'application/x-python-serialize',
+      args: null,
+    })
     expect(m[2].bodySize).toBeGreaterThan(10)
     expect(m[3]).toMatchObject({ status: 'ok', task: 'tasks.huge' })
     expect(m[3].size).toBeGreaterThan(6_000_000)
     expect(m[3].args.length).toBeLessThanOrEqual(1024)
-    expect(m[4]).toMatchObject({ status: 'ok', protocol: 1, task: 'tasks.v1', id: 'id-v1', args: '[1,2]', kwargs: '{"a":1}', retries: 3 })
+    expect(m[4]).toMatchObject({
+      status: 'ok',
+      protocol: 1,
+      task: 'tasks.v1',
+      id: 'id-v1',
+      args: '[1,2]',
+      kwargs: '{"a":1}',
+      retries: 3,
+    })
     expect(m[5]).toMatchObject({ status: 'ok', task: 'tasks.nan', args: '[null]' })
     expect(m[6]).toMatchObject({ status: 'malformed', problem: 'envelope is not a JSON object' })
     expect(m[7]).toMatchObject({ status: 'opaque', task: 'tasks.yaml' })
     const st = await cli(['stats', 'hostile', '--json'])
     expect(st.code, st.stderr).toBe(0)
-    expect(st.json).toMatchObject({ scanned: 8, malformed: 3, opaque: { 'application/x-python-serialize': 1, 'application/x-yaml': 1 } })
+    expect(st.json).toMatchObject({
+      scanned: 8,
+      malformed: 3,
+      opaque: { 'application/x-python-serialize': 1, 'application/x-yaml': 1 },
+    })
     const l = await cli(['list', '--json', '--no-workers'])
     expect(l.json.queues.find((x: { name: string }) => x.name === 'hostile')).toMatchObject({ depth: 8 })
     const h = await cli(['peek', 'hostile', '-n', '20'])

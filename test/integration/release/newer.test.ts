@@ -23,8 +23,14 @@ function fakeDifyCode(): string {
   const root = mkdtempSync(join(tmpdir(), 'dops-dify-'))
   const dir = join(root, 'api', 'migrations', 'versions')
   mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, '2026_06_20_1200-d9e8f7a6b5c4_last_of_1_15.py'), `"""1.15.0 head"""\nrevision = 'd9e8f7a6b5c4'\ndown_revision = 'c8f4a6b2d3e1'\n`)
-  writeFileSync(join(dir, `2026_07_02_0900-${NEW_REV}_add_future_table.py`), `"""a later release"""\nrevision = "${NEW_REV}"\ndown_revision = "d9e8f7a6b5c4"\nbranch_labels = None\n`)
+  writeFileSync(
+    join(dir, '2026_06_20_1200-d9e8f7a6b5c4_last_of_1_15.py'),
+    `"""1.15.0 head"""\nrevision = 'd9e8f7a6b5c4'\ndown_revision = 'c8f4a6b2d3e1'\n`,
+  )
+  writeFileSync(
+    join(dir, `2026_07_02_0900-${NEW_REV}_add_future_table.py`),
+    `"""a later release"""\nrevision = "${NEW_REV}"\ndown_revision = "d9e8f7a6b5c4"\nbranch_labels = None\n`,
+  )
   return root
 }
 
@@ -52,7 +58,10 @@ describe('a database newer than the CLI knows (PostgreSQL)', () => {
 
   it('without the Dify code the revision is unknown: writes refuse without suggesting upgrade-db', async () => {
     await seedAccount(db, { email: 'nocode@example.com' })
-    const r = await runCli(['reset-password', '--email', 'nocode@example.com', '--password-stdin', '--json'], { env, input: NEW_PW })
+    const r = await runCli(['reset-password', '--email', 'nocode@example.com', '--password-stdin', '--json'], {
+      env,
+      input: NEW_PW,
+    })
     expect(r.code).toBe(4)
     expect(r.json.error.hint).toMatch(/--dify-root/)
     expect(r.json.error.hint).not.toMatch(/dify upgrade-db/)
@@ -63,19 +72,29 @@ describe('a database newer than the CLI knows (PostgreSQL)', () => {
     const show = await runCli(['account', 'show', 'reader@example.com', '--dify-root', root, '--json'], { env })
     expect(show.code, show.stderr).toBe(0)
     expect(show.stderr).toMatch(/newer than this CLI knows/)
-    expect(show.json.database).toMatchObject({ revision: NEW_REV, status: 'newer', supported: false, difyVersion: null })
+    expect(show.json.database).toMatchObject({
+      revision: NEW_REV,
+      status: 'newer',
+      supported: false,
+      difyVersion: null,
+    })
     expect(show.json.oauthSessions).toEqual({ live: 0, lastUsedAt: null, tokens: [] })
     const q = await runCli(['queue', 'list', '--no-workers', '--dify-root', root, '--json'], { env })
     expect(q.code, q.stderr).toBe(0)
     expect(q.json.queueList.note).toMatch(/newer than this CLI knows/)
-    const viaEnv = await runCli(['account', 'show', 'reader@example.com', '--json'], { env: { ...env, DIFY_OPS_DIFY_ROOT: root } })
+    const viaEnv = await runCli(['account', 'show', 'reader@example.com', '--json'], {
+      env: { ...env, DIFY_OPS_DIFY_ROOT: root },
+    })
     expect(viaEnv.json.database.status).toBe('newer')
   })
 
   it('reset-password runs with a warning when everything it touches is as at 1.15.0', async () => {
     const a = await seedAccount(db, { email: 'writer@example.com' })
     const before = (await db.query('select password from accounts where id = ?', [a.id]))[0]!.password
-    const r = await runCli(['reset-password', '--email', 'writer@example.com', '--password-stdin', '--dify-root', root, '--json'], { env, input: NEW_PW })
+    const r = await runCli(
+      ['reset-password', '--email', 'writer@example.com', '--password-stdin', '--dify-root', root, '--json'],
+      { env, input: NEW_PW },
+    )
     expect(r.code, r.stderr + r.stdout).toBe(0)
     expect(r.stderr).toMatch(/newer than this CLI knows.*goes on/s)
     expect(r.stderr).not.toMatch(/upgrade-db/)
@@ -87,7 +106,10 @@ describe('a database newer than the CLI knows (PostgreSQL)', () => {
     await db.query('alter table accounts rename column password_salt to password_salt_v2')
     try {
       const snap = JSON.stringify(await db.query('select * from accounts order by id'))
-      const r = await runCli(['reset-password', '--email', a.email, '--password-stdin', '--dify-root', root, '--json'], { env, input: NEW_PW })
+      const r = await runCli(
+        ['reset-password', '--email', a.email, '--password-stdin', '--dify-root', root, '--json'],
+        { env, input: NEW_PW },
+      )
       expect(r.code).toBe(4)
       expect(r.json.error.message).toMatch(/accounts\.password_salt does not exist/)
       expect(r.json.error.hint).not.toMatch(/run dify upgrade-db|\(dify upgrade-db\)/)
@@ -113,8 +135,12 @@ describe.each(['postgres', 'mysql'] as const)('the manifests at the 1.15.0 head 
     try {
       for (const [op, m] of Object.entries(MANIFESTS)) expect(await verifyManifest(db, m), op).toBe(null)
       // and a changed type is named
-      expect(await verifyManifest(db, { accounts: { columns: { email: { kind: 'varchar(64)', nullable: false } } } })).toMatch(/accounts\.email is .*255/)
-      expect(await verifyManifest(db, { accounts: { columns: {}, primaryKey: ['email'] } })).toMatch(/primary key of accounts is \(id\)/)
+      expect(
+        await verifyManifest(db, { accounts: { columns: { email: { kind: 'varchar(64)', nullable: false } } } }),
+      ).toMatch(/accounts\.email is .*255/)
+      expect(await verifyManifest(db, { accounts: { columns: {}, primaryKey: ['email'] } })).toMatch(
+        /primary key of accounts is \(id\)/,
+      )
       expect(await verifyManifest(db, { no_such_table: { columns: {} } })).toMatch(/no_such_table does not exist/)
     } finally {
       await db.close()

@@ -29,7 +29,10 @@ describe('runtime connections', () => {
   it('opens PostgreSQL with timezone=UTC from DB_EXTRAS options merging', async () => {
     const r = rt({ ...pgS.env, DB_EXTRAS: 'options=-c statement_timeout=12345' })
     const db = await r.db()
-    const tz = await sql<{ tz: string; app: string }>`select current_setting('timezone') as tz, current_setting('statement_timeout') as app`.execute(db.kysely)
+    const tz = await sql<{
+      tz: string
+      app: string
+    }>`select current_setting('timezone') as tz, current_setting('statement_timeout') as app`.execute(db.kysely)
     expect(tz.rows[0]).toEqual({ tz: 'UTC', app: '12345ms' })
     expect(db.dialect).toBe('postgres')
     await r.close()
@@ -47,10 +50,16 @@ describe('runtime connections', () => {
   it('an unreachable database is a ConnectError naming host:port, never a hang', async () => {
     const port = await closedPort()
     const t0 = Date.now()
-    await expect(rt({ ...pgS.env, DB_PORT: String(port) }).db()).rejects.toSatisfy((e: unknown) => e instanceof ConnectError && (e as Error).message.includes(`127.0.0.1:${port}`))
+    await expect(rt({ ...pgS.env, DB_PORT: String(port) }).db()).rejects.toSatisfy(
+      (e: unknown) => e instanceof ConnectError && (e as Error).message.includes(`127.0.0.1:${port}`),
+    )
     const hole = await blackhole()
-    await expect(rt({ ...myS.env, DB_PORT: String(hole.port), DIFY_OPS_CONNECT_TIMEOUT: '1' }).db()).rejects.toBeInstanceOf(ConnectError)
-    await expect(rt({ ...pgS.env, DB_PORT: String(hole.port), DIFY_OPS_CONNECT_TIMEOUT: '1' }).db()).rejects.toBeInstanceOf(ConnectError)
+    await expect(
+      rt({ ...myS.env, DB_PORT: String(hole.port), DIFY_OPS_CONNECT_TIMEOUT: '1' }).db(),
+    ).rejects.toBeInstanceOf(ConnectError)
+    await expect(
+      rt({ ...pgS.env, DB_PORT: String(hole.port), DIFY_OPS_CONNECT_TIMEOUT: '1' }).db(),
+    ).rejects.toBeInstanceOf(ConnectError)
     await hole.close()
     expect(Date.now() - t0).toBeLessThan(10_000)
   })
@@ -73,7 +82,9 @@ describe('runtime connections', () => {
   it('a hung Redis times out as a ConnectError', async () => {
     const hole = await blackhole()
     const t0 = Date.now()
-    await expect(rt({ REDIS_HOST: '127.0.0.1', REDIS_PORT: String(hole.port), DIFY_OPS_CONNECT_TIMEOUT: '1' }).redis()).rejects.toBeInstanceOf(ConnectError)
+    await expect(
+      rt({ REDIS_HOST: '127.0.0.1', REDIS_PORT: String(hole.port), DIFY_OPS_CONNECT_TIMEOUT: '1' }).redis(),
+    ).rejects.toBeInstanceOf(ConnectError)
     expect(Date.now() - t0).toBeLessThan(3000)
     await hole.close()
   })

@@ -13,7 +13,8 @@ import { privatePg, privateRedis, type PrivatePg, type PrivateRedis } from '../.
 
 let pgS: PrivatePg
 let rds: PrivateRedis
-const rt = (env: Record<string, string>, limits?: ConstructorParameters<typeof Runtime>[1]) => new Runtime(loadConfig({ env: { ...pgS.env, ...rds.env, ...env }, noDotenv: true, cwd: tmpdir() }), limits)
+const rt = (env: Record<string, string>, limits?: ConstructorParameters<typeof Runtime>[1]) =>
+  new Runtime(loadConfig({ env: { ...pgS.env, ...rds.env, ...env }, noDotenv: true, cwd: tmpdir() }), limits)
 
 beforeAll(async () => {
   ;[pgS, rds] = await Promise.all([privatePg(), privateRedis()])
@@ -27,13 +28,23 @@ describe('runtime limits', () => {
   it('PostgreSQL sessions: lock_timeout 5 s and statement_timeout 60 s by default; DB_EXTRAS options win unless a flag is given', async () => {
     const show = async (r: Runtime) => {
       const db = await r.db()
-      const v = await sql<{ l: string; s: string }>`select current_setting('lock_timeout') as l, current_setting('statement_timeout') as s`.execute(db.kysely)
+      const v = await sql<{
+        l: string
+        s: string
+      }>`select current_setting('lock_timeout') as l, current_setting('statement_timeout') as s`.execute(db.kysely)
       await r.close()
       return v.rows[0]
     }
     expect(await show(rt({}))).toEqual({ l: '5s', s: '1min' })
     expect(await show(rt({ DB_EXTRAS: 'options=-c statement_timeout=12345' }))).toEqual({ l: '5s', s: '12345ms' })
-    expect(await show(rt({ DB_EXTRAS: 'options=-c statement_timeout=12345' }, { statementTimeoutMs: 30_000, explicit: { statement: true } }))).toEqual({ l: '5s', s: '30s' })
+    expect(
+      await show(
+        rt(
+          { DB_EXTRAS: 'options=-c statement_timeout=12345' },
+          { statementTimeoutMs: 30_000, explicit: { statement: true } },
+        ),
+      ),
+    ).toEqual({ l: '5s', s: '30s' })
     expect(await show(rt({}, { lockTimeoutMs: 0, statementTimeoutMs: 0 }))).toEqual({ l: '0', s: '0' })
   })
 
@@ -41,7 +52,9 @@ describe('runtime limits', () => {
     const r = rt({ DIFY_OPS_COMMAND_TIMEOUT: '1' }, { statementTimeoutMs: 1000 })
     const db = await r.db()
     const admin = await pgS.client()
-    const pids = (await admin.query("select pid from pg_stat_activity where application_name = 'dify-ops'")).rows.map((x) => Number(x.pid))
+    const pids = (await admin.query("select pid from pg_stat_activity where application_name = 'dify-ops'")).rows.map(
+      (x) => Number(x.pid),
+    )
     expect(pids.length).toBeGreaterThan(0)
     for (const p of pids) process.kill(p, 'SIGSTOP')
     try {
@@ -93,10 +106,13 @@ describe('runtime limits', () => {
       await sql`insert into faults_t values (1)`.execute(tx)
       await sql`insert into faults_t values (2)`.execute(tx)
     })
-    await db.kysely.transaction().execute(async (tx) => {
-      await sql`insert into faults_t values (3)`.execute(tx)
-      await sql`rollback`.execute(tx).catch(() => {})
-    }).catch(() => {})
+    await db.kysely
+      .transaction()
+      .execute(async (tx) => {
+        await sql`insert into faults_t values (3)`.execute(tx)
+        await sql`rollback`.execute(tx).catch(() => {})
+      })
+      .catch(() => {})
     expect(r.guard.writes.database).toBe(3)
     await r.close()
   })

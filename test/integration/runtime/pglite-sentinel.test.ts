@@ -24,7 +24,9 @@ describe('embedded PGlite', () => {
     const rt = new Runtime(cfg)
     const db = await rt.db()
     await sql`create extension if not exists "uuid-ossp"`.execute(db.kysely)
-    await sql`create table t (id uuid default uuid_generate_v4() primary key, at timestamp default current_timestamp)`.execute(db.kysely)
+    await sql`create table t (id uuid default uuid_generate_v4() primary key, at timestamp default current_timestamp)`.execute(
+      db.kysely,
+    )
     await sql`insert into t default values`.execute(db.kysely)
     const tz = await sql<{ tz: string }>`select current_setting('timezone') as tz`.execute(db.kysely)
     expect(tz.rows[0]!.tz).toBe('UTC')
@@ -38,7 +40,11 @@ describe('embedded PGlite', () => {
   it('is the default when no DB_* variable is set, announced on stderr', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'dops-pglite-cwd-'))
     cleanups.push(() => rmSync(cwd, { recursive: true, force: true }))
-    const r = await runCli(['doctor', '--json'], { cwd, env: { REDIS_HOST: '127.0.0.1', VECTOR_STORE: 'none' }, timeoutMs: 120_000 })
+    const r = await runCli(['doctor', '--json'], {
+      cwd,
+      env: { REDIS_HOST: '127.0.0.1', VECTOR_STORE: 'none' },
+      timeoutMs: 120_000,
+    })
     expect(r.stderr).toContain(`Using the embedded PGlite database in ${cwd}/.dify-ops/pglite`)
     const c = r.json.checks.find((x: { name: string }) => x.name === 'metadata database')
     expect(c.summary).toContain('pglite:')
@@ -48,7 +54,11 @@ describe('embedded PGlite', () => {
   it('is not created on disk by a dry run (an empty one in memory shows the plan)', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'dops-pglite-dry-'))
     cleanups.push(() => rmSync(cwd, { recursive: true, force: true }))
-    const r = await runCli(['db', 'upgrade', '--dry-run', '--json'], { cwd, env: { REDIS_HOST: '127.0.0.1' }, timeoutMs: 120_000 })
+    const r = await runCli(['db', 'upgrade', '--dry-run', '--json'], {
+      cwd,
+      env: { REDIS_HOST: '127.0.0.1' },
+      timeoutMs: 120_000,
+    })
     expect(r.code, r.stderr).toBe(0)
     expect(existsSync(join(cwd, '.dify-ops'))).toBe(false)
   }, 150_000)
@@ -79,7 +89,17 @@ describe('Redis through Sentinel', () => {
         await new Promise((r) => setTimeout(r, 100))
       }
     }
-    const rt = new Runtime(loadConfig({ env: { REDIS_USE_SENTINEL: 'true', REDIS_SENTINELS: `127.0.0.1:${port}`, REDIS_SENTINEL_SERVICE_NAME: 'mymaster', REDIS_DB: '0' }, noDotenv: true }))
+    const rt = new Runtime(
+      loadConfig({
+        env: {
+          REDIS_USE_SENTINEL: 'true',
+          REDIS_SENTINELS: `127.0.0.1:${port}`,
+          REDIS_SENTINEL_SERVICE_NAME: 'mymaster',
+          REDIS_DB: '0',
+        },
+        noDotenv: true,
+      }),
+    )
     const r = await rt.redis()
     const role = (await r.client.call('ROLE')) as unknown[]
     expect(role[0]).toBe('master')

@@ -45,8 +45,16 @@ describe('dify storage … (built CLI, PostgreSQL Dify 1.15.0, OpenDAL fs)', () 
   it('orphans --json is NDJSON: one line per finding, then the summary; exit 8', async () => {
     const r = await runCli(['storage', 'orphans', '--json'], { env: w.env })
     expect(r.code).toBe(8)
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l))
-    expect(lines.filter((l) => l.type === 'orphan').map((l) => l.path).sort()).toEqual([...w.orphans].sort())
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(
+      lines
+        .filter((l) => l.type === 'orphan')
+        .map((l) => l.path)
+        .sort(),
+    ).toEqual([...w.orphans].sort())
     expect(lines.filter((l) => l.type === 'missing').map((l) => l.id)).toEqual([w.missingRow.id])
     expect(lines.at(-1)).toMatchObject({ type: 'summary', orphans: 3, missing: 1, keptYoung: 1 })
     const h = await runCli(['storage', 'orphans', '--min-age', '365d'], { env: w.env })
@@ -86,7 +94,13 @@ describe('dify storage … (built CLI, PostgreSQL Dify 1.15.0, OpenDAL fs)', () 
     expect(await dbState()).toEqual(db0) // the row with a missing object is never deleted
     // nothing else moved; quarantined objects are not orphans themselves
     const again = await runCli(['storage', 'orphans', '--json', '--min-age', '1d'], { env: w.env })
-    expect(again.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'orphan')).toEqual([])
+    expect(
+      again.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.type === 'orphan'),
+    ).toEqual([])
 
     const dryRestore = await runCli(['storage', 'restore', runId, '--dry-run', '--json'], { env: w.env })
     expect(dryRestore.code).toBe(0)

@@ -14,9 +14,11 @@ import { pgvectorAvailable, pgvectorVars } from '../../support/pgvector.js'
 import { configFromVars as cfg } from '../../support/config.js'
 
 const CHROMA = { host: '127.0.0.1', port: Number(process.env.CHROMA_TEST_PORT ?? 8011) }
-const chromaUp = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then((r) => r.ok, () => false)
+const chromaUp = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then(
+  (r) => r.ok,
+  () => false,
+)
 const pgvectorUp = await pgvectorAvailable()
-
 
 describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real stores, CLI)', () => {
   let db: Scratch
@@ -52,8 +54,13 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
   async function snapshot() {
     const tables = ['datasets', 'documents', 'document_segments', 'child_chunks', 'embeddings', 'message_annotations']
     const rows: Record<string, unknown> = {}
-    for (const t of tables) rows[t] = (await c.query(`select md5(string_agg(x::text, ',' order by x::text)) as h from ${t} x`)).rows[0].h
-    rows.pgTables = (await c.query(`select string_agg(tablename, ',' order by tablename) as t from pg_tables where schemaname = 'public'`)).rows[0].t
+    for (const t of tables)
+      rows[t] = (await c.query(`select md5(string_agg(x::text, ',' order by x::text)) as h from ${t} x`)).rows[0].h
+    rows.pgTables = (
+      await c.query(
+        `select string_agg(tablename, ',' order by tablename) as t from pg_tables where schemaname = 'public'`,
+      )
+    ).rows[0].t
     const redisKeys: string[] = []
     let cur = '0'
     do {
@@ -77,7 +84,14 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
     const r = await runCli(['vdb-migrate', '--dry-run', '--json'], { env, timeoutMs: 120_000 })
     expect(r.code, r.stderr + r.stdout).toBe(0)
     const byId = new Map((r.json.units as Array<{ id: string }>).map((u) => [u.id, u as any]))
-    expect(byId.get(w.ids.text)).toMatchObject({ outcome: 'planned', live: 7, fromSource: 6, fromCache: 1, missing: 0, orphans: 3 })
+    expect(byId.get(w.ids.text)).toMatchObject({
+      outcome: 'planned',
+      live: 7,
+      fromSource: 6,
+      fromCache: 1,
+      missing: 0,
+      orphans: 3,
+    })
     expect(byId.get(w.ids.pc)).toMatchObject({ outcome: 'planned', live: 3, fromSource: 3, orphans: 1 })
     expect(byId.get(w.ids.gap)).toMatchObject({ outcome: 'planned', missing: 1 })
     expect(byId.get(w.ids.app)).toMatchObject({ outcome: 'planned', live: 2, fromSource: 0, fromCache: 2 })
@@ -91,11 +105,20 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
     const expectedNeighbours = await nearestLive(src, w.sourceTargets.get(w.ids.text)!, q, liveText, 4)
     const srcBefore = await dump(src, w.sourceTargets.get(w.ids.text)!)
 
-    const r = await runCli(['vdb-migrate', '--json', '--batch-size', '3', '--concurrency', '2'], { env, timeoutMs: 120_000 })
+    const r = await runCli(['vdb-migrate', '--json', '--batch-size', '3', '--concurrency', '2'], {
+      env,
+      timeoutMs: 120_000,
+    })
     expect(r.code, r.stderr).toBe(7) // the gap dataset is incomplete
     const byId = new Map((r.json.units as Array<{ id: string }>).map((u) => [u.id, u as any]))
-    for (const id of [w.ids.text, w.ids.pc, w.ids.mm, w.ids.app]) expect(byId.get(id).outcome, JSON.stringify(byId.get(id))).toBe('migrated')
-    expect(byId.get(w.ids.gap)).toMatchObject({ outcome: 'incomplete', missing: 1, missingDocIds: [w.nowhere], switched: false })
+    for (const id of [w.ids.text, w.ids.pc, w.ids.mm, w.ids.app])
+      expect(byId.get(id).outcome, JSON.stringify(byId.get(id))).toBe('migrated')
+    expect(byId.get(w.ids.gap)).toMatchObject({
+      outcome: 'incomplete',
+      missing: 1,
+      missingDocIds: [w.nowhere],
+      switched: false,
+    })
     expect(r.stderr).toMatch(/migrated/)
 
     // exactly the live set in the target, once each
@@ -118,18 +141,31 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
     // the same nearest neighbours as the source gave for the live items
     // (the vector the source lacked, resolved from the cache, is new in the target: left out of the comparison)
     const after = await dst.search(targetOf('chroma', w.ids.text), q, 5)
-    expect(after.map((h) => h.docId).filter((d) => d !== w.cacheOnly).slice(0, 4)).toEqual(expectedNeighbours)
+    expect(
+      after
+        .map((h) => h.docId)
+        .filter((d) => d !== w.cacheOnly)
+        .slice(0, 4),
+    ).toEqual(expectedNeighbours)
 
     // switched with Dify's exact index_struct (chroma: lower-cased class_prefix); the gap dataset is not
-    const rows = (await c.query(`select id, index_struct from datasets`)).rows as Array<{ id: string; index_struct: string }>
+    const rows = (await c.query(`select id, index_struct from datasets`)).rows as Array<{
+      id: string
+      index_struct: string
+    }>
     const is = new Map(rows.map((x) => [x.id, x.index_struct]))
     expect(is.get(w.ids.text)).toBe(indexStructJson('chroma', targetOf('chroma', w.ids.text).collection))
     expect(is.get(w.ids.gap)).toBe(w.indexStructs.get(w.ids.gap))
-    expect(await redis.client.exists(keys.vectorIndexing('chroma', targetOf('chroma', w.ids.text).collection, redis.prefix))).toBe(0)
+    expect(
+      await redis.client.exists(keys.vectorIndexing('chroma', targetOf('chroma', w.ids.text).collection, redis.prefix)),
+    ).toBe(0)
 
     // the source is untouched
     expect((await dump(src, w.sourceTargets.get(w.ids.text)!)).size).toBe(srcBefore.size)
-    const cp = (await c.query(`select unit_id, state from dify_ops_vdb_migrate_checkpoints`)).rows as Array<{ unit_id: string; state: string }>
+    const cp = (await c.query(`select unit_id, state from dify_ops_vdb_migrate_checkpoints`)).rows as Array<{
+      unit_id: string
+      state: string
+    }>
     expect(cp.find((x) => x.unit_id === w.ids.text)?.state).toBe('done')
   })
 
@@ -138,7 +174,10 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
     expect(r.code).toBe(7)
     const byId = new Map((r.json.units as Array<{ id: string }>).map((u) => [u.id, u as any]))
     expect(byId.get(w.ids.text).outcome).toBe('skipped')
-    expect(byId.get(w.ids.app)).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/exactly the live annotations/) })
+    expect(byId.get(w.ids.app)).toMatchObject({
+      outcome: 'skipped',
+      reason: expect.stringMatching(/exactly the live annotations/),
+    })
     expect(byId.get(w.ids.gap).outcome).toBe('incomplete')
   })
 
@@ -147,7 +186,15 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
     const [first, second] = w.live.get(w.ids.app)!
     await dst.deleteByDocIds(t, [first!])
     const stale = '00000000-0000-4000-8000-000000000001'
-    await dst.upsert(t, [{ id: stale, docId: stale, text: 'deleted annotation', metadata: { annotation_id: stale, app_id: w.ids.app }, vector: unitVector('x', DIM) }])
+    await dst.upsert(t, [
+      {
+        id: stale,
+        docId: stale,
+        text: 'deleted annotation',
+        metadata: { annotation_id: stale, app_id: w.ids.app },
+        vector: unitVector('x', DIM),
+      },
+    ])
     const r = await runCli(['vdb-migrate', '--json', '--scope', 'annotation'], { env, timeoutMs: 60_000 })
     expect(r.code, r.stderr).toBe(0)
     expect(r.json.units[0]).toMatchObject({ outcome: 'migrated', kept: 1, fromCache: 1, orphans: 1, missing: 0 })
@@ -155,9 +202,15 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
   })
 
   it('--allow-missing switches the gap dataset; filters and shards narrow the selection', async () => {
-    const r0 = await runCli(['vdb-migrate', '--json', '--dry-run', '--dataset', w.ids.gap, '--shard', '0/1'], { env, timeoutMs: 60_000 })
+    const r0 = await runCli(['vdb-migrate', '--json', '--dry-run', '--dataset', w.ids.gap, '--shard', '0/1'], {
+      env,
+      timeoutMs: 60_000,
+    })
     expect(r0.json.units.map((u: { id: string }) => u.id)).toEqual([w.ids.gap])
-    const r = await runCli(['vdb-migrate', '--json', '--scope', 'knowledge', '--dataset', w.ids.gap, '--allow-missing'], { env, timeoutMs: 60_000 })
+    const r = await runCli(
+      ['vdb-migrate', '--json', '--scope', 'knowledge', '--dataset', w.ids.gap, '--allow-missing'],
+      { env, timeoutMs: 60_000 },
+    )
     expect(r.code, r.stdout).toBe(0)
     expect(r.json.units[0]).toMatchObject({ outcome: 'migrated', missing: 1, switched: true })
     const bad = await runCli(['vdb-migrate', '--shard', '3/2'], { env })

@@ -38,16 +38,22 @@ describe('vdb-migrate pre-flight', () => {
 
   it('refuses (exit 6) while documents are being indexed or dataset tasks are queued; --dry-run only warns', async () => {
     // the dataset already points at pgvector: pass --from so it is selected as a source of the same type elsewhere
-    const r = await runCli(['vdb-migrate', '--scope', 'knowledge'], { env: { ...env, VECTOR_STORE: 'chroma', CHROMA_HOST: '127.0.0.1', CHROMA_PORT: '8011' } })
+    const r = await runCli(['vdb-migrate', '--scope', 'knowledge'], {
+      env: { ...env, VECTOR_STORE: 'chroma', CHROMA_HOST: '127.0.0.1', CHROMA_PORT: '8011' },
+    })
     expect(r.code, r.stderr).toBe(6)
     expect(r.stderr).toMatch(/1 document\(s\) of the selected datasets are still being indexed/)
     await c.query(`update documents set indexing_status = 'completed'`)
     const broker = new Redis({ ...REDIS, db: 1 })
     await broker.rpush(`${redis.prefix}dataset`, '{}')
-    const r2 = await runCli(['vdb-migrate', '--scope', 'knowledge', '--json'], { env: { ...env, VECTOR_STORE: 'chroma', CHROMA_HOST: '127.0.0.1', CHROMA_PORT: '8011' } })
+    const r2 = await runCli(['vdb-migrate', '--scope', 'knowledge', '--json'], {
+      env: { ...env, VECTOR_STORE: 'chroma', CHROMA_HOST: '127.0.0.1', CHROMA_PORT: '8011' },
+    })
     expect(r2.code).toBe(6)
     expect(r2.json.error.details.datasetQueues).toMatchObject({ dataset: 1 })
-    const r3 = await runCli(['vdb-migrate', '--scope', 'knowledge', '--dry-run', '--json'], { env: { ...env, VECTOR_STORE: 'chroma', CHROMA_HOST: '127.0.0.1', CHROMA_PORT: '8011' } })
+    const r3 = await runCli(['vdb-migrate', '--scope', 'knowledge', '--dry-run', '--json'], {
+      env: { ...env, VECTOR_STORE: 'chroma', CHROMA_HOST: '127.0.0.1', CHROMA_PORT: '8011' },
+    })
     expect(r3.code).toBe(0)
     expect(r3.json.warnings.join(' ')).toMatch(/dataset queues/)
     await broker.del(`${redis.prefix}dataset`)
@@ -77,11 +83,32 @@ describe('checkpoint table on MySQL', () => {
     await m?.drop()
   })
   it('creates, upserts, reads and removes rows', async () => {
-    const db = await openDb({ type: 'mysql', host: MYSQL.host, port: MYSQL.port, user: MYSQL.user, password: '', database: m.name, extras: {} } as never, { connectTimeoutMs: 5000 })
+    const db = await openDb(
+      {
+        type: 'mysql',
+        host: MYSQL.host,
+        port: MYSQL.port,
+        user: MYSQL.user,
+        password: '',
+        database: m.name,
+        extras: {},
+      } as never,
+      { connectTimeoutMs: 5000 },
+    )
     try {
       const cps = new CheckpointStore(db)
       expect(await cps.get('dataset', 'x', 't')).toBeNull()
-      const row = { unitKind: 'dataset' as const, unitId: 'x', targetKey: 't', targetCollection: 'c', sourceKey: 's', state: 'copying' as const, sourcePosition: 5, written: 4, detail: null }
+      const row = {
+        unitKind: 'dataset' as const,
+        unitId: 'x',
+        targetKey: 't',
+        targetCollection: 'c',
+        sourceKey: 's',
+        state: 'copying' as const,
+        sourcePosition: 5,
+        written: 4,
+        detail: null,
+      }
       await cps.put(row)
       await cps.put({ ...row, sourcePosition: 10, written: 9 })
       expect(await cps.get('dataset', 'x', 't')).toMatchObject({ sourcePosition: 10, written: 9, state: 'copying' })

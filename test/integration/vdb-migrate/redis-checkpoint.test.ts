@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { classPrefixForStore, indexStructJson } from '../../../src/dify/collections.js'
@@ -41,7 +40,8 @@ describe.skipIf(!pgvectorUp)('vdb-migrate --checkpoint redis (real Redis, pgvect
     const vals = Object.values(h)
     return vals.length ? (JSON.parse(vals[0]!) as { state: string; sourcePosition: number; written: number }) : null
   }
-  const tableExists = async () => (await c.query(`select to_regclass('dify_ops_vdb_migrate_checkpoints')::text as t`)).rows[0].t !== null
+  const tableExists = async () =>
+    (await c.query(`select to_regclass('dify_ops_vdb_migrate_checkpoints')::text as t`)).rows[0].t !== null
   const keyspace = async () => {
     const out: Record<string, string> = {}
     let cursor = '0'
@@ -69,7 +69,18 @@ describe.skipIf(!pgvectorUp)('vdb-migrate --checkpoint redis (real Redis, pgvect
     dst = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }))
     const srcEnvFile = writeEnvFile(pgvEnv(a.name), 'vdbmigrc')
     env = { ...a.env, ...redis.env, VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }
-    base = ['vdb-migrate', '--json', '--checkpoint', 'redis', '--scope', 'knowledge', '--from', 'pgvector', '--source-env-file', srcEnvFile]
+    base = [
+      'vdb-migrate',
+      '--json',
+      '--checkpoint',
+      'redis',
+      '--scope',
+      'knowledge',
+      '--from',
+      'pgvector',
+      '--source-env-file',
+      srcEnvFile,
+    ]
     const s = new DifySeeder(c)
     const seed = async (shard?: number) => {
       let id = randomUUID()
@@ -83,10 +94,22 @@ describe.skipIf(!pgvectorUp)('vdb-migrate --checkpoint redis (real Redis, pgvect
         const text = `redis checkpoint segment ${i} of ${id}`
         const seg = await s.segment(id, doc, text)
         ids.push(seg.nodeId)
-        recs.push({ id: seg.nodeId, docId: seg.nodeId, text, metadata: { doc_id: seg.nodeId, doc_hash: 'x', document_id: doc, dataset_id: id }, vector: unitVector(text, DIM) })
+        recs.push({
+          id: seg.nodeId,
+          docId: seg.nodeId,
+          text,
+          metadata: { doc_id: seg.nodeId, doc_hash: 'x', document_id: doc, dataset_id: id },
+          vector: unitVector(text, DIM),
+        })
       }
       const o = randomUUID() // an orphan in the source: never copied
-      recs.push({ id: o, docId: o, text: 'orphan', metadata: { doc_id: o, document_id: doc, dataset_id: id }, vector: unitVector(`orphan ${id}`, DIM) })
+      recs.push({
+        id: o,
+        docId: o,
+        text: 'orphan',
+        metadata: { doc_id: o, document_id: doc, dataset_id: id },
+        vector: unitVector(`orphan ${id}`, DIM),
+      })
       await src.ensureCollection({ collection: coll }, DIM)
       await src.upsert({ collection: coll }, recs)
       live.set(id, ids)
@@ -106,13 +129,23 @@ describe.skipIf(!pgvectorUp)('vdb-migrate --checkpoint redis (real Redis, pgvect
     await redis?.drop()
   })
 
-  const spawnCli = (args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string; err: string }> } => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const spawnCli = (
+    args: string[],
+  ): {
+    child: ChildProcess
+    done: Promise<{ code: number | null; signal: string | null; out: string; err: string }>
+  } => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     let err = ''
     child.stdout!.on('data', (d) => (out += d))
     child.stderr!.on('data', (d) => (err += d))
-    const done = new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((res) => child.on('close', (code, signal) => res({ code, signal, out, err })))
+    const done = new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((res) =>
+      child.on('close', (code, signal) => res({ code, signal, out, err })),
+    )
     return { child, done }
   }
 
@@ -154,7 +187,10 @@ describe.skipIf(!pgvectorUp)('vdb-migrate --checkpoint redis (real Redis, pgvect
       if (!at) break // the run finished before the point: later points cannot be reached either
     }
     // at least one kill landed in the middle of the copy
-    expect(seen.some((s) => /SIGKILL:copying@/.test(s)), seen.join(' ')).toBe(true)
+    expect(
+      seen.some((s) => /SIGKILL:copying@/.test(s)),
+      seen.join(' '),
+    ).toBe(true)
     const r = await runCli([...base, '--dataset', ds.kill], { env, timeoutMs: 120_000 })
     expect(r.code, `${seen.join(' ')} ${r.stderr}`).toBe(0)
     expect(['migrated', 'skipped']).toContain(r.json.units[0].outcome)

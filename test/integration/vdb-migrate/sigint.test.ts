@@ -8,7 +8,14 @@ import { openDb } from '../../../src/runtime/db.js'
 import type { Db } from '../../../src/core/db.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore, VectorTarget } from '../../../src/vector/store.js'
-import { RedisCheckpointStore, liveSetPort, runUnits, selectUnits, type CheckpointPort, type Deps } from '../../../src/vdb-migrate/index.js'
+import {
+  RedisCheckpointStore,
+  liveSetPort,
+  runUnits,
+  selectUnits,
+  type CheckpointPort,
+  type Deps,
+} from '../../../src/vdb-migrate/index.js'
 import { embeddingCachePort } from '../../../src/vdb-migrate/command.js'
 import type { MigrateOptions } from '../../../src/vdb-migrate/types.js'
 import { BIN } from '../../support/cli.js'
@@ -50,8 +57,21 @@ describe.skipIf(!pgvectorUp)('vdb-migrate SIGINT at each phase (pgvector → pgv
     c = new pg.Client({ ...PG, database: a.name })
     await c.connect()
     src = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvectorVars(a.name) }))
-    dst = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvectorVars(b.name) }), { redis: { client: redis.client, keyPrefix: redis.prefix } })
-    kdb = await openDb({ type: 'postgresql', host: PG.host, port: PG.port, user: PG.user, password: '', database: a.name, extras: {} } as never, { connectTimeoutMs: 5000 })
+    dst = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvectorVars(b.name) }), {
+      redis: { client: redis.client, keyPrefix: redis.prefix },
+    })
+    kdb = await openDb(
+      {
+        type: 'postgresql',
+        host: PG.host,
+        port: PG.port,
+        user: PG.user,
+        password: '',
+        database: a.name,
+        extras: {},
+      } as never,
+      { connectTimeoutMs: 5000 },
+    )
     s = new DifySeeder(c)
   })
   afterAll(async () => {
@@ -78,7 +98,14 @@ describe.skipIf(!pgvectorUp)('vdb-migrate SIGINT at each phase (pgvector → pgv
       const text = `sigint ${i} of ${id}`
       const seg = await s.segment(id, doc, text)
       live.push(seg.nodeId)
-      if (i < n) recs.push({ id: seg.nodeId, docId: seg.nodeId, text, metadata: { doc_id: seg.nodeId, doc_hash: 'h', document_id: doc, dataset_id: id }, vector: unitVector(text, DIM) })
+      if (i < n)
+        recs.push({
+          id: seg.nodeId,
+          docId: seg.nodeId,
+          text,
+          metadata: { doc_id: seg.nodeId, doc_hash: 'h', document_id: doc, dataset_id: id },
+          vector: unitVector(text, DIM),
+        })
       else cache.push({ text, vector: unitVector(text, DIM) })
     }
     await src.ensureCollection({ collection: coll }, DIM)
@@ -87,82 +114,139 @@ describe.skipIf(!pgvectorUp)('vdb-migrate SIGINT at each phase (pgvector → pgv
     return { id, live, before, t: { collection: coll } }
   }
 
-  const indexStruct = async (id: string) => (await c.query(`select index_struct from datasets where id = $1`, [id])).rows[0].index_struct as string
+  const indexStruct = async (id: string) =>
+    (await c.query(`select index_struct from datasets where id = $1`, [id])).rows[0].index_struct as string
   const opts = (id: string): MigrateOptions => ({
-    scope: 'knowledge', datasets: [id], tenants: [], apps: [], batchSize: 5, concurrency: 2, restart: false, dryRun: false, force: false,
-    allowMissing: false, verifySample: 5, from: 'pgvector',
+    scope: 'knowledge',
+    datasets: [id],
+    tenants: [],
+    apps: [],
+    batchSize: 5,
+    concurrency: 2,
+    restart: false,
+    dryRun: false,
+    force: false,
+    allowMissing: false,
+    verifySample: 5,
+    from: 'pgvector',
   })
 
   /** one in-process run; `rig` wraps the target store, the cache and the checkpoints to abort inside a phase */
-  async function run(id: string, rig: (abort: () => void, w: { store: VectorStore; cache: Deps['cache']; checkpoints: CheckpointPort }) => void = () => {}) {
+  async function run(
+    id: string,
+    rig: (
+      abort: () => void,
+      w: { store: VectorStore; cache: Deps['cache']; checkpoints: CheckpointPort },
+    ) => void = () => {},
+  ) {
     const ac = new AbortController()
     const liveDeps = { db: kdb, profile: profileFor('788d3099ae3a'), vectorStore: 'pgvector' }
     const store = Object.create(dst) as VectorStore
     const cache = embeddingCachePort(kdb)
-    const checkpoints: CheckpointPort = new RedisCheckpointStore({ client: redis.client as never, keyPrefix: redis.prefix })
+    const checkpoints: CheckpointPort = new RedisCheckpointStore({
+      client: redis.client as never,
+      keyPrefix: redis.prefix,
+    })
     const w = { store, cache, checkpoints }
     rig(() => ac.abort(), w)
     const o = opts(id)
     const units = await selectUnits(liveDeps, o)
-    return runUnits({
-      db: kdb, checkpoints: w.checkpoints, redis: { client: redis.client, keyPrefix: redis.prefix },
-      target: { store: w.store, key: 'pgvector@b', location: 'b', serverVersion: 'x' },
-      openSource: async () => ({ store: src, key: 'pgvector@a', location: 'a', serverVersion: 'x' }),
-      live: liveSetPort(liveDeps), cache: w.cache, vectorIndexNamePrefix: 'Vector_index', signal: ac.signal,
-    }, o, units)
+    return runUnits(
+      {
+        db: kdb,
+        checkpoints: w.checkpoints,
+        redis: { client: redis.client, keyPrefix: redis.prefix },
+        target: { store: w.store, key: 'pgvector@b', location: 'b', serverVersion: 'x' },
+        openSource: async () => ({ store: src, key: 'pgvector@a', location: 'a', serverVersion: 'x' }),
+        live: liveSetPort(liveDeps),
+        cache: w.cache,
+        vectorIndexNamePrefix: 'Vector_index',
+        signal: ac.signal,
+      },
+      o,
+      units,
+    )
   }
 
-  const phases: Array<[string, (abort: () => void, w: { store: VectorStore; cache: Deps['cache']; checkpoints: CheckpointPort }) => void]> = [
-    ['copy (after the first batch is written)', (abort, w) => {
-      const up = w.store.upsert.bind(w.store)
-      w.store.upsert = async (t, recs) => (await up(t, recs), abort())
-    }],
-    ['embedding-cache fill', (abort, w) => {
-      const look = w.cache.lookup.bind(w.cache)
-      w.cache = { lookup: async (...x) => (abort(), look(...x)) }
-    }],
-    ['verification: count', (abort, w) => {
-      const count = w.store.count.bind(w.store)
-      w.store.count = async (t) => (abort(), count(t))
-    }],
-    ['verification: scan of the target', (abort, w) => {
-      const scan = w.store.scan.bind(w.store)
-      w.store.scan = async function* (t, o) {
-        for await (const batch of scan(t, o)) {
-          abort()
-          yield batch
+  const phases: Array<
+    [string, (abort: () => void, w: { store: VectorStore; cache: Deps['cache']; checkpoints: CheckpointPort }) => void]
+  > = [
+    [
+      'copy (after the first batch is written)',
+      (abort, w) => {
+        const up = w.store.upsert.bind(w.store)
+        w.store.upsert = async (t, recs) => (await up(t, recs), abort())
+      },
+    ],
+    [
+      'embedding-cache fill',
+      (abort, w) => {
+        const look = w.cache.lookup.bind(w.cache)
+        w.cache = { lookup: async (...x) => (abort(), look(...x)) }
+      },
+    ],
+    [
+      'verification: count',
+      (abort, w) => {
+        const count = w.store.count.bind(w.store)
+        w.store.count = async (t) => (abort(), count(t))
+      },
+    ],
+    [
+      'verification: scan of the target',
+      (abort, w) => {
+        const scan = w.store.scan.bind(w.store)
+        w.store.scan = async function* (t, o) {
+          for await (const batch of scan(t, o)) {
+            abort()
+            yield batch
+          }
         }
-      }
-    }],
-    ['verification: search probe', (abort, w) => {
-      const search = w.store.search.bind(w.store)
-      w.store.search = async (...x) => (abort(), search(...x))
-    }],
-    ['after verification, before the switch', (abort, w) => {
-      const put = w.checkpoints.put.bind(w.checkpoints)
-      w.checkpoints = { kind: 'redis', get: w.checkpoints.get.bind(w.checkpoints), remove: w.checkpoints.remove.bind(w.checkpoints), put: async (cp) => {
-        await put(cp)
-        if (cp.state === 'verified') abort()
-      } }
-    }],
+      },
+    ],
+    [
+      'verification: search probe',
+      (abort, w) => {
+        const search = w.store.search.bind(w.store)
+        w.store.search = async (...x) => (abort(), search(...x))
+      },
+    ],
+    [
+      'after verification, before the switch',
+      (abort, w) => {
+        const put = w.checkpoints.put.bind(w.checkpoints)
+        w.checkpoints = {
+          kind: 'redis',
+          get: w.checkpoints.get.bind(w.checkpoints),
+          remove: w.checkpoints.remove.bind(w.checkpoints),
+          put: async (cp) => {
+            await put(cp)
+            if (cp.state === 'verified') abort()
+          },
+        }
+      },
+    ],
   ]
 
-  it.each(phases)('SIGINT during %s: interrupted, nothing switched; the rerun finishes exact and clears Dify\'s key', async (_phase, rig) => {
-    const d = await seed(20, 2)
-    const key = `${redis.prefix}vector_indexing_${d.t.collection}`
-    await redis.client.set(key, '1')
-    const r = await run(d.id, rig)
-    expect(r.interrupted).toBe(true)
-    expect(r.units[0]).toMatchObject({ outcome: 'interrupted', switched: false })
-    expect(await indexStruct(d.id)).toBe(d.before)
-    await redis.client.set(key, '1') // as Dify would after looking at the (unchanged) source collection
-    const again = await run(d.id)
-    expect(again.interrupted).toBe(false)
-    expect(again.units[0]).toMatchObject({ outcome: 'migrated', verified: true, switched: true, missing: 0 })
-    expect(await indexStruct(d.id)).toBe(d.before) // pgvector → pgvector: the same class_prefix, written by the switch
-    expect([...(await dump(dst, d.t)).keys()].sort()).toEqual([...d.live].sort())
-    expect(await redis.client.exists(key)).toBe(0)
-  })
+  it.each(phases)(
+    "SIGINT during %s: interrupted, nothing switched; the rerun finishes exact and clears Dify's key",
+    async (_phase, rig) => {
+      const d = await seed(20, 2)
+      const key = `${redis.prefix}vector_indexing_${d.t.collection}`
+      await redis.client.set(key, '1')
+      const r = await run(d.id, rig)
+      expect(r.interrupted).toBe(true)
+      expect(r.units[0]).toMatchObject({ outcome: 'interrupted', switched: false })
+      expect(await indexStruct(d.id)).toBe(d.before)
+      await redis.client.set(key, '1') // as Dify would after looking at the (unchanged) source collection
+      const again = await run(d.id)
+      expect(again.interrupted).toBe(false)
+      expect(again.units[0]).toMatchObject({ outcome: 'migrated', verified: true, switched: true, missing: 0 })
+      expect(await indexStruct(d.id)).toBe(d.before) // pgvector → pgvector: the same class_prefix, written by the switch
+      expect([...(await dump(dst, d.t)).keys()].sort()).toEqual([...d.live].sort())
+      expect(await redis.client.exists(key)).toBe(0)
+    },
+  )
 
   it('the CLI: a real SIGINT while verifying exits 130 without switching; the rerun finishes', async () => {
     // enough rows that verification (HNSW build, read-back) lasts well beyond the polling interval
@@ -182,12 +266,39 @@ describe.skipIf(!pgvectorUp)('vdb-migrate SIGINT at each phase (pgvector → pgv
     const srcT = { collection: coll }
     await src.ensureCollection(srcT, DIMS)
     for (let i = 0; i < N; i += 1000) {
-      await src.upsert(srcT, nodes.slice(i, i + 1000).map((n, k) => ({ id: n, docId: n, text: `big ${i + k + 1}`, metadata: { doc_id: n, document_id: doc, dataset_id: id }, vector: unitVector(`big ${n}`, DIMS) })))
+      await src.upsert(
+        srcT,
+        nodes
+          .slice(i, i + 1000)
+          .map((n, k) => ({
+            id: n,
+            docId: n,
+            text: `big ${i + k + 1}`,
+            metadata: { doc_id: n, document_id: doc, dataset_id: id },
+            vector: unitVector(`big ${n}`, DIMS),
+          })),
+      )
     }
     const sourceEnv = writeEnvFile({ VECTOR_STORE: 'pgvector', ...pgvectorVars(a.name) }, 'vdbsigint')
     const env = { ...a.env, ...redis.env, VECTOR_STORE: 'pgvector', ...pgvectorVars(b.name) }
-    const args = ['vdb-migrate', '--json', '--scope', 'knowledge', '--dataset', id, '--from', 'pgvector', '--source-env-file', sourceEnv, '--batch-size', '1000']
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const args = [
+      'vdb-migrate',
+      '--json',
+      '--scope',
+      'knowledge',
+      '--dataset',
+      id,
+      '--from',
+      'pgvector',
+      '--source-env-file',
+      sourceEnv,
+      '--batch-size',
+      '1000',
+    ]
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     let err = ''
     child.stdout.on('data', (x) => (out += x))
@@ -195,7 +306,12 @@ describe.skipIf(!pgvectorUp)('vdb-migrate SIGINT at each phase (pgvector → pgv
     const closed = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)))
     let state = ''
     for (let i = 0; i < 2400 && state !== 'copied'; i++) {
-      state = (await c.query(`select state from dify_ops_vdb_migrate_checkpoints where unit_id = $1`, [id]).catch(() => ({ rows: [] }))).rows[0]?.state ?? ''
+      state =
+        (
+          await c
+            .query(`select state from dify_ops_vdb_migrate_checkpoints where unit_id = $1`, [id])
+            .catch(() => ({ rows: [] }))
+        ).rows[0]?.state ?? ''
       if (state !== 'copied') await new Promise((r) => setTimeout(r, 25))
     }
     expect(state, err).toBe('copied')
@@ -207,9 +323,14 @@ describe.skipIf(!pgvectorUp)('vdb-migrate SIGINT at each phase (pgvector → pgv
     expect(res.units[0]).toMatchObject({ outcome: 'interrupted', switched: false })
     expect(res.units[0].reason).toMatch(/nothing switched/)
     expect(await indexStruct(id)).toBe(before)
-    expect((await c.query(`select state from dify_ops_vdb_migrate_checkpoints where unit_id = $1`, [id])).rows[0].state).toBe('copied')
+    expect(
+      (await c.query(`select state from dify_ops_vdb_migrate_checkpoints where unit_id = $1`, [id])).rows[0].state,
+    ).toBe('copied')
     // the rerun verifies and switches
-    const rerun = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const rerun = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out2 = ''
     rerun.stdout.on('data', (x) => (out2 += x))
     const code2 = await new Promise<number>((res2) => rerun.on('close', (cd) => res2(cd ?? -1)))

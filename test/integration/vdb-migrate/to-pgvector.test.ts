@@ -13,7 +13,10 @@ import { pgvectorAvailable, pgvectorVars as pgvEnv, writeEnvFile } from '../../s
 import { configFromVars as cfg } from '../../support/config.js'
 
 const CHROMA = { host: '127.0.0.1', port: Number(process.env.CHROMA_TEST_PORT ?? 8011) }
-const chromaUp = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then((r) => r.ok, () => false)
+const chromaUp = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then(
+  (r) => r.ok,
+  () => false,
+)
 const pgvectorUp = await pgvectorAvailable()
 
 const chromaEnv = { CHROMA_HOST: CHROMA.host, CHROMA_PORT: String(CHROMA.port) }
@@ -52,14 +55,21 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate Chroma → pgvector (real
     await redis?.drop()
   })
 
-  it('copies the live set into Dify\'s pgvector tables (with the HNSW index) and switches index_struct', async () => {
+  it("copies the live set into Dify's pgvector tables (with the HNSW index) and switches index_struct", async () => {
     const q = unitVector(`child 1 of ${w.ids.pc}`, DIM)
     const expected = await nearestLive(src, w.sourceTargets.get(w.ids.pc)!, q, new Set(w.live.get(w.ids.pc)), 3)
     const env = { ...db.env, ...redis.env, VECTOR_STORE: 'pgvector', ...pgvEnv(db.name), ...chromaEnv }
     const r = await runCli(['vdb-migrate', '--json', '--scope', 'knowledge'], { env, timeoutMs: 120_000 })
     expect(r.code, r.stderr).toBe(7)
     const byId = new Map((r.json.units as Array<{ id: string }>).map((u) => [u.id, u as any]))
-    expect(byId.get(w.ids.text)).toMatchObject({ outcome: 'migrated', fromSource: 6, fromCache: 1, orphans: 3, verified: true, switched: true })
+    expect(byId.get(w.ids.text)).toMatchObject({
+      outcome: 'migrated',
+      fromSource: 6,
+      fromCache: 1,
+      orphans: 3,
+      verified: true,
+      switched: true,
+    })
     expect(byId.get(w.ids.gap).outcome).toBe('incomplete')
     expect(byId.has(w.ids.app)).toBe(false)
     for (const k of ['text', 'pc', 'mm'] as const) {
@@ -76,68 +86,99 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate Chroma → pgvector (real
 
   it('annotations with --from chroma come from the old store', async () => {
     const env = { ...db.env, ...redis.env, VECTOR_STORE: 'pgvector', ...pgvEnv(db.name), ...chromaEnv }
-    const r = await runCli(['vdb-migrate', '--json', '--scope', 'annotation', '--from', 'chroma'], { env, timeoutMs: 120_000 })
+    const r = await runCli(['vdb-migrate', '--json', '--scope', 'annotation', '--from', 'chroma'], {
+      env,
+      timeoutMs: 120_000,
+    })
     expect(r.code, r.stderr).toBe(0)
     expect(r.json.units[0]).toMatchObject({ kind: 'annotation', outcome: 'migrated', fromSource: 2, fromCache: 0 })
     const got = await dump(dst, targetOf('pgvector', w.ids.app))
-    for (const rec of got.values()) expect(Object.keys(rec.metadata).sort()).toEqual(['annotation_id', 'app_id', 'doc_id'])
+    for (const rec of got.values())
+      expect(Object.keys(rec.metadata).sort()).toEqual(['annotation_id', 'app_id', 'doc_id'])
   })
 })
 
-describe.skipIf(!pgvectorUp)('vdb-migrate pgvector (database A) → pgvector (database B) with --from and --source-env-file', () => {
-  let a: Scratch
-  let b: Scratch
-  let redis: ScratchRedis
-  let c: pg.Client
-  let src: VectorStore
-  let dst: VectorStore
-  let w: World
-  let env: Record<string, string>
-  let srcEnvFile: string
-  beforeAll(async () => {
-    a = await scratchPg('vdbmiga')
-    b = await scratchPg('vdbmigb')
-    loadOracleSchema(a.name, '788d3099ae3a')
-    redis = await scratchRedis('vdbmigab')
-    c = new pg.Client({ ...PG, database: a.name })
-    await c.connect()
-    src = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(a.name) }))
-    dst = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }))
-    w = await seedWorld(c, src, 'pgvector', { annotationsInSource: true })
-    srcEnvFile = writeEnvFile(pgvEnv(a.name), 'vdbmig')
-    env = { ...a.env, ...redis.env, VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }
-  })
-  afterAll(async () => {
-    await src?.close()
-    await dst?.close()
-    await c?.end()
-    await a?.drop()
-    await b?.drop()
-    await redis?.drop()
-  })
+describe.skipIf(!pgvectorUp)(
+  'vdb-migrate pgvector (database A) → pgvector (database B) with --from and --source-env-file',
+  () => {
+    let a: Scratch
+    let b: Scratch
+    let redis: ScratchRedis
+    let c: pg.Client
+    let src: VectorStore
+    let dst: VectorStore
+    let w: World
+    let env: Record<string, string>
+    let srcEnvFile: string
+    beforeAll(async () => {
+      a = await scratchPg('vdbmiga')
+      b = await scratchPg('vdbmigb')
+      loadOracleSchema(a.name, '788d3099ae3a')
+      redis = await scratchRedis('vdbmigab')
+      c = new pg.Client({ ...PG, database: a.name })
+      await c.connect()
+      src = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(a.name) }))
+      dst = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }))
+      w = await seedWorld(c, src, 'pgvector', { annotationsInSource: true })
+      srcEnvFile = writeEnvFile(pgvEnv(a.name), 'vdbmig')
+      env = { ...a.env, ...redis.env, VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }
+    })
+    afterAll(async () => {
+      await src?.close()
+      await dst?.close()
+      await c?.end()
+      await a?.drop()
+      await b?.drop()
+      await redis?.drop()
+    })
 
-  it('refuses to copy a collection onto itself without --from', async () => {
-    const same = { ...env, ...pgvEnv(a.name) }
-    const r = await runCli(['vdb-migrate', '--json', '--dry-run', '--from', 'pgvector'], { env: same, timeoutMs: 60_000 })
-    expect(r.json.units.find((u: { id: string }) => u.id === w.ids.text)).toMatchObject({ outcome: 'failed', reason: expect.stringMatching(/same collection/) })
-  })
+    it('refuses to copy a collection onto itself without --from', async () => {
+      const same = { ...env, ...pgvEnv(a.name) }
+      const r = await runCli(['vdb-migrate', '--json', '--dry-run', '--from', 'pgvector'], {
+        env: same,
+        timeoutMs: 60_000,
+      })
+      expect(r.json.units.find((u: { id: string }) => u.id === w.ids.text)).toMatchObject({
+        outcome: 'failed',
+        reason: expect.stringMatching(/same collection/),
+      })
+    })
 
-  it('copies into the other database, keeps index_struct (same store type and name), deletes the source on request', async () => {
-    const r = await runCli(['vdb-migrate', '--json', '--from', 'pgvector', '--source-env-file', srcEnvFile, '--delete-source', '--yes', '--batch-size', '2'], { env, timeoutMs: 120_000 })
-    expect(r.code, r.stderr).toBe(7)
-    const byId = new Map((r.json.units as Array<{ id: string }>).map((u) => [u.id, u as any]))
-    for (const k of MIGRATED) expect(byId.get(w.ids[k]), k).toMatchObject({ outcome: 'migrated', sourceDeleted: true })
-    expect(byId.get(w.ids.app)).toMatchObject({ fromSource: 2 })
-    expect(byId.get(w.ids.gap)).toMatchObject({ outcome: 'incomplete', sourceDeleted: false })
-    await checkTarget(w, dst, 'pgvector')
-    for (const k of MIGRATED) expect(await src.exists(w.sourceTargets.get(w.ids[k])!)).toBe(false)
-    expect(await src.exists(w.sourceTargets.get(w.ids.gap)!)).toBe(true)
-    const is = (await c.query(`select index_struct from datasets where id = $1`, [w.ids.text])).rows[0].index_struct
-    expect(is).toBe(w.indexStructs.get(w.ids.text))
-    // rerun: done datasets are skipped by their checkpoint; the annotation app is exact on the target
-    const r2 = await runCli(['vdb-migrate', '--json', '--from', 'pgvector', '--source-env-file', srcEnvFile], { env, timeoutMs: 120_000 })
-    const by2 = new Map((r2.json.units as Array<{ id: string }>).map((u) => [u.id, u as any]))
-    expect(by2.get(w.ids.text).outcome).toBe('skipped')
-    expect(by2.get(w.ids.app).outcome).toBe('skipped')
-  })
-})
+    it('copies into the other database, keeps index_struct (same store type and name), deletes the source on request', async () => {
+      const r = await runCli(
+        [
+          'vdb-migrate',
+          '--json',
+          '--from',
+          'pgvector',
+          '--source-env-file',
+          srcEnvFile,
+          '--delete-source',
+          '--yes',
+          '--batch-size',
+          '2',
+        ],
+        { env, timeoutMs: 120_000 },
+      )
+      expect(r.code, r.stderr).toBe(7)
+      const byId = new Map((r.json.units as Array<{ id: string }>).map((u) => [u.id, u as any]))
+      for (const k of MIGRATED)
+        expect(byId.get(w.ids[k]), k).toMatchObject({ outcome: 'migrated', sourceDeleted: true })
+      expect(byId.get(w.ids.app)).toMatchObject({ fromSource: 2 })
+      expect(byId.get(w.ids.gap)).toMatchObject({ outcome: 'incomplete', sourceDeleted: false })
+      await checkTarget(w, dst, 'pgvector')
+      for (const k of MIGRATED) expect(await src.exists(w.sourceTargets.get(w.ids[k])!)).toBe(false)
+      expect(await src.exists(w.sourceTargets.get(w.ids.gap)!)).toBe(true)
+      const is = (await c.query(`select index_struct from datasets where id = $1`, [w.ids.text])).rows[0].index_struct
+      expect(is).toBe(w.indexStructs.get(w.ids.text))
+      // rerun: done datasets are skipped by their checkpoint; the annotation app is exact on the target
+      const r2 = await runCli(['vdb-migrate', '--json', '--from', 'pgvector', '--source-env-file', srcEnvFile], {
+        env,
+        timeoutMs: 120_000,
+      })
+      const by2 = new Map((r2.json.units as Array<{ id: string }>).map((u) => [u.id, u as any]))
+      expect(by2.get(w.ids.text).outcome).toBe('skipped')
+      expect(by2.get(w.ids.app).outcome).toBe('skipped')
+    })
+  },
+)

@@ -36,12 +36,25 @@ describe.skipIf(!pgvectorUp)('vdb-migrate pgvector → Weaviate (fake): uuid5(te
     wv = await openVectorStore(cfg({ VECTOR_STORE: 'weaviate', WEAVIATE_ENDPOINT: fake.url }))
     w = await seedWorld(c, src, 'pgvector')
     // a second live segment with the text of an existing one
-    const doc = (await c.query(`select id from documents where dataset_id = $1 and doc_form = 'text_model' and enabled and not archived limit 1`, [w.ids.text])).rows[0].id
+    const doc = (
+      await c.query(
+        `select id from documents where dataset_id = $1 and doc_form = 'text_model' and enabled and not archived limit 1`,
+        [w.ids.text],
+      )
+    ).rows[0].id
     const text = `text segment 0 of ${w.ids.text}`
     const seg = await w.seeder.segment(w.ids.text, doc, text)
     dup = seg.nodeId
     w.live.get(w.ids.text)!.push(dup)
-    await src.upsert(w.sourceTargets.get(w.ids.text)!, [{ id: dup, docId: dup, text, metadata: { doc_id: dup, document_id: doc, dataset_id: w.ids.text }, vector: unitVector(text, DIM) }])
+    await src.upsert(w.sourceTargets.get(w.ids.text)!, [
+      {
+        id: dup,
+        docId: dup,
+        text,
+        metadata: { doc_id: dup, document_id: doc, dataset_id: w.ids.text },
+        vector: unitVector(text, DIM),
+      },
+    ])
   })
   afterAll(async () => {
     await src?.close()
@@ -54,7 +67,10 @@ describe.skipIf(!pgvectorUp)('vdb-migrate pgvector → Weaviate (fake): uuid5(te
 
   it('verifies one object per distinct text, reports the collapsed doc_id, and switches', async () => {
     const env = { ...a.env, ...redis.env, VECTOR_STORE: 'weaviate', WEAVIATE_ENDPOINT: fake.url, ...pgvEnv(a.name) }
-    const r = await runCli(['vdb-migrate', '--json', '--scope', 'knowledge', '--dataset', w.ids.text, '--dataset', w.ids.pc], { env, timeoutMs: 120_000 })
+    const r = await runCli(
+      ['vdb-migrate', '--json', '--scope', 'knowledge', '--dataset', w.ids.text, '--dataset', w.ids.pc],
+      { env, timeoutMs: 120_000 },
+    )
     expect(r.code, r.stderr + r.stdout).toBe(0)
     const u = r.json.units.find((x: { id: string }) => x.id === w.ids.text)
     expect(u).toMatchObject({ outcome: 'migrated', live: 8, duplicates: 1, switched: true })
@@ -63,6 +79,8 @@ describe.skipIf(!pgvectorUp)('vdb-migrate pgvector → Weaviate (fake): uuid5(te
     expect(got.size).toBe(7)
     const is = (await c.query(`select index_struct from datasets where id = $1`, [w.ids.pc])).rows[0].index_struct
     expect(is).toBe(indexStructJson('weaviate', `Vector_index_${w.ids.pc.replace(/-/g, '_')}_Node`))
-    expect([...(await dump(wv, targetOf('weaviate', w.ids.pc))).keys()].sort()).toEqual([...w.live.get(w.ids.pc)!].sort())
+    expect([...(await dump(wv, targetOf('weaviate', w.ids.pc))).keys()].sort()).toEqual(
+      [...w.live.get(w.ids.pc)!].sort(),
+    )
   })
 })

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../../src/core/db.js'
 import { openPglite } from '../../../src/runtime/pglite.js'
 import { profileFor } from '../../../src/dify/profile.js'
-import { annotationTargets, datasetTargets, findTarget, liveItems, type LiveItem, type LiveSetDeps } from '../../../src/dify/live-set.js'
+import {
+  annotationTargets,
+  datasetTargets,
+  findTarget,
+  liveItems,
+  type LiveItem,
+  type LiveSetDeps,
+} from '../../../src/dify/live-set.js'
 import { indexStructJson } from '../../../src/dify/collections.js'
 import { createDifySchema, loadOracleSchema, openScratchDb } from '../../support/dify-schema.js'
 import { scratchMysql, scratchPg, type Scratch } from '../../support/scratch.js'
@@ -24,18 +31,36 @@ async function open(backend: string): Promise<{ db: Db; drop: () => Promise<void
     const sc = await scratchPg('liveset')
     loadOracleSchema(sc.name, '788d3099ae3a')
     const db = await openScratchDb(sc.env)
-    return { db, drop: async () => { await db.close(); await sc.drop() } }
+    return {
+      db,
+      drop: async () => {
+        await db.close()
+        await sc.drop()
+      },
+    }
   }
   if (backend === 'mysql') {
     const sc: Scratch = await scratchMysql('liveset')
     const db = await openScratchDb(sc.env)
     await createDifySchema(db)
-    return { db, drop: async () => { await db.close(); await sc.drop() } }
+    return {
+      db,
+      drop: async () => {
+        await db.close()
+        await sc.drop()
+      },
+    }
   }
   const dir = mkdtempSync(join(tmpdir(), 'dops-liveset-'))
   const db = await openPglite(dir)
   await createDifySchema(db)
-  return { db, drop: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }) } }
+  return {
+    db,
+    drop: async () => {
+      await db.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
 }
 
 describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 schema)', (backend) => {
@@ -76,7 +101,8 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
     const seg1 = segs[1]!.id
     await s.summary(ids.text, d1, seg1, 'generating', { status: 'generating' })
     // more pages of summaries (batchSize 2), one of them of a live segment without an index_node_id
-    for (const x of [segs[2]!, segs[3]!, segs[4]!, noNode]) expected.text!.push(await s.summary(ids.text, d1, x.id, `summary of ${x.id}`))
+    for (const x of [segs[2]!, segs[3]!, segs[4]!, noNode])
+      expected.text!.push(await s.summary(ids.text, d1, x.id, `summary of ${x.id}`))
 
     // parent-child: children only
     ids.pc = await s.dataset()
@@ -93,7 +119,11 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
     // more pages (batchSize 2): two images on one segment, a segment without images, one without an index_node_id,
     // and a disabled segment whose image is not live
     const sm2 = await s.segment(ids.mm, dm, 'two figures')
-    expected.mm!.push(sm2.nodeId, await s.image(ids.mm, dm, sm2.id, 'a.png'), await s.image(ids.mm, dm, sm2.id, 'b.png'))
+    expected.mm!.push(
+      sm2.nodeId,
+      await s.image(ids.mm, dm, sm2.id, 'a.png'),
+      await s.image(ids.mm, dm, sm2.id, 'b.png'),
+    )
     expected.mm!.push((await s.segment(ids.mm, dm, 'no figure')).nodeId)
     const smNull = await s.segment(ids.mm, dm, 'no node', { nodeId: null })
     expected.mm!.push(await s.image(ids.mm, dm, smNull.id, 'c.png'))
@@ -134,7 +164,8 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
     const t = (await findTarget(deps, ids.text!))!
     const summaries = async (summariesBySegment: boolean) => {
       const out: LiveItem[] = []
-      for await (const b of liveItems(deps, t, { batchSize: 2, summariesBySegment })) out.push(...b.filter((i) => i.kind === 'summary'))
+      for await (const b of liveItems(deps, t, { batchSize: 2, summariesBySegment }))
+        out.push(...b.filter((i) => i.kind === 'summary'))
       return out.sort((a, b) => a.docId.localeCompare(b.docId))
     }
     const byId = await summaries(false)
@@ -159,14 +190,21 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
     expect(items.map((i) => i.docId).sort()).toEqual([...expected.mm!].sort())
     const img = items.find((i) => i.text === 'figure.png')!
     expect(img.kind).toBe('image')
-    expect(img.metadata).toEqual({ doc_id: img.docId, doc_hash: '', document_id: img.documentId, dataset_id: ids.mm, doc_type: 'image' })
+    expect(img.metadata).toEqual({
+      doc_id: img.docId,
+      doc_hash: '',
+      document_id: img.documentId,
+      dataset_id: ids.mm,
+      doc_type: 'image',
+    })
   })
 
   it('images paged by segment (PostgreSQL) and by binding id give the same items', async () => {
     const t = (await findTarget(deps, ids.mm!))!
     const images = async (imagesBySegment: boolean) => {
       const out: LiveItem[] = []
-      for await (const b of liveItems(deps, t, { batchSize: 2, imagesBySegment })) out.push(...b.filter((i) => i.kind === 'image'))
+      for await (const b of liveItems(deps, t, { batchSize: 2, imagesBySegment }))
+        out.push(...b.filter((i) => i.kind === 'image'))
       return out.sort((a, b) => a.docId.localeCompare(b.docId))
     }
     const byId = await images(false)
@@ -179,7 +217,12 @@ describe.each(['postgresql', 'mysql', 'pglite'])('live set on %s (Dify 1.12 sche
     for await (const t of datasetTargets(deps)) ts.push(t)
     expect(ts.map((t) => t.id).sort()).toEqual([ids.text, ids.pc, ids.mm].sort())
     const t1 = ts.find((t) => t.id === ids.text)!
-    expect(t1).toMatchObject({ storeType: 'pgvector', storeTypeFrom: 'index_struct', collection: 'Vector_index_x_Node', physicalName: 'embedding_vector_index_x_node' })
+    expect(t1).toMatchObject({
+      storeType: 'pgvector',
+      storeTypeFrom: 'index_struct',
+      collection: 'Vector_index_x_Node',
+      physicalName: 'embedding_vector_index_x_node',
+    })
     const t2 = ts.find((t) => t.id === ids.pc)!
     expect(t2.storeType).toBe('chroma')
     expect(t2.collection).toBe(`vector_index_${ids.pc!.replace(/-/g, '_')}_node`)

@@ -46,7 +46,9 @@ describe.skipIf(!available)('pgvector scan with normsOnly (real server)', () => 
     // a row whose metadata.doc_id is not a string: docId falls back to the id, as in the full scan
     const admin = new pg.Client({ ...PG, database: db.name })
     await admin.connect()
-    await admin.query(`update ${store.physicalName(t)} set meta = jsonb_set(meta, '{doc_id}', '5') where id = $1`, [recs[5]!.docId])
+    await admin.query(`update ${store.physicalName(t)} set meta = jsonb_set(meta, '{doc_id}', '5') where id = $1`, [
+      recs[5]!.docId,
+    ])
     await admin.end()
 
     const full = await collect(store, t, { batchSize: 16 })
@@ -71,6 +73,8 @@ describe.skipIf(!available)('pgvector scan with normsOnly (real server)', () => 
     const none = await collect(store, t, { batchSize: 1000, normsOnly: {} })
     expect(none.out).toHaveLength(70)
     expect(none.out.every((r) => r.vector.length === 0 && typeof r.norm === 'number')).toBe(true)
-    expect((await collect(store, { collection: genCollectionNameById(randomUUID()) }, { normsOnly: {} })).out).toEqual([])
+    expect((await collect(store, { collection: genCollectionNameById(randomUUID()) }, { normsOnly: {} })).out).toEqual(
+      [],
+    )
   })
 })

@@ -38,25 +38,47 @@ describe('vdb check/repair on a shared Qdrant collection (fake server)', () => {
     await c.connect()
     const qenv = { VECTOR_STORE: 'qdrant', QDRANT_URL: fake.url, QDRANT_API_KEY: 'k3y' }
     env = { ...db.env, ...redis.env, ...qenv }
-    store = await openVectorStore(parseConfig(new Map(Object.entries(qenv).map(([k, v]) => [k, { value: v, source: 'environment' as const }]))))
+    store = await openVectorStore(
+      parseConfig(new Map(Object.entries(qenv).map(([k, v]) => [k, { value: v, source: 'environment' as const }]))),
+    )
     const s = new DifySeeder(c)
     binding = await s.binding()
     const put = async (group: string, items: Array<{ docId: string; text: string }>) => {
       const t = { collection: binding.collection, groupId: group }
       await store.ensureCollection(t, DIM)
-      await store.upsert(t, items.map((i) => ({ id: i.docId, docId: i.docId, text: i.text, metadata: { doc_id: i.docId }, vector: unitVector(i.text, DIM) })))
+      await store.upsert(
+        t,
+        items.map((i) => ({
+          id: i.docId,
+          docId: i.docId,
+          text: i.text,
+          metadata: { doc_id: i.docId },
+          vector: unitVector(i.text, DIM),
+        })),
+      )
     }
     for (const k of ['p', 'q']) {
       ids[k] = await s.dataset({ bindingId: binding.id, indexStruct: indexStructJson('qdrant', binding.collection) })
     }
     const dp = await s.document(ids.p!)
-    const segP = [await s.segment(ids.p!, dp, 'P 0'), await s.segment(ids.p!, dp, 'P 1'), await s.segment(ids.p!, dp, 'P 2')]
+    const segP = [
+      await s.segment(ids.p!, dp, 'P 0'),
+      await s.segment(ids.p!, dp, 'P 1'),
+      await s.segment(ids.p!, dp, 'P 2'),
+    ]
     missing = segP[2]!.nodeId
     orphan = (await import('node:crypto')).randomUUID()
-    await put(ids.p!, [{ docId: segP[0]!.nodeId, text: 'P 0' }, { docId: segP[1]!.nodeId, text: 'P 1' }, { docId: orphan, text: 'gone' }])
+    await put(ids.p!, [
+      { docId: segP[0]!.nodeId, text: 'P 0' },
+      { docId: segP[1]!.nodeId, text: 'P 1' },
+      { docId: orphan, text: 'gone' },
+    ])
     const dq = await s.document(ids.q!)
     const segQ = [await s.segment(ids.q!, dq, 'Q 0'), await s.segment(ids.q!, dq, 'Q 1')]
-    await put(ids.q!, segQ.map((x, i) => ({ docId: x.nodeId, text: `Q ${i}` })))
+    await put(
+      ids.q!,
+      segQ.map((x, i) => ({ docId: x.nodeId, text: `Q ${i}` })),
+    )
     await s.cache(['P 0', 'P 1', 'P 2', 'Q 0', 'Q 1'].map((text) => ({ text, vector: unitVector(text, DIM) })))
   }, 120_000)
 
@@ -72,7 +94,13 @@ describe('vdb check/repair on a shared Qdrant collection (fake server)', () => {
     const chk = await runCli(['vdb', 'check', '--sample', '10', '--json'], { env })
     expect(chk.code).toBe(8)
     const t = Object.fromEntries(chk.json.targets.map((x: any) => [x.id, x]))
-    expect(t[ids.p!]).toMatchObject({ stored: 3, missing: 1, orphaned: 1, status: 'drift', store: { collection: binding.collection, groupId: ids.p } })
+    expect(t[ids.p!]).toMatchObject({
+      stored: 3,
+      missing: 1,
+      orphaned: 1,
+      status: 'drift',
+      store: { collection: binding.collection, groupId: ids.p },
+    })
     expect(t[ids.p!].examples).toMatchObject({ missing: [missing], orphaned: [orphan] })
     expect(t[ids.q!]).toMatchObject({ stored: 2, missing: 0, orphaned: 0, status: 'consistent' })
     expect(t[ids.q!].sample).toMatchObject({ checked: 2, equal: 2 })

@@ -8,8 +8,12 @@ import { configFromVars } from '../../support/config.js'
 
 /** Real server: `chroma run` from the npm bindings 1.0.5 (scripts/services/chroma.sh) on 127.0.0.1:8011. */
 const CHROMA = { host: '127.0.0.1', port: Number(process.env.CHROMA_TEST_PORT ?? 8011) }
-const available = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then((r) => r.ok, () => false)
-if (!available) console.warn(`SKIPPED: no Chroma server on ${CHROMA.host}:${CHROMA.port}; run scripts/services/chroma.sh`)
+const available = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then(
+  (r) => r.ok,
+  () => false,
+)
+if (!available)
+  console.warn(`SKIPPED: no Chroma server on ${CHROMA.host}:${CHROMA.port}; run scripts/services/chroma.sh`)
 
 describe.skipIf(!available)('chroma (real server)', () => {
   let redis: ScratchRedis
@@ -19,7 +23,11 @@ describe.skipIf(!available)('chroma (real server)', () => {
 
   vectorStoreContract('chroma', async () => {
     redis = await scratchRedis('vecchroma')
-    const config = configFromVars({ VECTOR_STORE: 'chroma', CHROMA_HOST: CHROMA.host, CHROMA_PORT: String(CHROMA.port) })
+    const config = configFromVars({
+      VECTOR_STORE: 'chroma',
+      CHROMA_HOST: CHROMA.host,
+      CHROMA_PORT: String(CHROMA.port),
+    })
     const store = await openVectorStore(config, { redis: { client: redis.client, keyPrefix: redis.prefix } })
     return {
       store,

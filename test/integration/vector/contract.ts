@@ -97,7 +97,10 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
       const changed = { ...recs[0]!, text: `${recs[0]!.text} (edited)` }
       await s.store.upsert(t, [changed, ...extra])
       expect(await s.store.count(t)).toBe(152)
-      await s.store.deleteByDocIds(t, extra.map((r) => r.docId))
+      await s.store.deleteByDocIds(
+        t,
+        extra.map((r) => r.docId),
+      )
       await s.store.upsert(t, [recs[0]!])
 
       const { out, maxBatch } = await collect(s.store, t, 32)
@@ -158,10 +161,18 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
       expect(await s.store.count(a)).toBe(30)
       expect(await s.store.count(b)).toBe(20)
 
-      await s.store.deleteByDocIds(a, ra.slice(0, 10).map((r) => r.docId))
+      await s.store.deleteByDocIds(
+        a,
+        ra.slice(0, 10).map((r) => r.docId),
+      )
       expect(await s.store.count(a)).toBe(20)
       const { out } = await collect(s.store, a, 100)
-      expect(out.map((r) => r.docId).sort()).toEqual(ra.slice(10).map((r) => r.docId).sort())
+      expect(out.map((r) => r.docId).sort()).toEqual(
+        ra
+          .slice(10)
+          .map((r) => r.docId)
+          .sort(),
+      )
 
       await s.store.deleteTarget(a)
       expect(await s.store.exists(a)).toBe(false)
@@ -176,13 +187,19 @@ export function vectorStoreContract(name: string, factory: () => Promise<Contrac
       if (!s.redis) return ctx.skip()
       const type = s.store.type
       // OpenSearch lower-cases whatever name it is given: exercise that with a mixed-case class_prefix
-      const t = type === 'opensearch' ? { ...s.newTarget(), collection: `Vector_index_${randomUUID().replace(/-/g, '_')}_Node` } : s.newTarget()
+      const t =
+        type === 'opensearch'
+          ? { ...s.newTarget(), collection: `Vector_index_${randomUUID().replace(/-/g, '_')}_Node` }
+          : s.newTarget()
       const { client, keyPrefix } = s.redis
       // Dify's literal key names (pgvector.py, opensearch_vector.py, elasticsearch_vector.py, the other store modules;
       // 1.11.0 – 1.15.0), written out here rather than taken from src/dify/keys.ts
       const name = type === 'opensearch' || type === 'elasticsearch' ? t.collection.toLowerCase() : t.collection
       const k1 = `${keyPrefix}vector_indexing_${name}`
-      const k2 = type === 'pgvector' ? `${keyPrefix}vector_indexing_${t.collection}_lock` : `${keyPrefix}vector_indexing_lock_${name}`
+      const k2 =
+        type === 'pgvector'
+          ? `${keyPrefix}vector_indexing_${t.collection}_lock`
+          : `${keyPrefix}vector_indexing_lock_${name}`
       expect(keys.vectorIndexing(type, t.collection, keyPrefix)).toBe(k1)
       expect(keys.vectorIndexingLock(type, t.collection, keyPrefix)).toBe(k2)
       await client.set(k1, '1')

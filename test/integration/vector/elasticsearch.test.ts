@@ -16,8 +16,12 @@ import { configFromVars } from '../../support/config.js'
 function configFor(url: string, extra: Record<string, string> = {}) {
   const u = new URL(url)
   return configFromVars({
-      VECTOR_STORE: 'elasticsearch', ELASTICSEARCH_HOST: u.hostname, ELASTICSEARCH_PORT: u.port,
-      ELASTICSEARCH_USERNAME: 'elastic', ELASTICSEARCH_PASSWORD: 's3cret', ...extra,
+    VECTOR_STORE: 'elasticsearch',
+    ELASTICSEARCH_HOST: u.hostname,
+    ELASTICSEARCH_PORT: u.port,
+    ELASTICSEARCH_USERNAME: 'elastic',
+    ELASTICSEARCH_PASSWORD: 's3cret',
+    ...extra,
   })
 }
 
@@ -38,7 +42,9 @@ describe('elasticsearch (fake server, ES 8.14 REST spec)', () => {
 
   vectorStoreContract('elasticsearch', async () => {
     await ready
-    const store = await openVectorStore(configFor(fake.url), { redis: { client: redis.client, keyPrefix: redis.prefix } })
+    const store = await openVectorStore(configFor(fake.url), {
+      redis: { client: redis.client, keyPrefix: redis.prefix },
+    })
     return {
       store,
       redis: { client: redis.client, keyPrefix: redis.prefix },
@@ -84,22 +90,38 @@ describe('elasticsearch (fake server, ES 8.14 REST spec)', () => {
       for await (const b of store.scan(t, { batchSize: 3 })) got += b.length
       expect(got).toBe(7)
       const sent = fake.requests.slice(n)
-      expect(sent[0]).toMatchObject({ method: 'POST', path: `/${t.collection.toLowerCase()}/_pit`, query: { keep_alive: '2m' } })
+      expect(sent[0]).toMatchObject({
+        method: 'POST',
+        path: `/${t.collection.toLowerCase()}/_pit`,
+        query: { keep_alive: '2m' },
+      })
       const searches = sent.filter((q) => q.path === '/_search')
       expect(searches.length).toBe(3)
-      expect(searches[1]!.body).toMatchObject({ _source: ['page_content', 'metadata', 'vector'], sort: [{ _shard_doc: 'asc' }] })
+      expect(searches[1]!.body).toMatchObject({
+        _source: ['page_content', 'metadata', 'vector'],
+        sort: [{ _shard_doc: 'asc' }],
+      })
       expect((searches[1]!.body as any).search_after).toHaveLength(1)
       expect(sent.at(-1)).toMatchObject({ method: 'DELETE', path: '/_pit' })
       expect(fake.pits.size).toBe(0)
       await store.search(t, recs[0]!.vector, 4, { documentIds: ['d'] })
-      expect(fake.requests.at(-1)!.body).toMatchObject({ knn: { field: 'vector', k: 4, num_candidates: 6, filter: { terms: { 'metadata.document_id': ['d'] } } }, size: 4 })
+      expect(fake.requests.at(-1)!.body).toMatchObject({
+        knn: { field: 'vector', k: 4, num_candidates: 6, filter: { terms: { 'metadata.document_id': ['d'] } } },
+        size: 4,
+      })
       expect(fake.requests.filter((q) => q.status >= 400 && q.status !== 404)).toEqual([])
     })
 
     it('the fake rejects what Elasticsearch 8.14 rejects', async () => {
       const auth = `Basic ${Buffer.from('elastic:s3cret').toString('base64')}`
       const call = async (method: string, path: string, body?: unknown, ct = 'application/json') =>
-        (await fetch(`${fake.url}${path}`, { method, headers: { 'content-type': ct, authorization: auth }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })).status
+        (
+          await fetch(`${fake.url}${path}`, {
+            method,
+            headers: { 'content-type': ct, authorization: auth },
+            body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+          })
+        ).status
       const t = { collection: genCollectionNameById(randomUUID()) }
       await store.ensureCollection(t, 8)
       const ix = t.collection.toLowerCase()
@@ -108,8 +130,12 @@ describe('elasticsearch (fake server, ES 8.14 REST spec)', () => {
       expect(await call('POST', `/${ix}/_pit`)).toBe(400) // keep_alive is required
       expect(await call('POST', `/${ix}/_search`, { knn: { field: 'vector', query_vector: [1], k: 1 } })).toBe(400) // dims
       expect(await call('POST', `/${ix}/_search`, { nope: 1 })).toBe(400)
-      expect(await call('POST', `/${ix}/_search`, {}, 'application/vnd.elasticsearch+json; compatible-with=9')).toBe(400)
-      expect(await call('POST', `/${ix}/_search`, {}, 'application/vnd.elasticsearch+json; compatible-with=8')).toBe(200)
+      expect(await call('POST', `/${ix}/_search`, {}, 'application/vnd.elasticsearch+json; compatible-with=9')).toBe(
+        400,
+      )
+      expect(await call('POST', `/${ix}/_search`, {}, 'application/vnd.elasticsearch+json; compatible-with=8')).toBe(
+        200,
+      )
       expect(await call('POST', '/_bulk', '{"index":{"_index":"x"}}')).toBe(400) // no trailing newline
       expect(await call('DELETE', `/${ix}-missing`)).toBe(404)
       expect((await fetch(`${fake.url}/`)).status).toBe(401)

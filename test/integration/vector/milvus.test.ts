@@ -15,7 +15,11 @@ import { configFromVars } from '../../support/config.js'
  */
 function configFor(address: string, extra: Record<string, string> = {}) {
   return configFromVars({
-      VECTOR_STORE: 'milvus', MILVUS_URI: `http://${address}`, MILVUS_USER: 'root', MILVUS_PASSWORD: 'Milvus', ...extra,
+    VECTOR_STORE: 'milvus',
+    MILVUS_URI: `http://${address}`,
+    MILVUS_USER: 'root',
+    MILVUS_PASSWORD: 'Milvus',
+    ...extra,
   })
 }
 const AUTH = { username: 'root', password: 'Milvus' }
@@ -37,10 +41,18 @@ async function rawInsert(address: string, req: unknown): Promise<{ status: { err
 
 const DIFY_FIELDS = (dim: number, hybrid: boolean) => [
   { name: 'metadata', dataType: 'JSON', isPrimaryKey: false, autoId: false, params: {} },
-  { name: 'page_content', dataType: 'VarChar', isPrimaryKey: false, autoId: false, params: { max_length: '65535', ...(hybrid ? { enable_analyzer: 'true' } : {}) } },
+  {
+    name: 'page_content',
+    dataType: 'VarChar',
+    isPrimaryKey: false,
+    autoId: false,
+    params: { max_length: '65535', ...(hybrid ? { enable_analyzer: 'true' } : {}) },
+  },
   { name: 'id', dataType: 'Int64', isPrimaryKey: true, autoId: true, params: {} },
   { name: 'vector', dataType: 'FloatVector', isPrimaryKey: false, autoId: false, params: { dim: String(dim) } },
-  ...(hybrid ? [{ name: 'sparse_vector', dataType: 'SparseFloatVector', isPrimaryKey: false, autoId: false, params: {} }] : []),
+  ...(hybrid
+    ? [{ name: 'sparse_vector', dataType: 'SparseFloatVector', isPrimaryKey: false, autoId: false, params: {} }]
+    : []),
 ]
 
 describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, () => {
@@ -58,7 +70,9 @@ describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, 
 
   vectorStoreContract('milvus', async () => {
     await ready
-    const store = await openVectorStore(configFor(fake.address, { MILVUS_ENABLE_HYBRID_SEARCH: 'false' }), { redis: { client: redis.client, keyPrefix: redis.prefix } })
+    const store = await openVectorStore(configFor(fake.address, { MILVUS_ENABLE_HYBRID_SEARCH: 'false' }), {
+      redis: { client: redis.client, keyPrefix: redis.prefix },
+    })
     return {
       store,
       redis: { client: redis.client, keyPrefix: redis.prefix },
@@ -66,8 +80,17 @@ describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, 
       expectDifyLayout(layout, t, dim) {
         expect(layout.name).toBe(t.collection) // mixed case, as is
         expect(layout.metric).toBe('ip')
-        expect((layout.details.fields as Array<Record<string, unknown>>).map(({ name, dataType, isPrimaryKey, autoId, params }) => ({ name, dataType, isPrimaryKey, autoId, params }))).toEqual(DIFY_FIELDS(dim, false))
-        expect(layout.details.indexes).toEqual([{ field: 'vector', params: { index_type: 'HNSW', metric_type: 'IP', params: JSON.stringify({ M: 8, efConstruction: 64 }) } }])
+        expect(
+          (layout.details.fields as Array<Record<string, unknown>>).map(
+            ({ name, dataType, isPrimaryKey, autoId, params }) => ({ name, dataType, isPrimaryKey, autoId, params }),
+          ),
+        ).toEqual(DIFY_FIELDS(dim, false))
+        expect(layout.details.indexes).toEqual([
+          {
+            field: 'vector',
+            params: { index_type: 'HNSW', metric_type: 'IP', params: JSON.stringify({ M: 8, efConstruction: 64 }) },
+          },
+        ])
         expect(layout.details.consistencyLevel).toBe('Session')
       },
       close: () => store.close(),
@@ -81,11 +104,37 @@ describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, 
       const { tmpdir } = await import('node:os')
       const { join } = await import('node:path')
       const dir = mkdtempSync(join(tmpdir(), 'milvus-tls-'))
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=milvus.test', '-addext', 'subjectAltName=DNS:milvus.test',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
-      const tls = await startFakeMilvus({ auth: AUTH, tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) } })
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=milvus.test',
+          '-addext',
+          'subjectAltName=DNS:milvus.test',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      )
+      const tls = await startFakeMilvus({
+        auth: AUTH,
+        tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) },
+      })
       try {
-        const secure = { MILVUS_SECURE: 'true', MILVUS_SERVER_PEM_PATH: join(dir, 'cert.pem'), MILVUS_SERVER_NAME: 'milvus.test' }
+        const secure = {
+          MILVUS_SECURE: 'true',
+          MILVUS_SERVER_PEM_PATH: join(dir, 'cert.pem'),
+          MILVUS_SERVER_NAME: 'milvus.test',
+        }
         const store = await openVectorStore(configFor(tls.address, { ...secure, MILVUS_ENABLE_HYBRID_SEARCH: 'false' }))
         try {
           expect((await store.describe()).serverVersion).toMatch(/2\.6/)
@@ -97,7 +146,9 @@ describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, 
           await store.close()
         }
         // plaintext to a TLS server, and TLS without the self-signed certificate: both fail to connect
-        for (const extra of [{}, { MILVUS_SECURE: 'true', MILVUS_SERVER_NAME: 'milvus.test' }] as Array<Record<string, string>>) {
+        for (const extra of [{}, { MILVUS_SECURE: 'true', MILVUS_SERVER_NAME: 'milvus.test' }] as Array<
+          Record<string, string>
+        >) {
           const bad = await openVectorStore(configFor(tls.address, { ...extra, MILVUS_ENABLE_HYBRID_SEARCH: 'false' }))
           await expect(bad.describe()).rejects.toThrow()
           await bad.close()
@@ -118,15 +169,29 @@ describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, 
       const t = { collection: genCollectionNameById(randomUUID()) }
       await store.ensureCollection(t, 8)
       const layout = (await store.layout(t))!
-      expect((layout.details.fields as Array<Record<string, unknown>>).map(({ name, dataType, isPrimaryKey, autoId, params }) => ({ name, dataType, isPrimaryKey, autoId, params }))).toEqual(DIFY_FIELDS(8, true))
-      expect(layout.details.functions).toEqual([{ name: 'text_bm25_emb', type: 'BM25', input: ['page_content'], output: ['sparse_vector'] }])
-      expect(layout.details.indexes).toContainEqual({ field: 'sparse_vector', params: { index_type: 'AUTOINDEX', metric_type: 'BM25' } })
+      expect(
+        (layout.details.fields as Array<Record<string, unknown>>).map(
+          ({ name, dataType, isPrimaryKey, autoId, params }) => ({ name, dataType, isPrimaryKey, autoId, params }),
+        ),
+      ).toEqual(DIFY_FIELDS(8, true))
+      expect(layout.details.functions).toEqual([
+        { name: 'text_bm25_emb', type: 'BM25', input: ['page_content'], output: ['sparse_vector'] },
+      ])
+      expect(layout.details.indexes).toContainEqual({
+        field: 'sparse_vector',
+        params: { index_type: 'AUTOINDEX', metric_type: 'BM25' },
+      })
       const recs = difyRecords(5)
       await store.upsert(t, recs)
       await store.upsert(t, recs)
       expect(await store.count(t)).toBe(5)
       const rows = [...fake.collections.get(t.collection)!.rows.values()]
-      expect(rows[0]).toEqual({ id: expect.any(BigInt), page_content: recs[0]!.text, metadata: recs[0]!.metadata, vector: recs[0]!.vector.map(Math.fround) })
+      expect(rows[0]).toEqual({
+        id: expect.any(BigInt),
+        page_content: recs[0]!.text,
+        metadata: recs[0]!.metadata,
+        vector: recs[0]!.vector.map(Math.fround),
+      })
       expect(rows.every((r) => (r.id as bigint) > 2n ** 53n)).toBe(true)
     })
 
@@ -151,7 +216,7 @@ describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, 
     it('describe() reports the version; a server without JSON fields (< 2.2) is refused', async () => {
       expect((await store.describe()).serverVersion).toBe('Milvus 2.6.3')
       const old = await startFakeMilvus({ version: 'v2.1.4' })
-      const s = await openVectorStore(configFor(old.address, { MILVUS_PASSWORD: '' , MILVUS_TOKEN: 'root:Milvus' }))
+      const s = await openVectorStore(configFor(old.address, { MILVUS_PASSWORD: '', MILVUS_TOKEN: 'root:Milvus' }))
       try {
         await expect(s.describe()).rejects.toBeInstanceOf(ConfigError)
         await expect(s.exists({ collection: 'x' })).rejects.toThrow(/2\.2 or later/)
@@ -170,7 +235,8 @@ describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, 
       try {
         // the SDK refuses an auto-id key itself, so this one goes over raw gRPC
         const bad1 = await rawInsert(fake.address, {
-          collection_name: t.collection, num_rows: 1,
+          collection_name: t.collection,
+          num_rows: 1,
           fields_data: [
             { type: 'Int64', field_name: 'id', scalars: { long_data: { data: ['1'] } } },
             { type: 'VarChar', field_name: 'page_content', scalars: { string_data: { data: ['x'] } } },
@@ -179,16 +245,36 @@ describe('milvus (fake gRPC server, milvus-proto v2.6.3)', { timeout: 60_000 }, 
           ],
         })
         expect(bad1.status.reason).toMatch(/auto-generated/)
-        const bad2 = await c.query({ collection_name: t.collection, filter: 'id >', output_fields: ['id'], limit: 1 } as never)
+        const bad2 = await c.query({
+          collection_name: t.collection,
+          filter: 'id >',
+          output_fields: ['id'],
+          limit: 1,
+        } as never)
         expect(bad2.status.error_code).not.toBe('Success')
-        const bad3 = await c.query({ collection_name: t.collection, filter: 'id > 0', output_fields: ['id'], limit: 20000 } as never)
+        const bad3 = await c.query({
+          collection_name: t.collection,
+          filter: 'id > 0',
+          output_fields: ['id'],
+          limit: 20000,
+        } as never)
         expect(bad3.status.error_code).not.toBe('Success')
-        const bad4 = await c.search({ collection_name: t.collection, data: [[1, 2]], anns_field: 'vector', limit: 1 } as never)
+        const bad4 = await c.search({
+          collection_name: t.collection,
+          data: [[1, 2]],
+          anns_field: 'vector',
+          limit: 1,
+        } as never)
         expect(bad4.status.error_code).not.toBe('Success')
       } finally {
         await c.closeConnection()
       }
-      const wrong = new (await import('@zilliz/milvus2-sdk-node')).MilvusClient({ address: fake.address, username: 'root', password: 'nope', logLevel: 'error' })
+      const wrong = new (await import('@zilliz/milvus2-sdk-node')).MilvusClient({
+        address: fake.address,
+        username: 'root',
+        password: 'nope',
+        logLevel: 'error',
+      })
       try {
         expect((await wrong.hasCollection({ collection_name: t.collection })).value).toBe(false)
       } finally {

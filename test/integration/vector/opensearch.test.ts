@@ -17,8 +17,13 @@ import { configFromVars } from '../../support/config.js'
 function configFor(url: string, extra: Record<string, string> = {}) {
   const u = new URL(url)
   return configFromVars({
-      VECTOR_STORE: 'opensearch', OPENSEARCH_HOST: u.hostname, OPENSEARCH_PORT: u.port, OPENSEARCH_SECURE: 'false',
-      OPENSEARCH_USER: 'admin', OPENSEARCH_PASSWORD: 'Adm1n!pass', ...extra,
+    VECTOR_STORE: 'opensearch',
+    OPENSEARCH_HOST: u.hostname,
+    OPENSEARCH_PORT: u.port,
+    OPENSEARCH_SECURE: 'false',
+    OPENSEARCH_USER: 'admin',
+    OPENSEARCH_PASSWORD: 'Adm1n!pass',
+    ...extra,
   })
 }
 const AUTH = { username: 'admin', password: 'Adm1n!pass' }
@@ -38,7 +43,9 @@ describe('opensearch (fake server, OpenSearch API spec 0.2.0)', { timeout: 60_00
 
   vectorStoreContract('opensearch', async () => {
     await ready
-    const store = await openVectorStore(configFor(fake.url), { redis: { client: redis.client, keyPrefix: redis.prefix } })
+    const store = await openVectorStore(configFor(fake.url), {
+      redis: { client: redis.client, keyPrefix: redis.prefix },
+    })
     return {
       store,
       redis: { client: redis.client, keyPrefix: redis.prefix },
@@ -50,10 +57,14 @@ describe('opensearch (fake server, OpenSearch API spec 0.2.0)', { timeout: 60_00
         const props = layout.details.properties as Record<string, any>
         expect(props.page_content).toEqual({ type: 'text' })
         expect(props.vector).toEqual({
-          type: 'knn_vector', dimension: dim,
+          type: 'knn_vector',
+          dimension: dim,
           method: { name: 'hnsw', space_type: 'l2', engine: 'faiss', parameters: { ef_construction: 64, m: 8 } },
         })
-        expect(props.metadata).toEqual({ type: 'object', properties: { doc_id: { type: 'keyword' }, document_id: { type: 'keyword' } } })
+        expect(props.metadata).toEqual({
+          type: 'object',
+          properties: { doc_id: { type: 'keyword' }, document_id: { type: 'keyword' } },
+        })
       },
       close: () => store.close(),
     }
@@ -92,13 +103,20 @@ describe('opensearch (fake server, OpenSearch API spec 0.2.0)', { timeout: 60_00
       for await (const b of store.scan(t, { batchSize: 3 })) got += b.length
       expect(got).toBe(7)
       const sent = fake.requests.slice(n)
-      expect(sent.find((q) => q.path.endsWith('/_search/point_in_time') && q.method === 'POST')).toMatchObject({ query: { keep_alive: '2m' } })
+      expect(sent.find((q) => q.path.endsWith('/_search/point_in_time') && q.method === 'POST')).toMatchObject({
+        query: { keep_alive: '2m' },
+      })
       expect(sent.filter((q) => q.path === '/_search')).toHaveLength(3)
       expect(sent.at(-1)).toMatchObject({ method: 'DELETE', path: '/_search/point_in_time' })
       expect(fake.pits.size).toBe(0)
       const hits = await store.search(t, recs[0]!.vector, 3, { documentIds: [recs[0]!.metadata.document_id as string] })
       expect(hits[0]!.docId).toBe(recs[0]!.docId)
-      expect(fake.requests.at(-1)!.body).toMatchObject({ size: 3, query: { script_score: { script: { source: 'knn_score', lang: 'knn', params: { field: 'vector', space_type: 'l2' } } } } })
+      expect(fake.requests.at(-1)!.body).toMatchObject({
+        size: 3,
+        query: {
+          script_score: { script: { source: 'knn_score', lang: 'knn', params: { field: 'vector', space_type: 'l2' } } },
+        },
+      })
       expect(fake.requests.filter((q) => q.status >= 400 && q.status !== 404)).toEqual([])
     })
 
@@ -148,14 +166,22 @@ describe('opensearch (fake server, OpenSearch API spec 0.2.0)', { timeout: 60_00
     it('the fake rejects what the OpenSearch spec rejects', async () => {
       const auth = `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`
       const call = async (method: string, path: string, body?: unknown) =>
-        (await fetch(`${fake.url}${path}`, { method, headers: { 'content-type': 'application/json', authorization: auth }, body: body === undefined ? undefined : JSON.stringify(body) })).status
+        (
+          await fetch(`${fake.url}${path}`, {
+            method,
+            headers: { 'content-type': 'application/json', authorization: auth },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          })
+        ).status
       const t = { collection: genCollectionNameById(randomUUID()).toLowerCase() }
       await store.ensureCollection(t, 8)
       expect(await call('POST', `/${t.collection}/_search?bogus=1`, {})).toBe(400)
       expect(await call('POST', `/${t.collection}/_search`, { size: 'ten' })).toBe(400)
       expect(await call('POST', `/${t.collection}/_pit?keep_alive=1m`)).toBe(400) // Elasticsearch's PIT endpoint
       expect(await call('PUT', '/x-bad-mapping', { mappings: { properties: { v: { type: 'knn_vector' } } } })).toBe(400) // dimension required
-      expect(await call('POST', `/${t.collection}/_search`, { query: { knn: { vector: { vector: [1, 2], k: 1 } } } })).toBe(400)
+      expect(
+        await call('POST', `/${t.collection}/_search`, { query: { knn: { vector: { vector: [1, 2], k: 1 } } } }),
+      ).toBe(400)
       expect((await fetch(`${fake.url}/`)).status).toBe(401)
     })
 

@@ -31,7 +31,13 @@ describe.skipIf(!available)('pgvector pass-through of vector_send bytes (real se
     store = await openVectorStore(configFromVars({ VECTOR_STORE: 'pgvector', ...pgvectorVars(db.name) }))
     for (let i = 0; i < N; i++) {
       const id = randomUUID()
-      input.push({ id, docId: id, text: `passé ${i} ✓`, metadata: { doc_id: id, n: i, nested: { a: [1, 'x'] } }, vector: unitVector(`p${i}`, DIM) })
+      input.push({
+        id,
+        docId: id,
+        text: `passé ${i} ✓`,
+        metadata: { doc_id: id, n: i, nested: { a: [1, 'x'] } },
+        vector: unitVector(`p${i}`, DIM),
+      })
     }
     await store.ensureCollection(A, DIM)
     await store.upsert(A, input)
@@ -51,7 +57,11 @@ describe.skipIf(!available)('pgvector pass-through of vector_send bytes (real se
   it('the scan carries vector_send bytes (not enumerable), decodes `vector` lazily, pages without gaps', async () => {
     const got = await scanAll(A, 7)
     expect(got.map((r) => r.docId).sort()).toEqual(input.map((r) => r.docId).sort())
-    const sends = new Map((await c.query(`select id::text as id, vector_send(embedding) as v from ${pgvectorPhysicalTable(A.collection)}`)).rows.map((r) => [r.id, r.v as Buffer]))
+    const sends = new Map(
+      (
+        await c.query(`select id::text as id, vector_send(embedding) as v from ${pgvectorPhysicalTable(A.collection)}`)
+      ).rows.map((r) => [r.id, r.v as Buffer]),
+    )
     for (const r of got) {
       expect(Object.keys(r).sort()).toEqual(['docId', 'id', 'metadata', 'text', 'vector'])
       expect(r.pgvectorSend!.equals(sends.get(r.id)!)).toBe(true)
@@ -84,7 +94,10 @@ describe.skipIf(!available)('pgvector pass-through of vector_send bytes (real se
   })
 
   it('an empty table scans to nothing; an empty COPY output parses to no rows', async () => {
-    await store.deleteByDocIds(B, input.map((r) => r.docId))
+    await store.deleteByDocIds(
+      B,
+      input.map((r) => r.docId),
+    )
     expect(await scanAll(B, 5)).toEqual([])
     expect(parseCopyRows(Buffer.alloc(0))).toEqual([])
   })

@@ -53,7 +53,13 @@ describe.skipIf(!available)('pgvector (real server)', () => {
           { name: 'meta', type: 'jsonb', notNull: true },
           { name: 'embedding', type: `vector(${dim})`, notNull: true },
         ])
-        const idx = layout.details.indexes as Array<{ name: string; method: string; opclasses: string[]; options: string[] | null; primary: boolean }>
+        const idx = layout.details.indexes as Array<{
+          name: string
+          method: string
+          opclasses: string[]
+          options: string[] | null
+          primary: boolean
+        }>
         expect(idx).toHaveLength(2)
         const hnsw = idx.find((i) => i.method === 'hnsw')!
         expect(hnsw.name).toBe(pgvectorHnswIndexName(t.collection))
@@ -88,14 +94,27 @@ describe.skipIf(!available)('pgvector (real server)', () => {
       const store = await openVectorStore(configFor(db))
       const t: VectorTarget = { collection: genCollectionNameById(randomUUID()) }
       await admin.query(`create extension if not exists vector`)
-      await admin.query(`create table if not exists embedding_${t.collection} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(3) not null) using heap`)
+      await admin.query(
+        `create table if not exists embedding_${t.collection} (id uuid primary key, text text not null, meta jsonb not null, embedding vector(3) not null) using heap`,
+      )
       const id = randomUUID()
       await admin.query(`insert into embedding_${t.collection} (id, text, meta, embedding) values ($1, $2, $3, $4)`, [
-        id, 'hello', JSON.stringify({ doc_id: id, doc_hash: 'h', document_id: 'd', dataset_id: 'x' }), '[0.1, 0.2, 0.3]',
+        id,
+        'hello',
+        JSON.stringify({ doc_id: id, doc_hash: 'h', document_id: 'd', dataset_id: 'x' }),
+        '[0.1, 0.2, 0.3]',
       ])
       const batches = []
       for await (const b of store.scan(t)) batches.push(...b)
-      expect(batches).toEqual([{ id, docId: id, text: 'hello', metadata: { doc_id: id, doc_hash: 'h', document_id: 'd', dataset_id: 'x' }, vector: [0.1, 0.2, 0.3].map(Math.fround) }])
+      expect(batches).toEqual([
+        {
+          id,
+          docId: id,
+          text: 'hello',
+          metadata: { doc_id: id, doc_hash: 'h', document_id: 'd', dataset_id: 'x' },
+          vector: [0.1, 0.2, 0.3].map(Math.fround),
+        },
+      ])
       await store.deleteTarget(t)
       await store.close()
     })
@@ -106,7 +125,10 @@ describe.skipIf(!available)('pgvector (real server)', () => {
       const recs = difyRecords(150, 1536)
       await store.ensureCollection(t, 1536)
       await store.upsert(t, recs)
-      await store.upsert(t, recs.map((r) => ({ ...r, text: `${r.text}!` })))
+      await store.upsert(
+        t,
+        recs.map((r) => ({ ...r, text: `${r.text}!` })),
+      )
       expect(await store.count(t)).toBe(150)
       let n = 0
       for await (const b of store.scan(t, { batchSize: 64 })) {

@@ -31,7 +31,9 @@ describe('qdrant (fake server, Qdrant 1.8 OpenAPI)', () => {
 
   vectorStoreContract('qdrant', async () => {
     await ready
-    const store = await openVectorStore(configFor(fake.url), { redis: { client: redis.client, keyPrefix: redis.prefix } })
+    const store = await openVectorStore(configFor(fake.url), {
+      redis: { client: redis.client, keyPrefix: redis.prefix },
+    })
     return {
       store,
       redis: { client: redis.client, keyPrefix: redis.prefix },
@@ -42,13 +44,23 @@ describe('qdrant (fake server, Qdrant 1.8 OpenAPI)', () => {
         expect(layout.name).toBe(t.collection) // mixed case, as Dify names bindings
         expect(layout.metric).toBe('cosine')
         expect(layout.dimension).toBe(dim)
-        expect(layout.details.hnswConfig).toEqual({ m: 0, payload_m: 16, ef_construct: 100, full_scan_threshold: 10000, max_indexing_threads: 0, on_disk: false })
+        expect(layout.details.hnswConfig).toEqual({
+          m: 0,
+          payload_m: 16,
+          ef_construct: 100,
+          full_scan_threshold: 10000,
+          max_indexing_threads: 0,
+          on_disk: false,
+        })
         expect(layout.details.replicationFactor).toBe(1)
         expect(layout.details.payloadSchema).toEqual({
           group_id: { dataType: 'keyword', params: null },
           'metadata.doc_id': { dataType: 'keyword', params: null },
           'metadata.document_id': { dataType: 'keyword', params: null },
-          page_content: { dataType: 'text', params: { type: 'text', tokenizer: 'multilingual', min_token_len: 2, max_token_len: 20, lowercase: true } },
+          page_content: {
+            dataType: 'text',
+            params: { type: 'text', tokenizer: 'multilingual', min_token_len: 2, max_token_len: 20, lowercase: true },
+          },
         })
       },
       close: () => store.close(),
@@ -78,7 +90,10 @@ describe('qdrant (fake server, Qdrant 1.8 OpenAPI)', () => {
       await store.upsert(t, difyRecords(5))
       for await (const _ of store.scan(t)) void _
       const scroll = fake.requests.filter((q) => q.path.endsWith('/points/scroll')).at(-1)!
-      expect(scroll.body).toMatchObject({ with_vector: true, filter: { must: [{ key: 'group_id', match: { value: t.groupId } }] } })
+      expect(scroll.body).toMatchObject({
+        with_vector: true,
+        filter: { must: [{ key: 'group_id', match: { value: t.groupId } }] },
+      })
       await store.deleteTarget(t)
       expect(fake.collections.has(t.collection)).toBe(true)
       expect(fake.requests.some((q) => q.method === 'DELETE')).toBe(false)
@@ -88,12 +103,24 @@ describe('qdrant (fake server, Qdrant 1.8 OpenAPI)', () => {
 
     it('the fake rejects what Qdrant 1.8 rejects', async () => {
       const bad = async (method: string, path: string, body: unknown) =>
-        (await fetch(`${fake.url}${path}`, { method, headers: { 'content-type': 'application/json', 'api-key': 'k3y' }, body: JSON.stringify(body) })).status
+        (
+          await fetch(`${fake.url}${path}`, {
+            method,
+            headers: { 'content-type': 'application/json', 'api-key': 'k3y' },
+            body: JSON.stringify(body),
+          })
+        ).status
       const t = { collection: genCollectionNameById(randomUUID()), groupId: randomUUID() }
       await store.ensureCollection(t, 8)
       expect(await bad('POST', `/collections/${t.collection}/points/query`, { query: [1] })).toBe(404)
-      expect(await bad('POST', `/collections/${t.collection}/points/scroll`, { filter: { must: [], bogus: 1 } })).toBe(400)
-      expect(await bad('POST', `/collections/${t.collection}/points/count`, { filter: { must: [{ key: 'x', match: { nope: 1 } }] } })).toBe(400)
+      expect(await bad('POST', `/collections/${t.collection}/points/scroll`, { filter: { must: [], bogus: 1 } })).toBe(
+        400,
+      )
+      expect(
+        await bad('POST', `/collections/${t.collection}/points/count`, {
+          filter: { must: [{ key: 'x', match: { nope: 1 } }] },
+        }),
+      ).toBe(400)
       expect((await fetch(`${fake.url}/`)).status).toBe(401)
     })
 

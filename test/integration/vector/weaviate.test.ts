@@ -33,7 +33,9 @@ describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () =
 
   vectorStoreContract('weaviate', async () => {
     await ready
-    const store = await openVectorStore(configFor(fake.url), { redis: { client: redis.client, keyPrefix: redis.prefix } })
+    const store = await openVectorStore(configFor(fake.url), {
+      redis: { client: redis.client, keyPrefix: redis.prefix },
+    })
     return {
       store,
       redis: { client: redis.client, keyPrefix: redis.prefix },
@@ -43,7 +45,11 @@ describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () =
         expect(layout.metric).toBe('cosine')
         expect(layout.details.vector).toBe('named:default')
         expect(layout.details.vectorIndexType).toBe('hnsw')
-        const props = layout.details.properties as Array<{ name: string; dataType: string[]; tokenization: string | null }>
+        const props = layout.details.properties as Array<{
+          name: string
+          dataType: string[]
+          tokenization: string | null
+        }>
         // Dify 1.14.0+ (weaviate_vector.py `_create_collection`): also doc_type, is_summary, original_chunk_id
         expect(props.slice(0, 7)).toEqual([
           { name: 'text', dataType: ['text'], tokenization: 'word' },
@@ -64,7 +70,9 @@ describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () =
   describe('weaviate specifics', () => {
     it('per release: Dify ≤ 1.13 creates four properties (1.14.0 added doc_type, is_summary, original_chunk_id); WEAVIATE_TOKENIZATION applies to text', async () => {
       await ready
-      const old = await openVectorStore(configFor(fake.url, { WEAVIATE_TOKENIZATION: 'whitespace' }), { weaviateSummaryProperties: false })
+      const old = await openVectorStore(configFor(fake.url, { WEAVIATE_TOKENIZATION: 'whitespace' }), {
+        weaviateSummaryProperties: false,
+      })
       try {
         const t = { collection: genCollectionNameById(randomUUID()) }
         await old.ensureCollection(t, 8)
@@ -74,9 +82,15 @@ describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () =
         // opened as 1.14+: the missing properties are added to the existing class (Dify's _ensure_properties)
         const now = await openVectorStore(configFor(fake.url), { weaviateSummaryProperties: true })
         await now.ensureCollection(t, 8)
-        expect(((await now.layout(t))!.details.properties as Array<{ name: string }>).map((p) => p.name)).toEqual(
-          ['text', 'document_id', 'doc_id', 'chunk_index', 'doc_type', 'is_summary', 'original_chunk_id'],
-        )
+        expect(((await now.layout(t))!.details.properties as Array<{ name: string }>).map((p) => p.name)).toEqual([
+          'text',
+          'document_id',
+          'doc_id',
+          'chunk_index',
+          'doc_type',
+          'is_summary',
+          'original_chunk_id',
+        ])
         await now.deleteTarget(t)
         await now.close()
       } finally {
@@ -90,7 +104,7 @@ describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () =
       store = await openVectorStore(configFor(fake.url))
     })
 
-    it("object ids are uuid5(NAMESPACE_URL, text), as Dify 1.9.2–1.15 writes them; identical texts collapse", async () => {
+    it('object ids are uuid5(NAMESPACE_URL, text), as Dify 1.9.2–1.15 writes them; identical texts collapse', async () => {
       // values from Python's uuid.uuid5(uuid.NAMESPACE_URL, …)
       expect(uuid5('6ba7b811-9dad-11d1-80b4-00c04fd430c8', 'hello')).toBe('074171de-bc84-5ea4-b636-1135477620e1')
       expect(uuid5('6ba7b811-9dad-11d1-80b4-00c04fd430c8', 'ünï ✓')).toBe('52dd4acd-7199-53b7-b01a-437271d1bdf5')
@@ -106,11 +120,21 @@ describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () =
     it('reads classes created before Dify 1.9.2 (legacy unnamed vector) and refuses to write to them', async () => {
       const name = genCollectionNameById(randomUUID())
       const id = randomUUID()
-      fake.addLegacyClass(name, [{ id, properties: { text: 'old', doc_id: id, document_id: 'd1' }, vector: [0.6, 0.8, 0, 0, 0, 0, 0, 0] }])
+      fake.addLegacyClass(name, [
+        { id, properties: { text: 'old', doc_id: id, document_id: 'd1' }, vector: [0.6, 0.8, 0, 0, 0, 0, 0, 0] },
+      ])
       const t = { collection: name }
       const got = []
       for await (const b of store.scan(t)) got.push(...b)
-      expect(got).toEqual([{ id, docId: id, text: 'old', metadata: { doc_id: id, document_id: 'd1' }, vector: [0.6, 0.8, 0, 0, 0, 0, 0, 0].map(Math.fround) }])
+      expect(got).toEqual([
+        {
+          id,
+          docId: id,
+          text: 'old',
+          metadata: { doc_id: id, document_id: 'd1' },
+          vector: [0.6, 0.8, 0, 0, 0, 0, 0, 0].map(Math.fround),
+        },
+      ])
       const hits = await store.search(t, [0.6, 0.8, 0, 0, 0, 0, 0, 0], 1)
       expect(hits[0]!.docId).toBe(id)
       expect(hits[0]!.score).toBeCloseTo(1, 5)
@@ -121,20 +145,35 @@ describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () =
       const old = await startFakeWeaviate({ version: '1.26.5' })
       const s = await openVectorStore(configFromVars({ VECTOR_STORE: 'weaviate', WEAVIATE_ENDPOINT: old.url }))
       expect((await s.describe()).serverVersion).toBe('Weaviate 1.26.5')
-      await expect(s.ensureCollection({ collection: genCollectionNameById(randomUUID()) }, 8)).rejects.toThrow(/older than 1\.27/)
+      await expect(s.ensureCollection({ collection: genCollectionNameById(randomUUID()) }, 8)).rejects.toThrow(
+        /older than 1\.27/,
+      )
       await old.close()
     })
 
     it('the fake enforces the cursor rules and the spec', async () => {
       const t = { collection: genCollectionNameById(randomUUID()) }
       await store.ensureCollection(t, 8)
-      const st = (p: string, init?: RequestInit) => fetch(`${fake.url}${p}`, { ...init, headers: { authorization: 'Bearer wk', 'content-type': 'application/json' } }).then((r) => r.status)
+      const st = (p: string, init?: RequestInit) =>
+        fetch(`${fake.url}${p}`, {
+          ...init,
+          headers: { authorization: 'Bearer wk', 'content-type': 'application/json' },
+        }).then((r) => r.status)
       expect(await st(`/v1/objects?after=${randomUUID()}`)).toBe(422)
       expect(await st(`/v1/objects?class=${t.collection}&after=${randomUUID()}&offset=3`)).toBe(422)
       expect(await st(`/v1/objects?class=${t.collection}&include=vectors`)).toBe(422)
-      expect(await st('/v1/schema', { method: 'POST', body: JSON.stringify({ class: 'X', properties: [{ name: 'a', dataType: ['text'], tokenization: 'nope' }] }) })).toBe(422)
+      expect(
+        await st('/v1/schema', {
+          method: 'POST',
+          body: JSON.stringify({ class: 'X', properties: [{ name: 'a', dataType: ['text'], tokenization: 'nope' }] }),
+        }),
+      ).toBe(422)
       expect(await st('/v1/nope')).toBe(404)
-      expect(fake.requests.filter((r) => r.status >= 400 && r.status !== 404 && !r.path.startsWith('/v1/objects?after') && r.status !== 422)).toEqual([])
+      expect(
+        fake.requests.filter(
+          (r) => r.status >= 400 && r.status !== 404 && !r.path.startsWith('/v1/objects?after') && r.status !== 422,
+        ),
+      ).toEqual([])
     })
   })
 })

@@ -9,7 +9,12 @@ export interface OpenApiOperation {
   template: string
   /** path parameters */
   params: Record<string, string>
-  op: { operationId?: string; parameters?: Array<{ name: string; in: string; required?: boolean; schema?: unknown }>; requestBody?: unknown; responses?: Record<string, unknown> }
+  op: {
+    operationId?: string
+    parameters?: Array<{ name: string; in: string; required?: boolean; schema?: unknown }>
+    requestBody?: unknown
+    responses?: Record<string, unknown>
+  }
 }
 
 type Json = Record<string, unknown>
@@ -59,7 +64,9 @@ export class OpenApi {
     this.routes = Object.keys(this.doc.paths)
       .map((template) => {
         const names: string[] = []
-        const re = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{([^}]+)\}/g, (_m, n: string) => (names.push(n), '([^/]+)'))}$`)
+        const re = new RegExp(
+          `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{([^}]+)\}/g, (_m, n: string) => (names.push(n), '([^/]+)'))}$`,
+        )
         return { re, names, template }
       })
       .sort((a, b) => a.names.length - b.names.length || b.template.length - a.template.length)
@@ -101,7 +108,13 @@ export class OpenApi {
     return ['', 'paths', esc(op.template), op.method.toLowerCase(), ...rest.map(esc)].join('/')
   }
 
-  private resolveParam(p: { $ref?: string } & Record<string, unknown>): { name: string; in: string; required?: boolean; schema?: unknown; type?: string } {
+  private resolveParam(p: { $ref?: string } & Record<string, unknown>): {
+    name: string
+    in: string
+    required?: boolean
+    schema?: unknown
+    type?: string
+  } {
     if (typeof p.$ref === 'string') {
       const parts = p.$ref.replace(/^#\//, '').split('/')
       let cur: unknown = this.doc
@@ -129,7 +142,9 @@ export class OpenApi {
 
   /** query parameters: known ones are type-checked (unknown ones are ignored, as actix/serde servers do) */
   checkQuery(op: OpenApiOperation, query: URLSearchParams): string | null {
-    const params = ((op.op.parameters ?? []) as Array<Record<string, unknown>>).map((p) => this.resolveParam(p)).filter((p) => p.in === 'query')
+    const params = ((op.op.parameters ?? []) as Array<Record<string, unknown>>)
+      .map((p) => this.resolveParam(p))
+      .filter((p) => p.in === 'query')
     for (const [k, raw] of query) {
       const p = params.find((x) => x.name === k)
       if (!p) continue
@@ -141,7 +156,8 @@ export class OpenApi {
   }
 
   checkResponse(op: OpenApiOperation, status: number, body: unknown): string | null {
-    const r = (op.op.responses ?? {})[String(status)] as { content?: Record<string, unknown>; schema?: unknown } | undefined
+    const r = (op.op.responses ?? {})[String(status)] as
+      { content?: Record<string, unknown>; schema?: unknown } | undefined
     if (r?.schema) return this.check(this.pointerOf(op, 'responses', String(status), 'schema'), body)
     if (!r?.content?.['application/json']) return null
     return this.check(this.pointerOf(op, 'responses', String(status), 'content', 'application/json', 'schema'), body)

@@ -38,7 +38,8 @@ export class OpenApi31 {
         const parts: string[] = []
         const re = new RegExp(`^${template.replace(/\{(\w+)\}/g, (_m, n) => (parts.push(n), '([^/_][^/]*)'))}$`)
         for (const [method, op] of Object.entries(item)) {
-          if (['get', 'put', 'post', 'delete', 'head', 'patch'].includes(method)) this.operations.push({ file, method: method.toUpperCase(), template, re, parts, op })
+          if (['get', 'put', 'post', 'delete', 'head', 'patch'].includes(method))
+            this.operations.push({ file, method: method.toUpperCase(), template, re, parts, op })
         }
       }
     }
@@ -51,7 +52,10 @@ export class OpenApi31 {
       const [path, frag = ''] = (node.$ref as string).split('#')
       if (path) file = relative(this.root, join(this.root, file, '..', path))
       pointer = frag
-      node = frag.split('/').slice(1).reduce((o: any, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], this.docs.get(file))
+      node = frag
+        .split('/')
+        .slice(1)
+        .reduce((o: any, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], this.docs.get(file))
       if (node === undefined) throw new Error(`unresolved $ref ${file}#${frag}`)
     }
     return { file, node, pointer }
@@ -69,7 +73,10 @@ export class OpenApi31 {
   }
 
   /** the operation for a method + path; literal segments win over `{index}` */
-  match(method: string, path: string): { operation: Operation31; params: Record<string, string> } | { pathKnown: boolean } {
+  match(
+    method: string,
+    path: string,
+  ): { operation: Operation31; params: Record<string, string> } | { pathKnown: boolean } {
     let best: { operation: Operation31; params: Record<string, string> } | undefined
     let pathKnown = false
     for (const operation of this.operations) {
@@ -78,26 +85,43 @@ export class OpenApi31 {
       pathKnown = true
       if (operation.method !== method) continue
       if (!best || operation.parts.length < best.operation.parts.length) {
-        best = { operation, params: Object.fromEntries(operation.parts.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) }
+        best = {
+          operation,
+          params: Object.fromEntries(operation.parts.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])),
+        }
       }
     }
     return best ?? { pathKnown }
   }
 
   /** resolved parameters of an operation: name → {in, required, schema location} */
-  parameters(operation: Operation31): Array<{ name: string; in: string; required: boolean; file: string; pointer: string }> {
+  parameters(
+    operation: Operation31,
+  ): Array<{ name: string; in: string; required: boolean; file: string; pointer: string }> {
     return (operation.op.parameters ?? []).map((p: any) => {
       const r = this.deref(operation.file, p)
-      return { name: r.node.name, in: r.node.in, required: !!r.node.required, file: r.file, pointer: `${r.pointer}/schema` }
+      return {
+        name: r.node.name,
+        in: r.node.in,
+        required: !!r.node.required,
+        file: r.file,
+        pointer: `${r.pointer}/schema`,
+      }
     })
   }
 
   /** the request body schema location for a media type, or null when the operation takes no body */
-  requestBody(operation: Operation31): { required: boolean; content: Record<string, { file: string; pointer: string }> } | null {
+  requestBody(
+    operation: Operation31,
+  ): { required: boolean; content: Record<string, { file: string; pointer: string }> } | null {
     if (!operation.op.requestBody) return null
     const r = this.deref(operation.file, operation.op.requestBody)
     const content: Record<string, { file: string; pointer: string }> = {}
-    for (const mt of Object.keys(r.node.content ?? {})) content[mt] = { file: r.file, pointer: `${r.pointer}/content/${mt.replace(/~/g, '~0').replace(/\//g, '~1')}/schema` }
+    for (const mt of Object.keys(r.node.content ?? {}))
+      content[mt] = {
+        file: r.file,
+        pointer: `${r.pointer}/content/${mt.replace(/~/g, '~0').replace(/\//g, '~1')}/schema`,
+      }
     return { required: !!r.node.required, content }
   }
 }

@@ -17,10 +17,19 @@ export const OS_SPEC = 'opensearch-v0.2.0'
 const GLOBAL_PARAMS = new Set(['pretty', 'human', 'error_trace', 'source', 'filter_path'])
 
 let specCache: OpenApi31 | undefined
-const spec = () => (specCache ??= new OpenApi31(apiFixture(OS_SPEC).files!, ['namespaces/_core.yaml', 'namespaces/indices.yaml']))
+const spec = () =>
+  (specCache ??= new OpenApi31(apiFixture(OS_SPEC).files!, ['namespaces/_core.yaml', 'namespaces/indices.yaml']))
 
-interface Doc { seq: number; source: Record<string, any>; visible: boolean }
-interface Index { settings: Record<string, unknown>; mappings: { properties: Record<string, any> }; docs: Map<string, Doc> }
+interface Doc {
+  seq: number
+  source: Record<string, any>
+  visible: boolean
+}
+interface Index {
+  settings: Record<string, unknown>
+  mappings: { properties: Record<string, any> }
+  docs: Map<string, Doc>
+}
 
 export interface FakeOpensearch {
   url: string
@@ -28,7 +37,14 @@ export interface FakeOpensearch {
   indices: Map<string, Index>
   pits: Map<string, unknown>
   scrolls: Map<string, unknown>
-  requests: Array<{ method: string; path: string; query: Record<string, string>; body: unknown; status: number; operationId?: string }>
+  requests: Array<{
+    method: string
+    path: string
+    query: Record<string, string>
+    body: unknown
+    status: number
+    operationId?: string
+  }>
   close(): Promise<void>
 }
 
@@ -42,13 +58,16 @@ function l2score(a: number[], b: number[]): number {
 
 /** OpenSearch returns index settings flattened under "index" with string values */
 function flatSettings(s: Record<string, any>): Record<string, unknown> {
-  const idx = { ...(s.index ?? {}) }
+  const idx = { ...s.index }
   for (const [k, v] of Object.entries(s)) if (k !== 'index') idx[k.replace(/^index\./, '')] = v
-  const str = (x: unknown): unknown => (x && typeof x === 'object' ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, str(v)])) : String(x))
+  const str = (x: unknown): unknown =>
+    x && typeof x === 'object' ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, str(v)])) : String(x)
   return { number_of_shards: '1', number_of_replicas: '1', ...(str(idx) as object), provided_name: undefined }
 }
 
-export async function startFakeOpensearch(opts: { version?: string; auth?: { username: string; password: string } } = {}): Promise<FakeOpensearch> {
+export async function startFakeOpensearch(
+  opts: { version?: string; auth?: { username: string; password: string } } = {},
+): Promise<FakeOpensearch> {
   const api = spec()
   const version = opts.version ?? '2.19.1'
   const indices = new Map<string, Index>()
@@ -67,7 +86,10 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
     const v = api.validator(file, pointer)
     if (!v(value)) {
       const e = v.errors?.[0]
-      throw bad(`${what} does not match the OpenSearch API specification: ${e?.instancePath || '/'} ${e?.message}`, 'illegal_argument_exception')
+      throw bad(
+        `${what} does not match the OpenSearch API specification: ${e?.instancePath || '/'} ${e?.message}`,
+        'illegal_argument_exception',
+      )
     }
   }
 
@@ -77,7 +99,8 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
     if (raw === 'true' || raw === 'false') candidates.push(raw === 'true')
     if (raw.includes(',')) candidates.push(raw.split(','))
     const v = api.validator(file, pointer)
-    if (!candidates.some((c) => v(c))) throw bad(`invalid value [${raw}] for parameter [${name}]`, 'illegal_argument_exception')
+    if (!candidates.some((c) => v(c)))
+      throw bad(`invalid value [${raw}] for parameter [${name}]`, 'illegal_argument_exception')
   }
 
   function visibleDocs(ix: Index): Array<[string, Doc]> {
@@ -85,13 +108,23 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
   }
 
   /** the query forms Dify and dify-ops send: knn, script_score knn_score, and the filter DSL of the ES fake */
-  function scoreDocs(ix: Index, docs: Array<[string, Doc]>, query: any): Array<{ id: string; doc: Doc; score: number }> {
+  function scoreDocs(
+    ix: Index,
+    docs: Array<[string, Doc]>,
+    query: any,
+  ): Array<{ id: string; doc: Doc; score: number }> {
     if (query?.knn) {
       const [field, spec] = Object.entries<any>(query.knn)[0] ?? ['', {}]
       const mapping = ix.mappings.properties[field]
-      if (mapping?.type !== 'knn_vector') throw bad(`Field '${field}' is not knn_vector type.`, 'illegal_argument_exception')
-      if (!Array.isArray(spec.vector) || spec.vector.length !== mapping.dimension) throw bad(`Query vector has invalid dimension: ${spec.vector?.length}. Dimension should be: ${mapping.dimension}`, 'illegal_argument_exception')
-      if (!Number.isInteger(spec.k) || spec.k < 1 || spec.k > 10000) throw bad('[knn] requires k in 1..10000', 'illegal_argument_exception')
+      if (mapping?.type !== 'knn_vector')
+        throw bad(`Field '${field}' is not knn_vector type.`, 'illegal_argument_exception')
+      if (!Array.isArray(spec.vector) || spec.vector.length !== mapping.dimension)
+        throw bad(
+          `Query vector has invalid dimension: ${spec.vector?.length}. Dimension should be: ${mapping.dimension}`,
+          'illegal_argument_exception',
+        )
+      if (!Number.isInteger(spec.k) || spec.k < 1 || spec.k > 10000)
+        throw bad('[knn] requires k in 1..10000', 'illegal_argument_exception')
       return docs
         .filter(([id, d]) => Array.isArray(d.source[field]) && (!spec.filter || matchQuery(spec.filter, id, d.source)))
         .map(([id, doc]) => ({ id, doc, score: l2score(spec.vector, doc.source[field]) }))
@@ -101,18 +134,23 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
     if (query?.script_score) {
       const ss = query.script_score
       const script = ss.script
-      if (script?.lang !== 'knn' || script.source !== 'knn_score') throw new EsError(501, 'fake', 'fake opensearch: only the knn_score script is implemented')
+      if (script?.lang !== 'knn' || script.source !== 'knn_score')
+        throw new EsError(501, 'fake', 'fake opensearch: only the knn_score script is implemented')
       const { field, query_value: qv, space_type: space } = script.params ?? {}
       if (space !== 'l2') throw new EsError(501, 'fake', `fake opensearch: space_type ${space} not implemented`)
       const mapping = ix.mappings.properties[field]
-      if (mapping?.type !== 'knn_vector') throw bad(`Field '${field}' is not knn_vector type.`, 'illegal_argument_exception')
-      if (!Array.isArray(qv) || qv.length !== mapping.dimension) throw bad('query vector dimension mismatch', 'illegal_argument_exception')
+      if (mapping?.type !== 'knn_vector')
+        throw bad(`Field '${field}' is not knn_vector type.`, 'illegal_argument_exception')
+      if (!Array.isArray(qv) || qv.length !== mapping.dimension)
+        throw bad('query vector dimension mismatch', 'illegal_argument_exception')
       return docs
         .filter(([id, d]) => matchQuery(ss.query ?? { match_all: {} }, id, d.source) && Array.isArray(d.source[field]))
         .map(([id, doc]) => ({ id, doc, score: l2score(qv, doc.source[field]) }))
         .sort((a, b) => b.score - a.score)
     }
-    return docs.filter(([id, d]) => query === undefined || matchQuery(query, id, d.source)).map(([id, doc]) => ({ id, doc, score: 1 }))
+    return docs
+      .filter(([id, d]) => query === undefined || matchQuery(query, id, d.source))
+      .map(([id, doc]) => ({ id, doc, score: 1 }))
   }
 
   function sortKey(sorts: any[]): { field: string; desc: boolean } {
@@ -129,7 +167,12 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
     let docs: Array<[string, Doc]>
     let pitId: string | undefined
     if (body.pit) {
-      if (pathIndex) throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: [indices] cannot be used with point in time. Do not specify any index with point in time.;')
+      if (pathIndex)
+        throw new EsError(
+          400,
+          'action_request_validation_exception',
+          'Validation Failed: 1: [indices] cannot be used with point in time. Do not specify any index with point in time.;',
+        )
       const pit = pits.get(body.pit.id)
       if (!pit) throw new EsError(404, 'search_context_missing_exception', 'No search context found for id')
       index = pit.index
@@ -141,27 +184,46 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
       docs = visibleDocs(getIndex(index))
     }
     const ix = getIndex(index)
-    let hits = scoreDocs(ix, docs, body.query)
+    const hits = scoreDocs(ix, docs, body.query)
     let sorted: Array<{ id: string; doc: Doc; score: number | null; sort?: unknown[] }> = hits
     if (body.sort) {
       const { field, desc } = sortKey(Array.isArray(body.sort) ? body.sort : [body.sort])
-      if (field === '_doc') sorted = hits.sort((a, b) => a.doc.seq - b.doc.seq).map((h) => ({ ...h, score: null, sort: [h.doc.seq] }))
+      if (field === '_doc')
+        sorted = hits.sort((a, b) => a.doc.seq - b.doc.seq).map((h) => ({ ...h, score: null, sort: [h.doc.seq] }))
       else {
-        const m = field.split('.').reduce((p: any, k) => p?.properties?.[k] ?? p?.[k], { properties: ix.mappings.properties })
-        if (m?.type !== 'keyword') throw bad(`Text fields are not optimised for operations that require per-document field data like aggregations and sorting [${field}]`, 'illegal_argument_exception')
+        const m = field
+          .split('.')
+          .reduce((p: any, k) => p?.properties?.[k] ?? p?.[k], { properties: ix.mappings.properties })
+        if (m?.type !== 'keyword')
+          throw bad(
+            `Text fields are not optimised for operations that require per-document field data like aggregations and sorting [${field}]`,
+            'illegal_argument_exception',
+          )
         const val = (h: { doc: Doc }) => String(field.split('.').reduce((o: any, k) => o?.[k], h.doc.source) ?? '')
-        sorted = hits.sort((a, b) => (val(a) < val(b) ? -1 : val(a) > val(b) ? 1 : 0) * (desc ? -1 : 1)).map((h) => ({ ...h, score: null, sort: [val(h)] }))
+        sorted = hits
+          .sort((a, b) => (val(a) < val(b) ? -1 : val(a) > val(b) ? 1 : 0) * (desc ? -1 : 1))
+          .map((h) => ({ ...h, score: null, sort: [val(h)] }))
       }
       if (body.search_after !== undefined) {
-        if (!Array.isArray(body.search_after) || body.search_after.length !== 1) throw bad('search_after has wrong number of values', 'illegal_argument_exception')
+        if (!Array.isArray(body.search_after) || body.search_after.length !== 1)
+          throw bad('search_after has wrong number of values', 'illegal_argument_exception')
         const a = body.search_after[0]
         sorted = sorted.filter((h) => (desc ? h.sort![0]! < a : h.sort![0]! > a))
       }
     } else if (body.search_after !== undefined) {
-      throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: [search_after] requires sort;')
+      throw new EsError(
+        400,
+        'action_request_validation_exception',
+        'Validation Failed: 1: [search_after] requires sort;',
+      )
     }
     const size = body.size ?? (q.has('size') ? Number(q.get('size')) : 10)
-    if (size + (body.from ?? 0) > 10000) throw new EsError(400, 'illegal_argument_exception', 'Result window is too large, from + size must be less than or equal to: [10000]')
+    if (size + (body.from ?? 0) > 10000)
+      throw new EsError(
+        400,
+        'illegal_argument_exception',
+        'Result window is too large, from + size must be less than or equal to: [10000]',
+      )
     let scrollId: string | undefined
     const total = sorted.length
     if (q.has('scroll')) {
@@ -172,17 +234,31 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
     return render(index, page, total, body._source, { pit_id: pitId, _scroll_id: scrollId })
   }
 
-  function render(index: string, page: Array<{ id: string; doc: Doc; score: number | null; sort?: unknown[] }>, total: number, source: unknown, extra: Record<string, unknown>) {
+  function render(
+    index: string,
+    page: Array<{ id: string; doc: Doc; score: number | null; sort?: unknown[] }>,
+    total: number,
+    source: unknown,
+    extra: Record<string, unknown>,
+  ) {
     const scores = page.map((h) => h.score).filter((s): s is number => s !== null)
     return {
       ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
-      took: 1, timed_out: false, _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
+      took: 1,
+      timed_out: false,
+      _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
       hits: {
         total: { value: total, relation: 'eq' },
         max_score: scores.length ? Math.max(...scores) : null,
         hits: page.map((h) => {
           const src = pickSource(h.doc.source, source)
-          return { _index: index, _id: h.id, _score: h.score, ...(src ? { _source: src } : {}), ...(h.sort ? { sort: h.sort } : {}) }
+          return {
+            _index: index,
+            _id: h.id,
+            _score: h.score,
+            ...(src ? { _source: src } : {}),
+            ...(h.sort ? { sort: h.sort } : {}),
+          }
         }),
       },
     }
@@ -192,7 +268,11 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
     for (const [f, v] of Object.entries<any>(src)) {
       const p = ix.mappings.properties[f]
       if (p?.type === 'knn_vector' && (!Array.isArray(v) || v.length !== p.dimension)) {
-        throw new EsError(400, 'mapper_parsing_exception', `Vector dimension mismatch. Expected: ${p.dimension}, Given: ${Array.isArray(v) ? v.length : 0}`)
+        throw new EsError(
+          400,
+          'mapper_parsing_exception',
+          `Vector dimension mismatch. Expected: ${p.dimension}, Given: ${Array.isArray(v) ? v.length : 0}`,
+        )
       }
     }
     const had = ix.docs.get(id)
@@ -207,21 +287,32 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
     for (let i = 0; i < lines.length; i++) {
       const [op] = Object.keys(lines[i]) as [string]
       const meta = lines[i][op]
-      if (!['index', 'delete'].includes(op)) throw new EsError(501, 'fake', `fake opensearch: bulk ${op} not implemented`)
+      if (!['index', 'delete'].includes(op))
+        throw new EsError(501, 'fake', `fake opensearch: bulk ${op} not implemented`)
       const name = meta._index ?? pathIndex
-      if (!name) throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: index is missing;')
+      if (!name)
+        throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: index is missing;')
       const ix = indices.get(name)
       if (op === 'index') {
         const src = lines[++i]
         const id = meta._id ?? randomUUID().replace(/-/g, '').slice(0, 20)
         if (!ix) {
           errors = true
-          items.push({ index: { _index: name, _id: id, status: 404, error: { type: 'index_not_found_exception', reason: `no such index [${name}]` } } })
+          items.push({
+            index: {
+              _index: name,
+              _id: id,
+              status: 404,
+              error: { type: 'index_not_found_exception', reason: `no such index [${name}]` },
+            },
+          })
           continue
         }
         try {
           const result = indexDoc(ix, id, src, visible)
-          items.push({ index: { _index: name, _id: id, _version: 1, result, status: result === 'created' ? 201 : 200 } })
+          items.push({
+            index: { _index: name, _id: id, _version: 1, result, status: result === 'created' ? 201 : 200 },
+          })
         } catch (e) {
           if (!(e instanceof EsError)) throw e
           errors = true
@@ -229,14 +320,19 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
         }
       } else {
         const found = !!ix?.docs.delete(meta._id)
-        items.push({ delete: { _index: name, _id: meta._id, result: found ? 'deleted' : 'not_found', status: found ? 200 : 404 } })
+        items.push({
+          delete: { _index: name, _id: meta._id, result: found ? 'deleted' : 'not_found', status: found ? 200 : 404 },
+        })
       }
     }
     if (visible) for (const ix of indices.values()) for (const d of ix.docs.values()) d.visible = true
     return { took: 1, errors, items }
   }
 
-  async function handle(req: IncomingMessage, raw: string): Promise<{ status: number; body?: unknown; operationId?: string }> {
+  async function handle(
+    req: IncomingMessage,
+    raw: string,
+  ): Promise<{ status: number; body?: unknown; operationId?: string }> {
     const url = new URL(req.url ?? '/', 'http://x')
     const method = req.method ?? 'GET'
     if (opts.auth) {
@@ -244,31 +340,56 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
       if (req.headers.authorization !== want) throw new EsError(401, 'security_exception', 'Unauthorized')
     }
     const m = api.match(method, url.pathname)
-    if (!('operation' in m)) throw new EsError(m.pathKnown ? 405 : 400, 'no_handler_found', `no handler found for uri [${url.pathname}] and method [${method}]`)
+    if (!('operation' in m))
+      throw new EsError(
+        m.pathKnown ? 405 : 400,
+        'no_handler_found',
+        `no handler found for uri [${url.pathname}] and method [${method}]`,
+      )
     const { operation, params: parts } = m
     const op = operation.op
     const group: string = op['x-operation-group']
-    if (op['x-version-added'] && compareVersions(version, op['x-version-added']) < 0) throw new EsError(400, 'no_handler_found', `no handler found for uri [${url.pathname}] and method [${method}] (${group} is new in ${op['x-version-added']})`)
-    if (op['x-version-removed'] && compareVersions(version, op['x-version-removed']) >= 0) throw new EsError(400, 'no_handler_found', `no handler found for uri [${url.pathname}] and method [${method}]`)
+    if (op['x-version-added'] && compareVersions(version, op['x-version-added']) < 0)
+      throw new EsError(
+        400,
+        'no_handler_found',
+        `no handler found for uri [${url.pathname}] and method [${method}] (${group} is new in ${op['x-version-added']})`,
+      )
+    if (op['x-version-removed'] && compareVersions(version, op['x-version-removed']) >= 0)
+      throw new EsError(400, 'no_handler_found', `no handler found for uri [${url.pathname}] and method [${method}]`)
     const params = api.parameters(operation)
     for (const [k, v] of url.searchParams) {
       if (GLOBAL_PARAMS.has(k)) continue
       const p = params.find((x) => x.in === 'query' && x.name === k)
-      if (!p) throw new EsError(400, 'illegal_argument_exception', `request [${url.pathname}] contains unrecognized parameter: [${k}]`)
+      if (!p)
+        throw new EsError(
+          400,
+          'illegal_argument_exception',
+          `request [${url.pathname}] contains unrecognized parameter: [${k}]`,
+        )
       checkQueryParam(p.file, p.pointer, k, v)
     }
-    for (const p of params) if (p.required && p.in === 'query' && !url.searchParams.has(p.name)) throw new EsError(400, 'action_request_validation_exception', `Validation Failed: 1: [${p.name}] is required;`)
+    for (const p of params)
+      if (p.required && p.in === 'query' && !url.searchParams.has(p.name))
+        throw new EsError(400, 'action_request_validation_exception', `Validation Failed: 1: [${p.name}] is required;`)
     const rb = api.requestBody(operation)
     let body: any
     if (raw.length) {
       if (!rb) throw bad(`request [${url.pathname}] does not support having a body`, 'illegal_argument_exception')
-      const ct = String(req.headers['content-type'] ?? '').split(';')[0]!.trim()
+      const ct = String(req.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim()
       const ndjson = ct === 'application/x-ndjson'
-      if (!['application/json', 'application/x-ndjson'].includes(ct)) throw new EsError(406, 'media_type_header_exception', `Content-Type header [${ct}] is not supported`)
+      if (!['application/json', 'application/x-ndjson'].includes(ct))
+        throw new EsError(406, 'media_type_header_exception', `Content-Type header [${ct}] is not supported`)
       const where = rb.content[ndjson ? 'application/x-ndjson' : 'application/json'] ?? Object.values(rb.content)[0]!
       if (group === 'bulk') {
-        if (!raw.endsWith('\n')) throw bad('The bulk request must be terminated by a newline [\\n]', 'illegal_argument_exception')
-        body = raw.split('\n').filter((l) => l.length).map((l) => JSON.parse(l))
+        if (!raw.endsWith('\n'))
+          throw bad('The bulk request must be terminated by a newline [\\n]', 'illegal_argument_exception')
+        body = raw
+          .split('\n')
+          .filter((l) => l.length)
+          .map((l) => JSON.parse(l))
       } else body = JSON.parse(raw)
       validate(where.file, where.pointer, body, `${group} body`)
     } else if (rb?.required) throw bad('request body is required', 'parse_exception')
@@ -276,22 +397,50 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
     const ok = (b: unknown) => ({ status: 200, body: b, operationId: op.operationId })
     switch (group) {
       case 'info':
-        return ok({ name: 'fake', cluster_name: 'fake', cluster_uuid: 'x', version: { distribution: 'opensearch', number: version, build_type: 'tar', build_hash: 'x', build_date: '2025-01-01T00:00:00Z', build_snapshot: false, lucene_version: '9.12.1', minimum_wire_compatibility_version: '7.10.0', minimum_index_compatibility_version: '7.0.0' }, tagline: 'The OpenSearch Project: https://opensearch.org/' })
+        return ok({
+          name: 'fake',
+          cluster_name: 'fake',
+          cluster_uuid: 'x',
+          version: {
+            distribution: 'opensearch',
+            number: version,
+            build_type: 'tar',
+            build_hash: 'x',
+            build_date: '2025-01-01T00:00:00Z',
+            build_snapshot: false,
+            lucene_version: '9.12.1',
+            minimum_wire_compatibility_version: '7.10.0',
+            minimum_index_compatibility_version: '7.0.0',
+          },
+          tagline: 'The OpenSearch Project: https://opensearch.org/',
+        })
       case 'indices.exists':
         return { status: indices.has(parts.index!) ? 200 : 404 }
       case 'indices.create': {
         const name = parts.index!
-        if (name !== name.toLowerCase()) throw new EsError(400, 'invalid_index_name_exception', `Invalid index name [${name}], must be lowercase`, { index: name })
-        if (indices.has(name)) throw new EsError(400, 'resource_already_exists_exception', `index [${name}] already exists`, { index: name })
+        if (name !== name.toLowerCase())
+          throw new EsError(400, 'invalid_index_name_exception', `Invalid index name [${name}], must be lowercase`, {
+            index: name,
+          })
+        if (indices.has(name))
+          throw new EsError(400, 'resource_already_exists_exception', `index [${name}] already exists`, { index: name })
         const settings = body?.settings ?? {}
         const props = body?.mappings?.properties ?? {}
         const knnIndex = String(settings.index?.knn ?? settings['index.knn'] ?? 'false') === 'true'
         for (const [f, p] of Object.entries<any>(props)) {
           if (p.type === 'knn_vector' && p.method?.engine && p.method.engine !== 'lucene' && !knnIndex) {
-            throw new EsError(400, 'mapper_parsing_exception', `Failed to parse mapping [_doc]: Cannot set method for field [${f}]: index.knn is not true`)
+            throw new EsError(
+              400,
+              'mapper_parsing_exception',
+              `Failed to parse mapping [_doc]: Cannot set method for field [${f}]: index.knn is not true`,
+            )
           }
         }
-        indices.set(name, { settings: flatSettings(settings), mappings: { properties: JSON.parse(JSON.stringify(props)) }, docs: new Map() })
+        indices.set(name, {
+          settings: flatSettings(settings),
+          mappings: { properties: JSON.parse(JSON.stringify(props)) },
+          docs: new Map(),
+        })
         return ok({ acknowledged: true, shards_acknowledged: true, index: name })
       }
       case 'indices.delete': {
@@ -308,7 +457,8 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
         return ok({ [parts.index]: { settings: { index: { ...ix.settings, provided_name: parts.index } } } })
       }
       case 'indices.refresh':
-        for (const [name, ix] of indices) if (!parts.index || parts.index === name) for (const d of ix.docs.values()) d.visible = true
+        for (const [name, ix] of indices)
+          if (!parts.index || parts.index === name) for (const d of ix.docs.values()) d.visible = true
         if (parts.index) getIndex(parts.index)
         return ok({ _shards: { total: 1, successful: 1, failed: 0 } })
       case 'bulk':
@@ -316,16 +466,28 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
       case 'count': {
         if (!parts.index) throw new EsError(501, 'fake', 'fake opensearch: _count without an index')
         const ix = getIndex(parts.index)
-        return ok({ count: scoreDocs(ix, visibleDocs(ix), body?.query).length, _shards: { total: 1, successful: 1, skipped: 0, failed: 0 } })
+        return ok({
+          count: scoreDocs(ix, visibleDocs(ix), body?.query).length,
+          _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
+        })
       }
       case 'search':
         return ok(search(parts.index, body, q))
       case 'create_pit': {
         const ix = getIndex(parts.index!)
-        if (!q.has('keep_alive')) throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: keep alive not specified;')
+        if (!q.has('keep_alive'))
+          throw new EsError(
+            400,
+            'action_request_validation_exception',
+            'Validation Failed: 1: keep alive not specified;',
+          )
         const id = Buffer.from(randomUUID()).toString('base64')
         pits.set(id, { index: parts.index!, snapshot: visibleDocs(ix) })
-        return ok({ pit_id: id, _shards: { total: 1, successful: 1, skipped: 0, failed: 0 }, creation_time: Date.now() })
+        return ok({
+          pit_id: id,
+          _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
+          creation_time: Date.now(),
+        })
       }
       case 'delete_pit': {
         const ids: string[] = body.pit_id
@@ -354,9 +516,21 @@ export async function startFakeOpensearch(opts: { version?: string; auth?: { use
     handle,
     headers: json,
     errorHeaders: json,
-    toError: (e) => (e instanceof EsError ? e : e instanceof SyntaxError ? new EsError(400, 'parse_exception', e.message) : new EsError(500, 'exception', String((e as Error).message ?? e))),
+    toError: (e) =>
+      e instanceof EsError
+        ? e
+        : e instanceof SyntaxError
+          ? new EsError(400, 'parse_exception', e.message)
+          : new EsError(500, 'exception', String((e as Error).message ?? e)),
     record: (req, u, raw, status, r) =>
-      requests.push({ method: req.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams), body: safeParse(raw), status, operationId: r?.operationId }),
+      requests.push({
+        method: req.method ?? 'GET',
+        path: u.pathname,
+        query: Object.fromEntries(u.searchParams),
+        body: safeParse(raw),
+        status,
+        operationId: r?.operationId,
+      }),
   })
   return { url, version, indices, pits, scrolls, requests, close }
 }

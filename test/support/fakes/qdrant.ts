@@ -14,7 +14,11 @@ import { apiFixture } from './api-fixtures.js'
 export const QDRANT_SPEC = 'qdrant-v1.8.x'
 
 type PointId = string | number
-interface Point { id: PointId; vector: number[]; payload: Record<string, unknown> }
+interface Point {
+  id: PointId
+  vector: number[]
+  payload: Record<string, unknown>
+}
 interface Collection {
   size: number
   distance: string
@@ -32,7 +36,12 @@ export interface FakeQdrant {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) { super(message) }
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
 }
 
 const keyOf = (id: PointId) => (typeof id === 'number' ? `n:${id}` : `u:${canonicalUuid(id)}`)
@@ -136,18 +145,28 @@ export async function startFakeQdrant(opts: { version?: string; apiKey?: string 
       const c = need(op.params.collection_name!)
       const payload_schema: Record<string, unknown> = {}
       for (const [k, v] of c.payloadSchema) {
-        payload_schema[k] = { ...v, points: [...c.points.values()].filter((p) => getPath(p.payload, k).length > 0).length }
+        payload_schema[k] = {
+          ...v,
+          points: [...c.points.values()].filter((p) => getPath(p.payload, k).length > 0).length,
+        }
       }
       return {
-        status: 'green', optimizer_status: 'ok', vectors_count: c.points.size, indexed_vectors_count: 0,
-        points_count: c.points.size, segments_count: 1, config: c.config, payload_schema,
+        status: 'green',
+        optimizer_status: 'ok',
+        vectors_count: c.points.size,
+        indexed_vectors_count: 0,
+        points_count: c.points.size,
+        segments_count: 1,
+        config: c.config,
+        payload_schema,
       }
     },
     'PUT /collections/{collection_name}': (op, body) => {
       const name = op.params.collection_name!
       if (collections.has(name)) throw new HttpError(400, `Wrong input: Collection \`${name}\` already exists!`)
       const vectors = body.vectors
-      if (!vectors || typeof vectors.size !== 'number') throw new HttpError(501, 'fake qdrant: only a single unnamed vector is implemented')
+      if (!vectors || typeof vectors.size !== 'number')
+        throw new HttpError(501, 'fake qdrant: only a single unnamed vector is implemented')
       const h = body.hnsw_config ?? {}
       collections.set(name, {
         size: vectors.size,
@@ -163,13 +182,22 @@ export async function startFakeQdrant(opts: { version?: string; apiKey?: string 
             on_disk_payload: body.on_disk_payload ?? true,
           },
           hnsw_config: {
-            m: h.m ?? 16, ef_construct: h.ef_construct ?? 100, full_scan_threshold: h.full_scan_threshold ?? 10000,
-            max_indexing_threads: h.max_indexing_threads ?? 0, on_disk: h.on_disk ?? false,
+            m: h.m ?? 16,
+            ef_construct: h.ef_construct ?? 100,
+            full_scan_threshold: h.full_scan_threshold ?? 10000,
+            max_indexing_threads: h.max_indexing_threads ?? 0,
+            on_disk: h.on_disk ?? false,
             ...(h.payload_m != null ? { payload_m: h.payload_m } : {}),
           },
           optimizer_config: {
-            deleted_threshold: 0.2, vacuum_min_vector_number: 1000, default_segment_number: 0, max_segment_size: null,
-            memmap_threshold: null, indexing_threshold: 20000, flush_interval_sec: 5, max_optimization_threads: null,
+            deleted_threshold: 0.2,
+            vacuum_min_vector_number: 1000,
+            default_segment_number: 0,
+            max_segment_size: null,
+            memmap_threshold: null,
+            indexing_threshold: 20000,
+            flush_interval_sec: 5,
+            max_optimization_threads: null,
           },
           wal_config: { wal_capacity_mb: 32, wal_segments_ahead: 0 },
           quantization_config: null,
@@ -190,12 +218,20 @@ export async function startFakeQdrant(opts: { version?: string; apiKey?: string 
       const c = need(op.params.collection_name!)
       if (!Array.isArray(body.points)) throw new HttpError(501, 'fake qdrant: only the points list form is implemented')
       for (const p of body.points as Point[]) {
-        if (!Array.isArray(p.vector)) throw new HttpError(501, 'fake qdrant: only unnamed dense vectors are implemented')
+        if (!Array.isArray(p.vector))
+          throw new HttpError(501, 'fake qdrant: only unnamed dense vectors are implemented')
         if (p.vector.length !== c.size) {
-          throw new HttpError(400, `Wrong input: Vector inserting error: expected dim: ${c.size}, got ${p.vector.length}`)
+          throw new HttpError(
+            400,
+            `Wrong input: Vector inserting error: expected dim: ${c.size}, got ${p.vector.length}`,
+          )
         }
         const id = typeof p.id === 'string' ? canonicalUuid(p.id) : p.id
-        c.points.set(keyOf(id), { id, vector: c.distance === 'Cosine' ? normalize(p.vector) : f32(p.vector), payload: p.payload ?? {} })
+        c.points.set(keyOf(id), {
+          id,
+          vector: c.distance === 'Cosine' ? normalize(p.vector) : f32(p.vector),
+          payload: p.payload ?? {},
+        })
       }
       return { operation_id: 0, status: 'completed' }
     },
@@ -204,7 +240,12 @@ export async function startFakeQdrant(opts: { version?: string; apiKey?: string 
       if (body.order_by) throw new HttpError(501, 'fake qdrant: order_by is not implemented')
       const limit = body.limit ?? 10
       const all = [...c.points.values()].filter((p) => matches(p, body.filter)).sort((a, b) => compareIds(a.id, b.id))
-      const start = body.offset == null ? 0 : all.findIndex((p) => compareIds(p.id, typeof body.offset === 'string' ? canonicalUuid(body.offset) : body.offset) >= 0)
+      const start =
+        body.offset == null
+          ? 0
+          : all.findIndex(
+              (p) => compareIds(p.id, typeof body.offset === 'string' ? canonicalUuid(body.offset) : body.offset) >= 0,
+            )
       const page = start < 0 ? [] : all.slice(start, start + limit)
       const next = start < 0 ? undefined : all[start + limit]
       return {
@@ -222,16 +263,28 @@ export async function startFakeQdrant(opts: { version?: string; apiKey?: string 
     },
     'POST /collections/{collection_name}/points/search': (op, body) => {
       const c = need(op.params.collection_name!)
-      if (!Array.isArray(body.vector)) throw new HttpError(501, 'fake qdrant: only unnamed dense query vectors are implemented')
-      if (body.vector.length !== c.size) throw new HttpError(400, `Wrong input: Vector dimension error: expected dim: ${c.size}, got ${body.vector.length}`)
+      if (!Array.isArray(body.vector))
+        throw new HttpError(501, 'fake qdrant: only unnamed dense query vectors are implemented')
+      if (body.vector.length !== c.size)
+        throw new HttpError(
+          400,
+          `Wrong input: Vector dimension error: expected dim: ${c.size}, got ${body.vector.length}`,
+        )
       const q = c.distance === 'Cosine' ? normalize(body.vector) : f32(body.vector)
       const higherIsBetter = c.distance !== 'Euclid'
-      let scored = [...c.points.values()].filter((p) => matches(p, body.filter)).map((p) => ({ p, s: score(c.distance, q, p.vector) }))
-      if (body.score_threshold != null) scored = scored.filter((x) => (higherIsBetter ? x.s >= body.score_threshold : x.s <= body.score_threshold))
+      let scored = [...c.points.values()]
+        .filter((p) => matches(p, body.filter))
+        .map((p) => ({ p, s: score(c.distance, q, p.vector) }))
+      if (body.score_threshold != null)
+        scored = scored.filter((x) => (higherIsBetter ? x.s >= body.score_threshold : x.s <= body.score_threshold))
       scored.sort((a, b) => (higherIsBetter ? b.s - a.s : a.s - b.s) || compareIds(a.p.id, b.p.id))
       const offset = body.offset ?? 0
       return scored.slice(offset, offset + body.limit).map(({ p, s }) => ({
-        id: p.id, version: 0, score: s, payload: selectPayload(p, body.with_payload ?? false), vector: body.with_vector ? p.vector : null,
+        id: p.id,
+        version: 0,
+        score: s,
+        payload: selectPayload(p, body.with_payload ?? false),
+        vector: body.with_vector ? p.vector : null,
       }))
     },
     'POST /collections/{collection_name}/points/delete': (op, body) => {
@@ -257,12 +310,17 @@ export async function startFakeQdrant(opts: { version?: string; apiKey?: string 
       const send = (status: number, payload: unknown, raw = false) => {
         requests.push({ method: req.method ?? '', path: url.pathname, body, status })
         const time = Number(process.hrtime.bigint() - started) / 1e9
-        const out = raw ? payload : status < 300 ? { result: payload, status: 'ok', time } : { status: { error: String(payload) }, time }
+        const out = raw
+          ? payload
+          : status < 300
+            ? { result: payload, status: 'ok', time }
+            : { status: { error: String(payload) }, time }
         res.writeHead(status, { 'content-type': 'application/json' })
         res.end(JSON.stringify(out))
       }
       try {
-        if (opts.apiKey && req.headers['api-key'] !== opts.apiKey) throw new HttpError(401, 'Must provide an API key or an Authorization bearer token')
+        if (opts.apiKey && req.headers['api-key'] !== opts.apiKey)
+          throw new HttpError(401, 'Must provide an API key or an Authorization bearer token')
         const op = spec.match(req.method ?? 'GET', url.pathname)
         if (!op) throw new HttpError(404, `Not found: ${req.method} ${url.pathname}`)
         const text = Buffer.concat(chunks).toString('utf8')

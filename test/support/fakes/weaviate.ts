@@ -17,37 +17,76 @@ import { apiFixture } from './api-fixtures.js'
  */
 export const WEAVIATE_SPEC = 'weaviate-1.27.0'
 
-interface WProperty { name: string; dataType: string[]; tokenization?: string; indexFilterable?: boolean; indexSearchable?: boolean }
+interface WProperty {
+  name: string
+  dataType: string[]
+  tokenization?: string
+  indexFilterable?: boolean
+  indexSearchable?: boolean
+}
 interface WClass {
   class: string
   properties: WProperty[]
-  vectorConfig?: Record<string, { vectorizer: Record<string, unknown>; vectorIndexType: string; vectorIndexConfig: Record<string, unknown> }>
+  vectorConfig?: Record<
+    string,
+    { vectorizer: Record<string, unknown>; vectorIndexType: string; vectorIndexConfig: Record<string, unknown> }
+  >
   vectorIndexConfig?: Record<string, unknown>
   vectorIndexType?: string
   vectorizer?: string
   [k: string]: unknown
 }
-interface WObject { id: string; properties: Record<string, unknown>; vector?: number[]; vectors?: Record<string, number[]>; creationTimeUnix: number }
-interface WState { schema: WClass; objects: Map<string, WObject>; dims: Map<string, number> }
+interface WObject {
+  id: string
+  properties: Record<string, unknown>
+  vector?: number[]
+  vectors?: Record<string, number[]>
+  creationTimeUnix: number
+}
+interface WState {
+  schema: WClass
+  objects: Map<string, WObject>
+  dims: Map<string, number>
+}
 
 export interface FakeWeaviate {
   url: string
   classes: Map<string, WState>
   requests: Array<{ method: string; path: string; body: unknown; status: number }>
   /** create a class as Dify ≤ 1.9.1 (weaviate-client v3) did: legacy unnamed vector, no vectorConfig */
-  addLegacyClass(name: string, objects: Array<{ id: string; properties: Record<string, unknown>; vector: number[] }>): void
+  addLegacyClass(
+    name: string,
+    objects: Array<{ id: string; properties: Record<string, unknown>; vector: number[] }>,
+  ): void
   close(): Promise<void>
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) { super(message) }
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
 }
 const err = (message: string) => ({ error: [{ message }] })
 
 const HNSW_DEFAULTS = {
-  skip: false, cleanupIntervalSeconds: 300, maxConnections: 32, efConstruction: 128, ef: -1, dynamicEfMin: 100,
-  dynamicEfMax: 500, dynamicEfFactor: 8, vectorCacheMaxObjects: 1000000000000, flatSearchCutoff: 40000,
-  distance: 'cosine', pq: { enabled: false }, bq: { enabled: false }, sq: { enabled: false }, filterStrategy: 'sweeping',
+  skip: false,
+  cleanupIntervalSeconds: 300,
+  maxConnections: 32,
+  efConstruction: 128,
+  ef: -1,
+  dynamicEfMin: 100,
+  dynamicEfMax: 500,
+  dynamicEfFactor: 8,
+  vectorCacheMaxObjects: 1000000000000,
+  flatSearchCutoff: 40000,
+  distance: 'cosine',
+  pq: { enabled: false },
+  bq: { enabled: false },
+  sq: { enabled: false },
+  filterStrategy: 'sweeping',
 }
 
 function capitalize(name: string): string {
@@ -121,37 +160,54 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
   }
 
   const storeObject = (st: WState, raw: Record<string, unknown>): WObject => {
-    const props = { ...((raw.properties as Record<string, unknown>) ?? {}) }
+    const props = { ...(raw.properties as Record<string, unknown>) }
     for (const [k, v] of Object.entries(props)) {
       let p = st.schema.properties.find((x) => x.name === k)
       if (!p) {
         // auto-schema (on by default in 1.27)
-        p = { name: k, dataType: autoType(v), indexFilterable: true, indexSearchable: true, ...(autoType(v)[0] === 'text' ? { tokenization: 'word' } : {}) }
+        p = {
+          name: k,
+          dataType: autoType(v),
+          indexFilterable: true,
+          indexSearchable: true,
+          ...(autoType(v)[0] === 'text' ? { tokenization: 'word' } : {}),
+        }
         st.schema.properties.push(p)
       }
-      if (!checkType(p, v)) throw new HttpError(422, `invalid ${p.dataType[0]} property '${k}' on class '${st.schema.class}'`)
+      if (!checkType(p, v))
+        throw new HttpError(422, `invalid ${p.dataType[0]} property '${k}' on class '${st.schema.class}'`)
     }
     const o: WObject = { id: String(raw.id).toLowerCase(), properties: props, creationTimeUnix: Date.now() }
     const named = !!st.schema.vectorConfig
     if (named) {
-      if (raw.vector && (raw.vector as number[]).length) throw new HttpError(422, `collection ${st.schema.class} is configured with named vectors, use "vectors"`)
+      if (raw.vector && (raw.vector as number[]).length)
+        throw new HttpError(422, `collection ${st.schema.class} is configured with named vectors, use "vectors"`)
       const vs = (raw.vectors ?? {}) as Record<string, number[]>
       for (const [name, v] of Object.entries(vs)) {
-        if (!st.schema.vectorConfig![name]) throw new HttpError(422, `collection ${st.schema.class} does not have configuration for vector ${name}`)
+        if (!st.schema.vectorConfig![name])
+          throw new HttpError(422, `collection ${st.schema.class} does not have configuration for vector ${name}`)
         if (!Array.isArray(v)) throw new HttpError(501, 'fake weaviate: multi-vectors are not implemented')
         const d = st.dims.get(name)
         if (d !== undefined && d !== v.length) {
-          throw new HttpError(422, `new node has a vector with length ${v.length}. Existing nodes have vectors with length ${d}`)
+          throw new HttpError(
+            422,
+            `new node has a vector with length ${v.length}. Existing nodes have vectors with length ${d}`,
+          )
         }
         st.dims.set(name, v.length)
       }
       o.vectors = Object.fromEntries(Object.entries(vs).map(([k, v]) => [k, v.map(Math.fround)]))
     } else {
-      if (raw.vectors && Object.keys(raw.vectors as object).length) throw new HttpError(422, `collection ${st.schema.class} does not have named vectors configured`)
+      if (raw.vectors && Object.keys(raw.vectors as object).length)
+        throw new HttpError(422, `collection ${st.schema.class} does not have named vectors configured`)
       const v = raw.vector as number[] | undefined
       if (v) {
         const d = st.dims.get('')
-        if (d !== undefined && d !== v.length) throw new HttpError(422, `new node has a vector with length ${v.length}. Existing nodes have vectors with length ${d}`)
+        if (d !== undefined && d !== v.length)
+          throw new HttpError(
+            422,
+            `new node has a vector with length ${v.length}. Existing nodes have vectors with length ${d}`,
+          )
         st.dims.set('', v.length)
         o.vector = v.map(Math.fround)
       }
@@ -177,10 +233,20 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
       const name = capitalize(body.class)
       if (classes.has(name)) throw new HttpError(422, `class name "${name}" already exists`)
       const vectorConfig = body.vectorConfig
-        ? Object.fromEntries(Object.entries(body.vectorConfig).map(([k, v]) => {
-          if (v.vectorIndexType && v.vectorIndexType !== 'hnsw') throw new HttpError(501, 'fake weaviate: only hnsw is implemented')
-          return [k, { vectorizer: v.vectorizer ?? { none: {} }, vectorIndexType: 'hnsw', vectorIndexConfig: { ...HNSW_DEFAULTS, ...(v.vectorIndexConfig ?? {}) } }]
-        }))
+        ? Object.fromEntries(
+            Object.entries(body.vectorConfig).map(([k, v]) => {
+              if (v.vectorIndexType && v.vectorIndexType !== 'hnsw')
+                throw new HttpError(501, 'fake weaviate: only hnsw is implemented')
+              return [
+                k,
+                {
+                  vectorizer: v.vectorizer ?? { none: {} },
+                  vectorIndexType: 'hnsw',
+                  vectorIndexConfig: { ...HNSW_DEFAULTS, ...v.vectorIndexConfig },
+                },
+              ]
+            }),
+          )
         : undefined
       const schema: WClass = {
         class: name,
@@ -190,11 +256,30 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
           indexSearchable: p.indexSearchable ?? ['text', 'text[]'].includes(p.dataType[0]!),
           ...(['text', 'text[]'].includes(p.dataType[0]!) ? { tokenization: p.tokenization ?? 'word' } : {}),
         })),
-        ...(vectorConfig ? { vectorConfig } : { vectorizer: 'none', vectorIndexType: 'hnsw', vectorIndexConfig: { ...HNSW_DEFAULTS, ...(body.vectorIndexConfig ?? {}) } }),
-        invertedIndexConfig: { cleanupIntervalSeconds: 60, bm25: { k1: 1.2, b: 0.75 }, stopwords: { preset: 'en', additions: [], removals: [] } },
+        ...(vectorConfig
+          ? { vectorConfig }
+          : {
+              vectorizer: 'none',
+              vectorIndexType: 'hnsw',
+              vectorIndexConfig: { ...HNSW_DEFAULTS, ...body.vectorIndexConfig },
+            }),
+        invertedIndexConfig: {
+          cleanupIntervalSeconds: 60,
+          bm25: { k1: 1.2, b: 0.75 },
+          stopwords: { preset: 'en', additions: [], removals: [] },
+        },
         multiTenancyConfig: { enabled: false, autoTenantCreation: false, autoTenantActivation: false },
         replicationConfig: { factor: 1, asyncEnabled: false },
-        shardingConfig: { virtualPerPhysical: 128, desiredCount: 1, actualCount: 1, desiredVirtualCount: 128, actualVirtualCount: 128, key: '_id', strategy: 'hash', function: 'murmur3' },
+        shardingConfig: {
+          virtualPerPhysical: 128,
+          desiredCount: 1,
+          actualCount: 1,
+          desiredVirtualCount: 128,
+          actualVirtualCount: 128,
+          key: '_id',
+          strategy: 'hash',
+          function: 'murmur3',
+        },
       }
       classes.set(name, { schema, objects: new Map(), dims: new Map() })
       return schema
@@ -205,8 +290,12 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
     },
     'POST /schema/{className}/properties': (op, body: WProperty) => {
       const st = need(op.params.className!)
-      if (st.schema.properties.some((p) => p.name === body.name)) throw new HttpError(422, `property "${body.name}" already exists`)
-      const p = { ...body, ...(['text', 'text[]'].includes(body.dataType[0]!) ? { tokenization: body.tokenization ?? 'word' } : {}) }
+      if (st.schema.properties.some((p) => p.name === body.name))
+        throw new HttpError(422, `property "${body.name}" already exists`)
+      const p = {
+        ...body,
+        ...(['text', 'text[]'].includes(body.dataType[0]!) ? { tokenization: body.tokenization ?? 'word' } : {}),
+      }
       st.schema.properties.push(p)
       return p
     },
@@ -215,11 +304,14 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
       const after = q.get('after')
       if (after !== null) {
         if (!cls) throw new HttpError(422, 'the "after" parameter requires a class')
-        for (const bad of ['offset', 'sort', 'where']) if (q.has(bad)) throw new HttpError(422, `cursor api: invalid "${bad}" parameter, cannot be combined with "after"`)
+        for (const bad of ['offset', 'sort', 'where'])
+          if (q.has(bad))
+            throw new HttpError(422, `cursor api: invalid "${bad}" parameter, cannot be combined with "after"`)
       }
       const include = q.get('include')
       for (const inc of include ? include.split(',') : []) {
-        if (!['classification', 'vector', 'interpretation', 'featureProjection'].includes(inc.trim())) throw new HttpError(422, `unrecognized property '${inc}' in ?include list`)
+        if (!['classification', 'vector', 'interpretation', 'featureProjection'].includes(inc.trim()))
+          throw new HttpError(422, `unrecognized property '${inc}' in ?include list`)
       }
       if (!cls) throw new HttpError(501, 'fake weaviate: listing without class is not implemented')
       const st = need(cls)
@@ -241,8 +333,16 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
           return { ...restObject(st, o, false), result: { status: 'SUCCESS' } }
         } catch (e) {
           if (e instanceof HttpError && e.status === 501) throw e
-          const message = e instanceof HttpError && e.status === 404 ? `class "${String(raw.class)}" not found in schema` : (e as Error).message
-          return { class: raw.class, id: raw.id, properties: raw.properties, result: { status: 'FAILED', errors: err(message) } }
+          const message =
+            e instanceof HttpError && e.status === 404
+              ? `class "${String(raw.class)}" not found in schema`
+              : (e as Error).message
+          return {
+            class: raw.class,
+            id: raw.id,
+            properties: raw.properties,
+            result: { status: 'FAILED', errors: err(message) },
+          }
         }
       })
     },
@@ -252,7 +352,9 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
       const hit = [...st.objects.values()].filter((o) => where(o, body.match.where))
       if (!body.dryRun) for (const o of hit) st.objects.delete(o.id)
       return {
-        match: body.match, output: body.output ?? 'minimal', dryRun: !!body.dryRun,
+        match: body.match,
+        output: body.output ?? 'minimal',
+        dryRun: !!body.dryRun,
         results: { matches: hit.length, limit: 10000, successful: hit.length, failed: 0 },
       }
     },
@@ -288,7 +390,11 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
     if (!st) throw new Error(`Cannot query field "${f.name.value}" on type "${type}".`)
     return st
   }
-  const args = (f: FieldNode) => Object.fromEntries((f.arguments ?? []).map((a) => [a.name.value, valueFromASTUntyped(a.value)])) as Record<string, any>
+  const args = (f: FieldNode) =>
+    Object.fromEntries((f.arguments ?? []).map((a) => [a.name.value, valueFromASTUntyped(a.value)])) as Record<
+      string,
+      any
+    >
 
   function gqlGet(sel: SelectionSetNode): Record<string, unknown> {
     const out: Record<string, unknown> = {}
@@ -296,20 +402,29 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
       const st = classField(f, 'GetObjectsObj')
       const a = args(f)
       for (const k of Object.keys(a)) {
-        if (!['nearVector', 'limit', 'where', 'offset', 'after'].includes(k)) throw new Error(`fake weaviate: Get argument ${k} is not implemented`)
+        if (!['nearVector', 'limit', 'where', 'offset', 'after'].includes(k))
+          throw new Error(`fake weaviate: Get argument ${k} is not implemented`)
       }
-      if (a.after !== undefined && a.nearVector) throw new Error('explorer: list objects: invalid search params, cursor api: invalid \'after\' parameter: other params cannot be set along with after: nearVector')
+      if (a.after !== undefined && a.nearVector)
+        throw new Error(
+          "explorer: list objects: invalid search params, cursor api: invalid 'after' parameter: other params cannot be set along with after: nearVector",
+        )
       let objs = [...st.objects.values()].filter((o) => where(o, a.where))
       let dist = new Map<string, number>()
       if (a.nearVector) {
         const nv = a.nearVector as { vector: number[]; targetVectors?: string[] }
         const named = !!st.schema.vectorConfig
         const targets = nv.targetVectors ?? []
-        if (!named && targets.length) throw new Error(`multiple vectors: class ${st.schema.class} does not have named vectors configured`)
-        if (named && targets.length !== 1) throw new Error('multiple vectors: vector search target vectors are required when a class has named vectors')
+        if (!named && targets.length)
+          throw new Error(`multiple vectors: class ${st.schema.class} does not have named vectors configured`)
+        if (named && targets.length !== 1)
+          throw new Error('multiple vectors: vector search target vectors are required when a class has named vectors')
         const pick = (o: WObject) => (named ? o.vectors?.[targets[0]!] : o.vector)
         const d = named ? st.dims.get(targets[0]!) : st.dims.get('')
-        if (d !== undefined && d !== nv.vector.length) throw new Error(`vector search: knn search: distance between entrypoint and query node: vector lengths don't match: ${d} vs ${nv.vector.length}`)
+        if (d !== undefined && d !== nv.vector.length)
+          throw new Error(
+            `vector search: knn search: distance between entrypoint and query node: vector lengths don't match: ${d} vs ${nv.vector.length}`,
+          )
         objs = objs.filter((o) => pick(o))
         dist = new Map(objs.map((o) => [o.id, cosineDistance(nv.vector, pick(o)!)]))
         objs.sort((x, y) => dist.get(x.id)! - dist.get(y.id)!)
@@ -327,9 +442,16 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
               else if (x.name.value === 'distance') add.distance = a.nearVector ? dist.get(o.id) : null
               else if (x.name.value === 'vector') add.vector = o.vector ?? null
               else if (x.name.value === 'vectors') {
-                if (!st.schema.vectorConfig) throw new Error(`Cannot query field "vectors" on type "${st.schema.class}AdditionalFields".`)
-                add.vectors = Object.fromEntries((x.selectionSet!.selections as FieldNode[]).map((v) => [v.name.value, o.vectors?.[v.name.value] ?? null]))
-              } else throw new Error(`Cannot query field "${x.name.value}" on type "${st.schema.class}AdditionalFields".`)
+                if (!st.schema.vectorConfig)
+                  throw new Error(`Cannot query field "vectors" on type "${st.schema.class}AdditionalFields".`)
+                add.vectors = Object.fromEntries(
+                  (x.selectionSet!.selections as FieldNode[]).map((v) => [
+                    v.name.value,
+                    o.vectors?.[v.name.value] ?? null,
+                  ]),
+                )
+              } else
+                throw new Error(`Cannot query field "${x.name.value}" on type "${st.schema.class}AdditionalFields".`)
             }
             row._additional = add
           } else {
@@ -353,7 +475,8 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
       const objs = [...st.objects.values()].filter((o) => where(o, a.where))
       const row: Record<string, unknown> = {}
       for (const s of f.selectionSet!.selections as FieldNode[]) {
-        if (s.name.value !== 'meta') throw new Error(`fake weaviate: Aggregate field ${s.name.value} is not implemented`)
+        if (s.name.value !== 'meta')
+          throw new Error(`fake weaviate: Aggregate field ${s.name.value} is not implemented`)
         row.meta = { count: objs.length }
       }
       out[f.name.value] = [row]
@@ -373,7 +496,8 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
         res.end(payload === undefined ? undefined : JSON.stringify(payload))
       }
       try {
-        if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) throw new HttpError(401, 'anonymous access not enabled, please provide an auth scheme such as OIDC')
+        if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`)
+          throw new HttpError(401, 'anonymous access not enabled, please provide an auth scheme such as OIDC')
         const op = spec.match(req.method ?? 'GET', url.pathname)
         if (!op) throw new HttpError(404, `no handler for ${req.method} ${url.pathname}`)
         const text = Buffer.concat(chunks).toString('utf8')
@@ -411,8 +535,13 @@ export async function startFakeWeaviate(opts: { version?: string; apiKey?: strin
       const cname = capitalize(name)
       const st: WState = {
         schema: {
-          class: cname, properties: [{ name: 'text', dataType: ['text'], tokenization: 'word', indexFilterable: true, indexSearchable: true }],
-          vectorizer: 'none', vectorIndexType: 'hnsw', vectorIndexConfig: { ...HNSW_DEFAULTS },
+          class: cname,
+          properties: [
+            { name: 'text', dataType: ['text'], tokenization: 'word', indexFilterable: true, indexSearchable: true },
+          ],
+          vectorizer: 'none',
+          vectorIndexType: 'hnsw',
+          vectorIndexConfig: { ...HNSW_DEFAULTS },
         },
         objects: new Map(),
         dims: new Map(),

@@ -1,9 +1,15 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { generatePassword, hashPassword, meetsDifyPolicy, policyProblem, verifyPassword } from '../../../src/accounts/password.js'
+import {
+  generatePassword,
+  hashPassword,
+  meetsDifyPolicy,
+  policyProblem,
+  verifyPassword,
+} from '../../../src/accounts/password.js'
 import { PYTHON } from '../../support/services.js'
 
-const seq16 = Buffer.from([...Array(16).keys()])
+const seq16 = Buffer.from([...new Array(16).keys()])
 
 describe('Dify password hash (api/libs/password.py)', () => {
   it('matches reference vector 1 (salt 00..0f)', () => {
@@ -11,7 +17,9 @@ describe('Dify password hash (api/libs/password.py)', () => {
       passwordSalt: 'AAECAwQFBgcICQoLDA0ODw==',
       password: 'YWQ1OWVmN2M4NTA2ZDdkZWY1YWQ5ZDBjNDU1ZDUyM2NmNTZjZDc2MGU3YzQwZGMzZmQ5Njg2NmM3OWE2NTMyMg==',
     })
-    expect(Buffer.from(hashPassword('Abcdefg1', seq16).password, 'base64').toString()).toBe('ad59ef7c8506d7def5ad9d0c455d523cf56cd760e7c40dc3fd96866c79a65322')
+    expect(Buffer.from(hashPassword('Abcdefg1', seq16).password, 'base64').toString()).toBe(
+      'ad59ef7c8506d7def5ad9d0c455d523cf56cd760e7c40dc3fd96866c79a65322',
+    )
   })
 
   it('matches reference vector 2 (all-zero salt)', () => {
@@ -37,12 +45,20 @@ describe('Dify password hash (api/libs/password.py)', () => {
     const pw = 'Ünïcødé-pässwörd 9'
     const stored = hashPassword(pw)
     const check = (candidate: string) =>
-      execFileSync(PYTHON, ['-c', [
-        'import base64, binascii, hashlib, sys',
-        'pw, hashed, salt = sys.argv[1], sys.argv[2], sys.argv[3]',
-        'dk = binascii.hexlify(hashlib.pbkdf2_hmac("sha256", pw.encode("utf-8"), base64.b64decode(salt), 10000))',
-        'print("ok" if dk == base64.b64decode(hashed) else "bad")',
-      ].join('\n'), candidate, stored.password, stored.passwordSalt]).toString().trim()
+      execFileSync(PYTHON, [
+        '-c',
+        [
+          'import base64, binascii, hashlib, sys',
+          'pw, hashed, salt = sys.argv[1], sys.argv[2], sys.argv[3]',
+          'dk = binascii.hexlify(hashlib.pbkdf2_hmac("sha256", pw.encode("utf-8"), base64.b64decode(salt), 10000))',
+          'print("ok" if dk == base64.b64decode(hashed) else "bad")',
+        ].join('\n'),
+        candidate,
+        stored.password,
+        stored.passwordSalt,
+      ])
+        .toString()
+        .trim()
     expect(check(pw)).toBe('ok')
     expect(check(pw + 'x')).toBe('bad')
   })
@@ -52,9 +68,16 @@ describe('Dify password policy with Python re.match semantics', () => {
   /** Dify's check in Python for many passwords at once (JSON in, JSON out: one process, not one per case) */
   const python = (pws: string[]): boolean[] =>
     JSON.parse(
-      execFileSync(PYTHON, ['-c', 'import re,sys,json; print(json.dumps([re.match(r"^(?=.*[a-zA-Z])(?=.*\\d).{8,}$", p) is not None for p in json.load(sys.stdin)]))'], {
-        input: JSON.stringify(pws),
-      }).toString(),
+      execFileSync(
+        PYTHON,
+        [
+          '-c',
+          'import re,sys,json; print(json.dumps([re.match(r"^(?=.*[a-zA-Z])(?=.*\\d).{8,}$", p) is not None for p in json.load(sys.stdin)]))',
+        ],
+        {
+          input: JSON.stringify(pws),
+        },
+      ).toString(),
     )
 
   const cases: Array<[string, boolean]> = [

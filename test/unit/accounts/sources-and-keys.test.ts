@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { caseInsensitiveGlob, globEscape, keys } from '../../../src/dify/keys.js'
-import { choosePassword, FLAG_PASSWORD_WARNING, passwordSourceKind, stripFinalNewline, type PasswordSourceIo } from '../../../src/accounts/password-source.js'
+import {
+  choosePassword,
+  FLAG_PASSWORD_WARNING,
+  passwordSourceKind,
+  stripFinalNewline,
+  type PasswordSourceIo,
+} from '../../../src/accounts/password-source.js'
 import { isDifyValidEmail } from '../../../src/accounts/reset-email.js'
 import { likeContains } from '../../../src/accounts/list.js'
 import { naiveUtc, statusNote } from '../../../src/accounts/lookup.js'
@@ -32,12 +38,19 @@ describe('Redis key globs', () => {
 
 describe('new password sources', () => {
   it('reads stdin and drops one final newline only', async () => {
-    expect(await choosePassword({ passwordStdin: true }, io({ readStdin: async () => 'Secret123\n' }))).toEqual({ password: 'Secret123', source: 'stdin', generated: false })
+    expect(await choosePassword({ passwordStdin: true }, io({ readStdin: async () => 'Secret123\n' }))).toEqual({
+      password: 'Secret123',
+      source: 'stdin',
+      generated: false,
+    })
     expect(stripFinalNewline('a\r\n')).toBe('a')
     expect(stripFinalNewline('a\n\n')).toBe('a\n')
   })
   it('refuses two sources and an empty stdin', async () => {
-    await expect(choosePassword({ passwordStdin: true, envPassword: 'x' }, io())).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('one way only') })
+    await expect(choosePassword({ passwordStdin: true, envPassword: 'x' }, io())).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('one way only'),
+    })
     await expect(choosePassword({ passwordStdin: true }, io())).rejects.toMatchObject({ exitCode: 2 })
   })
   it('without a terminal and without a source is exit 2 naming the options', async () => {
@@ -48,14 +61,22 @@ describe('new password sources', () => {
     expect(e.hint).toContain('--generate')
   })
   it('asks twice on a terminal and refuses a mismatch', async () => {
-    expect((await choosePassword({}, io({ canPrompt: () => true, answers: ['Abcdefg1', 'Abcdefg1'] }))).source).toBe('prompt')
-    await expect(choosePassword({}, io({ canPrompt: () => true, answers: ['Abcdefg1', 'Abcdefg2'] }))).rejects.toMatchObject({ exitCode: 2 })
+    expect((await choosePassword({}, io({ canPrompt: () => true, answers: ['Abcdefg1', 'Abcdefg1'] }))).source).toBe(
+      'prompt',
+    )
+    await expect(
+      choosePassword({}, io({ canPrompt: () => true, answers: ['Abcdefg1', 'Abcdefg2'] })),
+    ).rejects.toMatchObject({ exitCode: 2 })
   })
   it("accepts Dify's flags, checks --password-confirm", async () => {
     expect(passwordSourceKind({ newPassword: 'Abcdefg1' }, () => false)).toBe('flag')
     expect(FLAG_PASSWORD_WARNING).toMatch(/visible to other users/)
-    expect((await choosePassword({ newPassword: 'Abcdefg1', passwordConfirm: 'Abcdefg1' }, io())).password).toBe('Abcdefg1')
-    await expect(choosePassword({ newPassword: 'Abcdefg1', passwordConfirm: 'x' }, io())).rejects.toMatchObject({ exitCode: 2 })
+    expect((await choosePassword({ newPassword: 'Abcdefg1', passwordConfirm: 'Abcdefg1' }, io())).password).toBe(
+      'Abcdefg1',
+    )
+    await expect(choosePassword({ newPassword: 'Abcdefg1', passwordConfirm: 'x' }, io())).rejects.toMatchObject({
+      exitCode: 2,
+    })
   })
   it('generates', async () => {
     const c = await choosePassword({ generate: true }, io())
@@ -66,7 +87,8 @@ describe('new password sources', () => {
 
 describe('misc', () => {
   it("validates emails as Dify's helper.email does", () => {
-    for (const ok of ['a@b.co', 'first.last+tag@sub.example.org', "o'neil@x.io", 'ü@exämple.de']) expect(isDifyValidEmail(ok)).toBe(true)
+    for (const ok of ['a@b.co', 'first.last+tag@sub.example.org', "o'neil@x.io", 'ü@exämple.de'])
+      expect(isDifyValidEmail(ok)).toBe(true)
     for (const bad of ['a@b', 'a b@c.de', '@x.io', 'a@b.c', 'a@@b.io', '']) expect(isDifyValidEmail(bad)).toBe(false)
   })
   it('escapes LIKE', () => {
@@ -80,9 +102,18 @@ describe('misc', () => {
     expect(statusNote('banned')).toMatch(/unban/)
   })
   it('decides lookup and key forms from the release', () => {
-    expect(profileFor('d57accd375ae')).toMatchObject({ emailLookup: 'exact', resetPasswordRateLimitEmail: 'as-typed', loginRateLimitEmail: 'as-typed', resetEmailStoredForm: 'stripped' })
+    expect(profileFor('d57accd375ae')).toMatchObject({
+      emailLookup: 'exact',
+      resetPasswordRateLimitEmail: 'as-typed',
+      loginRateLimitEmail: 'as-typed',
+      resetEmailStoredForm: 'stripped',
+    })
     expect(profileFor('03ea244985ce')).toMatchObject({ emailLookup: 'exact' })
-    expect(profileFor('905527cc8fd3')).toMatchObject({ emailLookup: 'exact-then-lowercase', loginRateLimitEmail: 'lowercase', resetEmailStoredForm: 'stripped-lowercase' })
+    expect(profileFor('905527cc8fd3')).toMatchObject({
+      emailLookup: 'exact-then-lowercase',
+      loginRateLimitEmail: 'lowercase',
+      resetEmailStoredForm: 'stripped-lowercase',
+    })
     expect(profileFor('788d3099ae3a')).toMatchObject({ emailLookup: 'exact-then-lowercase' })
   })
 })

@@ -18,8 +18,15 @@ import DbStatus from '../../../commands/db/status.js'
 import AccountShow from '../../../commands/account/show.js'
 import VdbCheck from '../../../commands/vdb/check.js'
 
-const NO_SERVICE = { DB_HOST: '127.0.0.1', DB_PORT: '1', REDIS_HOST: '127.0.0.1', REDIS_PORT: '1', CELERY_BROKER_URL: 'redis://127.0.0.1:1/1' }
-const REGENERATE = 'The --json shape changed: run `npm run gen:json-schemas` and review the diff of test/fixtures/json-schema/ (a changed shape is a visible decision: say so in the changelog/docs).'
+const NO_SERVICE = {
+  DB_HOST: '127.0.0.1',
+  DB_PORT: '1',
+  REDIS_HOST: '127.0.0.1',
+  REDIS_PORT: '1',
+  CELERY_BROKER_URL: 'redis://127.0.0.1:1/1',
+}
+const REGENERATE =
+  'The --json shape changed: run `npm run gen:json-schemas` and review the diff of test/fixtures/json-schema/ (a changed shape is a visible decision: say so in the changelog/docs).'
 
 describe('--json schema snapshots', () => {
   let generated: Record<string, Record<string, unknown>>
@@ -28,7 +35,9 @@ describe('--json schema snapshots', () => {
   }, 120_000)
 
   it('every command has a snapshot and no snapshot is left over', () => {
-    const committed = readdirSync(SCHEMA_DIR).filter((n) => n.endsWith('.json')).sort()
+    const committed = readdirSync(SCHEMA_DIR)
+      .filter((n) => n.endsWith('.json'))
+      .sort()
     expect(committed, REGENERATE).toEqual(Object.keys(generated).sort())
   })
 
@@ -74,7 +83,13 @@ describe('real --json output matches its schema (in-process, no service)', () =>
     expect(validateJson('db-upgrade.json', r.json)).toEqual([])
   })
 
-  type Row = [label: string, cmd: Parameters<typeof runInProcess>[0], argv: string[], code: number, env?: Record<string, string>]
+  type Row = [
+    label: string,
+    cmd: Parameters<typeof runInProcess>[0],
+    argv: string[],
+    code: number,
+    env?: Record<string, string>,
+  ]
   it.each<Row>([
     ['usage: a missing argument', AccountShow, [], 2],
     ['usage: an unknown flag', DbHistory, ['--nope'], 2],
@@ -88,7 +103,9 @@ describe('real --json output matches its schema (in-process, no service)', () =>
   })
 
   it('a schema rejects a changed shape (an extra or a missing property)', () => {
-    expect(validateJson('_error.json', { error: { code: 'USAGE', message: 'm', exitCode: 2, extra: 1 } })).not.toEqual([])
+    expect(validateJson('_error.json', { error: { code: 'USAGE', message: 'm', exitCode: 2, extra: 1 } })).not.toEqual(
+      [],
+    )
     expect(validateJson('_error.json', { error: { code: 'USAGE', exitCode: 2 } })).not.toEqual([])
     expect(validateJson('_error.json', { error: { code: 'NOPE', message: 'm', exitCode: 2 } })).not.toEqual([])
   })

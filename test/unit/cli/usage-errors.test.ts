@@ -13,28 +13,60 @@ import { validateJson } from '../../support/json-schema.js'
 
 const DIR = fileURLToPath(new URL('../../../commands', import.meta.url))
 const files = (d: string): string[] =>
-  readdirSync(d).sort().flatMap((n) => (statSync(join(d, n)).isDirectory() ? files(join(d, n)) : n.endsWith('.ts') ? [join(d, n)] : []))
+  readdirSync(d)
+    .sort()
+    .flatMap((n) => (statSync(join(d, n)).isDirectory() ? files(join(d, n)) : n.endsWith('.ts') ? [join(d, n)] : []))
 /** nothing listens there: a case that got past parsing would fail with exit 5, not 2 */
-const NO_SERVICE = { DB_HOST: '127.0.0.1', DB_PORT: '1', REDIS_HOST: '127.0.0.1', REDIS_PORT: '1', CELERY_BROKER_URL: 'redis://127.0.0.1:1/1' }
+const NO_SERVICE = {
+  DB_HOST: '127.0.0.1',
+  DB_PORT: '1',
+  REDIS_HOST: '127.0.0.1',
+  REDIS_PORT: '1',
+  CELERY_BROKER_URL: 'redis://127.0.0.1:1/1',
+}
 /** a value every argument and required flag accepts (ids are UUIDs; names and emails are any text) */
 const ANY = '6f0c1d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f'
 const BAD = 'not-a-valid-value'
 
 type Cmd = Parameters<typeof runInProcess>[0]
-interface FlagDef { type: 'boolean' | 'option'; required?: boolean; options?: readonly string[]; exactlyOne?: string[]; parse?: (i: string, ctx: unknown, f: unknown) => Promise<unknown> }
-interface ArgDef { required?: boolean; parse?: (i: string, ctx: unknown, a: unknown) => Promise<unknown> }
+interface FlagDef {
+  type: 'boolean' | 'option'
+  required?: boolean
+  options?: readonly string[]
+  exactlyOne?: string[]
+  parse?: (i: string, ctx: unknown, f: unknown) => Promise<unknown>
+}
+interface ArgDef {
+  required?: boolean
+  parse?: (i: string, ctx: unknown, a: unknown) => Promise<unknown>
+}
 type Row = [label: string, cmd: Cmd, argv: string[], names: RegExp]
 
 const commands = await Promise.all(
   files(DIR).map(async (f) => {
-    const cmd = (await import(pathToFileURL(f).href)).default as Cmd & { flags?: Record<string, FlagDef>; args?: Record<string, ArgDef> }
-    return { id: relative(DIR, f).replace(/\.ts$/, '').split(sep).filter((p) => p !== 'index').join(' '), cmd }
+    const cmd = (await import(pathToFileURL(f).href)).default as Cmd & {
+      flags?: Record<string, FlagDef>
+      args?: Record<string, ArgDef>
+    }
+    return {
+      id: relative(DIR, f)
+        .replace(/\.ts$/, '')
+        .split(sep)
+        .filter((p) => p !== 'index')
+        .join(' '),
+      cmd,
+    }
   }),
 )
 
 /** what a command needs to get past its own required inputs: required args, required flags, one of each exactlyOne */
 function minimal(c: (typeof commands)[number]['cmd'], except?: string): string[] {
-  return [...Object.entries(c.args ?? {}).filter(([n, a]) => a.required && n !== except).map(() => ANY), ...minimalFlags(c, except)]
+  return [
+    ...Object.entries(c.args ?? {})
+      .filter(([n, a]) => a.required && n !== except)
+      .map(() => ANY),
+    ...minimalFlags(c, except),
+  ]
 }
 
 function minimalFlags(c: (typeof commands)[number]['cmd'], except?: string): string[] {
@@ -42,7 +74,8 @@ function minimalFlags(c: (typeof commands)[number]['cmd'], except?: string): str
   for (const [n, f] of Object.entries(c.flags ?? {})) {
     if (n === except) continue
     if (f.required) chosen.add(n)
-    if (f.exactlyOne && !f.exactlyOne.some((o) => chosen.has(o)) && !f.exactlyOne.includes(except ?? '')) chosen.add(f.exactlyOne[0]!)
+    if (f.exactlyOne && !f.exactlyOne.some((o) => chosen.has(o)) && !f.exactlyOne.includes(except ?? ''))
+      chosen.add(f.exactlyOne[0]!)
   }
   return [...chosen].flatMap((n) => [`--${n}`, ANY])
 }
@@ -63,14 +96,28 @@ const rows: Row[] = []
 for (const { id, cmd } of commands) {
   rows.push([`${id}: an unknown flag`, cmd, [...minimal(cmd), '--no-such-flag'], /Nonexistent flag: --no-such-flag/])
   const allArgs = Object.keys(cmd.args ?? {}).map(() => ANY)
-  rows.push([`${id}: one argument too many`, cmd, [...allArgs, 'one-too-many', ...minimalFlags(cmd)], /Unexpected argument: one-too-many/])
+  rows.push([
+    `${id}: one argument too many`,
+    cmd,
+    [...allArgs, 'one-too-many', ...minimalFlags(cmd)],
+    /Unexpected argument: one-too-many/,
+  ])
   for (const [name, a] of Object.entries(cmd.args ?? {})) {
-    if (a.required) rows.push([`${id}: without the argument ${name.toUpperCase()}`, cmd, minimal(cmd, name), new RegExp(`Missing the required argument ${name.toUpperCase()}\\b`)])
-    if (await rejects(a, BAD)) rows.push([`${id}: the argument ${name.toUpperCase()} ${BAD}`, cmd, [BAD], new RegExp(BAD)])
+    if (a.required)
+      rows.push([
+        `${id}: without the argument ${name.toUpperCase()}`,
+        cmd,
+        minimal(cmd, name),
+        new RegExp(`Missing the required argument ${name.toUpperCase()}\\b`),
+      ])
+    if (await rejects(a, BAD))
+      rows.push([`${id}: the argument ${name.toUpperCase()} ${BAD}`, cmd, [BAD], new RegExp(BAD)])
   }
   for (const [name, f] of Object.entries(cmd.flags ?? {})) {
-    if (f.required) rows.push([`${id}: without --${name}`, cmd, minimal(cmd, name), new RegExp(`Missing required flag --${name}\\b`)])
-    if (await rejects(f, BAD)) rows.push([`${id}: --${name} ${BAD}`, cmd, [...minimal(cmd, name), `--${name}`, BAD], new RegExp(`--${name}\\b`)])
+    if (f.required)
+      rows.push([`${id}: without --${name}`, cmd, minimal(cmd, name), new RegExp(`Missing required flag --${name}\\b`)])
+    if (await rejects(f, BAD))
+      rows.push([`${id}: --${name} ${BAD}`, cmd, [...minimal(cmd, name), `--${name}`, BAD], new RegExp(`--${name}\\b`)])
   }
 }
 

@@ -9,11 +9,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { writeFlags } from '../../../src/cli/flags.js'
 
 const DIR = fileURLToPath(new URL('../../../commands', import.meta.url))
-const files = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? files(join(d, n)) : n.endsWith('.ts') ? [join(d, n)] : []))
+const files = (d: string): string[] =>
+  readdirSync(d).flatMap((n) =>
+    statSync(join(d, n)).isDirectory() ? files(join(d, n)) : n.endsWith('.ts') ? [join(d, n)] : [],
+  )
 
 describe('writing flags', () => {
   it.each(files(DIR).map((f) => [relative(DIR, f), f]))('%s', async (_name, file) => {
-    const cmd = (await import(pathToFileURL(file).href)).default as { writes?: boolean; releaseCheck?: string; flags?: Record<string, unknown> }
+    const cmd = (await import(pathToFileURL(file).href)).default as {
+      writes?: boolean
+      releaseCheck?: string
+      flags?: Record<string, unknown>
+    }
     const flags = cmd.flags ?? {}
     if (!cmd.writes) {
       expect(flags['dry-run']).toBeUndefined()

@@ -19,12 +19,19 @@ describe('configuration', () => {
 
   it('reads Dify defaults once any DB_* is set, and merges DB_EXTRAS options with timezone=UTC', () => {
     const c = load({ DB_HOST: 'db', DB_EXTRAS: 'options=-c search_path=myschema&sslmode=require', DB_CHARSET: 'utf8' })
-    expect(c.db).toMatchObject({ type: 'postgresql', host: 'db', port: 5432, user: 'postgres', database: 'dify', embedded: false })
+    expect(c.db).toMatchObject({
+      type: 'postgresql',
+      host: 'db',
+      port: 5432,
+      user: 'postgres',
+      database: 'dify',
+      embedded: false,
+    })
     expect(c.db.pgOptions).toBe('-c search_path=myschema -c timezone=UTC')
     expect(c.db.extras).toEqual({ sslmode: 'require', client_encoding: 'utf8' })
   })
 
-  it('keeps Dify\'s DB_PORT default (5432) even for mysql, as dify-api would', () => {
+  it("keeps Dify's DB_PORT default (5432) even for mysql, as dify-api would", () => {
     expect(load({ DB_TYPE: 'mysql' }).db.port).toBe(5432)
     expect(load({ DB_TYPE: 'oceanbase', DB_PORT: '2881' }).db.port).toBe(2881)
   })
@@ -57,33 +64,75 @@ describe('configuration', () => {
 
   it('parses the broker URL with its own DB index, password and sentinel lists', () => {
     const c = load({ CELERY_BROKER_URL: 'redis://:difyai123456@redis:6379/1' })
-    expect(c.broker).toMatchObject({ kind: 'redis', hosts: [{ host: 'redis', port: 6379 }], db: 1, password: 'difyai123456', tls: false })
+    expect(c.broker).toMatchObject({
+      kind: 'redis',
+      hosts: [{ host: 'redis', port: 6379 }],
+      db: 1,
+      password: 'difyai123456',
+      tls: false,
+    })
     expect(c.broker!.display).toBe('redis://***@redis:6379/1')
     // a raw @ in the password: URL parsers (and kombu) split at the last @, so must the redaction
     const at = load({ CELERY_BROKER_URL: 'redis://:p@ss@redis:6379/1' })
     expect(at.broker!.password).toBe('p@ss')
     expect(at.broker!.display).toBe('redis://***@redis:6379/1')
-    const s = load({ CELERY_BROKER_URL: 'sentinel://:pw@s1:26379/2;sentinel://:pw@s2:26380/2', CELERY_SENTINEL_MASTER_NAME: 'mymaster' })
+    const s = load({
+      CELERY_BROKER_URL: 'sentinel://:pw@s1:26379/2;sentinel://:pw@s2:26380/2',
+      CELERY_SENTINEL_MASTER_NAME: 'mymaster',
+    })
     expect(s.broker!.display).toBe('sentinel://***@s1:26379/2;sentinel://***@s2:26380/2')
-    expect(s.broker).toMatchObject({ kind: 'sentinel', db: 2, masterName: 'mymaster', hosts: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }] })
+    expect(s.broker).toMatchObject({
+      kind: 'sentinel',
+      db: 2,
+      masterName: 'mymaster',
+      hosts: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
+    })
     expect(load({ CELERY_BROKER_URL: 'rediss://redis:6380/1' }).broker!.tls).toBe(true)
   })
 
   it('follows Dify: sentinel wins over cluster wins over standalone; REDIS_KEY_PREFIX becomes "<p>:"', () => {
     const c = load({ REDIS_USE_CLUSTERS: 'true', REDIS_CLUSTERS: 'a:7000,b:7001', REDIS_KEY_PREFIX: ' tenantA ' })
     expect(c.redis.mode).toBe('cluster')
-    expect(c.redis.clusters).toEqual([{ host: 'a', port: 7000 }, { host: 'b', port: 7001 }])
+    expect(c.redis.clusters).toEqual([
+      { host: 'a', port: 7000 },
+      { host: 'b', port: 7001 },
+    ])
     expect(c.redis.keyPrefix).toBe('tenantA:')
-    expect(load({ REDIS_USE_CLUSTERS: 'true', REDIS_CLUSTERS: 'a:1', REDIS_USE_SENTINEL: 'true', REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_SERVICE_NAME: 'm' }).redis.mode).toBe('sentinel')
+    expect(
+      load({
+        REDIS_USE_CLUSTERS: 'true',
+        REDIS_CLUSTERS: 'a:1',
+        REDIS_USE_SENTINEL: 'true',
+        REDIS_SENTINELS: 's:26379',
+        REDIS_SENTINEL_SERVICE_NAME: 'm',
+      }).redis.mode,
+    ).toBe('sentinel')
   })
 
   it('maps storage settings onto OpenDAL like Dify (OPENDAL_<SCHEME>_<KEY> lower-cased, fs root relative to cwd)', () => {
     expect(load({}).storage).toMatchObject({ scheme: 'fs', options: { root: '/app/api/storage' } })
-    const s3 = load({ STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 's3', OPENDAL_S3_BUCKET: 'b', OPENDAL_S3_ACCESS_KEY_ID: 'AK' }).storage
+    const s3 = load({
+      STORAGE_TYPE: 'opendal',
+      OPENDAL_SCHEME: 's3',
+      OPENDAL_S3_BUCKET: 'b',
+      OPENDAL_S3_ACCESS_KEY_ID: 'AK',
+    }).storage
     expect(s3).toMatchObject({ scheme: 's3', options: { bucket: 'b', access_key_id: 'AK' } })
     expect(load({ STORAGE_TYPE: 'local', STORAGE_LOCAL_PATH: '/data' }).storage.options.root).toBe('/data')
-    const legacy = load({ STORAGE_TYPE: 's3', S3_BUCKET_NAME: 'difyai', S3_ACCESS_KEY: 'k', S3_SECRET_KEY: 's', S3_REGION: 'eu-west-1' }).storage
-    expect(legacy).toMatchObject({ scheme: 's3', options: { bucket: 'difyai', region: 'eu-west-1', access_key_id: 'k', secret_access_key: 's' } })
+    const legacy = load({
+      STORAGE_TYPE: 's3',
+      S3_BUCKET_NAME: 'difyai',
+      S3_ACCESS_KEY: 'k',
+      S3_SECRET_KEY: 's',
+      S3_REGION: 'eu-west-1',
+    }).storage
+    expect(legacy).toMatchObject({
+      scheme: 's3',
+      options: { bucket: 'difyai', region: 'eu-west-1', access_key_id: 'k', secret_access_key: 's' },
+    })
   })
 
   it('precedence: flags > --env-file > environment > ./.env > defaults', () => {
@@ -101,13 +150,23 @@ describe('configuration', () => {
   })
 
   it('parses dotenv quirks', () => {
-    expect(parseEnvText('A=1\n# c\nexport B = "two\\nlines"\nC=\'x # y\'\nD=plain # trailing\nE=\n')).toEqual({ A: '1', B: 'two\nlines', C: 'x # y', D: 'plain', E: '' })
+    expect(parseEnvText('A=1\n# c\nexport B = "two\\nlines"\nC=\'x # y\'\nD=plain # trailing\nE=\n')).toEqual({
+      A: '1',
+      B: 'two\nlines',
+      C: 'x # y',
+      D: 'plain',
+      E: '',
+    })
   })
 })
 
 describe('release-profile variables', () => {
   it('reads CELERY_WORKER_QUEUES and DIFY_OPS_DIFY_ROOT; empty counts as unset (bash -n / :-)', () => {
-    const c = load({ CELERY_QUEUES: 'dataset, mail', CELERY_WORKER_QUEUES: 'retention,,api_token ', DIFY_OPS_DIFY_ROOT: '/src/dify' })
+    const c = load({
+      CELERY_QUEUES: 'dataset, mail',
+      CELERY_WORKER_QUEUES: 'retention,,api_token ',
+      DIFY_OPS_DIFY_ROOT: '/src/dify',
+    })
     expect(c.celeryQueues).toEqual(['dataset', 'mail'])
     expect(c.celeryWorkerQueues).toEqual(['retention', 'api_token'])
     expect(c.difyRoot).toBe('/src/dify')

@@ -18,19 +18,30 @@ const Q = {
   '1.7.0': 'dataset,mail,ops_trace,app_deletion,plugin',
   '1.8.0': 'dataset,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation',
   '1.9.0': 'dataset,pipeline,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation',
-  '1.10.0': 'dataset,priority_dataset,priority_pipeline,pipeline,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation,workflow,schedule_poller,schedule_executor,triggered_workflow_dispatcher,trigger_refresh_executor',
-  '1.11.2': 'dataset,priority_dataset,priority_pipeline,pipeline,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation,workflow,schedule_poller,schedule_executor,triggered_workflow_dispatcher,trigger_refresh_executor,retention',
-  '1.13.0': 'api_token,dataset,priority_dataset,priority_pipeline,pipeline,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation,workflow,schedule_poller,schedule_executor,triggered_workflow_dispatcher,trigger_refresh_executor,retention,workflow_based_app_execution',
-  '1.13.1': 'api_token,dataset,dataset_summary,priority_dataset,priority_pipeline,pipeline,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation,workflow,schedule_poller,schedule_executor,triggered_workflow_dispatcher,trigger_refresh_executor,retention,workflow_based_app_execution',
-  '1.14.0': 'api_token,dataset,dataset_summary,priority_dataset,priority_pipeline,pipeline,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation,workflow,schedule_poller,schedule_executor,triggered_workflow_dispatcher,trigger_refresh_publisher,trigger_refresh_executor,retention,workflow_based_app_execution',
+  '1.10.0':
+    'dataset,priority_dataset,priority_pipeline,pipeline,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation,workflow,schedule_poller,schedule_executor,triggered_workflow_dispatcher,trigger_refresh_executor',
+  '1.11.2':
+    'dataset,priority_dataset,priority_pipeline,pipeline,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation,workflow,schedule_poller,schedule_executor,triggered_workflow_dispatcher,trigger_refresh_executor,retention',
+  '1.13.0':
+    'api_token,dataset,priority_dataset,priority_pipeline,pipeline,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation,workflow,schedule_poller,schedule_executor,triggered_workflow_dispatcher,trigger_refresh_executor,retention,workflow_based_app_execution',
+  '1.13.1':
+    'api_token,dataset,dataset_summary,priority_dataset,priority_pipeline,pipeline,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation,workflow,schedule_poller,schedule_executor,triggered_workflow_dispatcher,trigger_refresh_executor,retention,workflow_based_app_execution',
+  '1.14.0':
+    'api_token,dataset,dataset_summary,priority_dataset,priority_pipeline,pipeline,mail,ops_trace,app_deletion,plugin,workflow_storage,conversation,workflow,schedule_poller,schedule_executor,triggered_workflow_dispatcher,trigger_refresh_publisher,trigger_refresh_executor,retention,workflow_based_app_execution',
 }
 
 describe('the release window', () => {
   it('is 1.0.0 – 1.15.0 on PostgreSQL and 1.10.1 – 1.15.0 on MySQL', () => {
-    expect(SUPPORTED_WINDOW).toMatchObject({ fromHead: '08ec4f75af5e', toHead: 'd9e8f7a6b5c4', mysqlFromHead: '09cfdda155d1' })
+    expect(SUPPORTED_WINDOW).toMatchObject({
+      fromHead: '08ec4f75af5e',
+      toHead: 'd9e8f7a6b5c4',
+      mysqlFromHead: '09cfdda155d1',
+    })
     for (const [v] of RELEASE_HEADS.filter(([r]) => r.startsWith('1.'))) {
       expect(at(v).supported, v).toBe(true)
-      expect(at(v, 'mysql').supported, v).toBe(v === '1.10.1' || v.localeCompare('1.10.1', undefined, { numeric: true }) > 0)
+      expect(at(v, 'mysql').supported, v).toBe(
+        v === '1.10.1' || v.localeCompare('1.10.1', undefined, { numeric: true }) > 0,
+      )
     }
     expect(at('0.15.0').status).toBe('older')
     expect(at('1.9.2', 'mysql').status).toBe('older')
@@ -47,10 +58,25 @@ describe('the release window', () => {
 describe('per-release facts', () => {
   it('worker queues at every release head', () => {
     const expectAt: Array<[string, keyof typeof Q]> = [
-      ['1.0.0', '1.0.0'], ['1.6.0', '1.0.0'], ['1.7.0', '1.7.0'], ['1.7.2', '1.7.0'], ['1.8.0', '1.8.0'], ['1.8.1', '1.8.0'],
-      ['1.9.0', '1.9.0'], ['1.9.2', '1.9.0'], ['1.10.0', '1.10.0'], ['1.10.1', '1.10.0'], ['1.11.0', '1.10.0'],
-      ['1.11.2', '1.11.2'], ['1.11.3', '1.11.2'], ['1.12.0', '1.11.2'], ['1.13.0', '1.13.0'], ['1.13.1', '1.13.1'],
-      ['1.14.0', '1.14.0'], ['1.14.1', '1.14.0'], ['1.15.0', '1.14.0'],
+      ['1.0.0', '1.0.0'],
+      ['1.6.0', '1.0.0'],
+      ['1.7.0', '1.7.0'],
+      ['1.7.2', '1.7.0'],
+      ['1.8.0', '1.8.0'],
+      ['1.8.1', '1.8.0'],
+      ['1.9.0', '1.9.0'],
+      ['1.9.2', '1.9.0'],
+      ['1.10.0', '1.10.0'],
+      ['1.10.1', '1.10.0'],
+      ['1.11.0', '1.10.0'],
+      ['1.11.2', '1.11.2'],
+      ['1.11.3', '1.11.2'],
+      ['1.12.0', '1.11.2'],
+      ['1.13.0', '1.13.0'],
+      ['1.13.1', '1.13.1'],
+      ['1.14.0', '1.14.0'],
+      ['1.14.1', '1.14.0'],
+      ['1.15.0', '1.14.0'],
     ]
     for (const [v, q] of expectAt) expect(at(v).workerQueues.join(','), v).toBe(Q[q])
     // #17 item 4: retention from 1.11.2 (03ea244985ce), not 1.12.0
@@ -62,7 +88,10 @@ describe('per-release facts', () => {
     expect(at('1.15.0').workerQueuesCloud).not.toContain('workflow')
     expect(at('1.9.2').workerQueuesCloud).toEqual(at('1.9.2').workerQueues)
     const p = at('1.15.0')
-    expect(workerQueuesFor(p, { celeryQueues: ['a'], celeryWorkerQueues: ['b'] })).toMatchObject({ queues: ['b'], source: 'CELERY_WORKER_QUEUES' })
+    expect(workerQueuesFor(p, { celeryQueues: ['a'], celeryWorkerQueues: ['b'] })).toMatchObject({
+      queues: ['b'],
+      source: 'CELERY_WORKER_QUEUES',
+    })
     expect(workerQueuesFor(p, { celeryQueues: ['a'] })).toMatchObject({ queues: ['a'], source: 'CELERY_QUEUES' })
     expect(workerQueuesFor(p, { edition: 'CLOUD' }).queues).toEqual(p.workerQueuesCloud)
     const old = workerQueuesFor(at('1.9.2'), { celeryQueues: ['a'], celeryWorkerQueues: ['b'] })
@@ -74,7 +103,11 @@ describe('per-release facts', () => {
     expect(at('1.7.0').lockoutCounters).toContain('owner_transfer_error_rate_limit')
     expect(at('1.8.1').lockoutCounters).not.toContain('email_register_error_rate_limit')
     expect(at('1.9.0').lockoutCounters).toContain('email_register_error_rate_limit')
-    expect(at('1.0.0').rateLimiters).toEqual(['reset_password_rate_limit', 'email_code_login_rate_limit', 'email_code_account_deletion_rate_limit'])
+    expect(at('1.0.0').rateLimiters).toEqual([
+      'reset_password_rate_limit',
+      'email_code_login_rate_limit',
+      'email_code_account_deletion_rate_limit',
+    ])
     expect(at('1.15.0').rateLimiters).toHaveLength(6)
   })
   it('email lookup, secret key, oauth tokens, upgrade lock and key prefix', () => {
@@ -86,7 +119,12 @@ describe('per-release facts', () => {
     expect(at('1.15.0').oauthAccessTokens).toBe(true)
     expect(profileFor('d4a5e1f3c9b7').oauthAccessTokens).toBe(true)
     expect(profileFor('97e2e1a644e8').oauthAccessTokens).toBe(false)
-    expect(at('1.13.0').upgradeLock).toEqual({ key: 'db_upgrade_lock', ttlMs: 60_000, renewed: false, renewEveryMs: null })
+    expect(at('1.13.0').upgradeLock).toEqual({
+      key: 'db_upgrade_lock',
+      ttlMs: 60_000,
+      renewed: false,
+      renewEveryMs: null,
+    })
     expect(at('1.13.1').upgradeLock).toMatchObject({ renewed: true, renewEveryMs: 20_000 })
     expect(at('1.0.0').upgradeLock.ttlMs).toBe(60_000)
     expect(at('1.13.1').redisKeyPrefixSupported).toBe(false)
@@ -97,20 +135,30 @@ describe('per-release facts', () => {
 describe('releases newer than the CLI knows', () => {
   const fakeCode = (revs: Array<[string, string | null]>) => {
     const dir = mkdtempSync(join(tmpdir(), 'dops-code-'))
-    for (const [r, d] of revs) writeFileSync(join(dir, `${r}_x.py`), `revision = '${r}'\ndown_revision = ${d ? `'${d}'` : 'None'}\n`)
+    for (const [r, d] of revs)
+      writeFileSync(join(dir, `${r}_x.py`), `revision = '${r}'\ndown_revision = ${d ? `'${d}'` : 'None'}\n`)
     return dir
   }
-  it('a revision of the CLI\'s own chain after 1.15.0 is newer', () => {
+  it("a revision of the CLI's own chain after 1.15.0 is newer", () => {
     const p = profileFor('a6f1c9d2e8b4')
     expect(p.status).toBe('newer')
     expect(p.workerQueues).toEqual(at('1.15.0').workerQueues)
   })
   it('an unknown revision descending from d9e8f7a6b5c4 in the code at hand is newer; a fork is unknown', () => {
-    const dir = fakeCode([['d9e8f7a6b5c4', 'c8f4a6b2d3e1'], ['ffff00000001', 'd9e8f7a6b5c4'], ['ffff00000002', 'ffff00000001']])
+    const dir = fakeCode([
+      ['d9e8f7a6b5c4', 'c8f4a6b2d3e1'],
+      ['ffff00000001', 'd9e8f7a6b5c4'],
+      ['ffff00000002', 'ffff00000001'],
+    ])
     const code = codeAtHand({ difyRoot: dir })
     expect(profileFor('ffff00000002', { code }).status).toBe('newer')
     expect(profileFor('ffff00000002').status).toBe('unknown')
-    const fork = codeAtHand({ difyRoot: fakeCode([['788d3099ae3a', '9d77545f524e'], ['eeee00000001', '788d3099ae3a']]) })
+    const fork = codeAtHand({
+      difyRoot: fakeCode([
+        ['788d3099ae3a', '9d77545f524e'],
+        ['eeee00000001', '788d3099ae3a'],
+      ]),
+    })
     expect(profileFor('eeee00000001', { code: fork }).status).toBe('unknown')
     expect(descendsFrom('d9e8f7a6b5c4', 'd9e8f7a6b5c4')).toBe(false)
     expect(() => codeAtHand({ difyRoot: mkdtempSync(join(tmpdir(), 'dops-empty-')) })).toThrow(/No Dify migrations/)
@@ -152,6 +200,7 @@ describe('refusal hints', () => {
     expect(hintOf('b45e25c2d166')).toMatch(/pre-release branch/)
     expect(hintOf('0123456789ab')).toMatch(/--dify-root/)
     expect(hintOf(null)).toMatch(/Create the schema/)
-    for (const r of ['b45e25c2d166', '0123456789ab', 'a6f1c9d2e8b4']) expect(hintOf(r)).not.toMatch(/\(dify upgrade-db|run dify upgrade-db/)
+    for (const r of ['b45e25c2d166', '0123456789ab', 'a6f1c9d2e8b4'])
+      expect(hintOf(r)).not.toMatch(/\(dify upgrade-db|run dify upgrade-db/)
   })
 })

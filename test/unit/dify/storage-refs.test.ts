@@ -1,16 +1,32 @@
 import { describe, expect, it } from 'vitest'
-import { FILE_URL_PATTERNS, ID_TOKEN, STORAGE_AREAS, canonicalId, classifyPath, fileNameId, storageAreas } from '../../../src/dify/storage-refs.js'
+import {
+  FILE_URL_PATTERNS,
+  ID_TOKEN,
+  STORAGE_AREAS,
+  canonicalId,
+  classifyPath,
+  fileNameId,
+  storageAreas,
+} from '../../../src/dify/storage-refs.js'
 import { profileFor } from '../../../src/dify/profile.js'
 
 const T = '3f2a9c1e-0b7d-4c55-9a1e-2f6b8d0c4e11'
 
 describe('the storage reference set', () => {
   it('classifies every area with its tenant; unknown prefixes and root files are kept as unknown', () => {
-    expect(classifyPath(`upload_files/${T}/a.png`)).toMatchObject({ kind: 'upload', prefix: 'upload_files/', tenantId: T })
+    expect(classifyPath(`upload_files/${T}/a.png`)).toMatchObject({
+      kind: 'upload',
+      prefix: 'upload_files/',
+      tenantId: T,
+    })
     expect(classifyPath(`tools/${T.toUpperCase()}/abc.png`).tenantId).toBe(T)
     expect(classifyPath(`privkeys/${T}/private.pem`)).toMatchObject({ kind: 'private-key', tenantId: T })
     expect(classifyPath(`privkeys/${T}/private.pem`).area?.role).toBe('key')
-    expect(classifyPath('.dify_secret_key')).toMatchObject({ kind: 'secret-key', prefix: '.dify_secret_key', tenantId: null })
+    expect(classifyPath('.dify_secret_key')).toMatchObject({
+      kind: 'secret-key',
+      prefix: '.dify_secret_key',
+      tenantId: null,
+    })
     expect(classifyPath('.dify_secret_key.bak').kind).toBe('unknown')
     expect(classifyPath('workflow-state-1.json').area?.role).toBe('state')
     expect(classifyPath('backups/x.tar')).toMatchObject({ kind: 'unknown', prefix: 'backups/', area: null })

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { bindTaskArgs, dispatchCall, documentIdsOf, indexingFactsFor, tenantQueueKeys } from '../../../src/dify/indexing-tasks.js'
+import {
+  bindTaskArgs,
+  dispatchCall,
+  documentIdsOf,
+  indexingFactsFor,
+  tenantQueueKeys,
+} from '../../../src/dify/indexing-tasks.js'
 import { profileFor } from '../../../src/dify/profile.js'
 import { FIRST_WINDOW } from '../../../src/dify/releases.js'
 import { classify, tenantEntryDocuments, type Work } from '../../../src/documents/stuck.js'
@@ -8,22 +14,46 @@ import { buildTaskMessage, pyRepr } from '../../../src/documents/celery-message.
 describe('indexing facts per release (checked at the tags in docs/documents.md)', () => {
   it('before 1.9: legacy positional dispatch to `dataset`, no tenant queues', () => {
     const f = indexingFactsFor('1.0.0')
-    expect(f.dispatch).toEqual({ task: 'tasks.document_indexing_task.document_indexing_task', queue: 'dataset', shape: 'positional-dataset-documents' })
+    expect(f.dispatch).toEqual({
+      task: 'tasks.document_indexing_task.document_indexing_task',
+      queue: 'dataset',
+      shape: 'positional-dataset-documents',
+    })
     expect(f.tenantQueues).toEqual([])
     expect(f.queues).toEqual(['dataset'])
-    expect(dispatchCall(f, 't', 'd', ['x'])).toEqual({ task: f.dispatch.task, queue: 'dataset', args: ['d', ['x']], kwargs: {} })
+    expect(dispatchCall(f, 't', 'd', ['x'])).toEqual({
+      task: f.dispatch.task,
+      queue: 'dataset',
+      args: ['d', ['x']],
+      kwargs: {},
+    })
   })
   it('1.9.x: pipeline tenant queue only', () => {
     expect(indexingFactsFor('1.9.2').tenantQueues.map((k) => k.uniqueKey)).toEqual(['pipeline'])
   })
   it('1.10: priority_document_indexing_task with keyword arguments; 1.11+: duplicate variants too', () => {
     const f10 = indexingFactsFor('1.10.0')
-    expect(f10.dispatch).toEqual({ task: 'tasks.document_indexing_task.priority_document_indexing_task', queue: 'priority_dataset', shape: 'kwargs-tenant-dataset-documents' })
+    expect(f10.dispatch).toEqual({
+      task: 'tasks.document_indexing_task.priority_document_indexing_task',
+      queue: 'priority_dataset',
+      shape: 'kwargs-tenant-dataset-documents',
+    })
     expect(f10.tenantQueues.map((k) => k.uniqueKey)).toEqual(['document_indexing', 'pipeline'])
     const f = indexingFactsFor('1.12.1')
-    expect(f.tenantQueues.map((k) => k.uniqueKey)).toEqual(['document_indexing', 'duplicate_document_indexing', 'pipeline'])
-    expect(f.tasks.map((t) => t.name)).toContain('tasks.duplicate_document_indexing_task.priority_duplicate_document_indexing_task')
-    expect(dispatchCall(f, 't', 'd', ['x'])).toEqual({ task: f.dispatch.task, queue: 'priority_dataset', args: [], kwargs: { tenant_id: 't', dataset_id: 'd', document_ids: ['x'] } })
+    expect(f.tenantQueues.map((k) => k.uniqueKey)).toEqual([
+      'document_indexing',
+      'duplicate_document_indexing',
+      'pipeline',
+    ])
+    expect(f.tasks.map((t) => t.name)).toContain(
+      'tasks.duplicate_document_indexing_task.priority_duplicate_document_indexing_task',
+    )
+    expect(dispatchCall(f, 't', 'd', ['x'])).toEqual({
+      task: f.dispatch.task,
+      queue: 'priority_dataset',
+      args: [],
+      kwargs: { tenant_id: 't', dataset_id: 'd', document_ids: ['x'] },
+    })
     expect(f.pausedStatus).toBe(false)
     expect(indexingFactsFor('1.15.0').pausedStatus).toBe(true)
   })
@@ -41,12 +71,33 @@ describe('indexing facts per release (checked at the tags in docs/documents.md)'
     expect(documentIdsOf(bindTaskArgs(t('retry_document_indexing_task'), ['ds', ['a']], {}))).toEqual(['a'])
     expect(documentIdsOf(bindTaskArgs(t('add_document_to_index_task'), ['a'], {}))).toEqual(['a'])
     expect(documentIdsOf(bindTaskArgs(t('enable_segments_to_index_task'), [['s1'], 'ds', 'a'], {}))).toEqual(['a'])
-    expect(documentIdsOf(bindTaskArgs(t('priority_document_indexing_task'), [], { tenant_id: 't', dataset_id: 'd', document_ids: ['a'] }))).toEqual(['a'])
+    expect(
+      documentIdsOf(
+        bindTaskArgs(t('priority_document_indexing_task'), [], {
+          tenant_id: 't',
+          dataset_id: 'd',
+          document_ids: ['a'],
+        }),
+      ),
+    ).toEqual(['a'])
   })
 })
 
 describe('classification', () => {
-  const w = (x: Partial<Work>): Work => ({ kind: 'queue', task: 't', taskId: null, queue: 'dataset', priority: 0, position: 1, node: null, state: null, tenantQueue: null, flag: null, flagTtlSeconds: null, ...x })
+  const w = (x: Partial<Work>): Work => ({
+    kind: 'queue',
+    task: 't',
+    taskId: null,
+    queue: 'dataset',
+    priority: 0,
+    position: 1,
+    node: null,
+    state: null,
+    tenantQueue: null,
+    flag: null,
+    flagTtlSeconds: null,
+    ...x,
+  })
   const none = { total: 0, completed: 0, paused: false }
   it('a worker wins over a queued copy; unacked is queued; tenant queue stale or in flight', () => {
     expect(classify([w({}), w({ kind: 'worker', node: 'n', state: 'active' })], none)[0]).toBe('running')
@@ -60,7 +111,10 @@ describe('classification', () => {
     expect(classify([], { total: 0, completed: 0, paused: true })[0]).toBe('paused')
   })
   it('tenant-queue entries: TaskWrapper JSON, or a raw file id', () => {
-    expect(tenantEntryDocuments('{"data":{"tenant_id":"t","dataset_id":"d","document_ids":["a","b"]}}')).toEqual(['a', 'b'])
+    expect(tenantEntryDocuments('{"data":{"tenant_id":"t","dataset_id":"d","document_ids":["a","b"]}}')).toEqual([
+      'a',
+      'b',
+    ])
     expect(tenantEntryDocuments('3f2a9c1e-0b7d-4c55-9a1e-2f6b8d0c4e11')).toEqual([])
   })
 })
@@ -70,7 +124,9 @@ describe('the task message', () => {
     expect(pyRepr([], true)).toBe('()')
     expect(pyRepr(['a'], true)).toBe("('a',)")
     expect(pyRepr(['d', ['x', 'y']], true)).toBe("('d', ['x', 'y'])")
-    expect(pyRepr({ a: "it's", b: 'say "hi"', c: null, d: true })).toBe(`{'a': "it's", 'b': 'say "hi"', 'c': None, 'd': True}`)
+    expect(pyRepr({ a: "it's", b: 'say "hi"', c: null, d: true })).toBe(
+      `{'a': "it's", 'b': 'say "hi"', 'c': None, 'd': True}`,
+    )
   })
   it('goes to the list of its priority, with the anonymous exchange and the queue as routing key', () => {
     const m = buildTaskMessage({ task: 'x', queue: 'priority_dataset', args: [], kwargs: {} }, { id: 'i' })
@@ -78,6 +134,10 @@ describe('the task message', () => {
     expect(m.list).toBe('priority_dataset')
     expect(env.properties.delivery_info).toEqual({ exchange: '', routing_key: 'priority_dataset' })
     expect(Object.keys(env.headers).slice(-3)).toEqual(['replaced_task_nesting', 'stamped_headers', 'stamps'])
-    expect(JSON.parse(Buffer.from(env.body, 'base64').toString())).toEqual([[], {}, { callbacks: null, errbacks: null, chain: null, chord: null }])
+    expect(JSON.parse(Buffer.from(env.body, 'base64').toString())).toEqual([
+      [],
+      {},
+      { callbacks: null, errbacks: null, chain: null, chord: null },
+    ])
   })
 })

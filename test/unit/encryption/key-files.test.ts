@@ -10,7 +10,7 @@ const mode = (p: string) => statSync(join(root, p)).mode & 0o777
 
 describe('key files on fs storage', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }))
-  it('copyMode: 0600, or the key\'s mode when stricter', () => {
+  it("copyMode: 0600, or the key's mode when stricter", () => {
     expect(copyMode(undefined)).toBe(0o600)
     expect(copyMode(0o644)).toBe(0o600)
     expect(copyMode(0o640)).toBe(0o600)
@@ -18,7 +18,12 @@ describe('key files on fs storage', () => {
     expect(copyMode(0o600)).toBe(0o600)
   })
   it('writeKeyFile replaces atomically and keeps the mode; writeKeyCopy makes 0600 copies; no temporary file is left', async () => {
-    const s = await openStorage({ storageType: 'opendal', scheme: 'fs', options: { root }, location: `fs:${root}` } as any)
+    const s = await openStorage({
+      storageType: 'opendal',
+      scheme: 'fs',
+      options: { root },
+      location: `fs:${root}`,
+    } as any)
     expect(s.localPath).toBeDefined()
     await writeKeyFile(s, 'privkeys/t/private.pem', 'one')
     chmodSync(join(root, 'privkeys/t/private.pem'), 0o640)
@@ -30,7 +35,12 @@ describe('key files on fs storage', () => {
     expect(readdirSync(join(root, 'privkeys/t')).sort()).toEqual(['private.pem', 'private.pem.X.bak'])
   })
   it('rename on the storage moves an object (the non-fs path of writeKeyFile)', async () => {
-    const s = await openStorage({ storageType: 'opendal', scheme: 'fs', options: { root }, location: `fs:${root}` } as any)
+    const s = await openStorage({
+      storageType: 'opendal',
+      scheme: 'fs',
+      options: { root },
+      location: `fs:${root}`,
+    } as any)
     await s.write('a/x', 'data')
     await s.rename('a/x', 'a/y')
     expect(await s.exists('a/x')).toBe(false)

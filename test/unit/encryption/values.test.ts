@@ -16,7 +16,9 @@ describe('tokens inside stored values', () => {
   it('replaces only the token literals: every other byte stays', () => {
     let i = 0
     const out = replaceTokens(json, raw, () => `NEW${i++}`)
-    expect(out).toBe(`{"openai_api_key": "NEW0", "name": "caf\\u00e9 \\"q\\"", "n": 1.50, "nested": {"k": ["NEW1", "NEW2"]}, "plain": "SFlCUklEO"}`)
+    expect(out).toBe(
+      `{"openai_api_key": "NEW0", "name": "caf\\u00e9 \\"q\\"", "n": 1.50, "nested": {"k": ["NEW1", "NEW2"]}, "plain": "SFlCUklEO"}`,
+    )
     expect(replaceTokens(json, raw, () => undefined)).toBe(raw)
     expect(replaceTokens({ format: 'token' }, SAMPLE_TOKEN, () => 'X')).toBe('X')
   })

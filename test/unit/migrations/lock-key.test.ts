@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { difyLockPrefix } from '../../../src/migrations/lock.js'
 
 /** Dify prefixes its db_upgrade_lock with REDIS_KEY_PREFIX only from 1.14.0 (docs/migrations-runner.md §3). */
-describe('the key prefix of Dify\'s upgrade lock', () => {
+describe("the key prefix of Dify's upgrade lock", () => {
   it('follows the Dify code at hand, else the target', () => {
     expect(difyLockPrefix('p:', { revision: 'd9e8f7a6b5c4' })).toBe('p:') // 1.15.0
     expect(difyLockPrefix('p:', { revision: '8574b23a38fd' })).toBe('p:') // first revision of 1.14.0

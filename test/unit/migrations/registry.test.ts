@@ -5,7 +5,7 @@ import { BASELINE_REVISION } from '../../../src/migrations/baseline/schema.js'
 import { buildChain } from '../../../src/migrations/graph.js'
 
 describe('migration registry', () => {
-  it('the steps follow Dify\'s revision graph from 1.0.0\'s head, one revision after the other', () => {
+  it("the steps follow Dify's revision graph from 1.0.0's head, one revision after the other", () => {
     const down = new Map(ALEMBIC_CHAIN.map(([, rev, d]) => [rev, d]))
     expect(STEPS_FROM).toBe('08ec4f75af5e')
     let prev = STEPS_FROM
@@ -76,6 +76,12 @@ describe('schema facts (schema/facts.generated.ts) cover the registry', () => {
     expect(my.revisions.slice(1)).toEqual(REVISION_LIST.filter((r) => r.mysql !== false).map((r) => r.revision))
     // the baseline description and the facts agree on which tables exist at d57accd375ae
     const { BASELINE_SCHEMA } = await import('../../../src/migrations/baseline/schema.js')
-    for (const f of [pg, my]) expect(f.at(BASELINE_REVISION)!.tables.map((t) => t.name).filter((n) => n !== 'alembic_version')).toEqual(BASELINE_SCHEMA.tables.map((t) => t.name).sort())
+    for (const f of [pg, my])
+      expect(
+        f
+          .at(BASELINE_REVISION)!
+          .tables.map((t) => t.name)
+          .filter((n) => n !== 'alembic_version'),
+      ).toEqual(BASELINE_SCHEMA.tables.map((t) => t.name).sort())
   })
 })

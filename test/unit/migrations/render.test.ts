@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { mysqlAutoIncrement, mysqlDefault, mysqlType, pgType, renderIndex, renderTable } from '../../../src/migrations/baseline/render.js'
+import {
+  mysqlAutoIncrement,
+  mysqlDefault,
+  mysqlType,
+  pgType,
+  renderIndex,
+  renderTable,
+} from '../../../src/migrations/baseline/render.js'
 import { BASELINE_SCHEMA } from '../../../src/migrations/baseline/schema.js'
 import { REVISION_LIST } from '../../../src/migrations/registry.js'
 import { toSql, ddl } from '../../../src/migrations/compile.js'
@@ -44,7 +51,9 @@ describe('logical types and MySQL rules', () => {
   it('nextval and serial become AUTO_INCREMENT; an explicit exception wins over a rule', () => {
     expect(mysqlAutoIncrement({ name: 'id', type: 'int', default: "nextval('s'::regclass)" })).toBe(true)
     expect(mysqlAutoIncrement({ name: 'id', type: 'serial' })).toBe(true)
-    expect(mysqlDefault({ name: 'c', type: 'varchar(5)', default: "'x'::character varying", mysql: { default: null } })).toBeNull()
+    expect(
+      mysqlDefault({ name: 'c', type: 'varchar(5)', default: "'x'::character varying", mysql: { default: null } }),
+    ).toBeNull()
     expect(mysqlType({ name: 'c', type: 'text', mysql: { type: 'mediumtext' } })).toBe('mediumtext')
   })
 })
@@ -52,7 +61,9 @@ describe('logical types and MySQL rules', () => {
 describe('rendering', () => {
   it('gin indexes are PostgreSQL only', () => {
     const i = { name: 'retrieval_model_idx', columns: ['retrieval_model'], method: 'gin' }
-    expect(renderIndex('postgres', 'datasets', i).map((s) => s.sql)).toEqual(['create index "retrieval_model_idx" on "datasets" using gin ("retrieval_model")'])
+    expect(renderIndex('postgres', 'datasets', i).map((s) => s.sql)).toEqual([
+      'create index "retrieval_model_idx" on "datasets" using gin ("retrieval_model")',
+    ])
     expect(renderIndex('mysql', 'datasets', i)).toEqual([])
   })
 
@@ -87,6 +98,13 @@ describe('rendering', () => {
   it('refuses builders that need bind parameters', () => {
     const q = ddl('postgres').updateTable('t').set({ a: 'value' })
     expect(() => toSql('postgres', q)).toThrow(/bind parameters/)
-    expect(toSql('mysql', ddl('mysql').updateTable('t').set({ a: sql`''` }))).toBe("update `t` set `a` = ''")
+    expect(
+      toSql(
+        'mysql',
+        ddl('mysql')
+          .updateTable('t')
+          .set({ a: sql`''` }),
+      ),
+    ).toBe("update `t` set `a` = ''")
   })
 })

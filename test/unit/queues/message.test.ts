@@ -9,14 +9,26 @@ import { parseDuration } from '../../../src/cli/output.js'
 import { celeryKeys } from '../../../src/dify/keys.js'
 
 // the message observed with Celery 5.2.6 (test-services.md §6)
-const RAW = '{"body": "W1siZHMyIl0sIHt9LCB7ImNhbGxiYWNrcyI6IG51bGwsICJlcnJiYWNrcyI6IG51bGwsICJjaGFpbiI6IG51bGwsICJjaG9yZCI6IG51bGx9XQ==", "content-encoding": "utf-8", "content-type": "application/json", "headers": {"lang": "py", "task": "tasks.build_dataset", "id": "32621ea3-bf04-4a74-8b06-13da830acf0b", "shadow": null, "eta": "2026-11-28T03:15:09.187750+00:00", "expires": null, "group": null, "group_index": null, "retries": 0, "timelimit": [null, null], "root_id": "32621ea3-bf04-4a74-8b06-13da830acf0b", "parent_id": null, "argsrepr": "(\'ds2\',)", "kwargsrepr": "{}", "origin": "gen7178@vm", "ignore_result": false}, "properties": {"correlation_id": "32621ea3-bf04-4a74-8b06-13da830acf0b", "reply_to": "97b9ad29-c293-37ca-a2b7-0d419d5d9715", "delivery_mode": 2, "delivery_info": {"exchange": "", "routing_key": "dataset"}, "priority": 0, "body_encoding": "base64", "delivery_tag": "4e82783a-cc9e-40cf-8b81-537fa3aeef7e"}}'
+const RAW =
+  '{"body": "W1siZHMyIl0sIHt9LCB7ImNhbGxiYWNrcyI6IG51bGwsICJlcnJiYWNrcyI6IG51bGwsICJjaGFpbiI6IG51bGwsICJjaG9yZCI6IG51bGx9XQ==", "content-encoding": "utf-8", "content-type": "application/json", "headers": {"lang": "py", "task": "tasks.build_dataset", "id": "32621ea3-bf04-4a74-8b06-13da830acf0b", "shadow": null, "eta": "2026-11-28T03:15:09.187750+00:00", "expires": null, "group": null, "group_index": null, "retries": 0, "timelimit": [null, null], "root_id": "32621ea3-bf04-4a74-8b06-13da830acf0b", "parent_id": null, "argsrepr": "(\'ds2\',)", "kwargsrepr": "{}", "origin": "gen7178@vm", "ignore_result": false}, "properties": {"correlation_id": "32621ea3-bf04-4a74-8b06-13da830acf0b", "reply_to": "97b9ad29-c293-37ca-a2b7-0d419d5d9715", "delivery_mode": 2, "delivery_info": {"exchange": "", "routing_key": "dataset"}, "priority": 0, "body_encoding": "base64", "delivery_tag": "4e82783a-cc9e-40cf-8b81-537fa3aeef7e"}}'
 
 describe('decodeMessage', () => {
   it('decodes a real protocol 2 message', () => {
     const m = decodeMessage(RAW)
     expect(m).toMatchObject({
-      status: 'ok', protocol: 2, task: 'tasks.build_dataset', id: '32621ea3-bf04-4a74-8b06-13da830acf0b', args: "('ds2',)", kwargs: '{}',
-      eta: '2026-11-28T03:15:09.187750+00:00', retries: 0, origin: 'gen7178@vm', routingKey: 'dataset', exchange: '', priority: 0, redelivered: false,
+      status: 'ok',
+      protocol: 2,
+      task: 'tasks.build_dataset',
+      id: '32621ea3-bf04-4a74-8b06-13da830acf0b',
+      args: "('ds2',)",
+      kwargs: '{}',
+      eta: '2026-11-28T03:15:09.187750+00:00',
+      retries: 0,
+      origin: 'gen7178@vm',
+      routingKey: 'dataset',
+      exchange: '',
+      priority: 0,
+      redelivered: false,
     })
     expect(m.bodySize).toBeGreaterThan(10)
   })
@@ -29,11 +41,16 @@ describe('decodeMessage', () => {
   })
   it("hides credential keyword arguments (Dify's invite token, verification code) in kwargsrepr and in the body", () => {
     const env = JSON.parse(RAW)
-    env.headers.kwargsrepr = "{'language': 'en-US', 'to': 'a@example.com', 'token': 'inv-SECRET-1', 'code': '123456', 'inviter_name': 'o'}"
+    env.headers.kwargsrepr =
+      "{'language': 'en-US', 'to': 'a@example.com', 'token': 'inv-SECRET-1', 'code': '123456', 'inviter_name': 'o'}"
     const m = decodeMessage(JSON.stringify(env))
-    expect(m.kwargs).toBe("{'language': 'en-US', 'to': 'a@example.com', 'token': '***', 'code': '***', 'inviter_name': 'o'}")
+    expect(m.kwargs).toBe(
+      "{'language': 'en-US', 'to': 'a@example.com', 'token': '***', 'code': '***', 'inviter_name': 'o'}",
+    )
     delete env.headers.kwargsrepr
-    env.body = Buffer.from('[[], {"to": "a@example.com", "token": "inv-SECRET-2", "api_key": 7}, {}]').toString('base64')
+    env.body = Buffer.from('[[], {"to": "a@example.com", "token": "inv-SECRET-2", "api_key": 7}, {}]').toString(
+      'base64',
+    )
     const b = decodeMessage(JSON.stringify(env))
     expect(b.kwargs).toBe('{"to":"a@example.com","token":"***","api_key":"***"}')
     expect(redactKwargs({ code: 'x', language: 'en' })).toEqual({ code: '***', language: 'en' })
@@ -60,7 +77,9 @@ describe('decodeMessage', () => {
     expect(decodeBase64('e3$=')).toBeNull()
   })
   it('priority buckets follow kombu steps', () => {
-    expect([0, 1, 2, 3, 5, 6, 8, 9, 12, -1, null].map((p) => priorityBucket(p))).toEqual([0, 0, 0, 3, 3, 6, 6, 9, 9, 0, 0])
+    expect([0, 1, 2, 3, 5, 6, 8, 9, 12, -1, null].map((p) => priorityBucket(p))).toEqual([
+      0, 0, 0, 3, 3, 6, 6, 9, 9, 0, 0,
+    ])
   })
 })
 
@@ -88,7 +107,11 @@ describe('quickSummary (the stats fast path)', () => {
       expect(q, v).not.toBeNull()
       expect(d.status).not.toBe('malformed')
       expect({ task: q.task, eta: q.eta, redelivered: q.redelivered, size: q.size, opaque: q.opaque }).toEqual({
-        task: d.task, eta: d.eta, redelivered: d.redelivered, size: d.size, opaque: d.status === 'opaque',
+        task: d.task,
+        eta: d.eta,
+        redelivered: d.redelivered,
+        size: d.size,
+        opaque: d.status === 'opaque',
       })
     }
     // declined: not Celery's layout, truncated, no argsrepr/kwargsrepr (the body would be read), non-ASCII task name
@@ -98,10 +121,18 @@ describe('quickSummary (the stats fast path)', () => {
     expect(quickSummary(RAW.replace('"kwargsrepr": "{}"', '"kwargsrepr": null'))).toBeNull()
     expect(quickSummary(RAW.replace('"task": "tasks.build_dataset"', '"task": "tasks.bu\u00efld"'))).toBeNull()
     // declined bodies that are not strict base64: decodeMessage finds them malformed
-    const body = 'W1siZHMyIl0sIHt9LCB7ImNhbGxiYWNrcyI6IG51bGwsICJlcnJiYWNrcyI6IG51bGwsICJjaGFpbiI6IG51bGwsICJjaG9yZCI6IG51bGx9XQ=='
+    const body =
+      'W1siZHMyIl0sIHt9LCB7ImNhbGxiYWNrcyI6IG51bGwsICJlcnJiYWNrcyI6IG51bGwsICJjaGFpbiI6IG51bGwsICJjaG9yZCI6IG51bGx9XQ=='
     const bad = [
-      '!!' + body.slice(2), body.slice(1), body + '=', 'W1s=' + body.slice(4), body.slice(0, 8) + '-' + body.slice(9), body.slice(0, 8) + '_' + body.slice(9),
-      body.slice(0, 8) + ' ' + body.slice(9), body.slice(0, 8) + '\u00e9' + body.slice(10), body.slice(0, -3) + '===',
+      '!!' + body.slice(2),
+      body.slice(1),
+      body + '=',
+      'W1s=' + body.slice(4),
+      body.slice(0, 8) + '-' + body.slice(9),
+      body.slice(0, 8) + '_' + body.slice(9),
+      body.slice(0, 8) + ' ' + body.slice(9),
+      body.slice(0, 8) + '\u00e9' + body.slice(10),
+      body.slice(0, -3) + '===',
     ]
     for (const b of bad) {
       const v = RAW.replace(body, b)
@@ -121,10 +152,13 @@ describe('Python-compatible JSON', () => {
   })
   it('re-serialises like json.dumps, keeping number literals and escaping non-ASCII', () => {
     const text = '{"a":[1.0,2,1e100,-0.5],"é":"x\\u2028\\"😀","n":null,"t":true,"__proto__":1}'
-    expect(dumpsPython(parseLossless(text))).toBe('{"a": [1.0, 2, 1e100, -0.5], "\\u00e9": "x\\u2028\\"\\ud83d\\ude00", "n": null, "t": true, "__proto__": 1}')
+    expect(dumpsPython(parseLossless(text))).toBe(
+      '{"a": [1.0, 2, 1e100, -0.5], "\\u00e9": "x\\u2028\\"\\ud83d\\ude00", "n": null, "t": true, "__proto__": 1}',
+    )
   })
   it('rejects malformed JSON', () => {
-    for (const bad of ['{', '[1,]', '{"a" 1}', '"\\x"', '01', 'tru']) expect(() => parseLossless(bad)).toThrow(SyntaxError)
+    for (const bad of ['{', '[1,]', '{"a" 1}', '"\\x"', '01', 'tru'])
+      expect(() => parseLossless(bad)).toThrow(SyntaxError)
   })
   it('marks a restored message as redelivered, as kombu', () => {
     const value = JSON.stringify([JSON.parse(RAW), '', 'dataset'])
@@ -138,7 +172,11 @@ describe('Python-compatible JSON', () => {
 describe('broker key model', () => {
   const b = { client: null as never, prefix: 'p:', db: 1 }
   it('binding members and list keys', () => {
-    expect(parseBindingMember('dataset\x06\x16\x06\x16dataset')).toEqual({ routingKey: 'dataset', pattern: '', queue: 'dataset' })
+    expect(parseBindingMember('dataset\x06\x16\x06\x16dataset')).toEqual({
+      routingKey: 'dataset',
+      pattern: '',
+      queue: 'dataset',
+    })
     expect(parseBindingMember('nope')).toBeNull()
     expect(queueOfListKey(b, 'p:mail\x06\x169')).toEqual({ queue: 'mail', priority: 9 })
     expect(queueOfListKey(b, 'p:mail')).toEqual({ queue: 'mail', priority: 0 })
@@ -157,7 +195,15 @@ describe('broker key model', () => {
     expect(unackedRoutingKey('garbage')).toBeNull()
   })
   it('durations and printable names', () => {
-    expect(['90s', '15m', '2h', '1d', '0', '500ms', 'x'].map(parseDuration)).toEqual([90, 900, 7200, 86400, 0, 0.5, null])
+    expect(['90s', '15m', '2h', '1d', '0', '500ms', 'x'].map(parseDuration)).toEqual([
+      90,
+      900,
+      7200,
+      86400,
+      0,
+      0.5,
+      null,
+    ])
     expect(printable('mail\x06\x169')).toBe('mail\\x06\\x169')
   })
 })

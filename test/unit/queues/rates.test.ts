@@ -15,7 +15,11 @@ describe('rates in and out (queue list --watch)', () => {
 
   it('an empty list before, or a head element consumed since: lower bounds', () => {
     expect(listFlow(mark(0), { len: 6, head: Buffer.from('y'), prevAt: null })).toEqual({ in: 6, out: 0, exact: false })
-    expect(listFlow(undefined, { len: 2, head: Buffer.from('y'), prevAt: null })).toEqual({ in: 2, out: 0, exact: false })
+    expect(listFlow(undefined, { len: 2, head: Buffer.from('y'), prevAt: null })).toEqual({
+      in: 2,
+      out: 0,
+      exact: false,
+    })
     // the 5 that were there are gone, 2 are new
     expect(listFlow(mark(5), { len: 2, head: Buffer.from('z'), prevAt: null })).toEqual({ in: 2, out: 5, exact: false })
     // empty at both refreshes: nothing seen (what passed through unseen is a documented limit)
@@ -24,7 +28,11 @@ describe('rates in and out (queue list --watch)', () => {
   })
 
   it('a queue is the sum of its priority lists; per second over the measured interval', () => {
-    const f = addFlows([{ in: 4, out: 7, exact: true }, { in: 1, out: 0, exact: true }, { in: 0, out: 0, exact: false }])
+    const f = addFlows([
+      { in: 4, out: 7, exact: true },
+      { in: 1, out: 0, exact: true },
+      { in: 0, out: 0, exact: false },
+    ])
     expect(f).toEqual({ in: 5, out: 7, exact: false })
     expect(toRate(f, 2)).toEqual({ in: 5, out: 7, exact: false, inPerSec: 2.5, outPerSec: 3.5, seconds: 2 })
     expect(toRate({ in: 1, out: 2, exact: true }, 3)).toMatchObject({ inPerSec: 0.33, outPerSec: 0.67 })

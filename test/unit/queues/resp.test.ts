@@ -17,7 +17,12 @@ function run(chunks: Buffer[]) {
 
 describe('ArrayReplyParser (raw LRANGE replies)', () => {
   const items = ['{"body": "e30="}', '', 'x'.repeat(300), 'é\r\n$3\r\n*2 inside', '{"a": 1}'].map((s) => Buffer.from(s))
-  const stream = Buffer.concat([array(items.slice(0, 3)), Buffer.from('*0\r\n'), Buffer.from('-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'), array(items.slice(3))])
+  const stream = Buffer.concat([
+    array(items.slice(0, 3)),
+    Buffer.from('*0\r\n'),
+    Buffer.from('-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'),
+    array(items.slice(3)),
+  ])
   const expected = {
     elements: items.map((b) => b.toString('utf8')),
     replies: [3, 0, 'error: WRONGTYPE Operation against a key holding the wrong kind of value', 2],
@@ -30,7 +35,8 @@ describe('ArrayReplyParser (raw LRANGE replies)', () => {
   it('gives the same answer however the stream is cut (every split point, and byte by byte)', () => {
     for (let i = 0; i <= stream.length; i++) expect(run([stream.subarray(0, i), stream.subarray(i)])).toEqual(expected)
     for (let i = 0; i < stream.length; i += 7) {
-      for (let j = i; j <= stream.length; j += 11) expect(run([stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)])).toEqual(expected)
+      for (let j = i; j <= stream.length; j += 11)
+        expect(run([stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)])).toEqual(expected)
     }
     expect(run([...stream].map((b) => Buffer.from([b])))).toEqual(expected)
   })

@@ -7,15 +7,38 @@ function fakeRedis(): CheckpointRedis & { data: Map<string, Map<string, string>>
   const data = new Map<string, Map<string, string>>()
   return {
     data,
-    async hget(k, f) { return data.get(k)?.get(f) ?? null },
-    async hset(k, f, v) { const h = data.get(k) ?? new Map(); const n = h.has(f) ? 0 : 1; h.set(f, v); data.set(k, h); return n },
-    async hdel(k, f) { const h = data.get(k); const n = h?.delete(f) ? 1 : 0; if (h && !h.size) data.delete(k); return n },
+    async hget(k, f) {
+      return data.get(k)?.get(f) ?? null
+    },
+    async hset(k, f, v) {
+      const h = data.get(k) ?? new Map()
+      const n = h.has(f) ? 0 : 1
+      h.set(f, v)
+      data.set(k, h)
+      return n
+    },
+    async hdel(k, f) {
+      const h = data.get(k)
+      const n = h?.delete(f) ? 1 : 0
+      if (h && !h.size) data.delete(k)
+      return n
+    },
   }
 }
 
 describe('RedisCheckpointStore', () => {
   const unit = '0b5e3c1a-0000-4000-8000-000000000001'
-  const cp = { unitKind: 'dataset' as const, unitId: unit, targetKey: 'pgvector@postgresql://h:5432/db', targetCollection: 'Vector_index_x_Node', sourceKey: 'chroma@http://c/x', state: 'copying' as const, sourcePosition: 42, written: 40, detail: null }
+  const cp = {
+    unitKind: 'dataset' as const,
+    unitId: unit,
+    targetKey: 'pgvector@postgresql://h:5432/db',
+    targetCollection: 'Vector_index_x_Node',
+    sourceKey: 'chroma@http://c/x',
+    state: 'copying' as const,
+    sourcePosition: 42,
+    written: 40,
+    detail: null,
+  }
 
   it('keeps one HASH per unit under REDIS_KEY_PREFIX, one field per target, and round-trips every column', async () => {
     const r = fakeRedis()

@@ -7,8 +7,17 @@ import type { Unit } from '../../../src/vdb-migrate/types.js'
 
 const id = '3f2a0000-1111-2222-3333-444455556666'
 const unit = (o: Partial<Unit> = {}): Unit => ({
-  kind: 'dataset', id, tenantId: 't', name: 'n', model: 'm', provider: 'p', indexStruct: indexStructJson('pgvector', `Vector_index_${id.replace(/-/g, '_')}_Node`),
-  collectionBindingId: 'b', bindingCollection: 'Vector_index_shared_Node', liveTarget: {} as never, ...o,
+  kind: 'dataset',
+  id,
+  tenantId: 't',
+  name: 'n',
+  model: 'm',
+  provider: 'p',
+  indexStruct: indexStructJson('pgvector', `Vector_index_${id.replace(/-/g, '_')}_Node`),
+  collectionBindingId: 'b',
+  bindingCollection: 'Vector_index_shared_Node',
+  liveTarget: {} as never,
+  ...o,
 })
 
 describe('resolveUnit: where vectors come from and go (Dify naming)', () => {
@@ -18,8 +27,16 @@ describe('resolveUnit: where vectors come from and go (Dify naming)', () => {
     expect(r.source).toEqual({ type: 'pgvector', target: { collection: `Vector_index_${id.replace(/-/g, '_')}_Node` } })
   })
   it('→ qdrant: the binding collection with group_id; no binding id: the generated name (Dify); a dangling binding id fails', () => {
-    expect(resolveUnit(unit(), 'qdrant', {}, 'Vector_index').target).toEqual({ collection: 'Vector_index_shared_Node', groupId: id })
-    const unbound = resolveUnit(unit({ collectionBindingId: null, bindingCollection: null }), 'qdrant', {}, 'Vector_index')
+    expect(resolveUnit(unit(), 'qdrant', {}, 'Vector_index').target).toEqual({
+      collection: 'Vector_index_shared_Node',
+      groupId: id,
+    })
+    const unbound = resolveUnit(
+      unit({ collectionBindingId: null, bindingCollection: null }),
+      'qdrant',
+      {},
+      'Vector_index',
+    )
     expect(unbound.skip).toBeUndefined()
     expect(unbound.fail).toBeUndefined()
     expect(unbound.target).toEqual({ collection: `Vector_index_${id.replace(/-/g, '_')}_Node`, groupId: id })
@@ -29,7 +46,10 @@ describe('resolveUnit: where vectors come from and go (Dify naming)', () => {
     expect(dangling.skip).toBeUndefined()
   })
   it('no index_struct: migrated in place in VECTOR_STORE under the generated name (Dify migrates it and writes index_struct)', () => {
-    for (const [store, coll] of [['pgvector', `Vector_index_${id.replace(/-/g, '_')}_Node`], ['chroma', `vector_index_${id.replace(/-/g, '_')}_node`]] as const) {
+    for (const [store, coll] of [
+      ['pgvector', `Vector_index_${id.replace(/-/g, '_')}_Node`],
+      ['chroma', `vector_index_${id.replace(/-/g, '_')}_node`],
+    ] as const) {
       const r = resolveUnit(unit({ indexStruct: null }), store, {}, 'Vector_index')
       expect(r.skip).toBeUndefined()
       expect(r.source).toBeNull()
@@ -37,7 +57,10 @@ describe('resolveUnit: where vectors come from and go (Dify naming)', () => {
       expect(r.classPrefix).toBe(coll)
     }
     // with --from, the generated name in the --from store is the source
-    expect(resolveUnit(unit({ indexStruct: null }), 'chroma', { from: 'pgvector' }, 'Vector_index').source).toEqual({ type: 'pgvector', target: { collection: `Vector_index_${id.replace(/-/g, '_')}_Node` } })
+    expect(resolveUnit(unit({ indexStruct: null }), 'chroma', { from: 'pgvector' }, 'Vector_index').source).toEqual({
+      type: 'pgvector',
+      target: { collection: `Vector_index_${id.replace(/-/g, '_')}_Node` },
+    })
   })
   it('already on the target type: skipped unless --from names the source', () => {
     expect(resolveUnit(unit(), 'pgvector', {}, 'Vector_index').skip).toMatch(/already on pgvector/)
@@ -48,7 +71,9 @@ describe('resolveUnit: where vectors come from and go (Dify naming)', () => {
     expect(resolveUnit(unit(), 'lindorm', {}, 'Vector_index').fail).toMatch(/does not support/)
     const ann = unit({ kind: 'annotation', indexStruct: null })
     expect(resolveUnit(ann, 'pgvector', {}, 'Vector_index').source).toBeNull()
-    expect(resolveUnit(ann, 'pgvector', { from: 'chroma' }, 'Vector_index').source?.target.collection).toBe(`vector_index_${id.replace(/-/g, '_')}_node`)
+    expect(resolveUnit(ann, 'pgvector', { from: 'chroma' }, 'Vector_index').source?.target.collection).toBe(
+      `vector_index_${id.replace(/-/g, '_')}_node`,
+    )
   })
   it('honours VECTOR_INDEX_NAME_PREFIX', () => {
     expect(resolveUnit(unit(), 'chroma', {}, 'Custom').target.collection).toBe(`custom_${id.replace(/-/g, '_')}_node`)
@@ -78,7 +103,10 @@ describe('sameVector / totals', () => {
     expect(sameVector([0.1], [0.1, 0])).toBe(false)
   })
   it('totals count outcomes', () => {
-    const t = totalsOf([{ outcome: 'migrated', live: 2, fromSource: 1, fromCache: 1, missing: 0, orphans: 3, written: 2 } as never, { outcome: 'failed', live: 1, fromSource: 0, fromCache: 0, missing: 1, orphans: 0, written: 0 } as never])
+    const t = totalsOf([
+      { outcome: 'migrated', live: 2, fromSource: 1, fromCache: 1, missing: 0, orphans: 3, written: 2 } as never,
+      { outcome: 'failed', live: 1, fromSource: 0, fromCache: 0, missing: 1, orphans: 0, written: 0 } as never,
+    ])
     expect(t).toMatchObject({ units: 2, migrated: 1, failed: 1, live: 3, orphans: 3, missing: 1 })
   })
 })

@@ -7,7 +7,9 @@ function approxStore(recs: VectorRecord[], findable: Set<string>): VectorStore {
   return {
     count: async () => recs.length,
     exists: async () => true,
-    async *scan() { yield recs },
+    async *scan() {
+      yield recs
+    },
     search: async (_t, v) => {
       const self = recs.find((r) => r.vector === v || r.vector.every((x, i) => x === v[i]))
       const others = recs.filter((r) => r !== self).slice(0, 10)
@@ -17,14 +19,22 @@ function approxStore(recs: VectorRecord[], findable: Set<string>): VectorStore {
   } as Partial<VectorStore> as VectorStore
 }
 
-const recs: VectorRecord[] = Array.from({ length: 30 }, (_, i) => ({ id: `d${i}`, docId: `d${i}`, text: `t${i}`, metadata: {}, vector: [i, 1, 2] }))
+const recs: VectorRecord[] = Array.from({ length: 30 }, (_, i) => ({
+  id: `d${i}`,
+  docId: `d${i}`,
+  text: `t${i}`,
+  metadata: {},
+  vector: [i, 1, 2],
+}))
 const expected = new Set(recs.map((r) => r.docId))
 const sample = recs.slice(0, 12).map((r) => ({ docId: r.docId, vector: r.vector }))
 
 describe('verify: the search probe tolerates an approximate index', () => {
   it('passes on the first probe that finds itself, counting the misses before it', async () => {
     const out = { n: 0, probeMisses: 0 }
-    expect(await verify(approxStore(recs, new Set(['d3'])), { collection: 'c' }, expected, sample, 100, null, out)).toBeNull()
+    expect(
+      await verify(approxStore(recs, new Set(['d3'])), { collection: 'c' }, expected, sample, 100, null, out),
+    ).toBeNull()
     expect(out.probeMisses).toBe(3)
   })
   it('passes with every probe missing (approximate index) when searches answer; fails when they return nothing or strays', async () => {
@@ -33,15 +43,24 @@ describe('verify: the search probe tolerates an approximate index', () => {
     expect(out.probeMisses).toBe(10)
     const mute = approxStore(recs, new Set())
     mute.search = async () => []
-    expect(await verify(mute, { collection: 'c' }, expected, sample, 100)).toMatch(/searches with 10 sampled vector\(s\) return nothing/)
+    expect(await verify(mute, { collection: 'c' }, expected, sample, 100)).toMatch(
+      /searches with 10 sampled vector\(s\) return nothing/,
+    )
     const stray = approxStore(recs, new Set())
     stray.search = async () => [{ id: 'x', docId: 'x', text: '', metadata: {}, score: 1 }]
-    expect(await verify(stray, { collection: 'c' }, expected, sample, 100)).toMatch(/doc_id x, which the target scan did not hold/)
+    expect(await verify(stray, { collection: 'c' }, expected, sample, 100)).toMatch(
+      /doc_id x, which the target scan did not hold/,
+    )
   })
   it('waits for the index before searching', async () => {
     const out = { n: 0, probeMisses: 0 }
     let built = false
-    const index = new Promise<void>((r) => setTimeout(() => { built = true; r() }, 20))
+    const index = new Promise<void>((r) =>
+      setTimeout(() => {
+        built = true
+        r()
+      }, 20),
+    )
     const store = approxStore(recs, new Set(['d11'])) // the 12th sampled vector: beyond the 10 probes
     const search = store.search.bind(store)
     store.search = async (...a) => {

@@ -6,7 +6,9 @@ describe('DocIdMap', () => {
   it('behaves like a Map<string, boolean> for UUIDs and other ids, across growth', () => {
     const m = new DocIdMap(4)
     const ref = new Map<string, boolean>()
-    const ids = Array.from({ length: 5000 }, (_, i) => (i % 10 === 0 ? `node-${i}` : i % 7 === 0 ? randomUUID().toUpperCase() : randomUUID()))
+    const ids = Array.from({ length: 5000 }, (_, i) =>
+      i % 10 === 0 ? `node-${i}` : i % 7 === 0 ? randomUUID().toUpperCase() : randomUUID(),
+    )
     for (const id of ids) {
       m.set(id, false)
       ref.set(id, false)
@@ -20,7 +22,12 @@ describe('DocIdMap', () => {
     expect(m.get(randomUUID())).toBeUndefined()
     expect(m.has('nope')).toBe(false)
     expect(new Map(m.entries())).toEqual(ref)
-    expect([...m.unseen()].sort()).toEqual([...ref].filter(([, seen]) => !seen).map(([id]) => id).sort())
+    expect([...m.unseen()].sort()).toEqual(
+      [...ref]
+        .filter(([, seen]) => !seen)
+        .map(([id]) => id)
+        .sort(),
+    )
   })
 })
 

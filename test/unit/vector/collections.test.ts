@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
-  annotationTarget, datasetTarget,
-  classPrefixForStore, datasetCollectionName, genCollectionNameById, indexStructJson, parseIndexStruct,
-  pgvectorHnswIndexName, pgvectorPhysicalTable,
+  annotationTarget,
+  datasetTarget,
+  classPrefixForStore,
+  datasetCollectionName,
+  genCollectionNameById,
+  indexStructJson,
+  parseIndexStruct,
+  pgvectorHnswIndexName,
+  pgvectorPhysicalTable,
 } from '../../../src/dify/collections.js'
 import { decodeVectorSend, vectorLiteral } from '../../../src/vector/stores/pgvector.js'
 
@@ -20,7 +26,9 @@ describe('Dify collection naming', () => {
     expect(classPrefixForStore('pgvector', ID)).toBe('Vector_index_3f2a1b4c_5d6e_4f70_8192_a3b4c5d6e7f8_Node')
     expect(classPrefixForStore('weaviate', ID)).toBe('Vector_index_3f2a1b4c_5d6e_4f70_8192_a3b4c5d6e7f8_Node')
     expect(classPrefixForStore('chroma', ID)).toBe('vector_index_3f2a1b4c_5d6e_4f70_8192_a3b4c5d6e7f8_node')
-    expect(classPrefixForStore('qdrant', ID, { bindingCollectionName: 'Vector_index_bind_Node' })).toBe('Vector_index_bind_Node')
+    expect(classPrefixForStore('qdrant', ID, { bindingCollectionName: 'Vector_index_bind_Node' })).toBe(
+      'Vector_index_bind_Node',
+    )
     expect(classPrefixForStore('qdrant', ID)).toBe(genCollectionNameById(ID))
     expect(classPrefixForStore('lindorm', ID)).toBeNull()
   })
@@ -41,9 +49,15 @@ describe('Dify collection naming', () => {
   })
 
   it('targets of datasets and annotation apps (Qdrant: shared binding collection + group_id)', () => {
-    expect(datasetTarget('qdrant', { id: ID, bindingCollectionName: 'Vector_index_b_Node' })).toEqual({ collection: 'Vector_index_b_Node', groupId: ID })
+    expect(datasetTarget('qdrant', { id: ID, bindingCollectionName: 'Vector_index_b_Node' })).toEqual({
+      collection: 'Vector_index_b_Node',
+      groupId: ID,
+    })
     expect(datasetTarget('pgvector', { id: ID })).toEqual({ collection: genCollectionNameById(ID) })
-    expect(annotationTarget('qdrant', ID, { bindingCollectionName: 'Vector_index_a_Node' })).toEqual({ collection: 'Vector_index_a_Node', groupId: ID })
+    expect(annotationTarget('qdrant', ID, { bindingCollectionName: 'Vector_index_a_Node' })).toEqual({
+      collection: 'Vector_index_a_Node',
+      groupId: ID,
+    })
     expect(annotationTarget('chroma', ID)).toEqual({ collection: genCollectionNameById(ID).toLowerCase() })
     expect(annotationTarget('weaviate', ID)).toEqual({ collection: genCollectionNameById(ID) })
   })
