@@ -81,7 +81,8 @@ export abstract class DifyCommand extends Command {
     const json = this.argv.includes('--json')
     this.out = makeOutput({ json })
     const i = this.argv.findIndex((a) => a === '--env-file' || a.startsWith('--env-file='))
-    if (i >= 0) this.#envFile = this.argv[i]!.includes('=') ? this.argv[i]!.split('=').slice(1).join('=') : this.argv[i + 1]
+    if (i >= 0)
+      this.#envFile = this.argv[i]!.includes('=') ? this.argv[i]!.split('=').slice(1).join('=') : this.argv[i + 1]
     process.once('SIGINT', this.#onSigint)
     // last resort: an error nobody handled (e.g. an 'error' event of a driver) is reported like any other
     process.once('uncaughtException', this.#onUncaught)

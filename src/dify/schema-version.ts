@@ -136,10 +136,13 @@ export async function checkRelease(
   if (profile.newerThanKnown && opts.writes && !opts.force && manifest) {
     const diff = await verifyManifest(db, manifest)
     if (diff) {
-      throw new ConfigError(`The metadata database is at revision ${profile.revision}, newer than this CLI knows, and ${diff}, so ${opts.operation ?? 'this command'} cannot run safely.`, {
-        hint: 'Use a dify-ops release that knows this Dify release (the database is ahead of this CLI, which cannot migrate it); --force-version skips this check.',
-        details: { revision: profile.revision, status: profile.status, difference: diff },
-      })
+      throw new ConfigError(
+        `The metadata database is at revision ${profile.revision}, newer than this CLI knows, and ${diff}, so ${opts.operation ?? 'this command'} cannot run safely.`,
+        {
+          hint: 'Use a dify-ops release that knows this Dify release (the database is ahead of this CLI, which cannot migrate it); --force-version skips this check.',
+          details: { revision: profile.revision, status: profile.status, difference: diff },
+        },
+      )
     }
     return checkSupported(profile, { ...opts, manifestVerified: true })
   }

@@ -109,7 +109,9 @@ export async function preflight(db: Db, plan: Plan, warn: (m: string) => void, l
     return
   }
   if (!c.checked || !c.differences.length) return
-  let blocking = c.differences.filter((d) => d.kind === 'missing' || d.kind === 'extra' || (d.kind === 'invalid-index' && d.pending))
+  let blocking = c.differences.filter(
+    (d) => d.kind === 'missing' || d.kind === 'extra' || (d.kind === 'invalid-index' && d.pending),
+  )
   // what a run that stopped inside the first pending revision left is finished by that revision, not refused: on
   // MySQL the runner resumes it (src/migrations/resume.ts reads each statement's effect and refuses a contradicting
   // schema); on PostgreSQL a revision that looks at the database itself (code steps: 6b5f9f8b1a2c after a failed
@@ -117,7 +119,9 @@ export async function preflight(db: Db, plan: Plan, warn: (m: string) => void, l
   const first = plan.pending[0]!
   const finishes = db.dialect === 'mysql' || first.statements(db.dialect).some((st) => st.run)
   if (finishes && blocking.length && blocking.every((d) => d.pending && d.revision === first.revision)) {
-    warn(`Schema: ${blocking.length} object(s) of revision ${first.revision} already exist (an earlier run stopped inside it); it finishes them.`)
+    warn(
+      `Schema: ${blocking.length} object(s) of revision ${first.revision} already exist (an earlier run stopped inside it); it finishes them.`,
+    )
     blocking = []
   }
   for (const d of c.differences.filter((x) => !blocking.includes(x))) warn(`Schema: ${d.message}`)

@@ -289,7 +289,10 @@ async function runMysql(c: Kysely<unknown>, plan: Plan, state: DbState, opts: Ru
 async function resumeMysql(c: Kysely<unknown>, rev: Revision, stmts: Statement[], opts: RunOptions): Promise<number> {
   // a revision with code steps looks at the database itself and skips what exists (as Dify's file does)
   if (stmts.some((s) => s.run)) return 0
-  const r = await resumePoint(c, stmts.map((s) => s.sql))
+  const r = await resumePoint(
+    c,
+    stmts.map((s) => s.sql),
+  )
   if (r.conflict) {
     const { applied: a, missing: m } = r.conflict
     throw new ConfigError(

@@ -43,13 +43,22 @@ describe('encryption commands on MariaDB (Dify schema built by createDifySchema)
     const r = await runCli(['reset-encrypt-key-pair', '--tenant', a.id, '--yes', '--json'], { env: e.env })
     expect(r.code).toBe(0)
     expect(r.json.outcomes[0].deleted).toEqual({
-      providers: 1, provider_models: 1, provider_credentials: 1, provider_model_credentials: 1, load_balancing_model_configs: 1,
-      tool_api_providers: 1, tool_builtin_providers: 1, tool_mcp_providers: 1,
+      providers: 1,
+      provider_models: 1,
+      provider_credentials: 1,
+      provider_model_credentials: 1,
+      load_balancing_model_configs: 1,
+      tool_api_providers: 1,
+      tool_builtin_providers: 1,
+      tool_mcp_providers: 1,
     })
     expect(e.readKey(privateKeyPath(a.id))).not.toBe(old)
     const c = await runCli(['encryption', 'check', '--json'], { env: e.env })
     expect(c.code).toBe(8)
-    expect(c.json.tenants.find((x: any) => x.tenantId === a.id)).toMatchObject({ key: { status: 'ok' }, undecryptable: 10 }) // 15 less the 5 secrets of the tool providers the reset deleted (1.14.2+)
+    expect(c.json.tenants.find((x: any) => x.tenantId === a.id)).toMatchObject({
+      key: { status: 'ok' },
+      undecryptable: 10,
+    }) // 15 less the 5 secrets of the tool providers the reset deleted (1.14.2+)
     expect(c.json.tenants.find((x: any) => x.tenantId === t[1]!.id).ok).toBe(true)
   })
 })

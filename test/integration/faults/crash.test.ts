@@ -114,7 +114,13 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
     }
     // createDifySchema builds from the baseline (d57accd375ae) on: start after it
     const base = ordered.findIndex((r) => r.revision === 'd57accd375ae')
-    const i = ordered.findIndex((r, k) => k >= base + 3 && alters(r) && !r.statements('postgres').some((s) => s.noTransaction) && !ordered[k - 1]!.statements('postgres').some((s) => s.noTransaction))
+    const i = ordered.findIndex(
+      (r, k) =>
+        k >= base + 3 &&
+        alters(r) &&
+        !r.statements('postgres').some((s) => s.noTransaction) &&
+        !ordered[k - 1]!.statements('postgres').some((s) => s.noTransaction),
+    )
     expect(i).toBeGreaterThan(0)
     const from = ordered[i - 2]!.revision
     const table = alters(ordered[i]!)!.table!

@@ -212,11 +212,20 @@ describe.each(CASES)('Dify release facts on %s at %s', (dialect, release) => {
       expect(show.json.oauthSessions.live).toBe(2)
       expect(show.json.oauthSessions.lastUsedAt).not.toBe(null)
 
-    const dry = await cli(['reset-password', '--email', a.email, '--password-stdin', '--dry-run', '--json'], NEW_PW)
-    expect(dry.json.sessions.oauthTokens).toBe(3)
-    // the dry run wrote nothing: every token live, every cache entry still there
-    for (const h of ha) expect(await redis.client.exists(`${P()}auth:token:${h}`)).toBe(1)
-    expect(Number((await db.query('select count(*) as n from oauth_access_tokens where account_id = ? and revoked_at is null', [a.id]))[0]!.n)).toBe(3)
+      const dry = await cli(['reset-password', '--email', a.email, '--password-stdin', '--dry-run', '--json'], NEW_PW)
+      expect(dry.json.sessions.oauthTokens).toBe(3)
+      // the dry run wrote nothing: every token live, every cache entry still there
+      for (const h of ha) expect(await redis.client.exists(`${P()}auth:token:${h}`)).toBe(1)
+      expect(
+        Number(
+          (
+            await db.query(
+              'select count(*) as n from oauth_access_tokens where account_id = ? and revoked_at is null',
+              [a.id],
+            )
+          )[0]!.n,
+        ),
+      ).toBe(3)
 
       const r = await cli(['reset-password', '--email', a.email, '--password-stdin', '--json'], NEW_PW)
       expect(r.code, r.stderr + r.stdout).toBe(0)

@@ -268,15 +268,13 @@ describe.skipIf(!pgvectorUp)('vdb-migrate SIGINT at each phase (pgvector → pgv
     for (let i = 0; i < N; i += 1000) {
       await src.upsert(
         srcT,
-        nodes
-          .slice(i, i + 1000)
-          .map((n, k) => ({
-            id: n,
-            docId: n,
-            text: `big ${i + k + 1}`,
-            metadata: { doc_id: n, document_id: doc, dataset_id: id },
-            vector: unitVector(`big ${n}`, DIMS),
-          })),
+        nodes.slice(i, i + 1000).map((n, k) => ({
+          id: n,
+          docId: n,
+          text: `big ${i + k + 1}`,
+          metadata: { doc_id: n, document_id: doc, dataset_id: id },
+          vector: unitVector(`big ${n}`, DIMS),
+        })),
       )
     }
     const sourceEnv = writeEnvFile({ VECTOR_STORE: 'pgvector', ...pgvectorVars(a.name) }, 'vdbsigint')
