@@ -278,7 +278,8 @@ for (const dialect of ['postgres', 'mysql'] as const) {
   })
 }
 const index: FixtureIndex = {
-  generatedFrom: 'shared/oracles (releases/index.tsv, whole-chain files, real dumps); scripts/gen-schema-fixtures.ts',
+  generatedFrom:
+    'the oracles of the shared reference material (releases/index.tsv, whole-chain files, real dumps); scripts/gen-schema-fixtures.ts',
   newest,
   releases: entries,
   realDumps,

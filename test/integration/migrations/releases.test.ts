@@ -12,7 +12,7 @@ import type { SqlDialect } from '../../../src/migrations/types.js'
  * The issue's test of upgrade-db (the built CLI): a database created by each Dify release X from 1.11.0 to 1.15.0,
  * upgraded by `dify upgrade-db`, has exactly the schema Dify's own upgrade gives it (X's SQL followed by 1.15.0's
  * chain after X's head); a fresh database upgraded to the head equals a fresh 1.15.0. MySQL: Dify's own files of
- * 1.11.3 – 1.12.1 do not load on MySQL/MariaDB (../shared/oracles/README.md), so those releases are left out there.
+ * 1.11.3 – 1.12.1 do not load on MySQL/MariaDB (the oracles README of the shared reference material), so those releases are left out there.
  * Two releases run at a time (loading a release into MariaDB waits on disk more than on CPU).
  */
 const HEAD = 'd9e8f7a6b5c4'

@@ -6,7 +6,7 @@ import { apiFixture } from './api-fixtures.js'
 /**
  * An in-process Elasticsearch 8.14 server for tests (Dify's compose runs 8.14.3). Every request's path, method and
  * URL parameters are checked against Elastic's 8.14 endpoint files (reduced: test/fixtures/api/elasticsearch-8.14.json;
- * the originals are ../shared/specs/elasticsearch/8.14/*.json; unknown
+ * the originals are the shared reference material, specs/elasticsearch/8.14/*.json; unknown
  * parameters are a 400 as on the real server); bodies are checked by hand against Elastic's typed definitions
  * (elasticsearch-specification 8.14: SearchRequest.ts, Knn.ts, BulkRequest.ts, IndicesCreateRequest.ts,
  * mapping/core.ts + DenseVectorIndexOptions.ts, OpenPointInTimeRequest.ts) for the shapes dify-ops uses. Vendor

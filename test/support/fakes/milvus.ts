@@ -6,7 +6,7 @@ import { apiFixture } from './api-fixtures.js'
 /**
  * An in-process Milvus 2.6 gRPC server for tests (Dify's compose ships milvusdb/milvus:v2.6.3), built from the
  * milvus-proto v2.6.3 files (as a protobufjs JSON descriptor: test/fixtures/api/milvus-v2.6.json; the originals are
- * ../shared/specs/milvus/v2.6/*.proto) with @grpc/grpc-js + @grpc/proto-loader. Only the RPCs
+ * the shared reference material, specs/milvus/v2.6/*.proto) with @grpc/grpc-js + @grpc/proto-loader. Only the RPCs
  * dify-ops (through @zilliz/milvus2-sdk-node) uses are implemented; any other answers UNIMPLEMENTED. Requests are
  * decoded with the spec's own messages (CollectionSchema bytes, PlaceholderGroup bytes) and checked the way the
  * server checks them: one primary key, dims and max_length, function outputs, HNSW parameters and metrics, auto-id

@@ -7,7 +7,7 @@ import { apiFixture } from './api-fixtures.js'
 /**
  * An in-process OpenSearch server (with the k-NN plugin) for tests. Every request is matched against the OpenSearch
  * API specification (reduced: test/fixtures/api/opensearch-v0.2.0.json; the original is
- * ../shared/specs/opensearch/api-spec-v0.2.0; OpenAPI 3.1, `$ref`s resolved relative to each
+ * the shared reference material, specs/opensearch/api-spec-v0.2.0; OpenAPI 3.1, `$ref`s resolved relative to each
  * file): an operation missing from the spec or outside its x-version-added/x-version-removed range for the version
  * the fake reports is "no handler" (400); unknown query parameters, parameter values or bodies the schemas reject
  * are 400. State: indices (settings, mappings, documents with refresh visibility), points in time, scrolls.

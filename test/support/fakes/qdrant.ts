@@ -6,7 +6,7 @@ import { apiFixture } from './api-fixtures.js'
 /**
  * An in-process Qdrant 1.8 REST server for tests: the server Dify's docker-compose ships (langgenius/qdrant:v1.8.3).
  * Every request is matched against Qdrant's openapi-v1.8.x.json (reduced: test/fixtures/api/qdrant-v1.8.x.json; the
- * original is ../shared/specs/qdrant/openapi-v1.8.x.json): an endpoint the spec does not
+ * original is the shared reference material, specs/qdrant/openapi-v1.8.x.json): an endpoint the spec does not
  * have is a 404 (e.g. /points/query, new in 1.10), a body the schema rejects is a 400 (e.g. unknown keys inside
  * a Filter), and every response is checked against the spec too. Only the endpoints dify-ops uses are implemented;
  * others answer 501 so a new use shows up. State (collections, points, payload indexes) is held in memory.

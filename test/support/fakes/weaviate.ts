@@ -7,7 +7,7 @@ import { apiFixture } from './api-fixtures.js'
 /**
  * An in-process Weaviate 1.27.0 REST + GraphQL server for tests (the server Dify's compose ships). Every REST
  * request is matched against Weaviate's openapi-schema-v1.27.0.json (reduced: test/fixtures/api/weaviate-1.27.0.json;
- * the original is ../shared/specs/weaviate/openapi-schema-v1.27.0.json) (unknown endpoint → 404, body
+ * the original is the shared reference material, specs/weaviate/openapi-schema-v1.27.0.json) (unknown endpoint → 404, body
  * the schema rejects → 422) and the server's own rules the spec cannot express are enforced: the objects cursor
  * (`after` needs `class`, excludes offset/where/sort), `include` values, named vectors vs the legacy vector, vector
  * dimensions, auto-schema types. GraphQL (`Get` with nearVector/where/limit, `Aggregate` meta count) is parsed with
