@@ -173,7 +173,8 @@ describe('releases newer than the CLI knows', () => {
     } catch (e) {
       hint = (e as { hint: string }).hint
     }
-    expect(hint).toMatch(/upgrade-db cannot help/)
+    expect(hint).toMatch(/ahead of this CLI, which cannot migrate it/)
+    expect(hint).not.toMatch(/upgrade-db/)
     expect(() => checkSupported(profileFor('ffff00000002'), { writes: true })).toThrow(/outside the supported/)
     expect(checkSupported(at('1.0.0'), { writes: true })).toBeUndefined()
   })
