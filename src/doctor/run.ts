@@ -183,6 +183,25 @@ export async function runDoctor(rt: Runtime, opts: DoctorOptions = {}): Promise<
   await Promise.all(stores.map((s) => s.close().catch(() => {})))
   checks.push(dbR, redisR)
 
+  // the live schema against Dify's exact schema at its alembic_version: the one-line result of `dify db verify`
+  const at = (database as DoctorReport['database'])?.revision
+  if (dbR.status !== 'fail' && at && !at.includes(',')) {
+    checks.push(
+      await timed('schema', limit + 2000, async () => {
+        const { verifySchema } = await import('../migrations/schema/verify.js')
+        const v = await verifySchema(await rt.db())
+        if (!v.known) return { status: 'skip', summary: `revision ${v.revision} is not in this CLI's schema facts` }
+        if (!v.differences.length) return { status: 'ok', summary: `matches Dify's schema at ${v.revision} exactly` }
+        return {
+          status: 'warn',
+          summary: `${v.differences.length} difference(s) from Dify's schema at ${v.revision}`,
+          hint: 'See dify db verify, and dify db status for the fix when one is safe.',
+          details: { differences: v.differences.length, suggestion: v.suggestion.kind },
+        }
+      }),
+    )
+  }
+
   // broker: depths of the worker queues of the connected release, and queues with messages that no live worker consumes
   checks.push(
     await timed('celery broker', limit + 1500, async () => {

@@ -46,6 +46,7 @@ describe('dify doctor', () => {
       'configuration',
       'metadata database',
       'redis',
+      'schema',
       'celery broker',
       'storage',
       'vector store',
@@ -59,6 +60,8 @@ describe('dify doctor', () => {
       configuration: 'ok',
       'metadata database': 'ok',
       redis: 'ok',
+      // the one-line result of dify db verify: Dify's own schema at its revision
+      schema: 'ok',
       'celery broker': 'warn',
       storage: 'ok',
       'tenant keys': 'ok',
