@@ -112,7 +112,10 @@ export function liveSetDeps(db: Db, profile: DifyProfile, config: Config): LiveS
     db,
     profile,
     vectorStore: config.vectorStore,
-    namePrefix: config.raw.get('VECTOR_INDEX_NAME_PREFIX')?.value || undefined,
+    // before Dify 1.7.0 the variable does not exist: collections always carry the default prefix
+    namePrefix: profile.vectorIndexNamePrefixVariable
+      ? config.raw.get('VECTOR_INDEX_NAME_PREFIX')?.value || undefined
+      : undefined,
   }
 }
 
@@ -152,10 +155,19 @@ export async function* datasetTargets(deps: LiveSetDeps, filter: TargetFilter = 
         'd.embedding_model',
         'd.embedding_model_provider',
         'd.collection_binding_id',
-        'd.is_multimodal',
-        'd.chunk_structure',
         'b.collection_name as binding_collection',
       ])
+      // columns of later releases (profile): before 1.11.0 no dataset is multimodal, before 1.9.0 none has a chunk_structure
+      .select(
+        deps.profile.multimodalDatasets
+          ? sql<boolean | number>`d.is_multimodal`.as('is_multimodal')
+          : sql<boolean | number>`false`.as('is_multimodal'),
+      )
+      .select(
+        deps.profile.datasetChunkStructure
+          ? sql<string | null>`d.chunk_structure`.as('chunk_structure')
+          : sql<string | null>`null`.as('chunk_structure'),
+      )
       .where('d.indexing_technique', '=', 'high_quality')
       .where('d.provider', '<>', 'external')
     if (filter.datasetIds?.length) q = q.where('d.id', 'in', filter.datasetIds)

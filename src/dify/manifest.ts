@@ -8,8 +8,12 @@
 import { sql } from 'kysely'
 import type { Db } from '../core/db.js'
 
-/** Portable column kinds: uuid is PG uuid / MySQL CHAR(36); timestamp(tz) is MySQL DATETIME. */
-export type ColumnKind = 'uuid' | `varchar(${number})` | 'timestamp' | 'timestamptz' | 'text' | 'boolean'
+/**
+ * Portable column kinds: uuid is PG uuid / MySQL CHAR(36); timestamp(tz) is MySQL DATETIME; json and jsonb are
+ * MySQL JSON (which MariaDB reports as LONGTEXT).
+ */
+export type ColumnKind =
+  'uuid' | `varchar(${number})` | 'timestamp' | 'timestamptz' | 'text' | 'boolean' | 'json' | 'jsonb'
 export interface ColumnSpec {
   kind: ColumnKind
   nullable: boolean
@@ -56,15 +60,86 @@ const OAUTH_ACCESS_TOKENS: TableSpec = {
   },
 }
 
-/** The manifests, keyed by operation (the names used by checkRelease's callers). */
+const uuidPk = (owner: 'tenant_id' | 'app_id', cols: Record<string, ColumnSpec>, ownerNullable = false): TableSpec => ({
+  primaryKey: ['id'],
+  columns: { id: c('uuid'), [owner]: c('uuid', ownerNullable), ...cols },
+})
+
+/**
+ * The tenant-key-encrypted locations as at 1.15.0 (src/dify/encrypted-columns.ts, those without `until`), with the
+ * tenants' public keys and the apps that own the app-located ones: what encryption restore-key reads (every value
+ * must decrypt) and what reset-encrypt-key-pair reads, deletes from and lists.
+ */
+const TENANT_KEYS: Manifest = {
+  tenants: { primaryKey: ['id'], columns: { id: c('uuid'), encrypt_public_key: c('text', true) } },
+  apps: uuidPk('tenant_id', {}),
+  providers: uuidPk('tenant_id', { provider_type: c('varchar(40)') }),
+  provider_models: uuidPk('tenant_id', {}),
+  provider_credentials: uuidPk('tenant_id', { encrypted_config: c('text') }),
+  provider_model_credentials: uuidPk('tenant_id', { encrypted_config: c('text') }),
+  load_balancing_model_configs: uuidPk('tenant_id', { encrypted_config: c('text', true) }),
+  tool_builtin_providers: uuidPk('tenant_id', { encrypted_credentials: c('text', true) }, true),
+  tool_api_providers: uuidPk('tenant_id', { credentials_str: c('text') }),
+  tool_mcp_providers: uuidPk('tenant_id', {
+    server_url: c('text'),
+    encrypted_credentials: c('text', true),
+    encrypted_headers: c('text', true),
+  }),
+  tool_oauth_tenant_clients: uuidPk('tenant_id', { encrypted_oauth_params: c('text') }),
+  datasource_providers: uuidPk('tenant_id', { encrypted_credentials: c('jsonb') }),
+  datasource_oauth_tenant_params: uuidPk('tenant_id', { client_params: c('jsonb') }),
+  trigger_subscriptions: uuidPk('tenant_id', { credentials: c('json'), properties: c('json') }),
+  trigger_oauth_tenant_clients: uuidPk('tenant_id', { encrypted_oauth_params: c('text') }),
+  data_source_api_key_auth_bindings: uuidPk('tenant_id', { credentials: c('text', true) }),
+  api_based_extensions: uuidPk('tenant_id', { api_key: c('text') }),
+  workflows: uuidPk('tenant_id', { environment_variables: c('text') }),
+  trace_app_config: uuidPk('app_id', { tracing_config: c('json', true) }),
+  app_model_configs: uuidPk('app_id', { agent_mode: c('text', true) }),
+}
+
+/**
+ * The manifests, keyed by operation (the command id with ':' → '-', the names used by checkRelease's callers).
+ * Writers that touch no table of Dify's (Redis keys, Celery's kombu queues, objects in dify-ops' own storage
+ * quarantine) have an empty manifest: nothing of Dify's schema can differ for them.
+ *
+ * Writers WITHOUT a manifest refuse on a newer database, because what decides their result is not a table layout
+ * that introspection can check (docs/releases.md "Databases outside the window"):
+ * - encryption rotate: a newer release may encrypt values in a location this CLI does not know; a rotation would
+ *   leave them under the old key and they would be lost;
+ * - vdb-migrate, vdb repair: a newer release may index a kind of vector this CLI does not know (as 1.12.0 added
+ *   summaries); a migration would leave it behind and switch, a repair would delete it as an orphan;
+ * - storage quarantine: a newer release may reference files from a place this CLI does not know; in-use files would
+ *   be moved away;
+ * - documents requeue: the indexing tasks' names, queues and arguments are a code contract, not a table;
+ * - db stamp: it writes alembic_version, which on a newer database only Dify's own code may move.
+ */
 export const MANIFESTS = {
   'reset-password': { accounts: ACCOUNTS, oauth_access_tokens: OAUTH_ACCESS_TOKENS },
   'account-ban': { accounts: ACCOUNTS, oauth_access_tokens: OAUTH_ACCESS_TOKENS },
+  'account-unban': { accounts: ACCOUNTS },
   'reset-email': { accounts: ACCOUNTS },
+  'account-unlock': {},
+  'db-lock-clear': {},
+  'queue-purge': {},
+  'queue-restore-unacked': {},
+  'storage-restore': {},
+  'encryption-restore-key': TENANT_KEYS,
+  'reset-encrypt-key-pair': TENANT_KEYS,
 } as const satisfies Record<string, Manifest>
+
+/** Writing operations that refuse on a database newer than this CLI knows (see MANIFESTS). */
+export const NO_MANIFEST: Readonly<Record<string, string>> = {
+  'encryption-rotate': 'a newer release may keep encrypted values where this CLI does not look',
+  'vdb-migrate': 'a newer release may index vectors this CLI does not know',
+  'vdb-repair': 'a newer release may index vectors this CLI does not know',
+  'storage-quarantine': 'a newer release may reference files from places this CLI does not know',
+  'documents-requeue': "the indexing tasks are a contract of Dify's code, not of its tables",
+  'db-stamp': "it writes alembic_version, which on a newer database only Dify's own code may move",
+}
 export type ManifestOperation = keyof typeof MANIFESTS
 
 function expectedType(kind: ColumnKind, dialect: 'postgres' | 'mysql'): string {
+  if (kind === 'json' || kind === 'jsonb') return dialect === 'postgres' ? kind : 'json'
   const m = /^varchar\((\d+)\)$/.exec(kind)
   if (m) return dialect === 'postgres' ? `character varying(${m[1]})` : `varchar(${m[1]})`
   if (kind === 'uuid') return dialect === 'postgres' ? 'uuid' : 'char(36)'
@@ -116,6 +191,8 @@ export async function verifyManifest(db: Db, manifest: Manifest): Promise<string
       const want = expectedType(col.kind, dialect)
       let got = String(r.data_type).toLowerCase()
       if (dialect === 'postgres' && got === 'character varying') got = `character varying(${r.len})`
+      // MariaDB keeps JSON as LONGTEXT (with a json_valid check)
+      if (dialect === 'mysql' && want === 'json' && got === 'longtext') got = 'json'
       if (got !== want) return `the column ${table}.${name} is ${got}, not ${want}`
       const nullable = String(r.is_nullable).toUpperCase() === 'YES'
       if (nullable !== col.nullable)

@@ -48,10 +48,30 @@ export interface DifyProfile {
   // ---- end of the release-profile group
   /** document_segment_summaries and summary vectors exist */
   summaryIndex: boolean
+  /**
+   * datasets.is_multimodal and segment_attachment_bindings (image vectors) exist: from 1.11.0 (revision
+   * d57accd375ae; api/models/dataset.py has neither at 1.10.1)
+   */
+  multimodalDatasets: boolean
+  /** datasets.chunk_structure exists: from 1.9.0 (revision 68519ad5cd18, the RAG pipeline) */
+  datasetChunkStructure: boolean
   /** vdb-migrate of parent-child datasets migrates child chunks */
   parentChildMigratesChildren: boolean
-  /** Weaviate object ids: uuid5 of the text (1.9.2 – 1.15) */
+  /**
+   * Weaviate object ids: metadata doc_id (≤ 1.9.1, BaseVector._get_uuids with the v3 client) or uuid5(NAMESPACE_URL,
+   * text) (1.9.2 – 1.15, WeaviateVector._get_uuids with the v4 client)
+   */
   weaviateIdScheme: 'uuid5-text' | 'doc-id'
+  /**
+   * Weaviate class layout: v3 (≤ 1.9.1: `_default_schema`, property `text` only, legacy unnamed vector) or v4
+   * (1.9.2+: properties text, document_id, doc_id, chunk_index and the self-provided named vector "default")
+   */
+  weaviateClassLayout: 'v3' | 'v4'
+  /**
+   * VECTOR_INDEX_NAME_PREFIX is honoured by Dataset.gen_collection_name_by_id from 1.7.0; before, collections are
+   * always `Vector_index_<id>_Node` (api/models/dataset.py @ 1.6.0, 1.7.0)
+   */
+  vectorIndexNamePrefixVariable: boolean
   /** Dify's own upgrade-db lock: TTL 60 s at every release; renewed every ttl/3 from 1.13.1 */
   upgradeLock: { key: 'db_upgrade_lock'; ttlMs: number; renewed: boolean; renewEveryMs: number | null }
   /** whether this release itself honours REDIS_KEY_PREFIX (from 1.14.0; the variable does not exist before) */
@@ -143,8 +163,13 @@ export function profileFor(revision: string | null, opts: ProfileOptions = {}): 
     secretKeyFromStorage: atLeast('1.14.1'),
     oauthAccessTokens: hasOauth,
     summaryIndex: atLeast('1.12.0'),
+    multimodalDatasets: atLeast('1.11.0'),
+    datasetChunkStructure: atLeast('1.9.0'),
     parentChildMigratesChildren: atLeast('1.12.0'),
-    weaviateIdScheme: 'uuid5-text',
+    // an unknown release (no version) gets the newest layout, as the facts of the newest release elsewhere
+    weaviateIdScheme: !factsVersion || atLeast('1.9.2') ? 'uuid5-text' : 'doc-id',
+    weaviateClassLayout: !factsVersion || atLeast('1.9.2') ? 'v4' : 'v3',
+    vectorIndexNamePrefixVariable: !factsVersion || atLeast('1.7.0'),
     upgradeLock: {
       key: 'db_upgrade_lock',
       ttlMs: 60_000,

@@ -9,8 +9,13 @@ export type { VectorStore, VectorTarget, VectorRecord, SearchHit, CollectionLayo
 export function storeOptionsFor(profile: {
   weaviateIdScheme: 'uuid5-text' | 'doc-id'
   weaviateSummaryProperties: boolean
+  weaviateClassLayout: 'v3' | 'v4'
 }): OpenOptions {
-  return { weaviateIdScheme: profile.weaviateIdScheme, weaviateSummaryProperties: profile.weaviateSummaryProperties }
+  return {
+    weaviateIdScheme: profile.weaviateIdScheme,
+    weaviateSummaryProperties: profile.weaviateSummaryProperties,
+    weaviateClassLayout: profile.weaviateClassLayout,
+  }
 }
 
 type Opener = (config: Config, opts: OpenOptions) => Promise<VectorStore>

@@ -142,4 +142,10 @@ export interface OpenOptions {
   weaviateIdScheme?: 'uuid5-text' | 'doc-id'
   /** Weaviate classes get doc_type, is_summary and original_chunk_id (profile.weaviateSummaryProperties); default true */
   weaviateSummaryProperties?: boolean
+  /**
+   * Weaviate classes as the connected release creates them (profile.weaviateClassLayout): `v4` (1.9.2+) a named
+   * vector "default" and four or seven properties; `v3` (≤ 1.9.1) the property `text` alone and the legacy unnamed
+   * vector. Default v4.
+   */
+  weaviateClassLayout?: 'v3' | 'v4'
 }

@@ -25,7 +25,9 @@ import {
  * REST + GraphQL only, through fetch, following the 1.27.0 OpenAPI document. The official JS client (3.5.x) sends
  * batch writes, batch deletes and object fetches over gRPC; REST has an equivalent for each (POST/DELETE
  * /v1/batch/objects, the GET /v1/objects cursor, GraphQL Get/Aggregate) and needs no gRPC port, client or fake.
- * Reads cope with classes created before Dify 1.9.2 (legacy unnamed vector).
+ * Reads cope with classes created before Dify 1.9.2 (legacy unnamed vector); for a connected Dify ≤ 1.9.1
+ * (opts.weaviateClassLayout 'v3', weaviateIdScheme 'doc-id') classes are created and written as its v3 client does:
+ * property `text` only, the legacy vector, object id = metadata doc_id.
  */
 export async function open(config: Config, opts: OpenOptions = {}): Promise<WeaviateStore> {
   return new WeaviateStore(weaviateSettings(config.raw), opts, config.connectTimeoutMs)
@@ -213,6 +215,7 @@ export class WeaviateStore implements VectorStore {
     await this.requireWritable()
     const s = await this.schema(target)
     const name = this.physicalName(target)
+    if (this.opts.weaviateClassLayout === 'v3') return this.ensureV3Class(target, s, dim)
     if (s) {
       const vc = s.vectorConfig?.default
       if (!vc) {
@@ -242,6 +245,38 @@ export class WeaviateStore implements VectorStore {
       return 'exists'
     }
     await this.req('POST', '/schema', this.classDef(name))
+    await clearCollectionKeys(this.opts.redis, 'weaviate', target.collection)
+    return 'created'
+  }
+
+  /**
+   * Dify ≤ 1.9.1 (weaviate-client v3, `_create_collection` with `_default_schema`): the class holds the property
+   * `text` only (the metadata keys come from auto-schema) and the legacy unnamed vector (cosine by default); an
+   * existing class is used as it is. A class with named vectors (made by Dify 1.9.2+) cannot be written by that client.
+   */
+  private async ensureV3Class(target: VectorTarget, s: WClass | null, dim: number): Promise<'created' | 'exists'> {
+    const name = this.physicalName(target)
+    if (s) {
+      if (s.vectorConfig?.default)
+        throw new ConfigError(
+          `Weaviate class ${name} has the named vector "default" of Dify 1.9.2 and later; the connected Dify (1.9.1 or older) writes the legacy unnamed vector.`,
+          {
+            hint: 'Delete the target class so it is recreated as this Dify release creates it, or upgrade Dify first.',
+          },
+        )
+      const distance = s.vectorIndexConfig?.distance ?? 'cosine'
+      if (distance !== 'cosine')
+        throw new ConfigError(`Weaviate class ${name} uses ${distance} distance; Dify uses cosine.`, {
+          hint: 'Delete the target class first.',
+        })
+      const have = await this.storedDimension(target, false)
+      if (have !== null && have !== dim)
+        throw new ConfigError(`Weaviate class ${name} already holds vectors of dimension ${have}, not ${dim}.`, {
+          hint: 'Delete the target collection first, or migrate vectors of the same embedding model.',
+        })
+      return 'exists'
+    }
+    await this.req('POST', '/schema', { class: name, properties: [{ name: TEXT_KEY, dataType: ['text'] }] })
     await clearCollectionKeys(this.opts.redis, 'weaviate', target.collection)
     return 'created'
   }
@@ -297,7 +332,7 @@ export class WeaviateStore implements VectorStore {
         class: cls,
         id: this.objectId(r),
         properties: { [TEXT_KEY]: r.text, ...r.metadata, doc_id: r.docId },
-        vectors: { default: r.vector },
+        ...(this.opts.weaviateClassLayout === 'v3' ? { vector: r.vector } : { vectors: { default: r.vector } }),
       }))
       const { data } = await this.req<
         Array<{ id: string; result?: { errors?: { error?: Array<{ message: string }> } } }>

@@ -14,6 +14,9 @@ import { Redis } from 'ioredis'
 import { runCli } from '../../support/cli.js'
 import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { PG, REDIS } from '../../support/services.js'
+import { loadRelease } from '../../support/oracles.js'
+import { fakeDifyCode } from '../../support/dify-code-fake.js'
+import { MANIFESTS, NO_MANIFEST } from '../../../src/dify/manifest.js'
 
 const manifest = JSON.parse(
   readFileSync(fileURLToPath(new URL('../../../oclif.manifest.json', import.meta.url)), 'utf8'),
@@ -206,5 +209,119 @@ describe('the release check of every writing command', () => {
     // a database writer says what it forced, once
     const stamp = await runCli(['db', 'stamp', 'head', '--force-version', '--dry-run'], { env })
     expect(stamp.stderr.match(/outside the supported/g)?.length, stamp.stderr).toBe(1)
+  })
+})
+
+/**
+ * A database newer than the CLI knows: Dify 1.15.0's schema, one unrelated table and a revision after d9e8f7a6b5c4
+ * that only the Dify code at hand knows. Every writer with a manifest (src/dify/manifest.ts) gets past the release
+ * check with a warning; every writer without one refuses (exit 4, nothing written). With a column its manifest names
+ * renamed, every writer with a non-empty manifest refuses naming it, and writes nothing anywhere.
+ */
+describe('every writing command on a database newer than the CLI knows', () => {
+  const NEW_REV = 'f00dcafe0002'
+  let db: Scratch
+  let root: string
+  let env: Record<string, string>
+  beforeAll(async () => {
+    db = await scratchPg('gatenewer')
+    dbs.push(db)
+    await loadRelease(db, 'postgres', '1.15.0')
+    const c = new pg.Client({ ...PG, database: db.name })
+    await c.connect()
+    await c.query('create table future_things (id uuid primary key, note text)')
+    await c.query('update alembic_version set version_num = $1', [NEW_REV])
+    await c.query(
+      `insert into accounts (id, name, email, status) values ('${TENANT}', 'ops', 'ops@example.com', 'banned')`,
+    )
+    await c.end()
+    root = fakeDifyCode(NEW_REV)
+    env = {
+      ...db.env,
+      ...redis.env,
+      EDITION: 'SELF_HOSTED',
+      VECTOR_STORE: 'pgvector',
+      OPENDAL_SCHEME: 'fs',
+      OPENDAL_FS_ROOT: storageRoot,
+      DIFY_OPS_DIFY_ROOT: root,
+    }
+  }, 120_000)
+
+  const gated = () => writers.filter((id) => manifest.commands[id]!.releaseCheck !== 'migrations')
+  const op = (id: string) => id.replace(/:/g, '-')
+
+  it('each writer has a manifest or a stated reason to refuse', () => {
+    for (const id of gated()) expect(op(id) in MANIFESTS || op(id) in NO_MANIFEST, id).toBe(true)
+    expect(Object.keys(NO_MANIFEST).filter((k) => k in MANIFESTS)).toEqual([])
+  })
+
+  it.each(writers.filter((id) => manifest.commands[id]!.releaseCheck !== 'migrations'))(
+    '%s: runs with a warning when it has a manifest, else exits 4 writing nothing',
+    async (id) => {
+      const before = [await dbSnapshot(db), await redisSnapshot(), storageSnapshot(storageRoot)]
+      const r = await runCli([...id.split(':'), ...ARGS[id]!, '--json'], { env, input: 'N3w-Passw0rd!x\n' })
+      if (op(id) in MANIFESTS) {
+        // past the release check: whatever the command then says, it is not the refusal of a newer database
+        expect(r.json?.error?.message ?? '', `${id}: ${r.stdout}${r.stderr}`).not.toMatch(/newer than this CLI knows/)
+        expect(r.stderr, id).toMatch(/newer than this CLI knows/)
+      } else {
+        expect(r.code, `${id}: ${r.stdout}${r.stderr}`).toBe(4)
+        expect(r.json.error.message).toMatch(/newer than this CLI knows/)
+        expect([await dbSnapshot(db), await redisSnapshot(), storageSnapshot(storageRoot)]).toEqual(before)
+      }
+    },
+    60_000,
+  )
+
+  it('db upgrade refuses: it never migrates past its head', async () => {
+    const r = await runCli(['db', 'upgrade', '--json'], { env })
+    expect(r.code, r.stdout + r.stderr).toBe(4)
+  })
+
+  describe('with a column of the manifests renamed', () => {
+    beforeAll(async () => {
+      const c = new pg.Client({ ...PG, database: db.name })
+      await c.connect()
+      await c.query('alter table accounts rename column password_salt to password_salt_v2')
+      await c.query('alter table tenants rename column encrypt_public_key to encrypt_public_key_v2')
+      await c.end()
+    })
+
+    const withTables = () =>
+      gated().filter((id) => op(id) in MANIFESTS && Object.keys(MANIFESTS[op(id) as keyof typeof MANIFESTS]).length)
+
+    it('the writers that touch tables are named', () => {
+      expect(withTables().sort()).toEqual(
+        [
+          'account:ban',
+          'account:unban',
+          'encryption:restore-key',
+          'reset-email',
+          'reset-encrypt-key-pair',
+          'reset-password',
+        ].sort(),
+      )
+    })
+
+    it.each(
+      writers.filter(
+        (id) =>
+          manifest.commands[id]!.releaseCheck !== 'migrations' &&
+          id.replace(/:/g, '-') in MANIFESTS &&
+          Object.keys(MANIFESTS[id.replace(/:/g, '-') as keyof typeof MANIFESTS]).length,
+      ),
+    )(
+      '%s exits 4 naming the column and writes nothing',
+      async (id) => {
+        const before = [await dbSnapshot(db), await redisSnapshot(), storageSnapshot(storageRoot)]
+        const r = await runCli([...id.split(':'), ...ARGS[id]!, '--json'], { env, input: 'N3w-Passw0rd!x\n' })
+        expect(r.code, `${id}: ${r.stdout}${r.stderr}`).toBe(4)
+        expect(r.json.error.message).toMatch(
+          /the column (accounts\.password_salt|tenants\.encrypt_public_key) does not exist/,
+        )
+        expect([await dbSnapshot(db), await redisSnapshot(), storageSnapshot(storageRoot)]).toEqual(before)
+      },
+      60_000,
+    )
   })
 })

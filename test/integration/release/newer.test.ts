@@ -5,9 +5,6 @@
  * the same database with an accounts column renamed makes reset-password exit 4 naming the column. Also: the
  * manifests hold on a fresh 1.15.0 schema on both dialects.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../support/cli.js'
 import { scratchMysql, scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
@@ -15,24 +12,10 @@ import { loadRelease } from '../../support/oracles.js'
 import { openScratchDb } from '../../support/dify-schema.js'
 import { seedAccount, seedDb, type SeedDb } from '../../support/dify-accounts.js'
 import { MANIFESTS, verifyManifest } from '../../../src/dify/manifest.js'
+import { fakeDifyCode } from '../../support/dify-code-fake.js'
 
 const NEW_REV = 'f00dcafe0001'
 const NEW_PW = 'Correct-horse-battery-9'
-
-function fakeDifyCode(): string {
-  const root = mkdtempSync(join(tmpdir(), 'dops-dify-'))
-  const dir = join(root, 'api', 'migrations', 'versions')
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(
-    join(dir, '2026_06_20_1200-d9e8f7a6b5c4_last_of_1_15.py'),
-    `"""1.15.0 head"""\nrevision = 'd9e8f7a6b5c4'\ndown_revision = 'c8f4a6b2d3e1'\n`,
-  )
-  writeFileSync(
-    join(dir, `2026_07_02_0900-${NEW_REV}_add_future_table.py`),
-    `"""a later release"""\nrevision = "${NEW_REV}"\ndown_revision = "d9e8f7a6b5c4"\nbranch_labels = None\n`,
-  )
-  return root
-}
 
 describe('a database newer than the CLI knows (PostgreSQL)', () => {
   let scratch: Scratch
@@ -48,7 +31,7 @@ describe('a database newer than the CLI knows (PostgreSQL)', () => {
     await db.query('update alembic_version set version_num = ?', [NEW_REV])
     redis = await scratchRedis('newer')
     env = { ...scratch.env, ...redis.env, DIFY_OPS_CONNECT_TIMEOUT: '3' }
-    root = fakeDifyCode()
+    root = fakeDifyCode(NEW_REV)
   }, 120_000)
   afterAll(async () => {
     await db?.close()

@@ -141,6 +141,32 @@ describe('weaviate (fake server, Weaviate 1.27.0 OpenAPI, REST + GraphQL)', () =
       await expect(store.ensureCollection(t, 8)).rejects.toBeInstanceOf(ConfigError)
     })
 
+    it('Dify ≤ 1.9.1 (v3 client): a class with the property text only and the legacy vector; object id = doc_id', async () => {
+      const v3 = await openVectorStore(configFor(fake.url), { weaviateClassLayout: 'v3', weaviateIdScheme: 'doc-id' })
+      try {
+        const t = { collection: genCollectionNameById(randomUUID()) }
+        expect(await v3.ensureCollection(t, 8)).toBe('created')
+        const recs = difyRecords(3)
+        await v3.upsert(t, recs)
+        const layout = (await v3.layout(t))!
+        expect(layout.details.vector).toBe('legacy')
+        expect(layout.dimension).toBe(8)
+        expect((layout.details.properties as Array<{ name: string }>)[0]!.name).toBe('text')
+        expect(fake.classes.get(t.collection)!.schema.vectorConfig).toBeUndefined()
+        expect([...fake.classes.get(t.collection)!.objects.keys()].sort()).toEqual(recs.map((r) => r.docId).sort())
+        const got = []
+        for await (const b of v3.scan(t)) got.push(...b)
+        expect(got.map((r) => r.docId).sort()).toEqual(recs.map((r) => r.docId).sort())
+        expect(await v3.ensureCollection(t, 8)).toBe('exists')
+        // a class of Dify 1.9.2+ (named vector) cannot be written by the v3 client
+        const named = { collection: genCollectionNameById(randomUUID()) }
+        await store.ensureCollection(named, 8)
+        await expect(v3.ensureCollection(named, 8)).rejects.toBeInstanceOf(ConfigError)
+      } finally {
+        await v3.close()
+      }
+    })
+
     it('refuses to write to a server older than 1.27', async () => {
       const old = await startFakeWeaviate({ version: '1.26.5' })
       const s = await openVectorStore(configFromVars({ VECTOR_STORE: 'weaviate', WEAVIATE_ENDPOINT: old.url }))

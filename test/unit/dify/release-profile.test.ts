@@ -8,6 +8,10 @@ import { SUPPORTED_WINDOW } from '../../../src/dify/window.js'
 import { checkSupported, codeAtHand } from '../../../src/dify/schema-version.js'
 import { workerQueuesFor } from '../../../src/queues/connect.js'
 import { pyStrip as pythonStrip } from '../../../src/core/python-str.js'
+import { storeOptionsFor } from '../../../src/vector/index.js'
+import { liveSetDeps } from '../../../src/dify/live-set.js'
+import type { Db } from '../../../src/core/db.js'
+import { configFromVars } from '../../support/config.js'
 
 const head = (v: string) => RELEASE_HEADS.find(([r]) => r === v)![1]
 const at = (v: string, dialect: 'postgres' | 'mysql' = 'postgres') => profileFor(head(v), { dialect })
@@ -129,6 +133,35 @@ describe('per-release facts', () => {
     expect(at('1.0.0').upgradeLock.ttlMs).toBe(60_000)
     expect(at('1.13.1').redisKeyPrefixSupported).toBe(false)
     expect(at('1.14.0').redisKeyPrefixSupported).toBe(true)
+  })
+
+  it('vector layouts and the live set, 1.0 – 1.10 (docs/vector-stores.md "Per release")', () => {
+    // Weaviate: v3 client (text-only class, legacy vector, id = doc_id) up to 1.9.1; v4 from 1.9.2
+    for (const v of ['1.0.0', '1.6.0', '1.8.1', '1.9.0']) {
+      expect(at(v)).toMatchObject({ weaviateClassLayout: 'v3', weaviateIdScheme: 'doc-id' })
+    }
+    for (const v of ['1.9.2', '1.10.1', '1.15.0']) {
+      expect(at(v)).toMatchObject({ weaviateClassLayout: 'v4', weaviateIdScheme: 'uuid5-text' })
+    }
+    // VECTOR_INDEX_NAME_PREFIX from 1.7.0
+    expect(at('1.6.0').vectorIndexNamePrefixVariable).toBe(false)
+    expect(at('1.7.0').vectorIndexNamePrefixVariable).toBe(true)
+    // datasets.chunk_structure from 1.9.0, is_multimodal / image vectors from 1.11.0, summaries from 1.12.0
+    expect(at('1.8.1').datasetChunkStructure).toBe(false)
+    expect(at('1.9.0').datasetChunkStructure).toBe(true)
+    expect(at('1.10.1').multimodalDatasets).toBe(false)
+    expect(at('1.11.0').multimodalDatasets).toBe(true)
+    expect(at('1.11.3').summaryIndex).toBe(false)
+    expect(at('1.12.0').summaryIndex).toBe(true)
+    // the stores are opened with the release's Weaviate layout
+    expect(storeOptionsFor(at('1.6.0'))).toMatchObject({ weaviateClassLayout: 'v3', weaviateIdScheme: 'doc-id' })
+    expect(storeOptionsFor(at('1.9.2'))).toMatchObject({ weaviateClassLayout: 'v4', weaviateIdScheme: 'uuid5-text' })
+    // a VECTOR_INDEX_NAME_PREFIX set on a 1.6.0 deployment does not rename its collections
+    const cfg = configFromVars({ VECTOR_STORE: 'pgvector', VECTOR_INDEX_NAME_PREFIX: 'Custom' })
+    expect(liveSetDeps({} as Db, at('1.6.0'), cfg).namePrefix).toBeUndefined()
+    expect(liveSetDeps({} as Db, at('1.7.0'), cfg).namePrefix).toBe('Custom')
+    // an unknown revision: the newest layouts
+    expect(profileFor('deadbeef0bad')).toMatchObject({ weaviateClassLayout: 'v4', vectorIndexNamePrefixVariable: true })
   })
 })
 
