@@ -351,7 +351,7 @@ describe.each(CASES)('every command on Dify %s %s', (dialect, release) => {
 
   it('encryption check and rotate: every location of the release, each value decrypts with the new key', async () => {
     const { tenantId, secrets } = await seedSecrets(sink, root)
-    expect(secrets.length).toBeGreaterThanOrEqual(9)
+    expect(secrets.length).toBeGreaterThanOrEqual(10)
     const c = await run(EncryptionCheck, [])
     expect(c.code, c.stdout + c.stderr).toBe(0)
     expect(c.json.summary).toMatchObject({ tenants: 1, tenantsOk: 1, values: secrets.length, undecryptable: 0 })
