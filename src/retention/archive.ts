@@ -31,7 +31,8 @@ export interface ArchiveManifest {
   dialect: 'postgres' | 'mysql'
   release: string | null
   revision: string | null
-  tables: Record<string, { pk: string[]; columns: ColumnInfo[]; group: string; depth: number }>
+  /** each table once; `groups`: the groups whose batches hold it, with its depth there (restore: parents first) */
+  tables: Record<string, { pk: string[]; columns: ColumnInfo[]; groups: Record<string, number> }>
   batches: Array<{
     group: string
     batch: number

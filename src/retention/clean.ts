@@ -237,7 +237,10 @@ export async function retentionClean(
       for (const { t, depth } of walk(r)) {
         const cols = await tableColumns(db, t.table)
         columns.set(t.table, cols)
-        manifest.tables[t.table] = { pk: [...t.pk], columns: cols, group: r.group, depth }
+        const e = manifest.tables[t.table] ?? { pk: [...t.pk], columns: cols, groups: {} }
+        e.columns = cols
+        e.groups[r.group] = depth
+        manifest.tables[t.table] = e
       }
       const committed = cps.get(r.group)!.batches
       dropUncommitted(dir, r.group, committed)

@@ -49,8 +49,8 @@ export async function retentionRestore(
   let batches = 0
   for (const group of RETENTION_GROUPS) {
     const tables = Object.entries(m.tables)
-      .filter(([, t]) => t.group === group)
-      .sort((a, b) => a[1].depth - b[1].depth)
+      .filter(([, t]) => t.groups[group] !== undefined)
+      .sort((a, b) => a[1].groups[group]! - b[1].groups[group]!)
     for (const batch of listBatches(dir, group)) {
       if (input.signal?.aborted) break
       batches++
