@@ -24,8 +24,8 @@ export default class RetentionCleanCmd extends DifyCommand {
   ]
   static override flags = {
     'older-than': durationFlag({
-      required: true,
-      summary: 'The cut-off: rows created before now minus this (e.g. 30d).',
+      default: 30 * 86_400,
+      summary: 'The cut-off: rows created before now minus this (default 30d; under 1d needs --force).',
     }),
     tables: Flags.string({
       summary: `Only these groups, comma-separated: ${RETENTION_GROUPS.join(',')}.`,
