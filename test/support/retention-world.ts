@@ -306,3 +306,44 @@ export async function dumpTables(w: RetentionWorld, tables: string[]): Promise<R
   }
   return out
 }
+
+/**
+ * Bulk rows on PostgreSQL in one INSERT … SELECT over generate_series(1, count) (alias g): every NOT NULL column
+ * without a default gets a value of its type; `set` gives SQL expressions (may use g) for the columns that matter.
+ */
+export async function bulkInsertPg(
+  w: RetentionWorld,
+  table: string,
+  count: number,
+  set: Record<string, string>,
+): Promise<void> {
+  const cs = await w.query(
+    `select column_name as c, data_type as t, is_nullable as n, column_default as d from information_schema.columns where table_schema = current_schema() and table_name = $1`,
+    [table],
+  )
+  const cols: string[] = []
+  const exprs: string[] = []
+  for (const c of cs) {
+    let e = set[c.c]
+    if (e === undefined) {
+      if (c.n === 'YES' || c.d !== null) continue
+      e =
+        c.t === 'uuid'
+          ? 'gen_random_uuid()'
+          : /char|text/.test(c.t)
+            ? `'x'`
+            : /int|numeric|double|real/.test(c.t)
+              ? '0'
+              : c.t === 'boolean'
+                ? 'false'
+                : /timestamp/.test(c.t)
+                  ? 'now()'
+                  : `'{}'`
+    }
+    cols.push(`"${c.c}"`)
+    exprs.push(e)
+  }
+  await w.query(
+    `insert into "${table}" (${cols.join(', ')}) select ${exprs.join(', ')} from generate_series(1, ${count}) g`,
+  )
+}
