@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Db } from '../core/db.js'
 import type { DifyDatabase } from '../core/tables.js'
 import { BusyError, ConfigError } from '../core/errors.js'
@@ -403,7 +403,27 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
       const ids = new Map<string, string[]>([[root.table, rootRows.map((r) => r.id!)]])
       const rows = new Map<string, ArchivedRow[]>([[root.table, rootRows]])
       const files: string[] = []
+      // PostgreSQL without an archive: each level is a subquery of its parent's (no ids travel to the client)
+      const viaSubquery = !archive && db.dialect === 'postgres'
+      const selector = new Map<string, RawBuilder<unknown>>([[root.table, sql.join(ids.get(root.table)!)]])
+      if (viaSubquery)
+        for (const t of tables.slice(1))
+          selector.set(
+            t.table,
+            sql`select ${Q('id')} from ${Q(t.table)} where ${Q(t.link!.column)} in (${selector.get(t.link!.parent)!})`,
+          )
       for (const t of tables.slice(1)) {
+        if (viaSubquery) {
+          if (t.fileColumn) {
+            const r = await sql<{
+              f: string | null
+            }>`select ${Q(t.fileColumn)}::text as f from ${Q(t.table)} where ${Q(t.link!.column)} in (${selector.get(t.link!.parent)!})`.execute(
+              trx,
+            )
+            for (const x of r.rows) if (x.f) files.push(x.f)
+          }
+          continue
+        }
         const parentIds = ids.get(t.link!.parent) ?? []
         if (!parentIds.length) {
           ids.set(t.table, [])
@@ -448,6 +468,12 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
             const r = await sql`delete from ${Q(root.table)} where ${Q('id')} in (${sql.join(part)})`.execute(trx)
             n += Number(r.numAffectedRows ?? 0)
           }
+        } else if (viaSubquery) {
+          const r =
+            await sql`delete from ${Q(t.table)} where ${Q(t.link!.column)} in (${selector.get(t.link!.parent)!})`.execute(
+              trx,
+            )
+          n += Number(r.numAffectedRows ?? 0)
         } else {
           const parentIds = ids.get(t.link!.parent) ?? []
           for (const part of chunks(parentIds, IN_CHUNK)) {
