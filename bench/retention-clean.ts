@@ -66,14 +66,14 @@ async function count(db: string): Promise<number> {
 }
 
 const CUT = `(now() at time zone 'utc') - interval '30 days'`
-// the floor: the same keyset batches as the CLI (500 runs, (created_at, id) order), deleted server-side
+// the floor: the same keyset batches as the CLI (200 runs, (created_at, id) order), deleted server-side
 const FLOOR = `do $$
 declare ids uuid[]; lc timestamp; li uuid;
 begin
   loop
     select array_agg(id order by created_at, id), max(created_at) into ids, lc from (
       select id, created_at from workflow_runs where created_at < ${CUT} and status in ${ENDED}
-        and (lc is null or (created_at, id) > (lc, li)) order by created_at, id limit 500) s;
+        and (lc is null or (created_at, id) > (lc, li)) order by created_at, id limit 200) s;
     exit when ids is null;
     li := ids[array_length(ids, 1)];
     delete from workflow_node_executions where workflow_run_id = any(ids);
@@ -147,11 +147,11 @@ const full = await contenders(N)
 const quarter = await contenders(N / 4)
 report(`retention clean over ${N} node executions (${PER_RUN} per run, 60 % older than 30 days)`, [
   [
-    'floor: keyset batches of 500 runs in one DO block',
+    'floor: keyset batches of 200 runs in one DO block',
     `${(full.floor!.wallMs / 1000).toFixed(1)} s  ${rate(full.floor!)}`,
   ],
   [
-    'dify retention clean --batch-size 500',
+    'dify retention clean --batch-size 200',
     `${(full.cli!.wallMs / 1000).toFixed(1)} s  ${rate(full.cli!)}  = ${(full.floor!.wallMs / full.cli!.wallMs).toFixed(2)}× the floor's rate; CPU ${(full.cli!.cpuMs / 1000).toFixed(1)} s; longest batch ${full.cli!.maxBatchMs} ms; peak RSS ${Math.round(full.cli!.rssKb / 1024)} MB (${Math.round(quarter.cli!.rssKb / 1024)} MB at ${N / 4})`,
   ],
   [

@@ -38,7 +38,7 @@ export default class RetentionCleanCmd extends DifyCommand {
     'batch-size': boundedIntFlag({
       min: 1,
       max: 10_000,
-      default: 500,
+      default: 200,
       summary: 'Root rows (runs, messages, conversations) per batch.',
     }),
     'max-runtime': durationFlag({ summary: 'Stop after this long (a rerun continues), e.g. 1h.' }),

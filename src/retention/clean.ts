@@ -146,7 +146,10 @@ export async function retentionClean(
   const now = input.now ?? new Date()
   const freshCutoff = cutoffText(new Date(now.getTime() - input.olderThanSeconds * 1000))
   const jobKey = jobKeyOf(input)
-  const { roots } = await presentMap(db, profile, groups)
+  const present = await presentMap(db, profile, groups)
+  // a closed run gets no new children: the workflow group's tables that are empty now stay empty for its old runs,
+  // so their per-batch deletes are skipped (messages and conversations can still get feedback, pins: never pruned)
+  const roots = await pruneEmpty(db, present.roots)
 
   // resumed groups keep their checkpoint's cut-off
   const cps = new Map<RetentionGroup, RetentionCheckpoint>()
@@ -413,17 +416,7 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
             sql`select ${Q('id')} from ${Q(t.table)} where ${Q(t.link!.column)} in (${selector.get(t.link!.parent)!})`,
           )
       for (const t of tables.slice(1)) {
-        if (viaSubquery) {
-          if (t.fileColumn) {
-            const r = await sql<{
-              f: string | null
-            }>`select ${Q(t.fileColumn)}::text as f from ${Q(t.table)} where ${Q(t.link!.column)} in (${selector.get(t.link!.parent)!})`.execute(
-              trx,
-            )
-            for (const x of r.rows) if (x.f) files.push(x.f)
-          }
-          continue
-        }
+        if (viaSubquery) continue // files: from the delete's RETURNING
         const parentIds = ids.get(t.link!.parent) ?? []
         if (!parentIds.length) {
           ids.set(t.table, [])
@@ -469,11 +462,16 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
             n += Number(r.numAffectedRows ?? 0)
           }
         } else if (viaSubquery) {
-          const r =
-            await sql`delete from ${Q(t.table)} where ${Q(t.link!.column)} in (${selector.get(t.link!.parent)!})`.execute(
-              trx,
-            )
-          n += Number(r.numAffectedRows ?? 0)
+          const ret = t.fileColumn ? sql` returning ${Q(t.fileColumn)}::text as f` : sql``
+          const r = await sql<{
+            f?: string | null
+          }>`delete from ${Q(t.table)} where ${Q(t.link!.column)} in (${selector.get(t.link!.parent)!})${ret}`.execute(
+            trx,
+          )
+          if (t.fileColumn) {
+            n += r.rows.length
+            for (const x of r.rows) if (x.f) files.push(x.f)
+          } else n += Number(r.numAffectedRows ?? 0)
         } else {
           const parentIds = ids.get(t.link!.parent) ?? []
           for (const part of chunks(parentIds, IN_CHUNK)) {
@@ -531,3 +529,21 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
 
 export type { RetentionTable }
 export { tableSize }
+
+/** The workflow group without the child tables that hold no row at all (checked once, at the start). */
+async function pruneEmpty(db: Db, roots: RetentionRoot[]): Promise<RetentionRoot[]> {
+  const empty = new Set<string>()
+  for (const r of roots) {
+    if (r.group !== 'workflow') continue
+    for (const { t } of walk(r)) {
+      if (!t.link) continue
+      const x = await sql`select 1 as one from ${sql.raw(q(db, t.table))} limit 1`.execute(db.kysely)
+      if (!x.rows.length) empty.add(t.table)
+    }
+  }
+  const prune = (t: RetentionTable): RetentionTable => ({
+    ...t,
+    children: t.children.filter((c) => !empty.has(c.table)).map(prune),
+  })
+  return roots.map((r) => (r.group === 'workflow' ? ({ ...prune(r), group: r.group } as RetentionRoot) : r))
+}

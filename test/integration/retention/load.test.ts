@@ -209,4 +209,51 @@ describe('dify retention clean under load (PostgreSQL, Dify 1.15.0)', () => {
     expect(count('workflow_runs')).toBe(beforeRuns - afterRuns)
     expect(count('workflow_app_logs')).toBe(beforeLogs - afterLogs)
   }, 600_000)
+  it('SIGINT to the built CLI finishes the batch in flight and exits 130; the checkpoint says where it stopped', async () => {
+    await bulkInsertPg(w, 'workflow_runs', 50, {
+      id: `('00000000-0000-4000-9000-' || lpad(g::text, 12, '0'))::uuid`,
+      tenant_id: `'${w.tenant}'`,
+      app_id: `'${w.app}'`,
+      status: `'failed'`,
+      created_at: `now() at time zone 'utc' - interval '90 days' + g * interval '1 second'`,
+    })
+    const base = Number(
+      (await w.query(`select batches from ${RETENTION_CHECKPOINT_TABLE} where grp = 'workflow' and state = 'done'`))[0]
+        ?.batches ?? 0,
+    )
+    const env = { ...w.env, ...redis.env }
+    const args = [
+      'retention',
+      'clean',
+      '--tables',
+      'workflow',
+      '--batch-size',
+      '1',
+      '--sleep-between',
+      '300ms',
+      '--yes',
+    ]
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env },
+      stdio: 'ignore',
+    })
+    const jobDone = async () =>
+      w.query(`select batches from ${RETENTION_CHECKPOINT_TABLE} where grp = 'workflow' and state = 'running'`)
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 100))
+      const cp = await jobDone()
+      if (cp.length && Number(cp[0]!.batches) >= base + 2) break
+    }
+    child.kill('SIGINT')
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)))
+    expect(code).toBe(130)
+    const cp = await jobDone()
+    const left = Number(
+      (
+        await w.query(`select count(*)::int as n from workflow_runs where id::text like '00000000-0000-4000-9000-%'`)
+      )[0]!.n,
+    )
+    expect(left).toBeGreaterThan(0)
+    expect(50 - left).toBe(Number(cp[0]!.batches) - base)
+  }, 120_000)
 })

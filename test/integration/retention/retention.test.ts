@@ -177,5 +177,32 @@ for (const [dialect, release] of CASES) {
       const again = await retentionRestore({ db: await rt.db() }, { archiveDir: archive })
       expect(again.tables.reduce((a, t) => a + t.restored, 0)).toBe(0)
     }, 60_000)
+
+    it('an interrupt stops after the batch in flight; --max-runtime stops between batches; a rerun resumes', async () => {
+      const ac = new AbortController()
+      const r = await retentionClean(await deps(), {
+        olderThanSeconds: 30 * DAY,
+        batchSize: 1,
+        groups: ['workflow'],
+        signal: ac.signal,
+        onBatch: () => ac.abort(),
+      })
+      expect(r).toMatchObject({ stoppedBy: 'interrupt', complete: false, batches: 1 })
+      expect(await count('workflow_runs')).toBe(7)
+      const t = await retentionClean(await deps(), {
+        olderThanSeconds: 30 * DAY,
+        batchSize: 1,
+        groups: ['workflow'],
+        maxRuntimeMs: 0,
+      })
+      expect(t).toMatchObject({ stoppedBy: 'max-runtime', batches: 0, resumed: ['workflow'] })
+      const done = await retentionClean(await deps(), {
+        olderThanSeconds: 30 * DAY,
+        batchSize: 1,
+        groups: ['workflow'],
+      })
+      expect(done).toMatchObject({ complete: true, resumed: ['workflow'], batches: 4 })
+      expect(await count('workflow_runs')).toBe(3)
+    }, 60_000)
   })
 }
