@@ -1,5 +1,5 @@
 // `dify retention clean` over 1 000 000 workflow_node_executions (50 per run), 60 % older than the cut-off, next to
-// the single `DELETE … WHERE created_at < cut` operators try and the floor: the same batched keyset delete (500 runs
+// the single `DELETE … WHERE created_at < cut` operators try and the floor: the same batched keyset delete (200 runs
 // per transaction, node executions, app logs, runs) by hand in psql, one server-side DO block, in the same run.
 // Each contender gets its own copy of one seeded template database (Dify 1.15.0 schema on PostgreSQL).
 // Targets: ≥ 0.8× the floor's rows/s; the longest batch transaction (= the longest a Dify statement can wait on
@@ -115,7 +115,7 @@ async function contenders(nodes: number) {
               '--tables',
               'workflow',
               '--batch-size',
-              '500',
+              '200',
               '--sleep-between',
               '0',
               '--yes',
