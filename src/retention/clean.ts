@@ -1,0 +1,549 @@
+/**
+ * `dify retention clean`: delete what is older than the cut-off, root by root, in keyset-paged batches along the
+ * (created_at, id) order, children before parents, one short transaction per batch (READ COMMITTED, under the
+ * session's lock_timeout). Each batch's transaction also writes the checkpoint, so a rerun resumes exactly after
+ * the last committed batch. With an archive, the batch's rows are written (fsynced) before its delete commits.
+ */
+import { createHash } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
+import type { Db } from '../core/db.js'
+import type { DifyDatabase } from '../core/tables.js'
+import { BusyError, ConfigError } from '../core/errors.js'
+import type { DifyProfile } from '../dify/profile.js'
+import {
+  RETENTION_GROUPS,
+  walk,
+  type RetentionGroup,
+  type RetentionRoot,
+  type RetentionTable,
+} from '../dify/retention-map.js'
+import { isLockWait } from '../runtime/faults.js'
+import {
+  ARCHIVE_FORMAT,
+  dropUncommitted,
+  readManifest,
+  writeBatch,
+  writeManifest,
+  type ArchiveManifest,
+  type ArchivedRow,
+} from './archive.js'
+import { ensureCheckpointTable, readCheckpoint, writeCheckpoint, type RetentionCheckpoint } from './checkpoint.js'
+import { cutoffText, presentMap, retentionReport, type RetentionReport } from './report.js'
+import { chunks, q, rootWhere, tableColumns, tableSize, textExpr, type ColumnInfo } from './sql.js'
+
+export interface CleanInput {
+  olderThanSeconds: number
+  groups?: readonly RetentionGroup[]
+  apps?: string[]
+  tenants?: string[]
+  batchSize: number
+  maxRuntimeMs?: number
+  sleepBetweenMs?: number
+  archiveDir?: string
+  dryRun?: boolean
+  vacuum?: boolean
+  /** PostgreSQL: back off while the replicas' replay lag exceeds this many seconds */
+  maxLagSeconds?: number
+  /** back off while more sessions than this wait for a lock */
+  maxLockWaits?: number
+  signal?: AbortSignal
+  now?: Date
+  confirm?: (plan: RetentionReport) => Promise<void>
+  onBatch?: (p: { group: RetentionGroup; batch: number; deleted: number }) => void
+  /** tests: called inside each batch's transaction after the archive is written, before the deletes */
+  beforeDelete?: () => Promise<void>
+}
+
+export interface CleanTableResult {
+  group: RetentionGroup
+  table: string
+  rowsDeleted: number
+  /** rowsDeleted × the table's bytes per row at the start */
+  bytesFreed: number
+}
+
+export interface CleanResult {
+  dryRun: boolean
+  dialect: 'postgres' | 'mysql'
+  cutoff: string
+  /** groups resumed from a checkpoint (they keep their own cut-off) */
+  resumed: RetentionGroup[]
+  /** every group ran to the end */
+  complete: boolean
+  stoppedBy: 'interrupt' | 'max-runtime' | null
+  batches: number
+  tables: CleanTableResult[]
+  /** the dry run's (and the confirmation's) plan */
+  plan: RetentionReport
+  archiveDir: string | null
+  /** upload_files ids named by deleted rows (offloaded node data, message files, form uploads): listed, not deleted */
+  files: { count: number; ids: string[] }
+  retries: number
+  backoffs: number
+  /** the longest batch transaction, ms */
+  maxBatchMs: number
+  /** PostgreSQL: what returns the space to the OS */
+  space: { vacuumed: string[]; advice: string | null }
+}
+
+type Exec = Kysely<DifyDatabase>
+const MAX_LISTED_FILES = 10_000
+const IN_CHUNK = 1000
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((res) => {
+    if (ms <= 0 || signal?.aborted) return res()
+    const t = setTimeout(res, ms)
+    signal?.addEventListener('abort', () => (clearTimeout(t), res()), { once: true })
+  })
+
+export function jobKeyOf(input: Pick<CleanInput, 'apps' | 'tenants' | 'archiveDir'>): string {
+  const key = JSON.stringify({
+    apps: [...(input.apps ?? [])].sort(),
+    tenants: [...(input.tenants ?? [])].sort(),
+    archive: input.archiveDir ? resolve(input.archiveDir) : null,
+  })
+  return createHash('sha256').update(key).digest('hex').slice(0, 32)
+}
+
+class RetryBatch extends Error {}
+
+export async function lockWaiters(db: Db): Promise<number> {
+  try {
+    const r =
+      db.dialect === 'postgres'
+        ? await sql<{ n: string }>`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock'
+            and datname = current_database() and pid <> pg_backend_pid()`.execute(db.kysely)
+        : await sql<{
+            n: string
+          }>`select count(*) as n from information_schema.innodb_trx where trx_state = 'LOCK WAIT'`.execute(db.kysely)
+    return Number(r.rows[0]?.n ?? 0)
+  } catch {
+    return 0 // no privilege to look: no back-off signal
+  }
+}
+
+export async function replicationLagSeconds(db: Db): Promise<number> {
+  if (db.dialect !== 'postgres') return 0
+  try {
+    const r = await sql<{
+      s: string | null
+    }>`select max(extract(epoch from replay_lag)) as s from pg_stat_replication`.execute(db.kysely)
+    return Number(r.rows[0]?.s ?? 0)
+  } catch {
+    return 0
+  }
+}
+
+export async function retentionClean(
+  deps: { db: Db; profile: Pick<DifyProfile, 'version' | 'revision'> },
+  input: CleanInput,
+): Promise<CleanResult> {
+  const { db, profile } = deps
+  const groups = RETENTION_GROUPS.filter((g) => !input.groups || input.groups.includes(g))
+  const now = input.now ?? new Date()
+  const freshCutoff = cutoffText(new Date(now.getTime() - input.olderThanSeconds * 1000))
+  const jobKey = jobKeyOf(input)
+  const present = await presentMap(db, profile, groups)
+  // a closed run gets no new children: the workflow group's tables that are empty now stay empty for its old runs,
+  // so their per-batch deletes are skipped (messages and conversations can still get feedback, pins: never pruned)
+  const roots = await pruneEmpty(db, present.roots)
+
+  // resumed groups keep their checkpoint's cut-off
+  const cps = new Map<RetentionGroup, RetentionCheckpoint>()
+  const resumed: RetentionGroup[] = []
+  for (const r of roots) {
+    const cp = await readCheckpoint(db, jobKey, r.group)
+    const fresh: RetentionCheckpoint = {
+      jobKey,
+      group: r.group,
+      state: 'running',
+      cutoff: freshCutoff,
+      lastCreatedAt: null,
+      lastId: null,
+      batches: cp?.batches ?? 0,
+      deleted: 0,
+    }
+    if (cp && cp.state === 'running') {
+      cps.set(r.group, cp)
+      resumed.push(r.group)
+    } else cps.set(r.group, fresh)
+  }
+  const planCutoff = resumed.length ? cps.get(resumed[0]!)!.cutoff : freshCutoff
+  const plan = await retentionReport(
+    { db, profile },
+    {
+      olderThanSeconds: input.olderThanSeconds,
+      apps: input.apps,
+      tenants: input.tenants,
+      groups,
+      cutoff: new Date(planCutoff.replace(' ', 'T') + 'Z'),
+    },
+  )
+  const result: CleanResult = {
+    dryRun: !!input.dryRun,
+    dialect: db.dialect,
+    cutoff: plan.cutoff,
+    resumed,
+    complete: false,
+    stoppedBy: null,
+    batches: 0,
+    tables: [],
+    plan,
+    archiveDir: input.archiveDir ? resolve(input.archiveDir) : null,
+    files: { count: 0, ids: [] },
+    retries: 0,
+    backoffs: 0,
+    maxBatchMs: 0,
+    space: { vacuumed: [], advice: null },
+  }
+  if (input.dryRun) {
+    result.tables = plan.tables.map((t) => ({
+      group: t.group,
+      table: t.table,
+      rowsDeleted: t.rowsOlder,
+      bytesFreed: t.estimatedBytes,
+    }))
+    return result
+  }
+  if (plan.tables.every((t) => t.rowsOlder === 0) && !resumed.length) {
+    result.complete = true
+    return result
+  }
+  await input.confirm?.(plan)
+
+  // bytes per row, columns for the archive
+  const perRow = new Map<string, number>()
+  for (const t of plan.tables) perRow.set(t.table, t.rows ? t.tableBytes / t.rows : 0)
+  const columns = new Map<string, ColumnInfo[]>()
+  let manifest: ArchiveManifest | null = null
+  if (input.archiveDir) {
+    const dir = resolve(input.archiveDir)
+    mkdirSync(dir, { recursive: true })
+    manifest = readManifest(dir)
+    if (manifest && (manifest.dialect !== db.dialect || (manifest as { job?: string }).job !== jobKey))
+      throw new ConfigError(`${dir} holds the archive of another clean (other database or other --app/--tenant).`, {
+        hint: 'Give each clean its own --archive-dir.',
+      })
+    manifest ??= {
+      format: ARCHIVE_FORMAT,
+      dialect: db.dialect,
+      release: profile.version,
+      revision: profile.revision,
+      tables: {},
+      batches: [],
+      ...({ job: jobKey } as object),
+    } as ArchiveManifest
+    for (const r of roots) {
+      for (const { t, depth } of walk(r)) {
+        const cols = await tableColumns(db, t.table)
+        columns.set(t.table, cols)
+        const e = manifest.tables[t.table] ?? { pk: [...t.pk], columns: cols, groups: {} }
+        e.columns = cols
+        e.groups[r.group] = depth
+        manifest.tables[t.table] = e
+      }
+      const committed = cps.get(r.group)!.batches
+      dropUncommitted(dir, r.group, committed)
+      manifest.batches = manifest.batches.filter((b) => b.group !== r.group || b.batch <= committed)
+    }
+    writeManifest(dir, manifest)
+  }
+  await ensureCheckpointTable(db)
+
+  const totals = new Map<string, CleanTableResult>()
+  const add = (group: RetentionGroup, table: string, n: number) => {
+    const k = `${group}:${table}`
+    const e = totals.get(k) ?? { group, table, rowsDeleted: 0, bytesFreed: 0 }
+    e.rowsDeleted += n
+    e.bytesFreed = Math.round(e.rowsDeleted * (perRow.get(table) ?? 0))
+    totals.set(k, e)
+  }
+  for (const r of roots) for (const { t } of walk(r)) add(r.group, t.table, 0)
+
+  const started = Date.now()
+  const maxWaits = input.maxLockWaits ?? 5
+  let stopped: CleanResult['stoppedBy'] = null
+  outer: for (const root of roots) {
+    const cp = cps.get(root.group)!
+    let backoff = 0
+    for (;;) {
+      if (input.signal?.aborted) {
+        stopped = 'interrupt'
+        break outer
+      }
+      if (input.maxRuntimeMs !== undefined && Date.now() - started >= input.maxRuntimeMs) {
+        stopped = 'max-runtime'
+        break outer
+      }
+      // follow the load: lock waiters and replication lag
+      const waits = await lockWaiters(db)
+      const lag = input.maxLagSeconds !== undefined ? await replicationLagSeconds(db) : 0
+      if (waits > maxWaits || (input.maxLagSeconds !== undefined && lag > input.maxLagSeconds)) {
+        backoff = Math.min(Math.max(backoff * 2, 250), 30_000)
+        result.backoffs++
+        await sleep(backoff, input.signal)
+        continue
+      }
+      backoff = 0
+      let done = false
+      for (let attempt = 0; ; attempt++) {
+        const t0 = Date.now()
+        try {
+          done = await runBatch(db, root, cp, {
+            batchSize: input.batchSize,
+            apps: input.apps ?? [],
+            tenants: input.tenants ?? [],
+            columns: input.archiveDir ? columns : null,
+            archiveDir: result.archiveDir,
+            manifest,
+            add,
+            files: result.files,
+            beforeDelete: input.beforeDelete,
+          })
+          result.maxBatchMs = Math.max(result.maxBatchMs, Date.now() - t0)
+          break
+        } catch (e) {
+          if (!(e instanceof RetryBatch) && !isLockWait(e as never)) throw e
+          result.retries++
+          if (attempt >= 5)
+            throw new BusyError(
+              `A batch of ${root.table} could not take its row locks after ${attempt + 1} attempts.`,
+              {
+                hint: 'Rerun later (it resumes after the last batch), or raise --lock-timeout.',
+                cause: e,
+              },
+            )
+          await sleep(250 * 2 ** attempt, input.signal)
+        }
+      }
+      if (done) break
+      result.batches++
+      input.onBatch?.({ group: root.group, batch: cp.batches, deleted: cp.deleted })
+      await sleep(input.sleepBetweenMs ?? 0, input.signal)
+    }
+  }
+  result.stoppedBy = stopped
+  result.complete = stopped === null
+  result.tables = [...totals.values()]
+
+  const freedTables = result.tables.filter((t) => t.rowsDeleted > 0).map((t) => t.table)
+  if (db.dialect === 'postgres') {
+    if (input.vacuum && freedTables.length) {
+      await db.kysely.connection().execute(async (c) => {
+        await sql`set statement_timeout = 0`.execute(c)
+        for (const t of [...new Set(freedTables)]) {
+          await sql`vacuum (analyze) ${sql.raw(q(db, t))}`.execute(c)
+          result.space.vacuumed.push(t)
+        }
+        await sql`reset statement_timeout`.execute(c)
+      })
+    }
+    const big = result.tables.filter((t) => {
+      const total = plan.tables.find((p) => p.table === t.table)?.tableBytes ?? 0
+      return total > 0 && t.bytesFreed > total * 0.2
+    })
+    result.space.advice = freedTables.length
+      ? `${input.vacuum ? 'VACUUM ran: the' : 'After (auto)VACUUM the'} freed space is reused by new rows; the files do not shrink.${
+          big.length
+            ? ` To return it to the OS: pg_repack (online) or VACUUM FULL (locks the table) on ${big.map((t) => t.table).join(', ')}.`
+            : ''
+        }`
+      : null
+  } else if (freedTables.length) {
+    result.space.advice = `InnoDB reuses the freed pages; to return them to the OS: OPTIMIZE TABLE ${[...new Set(freedTables)].join(', ')} (online for InnoDB).`
+  }
+  return result
+}
+
+interface BatchCtx {
+  batchSize: number
+  apps: string[]
+  tenants: string[]
+  columns: Map<string, ColumnInfo[]> | null
+  archiveDir: string | null
+  manifest: ArchiveManifest | null
+  add: (group: RetentionGroup, table: string, n: number) => void
+  files: CleanResult['files']
+  beforeDelete?: () => Promise<void>
+}
+
+/** One batch in one transaction. Returns true when the root has nothing left (and marks the group done). */
+async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ctx: BatchCtx): Promise<boolean> {
+  const Q = (n: string) => sql.raw(q(db, n))
+  const archive = ctx.columns !== null
+  const filter = { cutoff: cp.cutoff, apps: ctx.apps, tenants: ctx.tenants }
+  const outcome = await db.kysely
+    .transaction()
+    .setIsolationLevel('read committed')
+    .execute(async (trx: Exec) => {
+      const after =
+        cp.lastCreatedAt !== null
+          ? sql` and (r.${Q(root.createdAt)} > ${cp.lastCreatedAt} or (r.${Q(root.createdAt)} = ${cp.lastCreatedAt} and r.${Q('id')} > ${cp.lastId}))`
+          : sql``
+      const rootCols = archive
+        ? sql.raw(
+            ctx
+              .columns!.get(root.table)!
+              .map((c) => textExpr(db, c, 'r'))
+              .join(', '),
+          )
+        : sql.raw(
+            `${textExpr(db, { name: 'id', type: '', binary: false }, 'r')}, ${textExpr(db, { name: root.createdAt, type: '', binary: false }, 'r')}`,
+          )
+      const rootRows = (
+        await sql<ArchivedRow>`select ${rootCols} from ${Q(root.table)} r where ${rootWhere(db, root, filter)}${after}
+          order by r.${Q(root.createdAt)}, r.${Q('id')} limit ${ctx.batchSize} for update`.execute(trx)
+      ).rows
+      if (!rootRows.length) {
+        await writeCheckpoint(trx, db.dialect, { ...cp, state: 'done' })
+        return { done: true as const }
+      }
+      // select each table's rows (parents first): ids for tables with children or files, whole rows to archive
+      const tables = walk(root).map((x) => x.t)
+      const ids = new Map<string, string[]>([[root.table, rootRows.map((r) => r.id!)]])
+      const rows = new Map<string, ArchivedRow[]>([[root.table, rootRows]])
+      const files: string[] = []
+      // PostgreSQL without an archive: each level is a subquery of its parent's (no ids travel to the client)
+      const viaSubquery = !archive && db.dialect === 'postgres'
+      const selector = new Map<string, RawBuilder<unknown>>([[root.table, sql.join(ids.get(root.table)!)]])
+      if (viaSubquery)
+        for (const t of tables.slice(1))
+          selector.set(
+            t.table,
+            sql`select ${Q('id')} from ${Q(t.table)} where ${Q(t.link!.column)} in (${selector.get(t.link!.parent)!})`,
+          )
+      for (const t of tables.slice(1)) {
+        if (viaSubquery) continue // files: from the delete's RETURNING
+        const parentIds = ids.get(t.link!.parent) ?? []
+        if (!parentIds.length) {
+          ids.set(t.table, [])
+          continue
+        }
+        if (!archive && !t.children.length && !t.fileColumn) continue
+        const cols = archive
+          ? ctx
+              .columns!.get(t.table)!
+              .map((c) => textExpr(db, c, 't'))
+              .join(', ')
+          : [
+              textExpr(db, { name: 'id', type: '', binary: false }, 't'),
+              ...(t.fileColumn ? [textExpr(db, { name: t.fileColumn, type: '', binary: false }, 't')] : []),
+            ].join(', ')
+        const got: ArchivedRow[] = []
+        for (const part of chunks(parentIds, IN_CHUNK)) {
+          const r =
+            await sql<ArchivedRow>`select ${sql.raw(cols)} from ${Q(t.table)} t where t.${Q(t.link!.column)} in (${sql.join(part)}) for update`.execute(
+              trx,
+            )
+          got.push(...r.rows)
+        }
+        rows.set(t.table, got)
+        if (t.children.length)
+          ids.set(
+            t.table,
+            got.map((r) => r.id!),
+          )
+        if (t.fileColumn) for (const r of got) if (r[t.fileColumn]) files.push(r[t.fileColumn]!)
+      }
+      const last = rootRows.at(-1)!
+      const batchNo = cp.batches + 1
+      if (archive) writeBatch(ctx.archiveDir!, root.group, batchNo, rows)
+      await ctx.beforeDelete?.()
+      // delete children before parents
+      const counts = new Map<string, number>()
+      for (const t of [...tables].reverse()) {
+        let n = 0
+        if (t === root) {
+          for (const part of chunks(ids.get(root.table)!, IN_CHUNK)) {
+            const r = await sql`delete from ${Q(root.table)} where ${Q('id')} in (${sql.join(part)})`.execute(trx)
+            n += Number(r.numAffectedRows ?? 0)
+          }
+        } else if (viaSubquery) {
+          const ret = t.fileColumn ? sql` returning ${Q(t.fileColumn)}::text as f` : sql``
+          const r = await sql<{
+            f?: string | null
+          }>`delete from ${Q(t.table)} where ${Q(t.link!.column)} in (${selector.get(t.link!.parent)!})${ret}`.execute(
+            trx,
+          )
+          if (t.fileColumn) {
+            n += r.rows.length
+            for (const x of r.rows) if (x.f) files.push(x.f)
+          } else n += Number(r.numAffectedRows ?? 0)
+        } else {
+          const parentIds = ids.get(t.link!.parent) ?? []
+          for (const part of chunks(parentIds, IN_CHUNK)) {
+            const r = await sql`delete from ${Q(t.table)} where ${Q(t.link!.column)} in (${sql.join(part)})`.execute(
+              trx,
+            )
+            n += Number(r.numAffectedRows ?? 0)
+          }
+        }
+        // the archive must hold exactly what went: a row that appeared since the select retries the batch
+        if (archive && n !== (rows.get(t.table)?.length ?? 0))
+          throw new RetryBatch(`${t.table}: ${n} deleted, ${rows.get(t.table)?.length ?? 0} archived`)
+        counts.set(t.table, n)
+      }
+      const deleted = [...counts.values()].reduce((a, b) => a + b, 0)
+      const next: RetentionCheckpoint = {
+        ...cp,
+        state: 'running',
+        lastCreatedAt: last[root.createdAt]!,
+        lastId: last.id!,
+        batches: batchNo,
+        deleted: cp.deleted + deleted,
+      }
+      await writeCheckpoint(trx, db.dialect, next)
+      return {
+        done: false as const,
+        counts,
+        files,
+        next,
+        from: `${rootRows[0]![root.createdAt]}/${rootRows[0]!.id}`,
+        to: `${last[root.createdAt]}/${last.id}`,
+      }
+    })
+  if (outcome.done) {
+    cp.state = 'done'
+    return true
+  }
+  Object.assign(cp, outcome.next)
+  for (const [t, n] of outcome.counts) ctx.add(root.group, t, n)
+  ctx.files.count += outcome.files.length
+  for (const f of outcome.files) if (ctx.files.ids.length < MAX_LISTED_FILES) ctx.files.ids.push(f)
+  if (ctx.manifest && ctx.archiveDir) {
+    ctx.manifest.batches.push({
+      group: root.group,
+      batch: cp.batches,
+      cutoff: cp.cutoff,
+      from: outcome.from,
+      to: outcome.to,
+      rows: Object.fromEntries([...outcome.counts].filter(([, n]) => n > 0)),
+    })
+    writeManifest(ctx.archiveDir, ctx.manifest)
+  }
+  return false
+}
+
+export type { RetentionTable }
+export { tableSize }
+
+/** The workflow group without the child tables that hold no row at all (checked once, at the start). */
+async function pruneEmpty(db: Db, roots: RetentionRoot[]): Promise<RetentionRoot[]> {
+  const empty = new Set<string>()
+  for (const r of roots) {
+    if (r.group !== 'workflow') continue
+    for (const { t } of walk(r)) {
+      if (!t.link) continue
+      const x = await sql`select 1 as one from ${sql.raw(q(db, t.table))} limit 1`.execute(db.kysely)
+      if (!x.rows.length) empty.add(t.table)
+    }
+  }
+  const prune = (t: RetentionTable): RetentionTable => ({
+    ...t,
+    children: t.children.filter((c) => !empty.has(c.table)).map(prune),
+  })
+  return roots.map((r) => (r.group === 'workflow' ? ({ ...prune(r), group: r.group } as RetentionRoot) : r))
+}

@@ -1,0 +1,183 @@
+/**
+ * `dify retention report`: per table of the dependency map, its rows, the rows older than the cut-off (roots) or
+ * belonging to such rows (children), their estimated bytes, and the index a batch delete would use.
+ */
+import { sql } from 'kysely'
+import type { Db } from '../core/db.js'
+import type { DifyProfile } from '../dify/profile.js'
+import {
+  retentionMapOf,
+  walk,
+  type RetentionGroup,
+  type RetentionRoot,
+  type RetentionTable,
+} from '../dify/retention-map.js'
+import { existingTables, q, rootWhere, tableIndexes, tableSize, type RootFilter } from './sql.js'
+
+export interface RetentionTableReport {
+  group: RetentionGroup
+  table: string
+  /** the parent table and link column ("workflow_runs.id ← workflow_run_id"); null for a root */
+  parent: string | null
+  column: string | null
+  depth: number
+  /** exact count of all rows */
+  rows: number
+  /** rows clean would delete (older and closed roots, and everything that belongs to them) */
+  rowsOlder: number
+  /** the table's total size (data + indexes), from the statistics */
+  tableBytes: number
+  /** tableBytes × rowsOlder / rows */
+  estimatedBytes: number
+  /** the index the batch select/delete uses, or null when the table has none that leads with the needed columns */
+  index: string | null
+  /** when index is null: the index that would fix it (Dify's own name where Dify has one) */
+  suggestedIndex: { name: string; ddl: string } | null
+}
+
+export interface RetentionReport {
+  dialect: 'postgres' | 'mysql'
+  release: string | null
+  cutoff: string
+  olderThanSeconds: number
+  apps: string[]
+  tenants: string[]
+  tables: RetentionTableReport[]
+  /** tables of the map this release lacks (skipped) */
+  absentTables: string[]
+  warnings: string[]
+}
+
+export interface ReportInput {
+  olderThanSeconds: number
+  apps?: string[]
+  tenants?: string[]
+  groups?: readonly RetentionGroup[]
+  now?: Date
+  /** a fixed cut-off (a resumed clean keeps its own); else now − olderThanSeconds */
+  cutoff?: Date
+}
+
+/** Cut-off as the database stores timestamps (UTC, no zone): "YYYY-MM-DD HH:MM:SS.mmm". */
+export function cutoffText(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace('Z', '')
+}
+
+/** The tables of the map present in this database (a fixture-checked map; a drifted schema is reported). */
+export async function presentMap(
+  db: Db,
+  profile: Pick<DifyProfile, 'version'>,
+  groups?: readonly RetentionGroup[],
+): Promise<{ roots: RetentionRoot[]; absent: string[] }> {
+  const have = await existingTables(db)
+  const absent: string[] = []
+  const keep = (t: RetentionTable): RetentionTable | null => {
+    if (!have.has(t.table)) {
+      absent.push(t.table)
+      return null
+    }
+    return { ...t, children: t.children.map(keep).filter((x): x is RetentionTable => x !== null) }
+  }
+  const roots = retentionMapOf(profile)
+    .filter((r) => !groups || groups.includes(r.group))
+    .map((r) => {
+      const k = keep(r)
+      return k ? ({ ...k, group: r.group } as RetentionRoot) : null
+    })
+    .filter((x): x is RetentionRoot => x !== null)
+  return { roots, absent }
+}
+
+/** The SELECT of the ids of `t` (a root or a child) clean would delete, as SQL text usable in IN (…). */
+function scopeSql(db: Db, chain: RetentionTable[], f: RootFilter) {
+  // chain[0] is the root, chain.at(-1) the table; each child's link column IN the parent's selection
+  const root = chain[0] as RetentionRoot
+  let inner = sql`select r.${sql.raw(q(db, 'id'))} from ${sql.raw(q(db, root.table))} r where ${rootWhere(db, root, f)}`
+  for (const t of chain.slice(1, -1)) {
+    inner = sql`select ${sql.raw(q(db, 'id'))} from ${sql.raw(q(db, t.table))} where ${sql.raw(q(db, t.link!.column))} in (${inner})`
+  }
+  return inner
+}
+
+export async function indexFor(
+  db: Db,
+  t: RetentionTable,
+): Promise<{ index: string | null; suggestedIndex: RetentionTableReport['suggestedIndex'] }> {
+  const idx = await tableIndexes(db, t.table)
+  const want = t.index.columns
+  const hit = idx.find((i) => want.every((c, k) => i.columns[k] === c)) ?? idx.find((i) => i.columns[0] === want[0])
+  if (hit) return { index: hit.name, suggestedIndex: null }
+  const name = t.index.difyName ?? `${t.table}_${want.join('_')}_idx`
+  const cols = want.map((c) => q(db, c)).join(', ')
+  const ddl =
+    db.dialect === 'postgres'
+      ? `CREATE INDEX CONCURRENTLY ${q(db, name)} ON ${q(db, t.table)} (${cols});`
+      : `CREATE INDEX ${q(db, name)} ON ${q(db, t.table)} (${cols}) ALGORITHM=INPLACE LOCK=NONE;`
+  return { index: null, suggestedIndex: { name, ddl } }
+}
+
+export async function retentionReport(
+  deps: { db: Db; profile: Pick<DifyProfile, 'version'> },
+  input: ReportInput,
+): Promise<RetentionReport> {
+  const { db, profile } = deps
+  const now = input.now ?? new Date()
+  const cutoff = input.cutoff ?? new Date(now.getTime() - input.olderThanSeconds * 1000)
+  const f: RootFilter = { cutoff: cutoffText(cutoff), apps: input.apps ?? [], tenants: input.tenants ?? [] }
+  const { roots, absent } = await presentMap(db, profile, input.groups)
+  const tables: RetentionTableReport[] = []
+  const warnings: string[] = []
+  for (const root of roots) {
+    const visit = async (t: RetentionTable, chain: RetentionTable[], depth: number) => {
+      const all = await sql<{
+        n: string
+      }>`select count(*) as n from ${sql.raw(q(db, t.table))}`.execute(db.kysely)
+      const rows = Number(all.rows[0]?.n ?? 0)
+      const older =
+        depth === 0
+          ? await sql<{
+              n: string
+            }>`select count(*) as n from ${sql.raw(q(db, t.table))} r where ${rootWhere(db, root, f)}`.execute(
+              db.kysely,
+            )
+          : await sql<{ n: string }>`select count(*) as n from ${sql.raw(q(db, t.table))} where ${sql.raw(
+              q(db, t.link!.column),
+            )} in (${scopeSql(db, chain, f)})`.execute(db.kysely)
+      const rowsOlder = Number(older.rows[0]?.n ?? 0)
+      const size = await tableSize(db, t.table)
+      const ix = await indexFor(db, t)
+      if (!ix.index)
+        warnings.push(
+          `${t.table} has no index on (${t.index.columns.join(', ')}): each batch scans the table. Fix: ${ix.suggestedIndex!.ddl}`,
+        )
+      tables.push({
+        group: root.group,
+        table: t.table,
+        parent: t.link?.parent ?? null,
+        column: t.link?.column ?? null,
+        depth,
+        rows,
+        rowsOlder,
+        tableBytes: size.bytes,
+        estimatedBytes: rows ? Math.round((size.bytes * rowsOlder) / rows) : 0,
+        index: ix.index,
+        suggestedIndex: ix.suggestedIndex,
+      })
+      for (const c of t.children) await visit(c, [...chain, c], depth + 1)
+    }
+    await visit(root, [root], 0)
+  }
+  return {
+    dialect: db.dialect,
+    release: profile.version,
+    cutoff: cutoff.toISOString(),
+    olderThanSeconds: input.olderThanSeconds,
+    apps: [...(input.apps ?? [])],
+    tenants: [...(input.tenants ?? [])],
+    tables,
+    absentTables: absent,
+    warnings,
+  }
+}
+
+export { walk }
