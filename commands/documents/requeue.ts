@@ -48,7 +48,7 @@ export default class DocumentsRequeue extends DifyCommand {
         { yes: flags.yes, declined: 'Not confirmed: nothing was changed.' },
       )
       this.auditCounts = { actions: plan.actions.length, documents: n }
-      await runRequeue(deps, plan.actions)
+      await runRequeue(deps, plan)
     }
     const r = summarise(flags['dry-run'], markError, deps.version, plan)
     for (const l of renderRequeue(r)) this.out.log(l)
