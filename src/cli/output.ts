@@ -100,8 +100,8 @@ export function escapeControls(text: string, opts: { keepNewlines?: boolean } = 
 
 /**
  * Write `value` as `JSON.stringify(value, null, 2)` + "\n" would (byte for byte), without building that text: the
- * top-level array property `streamKey` is written `pageSize` elements at a time, waiting for `drain` whenever the
- * stream asks (backpressure), so the peak is one page of text, not the whole document. Other properties are
+ * top-level array property `streamKey` is written `pageSize` elements (at most ~32 K characters) at a time, waiting
+ * for `drain` whenever the stream asks (backpressure), so the peak is one page of text, not the whole document. Other properties are
  * stringified one by one. Used by commands whose --json result can hold very many rows (`documents stuck`).
  */
 export async function writeJsonStreamed(
@@ -124,19 +124,24 @@ export async function writeJsonStreamed(
       continue
     }
     await write(`${key}[\n`)
-    for (let start = 0; start < v.length; start += pageSize) {
-      const end = Math.min(v.length, start + pageSize)
-      let page = ''
-      for (let j = start; j < end; j++) {
-        const el = v[j]
-        page += `    ${jsonValue(el) ? indent(JSON.stringify(el, null, 2), '    ') : 'null'}${j < v.length - 1 ? ',\n' : '\n'}`
+    let page = ''
+    for (let j = 0; j < v.length; j++) {
+      const el = v[j]
+      page += `    ${jsonValue(el) ? indent(JSON.stringify(el, null, 2), '    ') : 'null'}${j < v.length - 1 ? ',\n' : '\n'}`
+      // a page ends after pageSize elements or PAGE_CHARS characters: a string this small stays in V8's young
+      // generation (a large one goes to large-object space, freed only by a full GC: RSS grows page after page)
+      if ((j + 1) % pageSize === 0 || page.length >= PAGE_CHARS) {
+        await write(page)
+        page = ''
       }
-      await write(page)
     }
+    if (page) await write(page)
     await write(`  ]${sep}`)
   }
   await write('}\n')
 }
+
+const PAGE_CHARS = 32 * 1024
 
 /** what JSON.stringify keeps as an object property (undefined, functions and symbols are left out) */
 const jsonValue = (v: unknown) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol'

@@ -87,7 +87,8 @@ interface DocFacts {
 }
 
 const CHUNK = 5000
-const chunks = <T>(xs: T[]) => Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK))
+const chunks = <T>(xs: T[]) =>
+  Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK))
 
 /** The columns the choice of re-run needs, for the target documents only (not part of `stuck`'s result). */
 async function docFacts(deps: StuckDeps, docs: StuckDocument[]) {
@@ -127,7 +128,9 @@ async function retryUsers(deps: StuckDeps, docs: Array<{ doc: StuckDocument; cre
   for (const ids of chunks(creators))
     for (const r of await k.selectFrom('accounts').select('id').where('id', 'in', ids).execute())
       existing.add(String(r.id))
-  const tenants = [...new Set(docs.filter((d) => !d.createdBy || !existing.has(d.createdBy)).map((d) => d.doc.tenantId))]
+  const tenants = [
+    ...new Set(docs.filter((d) => !d.createdBy || !existing.has(d.createdBy)).map((d) => d.doc.tenantId)),
+  ]
   const owners = new Map<string, string>()
   for (const ids of chunks(tenants))
     for (const r of await k
@@ -209,10 +212,19 @@ export async function planRequeue(deps: StuckDeps, input: StuckInput & { markErr
               ? 'retry'
               : 'index'
     if (kind === 'recover' && !(f?.is_paused === true || Number(f?.is_paused) === 1)) {
-      skipped.push({ id: doc.id, class: doc.class, reason: 'its status is paused but is_paused is not set: Dify has no resume for it' })
+      skipped.push({
+        id: doc.id,
+        class: doc.class,
+        reason: 'its status is paused but is_paused is not set: Dify has no resume for it',
+      })
       continue
     }
-    chosen.push({ doc, kind, createdBy: f?.created_by ?? null, info: kind === 'sync-website' ? scrapeInfo(f?.data_source_info ?? null) : null })
+    chosen.push({
+      doc,
+      kind,
+      createdBy: f?.created_by ?? null,
+      info: kind === 'sync-website' ? scrapeInfo(f?.data_source_info ?? null) : null,
+    })
   }
   // Dify refuses a retry or sync while its flag is set (a run began less than documentFlagTtlSeconds ago)
   const flagged = chosen.filter((c) => c.kind === 'retry' || c.kind === 'sync-website')
@@ -224,7 +236,10 @@ export async function planRequeue(deps: StuckDeps, input: StuckInput & { markErr
     const vals = keys.length ? await deps.redis.mget(...keys) : []
     part.forEach((c, i) => vals[i] !== null && flags.add(c.doc.id))
   }
-  const userOf = await retryUsers(deps, chosen.filter((c) => c.kind === 'retry'))
+  const userOf = await retryUsers(
+    deps,
+    chosen.filter((c) => c.kind === 'retry'),
+  )
   const groups = new Map<string, { kind: RerunKind; userId: string | null; docs: typeof chosen }>()
   for (const c of chosen) {
     if (flags.has(c.doc.id)) {
@@ -237,11 +252,16 @@ export async function planRequeue(deps: StuckDeps, input: StuckInput & { markErr
     }
     const userId = c.kind === 'retry' && deps.facts.rerun.retry.withUserId ? userOf(c) : null
     if (c.kind === 'retry' && deps.facts.rerun.retry.withUserId && !userId) {
-      skipped.push({ id: c.doc.id, class: c.doc.class, reason: 'no account to run the retry as (neither its creator nor the tenant owner exists)' })
+      skipped.push({
+        id: c.doc.id,
+        class: c.doc.class,
+        reason: 'no account to run the retry as (neither its creator nor the tenant owner exists)',
+      })
       continue
     }
     // index and retry take a dataset's documents in one call (per account); sync-website and recover one each
-    const key = c.kind === 'index' || c.kind === 'retry' ? `${c.kind}:${c.doc.datasetId}:${userId}` : `${c.kind}:${c.doc.id}`
+    const key =
+      c.kind === 'index' || c.kind === 'retry' ? `${c.kind}:${c.doc.datasetId}:${userId}` : `${c.kind}:${c.doc.id}`
     const g = groups.get(key) ?? { kind: c.kind, userId, docs: [] }
     g.docs.push(c)
     groups.set(key, g)

@@ -170,7 +170,7 @@ async function checkExists(db: Db, input: StuckInput): Promise<void> {
 }
 
 /** Documents are read in pages of this many (keyset on id), so their rows never all sit in memory at once. */
-export const PAGE = 10_000
+export const PAGE = 2_500
 
 /** The filters of `stuck` on a query over `documents` (Kysely's builder types are too deep to spell here). */
 function filtered<Q>(q: Q, input: StuckInput): Q {
@@ -380,7 +380,7 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     let position = 0
     for (const l of queueLists(deps.broker, queue)) {
       const len = await deps.broker.client.llen(l.key)
-      const chunk = 2000
+      const chunk = 500
       // from the tail (next to be taken) towards the head
       for (let end = len; end > 0; end -= chunk) {
         const start = Math.max(0, end - chunk)
@@ -407,7 +407,6 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
       }
     }
   }
-
   // 2. unacked (reserved by a worker, or left by a dead one until the visibility timeout); added after the workers
   // were asked, so that an entry a live worker reports is counted once, as the worker's
   const unacked = await listUnacked(deps.broker, { keepRaw: true })
@@ -495,7 +494,6 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     if (!heldIds.has(p.w.taskId) && !notePipeline(p.bound, p.w)) for (const id of p.ids) add(id, p.w)
   for (let i = pipelineWork.length - 1; i >= 0; i--)
     if (pipelineWork[i]!.w.kind === 'unacked' && heldIds.has(pipelineWork[i]!.w.taskId)) pipelineWork.splice(i, 1)
-
   // 4. tenant-isolated queues of every tenant with a stuck document
   const tenantQueues: TenantQueueState[] = []
   const tenants = await stuckTenants(deps.db, input)
@@ -586,7 +584,6 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
       }
     }
   }
-
   // 6. the documents, page by page, classified
   const documents: StuckDocument[] = []
   const order = new Map<StuckDocument, number>()
@@ -617,9 +614,14 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
       const segments = byStatus ? { total: Object.values(byStatus).reduce((x, n) => x + n, 0), byStatus } : noSegments
       const w =
         work.get(r.id) ??
-        (r.created_from === PIPELINE_CREATED_FROM && unresolved.has(r.tenant_id) ? [unresolved.get(r.tenant_id)!] : NO_WORK)
+        (r.created_from === PIPELINE_CREATED_FROM && unresolved.has(r.tenant_id)
+          ? [unresolved.get(r.tenant_id)!]
+          : NO_WORK)
       const paused = r.is_paused === true || Number(r.is_paused) === 1 || r.indexing_status === 'paused'
       const [cls, reason] = classify(w, { total: segments.total, completed: segments.byStatus.completed ?? 0, paused })
+      const createdAt = iso(r.created_at)
+      const lastProgressAt =
+        last === r.created_at || last?.getTime() === r.created_at?.getTime() ? createdAt : iso(last)
       const d: StuckDocument = {
         id: r.id,
         datasetId: intern(r.dataset_id),
@@ -627,8 +629,8 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
         name: r.name,
         indexingStatus: intern(r.indexing_status),
         isPaused: paused,
-        createdAt: iso(r.created_at),
-        lastProgressAt: iso(last),
+        createdAt,
+        lastProgressAt,
         ageSeconds,
         segments,
         class: cls,

@@ -28,6 +28,10 @@ import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../
 import { PG, PYTHON, REDIS } from '../../support/services.js'
 import { CELERY_DIR, celeryEnv, pyEnv, startWorker, waitFor, type Worker } from '../../support/celery.js'
 import { DifySeeder } from '../../support/vdb-seed.js'
+import { loadConfig } from '../../../src/config/schema.js'
+import { Runtime } from '../../../src/runtime/index.js'
+import { documentsDeps } from '../../../src/documents/deps.js'
+import { findStuck } from '../../../src/documents/stuck.js'
 
 const T = (m: string, f = m) => `tasks.${m}.${f}`
 const TASKS = {
@@ -82,7 +86,7 @@ async function doc(
 ): Promise<string> {
   const id = await sd.document(datasetId, { status })
   await client.query(
-    'update documents set data_source_type = $2, data_source_info = $3, created_from = $4, created_at = now() - interval \'1 hour\' + ($5 || \' seconds\')::interval where id = $1',
+    "update documents set data_source_type = $2, data_source_info = $3, created_from = $4, created_at = now() - interval '1 hour' + ($5 || ' seconds')::interval where id = $1",
     [id, o.source ?? 'upload_file', o.info ?? null, o.from ?? 'web', String(Object.keys(ids).length)],
   )
   for (const st of o.segments ?? []) await sd.segment(datasetId, id, `seg ${st}`, { status: st })
@@ -139,7 +143,8 @@ async function entitiesFile(tenant: string, userId: string, docs: Array<[string,
 }
 
 const flagKey = (kind: string, id: string) => `${s.prefix}document_${id}_is_${kind}`
-const WEB_INFO = '{"provider": "firecrawl", "job_id": "j1", "url": "https://exämple.org/ä\\"q", "only_main_content": true, "mode": "crawl"}'
+const WEB_INFO =
+  '{"provider": "firecrawl", "job_id": "j1", "url": "https://exämple.org/ä\\"q", "only_main_content": true, "mode": "crawl"}'
 
 beforeAll(async () => {
   db = await scratchPg('docsrerun')
@@ -211,13 +216,18 @@ beforeAll(async () => {
     [ids.dsP, ids.pipe2],
   ])
   delay([
-    { task: TASKS.priorityPipeline, kwargs: { rag_pipeline_invoke_entities_file_id: ids.file1, tenant_id: t.tenantId } },
+    {
+      task: TASKS.priorityPipeline,
+      kwargs: { rag_pipeline_invoke_entities_file_id: ids.file1, tenant_id: t.tenantId },
+    },
   ])
   ids.file2 = await entitiesFile(seed.t2.tenantId, seed.t2.userId, [[ids.dsP2, ids.pipe3]])
   await cache.setex(`${s.prefix}tenant_pipeline_task:${seed.t2.tenantId}`, 3600, '1')
   await cache.lpush(`${s.prefix}tenant_self_pipeline_task_queue:${seed.t2.tenantId}`, ids.file2)
   ids.file3 = await entitiesFile(seed.t3.tenantId, seed.t3.userId, [[ids.dsP3, ids.pipe4]], false)
-  delay([{ task: TASKS.pipeline, kwargs: { rag_pipeline_invoke_entities_file_id: ids.file3, tenant_id: seed.t3.tenantId } }])
+  delay([
+    { task: TASKS.pipeline, kwargs: { rag_pipeline_invoke_entities_file_id: ids.file3, tenant_id: seed.t3.tenantId } },
+  ])
 }, 120_000)
 
 afterAll(async () => {
@@ -238,6 +248,27 @@ describe('documents stuck: every task that moves a document on, and RAG pipeline
     const r = await cli(['stuck', '--json', '--timeout', '0'])
     expect(r.code, r.stderr).toBe(8)
     docs = Object.fromEntries((r.json as { documents: Doc[] }).documents.map((d) => [d.id, d]))
+  })
+
+  it('--json is streamed: the exact text of JSON.stringify(result, null, 2), equal to the result object', async () => {
+    const r = await cli(['stuck', '--json', '--timeout', '0'])
+    const streamed = JSON.parse(r.stdout) as Record<string, unknown>
+    expect(r.stdout).toBe(`${JSON.stringify(streamed, null, 2)}\n`)
+    const rt = new Runtime(loadConfig({ env, noDotenv: true, cwd: tmpdir() }))
+    try {
+      const direct = await findStuck(await documentsDeps(rt), { workerTimeoutMs: 0, now: Date.now() })
+      // what moves between the two runs: elapsed time, ages, the flags' TTL
+      const strip = (x: unknown) =>
+        JSON.parse(
+          JSON.stringify(x)
+            .replace(/"(elapsedMs|ageSeconds|flagTtlSeconds)":\d+/g, '"$1":0')
+            .replace(/TTL \d+ s/g, 'TTL n s'),
+        ) as unknown
+      expect(strip(streamed)).toEqual(strip(direct))
+      expect((streamed.documents as unknown[]).length).toBeGreaterThan(15)
+    } finally {
+      await rt.close()
+    }
   })
 
   it('a message of each re-run task makes its document queued, with that task', () => {
@@ -277,9 +308,11 @@ describe('documents stuck: every task that moves a document on, and RAG pipeline
     })
   })
 
-  it('a run whose file cannot be read: its tenant\'s pipeline documents are queued (conservative), the others not', () => {
+  it("a run whose file cannot be read: its tenant's pipeline documents are queued (conservative), the others not", () => {
     expect(docs[ids.pipe4!]!.class).toBe('queued')
-    expect(docs[ids.pipe4!]!.reason).toMatch(/invoke-entities file cannot be tied to documents: its object .* is not in the storage/)
+    expect(docs[ids.pipe4!]!.reason).toMatch(
+      /invoke-entities file cannot be tied to documents: its object .* is not in the storage/,
+    )
     expect(docs[ids.plain3!]!.class).toBe('orphaned')
   })
 })
@@ -288,7 +321,10 @@ describe('documents requeue: the re-run Dify uses for each document', () => {
   const pyDumps = (text: string) =>
     execFileSync(
       PYTHON,
-      ['-c', 'import json,sys; d=json.loads(sys.stdin.read()); d["mode"]="scrape"; sys.stdout.write(json.dumps(d, ensure_ascii=False))'],
+      [
+        '-c',
+        'import json,sys; d=json.loads(sys.stdin.read()); d["mode"]="scrape"; sys.stdout.write(json.dumps(d, ensure_ascii=False))',
+      ],
       { input: text, encoding: 'utf8' },
     )
   const scope = ['--dataset', '', '--dataset', '', '--dataset', '']
@@ -298,7 +334,8 @@ describe('documents requeue: the re-run Dify uses for each document', () => {
     scope[3] = ids.dsRP!
     scope[5] = ids.dsP2!
     // the messages of the stuck tests are not for this worker
-    for (const q of ['dataset', 'priority_dataset', 'pipeline', 'priority_pipeline']) await broker.del(`${s.prefix}${q}`)
+    for (const q of ['dataset', 'priority_dataset', 'pipeline', 'priority_pipeline'])
+      await broker.del(`${s.prefix}${q}`)
     w = await startWorker(celeryEnv(s.prefix), ['dataset', 'priority_dataset', 'pipeline', 'priority_pipeline'], {
       app: 'dify_documents_app',
       concurrency: 2,
@@ -307,10 +344,15 @@ describe('documents requeue: the re-run Dify uses for each document', () => {
   }, 60_000)
 
   it('--dry-run plans one call per re-run and writes nothing', async () => {
-    const before = await client.query('select id, indexing_status, data_source_info, is_paused from documents order by id')
+    const before = await client.query(
+      'select id, indexing_status, data_source_info, is_paused from documents order by id',
+    )
     const r = await cli(['requeue', ...scope, '--dry-run', '--json'])
     expect(r.code, r.stderr).toBe(0)
-    const j = r.json as { actions: Array<{ task: string; documentIds: string[]; args: unknown[] }>; skipped: Array<{ id: string; reason: string }> }
+    const j = r.json as {
+      actions: Array<{ task: string; documentIds: string[]; args: unknown[] }>
+      skipped: Array<{ id: string; reason: string }>
+    }
     expect(j.actions.map((a) => [a.task, a.documentIds]).sort()).toEqual(
       [
         [TASKS.priorityIndex, [ids.rFresh]],
@@ -323,7 +365,9 @@ describe('documents requeue: the re-run Dify uses for each document', () => {
     const skipped = Object.fromEntries(j.skipped.map((x) => [x.id, x.reason]))
     expect(skipped[ids.rFlagged!]).toMatch(/retry flag of this document is set/)
     expect(skipped[ids.rPaused!]).toMatch(/name it with --document/)
-    expect((await client.query('select id, indexing_status, data_source_info, is_paused from documents order by id')).rows).toEqual(before.rows)
+    expect(
+      (await client.query('select id, indexing_status, data_source_info, is_paused from documents order by id')).rows,
+    ).toEqual(before.rows)
     expect(await cache.exists(flagKey('retried', ids.rRetry1!), flagKey('sync', ids.rWeb!))).toBe(0)
     expect(await cache.llen(`${s.prefix}tenant_self_pipeline_task_queue:${seed.t2.tenantId}`)).toBe(1)
   })
@@ -334,7 +378,9 @@ describe('documents requeue: the re-run Dify uses for each document', () => {
     expect(r.code, r.stderr).toBe(0)
     await waitFor(async () => ((await recorded()).length - before >= 5 ? true : null), 20_000, 'five task calls')
     await new Promise((res) => setTimeout(res, 1500)) // nothing more may come
-    const calls = (await recorded()).slice(before).map(({ task, args, kwargs, routing_key }) => ({ task, args, kwargs, routing_key }))
+    const calls = (await recorded())
+      .slice(before)
+      .map(({ task, args, kwargs, routing_key }) => ({ task, args, kwargs, routing_key }))
     const t = seed.t
     const key = (c: { task: string; args: unknown[]; kwargs: unknown }) => JSON.stringify(c)
     expect(calls.map(key).sort()).toEqual(
@@ -345,7 +391,12 @@ describe('documents requeue: the re-run Dify uses for each document', () => {
           kwargs: { tenant_id: t.tenantId, dataset_id: ids.dsR, document_ids: [ids.rFresh] },
           routing_key: 'priority_dataset',
         },
-        { task: TASKS.retry, args: [ids.dsR, [ids.rRetry1, ids.rRetry2], t.userId], kwargs: {}, routing_key: 'dataset' },
+        {
+          task: TASKS.retry,
+          args: [ids.dsR, [ids.rRetry1, ids.rRetry2], t.userId],
+          kwargs: {},
+          routing_key: 'dataset',
+        },
         { task: TASKS.syncWebsite, args: [ids.dsR, ids.rWeb], kwargs: {}, routing_key: 'dataset' },
         { task: TASKS.retry, args: [ids.dsRP, [ids.rPipe], t.userId], kwargs: {}, routing_key: 'dataset' },
         {
@@ -375,7 +426,9 @@ describe('documents requeue: the re-run Dify uses for each document', () => {
     expect(await cache.ttl(`${s.prefix}tenant_pipeline_task:${seed.t2.tenantId}`)).toBeGreaterThan(3500)
     // the flagged and the paused documents were left alone
     expect(rows[ids.rFlagged!].indexing_status).toBe('indexing')
-    expect(calls.some((c) => JSON.stringify(c).includes(ids.rFlagged!) || JSON.stringify(c).includes(ids.rPaused!))).toBe(false)
+    expect(
+      calls.some((c) => JSON.stringify(c).includes(ids.rFlagged!) || JSON.stringify(c).includes(ids.rPaused!)),
+    ).toBe(false)
   }, 60_000)
 
   it('a paused document named with --document is resumed as Dify does (recover)', async () => {
@@ -388,8 +441,9 @@ describe('documents requeue: the re-run Dify uses for each document', () => {
     expect(calls.map(({ task, args, kwargs, routing_key }) => ({ task, args, kwargs, routing_key }))).toEqual([
       { task: TASKS.recover, args: [ids.dsR, ids.rPaused], kwargs: {}, routing_key: 'dataset' },
     ])
-    const row = (await client.query('select is_paused, paused_by, paused_at from documents where id = $1', [ids.rPaused]))
-      .rows[0]
+    const row = (
+      await client.query('select is_paused, paused_by, paused_at from documents where id = $1', [ids.rPaused])
+    ).rows[0]
     expect(row).toEqual({ is_paused: false, paused_by: null, paused_at: null })
     expect(await cache.exists(flagKey('paused', ids.rPaused!))).toBe(0)
   }, 60_000)
