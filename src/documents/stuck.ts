@@ -585,8 +585,10 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     }
   }
   // 6. the documents, page by page, classified
-  const documents: StuckDocument[] = []
-  const order = new Map<StuckDocument, number>()
+  const read: StuckDocument[] = []
+  // the sort keys, by index in `read` (plain number arrays: 8 bytes a document, no Map)
+  const times: number[] = []
+  const positions: number[] = []
   // memory (100 000 documents): repeated ids share one string, documents without segments share one object
   const interned = new Map<string, string>()
   const intern = (x: string) => interned.get(x) ?? (interned.set(x, x), x)
@@ -637,16 +639,18 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
         reason,
         work: w,
       }
-      documents.push(d)
-      order.set(d, Number(r.position))
+      read.push(d)
+      times.push(r.created_at ? r.created_at.getTime() : -Infinity)
+      positions.push(Number(r.position))
     }
     if (rows.length < PAGE) break
   }
   // Dify's order: created_at, then position, then id
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
-  documents.sort(
-    (x, y) => cmp(x.createdAt ?? '', y.createdAt ?? '') || order.get(x)! - order.get(y)! || cmp(x.id, y.id),
-  )
+  const documents = Array.from(read.keys())
+    .sort((i, j) => times[i]! - times[j]! || positions[i]! - positions[j]! || cmp(read[i]!.id, read[j]!.id))
+    .map((i) => read[i]!)
+  read.length = 0
   const counts = Object.fromEntries(CLASSES.map((c) => [c, 0])) as Record<StuckClass, number>
   for (const d of documents) counts[d.class]++
   return {
