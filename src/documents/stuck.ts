@@ -751,6 +751,14 @@ function verdicts(docs: StuckDocument[], counts: Record<StuckClass, number>): Ve
       .map((d) => ` --document ${d.id}`)
       .join('')}`,
   )
-  v('paused', 'document(s) are paused in Dify.', null)
+  v(
+    'paused',
+    'document(s) are paused in Dify: resume them there, or name them to resume them as Dify does (recover).',
+    `dify documents requeue${docs
+      .filter((d) => d.class === 'paused')
+      .slice(0, 20)
+      .map((d) => ` --document ${d.id}`)
+      .join('')}`,
+  )
   return out
 }

@@ -244,10 +244,17 @@ type Doc = { id: string; class: string; reason: string; work: Array<Record<strin
 
 describe('documents stuck: every task that moves a document on, and RAG pipelines', () => {
   let docs: Record<string, Doc>
+  let verdicts: Array<{ class: string; next: string | null }>
   beforeAll(async () => {
     const r = await cli(['stuck', '--json', '--timeout', '0'])
     expect(r.code, r.stderr).toBe(8)
     docs = Object.fromEntries((r.json as { documents: Doc[] }).documents.map((d) => [d.id, d]))
+    verdicts = (r.json as { verdicts: Array<{ class: string; next: string | null }> }).verdicts
+  })
+
+  it('a paused document: its verdict names the requeue that resumes it as Dify does', () => {
+    expect(docs[ids.rPaused!]!.class).toBe('paused')
+    expect(verdicts.find((v) => v.class === 'paused')!.next).toBe(`dify documents requeue --document ${ids.rPaused}`)
   })
 
   it('--json is streamed: the exact text of JSON.stringify(result, null, 2), equal to the result object', async () => {
