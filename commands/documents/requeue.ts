@@ -9,7 +9,7 @@ export default class DocumentsRequeue extends DifyCommand {
   static override writes = true
   static override summary = 'Re-dispatch orphaned and blocked documents as Dify would, or mark them as error.'
   static override description =
-    "Runs the `documents stuck` analysis (live workers asked), then re-dispatches orphaned documents with the task, queue and arguments Dify uses for the connected release (one message per dataset, byte-compatible with Celery's .delay()), and unblocks stale tenant queues the way Dify's task does (take the next entry, set the running flag, dispatch it). Queued and running documents are never dispatched again. With --mark-error the documents (orphaned, blocked and failed-silently) are set to error with a message instead."
+    "Runs the `documents stuck` analysis (live workers asked), then re-dispatches each orphaned document with the re-run Dify itself uses for its situation on the connected release: the indexing task when nothing was done yet, retry when an earlier run left segments or the dataset is a RAG pipeline, sync-website for a crawled page with segments, recover for a paused document named with --document (same task, queue and arguments, with the status and flags Dify writes first; the message byte-compatible with Celery's .delay()). Stale tenant queues (document and pipeline) are unblocked the way Dify's task does (take the next entry, set the running flag, dispatch it). Queued and running documents are never dispatched again. With --mark-error the documents (orphaned, blocked and failed-silently) are set to error with a message instead."
   static override examples = [
     '<%= config.bin %> documents requeue --dry-run',
     '<%= config.bin %> documents requeue --dataset 3f2a9c1e-0b7d-4c55-9a1e-2f6b8d0c4e11 --yes',
@@ -48,7 +48,7 @@ export default class DocumentsRequeue extends DifyCommand {
         { yes: flags.yes, declined: 'Not confirmed: nothing was changed.' },
       )
       this.auditCounts = { actions: plan.actions.length, documents: n }
-      await runRequeue(deps, plan.actions)
+      await runRequeue(deps, plan)
     }
     const r = summarise(flags['dry-run'], markError, deps.version, plan)
     for (const l of renderRequeue(r)) this.out.log(l)

@@ -1,5 +1,6 @@
 import { DifyCommand } from '../../src/cli/command.js'
 import { durationFlag, secondsFlag, uuidFlag } from '../../src/cli/flags.js'
+import { writeJsonStreamed } from '../../src/cli/output.js'
 import { documentsDeps } from '../../src/documents/deps.js'
 import { renderStuck } from '../../src/documents/render.js'
 import { findStuck, type StuckResult } from '../../src/documents/stuck.js'
@@ -24,9 +25,14 @@ export default class DocumentsStuck extends DifyCommand {
     }),
   }
 
-  /** plain JSON.stringify: oclif's colorizeJson tokenises the whole text (over 1 GB for 100 000 documents) */
+  #streamed = false
+
+  /**
+   * The result is written by run() already (streamed); oclif's colorizeJson would tokenise the whole text (over
+   * 1 GB for 100 000 documents), and even plain JSON.stringify holds it twice (358 MB)
+   */
   override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+    if (!this.#streamed) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
   }
 
   async run(): Promise<StuckResult> {
@@ -39,8 +45,11 @@ export default class DocumentsStuck extends DifyCommand {
       workerTimeoutMs: flags.timeout * 1000,
       signal: this.abort.signal,
     })
-    for (const l of renderStuck(r)) this.out.log(l)
     if (r.problems) this.setExitCode(8)
+    if (this.jsonEnabled()) {
+      await writeJsonStreamed(process.stdout, r as unknown as Record<string, unknown>, 'documents')
+      this.#streamed = true
+    } else for (const l of renderStuck(r)) this.out.log(l)
     return r
   }
 }

@@ -58,10 +58,33 @@ const COMMON: IndexingTask[] = [
 ]
 const TENANT_PARAMS = ['tenant_id', 'dataset_id', 'document_ids']
 /**
- * 1.9.0: RAG pipeline runs (api/tasks/rag_pipeline/); their argument is a stored file of invoke entities, so they
- * name no document: listed to know which tenant's pipeline work is in flight
+ * 1.9.0: RAG pipeline runs (api/tasks/rag_pipeline/); their argument is the id of an upload_files row whose stored
+ * object holds the invoke entities (pipelineEntityDocuments), not document ids
  */
-const PIPELINE_PARAMS = ['rag_pipeline_invoke_entities_file_id', 'tenant_id']
+export const PIPELINE_FILE_PARAM = 'rag_pipeline_invoke_entities_file_id'
+const PIPELINE_PARAMS = [PIPELINE_FILE_PARAM, 'tenant_id']
+/** documents.created_from of a document a RAG pipeline created (pipeline_generator.py _build_document, 1.9.0 on) */
+export const PIPELINE_CREATED_FROM = 'rag-pipeline'
+
+/**
+ * The documents of a pipeline run's invoke-entities file (FileService.upload_text of `json.dumps([entity.model_dump()
+ * …])`, RagPipelineInvokeEntity in api/core/app/entities/rag_pipeline_invoke_entities.py): each entity's
+ * `application_generate_entity` is a RagPipelineGenerateEntity dump whose `document_id` is the document it indexes
+ * (its `original_document_id` on a re-run). Throws on a text that is not such a list.
+ */
+export function pipelineEntityDocuments(text: string): Array<{ documentId: string; datasetId: string | null }> {
+  const v = JSON.parse(text) as unknown
+  if (!Array.isArray(v)) throw new Error('not a list of invoke entities')
+  const out: Array<{ documentId: string; datasetId: string | null }> = []
+  for (const e of v) {
+    const g = (e as { application_generate_entity?: Record<string, unknown> } | null)?.application_generate_entity
+    if (!g || typeof g !== 'object') throw new Error('an entity without application_generate_entity')
+    const id = typeof g.document_id === 'string' ? g.document_id : g.original_document_id
+    if (typeof id === 'string')
+      out.push({ documentId: id, datasetId: typeof g.dataset_id === 'string' ? g.dataset_id : null })
+  }
+  return out
+}
 const FROM_1_9: IndexingTask[] = [
   {
     name: 'tasks.rag_pipeline.rag_pipeline_run_task.rag_pipeline_run_task',
@@ -107,6 +130,23 @@ export interface IndexingFacts {
   tenantFlagTtlSeconds: number
   /** the enum has `paused` as an indexing_status value (api/models/enums.py IndexingStatus) */
   pausedStatus: boolean
+  /**
+   * Dify's re-runs of one document (api/services/dataset_service.py DocumentService.retry_document,
+   * sync_website_document, recover_document), all `.delay()`ed directly on `dataset` with positional arguments at
+   * every release (never through a proxy or the tenant queue; no priority variant exists, 1.0.0 – 1.15.0)
+   */
+  rerun: {
+    /** retry_document_indexing_task(dataset_id, document_ids[, user_id]): user_id from 1.9.0 */
+    retry: IndexingTask & { withUserId: boolean }
+    /** sync_website_document_indexing_task(dataset_id, document_id): a website-crawl document, re-scraped */
+    syncWebsite: IndexingTask
+    /** recover_document_indexing_task(dataset_id, document_id): the resume of a paused document */
+    recover: IndexingTask
+  }
+  /** TTL of the per-document "being retried"/"being synced" flags (setex 600) */
+  documentFlagTtlSeconds: number
+  /** datasets.runtime_mode exists ('rag_pipeline' datasets, 1.9.0): retry re-runs such a document's pipeline */
+  pipelineDatasets: boolean
 }
 
 const name = (t: IndexingTask) => t.name
@@ -158,7 +198,50 @@ export function indexingFactsFor(version: string | null): IndexingFacts {
     tenantQueues,
     tenantFlagTtlSeconds: 3600,
     pausedStatus: atLeast('1.14.0'),
+    rerun: {
+      retry: { ...byName('retry_document_indexing_task'), withUserId: atLeast('1.9.0') },
+      syncWebsite: byName('sync_website_document_indexing_task'),
+      recover: byName('recover_document_indexing_task'),
+    },
+    documentFlagTtlSeconds: 600,
+    pipelineDatasets: atLeast('1.9.0'),
   }
+}
+
+/**
+ * Per-document Redis flags of DocumentService (api/services/dataset_service.py, the same at 1.0.0 – 1.15.0):
+ * `paused` (setnx "True" by pause_document, deleted by recover_document), `retried` and `sync` (setex 600 1 by
+ * retry_document / sync_website_document, which refuse while it exists; the task deletes it when it ends).
+ */
+export const documentFlagKeys = {
+  paused: (documentId: string, prefix = '') => `${prefix}document_${documentId}_is_paused`,
+  retried: (documentId: string, prefix = '') => `${prefix}document_${documentId}_is_retried`,
+  sync: (documentId: string, prefix = '') => `${prefix}document_${documentId}_is_sync`,
+}
+
+/** data_source_type of a document crawled from a website (api/models/dataset.py; sync_website_document) */
+export const WEBSITE_CRAWL = 'website_crawl'
+/** datasets.runtime_mode of a RAG-pipeline dataset (1.9.0 on) */
+export const RAG_PIPELINE_RUNTIME = 'rag_pipeline'
+
+/** How Dify would re-run one document, by its situation (docs/documents.md "requeue"). */
+export type RerunKind = 'index' | 'retry' | 'sync-website' | 'recover'
+
+/** The call for a re-run of `documentIds` (one call for index/retry, one document for sync-website/recover). */
+export function rerunCall(
+  f: IndexingFacts,
+  kind: RerunKind,
+  o: { tenantId: string; datasetId: string; documentIds: string[]; userId?: string | null },
+): { task: string; queue: string; args: unknown[]; kwargs: Record<string, unknown> } {
+  if (kind === 'index') return dispatchCall(f, o.tenantId, o.datasetId, o.documentIds)
+  if (kind === 'retry') {
+    const t = f.rerun.retry
+    const args: unknown[] = [o.datasetId, o.documentIds]
+    if (t.withUserId) args.push(o.userId ?? null)
+    return { task: t.name, queue: t.queue, args, kwargs: {} }
+  }
+  const t = kind === 'recover' ? f.rerun.recover : f.rerun.syncWebsite
+  return { task: t.name, queue: t.queue, args: [o.datasetId, o.documentIds[0]], kwargs: {} }
 }
 
 /** Redis keys of Dify's tenant-isolated task queue (queue.py TenantIsolatedTaskQueue); `prefix` "" or "<p>:". */

@@ -23,5 +23,6 @@ export async function documentsDeps(rt: Runtime): Promise<StuckDeps> {
     redisPrefix: redis.keyPrefix,
     facts: profile.indexing,
     version: profile.version,
+    storage: () => rt.storage(),
   }
 }

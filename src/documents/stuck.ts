@@ -14,9 +14,13 @@ import { parseTolerant } from '../queues/pyjson.js'
 import { listUnacked } from '../queues/unacked.js'
 import { inspectWorkers } from '../queues/workers.js'
 import { NotFoundError } from '../core/errors.js'
+import type { Storage } from '../runtime/storage.js'
 import {
   bindTaskArgs,
   documentIdsOf,
+  PIPELINE_CREATED_FROM,
+  PIPELINE_FILE_PARAM,
+  pipelineEntityDocuments,
   tenantQueueKeys,
   TERMINAL_STATUSES,
   type IndexingFacts,
@@ -100,6 +104,8 @@ export interface StuckDeps {
   redisPrefix: string
   facts: IndexingFacts
   version: string | null
+  /** Dify's file storage, opened only when a pipeline run's invoke-entities file must be read */
+  storage?: () => Promise<Storage>
 }
 
 export interface StuckInput {
@@ -123,6 +129,7 @@ interface DocRow {
   created_at: Date | null
   position: number | string
   last_progress: Date | string | null
+  created_from: string | null
 }
 
 const PROGRESS_COLUMNS = [
@@ -134,6 +141,7 @@ const PROGRESS_COLUMNS = [
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
 const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
+const UUID_ONE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Ids that must exist: unknown dataset, tenant or document → NotFoundError (exit 3). */
 async function checkExists(db: Db, input: StuckInput): Promise<void> {
@@ -162,7 +170,7 @@ async function checkExists(db: Db, input: StuckInput): Promise<void> {
 }
 
 /** Documents are read in pages of this many (keyset on id), so their rows never all sit in memory at once. */
-export const PAGE = 10_000
+export const PAGE = 2_500
 
 /** The filters of `stuck` on a query over `documents` (Kysely's builder types are too deep to spell here). */
 function filtered<Q>(q: Q, input: StuckInput): Q {
@@ -185,7 +193,17 @@ async function loadPage(db: Db, input: StuckInput, after: string | null) {
   let q = filtered(
     db.kysely
       .selectFrom('documents')
-      .select(['id', 'dataset_id', 'tenant_id', 'name', 'indexing_status', 'is_paused', 'created_at', 'position'])
+      .select([
+        'id',
+        'dataset_id',
+        'tenant_id',
+        'name',
+        'indexing_status',
+        'is_paused',
+        'created_at',
+        'position',
+        'created_from',
+      ])
       // the last progress Dify recorded, computed by the server (one value per row instead of five); coalesce
       // because MySQL's GREATEST is NULL when any argument is
       .select(
@@ -252,6 +270,62 @@ function taskCallOf(
 }
 
 const NO_WORK: Work[] = []
+/** pipeline work whose invoke-entities file could not be read, with why: a conservative link (classify) */
+const UNRESOLVED = new WeakMap<Work, string>()
+
+/** The document ids of each pipeline invoke-entities file: upload_files row → stored object → entities. */
+async function readPipelineFiles(
+  deps: StuckDeps,
+  fileIds: string[],
+): Promise<Map<string, { docs: string[] } | { problem: string }>> {
+  const out = new Map<string, { docs: string[] } | { problem: string }>()
+  const ids = [...new Set(fileIds)].filter((x) => UUID_ONE.test(x))
+  for (const x of fileIds) if (!UUID_ONE.test(x)) out.set(x, { problem: 'the file id is not a uuid' })
+  const keys = new Map<string, string>()
+  for (let i = 0; i < ids.length; i += 5000) {
+    const rows = await deps.db.kysely
+      .selectFrom('upload_files')
+      .select(['id', 'key'])
+      .where('id', 'in', ids.slice(i, i + 5000))
+      .execute()
+    for (const r of rows) keys.set(String(r.id), String(r.key))
+  }
+  let storage: Storage | undefined
+  let storageProblem: string | undefined
+  const todo = ids.filter((id) => {
+    if (keys.has(id)) return true
+    out.set(id, { problem: 'no upload_files row has this id' })
+    return false
+  })
+  if (todo.length) {
+    try {
+      if (!deps.storage) throw new Error('no storage configured')
+      storage = await deps.storage()
+    } catch (e) {
+      storageProblem = `the storage cannot be opened (${(e as Error).message.split('\n')[0]})`
+    }
+  }
+  // a few reads at a time; each file is parsed and dropped at once
+  let next = 0
+  const worker = async () => {
+    while (next < todo.length) {
+      const id = todo[next++]!
+      if (!storage) {
+        out.set(id, { problem: storageProblem! })
+        continue
+      }
+      try {
+        const buf = await storage.readIfExists(keys.get(id)!)
+        if (!buf) out.set(id, { problem: `its object ${keys.get(id)} is not in the storage` })
+        else out.set(id, { docs: pipelineEntityDocuments(buf.toString('utf8')).map((d) => d.documentId) })
+      } catch (e) {
+        out.set(id, { problem: `its object cannot be read (${(e as Error).message.split('\n')[0]})` })
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: 8 }, worker))
+  return out
+}
 const emptyWork = (): Work => ({
   kind: 'queue',
   task: null,
@@ -284,6 +358,14 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
   }
   // "<unique key>:<tenant>" whose isolated task is in flight (a message or a worker holds a normal/priority task)
   const tenantInFlight = new Set<string>()
+  // pipeline runs name an invoke-entities file, not documents: resolved once everything is read (step 5)
+  const pipelineWork: Array<{ fileId: string; tenantId: string | null; w: Work }> = []
+  const notePipeline = (bound: Record<string, unknown>, w: Work): boolean => {
+    const fileId = bound[PIPELINE_FILE_PARAM]
+    if (typeof fileId !== 'string') return false
+    pipelineWork.push({ fileId, tenantId: typeof bound.tenant_id === 'string' ? bound.tenant_id : null, w })
+    return true
+  }
   const noteTenant = (task: IndexingTask, bound: Record<string, unknown>) => {
     const key = isolatedTasks.get(task.name)
     if (!key) return
@@ -298,7 +380,7 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     let position = 0
     for (const l of queueLists(deps.broker, queue)) {
       const len = await deps.broker.client.llen(l.key)
-      const chunk = 2000
+      const chunk = 500
       // from the tail (next to be taken) towards the head
       for (let end = len; end > 0; end -= chunk) {
         const start = Math.max(0, end - chunk)
@@ -311,25 +393,24 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
           const call = taskCallOf(p.env, byName)
           if (!call) continue
           noteTenant(call.task, call.bound)
-          for (const id of documentIdsOf(call.bound))
-            add(id, {
-              ...emptyWork(),
-              kind: 'queue',
-              task: call.task.name,
-              taskId: call.id,
-              queue,
-              priority: l.priority,
-              position,
-            })
+          const w: Work = {
+            ...emptyWork(),
+            kind: 'queue',
+            task: call.task.name,
+            taskId: call.id,
+            queue,
+            priority: l.priority,
+            position,
+          }
+          if (!notePipeline(call.bound, w)) for (const id of documentIdsOf(call.bound)) add(id, w)
         }
       }
     }
   }
-
   // 2. unacked (reserved by a worker, or left by a dead one until the visibility timeout); added after the workers
   // were asked, so that an entry a live worker reports is counted once, as the worker's
   const unacked = await listUnacked(deps.broker, { keepRaw: true })
-  const pendingUnacked: Array<{ ids: string[]; w: Work }> = []
+  const pendingUnacked: Array<{ ids: string[]; w: Work; bound: Record<string, unknown> }> = []
   for (const e of unacked) {
     if (!e.rawValue) continue
     let v: unknown
@@ -343,6 +424,7 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     if (!call) continue
     noteTenant(call.task, call.bound)
     pendingUnacked.push({
+      bound: call.bound,
       ids: documentIdsOf(call.bound),
       w: {
         ...emptyWork(),
@@ -380,21 +462,23 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
             ids = `${String(t.args ?? '')} ${String(t.kwargs ?? '')}`.match(UUID_RE) ?? []
             const tid = /'tenant_id': '([^']+)'/.exec(String(t.kwargs ?? ''))?.[1]
             if (tid) bound = { tenant_id: tid }
+            const fid = new RegExp(`'${PIPELINE_FILE_PARAM}': '([^']+)'`).exec(String(t.kwargs ?? ''))?.[1]
+            if (fid) bound[PIPELINE_FILE_PARAM] = fid
           } else {
             bound = bindTaskArgs(task, t.args, t.kwargs)
             ids = documentIdsOf(bound)
           }
           noteTenant(task, bound)
-          for (const id of ids)
-            add(id.toLowerCase(), {
-              ...emptyWork(),
-              kind: 'worker',
-              task: task.name,
-              taskId: t.id,
-              queue: task.queue,
-              node: node.node,
-              state,
-            })
+          const w: Work = {
+            ...emptyWork(),
+            kind: 'worker',
+            task: task.name,
+            taskId: t.id,
+            queue: task.queue,
+            node: node.node,
+            state,
+          }
+          if (!notePipeline(bound, w)) for (const id of ids) add(id.toLowerCase(), w)
         }
       }
     }
@@ -406,8 +490,10 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
       .filter((w) => w.kind === 'worker')
       .map((w) => w.taskId),
   )
-  for (const p of pendingUnacked) if (!heldIds.has(p.w.taskId)) for (const id of p.ids) add(id, p.w)
-
+  for (const p of pendingUnacked)
+    if (!heldIds.has(p.w.taskId) && !notePipeline(p.bound, p.w)) for (const id of p.ids) add(id, p.w)
+  for (let i = pipelineWork.length - 1; i >= 0; i--)
+    if (pipelineWork[i]!.w.kind === 'unacked' && heldIds.has(pipelineWork[i]!.w.taskId)) pipelineWork.splice(i, 1)
   // 4. tenant-isolated queues of every tenant with a stuck document
   const tenantQueues: TenantQueueState[] = []
   const tenants = await stuckTenants(deps.db, input)
@@ -441,8 +527,27 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
           inFlight,
           stale: !inFlight,
         })
-        if (!length || !kinds.includes(k)) continue
+        if (!length) continue
         const entries = await deps.redis.lrange(tenantQueueKeys.queue(k.uniqueKey, t, deps.redisPrefix), 0, -1)
+        if (!kinds.includes(k)) {
+          // pipeline: each entry is the id of an invoke-entities file (queue.py keeps a str as it is)
+          entries.forEach((raw, j) =>
+            pipelineWork.push({
+              fileId: raw,
+              tenantId: t,
+              w: {
+                ...emptyWork(),
+                kind: 'tenant-queue',
+                tenantQueue: k.uniqueKey,
+                position: entries.length - j,
+                flag,
+                flagTtlSeconds: flag && ttl >= 0 ? ttl : null,
+                state: inFlight ? 'in-flight' : 'stale',
+              },
+            }),
+          )
+          continue
+        }
         entries.forEach((raw, j) => {
           const ids = tenantEntryDocuments(raw)
           for (const id of ids) {
@@ -461,9 +566,29 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
     }
   }
 
-  // 5. the documents, page by page, classified
-  const documents: StuckDocument[] = []
-  const order = new Map<StuckDocument, number>()
+  // 5. pipeline runs: the documents of each invoke-entities file; a file that cannot be read leaves its tenant's
+  // pipeline documents linked to that work conservatively (queued/blocked, never orphaned)
+  const unresolved = new Map<string, Work>()
+  if (pipelineWork.length) {
+    const files = await readPipelineFiles(
+      deps,
+      pipelineWork.map((p) => p.fileId),
+    )
+    for (const p of pipelineWork) {
+      const f = files.get(p.fileId)
+      if (f && 'docs' in f) {
+        for (const id of f.docs) add(id, p.w)
+      } else if (p.tenantId && !unresolved.has(p.tenantId)) {
+        unresolved.set(p.tenantId, p.w)
+        UNRESOLVED.set(p.w, f && 'problem' in f ? f.problem : 'not read')
+      }
+    }
+  }
+  // 6. the documents, page by page, classified
+  const read: StuckDocument[] = []
+  // the sort keys, by index in `read` (plain number arrays: 8 bytes a document, no Map)
+  const times: number[] = []
+  const positions: number[] = []
   // memory (100 000 documents): repeated ids share one string, documents without segments share one object
   const interned = new Map<string, string>()
   const intern = (x: string) => interned.get(x) ?? (interned.set(x, x), x)
@@ -489,9 +614,16 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
       if (input.olderThanSeconds !== undefined && ageSeconds !== null && ageSeconds < input.olderThanSeconds) continue
       const byStatus = segByDoc.get(r.id)
       const segments = byStatus ? { total: Object.values(byStatus).reduce((x, n) => x + n, 0), byStatus } : noSegments
-      const w = work.get(r.id) ?? NO_WORK
+      const w =
+        work.get(r.id) ??
+        (r.created_from === PIPELINE_CREATED_FROM && unresolved.has(r.tenant_id)
+          ? [unresolved.get(r.tenant_id)!]
+          : NO_WORK)
       const paused = r.is_paused === true || Number(r.is_paused) === 1 || r.indexing_status === 'paused'
       const [cls, reason] = classify(w, { total: segments.total, completed: segments.byStatus.completed ?? 0, paused })
+      const createdAt = iso(r.created_at)
+      const lastProgressAt =
+        last === r.created_at || last?.getTime() === r.created_at?.getTime() ? createdAt : iso(last)
       const d: StuckDocument = {
         id: r.id,
         datasetId: intern(r.dataset_id),
@@ -499,24 +631,26 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
         name: r.name,
         indexingStatus: intern(r.indexing_status),
         isPaused: paused,
-        createdAt: iso(r.created_at),
-        lastProgressAt: iso(last),
+        createdAt,
+        lastProgressAt,
         ageSeconds,
         segments,
         class: cls,
         reason,
         work: w,
       }
-      documents.push(d)
-      order.set(d, Number(r.position))
+      read.push(d)
+      times.push(r.created_at ? r.created_at.getTime() : -Infinity)
+      positions.push(Number(r.position))
     }
     if (rows.length < PAGE) break
   }
   // Dify's order: created_at, then position, then id
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
-  documents.sort(
-    (x, y) => cmp(x.createdAt ?? '', y.createdAt ?? '') || order.get(x)! - order.get(y)! || cmp(x.id, y.id),
-  )
+  const documents = Array.from(read.keys())
+    .sort((i, j) => times[i]! - times[j]! || positions[i]! - positions[j]! || cmp(read[i]!.id, read[j]!.id))
+    .map((i) => read[i]!)
+  read.length = 0
   const counts = Object.fromEntries(CLASSES.map((c) => [c, 0])) as Record<StuckClass, number>
   for (const d of documents) counts[d.class]++
   return {
@@ -545,6 +679,18 @@ export function tenantEntryDocuments(raw: string): string[] {
 }
 
 export function classify(w: Work[], s: { total: number; completed: number; paused: boolean }): [StuckClass, string] {
+  const problem = w.length === 1 ? UNRESOLVED.get(w[0]!) : undefined
+  if (problem !== undefined) {
+    const x = w[0]!
+    const where =
+      x.kind === 'worker'
+        ? `${x.task} ${x.state} on ${x.node}`
+        : x.kind === 'tenant-queue'
+          ? `the tenant queue ${x.tenantQueue} (${x.state})`
+          : `${x.task} in ${x.queue ?? 'unacked'}`
+    const why = `a pipeline run of its tenant (${where}) whose invoke-entities file cannot be tied to documents: ${problem}; it may carry this document`
+    return x.kind === 'tenant-queue' && x.state === 'stale' ? ['blocked', why] : ['queued', why]
+  }
   const worker = w.find((x) => x.kind === 'worker')
   if (worker) return ['running', `${worker.task} ${worker.state} on ${worker.node}`]
   const q = w.find((x) => x.kind === 'queue')
@@ -605,6 +751,14 @@ function verdicts(docs: StuckDocument[], counts: Record<StuckClass, number>): Ve
       .map((d) => ` --document ${d.id}`)
       .join('')}`,
   )
-  v('paused', 'document(s) are paused in Dify.', null)
+  v(
+    'paused',
+    'document(s) are paused in Dify: resume them there, or name them to resume them as Dify does (recover).',
+    `dify documents requeue${docs
+      .filter((d) => d.class === 'paused')
+      .slice(0, 20)
+      .map((d) => ` --document ${d.id}`)
+      .join('')}`,
+  )
   return out
 }

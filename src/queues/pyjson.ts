@@ -208,8 +208,16 @@ class Parser {
   }
 }
 
-/** json.dumps(value) with Python's defaults: ", " / ": " separators, ensure_ascii=True, keys in insertion order. */
-export function dumpsPython(v: PyJson | unknown): string {
+/**
+ * json.dumps(value) with Python's defaults: ", " / ": " separators, ensure_ascii=True, keys in insertion order.
+ * `ensureAscii: false` is json.dumps(value, ensure_ascii=False): only `"`, `\\` and C0 controls are escaped.
+ */
+export function dumpsPython(v: PyJson | unknown, opts: { ensureAscii?: boolean } = {}): string {
+  if (opts.ensureAscii === false) return dumps(v, pyStringUnicode)
+  return dumps(v, pyString)
+}
+
+function dumps(v: PyJson | unknown, str: (s: string) => string): string {
   if (v === null || v === undefined) return 'null'
   if (v === true) return 'true'
   if (v === false) return 'false'
@@ -220,14 +228,32 @@ export function dumpsPython(v: PyJson | unknown): string {
     if (v === -Infinity) return '-Infinity'
     return String(v)
   }
-  if (typeof v === 'string') return pyString(v)
-  if (Array.isArray(v)) return `[${v.map(dumpsPython).join(', ')}]`
+  if (typeof v === 'string') return str(v)
+  if (Array.isArray(v)) return `[${v.map((x) => dumps(x, str)).join(', ')}]`
   if (typeof v === 'object') {
     return `{${Object.entries(v as Record<string, unknown>)
-      .map(([k, x]) => `${pyString(k)}: ${dumpsPython(x)}`)
+      .map(([k, x]) => `${str(k)}: ${dumps(x, str)}`)
       .join(', ')}}`
   }
-  return pyString(String(v))
+  return str(String(v))
+}
+
+/** a str as json.dumps(ensure_ascii=False) writes it (Lib/json/encoder.py ESCAPE: `"`, `\\`, U+0000–U+001F) */
+function pyStringUnicode(s: string): string {
+  let out = '"'
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 0x22) out += '\\"'
+    else if (c === 0x5c) out += '\\\\'
+    else if (c === 0x0a) out += '\\n'
+    else if (c === 0x0d) out += '\\r'
+    else if (c === 0x09) out += '\\t'
+    else if (c === 0x08) out += '\\b'
+    else if (c === 0x0c) out += '\\f'
+    else if (c < 0x20) out += `\\u${c.toString(16).padStart(4, '0')}`
+    else out += s[i]
+  }
+  return out + '"'
 }
 
 function pyString(s: string): string {

@@ -21,6 +21,8 @@ let d: Db
 let broker: Redis
 let env: Record<string, string>
 const ids: Record<string, string> = {}
+let seedUser: string
+const WEB_INFO = '{"provider": "jinareader", "url": "https://ü.example/a", "mode": "crawl", "only_main_content": false}'
 
 beforeAll(async () => {
   db = await scratchMysql('docsmysql')
@@ -48,6 +50,21 @@ beforeAll(async () => {
     kwargs: { tenant_id: seed.tenantId, dataset_id: ids.ds, document_ids: [ids.queued] },
   })
   await broker.lpush(`${s.prefix}${m.list}`, m.payload)
+  // re-runs: a document with segments (retry), a crawled page with segments (sync-website); the creator's account
+  await d.kysely
+    .insertInto('accounts')
+    .values({ id: seed.userId, name: 'u', email: `u-${seed.userId}@example.org` } as never)
+    .execute()
+  ids.retry = await seed.document(ids.ds, { status: 'indexing' })
+  await seed.segment(ids.ds, ids.retry, 'r', { status: 'indexing' })
+  ids.web = await seed.document(ids.ds, { status: 'splitting' })
+  await d.kysely
+    .updateTable('documents')
+    .set({ data_source_type: 'website_crawl', data_source_info: WEB_INFO } as never)
+    .where('id', '=', ids.web)
+    .execute()
+  await seed.segment(ids.ds, ids.web, 'w', { status: 'indexing' })
+  seedUser = seed.userId
 }, 120_000)
 
 afterAll(async () => {
@@ -68,9 +85,49 @@ it('classifies on MySQL', async () => {
     [ids.queued!]: 'queued',
     [ids.paused!]: 'paused',
     [ids.failed!]: 'failed-silently',
+    [ids.retry!]: 'orphaned',
+    [ids.web!]: 'orphaned',
   })
   expect(Date.parse(j.documents[0]!.lastProgressAt)).toBeGreaterThan(Date.now() - 3_600_000)
   expect((await runCli(['documents', 'stuck', '--dataset', randomUUID()], { env })).code).toBe(3)
+})
+
+it('requeue re-runs on MySQL: retry, sync-website, recover, with the writes Dify makes first', async () => {
+  const args = ['--document', ids.retry!, '--document', ids.web!, '--document', ids.paused!]
+  const r = await runCli(['documents', 'requeue', ...args, '--yes', '--json', '--timeout', '0.01'], { env })
+  expect(r.code, r.stderr).toBe(0)
+  const bodies = (await broker.lrange(`${s.prefix}dataset`, 0, -1)).map((x) => {
+    const e = JSON.parse(x) as { body: string; headers: { task: string } }
+    return [e.headers.task, JSON.parse(Buffer.from(e.body, 'base64').toString('utf8'))[0]]
+  })
+  expect(bodies.sort()).toEqual(
+    [
+      ['tasks.recover_document_indexing_task.recover_document_indexing_task', [ids.ds, ids.paused]],
+      ['tasks.retry_document_indexing_task.retry_document_indexing_task', [ids.ds, [ids.retry], seedUser]],
+      ['tasks.sync_website_document_indexing_task.sync_website_document_indexing_task', [ids.ds, ids.web]],
+    ].sort(),
+  )
+  const rows = Object.fromEntries(
+    (
+      await d.kysely
+        .selectFrom('documents')
+        .select(['id', 'indexing_status', 'data_source_info', 'is_paused'])
+        .execute()
+    ).map((x) => [x.id, x]),
+  )
+  expect(rows[ids.retry!]!.indexing_status).toBe('waiting')
+  expect(rows[ids.web!]!.indexing_status).toBe('waiting')
+  expect(rows[ids.web!]!.data_source_info).toBe(
+    '{"provider": "jinareader", "url": "https://ü.example/a", "mode": "scrape", "only_main_content": false}',
+  )
+  expect(Number(rows[ids.paused!]!.is_paused)).toBe(0)
+  const cache = new Redis({ ...REDIS, db: 0 })
+  try {
+    expect(await cache.get(`${s.prefix}document_${ids.retry}_is_retried`)).toBe('1')
+    expect(await cache.get(`${s.prefix}document_${ids.web}_is_sync`)).toBe('1')
+  } finally {
+    cache.disconnect()
+  }
 })
 
 it('requeue --mark-error on MySQL', async () => {
@@ -83,5 +140,8 @@ it('requeue --mark-error on MySQL', async () => {
     [ids.failed!]: 'error',
     [ids.queued!]: 'waiting',
     [ids.paused!]: 'parsing',
+    // queued by the re-runs above
+    [ids.retry!]: 'waiting',
+    [ids.web!]: 'waiting',
   })
 })

@@ -2,10 +2,14 @@ import { describe, expect, it } from 'vitest'
 import {
   bindTaskArgs,
   dispatchCall,
+  documentFlagKeys,
   documentIdsOf,
   indexingFactsFor,
+  pipelineEntityDocuments,
+  rerunCall,
   tenantQueueKeys,
 } from '../../../src/dify/indexing-tasks.js'
+import { dumpsPython } from '../../../src/queues/pyjson.js'
 import { profileFor } from '../../../src/dify/profile.js'
 import { FIRST_WINDOW } from '../../../src/dify/releases.js'
 import { classify, tenantEntryDocuments, type Work } from '../../../src/documents/stuck.js'
@@ -139,5 +143,61 @@ describe('the task message', () => {
       {},
       { callbacks: null, errbacks: null, chain: null, chord: null },
     ])
+  })
+})
+
+describe('re-runs of one document (DocumentService at 1.0.0, 1.10.1, 1.12.0, 1.13.0, 1.15.0)', () => {
+  it('retry takes user_id from 1.9.0; sync-website and recover take (dataset_id, document_id); all on dataset', () => {
+    const o = { tenantId: 't', datasetId: 'd', documentIds: ['x', 'y'], userId: 'u' }
+    const old = indexingFactsFor('1.8.1')
+    expect(rerunCall(old, 'retry', o)).toEqual({
+      task: 'tasks.retry_document_indexing_task.retry_document_indexing_task',
+      queue: 'dataset',
+      args: ['d', ['x', 'y']],
+      kwargs: {},
+    })
+    for (const v of ['1.9.0', '1.13.0', '1.15.0']) {
+      const f = indexingFactsFor(v)
+      expect(rerunCall(f, 'retry', o).args).toEqual(['d', ['x', 'y'], 'u'])
+      expect(rerunCall(f, 'sync-website', { ...o, documentIds: ['x'] })).toEqual({
+        task: 'tasks.sync_website_document_indexing_task.sync_website_document_indexing_task',
+        queue: 'dataset',
+        args: ['d', 'x'],
+        kwargs: {},
+      })
+      expect(rerunCall(f, 'recover', { ...o, documentIds: ['x'] })).toEqual({
+        task: 'tasks.recover_document_indexing_task.recover_document_indexing_task',
+        queue: 'dataset',
+        args: ['d', 'x'],
+        kwargs: {},
+      })
+      expect(rerunCall(f, 'index', o)).toEqual(dispatchCall(f, 't', 'd', ['x', 'y']))
+      expect(f.pipelineDatasets).toBe(true)
+    }
+    expect(old.pipelineDatasets).toBe(false)
+    expect(documentFlagKeys.retried('x', 'p:')).toBe('p:document_x_is_retried')
+    expect(documentFlagKeys.sync('x')).toBe('document_x_is_sync')
+    expect(documentFlagKeys.paused('x')).toBe('document_x_is_paused')
+  })
+
+  it('the documents of a pipeline invoke-entities file', () => {
+    const text = JSON.stringify([
+      { application_generate_entity: { document_id: 'a', dataset_id: 'd' } },
+      { application_generate_entity: { document_id: null, original_document_id: 'b', dataset_id: 'd' } },
+      { application_generate_entity: { document_id: null } },
+    ])
+    expect(pipelineEntityDocuments(text)).toEqual([
+      { documentId: 'a', datasetId: 'd' },
+      { documentId: 'b', datasetId: 'd' },
+    ])
+    expect(() => pipelineEntityDocuments('{"a": 1}')).toThrow(/not a list/)
+    expect(() => pipelineEntityDocuments('[{}]')).toThrow(/application_generate_entity/)
+  })
+
+  it('json.dumps(ensure_ascii=False): only quote, backslash and C0 escaped', () => {
+    expect(dumpsPython({ u: 'ä"\\\n\u0001\u007f\u2028😀', n: [1, true, null] }, { ensureAscii: false })).toBe(
+      '{"u": "ä\\"\\\\\\n\\u0001\u007f\u2028😀", "n": [1, true, null]}',
+    )
+    expect(dumpsPython({ u: 'ä' })).toBe('{"u": "\\u00e4"}')
   })
 })
