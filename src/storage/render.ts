@@ -1,16 +1,8 @@
+import type { PurgeResult } from './purge.js'
 import type { MissingObject, OrphanObject, OrphansSummary } from './orphans.js'
-import { formatBytes } from './usage.js'
+import { formatAge, formatBytes } from './usage.js'
 
-/** "3d 4h", "2h 5m", "40s" */
-export function formatAge(seconds: number): string {
-  const d = Math.floor(seconds / 86_400)
-  const h = Math.floor((seconds % 86_400) / 3600)
-  const m = Math.floor((seconds % 3600) / 60)
-  if (d) return `${d}d ${h}h`
-  if (h) return `${h}h ${m}m`
-  if (m) return `${m}m`
-  return `${seconds}s`
-}
+export { formatAge }
 
 /** One human line per finding. */
 export function renderFinding(f: OrphanObject | MissingObject): string {
@@ -27,4 +19,15 @@ export function renderOrphansSummary(s: OrphansSummary): string[] {
     `Kept without a file row: ${kept} (${s.keptYoung} younger than --min-age, ${s.keptReferencedInText} named in a reference site, ${s.keptUnknownAge} of unknown age); ${s.keptOtherAreas} objects outside the user-file areas are never orphans.`,
     ...(s.sitesSkipped.length ? [`Reference sites absent in this schema: ${s.sitesSkipped.join(', ')}.`] : []),
   ]
+}
+
+export function renderPurge(r: PurgeResult): string[] {
+  const head = `Quarantine run ${r.runId}, created ${r.createdAt} (${formatAge(r.ageSeconds)} ago, grace period ${formatAge(r.olderThanSeconds)}).`
+  if (r.dryRun)
+    return [
+      head,
+      ...r.objects.map((o) => `would delete ${o.path}  ${formatBytes(o.size)}`),
+      `Dry run: would delete ${r.objects.length} objects (${formatBytes(r.bytes)}). Nothing was changed.`,
+    ]
+  return [head, `Deleted ${r.deleted} objects (${formatBytes(r.bytes)}) for good.`]
 }
