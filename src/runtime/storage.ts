@@ -26,6 +26,12 @@ export interface Storage {
    * at a time, in listing order.
    */
   walk(prefix: string, opts?: { statConcurrency?: number }): AsyncIterable<StoredObject>
+  /** an object's bytes, `chunkSize` at a time (OpenDAL's reader; one read for an object no larger than a chunk) */
+  readChunks(path: string, opts?: { chunkSize?: number; size?: number }): AsyncIterable<Buffer>
+  /** write an object from chunks (OpenDAL's writer; one write when there is a single chunk): one chunk in memory */
+  writeChunks(path: string, chunks: AsyncIterable<Buffer>): Promise<void>
+  /** OpenDAL's check (a listing of the root): ConnectError when the storage cannot be reached */
+  check(): Promise<void>
 }
 
 export interface StoredObject {
@@ -53,6 +59,11 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
   try {
     op = new Operator(cfg.scheme, cfg.options)
   } catch (e) {
+    // the fs service creates its root when it is built: a root that cannot be created is a storage out of reach
+    if (/create root dir failed/.test(firstLine(e)))
+      throw new ConnectError(`Storage ${cfg.location} cannot be reached: ${firstLine(e)}.`, {
+        hint: 'Check that the root directory can be created and written by this user.',
+      })
     throw new ConfigError(`The storage settings for ${cfg.location} are not valid: ${firstLine(e)}.`, {
       hint: 'Check STORAGE_TYPE and the OPENDAL_<SCHEME>_* (or S3_*/AZURE_BLOB_*) variables.',
     })
@@ -102,8 +113,51 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
       ? { localPath: (p: string) => join(cfg.options.root!, p) }
       : {}),
     walk: (prefix, o = {}) => walkObjects(op, prefix, o.statConcurrency ?? 16, wrap),
+    readChunks: (p, o = {}) => readChunks(op, p, o.chunkSize ?? CHUNK, o.size, wrap),
+    writeChunks: (p, chunks) =>
+      wrap('write', p, async () => {
+        let first: Buffer | undefined
+        let w: Awaited<ReturnType<typeof op.writer>> | undefined
+        for await (const c of chunks) {
+          if (first === undefined && !w) {
+            first = c
+            continue
+          }
+          if (!w) {
+            w = await op.writer(p)
+            await w.write(first!)
+            first = undefined
+          }
+          await w.write(c)
+        }
+        if (w) await w.close()
+        else await op.write(p, first ?? Buffer.alloc(0))
+      }),
+    check: () => wrap('list', '/', () => op.check()),
   }
   return storage
+}
+
+const CHUNK = 1 << 20
+
+async function* readChunks(
+  op: InstanceType<typeof import('opendal').Operator>,
+  path: string,
+  chunk: number,
+  size: number | undefined,
+  wrap: Wrap,
+): AsyncIterable<Buffer> {
+  if (size !== undefined && size <= chunk) {
+    yield await wrap('read', path, () => op.read(path))
+    return
+  }
+  const r = await wrap('read', path, () => op.reader(path))
+  for (;;) {
+    const buf = Buffer.allocUnsafe(chunk)
+    const n = Number(await wrap('read', path, () => r.read(buf)))
+    if (!n) return
+    yield n === chunk ? buf : buf.subarray(0, n)
+  }
 }
 
 type Wrap = <T>(what: string, path: string, f: () => Promise<T>) => Promise<T>

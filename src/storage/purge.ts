@@ -1,5 +1,5 @@
 import type { Storage } from '../runtime/storage.js'
-import { ConfigError, NotFoundError, PartialError } from '../core/errors.js'
+import { ConfigError, PartialError } from '../core/errors.js'
 import { QUARANTINE_PREFIX, quarantineManifestPath, quarantineRunPrefix, readManifest } from './quarantine.js'
 import { formatAge } from './usage.js'
 
@@ -46,7 +46,12 @@ export async function purgeRun(
       `Quarantine run ${runId} is ${formatAge(ageSeconds)} old, younger than the grace period of ${formatAge(opts.olderThanSeconds)}: ${formatAge(opts.olderThanSeconds - ageSeconds)} remain.`,
       {
         hint: `Purge it after ${new Date(created.getTime() + opts.olderThanSeconds * 1000).toISOString()}, or give a shorter --older-than.`,
-        details: { runId, createdAt: manifest.createdAt, ageSeconds, remainingSeconds: opts.olderThanSeconds - ageSeconds },
+        details: {
+          runId,
+          createdAt: manifest.createdAt,
+          ageSeconds,
+          remainingSeconds: opts.olderThanSeconds - ageSeconds,
+        },
       },
     )
   }
@@ -85,7 +90,10 @@ export async function purgeRun(
   if (r.failed.length)
     throw new PartialError(
       `${r.failed.length} of ${objects.length} objects of quarantine run ${runId} could not be deleted (first: ${r.failed[0]!.path}: ${r.failed[0]!.error}).`,
-      { hint: `Run the same purge again; the manifest is kept until every object of ${QUARANTINE_PREFIX}${runId}/ is gone.`, details: { ...r } },
+      {
+        hint: `Run the same purge again; the manifest is kept until every object of ${QUARANTINE_PREFIX}${runId}/ is gone.`,
+        details: { ...r },
+      },
     )
   return r
 }

@@ -147,7 +147,10 @@ export interface RestoreResult {
 }
 
 /** The manifest of a run; NotFoundError (exit 3) for a malformed id or a run that is not there. */
-export async function readManifest(storage: Pick<Storage, 'read' | 'location'>, runId: string): Promise<QuarantineManifest> {
+export async function readManifest(
+  storage: Pick<Storage, 'read' | 'location'>,
+  runId: string,
+): Promise<QuarantineManifest> {
   if (!RUN_ID.test(runId))
     throw new NotFoundError(`"${runId}" is not a quarantine run id.`, {
       hint: `Run ids look like 20261206T141500Z-a1b2c3: see the folders under ${QUARANTINE_PREFIX}.`,
