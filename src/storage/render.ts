@@ -1,12 +1,13 @@
 import type { PurgeResult } from './purge.js'
 import type { MigrateResult } from './migrate.js'
-import type { MissingObject, OrphanObject, OrphansSummary } from './orphans.js'
+import type { DanglingReference, MissingObject, OrphanObject, OrphansSummary } from './orphans.js'
 import { formatAge, formatBytes } from './usage.js'
 
 export { formatAge }
 
 /** One human line per finding. */
-export function renderFinding(f: OrphanObject | MissingObject): string {
+export function renderFinding(f: OrphanObject | MissingObject | DanglingReference): string {
+  if (f.type === 'dangling') return `dangling ${f.table}.${f.column} of ${f.rowId} → file ${f.fileId} (no file row)`
   if (f.type === 'orphan')
     return `orphan   ${f.path}  ${formatBytes(f.size)}  age ${formatAge(f.ageSeconds)}  tenant ${f.tenantId ?? '-'}`
   return `missing  ${f.table} ${f.id} → ${f.key}${f.size === null ? '' : `  ${formatBytes(f.size)}`}${f.ageSeconds === null ? '' : `  age ${formatAge(f.ageSeconds)}`}  tenant ${f.tenantId ?? '-'}`
@@ -16,7 +17,7 @@ export function renderOrphansSummary(s: OrphansSummary): string[] {
   const kept = s.keptYoung + s.keptUnknownAge + s.keptReferencedInText
   return [
     `Storage ${s.location}: ${s.objects} objects (${formatBytes(s.bytes)}), ${s.fileRows} file rows.`,
-    `${s.orphans} orphaned objects (${formatBytes(s.orphanBytes)}) older than ${formatAge(s.minAgeSeconds)}; ${s.missing} file rows whose object is missing.`,
+    `${s.orphans} orphaned objects (${formatBytes(s.orphanBytes)}) older than ${formatAge(s.minAgeSeconds)}; ${s.missing} file rows whose object is missing; ${s.dangling} references to a file id with no file row.`,
     `Kept without a file row: ${kept} (${s.keptYoung} younger than --min-age, ${s.keptReferencedInText} named in a reference site, ${s.keptUnknownAge} of unknown age); ${s.keptOtherAreas} objects outside the user-file areas are never orphans.`,
     ...(s.sitesSkipped.length ? [`Reference sites absent in this schema: ${s.sitesSkipped.join(', ')}.`] : []),
   ]
