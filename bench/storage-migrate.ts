@@ -28,7 +28,10 @@ try {
   for (let i = 0; i < N; i++) {
     const size = i % 200 === 0 ? 2 << 20 : i % 10 === 0 ? 64 << 10 : (i * 7919) % (16 << 10)
     const dir = join(many, 'upload_files', `00000000-0000-4000-8000-${String(i % 40).padStart(12, '0')}`)
-    if (!made.has(dir)) mkdirSync(dir, { recursive: true }) || made.add(dir)
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true })
+      made.add(dir)
+    }
     writeFileSync(join(dir, `${String(i).padStart(8, '0')}.bin`), noise.subarray(i % 1024, (i % 1024) + size))
     bytes += size
   }

@@ -32,8 +32,10 @@ export interface MissingObject {
   tenantId: string | null
 }
 
-/** A row that names a file id (message_files.upload_file_id, documents.data_source_info upload_file_id, …) with
- * no upload_files/tool_files row of that id. Listed only: dify-ops never deletes or changes such rows. */
+/**
+ * A row that names a file id (message_files.upload_file_id, documents.data_source_info upload_file_id, …) with
+ * no upload_files/tool_files row of that id. Listed only: dify-ops never deletes or changes such rows.
+ */
 export interface DanglingReference {
   type: 'dangling'
   table: string
