@@ -2,13 +2,20 @@ import { DifyCommand } from '../../src/cli/command.js'
 import { durationFlag } from '../../src/cli/flags.js'
 import { ExitCode } from '../../src/core/errors.js'
 import { checkSupported, loadProfile } from '../../src/dify/schema-version.js'
-import { findOrphans, type MissingObject, type OrphanObject, type OrphansSummary } from '../../src/storage/orphans.js'
+import {
+  findOrphans,
+  type DanglingReference,
+  type MissingObject,
+  type OrphanObject,
+  type OrphansSummary,
+} from '../../src/storage/orphans.js'
 import { renderFinding, renderOrphansSummary } from '../../src/storage/render.js'
 
 export default class StorageOrphans extends DifyCommand {
-  static override summary = 'Storage objects nothing references, and file rows whose object is missing (read-only).'
+  static override summary =
+    'Storage objects nothing references, file rows whose object is missing, and references to missing file rows (read-only).'
   static override description =
-    'Reads every upload_files and tool_files row and the id tokens of every reference site (docs/storage.md), then streams one listing of the storage. An object of a user-file area (upload_files/, image_files/, tools/, datasources/) that no row owns and no reference site names, older than --min-age, is an orphan; private keys, .dify_secret_key, indexes, caches, exports and unknown prefixes never are. Exit 8 when any orphan or missing object is found. --json prints one JSON object per line (NDJSON): each finding, then a summary line.'
+    'Reads every upload_files and tool_files row and the id tokens of every reference site (docs/storage.md), then streams one listing of the storage. An object of a user-file area (upload_files/, image_files/, tools/, datasources/) that no row owns and no reference site names, older than --min-age, is an orphan; private keys, .dify_secret_key, indexes, caches, exports and unknown prefixes never are. A row naming a file id (message_files.upload_file_id, documents.data_source_info upload_file_id and the other id sites) with no file row of that id is a dangling reference, listed and never changed. Exit 8 when any orphan, missing object or dangling reference is found. --json prints one JSON object per line (NDJSON): each finding, then a summary line.'
   static override examples = [
     '<%= config.bin %> storage orphans',
     '<%= config.bin %> storage orphans --min-age 7d',
@@ -32,7 +39,7 @@ export default class StorageOrphans extends DifyCommand {
     if (w) this.out.warn(w)
     const storage = await rt.storage()
     const progress = this.out.progress('Reading file rows…')
-    const emit = (f: OrphanObject | MissingObject) => {
+    const emit = (f: OrphanObject | MissingObject | DanglingReference) => {
       if (this.out.json) process.stdout.write(JSON.stringify(f) + '\n')
       else {
         progress.stop()
@@ -56,10 +63,10 @@ export default class StorageOrphans extends DifyCommand {
         process.stdout.write(JSON.stringify(summary) + '\n')
         this.#streamed = true
       } else {
-        if (summary.orphans + summary.missing) this.out.log()
+        if (summary.orphans + summary.missing + summary.dangling) this.out.log()
         for (const l of renderOrphansSummary(summary)) this.out.log(l)
       }
-      if (summary.orphans + summary.missing > 0) this.setExitCode(ExitCode.problems)
+      if (summary.orphans + summary.missing + summary.dangling > 0) this.setExitCode(ExitCode.problems)
       return summary
     } finally {
       progress.stop()

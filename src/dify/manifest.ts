@@ -111,7 +111,11 @@ const TENANT_KEYS: Manifest = {
  * - storage quarantine: a newer release may reference files from a place this CLI does not know; in-use files would
  *   be moved away;
  * - documents requeue: the indexing tasks' names, queues and arguments are a code contract, not a table;
- * - db stamp: it writes alembic_version, which on a newer database only Dify's own code may move.
+ * - db stamp: it writes alembic_version, which on a newer database only Dify's own code may move;
+ * - retention clean, retention restore: a newer release may add rows that belong to a run, a message or a
+ *   conversation in tables this CLI's dependency map does not know; a clean would leave them orphaned.
+ * storage purge only deletes dify-ops' own quarantine, and storage migrate copies every object whatever a newer
+ * release stores (its check of file rows reads only columns that exist): both have an empty manifest.
  */
 export const MANIFESTS = {
   'reset-password': { accounts: ACCOUNTS, oauth_access_tokens: OAUTH_ACCESS_TOKENS },
@@ -123,6 +127,8 @@ export const MANIFESTS = {
   'queue-purge': {},
   'queue-restore-unacked': {},
   'storage-restore': {},
+  'storage-purge': {},
+  'storage-migrate': {},
   'encryption-restore-key': TENANT_KEYS,
   'reset-encrypt-key-pair': TENANT_KEYS,
 } as const satisfies Record<string, Manifest>
@@ -135,6 +141,8 @@ export const NO_MANIFEST: Readonly<Record<string, string>> = {
   'storage-quarantine': 'a newer release may reference files from places this CLI does not know',
   'documents-requeue': "the indexing tasks are a contract of Dify's code, not of its tables",
   'db-stamp': "it writes alembic_version, which on a newer database only Dify's own code may move",
+  'retention-clean': 'a newer release may keep rows of a run, a message or a conversation in tables this CLI does not know',
+  'retention-restore': 'a newer release may keep rows of a run, a message or a conversation in tables this CLI does not know',
 }
 export type ManifestOperation = keyof typeof MANIFESTS
 

@@ -188,6 +188,12 @@ export interface ReferenceSite {
   column: string
   form: 'id' | 'text'
   what: string
+  /**
+   * A JSON field of a text site that holds exactly one file id (documents.data_source_info `upload_file_id`,
+   * services/dataset_service.py at 1.0.0, 1.11.0, 1.15.0). With the 'id' sites, these are the references that must
+   * name an existing file row: one that does not is reported as a dangling reference (never deleted).
+   */
+  idField?: string
 }
 export const REFERENCE_SITES: readonly ReferenceSite[] = [
   {
@@ -238,7 +244,13 @@ export const REFERENCE_SITES: readonly ReferenceSite[] = [
   },
   { table: 'workflows', column: 'graph', form: 'text', what: 'workflow and pipeline graphs (default files)' },
   { table: 'workflows', column: 'features', form: 'text', what: 'workflow features (opening statement, file upload)' },
-  { table: 'documents', column: 'data_source_info', form: 'text', what: 'document source (upload_file_id)' },
+  {
+    table: 'documents',
+    column: 'data_source_info',
+    form: 'text',
+    what: 'document source (upload_file_id)',
+    idField: 'upload_file_id',
+  },
   { table: 'documents', column: 'file_id', form: 'id', what: 'document file id' },
   {
     table: 'document_segments',

@@ -26,6 +26,20 @@ export interface Storage {
    * at a time, in listing order.
    */
   walk(prefix: string, opts?: { statConcurrency?: number }): AsyncIterable<StoredObject>
+  /**
+   * An object's bytes, read with OpenDAL's reader into `buffer` (default: a new 1 MiB buffer) and yielded a buffer-full
+   * at a time: each chunk is a view of that buffer, valid until the next is asked for (hash or write it first). Reusing
+   * one buffer per task keeps memory flat and avoids an allocation per chunk (much faster than `read` for large objects).
+   * An object listed at `size` ≤ 256 KiB is read with one `read` (fewer calls; a small allocation).
+   */
+  readChunks(path: string, opts?: { buffer?: Buffer; size?: number }): AsyncIterable<Buffer>
+  /**
+   * Write an object from chunks, each written before the next is asked for (so `readChunks` views may be passed
+   * through): one `write` when the first chunk is the whole object (`size`), else OpenDAL's writer.
+   */
+  writeChunks(path: string, chunks: AsyncIterable<Buffer>, opts?: { size?: number }): Promise<void>
+  /** OpenDAL's check (a listing of the root): ConnectError when the storage cannot be reached */
+  check(): Promise<void>
 }
 
 export interface StoredObject {
@@ -53,6 +67,11 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
   try {
     op = new Operator(cfg.scheme, cfg.options)
   } catch (e) {
+    // the fs service creates its root when it is built: a root that cannot be created is a storage out of reach
+    if (/create root dir failed/.test(firstLine(e)))
+      throw new ConnectError(`Storage ${cfg.location} cannot be reached: ${firstLine(e)}.`, {
+        hint: 'Check that the root directory can be created and written by this user.',
+      })
     throw new ConfigError(`The storage settings for ${cfg.location} are not valid: ${firstLine(e)}.`, {
       hint: 'Check STORAGE_TYPE and the OPENDAL_<SCHEME>_* (or S3_*/AZURE_BLOB_*) variables.',
     })
@@ -102,8 +121,55 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
       ? { localPath: (p: string) => join(cfg.options.root!, p) }
       : {}),
     walk: (prefix, o = {}) => walkObjects(op, prefix, o.statConcurrency ?? 16, wrap),
+    readChunks: (p, o = {}) =>
+      o.size !== undefined && o.size <= SMALL
+        ? (async function* () {
+            yield await wrap('read', p, () => op.read(p))
+          })()
+        : readChunks(op, p, o.buffer ?? Buffer.allocUnsafe(CHUNK), wrap),
+    writeChunks: (p, chunks, o = {}) =>
+      wrap('write', p, async () => {
+        let w: Awaited<ReturnType<typeof op.writer>> | undefined
+        let any = false
+        for await (const c of chunks) {
+          if (!any && !w && c.length === o.size) {
+            any = true
+            await op.write(p, c)
+            continue
+          }
+          any = true
+          w ??= await op.writer(p)
+          await w.write(c)
+        }
+        if (w) await w.close()
+        else if (!any) await op.write(p, Buffer.alloc(0))
+      }),
+    check: () => wrap('list', '/', () => op.check()),
   }
   return storage
+}
+
+const CHUNK = 1 << 20
+const SMALL = 256 << 10
+
+async function* readChunks(
+  op: InstanceType<typeof import('opendal').Operator>,
+  path: string,
+  buffer: Buffer,
+  wrap: Wrap,
+): AsyncIterable<Buffer> {
+  const r = await wrap('read', path, () => op.reader(path))
+  for (;;) {
+    // fill the buffer (a read may return less than asked before the end)
+    let filled = 0
+    while (filled < buffer.length) {
+      const n = Number(await wrap('read', path, () => r.read(buffer.subarray(filled))))
+      if (!n) break
+      filled += n
+    }
+    if (filled) yield buffer.subarray(0, filled)
+    if (filled < buffer.length) return
+  }
 }
 
 type Wrap = <T>(what: string, path: string, f: () => Promise<T>) => Promise<T>

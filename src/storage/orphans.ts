@@ -1,7 +1,7 @@
 import type { Db } from '../core/db.js'
 import type { Storage } from '../runtime/storage.js'
 import type { DifyProfile } from '../dify/profile.js'
-import { classifyPath, fileNameId, storageAreas } from '../dify/storage-refs.js'
+import { canonicalId, classifyPath, fileNameId, storageAreas } from '../dify/storage-refs.js'
 import { collectTextReferences, loadFileRows, type FileRow } from './refs.js'
 
 /** An object under a user-file area that no file row owns and no reference site names. */
@@ -32,6 +32,18 @@ export interface MissingObject {
   tenantId: string | null
 }
 
+/**
+ * A row that names a file id (message_files.upload_file_id, documents.data_source_info upload_file_id, …) with
+ * no upload_files/tool_files row of that id. Listed only: dify-ops never deletes or changes such rows.
+ */
+export interface DanglingReference {
+  type: 'dangling'
+  table: string
+  column: string
+  rowId: string
+  fileId: string
+}
+
 export interface OrphansSummary {
   type: 'summary'
   location: string
@@ -41,6 +53,8 @@ export interface OrphansSummary {
   orphans: number
   orphanBytes: number
   missing: number
+  /** references to a file id with no file row */
+  dangling: number
   /** user-file objects without a row, kept: younger than --min-age, of unknown age, or named in a reference site */
   keptYoung: number
   keptUnknownAge: number
@@ -70,16 +84,24 @@ export async function findOrphans(
   opts: {
     minAgeSeconds: number
     /** keep the findings in the result (false when they are streamed) */ collect?: boolean
-    onFinding?: (f: OrphanObject | MissingObject) => void
+    onFinding?: (f: OrphanObject | MissingObject | DanglingReference) => void
     onProgress?: (phase: string, n: number) => void
     signal?: AbortSignal
   },
-): Promise<{ orphans: OrphanObject[]; missing: MissingObject[]; summary: OrphansSummary }> {
+): Promise<{
+  orphans: OrphanObject[]
+  missing: MissingObject[]
+  dangling: DanglingReference[]
+  summary: OrphansSummary
+}> {
   const now = (deps.now ?? (() => new Date()))()
   opts.onProgress?.('file rows', 0)
   const rows = await loadFileRows(deps.db)
   opts.onProgress?.('reference sites', 0)
-  const refs = await collectTextReferences(deps.db)
+  const fileIds = new Set<string>()
+  for (const list of rows.values()) for (const r of list) fileIds.add(canonicalId(r.id))
+  const refs = await collectTextReferences(deps.db, undefined, (id) => fileIds.has(id))
+  fileIds.clear()
   const areas = storageAreas(deps.profile)
   const seen = new Set<string>()
   const orphans: OrphanObject[] = []
@@ -93,6 +115,7 @@ export async function findOrphans(
     orphans: 0,
     orphanBytes: 0,
     missing: 0,
+    dangling: refs.dangling.length,
     keptYoung: 0,
     keptUnknownAge: 0,
     keptReferencedInText: 0,
@@ -167,5 +190,13 @@ export async function findOrphans(
       }
     }
   }
-  return { orphans, missing, summary: s }
+  const dangling: DanglingReference[] = []
+  if (!opts.signal?.aborted) {
+    for (const d of refs.dangling) {
+      const f: DanglingReference = { type: 'dangling', ...d }
+      if (opts.collect !== false) dangling.push(f)
+      opts.onFinding?.(f)
+    }
+  }
+  return { orphans, missing, dangling, summary: s }
 }

@@ -146,12 +146,11 @@ export interface RestoreResult {
   failed: Array<{ path: string; error: string }>
 }
 
-/** Put every object of a quarantine run back where it was; the run's folder is removed when all are back. */
-export async function restoreRun(
-  storage: QStorage,
+/** The manifest of a run; NotFoundError (exit 3) for a malformed id or a run that is not there. */
+export async function readManifest(
+  storage: Pick<Storage, 'read' | 'location'>,
   runId: string,
-  opts: { dryRun: boolean; onRestored?: (path: string) => void },
-): Promise<RestoreResult> {
+): Promise<QuarantineManifest> {
   if (!RUN_ID.test(runId))
     throw new NotFoundError(`"${runId}" is not a quarantine run id.`, {
       hint: `Run ids look like 20261206T141500Z-a1b2c3: see the folders under ${QUARANTINE_PREFIX}.`,
@@ -163,7 +162,16 @@ export async function restoreRun(
       })
     throw e
   })
-  const manifest = JSON.parse(raw.toString('utf8')) as QuarantineManifest
+  return JSON.parse(raw.toString('utf8')) as QuarantineManifest
+}
+
+/** Put every object of a quarantine run back where it was; the run's folder is removed when all are back. */
+export async function restoreRun(
+  storage: QStorage,
+  runId: string,
+  opts: { dryRun: boolean; onRestored?: (path: string) => void },
+): Promise<RestoreResult> {
+  const manifest = await readManifest(storage, runId)
   const r: RestoreResult = {
     dryRun: opts.dryRun,
     runId,

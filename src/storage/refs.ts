@@ -89,18 +89,31 @@ export async function loadFileRows(db: Db): Promise<Map<string, FileRow[]>> {
   return byKey
 }
 
+/** A row whose file-id reference (an 'id' site or an `idField`) names no file row. */
+export interface DanglingRef {
+  table: string
+  column: string
+  /** the referring row's id */
+  rowId: string
+  fileId: string
+}
+
 export interface TextReferences {
   /** every id-shaped token found at a reference site, canonical (lower case, no dashes) */
   tokens: Set<string>
   /** the sites scanned (existing in this schema) and skipped (table or column absent) */
   scanned: ReferenceSite[]
   skipped: ReferenceSite[]
+  /** with `knownFileId`: the file-id references that name no file row */
+  dangling: DanglingRef[]
 }
 
 /** Collect the id tokens of every reference site that exists in the connected schema (docs/storage.md). */
 export async function collectTextReferences(
   db: Db,
   sites: readonly ReferenceSite[] = REFERENCE_SITES,
+  /** whether a canonical id (lower case, no dashes) is a file row's id; given, dangling references are collected */
+  knownFileId?: (canonical: string) => boolean,
 ): Promise<TextReferences> {
   const cols = await existingColumns(
     db,
@@ -109,6 +122,7 @@ export async function collectTextReferences(
   const tokens = new Set<string>()
   const scanned: ReferenceSite[] = []
   const skipped: ReferenceSite[] = []
+  const dangling: DanglingRef[] = []
   const byTable = new Map<string, ReferenceSite[]>()
   for (const s of sites) {
     const have = cols.get(s.table)
@@ -123,14 +137,29 @@ export async function collectTextReferences(
     const columns = ss.map((s) => s.column)
     for await (const rows of pages(db, table, columns)) {
       for (const r of rows) {
-        for (const c of columns) {
-          const v = r[c]
+        for (const site of ss) {
+          const v = r[site.column]
           if (v == null) continue
           const text = typeof v === 'string' ? v : v instanceof Buffer ? v.toString('utf8') : JSON.stringify(v)
           for (const m of text.matchAll(ID_TOKEN)) tokens.add(canonicalId(m[0]))
+          if (!knownFileId) continue
+          const fileId = site.form === 'id' ? text.trim() : site.idField ? jsonField(text, site.idField) : undefined
+          if (fileId && !knownFileId(canonicalId(fileId)))
+            dangling.push({ table, column: site.column, rowId: String(r.id), fileId })
         }
       }
     }
   }
-  return { tokens, scanned, skipped }
+  return { tokens, scanned, skipped, dangling }
+}
+
+/** A string field of a JSON object text, or undefined (not JSON, not an object, absent, empty). */
+function jsonField(text: string, field: string): string | undefined {
+  try {
+    const o = JSON.parse(text) as unknown
+    const v = o && typeof o === 'object' ? (o as Record<string, unknown>)[field] : undefined
+    return typeof v === 'string' && v ? v : undefined
+  } catch {
+    return undefined
+  }
 }
