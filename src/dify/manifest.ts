@@ -141,8 +141,10 @@ export const NO_MANIFEST: Readonly<Record<string, string>> = {
   'storage-quarantine': 'a newer release may reference files from places this CLI does not know',
   'documents-requeue': "the indexing tasks are a contract of Dify's code, not of its tables",
   'db-stamp': "it writes alembic_version, which on a newer database only Dify's own code may move",
-  'retention-clean': 'a newer release may keep rows of a run, a message or a conversation in tables this CLI does not know',
-  'retention-restore': 'a newer release may keep rows of a run, a message or a conversation in tables this CLI does not know',
+  'retention-clean':
+    'a newer release may keep rows of a run, a message or a conversation in tables this CLI does not know',
+  'retention-restore':
+    'a newer release may keep rows of a run, a message or a conversation in tables this CLI does not know',
 }
 export type ManifestOperation = keyof typeof MANIFESTS
 
