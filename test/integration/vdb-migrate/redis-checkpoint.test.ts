@@ -6,7 +6,7 @@ import { classPrefixForStore, indexStructJson } from '../../../src/dify/collecti
 import { keys } from '../../../src/dify/keys.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore, VectorTarget } from '../../../src/vector/store.js'
-import { shardOf } from '../../../src/vdb-migrate/index.js'
+import { shardOf } from '../../../src/vdb-migrate/select.js'
 import { BIN, runCli } from '../../support/cli.js'
 import { loadOracleSchema } from '../../support/dify-schema.js'
 import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
