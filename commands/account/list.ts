@@ -2,6 +2,7 @@ import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { listAccounts, type ListReport } from '../../src/accounts/list.js'
 import { table } from '../../src/core/table.js'
 import { boundedIntFlag } from '../../src/cli/flags.js'
+import { accountDeps } from '../../src/accounts/deps.js'
 
 export default class AccountList extends DifyCommand {
   static override summary = 'List accounts, page by page, with a case-insensitive search on email and name.'
@@ -23,16 +24,13 @@ export default class AccountList extends DifyCommand {
   async run(): Promise<ListReport> {
     const { flags } = await this.parse(AccountList)
     const rt = this.runtime()
-    const report = await listAccounts(
-      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
-      {
-        search: flags.search,
-        tenantId: flags.tenant,
-        status: flags.status,
-        limit: flags.limit,
-        offset: (flags.page - 1) * flags.limit,
-      },
-    )
+    const report = await listAccounts(accountDeps(rt, { warn: (t) => this.out.warn(t) }), {
+      search: flags.search,
+      tenantId: flags.tenant,
+      status: flags.status,
+      limit: flags.limit,
+      offset: (flags.page - 1) * flags.limit,
+    })
     const cols = [
       { key: 'email', header: 'EMAIL' },
       { key: 'name', header: 'NAME' },
