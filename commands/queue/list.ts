@@ -1,6 +1,6 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { secondsFlag } from '../../src/cli/flags.js'
-import { brokerOf, expectedQueues } from '../../src/queues/connect.js'
+import { brokerOf, expectedQueues } from '../../src/queues/deps.js'
 import { listQueues, type QueueSnapshot } from '../../src/queues/list.js'
 import { queueListWarnings, renderQueueList } from '../../src/queues/render.js'
 import { RateTracker, type QueueRate } from '../../src/queues/rates.js'

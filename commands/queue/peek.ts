@@ -1,6 +1,6 @@
 import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
 import { UsageError } from '../../src/core/errors.js'
-import { brokerOf } from '../../src/queues/connect.js'
+import { brokerOf } from '../../src/queues/deps.js'
 import { peekQueue, type PeekResult } from '../../src/queues/peek.js'
 import { renderPeek } from '../../src/queues/render.js'
 

@@ -1,7 +1,7 @@
 import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
 import { writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
-import { brokerOf } from '../../src/queues/connect.js'
+import { brokerOf } from '../../src/queues/deps.js'
 import { countPurge, purgeQueue, purgeTask, type PurgeResult } from '../../src/queues/purge.js'
 import { purgeQuestion, renderPurge } from '../../src/queues/render.js'
 

@@ -2,7 +2,7 @@ import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { ExitCode } from '../../src/core/errors.js'
 import { durationFlag, secondsFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
-import { brokerOf } from '../../src/queues/connect.js'
+import { brokerOf } from '../../src/queues/deps.js'
 import {
   listUnacked,
   restoreReport,

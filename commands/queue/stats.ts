@@ -1,5 +1,5 @@
 import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
-import { brokerOf } from '../../src/queues/connect.js'
+import { brokerOf } from '../../src/queues/deps.js'
 import { queueStats, type StatsResult } from '../../src/queues/peek.js'
 import { printable, renderStats } from '../../src/queues/render.js'
 

@@ -1,6 +1,6 @@
 import { Args, DifyCommand } from '../../src/cli/command.js'
 import { secondsFlag } from '../../src/cli/flags.js'
-import { brokerOf, expectedQueues } from '../../src/queues/connect.js'
+import { brokerOf, expectedQueues } from '../../src/queues/deps.js'
 import { discoverQueues } from '../../src/queues/broker.js'
 import { findTask, type TaskLocation } from '../../src/queues/task.js'
 import { renderTask } from '../../src/queues/render.js'

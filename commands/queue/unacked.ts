@@ -1,6 +1,6 @@
 import { DifyCommand } from '../../src/cli/command.js'
 import { durationFlag } from '../../src/cli/flags.js'
-import { brokerOf } from '../../src/queues/connect.js'
+import { brokerOf } from '../../src/queues/deps.js'
 import { listUnacked, unackedReport, type UnackedReport } from '../../src/queues/unacked.js'
 import { renderUnacked } from '../../src/queues/render.js'
 

@@ -1,6 +1,6 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { secondsFlag } from '../../src/cli/flags.js'
-import { brokerOf } from '../../src/queues/connect.js'
+import { brokerOf } from '../../src/queues/deps.js'
 import { inspectWorkers, type WorkersResult } from '../../src/queues/workers.js'
 import { renderWorkers, workersWarnings } from '../../src/queues/render.js'
 

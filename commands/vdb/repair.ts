@@ -5,7 +5,7 @@ import { uuidFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { canPrompt, confirmOrStop } from '../../src/cli/prompt.js'
 import type { Scope } from '../../src/vdb/check.js'
 import { repairAll, type RepairResult } from '../../src/vdb/repair.js'
-import { vdbDeps } from '../../src/vdb/session.js'
+import { vdbDeps } from '../../src/vdb/deps.js'
 import { renderRepair } from '../../src/vdb/render.js'
 
 export default class VdbRepair extends DifyCommand {

@@ -6,7 +6,7 @@ import { profileFor, descendsFrom } from '../../../src/dify/profile.js'
 import { RELEASE_HEADS, releaseOfRevision } from '../../../src/dify/releases.js'
 import { SUPPORTED_WINDOW } from '../../../src/dify/window.js'
 import { checkSupported, codeAtHand } from '../../../src/dify/schema-version.js'
-import { workerQueuesFor } from '../../../src/queues/connect.js'
+import { workerQueuesFor } from '../../../src/queues/deps.js'
 import { pyStrip as pythonStrip } from '../../../src/core/python-str.js'
 
 const head = (v: string) => RELEASE_HEADS.find(([r]) => r === v)![1]
