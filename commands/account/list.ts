@@ -1,6 +1,6 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { listAccounts, type ListReport } from '../../src/accounts/list.js'
-import { table } from '../../src/core/table.js'
+import { renderList } from '../../src/accounts/render.js'
 import { boundedIntFlag } from '../../src/cli/flags.js'
 import { accountDeps } from '../../src/accounts/deps.js'
 
@@ -31,19 +31,7 @@ export default class AccountList extends DifyCommand {
       limit: flags.limit,
       offset: (flags.page - 1) * flags.limit,
     })
-    const cols = [
-      { key: 'email', header: 'EMAIL' },
-      { key: 'name', header: 'NAME' },
-      { key: 'status', header: 'STATUS' },
-      ...(flags.tenant ? [{ key: 'role', header: 'ROLE' }] : []),
-      { key: 'lastLoginAt', header: 'LAST LOGIN' },
-      { key: 'id', header: 'ID' },
-    ]
-    if (report.accounts.length) this.out.log(table(report.accounts as unknown as Array<Record<string, unknown>>, cols))
-    const last = report.offset + report.accounts.length
-    this.out.log(
-      `${report.accounts.length ? `${report.offset + 1}–${last}` : 'none'} of ${report.total}${last < report.total ? ` (next: --page ${flags.page + 1})` : ''}`,
-    )
+    this.out.lines(renderList(report, { tenant: flags.tenant, page: flags.page }))
     return report
   }
 }
