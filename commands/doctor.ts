@@ -1,9 +1,7 @@
 import { DifyCommand, Flags } from '../src/cli/command.js'
 import { ConfigError } from '../src/core/errors.js'
-import { escapeControls } from '../src/cli/output.js'
+import { renderDoctor } from '../src/doctor/render.js'
 import { configFailureReport, runDoctor, type DoctorReport } from '../src/doctor/run.js'
-
-const SYMBOL = { ok: '✓', warn: '!', fail: '✗', skip: '-' } as const
 
 export default class Doctor extends DifyCommand {
   static override summary =
@@ -25,19 +23,7 @@ export default class Doctor extends DifyCommand {
       if (!(e instanceof ConfigError)) throw e
       report = configFailureReport(e)
     }
-    for (const c of report.checks) {
-      this.out.log(`${SYMBOL[c.status]} ${c.name.padEnd(18)} ${escapeControls(c.summary)}`)
-      if (c.hint && c.status !== 'ok') this.out.log(`  ${' '.repeat(18)} hint: ${c.hint}`)
-    }
-    const warned = report.checks.filter((c) => c.status === 'warn').length
-    const failed = report.checks.filter((c) => c.status === 'fail').length
-    this.out.log(
-      failed
-        ? `\n${failed} check(s) failed${warned ? `, ${warned} warning(s)` : ''}.`
-        : warned
-          ? `\nNo check failed; ${warned} warning(s).`
-          : '\nAll checks passed.',
-    )
+    this.out.lines(renderDoctor(report))
     this.setExitCode(report.exitCode)
     return report
   }

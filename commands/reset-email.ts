@@ -3,6 +3,7 @@ import { PartialError } from '../src/core/errors.js'
 import { writeFlags } from '../src/cli/flags.js'
 import { resetEmail, type ResetEmailReport } from '../src/accounts/reset-email.js'
 import { renderResetEmail } from '../src/accounts/render.js'
+import { accountDeps } from '../src/accounts/deps.js'
 
 export default class ResetEmail extends DifyCommand {
   static override summary = "Change an account's email, refusing an address another account already uses."
@@ -24,17 +25,14 @@ export default class ResetEmail extends DifyCommand {
     const { flags } = await this.parse(ResetEmail)
     this.auditArgs = { email: flags.email, accountId: flags['account-id'], newEmail: flags['new-email'] }
     const rt = this.runtime()
-    const report = await resetEmail(
-      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
-      {
-        email: flags.email,
-        accountId: flags['account-id'],
-        newEmail: flags['new-email'],
-        emailConfirm: flags['email-confirm'],
-        dryRun: flags['dry-run'],
-        forceVersion: flags['force-version'],
-      },
-    )
+    const report = await resetEmail(accountDeps(rt, { warn: (t) => this.out.warn(t) }), {
+      email: flags.email,
+      accountId: flags['account-id'],
+      newEmail: flags['new-email'],
+      emailConfirm: flags['email-confirm'],
+      dryRun: flags['dry-run'],
+      forceVersion: flags['force-version'],
+    })
     if (report.changed && !report.dryRun) this.auditCounts = { accounts: 1 }
     for (const l of renderResetEmail(report)) this.out.log(l)
     if (!report.redis.ok) {

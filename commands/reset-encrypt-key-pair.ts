@@ -3,7 +3,15 @@ import { ExitCode, InterruptedError } from '../src/core/errors.js'
 import { writeFlags, yesFlag } from '../src/cli/flags.js'
 import { confirmOrStop } from '../src/cli/prompt.js'
 import { executeReset, planReset, type ResetResult } from '../src/encryption/reset.js'
-import { describeResetPlan } from '../src/encryption/render.js'
+import { encryptionDeps } from '../src/encryption/deps.js'
+import {
+  cacheWarning,
+  renderReset,
+  renderResetPlan,
+  renderStorage,
+  resetQuestion,
+  resetRows,
+} from '../src/encryption/render.js'
 
 export default class ResetEncryptKeyPair extends DifyCommand {
   static override summary =
@@ -49,16 +57,11 @@ export default class ResetEncryptKeyPair extends DifyCommand {
       concurrency: flags.concurrency,
     }
     this.auditArgs = { tenant: flags.tenant ?? 'all', force: flags.force, backup: flags.backup }
-    const [db, storage] = await Promise.all([rt.db(), rt.storage()])
-    this.out.log(`Storage: ${storage.location}`)
-    const plan = await planReset({ db, storage }, input)
-    this.out.log(
-      `${plan.privateKeysInStorage} private key(s) under privkeys/; ${plan.tenants.length} tenant(s) to reset.\n`,
-    )
-    for (const l of describeResetPlan(plan, { verbose: flags.verbose, dryRun: flags['dry-run'] })) this.out.log(l)
-    const rows = plan.tenants.reduce((a, t) => a + t.deletes.reduce((b, d) => b + d.rows, 0), 0)
+    const deps = await encryptionDeps(rt)
+    this.out.lines(renderStorage(deps.storage.location))
+    const plan = await planReset(deps, input)
+    this.out.lines(renderResetPlan(plan, { verbose: flags.verbose, dryRun: flags['dry-run'] }))
     if (flags['dry-run']) {
-      this.out.log(`\nDry run: nothing was changed.`)
       return {
         ...plan,
         dryRun: true,
@@ -75,42 +78,21 @@ export default class ResetEncryptKeyPair extends DifyCommand {
         cachesDeleted: 0,
         summary: { tenants: 0, reset: 0, failed: 0, skipped: 0 },
       }
-    await confirmOrStop(
-      `Reset the key pair of ${plan.tenants.length} tenant(s) and delete ${rows} row(s)? Secrets encrypted with the old keys cannot be recovered.`,
-      { yes: flags.yes, word: 'reset' },
-    )
+    await confirmOrStop(resetQuestion(plan), { yes: flags.yes, word: 'reset' })
     const p = this.out.progress('Resetting…')
-    const res = await executeReset({ db, storage, redis: () => rt.redis() }, plan, {
+    const res = await executeReset(deps, plan, {
       ...input,
       signal: this.abort.signal,
       onTenantDone: (d, n) => p.update(`Resetting… ${d}/${n}`),
     })
     p.stop()
-    this.out.log('')
-    for (const o of res.outcomes) {
-      if (o.status === 'reset') {
-        const del = Object.entries(o.deleted)
-          .filter(([, n]) => n > 0)
-          .map(([t, n]) => `${t} ${n}`)
-          .join(', ')
-        this.out.log(
-          `reset   ${o.tenantId}${o.backup ? ` (old key saved as ${o.backup})` : ''}${del ? `; deleted ${del}` : ''}`,
-        )
-      } else if (o.status === 'skipped') this.out.log(`skipped ${o.tenantId} (interrupted before it started)`)
-      else this.out.log(`FAILED  ${o.tenantId}: ${o.error} (the old key was put back)`)
-    }
-    this.out.log(
-      `\n${res.summary.reset} of ${res.summary.tenants} tenant(s) reset; ${res.cachesDeleted} Redis cache key(s) deleted.`,
-    )
-    if (res.cacheError)
-      this.out.warn(
-        `The Redis caches could not be deleted (${res.cacheError}); Dify may use cached credentials for up to 24 h.`,
-      )
+    this.out.lines(renderReset(res))
+    if (res.cacheError) this.out.warn(cacheWarning(res.cacheError))
     this.auditCounts = {
       tenants: res.summary.tenants,
       reset: res.summary.reset,
       failed: res.summary.failed,
-      rowsDeleted: rows,
+      rowsDeleted: resetRows(plan),
     }
     if (this.abort.signal.aborted) {
       throw new InterruptedError(

@@ -12,6 +12,7 @@ import {
 import { ask, canPrompt } from '../src/cli/prompt.js'
 import { processPasswordIo } from '../src/cli/account-io.js'
 import { renderResetPassword } from '../src/accounts/render.js'
+import { accountDeps } from '../src/accounts/deps.js'
 
 export default class ResetPassword extends DifyCommand {
   static override summary =
@@ -67,28 +68,25 @@ export default class ResetPassword extends DifyCommand {
           }
         : undefined
     const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
-    const report = await resetPassword(
-      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
-      {
-        email,
-        accountId: flags['account-id'],
-        password: async () =>
-          (chosen = await choosePassword(
-            sourceInput,
-            processPasswordIo((t) => this.out.warn(t)),
-          )).password,
-        keepSessions: flags['keep-sessions'],
-        dryRun: flags['dry-run'],
-        forceVersion: flags['force-version'],
-        beforeCommit: () => {
-          committing = true
-          // shown before COMMIT: an interrupt or failure from here on leaves the old password, never an unseen one
-          if (chosen?.generated && !this.out.json) this.out.log(`Generated password (shown once): ${chosen.password}`)
-        },
-        afterCommit: () => (committed = true),
-        accessTokenExpireMinutes: rt.config.accessTokenExpireMinutes,
+    const report = await resetPassword(accountDeps(rt, { warn: (t) => this.out.warn(t) }), {
+      email,
+      accountId: flags['account-id'],
+      password: async () =>
+        (chosen = await choosePassword(
+          sourceInput,
+          processPasswordIo((t) => this.out.warn(t)),
+        )).password,
+      keepSessions: flags['keep-sessions'],
+      dryRun: flags['dry-run'],
+      forceVersion: flags['force-version'],
+      beforeCommit: () => {
+        committing = true
+        // shown before COMMIT: an interrupt or failure from here on leaves the old password, never an unseen one
+        if (chosen?.generated && !this.out.json) this.out.log(`Generated password (shown once): ${chosen.password}`)
       },
-    )
+      afterCommit: () => (committed = true),
+      accessTokenExpireMinutes: rt.config.accessTokenExpireMinutes,
+    })
     this.auditCounts = {
       accounts: 1,
       lockoutKeysCleared: report.lockout.cleared.length,

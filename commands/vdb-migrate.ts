@@ -1,11 +1,14 @@
+import type { Interfaces } from '@oclif/core'
 import { DifyCommand, Flags } from '../src/cli/command.js'
 import { uuidFlag, writeFlags, yesFlag } from '../src/cli/flags.js'
 import { canPrompt, confirm } from '../src/cli/prompt.js'
 import { ExitCode, UsageError } from '../src/core/errors.js'
-import { table } from '../src/core/table.js'
-import { loadProfile } from '../src/dify/schema-version.js'
-import { parseShard, runUnitsSelected, type VdbMigrateJson } from '../src/vdb-migrate/command.js'
+import { vdbMigrateDeps } from '../src/vdb-migrate/deps.js'
 import { checkFlags } from '../src/vdb-migrate/prepare.js'
+import { stderrProgress } from '../src/vdb-migrate/progress.js'
+import { renderResult, renderStart } from '../src/vdb-migrate/render.js'
+import { migrateSelected, type RunOptions, type VdbMigrateJson } from '../src/vdb-migrate/run.js'
+import { parseShard } from '../src/vdb-migrate/select.js'
 
 export default class VdbMigrate extends DifyCommand {
   static override summary =
@@ -79,74 +82,24 @@ export default class VdbMigrate extends DifyCommand {
       checkpoint: f.checkpoint,
       deleteSource: f['delete-source'],
     }
-    const rt = this.runtime()
-    const db = await rt.db()
-    // the release check ran when the database was opened (base command, src/cli/release-gate.ts)
-    const profile = await loadProfile(db, { difyRoot: rt.config.difyRoot })
-    const interactive = this.out.interactive
-    const res = await runUnitsSelected(
-      rt,
-      db,
-      profile,
-      {
-        scope: f.scope as 'all',
-        datasets: f.dataset ?? [],
-        tenants: f.tenant ?? [],
-        apps: f.app ?? [],
-        shard,
-        from: f.from,
-        sourceEnvFile: f['source-env-file'],
-        batchSize: f['batch-size'],
-        concurrency: f.concurrency,
-        restart: f.restart,
-        dryRun: f['dry-run'],
-        force: f.force,
-        allowMissing: f['allow-missing'],
-        verifySample: f['verify-sample'],
-        deleteSource: f['delete-source'],
-        checkpoint: f.checkpoint as 'db' | 'redis',
-      },
-      {
+    const deps = await vdbMigrateDeps(this.runtime(), { dryRun: f['dry-run'], sourceEnvFile: f['source-env-file'] })
+    let res: VdbMigrateJson
+    try {
+      res = await migrateSelected(deps, runOptions(f, shard), {
         signal: this.abort.signal,
-        writeErr: (s) => process.stderr.write(s),
-        interactive,
+        progress: stderrProgress((s) => this.out.stderr(s), this.out.interactive),
         confirmDeleteSource: (u, where) =>
           confirm(`Delete the source of ${u.kind} ${u.id} (${where})?`, { yes: f.yes }),
         onStart: (i) => {
-          this.out.log(
-            `Metadata database: ${i.database.location} (Dify ${i.database.release ?? 'unknown release'}, revision ${i.database.revision ?? 'none'})`,
-          )
-          this.out.log(`Target: ${i.target.type} at ${i.target.location} (${i.target.serverVersion})`)
-          this.out.log(`${i.units} dataset(s)/app(s) selected${f['dry-run'] ? ' (dry run: nothing is written)' : ''}.`)
+          this.out.lines(renderStart(i, f['dry-run']))
           for (const w of i.warnings) this.out.warn(w)
         },
-      },
-    )
-    for (const s of res.sources) this.out.log(`Source: ${s.type} at ${s.location} (${s.serverVersion})`)
-    if (res.units.length) {
-      this.out.log('')
-      this.out.log(
-        table(
-          res.units.map((u) => ({ ...u, src: u.source.type ?? 'cache', note: u.reason ?? '' })),
-          [
-            { key: 'kind', header: 'KIND' },
-            { key: 'id', header: 'ID' },
-            { key: 'outcome', header: 'OUTCOME' },
-            { key: 'src', header: 'SOURCE' },
-            { key: 'live', header: 'LIVE' },
-            { key: 'fromSource', header: 'FROM STORE' },
-            { key: 'fromCache', header: 'FROM CACHE' },
-            { key: 'missing', header: 'MISSING' },
-            { key: 'orphans', header: 'ORPHANS' },
-            { key: 'note', header: 'NOTE' },
-          ],
-        ),
-      )
+      })
+    } finally {
+      await deps.close()
     }
+    this.out.lines(renderResult(res))
     const t = res.totals
-    this.out.log(
-      `\n${res.dryRun ? 'Plan' : 'Done'}: ${t.migrated} migrated, ${t.skipped} skipped, ${t.failed} failed, ${t.incomplete} incomplete${t.planned ? `, ${t.planned} planned` : ''}${res.interrupted ? ' (interrupted; rerun to continue)' : ''}.`,
-    )
     if (!res.dryRun)
       this.auditCounts = {
         migrated: t.migrated,
@@ -160,3 +113,26 @@ export default class VdbMigrate extends DifyCommand {
     return res
   }
 }
+
+/** The domain's options from the flags. */
+function runOptions(f: VdbMigrateFlags, shard: RunOptions['shard']): RunOptions {
+  return {
+    scope: f.scope as 'all',
+    datasets: f.dataset ?? [],
+    tenants: f.tenant ?? [],
+    apps: f.app ?? [],
+    shard,
+    from: f.from,
+    batchSize: f['batch-size'],
+    concurrency: f.concurrency,
+    restart: f.restart,
+    dryRun: f['dry-run'],
+    force: f.force,
+    allowMissing: f['allow-missing'],
+    verifySample: f['verify-sample'],
+    deleteSource: f['delete-source'],
+    checkpoint: f.checkpoint as 'db' | 'redis',
+  }
+}
+
+type VdbMigrateFlags = Interfaces.InferredFlags<typeof VdbMigrate.flags>

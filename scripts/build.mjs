@@ -17,9 +17,7 @@ function entries(dir) {
   })
 }
 await build({
-  entryPoints: [...entries('commands'), 'src/version.ts', 'src/index.ts'].filter((p) =>
-    statSync(p, { throwIfNoEntry: false }),
-  ),
+  entryPoints: [...entries('commands'), 'src/version.ts'],
   outdir: 'dist',
   outbase: '.',
   bundle: true,

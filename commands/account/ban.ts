@@ -3,6 +3,7 @@ import { PartialError } from '../../src/core/errors.js'
 import { writeFlags } from '../../src/cli/flags.js'
 import { setBanned, type BanReport } from '../../src/accounts/ban.js'
 import { renderBan } from '../../src/accounts/render.js'
+import { accountDeps } from '../../src/accounts/deps.js'
 
 /** `account ban`; `account unban` (unban.ts) is this command with `action = 'unban'` and no --keep-sessions. */
 export default class AccountBan extends DifyCommand {
@@ -41,17 +42,14 @@ export default class AccountBan extends DifyCommand {
     }
     this.auditArgs = { email: args.email, accountId: flags['account-id'] }
     const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
-    const report = await setBanned(
-      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
-      {
-        email: args.email,
-        accountId: flags['account-id'],
-        action: ctor.action,
-        dryRun: flags['dry-run'],
-        forceVersion: flags['force-version'],
-        keepSessions: flags['keep-sessions'],
-      },
-    )
+    const report = await setBanned(accountDeps(rt, { warn: (t) => this.out.warn(t) }), {
+      email: args.email,
+      accountId: flags['account-id'],
+      action: ctor.action,
+      dryRun: flags['dry-run'],
+      forceVersion: flags['force-version'],
+      keepSessions: flags['keep-sessions'],
+    })
     if (!report.dryRun && (report.changed || report.sessions.refreshTokens))
       this.auditCounts = { accounts: report.changed ? 1 : 0, refreshTokensRevoked: report.sessions.refreshTokens }
     for (const l of renderBan(report)) this.out.log(l)

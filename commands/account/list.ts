@@ -1,7 +1,8 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { listAccounts, type ListReport } from '../../src/accounts/list.js'
-import { table } from '../../src/core/table.js'
+import { renderList } from '../../src/accounts/render.js'
 import { boundedIntFlag } from '../../src/cli/flags.js'
+import { accountDeps } from '../../src/accounts/deps.js'
 
 export default class AccountList extends DifyCommand {
   static override summary = 'List accounts, page by page, with a case-insensitive search on email and name.'
@@ -23,29 +24,14 @@ export default class AccountList extends DifyCommand {
   async run(): Promise<ListReport> {
     const { flags } = await this.parse(AccountList)
     const rt = this.runtime()
-    const report = await listAccounts(
-      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
-      {
-        search: flags.search,
-        tenantId: flags.tenant,
-        status: flags.status,
-        limit: flags.limit,
-        offset: (flags.page - 1) * flags.limit,
-      },
-    )
-    const cols = [
-      { key: 'email', header: 'EMAIL' },
-      { key: 'name', header: 'NAME' },
-      { key: 'status', header: 'STATUS' },
-      ...(flags.tenant ? [{ key: 'role', header: 'ROLE' }] : []),
-      { key: 'lastLoginAt', header: 'LAST LOGIN' },
-      { key: 'id', header: 'ID' },
-    ]
-    if (report.accounts.length) this.out.log(table(report.accounts as unknown as Array<Record<string, unknown>>, cols))
-    const last = report.offset + report.accounts.length
-    this.out.log(
-      `${report.accounts.length ? `${report.offset + 1}–${last}` : 'none'} of ${report.total}${last < report.total ? ` (next: --page ${flags.page + 1})` : ''}`,
-    )
+    const report = await listAccounts(accountDeps(rt, { warn: (t) => this.out.warn(t) }), {
+      search: flags.search,
+      tenantId: flags.tenant,
+      status: flags.status,
+      limit: flags.limit,
+      offset: (flags.page - 1) * flags.limit,
+    })
+    this.out.lines(renderList(report, { tenant: flags.tenant, page: flags.page }))
     return report
   }
 }

@@ -1,6 +1,7 @@
 import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
 import { showAccount, type ShowReport } from '../../src/accounts/show.js'
 import { renderShow } from '../../src/accounts/render.js'
+import { accountDeps } from '../../src/accounts/deps.js'
 
 export default class AccountShow extends DifyCommand {
   static override summary =
@@ -22,10 +23,7 @@ export default class AccountShow extends DifyCommand {
   async run(): Promise<ShowReport> {
     const { args, flags } = await this.parse(AccountShow)
     const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
-    const report = await showAccount(
-      { db: () => rt.db(), redis: () => rt.redis(), warn: (t) => this.out.warn(t), difyRoot: rt.config.difyRoot },
-      { idOrEmail: args.account },
-    )
+    const report = await showAccount(accountDeps(rt, { warn: (t) => this.out.warn(t) }), { idOrEmail: args.account })
     for (const l of renderShow(report)) this.out.log(l)
     return report
   }

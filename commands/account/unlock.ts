@@ -2,6 +2,7 @@ import { Args, DifyCommand } from '../../src/cli/command.js'
 import { writeFlags } from '../../src/cli/flags.js'
 import { unlockEmail, type UnlockReport } from '../../src/accounts/unlock.js'
 import { renderUnlock } from '../../src/accounts/render.js'
+import { unlockDeps } from '../../src/accounts/deps.js'
 
 export default class AccountUnlock extends DifyCommand {
   static override summary =
@@ -17,18 +18,10 @@ export default class AccountUnlock extends DifyCommand {
   async run(): Promise<UnlockReport> {
     const { args, flags } = await this.parse(AccountUnlock)
     this.auditArgs = { email: args.email }
-    const rt = this.runtime()
-    // the release tells which key kinds exist and whether REDIS_KEY_PREFIX applies; without a database, every kind
-    const profile = rt.config.db.embedded
-      ? undefined
-      : async () =>
-          (await import('../../src/dify/schema-version.js')).loadProfile(await rt.db(), {
-            difyRoot: rt.config.difyRoot,
-          })
-    const report = await unlockEmail(
-      { redis: () => rt.redis(), profile, warn: (t) => this.out.warn(t) },
-      { email: args.email, dryRun: flags['dry-run'] },
-    )
+    const report = await unlockEmail(unlockDeps(this.runtime(), { warn: (t) => this.out.warn(t) }), {
+      email: args.email,
+      dryRun: flags['dry-run'],
+    })
     if (!report.dryRun) this.auditCounts = { keysDeleted: report.cleared.length }
     for (const l of renderUnlock(report)) this.out.log(l)
     return report

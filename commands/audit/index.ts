@@ -1,8 +1,8 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { UsageError } from '../../src/core/errors.js'
 import { readAudit, type AuditEntry } from '../../src/audit/log.js'
+import { renderAudit } from '../../src/audit/render.js'
 import { parseDuration } from '../../src/cli/output.js'
-import { table } from '../../src/core/table.js'
 import { MAX_SECONDS } from '../../src/cli/flags.js'
 
 export default class Audit extends DifyCommand {
@@ -24,21 +24,7 @@ export default class Audit extends DifyCommand {
     const { flags } = await this.parse(Audit)
     const since = flags.since ? parseSince(flags.since) : undefined
     const entries = await readAudit(this.runtime(), { since, limit: flags.limit })
-    if (entries.length === 0) this.out.log('No audit entries.')
-    else
-      this.out.log(
-        table(
-          entries.map((e) => ({ ...e, counts: e.counts ? JSON.stringify(e.counts) : '' })),
-          [
-            { key: 'time', header: 'TIME (UTC)' },
-            { key: 'command', header: 'COMMAND' },
-            { key: 'outcome', header: 'OUTCOME' },
-            { key: 'user', header: 'USER' },
-            { key: 'host', header: 'HOST' },
-            { key: 'counts', header: 'COUNTS' },
-          ],
-        ),
-      )
+    this.out.lines(renderAudit(entries))
     return { entries }
   }
 }

@@ -1,7 +1,7 @@
 import { DifyCommand } from '../../src/cli/command.js'
 import { showConfig, type ShownConfig } from '../../src/config/show.js'
 import { resolveSecretKey, secretKeySourceText } from '../../src/dify/secret-key.js'
-import { table } from '../../src/core/table.js'
+import { renderConfig } from '../../src/config/render.js'
 
 export default class ConfigShow extends DifyCommand {
   static override summary = 'Print the effective configuration, secrets redacted, with where each value came from.'
@@ -17,20 +17,7 @@ export default class ConfigShow extends DifyCommand {
     const cfg = this.config_()
     const { info } = await resolveSecretKey(cfg, { fromStorage: null, storage: () => this.runtime().storage() })
     const shown = showConfig(cfg, info)
-    this.out.log('Effective connections')
-    for (const [k, v] of Object.entries(shown.effective)) this.out.log(`  ${k.padEnd(12)} ${v ?? '(not set)'}`)
-    this.out.log(`  ${'secret key'.padEnd(12)} ${secretKeySourceText(info)}`)
-    this.out.log('')
-    this.out.log(
-      table(
-        shown.variables.filter((v) => v.source !== 'unset').map((v) => ({ ...v, value: v.value ?? '' })),
-        [
-          { key: 'name', header: 'VARIABLE' },
-          { key: 'value', header: 'VALUE' },
-          { key: 'source', header: 'SOURCE' },
-        ],
-      ),
-    )
+    this.out.lines(renderConfig(shown, secretKeySourceText(info)))
     return shown
   }
 }

@@ -1,6 +1,6 @@
 import { DifyCommand } from '../../src/cli/command.js'
 import { ConnectError } from '../../src/core/errors.js'
-import { table } from '../../src/core/table.js'
+import { renderHistory } from '../../src/migrations/render.js'
 import { readDbState } from '../../src/migrations/state.js'
 import { history, type HistoryResult } from '../../src/migrations/status.js'
 
@@ -22,27 +22,7 @@ export default class DbHistory extends DifyCommand {
       this.out.warn(`${e.message} The current revision is not marked.`)
     }
     const h = history(undefined, current, reachable)
-    this.out.log(
-      table(
-        h.revisions.map((r) => ({
-          mark: `${r.current ? '*' : ' '}${r.head ? 'H' : ' '}`,
-          revision: r.revision,
-          down: r.downRevision ?? (r.baseline ? '(baseline)' : '-'),
-          release: r.release,
-          description: r.description,
-        })),
-        [
-          { key: 'mark', header: '' },
-          { key: 'revision', header: 'REVISION' },
-          { key: 'down', header: 'REVISES' },
-          { key: 'release', header: 'RELEASE' },
-          { key: 'description', header: 'DESCRIPTION' },
-        ],
-      ),
-    )
-    this.out.log(
-      `\n* current${current ? ` (${current})` : reachable ? ' (none: empty database or a revision not listed)' : ' (database not reachable)'}   H head`,
-    )
+    this.out.lines(renderHistory(h, current, reachable))
     return h
   }
 }

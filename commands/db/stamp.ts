@@ -2,6 +2,7 @@ import { Args, DifyCommand } from '../../src/cli/command.js'
 import { writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
 import { migrationDeps } from '../../src/migrations/deps.js'
+import { renderStamp, stampQuestion } from '../../src/migrations/render.js'
 import { stampDb, type StampResult } from '../../src/migrations/status.js'
 
 export default class DbStamp extends DifyCommand {
@@ -27,20 +28,12 @@ export default class DbStamp extends DifyCommand {
     const r = await stampDb(migrationDeps(this.runtime()), args.rev, {
       dryRun: flags['dry-run'],
       confirm: async (from, to) => {
-        await confirmOrStop(
-          `Set alembic_version from ${from?.length ? from.join(' + ') : '(nothing)'} to ${to}? The schema is not changed.`,
-          { yes: flags.yes },
-        )
+        await confirmOrStop(stampQuestion(from, to), { yes: flags.yes })
         return true
       },
     })
     if (!r.dryRun && r.statements.length) this.auditCounts = { rows: 1 }
-    if (!r.statements.length) this.out.log(`alembic_version is already ${r.to}; nothing to do.`)
-    else if (r.dryRun) this.out.log(`Would run (dry run):\n${r.statements.map((s) => `  ${s};`).join('\n')}`)
-    else
-      this.out.log(
-        `alembic_version set to ${r.to}${r.toRelease ? ` (${r.toRelease})` : ''} (was ${r.from?.length ? r.from.join(' + ') : 'nothing'}).`,
-      )
+    this.out.lines(renderStamp(r))
     return r
   }
 }

@@ -2,7 +2,7 @@ import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { writeFlags } from '../../src/cli/flags.js'
 import { dialectOf, migrationDeps } from '../../src/migrations/deps.js'
 import type { RunEvent } from '../../src/migrations/runner.js'
-import { impactLines } from '../../src/migrations/impact.js'
+import { appliedNotice, renderUpgrade, upgradeEventNotice, upgradeProgressText } from '../../src/migrations/render.js'
 import { upgradeDb, upgradeSql, DEFAULTS, type SqlResult, type UpgradeResult } from '../../src/migrations/upgrade.js'
 
 export default class DbUpgrade extends DifyCommand {
@@ -54,27 +54,18 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
     this.auditArgs = { to: flags.to, difyRoot: flags['dify-root'] }
     if (flags.sql) {
       const r = await upgradeSql(deps, { ...target, ...timeouts, from: flags.from, dialect: dialectOf(rt) })
-      if (!this.out.json) process.stdout.write(r.sql)
+      this.out.write(r.sql)
       return r
     }
     const progress = this.out.progress('Preparing database migration…')
     const onEvent = (e: RunEvent) => {
-      if (e.type === 'wait') {
-        progress.update(
-          `Waiting for ${e.lock === 'redis' ? "Dify's upgrade lock (db_upgrade_lock)" : 'the database lock'}${e.ttlMs !== null ? `, holder's lock expires in ${Math.ceil(e.ttlMs / 1000)} s unless renewed` : ''}; waited ${Math.round(e.waitedMs / 1000)} s`,
-        )
-      } else if (e.type === 'revision') {
-        progress.update(`Applying ${e.revision}: ${e.description}`)
-        if (e.dialect === 'mysql') {
-          process.stderr.write(
-            `About to apply ${e.revision} (${e.description}), ${e.statements.length} statement(s), not transactional on MySQL:\n${e.statements.map((s) => `  ${s}\n`).join('')}`,
-          )
-        }
-      } else if (e.type === 'revision-done') {
-        if (!this.out.interactive && !this.out.json) process.stderr.write(`Applied ${e.revision} (${e.ms} ms)\n`)
-      } else if (e.type === 'warn') {
-        this.out.warn(e.message)
-      }
+      const text = upgradeProgressText(e)
+      if (text !== null) progress.update(text)
+      const notice = upgradeEventNotice(e)
+      if (notice !== null) this.out.stderr(notice)
+      const applied = appliedNotice(e)
+      if (applied !== null && !this.out.interactive && !this.out.json) this.out.stderr(applied)
+      if (e.type === 'warn') this.out.warn(e.message)
     }
     let r: UpgradeResult
     try {
@@ -92,46 +83,7 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
     }
     // nothing written (up to date, dry run): no audit line (and no Redis round trip)
     if (r.status !== 'up-to-date' && r.status !== 'dry-run') this.auditCounts = { revisions: r.applied.length }
-    const at = (rev: string | null, rel: string | null) =>
-      rev ? `${rev}${rel ? ` (${rel})` : ''}` : 'an empty database'
-    this.out.log(
-      `Database: ${r.database} (${r.dialect}, DDL ${r.transactionalDdl ? 'transactional' : 'not transactional'})`,
-    )
-    this.out.log(
-      `Target:   ${r.target.revision} (${r.target.source === 'cli' ? "this CLI's head" : r.target.source === 'flag' ? '--to' : `head of the Dify code in ${r.target.difyCodeDir}`})`,
-    )
-    if (r.status === 'dry-run') {
-      this.out.log(`Current:  ${at(r.from, r.fromRelease)}`)
-      if (!r.pending.length) this.out.log('Already at the target; nothing would run.')
-      else {
-        this.out.log(`Would apply ${r.pending.length} revision(s) (dry run, nothing written):`)
-        for (const p of r.pending) {
-          this.out.log(`  ${p.revision}  ${p.release.padEnd(7)} ${p.description}`)
-          for (const l of impactLines(p, '      ')) this.out.log(l)
-        }
-        for (const e of r.dataEffects ?? [])
-          this.out.log(
-            `  data: ${e.revision} ${e.description}: ${e.rows === null ? 'not countable yet' : `${e.rows} row(s)`}`,
-          )
-        if (r.schema?.differences.length)
-          this.out.log(
-            `  schema: ${r.schema.differences.length} difference(s) from the schema expected at ${r.schema.revision}: ${r.schema.suggestion.message} (details: dify db status)`,
-          )
-      }
-      if (r.lockHolder?.held)
-        this.out.log(
-          `Dify's upgrade lock is held now (expires in ${r.lockHolder.ttlMs !== null ? Math.ceil(r.lockHolder.ttlMs / 1000) + ' s' : 'never'}).`,
-        )
-    } else if (r.status === 'up-to-date') {
-      this.out.log(
-        r.completedByOther
-          ? `Another upgrade brought the database to ${r.to} while this one waited; nothing left to do.`
-          : `Already at ${at(r.to, r.fromRelease)}; nothing to do.`,
-      )
-    } else {
-      for (const a of r.applied) this.out.log(`  applied ${a.revision}  ${a.description} (${a.ms} ms)`)
-      this.out.log(`Upgraded from ${at(r.from, r.fromRelease)} to ${r.to}: ${r.applied.length} revision(s).`)
-    }
+    this.out.lines(renderUpgrade(r))
     return r
   }
 }

@@ -1,5 +1,6 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { ExitCode } from '../../src/core/errors.js'
+import { renderVerify } from '../../src/migrations/render.js'
 import { verifySchema, type VerifyResult } from '../../src/migrations/schema/verify.js'
 
 export default class DbVerify extends DifyCommand {
@@ -21,19 +22,9 @@ export default class DbVerify extends DifyCommand {
     const p = this.out.progress('Reading the schema…')
     const v = await verifySchema(db, { revision: flags.revision })
     p.stop()
-    if (!v.known) {
-      this.out.log(`Not compared: ${v.suggestion.message}`)
-      this.setExitCode(ExitCode.config)
-      return v
-    }
-    if (!v.differences.length) this.out.log(`Schema matches ${v.revision} exactly (${v.dialect}).`)
-    else {
-      this.out.log(`${v.differences.length} difference(s) from the schema expected at ${v.revision} (${v.dialect}):`)
-      for (const d of v.differences) this.out.log(`  - ${d.message}`)
-      this.out.log(`Fix: ${v.suggestion.message}`)
-      for (const s of v.suggestion.steps) this.out.log(`  ${s}`)
-      this.setExitCode(ExitCode.problems)
-    }
+    this.out.lines(renderVerify(v))
+    if (!v.known) this.setExitCode(ExitCode.config)
+    else if (v.differences.length) this.setExitCode(ExitCode.problems)
     return v
   }
 }

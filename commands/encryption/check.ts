@@ -1,7 +1,8 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { ExitCode } from '../../src/core/errors.js'
-import { table } from '../../src/core/table.js'
 import { checkEncryption, type CheckResult } from '../../src/encryption/check.js'
+import { encryptionDeps } from '../../src/encryption/deps.js'
+import { renderCheck } from '../../src/encryption/render.js'
 
 export default class EncryptionCheck extends DifyCommand {
   static override summary =
@@ -20,43 +21,11 @@ export default class EncryptionCheck extends DifyCommand {
 
   async run(): Promise<CheckResult> {
     const { flags } = await this.parse(EncryptionCheck)
-    const rt = this.runtime()
-    const [db, storage] = await Promise.all([rt.db(), rt.storage()])
+    const deps = await encryptionDeps(this.runtime())
     const p = this.out.progress('Checking tenant keys and encrypted values…')
-    const res = await checkEncryption({ db, storage }, { tenantIds: flags.tenant })
+    const res = await checkEncryption(deps, { tenantIds: flags.tenant })
     p.stop()
-    this.out.log(`Storage: ${res.storage}`)
-    for (const t of res.tenants) {
-      const mark = t.ok ? 'ok' : 'PROBLEM'
-      this.out.log(
-        `\n${mark.padEnd(8)} tenant ${t.tenantId} (${t.name}): key ${t.key.status}${t.key.detail ? ` (${t.key.detail})` : ''}; ${t.values} encrypted values, ${t.undecryptable} undecryptable`,
-      )
-      if (t.columns.length) {
-        this.out.log(
-          table(
-            t.columns.map((c) => ({
-              ...c,
-              col: `${c.table}.${c.column}`,
-              ids: flags.verbose ? c.failedRowIds.join(' ') : '',
-            })),
-            [
-              { key: 'col', header: '  TABLE.COLUMN' },
-              { key: 'rows', header: 'ROWS' },
-              { key: 'values', header: 'VALUES' },
-              { key: 'undecryptable', header: 'UNDECRYPTABLE' },
-              { key: 'malformed', header: 'MALFORMED' },
-              ...(flags.verbose ? [{ key: 'ids', header: 'ROW IDS' }] : []),
-            ],
-          ).replace(/^/gm, '  '),
-        )
-      }
-    }
-    const s = res.summary
-    this.out.log(
-      `\n${s.tenantsOk}/${s.tenants} tenants ok; ${s.keyProblems} key problems; ${s.undecryptable} of ${s.values} values do not decrypt.`,
-    )
-    if (res.missingTables.length)
-      this.out.log(`Tables not in this database (older release): ${res.missingTables.join(', ')}`)
+    this.out.lines(renderCheck(res, { verbose: flags.verbose }))
     if (!res.ok) this.setExitCode(ExitCode.problems)
     if (!flags.verbose) for (const t of res.tenants) for (const c of t.columns) c.failedRowIds = []
     return res

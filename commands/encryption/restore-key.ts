@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs'
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { ExitCode, UsageError } from '../../src/core/errors.js'
 import { writeFlags } from '../../src/cli/flags.js'
+import { encryptionDeps } from '../../src/encryption/deps.js'
+import { cacheWarning, renderRestoreKey, renderStorage } from '../../src/encryption/render.js'
 import { restoreKey, type RestoreResult } from '../../src/encryption/restore.js'
 
 export default class EncryptionRestoreKey extends DifyCommand {
@@ -34,27 +36,18 @@ export default class EncryptionRestoreKey extends DifyCommand {
       }
     }
     this.auditArgs = { tenant: flags.tenant, source: flags.file ? 'file' : `backup ${flags.backup}` }
-    const rt = this.runtime()
-    const [db, storage] = await Promise.all([rt.db(), rt.storage()])
-    this.out.log(`Storage: ${storage.location}`)
-    const res = await restoreKey(
-      { db, storage, redis: () => rt.redis() },
-      { tenantId: flags.tenant, pem, backup: flags.backup, dryRun: flags['dry-run'] },
-    )
-    this.out.log(`The key from ${res.source} decrypts all ${res.values} encrypted value(s) of tenant ${res.tenantId}.`)
-    if (res.unchanged) this.out.log('It is already in place: nothing to do.')
-    else if (res.dryRun) this.out.log('Dry run: nothing was changed.')
-    else {
-      this.out.log(
-        `Written to privkeys/${res.tenantId}/private.pem${res.publicKeyUpdated ? '; tenants.encrypt_public_key updated' : ''}; ${res.cachesDeleted} Redis cache key(s) deleted.`,
-      )
-      if (res.replacedKeyBackup) this.out.log(`The key it replaced is saved as ${res.replacedKeyBackup}.`)
-      if (res.cacheError) {
-        this.out.warn(
-          `The Redis caches could not be deleted (${res.cacheError}); Dify may use cached credentials for up to 24 h.`,
-        )
-        this.setExitCode(ExitCode.partial)
-      }
+    const deps = await encryptionDeps(this.runtime())
+    this.out.lines(renderStorage(deps.storage.location))
+    const res = await restoreKey(deps, {
+      tenantId: flags.tenant,
+      pem,
+      backup: flags.backup,
+      dryRun: flags['dry-run'],
+    })
+    this.out.lines(renderRestoreKey(res))
+    if (!res.unchanged && !res.dryRun && res.cacheError) {
+      this.out.warn(cacheWarning(res.cacheError))
+      this.setExitCode(ExitCode.partial)
     }
     if (!res.dryRun && !res.unchanged) this.auditCounts = { values: res.values }
     return res

@@ -2,6 +2,8 @@ import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { ExitCode, InterruptedError } from '../../src/core/errors.js'
 import { writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
+import { encryptionDeps } from '../../src/encryption/deps.js'
+import { renderRotate, renderStorage, rotateQuestion, rotateWarnings } from '../../src/encryption/render.js'
 import { rotateKeys, type RotateResult } from '../../src/encryption/rotate.js'
 
 export default class EncryptionRotate extends DifyCommand {
@@ -28,48 +30,27 @@ export default class EncryptionRotate extends DifyCommand {
 
   async run(): Promise<RotateResult> {
     const { flags } = await this.parse(EncryptionRotate)
-    const rt = this.runtime()
     this.auditArgs = { tenant: flags.tenant ?? 'all', dropUndecryptable: flags['drop-undecryptable'] }
-    const [db, storage] = await Promise.all([rt.db(), rt.storage()])
-    this.out.log(`Storage: ${storage.location}`)
+    const deps = await encryptionDeps(this.runtime())
+    this.out.lines(renderStorage(deps.storage.location))
     if (!flags['dry-run']) {
-      await confirmOrStop(
-        `Rotate the key pair of ${flags.tenant?.length ? `${flags.tenant.length} tenant(s)` : 'every tenant'} and re-encrypt their secrets${flags['drop-undecryptable'] ? ', removing values that do not decrypt' : ''}?`,
-        { yes: flags.yes },
-      )
+      await confirmOrStop(rotateQuestion({ tenants: flags.tenant, dropUndecryptable: flags['drop-undecryptable'] }), {
+        yes: flags.yes,
+      })
     }
     const p = this.out.progress('Rotating…')
-    const res = await rotateKeys(
-      { db, storage, redis: () => rt.redis() },
-      {
-        tenantIds: flags.tenant,
-        dryRun: flags['dry-run'],
-        dropUndecryptable: flags['drop-undecryptable'],
-        concurrency: flags.concurrency,
-        signal: this.abort.signal,
-        onTenantDone: (d, n) => p.update(`Rotating… ${d}/${n}`),
-      },
-    )
+    const res = await rotateKeys(deps, {
+      tenantIds: flags.tenant,
+      dryRun: flags['dry-run'],
+      dropUndecryptable: flags['drop-undecryptable'],
+      concurrency: flags.concurrency,
+      signal: this.abort.signal,
+      onTenantDone: (d, n) => p.update(`Rotating… ${d}/${n}`),
+    })
     p.stop()
-    for (const o of res.outcomes) {
-      const state = { failed: 'FAILED', 'would-rotate': 'would rotate', rotated: 'rotated', skipped: 'skipped' }[
-        o.status
-      ]
-      this.out.log(
-        `${state.padEnd(12)} ${o.tenantId} (${o.name})${o.resumed ? ' [finishing an interrupted run]' : ''}${o.recoveredFrom ? ` [old key taken from ${o.recoveredFrom}]` : ''}: ${o.reencrypted} value(s) re-encrypted${o.dropped ? `, ${o.dropped} dropped` : ''}${o.error ? `; ${o.error}` : ''}`,
-      )
-      for (const u of o.undecryptable) {
-        this.out.log(
-          `  does not decrypt: ${u.table}.${u.column} ${u.values} value(s)${flags.verbose ? ` in rows ${u.rowIds.join(' ')}` : ''}`,
-        )
-      }
-    }
+    this.out.lines(renderRotate(res, { verbose: flags.verbose }))
+    for (const w of rotateWarnings(res)) this.out.warn(w)
     const s = res.summary
-    this.out.log(
-      `\n${s.rotated} of ${s.tenants} tenant(s) ${res.dryRun ? 'would be rotated' : 'rotated'}; ${s.reencrypted} value(s) re-encrypted; ${s.undecryptable} undecryptable${s.dropped ? `; ${s.dropped} dropped` : ''}.`,
-    )
-    if (res.dryRun) this.out.log('Dry run: nothing was changed.')
-    if (res.cacheError) this.out.warn(`The Redis caches could not be deleted (${res.cacheError}).`)
     if (!res.dryRun)
       this.auditCounts = {
         tenants: s.tenants,

@@ -1,9 +1,8 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
-import { table } from '../../src/core/table.js'
 import { secondsFlag } from '../../src/cli/flags.js'
-import { brokerOf, expectedQueues } from '../../src/queues/connect.js'
+import { brokerOf, expectedQueues } from '../../src/queues/deps.js'
 import { listQueues, type QueueSnapshot } from '../../src/queues/list.js'
-import { printable } from '../../src/queues/render.js'
+import { queueListWarnings, renderQueueList } from '../../src/queues/render.js'
 import { RateTracker, type QueueRate } from '../../src/queues/rates.js'
 
 export interface QueueListJson extends QueueSnapshot {
@@ -71,9 +70,9 @@ export default class QueueList extends DifyCommand {
       const rates = await tracker.sample(s.queues.map((q) => q.name))
       if (this.out.json) {
         const line: QueueListJson = { ...s, queueList, rates: rates ? Object.fromEntries(rates) : null }
-        process.stdout.write(JSON.stringify(line) + '\n')
+        this.out.jsonValue(line)
       } else {
-        if (this.out.interactive) process.stdout.write('\x1b[H\x1b[2J')
+        this.out.clearScreen()
         this.render(s, rates)
       }
       await new Promise((r) => setTimeout(r, watch * 1000))
@@ -82,59 +81,7 @@ export default class QueueList extends DifyCommand {
   }
 
   render(s: QueueSnapshot, rates?: Map<string, QueueRate> | null): void {
-    const perSec = (r: QueueRate | undefined, v: number | undefined) =>
-      r === undefined || v === undefined ? '' : `${r.exact ? '' : '>='}${v.toFixed(1)}`
-    const rows = s.queues.map((q) => {
-      const r = rates?.get(q.name)
-      return {
-        queue: printable(q.name) + (q.expected ? '' : ' *'),
-        depth: q.depth,
-        p0: q.byPriority['0'],
-        p3: q.byPriority['3'],
-        p6: q.byPriority['6'],
-        p9: q.byPriority['9'],
-        unacked: q.unacked,
-        in: perSec(r, r?.inPerSec),
-        out: perSec(r, r?.outPerSec),
-        consumers: q.consumers === null ? '?' : q.consumers.length ? q.consumers.join(',') : '-',
-        flag: q.noConsumer ? 'NO CONSUMER' : '',
-      }
-    })
-    const cols = [
-      { key: 'queue', header: 'QUEUE' },
-      { key: 'depth', header: 'DEPTH' },
-      { key: 'p0', header: 'P0' },
-      { key: 'p3', header: 'P3' },
-      { key: 'p6', header: 'P6' },
-      { key: 'p9', header: 'P9' },
-      { key: 'unacked', header: 'UNACKED' },
-      ...(rates !== undefined
-        ? [
-            { key: 'in', header: 'IN/S' },
-            { key: 'out', header: 'OUT/S' },
-          ]
-        : []),
-      { key: 'consumers', header: 'CONSUMERS' },
-      { key: 'flag', header: '' },
-    ]
-    this.out.log(table(rows, cols))
-    this.out.log('')
-    this.out.log(
-      `${s.totals.depth} waiting, ${s.totals.unacked} unacked (reserved/ETA).` +
-        (s.workers.asked
-          ? ` ${s.workers.nodes.length} live worker(s)${s.workers.nodes.length ? ': ' + s.workers.nodes.join(', ') : ''}.`
-          : ' Workers not asked.'),
-    )
-    if (s.queues.some((q) => !q.expected)) this.out.log('* not in the Dify worker queue list')
-    if (rates === null) this.out.log('IN/S and OUT/S: messages pushed and taken per second, from the next refresh on.')
-    if (rates)
-      this.out.log(
-        `IN/S and OUT/S over the last ${[...rates.values()][0]?.seconds.toFixed(1) ?? '?'} s; >= marks a lower bound (a list was empty at the previous refresh, or drained since).`,
-      )
-    const flagged = s.queues.filter((q) => q.noConsumer)
-    if (flagged.length)
-      this.out.warn(
-        `${flagged.length} queue(s) have messages and no consumer: ${flagged.map((q) => printable(q.name)).join(', ')}.`,
-      )
+    this.out.lines(renderQueueList(s, rates))
+    for (const w of queueListWarnings(s)) this.out.warn(w)
   }
 }

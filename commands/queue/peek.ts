@@ -1,8 +1,8 @@
 import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
 import { UsageError } from '../../src/core/errors.js'
-import { brokerOf } from '../../src/queues/connect.js'
+import { brokerOf } from '../../src/queues/deps.js'
 import { peekQueue, type PeekResult } from '../../src/queues/peek.js'
-import { clip, printable } from '../../src/queues/render.js'
+import { renderPeek } from '../../src/queues/render.js'
 
 export default class QueuePeek extends DifyCommand {
   static override summary = 'Show the next messages of a queue in consumption order, without consuming them.'
@@ -25,35 +25,7 @@ export default class QueuePeek extends DifyCommand {
       throw new UsageError(`--priority must be 0, 3, 6 or 9 (kombu's priority steps), got ${flags.priority}.`)
     const b = await brokerOf(this.runtime())
     const r = await peekQueue(b, args.queue, { count: flags.count, priority: flags.priority, includeRaw: flags.raw })
-    this.out.log(
-      `${printable(r.queue)}: ${r.depth} waiting (P0 ${r.byPriority['0']}, P3 ${r.byPriority['3']}, P6 ${r.byPriority['6']}, P9 ${r.byPriority['9']})`,
-    )
-    for (const m of r.messages) {
-      this.out.log('')
-      const head =
-        m.status === 'malformed'
-          ? `MALFORMED (${m.problem})`
-          : `${printable(m.task) || '(no task name)'}  ${m.id ?? ''}`
-      this.out.log(`#${m.position}  [P${m.list}]  ${head}`)
-      if (m.status === 'opaque')
-        this.out.log(`    body: ${m.contentType ?? '(no content type)'}, ${m.bodySize ?? '?'} bytes, not decoded`)
-      if (m.args !== null || m.kwargs !== null)
-        this.out.log(`    args: ${clip(m.args, 200)}  kwargs: ${clip(m.kwargs, 200)}`)
-      const extra = [
-        m.eta ? `eta ${m.eta}` : null,
-        m.expires ? `expires ${m.expires}` : null,
-        m.retries ? `retries ${m.retries}` : null,
-        m.priority ? `priority ${m.priority}` : null,
-        m.redelivered ? 'redelivered' : null,
-        m.protocol === 1 ? 'protocol 1' : null,
-        m.rootId && m.rootId !== m.id ? `root ${m.rootId}` : null,
-        m.parentId ? `parent ${m.parentId}` : null,
-        m.origin ? `origin ${printable(m.origin)}` : null,
-        `${m.size} bytes`,
-      ].filter(Boolean)
-      this.out.log(`    ${extra.join(', ')}`)
-    }
-    if (r.messages.length === 0) this.out.log('(no messages)')
+    this.out.lines(renderPeek(r))
     return r
   }
 }

@@ -1,9 +1,9 @@
 import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
 import { writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
-import { brokerOf } from '../../src/queues/connect.js'
+import { brokerOf } from '../../src/queues/deps.js'
 import { countPurge, purgeQueue, purgeTask, type PurgeResult } from '../../src/queues/purge.js'
-import { printable } from '../../src/queues/render.js'
+import { purgeQuestion, renderPurge } from '../../src/queues/render.js'
 
 export default class QueuePurge extends DifyCommand {
   static override writes = true
@@ -25,25 +25,23 @@ export default class QueuePurge extends DifyCommand {
     const { args, flags } = await this.parse(QueuePurge)
     this.auditArgs = { queue: args.queue, task: flags.task ?? null }
     const b = await brokerOf(this.runtime())
-    const what = `${flags.task ? `messages of task ${printable(flags.task)}` : 'messages'} from queue ${printable(args.queue)}`
-    const counted = await countPurge(b, args.queue, flags.task ?? null)
+    const target = { queue: args.queue, task: flags.task ?? null }
+    const counted = await countPurge(b, args.queue, target.task)
     if (flags['dry-run']) {
-      this.out.log(`Dry run: would remove ${counted.removed} ${what}. Nothing was changed.`)
+      this.out.lines(renderPurge(counted, { ...target, stage: 'dry-run' }))
       return counted
     }
     if (counted.removed === 0) {
-      this.out.log(`Nothing to remove: no ${what}.`)
+      this.out.lines(renderPurge(counted, { ...target, stage: 'nothing' }))
       return { ...counted, dryRun: false }
     }
-    await confirmOrStop(`Remove ${counted.removed} ${what}?`, {
+    await confirmOrStop(purgeQuestion(counted, target), {
       yes: flags.yes,
       declined: 'Not confirmed: nothing was removed.',
     })
     const r = flags.task ? await purgeTask(b, args.queue, flags.task) : await purgeQueue(b, args.queue)
     this.auditCounts = { removed: r.removed }
-    this.out.log(
-      `Removed ${r.removed} ${what} (P0 ${r.byPriority['0']}, P3 ${r.byPriority['3']}, P6 ${r.byPriority['6']}, P9 ${r.byPriority['9']}).`,
-    )
+    this.out.lines(renderPurge(r, { ...target, stage: 'done' }))
     return r
   }
 }

@@ -2,18 +2,23 @@ import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { ExitCode } from '../../src/core/errors.js'
 import { durationFlag, secondsFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
-import { brokerOf } from '../../src/queues/connect.js'
-import { broadcast } from '../../src/queues/pidbox.js'
-import { listUnacked, restoreUnacked, VISIBILITY_TIMEOUT_S, type RestoreOutcome } from '../../src/queues/unacked.js'
-import { printable } from '../../src/queues/render.js'
-
-export interface RestoreJson {
-  dryRun: boolean
-  olderThanSeconds: number
-  results: RestoreOutcome[]
-  counts: { restored: number; cleaned: number; gone: number; skipped: number; heldByLiveWorkers: number }
-  liveWorkers: string[]
-}
+import { brokerOf } from '../../src/queues/deps.js'
+import {
+  listUnacked,
+  restoreReport,
+  restoreUnacked,
+  setAsideHeld,
+  VISIBILITY_TIMEOUT_S,
+  type HeldByWorkers,
+  type RestoreReport,
+} from '../../src/queues/unacked.js'
+import {
+  renderHeld,
+  renderNothingToRestore,
+  renderRestored,
+  renderRestorePlan,
+  restoreWarnings,
+} from '../../src/queues/render.js'
 
 export default class QueueRestoreUnacked extends DifyCommand {
   static override writes = true
@@ -42,93 +47,36 @@ export default class QueueRestoreUnacked extends DifyCommand {
     }),
   }
 
-  async run(): Promise<RestoreJson> {
+  async run(): Promise<RestoreReport> {
     const { flags } = await this.parse(QueueRestoreUnacked)
     const older = flags['older-than']
     const timeout = flags.timeout
     this.auditArgs = { olderThan: older, includeLive: flags['include-live'] }
     const b = await brokerOf(this.runtime())
-    let entries = await listUnacked(b, { olderThanS: older, keepRaw: true })
-    const skipped: RestoreOutcome[] = []
-    const liveWorkers: string[] = []
+    const listed = await listUnacked(b, { olderThanS: older, keepRaw: true })
     // asking the workers is a broadcast (a reply queue is bound and published to): not under --dry-run
     const askWorkers = !flags['include-live'] && timeout > 0 && !flags['dry-run']
-    if (entries.length && askWorkers) {
-      const r = await broadcast(b, [{ method: 'active' }, { method: 'reserved' }, { method: 'scheduled' }], {
-        timeoutMs: timeout * 1000,
-        signal: this.abort.signal,
-      })
-      const heldBy = new Map<string, string>()
-      for (const [method, byNode] of Object.entries(r.replies)) {
-        for (const [node, list] of Object.entries(byNode)) {
-          if (!liveWorkers.includes(node)) liveWorkers.push(node)
-          if (!Array.isArray(list)) continue
-          for (const item of list) {
-            const info =
-              method === 'scheduled' ? (item as { request?: { id?: unknown } })?.request : (item as { id?: unknown })
-            if (typeof info?.id === 'string') heldBy.set(info.id, node)
-          }
-        }
-      }
-      entries = entries.filter((e) => {
-        const node = e.id ? heldBy.get(e.id) : undefined
-        if (node)
-          skipped.push({
-            deliveryTag: e.deliveryTag,
-            id: e.id,
-            task: e.task,
-            queue: e.queue,
-            outcome: 'skipped',
-            targets: [],
-            problem: `held by live worker ${node}`,
-          })
-        return !node
-      })
-    }
-    const held = skipped.length
-    const finish = (results: RestoreOutcome[], dryRun: boolean): RestoreJson => {
-      const all = [...results, ...skipped]
-      const n = (o: RestoreOutcome['outcome']) => all.filter((x) => x.outcome === o).length
-      const counts = {
-        restored: n('restored'),
-        cleaned: n('cleaned'),
-        gone: n('gone'),
-        skipped: n('skipped'),
-        heldByLiveWorkers: held,
-      }
-      return { dryRun, olderThanSeconds: older, results: all, counts, liveWorkers: liveWorkers.sort() }
-    }
-    if (held)
-      this.out.log(`${held} message(s) are held by live workers (${liveWorkers.join(', ')}) and are left alone.`)
-    if (!entries.length) {
-      this.out.log(
-        `Nothing to restore: no unacked message older than ${older} s${held ? ' that no live worker holds' : ''}.`,
-      )
-      return finish([], flags['dry-run'])
+    const h: HeldByWorkers =
+      listed.length && askWorkers
+        ? await setAsideHeld(b, listed, { timeoutMs: timeout * 1000, signal: this.abort.signal })
+        : { entries: listed, held: [], liveWorkers: [] }
+    this.out.lines(renderHeld({ held: h.held.length, liveWorkers: h.liveWorkers }))
+    if (!h.entries.length) {
+      this.out.lines(renderNothingToRestore(older, h.held.length))
+      return restoreReport([], h, { olderThanS: older, dryRun: flags['dry-run'] })
     }
     if (flags['dry-run']) {
-      const plan = await restoreUnacked(b, entries, { dryRun: true })
-      for (const p of plan)
-        this.out.log(
-          `would ${p.outcome === 'restored' ? 'restore' : p.outcome === 'cleaned' ? 'clean' : 'skip'} ${p.task ?? '?'} ${p.id ?? p.deliveryTag}${p.targets.length ? ` -> ${p.targets.map(printable).join(', ')}` : ''}${p.problem ? ` (${p.problem})` : ''}`,
-        )
-      if (!flags['include-live'] && timeout > 0)
-        this.out.log(
-          'Workers were not asked (that broadcast writes to the broker): the list includes messages a live worker may still hold; the real run leaves those alone.',
-        )
-      this.out.log('Dry run: nothing was changed.')
-      return finish(plan, true)
+      const plan = await restoreUnacked(b, h.entries, { dryRun: true })
+      this.out.lines(renderRestorePlan(plan, !flags['include-live'] && timeout > 0))
+      return restoreReport(plan, h, { olderThanS: older, dryRun: true })
     }
-    await confirmOrStop(`Restore ${entries.length} unacked message(s) onto their queues?`, { yes: flags.yes })
-    const results = await restoreUnacked(b, entries)
-    const out = finish(results, false)
+    await confirmOrStop(`Restore ${h.entries.length} unacked message(s) onto their queues?`, { yes: flags.yes })
+    const results = await restoreUnacked(b, h.entries)
+    const out = restoreReport(results, h, { olderThanS: older, dryRun: false })
     this.auditCounts = { restored: out.counts.restored, cleaned: out.counts.cleaned, skipped: out.counts.skipped }
-    this.out.log(
-      `Restored ${out.counts.restored}, cleaned ${out.counts.cleaned} dangling index entr(y/ies), ${out.counts.gone} already gone, ${out.counts.skipped} skipped.`,
-    )
-    // skipped entries (no route, unreadable value) cannot be restored by anyone, kombu included: reported, left in place
-    const unrestorable = results.filter((x) => x.outcome === 'skipped')
-    for (const r of unrestorable) this.out.warn(`Skipped ${printable(r.deliveryTag)}: ${printable(r.problem ?? '')}.`)
+    this.out.lines(renderRestored(out))
+    const unrestorable = restoreWarnings(results)
+    for (const w of unrestorable) this.out.warn(w)
     // some entries could not be restored: a partial write (exit 7), the report lists them
     if (unrestorable.length) this.setExitCode(ExitCode.partial)
     return out

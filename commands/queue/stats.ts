@@ -1,8 +1,7 @@
 import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
-import { table } from '../../src/core/table.js'
-import { brokerOf } from '../../src/queues/connect.js'
+import { brokerOf } from '../../src/queues/deps.js'
 import { queueStats, type StatsResult } from '../../src/queues/peek.js'
-import { printable } from '../../src/queues/render.js'
+import { printable, renderStats } from '../../src/queues/render.js'
 
 export default class QueueStats extends DifyCommand {
   static override summary = 'Count the messages of a queue by task name, with the ETA range, streamed in chunks.'
@@ -28,32 +27,7 @@ export default class QueueStats extends DifyCommand {
     } finally {
       progress.stop()
     }
-    this.out.log(
-      `${printable(r.queue)}: ${r.scanned} messages, ${(r.bytes / 1024).toFixed(1)} KiB (P0 ${r.byPriority['0'] ?? 0}, P3 ${r.byPriority['3'] ?? 0}, P6 ${r.byPriority['6'] ?? 0}, P9 ${r.byPriority['9'] ?? 0}) in ${r.elapsedMs} ms`,
-    )
-    if (r.tasks.length) {
-      this.out.log('')
-      this.out.log(
-        table(
-          r.tasks.map((t) => ({
-            ...t,
-            task: printable(t.task),
-            oldestEta: t.oldestEta ?? '',
-            newestEta: t.newestEta ?? '',
-          })),
-          [
-            { key: 'task', header: 'TASK' },
-            { key: 'count', header: 'COUNT' },
-            { key: 'withEta', header: 'WITH ETA' },
-            { key: 'oldestEta', header: 'OLDEST ETA' },
-            { key: 'newestEta', header: 'NEWEST ETA' },
-            { key: 'redelivered', header: 'REDELIVERED' },
-          ],
-        ),
-      )
-    }
-    if (r.malformed) this.out.log(`${r.malformed} malformed message(s).`)
-    for (const [t, n] of Object.entries(r.opaque)) this.out.log(`${n} message(s) with content type ${t} (not decoded).`)
+    this.out.lines(renderStats(r))
     return r
   }
 }

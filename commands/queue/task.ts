@@ -1,9 +1,9 @@
 import { Args, DifyCommand } from '../../src/cli/command.js'
 import { secondsFlag } from '../../src/cli/flags.js'
-import { brokerOf, expectedQueues } from '../../src/queues/connect.js'
+import { brokerOf, expectedQueues } from '../../src/queues/deps.js'
 import { discoverQueues } from '../../src/queues/broker.js'
 import { findTask, type TaskLocation } from '../../src/queues/task.js'
-import { printable } from '../../src/queues/render.js'
+import { renderTask } from '../../src/queues/render.js'
 
 export default class QueueTask extends DifyCommand {
   static override summary = 'Find a task by id: its result record, a worker running or holding it, unacked, or a queue.'
@@ -24,32 +24,7 @@ export default class QueueTask extends DifyCommand {
     const found = await discoverQueues(b)
     const queues = [...new Set([...expected.queues, ...found.bound, ...found.lists])]
     const r = await findTask(b, args.id, { queues, workerTimeoutMs: timeout * 1000, signal: this.abort.signal })
-    const m = r.message
-    switch (r.where) {
-      case 'result':
-        this.out.log(
-          `${args.id}: result record, status ${String(r.result?.status ?? '?')}${r.result?.date_done ? ` at ${String(r.result.date_done)}` : ''}`,
-        )
-        if (r.result?.traceback) this.out.log(String(r.result.traceback))
-        break
-      case 'worker':
-        this.out.log(`${args.id}: ${r.worker!.state} on worker ${printable(r.worker!.node)}`)
-        break
-      case 'unacked':
-        this.out.log(
-          `${args.id}: reserved by a worker since ${r.reservedAt ?? '?'} (unacked), queue ${printable(r.queue)}, task ${printable(m?.task)}${m?.eta ? `, eta ${m.eta}` : ''}`,
-        )
-        break
-      case 'queue':
-        this.out.log(
-          `${args.id}: waiting in queue ${printable(r.queue)} (priority list ${r.priority}), position ${r.position}, task ${printable(m?.task)}${m?.eta ? `, eta ${m.eta}` : ''}`,
-        )
-        break
-      default:
-        this.out.log(
-          `${args.id}: unknown. No result record (Dify ignores results), not held by ${r.workersAsked ? 'any live worker' : 'a worker (none asked)'}, not unacked, not in a queue: it finished, was lost, or was never sent.`,
-        )
-    }
+    this.out.lines(renderTask(r))
     return r
   }
 }

@@ -1,8 +1,8 @@
 import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { secondsFlag } from '../../src/cli/flags.js'
-import { brokerOf } from '../../src/queues/connect.js'
+import { brokerOf } from '../../src/queues/deps.js'
 import { inspectWorkers, type WorkersResult } from '../../src/queues/workers.js'
-import { printable } from '../../src/queues/render.js'
+import { renderWorkers, workersWarnings } from '../../src/queues/render.js'
 
 export default class QueueWorkers extends DifyCommand {
   static override summary = 'Show live Celery workers: pool, running tasks, reserved and scheduled counts, queues.'
@@ -31,26 +31,8 @@ export default class QueueWorkers extends DifyCommand {
       destination: flags.destination,
       signal: this.abort.signal,
     })
-    if (!r.workers.length) {
-      this.out.log(
-        r.receivers === 0
-          ? 'No live worker is listening on this broker.'
-          : `No worker answered within ${timeout} s (${r.receivers} listener(s) received the broadcast).`,
-      )
-    }
-    for (const w of r.workers) {
-      this.out.log(
-        `${printable(w.node)}  pid ${w.pid ?? '?'}, pool ${w.pool ?? '?'} x${w.poolSize ?? '?'}, up ${w.uptimeSeconds ?? '?'} s, processed ${Object.values(w.processed).reduce((a, n) => a + n, 0)}`,
-      )
-      this.out.log(`  queues: ${w.queues.map(printable).join(', ') || '(none)'}`)
-      this.out.log(`  running ${w.active.length}, reserved ${w.reserved.length}, scheduled (ETA) ${w.scheduled.length}`)
-      for (const t of w.active)
-        this.out.log(
-          `    running ${printable(t.name)} ${t.id ?? ''}${t.runtimeSeconds !== null ? ` for ${t.runtimeSeconds} s` : ''}`,
-        )
-      for (const t of w.scheduled) this.out.log(`    scheduled ${printable(t.name)} ${t.id ?? ''} eta ${t.eta ?? '?'}`)
-      for (const p of w.problems) this.out.warn(`${printable(w.node)}: ${p}`)
-    }
+    this.out.lines(renderWorkers(r, timeout))
+    for (const w of workersWarnings(r)) this.out.warn(w)
     return r
   }
 }

@@ -3,7 +3,7 @@ import { requireSupportedStore } from '../../src/vector/index.js'
 import { uuidFlag } from '../../src/cli/flags.js'
 import { ExitCode } from '../../src/core/errors.js'
 import { checkAll, type CheckResult, type Scope } from '../../src/vdb/check.js'
-import { vdbDeps } from '../../src/vdb/session.js'
+import { vdbDeps } from '../../src/vdb/deps.js'
 import { renderCheck } from '../../src/vdb/render.js'
 
 export default class VdbCheck extends DifyCommand {

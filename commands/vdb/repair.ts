@@ -5,7 +5,7 @@ import { uuidFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { canPrompt, confirmOrStop } from '../../src/cli/prompt.js'
 import type { Scope } from '../../src/vdb/check.js'
 import { repairAll, type RepairResult } from '../../src/vdb/repair.js'
-import { vdbDeps } from '../../src/vdb/session.js'
+import { vdbDeps } from '../../src/vdb/deps.js'
 import { renderRepair } from '../../src/vdb/render.js'
 
 export default class VdbRepair extends DifyCommand {
@@ -55,21 +55,10 @@ export default class VdbRepair extends DifyCommand {
     const rt = this.runtime()
     // datasets without index_struct live in VECTOR_STORE: an unknown one is a configuration error, not drift
     requireSupportedStore(rt.config.vectorStore, 'VECTOR_STORE')
-    let redis
-    if (!this.dryRun) {
-      try {
-        const r = await rt.redis()
-        redis = { client: r.client, keyPrefix: r.keyPrefix }
-      } catch {
-        this.out.warn(
-          "Redis is not reachable: Dify's vector_indexing_<collection> keys cannot be cleared if a collection is created.",
-        )
-      }
-    }
     const deps = await vdbDeps(rt, {
       writes: !this.dryRun,
       forceVersion: flags['force-version'],
-      redis,
+      redis: this.dryRun ? undefined : 'if-reachable',
       warn: (s) => this.out.warn(s),
     })
     const base = {

@@ -4,7 +4,7 @@ import { uuidArg } from '../../src/cli/flags.js'
 import { ExitCode, NotFoundError } from '../../src/core/errors.js'
 import { findTarget } from '../../src/dify/live-set.js'
 import { joinTarget, type TargetCheck } from '../../src/vdb/check.js'
-import { vdbDeps } from '../../src/vdb/session.js'
+import { vdbDeps } from '../../src/vdb/deps.js'
 import { renderShow } from '../../src/vdb/render.js'
 
 export default class VdbShow extends DifyCommand {

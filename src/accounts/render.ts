@@ -6,6 +6,8 @@ import type { UnlockReport } from './unlock.js'
 import type { ShowReport } from './show.js'
 import type { AccountBrief } from './lookup.js'
 import type { RedisOutcome } from './common.js'
+import type { ListReport } from './list.js'
+import { table } from '../core/table.js'
 
 const who = (a: AccountBrief) => `${a.email} (id ${a.id}, status ${a.status})`
 const would = (dry: boolean, done: string, todo: string) => (dry ? todo : done)
@@ -148,5 +150,25 @@ export function renderShow(r: ShowReport): string[] {
     lines.push(
       `  ${t.tenantName} (${t.tenantId})  ${t.role}${t.current ? ', current' : ''}${t.tenantStatus !== 'normal' ? `, workspace ${t.tenantStatus}` : ''}`,
     )
+  return lines
+}
+
+/** `account list`: the page of accounts (ROLE with --tenant) and where it stands in the whole list. */
+export function renderList(report: ListReport, opts: { tenant?: string; page: number }): string[] {
+  const cols = [
+    { key: 'email', header: 'EMAIL' },
+    { key: 'name', header: 'NAME' },
+    { key: 'status', header: 'STATUS' },
+    ...(opts.tenant ? [{ key: 'role', header: 'ROLE' }] : []),
+    { key: 'lastLoginAt', header: 'LAST LOGIN' },
+    { key: 'id', header: 'ID' },
+  ]
+  const lines = report.accounts.length
+    ? [table(report.accounts as unknown as Array<Record<string, unknown>>, cols)]
+    : []
+  const last = report.offset + report.accounts.length
+  lines.push(
+    `${report.accounts.length ? `${report.offset + 1}–${last}` : 'none'} of ${report.total}${last < report.total ? ` (next: --page ${opts.page + 1})` : ''}`,
+  )
   return lines
 }

@@ -9,6 +9,16 @@ export interface Output {
   warn(text: string): void
   /** a progress handle on stderr; silent without a TTY or under --json */
   progress(text: string): Progress
+  /** several lines of human output (a domain's render.ts); nothing under --json */
+  lines(lines: readonly string[]): void
+  /** text to stdout exactly as given (no newline added, nothing escaped: generated SQL); nothing under --json */
+  write(text: string): void
+  /** a JSON value on stdout in both modes, for results streamed line by line: compact, or indented by 2 */
+  jsonValue(value: unknown, opts?: { pretty?: boolean }): void
+  /** text to stderr exactly as given, in both modes: progress lines and notices a command formats itself */
+  stderr(text: string): void
+  /** clear the terminal before a refresh (interactive only) */
+  clearScreen(): void
 }
 
 export interface Progress {
@@ -39,6 +49,21 @@ export function makeOutput(opts: { json: boolean }): Output {
     progress(text) {
       if (!interactive) return silent
       return new Spinner(text)
+    },
+    lines(lines) {
+      for (const l of lines) this.log(l)
+    },
+    write(text) {
+      if (!opts.json) process.stdout.write(text)
+    },
+    jsonValue(value, o = {}) {
+      process.stdout.write(`${o.pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)}\n`)
+    },
+    stderr(text) {
+      process.stderr.write(text)
+    },
+    clearScreen() {
+      if (interactive) process.stdout.write('\x1b[H\x1b[2J')
     },
   }
 }

@@ -1,7 +1,7 @@
 /** Wiring between the Runtime and the documents domain: database, broker, Dify's Redis and the release's facts. */
 import type { Redis } from 'ioredis'
 import type { Runtime } from '../runtime/index.js'
-import { brokerOf } from '../queues/connect.js'
+import { brokerOf } from '../queues/deps.js'
 import { loadProfile } from '../dify/schema-version.js'
 import { ConfigError } from '../core/errors.js'
 import type { StuckDeps } from './stuck.js'

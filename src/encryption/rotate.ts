@@ -27,7 +27,7 @@ import {
   parsePrivateKey,
   parsePublicKey,
   type TenantKeyPair,
-} from '../crypto/index.js'
+} from '../crypto/tenant-key.js'
 import { census, MAX_LISTED_IDS, pool } from './check.js'
 import { presentColumns, scanColumn } from './scan.js'
 import { writeKeyCopy, writeKeyFile } from './key-files.js'

@@ -5,7 +5,7 @@ import type { Storage } from '../runtime/storage.js'
 import { NotFoundError, UsageError } from '../core/errors.js'
 import { isUuid } from '../accounts/lookup.js'
 import { privateKeyBackupPath, privateKeyPath } from '../dify/keys.js'
-import { KeyFormatError, keysMatch, parsePrivateKey } from '../crypto/index.js'
+import { KeyFormatError, keysMatch, parsePrivateKey } from '../crypto/tenant-key.js'
 
 export interface TenantRow {
   id: string

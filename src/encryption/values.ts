@@ -4,7 +4,7 @@
  * (key order, spacing, escapes, numbers) stays as Dify wrote it.
  */
 import type { EncryptedColumn } from '../dify/encrypted-columns.js'
-import { looksLikeHybridToken } from '../crypto/index.js'
+import { looksLikeHybridToken } from '../crypto/tenant-key.js'
 
 /** base64 of exactly 256 bytes: a legacy (pre-HYBRID) RSA-2048 OAEP token */
 const LEGACY_TOKEN = /^[A-Za-z0-9+/]{342}==$/

@@ -13,6 +13,7 @@ import { priorityListKey } from '../dify/queues.js'
 import { BusyError } from '../core/errors.js'
 import { lookupQueues, type Broker } from './broker.js'
 import { decodeEnvelope, decodeMessage, priorityBucket, type DecodedMessage } from './message.js'
+import { broadcast } from './pidbox.js'
 import { dumpsPython, parseLossless, parseTolerant, PyNumber, type PyJson } from './pyjson.js'
 
 /** kombu's default visibility_timeout (Dify keeps it). */
@@ -259,4 +260,102 @@ export async function restoreUnacked(
     if (!opts.dryRun) await b.client.eval(UNLOCK_LUA, 1, mutexKey, token).catch(() => {})
   }
   return out
+}
+
+/** `queue unacked --json` */
+export interface UnackedReport {
+  entries: UnackedEntry[]
+  total: number
+  /** entries older than kombu's visibility timeout: their worker is gone or they are about to be redelivered */
+  overVisibilityTimeout: number
+  visibilityTimeoutSeconds: number
+}
+
+export function unackedReport(entries: UnackedEntry[]): UnackedReport {
+  return {
+    entries,
+    total: entries.length,
+    overVisibilityTimeout: entries.filter((e) => (e.ageSeconds ?? 0) >= VISIBILITY_TIMEOUT_S).length,
+    visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_S,
+  }
+}
+
+/** `queue restore-unacked --json` */
+export interface RestoreReport {
+  dryRun: boolean
+  olderThanSeconds: number
+  results: RestoreOutcome[]
+  counts: { restored: number; cleaned: number; gone: number; skipped: number; heldByLiveWorkers: number }
+  liveWorkers: string[]
+}
+
+/** The entries live workers do not hold, and those they do (outcome skipped), after asking them. */
+export interface HeldByWorkers {
+  entries: UnackedEntry[]
+  held: RestoreOutcome[]
+  liveWorkers: string[]
+}
+
+/**
+ * Ask the live workers (one pidbox broadcast of active, reserved, scheduled: it writes a reply queue to the
+ * broker, so never under --dry-run) which entries they hold; those are set aside, never restored.
+ */
+export async function setAsideHeld(
+  b: Broker,
+  entries: UnackedEntry[],
+  opts: { timeoutMs: number; signal?: AbortSignal },
+): Promise<HeldByWorkers> {
+  const liveWorkers: string[] = []
+  const r = await broadcast(b, [{ method: 'active' }, { method: 'reserved' }, { method: 'scheduled' }], opts)
+  const heldBy = new Map<string, string>()
+  for (const [method, byNode] of Object.entries(r.replies)) {
+    for (const [node, list] of Object.entries(byNode)) {
+      if (!liveWorkers.includes(node)) liveWorkers.push(node)
+      if (!Array.isArray(list)) continue
+      for (const item of list) {
+        const info =
+          method === 'scheduled' ? (item as { request?: { id?: unknown } })?.request : (item as { id?: unknown })
+        if (typeof info?.id === 'string') heldBy.set(info.id, node)
+      }
+    }
+  }
+  const held: RestoreOutcome[] = []
+  const rest = entries.filter((e) => {
+    const node = e.id ? heldBy.get(e.id) : undefined
+    if (node)
+      held.push({
+        deliveryTag: e.deliveryTag,
+        id: e.id,
+        task: e.task,
+        queue: e.queue,
+        outcome: 'skipped',
+        targets: [],
+        problem: `held by live worker ${node}`,
+      })
+    return !node
+  })
+  return { entries: rest, held, liveWorkers }
+}
+
+/** The report of a restore (or its plan): the results, then the entries live workers hold. */
+export function restoreReport(
+  results: RestoreOutcome[],
+  h: HeldByWorkers,
+  opts: { olderThanS: number; dryRun: boolean },
+): RestoreReport {
+  const all = [...results, ...h.held]
+  const n = (o: RestoreOutcome['outcome']) => all.filter((x) => x.outcome === o).length
+  return {
+    dryRun: opts.dryRun,
+    olderThanSeconds: opts.olderThanS,
+    results: all,
+    counts: {
+      restored: n('restored'),
+      cleaned: n('cleaned'),
+      gone: n('gone'),
+      skipped: n('skipped'),
+      heldByLiveWorkers: h.held.length,
+    },
+    liveWorkers: [...h.liveWorkers].sort(),
+  }
 }

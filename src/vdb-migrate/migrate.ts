@@ -9,7 +9,7 @@ import {
 } from '../dify/collections.js'
 import { clearCollectionKeys } from '../vector/redis-keys.js'
 import { vectorDimension, type VectorRecord, type VectorStore, type VectorTarget } from '../vector/store.js'
-import { CheckpointStore, type Checkpoint } from './checkpoint.js'
+import { CheckpointStore, type Checkpoint, type CheckpointPort } from './checkpoint.js'
 import type { Deps, MigrateOptions, OpenedStore, Unit, UnitReport } from './types.js'
 import { DocIdSet, type DocIds } from '../vdb/doc-id-map.js'
 
@@ -151,6 +151,39 @@ export async function migrateUnit(
   }
 }
 
+type Done = (outcome: UnitReport['outcome'], reason?: string) => UnitReport
+
+/** One unit's run: what its phases share. */
+interface UnitRun {
+  deps: Deps
+  o: MigrateOptions
+  u: Unit
+  r: Resolved
+  rep: UnitReport
+  done: Done
+  target: VectorStore
+  tgt: VectorTarget
+  cps: CheckpointPort
+  source: OpenedStore | null
+  src: VectorTarget | undefined
+  /** the source as the checkpoint names it (a changed source starts the unit over) */
+  sourceKey: string
+  live: DocIds
+  cp: Checkpoint | null
+  resumeFrom: number
+  /** no source: the target collection is completed in place */
+  inPlace: boolean
+  dim: number | null
+  ensured: boolean
+  sample: Reservoir<{ docId: string; vector: number[] }>
+  /** Weaviate: doc_id → hash of its text (objects are keyed by uuid5 of the text) */
+  textKeys: Map<string, string> | null
+  /** the live doc_ids the target holds (or, dry run, would hold) */
+  seen: DocIdSet
+  written: number
+}
+
+/** The phases of one unit, in order; each returns the unit's report when it ends the unit, else null. */
 async function run(
   deps: Deps,
   o: MigrateOptions,
@@ -159,8 +192,71 @@ async function run(
   rep: UnitReport,
   index: number,
   total: number,
-  done: (outcome: UnitReport['outcome'], reason?: string) => UnitReport,
+  done: Done,
 ): Promise<UnitReport> {
+  const started = await plan(deps, o, u, r, rep, index, total, done)
+  if (!('cps' in started)) return started
+  const x = started
+  const ended = (await copyFromSource(x)) ?? (await completeInPlace(x)) ?? (await fillFromCache(x))
+  if (ended) return ended
+  countMissing(x)
+  if (o.dryRun) return dryRunEnd(x)
+  await checkpoint(x, 'copied', 0x7fffffff, rep.written)
+  if (deps.signal?.aborted) return done('interrupted', 'stopped before verification; rerun to continue')
+  return (await verifyUnit(x)) ?? (await switchUnit(x)) ?? (await deleteSource(x)) ?? done('migrated')
+}
+
+async function checkpoint(
+  x: UnitRun,
+  state: Checkpoint['state'],
+  sourcePosition: number,
+  written: number,
+  detail: string | null = null,
+): Promise<void> {
+  await x.cps.put({
+    unitKind: x.u.kind,
+    unitId: x.u.id,
+    targetKey: x.deps.target.key,
+    targetCollection: x.tgt.collection,
+    sourceKey: x.sourceKey,
+    state,
+    sourcePosition,
+    written,
+    detail,
+  })
+}
+
+/** The collection is created (index deferred) at the first vector; every vector must have its dimension. */
+async function ensure(x: UnitRun, d: number): Promise<void> {
+  if (x.dim === null) x.dim = d
+  else if (d !== x.dim) throw new DifyOpsError(`vectors of dimension ${d} and ${x.dim} in one collection`)
+  if (!x.ensured && !x.o.dryRun) {
+    await x.target.ensureCollection(x.tgt, d, { deferIndex: true })
+    x.ensured = true
+  }
+}
+
+/** A live item the target will hold: counted once, its text keyed (Weaviate), offered to the verify sample. */
+function take(x: UnitRun, docId: string, text: string, vector: () => number[]): void {
+  x.seen.add(docId)
+  x.textKeys?.set(docId, createHash('sha1').update(text).digest('base64'))
+  x.sample.offer(() => ({ docId, vector: vector() }))
+}
+
+/**
+ * 0. plan: the source, the live doc_ids, the checkpoint (kept, or dropped for --restart, a failure or a changed
+ * source or target), and on a fresh start the target emptied (Dify's own first step).
+ */
+async function plan(
+  deps: Deps,
+  o: MigrateOptions,
+  u: Unit,
+  r: Resolved,
+  rep: UnitReport,
+  index: number,
+  total: number,
+  done: Done,
+): Promise<UnitRun | UnitReport> {
   const target = deps.target.store
   const tgt = r.target
   const cps = deps.checkpoints ?? new CheckpointStore(deps.db)
@@ -226,214 +322,217 @@ async function run(
     rep.warnings.push(
       `no index_struct: completed in place in ${target.type} ${tgt.collection} (where Dify serves it from), then index_struct written`,
     )
+  const x: UnitRun = {
+    deps,
+    o,
+    u,
+    r,
+    rep,
+    done,
+    target,
+    tgt,
+    cps,
+    source,
+    src,
+    sourceKey,
+    live,
+    cp,
+    resumeFrom,
+    inPlace,
+    dim: null,
+    ensured: false,
+    sample: new Reservoir(o.verifySample),
+    // Weaviate (Dify 1.9.2 – 1.15) keys objects by uuid5(text): live items with the same text collapse into one
+    // object; verification then expects one object per distinct text and reports the collapsed doc_ids
+    textKeys: target.type === 'weaviate' ? new Map<string, string>() : null,
+    seen: new DocIdSet(),
+    written: cp?.written ?? 0,
+  }
   if (!o.dryRun && !cp && !inPlace) {
     // a fresh start owns the target: empty what an earlier attempt or Dify left there (Dify's own first step)
     await target.deleteTarget(tgt)
-    await cps.put({
-      unitKind: u.kind,
-      unitId: u.id,
-      targetKey: deps.target.key,
-      targetCollection: tgt.collection,
-      sourceKey,
-      state: 'copying',
-      sourcePosition: 0,
-      written: 0,
-      detail: null,
-    })
+    await checkpoint(x, 'copying', 0, 0)
   }
+  return x
+}
 
-  let dim: number | null = null
-  let ensured = false
-  const ensure = async (d: number) => {
-    if (dim === null) dim = d
-    else if (d !== dim) throw new DifyOpsError(`vectors of dimension ${d} and ${dim} in one collection`)
-    if (!ensured && !o.dryRun) {
-      await target.ensureCollection(tgt, d, { deferIndex: true })
-      ensured = true
-    }
+/** 1. the source store: scan, keep the live doc_ids (orphans and repeated doc_ids are left behind). */
+async function copyFromSource(x: UnitRun): Promise<UnitReport | null> {
+  const { source, src, o, rep, deps, u } = x
+  if (!source || !src) return null
+  const inflight: Array<{ end: number; n: number; p: Promise<unknown> }> = []
+  let contiguous = x.resumeFrom
+  const settle = async () => {
+    const f = inflight.shift()!
+    await f.p
+    x.written += f.n
+    contiguous = f.end
+    await checkpoint(x, 'copying', contiguous, x.written)
+    deps.progress?.batch(u, x.written, x.live.size)
   }
-  const sample = new Reservoir<{ docId: string; vector: number[] }>(o.verifySample)
-  // Weaviate (Dify 1.9.2 – 1.15) keys objects by uuid5(text): live items with the same text collapse into one
-  // object; verification then expects one object per distinct text and reports the collapsed doc_ids
-  const textKeys = target.type === 'weaviate' ? new Map<string, string>() : null
-  const keyText = (docId: string, text: string) =>
-    textKeys?.set(docId, createHash('sha1').update(text).digest('base64'))
-  const seen = new DocIdSet()
-  let written = cp?.written ?? 0
-
-  // 1. the source store: scan, keep the live doc_ids (orphans and repeated doc_ids are left behind)
-  if (source && src) {
-    const inflight: Array<{ end: number; n: number; p: Promise<unknown> }> = []
-    let contiguous = resumeFrom
-    const settle = async () => {
-      const f = inflight.shift()!
-      await f.p
-      written += f.n
-      contiguous = f.end
-      await cps.put({
-        unitKind: u.kind,
-        unitId: u.id,
-        targetKey: deps.target.key,
-        targetCollection: tgt.collection,
-        sourceKey,
-        state: 'copying',
-        sourcePosition: contiguous,
-        written,
-        detail: null,
-      })
-      deps.progress?.batch(u, written, live.size)
-    }
-    let pos = 0
-    let interrupted = false
-    let failure: unknown
-    try {
-      for await (const batch of source.store.scan(src, { batchSize: o.batchSize })) {
-        const take: VectorRecord[] = []
-        for (const rec of batch) {
-          if (!live.has(rec.docId)) rep.orphans++
-          else if (seen.has(rec.docId)) rep.duplicates++
-          else {
-            seen.add(rec.docId)
-            keyText(rec.docId, rec.text)
-            take.push(rec)
-            // decoded only when it enters the sample (pgvector records decode their bytes lazily)
-            sample.offer(() => ({ docId: rec.docId, vector: rec.vector }))
-          }
-        }
-        if (take.length) await ensure(vectorDimension(take[0]!))
-        for (const t of take) {
-          const d = vectorDimension(t)
-          if (d !== dim) throw new DifyOpsError(`doc_id ${t.docId} has dimension ${d}, not ${dim}`)
-          t.id = t.docId // keyed as Dify keys it (in place: a copy would decode pgvector's bytes)
-        }
-        const end = pos + batch.length
-        // records before the checkpointed position are written already (upserts are idempotent, so a batch that
-        // straddles it is simply written again)
-        if (!o.dryRun && end > resumeFrom) {
-          const p = take.length ? target.upsert(tgt, take) : Promise.resolve()
-          p.catch(() => {})
-          inflight.push({ end, n: take.length, p })
-          while (inflight.length >= Math.max(1, o.concurrency)) await settle()
-        }
-        pos = end
-        if (deps.signal?.aborted) {
-          interrupted = true
-          break
-        }
-      }
-    } catch (e) {
-      failure = e
-    }
-    // the batches already sent are finished (and checkpointed) before anything else happens
-    while (inflight.length) {
-      try {
-        await settle()
-      } catch (e) {
-        failure ??= e
-        inflight.length = 0
-      }
-    }
-    if (failure) throw failure
-    if (interrupted) return done('interrupted', `stopped after ${contiguous} source record(s); rerun to continue`)
-  }
-  if (inPlace) {
-    const stale: string[] = []
-    for await (const batch of target.scan(tgt, { batchSize: o.batchSize })) {
-      if (deps.signal?.aborted)
-        return done('interrupted', 'stopped while reading the target; nothing was changed, rerun to continue')
+  let pos = 0
+  let interrupted = false
+  let failure: unknown
+  try {
+    for await (const batch of source.store.scan(src, { batchSize: o.batchSize })) {
+      const taken: VectorRecord[] = []
       for (const rec of batch) {
-        if (!live.has(rec.docId) || seen.has(rec.docId)) stale.push(rec.docId)
+        if (!x.live.has(rec.docId)) rep.orphans++
+        else if (x.seen.has(rec.docId)) rep.duplicates++
         else {
-          seen.add(rec.docId)
-          keyText(rec.docId, rec.text)
-          sample.offer(() => ({ docId: rec.docId, vector: rec.vector }))
-          if (dim === null) dim = vectorDimension(rec)
+          // decoded only when it enters the sample (pgvector records decode their bytes lazily)
+          take(x, rec.docId, rec.text, () => rec.vector)
+          taken.push(rec)
         }
       }
+      if (taken.length) await ensure(x, vectorDimension(taken[0]!))
+      for (const t of taken) {
+        const d = vectorDimension(t)
+        if (d !== x.dim) throw new DifyOpsError(`doc_id ${t.docId} has dimension ${d}, not ${x.dim}`)
+        t.id = t.docId // keyed as Dify keys it (in place: a copy would decode pgvector's bytes)
+      }
+      const end = pos + batch.length
+      // records before the checkpointed position are written already (upserts are idempotent, so a batch that
+      // straddles it is simply written again)
+      if (!o.dryRun && end > x.resumeFrom) {
+        const p = taken.length ? x.target.upsert(x.tgt, taken) : Promise.resolve()
+        p.catch(() => {})
+        inflight.push({ end, n: taken.length, p })
+        while (inflight.length >= Math.max(1, o.concurrency)) await settle()
+      }
+      pos = end
+      if (deps.signal?.aborted) {
+        interrupted = true
+        break
+      }
     }
-    rep.orphans = stale.length
-    if (!o.dryRun) for (let i = 0; i < stale.length; i += 500) await target.deleteByDocIds(tgt, stale.slice(i, i + 500))
-    if (dim !== null) ensured = !o.dryRun
-    rep.kept = seen.size
+  } catch (e) {
+    failure = e
   }
-  rep.fromSource = inPlace ? 0 : seen.size
+  // the batches already sent are finished (and checkpointed) before anything else happens
+  while (inflight.length) {
+    try {
+      await settle()
+    } catch (e) {
+      failure ??= e
+      inflight.length = 0
+    }
+  }
+  if (failure) throw failure
+  if (interrupted) return x.done('interrupted', `stopped after ${contiguous} source record(s); rerun to continue`)
+  rep.fromSource = x.seen.size
+  return null
+}
 
-  // 2. the embedding cache for live items the source lacks
-  const pending = new DocIdSet()
-  for (const id of live) if (!seen.has(id)) pending.add(id)
-  if (pending.size && u.model && u.provider) {
-    for await (const items of deps.live.itemsFor(u, pending, o.batchSize)) {
-      if (deps.signal?.aborted)
-        return done('interrupted', 'stopped while filling from the embedding cache; rerun to continue')
-      const vecs = await deps.cache.lookup(u.model, u.provider, [...new Set(items.map((it) => it.text))])
-      const recs: VectorRecord[] = []
-      for (const it of items) {
-        const v = vecs.get(it.text)
-        if (!v) continue
-        recs.push({
-          id: it.docId,
-          docId: it.docId,
-          text: it.text,
-          metadata: { ...it.metadata, doc_id: it.docId },
-          vector: v,
-        })
-        seen.add(it.docId)
-        keyText(it.docId, it.text)
-        sample.offer(() => ({ docId: it.docId, vector: v }))
+/** 1'. no source: the live vectors the target holds are kept, stale ones deleted. */
+async function completeInPlace(x: UnitRun): Promise<UnitReport | null> {
+  const { o, rep, target, tgt } = x
+  if (!x.inPlace) return null
+  const stale: string[] = []
+  for await (const batch of target.scan(tgt, { batchSize: o.batchSize })) {
+    if (x.deps.signal?.aborted)
+      return x.done('interrupted', 'stopped while reading the target; nothing was changed, rerun to continue')
+    for (const rec of batch) {
+      if (!x.live.has(rec.docId) || x.seen.has(rec.docId)) stale.push(rec.docId)
+      else {
+        take(x, rec.docId, rec.text, () => rec.vector)
+        if (x.dim === null) x.dim = vectorDimension(rec)
       }
-      if (recs.length) {
-        await ensure(recs[0]!.vector.length)
-        for (const t of recs)
-          if (t.vector.length !== dim)
-            throw new DifyOpsError(
-              `the cached vector of doc_id ${t.docId} has dimension ${t.vector.length}, not ${dim}`,
-            )
-        if (!o.dryRun) await target.upsert(tgt, recs)
-      }
-      rep.fromCache += recs.length
     }
   }
+  rep.orphans = stale.length
+  if (!o.dryRun) for (let i = 0; i < stale.length; i += 500) await target.deleteByDocIds(tgt, stale.slice(i, i + 500))
+  if (x.dim !== null) x.ensured = !o.dryRun
+  rep.kept = x.seen.size
+  rep.fromSource = 0
+  return null
+}
+
+/** 2. the embedding cache for live items the source lacks. */
+async function fillFromCache(x: UnitRun): Promise<UnitReport | null> {
+  const { deps, o, u, rep } = x
+  const pending = new DocIdSet()
+  for (const id of x.live) if (!x.seen.has(id)) pending.add(id)
+  if (!pending.size || !u.model || !u.provider) return null
+  for await (const items of deps.live.itemsFor(u, pending, o.batchSize)) {
+    if (deps.signal?.aborted)
+      return x.done('interrupted', 'stopped while filling from the embedding cache; rerun to continue')
+    const vecs = await deps.cache.lookup(u.model, u.provider, [...new Set(items.map((it) => it.text))])
+    const recs: VectorRecord[] = []
+    for (const it of items) {
+      const v = vecs.get(it.text)
+      if (!v) continue
+      recs.push({
+        id: it.docId,
+        docId: it.docId,
+        text: it.text,
+        metadata: { ...it.metadata, doc_id: it.docId },
+        vector: v,
+      })
+      take(x, it.docId, it.text, () => v)
+    }
+    if (recs.length) {
+      await ensure(x, recs[0]!.vector.length)
+      for (const t of recs)
+        if (t.vector.length !== x.dim)
+          throw new DifyOpsError(
+            `the cached vector of doc_id ${t.docId} has dimension ${t.vector.length}, not ${x.dim}`,
+          )
+      if (!o.dryRun) await x.target.upsert(x.tgt, recs)
+    }
+    rep.fromCache += recs.length
+  }
+  return null
+}
+
+/** The live items with no vector anywhere (the first MAX_LISTED_MISSING listed). */
+function countMissing(x: UnitRun): void {
+  const { rep } = x
   const missingListed: string[] = []
-  for (const id of live) {
-    if (seen.has(id)) continue
+  for (const id of x.live) {
+    if (x.seen.has(id)) continue
     rep.missing++
     if (missingListed.length < MAX_LISTED_MISSING) missingListed.push(id)
   }
   rep.missingDocIds = missingListed
-  rep.written = o.dryRun ? 0 : rep.fromSource + rep.fromCache
-  if (o.dryRun) {
-    const layout = await target.layout(tgt).catch(() => null)
-    if (layout && dim !== null && layout.dimension !== null && layout.dimension !== dim) {
-      rep.warnings.push(
-        `the target collection exists with dimension ${layout.dimension}, the vectors have ${dim}: it will be emptied and recreated`,
-      )
-    } else if (layout && !inPlace)
-      rep.warnings.push('the target collection exists: a fresh start empties it first (as Dify does)')
-    return done('planned')
-  }
+  rep.written = x.o.dryRun ? 0 : rep.fromSource + rep.fromCache
+}
 
-  await cps.put({
-    unitKind: u.kind,
-    unitId: u.id,
-    targetKey: deps.target.key,
-    targetCollection: tgt.collection,
-    sourceKey,
-    state: 'copied',
-    sourcePosition: 0x7fffffff,
-    written: rep.written,
-    detail: null,
-  })
-  if (deps.signal?.aborted) return done('interrupted', 'stopped before verification; rerun to continue')
+/** --dry-run ends here: the plan, with what the target collection would go through. */
+async function dryRunEnd(x: UnitRun): Promise<UnitReport> {
+  const layout = await x.target.layout(x.tgt).catch(() => null)
+  if (layout && x.dim !== null && layout.dimension !== null && layout.dimension !== x.dim) {
+    x.rep.warnings.push(
+      `the target collection exists with dimension ${layout.dimension}, the vectors have ${x.dim}: it will be emptied and recreated`,
+    )
+  } else if (layout && !x.inPlace)
+    x.rep.warnings.push('the target collection exists: a fresh start empties it first (as Dify does)')
+  return x.done('planned')
+}
 
-  // 3. verify: exact doc_id set, a sample of vectors equal to where they came from, one search. The deferred
-  // index (pgvector's HNSW) is built meanwhile: reading the table does not wait for CREATE INDEX, and the search
-  // probe waits for the index, so it runs Dify's query on the finished collection
-  const building = ensured ? target.finishBulkLoad(tgt) : Promise.resolve()
+/**
+ * 3. verify: exact doc_id set, a sample of vectors equal to where they came from, one search. The deferred
+ * index (pgvector's HNSW) is built meanwhile: reading the table does not wait for CREATE INDEX, and the search
+ * probe waits for the index, so it runs Dify's query on the finished collection.
+ */
+async function verifyUnit(x: UnitRun): Promise<UnitReport | null> {
+  const { deps, o, rep, target, tgt } = x
+  const building = x.ensured ? target.finishBulkLoad(tgt) : Promise.resolve()
   building.catch(() => {}) // awaited below
   const collapsed = { n: 0, probeMisses: 0 }
   let problem: string | null
   try {
-    problem = await verify(target, tgt, seen, sample.items, o.batchSize, textKeys, collapsed, building, deps.signal)
+    problem = await verify(
+      target,
+      tgt,
+      x.seen,
+      x.sample.items,
+      o.batchSize,
+      x.textKeys,
+      collapsed,
+      building,
+      deps.signal,
+    )
   } catch (e) {
     // an interrupted verification proves nothing either way: the checkpoint stays `copied`, the rerun verifies
     if (!(e instanceof VerifyInterrupted)) throw e
@@ -443,7 +542,7 @@ async function run(
     await building.catch(() => {})
   }
   if (deps.signal?.aborted)
-    return done('interrupted', 'stopped during verification; nothing switched, rerun to continue')
+    return x.done('interrupted', 'stopped during verification; nothing switched, rerun to continue')
   await building
   if (collapsed.n)
     rep.warnings.push(
@@ -452,57 +551,40 @@ async function run(
   rep.duplicates += collapsed.n
   if (collapsed.probeMisses) {
     rep.warnings.push(
-      `${collapsed.probeMisses} search probe(s) did not find their own vector among the top 10${collapsed.probeMisses < Math.min(PROBES, sample.items.length) ? ' before one did' : ''}: the index is approximate (HNSW recall on this data); the vectors themselves were verified`,
+      `${collapsed.probeMisses} search probe(s) did not find their own vector among the top 10${collapsed.probeMisses < Math.min(PROBES, x.sample.items.length) ? ' before one did' : ''}: the index is approximate (HNSW recall on this data); the vectors themselves were verified`,
     )
   }
   if (problem) {
-    await cps.put({
-      unitKind: u.kind,
-      unitId: u.id,
-      targetKey: deps.target.key,
-      targetCollection: tgt.collection,
-      sourceKey,
-      state: 'failed',
-      sourcePosition: 0,
-      written: rep.written,
-      detail: problem,
-    })
-    return done('failed', `verification failed: ${problem}`)
+    await checkpoint(x, 'failed', 0, rep.written, problem)
+    return x.done('failed', `verification failed: ${problem}`)
   }
   rep.verified = true
-  await cps.put({
-    unitKind: u.kind,
-    unitId: u.id,
-    targetKey: deps.target.key,
-    targetCollection: tgt.collection,
-    sourceKey,
-    state: 'verified',
-    sourcePosition: 0x7fffffff,
-    written: rep.written,
-    detail: null,
-  })
+  await checkpoint(x, 'verified', 0x7fffffff, rep.written)
+  return null
+}
 
+/** 4. switch (datasets): compare-and-swap on the old index_struct, and Dify's collection-exists keys cleared. */
+async function switchUnit(x: UnitRun): Promise<UnitReport | null> {
+  const { deps, o, u, rep, target, tgt } = x
   if (deps.signal?.aborted)
-    return done('interrupted', 'stopped after verification, before the switch; nothing switched, rerun to continue')
+    return x.done('interrupted', 'stopped after verification, before the switch; nothing switched, rerun to continue')
   if (rep.missing && !o.allowMissing) {
-    return done(
+    return x.done(
       'incomplete',
       `${rep.missing} live item(s) have no vector in the source or the embedding cache; not switched (--allow-missing switches anyway)`,
     )
   }
-
-  // 4. switch (datasets): compare-and-swap on the old index_struct, and Dify's collection-exists keys cleared
   if (u.kind === 'dataset') {
     await clearCollectionKeys(deps.redis, target.type, tgt.collection)
     // the last moment an interrupt stops the switch (the keys above only make Dify re-check the collection)
     if (deps.signal?.aborted)
-      return done('interrupted', 'stopped before the switch; nothing switched, rerun to continue')
-    const next = indexStructJson(target.type, r.classPrefix)
+      return x.done('interrupted', 'stopped before the switch; nothing switched, rerun to continue')
+    const next = indexStructJson(target.type, x.r.classPrefix)
     const n = await casIndexStruct(deps, u, next)
     if (!n) {
       const [row] = await deps.db.kysely.selectFrom('datasets').select('index_struct').where('id', '=', u.id).execute()
       if (row?.index_struct !== next) {
-        return done(
+        return x.done(
           'failed',
           'datasets.index_struct changed while migrating (indexing or another migration?); not switched, rerun',
         )
@@ -511,30 +593,23 @@ async function run(
     rep.switched = true
     await clearCollectionKeys(deps.redis, target.type, tgt.collection)
   }
-  await cps.put({
-    unitKind: u.kind,
-    unitId: u.id,
-    targetKey: deps.target.key,
-    targetCollection: tgt.collection,
-    sourceKey,
-    state: 'done',
-    sourcePosition: 0x7fffffff,
-    written: rep.written,
-    detail: null,
-  })
+  await checkpoint(x, 'done', 0x7fffffff, rep.written)
+  return null
+}
 
-  // 5. --delete-source: only a per-unit collection (or a Qdrant group), never a shared table
-  if (deps.confirmDeleteSource && source && src) {
-    const own =
-      src.groupId !== undefined ||
-      src.collection.toLowerCase() === genCollectionNameById(u.id, deps.vectorIndexNamePrefix).toLowerCase()
-    if (!own) rep.warnings.push(`source ${src.collection} is not this ${u.kind}'s own collection; not deleted`)
-    else if (await deps.confirmDeleteSource(u, `${source.key} ${source.store.physicalName(src)}`)) {
-      await source.store.deleteTarget(src)
-      rep.sourceDeleted = true
-    }
+/** 5. --delete-source: only a per-unit collection (or a Qdrant group), never a shared table. */
+async function deleteSource(x: UnitRun): Promise<UnitReport | null> {
+  const { deps, u, rep, source, src } = x
+  if (!deps.confirmDeleteSource || !source || !src) return null
+  const own =
+    src.groupId !== undefined ||
+    src.collection.toLowerCase() === genCollectionNameById(u.id, deps.vectorIndexNamePrefix).toLowerCase()
+  if (!own) rep.warnings.push(`source ${src.collection} is not this ${u.kind}'s own collection; not deleted`)
+  else if (await deps.confirmDeleteSource(u, `${source.key} ${source.store.physicalName(src)}`)) {
+    await source.store.deleteTarget(src)
+    rep.sourceDeleted = true
   }
-  return done('migrated')
+  return null
 }
 
 async function casIndexStruct(deps: Deps, u: Unit, next: string): Promise<number> {

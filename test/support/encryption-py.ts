@@ -3,7 +3,7 @@
  * encryption tests do not judge the CLI with its own code: keys and tokens made by PyCryptodome go in, and after a
  * rotation PyCryptodome must decrypt every secret with the key then in storage.
  */
-import type { TenantKeyPair } from '../../src/crypto/index.js'
+import type { TenantKeyPair } from '../../src/crypto/tenant-key.js'
 import { privateKeyPath } from '../../src/dify/keys.js'
 import { pyCrypto } from './pycryptodome.js'
 import type { Query } from './encryption-env.js'

@@ -4,7 +4,7 @@
  * Returns what was written so tests can prove every secret still decrypts to its old value.
  */
 import { randomUUID, createHash } from 'node:crypto'
-import { encryptToken as ourEncrypt, generateTenantKeyPair, type TenantKeyPair } from '../../src/crypto/index.js'
+import { encryptToken as ourEncrypt, generateTenantKeyPair, type TenantKeyPair } from '../../src/crypto/tenant-key.js'
 import { privateKeyPath } from '../../src/dify/keys.js'
 
 export interface SeedSink {

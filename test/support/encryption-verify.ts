@@ -1,5 +1,5 @@
 import type { Query } from './encryption-env.js'
-import { decryptToken } from '../../src/crypto/index.js'
+import { decryptToken } from '../../src/crypto/tenant-key.js'
 import { TENANT_ENCRYPTED_COLUMNS } from '../../src/dify/encrypted-columns.js'
 import { privateKeyPath } from '../../src/dify/keys.js'
 import { extractTokens } from '../../src/encryption/values.js'

@@ -3,6 +3,7 @@ import { writeFlags, yesFlag } from '../../../src/cli/flags.js'
 import { confirmOrStop } from '../../../src/cli/prompt.js'
 import { keys } from '../../../src/dify/keys.js'
 import { clearRedisLock, inspectRedisLock } from '../../../src/migrations/lock.js'
+import { lockClearDanger, renderLockClear } from '../../../src/migrations/render.js'
 
 interface ClearResult {
   key: string
@@ -28,23 +29,19 @@ upgrade start beside it and can corrupt the schema. Use it only when no upgrade 
     const redis = await this.runtime().redis()
     const key = keys.dbUpgradeLock(redis.keyPrefix)
     const h = await inspectRedisLock(redis.client, redis.keyPrefix)
-    const ttl = h.ttlMs === null ? 'no expiry' : `expires in ${Math.ceil(h.ttlMs / 1000)} s`
     if (!h.held) {
-      this.out.log(`${key} is not held; nothing to clear.`)
+      this.out.lines(renderLockClear({ key, ...h }, 'not-held'))
       return { key, ...h, deleted: false, dryRun: this.dryRun }
     }
     if (flags['dry-run']) {
-      this.out.log(`${key} is held (${ttl}); would delete it (dry run).`)
+      this.out.lines(renderLockClear({ key, ...h }, 'dry-run'))
       return { key, ...h, deleted: false, dryRun: true }
     }
-    if (!this.out.json)
-      process.stderr.write(
-        `DANGER: deleting ${key} (${ttl}). If an upgrade is still running, a second one can start beside it.\n`,
-      )
+    if (!this.out.json) this.out.stderr(lockClearDanger(key, h.ttlMs))
     await confirmOrStop(`Delete ${key}?`, { yes: flags.yes, declined: 'Not confirmed: the lock was left in place.' })
     const r = await clearRedisLock(redis.client, redis.keyPrefix)
     this.auditCounts = { deleted: r.held ? 1 : 0 }
-    this.out.log(r.held ? `Deleted ${key}.` : `${key} was released meanwhile; nothing deleted.`)
+    this.out.lines(renderLockClear({ ...r, key }, 'done'))
     return { key, held: r.held, ttlMs: r.ttlMs, deleted: r.held, dryRun: false }
   }
 }

@@ -5,7 +5,7 @@ import {
   generateTenantKeyPair,
   keysMatch,
   type TenantKeyPair,
-} from '../../../src/crypto/index.js'
+} from '../../../src/crypto/tenant-key.js'
 import { hasPyCryptodome, pyCrypto } from '../../support/pycryptodome.js'
 import { SAMPLE_PLAINTEXT, SAMPLE_PRIVATE_PEM, SAMPLE_TOKEN } from '../../support/crypto-vectors.js'
 

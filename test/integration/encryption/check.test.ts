@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encryptToken, generateTenantKeyPair } from '../../../src/crypto/index.js'
+import { encryptToken, generateTenantKeyPair } from '../../../src/crypto/tenant-key.js'
 import { privateKeyPath } from '../../../src/dify/keys.js'
 import { runCli } from '../../support/cli.js'
 import { encryptionEnv, type EncryptionEnv } from '../../support/encryption-env.js'

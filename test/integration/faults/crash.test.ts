@@ -13,7 +13,7 @@ import type pg from 'pg'
 import { privatePg, privateRedis, type PrivatePg, type PrivateRedis } from '../../support/private-services.js'
 import { createDifySchema, openScratchDb } from '../../support/dify-schema.js'
 import { pgSink, seedTenants } from '../../support/encryption-seed.js'
-import { BIN, type CliResult } from '../../support/cli.js'
+import { BIN, startCli, waitForLockWait, type CliResult } from '../../support/cli.js'
 import { REVISION_LIST } from '../../../src/migrations/registry.js'
 import { buildChain } from '../../../src/migrations/graph.js'
 
@@ -39,44 +39,9 @@ function audits(): Array<{ command: string; exitCode: number; outcome: string }>
     .map((l) => JSON.parse(l))
 }
 
-function start(args: string[], e: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...e },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  const killer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-  return new Promise<CliResult>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(killer)
-      let json: unknown
-      try {
-        json = JSON.parse(stdout)
-      } catch {
-        /* not JSON */
-      }
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, json })
-    }),
-  )
-}
-
-async function waitForLockWait(): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const r = await admin.query(
-      "select count(*)::int as n from pg_stat_activity where application_name = 'dify-ops' and wait_event_type = 'Lock'",
-    )
-    if (r.rows[0].n > 0) return
-    await sleep(100)
-  }
-  throw new Error('the CLI never waited on the lock')
-}
-
 /** Crash the server under the waiting command, collect the result, start the server again. */
 async function crashDuring(run: Promise<CliResult>, holder: pg.Client): Promise<CliResult> {
-  await waitForLockWait()
+  await waitForLockWait(admin, 300)
   pgS.stop('immediate')
   const r = await run
   await holder.end().catch(() => {})
@@ -131,7 +96,7 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
     await holder.query('begin')
     await holder.query(`lock table "${table}" in access share mode`)
     const r = await crashDuring(
-      start(['upgrade-db', '--to', ordered[i]!.revision, '--lock-timeout', '60', '--json'], env()),
+      startCli(['upgrade-db', '--to', ordered[i]!.revision, '--lock-timeout', '60', '--json'], env()).done,
       holder,
     )
     expect(r.code, r.stdout + r.stderr).toBe(7)
@@ -146,7 +111,7 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
 
   it('encryption rotate waiting on a locked tenant row → exit 5/7 with its report, no stack trace, audit line', async () => {
     // bring the database to the head the encryption commands know
-    const up = await start(['upgrade-db', '--json'], env())
+    const up = await startCli(['upgrade-db', '--json'], env()).done
     expect(up.code, up.stdout + up.stderr).toBe(0)
     const storage = join(work, 'storage')
     mkdirSync(storage, { recursive: true })
@@ -163,7 +128,10 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
     await holder.query('begin')
     await holder.query('select id from tenants where id = $1 for update', [second.id])
     const e = env({ STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: storage, EDITION: 'SELF_HOSTED' })
-    const r = await crashDuring(start(['encryption', 'rotate', '--yes', '--lock-timeout', '60', '--json'], e), holder)
+    const r = await crashDuring(
+      startCli(['encryption', 'rotate', '--yes', '--lock-timeout', '60', '--json'], e).done,
+      holder,
+    )
     // rotate reports per tenant (failed tenants, private.pem.previous already written to storage): exit 7
     expect([5, 7], r.stdout + r.stderr).toContain(r.code)
     if (r.json?.outcomes) expect(r.json.outcomes.some((o: { status: string }) => o.status === 'failed')).toBe(true)
@@ -192,7 +160,7 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     const done = new Promise<number>((res) => child.on('close', (code) => res(code ?? 1)))
-    await waitForLockWait().catch((e) => {
+    await waitForLockWait(admin, 300).catch((e) => {
       throw new Error(`${e.message}: ${out} ${stderr}`)
     })
     const t0 = Date.now()
@@ -222,7 +190,7 @@ describe('PostgreSQL stopped with -m immediate mid-command', () => {
     await holder.query('begin')
     await holder.query('select id from accounts where id = $1 for update', [acc])
     const r = await crashDuring(
-      start(['reset-password', '--email', 'crash@example.com', '--generate', '--lock-timeout', '60'], env()),
+      startCli(['reset-password', '--email', 'crash@example.com', '--generate', '--lock-timeout', '60'], env()).done,
       holder,
     )
     expect(r.code, r.stderr).toBe(5)

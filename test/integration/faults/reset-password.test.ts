@@ -4,7 +4,6 @@
  * stalls after the password changed, PostgreSQL stopped with -m immediate mid-command, REDIS_DB out of range.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -12,7 +11,7 @@ import type pg from 'pg'
 import { privatePg, privateRedis, type PrivatePg, type PrivateRedis } from '../../support/private-services.js'
 import { createDifySchema, openScratchDb } from '../../support/dify-schema.js'
 import { seedAccount, type SeedDb, type SeededAccount } from '../../support/dify-accounts.js'
-import { BIN, runCli, type CliResult } from '../../support/cli.js'
+import { runCli, startCli, waitForLockWait, type CliResult } from '../../support/cli.js'
 
 let pgS: PrivatePg
 let rds: PrivateRedis
@@ -20,6 +19,8 @@ let seed: SeedDb
 let admin: pg.Client
 let auditFile: string
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** The CLI as a child we can signal, stdin given (empty unless `input`). */
+const start = (args: string[], e: Record<string, string>, input = '') => startCli(args, e, input)
 
 const env = (extra: Record<string, string> = {}) => ({
   ...pgS.env,
@@ -58,45 +59,6 @@ function audits(): Array<{ command: string; exitCode: number; outcome: string }>
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l))
-}
-
-/** The CLI as a child we can signal; resolves with its result and how long it ran. */
-function start(args: string[], e: Record<string, string>, input = '') {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...e },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  child.stdin.end(input)
-  const killer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-  const done = new Promise<CliResult & { at: number }>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(killer)
-      let json: unknown
-      try {
-        json = JSON.parse(stdout)
-      } catch {
-        /* not JSON */
-      }
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, json, at: Date.now() })
-    }),
-  )
-  return { child, done }
-}
-
-/** Wait until a dify-ops session waits on a lock (the CLI is blocked in its UPDATE). */
-async function waitForLockWait(): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    const r = await admin.query(
-      "select count(*)::int as n from pg_stat_activity where application_name = 'dify-ops' and wait_event_type = 'Lock'",
-    )
-    if (r.rows[0].n > 0) return
-    await sleep(100)
-  }
-  throw new Error('the CLI never waited on the lock')
 }
 
 async function holdRow(id: string): Promise<pg.Client> {
@@ -183,7 +145,7 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
         env(),
         'Another-pass-123\n',
       )
-      await waitForLockWait()
+      await waitForLockWait(admin, 150)
       const t0 = Date.now()
       run.child.kill('SIGINT')
       const r = await run.done
@@ -209,7 +171,7 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
   it('--generate: the password is shown before the commit (human output), once', async () => {
     const h = await holdRow(a.id)
     const run = start(['reset-password', '--email', a.email, '--generate', '--lock-timeout', '60'], env())
-    await waitForLockWait()
+    await waitForLockWait(admin, 150)
     await h.query('commit')
     await h.end()
     const r = await run.done
@@ -227,7 +189,7 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
       env(),
       'Frozen-redis-123\n',
     )
-    await waitForLockWait()
+    await waitForLockWait(admin, 150)
     rds.freeze()
     try {
       const t0 = Date.now()
@@ -271,7 +233,7 @@ describe('reset-password under faults (private PostgreSQL and Redis)', () => {
       env(),
       'Crashed-pg-1234\n',
     )
-    await waitForLockWait()
+    await waitForLockWait(admin, 150)
     const r0 = await rds.client(0)
     const streamBefore = await r0.xlen('dify_ops:audit')
     pgS.stop('immediate')

@@ -6,25 +6,20 @@ import { classPrefixForStore, indexStructJson } from '../../../src/dify/collecti
 import { openDb } from '../../../src/runtime/db.js'
 import type { Db } from '../../../src/core/db.js'
 import { profileFor } from '../../../src/dify/profile.js'
-import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore, VectorTarget } from '../../../src/vector/store.js'
-import { liveSetPort, runUnits, selectUnits } from '../../../src/vdb-migrate/index.js'
-import { embeddingCachePort } from '../../../src/vdb-migrate/command.js'
+import { runUnits } from '../../../src/vdb-migrate/run.js'
+import { liveSetPort, selectUnits } from '../../../src/vdb-migrate/select.js'
+import { embeddingCachePort } from '../../../src/vdb-migrate/deps.js'
 import type { MigrateOptions } from '../../../src/vdb-migrate/types.js'
 import { BIN, runCli } from '../../support/cli.js'
-import { loadOracleSchema } from '../../support/dify-schema.js'
-import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
+import type { Scratch } from '../../support/scratch.js'
 import { PG } from '../../support/services.js'
 import { DifySeeder, unitVector } from '../../support/vdb-seed.js'
 import { dump } from '../../support/vdb-migrate-world.js'
-import { pgvectorAvailable, pgvectorVars } from '../../support/pgvector.js'
-import { configFromVars as cfg } from '../../support/config.js'
+import { pgvectorAvailable } from '../../support/pgvector.js'
+import { chromaAvailable, migrateBed, type MigrateBed } from '../../support/vdb-migrate-bed.js'
 
-const CHROMA = { host: '127.0.0.1', port: Number(process.env.CHROMA_TEST_PORT ?? 8011) }
-const chromaUp = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then(
-  (r) => r.ok,
-  () => false,
-)
+const chromaUp = await chromaAvailable()
 const pgvectorUp = await pgvectorAvailable()
 
 const N = 240
@@ -32,7 +27,6 @@ const DIM = 16
 
 describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate fault injection (pgvector → Chroma)', () => {
   let db: Scratch
-  let redis: ScratchRedis
   let c: pg.Client
   let src: VectorStore
   let dst: VectorStore
@@ -42,17 +36,11 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate fault injection (pgvector
   let live: string[]
   const dstT = (id: string): VectorTarget => ({ collection: classPrefixForStore('chroma', id)! })
 
+  let bed: MigrateBed
+
   beforeAll(async () => {
-    db = await scratchPg('vdbmigfault')
-    loadOracleSchema(db.name, '788d3099ae3a')
-    redis = await scratchRedis('vdbmigfault')
-    c = new pg.Client({ ...PG, database: db.name })
-    await c.connect()
-    const pgv = pgvectorVars(db.name)
-    const chroma = { CHROMA_HOST: CHROMA.host, CHROMA_PORT: String(CHROMA.port) }
-    src = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgv }))
-    dst = await openVectorStore(cfg({ VECTOR_STORE: 'chroma', ...chroma }))
-    env = { ...db.env, ...redis.env, VECTOR_STORE: 'chroma', ...pgv, ...chroma }
+    bed = await migrateBed('vdbmigfault', 'chroma')
+    ;({ db, c, src, dst, env } = bed)
     const s = new DifySeeder(c)
     live = []
     const seed = async () => {
@@ -92,11 +80,7 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate fault injection (pgvector
   })
   afterAll(async () => {
     for (const id of [ds, ds2]) if (id) await dst?.deleteTarget(dstT(id)).catch(() => {})
-    await src?.close()
-    await dst?.close()
-    await c?.end()
-    await db?.drop()
-    await redis?.drop()
+    await bed?.close()
   })
 
   const indexStruct = async (id: string) =>

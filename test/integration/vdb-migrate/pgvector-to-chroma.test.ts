@@ -2,26 +2,19 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { indexStructJson } from '../../../src/dify/collections.js'
 import { keys } from '../../../src/dify/keys.js'
-import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore } from '../../../src/vector/store.js'
 import { runCli } from '../../support/cli.js'
-import { loadOracleSchema } from '../../support/dify-schema.js'
-import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
-import { PG } from '../../support/services.js'
+import type { ScratchRedis } from '../../support/scratch.js'
 import { unitVector } from '../../support/vdb-seed.js'
 import { DIM, dump, nearestLive, seedWorld, targetOf, type World } from '../../support/vdb-migrate-world.js'
-import { pgvectorAvailable, pgvectorVars } from '../../support/pgvector.js'
-import { configFromVars as cfg } from '../../support/config.js'
+import { pgvectorAvailable } from '../../support/pgvector.js'
+import { chromaAvailable, migrateBed, type MigrateBed } from '../../support/vdb-migrate-bed.js'
 
-const CHROMA = { host: '127.0.0.1', port: Number(process.env.CHROMA_TEST_PORT ?? 8011) }
-const chromaUp = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then(
-  (r) => r.ok,
-  () => false,
-)
+const chromaUp = await chromaAvailable()
 const pgvectorUp = await pgvectorAvailable()
 
 describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real stores, CLI)', () => {
-  let db: Scratch
+  let bed: MigrateBed
   let redis: ScratchRedis
   let c: pg.Client
   let src: VectorStore
@@ -30,25 +23,13 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
   let env: Record<string, string>
 
   beforeAll(async () => {
-    db = await scratchPg('vdbmig')
-    loadOracleSchema(db.name, '788d3099ae3a')
-    redis = await scratchRedis('vdbmig')
-    c = new pg.Client({ ...PG, database: db.name })
-    await c.connect()
-    const pgv = pgvectorVars(db.name)
-    const chroma = { CHROMA_HOST: CHROMA.host, CHROMA_PORT: String(CHROMA.port) }
-    src = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgv }))
-    dst = await openVectorStore(cfg({ VECTOR_STORE: 'chroma', ...chroma }))
+    bed = await migrateBed('vdbmig', 'chroma')
+    ;({ redis, c, src, dst, env } = bed)
     w = await seedWorld(c, src, 'pgvector')
-    env = { ...db.env, ...redis.env, VECTOR_STORE: 'chroma', ...pgv, ...chroma }
   })
   afterAll(async () => {
     for (const id of Object.values(w?.ids ?? {})) await dst?.deleteTarget(targetOf('chroma', id)).catch(() => {})
-    await src?.close()
-    await dst?.close()
-    await c?.end()
-    await db?.drop()
-    await redis?.drop()
+    await bed?.close()
   })
 
   async function snapshot() {

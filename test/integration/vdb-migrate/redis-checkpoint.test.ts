@@ -4,17 +4,14 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { classPrefixForStore, indexStructJson } from '../../../src/dify/collections.js'
 import { keys } from '../../../src/dify/keys.js'
-import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore, VectorTarget } from '../../../src/vector/store.js'
-import { shardOf } from '../../../src/vdb-migrate/index.js'
+import { shardOf } from '../../../src/vdb-migrate/select.js'
 import { BIN, runCli } from '../../support/cli.js'
-import { loadOracleSchema } from '../../support/dify-schema.js'
-import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
-import { PG } from '../../support/services.js'
+import { type Scratch, type ScratchRedis } from '../../support/scratch.js'
 import { DifySeeder, unitVector } from '../../support/vdb-seed.js'
 import { dump } from '../../support/vdb-migrate-world.js'
 import { pgvectorAvailable, pgvectorVars as pgvEnv, writeEnvFile } from '../../support/pgvector.js'
-import { configFromVars as cfg } from '../../support/config.js'
+import { migrateBed, type MigrateBed } from '../../support/vdb-migrate-bed.js'
 
 const pgvectorUp = await pgvectorAvailable()
 
@@ -23,8 +20,8 @@ const DIM = 16
 
 /** `vdb-migrate --checkpoint redis`, pgvector (database A) → pgvector (database B), real Redis. */
 describe.skipIf(!pgvectorUp)('vdb-migrate --checkpoint redis (real Redis, pgvector → pgvector)', () => {
+  let bed: MigrateBed
   let a: Scratch
-  let b: Scratch
   let redis: ScratchRedis
   let c: pg.Client
   let src: VectorStore
@@ -59,16 +56,9 @@ describe.skipIf(!pgvectorUp)('vdb-migrate --checkpoint redis (real Redis, pgvect
   }
 
   beforeAll(async () => {
-    a = await scratchPg('vdbmigrca')
-    b = await scratchPg('vdbmigrcb')
-    loadOracleSchema(a.name, '788d3099ae3a')
-    redis = await scratchRedis('vdbmigrc')
-    c = new pg.Client({ ...PG, database: a.name })
-    await c.connect()
-    src = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(a.name) }))
-    dst = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }))
+    bed = await migrateBed('vdbmigrc', 'pgvector')
+    ;({ db: a, redis, c, src, dst, env } = bed)
     const srcEnvFile = writeEnvFile(pgvEnv(a.name), 'vdbmigrc')
-    env = { ...a.env, ...redis.env, VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }
     base = [
       'vdb-migrate',
       '--json',
@@ -121,12 +111,7 @@ describe.skipIf(!pgvectorUp)('vdb-migrate --checkpoint redis (real Redis, pgvect
     ds.s1 = await seed(1)
   })
   afterAll(async () => {
-    await src?.close()
-    await dst?.close()
-    await c?.end()
-    await a?.drop()
-    await b?.drop()
-    await redis?.drop()
+    await bed?.close()
   })
 
   const spawnCli = (

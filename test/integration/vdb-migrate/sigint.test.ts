@@ -8,16 +8,11 @@ import { openDb } from '../../../src/runtime/db.js'
 import type { Db } from '../../../src/core/db.js'
 import { openVectorStore } from '../../../src/vector/index.js'
 import type { VectorStore, VectorTarget } from '../../../src/vector/store.js'
-import {
-  RedisCheckpointStore,
-  liveSetPort,
-  runUnits,
-  selectUnits,
-  type CheckpointPort,
-  type Deps,
-} from '../../../src/vdb-migrate/index.js'
-import { embeddingCachePort } from '../../../src/vdb-migrate/command.js'
-import type { MigrateOptions } from '../../../src/vdb-migrate/types.js'
+import { RedisCheckpointStore, type CheckpointPort } from '../../../src/vdb-migrate/checkpoint.js'
+import { runUnits } from '../../../src/vdb-migrate/run.js'
+import { liveSetPort, selectUnits } from '../../../src/vdb-migrate/select.js'
+import { embeddingCachePort } from '../../../src/vdb-migrate/deps.js'
+import type { Deps, MigrateOptions } from '../../../src/vdb-migrate/types.js'
 import { BIN } from '../../support/cli.js'
 import { loadRelease } from '../../support/oracles.js'
 import { scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'

@@ -11,15 +11,12 @@ import { unitVector } from '../../support/vdb-seed.js'
 import { DIM, dump, nearestLive, seedWorld, targetOf, type World } from '../../support/vdb-migrate-world.js'
 import { pgvectorAvailable, pgvectorVars as pgvEnv, writeEnvFile } from '../../support/pgvector.js'
 import { configFromVars as cfg } from '../../support/config.js'
+import { chromaAvailable, chromaVars, migrateBed, type MigrateBed } from '../../support/vdb-migrate-bed.js'
 
-const CHROMA = { host: '127.0.0.1', port: Number(process.env.CHROMA_TEST_PORT ?? 8011) }
-const chromaUp = await fetch(`http://${CHROMA.host}:${CHROMA.port}/api/v2/heartbeat`).then(
-  (r) => r.ok,
-  () => false,
-)
+const chromaUp = await chromaAvailable()
 const pgvectorUp = await pgvectorAvailable()
 
-const chromaEnv = { CHROMA_HOST: CHROMA.host, CHROMA_PORT: String(CHROMA.port) }
+const chromaEnv = chromaVars
 const MIGRATED = ['text', 'pc', 'mm', 'app'] as const
 
 async function checkTarget(w: World, dst: VectorStore, type: string) {
@@ -101,9 +98,8 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate Chroma → pgvector (real
 describe.skipIf(!pgvectorUp)(
   'vdb-migrate pgvector (database A) → pgvector (database B) with --from and --source-env-file',
   () => {
+    let bed: MigrateBed
     let a: Scratch
-    let b: Scratch
-    let redis: ScratchRedis
     let c: pg.Client
     let src: VectorStore
     let dst: VectorStore
@@ -111,25 +107,13 @@ describe.skipIf(!pgvectorUp)(
     let env: Record<string, string>
     let srcEnvFile: string
     beforeAll(async () => {
-      a = await scratchPg('vdbmiga')
-      b = await scratchPg('vdbmigb')
-      loadOracleSchema(a.name, '788d3099ae3a')
-      redis = await scratchRedis('vdbmigab')
-      c = new pg.Client({ ...PG, database: a.name })
-      await c.connect()
-      src = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(a.name) }))
-      dst = await openVectorStore(cfg({ VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }))
+      bed = await migrateBed('vdbmiga', 'pgvector')
+      ;({ db: a, c, src, dst, env } = bed)
       w = await seedWorld(c, src, 'pgvector', { annotationsInSource: true })
       srcEnvFile = writeEnvFile(pgvEnv(a.name), 'vdbmig')
-      env = { ...a.env, ...redis.env, VECTOR_STORE: 'pgvector', ...pgvEnv(b.name) }
     })
     afterAll(async () => {
-      await src?.close()
-      await dst?.close()
-      await c?.end()
-      await a?.drop()
-      await b?.drop()
-      await redis?.drop()
+      await bed?.close()
     })
 
     it('refuses to copy a collection onto itself without --from', async () => {

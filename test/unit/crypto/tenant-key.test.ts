@@ -1,18 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { createPrivateKey, publicEncrypt, constants } from 'node:crypto'
+import { cmac, eaxDecrypt, eaxEncrypt, EaxAuthError } from '../../../src/crypto/eax.js'
 import {
-  cmac,
   decryptToken,
-  eaxDecrypt,
-  eaxEncrypt,
-  EaxAuthError,
   encryptToken,
   generateTenantKeyPair,
   keysMatch,
   publicPemOf,
   DecryptError,
   looksLikeHybridToken,
-} from '../../../src/crypto/index.js'
+} from '../../../src/crypto/tenant-key.js'
 import { keys, privateKeyPath } from '../../../src/dify/keys.js'
 import {
   SAMPLE_CACHE_KEY,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { indexStructJson } from '../../../src/dify/collections.js'
 import { resolveUnit, sameVector } from '../../../src/vdb-migrate/migrate.js'
 import { inShard, parseShard, shardOf } from '../../../src/vdb-migrate/select.js'
-import { totalsOf } from '../../../src/vdb-migrate/index.js'
+import { totalsOf } from '../../../src/vdb-migrate/run.js'
 import type { Unit } from '../../../src/vdb-migrate/types.js'
 
 const id = '3f2a0000-1111-2222-3333-444455556666'

@@ -1,4 +1,4 @@
-/** Wiring between the Runtime and the queue domain: the broker handle and the queue list in use. */
+/** Wiring between the Runtime and the queue domain: the broker handle (brokerOf) and the queue list in use. */
 import type { Redis } from 'ioredis'
 import type { Runtime } from '../runtime/index.js'
 import { WORKER_QUEUES_NEWEST } from '../dify/queues.js'

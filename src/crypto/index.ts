@@ -1,2 +1,0 @@
-export * from './eax.js'
-export * from './tenant-key.js'
