@@ -6,10 +6,16 @@ import { buildChain, RegistryError, type Chain } from './graph.js'
 import { DbUpgradeLock, difyLockPrefix, inspectRedisLock, RedisUpgradeLock, type RedisLockOptions } from './lock.js'
 import { makePlan, resolveRevisionArg, resolveTarget, type Plan, type Target, type TargetOptions } from './plan.js'
 import { BASELINE, REVISION_LIST } from './registry.js'
-import { checkSchema, pendingDataEffects, preflight, type PendingDataEffect, type SchemaCheck } from './health.js'
+import { checkSchema, preflight, type SchemaCheck } from './health.js'
 import { planSql, runPlan, type AppliedRevision, type RunEvent } from './runner.js'
 import { readDbState, readVersions, type DbState } from './state.js'
-import { planImpact, type RevisionPreviewResult, type TableImpact } from './impact.js'
+import {
+  pendingDataEffects,
+  planImpact,
+  type PendingDataEffect,
+  type RevisionPreviewResult,
+  type TableImpact,
+} from './impact.js'
 import type { Revision, SqlDialect } from './types.js'
 import { mark } from './timing.js'
 import { loadSchemaFacts } from './schema/facts.js'
