@@ -1,14 +1,13 @@
 /**
  * What `db status`, `upgrade-db --dry-run` and upgrade-db's pre-flight add on top of the plan: the schema check
- * against the expected schema at alembic_version (schema/verify.ts) and the data effects of the pending revisions
- * (rows a revision deletes, moves or rewrites, counted read-only).
+ * against the expected schema at alembic_version (schema/verify.ts). The data effects of the pending revisions are
+ * in impact.ts.
  */
 import { sql } from 'kysely'
 import { ConfigError } from '../core/errors.js'
 import type { Db } from '../core/db.js'
 import type { Plan } from './plan.js'
 import { verifySchema, type SchemaDifference, type Suggestion } from './schema/verify.js'
-import type { Revision } from './types.js'
 
 export interface SchemaCheck {
   /** false: nothing compared (empty database, unknown revision, or the check failed: `error`) */
@@ -18,15 +17,6 @@ export interface SchemaCheck {
   matches: string | null
   suggestion: Suggestion
   error?: string
-}
-
-export interface PendingDataEffect {
-  revision: string
-  table: string
-  description: string
-  /** rows affected now (null: could not be counted, e.g. the column does not exist yet) */
-  rows: number | null
-  backupTable: string | null
 }
 
 /**
@@ -69,30 +59,6 @@ export async function checkSchema(
       error: locked ? 'a table is locked by another session (a running migration or DDL?)' : (e as Error).message,
     }
   }
-}
-
-/** Count, read-only, the rows each pending revision's data step will delete, move or rewrite. */
-export async function pendingDataEffects(db: Db, pending: readonly Revision[]): Promise<PendingDataEffect[]> {
-  const out: PendingDataEffect[] = []
-  for (const r of pending) {
-    for (const e of r.dataEffects ?? []) {
-      let rows: number | null = null
-      try {
-        const res = await sql.raw<{ n: number | string }>(e.countSql(db.dialect)).execute(db.kysely)
-        rows = Number(res.rows[0]?.n ?? 0)
-      } catch {
-        rows = null // the table or column appears in an earlier pending revision
-      }
-      out.push({
-        revision: r.revision,
-        table: e.table,
-        description: e.description,
-        rows,
-        backupTable: e.backupTable ?? null,
-      })
-    }
-  }
-  return out
 }
 
 /**

@@ -2,8 +2,10 @@
  * What the pending revisions will do to existing tables, for planning a maintenance window (`db status`,
  * `upgrade-db --dry-run`): per revision, each existing table it touches with its estimated row count
  * (PostgreSQL `pg_class.reltuples`, MySQL `information_schema.tables.table_rows`: planner statistics, not counts),
- * the strongest lock its statements take there, and the operations; plus the revision's declared preview rows
- * (e.g. the tenant_default_models duplicates f55813ffe2c8 removes). Reads only.
+ * the strongest lock its statements take there, and the operations. And the data effects (`Revision.dataEffects`, the
+ * one declaration of what a revision deletes, moves or rewrites): each counted (`dataEffects` of the result), and an
+ * effect's preview rows listed under its revision (`pending[].preview`, e.g. the tenant_default_models duplicates
+ * f55813ffe2c8 removes, per tenant). Reads only.
  *
  * Locks (PostgreSQL, https://www.postgresql.org/docs/current/explicit-locking.html): CREATE INDEX → SHARE (writes
  * wait, reads go on); CREATE INDEX CONCURRENTLY → SHARE UPDATE EXCLUSIVE (neither waits); ALTER TABLE (ADD COLUMN,
@@ -163,14 +165,12 @@ export async function planImpact(db: Db, pending: Revision[], existing: string[]
       revision: revision.revision,
       tables: [...tables.values()].map((t) => ({ ...t, estimatedRows: est.get(t.table) ?? null })),
     }
-    if (revision.preview) {
+    const preview = revision.dataEffects?.find((e) => e.preview)?.preview
+    if (preview) {
       try {
-        const rows = (await sql.raw(revision.preview.sql(db.dialect)).execute(db.kysely)).rows as Record<
-          string,
-          unknown
-        >[]
+        const rows = (await sql.raw(preview.sql(db.dialect)).execute(db.kysely)).rows as Record<string, unknown>[]
         impact.preview = {
-          title: revision.preview.title,
+          title: preview.title,
           rows: rows.map((r) =>
             Object.fromEntries(
               Object.entries(r).map(([k, v]) => [k, /^(rows|count|n$)/.test(k) && v != null ? Number(v) : v]),
@@ -178,7 +178,7 @@ export async function planImpact(db: Db, pending: Revision[], existing: string[]
           ),
         }
       } catch (e) {
-        impact.preview = { title: revision.preview.title, error: (e as Error).message.split('\n')[0] }
+        impact.preview = { title: preview.title, error: (e as Error).message.split('\n')[0] }
       }
     }
     out.push(impact)
@@ -201,6 +201,39 @@ export function impactLines(p: { tables?: TableImpact[]; preview?: RevisionPrevi
       out.push(`${indent}${p.preview.title}:`)
       for (const r of p.preview.rows.slice(0, 20)) out.push(`${indent}  ${Object.values(r).join('  ')}`)
       if (p.preview.rows.length > 20) out.push(`${indent}  … ${p.preview.rows.length - 20} more (see --json)`)
+    }
+  }
+  return out
+}
+
+export interface PendingDataEffect {
+  revision: string
+  table: string
+  description: string
+  /** rows affected now (null: could not be counted, e.g. the column does not exist yet) */
+  rows: number | null
+  backupTable: string | null
+}
+
+/** Count, read-only, the rows each pending revision's data step will delete, move or rewrite. */
+export async function pendingDataEffects(db: Db, pending: readonly Revision[]): Promise<PendingDataEffect[]> {
+  const out: PendingDataEffect[] = []
+  for (const r of pending) {
+    for (const e of r.dataEffects ?? []) {
+      let rows: number | null = null
+      try {
+        const res = await sql.raw<{ n: number | string }>(e.countSql(db.dialect)).execute(db.kysely)
+        rows = Number(res.rows[0]?.n ?? 0)
+      } catch {
+        rows = null // the table or column appears in an earlier pending revision
+      }
+      out.push({
+        revision: r.revision,
+        table: e.table,
+        description: e.description,
+        rows,
+        backupTable: e.backupTable ?? null,
+      })
     }
   }
   return out

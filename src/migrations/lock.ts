@@ -206,6 +206,14 @@ export class DbUpgradeLock {
     return ok
   }
 
+  /**
+   * The database on the lock's own session once acquired (the re-read, the pre-flight and the run use it: no second
+   * connection to open, and its catalog caches are warm); the pool before that, and on PGlite.
+   */
+  session(): Db {
+    return this.#pinned ? { ...this.#db, kysely: this.#pinned.conn as Db['kysely'] } : this.#db
+  }
+
   async release(): Promise<void> {
     if (!this.#pinned) return
     const c = this.#pinned.conn

@@ -121,8 +121,12 @@ async function withHook(
 }
 
 /**
- * `multi`: the driver sends text without parameters as one simple query (node-postgres), so the transaction's
- * opening (BEGIN + SET LOCALs) takes one round trip instead of four.
+ * PostgreSQL / PGlite. `multi` (node-postgres): text without parameters goes as one simple-query message that may
+ * hold several statements. Then consecutive revisions without code steps or non-transactional statements run as a
+ * group in one transaction (as Dify's Alembic runs the whole upgrade), one round trip per revision, and one COMMIT
+ * for the group (runGroup). Any failure in a group rolls the group back and runs its revisions again one by one
+ * (runOne, one transaction each, statement by statement), which commits the revisions before the failing one and
+ * reports the failing statement exactly as before. Without `multi` (PGlite, in-process) every revision uses runOne.
  */
 async function runPostgres(
   c: Kysely<unknown>,
@@ -132,86 +136,196 @@ async function runPostgres(
   multi = false,
 ): Promise<AppliedRevision[]> {
   const applied: AppliedRevision[] = []
+  const ctx: PgRun = {
+    c,
+    plan,
+    opts,
+    multi,
+    applied,
+    prev: plan.current,
+    needTable: state.versions === null,
+    compiled: new Map(),
+  }
+  // a statement timeout counts per statement (PostgreSQL 13+) but the client's deadline per message: batch only without one
+  const batch = multi && opts.statementTimeoutMs <= 0
+  const last = plan.pending[plan.pending.length - 1]
+  let i = 0
+  while (i < plan.pending.length) {
+    let j = i
+    if (batch) while (j < plan.pending.length && batchable(ctx, plan.pending[j]!)) j++
+    if (j > i) {
+      const group = plan.pending.slice(i, j)
+      const done = await runGroup(ctx, group, group.includes(last!))
+      if (done < 0) {
+        // the group failed and was rolled back: its revisions again, one transaction each (exact failure report)
+        for (const rev of group) await runOne(ctx, rev)
+      }
+      i = j
+    } else {
+      await runOne(ctx, plan.pending[i]!)
+      i++
+    }
+  }
+  return applied
+}
+
+interface PgRun {
+  c: Kysely<unknown>
+  plan: Plan
+  opts: RunOptions
+  multi: boolean
+  applied: AppliedRevision[]
+  /** alembic_version now (committed) */
+  prev: string | null
+  /** alembic_version does not exist yet (fresh database) */
+  needTable: boolean
+  compiled: Map<Revision, Statement[]>
+}
+
+/** A revision that can run as one multi-statement message: SQL only, all of it inside a transaction. */
+const batchable = (ctx: PgRun, rev: Revision) => stmtsOf(ctx, rev).every((st) => !st.run && !st.noTransaction)
+
+/** A revision's statements, compiled once per run (Kysely's compiler is not free: ~40 revisions × a few statements). */
+function stmtsOf(ctx: PgRun, rev: Revision): Statement[] {
+  let s = ctx.compiled.get(rev)
+  if (!s) ctx.compiled.set(rev, (s = rev.statements('postgres')))
+  return s
+}
+
+/** The transaction's opening: its timeouts, and no wait for the WAL flush unless it commits the plan's last revision. */
+function openSql(opts: RunOptions, durable: boolean): string[] {
+  return [
+    'BEGIN',
+    `SET LOCAL lock_timeout = '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms'`,
+    `SET LOCAL statement_timeout = '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms'`,
+    ...(durable ? [] : ['SET LOCAL synchronous_commit = off']),
+  ]
+}
+
+/**
+ * A group of batchable revisions in one transaction: per revision one message (its alembic_version write first, then
+ * its statements; the version table too on a fresh database), then COMMIT as a message of its own (a client killed
+ * while a message runs leaves the transaction uncommitted: the server rolls it back when it finds the client gone).
+ * Between revisions the run can stop (Ctrl-C, Redis lock lost): what is done so far is committed, as after a revision
+ * of runOne. Returns the number of revisions applied, or -1 after a failure (rolled back, nothing applied).
+ */
+async function runGroup(ctx: PgRun, group: Revision[], durable: boolean): Promise<number> {
+  const { c, opts, plan } = ctx
+  const done: { rev: Revision; statements: number; ms: number }[] = []
+  let prev = ctx.prev
+  let needTable = ctx.needTable
+  let stop: (() => never) | undefined
+  try {
+    await exec(c, openSql(opts, durable).join('; '))
+    for (const rev of group) {
+      const stmts = stmtsOf(ctx, rev)
+      announce(opts, rev, stmts)
+      const t0 = Date.now()
+      const text = [
+        ...(needTable ? [ALEMBIC_VERSION_DDL] : []),
+        versionStatement(prev, rev.revision),
+        ...stmts.map((st) => stripSemicolon(st.sql)),
+      ].join(';\n')
+      await exec(c, text)
+      done.push({ rev, statements: stmts.length, ms: Date.now() - t0 })
+      prev = rev.revision
+      needTable = false
+      // thrown after the COMMIT below, when ctx.applied holds this group's revisions too
+      stop = stopReason(opts, rev, plan, () => ctx.applied.map((a) => a.revision))
+      if (stop) break
+    }
+    await exec(c, 'COMMIT')
+  } catch {
+    await exec(c, 'ROLLBACK').catch(() => {})
+    return -1
+  }
+  ctx.prev = prev
+  ctx.needTable = needTable
+  for (const d of done) {
+    ctx.applied.push(appliedOf(d.rev, d.statements, d.ms))
+    opts.onEvent?.({ type: 'revision-done', revision: d.rev.revision, ms: d.ms })
+  }
+  if (stop) stop()
+  return done.length
+}
+
+function announce(opts: RunOptions, rev: Revision, stmts: Statement[]): void {
+  opts.onEvent?.({
+    type: 'revision',
+    revision: rev.revision,
+    description: rev.description,
+    dialect: 'postgres',
+    statements: stmts.map((s) => firstLine(s.sql)),
+  })
+}
+
+/**
+ * One revision in its own transaction, statement by statement (one round trip each): code steps, non-transactional
+ * statements (commit before, run outside, begin again, as Alembic's autocommit_block()), PGlite, and the re-run of a
+ * group that failed. A failure rolls back this revision only and names the statement.
+ */
+async function runOne(ctx: PgRun, rev: Revision): Promise<void> {
+  const { c, opts, plan, applied } = ctx
   const settings = [
     `lock_timeout = '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms'`,
     `statement_timeout = '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms'`,
   ]
-  // the transaction's timeouts in one round trip; every revision but the last also commits without waiting for the
-  // WAL flush (synchronous_commit off: a crash of the server can only lose the newest revisions, never half of one,
-  // and the last revision's ordinary commit flushes them all)
-  const setLocal = (async: boolean) =>
-    `SELECT set_config('lock_timeout', '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms', true), set_config('statement_timeout', '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms', true)` +
-    (async ? `, set_config('synchronous_commit', 'off', true)` : '')
-  let prev = plan.current
-  let needTable = state.versions === null
-  for (const rev of plan.pending) {
-    const stmts = rev.statements('postgres')
-    opts.onEvent?.({
-      type: 'revision',
-      revision: rev.revision,
-      description: rev.description,
-      dialect: 'postgres',
-      statements: stmts.map((s) => firstLine(s.sql)),
-    })
-    const t0 = Date.now()
-    let inTx = false
-    let committedPart = false
-    let current: Statement | undefined
-    try {
-      // every revision but the last commits without waiting for its WAL flush; the last one's synchronous commit
-      // flushes them all (WAL is sequential), so the end state is as durable as before and a server crash mid-run
-      // can only leave alembic_version at an earlier, consistent revision (docs/migrations-runner.md)
-      const open = [
-        'BEGIN',
-        ...settings.map((s) => `SET LOCAL ${s}`),
-        ...(rev !== plan.pending.at(-1) ? ['SET LOCAL synchronous_commit = off'] : []),
-      ]
-      if (multi) await exec(c, open.join('; '))
-      else for (const o of open) await exec(c, o)
-      inTx = true
-      await exec(c, setLocal(rev !== plan.pending[plan.pending.length - 1]))
-      if (needTable) {
-        current = { sql: ALEMBIC_VERSION_DDL, table: 'alembic_version' }
-        await exec(c, ALEMBIC_VERSION_DDL)
-      }
-      for (const st of stmts) {
-        current = st
-        if (st.noTransaction) {
-          await exec(c, 'COMMIT')
-          inTx = false
-          committedPart = true
-          for (const s of settings) await exec(c, `SET ${s}`)
-          try {
-            await execStatement(c, st)
-          } finally {
-            await exec(c, 'RESET lock_timeout').catch(() => {})
-            await exec(c, 'RESET statement_timeout').catch(() => {})
-          }
-          await exec(c, 'BEGIN')
-          inTx = true
-          await exec(c, setLocal(false))
-        } else {
-          await execStatement(c, st)
-        }
-      }
-      current = { sql: versionStatement(prev, rev.revision), table: 'alembic_version' }
-      // COMMIT stays a message of its own: a client killed while its version write waits for a lock then leaves
-      // the revision uncommitted (the server would otherwise finish a multi-statement query on its own)
-      await exec(c, current.sql)
-      await exec(c, 'COMMIT')
-      inTx = false
-    } catch (e) {
-      if (inTx) await exec(c, 'ROLLBACK').catch(() => {})
-      throw await withHook(c, current, e, failure(e, 'postgres', rev, current, applied, committedPart))
+  const stmts = stmtsOf(ctx, rev)
+  announce(opts, rev, stmts)
+  const t0 = Date.now()
+  let inTx = false
+  let committedPart = false
+  let current: Statement | undefined
+  try {
+    // every revision but the last commits without waiting for its WAL flush; the last one's synchronous commit
+    // flushes them all (WAL is sequential), so the end state is as durable as before and a server crash mid-run
+    // can only leave alembic_version at an earlier, consistent revision (docs/migrations-runner.md)
+    const open = openSql(opts, rev === plan.pending[plan.pending.length - 1])
+    if (ctx.multi) await exec(c, open.join('; '))
+    else for (const o of open) await exec(c, o)
+    inTx = true
+    if (ctx.needTable) {
+      current = { sql: ALEMBIC_VERSION_DDL, table: 'alembic_version' }
+      await exec(c, ALEMBIC_VERSION_DDL)
     }
-    needTable = false
-    prev = rev.revision
-    const ms = Date.now() - t0
-    applied.push(appliedOf(rev, stmts.length, ms))
-    opts.onEvent?.({ type: 'revision-done', revision: rev.revision, ms })
-    stopIfAsked(opts, rev, applied, plan)
+    for (const st of stmts) {
+      current = st
+      if (st.noTransaction) {
+        await exec(c, 'COMMIT')
+        inTx = false
+        committedPart = true
+        for (const s of settings) await exec(c, `SET ${s}`)
+        try {
+          await execStatement(c, st)
+        } finally {
+          await exec(c, 'RESET lock_timeout').catch(() => {})
+          await exec(c, 'RESET statement_timeout').catch(() => {})
+        }
+        // again, with the timeouts; durable from here (as the first part's commit may not be)
+        const reopen = open.slice(0, 3)
+        if (ctx.multi) await exec(c, reopen.join('; '))
+        else for (const o of reopen) await exec(c, o)
+        inTx = true
+      } else {
+        await execStatement(c, st)
+      }
+    }
+    current = { sql: versionStatement(ctx.prev, rev.revision), table: 'alembic_version' }
+    // COMMIT stays a message of its own: a client killed while its version write waits for a lock then leaves
+    // the revision uncommitted (the server would otherwise finish a multi-statement query on its own)
+    await exec(c, current.sql)
+    await exec(c, 'COMMIT')
+    inTx = false
+  } catch (e) {
+    if (inTx) await exec(c, 'ROLLBACK').catch(() => {})
+    throw await withHook(c, current, e, failure(e, 'postgres', rev, current, applied, committedPart))
   }
-  return applied
+  ctx.needTable = false
+  ctx.prev = rev.revision
+  const ms = Date.now() - t0
+  applied.push(appliedOf(rev, stmts.length, ms))
+  opts.onEvent?.({ type: 'revision-done', revision: rev.revision, ms })
+  stopIfAsked(opts, rev, applied, plan)
 }
 
 async function runMysql(c: Kysely<unknown>, plan: Plan, state: DbState, opts: RunOptions): Promise<AppliedRevision[]> {
@@ -323,18 +437,31 @@ function appliedOf(rev: Revision, statements: number, ms: number): AppliedRevisi
 }
 
 function stopIfAsked(opts: RunOptions, rev: Revision, applied: AppliedRevision[], plan: Plan): void {
-  if (opts.interrupted?.() && rev !== plan.pending[plan.pending.length - 1]) {
-    throw new InterruptedError(`Interrupted after revision ${rev.revision}; the database is at that clean revision.`, {
-      hint: 'Run dify upgrade-db again to continue.',
-      details: { stoppedAt: rev.revision, applied: applied.map((a) => a.revision) },
-    })
+  stopReason(opts, rev, plan, () => applied.map((a) => a.revision))?.()
+}
+
+/** Whether to stop after `rev` (Ctrl-C, the Redis lock lost; never after the last revision): a thrower, or undefined. */
+function stopReason(opts: RunOptions, rev: Revision, plan: Plan, applied: () => string[]): (() => never) | undefined {
+  if (rev === plan.pending[plan.pending.length - 1]) return undefined
+  if (opts.interrupted?.()) {
+    return () => {
+      throw new InterruptedError(
+        `Interrupted after revision ${rev.revision}; the database is at that clean revision.`,
+        {
+          hint: 'Run dify upgrade-db again to continue.',
+          details: { stoppedAt: rev.revision, applied: applied() },
+        },
+      )
+    }
   }
   const reason = opts.shouldStop?.()
-  if (!reason || rev === plan.pending[plan.pending.length - 1]) return
-  throw new MigrationFailedError(`Stopped after revision ${rev.revision}: ${reason}`, {
-    hint: 'The database is at a clean revision; run dify upgrade-db again to continue.',
-    details: { stoppedAt: rev.revision, applied: applied.map((a) => a.revision) },
-  })
+  if (!reason) return undefined
+  return () => {
+    throw new MigrationFailedError(`Stopped after revision ${rev.revision}: ${reason}`, {
+      hint: 'The database is at a clean revision; run dify upgrade-db again to continue.',
+      details: { stoppedAt: rev.revision, applied: applied() },
+    })
+  }
 }
 
 function failure(

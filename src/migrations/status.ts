@@ -9,7 +9,8 @@ import { ALEMBIC_VERSION_DDL, type Revision } from './types.js'
 import { readDbState } from './state.js'
 import { chainOf, pendingWithImpact, type PendingRevision } from './upgrade.js'
 import { versionStatement } from './runner.js'
-import { checkSchema, pendingDataEffects, type PendingDataEffect, type SchemaCheck } from './health.js'
+import { checkSchema, type SchemaCheck } from './health.js'
+import { pendingDataEffects, type PendingDataEffect } from './impact.js'
 
 export interface StatusResult {
   database: string

@@ -43,7 +43,7 @@ export interface Statement {
   ) => Promise<{ message: string; hint: string; details?: Record<string, unknown> } | undefined>
 }
 
-/** Rows a pending revision would change, shown by `db status` and `upgrade-db --dry-run` before it runs. */
+/** The rows behind a data effect, listed by `db status` and `upgrade-db --dry-run` (e.g. per tenant). */
 export interface RevisionPreview {
   /** what the rows are, e.g. "tenant_default_models rows that will be removed (copied to …), per tenant" */
   title: string
@@ -68,9 +68,11 @@ export interface Revision {
    * (a MySQL database older than that is refused) and `statements('mysql')` is empty.
    */
   mysql?: false
-  /** rows this revision changes in a way the operator should see first (db status, --dry-run) */
-  preview?: RevisionPreview
-  /** what the revision does to existing rows (deletes, moves, rewrites), shown by --dry-run and db status */
+  /**
+   * What the revision does to existing rows (deletes, moves, rewrites): the one declaration `db status` and
+   * `upgrade-db --dry-run` read (impact.ts: each effect counted, its preview rows listed under the revision).
+   * Every revision that deletes or rewrites data declares one.
+   */
   dataEffects?: DataEffect[]
 }
 
@@ -83,6 +85,8 @@ export interface DataEffect {
   countSql(dialect: SqlDialect): string
   /** the dify_ops_ table that keeps what the revision deletes */
   backupTable?: string
+  /** the affected rows in detail (shown as the pending revision's `preview`); at most one effect of a revision has one */
+  preview?: RevisionPreview
 }
 
 /** Alembic's own version table, created by the runner (never by a revision). Same text on PostgreSQL and MySQL. */

@@ -6,11 +6,19 @@ import { buildChain, RegistryError, type Chain } from './graph.js'
 import { DbUpgradeLock, difyLockPrefix, inspectRedisLock, RedisUpgradeLock, type RedisLockOptions } from './lock.js'
 import { makePlan, resolveRevisionArg, resolveTarget, type Plan, type Target, type TargetOptions } from './plan.js'
 import { BASELINE, REVISION_LIST } from './registry.js'
-import { checkSchema, pendingDataEffects, preflight, type PendingDataEffect, type SchemaCheck } from './health.js'
+import { checkSchema, preflight, type SchemaCheck } from './health.js'
 import { planSql, runPlan, type AppliedRevision, type RunEvent } from './runner.js'
 import { readDbState, readVersions, type DbState } from './state.js'
-import { planImpact, type RevisionPreviewResult, type TableImpact } from './impact.js'
+import {
+  pendingDataEffects,
+  planImpact,
+  type PendingDataEffect,
+  type RevisionPreviewResult,
+  type TableImpact,
+} from './impact.js'
 import type { Revision, SqlDialect } from './types.js'
+import { mark } from './timing.js'
+import { loadSchemaFacts } from './schema/facts.js'
 
 export interface UpgradeDeps {
   /** opens the metadata database (ConnectError → exit 5) */
@@ -110,11 +118,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** `dify db upgrade`: plan, lock, re-plan, apply, release. */
 export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): Promise<UpgradeResult> {
+  mark('upgradeDb')
   const chain = chainOf(deps.revisions)
   const target = resolveTarget(chain, opts)
+  mark('target resolved')
   const db = await deps.db()
+  mark('connected')
   let state = await readDbState(db)
+  mark('state read')
   let plan = makePlan(chain, state, target, db.dialect)
+  mark('planned')
   const base = {
     database: db.describe,
     dialect: db.dialect,
@@ -166,6 +179,8 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     }
   }
 
+  // the pre-flight's expected schema (a large generated module, parsed once) loads while Redis connects
+  if (!deps.revisions && !opts.skipSchemaCheck) void loadSchemaFacts(db.dialect).catch(() => {})
   const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs
   const pollMs = opts.pollMs ?? DEFAULTS.pollMs
   const t0 = Date.now()
@@ -186,6 +201,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
         await sleep(pollMs)
       }
       redisState = 'acquired'
+      mark('redis lock')
     } catch (e) {
       if (e instanceof BusyError || e instanceof InterruptedError) throw e
       redisLock = undefined
@@ -204,13 +220,17 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
       opts.onEvent?.({ type: 'wait', lock: 'database', ttlMs: null, waitedMs: Date.now() - t0 })
       await sleep(pollMs)
     }
+    mark('database lock')
     const waitedMs = Date.now() - t0
     const waited = waitedMs > pollMs
+    // from here on, everything runs on the lock's session (lock.ts session())
+    const work = dbLock.session()
     // re-read: another run may have finished (or moved) the database while we waited (only alembic_version
     // can have changed when it existed; an empty database is read again in full)
-    state = state.versions === null ? await readDbState(db) : { ...state, versions: await readVersions(db) }
+    state = state.versions === null ? await readDbState(work) : { ...state, versions: await readVersions(work) }
     plan = makePlan(chain, state, target, db.dialect)
     if (plan.problem) throw plan.problem
+    mark('re-planned')
     const locks = {
       redis: redisState,
       database: dbLock.kind === 'none' ? ('not-needed' as const) : ('acquired' as const),
@@ -232,12 +252,13 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     // a half-applied earlier upgrade (schema ≠ alembic_version) is refused with the safe fix (health.ts)
     if (!deps.revisions && !opts.skipSchemaCheck)
       await preflight(
-        db,
+        work,
         plan,
         (message) => opts.onEvent?.({ type: 'warn', message }),
         opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
       )
-    const applied = await runPlan(db, plan, state, {
+    mark('preflight')
+    const applied = await runPlan(work, plan, state, {
       lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
       statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
       onEvent: opts.onEvent,
@@ -248,6 +269,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
           ? `Dify's Redis lock ${redisLock.key} was lost (it expired or someone deleted it), so another upgrade could start`
           : undefined,
     })
+    mark('applied')
     return {
       ...base,
       status: 'upgraded',
@@ -263,6 +285,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
   } finally {
     await dbLock.release()
     if (redisLock && redisState === 'acquired') await redisLock.release()
+    mark('locks released')
   }
 }
 

@@ -43,11 +43,19 @@ export const revision: Revision = {
   downRevision: 'c3df22613c99',
   release: '1.13.0',
   description: 'add unique constraint to tenant_default_models',
-  preview: {
-    title: `tenant_default_models duplicates that will be removed (copied to ${BACKUP_TABLE} first), per tenant`,
-    sql: () =>
-      `SELECT t.tenant_id AS tenant_id, COUNT(*) AS rows_removed FROM ${SOURCE} t WHERE ${OUTRANKED} GROUP BY t.tenant_id ORDER BY t.tenant_id`,
-  },
+  dataEffects: [
+    {
+      table: SOURCE,
+      description: `deletes the duplicate rows per (tenant_id, model_type), all but the latest; they are copied to ${BACKUP_TABLE} first`,
+      countSql: () => `SELECT count(*) AS n FROM ${SOURCE} t WHERE ${OUTRANKED}`,
+      backupTable: BACKUP_TABLE,
+      preview: {
+        title: `tenant_default_models duplicates that will be removed (copied to ${BACKUP_TABLE} first), per tenant`,
+        sql: () =>
+          `SELECT t.tenant_id AS tenant_id, COUNT(*) AS rows_removed FROM ${SOURCE} t WHERE ${OUTRANKED} GROUP BY t.tenant_id ORDER BY t.tenant_id`,
+      },
+    },
+  ],
   statements: (dialect) => {
     const k = ddl(dialect)
     const copy = k

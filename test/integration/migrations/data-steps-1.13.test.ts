@@ -63,8 +63,15 @@ describe.each(['postgres', 'mysql'] as const)('data steps on %s', { timeout: 240
     expect(p.tables!.find((t) => t.table === 'tenant_default_models')).toMatchObject({
       lock: dialect === 'postgres' ? 'ACCESS EXCLUSIVE' : 'metadata lock (online DDL)',
     })
+    // the same declaration (Revision.dataEffects) is counted with the other data effects
+    expect(st.dataEffects.find((e) => e.revision === 'f55813ffe2c8')).toMatchObject({
+      table: 'tenant_default_models',
+      rows: 3,
+      backupTable: BACKUP_TABLE,
+    })
     const dry = await upgradeDb(deps(s, db), { autoDirs: [], dryRun: true })
     expect(dry.pending.find((x) => x.revision === 'f55813ffe2c8')!.preview!.rows).toHaveLength(2)
+    expect(dry.dataEffects!.find((e) => e.revision === 'f55813ffe2c8')!.rows).toBe(3)
     expect(await version(db)).toBe('c3df22613c99') // the dry run wrote nothing
     expect(
       await rows(

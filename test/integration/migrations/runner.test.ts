@@ -109,6 +109,28 @@ describe.each<Engine>(['postgres', 'mysql', 'pglite'])('runner on %s', { timeout
     }
   })
 
+  it('a revision failing after another in the same transaction group: the group is re-run, the earlier one stays', async () => {
+    // PostgreSQL groups d57accd375ae and 03ea244985ce into one transaction (runner.ts runGroup); the failure rolls
+    // the group back and the re-run one revision at a time commits d57accd375ae and reports 03ea244985ce exactly
+    const { s, db } = await fresh('failgroup')
+    const events: RunEvent[] = []
+    const err = await upgradeDb(deps(s, db, { failAt: '03ea244985ce' }), {
+      autoDirs: [],
+      onEvent: (e) => events.push(e),
+    }).catch((e) => e)
+    expect(err).toBeInstanceOf(MigrationFailedError)
+    expect(err.message).toContain('03ea244985ce')
+    expect(err.message).toContain('ALTER TABLE no_such_table ADD COLUMN x INT')
+    expect(err.details.applied).toEqual(['d57accd375ae'])
+    expect(await versionsOf(db)).toEqual(['d57accd375ae'])
+    // each revision reported done once, only after its commit
+    expect(events.filter((e) => e.type === 'revision-done').map((e) => (e as { revision: string }).revision)).toEqual([
+      'd57accd375ae',
+    ])
+    const r = await upgradeDb(deps(s, db), { autoDirs: [] })
+    expect(r.applied.map((a) => a.revision)).toEqual(['03ea244985ce', '7df29de0f6be', '905527cc8fd3'])
+  })
+
   it('a failing baseline on PostgreSQL leaves the database empty', async () => {
     if (engine === 'mysql') return
     const { s, db } = await fresh('failbase')
