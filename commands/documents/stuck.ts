@@ -1,6 +1,5 @@
 import { DifyCommand } from '../../src/cli/command.js'
 import { durationFlag, secondsFlag, uuidFlag } from '../../src/cli/flags.js'
-import { writeJsonStreamed } from '../../src/cli/output.js'
 import { documentsDeps } from '../../src/documents/deps.js'
 import { renderStuck } from '../../src/documents/render.js'
 import { findStuck, type StuckResult } from '../../src/documents/stuck.js'
@@ -32,7 +31,7 @@ export default class DocumentsStuck extends DifyCommand {
    * 1 GB for 100 000 documents), and even plain JSON.stringify holds it twice (358 MB)
    */
   override logJson(json: unknown): void {
-    if (!this.#streamed) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+    if (!this.#streamed) this.out.jsonValue(json, { pretty: true })
   }
 
   async run(): Promise<StuckResult> {
@@ -47,7 +46,7 @@ export default class DocumentsStuck extends DifyCommand {
     })
     if (r.problems) this.setExitCode(8)
     if (this.jsonEnabled()) {
-      await writeJsonStreamed(process.stdout, r as unknown as Record<string, unknown>, 'documents')
+      await this.out.jsonStreamed(r as unknown as Record<string, unknown>, 'documents')
       this.#streamed = true
     } else for (const l of renderStuck(r)) this.out.log(l)
     return r

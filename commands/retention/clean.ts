@@ -3,7 +3,7 @@ import { DifyCommand } from '../../src/cli/command.js'
 import { boundedIntFlag, durationFlag, secondsFlag, uuidFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
 import { InterruptedError, UsageError } from '../../src/core/errors.js'
-import { loadProfile } from '../../src/dify/schema-version.js'
+import { retentionDeps } from '../../src/retention/deps.js'
 import { RETENTION_GROUPS, type RetentionGroup } from '../../src/dify/retention-map.js'
 import { retentionClean, type CleanResult } from '../../src/retention/clean.js'
 import { renderClean } from '../../src/retention/render.js'
@@ -77,41 +77,36 @@ export default class RetentionCleanCmd extends DifyCommand {
       tenant: flags.tenant,
       archiveDir: flags['archive-dir'],
     }
-    const rt = this.runtime()
-    const db = await rt.db()
-    const profile = await loadProfile(db, { difyRoot: rt.config.difyRoot })
+    const deps = await retentionDeps(this.runtime())
     const progress = this.out.progress('Counting…')
     let r: CleanResult
     try {
-      r = await retentionClean(
-        { db, profile },
-        {
-          olderThanSeconds: flags['older-than'],
-          groups: flags.tables as RetentionGroup[] | undefined,
-          apps: flags.app,
-          tenants: flags.tenant,
-          batchSize: flags['batch-size'],
-          maxRuntimeMs: flags['max-runtime'] !== undefined ? flags['max-runtime'] * 1000 : undefined,
-          sleepBetweenMs: flags['sleep-between'] * 1000,
-          maxLagSeconds: flags['max-lag'],
-          maxLockWaits: flags['max-lock-waits'],
-          archiveDir: flags['archive-dir'],
-          dryRun: flags['dry-run'],
-          vacuum: flags.vacuum,
-          signal: this.abort.signal,
-          confirm: async (plan) => {
-            progress.stop()
-            const rows = plan.tables.reduce((a, t) => a + t.rowsOlder, 0)
-            const bytes = plan.tables.reduce((a, t) => a + t.estimatedBytes, 0)
-            await confirmOrStop(
-              `Delete ${rows} rows (~${formatBytes(bytes)}) created before ${plan.cutoff}${flags['archive-dir'] ? ` (archived to ${flags['archive-dir']})` : ' (no archive)'}?`,
-              { yes: flags.yes, declined: 'Not confirmed: nothing was deleted.' },
-            )
-            this.auditCounts = { deleted: 0 }
-          },
-          onBatch: (p) => progress.update?.(`${p.group}: batch ${p.batch}, ${p.deleted} rows deleted`),
+      r = await retentionClean(deps, {
+        olderThanSeconds: flags['older-than'],
+        groups: flags.tables as RetentionGroup[] | undefined,
+        apps: flags.app,
+        tenants: flags.tenant,
+        batchSize: flags['batch-size'],
+        maxRuntimeMs: flags['max-runtime'] !== undefined ? flags['max-runtime'] * 1000 : undefined,
+        sleepBetweenMs: flags['sleep-between'] * 1000,
+        maxLagSeconds: flags['max-lag'],
+        maxLockWaits: flags['max-lock-waits'],
+        archiveDir: flags['archive-dir'],
+        dryRun: flags['dry-run'],
+        vacuum: flags.vacuum,
+        signal: this.abort.signal,
+        confirm: async (plan) => {
+          progress.stop()
+          const rows = plan.tables.reduce((a, t) => a + t.rowsOlder, 0)
+          const bytes = plan.tables.reduce((a, t) => a + t.estimatedBytes, 0)
+          await confirmOrStop(
+            `Delete ${rows} rows (~${formatBytes(bytes)}) created before ${plan.cutoff}${flags['archive-dir'] ? ` (archived to ${flags['archive-dir']})` : ' (no archive)'}?`,
+            { yes: flags.yes, declined: 'Not confirmed: nothing was deleted.' },
+          )
+          this.auditCounts = { deleted: 0 }
         },
-      )
+        onBatch: (p) => progress.update?.(`${p.group}: batch ${p.batch}, ${p.deleted} rows deleted`),
+      })
     } finally {
       progress.stop()
     }

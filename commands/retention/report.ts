@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { DifyCommand } from '../../src/cli/command.js'
 import { durationFlag, uuidFlag } from '../../src/cli/flags.js'
-import { loadProfile } from '../../src/dify/schema-version.js'
+import { retentionDeps } from '../../src/retention/deps.js'
 import { RETENTION_GROUPS, type RetentionGroup } from '../../src/dify/retention-map.js'
 import { retentionReport, type RetentionReport } from '../../src/retention/report.js'
 import { renderReport } from '../../src/retention/render.js'
@@ -32,21 +32,16 @@ export default class RetentionReportCmd extends DifyCommand {
 
   async run(): Promise<RetentionReport> {
     const { flags } = await this.parse(RetentionReportCmd)
-    const rt = this.runtime()
-    const db = await rt.db()
-    const profile = await loadProfile(db, { difyRoot: rt.config.difyRoot })
+    const deps = await retentionDeps(this.runtime())
     const progress = this.out.progress('Counting…')
     let r: RetentionReport
     try {
-      r = await retentionReport(
-        { db, profile },
-        {
-          olderThanSeconds: flags['older-than'],
-          apps: flags.app,
-          tenants: flags.tenant,
-          groups: flags.tables as RetentionGroup[] | undefined,
-        },
-      )
+      r = await retentionReport(deps, {
+        olderThanSeconds: flags['older-than'],
+        apps: flags.app,
+        tenants: flags.tenant,
+        groups: flags.tables as RetentionGroup[] | undefined,
+      })
     } finally {
       progress.stop()
     }

@@ -14,6 +14,7 @@ import {
 } from '../../src/storage/migrate.js'
 import { renderMigrate } from '../../src/storage/render.js'
 import { formatBytes } from '../../src/storage/usage.js'
+import { storageDeps } from '../../src/storage/deps.js'
 
 export default class StorageMigrate extends DifyCommand {
   static override writes = true
@@ -59,7 +60,7 @@ export default class StorageMigrate extends DifyCommand {
         hint: 'Pass --yes to confirm, or run the copy first and --delete-source on a terminal.',
       })
     const rt = this.runtime()
-    const source = await rt.storage()
+    const { storage: source } = await storageDeps(rt)
     const db = await rt.db()
     const cwd = process.cwd()
     const targetCfg = targetStorageConfig(flags['to-env-file'], cwd)

@@ -1,7 +1,8 @@
 import { DifyCommand } from '../../src/cli/command.js'
 import { durationFlag } from '../../src/cli/flags.js'
 import { ExitCode } from '../../src/core/errors.js'
-import { checkSupported, loadProfile } from '../../src/dify/schema-version.js'
+import { checkSupported } from '../../src/dify/schema-version.js'
+import { storageRefDeps } from '../../src/storage/deps.js'
 import {
   findOrphans,
   type DanglingReference,
@@ -32,35 +33,30 @@ export default class StorageOrphans extends DifyCommand {
 
   async run(): Promise<OrphansSummary> {
     const { flags } = await this.parse(StorageOrphans)
-    const rt = this.runtime()
-    const db = await rt.db()
-    const profile = await loadProfile(db, { difyRoot: rt.config.difyRoot })
-    const w = checkSupported(profile, { writes: false })
+    const deps = await storageRefDeps(this.runtime())
+    const w = checkSupported(deps.profile, { writes: false })
     if (w) this.out.warn(w)
-    const storage = await rt.storage()
+    const { storage } = deps
     const progress = this.out.progress('Reading file rows…')
     const emit = (f: OrphanObject | MissingObject | DanglingReference) => {
-      if (this.out.json) process.stdout.write(JSON.stringify(f) + '\n')
+      if (this.out.json) this.out.jsonValue(f)
       else {
         progress.stop()
         this.out.log(renderFinding(f))
       }
     }
     try {
-      const { summary } = await findOrphans(
-        { db, profile, storage },
-        {
-          minAgeSeconds: flags['min-age'],
-          collect: false,
-          onFinding: emit,
-          signal: this.abort.signal,
-          onProgress: (phase, n) =>
-            progress.update(phase === 'listing' ? `Listing ${storage.location}: ${n} objects` : `Reading ${phase}…`),
-        },
-      )
+      const { summary } = await findOrphans(deps, {
+        minAgeSeconds: flags['min-age'],
+        collect: false,
+        onFinding: emit,
+        signal: this.abort.signal,
+        onProgress: (phase, n) =>
+          progress.update(phase === 'listing' ? `Listing ${storage.location}: ${n} objects` : `Reading ${phase}…`),
+      })
       progress.stop()
       if (this.out.json) {
-        process.stdout.write(JSON.stringify(summary) + '\n')
+        this.out.jsonValue(summary)
         this.#streamed = true
       } else {
         if (summary.orphans + summary.missing + summary.dangling) this.out.log()

@@ -5,6 +5,7 @@ import { confirmOrStop } from '../../src/cli/prompt.js'
 import { purgeRun, type PurgeResult } from '../../src/storage/purge.js'
 import { renderPurge } from '../../src/storage/render.js'
 import { formatBytes } from '../../src/storage/usage.js'
+import { storageDeps } from '../../src/storage/deps.js'
 
 export default class StoragePurge extends DifyCommand {
   static override writes = true
@@ -32,7 +33,7 @@ export default class StoragePurge extends DifyCommand {
   async run(): Promise<PurgeResult> {
     const { args, flags } = await this.parse(StoragePurge)
     this.auditArgs = { runId: args['run-id'], olderThan: flags['older-than'] }
-    const storage = await this.runtime().storage()
+    const { storage } = await storageDeps(this.runtime())
     const r = await purgeRun(storage, args['run-id'], {
       olderThanSeconds: flags['older-than'],
       dryRun: flags['dry-run'],

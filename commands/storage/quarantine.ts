@@ -2,7 +2,7 @@ import { DifyCommand } from '../../src/cli/command.js'
 import { durationFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { ExitCode, InterruptedError } from '../../src/core/errors.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
-import { loadProfile } from '../../src/dify/schema-version.js'
+import { storageRefDeps } from '../../src/storage/deps.js'
 import { quarantineOrphans, type QuarantineResult } from '../../src/storage/quarantine.js'
 import { renderFinding, renderOrphansSummary } from '../../src/storage/render.js'
 import { formatBytes } from '../../src/storage/usage.js'
@@ -31,29 +31,24 @@ export default class StorageQuarantine extends DifyCommand {
   async run(): Promise<QuarantineResult> {
     const { flags } = await this.parse(StorageQuarantine)
     this.auditArgs = { minAge: flags['min-age'] }
-    const rt = this.runtime()
-    const db = await rt.db()
-    const profile = await loadProfile(db, { difyRoot: rt.config.difyRoot })
-    const storage = await rt.storage()
+    const deps = await storageRefDeps(this.runtime())
+    const { storage } = deps
     const progress = this.out.progress('Finding orphans…')
     let r: QuarantineResult
     try {
-      r = await quarantineOrphans(
-        { db, profile, storage },
-        {
-          minAgeSeconds: flags['min-age'],
-          dryRun: flags['dry-run'],
-          signal: this.abort.signal,
-          confirm: async (plan) => {
-            progress.stop()
-            await confirmOrStop(
-              `Move ${plan.objects} orphaned objects (${formatBytes(plan.bytes)}) of ${storage.location} to quarantine?`,
-              { yes: flags.yes, declined: 'Not confirmed: nothing was moved.' },
-            )
-            this.auditCounts = { moved: 0 }
-          },
+      r = await quarantineOrphans(deps, {
+        minAgeSeconds: flags['min-age'],
+        dryRun: flags['dry-run'],
+        signal: this.abort.signal,
+        confirm: async (plan) => {
+          progress.stop()
+          await confirmOrStop(
+            `Move ${plan.objects} orphaned objects (${formatBytes(plan.bytes)}) of ${storage.location} to quarantine?`,
+            { yes: flags.yes, declined: 'Not confirmed: nothing was moved.' },
+          )
+          this.auditCounts = { moved: 0 }
         },
-      )
+      })
     } finally {
       progress.stop()
     }

@@ -1,6 +1,7 @@
 import { Args, DifyCommand } from '../../src/cli/command.js'
 import { writeFlags } from '../../src/cli/flags.js'
 import { restoreRun, type RestoreResult } from '../../src/storage/quarantine.js'
+import { storageDeps } from '../../src/storage/deps.js'
 
 export default class StorageRestore extends DifyCommand {
   static override writes = true
@@ -19,7 +20,7 @@ export default class StorageRestore extends DifyCommand {
   async run(): Promise<RestoreResult> {
     const { args, flags } = await this.parse(StorageRestore)
     this.auditArgs = { runId: args['run-id'] }
-    const storage = await this.runtime().storage()
+    const { storage } = await storageDeps(this.runtime())
     const r = await restoreRun(storage, args['run-id'], { dryRun: flags['dry-run'] })
     if (!r.dryRun) this.auditCounts = { restored: r.restored.length, conflicts: r.conflicts.length }
     this.out.log(

@@ -2,6 +2,7 @@ import { DifyCommand, Flags } from '../../src/cli/command.js'
 import { boundedIntFlag } from '../../src/cli/flags.js'
 import { table } from '../../src/core/table.js'
 import { formatBytes, storageUsage, type UsageBy, type UsageResult } from '../../src/storage/usage.js'
+import { storageDeps } from '../../src/storage/deps.js'
 
 export default class StorageUsage extends DifyCommand {
   static override summary = 'Bytes and object counts of the file storage per prefix, tenant or kind (read-only).'
@@ -23,7 +24,7 @@ export default class StorageUsage extends DifyCommand {
 
   async run(): Promise<UsageResult> {
     const { flags } = await this.parse(StorageUsage)
-    const storage = await this.runtime().storage()
+    const { storage } = await storageDeps(this.runtime())
     const progress = this.out.progress(`Listing ${storage.location}…`)
     try {
       const r = await storageUsage(storage, {

@@ -15,6 +15,8 @@ export interface Output {
   write(text: string): void
   /** a JSON value on stdout in both modes, for results streamed line by line: compact, or indented by 2 */
   jsonValue(value: unknown, opts?: { pretty?: boolean }): void
+  /** a large result object on stdout, as `jsonValue(value, {pretty: true})` would write it, its array `streamKey` in pages */
+  jsonStreamed(value: Record<string, unknown>, streamKey: string): Promise<void>
   /** text to stderr exactly as given, in both modes: progress lines and notices a command formats itself */
   stderr(text: string): void
   /** clear the terminal before a refresh (interactive only) */
@@ -58,6 +60,9 @@ export function makeOutput(opts: { json: boolean }): Output {
     },
     jsonValue(value, o = {}) {
       process.stdout.write(`${o.pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)}\n`)
+    },
+    jsonStreamed(value, streamKey) {
+      return writeJsonStreamed(process.stdout, value, streamKey)
     },
     stderr(text) {
       process.stderr.write(text)

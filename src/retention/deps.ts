@@ -1,0 +1,16 @@
+/** Wiring between the Runtime and the retention domain (one wiring file per domain: docs/architecture.md). */
+import type { Db } from '../core/db.js'
+import type { DifyProfile } from '../dify/profile.js'
+import { loadProfile } from '../dify/schema-version.js'
+import type { Runtime } from '../runtime/index.js'
+
+export interface RetentionDeps {
+  db: Db
+  profile: DifyProfile
+}
+
+/** The database and the connected release's facts (the dependency map is decided from them). */
+export async function retentionDeps(rt: Runtime): Promise<RetentionDeps> {
+  const db = await rt.db()
+  return { db, profile: await loadProfile(db, { difyRoot: rt.config.difyRoot }) }
+}
