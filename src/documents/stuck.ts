@@ -529,21 +529,23 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
         })
         if (!length) continue
         const entries = await deps.redis.lrange(tenantQueueKeys.queue(k.uniqueKey, t, deps.redisPrefix), 0, -1)
+        // the work a tenant-queue entry at `position` (1 = next) stands for
+        const queued = (position: number): Work => ({
+          ...emptyWork(),
+          kind: 'tenant-queue',
+          tenantQueue: k.uniqueKey,
+          position,
+          flag,
+          flagTtlSeconds: flag && ttl >= 0 ? ttl : null,
+          state: inFlight ? 'in-flight' : 'stale',
+        })
         if (!kinds.includes(k)) {
           // pipeline: each entry is the id of an invoke-entities file (queue.py keeps a str as it is)
           entries.forEach((raw, j) =>
             pipelineWork.push({
               fileId: raw,
               tenantId: t,
-              w: {
-                ...emptyWork(),
-                kind: 'tenant-queue',
-                tenantQueue: k.uniqueKey,
-                position: entries.length - j,
-                flag,
-                flagTtlSeconds: flag && ttl >= 0 ? ttl : null,
-                state: inFlight ? 'in-flight' : 'stale',
-              },
+              w: queued(entries.length - j),
             }),
           )
           continue
@@ -551,15 +553,7 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
         entries.forEach((raw, j) => {
           const ids = tenantEntryDocuments(raw)
           for (const id of ids) {
-            add(id, {
-              ...emptyWork(),
-              kind: 'tenant-queue',
-              tenantQueue: k.uniqueKey,
-              position: entries.length - j,
-              flag,
-              flagTtlSeconds: flag && ttl >= 0 ? ttl : null,
-              state: inFlight ? 'in-flight' : 'stale',
-            })
+            add(id, queued(entries.length - j))
           }
         })
       }

@@ -213,8 +213,8 @@ class Parser {
  * `ensureAscii: false` is json.dumps(value, ensure_ascii=False): only `"`, `\\` and C0 controls are escaped.
  */
 export function dumpsPython(v: PyJson | unknown, opts: { ensureAscii?: boolean } = {}): string {
-  if (opts.ensureAscii === false) return dumps(v, pyStringUnicode)
-  return dumps(v, pyString)
+  const ascii = opts.ensureAscii !== false
+  return dumps(v, (s) => pyString(s, ascii))
 }
 
 function dumps(v: PyJson | unknown, str: (s: string) => string): string {
@@ -238,8 +238,12 @@ function dumps(v: PyJson | unknown, str: (s: string) => string): string {
   return str(String(v))
 }
 
-/** a str as json.dumps(ensure_ascii=False) writes it (Lib/json/encoder.py ESCAPE: `"`, `\\`, U+0000–U+001F) */
-function pyStringUnicode(s: string): string {
+/**
+ * a str as json.dumps writes it (Lib/json/encoder.py): `"`, `\\`, U+0000–U+001F escaped, and with ensure_ascii
+ * (the default) everything past U+007E as well
+ */
+function pyString(s: string, ensureAscii = true): string {
+  const limit = ensureAscii ? 0x7e : Number.POSITIVE_INFINITY
   let out = '"'
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
@@ -250,24 +254,7 @@ function pyStringUnicode(s: string): string {
     else if (c === 0x09) out += '\\t'
     else if (c === 0x08) out += '\\b'
     else if (c === 0x0c) out += '\\f'
-    else if (c < 0x20) out += `\\u${c.toString(16).padStart(4, '0')}`
-    else out += s[i]
-  }
-  return out + '"'
-}
-
-function pyString(s: string): string {
-  let out = '"'
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c === 0x22) out += '\\"'
-    else if (c === 0x5c) out += '\\\\'
-    else if (c === 0x0a) out += '\\n'
-    else if (c === 0x0d) out += '\\r'
-    else if (c === 0x09) out += '\\t'
-    else if (c === 0x08) out += '\\b'
-    else if (c === 0x0c) out += '\\f'
-    else if (c < 0x20 || c > 0x7e) out += `\\u${c.toString(16).padStart(4, '0')}`
+    else if (c < 0x20 || c > limit) out += `\\u${c.toString(16).padStart(4, '0')}`
     else out += s[i]
   }
   return out + '"'
