@@ -173,7 +173,7 @@ export abstract class DifyCommand extends Command {
       this.#rt = new Runtime(this.config_(overrides), this.dbLimits())
       this.#rt.createEmbeddedDb = () => !this.dryRun
       this.#rt.onEmbeddedDb = (dir) =>
-        process.stderr.write(`Using the embedded PGlite database in ${dir} (no DB_* variable is set).\n`)
+        this.#output().stderr(`Using the embedded PGlite database in ${dir} (no DB_* variable is set).\n`)
       const ctor = this.constructor as typeof DifyCommand
       if (ctor.writes && ctor.releaseCheck === 'window')
         this.#ungate = guardRuntime(
@@ -215,10 +215,16 @@ export abstract class DifyCommand extends Command {
     this.exit(e.exitCode)
   }
 
+  /** Output, also for an error raised before init() made it (then --json is read from argv) */
+  #output(): Output {
+    return this.out ?? makeOutput({ json: this.argv.includes('--json') })
+  }
+
   #renderError(e: DifyOpsError, err: Error | undefined): void {
     const extra = this.errorDetails?.()
     const details = e.details || extra ? { ...e.details, ...extra } : undefined
-    if (this.out?.json ?? this.argv.includes('--json')) {
+    const out = this.#output()
+    if (out.json) {
       const body: ErrorJson = {
         error: {
           code: e.code,
@@ -228,12 +234,12 @@ export abstract class DifyCommand extends Command {
           ...(details ? { details } : {}),
         },
       }
-      process.stdout.write(JSON.stringify(body, null, 2) + '\n')
+      out.jsonValue(body, { pretty: true })
     } else {
       // control characters from arguments (or a hostile database) are shown escaped, never sent to the terminal
-      process.stderr.write(`Error: ${escapeControls(e.message)}\n${e.hint ? `Hint: ${escapeControls(e.hint)}\n` : ''}`)
+      out.stderr(`Error: ${escapeControls(e.message)}\n${e.hint ? `Hint: ${escapeControls(e.hint)}\n` : ''}`)
     }
-    if (/(^|,)dify/.test(process.env.DEBUG ?? '') && err?.stack) process.stderr.write(err.stack + '\n')
+    if (/(^|,)dify/.test(process.env.DEBUG ?? '') && err?.stack) out.stderr(err.stack + '\n')
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
@@ -246,7 +252,7 @@ export abstract class DifyCommand extends Command {
       // a run that ended on its own after Ctrl-C (queue list --watch) was interrupted all the same
       if (this.abort.signal.aborted && this.#exitCode === 0) this.#exitCode = ExitCode.interrupted
       if (this.#rt?.guard.interrupted && this.#exitCode !== 0 && this.#exitCode !== ExitCode.interrupted) {
-        process.stderr.write(
+        this.#output().stderr(
           'Interrupted (Ctrl-C): the report above shows what was done; run the command again for the rest.\n',
         )
         this.#exitCode = ExitCode.interrupted
