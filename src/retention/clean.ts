@@ -29,7 +29,13 @@ import {
   type ArchiveManifest,
   type ArchivedRow,
 } from './archive.js'
-import { ensureCheckpointTable, readCheckpoint, writeCheckpoint, type RetentionCheckpoint } from './checkpoint.js'
+import {
+  ensureCheckpointTable,
+  readCheckpoint,
+  RETENTION_CHECKPOINT_TABLE,
+  writeCheckpoint,
+  type RetentionCheckpoint,
+} from './checkpoint.js'
 import { cutoffText, presentMap, retentionReport, type RetentionReport } from './report.js'
 import { chunks, q, rootWhere, tableColumns, tableSize, textExpr, type ColumnInfo } from './sql.js'
 
@@ -252,6 +258,16 @@ export async function retentionClean(
     writeManifest(dir, manifest)
   }
   await ensureCheckpointTable(db)
+  // PostgreSQL without an archive: each batch is one statement (its own transaction when the session's isolation is
+  // READ COMMITTED, else wrapped in one)
+  const oneStatement =
+    !input.archiveDir && !input.beforeDelete && db.dialect === 'postgres'
+      ? {
+          autocommit:
+            (await sql<{ i: string }>`select current_setting('transaction_isolation') as i`.execute(db.kysely)).rows[0]
+              ?.i === 'read committed',
+        }
+      : null
 
   const totals = new Map<string, CleanTableResult>()
   const add = (group: RetentionGroup, table: string, n: number) => {
@@ -292,7 +308,7 @@ export async function retentionClean(
       for (let attempt = 0; ; attempt++) {
         const t0 = Date.now()
         try {
-          done = await runBatch(db, root, cp, {
+          const ctx: BatchCtx = {
             batchSize: input.batchSize,
             apps: input.apps ?? [],
             tenants: input.tenants ?? [],
@@ -302,7 +318,10 @@ export async function retentionClean(
             add,
             files: result.files,
             beforeDelete: input.beforeDelete,
-          })
+          }
+          done = oneStatement
+            ? await runBatchStatement(db, root, cp, ctx, oneStatement.autocommit)
+            : await runBatch(db, root, cp, ctx)
           result.maxBatchMs = Math.max(result.maxBatchMs, Date.now() - t0)
           break
         } catch (e) {
@@ -370,7 +389,7 @@ interface BatchCtx {
   beforeDelete?: () => Promise<void>
 }
 
-/** One batch in one transaction. Returns true when the root has nothing left (and marks the group done). */
+/** One batch in one transaction, statement by statement (with an archive, on MySQL). Returns true when the root has nothing left (and marks the group done). */
 async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ctx: BatchCtx): Promise<boolean> {
   const Q = (n: string) => sql.raw(q(db, n))
   const archive = ctx.columns !== null
@@ -406,17 +425,7 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
       const ids = new Map<string, string[]>([[root.table, rootRows.map((r) => r.id!)]])
       const rows = new Map<string, ArchivedRow[]>([[root.table, rootRows]])
       const files: string[] = []
-      // PostgreSQL without an archive: each level is a subquery of its parent's (no ids travel to the client)
-      const viaSubquery = !archive && db.dialect === 'postgres'
-      const selector = new Map<string, RawBuilder<unknown>>([[root.table, sql.join(ids.get(root.table)!)]])
-      if (viaSubquery)
-        for (const t of tables.slice(1))
-          selector.set(
-            t.table,
-            sql`select ${Q('id')} from ${Q(t.table)} where ${Q(t.link!.column)} in (${selector.get(t.link!.parent)!})`,
-          )
       for (const t of tables.slice(1)) {
-        if (viaSubquery) continue // files: from the delete's RETURNING
         const parentIds = ids.get(t.link!.parent) ?? []
         if (!parentIds.length) {
           ids.set(t.table, [])
@@ -461,17 +470,6 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
             const r = await sql`delete from ${Q(root.table)} where ${Q('id')} in (${sql.join(part)})`.execute(trx)
             n += Number(r.numAffectedRows ?? 0)
           }
-        } else if (viaSubquery) {
-          const ret = t.fileColumn ? sql` returning ${Q(t.fileColumn)}::text as f` : sql``
-          const r = await sql<{
-            f?: string | null
-          }>`delete from ${Q(t.table)} where ${Q(t.link!.column)} in (${selector.get(t.link!.parent)!})${ret}`.execute(
-            trx,
-          )
-          if (t.fileColumn) {
-            n += r.rows.length
-            for (const x of r.rows) if (x.f) files.push(x.f)
-          } else n += Number(r.numAffectedRows ?? 0)
         } else {
           const parentIds = ids.get(t.link!.parent) ?? []
           for (const part of chunks(parentIds, IN_CHUNK)) {
@@ -523,6 +521,100 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
       rows: Object.fromEntries([...outcome.counts].filter(([, n]) => n > 0)),
     })
     writeManifest(ctx.archiveDir, ctx.manifest)
+  }
+  return false
+}
+
+/**
+ * PostgreSQL without an archive: the whole batch in one statement — the roots locked FOR UPDATE, every child level
+ * deleted through its parent's deleted ids (data-modifying CTEs), the roots deleted, the checkpoint upserted — so a
+ * batch is one round trip and one transaction (atomic: no state with parents gone and children left is ever visible).
+ * Returns true when the root has nothing left (the same statement marked the group done).
+ */
+async function runBatchStatement(
+  db: Db,
+  root: RetentionRoot,
+  cp: RetentionCheckpoint,
+  ctx: BatchCtx,
+  autocommit: boolean,
+): Promise<boolean> {
+  const Q = (n: string) => sql.raw(q(db, n))
+  const filter = { cutoff: cp.cutoff, apps: ctx.apps, tenants: ctx.tenants }
+  const after =
+    cp.lastCreatedAt !== null
+      ? sql` and (r.${Q(root.createdAt)} > ${cp.lastCreatedAt} or (r.${Q(root.createdAt)} = ${cp.lastCreatedAt} and r.${Q('id')} > ${cp.lastId}))`
+      : sql``
+  const tables = walk(root).map((x) => x.t)
+  const cte = new Map(tables.map((t, i) => [t.table, `d${i}`]))
+  const parts: RawBuilder<unknown>[] = [
+    sql`r as (select r.${Q('id')}, r.${Q(root.createdAt)} from ${Q(root.table)} r where ${rootWhere(db, root, filter)}${after}
+      order by r.${Q(root.createdAt)}, r.${Q('id')} limit ${ctx.batchSize} for update)`,
+    sql`l as (select r.${Q(root.createdAt)}::text as c, r.${Q('id')}::text as id from r
+      order by r.${Q(root.createdAt)} desc, r.${Q('id')} desc limit 1)`,
+  ]
+  // children first in the text (the order inside one statement does not matter for atomicity)
+  for (const t of tables.slice(1)) {
+    const parent = t.link!.parent === root.table ? 'r' : cte.get(t.link!.parent)!
+    const ret = [
+      ...(t.children.length ? [`${q(db, 'id')}`] : []),
+      ...(t.fileColumn ? [`${q(db, t.fileColumn)}::text as f`] : []),
+    ]
+    parts.push(
+      sql`${sql.raw(cte.get(t.table)!)} as (delete from ${Q(t.table)} where ${Q(t.link!.column)} in (select ${Q('id')} from ${sql.raw(parent)}) returning ${sql.raw(ret.length ? ret.join(', ') : '1 as x')})`,
+    )
+  }
+  parts.push(
+    sql`${sql.raw(cte.get(root.table)!)} as (delete from ${Q(root.table)} where ${Q('id')} in (select ${Q('id')} from r) returning 1 as x)`,
+  )
+  const n = (t: RetentionTable) => `(select count(*) from ${cte.get(t.table)!})`
+  const total = sql.raw(tables.map(n).join(' + '))
+  const now = new Date().toISOString().replace('T', ' ').replace('Z', '')
+  parts.push(sql`cp as (insert into ${sql.raw(RETENTION_CHECKPOINT_TABLE)}
+      (job_key, grp, state, cutoff, last_created_at, last_id, batches, deleted, updated_at)
+    select ${cp.jobKey}, ${cp.group}, case when l.id is null then 'done' else 'running' end, ${cp.cutoff},
+      coalesce(l.c, ${cp.lastCreatedAt}), coalesce(l.id, ${cp.lastId}),
+      ${cp.batches} + case when l.id is null then 0 else 1 end, ${cp.deleted} + ${total}, ${now}
+    from (select 1 as one) o left join l on true
+    on conflict (job_key, grp) do update set state = excluded.state, cutoff = excluded.cutoff,
+      last_created_at = excluded.last_created_at, last_id = excluded.last_id, batches = excluded.batches,
+      deleted = excluded.deleted, updated_at = excluded.updated_at returning 1 as x)`)
+  const fileTables = tables.filter((t) => t.fileColumn)
+  const outs = [
+    ...tables.map((t, i) => `${n(t)}::bigint as n${i}`),
+    ...fileTables.map(
+      (t) => `(select array_agg(f) from ${cte.get(t.table)!} where f is not null) as f${tables.indexOf(t)}`,
+    ),
+    '(select c from l) as c',
+    '(select id from l) as id',
+    '(select count(*) from cp)::int as w',
+  ]
+  const stmt = sql<
+    Record<string, string | string[] | null>
+  >`with ${sql.join(parts, sql`, `)} select ${sql.raw(outs.join(', '))}`
+  const row = autocommit
+    ? (await stmt.execute(db.kysely)).rows[0]!
+    : await db.kysely
+        .transaction()
+        .setIsolationLevel('read committed')
+        .execute(async (trx: Exec) => (await stmt.execute(trx)).rows[0]!)
+  if (row.id === null || row.id === undefined) {
+    cp.state = 'done'
+    return true
+  }
+  const counts = tables.map((t, i) => [t.table, Number(row[`n${i}`] ?? 0)] as const)
+  const deleted = counts.reduce((a, [, k]) => a + k, 0)
+  Object.assign(cp, {
+    state: 'running',
+    lastCreatedAt: row.c as string,
+    lastId: row.id as string,
+    batches: cp.batches + 1,
+    deleted: cp.deleted + deleted,
+  })
+  for (const [t, k] of counts) ctx.add(root.group, t, k)
+  for (const t of fileTables) {
+    const ids = (row[`f${tables.indexOf(t)}`] as string[] | null) ?? []
+    ctx.files.count += ids.length
+    for (const f of ids) if (ctx.files.ids.length < MAX_LISTED_FILES) ctx.files.ids.push(f)
   }
   return false
 }

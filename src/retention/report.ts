@@ -116,6 +116,33 @@ export async function indexFor(
   return { index: null, suggestedIndex: { name, ddl } }
 }
 
+/**
+ * Both exact counts of a table: all its rows and the rows clean would delete. PostgreSQL: one scan
+ * (`count(*) filter (where …)`); MySQL: two statements.
+ */
+async function countRows(
+  db: Db,
+  root: RetentionRoot,
+  t: RetentionTable,
+  chain: RetentionTable[],
+  depth: number,
+  f: RootFilter,
+): Promise<{ rows: number; rowsOlder: number }> {
+  const T = sql.raw(q(db, t.table))
+  const cond =
+    depth === 0 ? rootWhere(db, root, f) : sql`r.${sql.raw(q(db, t.link!.column))} in (${scopeSql(db, chain, f)})`
+  if (db.dialect === 'postgres') {
+    const r = await sql<{
+      n: string
+      o: string
+    }>`select count(*) as n, count(*) filter (where ${cond}) as o from ${T} r`.execute(db.kysely)
+    return { rows: Number(r.rows[0]?.n ?? 0), rowsOlder: Number(r.rows[0]?.o ?? 0) }
+  }
+  const all = await sql<{ n: string }>`select count(*) as n from ${T}`.execute(db.kysely)
+  const older = await sql<{ n: string }>`select count(*) as n from ${T} r where ${cond}`.execute(db.kysely)
+  return { rows: Number(all.rows[0]?.n ?? 0), rowsOlder: Number(older.rows[0]?.n ?? 0) }
+}
+
 export async function retentionReport(
   deps: { db: Db; profile: Pick<DifyProfile, 'version'> },
   input: ReportInput,
@@ -129,21 +156,7 @@ export async function retentionReport(
   const warnings: string[] = []
   for (const root of roots) {
     const visit = async (t: RetentionTable, chain: RetentionTable[], depth: number) => {
-      const all = await sql<{
-        n: string
-      }>`select count(*) as n from ${sql.raw(q(db, t.table))}`.execute(db.kysely)
-      const rows = Number(all.rows[0]?.n ?? 0)
-      const older =
-        depth === 0
-          ? await sql<{
-              n: string
-            }>`select count(*) as n from ${sql.raw(q(db, t.table))} r where ${rootWhere(db, root, f)}`.execute(
-              db.kysely,
-            )
-          : await sql<{ n: string }>`select count(*) as n from ${sql.raw(q(db, t.table))} where ${sql.raw(
-              q(db, t.link!.column),
-            )} in (${scopeSql(db, chain, f)})`.execute(db.kysely)
-      const rowsOlder = Number(older.rows[0]?.n ?? 0)
+      const { rows, rowsOlder } = await countRows(db, root, t, chain, depth, f)
       const size = await tableSize(db, t.table)
       const ix = await indexFor(db, t)
       if (!ix.index)
