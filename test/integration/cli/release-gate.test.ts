@@ -5,7 +5,7 @@
  * writing command is covered without touching this file (it only needs arguments below).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,6 +29,13 @@ const writers = Object.entries(manifest.commands)
   .sort()
 
 const TENANT = '6f0c1d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f'
+/** storage migrate's target: an fs root of its own, outside the storage the snapshots compare */
+const MIGRATE_TARGET = mkdtempSync(join(tmpdir(), 'dify-ops-gate-target-'))
+const MIGRATE_TARGET_ENV = join(MIGRATE_TARGET, 'target.env')
+writeFileSync(
+  MIGRATE_TARGET_ENV,
+  `STORAGE_TYPE=opendal\nOPENDAL_SCHEME=fs\nOPENDAL_FS_ROOT=${join(MIGRATE_TARGET, 'root')}\n`,
+)
 /** the arguments that get each command past its own usage checks, up to the point where it would write */
 const ARGS: Record<string, string[]> = {
   'account:ban': ['ops@example.com'],
@@ -45,6 +52,10 @@ const ARGS: Record<string, string[]> = {
   'reset-email': ['--email', 'ops@example.com', '--new-email', 'new@example.com'],
   'reset-encrypt-key-pair': ['--yes'],
   'reset-password': ['--email', 'ops@example.com', '--password-stdin'],
+  'retention:clean': ['--yes'],
+  'retention:restore': [join(tmpdir(), 'dify-ops-gate-no-archive')],
+  'storage:migrate': ['--to-env-file', MIGRATE_TARGET_ENV, '--yes'],
+  'storage:purge': ['20260101T000000Z-abcdef', '--yes'],
   'storage:quarantine': ['--yes'],
   'storage:restore': ['20260101T000000Z-abcdef'],
   'vdb:repair': ['--delete-orphans', '--fill-missing', '--yes'],
