@@ -6,10 +6,7 @@
  * compared byte for byte.
  */
 import { randomUUID } from 'node:crypto'
-import pg from 'pg'
-import mysql from 'mysql2/promise'
-import { MYSQL, PG } from './services.js'
-import { scratchMysql, scratchPg, type Scratch } from './scratch.js'
+import { connectScratch, scratchMysql, scratchPg, type Scratch } from './scratch.js'
 import { loadRelease } from './oracles.js'
 import { RETENTION_ROOTS, walk } from '../../src/dify/retention-map.js'
 
@@ -58,19 +55,7 @@ export async function retentionWorld(
 ): Promise<RetentionWorld> {
   const scratch = dialect === 'postgres' ? await scratchPg(tag) : await scratchMysql(tag)
   await loadRelease(scratch, dialect, release)
-  let query: RetentionWorld['query']
-  let end: () => Promise<void>
-  if (dialect === 'postgres') {
-    const client = new pg.Client({ ...PG, database: scratch.name })
-    await client.connect()
-    query = async (text, params) => (await client.query(text, params)).rows
-    end = () => client.end()
-  } else {
-    const conn = await mysql.createConnection({ ...MYSQL, database: scratch.name, timezone: 'Z' })
-    query = async (text, params) =>
-      (await conn.query(text.replace(/\$\d+/g, '?').replace(/"/g, '`'), params))[0] as Array<Record<string, any>>
-    end = () => conn.end()
-  }
+  const { query, end } = await connectScratch(scratch)
   const schema = dialect === 'postgres' ? 'current_schema()' : 'database()'
   const cols = new Map<
     string,
@@ -308,17 +293,19 @@ export async function dumpTables(w: RetentionWorld, tables: string[]): Promise<R
 }
 
 /**
- * Bulk rows on PostgreSQL in one INSERT … SELECT over generate_series(1, count) (alias g): every NOT NULL column
- * without a default gets a value of its type; `set` gives SQL expressions (may use g) for the columns that matter.
+ * Bulk rows in one INSERT … SELECT over the integers 1..count (alias g; PostgreSQL generate_series, MySQL/MariaDB a
+ * cross join of digits): every NOT NULL column without a default gets a value of its type; `set` gives SQL
+ * expressions (may use g; `loadSql(w.dialect)` has the dialect's spellings) for the columns that matter.
  */
-export async function bulkInsertPg(
+export async function bulkInsert(
   w: RetentionWorld,
   table: string,
   count: number,
   set: Record<string, string>,
 ): Promise<void> {
+  const my = w.dialect === 'mysql'
   const cs = await w.query(
-    `select column_name as c, data_type as t, is_nullable as n, column_default as d from information_schema.columns where table_schema = current_schema() and table_name = $1`,
+    `select column_name as c, data_type as t, is_nullable as n, column_default as d from information_schema.columns where table_schema = ${my ? 'database()' : 'current_schema()'} and table_name = $1`,
     [table],
   )
   const cols: string[] = []
@@ -328,22 +315,55 @@ export async function bulkInsertPg(
     if (e === undefined) {
       if (c.n === 'YES' || c.d !== null) continue
       e =
-        c.t === 'uuid'
-          ? 'gen_random_uuid()'
+        c.t === 'uuid' || (my && c.t === 'char')
+          ? my
+            ? 'uuid()'
+            : 'gen_random_uuid()'
           : /char|text/.test(c.t)
-            ? `'x'`
-            : /int|numeric|double|real/.test(c.t)
+            ? my
+              ? `'{}'` // MariaDB keeps JSON in LONGTEXT with a json_valid check
+              : `'x'`
+            : /int|numeric|decimal|double|real|float/.test(c.t)
               ? '0'
               : c.t === 'boolean'
                 ? 'false'
-                : /timestamp/.test(c.t)
-                  ? 'now()'
+                : /timestamp|datetime/.test(c.t)
+                  ? loadSql(w.dialect).now
                   : `'{}'`
     }
     cols.push(`"${c.c}"`)
     exprs.push(e)
   }
-  await w.query(
-    `insert into "${table}" (${cols.join(', ')}) select ${exprs.join(', ')} from generate_series(1, ${count}) g`,
-  )
+  let series = `generate_series(1, ${count}) g`
+  if (my) {
+    const digits =
+      '(select 0 d union all select 1 union all select 2 union all select 3 union all select 4 union all select 5 union all select 6 union all select 7 union all select 8 union all select 9)'
+    const n = String(Math.max(count - 1, 1)).length
+    const parts = Array.from({ length: n }, (_, i) => `d${i}.d * ${10 ** i}`)
+    const from = Array.from({ length: n }, (_, i) => `${digits} d${i}`).join(' cross join ')
+    series = `(select 1 + ${parts.join(' + ')} as g from ${from}) s where g <= ${count}`
+  }
+  await w.query(`insert into "${table}" (${cols.join(', ')}) select ${exprs.join(', ')} from ${series}`)
+}
+
+/** The SQL spellings the bulk seeds and the load tests need, per dialect (UTC timestamps as Dify writes them). */
+export function loadSql(dialect: 'postgres' | 'mysql') {
+  return dialect === 'postgres'
+    ? {
+        now: `now() at time zone 'utc'`,
+        daysAgo: (days: number) => `now() at time zone 'utc' - interval '${days} days'`,
+        plusSeconds: (ts: string, e: string) => `${ts} + (${e}) * interval '1 second'`,
+        /** a uuid of the fixed prefix (24 characters) and the number e */
+        id: (prefix: string, e: string) => `('${prefix}' || lpad((${e})::text, 12, '0'))::uuid`,
+        idLike: (col: string, prefix: string) => `${col}::text like '${prefix}%'`,
+        div: (a: string, b: number) => `(${a}) / ${b}`,
+      }
+    : {
+        now: 'utc_timestamp()',
+        daysAgo: (days: number) => `utc_timestamp() - interval ${days} day`,
+        plusSeconds: (ts: string, e: string) => `${ts} + interval (${e}) second`,
+        id: (prefix: string, e: string) => `concat('${prefix}', lpad(${e}, 12, '0'))`,
+        idLike: (col: string, prefix: string) => `${col} like '${prefix}%'`,
+        div: (a: string, b: number) => `(${a}) div ${b}`,
+      }
 }

@@ -68,6 +68,27 @@ export async function scratchMysql(tag: string): Promise<Scratch> {
   }
 }
 
+/** A plain SQL connection to a scratch database: `$1` placeholders and `"ident"` quoting on both dialects. */
+export interface ScratchSql {
+  query(text: string, params?: unknown[]): Promise<Array<Record<string, any>>>
+  end(): Promise<void>
+}
+
+/** Connect to `s` (its dialect from `DB_TYPE`); MySQL sessions in UTC, as Dify stores naive UTC datetimes. */
+export async function connectScratch(s: Scratch): Promise<ScratchSql> {
+  if (s.env.DB_TYPE === 'postgresql') {
+    const client = new pg.Client({ ...PG, database: s.name })
+    await client.connect()
+    return { query: async (text, params) => (await client.query(text, params)).rows, end: () => client.end() }
+  }
+  const conn = await mysql.createConnection({ ...MYSQL, database: s.name, timezone: 'Z' })
+  return {
+    query: async (text, params) =>
+      (await conn.query(text.replace(/\$\d+/g, '?').replace(/"/g, '`'), params))[0] as Array<Record<string, any>>,
+    end: () => conn.end(),
+  }
+}
+
 export interface ScratchRedis {
   /** "<prefix>:" — every key dify-ops touches lives below it (REDIS_KEY_PREFIX) */
   prefix: string

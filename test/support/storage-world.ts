@@ -2,10 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import pg from 'pg'
-import mysql from 'mysql2/promise'
-import { MYSQL, PG } from './services.js'
-import { scratchMysql, scratchPg, scratchRedis, type Scratch, type ScratchRedis } from './scratch.js'
+import { connectScratch, scratchMysql, scratchPg, scratchRedis, type Scratch, type ScratchRedis } from './scratch.js'
 import { loadRelease } from './oracles.js'
 
 /**
@@ -45,19 +42,7 @@ export async function storageWorld(
   const scratch = dialect === 'postgres' ? await scratchPg(tag) : await scratchMysql(tag)
   const redis = await scratchRedis(tag)
   await loadRelease(scratch, dialect, release)
-  let query: StorageWorld['query']
-  let end: () => Promise<void>
-  if (dialect === 'postgres') {
-    const client = new pg.Client({ ...PG, database: scratch.name })
-    await client.connect()
-    query = async (text, params) => (await client.query(text, params)).rows
-    end = () => client.end()
-  } else {
-    const conn = await mysql.createConnection({ ...MYSQL, database: scratch.name })
-    query = async (text, params) =>
-      (await conn.query(text.replace(/\$\d+/g, '?').replace(/"/g, '`'), params))[0] as Array<Record<string, any>>
-    end = () => conn.end()
-  }
+  const { query, end } = await connectScratch(scratch)
   const schema = dialect === 'postgres' ? 'current_schema()' : 'database()'
   const root = mkdtempSync(join(tmpdir(), `dops-${tag}-`))
   const objects = new Map<string, number>()

@@ -1,28 +1,12 @@
 import { spawn } from 'node:child_process'
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BIN, runCli } from '../../support/cli.js'
+import { stamped, tree } from '../../support/fs-tree.js'
 import { encryptionEnv, type EncryptionEnv } from '../../support/encryption-env.js'
-
-/** path → sha256 of every file under `root` ({} when it does not exist) */
-function tree(root: string, dir = root, out: Record<string, string> = {}): Record<string, string> {
-  if (!existsSync(dir)) return out
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) tree(root, p, out)
-    else out[p.slice(root.length + 1)] = createHash('sha256').update(readFileSync(p)).digest('hex')
-  }
-  return out
-}
-/** the same with mtimes: proves nothing was rewritten */
-function stamped(root: string): Record<string, string> {
-  const t = tree(root)
-  for (const p of Object.keys(t)) t[p] += `@${statSync(join(root, p)).mtimeMs}`
-  return t
-}
 
 const FILES = 3000
 

@@ -1,0 +1,21 @@
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** path → sha256 of every file under `root` ({} when it does not exist) */
+export function tree(root: string, dir = root, out: Record<string, string> = {}): Record<string, string> {
+  if (!existsSync(dir)) return out
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) tree(root, p, out)
+    else out[p.slice(root.length + 1)] = createHash('sha256').update(readFileSync(p)).digest('hex')
+  }
+  return out
+}
+
+/** path → "sha256@mtimeMs": proves nothing was rewritten (the part before "@" is the content) */
+export function stamped(root: string): Record<string, string> {
+  const t = tree(root)
+  for (const p of Object.keys(t)) t[p] += `@${statSync(join(root, p)).mtimeMs}`
+  return t
+}
