@@ -55,15 +55,18 @@ export function runCli(
 
 /**
  * The built CLI as a child the test can signal, or crash a service under: `done` resolves with its result and when
- * it ended (SIGKILL after 90 s). Same clean environment as runCli; stdin is `input` when given, else closed.
+ * it ended (SIGKILL after 90 s). Same clean environment as runCli; stdin is `input` when given, else closed; `cwd`
+ * the working directory.
  */
 export function startCli(
   args: string[],
   env: Record<string, string>,
   input?: string,
+  cwd?: string,
 ): { child: ChildProcess; done: Promise<CliResult & { at: number }> } {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    cwd,
     stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   })
   let stdout = ''

@@ -19,3 +19,9 @@ export function stamped(root: string): Record<string, string> {
   for (const p of Object.keys(t)) t[p] += `@${statSync(join(root, p)).mtimeMs}`
   return t
 }
+
+/** how many files are under `root` (0 when it does not exist), without reading them */
+export function fileCount(root: string): number {
+  if (!existsSync(root)) return 0
+  return readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length
+}
