@@ -5,9 +5,11 @@
  * - a concurrent writer inserts and finishes runs and node executions the way Dify does (insert run, insert node
  *   executions, update them, update the run, insert the app log) while clean runs in-process (lock_timeout 2 s): none
  *   of its statements fails, none waits longer than lock_timeout plus the longest batch;
- * - SIGKILL of the built CLI mid-run with --archive-dir, then rerun: the same end state (no old closed run left), and
+ * - SIGKILL of the built CLI mid-run with --archive-dir, then rerun: the same end state as an uninterrupted clean, and
  *   the archive holds every deleted row exactly once;
- * - SIGINT to the built CLI finishes the batch in flight and exits 130; the rerun resumes and completes.
+ * - SIGINT to the built CLI finishes the batch in flight and exits 130; the rerun resumes and completes;
+ * - a run locked by another session: the batch waits --lock-timeout, is retried, and goes through once the lock is
+ *   released; a lock held throughout is exit 6 naming the table, nothing deleted.
  * Needs `npm run build` (the signal tests spawn dist/).
  */
 import { randomUUID } from 'node:crypto'
@@ -254,6 +256,38 @@ export function retentionLoadSuite(dialect: 'postgres' | 'mysql', sizes: LoadSiz
       expect(rerun.json).toMatchObject({ resumed: ['workflow'], complete: true })
       expect(await count(w, 'workflow_runs', mine)).toBe(0)
       expect(await checkpointBatches(w, 'done')).toBe(base + 50)
+    }, 180_000)
+
+    it('a run locked by another session: retried until released; held throughout, exit 6 naming the table', async () => {
+      const prefix = '00000000-0000-4000-a000-'
+      await bulkInsert(w, 'workflow_runs', 3, {
+        id: S.id(prefix, 'g'),
+        tenant_id: `'${w.tenant}'`,
+        app_id: `'${w.app}'`,
+        status: `'stopped'`,
+        created_at: S.plusSeconds(S.daysAgo(100), 'g'),
+      })
+      const mine = S.idLike('id', prefix)
+      const env = { ...w.env, ...redis.env }
+      const args = `retention clean --tables workflow --batch-size 10 --sleep-between 0 --lock-timeout 1 --yes --json`
+      const locker = await connectScratch(w.scratch)
+      try {
+        await locker.query('begin')
+        await locker.query(`select id from workflow_runs where ${mine} for update`)
+        const held = await runCli(args.split(' '), { env, timeoutMs: 120_000 })
+        expect(held.code, held.stderr).toBe(6)
+        expect(held.json.error.message).toContain('workflow_runs')
+        expect(await count(w, 'workflow_runs', mine)).toBe(3)
+        const { done } = startCli(args.split(' '), env)
+        await new Promise((r) => setTimeout(r, 2500))
+        await locker.query('commit')
+        const r = await done
+        expect(r.code, r.stderr).toBe(0)
+        expect(r.json.retries).toBeGreaterThan(0)
+        expect(await count(w, 'workflow_runs', mine)).toBe(0)
+      } finally {
+        await locker.end()
+      }
     }, 180_000)
   })
 }
