@@ -6,7 +6,7 @@
  *   executions, update them, update the run, insert the app log) while clean runs in-process (lock_timeout 2 s): none
  *   of its statements fails, none waits longer than lock_timeout plus the longest batch;
  * - SIGKILL of the built CLI mid-run with --archive-dir, then rerun: the same end state as an uninterrupted clean, and
- *   the archive holds every deleted row exactly once;
+ *   the archive holds every deleted row exactly once; `retention restore` of it puts every row back;
  * - SIGINT to the built CLI finishes the batch in flight and exits 130; the rerun resumes and completes;
  * - a run locked by another session: the batch waits --lock-timeout, is retried, and goes through once the lock is
  *   released; a lock held throughout is exit 6 naming the table, nothing deleted.
@@ -28,6 +28,8 @@ import { connectScratch, scratchRedis, type ScratchRedis } from './scratch.js'
 import { bulkInsert, loadSql, retentionWorld, type RetentionWorld } from './retention-world.js'
 
 const DAY = 86_400
+/** the id prefix of the bulk-seeded runs */
+const SEEDED = '00000000-0000-4000-8000-'
 const CLOSED = `('succeeded','failed','stopped','partial-succeeded')`
 
 export interface LoadSizes {
@@ -76,9 +78,8 @@ export function retentionLoadSuite(dialect: 'postgres' | 'mysql', sizes: LoadSiz
   }
   /** `runs` old closed runs (ids with the fixed prefix), `nodes` node executions and one app log each */
   const seedBulk = async (w: RetentionWorld, runs: number, nodes: number) => {
-    const prefix = '00000000-0000-4000-8000-'
     await bulkInsert(w, 'workflow_runs', runs, {
-      id: S.id(prefix, 'g'),
+      id: S.id(SEEDED, 'g'),
       tenant_id: `'${w.tenant}'`,
       app_id: `'${w.app}'`,
       status: `'succeeded'`,
@@ -87,14 +88,14 @@ export function retentionLoadSuite(dialect: 'postgres' | 'mysql', sizes: LoadSiz
     await bulkInsert(w, 'workflow_node_executions', runs * nodes, {
       tenant_id: `'${w.tenant}'`,
       app_id: `'${w.app}'`,
-      workflow_run_id: S.id(prefix, `1 + ${S.div('g - 1', nodes)}`),
+      workflow_run_id: S.id(SEEDED, `1 + ${S.div('g - 1', nodes)}`),
       outputs: `repeat('o', 200)`,
       created_at: S.daysAgo(60),
     })
     await bulkInsert(w, 'workflow_app_logs', runs, {
       tenant_id: `'${w.tenant}'`,
       app_id: `'${w.app}'`,
-      workflow_run_id: S.id(prefix, 'g'),
+      workflow_run_id: S.id(SEEDED, 'g'),
       created_at: S.daysAgo(60),
     })
     await w.query(dialect === 'postgres' ? 'analyze' : 'analyze table workflow_runs, workflow_node_executions')
@@ -228,6 +229,21 @@ export function retentionLoadSuite(dialect: 'postgres' | 'mysql', sizes: LoadSiz
       expect(archived('workflow_node_executions')).toBe(gone.nodes)
       expect(archived('workflow_runs')).toBe(gone.runs)
       expect(archived('workflow_app_logs')).toBe(gone.logs)
+      // and restore puts every one of them back
+      const restored = await runCli(['retention', 'restore', archive, '--json'], { env, timeoutMs: 300_000 })
+      expect(restored.code, restored.stderr).toBe(0)
+      expect({
+        nodes: await count(w, 'workflow_node_executions'),
+        runs: await count(w, 'workflow_runs'),
+        logs: await count(w, 'workflow_app_logs'),
+      }).toEqual(before)
+      // gone again for the next tests
+      for (const [table, col] of [
+        ['workflow_node_executions', 'workflow_run_id'],
+        ['workflow_app_logs', 'workflow_run_id'],
+        ['workflow_runs', 'id'],
+      ])
+        await w.query(`delete from ${table} where ${S.idLike(col!, SEEDED)}`)
     }, 600_000)
 
     it('SIGINT to the built CLI finishes the batch in flight and exits 130; the rerun completes', async () => {
