@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 
 /** path → sha256 of every file under `root` ({} when it does not exist) */
 export function tree(root: string, dir = root, out: Record<string, string> = {}): Record<string, string> {
@@ -24,4 +24,10 @@ export function stamped(root: string): Record<string, string> {
 export function fileCount(root: string): number {
   if (!existsSync(root)) return 0
   return readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length
+}
+
+/** write `data` at `path` under `root`, creating its directories */
+export function putFile(root: string, path: string, data: Buffer | string): void {
+  mkdirSync(dirname(join(root, path)), { recursive: true })
+  writeFileSync(join(root, path), data)
 }

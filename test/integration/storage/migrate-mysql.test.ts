@@ -6,12 +6,12 @@
  * target finds every tenant key. The PostgreSQL test with more objects and every flag: migrate.test.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli, startCli } from '../../support/cli.js'
-import { fileCount, stamped, tree } from '../../support/fs-tree.js'
+import { fileCount, putFile, stamped, tree } from '../../support/fs-tree.js'
 import { encryptionEnv, type EncryptionEnv } from '../../support/encryption-env.js'
 
 const FILES = 1000
@@ -30,18 +30,11 @@ for (const release of ['1.15.0', '1.10.1']) {
     beforeAll(async () => {
       e = await encryptionEnv(`stmigratemy${release}`, 'mysql', { release })
       await e.seed(2) // tenants with their privkeys/<tenant>/private.pem and encrypted secrets
-      const put = (p: string, data: Buffer | string) => {
-        mkdirSync(dirname(join(e.storageRoot, p)), { recursive: true })
-        writeFileSync(join(e.storageRoot, p), data)
-      }
-      put('.dify_secret_key', 'sk-generated\n')
       const tenant = randomUUID()
-      const keys: string[] = []
-      for (let i = 0; i < FILES; i++) {
-        keys.push(`upload_files/${tenant}/${randomUUID()}.bin`)
-        put(keys[i]!, randomBytes(i % 7 === 0 ? 20_000 : 300))
-      }
-      put(`image_files/${tenant}/${randomUUID()}.png`, randomBytes(2_500_000))
+      const keys = Array.from({ length: FILES }, () => `upload_files/${tenant}/${randomUUID()}.bin`)
+      keys.forEach((k, i) => putFile(e.storageRoot, k, randomBytes(i % 7 === 0 ? 20_000 : 300)))
+      putFile(e.storageRoot, `image_files/${tenant}/${randomUUID()}.png`, randomBytes(2_500_000))
+      putFile(e.storageRoot, '.dify_secret_key', 'sk-generated\n')
       const row = (id: string, key: string, storageType: string) => ({
         id,
         tenant_id: tenant,
