@@ -226,8 +226,8 @@ async function stuckTenants(db: Db, input: StuckInput): Promise<string[]> {
   return rows.map((r) => String(r.tenant_id)).sort()
 }
 
-/** One page of non-terminal documents after `after` (by id), with their segments' states grouped. */
-async function loadPage(db: Db, input: StuckInput, after: string | null) {
+/** One page of non-terminal documents after `after` (by id). */
+async function loadDocuments(db: Db, input: StuckInput, after: string | null): Promise<DocRow[]> {
   let q = filtered(
     db.kysely
       .selectFrom('documents')
@@ -247,8 +247,11 @@ async function loadPage(db: Db, input: StuckInput, after: string | null) {
     input,
   )
   if (after !== null) q = q.where('id', '>', after)
-  const rows = (await q.orderBy('id').limit(PAGE).execute()) as unknown as DocRow[]
-  if (!rows.length) return { rows, segs: [] }
+  return (await q.orderBy('id').limit(PAGE).execute()) as unknown as DocRow[]
+}
+
+/** The segments' states of a page of documents, grouped. */
+async function loadSegments(db: Db, rows: DocRow[]) {
   // PostgreSQL: the page's ids as one array parameter (2 500 bind parameters cost the client more than the query)
   const inPage =
     db.dialect === 'postgres'
@@ -260,7 +263,7 @@ async function loadPage(db: Db, input: StuckInput, after: string | null) {
     .where(inPage)
     .groupBy(['document_id', 'status'])
     .execute()
-  return { rows, segs: segs as Array<{ document_id: string; status: string; n: number | string }> }
+  return segs as Array<{ document_id: string; status: string; n: number | string }>
 }
 
 /** The task call of a raw envelope when it is one of the release's indexing tasks. */
@@ -622,10 +625,18 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
   const interned = new Map<string, string>()
   const intern = (x: string) => interned.get(x) ?? (interned.set(x, x), x)
   const noSegments = Object.freeze({ total: 0, byStatus: Object.freeze({}) as Record<string, number> })
-  for (let after: string | null = null; ;) {
-    const { rows, segs } = await loadPage(deps.db, input, after)
+  // the next page's documents and this page's segments are asked for before this page is classified: the
+  // database works on them (another process, another core) while this one classifies
+  const settled = <T>(p: Promise<T>) => (p.catch(() => {}), p)
+  let next = settled(loadDocuments(deps.db, input, null))
+  for (;;) {
+    const rows = await next
     if (!rows.length) break
-    after = String(rows[rows.length - 1]!.id)
+    const segsRead = settled(loadSegments(deps.db, rows))
+    next = settled(
+      rows.length < PAGE ? Promise.resolve([]) : loadDocuments(deps.db, input, String(rows[rows.length - 1]!.id)),
+    )
+    const segs = await segsRead
     const segByDoc = new Map<string, Record<string, number>>()
     for (const x of segs) {
       const m = segByDoc.get(x.document_id) ?? {}
@@ -668,7 +679,6 @@ export async function findStuck(deps: StuckDeps, input: StuckInput): Promise<Stu
       times.push(created ? created.ms : -Infinity)
       positions.push(Number(r.position))
     }
-    if (rows.length < PAGE) break
   }
   // Dify's order: created_at, then position, then id
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
@@ -742,12 +752,20 @@ export function classify(w: Work[], s: { total: number; completed: number; pause
 }
 
 function verdicts(docs: StuckDocument[], counts: Record<StuckClass, number>): Verdict[] {
-  const datasetsOf = (c: StuckClass) => [...new Set(docs.filter((d) => d.class === c).map((d) => d.datasetId))]
-  const dsFlags = (c: StuckClass) =>
-    datasetsOf(c)
-      .map((d) => ` --dataset ${d}`)
-      .join('')
-  const firstQueue = docs.find((d) => d.class === 'queued')?.work.find((w) => w.kind === 'queue')?.queue
+  // one pass: the datasets of the blocked and orphaned documents (in order), the first 20 failed-silently and
+  // paused documents, the first queued one
+  const datasets = { blocked: new Set<string>(), orphaned: new Set<string>() }
+  const named = { 'failed-silently': [] as string[], paused: [] as string[] }
+  let firstQueued: StuckDocument | undefined
+  for (const d of docs) {
+    if (d.class === 'blocked' || d.class === 'orphaned') datasets[d.class].add(d.datasetId)
+    else if (d.class === 'failed-silently' || d.class === 'paused') {
+      if (named[d.class].length < 20) named[d.class].push(d.id)
+    } else if (d.class === 'queued') firstQueued ??= d
+  }
+  const dsFlags = (c: 'blocked' | 'orphaned') => [...datasets[c]].map((d) => ` --dataset ${d}`).join('')
+  const docFlags = (c: 'failed-silently' | 'paused') => named[c].map((id) => ` --document ${id}`).join('')
+  const firstQueue = firstQueued?.work.find((w) => w.kind === 'queue')?.queue
   const out: Verdict[] = []
   const v = (c: StuckClass, line: string, next: string | null) =>
     counts[c] && out.push({ class: c, count: counts[c], line: `${counts[c]} ${line}`, next })
@@ -770,20 +788,12 @@ function verdicts(docs: StuckDocument[], counts: Record<StuckClass, number>): Ve
   v(
     'failed-silently',
     'document(s) have every segment completed but are not: the task died after indexing.',
-    `dify documents requeue --mark-error${docs
-      .filter((d) => d.class === 'failed-silently')
-      .slice(0, 20)
-      .map((d) => ` --document ${d.id}`)
-      .join('')}`,
+    `dify documents requeue --mark-error${docFlags('failed-silently')}`,
   )
   v(
     'paused',
     'document(s) are paused in Dify: resume them there, or name them to resume them as Dify does (recover).',
-    `dify documents requeue${docs
-      .filter((d) => d.class === 'paused')
-      .slice(0, 20)
-      .map((d) => ` --document ${d.id}`)
-      .join('')}`,
+    `dify documents requeue${docFlags('paused')}`,
   )
   return out
 }
