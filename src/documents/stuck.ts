@@ -173,7 +173,11 @@ export function stampOf(v: string | Date | null): Stamp | null {
       digits(v, 17, 19),
       digits(frac, 0, 3),
     )
-    return { iso: `${v.slice(0, 10)}T${v.slice(11, 19)}.${frac}Z`, ms }
+    const iso = `${v.slice(0, 10)}T${v.slice(11, 19)}.${frac}Z`
+    // read one character: V8 then flattens the concatenation (a tree of 4 parts, ~4× the memory of the 24
+    // characters, kept for every document otherwise)
+    iso.charCodeAt(0)
+    return { iso, ms }
   }
   const d = v instanceof Date ? v : new Date(`${v.replace(' ', 'T')}Z`)
   return { iso: d.toISOString(), ms: d.getTime() }
