@@ -2,6 +2,8 @@
 // indexing messages in `priority_dataset`, next to the floor measured in the same run: the same two SQL queries
 // (documents; segment states grouped) plus LRANGE of the queue, in one Node process with pg + ioredis.
 // Target: < 2 s and < 200 MB peak RSS (the CLI process). Build first (dist/). Run: npm run bench -- documents-stuck
+// BENCH_BEFORE=/copy/of/an/older/build/bin/run.js also runs that build, interleaved with this one (before/after in
+// the same run, on the same data).
 import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { spawnSync } from 'node:child_process'
@@ -17,6 +19,10 @@ const DOCS = Number(process.argv[2] ?? 100_000)
 const MESSAGES = Number(process.argv[3] ?? 10_000)
 const name = `dops_bench_${randomBytes(4).toString('hex')}`
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
+const BINS: Array<[string, string]> = [
+  ...(process.env.BENCH_BEFORE ? [['before', process.env.BENCH_BEFORE] as [string, string]] : []),
+  ['', BIN],
+]
 const db = await scratchPg('benchdocs')
 const broker = new Redis({ host: '127.0.0.1', port: 6379, db: 1 })
 const c = new pg.Client({ ...PG, database: db.name })
@@ -85,32 +91,36 @@ try {
   }
   for (const json of [false, true]) {
     const floors: number[] = []
-    const runs: Array<{ wall: number; cpu: number; rss: number }> = []
+    const runs = new Map<string, Array<{ wall: number; cpu: number; rss: number }>>(BINS.map(([label]) => [label, []]))
     for (let i = 0; i < 3; i++) {
       floors.push(await floor())
-      const start = performance.now()
-      const r = spawnSync(
-        '/usr/bin/time',
-        ['-f', '%U %S %M', process.execPath, BIN, 'documents', 'stuck', ...(json ? ['--json'] : [])],
-        { env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 },
-      )
-      const wall = (performance.now() - start) / 1000
-      if (r.status !== 8) throw new Error(`stuck exited ${r.status}: ${r.stderr.slice(0, 2000)}`)
-      if (json) {
-        const out = JSON.parse(r.stdout)
-        if (out.documents.length !== DOCS || out.counts.queued !== MESSAGES)
-          throw new Error(`unexpected: ${out.documents.length} documents, ${out.counts.queued} queued`)
+      for (const [label, bin] of BINS) {
+        const start = performance.now()
+        const r = spawnSync(
+          '/usr/bin/time',
+          ['-f', '%U %S %M', process.execPath, bin, 'documents', 'stuck', ...(json ? ['--json'] : [])],
+          { env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 },
+        )
+        const wall = (performance.now() - start) / 1000
+        if (r.status !== 8) throw new Error(`stuck exited ${r.status}: ${r.stderr.slice(0, 2000)}`)
+        if (json) {
+          const out = JSON.parse(r.stdout)
+          if (out.documents.length !== DOCS || out.counts.queued !== MESSAGES)
+            throw new Error(`unexpected: ${out.documents.length} documents, ${out.counts.queued} queued`)
+        }
+        const [u, sy, kb] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number)
+        runs.get(label)!.push({ wall, cpu: u! + sy!, rss: kb! / 1024 })
       }
-      const [u, sy, kb] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number)
-      runs.push({ wall, cpu: u! + sy!, rss: kb! / 1024 })
     }
-    const best = Math.min(...runs.map((x) => x.wall))
     const bestFloor = Math.min(...floors)
-    console.log(
-      `documents stuck${json ? ' --json' : ''} over ${DOCS} documents, ${MESSAGES} messages: best ${best.toFixed(2)} s wall (target < 2 s), ` +
-        `${Math.min(...runs.map((x) => x.cpu)).toFixed(2)} s CLI CPU, peak RSS max ${Math.max(...runs.map((x) => x.rss)).toFixed(0)} MB (target < 200 MB); ` +
-        `floor (SQL + LRANGE) best ${bestFloor.toFixed(2)} s → ${(best / bestFloor).toFixed(2)}× the floor`,
-    )
+    for (const [label, rs] of runs) {
+      const best = Math.min(...rs.map((x) => x.wall))
+      console.log(
+        `${label ? `[${label}] ` : ''}documents stuck${json ? ' --json' : ''} over ${DOCS} documents, ${MESSAGES} messages: best ${best.toFixed(2)} s wall (target < 2 s), ` +
+          `${Math.min(...rs.map((x) => x.cpu)).toFixed(2)} s CLI CPU, peak RSS max ${Math.max(...rs.map((x) => x.rss)).toFixed(0)} MB (target < 200 MB); ` +
+          `floor (SQL + LRANGE) best ${bestFloor.toFixed(2)} s → ${(best / bestFloor).toFixed(2)}× the floor`,
+      )
+    }
   }
   console.log(`load average after the runs: ${load()}`)
 } finally {

@@ -130,9 +130,9 @@ export function escapeControls(text: string, opts: { keepNewlines?: boolean } = 
 
 /**
  * Write `value` as `JSON.stringify(value, null, 2)` + "\n" would (byte for byte), without building that text: the
- * top-level array property `streamKey` is written `pageSize` elements (at most ~32 K characters) at a time, waiting
- * for `drain` whenever the stream asks (backpressure), so the peak is one page of text, not the whole document. Other properties are
- * stringified one by one. Used by commands whose --json result can hold very many rows (`documents stuck`).
+ * top-level array property `streamKey` is written at most `pageSize` elements (about 32 K characters) at a time,
+ * waiting for `drain` whenever the stream asks (backpressure), so the peak is one page of text, not the whole
+ * document. Other properties are stringified one by one. Used by commands whose --json result can hold very many rows (`documents stuck`).
  */
 export async function writeJsonStreamed(
   out: NodeJS.WritableStream,
@@ -154,24 +154,27 @@ export async function writeJsonStreamed(
       continue
     }
     await write(`${key}[\n`)
-    let page = ''
-    for (let j = 0; j < v.length; j++) {
-      const el = v[j]
-      page += `    ${jsonValue(el) ? indent(JSON.stringify(el, null, 2), '    ') : 'null'}${j < v.length - 1 ? ',\n' : '\n'}`
-      // a page ends after pageSize elements or PAGE_CHARS characters: a string this small stays in V8's young
-      // generation (one over ~128 KB goes to large-object space, freed only by a full GC; measured: a few MB less)
-      if ((j + 1) % pageSize === 0 || page.length >= PAGE_CHARS) {
-        await write(page)
-        page = ''
-      }
+    // one JSON.stringify per page: the page inside a one-key object is indented exactly as it is here (2 levels),
+    // so its text is the wrapper's minus a fixed head and tail — no per-element stringify and re-indent. Pages aim
+    // at PAGE_CHARS characters (sized by the previous page's average): a string this small stays in V8's young
+    // generation (one over ~128 KB goes to large-object space, freed only by a full GC)
+    let n = Math.min(pageSize, 8)
+    for (let j = 0; j < v.length;) {
+      const end = Math.min(v.length, j + n)
+      const text = JSON.stringify({ a: v.slice(j, end) }, null, 2)
+      await write(`${text.slice(WRAP_HEAD, text.length - WRAP_TAIL)}${end < v.length ? ',\n' : '\n'}`)
+      n = Math.max(1, Math.min(pageSize, Math.floor((PAGE_CHARS * (end - j)) / text.length)))
+      j = end
     }
-    if (page) await write(page)
     await write(`  ]${sep}`)
   }
   await write('}\n')
 }
 
 const PAGE_CHARS = 32 * 1024
+/** `{\n  "a": [\n` and `\n  ]\n}` around a page stringified as `{a: page}` */
+const WRAP_HEAD = 11
+const WRAP_TAIL = 6
 
 /** what JSON.stringify keeps as an object property (undefined, functions and symbols are left out) */
 const jsonValue = (v: unknown) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol'
