@@ -186,6 +186,9 @@ export async function retentionClean(
       tenants: input.tenants,
       groups,
       cutoff: new Date(planCutoff.replace(' ', 'T') + 'Z'),
+      // a dry run shows the exact plan; a clean that deletes counts what its batches delete, so its plan scans no
+      // table (roots by their index range, the rest from the statistics)
+      exact: !!input.dryRun,
     },
   )
   const result: CleanResult = {
@@ -214,7 +217,7 @@ export async function retentionClean(
     }))
     return result
   }
-  if (plan.tables.every((t) => t.rowsOlder === 0) && !resumed.length) {
+  if (plan.tables.every((t) => t.depth > 0 || t.rowsOlder === 0) && !resumed.length) {
     result.complete = true
     return result
   }
@@ -285,6 +288,7 @@ export async function retentionClean(
   outer: for (const root of roots) {
     const cp = cps.get(root.group)!
     let backoff = 0
+    let seenWaits: number | undefined
     for (;;) {
       if (input.signal?.aborted) {
         stopped = 'interrupt'
@@ -294,8 +298,10 @@ export async function retentionClean(
         stopped = 'max-runtime'
         break outer
       }
-      // follow the load: lock waiters and replication lag
-      const waits = await lockWaiters(db)
+      // follow the load: lock waiters (counted by the previous one-statement batch itself, saving a round trip per
+      // batch; else here) and replication lag
+      const waits = seenWaits ?? (await lockWaiters(db))
+      seenWaits = undefined
       const lag = input.maxLagSeconds !== undefined ? await replicationLagSeconds(db) : 0
       if (waits > maxWaits || (input.maxLagSeconds !== undefined && lag > input.maxLagSeconds)) {
         backoff = Math.min(Math.max(backoff * 2, 250), 30_000)
@@ -322,6 +328,7 @@ export async function retentionClean(
           done = oneStatement
             ? await runBatchStatement(db, root, cp, ctx, oneStatement.autocommit)
             : await runBatch(db, root, cp, ctx)
+          seenWaits = ctx.lockWaits
           result.maxBatchMs = Math.max(result.maxBatchMs, Date.now() - t0)
           break
         } catch (e) {
@@ -387,6 +394,8 @@ interface BatchCtx {
   add: (group: RetentionGroup, table: string, n: number) => void
   files: CleanResult['files']
   beforeDelete?: () => Promise<void>
+  /** set by a one-statement batch: the sessions that waited for a lock while it ran */
+  lockWaits?: number
 }
 
 /** One batch in one transaction, statement by statement (with an archive, on MySQL). Returns true when the root has nothing left (and marks the group done). */
@@ -552,7 +561,10 @@ async function runBatchStatement(
     sql`l as (select r.${Q(root.createdAt)}::text as c, r.${Q('id')}::text as id from r
       order by r.${Q(root.createdAt)} desc, r.${Q('id')} desc limit 1)`,
   ]
-  // children first in the text (the order inside one statement does not matter for atomicity)
+  // children first in the text (the order inside one statement does not matter for atomicity). Each delete names
+  // its parent's ids as an array (`= any(array(select …))`): an index scan of the link column, where `in (select …)`
+  // over a CTE is planned as a hash semi join over a sequential scan of the whole table (measured: 54 → 18 ms a batch
+  // at 20 000 runs, and the scan grows with the table)
   for (const t of tables.slice(1)) {
     const parent = t.link!.parent === root.table ? 'r' : cte.get(t.link!.parent)!
     const ret = [
@@ -560,11 +572,11 @@ async function runBatchStatement(
       ...(t.fileColumn ? [`${q(db, t.fileColumn)}::text as f`] : []),
     ]
     parts.push(
-      sql`${sql.raw(cte.get(t.table)!)} as (delete from ${Q(t.table)} where ${Q(t.link!.column)} in (select ${Q('id')} from ${sql.raw(parent)}) returning ${sql.raw(ret.length ? ret.join(', ') : '1 as x')})`,
+      sql`${sql.raw(cte.get(t.table)!)} as (delete from ${Q(t.table)} where ${Q(t.link!.column)} = any(array(select ${Q('id')} from ${sql.raw(parent)})) returning ${sql.raw(ret.length ? ret.join(', ') : '1 as x')})`,
     )
   }
   parts.push(
-    sql`${sql.raw(cte.get(root.table)!)} as (delete from ${Q(root.table)} where ${Q('id')} in (select ${Q('id')} from r) returning 1 as x)`,
+    sql`${sql.raw(cte.get(root.table)!)} as (delete from ${Q(root.table)} where ${Q('id')} = any(array(select ${Q('id')} from r)) returning 1 as x)`,
   )
   const n = (t: RetentionTable) => `(select count(*) from ${cte.get(t.table)!})`
   const total = sql.raw(tables.map(n).join(' + '))
@@ -587,6 +599,8 @@ async function runBatchStatement(
     '(select c from l) as c',
     '(select id from l) as id',
     '(select count(*) from cp)::int as w',
+    `(select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()
+      and pid <> pg_backend_pid())::int as lw`,
   ]
   const stmt = sql<
     Record<string, string | string[] | null>
@@ -611,6 +625,7 @@ async function runBatchStatement(
     deleted: cp.deleted + deleted,
   })
   for (const [t, k] of counts) ctx.add(root.group, t, k)
+  ctx.lockWaits = Number(row.lw ?? 0)
   for (const t of fileTables) {
     const ids = (row[`f${tables.indexOf(t)}`] as string[] | null) ?? []
     ctx.files.count += ids.length
@@ -624,14 +639,16 @@ export { tableSize }
 
 /** The workflow group without the child tables that hold no row at all (checked once, at the start). */
 async function pruneEmpty(db: Db, roots: RetentionRoot[]): Promise<RetentionRoot[]> {
+  const children = roots.filter((r) => r.group === 'workflow').flatMap((r) => walk(r).filter((x) => x.t.link))
   const empty = new Set<string>()
-  for (const r of roots) {
-    if (r.group !== 'workflow') continue
-    for (const { t } of walk(r)) {
-      if (!t.link) continue
-      const x = await sql`select 1 as one from ${sql.raw(q(db, t.table))} limit 1`.execute(db.kysely)
-      if (!x.rows.length) empty.add(t.table)
-    }
+  if (children.length) {
+    // one round trip: exists() per table
+    const cols = children.map(({ t }, i) => `(select 1 from ${q(db, t.table)} limit 1) as ${q(db, `e${i}`)}`)
+    const row =
+      (await sql<Record<string, unknown>>`select ${sql.raw(cols.join(', '))}`.execute(db.kysely)).rows[0] ?? {}
+    children.forEach(({ t }, i) => {
+      if (row[`e${i}`] === null || row[`e${i}`] === undefined) empty.add(t.table)
+    })
   }
   const prune = (t: RetentionTable): RetentionTable => ({
     ...t,
