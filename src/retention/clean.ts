@@ -30,13 +30,27 @@ import {
   type ArchivedRow,
 } from './archive.js'
 import {
+  addPending,
+  ensureFilesTable,
+  FILES_GROUP,
+  filesTableExists,
+  namedFiles,
+  pendingCount,
+  quarantineFiles,
+  RETENTION_FILES_TABLE,
+  type FilesArchive,
+  type FilesMode,
+  type FilesQuarantine,
+  type FilesStorage,
+} from './files.js'
+import {
   ensureCheckpointTable,
   readCheckpoint,
   RETENTION_CHECKPOINT_TABLE,
   writeCheckpoint,
   type RetentionCheckpoint,
 } from './checkpoint.js'
-import { cutoffText, presentMap, retentionReport, type RetentionReport } from './report.js'
+import { cutoffText, presentMap, retentionReport, scopeSql, type RetentionReport } from './report.js'
 import { chunks, q, rootWhere, tableColumns, tableSize, textExpr, type ColumnInfo } from './sql.js'
 
 export interface CleanInput {
@@ -58,6 +72,11 @@ export interface CleanInput {
   now?: Date
   confirm?: (plan: RetentionReport) => Promise<void>
   onBatch?: (p: { group: RetentionGroup; batch: number; deleted: number }) => void
+  /**
+   * the upload files named by deleted rows: 'list' (default) lists their ids; 'quarantine' deletes the upload_files
+   * rows nothing left names and moves their objects into a storage quarantine run (src/retention/files.ts)
+   */
+  files?: FilesMode
   /** tests: called inside each batch's transaction after the archive is written, before the deletes */
   beforeDelete?: () => Promise<void>
 }
@@ -84,8 +103,11 @@ export interface CleanResult {
   /** the dry run's (and the confirmation's) plan */
   plan: RetentionReport
   archiveDir: string | null
-  /** upload_files ids named by deleted rows (offloaded node data, message files, form uploads): listed, not deleted */
-  files: { count: number; ids: string[] }
+  /**
+   * upload_files ids named by deleted rows (offloaded node data, message files, form uploads), first 10 000; with
+   * `--files quarantine`, what became of them (null otherwise, and in a dry run)
+   */
+  files: { mode: FilesMode; count: number; ids: string[]; quarantine: FilesQuarantine | null }
   retries: number
   backoffs: number
   /** the longest batch transaction, ms */
@@ -144,7 +166,12 @@ export async function replicationLagSeconds(db: Db): Promise<number> {
 }
 
 export async function retentionClean(
-  deps: { db: Db; profile: Pick<DifyProfile, 'version' | 'revision'> },
+  deps: {
+    db: Db
+    profile: Pick<DifyProfile, 'version' | 'revision'>
+    /** the Dify storage (only `--files quarantine` opens it) */
+    storage?: () => Promise<FilesStorage>
+  },
   input: CleanInput,
 ): Promise<CleanResult> {
   const { db, profile } = deps
@@ -202,13 +229,23 @@ export async function retentionClean(
     tables: [],
     plan,
     archiveDir: input.archiveDir ? resolve(input.archiveDir) : null,
-    files: { count: 0, ids: [] },
+    files: { mode: input.files ?? 'list', count: 0, ids: [], quarantine: null },
     retries: 0,
     backoffs: 0,
     maxBatchMs: 0,
     space: { vacuumed: [], advice: null },
   }
   if (input.dryRun) {
+    if (input.files === 'quarantine')
+      result.files = {
+        ...result.files,
+        ...(await namedFiles(
+          db,
+          roots,
+          (chain) => scopeSql(db, chain, { cutoff: planCutoff, apps: input.apps ?? [], tenants: input.tenants ?? [] }),
+          MAX_LISTED_FILES,
+        )),
+      }
     result.tables = plan.tables.map((t) => ({
       group: t.group,
       table: t.table,
@@ -217,7 +254,23 @@ export async function retentionClean(
     }))
     return result
   }
-  if (plan.tables.every((t) => t.depth > 0 || t.rowsOlder === 0) && !resumed.length) {
+  const quarantine = input.files === 'quarantine'
+  let filesArchive: FilesArchive | null = null
+  const filesPhase = async () => {
+    if (!quarantine || !(await filesTableExists(db))) return
+    const open = deps.storage ?? (() => Promise.reject(new Error('no storage is configured')))
+    result.files.quarantine = await quarantineFiles(db, open, jobKey, {
+      now,
+      signal: input.signal,
+      archive: filesArchive ?? undefined,
+    })
+  }
+  // nothing to delete, and (--files quarantine) no file id left pending by an earlier run of the same clean
+  if (
+    plan.tables.every((t) => t.depth > 0 || t.rowsOlder === 0) &&
+    !resumed.length &&
+    !(quarantine && (await pendingCount(db, jobKey)))
+  ) {
     result.complete = true
     return result
   }
@@ -258,9 +311,22 @@ export async function retentionClean(
       dropUncommitted(dir, r.group, committed)
       manifest.batches = manifest.batches.filter((b) => b.group !== r.group || b.batch <= committed)
     }
+    if (quarantine) {
+      // the upload_files rows the files phase deletes: group 'files', batches after its own checkpoint
+      const cols = await tableColumns(db, 'upload_files')
+      const e = manifest.tables.upload_files ?? { pk: ['id'], columns: cols, groups: {} }
+      e.columns = cols
+      e.groups[FILES_GROUP] = 0
+      manifest.tables.upload_files = e
+      const committed = (await readCheckpoint(db, jobKey, FILES_GROUP))?.batches ?? 0
+      dropUncommitted(dir, FILES_GROUP, committed)
+      manifest.batches = manifest.batches.filter((b) => b.group !== FILES_GROUP || b.batch <= committed)
+      filesArchive = { dir, manifest, columns: cols, cutoff: freshCutoff }
+    }
     writeManifest(dir, manifest)
   }
   await ensureCheckpointTable(db)
+  if (quarantine) await ensureFilesTable(db)
   // PostgreSQL without an archive: each batch is one statement (its own transaction when the session's isolation is
   // READ COMMITTED, else wrapped in one)
   const oneStatement =
@@ -324,6 +390,7 @@ export async function retentionClean(
             add,
             files: result.files,
             beforeDelete: input.beforeDelete,
+            pendingFiles: quarantine ? jobKey : null,
           }
           done = oneStatement
             ? await runBatchStatement(db, root, cp, ctx, oneStatement.autocommit)
@@ -354,6 +421,8 @@ export async function retentionClean(
   result.stoppedBy = stopped
   result.complete = stopped === null
   result.tables = [...totals.values()]
+  // the files are decided once every group is through (a stopped clean leaves them pending for its rerun)
+  if (result.complete) await filesPhase()
 
   const freedTables = result.tables.filter((t) => t.rowsDeleted > 0).map((t) => t.table)
   if (db.dialect === 'postgres') {
@@ -394,6 +463,8 @@ interface BatchCtx {
   add: (group: RetentionGroup, table: string, n: number) => void
   files: CleanResult['files']
   beforeDelete?: () => Promise<void>
+  /** --files quarantine: the job key under which the batch records the file ids its rows name */
+  pendingFiles: string | null
   /** set by a one-statement batch: the sessions that waited for a lock while it ran */
   lockWaits?: number
 }
@@ -494,6 +565,7 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
         counts.set(t.table, n)
       }
       const deleted = [...counts.values()].reduce((a, b) => a + b, 0)
+      if (ctx.pendingFiles && files.length) await addPending(trx, db, ctx.pendingFiles, files)
       const next: RetentionCheckpoint = {
         ...cp,
         state: 'running',
@@ -591,6 +663,11 @@ async function runBatchStatement(
       last_created_at = excluded.last_created_at, last_id = excluded.last_id, batches = excluded.batches,
       deleted = excluded.deleted, updated_at = excluded.updated_at returning 1 as x)`)
   const fileTables = tables.filter((t) => t.fileColumn)
+  if (ctx.pendingFiles && fileTables.length)
+    parts.push(sql`pf as (insert into ${sql.raw(RETENTION_FILES_TABLE)} (job_key, file_id, state)
+      select distinct ${ctx.pendingFiles}, f, 'named' from (${sql.raw(
+        fileTables.map((t) => `select f from ${cte.get(t.table)!}`).join(' union all '),
+      )}) u where f is not null on conflict do nothing returning 1 as x)`)
   const outs = [
     ...tables.map((t, i) => `${n(t)}::bigint as n${i}`),
     ...fileTables.map(

@@ -100,7 +100,7 @@ export async function presentMap(
 }
 
 /** The SELECT of the ids of `t` (a root or a child) clean would delete, as SQL text usable in IN (…). */
-function scopeSql(db: Db, chain: RetentionTable[], f: RootFilter) {
+export function scopeSql(db: Db, chain: RetentionTable[], f: RootFilter) {
   // chain[0] is the root, chain.at(-1) the table; each child's link column IN the parent's selection
   const root = chain[0] as RetentionRoot
   let inner = sql`select r.${sql.raw(q(db, 'id'))} from ${sql.raw(q(db, root.table))} r where ${rootWhere(db, root, f)}`

@@ -11,6 +11,7 @@ import type { Db } from '../core/db.js'
 import type { DifyDatabase } from '../core/tables.js'
 import { ConfigError, NotFoundError } from '../core/errors.js'
 import { RETENTION_GROUPS } from '../dify/retention-map.js'
+import { FILES_GROUP } from './files.js'
 import { ARCHIVE_FORMAT, listBatches, readBatchTable, readManifest, type ArchivedRow } from './archive.js'
 import { chunks, existingTables, q } from './sql.js'
 
@@ -47,7 +48,8 @@ export async function retentionRestore(
     })
   const stats = new Map<string, RestoreResult['tables'][number]>()
   let batches = 0
-  for (const group of RETENTION_GROUPS) {
+  // the upload_files rows of --files quarantine (group 'files') come back last, like the other rows of their batches
+  for (const group of [...RETENTION_GROUPS, FILES_GROUP]) {
     const tables = Object.entries(m.tables)
       .filter(([, t]) => t.groups[group] !== undefined)
       .sort((a, b) => a[1].groups[group]! - b[1].groups[group]!)
