@@ -54,6 +54,11 @@ export default class RetentionCleanCmd extends DifyCommand {
     }),
     'archive-dir': Flags.string({
       summary: 'Keep every deleted row here (gzip JSON Lines per batch and table) for `retention restore`.',
+      exclusive: ['archive-storage'],
+    }),
+    'archive-storage': Flags.string({
+      summary:
+        'The same archive under this prefix of the Dify storage instead of a directory (`retention restore --from-storage PREFIX`).',
     }),
     files: Flags.string({
       summary:
@@ -76,12 +81,17 @@ export default class RetentionCleanCmd extends DifyCommand {
           hint: 'Pass --force if that is really meant.',
         },
       )
+    if (flags['archive-storage'] !== undefined && !flags['archive-storage'].replace(/^[\s/]+|[\s/]+$/g, ''))
+      throw new UsageError('--archive-storage needs a prefix, not the storage root.', {
+        hint: 'e.g. --archive-storage dify_ops_retention/2026-12',
+      })
     this.auditArgs = {
       olderThan: flags['older-than'],
       tables: flags.tables,
       app: flags.app,
       tenant: flags.tenant,
       archiveDir: flags['archive-dir'],
+      archiveStorage: flags['archive-storage'],
       files: flags.files,
     }
     const deps = await retentionDeps(this.runtime())
@@ -99,6 +109,7 @@ export default class RetentionCleanCmd extends DifyCommand {
         maxLagSeconds: flags['max-lag'],
         maxLockWaits: flags['max-lock-waits'],
         archiveDir: flags['archive-dir'],
+        archiveStorage: flags['archive-storage'],
         dryRun: flags['dry-run'],
         vacuum: flags.vacuum,
         files: flags.files as 'list' | 'quarantine',
@@ -108,7 +119,7 @@ export default class RetentionCleanCmd extends DifyCommand {
           const rows = plan.tables.reduce((a, t) => a + t.rowsOlder, 0)
           const bytes = plan.tables.reduce((a, t) => a + t.estimatedBytes, 0)
           await confirmOrStop(
-            `Delete ${plan.exact ? '' : 'about '}${rows} rows (~${formatBytes(bytes)}) created before ${plan.cutoff}${flags['archive-dir'] ? ` (archived to ${flags['archive-dir']})` : ' (no archive)'}${flags.files === 'quarantine' ? ', and the upload files only they name (objects to a storage quarantine run)' : ''}?`,
+            `Delete ${plan.exact ? '' : 'about '}${rows} rows (~${formatBytes(bytes)}) created before ${plan.cutoff}${flags['archive-dir'] || flags['archive-storage'] ? ` (archived to ${flags['archive-dir'] ?? `storage:${flags['archive-storage']}`})` : ' (no archive)'}${flags.files === 'quarantine' ? ', and the upload files only they name (objects to a storage quarantine run)' : ''}?`,
             { yes: flags.yes, declined: 'Not confirmed: nothing was deleted.' },
           )
           this.auditCounts = { deleted: 0 }

@@ -5,7 +5,6 @@
  * the last committed batch. With an archive, the batch's rows are written (fsynced) before its delete commits.
  */
 import { createHash } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Db } from '../core/db.js'
@@ -22,10 +21,10 @@ import {
 import { isLockWait } from '../runtime/faults.js'
 import {
   ARCHIVE_FORMAT,
-  dropUncommitted,
-  readManifest,
-  writeBatch,
-  writeManifest,
+  dirStore,
+  storageStore,
+  storagePrefix,
+  type ArchiveStore,
   type ArchiveManifest,
   type ArchivedRow,
 } from './archive.js'
@@ -62,6 +61,8 @@ export interface CleanInput {
   maxRuntimeMs?: number
   sleepBetweenMs?: number
   archiveDir?: string
+  /** the same archive under this prefix of Dify's storage (deps.storage) instead of a directory */
+  archiveStorage?: string
   dryRun?: boolean
   vacuum?: boolean
   /** PostgreSQL: back off while the replicas' replay lag exceeds this many seconds */
@@ -103,6 +104,8 @@ export interface CleanResult {
   /** the dry run's (and the confirmation's) plan */
   plan: RetentionReport
   archiveDir: string | null
+  /** `--archive-storage`: the storage prefix of the archive (`a/b/`), else null */
+  archiveStorage: string | null
   /**
    * upload_files ids named by deleted rows (offloaded node data, message files, form uploads), first 10 000; with
    * `--files quarantine`, what became of them (null otherwise, and in a dry run)
@@ -127,11 +130,15 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', () => (clearTimeout(t), res()), { once: true })
   })
 
-export function jobKeyOf(input: Pick<CleanInput, 'apps' | 'tenants' | 'archiveDir'>): string {
+export function jobKeyOf(input: Pick<CleanInput, 'apps' | 'tenants' | 'archiveDir' | 'archiveStorage'>): string {
   const key = JSON.stringify({
     apps: [...(input.apps ?? [])].sort(),
     tenants: [...(input.tenants ?? [])].sort(),
-    archive: input.archiveDir ? resolve(input.archiveDir) : null,
+    archive: input.archiveDir
+      ? resolve(input.archiveDir)
+      : input.archiveStorage
+        ? `storage:${storagePrefix(input.archiveStorage)}`
+        : null,
   })
   return createHash('sha256').update(key).digest('hex').slice(0, 32)
 }
@@ -229,6 +236,7 @@ export async function retentionClean(
     tables: [],
     plan,
     archiveDir: input.archiveDir ? resolve(input.archiveDir) : null,
+    archiveStorage: input.archiveStorage ? storagePrefix(input.archiveStorage) : null,
     files: { mode: input.files ?? 'list', count: 0, ids: [], quarantine: null },
     retries: 0,
     backoffs: 0,
@@ -281,14 +289,19 @@ export async function retentionClean(
   for (const t of plan.tables) perRow.set(t.table, t.rows ? t.tableBytes / t.rows : 0)
   const columns = new Map<string, ColumnInfo[]>()
   let manifest: ArchiveManifest | null = null
-  if (input.archiveDir) {
-    const dir = resolve(input.archiveDir)
-    mkdirSync(dir, { recursive: true })
-    manifest = readManifest(dir)
+  let store: ArchiveStore | null = null
+  if (input.archiveDir) store = dirStore(resolve(input.archiveDir))
+  else if (input.archiveStorage) {
+    if (!deps.storage) throw new ConfigError('--archive-storage needs the Dify storage, and none is configured.')
+    store = storageStore(await deps.storage(), input.archiveStorage)
+  }
+  if (store) {
+    manifest = await store.readManifest()
     if (manifest && (manifest.dialect !== db.dialect || (manifest as { job?: string }).job !== jobKey))
-      throw new ConfigError(`${dir} holds the archive of another clean (other database or other --app/--tenant).`, {
-        hint: 'Give each clean its own --archive-dir.',
-      })
+      throw new ConfigError(
+        `${store.location} holds the archive of another clean (other database or other --app/--tenant).`,
+        { hint: 'Give each clean its own --archive-dir or --archive-storage prefix.' },
+      )
     manifest ??= {
       format: ARCHIVE_FORMAT,
       dialect: db.dialect,
@@ -308,7 +321,7 @@ export async function retentionClean(
         manifest.tables[t.table] = e
       }
       const committed = cps.get(r.group)!.batches
-      dropUncommitted(dir, r.group, committed)
+      await store.dropUncommitted(r.group, committed)
       manifest.batches = manifest.batches.filter((b) => b.group !== r.group || b.batch <= committed)
     }
     if (quarantine) {
@@ -319,18 +332,18 @@ export async function retentionClean(
       e.groups[FILES_GROUP] = 0
       manifest.tables.upload_files = e
       const committed = (await readCheckpoint(db, jobKey, FILES_GROUP))?.batches ?? 0
-      dropUncommitted(dir, FILES_GROUP, committed)
+      await store.dropUncommitted(FILES_GROUP, committed)
       manifest.batches = manifest.batches.filter((b) => b.group !== FILES_GROUP || b.batch <= committed)
-      filesArchive = { dir, manifest, columns: cols, cutoff: freshCutoff }
+      filesArchive = { store, manifest, columns: cols, cutoff: freshCutoff }
     }
-    writeManifest(dir, manifest)
+    await store.writeManifest(manifest)
   }
   await ensureCheckpointTable(db)
   if (quarantine) await ensureFilesTable(db)
   // PostgreSQL without an archive: each batch is one statement (its own transaction when the session's isolation is
   // READ COMMITTED, else wrapped in one)
   const oneStatement =
-    !input.archiveDir && !input.beforeDelete && db.dialect === 'postgres'
+    !store && !input.beforeDelete && db.dialect === 'postgres'
       ? {
           autocommit:
             (await sql<{ i: string }>`select current_setting('transaction_isolation') as i`.execute(db.kysely)).rows[0]
@@ -384,8 +397,8 @@ export async function retentionClean(
             batchSize: input.batchSize,
             apps: input.apps ?? [],
             tenants: input.tenants ?? [],
-            columns: input.archiveDir ? columns : null,
-            archiveDir: result.archiveDir,
+            columns: store ? columns : null,
+            store,
             manifest,
             add,
             files: result.files,
@@ -458,7 +471,7 @@ interface BatchCtx {
   apps: string[]
   tenants: string[]
   columns: Map<string, ColumnInfo[]> | null
-  archiveDir: string | null
+  store: ArchiveStore | null
   manifest: ArchiveManifest | null
   add: (group: RetentionGroup, table: string, n: number) => void
   files: CleanResult['files']
@@ -539,7 +552,7 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
       }
       const last = rootRows.at(-1)!
       const batchNo = cp.batches + 1
-      if (archive) writeBatch(ctx.archiveDir!, root.group, batchNo, rows)
+      if (archive) await ctx.store!.writeBatch(root.group, batchNo, rows)
       await ctx.beforeDelete?.()
       // delete children before parents
       const counts = new Map<string, number>()
@@ -592,7 +605,7 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
   for (const [t, n] of outcome.counts) ctx.add(root.group, t, n)
   ctx.files.count += outcome.files.length
   for (const f of outcome.files) if (ctx.files.ids.length < MAX_LISTED_FILES) ctx.files.ids.push(f)
-  if (ctx.manifest && ctx.archiveDir) {
+  if (ctx.manifest && ctx.store) {
     ctx.manifest.batches.push({
       group: root.group,
       batch: cp.batches,
@@ -601,7 +614,7 @@ async function runBatch(db: Db, root: RetentionRoot, cp: RetentionCheckpoint, ct
       to: outcome.to,
       rows: Object.fromEntries([...outcome.counts].filter(([, n]) => n > 0)),
     })
-    writeManifest(ctx.archiveDir, ctx.manifest)
+    await ctx.store.writeManifest(ctx.manifest)
   }
   return false
 }

@@ -27,7 +27,7 @@ import {
   readManifest as readQuarantineManifest,
   type QuarantineManifest,
 } from '../storage/quarantine.js'
-import { writeBatch, writeManifest, type ArchivedRow, type ArchiveManifest } from './archive.js'
+import type { ArchivedRow, ArchiveManifest, ArchiveStore } from './archive.js'
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js'
 import { chunks, q, textExpr, type ColumnInfo } from './sql.js'
 
@@ -37,7 +37,7 @@ export const FILES_GROUP = 'files'
 export type FilesMode = 'list' | 'quarantine'
 export type FilesStorage = Pick<
   Storage,
-  'location' | 'read' | 'write' | 'exists' | 'size' | 'delete' | 'copy' | 'check'
+  'location' | 'read' | 'readIfExists' | 'write' | 'exists' | 'size' | 'delete' | 'copy' | 'check' | 'list'
 >
 
 export interface FilesQuarantine {
@@ -157,7 +157,7 @@ const asText = (db: Db, col: string) =>
  * check failing, leaves every id pending and says why.
  */
 export interface FilesArchive {
-  dir: string
+  store: ArchiveStore
   manifest: ArchiveManifest
   /** the columns of upload_files (the manifest holds them under the group 'files') */
   columns: ColumnInfo[]
@@ -292,7 +292,7 @@ export async function quarantineFiles(
               await sql<ArchivedRow>`select ${sql.raw(a.columns.map((c) => textExpr(db, c, 't')).join(', '))}
                 from upload_files t where t.id in (${sql.join(remove)})`.execute(trx)
             ).rows
-            writeBatch(a.dir, FILES_GROUP, batch, new Map([['upload_files', got]]))
+            await a.store.writeBatch(FILES_GROUP, batch, new Map([['upload_files', got]]))
             await writeCheckpoint(trx, db.dialect, {
               jobKey,
               group: FILES_GROUP,
@@ -344,7 +344,7 @@ export async function quarantineFiles(
           to: '',
           rows: { upload_files: decided.archived.rows },
         })
-        writeManifest(a.dir, a.manifest)
+        await a.store.writeManifest(a.manifest)
       }
       out.kept += decided.kept
       if (decided.removed) out.runId = runId

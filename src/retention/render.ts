@@ -35,6 +35,10 @@ export function renderClean(r: CleanResult): string[] {
       `Deleted ${rows} rows (~${formatBytes(bytes)}) in ${r.batches} batches; longest batch ${r.maxBatchMs} ms, ${r.retries} retries, ${r.backoffs} back-offs.`,
     )
     if (r.archiveDir) out.push(`Archive: ${r.archiveDir} (undo with: dify retention restore ${r.archiveDir})`)
+    if (r.archiveStorage)
+      out.push(
+        `Archive: storage:${r.archiveStorage} (undo with: dify retention restore --from-storage ${r.archiveStorage})`,
+      )
     if (r.stoppedBy === 'max-runtime')
       out.push('Stopped at --max-runtime; run it again to continue from the checkpoint.')
   }
