@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { DifyCommand } from '../../src/cli/command.js'
 import { boundedIntFlag, durationFlag, secondsFlag, uuidFlag, writeFlags, yesFlag } from '../../src/cli/flags.js'
 import { confirmOrStop } from '../../src/cli/prompt.js'
-import { InterruptedError, UsageError } from '../../src/core/errors.js'
+import { ExitCode, InterruptedError, UsageError } from '../../src/core/errors.js'
 import { retentionDeps } from '../../src/retention/deps.js'
 import { RETENTION_GROUPS, type RetentionGroup } from '../../src/dify/retention-map.js'
 import { retentionClean, type CleanResult } from '../../src/retention/clean.js'
@@ -54,6 +54,17 @@ export default class RetentionCleanCmd extends DifyCommand {
     }),
     'archive-dir': Flags.string({
       summary: 'Keep every deleted row here (gzip JSON Lines per batch and table) for `retention restore`.',
+      exclusive: ['archive-storage'],
+    }),
+    'archive-storage': Flags.string({
+      summary:
+        'The same archive under this prefix of the Dify storage instead of a directory (`retention restore --from-storage PREFIX`).',
+    }),
+    files: Flags.string({
+      summary:
+        'Upload files named by deleted rows: list their ids (default), or quarantine those nothing else names (rows deleted, objects moved to a `dify storage restore`-able run).',
+      options: ['list', 'quarantine'],
+      default: 'list',
     }),
     vacuum: Flags.boolean({ summary: 'PostgreSQL: run VACUUM (ANALYZE) on the tables cleaned.' }),
     force: Flags.boolean({ summary: 'Allow a cut-off under 1 day.' }),
@@ -70,12 +81,18 @@ export default class RetentionCleanCmd extends DifyCommand {
           hint: 'Pass --force if that is really meant.',
         },
       )
+    if (flags['archive-storage'] !== undefined && !flags['archive-storage'].replace(/^[\s/]+|[\s/]+$/g, ''))
+      throw new UsageError('--archive-storage needs a prefix, not the storage root.', {
+        hint: 'e.g. --archive-storage dify_ops_retention/2026-12',
+      })
     this.auditArgs = {
       olderThan: flags['older-than'],
       tables: flags.tables,
       app: flags.app,
       tenant: flags.tenant,
       archiveDir: flags['archive-dir'],
+      archiveStorage: flags['archive-storage'],
+      files: flags.files,
     }
     const deps = await retentionDeps(this.runtime())
     const progress = this.out.progress('Counting…')
@@ -92,15 +109,17 @@ export default class RetentionCleanCmd extends DifyCommand {
         maxLagSeconds: flags['max-lag'],
         maxLockWaits: flags['max-lock-waits'],
         archiveDir: flags['archive-dir'],
+        archiveStorage: flags['archive-storage'],
         dryRun: flags['dry-run'],
         vacuum: flags.vacuum,
+        files: flags.files as 'list' | 'quarantine',
         signal: this.abort.signal,
         confirm: async (plan) => {
           progress.stop()
           const rows = plan.tables.reduce((a, t) => a + t.rowsOlder, 0)
           const bytes = plan.tables.reduce((a, t) => a + t.estimatedBytes, 0)
           await confirmOrStop(
-            `Delete ${rows} rows (~${formatBytes(bytes)}) created before ${plan.cutoff}${flags['archive-dir'] ? ` (archived to ${flags['archive-dir']})` : ' (no archive)'}?`,
+            `Delete ${plan.exact ? '' : 'about '}${rows} rows (~${formatBytes(bytes)}) created before ${plan.cutoff}${flags['archive-dir'] || flags['archive-storage'] ? ` (archived to ${flags['archive-dir'] ?? `storage:${flags['archive-storage']}`})` : ' (no archive)'}${flags.files === 'quarantine' ? ', and the upload files only they name (objects to a storage quarantine run)' : ''}?`,
             { yes: flags.yes, declined: 'Not confirmed: nothing was deleted.' },
           )
           this.auditCounts = { deleted: 0 }
@@ -110,7 +129,12 @@ export default class RetentionCleanCmd extends DifyCommand {
     } finally {
       progress.stop()
     }
-    if (!r.dryRun) this.auditCounts = { deleted: r.tables.reduce((a, t) => a + t.rowsDeleted, 0), batches: r.batches }
+    if (!r.dryRun)
+      this.auditCounts = {
+        deleted: r.tables.reduce((a, t) => a + t.rowsDeleted, 0),
+        batches: r.batches,
+        ...(r.files.quarantine ? { filesQuarantined: r.files.quarantine.moved.length } : {}),
+      }
     if (r.stoppedBy === 'interrupt')
       throw new InterruptedError(
         `Interrupted after ${r.batches} batches (${r.tables.reduce((a, t) => a + t.rowsDeleted, 0)} rows deleted); the batch in flight finished.`,
@@ -119,6 +143,8 @@ export default class RetentionCleanCmd extends DifyCommand {
         },
       )
     for (const l of renderClean(r)) this.out.log(l)
+    // objects that could not be moved: exit 7 (a rerun retries them)
+    if (r.files.quarantine?.failed.length) this.setExitCode(ExitCode.partial)
     return r
   }
 }

@@ -132,3 +132,104 @@ export function readBatchTable(dir: string, group: string, batch: number, table:
     .filter((l) => l.length)
     .map((l) => JSON.parse(l) as ArchivedRow)
 }
+
+/**
+ * Where an archive lives: a directory (`--archive-dir`) or a prefix of Dify's storage (`--archive-storage`), with the
+ * same layout (`<group>/<batch>/<table>.jsonl.gz`, `manifest.json`) and the same exactly-once rule (a batch is written
+ * completely before its delete commits; batches above the checkpoint are removed and rewritten by the rerun).
+ */
+export interface ArchiveStore {
+  /** the directory, or `storage:<prefix>/` */
+  location: string
+  readManifest(): Promise<ArchiveManifest | null>
+  writeManifest(m: ArchiveManifest): Promise<void>
+  writeBatch(group: string, batch: number, rows: Map<string, ArchivedRow[]>): Promise<void>
+  dropUncommitted(group: string, committed: number): Promise<number[]>
+  listBatches(group: string): Promise<number[]>
+  readBatchTable(group: string, batch: number, table: string): Promise<ArchivedRow[]>
+}
+
+export function dirStore(dir: string): ArchiveStore {
+  return {
+    location: dir,
+    readManifest: async () => {
+      mkdirSync(dir, { recursive: true })
+      return readManifest(dir)
+    },
+    writeManifest: async (m) => writeManifest(dir, m),
+    writeBatch: async (g, b, rows) => writeBatch(dir, g, b, rows),
+    dropUncommitted: async (g, c) => dropUncommitted(dir, g, c),
+    listBatches: async (g) => listBatches(dir, g),
+    readBatchTable: async (g, b, t) => readBatchTable(dir, g, b, t),
+  }
+}
+
+/** what the storage archive needs of the Dify storage (src/runtime/storage.ts) */
+export interface ArchiveStorage {
+  location: string
+  readIfExists(path: string): Promise<Buffer | undefined>
+  write(path: string, data: Buffer | string): Promise<void>
+  size(path: string): Promise<number>
+  delete(path: string): Promise<void>
+  list(prefix: string): Promise<string[]>
+}
+
+/** `a/b/` from ` /a/b ` (never empty: the storage root is refused by the command) */
+export const storagePrefix = (prefix: string) => `${prefix.trim().replace(/^\/+|\/+$/g, '')}/`
+
+/**
+ * The archive under a storage prefix. Each object is written, then its size read back and compared (a storage write
+ * is all or nothing per object; the check proves it landed) before the batch's delete commits.
+ */
+export function storageStore(storage: ArchiveStorage, prefix: string): ArchiveStore {
+  const p = storagePrefix(prefix)
+  const batchPrefix = (g: string, b: number) => `${p}${g}/${String(b).padStart(6, '0')}/`
+  const put = async (path: string, data: Buffer) => {
+    await storage.write(path, data)
+    const got = await storage.size(path)
+    if (got !== data.length) throw new Error(`${path}: ${got} bytes stored, ${data.length} written`)
+  }
+  const batches = async (g: string) => {
+    const out = new Map<number, string[]>()
+    for (const path of await storage.list(`${p}${g}/`)) {
+      const seg = path.slice(`${p}${g}/`.length).split('/')[0] ?? ''
+      if (!/^\d+$/.test(seg)) continue
+      out.set(Number(seg), [...(out.get(Number(seg)) ?? []), path])
+    }
+    return out
+  }
+  return {
+    location: `storage:${p}`,
+    readManifest: async () => {
+      const b = await storage.readIfExists(`${p}manifest.json`)
+      return b ? (JSON.parse(b.toString('utf8')) as ArchiveManifest) : null
+    },
+    writeManifest: (m) => put(`${p}manifest.json`, Buffer.from(JSON.stringify(m, null, 2) + '\n')),
+    writeBatch: async (g, b, rows) => {
+      for (const old of (await batches(g)).get(b) ?? []) await storage.delete(old)
+      for (const [table, rs] of rows) {
+        if (!rs.length) continue
+        await put(`${batchPrefix(g, b)}${table}.jsonl.gz`, gzipSync(rs.map((r) => JSON.stringify(r)).join('\n') + '\n'))
+      }
+    },
+    dropUncommitted: async (g, committed) => {
+      const dropped: number[] = []
+      for (const [n, paths] of await batches(g)) {
+        if (n <= committed) continue
+        for (const path of paths) await storage.delete(path)
+        dropped.push(n)
+      }
+      return dropped
+    },
+    listBatches: async (g) => [...(await batches(g)).keys()].sort((a, b) => a - b),
+    readBatchTable: async (g, b, t) => {
+      const buf = await storage.readIfExists(`${batchPrefix(g, b)}${t}.jsonl.gz`)
+      if (!buf) return []
+      return gunzipSync(buf)
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.length)
+        .map((l) => JSON.parse(l) as ArchivedRow)
+    },
+  }
+}

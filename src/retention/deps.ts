@@ -3,14 +3,17 @@ import type { Db } from '../core/db.js'
 import type { DifyProfile } from '../dify/profile.js'
 import { loadProfile } from '../dify/schema-version.js'
 import type { Runtime } from '../runtime/index.js'
+import type { Storage } from '../runtime/storage.js'
 
 export interface RetentionDeps {
   db: Db
   profile: DifyProfile
+  /** opened only when asked (`clean --files quarantine`) */
+  storage: () => Promise<Storage>
 }
 
 /** The database and the connected release's facts (the dependency map is decided from them). */
 export async function retentionDeps(rt: Runtime): Promise<RetentionDeps> {
   const db = await rt.db()
-  return { db, profile: await loadProfile(db, { difyRoot: rt.config.difyRoot }) }
+  return { db, profile: await loadProfile(db, { difyRoot: rt.config.difyRoot }), storage: () => rt.storage() }
 }

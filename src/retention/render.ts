@@ -35,12 +35,32 @@ export function renderClean(r: CleanResult): string[] {
       `Deleted ${rows} rows (~${formatBytes(bytes)}) in ${r.batches} batches; longest batch ${r.maxBatchMs} ms, ${r.retries} retries, ${r.backoffs} back-offs.`,
     )
     if (r.archiveDir) out.push(`Archive: ${r.archiveDir} (undo with: dify retention restore ${r.archiveDir})`)
+    if (r.archiveStorage)
+      out.push(
+        `Archive: storage:${r.archiveStorage} (undo with: dify retention restore --from-storage ${r.archiveStorage})`,
+      )
     if (r.stoppedBy === 'max-runtime')
       out.push('Stopped at --max-runtime; run it again to continue from the checkpoint.')
   }
-  if (r.files.count)
+  const fq = r.files.quarantine
+  if (fq) {
+    if (fq.moved.length)
+      out.push(
+        `${fq.moved.length} upload files named only by deleted rows: rows deleted, objects (${formatBytes(fq.moved.reduce((a, m) => a + m.size, 0))}) moved to quarantine run ${fq.runId ?? '?'} (undo the objects with: dify storage restore RUN; delete them for good with: dify storage purge RUN).`,
+      )
+    if (fq.kept)
+      out.push(`${fq.kept} files named by deleted rows are still referenced elsewhere (or not upload files): kept.`)
+    if (fq.reason) out.push(`Files: ${fq.reason}.`)
+    if (fq.lost.length) out.push(`${fq.lost.length} objects were in neither place (first: ${fq.lost[0]}).`)
+    if (fq.failed.length)
+      out.push(
+        `${fq.failed.length} objects could not be moved (first: ${fq.failed[0]!.path}: ${fq.failed[0]!.error}); a rerun retries them.`,
+      )
+  } else if (r.files.count)
     out.push(
-      `${r.files.count} storage files (upload_files ids, in --json) were named by deleted rows; they were not deleted.`,
+      r.files.mode === 'quarantine'
+        ? `${r.files.count} storage files (upload_files ids, in --json) are named by the rows that would go; the clean decides which nothing else names and quarantines those.`
+        : `${r.files.count} storage files (upload_files ids, in --json) were named by deleted rows; they were not deleted (--files quarantine moves those nothing else names).`,
     )
   if (r.space.vacuumed.length) out.push(`VACUUM (ANALYZE) ran on ${r.space.vacuumed.join(', ')}.`)
   if (r.space.advice) out.push(r.space.advice)

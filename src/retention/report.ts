@@ -12,7 +12,7 @@ import {
   type RetentionRoot,
   type RetentionTable,
 } from '../dify/retention-map.js'
-import { existingTables, q, rootWhere, tableIndexes, tableSize, type RootFilter } from './sql.js'
+import { existingTables, q, rootWhere, tableSizes, tablesIndexes, type RootFilter } from './sql.js'
 
 export interface RetentionTableReport {
   group: RetentionGroup
@@ -21,9 +21,13 @@ export interface RetentionTableReport {
   parent: string | null
   column: string | null
   depth: number
-  /** exact count of all rows */
+  /** count of all rows (exact in `retention report`; the statistics' estimate in the plan of a clean that deletes) */
   rows: number
-  /** rows clean would delete (older and closed roots, and everything that belongs to them) */
+  /**
+   * rows clean would delete (older and closed roots, and everything that belongs to them); exact in `retention
+   * report` and a dry run; in the plan of a clean that deletes, exact for the roots (an index range count) and
+   * estimated for the children (their rows × the share of their parent's rows that goes)
+   */
   rowsOlder: number
   /** the table's total size (data + indexes), from the statistics */
   tableBytes: number
@@ -42,6 +46,8 @@ export interface RetentionReport {
   olderThanSeconds: number
   apps: string[]
   tenants: string[]
+  /** false in the plan of a clean that deletes: `rows` and the children's `rowsOlder` are estimates (see above) */
+  exact: boolean
   tables: RetentionTableReport[]
   /** tables of the map this release lacks (skipped) */
   absentTables: string[]
@@ -56,6 +62,11 @@ export interface ReportInput {
   now?: Date
   /** a fixed cut-off (a resumed clean keeps its own); else now − olderThanSeconds */
   cutoff?: Date
+  /**
+   * false: no scan of any table — the roots' rowsOlder by their (created_at, id) index range, every other count from
+   * the statistics (the plan of a clean that deletes: the batches count what they delete). Default true.
+   */
+  exact?: boolean
 }
 
 /** Cut-off as the database stores timestamps (UTC, no zone): "YYYY-MM-DD HH:MM:SS.mmm". */
@@ -89,7 +100,7 @@ export async function presentMap(
 }
 
 /** The SELECT of the ids of `t` (a root or a child) clean would delete, as SQL text usable in IN (…). */
-function scopeSql(db: Db, chain: RetentionTable[], f: RootFilter) {
+export function scopeSql(db: Db, chain: RetentionTable[], f: RootFilter) {
   // chain[0] is the root, chain.at(-1) the table; each child's link column IN the parent's selection
   const root = chain[0] as RetentionRoot
   let inner = sql`select r.${sql.raw(q(db, 'id'))} from ${sql.raw(q(db, root.table))} r where ${rootWhere(db, root, f)}`
@@ -102,8 +113,9 @@ function scopeSql(db: Db, chain: RetentionTable[], f: RootFilter) {
 export async function indexFor(
   db: Db,
   t: RetentionTable,
+  indexes?: Map<string, Array<{ name: string; columns: string[] }>>,
 ): Promise<{ index: string | null; suggestedIndex: RetentionTableReport['suggestedIndex'] }> {
-  const idx = await tableIndexes(db, t.table)
+  const idx = (indexes ?? (await tablesIndexes(db, [t.table]))).get(t.table) ?? []
   const want = t.index.columns
   const hit = idx.find((i) => want.every((c, k) => i.columns[k] === c)) ?? idx.find((i) => i.columns[0] === want[0])
   if (hit) return { index: hit.name, suggestedIndex: null }
@@ -143,6 +155,14 @@ async function countRows(
   return { rows: Number(all.rows[0]?.n ?? 0), rowsOlder: Number(older.rows[0]?.n ?? 0) }
 }
 
+/** The roots clean would delete, counted along the (created_at, id) index range (no scan of the table). */
+async function countOlderRoots(db: Db, root: RetentionRoot, f: RootFilter): Promise<number> {
+  const r = await sql<{
+    n: string
+  }>`select count(*) as n from ${sql.raw(q(db, root.table))} r where ${rootWhere(db, root, f)}`.execute(db.kysely)
+  return Number(r.rows[0]?.n ?? 0)
+}
+
 export async function retentionReport(
   deps: { db: Db; profile: Pick<DifyProfile, 'version'> },
   input: ReportInput,
@@ -154,11 +174,25 @@ export async function retentionReport(
   const { roots, absent } = await presentMap(db, profile, input.groups)
   const tables: RetentionTableReport[] = []
   const warnings: string[] = []
+  const exact = input.exact ?? true
+  const names = roots.flatMap((r) => walk(r).map((x) => x.t.table))
+  const sizes = await tableSizes(db, names)
+  const indexes = await tablesIndexes(db, names)
   for (const root of roots) {
-    const visit = async (t: RetentionTable, chain: RetentionTable[], depth: number) => {
-      const { rows, rowsOlder } = await countRows(db, root, t, chain, depth, f)
-      const size = await tableSize(db, t.table)
-      const ix = await indexFor(db, t)
+    // estimated counts: the share of the parent's rows that goes (the root's share is exact)
+    const visit = async (t: RetentionTable, chain: RetentionTable[], depth: number, share: number) => {
+      const size = sizes.get(t.table)!
+      let rows: number
+      let rowsOlder: number
+      if (exact) ({ rows, rowsOlder } = await countRows(db, root, t, chain, depth, f))
+      else if (depth === 0) {
+        rowsOlder = await countOlderRoots(db, root, f)
+        rows = Math.max(size.estimatedRows, rowsOlder)
+      } else {
+        rows = size.estimatedRows
+        rowsOlder = Math.round(rows * share)
+      }
+      const ix = await indexFor(db, t, indexes)
       if (!ix.index)
         warnings.push(
           `${t.table} has no index on (${t.index.columns.join(', ')}): each batch scans the table. Fix: ${ix.suggestedIndex!.ddl}`,
@@ -176,9 +210,10 @@ export async function retentionReport(
         index: ix.index,
         suggestedIndex: ix.suggestedIndex,
       })
-      for (const c of t.children) await visit(c, [...chain, c], depth + 1)
+      const next = depth === 0 ? (rows ? rowsOlder / rows : 0) : share
+      for (const c of t.children) await visit(c, [...chain, c], depth + 1, next)
     }
-    await visit(root, [root], 0)
+    await visit(root, [root], 0, 1)
   }
   return {
     dialect: db.dialect,
@@ -187,6 +222,7 @@ export async function retentionReport(
     olderThanSeconds: input.olderThanSeconds,
     apps: [...(input.apps ?? [])],
     tenants: [...(input.tenants ?? [])],
+    exact,
     tables,
     absentTables: absent,
     warnings,

@@ -11,7 +11,15 @@ import type { Db } from '../core/db.js'
 import type { DifyDatabase } from '../core/tables.js'
 import { ConfigError, NotFoundError } from '../core/errors.js'
 import { RETENTION_GROUPS } from '../dify/retention-map.js'
-import { ARCHIVE_FORMAT, listBatches, readBatchTable, readManifest, type ArchivedRow } from './archive.js'
+import { FILES_GROUP } from './files.js'
+import {
+  ARCHIVE_FORMAT,
+  dirStore,
+  storageStore,
+  type ArchivedRow,
+  type ArchiveStorage,
+  type ArchiveStore,
+} from './archive.js'
 import { chunks, existingTables, q } from './sql.js'
 
 export interface RestoreResult {
@@ -25,14 +33,23 @@ type Exec = Kysely<DifyDatabase>
 const ROWS_PER_INSERT = 200
 
 export async function retentionRestore(
-  deps: { db: Db },
-  input: { archiveDir: string; dryRun?: boolean; signal?: AbortSignal },
+  deps: { db: Db; storage?: () => Promise<ArchiveStorage> },
+  input: { archiveDir?: string; fromStorage?: string; dryRun?: boolean; signal?: AbortSignal },
 ): Promise<RestoreResult> {
   const { db } = deps
-  const dir = resolve(input.archiveDir)
-  if (!existsSync(dir))
-    throw new NotFoundError(`No archive at ${dir}.`, { hint: 'Give the --archive-dir of the clean.' })
-  const m = readManifest(dir)
+  let store: ArchiveStore
+  if (input.fromStorage !== undefined) {
+    if (!deps.storage) throw new ConfigError('--from-storage needs the Dify storage, and none is configured.')
+    store = storageStore(await deps.storage(), input.fromStorage)
+  } else {
+    const d = resolve(input.archiveDir ?? '.')
+    if (!existsSync(d)) throw new NotFoundError(`No archive at ${d}.`, { hint: 'Give the --archive-dir of the clean.' })
+    store = dirStore(d)
+  }
+  const dir = store.location
+  const m = await store.readManifest()
+  if (!m && input.fromStorage !== undefined)
+    throw new NotFoundError(`No archive at ${dir}.`, { hint: 'Give the --archive-storage prefix of the clean.' })
   if (!m || m.format !== ARCHIVE_FORMAT)
     throw new ConfigError(`${dir} is not a dify retention archive (no manifest.json of ${ARCHIVE_FORMAT}).`)
   if (m.dialect !== db.dialect)
@@ -47,16 +64,17 @@ export async function retentionRestore(
     })
   const stats = new Map<string, RestoreResult['tables'][number]>()
   let batches = 0
-  for (const group of RETENTION_GROUPS) {
+  // the upload_files rows of --files quarantine (group 'files') come back last, like the other rows of their batches
+  for (const group of [...RETENTION_GROUPS, FILES_GROUP]) {
     const tables = Object.entries(m.tables)
       .filter(([, t]) => t.groups[group] !== undefined)
       .sort((a, b) => a[1].groups[group]! - b[1].groups[group]!)
-    for (const batch of listBatches(dir, group)) {
+    for (const batch of await store.listBatches(group)) {
       if (input.signal?.aborted) break
       batches++
       const work = async (exec: Exec) => {
         for (const [table, info] of tables) {
-          const rows = readBatchTable(dir, group, batch, table)
+          const rows = await store.readBatchTable(group, batch, table)
           const s = stats.get(table) ?? { table, archived: 0, restored: 0, skippedExisting: 0 }
           stats.set(table, s)
           s.archived += rows.length

@@ -55,44 +55,74 @@ export async function existingTables(db: Db): Promise<Set<string>> {
   return new Set(r.rows.map((x) => x.t))
 }
 
-/** The table's indexes (and unique constraints / primary key), each as its ordered key columns. */
-export async function tableIndexes(db: Db, table: string): Promise<Array<{ name: string; columns: string[] }>> {
+/** Each table's indexes (and unique constraints / primary key), each as its ordered key columns: one catalog query. */
+export async function tablesIndexes(
+  db: Db,
+  tables: readonly string[],
+): Promise<Map<string, Array<{ name: string; columns: string[] }>>> {
+  const out = new Map<string, Array<{ name: string; columns: string[] }>>(tables.map((t) => [t, []]))
+  if (!tables.length) return out
+  const list = sql.join(tables.map((t) => sql`${t}`))
   if (db.dialect === 'postgres') {
-    const r = await sql<{ name: string; cols: string; partial: boolean }>`select ic.relname as name,
+    const r = await sql<{
+      t: string
+      name: string
+      cols: string
+      partial: boolean
+    }>`select t.relname as t, ic.relname as name,
         (select string_agg(pg_get_indexdef(x.indexrelid, k, true), ',' order by k) from generate_series(1, x.indnkeyatts) k) as cols,
         x.indpred is not null as partial
       from pg_index x join pg_class ic on ic.oid = x.indexrelid join pg_class t on t.oid = x.indrelid
-      join pg_namespace n on n.oid = t.relnamespace where n.nspname = current_schema() and t.relname = ${table}`.execute(
-      db.kysely,
-    )
-    return r.rows
-      .filter((x) => !x.partial)
-      .map((x) => ({ name: x.name, columns: x.cols.split(',').map((c) => c.replace(/"/g, '').trim()) }))
+      join pg_namespace n on n.oid = t.relnamespace where n.nspname = current_schema() and t.relname in (${list})
+      order by t.relname, ic.relname`.execute(db.kysely)
+    for (const x of r.rows)
+      if (!x.partial)
+        out.get(x.t)?.push({ name: x.name, columns: x.cols.split(',').map((c) => c.replace(/"/g, '').trim()) })
+    return out
   }
-  const r = await sql<{ name: string; col: string }>`select index_name as name, column_name as col
-      from information_schema.statistics where table_schema = database() and table_name = ${table}
-      order by index_name, seq_in_index`.execute(db.kysely)
-  const out = new Map<string, string[]>()
-  for (const x of r.rows) out.set(x.name, [...(out.get(x.name) ?? []), x.col])
-  return [...out].map(([name, columns]) => ({ name, columns }))
+  const r = await sql<{ t: string; name: string; col: string }>`select table_name as t, index_name as name,
+      column_name as col from information_schema.statistics where table_schema = database() and table_name in (${list})
+      order by table_name, index_name, seq_in_index`.execute(db.kysely)
+  const byTable = new Map<string, Map<string, string[]>>()
+  for (const x of r.rows) {
+    const m = byTable.get(x.t) ?? new Map<string, string[]>()
+    byTable.set(x.t, m)
+    m.set(x.name, [...(m.get(x.name) ?? []), x.col])
+  }
+  for (const [t, m] of byTable)
+    out.set(
+      t,
+      [...m].map(([name, columns]) => ({ name, columns })),
+    )
+  return out
+}
+
+/** Each table's total size (data + indexes + TOAST) and row estimate, from the statistics: one catalog query. */
+export async function tableSizes(
+  db: Db,
+  tables: readonly string[],
+): Promise<Map<string, { bytes: number; estimatedRows: number }>> {
+  const out = new Map<string, { bytes: number; estimatedRows: number }>(
+    tables.map((t) => [t, { bytes: 0, estimatedRows: 0 }]),
+  )
+  if (!tables.length) return out
+  const list = sql.join(tables.map((t) => sql`${t}`))
+  const r =
+    db.dialect === 'postgres'
+      ? await sql<{ t: string; bytes: string; est: string }>`select c.relname as t,
+          pg_total_relation_size(c.oid)::bigint as bytes, greatest(c.reltuples, 0)::bigint as est
+          from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = current_schema() and c.relname in (${list}) and c.relkind = 'r'`.execute(db.kysely)
+      : await sql<{ t: string; bytes: string; est: string }>`select table_name as t,
+          coalesce(data_length, 0) + coalesce(index_length, 0) as bytes, coalesce(table_rows, 0) as est
+          from information_schema.tables where table_schema = database() and table_name in (${list})`.execute(db.kysely)
+  for (const x of r.rows) out.set(x.t, { bytes: Number(x.bytes ?? 0), estimatedRows: Number(x.est ?? 0) })
+  return out
 }
 
 /** The table's total size (data + indexes + TOAST) and its row estimate, from the statistics. */
 export async function tableSize(db: Db, table: string): Promise<{ bytes: number; estimatedRows: number }> {
-  if (db.dialect === 'postgres') {
-    const r = await sql<{ bytes: string; est: string }>`select pg_total_relation_size(c.oid)::bigint as bytes,
-        greatest(c.reltuples, 0)::bigint as est from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = current_schema() and c.relname = ${table} and c.relkind = 'r'`.execute(db.kysely)
-    return { bytes: Number(r.rows[0]?.bytes ?? 0), estimatedRows: Number(r.rows[0]?.est ?? 0) }
-  }
-  const r = await sql<{
-    bytes: string
-    est: string
-  }>`select coalesce(data_length, 0) + coalesce(index_length, 0) as bytes,
-      coalesce(table_rows, 0) as est from information_schema.tables where table_schema = database() and table_name = ${table}`.execute(
-    db.kysely,
-  )
-  return { bytes: Number(r.rows[0]?.bytes ?? 0), estimatedRows: Number(r.rows[0]?.est ?? 0) }
+  return (await tableSizes(db, [table])).get(table)!
 }
 
 export interface RootFilter {

@@ -114,6 +114,8 @@ export async function collectTextReferences(
   sites: readonly ReferenceSite[] = REFERENCE_SITES,
   /** whether a canonical id (lower case, no dashes) is a file row's id; given, dangling references are collected */
   knownFileId?: (canonical: string) => boolean,
+  /** keep only the tokens it accepts (a caller interested in a few ids holds only those) */
+  only?: (canonical: string) => boolean,
 ): Promise<TextReferences> {
   const cols = await existingColumns(
     db,
@@ -141,7 +143,10 @@ export async function collectTextReferences(
           const v = r[site.column]
           if (v == null) continue
           const text = typeof v === 'string' ? v : v instanceof Buffer ? v.toString('utf8') : JSON.stringify(v)
-          for (const m of text.matchAll(ID_TOKEN)) tokens.add(canonicalId(m[0]))
+          for (const m of text.matchAll(ID_TOKEN)) {
+            const id = canonicalId(m[0])
+            if (!only || only(id)) tokens.add(id)
+          }
           if (!knownFileId) continue
           const fileId = site.form === 'id' ? text.trim() : site.idField ? jsonField(text, site.idField) : undefined
           if (fileId && !knownFileId(canonicalId(fileId)))
