@@ -7,9 +7,9 @@ import { build } from 'esbuild'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
-const BUNDLED = new Set(['kysely', 'zod', 'ioredis', 'pg'])
+const BUNDLED = new Set(['kysely', 'zod', 'ioredis', 'pg', '@oclif/core'])
 // optional native or never-used modules that bundled packages require inside try/catch: left to fail at run time
-const NEVER_BUNDLED = new Set(['pg-native'])
+const NEVER_BUNDLED = new Set(['pg-native', 'typescript'])
 function entries(dir) {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f)
@@ -17,7 +17,7 @@ function entries(dir) {
   })
 }
 await build({
-  entryPoints: [...entries('commands'), 'src/version.ts'],
+  entryPoints: [...entries('commands'), 'src/version.ts', 'src/cli/main.ts'],
   outdir: 'dist',
   outbase: '.',
   bundle: true,
@@ -27,6 +27,8 @@ await build({
   target: 'node18.19',
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: false,
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
   // bundled CommonJS packages call require() for Node's built-ins; ESM has no require, so give each file one
   banner: {
