@@ -203,11 +203,12 @@ function openSql(opts: RunOptions, durable: boolean): string[] {
 }
 
 /**
- * A group of batchable revisions in one transaction and ONE message: the transaction's opening, then per revision
- * its alembic_version write first and its statements (the version table too on a fresh database), as one
- * simple-query message; then COMMIT as a message of its own (a client killed while the message runs leaves the
- * transaction uncommitted: the server rolls it back when it finds the client gone). psql sends the same SQL one
- * statement per round trip; this sends a group in two. The run can stop (Ctrl-C, Redis lock lost) after the group:
+ * A group of batchable revisions in one transaction, three messages: the transaction's opening; then ONE
+ * simple-query message with, per revision, its alembic_version write first and its statements (the version table too
+ * on a fresh database; the message starts with the first version write, so a run waiting for the version row's lock
+ * shows `UPDATE alembic_version …` in pg_stat_activity); then COMMIT as a message of its own (a client killed while
+ * the message runs leaves the transaction uncommitted: the server rolls it back when it finds the client gone).
+ * psql sends the same SQL one statement per round trip. The run can stop (Ctrl-C, Redis lock lost) after the group:
  * what it did is committed first, as after a revision of runOne. A revision's `ms` is the group's time shared by
  * statement count (the server runs the group as one message). Returns the number of revisions applied, or -1 after
  * a failure (rolled back, nothing applied).
@@ -216,7 +217,7 @@ async function runGroup(ctx: PgRun, group: Revision[], durable: boolean): Promis
   const { c, opts, plan } = ctx
   let prev = ctx.prev
   let needTable = ctx.needTable
-  const parts: string[] = [...openSql(opts, durable)]
+  const parts: string[] = []
   const counts: number[] = []
   for (const rev of group) {
     const stmts = stmtsOf(ctx, rev)
@@ -229,6 +230,7 @@ async function runGroup(ctx: PgRun, group: Revision[], durable: boolean): Promis
   }
   const t0 = Date.now()
   try {
+    await exec(c, openSql(opts, durable).join('; '))
     await exec(c, parts.join(';\n'))
     await exec(c, 'COMMIT')
   } catch {
