@@ -13,6 +13,6 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0]
   try {
     mod.enableCompileCache?.()
   } catch {}
-  const { execute } = await import('@oclif/core')
+  const { execute } = await import('../dist/src/cli/main.js')
   await execute({ dir: import.meta.url })
 }

@@ -7,9 +7,11 @@ import { build } from 'esbuild'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
-const BUNDLED = new Set(['kysely', 'zod', 'ioredis', 'pg'])
+const BUNDLED = new Set(['kysely', 'zod', 'ioredis', 'pg', '@oclif/core'])
 // optional native or never-used modules that bundled packages require inside try/catch: left to fail at run time
-const NEVER_BUNDLED = new Set(['pg-native'])
+const NEVER_BUNDLED = new Set(['pg-native', 'typescript'])
+// required by @oclif/core when it loads, needed later or never: loaded on first use (plugin lazy-oclif-deps)
+const LAZY_FOR_OCLIF = new Set(['tinyglobby', 'minimatch', 'semver'])
 function entries(dir) {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f)
@@ -17,7 +19,7 @@ function entries(dir) {
   })
 }
 await build({
-  entryPoints: [...entries('commands'), 'src/version.ts'],
+  entryPoints: [...entries('commands'), 'src/version.ts', 'src/cli/main.ts'],
   outdir: 'dist',
   outbase: '.',
   bundle: true,
@@ -27,6 +29,8 @@ await build({
   target: 'node18.19',
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: false,
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
   // bundled CommonJS packages call require() for Node's built-ins; ESM has no require, so give each file one
   banner: {
@@ -44,6 +48,46 @@ await build({
           if (!src.includes(probe))
             throw new Error(`pg/lib/stream.js changed: "${probe}" not found; review scripts/build.mjs`)
           return { contents: src.replace(probe, 'false'), loader: 'js' }
+        })
+      },
+    },
+    {
+      // @oclif/core requires these at load but uses them later, rarely or never in a run (tinyglobby: command discovery
+      // without a manifest; semver: an engine check that cannot find its package.json inside the bundle; minimatch:
+      // matching `oclif.plugins`, which names plugins literally). Each becomes a proxy that loads the package on first
+      // use; minimatch answers a pattern without glob characters by string equality, as minimatch itself would.
+      name: 'lazy-oclif-deps',
+      setup(b) {
+        const real = 'dify-ops-real:'
+        b.onResolve({ filter: new RegExp(`^(${[...LAZY_FOR_OCLIF].join('|')})$`) }, (args) =>
+          /[\\/]@oclif[\\/]core[\\/]/.test(args.importer) && !args.pluginData?.real
+            ? { path: args.path, namespace: 'lazy', pluginData: { resolveDir: args.resolveDir } }
+            : undefined,
+        )
+        b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => {
+          const load = `let m; const load = () => (m ??= require(${JSON.stringify(real + args.path)}));`
+          const literal =
+            args.path === 'minimatch'
+              ? `const literal = (p) => typeof p === 'string' && !/[*?[\\]{}()!+@]/.test(p.replace(/^@[\\w.-]+\\//, ''));
+                 const minimatch = (p, pattern, o) => (o === undefined && literal(pattern) ? p === pattern : load().minimatch(p, pattern, o));`
+              : ''
+          const get =
+            args.path === 'minimatch' ? `(_, k) => (k === 'minimatch' ? minimatch : load()[k])` : `(_, k) => load()[k]`
+          return {
+            contents: `${load}${literal}module.exports = new Proxy({}, { get: ${get}, has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true } } });`,
+            resolveDir: args.pluginData.resolveDir,
+            loader: 'js',
+          }
+        })
+        b.onResolve({ filter: new RegExp(`^${real}`) }, async (args) => {
+          const r = await b.resolve(args.path.slice(real.length), {
+            kind: 'require-call',
+            resolveDir: args.resolveDir,
+            pluginData: { real: true },
+            // a file of @oclif/core's own folder: the externals plugin then bundles it as a dependency of a bundled package
+            importer: join(args.resolveDir, 'index.js'),
+          })
+          return r.errors.length ? { errors: r.errors } : { path: r.path, external: r.external }
         })
       },
     },

@@ -197,6 +197,14 @@ export abstract class DifyCommand extends Command {
     return r
   }
 
+  /**
+   * The --json result, as oclif writes it without a colour theme (JSON.stringify with 2 spaces, one newline) but
+   * without its colorizeJson pass, which re-tokenises the text with a slice per token (quadratic in its length).
+   */
+  override logJson(json: unknown): void {
+    this.out.jsonValue(json, { pretty: true })
+  }
+
   /** Exit with this code after a successful render (e.g. 8 when a check found problems). */
   protected setExitCode(code: number): void {
     this.#exitCode = code

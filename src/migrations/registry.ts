@@ -1,4 +1,5 @@
 import type { Revision } from './types.js'
+import { usePrecompiled } from './compiled.js'
 import { revision as baseline } from './baseline/revision.js'
 import { revision as r_4413929e1ec2 } from './revisions/4413929e1ec2.js'
 import { revision as r_5511c782ee4c } from './revisions/5511c782ee4c.js'
@@ -169,3 +170,6 @@ export const REVISION_LIST: Revision[] = [
   r_c8f4a6b2d3e1,
   r_d9e8f7a6b5c4,
 ]
+
+// statements() reads the SQL compiled at build time where there is one (compiled.ts)
+usePrecompiled([BASELINE, ...REVISION_LIST])

@@ -123,8 +123,8 @@ async function withHook(
 /**
  * PostgreSQL / PGlite. `multi` (node-postgres): text without parameters goes as one simple-query message that may
  * hold several statements. Then consecutive revisions without code steps or non-transactional statements run as a
- * group in one transaction (as Dify's Alembic runs the whole upgrade), one round trip per revision, and one COMMIT
- * for the group (runGroup). Any failure in a group rolls the group back and runs its revisions again one by one
+ * group in one transaction (as Dify's Alembic runs the whole upgrade), the whole group as one message, then one
+ * COMMIT (runGroup). Any failure in a group rolls the group back and runs its revisions again one by one
  * (runOne, one transaction each, statement by statement), which commits the revisions before the failing one and
  * reports the failing statement exactly as before. Without `multi` (PGlite, in-process) every revision uses runOne.
  */
@@ -203,50 +203,51 @@ function openSql(opts: RunOptions, durable: boolean): string[] {
 }
 
 /**
- * A group of batchable revisions in one transaction: per revision one message (its alembic_version write first, then
- * its statements; the version table too on a fresh database), then COMMIT as a message of its own (a client killed
- * while a message runs leaves the transaction uncommitted: the server rolls it back when it finds the client gone).
- * Between revisions the run can stop (Ctrl-C, Redis lock lost): what is done so far is committed, as after a revision
- * of runOne. Returns the number of revisions applied, or -1 after a failure (rolled back, nothing applied).
+ * A group of batchable revisions in one transaction, three messages: the transaction's opening; then ONE
+ * simple-query message with, per revision, its alembic_version write first and its statements (the version table too
+ * on a fresh database; the message starts with the first version write, so a run waiting for the version row's lock
+ * shows `UPDATE alembic_version …` in pg_stat_activity); then COMMIT as a message of its own (a client killed while
+ * the message runs leaves the transaction uncommitted: the server rolls it back when it finds the client gone).
+ * psql sends the same SQL one statement per round trip. The run can stop (Ctrl-C, Redis lock lost) after the group:
+ * what it did is committed first, as after a revision of runOne. A revision's `ms` is the group's time shared by
+ * statement count (the server runs the group as one message). Returns the number of revisions applied, or -1 after
+ * a failure (rolled back, nothing applied).
  */
 async function runGroup(ctx: PgRun, group: Revision[], durable: boolean): Promise<number> {
   const { c, opts, plan } = ctx
-  const done: { rev: Revision; statements: number; ms: number }[] = []
   let prev = ctx.prev
   let needTable = ctx.needTable
-  let stop: (() => never) | undefined
+  const parts: string[] = []
+  const counts: number[] = []
+  for (const rev of group) {
+    const stmts = stmtsOf(ctx, rev)
+    announce(opts, rev, stmts)
+    if (needTable) parts.push(ALEMBIC_VERSION_DDL)
+    parts.push(versionStatement(prev, rev.revision), ...stmts.map((st) => stripSemicolon(st.sql)))
+    counts.push(stmts.length)
+    prev = rev.revision
+    needTable = false
+  }
+  const t0 = Date.now()
   try {
     await exec(c, openSql(opts, durable).join('; '))
-    for (const rev of group) {
-      const stmts = stmtsOf(ctx, rev)
-      announce(opts, rev, stmts)
-      const t0 = Date.now()
-      const text = [
-        ...(needTable ? [ALEMBIC_VERSION_DDL] : []),
-        versionStatement(prev, rev.revision),
-        ...stmts.map((st) => stripSemicolon(st.sql)),
-      ].join(';\n')
-      await exec(c, text)
-      done.push({ rev, statements: stmts.length, ms: Date.now() - t0 })
-      prev = rev.revision
-      needTable = false
-      // thrown after the COMMIT below, when ctx.applied holds this group's revisions too
-      stop = stopReason(opts, rev, plan, () => ctx.applied.map((a) => a.revision))
-      if (stop) break
-    }
+    await exec(c, parts.join(';\n'))
     await exec(c, 'COMMIT')
   } catch {
     await exec(c, 'ROLLBACK').catch(() => {})
     return -1
   }
+  const ms = Date.now() - t0
+  const total = counts.reduce((a, b) => a + b + 1, 0)
   ctx.prev = prev
   ctx.needTable = needTable
-  for (const d of done) {
-    ctx.applied.push(appliedOf(d.rev, d.statements, d.ms))
-    opts.onEvent?.({ type: 'revision-done', revision: d.rev.revision, ms: d.ms })
-  }
-  if (stop) stop()
-  return done.length
+  group.forEach((rev, i) => {
+    const share = Math.round((ms * (counts[i]! + 1)) / total)
+    ctx.applied.push(appliedOf(rev, counts[i]!, share))
+    opts.onEvent?.({ type: 'revision-done', revision: rev.revision, ms: share })
+  })
+  stopReason(opts, group[group.length - 1]!, plan, () => ctx.applied.map((a) => a.revision))?.()
+  return group.length
 }
 
 function announce(opts: RunOptions, rev: Revision, stmts: Statement[]): void {

@@ -104,6 +104,18 @@ async function q<T>(db: Db, text: string): Promise<T[]> {
   return r.rows as T[]
 }
 
+/** rows grouped by a key, in their order (one pass instead of a filter per table) */
+function groupBy<T, K>(rows: T[], key: (r: T) => K): (k: K) => T[] {
+  const m = new Map<K, T[]>()
+  for (const r of rows) {
+    const k = key(r)
+    const a = m.get(k)
+    if (a) a.push(r)
+    else m.set(k, [r])
+  }
+  return (k) => m.get(k) ?? []
+}
+
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -231,6 +243,9 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
       .map((x) => x.replace(/^"|"$/g, ''))
   }
 
+  const colsOf = groupBy(cols, (c) => c.rel)
+  const consOf = groupBy(cons, (c) => c.rel)
+  const idxOf = groupBy(idx, (i) => i.rel)
   const out: NTable[] = []
   const ignoredRels = new Set<number>()
   for (const t of tables) {
@@ -248,7 +263,7 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
       indexes: [],
       ...(t.comment ? { comment: t.comment } : {}),
     }
-    for (const c of cols.filter((c) => c.rel === t.oid)) {
+    for (const c of colsOf(t.oid)) {
       table.columns.push({
         name: c.name,
         type: c.type,
@@ -259,13 +274,13 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
         ...(c.generated === 's' ? { generated: 'stored' as const } : {}),
       })
     }
-    for (const c of cons.filter((c) => c.rel === t.oid)) {
+    for (const c of consOf(t.oid)) {
       if (c.type === 'p') table.primaryKey = { name: c.name, columns: asArray(c.cols) }
       else if (c.type === 'u') table.uniques.push({ name: c.name, columns: asArray(c.cols) })
       else if (c.type === 'f') table.foreignKeys.push({ name: c.name, definition: c.def })
       else table.checks.push({ name: c.name, definition: c.def })
     }
-    for (const i of idx.filter((i) => i.rel === t.oid)) {
+    for (const i of idxOf(t.oid)) {
       const exprs = colsByIdx.get(i.oid) ?? []
       const opts = i.options.split(/\s+/).map(Number)
       const columns = exprs.slice(0, i.nkey).map((e, k) => {
@@ -380,6 +395,10 @@ async function introspectMysql(db: Db): Promise<NormalisedSchema> {
     const m = jsonCheck.exec(c.clause.trim())
     if (m && m[1] === c.name) jsonCols.add(`${c.tbl}.${c.name}`)
   }
+  const colsOf = groupBy(cols, (c) => c.tbl)
+  const checksOf = groupBy(checks, (c) => c.tbl)
+  const statsOf = groupBy(stats, (x) => x.tbl)
+  const fksOf = groupBy(fks, (f) => f.tbl)
   const out: NTable[] = []
   for (const t of tables) {
     if (isIgnoredTable(t.name)) continue
@@ -393,7 +412,7 @@ async function introspectMysql(db: Db): Promise<NormalisedSchema> {
       indexes: [],
       ...(t.comment ? { comment: t.comment } : {}),
     }
-    for (const c of cols.filter((c) => c.tbl === t.name)) {
+    for (const c of colsOf(t.name)) {
       let type = c.type
         .toLowerCase()
         .replace(/^(tinyint|smallint|mediumint|int|bigint)\((\d+)\)/, (m0, base: string, w: string) =>
@@ -414,12 +433,12 @@ async function introspectMysql(db: Db): Promise<NormalisedSchema> {
         ...(onUpdate ? { onUpdate: normaliseMysqlExpr(onUpdate) } : {}),
       })
     }
-    for (const c of checks.filter((c) => c.tbl === t.name)) {
+    for (const c of checksOf(t.name)) {
       if (jsonCols.has(`${t.name}.${c.name}`) && jsonCheck.test(c.clause.trim())) continue
       table.checks.push({ name: c.name, definition: c.clause })
     }
     const byIndex = new Map<string, typeof stats>()
-    for (const s of stats.filter((s) => s.tbl === t.name)) {
+    for (const s of statsOf(t.name)) {
       const a = byIndex.get(s.name) ?? []
       a.push(s)
       byIndex.set(s.name, a)
@@ -443,7 +462,7 @@ async function introspectMysql(db: Db): Promise<NormalisedSchema> {
       })
     }
     const byFk = new Map<string, typeof fks>()
-    for (const f of fks.filter((f) => f.tbl === t.name)) {
+    for (const f of fksOf(t.name)) {
       const a = byFk.get(f.name) ?? []
       a.push(f)
       byFk.set(f.name, a)

@@ -74,7 +74,17 @@ interface ObjRef {
   get: Getter
 }
 
-const tableOf = (s: NormalisedSchema, t: string): NTable | undefined => s.tables.find((x) => x.name === t)
+/**
+ * Each schema's tables by name, built once per schema while one comparison runs (every object's getter looks its
+ * table up; a linear search made comparing two schemas quadratic). Reset at the start of each comparison, so a
+ * caller that changes a schema between two calls is never answered from an old index.
+ */
+let tableIndex = new WeakMap<NTable[], Map<string, NTable>>()
+function tableOf(s: NormalisedSchema, t: string): NTable | undefined {
+  let m = tableIndex.get(s.tables)
+  if (!m) tableIndex.set(s.tables, (m = new Map(s.tables.map((x) => [x.name, x]))))
+  return m.get(t)
+}
 
 /** Every comparable object of a schema (column order is not compared: no upgrade step can change it). */
 function objects(s: NormalisedSchema): ObjRef[] {
@@ -201,6 +211,7 @@ export function compareSchemas(
   expected: NormalisedSchema,
   live: NormalisedSchema,
 ): { ref: ObjRef; kind: Exclude<DifferenceKind, 'invalid-index'>; expected: unknown; live: unknown }[] {
+  tableIndex = new WeakMap()
   const exp = objects(expected)
   const liv = objects(live)
   const expKeys = new Set(exp.map((o) => o.key))
@@ -310,6 +321,7 @@ export function verifyAgainst(
   live: NormalisedSchema,
   extras: LiveExtras,
 ): Omit<VerifyResult, 'suggestion'> {
+  tableIndex = new WeakMap()
   const expected0 = facts.at(revision)
   if (!expected0) return { dialect: facts.dialect, revision, known: false, differences: [], matches: null }
   const fix = (s: NormalisedSchema): NormalisedSchema =>

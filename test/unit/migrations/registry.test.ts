@@ -65,7 +65,7 @@ describe('migration registry', () => {
   })
 })
 
-describe('schema facts (schema/facts.generated.ts) cover the registry', () => {
+describe('schema facts (schema/facts.<dialect>.generated.ts) cover the registry', () => {
   it('every step has expected-schema facts on each dialect where it runs (regenerate: scripts/dev/gen-schema-facts.ts)', async () => {
     const { loadSchemaFacts } = await import('../../../src/migrations/schema/facts.js')
     const pg = await loadSchemaFacts('postgres')
