@@ -9,7 +9,7 @@ import { collectRaw } from '../config/load.js'
 import { FILE_TABLES } from '../dify/storage-refs.js'
 import { ConfigError, PartialError } from '../core/errors.js'
 import { existingColumns } from './refs.js'
-import { ObjectCopier } from './object-io.js'
+import { listObjects, ObjectCopier } from './object-io.js'
 
 /** Where the checkpoints of `storage migrate` live: a local append-only log per (source, target) pair. */
 export const MIGRATE_CHECKPOINT_DIR = join('.dify-ops', 'storage-migrate')
@@ -203,9 +203,9 @@ export async function migrateStorage(
   await target?.check() // unreachable: ConnectError (exit 5) before anything is read or written
   const under = (p: string) => !o.prefixes.length || o.prefixes.some((x) => p.startsWith(x))
   const objects: Array<{ path: string; size: number }> = []
-  for await (const x of source.walk('')) if (under(x.path)) objects.push({ path: x.path, size: x.size })
+  for await (const x of listObjects(source)) if (under(x.path)) objects.push({ path: x.path, size: x.size })
   const inTarget = new Map<string, number>()
-  if (target) for await (const x of target.walk('')) inTarget.set(x.path, x.size)
+  if (target) for await (const x of listObjects(target)) inTarget.set(x.path, x.size)
   const copier = new ObjectCopier(source, target ?? source)
   const cp = o.checkpoint ? readCheckpoint(o.checkpoint) : { started: new Set<string>(), done: new Map() }
   const r: MigrateResult = {

@@ -1,10 +1,12 @@
 import { createHash, type Hash } from 'node:crypto'
 import fs from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Storage } from '../runtime/storage.js'
+import { ConnectError } from '../core/errors.js'
 
 /** What the copy needs of a storage: OpenDAL's streams, and the local file of an object on the fs scheme. */
 export type IOStorage = Pick<Storage, 'readChunks' | 'writeChunks' | 'size' | 'localPath'>
+type Listable = Pick<Storage, 'walk' | 'localPath' | 'location'>
 
 /** objects up to this size (listed) on a local fs are copied with synchronous calls, while they stay fast */
 export const SMALL_SYNC = 256 << 10
@@ -206,4 +208,47 @@ async function copyFileAsync(sp: string, tp: string, buf: Buffer, h: Hash): Prom
       }
     })(),
   )
+}
+
+/**
+ * Every object of a storage (recursive, no directories) with its size. On the fs scheme the directories are read
+ * with node's fs, one at a time, and each entry is stat'ed in place (OpenDAL's fs lister carries no sizes: its walk
+ * stats every entry through its runtime, ~70 µs per object measured); elsewhere OpenDAL's walk. The event loop gets
+ * a turn every 10 ms.
+ */
+export async function* listObjects(s: Listable): AsyncIterable<{ path: string; size: number }> {
+  const root = s.localPath?.('')
+  if (!root) {
+    for await (const x of s.walk('')) yield { path: x.path, size: x.size }
+    return
+  }
+  const dirs = ['']
+  let lastYield = performance.now()
+  while (dirs.length) {
+    const rel = dirs.pop()!
+    let entries: fs.Dirent[]
+    try {
+      entries = fs.readdirSync(join(root, rel), { withFileTypes: true })
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' && rel) continue // removed meanwhile
+      throw new ConnectError(`Storage ${s.location} failed to list ${rel || '/'}: ${(e as Error).message}.`, {
+        hint: 'Check that the storage directory exists and can be read by this user.',
+      })
+    }
+    for (const e of entries) {
+      const p = rel + e.name
+      if (e.isDirectory()) {
+        dirs.push(p + '/')
+        continue
+      }
+      const st = fs.statSync(join(root, p), { throwIfNoEntry: false }) // follows a symlink, as OpenDAL's stat does
+      if (!st || st.isDirectory()) continue // removed meanwhile
+      yield { path: p, size: st.size }
+    }
+    if (performance.now() - lastYield >= YIELD_MS) {
+      await new Promise((res) => setImmediate(res))
+      lastYield = performance.now()
+    }
+  }
 }
