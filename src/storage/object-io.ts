@@ -10,8 +10,12 @@ type Listable = Pick<Storage, 'walk' | 'localPath' | 'location'>
 
 /** objects up to this size (listed) on a local fs are copied with synchronous calls, while they stay fast */
 export const SMALL_SYNC = 256 << 10
-/** a moving average of a synchronous small copy above this (ms) means a slow disk or a network mount: go async */
+/**
+ * a synchronous small copy slower than SLOW_MS in more than half of a window of SLOW_WINDOW means a slow disk or a
+ * network mount (not the occasional writeback stall): asynchronous calls from then on
+ */
 const SLOW_MS = 2
+const SLOW_WINDOW = 64
 /** the event loop gets a turn at least this often (ms) during synchronous copies: signals, progress, other tasks */
 const YIELD_MS = 10
 
@@ -20,13 +24,15 @@ const YIELD_MS = 10
  * local file, not through OpenDAL: OpenDAL's fs writer fsyncs every object on close (measured: more than the whole
  * `cp -r` of the same tree), and each OpenDAL call is a round trip through its runtime. Small objects on fs sides are
  * copied with synchronous calls (a few syscalls, no thread-pool round trip per step) as long as these stay fast; a
- * slow disk or a network mount switches to asynchronous calls, `--concurrency` at a time. Other schemes go through
+ * slow disk or a network mount (most copies of a window over SLOW_MS) switches to asynchronous calls,
+ * `--concurrency` at a time. Other schemes go through
  * OpenDAL's reader and writer. Every copy hashes the source bytes (sha256) on the way; its size at the target is read
  * back from the filesystem (fstat of the written file) or OpenDAL (stat).
  */
 export class ObjectCopier {
   private sync = true
-  private avgMs = 0
+  private timedCount = 0
+  private slowCount = 0
   private lastYield = performance.now()
 
   constructor(
@@ -93,8 +99,11 @@ export class ObjectCopier {
   private timed<T>(f: () => T): T {
     const t0 = performance.now()
     const out = f()
-    this.avgMs = this.avgMs * 0.95 + (performance.now() - t0) * 0.05
-    if (this.avgMs > SLOW_MS) this.sync = false
+    if (performance.now() - t0 > SLOW_MS) this.slowCount++
+    if (++this.timedCount === SLOW_WINDOW) {
+      if (this.slowCount > SLOW_WINDOW / 2) this.sync = false
+      this.timedCount = this.slowCount = 0
+    }
     return out
   }
 
