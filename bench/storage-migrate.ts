@@ -78,11 +78,14 @@ try {
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
   const cpT: number[] = []
+  const cpCpu: number[] = []
   const migT: number[] = []
   const migCpu: number[] = []
   const migRss: number[] = []
   for (let i = 0; i < RUNS; i++) {
-    cpT.push(cp(many).ms)
+    const c = cp(many)
+    cpT.push(c.ms)
+    if (c.cpuMs !== null) cpCpu.push(c.cpuMs)
     const m = migrate(many, 8)
     migT.push(m.ms)
     if (m.cpuMs !== null) migCpu.push(m.cpuMs)
@@ -94,17 +97,23 @@ try {
   const mib = bytes / 2 ** 20
   const rate = (ms: number) => `${(mib / (ms / 1000)).toFixed(1)} MiB/s, ${Math.round(N / (ms / 1000))} files/s`
   report(`storage migrate fs → fs, ${N} files, ${mib.toFixed(0)} MiB (median of ${RUNS}, interleaved)`, [
-    ['cp -r', `${med(cpT).toFixed(0)} ms  ${rate(med(cpT))}`],
+    ['cp -r', `${med(cpT).toFixed(0)} ms  ${rate(med(cpT))}${cpCpu.length ? `, cpu ${med(cpCpu).toFixed(0)} ms` : ''}`],
     [
       'dify storage migrate --concurrency 8',
-      `${med(migT).toFixed(0)} ms  ${rate(med(migT))}${migCpu.length ? `, cpu ${med(migCpu).toFixed(0)} ms` : ''}`,
+      `${med(migT).toFixed(0)} ms  ${rate(med(migT))}${migCpu.length ? `, cpu ${med(migCpu).toFixed(0)} ms (${((med(migCpu) * 1000) / N).toFixed(0)} µs per object)` : ''}`,
     ],
     ['throughput vs cp -r (target ≥ 0.50)', (med(cpT) / med(migT)).toFixed(2)],
     ['dify storage migrate --concurrency 1', `${c1.ms.toFixed(0)} ms  ${rate(c1.ms)}`],
-    ['peak RSS, 20 000 files', migRss.length ? `${med(migRss).toFixed(0)} MB` : 'n/a'],
+    [`peak RSS, ${N} files`, migRss.length ? `${med(migRss).toFixed(0)} MB` : 'n/a'],
     [
       `4 files of ${(quarter / 2 ** 20).toFixed(0)} MiB: cp -r / migrate`,
       `${largeCp.ms.toFixed(0)} ms / ${largeM.ms.toFixed(0)} ms (${(largeCp.ms / largeM.ms).toFixed(2)}×), peak RSS ${largeM.rssMb?.toFixed(0) ?? 'n/a'} MB`,
+    ],
+    [
+      'load average at the end',
+      loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' '),
     ],
   ])
 } finally {

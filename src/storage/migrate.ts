@@ -9,6 +9,7 @@ import { collectRaw } from '../config/load.js'
 import { FILE_TABLES } from '../dify/storage-refs.js'
 import { ConfigError, PartialError } from '../core/errors.js'
 import { existingColumns } from './refs.js'
+import { listObjects, ObjectCopier } from './object-io.js'
 
 /** Where the checkpoints of `storage migrate` live: a local append-only log per (source, target) pair. */
 export const MIGRATE_CHECKPOINT_DIR = join('.dify-ops', 'storage-migrate')
@@ -17,7 +18,10 @@ export const SAMPLE_EVERY = 20
 /** objects whose loss breaks Dify at once: always hash-verified */
 const KEY_OBJECT = /^(privkeys\/|\.dify_secret_key$)/
 
-type MStorage = Pick<Storage, 'location' | 'walk' | 'readChunks' | 'writeChunks' | 'size' | 'delete' | 'check'>
+type MStorage = Pick<
+  Storage,
+  'location' | 'walk' | 'readChunks' | 'writeChunks' | 'size' | 'delete' | 'check' | 'localPath'
+>
 
 export interface MigrateOptions {
   prefixes: string[]
@@ -97,6 +101,55 @@ export function readCheckpoint(file: string): { started: Set<string>; done: Map<
   return { started, done }
 }
 
+/** `S` lines are written this many objects ahead, in one write */
+const START_BATCH = 64
+/** `D` lines wait at most this long (ms), or for this many, before they are written in one write */
+const DONE_FLUSH_MS = 100
+const DONE_BATCH = 256
+
+/**
+ * The checkpoint log, appended in batches: the `S` lines of the next START_BATCH objects in one write before the
+ * first of them is opened; the `D` lines of finished objects gathered and written every DONE_FLUSH_MS or DONE_BATCH
+ * objects (and at the end). A SIGKILL so loses at most the `D` lines of the last DONE_FLUSH_MS: those objects are
+ * started and not done, so the rerun copies them again; an object with a `D` line is never rewritten.
+ */
+class CheckpointLog {
+  private readonly fd: number | undefined
+  private pending: string[] = []
+  private last = performance.now()
+  private timer: ReturnType<typeof setTimeout> | undefined
+  constructor(file: string | undefined) {
+    if (file) mkdirSync(resolve(file, '..'), { recursive: true })
+    this.fd = file ? openSync(file, 'a') : undefined
+  }
+  /** `S` lines for `items[from…]` (up to START_BATCH); the index after the last one written */
+  started(items: Array<{ path: string }>, from: number): number {
+    const end = Math.min(items.length, from + START_BATCH)
+    if (this.fd !== undefined) {
+      let out = ''
+      for (let i = from; i < end; i++) out += `S\t${items[i]!.path}\n`
+      writeSync(this.fd, out)
+    }
+    return end
+  }
+  done(line: string): void {
+    this.pending.push(line)
+    if (this.pending.length >= DONE_BATCH || performance.now() - this.last >= DONE_FLUSH_MS) this.flush()
+    else this.timer ??= setTimeout(() => this.flush(), DONE_FLUSH_MS)
+  }
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.fd !== undefined && this.pending.length) writeSync(this.fd, this.pending.join(''))
+    this.pending = []
+    this.last = performance.now()
+  }
+  close(): void {
+    this.flush()
+    if (this.fd !== undefined) closeSync(this.fd)
+  }
+}
+
 /** Refuse a target that is the source, or an fs root inside the other's (the copy would read its own output). */
 export function assertDistinct(source: StorageConfig, target: StorageConfig): void {
   const same = source.location === target.location
@@ -111,12 +164,6 @@ export function assertDistinct(source: StorageConfig, target: StorageConfig): vo
     throw new ConfigError(`The target storage ${target.location} is the source storage or inside it.`, {
       hint: 'Give --to-env-file the settings of another storage (STORAGE_TYPE, OPENDAL_* …).',
     })
-}
-
-async function hashOf(s: MStorage, path: string, buffer: Buffer, size: number): Promise<string> {
-  const h = createHash('sha256')
-  for await (const c of s.readChunks(path, { buffer, size })) h.update(c)
-  return h.digest('hex')
 }
 
 /** A task's read buffers (one per storage side), reused across its objects: memory flat, no allocation per chunk. */
@@ -156,9 +203,10 @@ export async function migrateStorage(
   await target?.check() // unreachable: ConnectError (exit 5) before anything is read or written
   const under = (p: string) => !o.prefixes.length || o.prefixes.some((x) => p.startsWith(x))
   const objects: Array<{ path: string; size: number }> = []
-  for await (const x of source.walk('')) if (under(x.path)) objects.push({ path: x.path, size: x.size })
+  for await (const x of listObjects(source)) if (under(x.path)) objects.push({ path: x.path, size: x.size })
   const inTarget = new Map<string, number>()
-  if (target) for await (const x of target.walk('')) inTarget.set(x.path, x.size)
+  if (target) for await (const x of listObjects(target)) inTarget.set(x.path, x.size)
+  const copier = new ObjectCopier(source, target ?? source)
   const cp = o.checkpoint ? readCheckpoint(o.checkpoint) : { started: new Set<string>(), done: new Map() }
   const r: MigrateResult = {
     dryRun: o.dryRun,
@@ -183,9 +231,6 @@ export async function migrateStorage(
     },
     database: deps.db ? await checkDatabaseKeys(deps.db) : null,
   }
-  const sourcePaths = new Set(objects.map((x) => x.path))
-  for (const p of inTarget.keys()) if (!sourcePaths.has(p)) r.targetOnly++
-
   // plan: copy, skip (same content) or conflict
   const fullHash = o.verify || o.deleteSource
   const toCopy: Array<{ path: string; size: number }> = []
@@ -193,14 +238,20 @@ export async function migrateStorage(
   const compare: Array<{ path: string; size: number }> = []
   for (const x of objects) {
     const t = inTarget.get(x.path)
+    inTarget.delete(x.path) // what remains is the target's own
     if (t === undefined || (cp.started.has(x.path) && !cp.done.has(x.path))) toCopy.push(x)
     else if (t !== x.size) r.conflicts.push({ path: x.path, sourceSize: x.size, targetSize: t })
     else if (cp.done.get(x.path) === x.size && !fullHash)
       same.push(x) // copied by an earlier run: size checked
     else compare.push(x) // same size, not copied by us (or --verify): the same only if the bytes are
   }
+  r.targetOnly = inTarget.size
+  inTarget.clear()
   await pool(compare, o.concurrency, async (x, _i, [b1, b2]) => {
-    const [a, b] = await Promise.all([hashOf(source, x.path, b1, x.size), hashOf(target!, x.path, b2, x.size)])
+    const [a, b] = await Promise.all([
+      copier.hash('source', x.path, x.size, b1),
+      copier.hash('target', x.path, x.size, b2),
+    ])
     if (a === b) {
       same.push(x)
       r.verified.hash++ // compared by content already
@@ -228,10 +279,9 @@ export async function migrateStorage(
       bytes: r.conflicts.reduce((a, x) => a + x.targetSize, 0),
     })
 
-  // copy: `S` before, `D` after the object is written and checked
-  if (o.checkpoint) mkdirSync(resolve(o.checkpoint, '..'), { recursive: true })
-  const fd = o.checkpoint ? openSync(o.checkpoint, 'a') : undefined
-  const log = (line: string) => fd !== undefined && writeSync(fd, line + '\n')
+  // copy: `S` before, `D` after the object is written and checked (both in batches: CheckpointLog)
+  const log = new CheckpointLog(o.checkpoint)
+  let startedUpTo = 0
   r.copied = 0
   r.copiedBytes = 0
   let doneCount = 0
@@ -240,26 +290,18 @@ export async function migrateStorage(
       toCopy,
       o.concurrency,
       async (x, i, [b1, b2]) => {
+        // the `S` lines of the next objects, in one write, before the first of them is opened
+        if (i >= startedUpTo) startedUpTo = log.started(toCopy, i)
         try {
-          log(`S\t${x.path}`)
-          const h = createHash('sha256')
-          const hashing = async function* () {
-            for await (const c of source.readChunks(x.path, { buffer: b1, size: x.size })) {
-              h.update(c)
-              yield c
-            }
-          }
-          await target!.writeChunks(x.path, hashing(), { size: x.size })
-          const digest = h.digest('hex')
-          const written = await target!.size(x.path)
+          const { written, digest } = await copier.copy(x.path, x.size, b1)
           r.verified.size++
           if (written !== x.size) throw new Error(`the copy has ${written} bytes, the source ${x.size}`)
           if (fullHash || KEY_OBJECT.test(x.path) || i % SAMPLE_EVERY === 0) {
-            const back = await hashOf(target!, x.path, b2, x.size)
+            const back = await copier.hash('target', x.path, x.size, b2)
             r.verified.hash++
             if (back !== digest) throw new Error('the copy differs from the source (sha256)')
           }
-          log(`D\t${x.path}\t${x.size}\t${digest}`)
+          log.done(`D\t${x.path}\t${x.size}\t${digest}\n`)
           r.copied++
           r.copiedBytes += x.size
           if (conflicting.has(x.path)) r.overwritten++
@@ -273,7 +315,7 @@ export async function migrateStorage(
       o.signal,
     )
   } finally {
-    if (fd !== undefined) closeSync(fd)
+    log.close()
   }
   if (o.signal?.aborted) return r
 
@@ -288,6 +330,8 @@ export async function migrateStorage(
   }
   if (o.deleteSource && !o.signal?.aborted) {
     await o.confirmDelete?.({ objects: objects.length, bytes: r.bytes })
+    // every copy on disk (fsync on an fs target) before the first source object goes
+    await pool(objects, o.concurrency, (x) => copier.durable(x.path), o.signal)
     for (const x of objects) {
       if (o.signal?.aborted) break
       await source.delete(x.path)
