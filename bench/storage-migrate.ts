@@ -51,6 +51,9 @@ try {
   )
 
   const run = (cmd: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string) => {
+    // every timed run starts with no dirty pages of the previous one (its tree just removed, or the generated one):
+    // otherwise one side pays the other's writeback, and the ratio swings several times over (measured)
+    spawnSync('sync')
     const t0 = process.hrtime.bigint()
     const r = spawnSync(TIME ?? cmd, TIME ? ['-f', '%U %S %M', cmd, ...args] : args, {
       env: env ?? process.env,

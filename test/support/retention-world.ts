@@ -367,3 +367,11 @@ export function loadSql(dialect: 'postgres' | 'mysql') {
         div: (a: string, b: number) => `(${a}) div ${b}`,
       }
 }
+
+/** A `beforeDelete` hook that fails at batch `n` (after its archive is written, before its delete commits). */
+export function crashAtBatch(n: number): () => Promise<void> {
+  let calls = 0
+  return async () => {
+    if (++calls === n) throw new Error('simulated crash')
+  }
+}

@@ -14,7 +14,13 @@ import { loadProfile } from '../../../src/dify/schema-version.js'
 import { retentionClean } from '../../../src/retention/clean.js'
 import { retentionRestore } from '../../../src/retention/restore.js'
 import { storageStore } from '../../../src/retention/archive.js'
-import { retentionWorld, dumpTables, MAP_TABLES, type RetentionWorld } from '../../support/retention-world.js'
+import {
+  retentionWorld,
+  dumpTables,
+  crashAtBatch,
+  MAP_TABLES,
+  type RetentionWorld,
+} from '../../support/retention-world.js'
 
 const DAY = 86_400
 const PREFIX = '/archives/ret-2026/'
@@ -49,15 +55,12 @@ describe('dify retention clean --archive-storage (PostgreSQL, Dify 1.15.0, fs st
   })
 
   it('a crash between the archive write and the commit, then the rerun: each deleted row archived once', async () => {
-    let calls = 0
     await expect(
       retentionClean(await deps(), {
         olderThanSeconds: 30 * DAY,
         batchSize: 2,
         archiveStorage: PREFIX,
-        beforeDelete: async () => {
-          if (++calls === 2) throw new Error('simulated crash')
-        },
+        beforeDelete: crashAtBatch(2),
       }),
     ).rejects.toThrow('simulated crash')
     // batch 2 of workflow was written to the storage before the crash

@@ -11,7 +11,13 @@ import { retentionClean } from '../../../src/retention/clean.js'
 import { retentionRestore } from '../../../src/retention/restore.js'
 import { listBatches, readBatchTable } from '../../../src/retention/archive.js'
 import { RETENTION_CHECKPOINT_TABLE } from '../../../src/retention/checkpoint.js'
-import { retentionWorld, dumpTables, MAP_TABLES, type RetentionWorld } from '../../support/retention-world.js'
+import {
+  retentionWorld,
+  dumpTables,
+  crashAtBatch,
+  MAP_TABLES,
+  type RetentionWorld,
+} from '../../support/retention-world.js'
 import { runInProcess } from '../../support/in-process.js'
 import RetentionCleanCmd from '../../../commands/retention/clean.js'
 import RetentionReportCmd from '../../../commands/retention/report.js'
@@ -102,15 +108,12 @@ for (const [dialect, release] of CASES) {
       before = await dumpTables(w, allTables())
       archive = join(mkdtempSync(join(tmpdir(), 'dops-ret-')), 'archive')
       // a crash after the archive of batch 2 is written, before its delete commits
-      let calls = 0
       await expect(
         retentionClean(await deps(), {
           olderThanSeconds: 30 * DAY,
           batchSize: 2,
           archiveDir: archive,
-          beforeDelete: async () => {
-            if (++calls === 2) throw new Error('simulated crash')
-          },
+          beforeDelete: crashAtBatch(2),
         }),
       ).rejects.toThrow('simulated crash')
       expect(await count('workflow_runs')).toBe(6) // batch 1 (2 runs) committed
