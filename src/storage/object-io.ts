@@ -40,23 +40,33 @@ export class ObjectCopier {
     private readonly target: IOStorage,
   ) {}
 
-  /** Copy one object through `buffer` (reused, ≥ 64 KiB); its size at the target and the sha256 of the source bytes. */
-  async copy(path: string, size: number, buffer: Buffer): Promise<{ written: number; digest: string }> {
+  /**
+   * Copy one object through `buffer` (reused, ≥ 64 KiB); its size at the target and, with `hash`, the sha256 of the
+   * source bytes (null without: hashing every byte was a quarter of a copy's CPU, and only the objects whose copy is
+   * compared by content need it).
+   */
+  async copy(
+    path: string,
+    size: number,
+    buffer: Buffer,
+    hash = true,
+  ): Promise<{ written: number; digest: string | null }> {
     const sp = this.source.localPath?.(path)
     const tp = this.target.localPath?.(path)
-    const h = createHash('sha256')
+    const h = hash ? createHash('sha256') : null
+    const digest = () => h?.digest('hex') ?? null
     if (sp && tp) {
       if (size <= SMALL_SYNC && this.sync) {
         const written = this.timed(() => copyFileSync(sp, tp, buffer, h))
         await this.breathe()
-        return { written, digest: h.digest('hex') }
+        return { written, digest: digest() }
       }
-      return { written: await copyFileAsync(sp, tp, buffer, h), digest: h.digest('hex') }
+      return { written: await copyFileAsync(sp, tp, buffer, h), digest: digest() }
     }
     const chunks = sp ? fileChunks(sp, buffer) : this.source.readChunks(path, { buffer, size })
     async function* hashing() {
       for await (const c of chunks) {
-        h.update(c)
+        h?.update(c)
         yield c
       }
     }
@@ -66,7 +76,7 @@ export class ObjectCopier {
       await this.target.writeChunks(path, hashing(), { size })
       written = await this.target.size(path)
     }
-    return { written, digest: h.digest('hex') }
+    return { written, digest: digest() }
   }
 
   /** The sha256 of an object of one side, read through `buffer`. */
@@ -125,7 +135,7 @@ function openForWriteSync(p: string): number {
   }
 }
 
-function copyFileSync(sp: string, tp: string, buf: Buffer, h: Hash): number {
+function copyFileSync(sp: string, tp: string, buf: Buffer, h: Hash | null): number {
   const s = fs.openSync(sp, 'r')
   try {
     const t = openForWriteSync(tp)
@@ -133,7 +143,7 @@ function copyFileSync(sp: string, tp: string, buf: Buffer, h: Hash): number {
       for (;;) {
         const n = fs.readSync(s, buf, 0, buf.length, null)
         if (!n) break
-        h.update(buf.subarray(0, n))
+        h?.update(buf.subarray(0, n))
         for (let w = 0; w < n;) w += fs.writeSync(t, buf, w, n - w)
       }
       return fs.fstatSync(t).size
@@ -207,12 +217,12 @@ async function writeFileFromChunks(p: string, chunks: AsyncIterable<Buffer>): Pr
   }
 }
 
-async function copyFileAsync(sp: string, tp: string, buf: Buffer, h: Hash): Promise<number> {
+async function copyFileAsync(sp: string, tp: string, buf: Buffer, h: Hash | null): Promise<number> {
   return writeFileFromChunks(
     tp,
     (async function* () {
       for await (const c of fileChunks(sp, buf)) {
-        h.update(c)
+        h?.update(c)
         yield c
       }
     })(),
