@@ -1,5 +1,6 @@
-import type { Storage, StoredObject } from '../runtime/storage.js'
+import type { Storage } from '../runtime/storage.js'
 import { classifyPath } from '../dify/storage-refs.js'
+import { listObjects } from './object-io.js'
 
 export type UsageBy = 'prefix' | 'tenant' | 'kind'
 
@@ -20,15 +21,18 @@ export interface UsageResult {
   otherGroups: number
 }
 
-/** Bytes and object counts per prefix, tenant or kind, from one streamed listing of the whole storage. */
+/**
+ * Bytes and object counts per prefix, tenant or kind, from one streamed listing of the whole storage (`listObjects`:
+ * on the fs scheme node's readdir + stat, elsewhere OpenDAL's walk).
+ */
 export async function storageUsage(
-  storage: Pick<Storage, 'walk' | 'location'>,
+  storage: Pick<Storage, 'walk' | 'localPath' | 'location'>,
   opts: { by: UsageBy; top?: number; onProgress?: (objects: number, bytes: number) => void; signal?: AbortSignal },
 ): Promise<UsageResult> {
   const groups = new Map<string, UsageGroup>()
   let objects = 0
   let bytes = 0
-  for await (const o of storage.walk('')) {
+  for await (const o of listObjects(storage)) {
     if (opts.signal?.aborted) break
     objects++
     bytes += o.size
@@ -53,7 +57,7 @@ export async function storageUsage(
   }
 }
 
-function groupKey(o: StoredObject, by: UsageBy): string {
+function groupKey(o: { path: string }, by: UsageBy): string {
   const c = classifyPath(o.path)
   if (by === 'prefix') return c.prefix
   if (by === 'kind') return c.kind
