@@ -5,7 +5,8 @@
  * For each dialect: Dify's own schema at the oldest revision upgrade-db accepts (PostgreSQL: release 1.0.0,
  * 08ec4f75af5e; MySQL: release 1.10.1, 09cfdda155d1), introspected with our normaliser; then OUR steps applied one by
  * one (upgradeDb --to each), recording after each step the tables it changed (whole normalised table, or null when
- * dropped) and the functions/sequences/extensions when they changed. Needs PostgreSQL, MariaDB and ../shared/oracles.
+ * dropped) and the functions/sequences/extensions when they changed. Needs PostgreSQL and MariaDB; the release's
+ * schema comes from the committed schema facts (test/support/oracles.ts), not from the reference data set.
  *
  *   npx vite-node scripts/dev/gen-schema-facts.ts        # rerun whenever a revision is added or changed
  */
