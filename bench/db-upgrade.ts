@@ -6,7 +6,8 @@
  *  3. A Dify 1.11.0 database (the release's own SQL, loaded once into a template) → 1.15.0: `dify upgrade-db`
  *     next to `psql` applying Dify's own SQL for the same range (1.15.0's whole-chain offline SQL from 1.11.0's head
  *     `d57accd375ae` to the CLI's head), each on its own copy of the template, interleaved. Target ≤ 1.5×. This dev
- *     tool reads that SQL from ../shared/oracles directly (bench/oracle-sql.ts; tests use test/support/oracles.ts).
+ *     tool reads that SQL from the reference data set's oracles directly (bench/oracle-sql.ts: DIFY_OPS_REFERENCE,
+ *     else the folder beside the repository; tests use test/support/oracles.ts).
  * The CLI's CPU time (user + sys) is reported next to its wall time: on the shared machine it moves less with load.
  * Run: `npm run build && npm run bench -- db-upgrade` (RUNS=5, NOOP_RUNS=10, UPGRADE_RUNS=RUNS).
  */
