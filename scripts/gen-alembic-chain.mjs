@@ -1,6 +1,20 @@
-// Regenerates src/dify/alembic-chain.ts from ../shared/reference/dify-alembic-chain.tsv (facts: revision ids and releases).
+// Regenerates src/dify/alembic-chain.ts from the reference data set's Alembic chain table,
+// reference/dify-alembic-chain.tsv (facts: revision ids and releases).
+//
+//   npm run gen:alembic-chain [-- --chain FILE]     (without --chain: $DIFY_OPS_REFERENCE/reference/…; scripts/reference.mjs)
 import { readFileSync, writeFileSync } from 'node:fs'
-const tsv = readFileSync(new URL('../../shared/reference/dify-alembic-chain.tsv', import.meta.url), 'utf8')
+import { parseArgs } from 'node:util'
+import { referenceSource } from './reference.mjs'
+
+const { values } = parseArgs({ options: { chain: { type: 'string' } } })
+const CHAIN = referenceSource({
+  script: 'gen:alembic-chain',
+  what: 'the Alembic chain table',
+  flag: '--chain FILE',
+  under: 'reference/dify-alembic-chain.tsv',
+  given: values.chain,
+})
+const tsv = readFileSync(CHAIN, 'utf8')
 const rows = tsv
   .trim()
   .split('\n')

@@ -2,7 +2,7 @@
 // Reduces the vendors' API specifications to what the in-process fakes (test/support/fakes/) validate, and writes
 // them to test/fixtures/api/<vendor>-<version>.json, so the tests need nothing outside the repository.
 //
-//   npm run gen:api-fixtures [-- --specs DIR]     (DIR defaults to ../shared/specs, the reference data set)
+//   npm run gen:api-fixtures [-- --specs DIR]     (without --specs: $DIFY_OPS_REFERENCE/specs; scripts/reference.mjs)
 //
 // Kept: paths, methods, operation ids, parameters (name, in, required, schema/type/options), request bodies and
 // response schemas, every schema keyword, `$ref`s, and the `x-version-*` / `x-operation-group` extensions the
@@ -17,13 +17,21 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { parse as parseYaml } from 'yaml'
+import { referenceSource } from './reference.mjs'
 
 const require = createRequire(import.meta.url)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const OUT = join(ROOT, 'test/fixtures/api')
-const argv = process.argv.slice(2)
-const SPECS = argv.includes('--specs') ? argv[argv.indexOf('--specs') + 1] : join(ROOT, '../shared/specs')
+const { values } = parseArgs({ options: { specs: { type: 'string' } } })
+const SPECS = referenceSource({
+  script: 'gen:api-fixtures',
+  what: "the vendors' API specifications",
+  flag: '--specs DIR',
+  under: 'specs',
+  given: values.specs,
+})
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex')
 const rel = (file) => relative(SPECS, file)

@@ -1,8 +1,9 @@
 #!/usr/bin/env -S npx tsx
 /**
- * Dev-only: regenerate test/fixtures/schema/ (the schema facts of every Dify release) from the oracles in
- * ../shared/oracles (or --oracles DIR): each release's own SQL on an empty database, Dify's own whole-chain upgrade,
- * and the real pg_dumps. Needs the local PostgreSQL and MariaDB of scripts/services/core.sh, psql and mysql.
+ * Dev-only: regenerate test/fixtures/schema/ (the schema facts of every Dify release) from the oracles of the
+ * reference data set beside the repository (--oracles DIR, else $DIFY_OPS_REFERENCE/oracles; scripts/reference.mjs):
+ * each release's own SQL on an empty database, Dify's own whole-chain upgrade, and the real pg_dumps. Needs the local
+ * PostgreSQL and MariaDB of scripts/services/core.sh, psql and mysql.
  *
  *   npm run gen:schema-fixtures [-- --oracles DIR]
  *
@@ -15,7 +16,6 @@
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
 import { MYSQL, PG } from '../test/support/services.js'
@@ -31,9 +31,18 @@ import {
   type FixtureIndexEntry,
 } from '../test/support/schema-fixtures.js'
 import { renderNormalised } from '../test/support/schema-render.js'
+import { referenceSource } from './reference.mjs'
 
 const { values } = parseArgs({ options: { oracles: { type: 'string' } } })
-const ORACLES = values.oracles ?? fileURLToPath(new URL('../../shared/oracles/', import.meta.url))
+/** the oracles folder, with a trailing slash: file names are appended to it */
+const ORACLES =
+  referenceSource({
+    script: 'gen:schema-fixtures',
+    what: "Dify's oracles",
+    flag: '--oracles DIR',
+    under: 'oracles',
+    given: values.oracles,
+  }) + '/'
 
 interface Row {
   release: string
