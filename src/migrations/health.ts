@@ -29,10 +29,20 @@ export async function checkSchema(
   revision: string | null,
   opts: { lockTimeoutMs?: number } = {},
 ): Promise<SchemaCheck> {
+  return (await checkSchemaLocked(db, revision, opts)).check
+}
+
+/** checkSchema, and whether its failure was a lock wait that timed out (the pre-flight then runs again, alone). */
+async function checkSchemaLocked(
+  db: Db,
+  revision: string | null,
+  opts: { lockTimeoutMs?: number; onRead?: () => void },
+): Promise<{ check: SchemaCheck; locked: boolean }> {
   const none: Suggestion = { kind: 'none', message: '', steps: [] }
-  if (!revision) return { checked: false, revision, differences: [], matches: null, suggestion: none }
+  if (!revision)
+    return { check: { checked: false, revision, differences: [], matches: null, suggestion: none }, locked: false }
   try {
-    const run = (d: Db) => verifySchema(d, { revision })
+    const run = (d: Db) => verifySchema(d, { revision, onRead: opts.onRead })
     const v =
       db.dialect === 'postgres'
         ? await db.kysely.connection().execute(async (conn) => {
@@ -47,34 +57,58 @@ export async function checkSchema(
             }
           })
         : await run(db)
-    return { checked: v.known, revision, differences: v.differences, matches: v.matches, suggestion: v.suggestion }
+    return {
+      check: { checked: v.known, revision, differences: v.differences, matches: v.matches, suggestion: v.suggestion },
+      locked: false,
+    }
   } catch (e) {
     const locked = (e as { code?: string }).code === '55P03'
     return {
-      checked: false,
-      revision,
-      differences: [],
-      matches: null,
-      suggestion: none,
-      error: locked ? 'a table is locked by another session (a running migration or DDL?)' : (e as Error).message,
+      check: {
+        checked: false,
+        revision,
+        differences: [],
+        matches: null,
+        suggestion: none,
+        error: locked ? 'a table is locked by another session (a running migration or DDL?)' : (e as Error).message,
+      },
+      locked,
     }
   }
+}
+
+/** What the pre-flight found: warnings to show, and the refusal when the upgrade must not run. */
+export interface PreflightVerdict {
+  warnings: string[]
+  refusal?: ConfigError
+  /** the check waited for a table lock until `lock_timeout` (nothing was compared) */
+  locked: boolean
 }
 
 /**
  * Pre-flight of a real upgrade: the schema must be the one expected at the current revision for the pending
  * revisions to apply cleanly. Missing or unexpected tables, columns, indexes or constraints (a half-applied earlier
- * upgrade) → exit 4 with the differences and the safe fix; type/default differences and INVALID indexes of applied
- * revisions only warn.
+ * upgrade) → a refusal (exit 4) with the differences and the safe fix; type/default differences and INVALID indexes
+ * of applied revisions only warn. It only reads, so upgrade-db runs it beside the locks and the first transaction
+ * (upgrade.ts), and commits nothing before its verdict.
  */
-export async function preflight(db: Db, plan: Plan, warn: (m: string) => void, lockTimeoutMs?: number): Promise<void> {
-  if (!plan.current || plan.pending.length === 0) return
-  const c = await checkSchema(db, plan.current, { lockTimeoutMs: lockTimeoutMs || undefined })
+export async function preflightVerdict(
+  db: Db,
+  plan: Plan,
+  lockTimeoutMs?: number,
+  onRead?: () => void,
+): Promise<PreflightVerdict> {
+  const warnings: string[] = []
+  if (!plan.current || plan.pending.length === 0) return { warnings, locked: false }
+  const { check: c, locked } = await checkSchemaLocked(db, plan.current, {
+    lockTimeoutMs: lockTimeoutMs || undefined,
+    onRead,
+  })
   if (c.error) {
-    warn(`The schema could not be checked before upgrading (${c.error}); continuing.`)
-    return
+    warnings.push(`The schema could not be checked before upgrading (${c.error}); continuing.`)
+    return { warnings, locked }
   }
-  if (!c.checked || !c.differences.length) return
+  if (!c.checked || !c.differences.length) return { warnings, locked: false }
   let blocking = c.differences.filter(
     (d) => d.kind === 'missing' || d.kind === 'extra' || (d.kind === 'invalid-index' && d.pending),
   )
@@ -85,14 +119,14 @@ export async function preflight(db: Db, plan: Plan, warn: (m: string) => void, l
   const first = plan.pending[0]!
   const finishes = db.dialect === 'mysql' || first.statements(db.dialect).some((st) => st.run)
   if (finishes && blocking.length && blocking.every((d) => d.pending && d.revision === first.revision)) {
-    warn(
+    warnings.push(
       `Schema: ${blocking.length} object(s) of revision ${first.revision} already exist (an earlier run stopped inside it); it finishes them.`,
     )
     blocking = []
   }
-  for (const d of c.differences.filter((x) => !blocking.includes(x))) warn(`Schema: ${d.message}`)
-  if (!blocking.length) return
-  throw new ConfigError(
+  for (const d of c.differences.filter((x) => !blocking.includes(x))) warnings.push(`Schema: ${d.message}`)
+  if (!blocking.length) return { warnings, locked: false }
+  const refusal = new ConfigError(
     `The schema does not match alembic_version ${plan.current}: ${blocking.length} difference(s), e.g. ${blocking
       .slice(0, 3)
       .map((d) => d.message)
@@ -104,4 +138,5 @@ export async function preflight(db: Db, plan: Plan, warn: (m: string) => void, l
       details: { revision: plan.current, differences: c.differences, suggestion: c.suggestion, matches: c.matches },
     },
   )
+  return { warnings, refusal, locked: false }
 }

@@ -45,6 +45,13 @@ export interface RunOptions {
   interrupted?: () => boolean
   /** test hook (MySQL): called after each statement that ran (index in the revision); a throw simulates a crash there */
   afterStatement?: (revision: string, index: number) => void
+  /**
+   * The pre-flight, still running beside the run (upgrade.ts). No statement runs before `read` resolves (its
+   * catalog reads are done: some of them wait for the locks that DDL takes), and nothing commits before `verdict`
+   * resolves. On PostgreSQL the first transaction's statements run meanwhile and its COMMIT waits (a rejection rolls
+   * the transaction back and is thrown as it is); a revision run on its own, and MySQL, wait before anything.
+   */
+  preflight?: { read: Promise<void>; verdict: Promise<void> }
 }
 
 export type RunEvent =
@@ -83,6 +90,8 @@ function statementTimeoutCode(e: unknown, dialect: SqlDialect): boolean {
 export async function runPlan(db: Db, plan: Plan, state: DbState, opts: RunOptions): Promise<AppliedRevision[]> {
   if (plan.problem) throw plan.problem
   if (plan.pending.length === 0) return []
+  // MySQL commits each DDL statement as it runs: nothing of the run may start before the verdict
+  if (db.dialect !== 'postgres') await opts.preflight?.verdict
   const pinned = await pinConnection(db.kysely as unknown as Kysely<unknown>)
   try {
     return db.dialect === 'postgres'
@@ -228,16 +237,30 @@ async function runGroup(ctx: PgRun, group: Revision[], durable: boolean): Promis
     prev = rev.revision
     needTable = false
   }
+  await opts.preflight?.read
   const t0 = Date.now()
   try {
     await exec(c, openSql(opts, durable).join('; '))
     await exec(c, parts.join(';\n'))
-    await exec(c, 'COMMIT')
   } catch {
     await exec(c, 'ROLLBACK').catch(() => {})
+    // its revisions run again one by one (runOne waits for the pre-flight's verdict first)
     return -1
   }
-  const ms = Date.now() - t0
+  const g0 = Date.now()
+  try {
+    await opts.preflight?.verdict
+  } catch (e) {
+    await exec(c, 'ROLLBACK').catch(() => {})
+    throw e
+  }
+  const gateMs = Date.now() - g0
+  try {
+    await exec(c, 'COMMIT')
+  } catch {
+    return -1
+  }
+  const ms = Date.now() - t0 - gateMs
   const total = counts.reduce((a, b) => a + b + 1, 0)
   ctx.prev = prev
   ctx.needTable = needTable
@@ -271,6 +294,7 @@ async function runOne(ctx: PgRun, rev: Revision): Promise<void> {
     `lock_timeout = '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms'`,
     `statement_timeout = '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms'`,
   ]
+  await opts.preflight?.verdict
   const stmts = stmtsOf(ctx, rev)
   announce(opts, rev, stmts)
   const t0 = Date.now()

@@ -6,7 +6,7 @@ import { buildChain, RegistryError, type Chain } from './graph.js'
 import { DbUpgradeLock, difyLockPrefix, inspectRedisLock, RedisUpgradeLock, type RedisLockOptions } from './lock.js'
 import { makePlan, resolveRevisionArg, resolveTarget, type Plan, type Target, type TargetOptions } from './plan.js'
 import { BASELINE, REVISION_LIST } from './registry.js'
-import { checkSchema, preflight, type SchemaCheck } from './health.js'
+import { checkSchema, preflightVerdict, type PreflightVerdict, type SchemaCheck } from './health.js'
 import { planSql, runPlan, type AppliedRevision, type RunEvent } from './runner.js'
 import { readDbState, readVersions, type DbState } from './state.js'
 import {
@@ -179,8 +179,17 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     }
   }
 
-  // the pre-flight's expected schema (a large generated module, parsed once) loads while Redis connects
-  if (!deps.revisions && !opts.skipSchemaCheck) void loadSchemaFacts(db.dialect).catch(() => {})
+  // The pre-flight only reads: on a server connection of its own it starts now and runs beside the locks and the
+  // first transaction, and nothing commits before its verdict (runner.ts `gate`). It is judged again under the locks
+  // when the version moved meanwhile or the run waited. PGlite has one connection: there it runs alone, as before.
+  const checking = !deps.revisions && !opts.skipSchemaCheck
+  const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs
+  const beside = checking && db.type !== 'pglite'
+  const besideLockMs = Math.min(lockTimeoutMs || BESIDE_LOCK_MS, BESIDE_LOCK_MS)
+  const early = beside ? besideRun(db, plan, besideLockMs) : undefined
+  const earlyFrom = plan.current
+  // the expected schema (a large generated module, parsed once) loads while Redis connects
+  if (checking && !beside) void loadSchemaFacts(db.dialect).catch(() => {})
   const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs
   const pollMs = opts.pollMs ?? DEFAULTS.pollMs
   const t0 = Date.now()
@@ -250,16 +259,15 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
       }
     }
     // a half-applied earlier upgrade (schema ≠ alembic_version) is refused with the safe fix (health.ts)
-    if (!deps.revisions && !opts.skipSchemaCheck)
-      await preflight(
-        work,
-        plan,
-        (message) => opts.onEvent?.({ type: 'warn', message }),
-        opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
-      )
-    mark('preflight')
-    const applied = await runPlan(work, plan, state, {
-      lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+    const judge = (v: PreflightVerdict, alone: boolean) => {
+      // beside the run, a lock wait may be on the run's own first transaction: judge it again, alone
+      if (v.locked && !alone) throw new RunAlone()
+      for (const message of v.warnings) opts.onEvent?.({ type: 'warn', message })
+      mark('preflight')
+      if (v.refusal) throw v.refusal
+    }
+    const runOpts = {
+      lockTimeoutMs,
       statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
       onEvent: opts.onEvent,
       interrupted: () => opts.signal?.aborted === true,
@@ -268,7 +276,23 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
         redisLock?.lost
           ? `Dify's Redis lock ${redisLock.key} was lost (it expired or someone deleted it), so another upgrade could start`
           : undefined,
-    })
+    }
+    let applied: AppliedRevision[]
+    if (!beside) {
+      if (checking) judge(await preflightVerdict(work, plan, lockTimeoutMs), true)
+      applied = await runPlan(work, plan, state, runOpts)
+    } else {
+      const p = early && !waited && plan.current === earlyFrom ? early : besideRun(db, plan, besideLockMs)
+      const preflight = { read: p.read, verdict: quiet(p.verdict.then((v) => judge(v, false))) }
+      try {
+        applied = await runPlan(work, plan, state, { ...runOpts, preflight })
+      } catch (e) {
+        if (!(e instanceof RunAlone)) throw e
+        // nothing was committed (the runner waits for the verdict before any COMMIT)
+        judge(await preflightVerdict(work, plan, lockTimeoutMs), true)
+        applied = await runPlan(work, plan, state, runOpts)
+      }
+    }
     mark('applied')
     return {
       ...base,
@@ -287,6 +311,31 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
     if (redisLock && redisState === 'acquired') await redisLock.release()
     mark('locks released')
   }
+}
+
+/** How long the pre-flight beside the run waits for a table lock before it is judged again, alone, under the locks. */
+const BESIDE_LOCK_MS = 1000
+
+/** The pre-flight beside the run met a lock: judge it again, alone (nothing was committed). */
+class RunAlone extends Error {}
+
+/** The pre-flight started beside the run: `read` once its catalog reads are done (or it ended), and its verdict. */
+function besideRun(
+  db: Db,
+  plan: Plan,
+  lockTimeoutMs: number,
+): { read: Promise<void>; verdict: Promise<PreflightVerdict> } {
+  let done!: () => void
+  const read = new Promise<void>((r) => (done = r))
+  const verdict = quiet(preflightVerdict(db, plan, lockTimeoutMs, done))
+  verdict.then(done, done)
+  return { read, verdict }
+}
+
+/** A promise awaited later: its rejection is not reported as unhandled meanwhile. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {})
+  return p
 }
 
 const interrupted = () => new InterruptedError('Interrupted while waiting for the upgrade lock; nothing was changed.')

@@ -312,6 +312,8 @@ async function tableRows(db: Db, table: string): Promise<number | null> {
 export interface VerifyOptions {
   /** compare with this revision instead of alembic_version's */
   revision?: string
+  /** called once the live schema has been read (what follows only compares; upgrade.ts starts its first DDL then) */
+  onRead?: () => void
 }
 
 /** Compare the live schema with the expected one (pure part; `extras` from the live database). */
@@ -483,6 +485,7 @@ export async function verifySchema(db: Db, opts: VerifyOptions = {}): Promise<Ve
   }
   const live = await introspectSchema(db)
   const extras = await liveExtras(db)
+  opts.onRead?.()
   const r = verifyAgainst(facts, revision, live, extras)
   return { ...r, suggestion: await suggest(db, facts, r) }
 }
