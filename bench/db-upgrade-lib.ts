@@ -21,10 +21,16 @@ export function time(cmd: string, args: string[], opts: { env?: Record<string, s
   return ms
 }
 
+/**
+ * The Node binary that runs the CLI: BENCH_NODE=path measures another runtime, e.g. Node 22 (dify-api 1.11.3+, with
+ * its compile cache) from scripts/services/node-versions.sh.
+ */
+export const CLI_NODE = process.env.BENCH_NODE ?? process.execPath
+
 /** One `dify …` run of the built CLI: wall and CPU (user + sys, via /usr/bin/time) milliseconds. */
 export function dify(args: string[], env: Record<string, string>): { wallMs: number; cpuMs: number } {
   const t0 = process.hrtime.bigint()
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, BIN, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', CLI_NODE, BIN, ...args], {
     env: { ...baseEnv(), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })

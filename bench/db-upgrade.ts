@@ -9,14 +9,15 @@
  *     tool reads that SQL from the reference data set's oracles directly (bench/oracle-sql.ts: DIFY_OPS_REFERENCE,
  *     else the folder beside the repository; tests use test/support/oracles.ts).
  * The CLI's CPU time (user + sys) is reported next to its wall time: on the shared machine it moves less with load.
- * Run: `npm run build && npm run bench -- db-upgrade` (RUNS=5, NOOP_RUNS=10, UPGRADE_RUNS=RUNS).
+ * Run: `npm run build && npm run bench -- db-upgrade` (RUNS=5, NOOP_RUNS=10, UPGRADE_RUNS=RUNS; BENCH_NODE=path runs
+ * the CLI under another Node, e.g. 22, which dify-api ships from 1.11.3).
  */
 import { BIN } from '../test/support/cli.js'
 import { scratchPg, scratchRedis, type Scratch } from '../test/support/scratch.js'
 import { chainSqlBetween, oracleSqlAt } from './oracle-sql.js'
 import { REVISION_LIST } from '../src/migrations/registry.js'
 import { loadRelease } from '../test/support/oracles.js'
-import { dify, loadAverage, median, psqlFloor, s, time } from './db-upgrade-lib.js'
+import { CLI_NODE, dify, loadAverage, median, psqlFloor, s, time } from './db-upgrade-lib.js'
 
 const RUNS = Number(process.env.RUNS ?? 5)
 const UPGRADE_RUNS = Number(process.env.UPGRADE_RUNS ?? RUNS)
@@ -50,8 +51,8 @@ try {
     const r = dify(['upgrade-db'], { ...at.env, ...redis.env })
     noop.push(r.wallMs)
     noopCpu.push(r.cpuMs)
-    node0.push(time(process.execPath, ['-e', '0']))
-    version.push(time(process.execPath, [BIN, '--version']))
+    node0.push(time(CLI_NODE, ['-e', '0']))
+    version.push(time(CLI_NODE, [BIN, '--version']))
   }
   // 3. Dify 1.11.0 → 1.15.0
   const template = await scratchPg('bench1110')
@@ -71,7 +72,7 @@ try {
     upPsql.push(psqlFloor(b.name, tail))
   }
   console.log(
-    `dify upgrade-db benchmark (head ${head}, ${REVISION_LIST.length} revisions; load average ${await loadAverage()})`,
+    `dify upgrade-db benchmark (head ${head}, ${REVISION_LIST.length} revisions; CLI on Node ${CLI_NODE === process.execPath ? process.version : CLI_NODE}; load average ${await loadAverage()})`,
   )
   console.log(
     `fresh → head, dify upgrade-db (whole process): median ${s(median(ours))}, CPU ${s(median(oursCpu))}  [${ours.map(s).join(', ')}]`,
