@@ -4,8 +4,9 @@
 // stays external and is still loaded lazily with import().
 // Type-checking is tsc's job (npm run typecheck / the build script runs it first).
 import { build } from 'esbuild'
-import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { compareCommandIds } from './compare-command-ids.mjs'
 
 const BUNDLED = new Set(['kysely', 'zod', 'ioredis', 'pg', '@oclif/core'])
 // optional native or never-used modules that bundled packages require inside try/catch: left to fail at run time
@@ -18,7 +19,7 @@ function entries(dir) {
     return statSync(p).isDirectory() ? entries(p) : p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : []
   })
 }
-await build({
+const result = await build({
   entryPoints: [...entries('commands'), 'src/version.ts', 'src/cli/main.ts'],
   outdir: 'dist',
   outbase: '.',
@@ -32,6 +33,8 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
+  // DIFY_BUILD_METAFILE=/tmp/meta.json: what each output file holds (esbuild's metafile), for start-up work
+  metafile: Boolean(process.env.DIFY_BUILD_METAFILE),
   // bundled CommonJS packages call require() for Node's built-ins; ESM has no require, so give each file one
   banner: {
     js: "import { createRequire as __difyOpsCreateRequire } from 'node:module'; const require = __difyOpsCreateRequire(import.meta.url);",
@@ -48,6 +51,26 @@ await build({
           if (!src.includes(probe))
             throw new Error(`pg/lib/stream.js changed: "${probe}" not found; review scripts/build.mjs`)
           return { contents: src.replace(probe, 'false'), loader: 'js' }
+        })
+      },
+    },
+    {
+      // @oclif/core sorts each plugin's commands with localeCompare when it loads them: the first localeCompare of a
+      // process builds ICU's collator, ~10 ms of every start-up. scripts/compare-command-ids.mjs gives the same order
+      // without ICU where it can (and calls localeCompare where it cannot); the help's own listing sorts again anyway.
+      name: 'oclif-sort-without-icu',
+      setup(b) {
+        b.onLoad({ filter: /node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/ }, (args) => {
+          const src = readFileSync(args.path, 'utf8')
+          const sort = '.sort((a, b) => a.id.localeCompare(b.id))'
+          if (src.split(sort).length !== 2)
+            throw new Error(
+              `@oclif/core/lib/config/plugin.js changed: "${sort}" not found once; review scripts/build.mjs`,
+            )
+          return {
+            contents: `${src.replace(sort, '.sort((a, b) => compareCommandIds(a.id, b.id))')}\n${compareCommandIds}\n`,
+            loader: 'js',
+          }
         })
       },
     },
@@ -106,3 +129,4 @@ await build({
     },
   ],
 })
+if (process.env.DIFY_BUILD_METAFILE) writeFileSync(process.env.DIFY_BUILD_METAFILE, JSON.stringify(result.metafile))
