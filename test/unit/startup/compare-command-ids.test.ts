@@ -27,8 +27,9 @@ function withLocale(env: Partial<Record<(typeof LOCALE_VARS)[number], string>>):
 }
 
 afterEach(() => {
-  for (const k of LOCALE_VARS) if (saved[k] === undefined) delete process.env[k]
-  else process.env[k] = saved[k]
+  for (const k of LOCALE_VARS)
+    if (saved[k] === undefined) delete process.env[k]
+    else process.env[k] = saved[k]
   cmp.plain = undefined
 })
 
@@ -39,11 +40,15 @@ describe("compareCommandIds (oclif's command sort without ICU, scripts/build.mjs
       withLocale(env)
       const all = ids()
       for (const a of all)
-        for (const b of all) if (Math.sign(cmp(a, b)) !== Math.sign(a.localeCompare(b))) expect([a, b]).toBe('same order')
+        for (const b of all)
+          if (Math.sign(cmp(a, b)) !== Math.sign(a.localeCompare(b))) expect([a, b]).toBe('same order')
       expect(cmp.plain).toBe(true)
       // the locale of this process is not one of these (ICU reads the environment once): the same in a child process
       const code = `import('${root}/scripts/compare-command-ids.mjs').then(({ compareCommandIds: c }) => { const ids = ${JSON.stringify(all)}; let bad = 0; for (const a of ids) for (const b of ids) if (Math.sign(c(a, b)) !== Math.sign(a.localeCompare(b))) bad++; console.log(bad, c.plain) })`
-      const out = execFileSync(process.execPath, ['-e', code], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' })
+      const out = execFileSync(process.execPath, ['-e', code], {
+        env: { PATH: process.env.PATH, ...env },
+        encoding: 'utf8',
+      })
       expect(out.trim()).toBe('0 true')
     },
   )
@@ -59,7 +64,10 @@ describe("compareCommandIds (oclif's command sort without ICU, scripts/build.mjs
     expect(Math.sign(cmp('Db', 'da'))).toBe(Math.sign('Db'.localeCompare('da')))
     expect(Math.sign(cmp('db_x', 'db-x'))).toBe(Math.sign('db_x'.localeCompare('db-x')))
     const code = `import('${root}/scripts/compare-command-ids.mjs').then(({ compareCommandIds: c }) => console.log(c('aa', 'b'), 'aa'.localeCompare('b')))`
-    const out = execFileSync(process.execPath, ['-e', code], { env: { PATH: process.env.PATH, LANG: 'da_DK.UTF-8' }, encoding: 'utf8' })
+    const out = execFileSync(process.execPath, ['-e', code], {
+      env: { PATH: process.env.PATH, LANG: 'da_DK.UTF-8' },
+      encoding: 'utf8',
+    })
     expect(out.trim()).toBe('1 1')
   })
 })
