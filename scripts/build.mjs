@@ -3,10 +3,11 @@
 // with their own dependencies) are bundled into the chunks, which cuts start-up CPU by a third; every other package
 // stays external and is still loaded lazily with import().
 // Type-checking is tsc's job (npm run typecheck / the build script runs it first).
-import { build } from 'esbuild'
+import { build, transform } from 'esbuild'
 import { createRequire } from 'node:module'
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { isDeepStrictEqual } from 'node:util'
 import { compareCommandIds } from './compare-command-ids.mjs'
 
 const BUNDLED = new Set(['kysely', 'zod', 'ioredis', 'pg', '@oclif/core'])
@@ -61,6 +62,32 @@ const result = await build({
           if (!src.includes(probe))
             throw new Error(`pg/lib/stream.js changed: "${probe}" not found; review scripts/build.mjs`)
           return { contents: src.replace(probe, 'false'), loader: 'js' }
+        })
+      },
+    },
+    {
+      // src/migrations/baseline/schema.ts (generated, 87 KB of object literals: the fresh-database baseline) is on the
+      // static path of every upgrade-db and db command: V8 parses and runs it at each start. The bundle gets the same
+      // value as one JSON.parse of a string (much cheaper to compile and build); the build fails if the module exports
+      // anything else or a value JSON cannot carry.
+      name: 'baseline-as-json',
+      setup(b) {
+        b.onLoad({ filter: /src[\\/]migrations[\\/]baseline[\\/]schema\.ts$/ }, async (args) => {
+          const { code } = await transform(readFileSync(args.path, 'utf8'), { loader: 'ts', format: 'esm' })
+          const mod = await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)
+          const names = Object.keys(mod).sort().join(',')
+          const json = JSON.stringify(mod.BASELINE_SCHEMA)
+          if (
+            names !== 'BASELINE_REVISION,BASELINE_SCHEMA' ||
+            !isDeepStrictEqual(JSON.parse(json), mod.BASELINE_SCHEMA)
+          )
+            throw new Error(
+              `${args.path} changed shape (exports: ${names}); review the baseline-as-json plugin in scripts/build.mjs`,
+            )
+          return {
+            contents: `export const BASELINE_REVISION = ${JSON.stringify(mod.BASELINE_REVISION)}\nexport const BASELINE_SCHEMA = JSON.parse(${JSON.stringify(json)})\n`,
+            loader: 'js',
+          }
         })
       },
     },
