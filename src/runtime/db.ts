@@ -26,7 +26,7 @@ export async function openDb(
     const { openPglite } = await import('./pglite.js')
     return openPglite(cfg.pgliteDir, { create: opts.createEmbedded ?? true })
   }
-  const { Kysely, PostgresDialect, MysqlDialect } = await import('kysely')
+  const { Kysely, PostgresDialect, MysqlDialect } = await import('./kysely.js')
   if (cfg.type === 'postgresql') {
     const pg = (await import('pg')).default
     // timestamps "without time zone" come back as text-free Date objects in UTC, as Dify stores UTC

@@ -80,7 +80,7 @@ export async function openPglite(dir: string, opts: { create?: boolean } = {}): 
     extensions: { uuid_ossp: uuidOssp as never },
   })) as unknown as PgliteLike
   await pg.exec("set timezone = 'UTC'")
-  const { Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } = await import('kysely')
+  const { Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } = await import('./kysely.js')
   const kysely = new Kysely<DifyDatabase>({
     dialect: {
       createAdapter: () => new PostgresAdapter(),
