@@ -125,7 +125,7 @@ type Exec = Kysely<DifyDatabase>
 const MAX_LISTED_FILES = 10_000
 const IN_CHUNK = 1000
 /** a DO block leaves after the first batch that ends this long after it started (SIGINT, progress, back-off) */
-const BLOCK_BUDGET_MS = 200
+const BLOCK_BUDGET_MS = 250
 const MAX_BLOCK_BATCHES = 1024
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -382,7 +382,7 @@ export async function retentionClean(
     const cp = cps.get(root.group)!
     let backoff = 0
     let seenWaits: number | undefined
-    // blocks: batches in the next block (doubling from 1 up to the time budget), failed attempts since the last progress
+    // blocks: batches in the next block (1, then ×4 up to the time budget), failed attempts since the last progress
     let perBlock = 1
     let blockAttempt = 0
     let types: BlockTypes | undefined
@@ -446,7 +446,7 @@ export async function retentionClean(
             cp.state = 'done'
             break
           }
-          perBlock = Math.min(perBlock * 2, MAX_BLOCK_BATCHES)
+          perBlock = Math.min(perBlock * 4, MAX_BLOCK_BATCHES)
         } catch (e) {
           if (!isLockWait(e as never)) throw e
           // the batches before the failed one committed (and were reported); the failed one rolled back
