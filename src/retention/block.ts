@@ -13,7 +13,7 @@
  * integers, null), and the dollar-quote tag is chosen not to occur in the body. PostgreSQL 11+ (COMMIT in DO), in a
  * session whose isolation is READ COMMITTED and that is not inside a transaction block.
  */
-import { sql, type RawBuilder } from 'kysely'
+import type { RawBuilder } from 'kysely'
 import type { Db, PgSession } from '../core/db.js'
 import { RETENTION_CHECKPOINT_TABLE, type RetentionCheckpoint } from './checkpoint.js'
 import { walk, type RetentionRoot } from '../dify/retention-map.js'
@@ -77,16 +77,26 @@ const NOTICE = 'dify-ops retention '
 export type BlockTypes = Map<string, string>
 const typeKey = (table: string, column: string) => `${table}.${column}`
 
-/** One catalog query: the types of the ids and link columns of the root's tables. */
-export async function blockTypes(db: Db, root: RetentionRoot): Promise<BlockTypes> {
-  const tables = walk(root).map((x) => x.t)
-  const r = await sql<{ t: string; c: string; ty: string }>`select c.relname as t, a.attname as c,
-      format_type(a.atttypid, a.atttypmod) as ty
+/**
+ * A select-list column (PostgreSQL) giving, as JSON, the types of the ids and link columns of the roots' tables:
+ * folded into another query of the set-up (clean.ts pruneEmpty); `blockTypesOf` reads it.
+ */
+export function blockTypesColumn(roots: readonly RetentionRoot[]): string {
+  const tables = [...new Set(roots.flatMap((r) => walk(r).map((x) => x.t.table)))]
+  const cols = [
+    ...new Set(['id', ...roots.flatMap((r) => walk(r).flatMap((x) => (x.t.link ? [x.t.link.column] : [])))]),
+  ]
+  const list = (xs: string[]) => xs.map((x) => pgLiteral(x)).join(', ')
+  return `(select json_agg(json_build_array(c.relname, a.attname, format_type(a.atttypid, a.atttypmod)))
     from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = current_schema() and c.relname in (${sql.join(tables.map((t) => t.table))})
-      and a.attname in (${sql.join([...new Set(['id', ...tables.flatMap((t) => (t.link ? [t.link.column] : []))])])})
-      and a.attnum > 0 and not a.attisdropped`.execute(db.kysely)
-  return new Map(r.rows.map((x) => [typeKey(x.t, x.c), x.ty]))
+    where n.nspname = current_schema() and c.relname in (${list(tables)}) and a.attname in (${list(cols)})
+      and a.attnum > 0 and not a.attisdropped)`
+}
+
+/** The types read by `blockTypesColumn` (node-pg parses json into arrays). */
+export function blockTypesOf(value: unknown): BlockTypes {
+  const rows = (typeof value === 'string' ? JSON.parse(value) : (value ?? [])) as Array<[string, string, string]>
+  return new Map(rows.map(([t, c, ty]) => [typeKey(t, c), ty]))
 }
 
 /**

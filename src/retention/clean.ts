@@ -51,7 +51,7 @@ import {
   type RetentionCheckpoint,
 } from './checkpoint.js'
 import { cutoffText, presentMap, retentionReport, scopeSql, type RetentionReport } from './report.js'
-import { blockTypes, runBlock, type BlockTypes } from './block.js'
+import { blockTypesColumn, blockTypesOf, runBlock, type BlockTypes } from './block.js'
 import { chunks, q, rootWhere, tableColumns, tableSize, textExpr, type ColumnInfo } from './sql.js'
 
 export interface CleanInput {
@@ -381,11 +381,12 @@ export async function retentionClean(
   outer: for (const root of roots) {
     const cp = cps.get(root.group)!
     let backoff = 0
-    let seenWaits: number | undefined
+    // the lock waiters counted with the set-up's facts, when that was just now (--yes): one round trip less
+    let seenWaits: number | undefined = Date.now() - facts.at < 1000 ? facts.lockWaits : undefined
+    facts.at = 0
     // blocks: batches in the next block (1, then ×4 up to the time budget), failed attempts since the last progress
     let perBlock = 1
     let blockAttempt = 0
-    let types: BlockTypes | undefined
     const rootTables = walk(root).map((x) => x.t)
     for (;;) {
       if (input.signal?.aborted) {
@@ -413,8 +414,7 @@ export async function retentionClean(
         let progressed = false
         try {
           const left = input.maxRuntimeMs !== undefined ? input.maxRuntimeMs - (Date.now() - started) : BLOCK_BUDGET_MS
-          types ??= await blockTypes(db, root)
-          const { done } = await runBlock(db, root, cp, types, {
+          const { done } = await runBlock(db, root, cp, facts.types, {
             batchSize: input.batchSize,
             apps: input.apps ?? [],
             tenants: input.tenants ?? [],
@@ -804,12 +804,16 @@ export { tableSize }
 
 /**
  * The workflow group without the child tables that hold no row at all (checked once, at the start), and on
- * PostgreSQL the session's isolation and server version (for the one-statement and block paths): one round trip.
+ * PostgreSQL the session's facts for the one-statement and block paths (isolation, server version, the types a block
+ * declares, the lock waiters now): one round trip.
  */
 async function pruneEmpty(
   db: Db,
   roots: RetentionRoot[],
-): Promise<{ roots: RetentionRoot[]; facts: { isolation: string; version: number } }> {
+): Promise<{
+  roots: RetentionRoot[]
+  facts: { isolation: string; version: number; types: BlockTypes; lockWaits: number; at: number }
+}> {
   const children = roots.filter((r) => r.group === 'workflow').flatMap((r) => walk(r).filter((x) => x.t.link))
   const empty = new Set<string>()
   const cols = children.map(({ t }, i) => `(select 1 from ${q(db, t.table)} limit 1) as ${q(db, `e${i}`)}`)
@@ -817,6 +821,9 @@ async function pruneEmpty(
     cols.push(
       `current_setting('transaction_isolation') as ${q(db, 'iso')}`,
       `current_setting('server_version_num') as ${q(db, 'ver')}`,
+      `(select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()
+        and pid <> pg_backend_pid())::int as ${q(db, 'lw')}`,
+      ...(roots.length ? [`${blockTypesColumn(roots)} as ${q(db, 'types')}`] : []),
     )
   const row = cols.length
     ? ((await sql<Record<string, unknown>>`select ${sql.raw(cols.join(', '))}`.execute(db.kysely)).rows[0] ?? {})
@@ -830,6 +837,13 @@ async function pruneEmpty(
   })
   return {
     roots: roots.map((r) => (r.group === 'workflow' ? ({ ...prune(r), group: r.group } as RetentionRoot) : r)),
-    facts: { isolation: String(row.iso ?? ''), version: Number(row.ver ?? 0) },
+    facts: {
+      isolation: String(row.iso ?? ''),
+      version: Number(row.ver ?? 0),
+      types: blockTypesOf(row.types ?? null),
+      lockWaits: Number(row.lw ?? 0),
+      // MySQL: no lock-waiter count here
+      at: db.dialect === 'postgres' ? Date.now() : 0,
+    },
   }
 }
