@@ -5,16 +5,22 @@
 // Targets: ≥ 0.8× the floor's rows/s; the longest batch transaction (= the longest a Dify statement can wait on
 // it) < 1 s; peak RSS flat (the run at a quarter of the size for comparison).
 // Build first (dist/). Run: npm run bench -- retention-clean [node executions]
+// RUNS=n (default 3) rounds, each timing every contender once on a fresh copy, interleaved (floor, CLI, [before],
+// single); best and median reported. BENCH_BEFORE=/copy/of/an/older/build/bin/run.js also times that build in each
+// round (before/after in the same run, on the same data). Each copy is made with CREATE DATABASE … STRATEGY FILE_COPY
+// and followed by a CHECKPOINT, so no contender pays for the copy's WAL or for another's dirty buffers.
 import { spawnSync } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { loadRelease } from '../test/support/oracles.js'
-import { scratchPg, type Scratch } from '../test/support/scratch.js'
+import { scratchName, scratchPg, type Scratch } from '../test/support/scratch.js'
 import { PG } from '../test/support/services.js'
 import { report } from './lib.js'
 
 const N = Number(process.argv[2] ?? 1_000_000)
+const RUNS = Number(process.env.RUNS ?? 3)
+const BEFORE = process.env.BENCH_BEFORE
 const PER_RUN = 50
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const ENDED = `('succeeded','failed','partial-succeeded','stopped')`
@@ -83,57 +89,105 @@ begin
   end loop;
 end $$`
 
-async function contenders(nodes: number) {
+/** A copy of the template (FILE_COPY: no WAL for the copy), then a CHECKPOINT: each contender starts clean. */
+async function copyOf(template: string): Promise<Scratch> {
+  const name = scratchName('retbench')
+  const c = new pg.Client({ ...PG, database: 'postgres' })
+  await c.connect()
+  await c.query(`create database ${name} template ${template} strategy file_copy`)
+  await c.query('checkpoint')
+  await c.end()
+  return {
+    name,
+    env: {
+      DB_TYPE: 'postgresql',
+      DB_HOST: PG.host,
+      DB_PORT: String(PG.port),
+      DB_USERNAME: PG.user,
+      DB_PASSWORD: '',
+      DB_DATABASE: name,
+    },
+    async drop() {
+      const c2 = new pg.Client({ ...PG, database: 'postgres' })
+      await c2.connect()
+      await c2.query(`drop database if exists ${name} with (force)`)
+      await c2.end()
+    },
+  }
+}
+
+interface Run {
+  wallMs: number
+  cpuMs: number
+  rssKb: number
+  deleted: number
+  maxBatchMs?: number
+}
+
+const cliArgs = (bin: string) => [
+  bin,
+  'retention',
+  'clean',
+  '--older-than',
+  '30d',
+  '--tables',
+  'workflow',
+  '--batch-size',
+  '200',
+  '--sleep-between',
+  '0',
+  '--yes',
+  '--json',
+]
+
+async function contenders(nodes: number, rounds: number, names: string[]) {
   const template = await scratchPg('retbenchtpl')
   const t0 = performance.now()
   await seed(template, nodes)
   console.log(`seeded ${nodes} node executions in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-  const copy = () => scratchPg('retbench', { template: template.name })
-  const out: Record<string, { wallMs: number; cpuMs: number; rssKb: number; deleted: number; maxBatchMs?: number }> = {}
+  const out: Record<string, Run[]> = {}
   try {
-    for (const name of ['floor', 'cli', 'single']) {
-      const s = await copy()
-      try {
-        const before = await count(s.name)
-        let r
-        let maxBatchMs: number | undefined
-        if (name === 'floor') r = psql(s.name, FLOOR)
-        else if (name === 'single')
-          r = psql(
-            s.name,
-            `begin; delete from workflow_node_executions where created_at < ${CUT}; delete from workflow_app_logs where created_at < ${CUT}; delete from workflow_runs where created_at < ${CUT}; commit;`,
-          )
-        else {
-          r = timed(
-            process.execPath,
-            [
-              BIN,
-              'retention',
-              'clean',
-              '--older-than',
-              '30d',
-              '--tables',
-              'workflow',
-              '--batch-size',
-              '200',
-              '--sleep-between',
-              '0',
-              '--yes',
-              '--json',
-            ],
-            { PATH: process.env.PATH, HOME: process.env.HOME, ...s.env },
-          )
-          maxBatchMs = JSON.parse(r.stdout).maxBatchMs
+    for (let round = 0; round < rounds; round++)
+      for (const name of names) {
+        const s = await copyOf(template.name)
+        try {
+          const before = await count(s.name)
+          let r
+          let maxBatchMs: number | undefined
+          if (name === 'floor') r = psql(s.name, FLOOR)
+          else if (name === 'single')
+            r = psql(
+              s.name,
+              `begin; delete from workflow_node_executions where created_at < ${CUT}; delete from workflow_app_logs where created_at < ${CUT}; delete from workflow_runs where created_at < ${CUT}; commit;`,
+            )
+          else {
+            r = timed(process.execPath, cliArgs(name === 'before' ? BEFORE! : BIN), {
+              PATH: process.env.PATH,
+              HOME: process.env.HOME,
+              ...s.env,
+            })
+            maxBatchMs = JSON.parse(r.stdout).maxBatchMs
+          }
+          ;(out[name] ??= []).push({ ...r, deleted: before - (await count(s.name)), maxBatchMs })
+        } finally {
+          await s.drop()
         }
-        out[name] = { ...r, deleted: before - (await count(s.name)), maxBatchMs }
-      } finally {
-        await s.drop()
       }
-    }
   } finally {
     await template.drop()
   }
   return out
+}
+
+const best = (xs: Run[]) => xs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a))
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const s1 = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+const line = (xs: Run[], floor: Run[]) => {
+  const b = best(xs)
+  const m = median(xs.map((x) => x.wallMs))
+  const fb = best(floor).wallMs
+  const fm = median(floor.map((x) => x.wallMs))
+  return `best ${s1(b.wallMs)} (CPU ${s1(b.cpuMs)}), median ${s1(m)}; ${rate(b)} = ${(fb / b.wallMs).toFixed(2)}× the floor's rate best to best, ${(fm / m).toFixed(2)}× median to median; all ${xs.map((x) => (x.wallMs / 1000).toFixed(2)).join(' / ')} s`
 }
 
 const rate = (x: { wallMs: number; deleted: number }) =>
@@ -143,22 +197,34 @@ console.log(
     .map((x) => x.toFixed(2))
     .join(' ')}`,
 )
-const full = await contenders(N)
-const quarter = await contenders(N / 4)
-report(`retention clean over ${N} node executions (${PER_RUN} per run, 60 % older than 30 days)`, [
+const names = ['floor', 'cli', ...(BEFORE ? ['before'] : []), 'single']
+const full = await contenders(N, RUNS, names)
+const quarter = await contenders(N / 4, 1, ['cli'])
+const cliRuns = full.cli!
+report(`retention clean over ${N} node executions (${PER_RUN} per run, 60 % older than 30 days), ${RUNS} rounds`, [
   [
     'floor: keyset batches of 200 runs in one DO block',
-    `${(full.floor!.wallMs / 1000).toFixed(1)} s  ${rate(full.floor!)}`,
+    `best ${s1(best(full.floor!).wallMs)}, median ${s1(median(full.floor!.map((x) => x.wallMs)))}; ${rate(best(full.floor!))}; all ${full.floor!.map((x) => (x.wallMs / 1000).toFixed(2)).join(' / ')} s`,
   ],
+  ['dify retention clean --batch-size 200', line(cliRuns, full.floor!)],
   [
-    'dify retention clean --batch-size 200',
-    `${(full.cli!.wallMs / 1000).toFixed(1)} s  ${rate(full.cli!)}  = ${(full.floor!.wallMs / full.cli!.wallMs).toFixed(2)}× the floor's rate; CPU ${(full.cli!.cpuMs / 1000).toFixed(1)} s; longest batch ${full.cli!.maxBatchMs} ms; peak RSS ${Math.round(full.cli!.rssKb / 1024)} MB (${Math.round(quarter.cli!.rssKb / 1024)} MB at ${N / 4})`,
+    '  longest batch, peak RSS',
+    `${Math.max(...cliRuns.map((x) => x.maxBatchMs ?? 0))} ms; ${Math.round(Math.max(...cliRuns.map((x) => x.rssKb)) / 1024)} MB (${Math.round(quarter.cli![0]!.rssKb / 1024)} MB at ${N / 4})`,
   ],
+  ...(BEFORE
+    ? ([
+        ['before (BENCH_BEFORE)', line(full.before!, full.floor!)],
+        ['  before: longest batch', `${Math.max(...full.before!.map((x) => x.maxBatchMs ?? 0))} ms`],
+      ] as Array<[string, string]>)
+    : []),
   [
     'single DELETE … WHERE created_at < cut (one transaction)',
-    `${(full.single!.wallMs / 1000).toFixed(1)} s  ${rate(full.single!)} — holds its row locks for the whole time`,
+    `best ${s1(best(full.single!).wallMs)}; ${rate(best(full.single!))} — holds its row locks for the whole time`,
   ],
-  ['deleted (floor / cli / single)', `${full.floor!.deleted} / ${full.cli!.deleted} / ${full.single!.deleted}`],
+  [
+    'deleted (each run of floor / cli / single)',
+    `${[...new Set(full.floor!.map((x) => x.deleted))].join(',')} / ${[...new Set(cliRuns.map((x) => x.deleted))].join(',')} / ${[...new Set(full.single!.map((x) => x.deleted))].join(',')}`,
+  ],
 ])
 console.log(
   `load average ${loadavg()

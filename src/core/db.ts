@@ -19,5 +19,17 @@ export interface Db {
   describe: string
   /** whether DDL runs inside transactions (PostgreSQL yes, MySQL no) */
   transactionalDdl: boolean
+  /**
+   * PostgreSQL over node-pg only (absent on PGlite and MySQL): one pooled session of its own for `fn`, e.g. to hear
+   * the NOTICEs of a long statement while it runs (src/retention/block.ts)
+   */
+  withPgSession?<T>(fn: (session: PgSession) => Promise<T>): Promise<T>
   close(): Promise<void>
+}
+
+/** The part of a node-pg client a caller of `Db.withPgSession` uses (same session setup as the pool's others). */
+export interface PgSession {
+  query(text: string): Promise<unknown>
+  on(event: 'notice', listener: (notice: { message?: string }) => void): unknown
+  removeListener(event: 'notice', listener: (notice: { message?: string }) => void): unknown
 }

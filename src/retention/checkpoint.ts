@@ -81,6 +81,38 @@ export async function readCheckpoint(db: Db, jobKey: string, group: string): Pro
   }
 }
 
+/** The checkpoints of `groups` under `jobKey`, in one query (the table must exist). */
+export async function readCheckpoints(
+  db: Db,
+  jobKey: string,
+  groups: readonly string[],
+): Promise<Map<string, RetentionCheckpoint>> {
+  const out = new Map<string, RetentionCheckpoint>()
+  if (!groups.length) return out
+  const r = await sql<{
+    grp: string
+    state: string
+    cutoff: string
+    last_created_at: string | null
+    last_id: string | null
+    batches: number | string
+    deleted: number | string
+  }>`select grp, state, cutoff, last_created_at, last_id, batches, deleted from ${sql.raw(RETENTION_CHECKPOINT_TABLE)}
+     where job_key = ${jobKey} and grp in (${sql.join([...groups])})`.execute(db.kysely)
+  for (const x of r.rows)
+    out.set(x.grp, {
+      jobKey,
+      group: x.grp,
+      state: x.state === 'done' ? 'done' : 'running',
+      cutoff: x.cutoff,
+      lastCreatedAt: x.last_created_at,
+      lastId: x.last_id,
+      batches: Number(x.batches),
+      deleted: Number(x.deleted),
+    })
+  return out
+}
+
 /** Upsert on the given executor (a batch's transaction). */
 export async function writeCheckpoint(exec: Exec, dialect: Db['dialect'], c: RetentionCheckpoint): Promise<void> {
   const now = new Date().toISOString().replace('T', ' ').replace('Z', '')

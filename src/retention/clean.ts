@@ -45,11 +45,13 @@ import {
 import {
   ensureCheckpointTable,
   readCheckpoint,
+  readCheckpoints,
   RETENTION_CHECKPOINT_TABLE,
   writeCheckpoint,
   type RetentionCheckpoint,
 } from './checkpoint.js'
 import { cutoffText, presentMap, retentionReport, scopeSql, type RetentionReport } from './report.js'
+import { blockTypesColumn, blockTypesOf, runBlock, type BlockTypes } from './block.js'
 import { chunks, q, rootWhere, tableColumns, tableSize, textExpr, type ColumnInfo } from './sql.js'
 
 export interface CleanInput {
@@ -122,6 +124,9 @@ export interface CleanResult {
 type Exec = Kysely<DifyDatabase>
 const MAX_LISTED_FILES = 10_000
 const IN_CHUNK = 1000
+/** a DO block leaves after the first batch that ends this long after it started (SIGINT, progress, back-off) */
+const BLOCK_BUDGET_MS = 250
+const MAX_BLOCK_BATCHES = 1024
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((res) => {
@@ -189,13 +194,22 @@ export async function retentionClean(
   const present = await presentMap(db, profile, groups)
   // a closed run gets no new children: the workflow group's tables that are empty now stay empty for its old runs,
   // so their per-batch deletes are skipped (messages and conversations can still get feedback, pins: never pruned)
-  const roots = await pruneEmpty(db, present.roots)
+  // with PostgreSQL's session facts (isolation, version) in the same round trip
+  const { roots, facts } = await pruneEmpty(db, present.roots)
+  const haveCheckpoints = present.have.has(RETENTION_CHECKPOINT_TABLE)
+  const saved = haveCheckpoints
+    ? await readCheckpoints(
+        db,
+        jobKey,
+        roots.map((r) => r.group),
+      )
+    : new Map<string, RetentionCheckpoint>()
 
   // resumed groups keep their checkpoint's cut-off
   const cps = new Map<RetentionGroup, RetentionCheckpoint>()
   const resumed: RetentionGroup[] = []
   for (const r of roots) {
-    const cp = await readCheckpoint(db, jobKey, r.group)
+    const cp = saved.get(r.group)
     const fresh: RetentionCheckpoint = {
       jobKey,
       group: r.group,
@@ -219,6 +233,7 @@ export async function retentionClean(
       apps: input.apps,
       tenants: input.tenants,
       groups,
+      present,
       cutoff: new Date(planCutoff.replace(' ', 'T') + 'Z'),
       // a dry run shows the exact plan; a clean that deletes counts what its batches delete, so its plan scans no
       // table (roots by their index range, the rest from the statistics)
@@ -338,18 +353,17 @@ export async function retentionClean(
     }
     await store.writeManifest(manifest)
   }
-  await ensureCheckpointTable(db)
+  if (!haveCheckpoints) await ensureCheckpointTable(db)
   if (quarantine) await ensureFilesTable(db)
   // PostgreSQL without an archive: each batch is one statement (its own transaction when the session's isolation is
-  // READ COMMITTED, else wrapped in one)
-  const oneStatement =
-    !store && !input.beforeDelete && db.dialect === 'postgres'
-      ? {
-          autocommit:
-            (await sql<{ i: string }>`select current_setting('transaction_isolation') as i`.execute(db.kysely)).rows[0]
-              ?.i === 'read committed',
-        }
-      : null
+  // READ COMMITTED, else wrapped in one); and when nothing needs the rows client-side (no --files quarantine), several
+  // such batches per round trip in a DO block that commits each (PostgreSQL 11+, READ COMMITTED: src/retention/block.ts)
+  let oneStatement: { autocommit: boolean } | null = null
+  let blocks = false
+  if (!store && !input.beforeDelete && db.dialect === 'postgres') {
+    oneStatement = { autocommit: facts.isolation === 'read committed' }
+    blocks = oneStatement.autocommit && !quarantine && !!db.withPgSession && facts.version >= 110_000
+  }
 
   const totals = new Map<string, CleanTableResult>()
   const add = (group: RetentionGroup, table: string, n: number) => {
@@ -367,7 +381,13 @@ export async function retentionClean(
   outer: for (const root of roots) {
     const cp = cps.get(root.group)!
     let backoff = 0
-    let seenWaits: number | undefined
+    // the lock waiters counted with the set-up's facts, when that was just now (--yes): one round trip less
+    let seenWaits: number | undefined = Date.now() - facts.at < 1000 ? facts.lockWaits : undefined
+    facts.at = 0
+    // blocks: batches in the next block (1, then ×4 up to the time budget), failed attempts since the last progress
+    let perBlock = 1
+    let blockAttempt = 0
+    const rootTables = walk(root).map((x) => x.t)
     for (;;) {
       if (input.signal?.aborted) {
         stopped = 'interrupt'
@@ -388,7 +408,62 @@ export async function retentionClean(
         await sleep(backoff, input.signal)
         continue
       }
+      if (backoff) perBlock = 1
       backoff = 0
+      if (blocks) {
+        let progressed = false
+        try {
+          const left = input.maxRuntimeMs !== undefined ? input.maxRuntimeMs - (Date.now() - started) : BLOCK_BUDGET_MS
+          const { done } = await runBlock(db, root, cp, facts.types, {
+            batchSize: input.batchSize,
+            apps: input.apps ?? [],
+            tenants: input.tenants ?? [],
+            // --sleep-between paces batches: one a block then
+            maxBatches: (input.sleepBetweenMs ?? 0) > 0 ? 1 : perBlock,
+            budgetMs: Math.min(BLOCK_BUDGET_MS, left),
+            maxLockWaits: maxWaits,
+            maxLagSeconds: input.maxLagSeconds,
+            onBatch: (b) => {
+              progressed = true
+              Object.assign(cp, {
+                state: 'running',
+                lastCreatedAt: b.lastCreatedAt,
+                lastId: b.lastId,
+                batches: cp.batches + 1,
+                deleted: cp.deleted + b.counts.reduce((a, x) => a + x, 0),
+              })
+              rootTables.forEach((t, i) => add(root.group, t.table, b.counts[i] ?? 0))
+              result.files.count += b.files.length
+              for (const f of b.files) if (result.files.ids.length < MAX_LISTED_FILES) result.files.ids.push(f)
+              result.maxBatchMs = Math.max(result.maxBatchMs, b.ms)
+              seenWaits = b.lockWaits
+              result.batches++
+              input.onBatch?.({ group: root.group, batch: cp.batches, deleted: cp.deleted })
+            },
+          })
+          blockAttempt = 0
+          if (done) {
+            cp.state = 'done'
+            break
+          }
+          perBlock = Math.min(perBlock * 4, MAX_BLOCK_BATCHES)
+        } catch (e) {
+          if (!isLockWait(e as never)) throw e
+          // the batches before the failed one committed (and were reported); the failed one rolled back
+          result.retries++
+          perBlock = 1
+          if (progressed) blockAttempt = 0
+          if (blockAttempt >= 5)
+            throw new BusyError(
+              `A batch of ${root.table} could not take its row locks after ${blockAttempt + 1} attempts.`,
+              { hint: 'Rerun later (it resumes after the last batch), or raise --lock-timeout.', cause: e },
+            )
+          await sleep(250 * 2 ** blockAttempt++, input.signal)
+          continue
+        }
+        await sleep(input.sleepBetweenMs ?? 0, input.signal)
+        continue
+      }
       let done = false
       for (let attempt = 0; ; attempt++) {
         const t0 = Date.now()
@@ -727,22 +802,48 @@ async function runBatchStatement(
 export type { RetentionTable }
 export { tableSize }
 
-/** The workflow group without the child tables that hold no row at all (checked once, at the start). */
-async function pruneEmpty(db: Db, roots: RetentionRoot[]): Promise<RetentionRoot[]> {
+/**
+ * The workflow group without the child tables that hold no row at all (checked once, at the start), and on
+ * PostgreSQL the session's facts for the one-statement and block paths (isolation, server version, the types a block
+ * declares, the lock waiters now): one round trip.
+ */
+async function pruneEmpty(
+  db: Db,
+  roots: RetentionRoot[],
+): Promise<{
+  roots: RetentionRoot[]
+  facts: { isolation: string; version: number; types: BlockTypes; lockWaits: number; at: number }
+}> {
   const children = roots.filter((r) => r.group === 'workflow').flatMap((r) => walk(r).filter((x) => x.t.link))
   const empty = new Set<string>()
-  if (children.length) {
-    // one round trip: exists() per table
-    const cols = children.map(({ t }, i) => `(select 1 from ${q(db, t.table)} limit 1) as ${q(db, `e${i}`)}`)
-    const row =
-      (await sql<Record<string, unknown>>`select ${sql.raw(cols.join(', '))}`.execute(db.kysely)).rows[0] ?? {}
-    children.forEach(({ t }, i) => {
-      if (row[`e${i}`] === null || row[`e${i}`] === undefined) empty.add(t.table)
-    })
-  }
+  const cols = children.map(({ t }, i) => `(select 1 from ${q(db, t.table)} limit 1) as ${q(db, `e${i}`)}`)
+  if (db.dialect === 'postgres')
+    cols.push(
+      `current_setting('transaction_isolation') as ${q(db, 'iso')}`,
+      `current_setting('server_version_num') as ${q(db, 'ver')}`,
+      `(select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()
+        and pid <> pg_backend_pid())::int as ${q(db, 'lw')}`,
+      ...(roots.length ? [`${blockTypesColumn(roots)} as ${q(db, 'types')}`] : []),
+    )
+  const row = cols.length
+    ? ((await sql<Record<string, unknown>>`select ${sql.raw(cols.join(', '))}`.execute(db.kysely)).rows[0] ?? {})
+    : {}
+  children.forEach(({ t }, i) => {
+    if (row[`e${i}`] === null || row[`e${i}`] === undefined) empty.add(t.table)
+  })
   const prune = (t: RetentionTable): RetentionTable => ({
     ...t,
     children: t.children.filter((c) => !empty.has(c.table)).map(prune),
   })
-  return roots.map((r) => (r.group === 'workflow' ? ({ ...prune(r), group: r.group } as RetentionRoot) : r))
+  return {
+    roots: roots.map((r) => (r.group === 'workflow' ? ({ ...prune(r), group: r.group } as RetentionRoot) : r)),
+    facts: {
+      isolation: String(row.iso ?? ''),
+      version: Number(row.ver ?? 0),
+      types: blockTypesOf(row.types ?? null),
+      lockWaits: Number(row.lw ?? 0),
+      // MySQL: no lock-waiter count here
+      at: db.dialect === 'postgres' ? Date.now() : 0,
+    },
+  }
 }

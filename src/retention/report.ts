@@ -67,6 +67,8 @@ export interface ReportInput {
    * the statistics (the plan of a clean that deletes: the batches count what they delete). Default true.
    */
   exact?: boolean
+  /** presentMap(db, profile, groups), when the caller has it already (one catalog query less) */
+  present?: { roots: RetentionRoot[]; absent: string[] }
 }
 
 /** Cut-off as the database stores timestamps (UTC, no zone): "YYYY-MM-DD HH:MM:SS.mmm". */
@@ -79,7 +81,7 @@ export async function presentMap(
   db: Db,
   profile: Pick<DifyProfile, 'version'>,
   groups?: readonly RetentionGroup[],
-): Promise<{ roots: RetentionRoot[]; absent: string[] }> {
+): Promise<{ roots: RetentionRoot[]; absent: string[]; have: Set<string> }> {
   const have = await existingTables(db)
   const absent: string[] = []
   const keep = (t: RetentionTable): RetentionTable | null => {
@@ -96,7 +98,7 @@ export async function presentMap(
       return k ? ({ ...k, group: r.group } as RetentionRoot) : null
     })
     .filter((x): x is RetentionRoot => x !== null)
-  return { roots, absent }
+  return { roots, absent, have }
 }
 
 /** The SELECT of the ids of `t` (a root or a child) clean would delete, as SQL text usable in IN (…). */
@@ -171,7 +173,7 @@ export async function retentionReport(
   const now = input.now ?? new Date()
   const cutoff = input.cutoff ?? new Date(now.getTime() - input.olderThanSeconds * 1000)
   const f: RootFilter = { cutoff: cutoffText(cutoff), apps: input.apps ?? [], tenants: input.tenants ?? [] }
-  const { roots, absent } = await presentMap(db, profile, input.groups)
+  const { roots, absent } = input.present ?? (await presentMap(db, profile, input.groups))
   const tables: RetentionTableReport[] = []
   const warnings: string[] = []
   const exact = input.exact ?? true

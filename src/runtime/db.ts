@@ -66,6 +66,14 @@ export async function openDb(
       type: cfg.type,
       describe,
       transactionalDdl: true,
+      withPgSession: async (fn) => {
+        const c = await pool.connect()
+        try {
+          return await fn(c as never)
+        } finally {
+          c.release()
+        }
+      },
       close: () => kysely.destroy(),
     }
   }

@@ -91,9 +91,9 @@ export class Guard {
 
 // ------------------------------------------------------------------------------------------- SQL classification
 
-/** A statement that changes data or schema (counted as a write once committed). */
+/** A statement that changes data or schema (counted as a write once committed; a PostgreSQL DO block counts as one). */
 export function isWriteSql(text: string): boolean {
-  return /^\s*(?:with\b[\s\S]*?\b(?:insert|update|delete)\b|insert|update|delete|merge|replace|create|alter|drop|truncate|rename|grant|revoke|comment)\b/i.test(
+  return /^\s*(?:with\b[\s\S]*?\b(?:insert|update|delete)\b|insert|update|delete|merge|replace|create|alter|drop|truncate|rename|grant|revoke|comment|do)\b/i.test(
     text,
   )
 }

@@ -246,6 +246,84 @@ export function retentionLoadSuite(dialect: 'postgres' | 'mysql', sizes: LoadSiz
         await w.query(`delete from ${table} where ${S.idLike(col!, SEEDED)}`)
     }, 600_000)
 
+    it('SIGKILL in the middle of a run of multi-batch blocks (no archive), then rerun: exact end state and checkpoint', async () => {
+      // PostgreSQL: without an archive several batches go per round trip (a DO block committing each); MariaDB: one
+      // batch per transaction. Either way a kill -9 loses at most the batch in flight, and the checkpoint says which.
+      await seedBulk(w, sizes.killRuns, sizes.nodesPerRun)
+      const before = {
+        nodes: await count(w, 'workflow_node_executions'),
+        runs: await count(w, 'workflow_runs'),
+        logs: await count(w, 'workflow_app_logs'),
+      }
+      const base = (await checkpointBatches(w, 'done')) ?? 0
+      const batch = Math.max(1, Math.floor(sizes.killRuns / 50))
+      const env = { ...w.env, ...redis.env }
+      const args = [
+        ...`retention clean --older-than 30d --tables workflow --sleep-between 0 --yes`.split(' '),
+        ...['--batch-size', String(batch)],
+      ]
+      const { child, done } = startCli(args, env)
+      await waitForBatches(w, done, base + 3)
+      child.kill('SIGKILL')
+      await done
+      expect(await oldClosedLeft(w)).toBeGreaterThan(0) // it was stopped midway
+      const rerun = await runCli([...args, '--json'], { env, timeoutMs: 300_000 })
+      expect(rerun.code, rerun.stderr).toBe(0)
+      expect(rerun.json).toMatchObject({ resumed: ['workflow'], complete: true })
+      expect(await oldClosedLeft(w)).toBe(0)
+      const gone = {
+        nodes: before.nodes - (await count(w, 'workflow_node_executions')),
+        runs: before.runs - (await count(w, 'workflow_runs')),
+        logs: before.logs - (await count(w, 'workflow_app_logs')),
+      }
+      expect(gone).toEqual({ nodes: sizes.killRuns * sizes.nodesPerRun, runs: sizes.killRuns, logs: sizes.killRuns })
+      // every batch counted once across the kill: the job's batches and rows in its checkpoint are exact
+      const cp = await w.query(
+        `select batches, deleted from ${RETENTION_CHECKPOINT_TABLE} where grp = 'workflow' and state = 'done' and job_key = $1`,
+        [jobKeyOf({})],
+      )
+      expect(Number(cp[0]!.batches)).toBe(base + Math.ceil(sizes.killRuns / batch))
+      expect(Number(cp[0]!.deleted)).toBe(gone.nodes + gone.runs + gone.logs)
+    }, 600_000)
+
+    it('--max-runtime stops right after the batch that crosses it (also inside a block); the rerun completes', async () => {
+      await seedBulk(w, sizes.killRuns, sizes.nodesPerRun)
+      const runs0 = await count(w, 'workflow_runs')
+      const base = (await checkpointBatches(w, 'done')) ?? 0
+      const rt = new Runtime(loadConfig({ env: w.env, noDotenv: true, cwd: tmpdir() }), {
+        lockTimeoutMs: 2000,
+        statementTimeoutMs: 60_000,
+      })
+      try {
+        const db = await rt.db()
+        const deps = { db, profile: await loadProfile(db) }
+        const input = { olderThanSeconds: 30 * DAY, groups: ['workflow' as const], batchSize: 1, sleepBetweenMs: 0 }
+        let firstBatchAt = 0
+        const r = await retentionClean(deps, {
+          ...input,
+          maxRuntimeMs: 300,
+          onBatch: () => (firstBatchAt ||= performance.now()),
+        })
+        const took = performance.now() - firstBatchAt
+        expect(r).toMatchObject({ stoppedBy: 'max-runtime', complete: false })
+        expect(r.batches).toBeGreaterThan(0)
+        expect(r.batches).toBeLessThan(sizes.killRuns)
+        // stopped at the deadline (one batch of one run past it, plus scheduling on a loaded machine)
+        expect(took).toBeLessThan(300 + 1500)
+        // exact: what went is what the checkpoint counts, one run (and its node executions and app log) a batch
+        expect(runs0 - (await count(w, 'workflow_runs'))).toBe(r.batches)
+        expect(await checkpointBatches(w, 'running')).toBe(base + r.batches)
+        expect(r.tables.find((t) => t.table === 'workflow_node_executions')!.rowsDeleted).toBe(
+          r.batches * sizes.nodesPerRun,
+        )
+        const rest = await retentionClean(deps, { ...input, batchSize: 100 })
+        expect(rest).toMatchObject({ complete: true, resumed: ['workflow'] })
+        expect(await oldClosedLeft(w)).toBe(0)
+      } finally {
+        await rt.close()
+      }
+    }, 300_000)
+
     it('SIGINT to the built CLI finishes the batch in flight and exits 130; the rerun completes', async () => {
       const prefix = '00000000-0000-4000-9000-'
       await bulkInsert(w, 'workflow_runs', 50, {

@@ -104,6 +104,7 @@ for (const [dialect, release] of CASES) {
 
     let archive: string
     let before: Record<string, string[]>
+    let afterClean: Record<string, string[]>
     it('clean removes exactly the old closed rows and their children, leaves no orphan, keeps running/paused runs', async () => {
       before = await dumpTables(w, allTables())
       archive = join(mkdtempSync(join(tmpdir(), 'dops-ret-')), 'archive')
@@ -169,6 +170,7 @@ for (const [dialect, release] of CASES) {
       expect(deletedTotal).toBeLessThan(archived) // the crashed run had committed batch 1
       expect(readdirSync(archive)).toContain('manifest.json')
       expect(r.files.count).toBeGreaterThan(0)
+      afterClean = await dumpTables(w, allTables())
     }, 60_000)
 
     it('restore puts the rows back byte for byte, and twice restores nothing more', async () => {
@@ -206,6 +208,28 @@ for (const [dialect, release] of CASES) {
       })
       expect(done).toMatchObject({ complete: true, resumed: ['workflow'], batches: 4 })
       expect(await count('workflow_runs')).toBe(3)
+    }, 60_000)
+
+    it('without an archive (PostgreSQL: batches in DO blocks), every group ends exactly as the archived clean did', async () => {
+      // the world as before any clean: the archive put back (the interrupt test deleted the old runs again)
+      await retentionRestore({ db: await rt.db() }, { archiveDir: archive })
+      expect(await dumpTables(w, allTables())).toEqual(before)
+      const seen: number[] = []
+      const r = await retentionClean(await deps(), {
+        olderThanSeconds: 30 * DAY,
+        batchSize: 2,
+        onBatch: (p) => seen.push(p.batch),
+      })
+      expect(r.complete).toBe(true)
+      // every table, row by row, as the clean that archived (and crashed once) left it
+      expect(await dumpTables(w, allTables())).toEqual(afterClean)
+      const beforeRows = Object.values(before).reduce((a, x) => a + x.length, 0)
+      const afterRows = Object.values(afterClean).reduce((a, x) => a + x.length, 0)
+      expect(r.tables.reduce((a, t) => a + t.rowsDeleted, 0)).toBe(beforeRows - afterRows)
+      expect(r.files.count).toBeGreaterThan(0)
+      expect(r.files.ids.length).toBe(r.files.count)
+      expect(seen.length).toBe(r.batches)
+      expect(r.maxBatchMs).toBeGreaterThanOrEqual(0)
     }, 60_000)
   })
 }

@@ -32,6 +32,7 @@ describe('SQL classification', () => {
       'create index i on x (a)',
       'alter table x add c int',
       'with t as (select 1) update x set a = 1',
+      'do $x$ begin delete from x; commit; end $x$',
     ])
       expect(isWriteSql(w), w).toBe(true)
     for (const r of [
