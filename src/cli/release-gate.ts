@@ -39,7 +39,7 @@ export async function checkRelease(db: Db, mode: WriteMode): Promise<string | un
     }
     return mode.forceVersion && writes ? `${text} Going on because of --force-version.` : text
   }
-  const profile = await loadProfile(db, { difyRoot: mode.difyRoot })
+  const profile = await loadProfile(db, { difyRoot: mode.difyRoot, versions })
   let w: string | undefined
   try {
     w = await checkDifyRelease(db, profile, { writes, force: mode.forceVersion, operation: mode.operation })

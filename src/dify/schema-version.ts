@@ -11,9 +11,11 @@ import { DIFY_API_VERSIONS_DIR, findVersionsDir, readDifyCode } from './dify-cod
 export async function readAlembicVersions(db: Db): Promise<string[] | null> {
   const exists =
     db.dialect === 'postgres'
-      ? await sql<{
+      ? // pg_class itself: information_schema.tables checks privileges on every row of the catalog (~2 ms of a new
+        // session's cold caches, on every command's release check)
+        await sql<{
           n: number
-        }>`select count(*)::int as n from information_schema.tables where table_schema = current_schema() and table_name = 'alembic_version'`.execute(
+        }>`select count(*)::int as n from pg_class where relname = 'alembic_version' and relkind in ('r', 'p') and relnamespace = (select oid from pg_namespace where nspname = current_schema())`.execute(
           db.kysely,
         )
       : await sql<{
@@ -31,6 +33,8 @@ export interface LoadProfileOptions {
   difyRoot?: string
   /** where the dify-api image keeps the migrations (default /app/api/migrations/versions); tests pass a temp dir */
   defaultVersionsDir?: string
+  /** alembic_version's rows as the caller just read them (readAlembicVersions), so they are not read again */
+  versions?: string[] | null
 }
 
 /**
@@ -60,7 +64,7 @@ export function codeAtHand(opts: LoadProfileOptions): ProfileOptions['code'] | u
 
 /** The compatibility profile of the connected database. */
 export async function loadProfile(db: Db, opts: LoadProfileOptions = {}): Promise<DifyProfile> {
-  const versions = await readAlembicVersions(db)
+  const versions = opts.versions !== undefined ? opts.versions : await readAlembicVersions(db)
   const revision = versions && versions.length === 1 ? versions[0]! : null
   // the code at hand is read only for a revision this CLI does not know
   const code = revision && !REVISIONS.has(revision) ? codeAtHand(opts) : undefined
