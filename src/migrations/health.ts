@@ -36,17 +36,18 @@ export async function checkSchema(
 async function checkSchemaLocked(
   db: Db,
   revision: string | null,
-  opts: { lockTimeoutMs?: number; onRead?: () => void },
+  opts: { lockTimeoutMs?: number; onRead?: () => void | Promise<void> },
 ): Promise<{ check: SchemaCheck; locked: boolean }> {
   const none: Suggestion = { kind: 'none', message: '', steps: [] }
   if (!revision)
     return { check: { checked: false, revision, differences: [], matches: null, suggestion: none }, locked: false }
   try {
+    const lockTimeoutMs = Math.max(1, Math.floor(opts.lockTimeoutMs ?? 3000))
     const run = (d: Db) => verifySchema(d, { revision, onRead: opts.onRead })
     const v =
       db.dialect === 'postgres'
         ? await db.kysely.connection().execute(async (conn) => {
-            await sql.raw(`SET lock_timeout = '${Math.max(1, Math.floor(opts.lockTimeoutMs ?? 3000))}ms'`).execute(conn)
+            await sql.raw(`SET lock_timeout = '${lockTimeoutMs}ms'`).execute(conn)
             try {
               return await run({ ...db, kysely: conn })
             } finally {
@@ -96,7 +97,7 @@ export async function preflightVerdict(
   db: Db,
   plan: Plan,
   lockTimeoutMs?: number,
-  onRead?: () => void,
+  onRead?: () => void | Promise<void>,
 ): Promise<PreflightVerdict> {
   const warnings: string[] = []
   if (!plan.current || plan.pending.length === 0) return { warnings, locked: false }

@@ -49,9 +49,11 @@ export interface RunOptions {
    * The pre-flight, still running beside the run (upgrade.ts). No statement runs before `read` resolves (its
    * catalog reads are done: some of them wait for the locks that DDL takes), and nothing commits before `verdict`
    * resolves. On PostgreSQL the first transaction's statements run meanwhile and its COMMIT waits (a rejection rolls
-   * the transaction back and is thrown as it is); a revision run on its own, and MySQL, wait before anything.
+   * the transaction back and is thrown as it is); a revision run on its own, and MySQL, wait before anything. `go`
+   * tells the pre-flight to do its own work (load the expected schema, compare) now: once the first transaction is
+   * under way, or right before the run waits for the verdict.
    */
-  preflight?: { read: Promise<void>; verdict: Promise<void> }
+  preflight?: { read: Promise<void>; verdict: Promise<void>; go: () => void }
 }
 
 export type RunEvent =
@@ -91,7 +93,10 @@ export async function runPlan(db: Db, plan: Plan, state: DbState, opts: RunOptio
   if (plan.problem) throw plan.problem
   if (plan.pending.length === 0) return []
   // MySQL commits each DDL statement as it runs: nothing of the run may start before the verdict
-  if (db.dialect !== 'postgres') await opts.preflight?.verdict
+  if (db.dialect !== 'postgres' && opts.preflight) {
+    opts.preflight.go()
+    await opts.preflight.verdict
+  }
   const pinned = await pinConnection(db.kysely as unknown as Kysely<unknown>)
   try {
     return db.dialect === 'postgres'
@@ -241,7 +246,9 @@ async function runGroup(ctx: PgRun, group: Revision[], durable: boolean): Promis
   const t0 = Date.now()
   try {
     await exec(c, openSql(opts, durable).join('; '))
-    await exec(c, parts.join(';\n'))
+    const running = exec(c, parts.join(';\n'))
+    opts.preflight?.go()
+    await running
   } catch {
     await exec(c, 'ROLLBACK').catch(() => {})
     // its revisions run again one by one (runOne waits for the pre-flight's verdict first)
@@ -249,6 +256,7 @@ async function runGroup(ctx: PgRun, group: Revision[], durable: boolean): Promis
   }
   const g0 = Date.now()
   try {
+    opts.preflight?.go()
     await opts.preflight?.verdict
   } catch (e) {
     await exec(c, 'ROLLBACK').catch(() => {})
@@ -294,7 +302,10 @@ async function runOne(ctx: PgRun, rev: Revision): Promise<void> {
     `lock_timeout = '${Math.max(0, Math.floor(opts.lockTimeoutMs))}ms'`,
     `statement_timeout = '${Math.max(0, Math.floor(opts.statementTimeoutMs))}ms'`,
   ]
-  await opts.preflight?.verdict
+  if (opts.preflight) {
+    opts.preflight.go()
+    await opts.preflight.verdict
+  }
   const stmts = stmtsOf(ctx, rev)
   announce(opts, rev, stmts)
   const t0 = Date.now()

@@ -180,7 +180,7 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
   }
 
   // The pre-flight only reads: on a server connection of its own it starts now and runs beside the locks and the
-  // first transaction, and nothing commits before its verdict (runner.ts `gate`). It is judged again under the locks
+  // first transaction, and nothing commits before its verdict (runner.ts `preflight`). It is judged again under the locks
   // when the version moved meanwhile or the run waited. PGlite has one connection: there it runs alone, as before.
   const checking = !deps.revisions && !opts.skipSchemaCheck
   const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs
@@ -188,128 +188,136 @@ export async function upgradeDb(deps: UpgradeDeps, opts: UpgradeOptions = {}): P
   const besideLockMs = Math.min(lockTimeoutMs || BESIDE_LOCK_MS, BESIDE_LOCK_MS)
   const early = beside ? besideRun(db, plan, besideLockMs) : undefined
   const earlyFrom = plan.current
-  // the expected schema (a large generated module, parsed once) loads while Redis connects
-  if (checking && !beside) void loadSchemaFacts(db.dialect).catch(() => {})
-  const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs
-  const pollMs = opts.pollMs ?? DEFAULTS.pollMs
-  const t0 = Date.now()
-  const deadline = t0 + timeoutMs
-  let redisLock: RedisUpgradeLock | undefined
-  let redisState: UpgradeResult['locks']['redis'] = 'unavailable'
-  if (deps.redis) {
+  // a pre-flight beside the run holds a pool connection until it has compared (the lock's session needs another:
+  // the CLI's pool has four): let it finish however this run ends
+  const besides = early ? [early] : []
+  try {
+    // the expected schema (a large generated module, parsed once) loads while Redis connects
+    if (checking && !beside) void loadSchemaFacts(db.dialect).catch(() => {})
+    const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs
+    const pollMs = opts.pollMs ?? DEFAULTS.pollMs
+    const t0 = Date.now()
+    const deadline = t0 + timeoutMs
+    let redisLock: RedisUpgradeLock | undefined
+    let redisState: UpgradeResult['locks']['redis'] = 'unavailable'
+    if (deps.redis) {
+      try {
+        const r = await deps.redis()
+        const lockPrefix = deps.lockKeyPrefix ?? difyLockPrefix(r.keyPrefix, target)
+        redisLock = new RedisUpgradeLock(r.client, lockPrefix, opts.redisLock)
+        while (!(await redisLock.tryAcquire())) {
+          if (opts.signal?.aborted) throw interrupted()
+          const holder = await inspectRedisLock(r.client, lockPrefix)
+          if (opts.noWait || Date.now() >= deadline)
+            throw busy("Dify's Redis lock " + redisLock.key, holder.ttlMs, opts.noWait, timeoutMs)
+          opts.onEvent?.({ type: 'wait', lock: 'redis', ttlMs: holder.ttlMs, waitedMs: Date.now() - t0 })
+          await sleep(pollMs)
+        }
+        redisState = 'acquired'
+        mark('redis lock')
+      } catch (e) {
+        if (e instanceof BusyError || e instanceof InterruptedError) throw e
+        redisLock = undefined
+        opts.onEvent?.({
+          type: 'warn',
+          message: `Redis is not reachable (${(e as Error).message.replace(/\.$/, '')}): continuing with the database lock only; a Dify container migrating at the same time would not be seen.`,
+        })
+      }
+    }
+    const dbLock = new DbUpgradeLock(db, deps.database)
     try {
-      const r = await deps.redis()
-      const lockPrefix = deps.lockKeyPrefix ?? difyLockPrefix(r.keyPrefix, target)
-      redisLock = new RedisUpgradeLock(r.client, lockPrefix, opts.redisLock)
-      while (!(await redisLock.tryAcquire())) {
+      while (!(await dbLock.tryAcquire())) {
         if (opts.signal?.aborted) throw interrupted()
-        const holder = await inspectRedisLock(r.client, lockPrefix)
         if (opts.noWait || Date.now() >= deadline)
-          throw busy("Dify's Redis lock " + redisLock.key, holder.ttlMs, opts.noWait, timeoutMs)
-        opts.onEvent?.({ type: 'wait', lock: 'redis', ttlMs: holder.ttlMs, waitedMs: Date.now() - t0 })
+          throw busy(`the database lock (${dbLock.kind})`, null, opts.noWait, timeoutMs)
+        opts.onEvent?.({ type: 'wait', lock: 'database', ttlMs: null, waitedMs: Date.now() - t0 })
         await sleep(pollMs)
       }
-      redisState = 'acquired'
-      mark('redis lock')
-    } catch (e) {
-      if (e instanceof BusyError || e instanceof InterruptedError) throw e
-      redisLock = undefined
-      opts.onEvent?.({
-        type: 'warn',
-        message: `Redis is not reachable (${(e as Error).message.replace(/\.$/, '')}): continuing with the database lock only; a Dify container migrating at the same time would not be seen.`,
-      })
-    }
-  }
-  const dbLock = new DbUpgradeLock(db, deps.database)
-  try {
-    while (!(await dbLock.tryAcquire())) {
-      if (opts.signal?.aborted) throw interrupted()
-      if (opts.noWait || Date.now() >= deadline)
-        throw busy(`the database lock (${dbLock.kind})`, null, opts.noWait, timeoutMs)
-      opts.onEvent?.({ type: 'wait', lock: 'database', ttlMs: null, waitedMs: Date.now() - t0 })
-      await sleep(pollMs)
-    }
-    mark('database lock')
-    const waitedMs = Date.now() - t0
-    const waited = waitedMs > pollMs
-    // from here on, everything runs on the lock's session (lock.ts session())
-    const work = dbLock.session()
-    // re-read: another run may have finished (or moved) the database while we waited (only alembic_version
-    // can have changed when it existed; an empty database is read again in full)
-    state = state.versions === null ? await readDbState(work) : { ...state, versions: await readVersions(work) }
-    plan = makePlan(chain, state, target, db.dialect)
-    if (plan.problem) throw plan.problem
-    mark('re-planned')
-    const locks = {
-      redis: redisState,
-      database: dbLock.kind === 'none' ? ('not-needed' as const) : ('acquired' as const),
-    }
-    if (plan.pending.length === 0) {
+      mark('database lock')
+      const waitedMs = Date.now() - t0
+      const waited = waitedMs > pollMs
+      // from here on, everything runs on the lock's session (lock.ts session())
+      const work = dbLock.session()
+      // re-read: another run may have finished (or moved) the database while we waited (only alembic_version
+      // can have changed when it existed; an empty database is read again in full)
+      state = state.versions === null ? await readDbState(work) : { ...state, versions: await readVersions(work) }
+      plan = makePlan(chain, state, target, db.dialect)
+      if (plan.problem) throw plan.problem
+      mark('re-planned')
+      const locks = {
+        redis: redisState,
+        database: dbLock.kind === 'none' ? ('not-needed' as const) : ('acquired' as const),
+      }
+      if (plan.pending.length === 0) {
+        return {
+          ...base,
+          status: 'up-to-date',
+          from: plan.current,
+          fromRelease: releaseLabel(plan.current),
+          to: plan.current,
+          pending: [],
+          applied: [],
+          completedByOther: waited || plan.current !== from,
+          waitedMs,
+          locks,
+        }
+      }
+      // a half-applied earlier upgrade (schema ≠ alembic_version) is refused with the safe fix (health.ts)
+      const judge = (v: PreflightVerdict, alone: boolean) => {
+        // beside the run, a lock wait may be on the run's own first transaction: judge it again, alone
+        if (v.locked && !alone) throw new RunAlone()
+        for (const message of v.warnings) opts.onEvent?.({ type: 'warn', message })
+        mark('preflight')
+        if (v.refusal) throw v.refusal
+      }
+      const runOpts = {
+        lockTimeoutMs,
+        statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
+        onEvent: opts.onEvent,
+        interrupted: () => opts.signal?.aborted === true,
+        afterStatement: opts.afterStatement,
+        shouldStop: () =>
+          redisLock?.lost
+            ? `Dify's Redis lock ${redisLock.key} was lost (it expired or someone deleted it), so another upgrade could start`
+            : undefined,
+      }
+      let applied: AppliedRevision[]
+      if (!beside) {
+        if (checking) judge(await preflightVerdict(work, plan, lockTimeoutMs), true)
+        applied = await runPlan(work, plan, state, runOpts)
+      } else {
+        const p = early && !waited && plan.current === earlyFrom ? early : besideRun(db, plan, besideLockMs)
+        if (p !== early) besides.push(p)
+        const preflight = { read: p.read, verdict: quiet(p.verdict.then((v) => judge(v, false))), go: p.go }
+        try {
+          applied = await runPlan(work, plan, state, { ...runOpts, preflight })
+        } catch (e) {
+          if (!(e instanceof RunAlone)) throw e
+          // nothing was committed (the runner waits for the verdict before any COMMIT)
+          judge(await preflightVerdict(work, plan, lockTimeoutMs), true)
+          applied = await runPlan(work, plan, state, runOpts)
+        }
+      }
+      mark('applied')
       return {
         ...base,
-        status: 'up-to-date',
+        status: 'upgraded',
         from: plan.current,
         fromRelease: releaseLabel(plan.current),
-        to: plan.current,
-        pending: [],
-        applied: [],
-        completedByOther: waited || plan.current !== from,
+        to: applied[applied.length - 1]!.revision,
+        pending: pendingOf(plan),
+        applied,
+        completedByOther: false,
         waitedMs,
         locks,
       }
-    }
-    // a half-applied earlier upgrade (schema ≠ alembic_version) is refused with the safe fix (health.ts)
-    const judge = (v: PreflightVerdict, alone: boolean) => {
-      // beside the run, a lock wait may be on the run's own first transaction: judge it again, alone
-      if (v.locked && !alone) throw new RunAlone()
-      for (const message of v.warnings) opts.onEvent?.({ type: 'warn', message })
-      mark('preflight')
-      if (v.refusal) throw v.refusal
-    }
-    const runOpts = {
-      lockTimeoutMs,
-      statementTimeoutMs: opts.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
-      onEvent: opts.onEvent,
-      interrupted: () => opts.signal?.aborted === true,
-      afterStatement: opts.afterStatement,
-      shouldStop: () =>
-        redisLock?.lost
-          ? `Dify's Redis lock ${redisLock.key} was lost (it expired or someone deleted it), so another upgrade could start`
-          : undefined,
-    }
-    let applied: AppliedRevision[]
-    if (!beside) {
-      if (checking) judge(await preflightVerdict(work, plan, lockTimeoutMs), true)
-      applied = await runPlan(work, plan, state, runOpts)
-    } else {
-      const p = early && !waited && plan.current === earlyFrom ? early : besideRun(db, plan, besideLockMs)
-      const preflight = { read: p.read, verdict: quiet(p.verdict.then((v) => judge(v, false))) }
-      try {
-        applied = await runPlan(work, plan, state, { ...runOpts, preflight })
-      } catch (e) {
-        if (!(e instanceof RunAlone)) throw e
-        // nothing was committed (the runner waits for the verdict before any COMMIT)
-        judge(await preflightVerdict(work, plan, lockTimeoutMs), true)
-        applied = await runPlan(work, plan, state, runOpts)
-      }
-    }
-    mark('applied')
-    return {
-      ...base,
-      status: 'upgraded',
-      from: plan.current,
-      fromRelease: releaseLabel(plan.current),
-      to: applied[applied.length - 1]!.revision,
-      pending: pendingOf(plan),
-      applied,
-      completedByOther: false,
-      waitedMs,
-      locks,
+    } finally {
+      await dbLock.release()
+      if (redisLock && redisState === 'acquired') await redisLock.release()
+      mark('locks released')
     }
   } finally {
-    await dbLock.release()
-    if (redisLock && redisState === 'acquired') await redisLock.release()
-    mark('locks released')
+    for (const b of besides) b.go()
   }
 }
 
@@ -319,17 +327,28 @@ const BESIDE_LOCK_MS = 1000
 /** The pre-flight beside the run met a lock: judge it again, alone (nothing was committed). */
 class RunAlone extends Error {}
 
-/** The pre-flight started beside the run: `read` once its catalog reads are done (or it ended), and its verdict. */
+/**
+ * The pre-flight started beside the run: `read` once its catalog reads are done (or it ended), its verdict, and `go`,
+ * which lets it load the expected schema and compare (that work waits, so as not to hold up the locks and the first
+ * transaction; upgradeDb calls it at the latest when it ends).
+ */
 function besideRun(
   db: Db,
   plan: Plan,
   lockTimeoutMs: number,
-): { read: Promise<void>; verdict: Promise<PreflightVerdict> } {
+): { read: Promise<void>; verdict: Promise<PreflightVerdict>; go: () => void } {
   let done!: () => void
+  let go!: () => void
   const read = new Promise<void>((r) => (done = r))
-  const verdict = quiet(preflightVerdict(db, plan, lockTimeoutMs, done))
+  const going = new Promise<void>((r) => (go = r))
+  const verdict = quiet(
+    preflightVerdict(db, plan, lockTimeoutMs, () => {
+      done()
+      return going
+    }),
+  )
   verdict.then(done, done)
-  return { read, verdict }
+  return { read, verdict, go }
 }
 
 /** A promise awaited later: its rejection is not reported as unhandled meanwhile. */

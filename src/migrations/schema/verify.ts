@@ -312,8 +312,11 @@ async function tableRows(db: Db, table: string): Promise<number | null> {
 export interface VerifyOptions {
   /** compare with this revision instead of alembic_version's */
   revision?: string
-  /** called once the live schema has been read (what follows only compares; upgrade.ts starts its first DDL then) */
-  onRead?: () => void
+  /**
+   * called once the live schema has been read (upgrade.ts starts its first DDL then); the comparison waits for the
+   * promise it returns, so that its work does not hold up the caller's
+   */
+  onRead?: () => void | Promise<void>
 }
 
 /** Compare the live schema with the expected one (pure part; `extras` from the live database). */
@@ -467,7 +470,6 @@ export async function verifySchema(db: Db, opts: VerifyOptions = {}): Promise<Ve
       .catch(() => ({ rows: [] as { version_num: string }[] }))
     revision = rows.rows.length === 1 ? rows.rows[0]!.version_num : null
   }
-  const facts = await loadSchemaFacts(db.dialect)
   if (!revision) {
     const r = { dialect: db.dialect, revision: null, known: false, differences: [], matches: null }
     return {
@@ -479,13 +481,23 @@ export async function verifySchema(db: Db, opts: VerifyOptions = {}): Promise<Ve
       },
     }
   }
+  // the live schema is read first: its catalog queries are what a caller may be waiting for (onRead); the expected
+  // schema (a large generated module, parsed once) loads meanwhile, or right after them when a caller waits
+  const reading = (async () => ({ live: await introspectSchema(db), extras: await liveExtras(db) }))()
+  reading.catch(() => {})
+  if (opts.onRead) {
+    await reading
+    await opts.onRead()
+    // let the waiting caller go first (upgrade-db sends its first transaction), then load and compare
+    await new Promise((r) => setImmediate(r))
+  }
+  const facts = await loadSchemaFacts(db.dialect)
   if (!facts.at(revision)) {
+    await reading.catch(() => {})
     const r = { dialect: db.dialect, revision, known: false, differences: [], matches: null }
     return { ...r, suggestion: await suggest(db, facts, r) }
   }
-  const live = await introspectSchema(db)
-  const extras = await liveExtras(db)
-  opts.onRead?.()
+  const { live, extras } = await reading
   const r = verifyAgainst(facts, revision, live, extras)
   return { ...r, suggestion: await suggest(db, facts, r) }
 }
