@@ -14,7 +14,7 @@ import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { loadRelease } from '../test/support/oracles.js'
-import { scratchName, scratchPg, type Scratch } from '../test/support/scratch.js'
+import { scratchPg, type Scratch } from '../test/support/scratch.js'
 import { PG } from '../test/support/services.js'
 import { report } from './lib.js'
 
@@ -90,31 +90,7 @@ begin
 end $$`
 
 /** A copy of the template (FILE_COPY: no WAL for the copy), then a CHECKPOINT: each contender starts clean. */
-async function copyOf(template: string): Promise<Scratch> {
-  const name = scratchName('retbench')
-  const c = new pg.Client({ ...PG, database: 'postgres' })
-  await c.connect()
-  await c.query(`create database ${name} template ${template} strategy file_copy`)
-  await c.query('checkpoint')
-  await c.end()
-  return {
-    name,
-    env: {
-      DB_TYPE: 'postgresql',
-      DB_HOST: PG.host,
-      DB_PORT: String(PG.port),
-      DB_USERNAME: PG.user,
-      DB_PASSWORD: '',
-      DB_DATABASE: name,
-    },
-    async drop() {
-      const c2 = new pg.Client({ ...PG, database: 'postgres' })
-      await c2.connect()
-      await c2.query(`drop database if exists ${name} with (force)`)
-      await c2.end()
-    },
-  }
-}
+const copyOf = (template: string): Promise<Scratch> => scratchPg('retbench', { template, fileCopy: true })
 
 interface Run {
   wallMs: number

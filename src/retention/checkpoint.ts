@@ -58,27 +58,7 @@ export async function ensureCheckpointTable(db: Db): Promise<void> {
 
 export async function readCheckpoint(db: Db, jobKey: string, group: string): Promise<RetentionCheckpoint | null> {
   if (!(await checkpointTableExists(db))) return null
-  const r = await sql<{
-    state: string
-    cutoff: string
-    last_created_at: string | null
-    last_id: string | null
-    batches: number | string
-    deleted: number | string
-  }>`select state, cutoff, last_created_at, last_id, batches, deleted from ${sql.raw(RETENTION_CHECKPOINT_TABLE)}
-     where job_key = ${jobKey} and grp = ${group}`.execute(db.kysely)
-  const x = r.rows[0]
-  if (!x) return null
-  return {
-    jobKey,
-    group,
-    state: x.state === 'done' ? 'done' : 'running',
-    cutoff: x.cutoff,
-    lastCreatedAt: x.last_created_at,
-    lastId: x.last_id,
-    batches: Number(x.batches),
-    deleted: Number(x.deleted),
-  }
+  return (await readCheckpoints(db, jobKey, [group])).get(group) ?? null
 }
 
 /** The checkpoints of `groups` under `jobKey`, in one query (the table must exist). */
