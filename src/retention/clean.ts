@@ -183,6 +183,8 @@ export async function retentionClean(
     profile: Pick<DifyProfile, 'version' | 'revision'>
     /** the Dify storage (only `--files quarantine` opens it) */
     storage?: () => Promise<FilesStorage>
+    /** called once while a long block runs on the server (RetentionDeps) */
+    whileServerWorks?: () => void
   },
   input: CleanInput,
 ): Promise<CleanResult> {
@@ -378,6 +380,7 @@ export async function retentionClean(
   const started = Date.now()
   const maxWaits = input.maxLockWaits ?? 5
   let stopped: CleanResult['stoppedBy'] = null
+  let idleUsed = false
   outer: for (const root of roots) {
     const cp = cps.get(root.group)!
     let backoff = 0
@@ -414,7 +417,7 @@ export async function retentionClean(
         let progressed = false
         try {
           const left = input.maxRuntimeMs !== undefined ? input.maxRuntimeMs - (Date.now() - started) : BLOCK_BUDGET_MS
-          const { done } = await runBlock(db, root, cp, facts.types, {
+          const running = runBlock(db, root, cp, facts.types, {
             batchSize: input.batchSize,
             apps: input.apps ?? [],
             tenants: input.tenants ?? [],
@@ -441,6 +444,12 @@ export async function retentionClean(
               input.onBatch?.({ group: root.group, batch: cp.batches, deleted: cp.deleted })
             },
           })
+          // the first block of several batches keeps the server busy for a while: the process is idle meanwhile
+          if (perBlock > 1 && !idleUsed) {
+            idleUsed = true
+            deps.whileServerWorks?.()
+          }
+          const { done } = await running
           blockAttempt = 0
           if (done) {
             cp.state = 'done'
