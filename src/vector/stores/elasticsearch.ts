@@ -1,8 +1,9 @@
 import type { Client } from '@elastic/elasticsearch'
 import type { Config } from '../../config/schema.js'
-import { ConfigError, ConnectError, DifyOpsError } from '../../core/errors.js'
+import { ConfigError, DifyOpsError } from '../../core/errors.js'
 import { elasticsearchSettings, safeUrl, type ElasticsearchSettings } from '../config.js'
 import { clearCollectionKeys } from '../redis-keys.js'
+import { engineError, httpStatus, sourceToRecord, type SegmentSource } from './search-engine.js'
 import {
   type OpenOptions,
   DEFAULT_SCAN_BATCH,
@@ -70,12 +71,6 @@ export function difyElasticsearchMappings(dim: number) {
 export function parseVersion(v: string): [number, number, number] {
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(v)
   return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [0, 0, 0]
-}
-
-interface Source {
-  page_content?: string
-  metadata?: Record<string, unknown>
-  vector?: number[]
 }
 
 export class ElasticsearchStore implements VectorStore {
@@ -159,7 +154,7 @@ export class ElasticsearchStore implements VectorStore {
     try {
       res = (await this.client.indices.getMapping({ index })) as never
     } catch (e) {
-      if (status(e) === 404) return null
+      if (httpStatus(e) === 404) return null
       throw mapError(e, this.settings)
     }
     const props = Object.values(res)[0]?.mappings.properties ?? {}
@@ -201,14 +196,14 @@ export class ElasticsearchStore implements VectorStore {
     try {
       pitId = (await this.client.openPointInTime({ index, keep_alive: PIT_KEEP_ALIVE })).id
     } catch (e) {
-      if (status(e) === 404) return
+      if (httpStatus(e) === 404) return
       throw mapError(e, this.settings)
     }
     try {
       let after: unknown[] | undefined
       for (;;) {
         const res = await this.call(() =>
-          this.client.search<Source>({
+          this.client.search<SegmentSource>({
             pit: { id: pitId, keep_alive: PIT_KEEP_ALIVE },
             size,
             sort: [{ _shard_doc: 'asc' }],
@@ -220,7 +215,7 @@ export class ElasticsearchStore implements VectorStore {
         )
         if (res.pit_id) pitId = res.pit_id
         const hits = res.hits.hits
-        if (hits.length) yield hits.map((h) => toRecord(h._id!, h._source ?? {}))
+        if (hits.length) yield hits.map((h) => sourceToRecord(h._id!, h._source ?? {}))
         if (hits.length < size) return
         after = hits[hits.length - 1]!.sort as unknown[]
       }
@@ -233,7 +228,7 @@ export class ElasticsearchStore implements VectorStore {
     try {
       return (await this.client.count({ index: this.physicalName(target) })).count
     } catch (e) {
-      if (status(e) === 404) return 0
+      if (httpStatus(e) === 404) return 0
       throw mapError(e, this.settings)
     }
   }
@@ -248,16 +243,16 @@ export class ElasticsearchStore implements VectorStore {
     if (opts.documentIds?.length) knn.filter = { terms: { 'metadata.document_id': opts.documentIds } }
     let res: Awaited<ReturnType<Client['search']>>
     try {
-      res = await this.client.search<Source>({ index: this.physicalName(target), knn: knn as never, size: k })
+      res = await this.client.search<SegmentSource>({ index: this.physicalName(target), knn: knn as never, size: k })
     } catch (e) {
-      if (status(e) === 404) return []
+      if (httpStatus(e) === 404) return []
       throw mapError(e, this.settings)
     }
     const t = opts.scoreThreshold
     return res.hits.hits
       .filter((h) => t === undefined || (h._score ?? 0) >= t) // Dify keeps score >= threshold
       .map((h) => {
-        const src = (h._source ?? {}) as Source
+        const src = (h._source ?? {}) as SegmentSource
         const score = h._score ?? 0
         const meta: Record<string, unknown> = { ...src.metadata, score }
         return {
@@ -293,48 +288,11 @@ export class ElasticsearchStore implements VectorStore {
   }
 }
 
-function toRecord(id: string, src: Source): VectorRecord {
-  const metadata = src.metadata ?? {}
-  return {
-    id,
-    docId: typeof metadata.doc_id === 'string' ? metadata.doc_id : id,
-    text: String(src.page_content ?? ''),
-    metadata,
-    vector: Array.from(src.vector ?? [], Math.fround),
-  }
-}
-
-function status(e: unknown): number | undefined {
-  return (e as { meta?: { statusCode?: number } }).meta?.statusCode
-}
-
 function mapError(e: unknown, s: ElasticsearchSettings): Error {
-  if (e instanceof DifyOpsError) return e
-  const err = e as Error & {
-    name?: string
-    meta?: { statusCode?: number; body?: { error?: { type?: string; reason?: string } } }
-  }
-  const where = safeUrl(s.node)
-  const code = err.meta?.statusCode
-  if (code === 401 || code === 403) {
-    return new ConfigError(`Elasticsearch at ${where} refused the request (HTTP ${code}).`, {
-      hint: 'Check ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD (or ELASTICSEARCH_API_KEY).',
-      cause: e,
-    })
-  }
-  if (err.name === 'ConnectionError' || err.name === 'TimeoutError' || err.name === 'NoLivingConnectionsError') {
-    return new ConnectError(`Cannot connect to Elasticsearch at ${where}: ${err.message}.`, {
-      hint: 'Check ELASTICSEARCH_HOST and ELASTICSEARCH_PORT.',
-      cause: e,
-    })
-  }
-  if (err.name === 'ProductNotSupportedError') {
-    return new ConfigError(`The server at ${where} is not Elasticsearch.`, {
-      hint: 'Check ELASTICSEARCH_HOST and ELASTICSEARCH_PORT.',
-      cause: e,
-    })
-  }
-  const b = err.meta?.body?.error
-  const detail = b?.type ? `${b.type}: ${b.reason}` : err.message
-  return new DifyOpsError(`Elasticsearch${code ? ` (HTTP ${code})` : ''}: ${detail}`, { cause: e })
+  return engineError(e, {
+    product: 'Elasticsearch',
+    where: safeUrl(s.node),
+    authHint: 'Check ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD (or ELASTICSEARCH_API_KEY).',
+    connectHint: 'Check ELASTICSEARCH_HOST and ELASTICSEARCH_PORT.',
+  })
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { Client } from '@opensearch-project/opensearch'
 import type { Config } from '../../config/schema.js'
-import { ConfigError, ConnectError, DifyOpsError } from '../../core/errors.js'
+import { ConfigError, DifyOpsError } from '../../core/errors.js'
 import { opensearchSettings, safeUrl, type OpensearchSettings } from '../config.js'
 import { clearCollectionKeys } from '../redis-keys.js'
+import { engineError, httpStatus, sourceToRecord, type SegmentSource } from './search-engine.js'
 import {
   type OpenOptions,
   DEFAULT_SCAN_BATCH,
@@ -66,15 +67,10 @@ export function difyOpensearchIndexBody(dim: number) {
   }
 }
 
-interface Source {
-  page_content?: string
-  metadata?: Record<string, unknown>
-  vector?: number[]
-}
 interface Hit {
   _id: string
   _score: number | null
-  _source?: Source
+  _source?: SegmentSource
   sort?: unknown[]
 }
 interface SearchBody {
@@ -178,7 +174,7 @@ export class OpensearchStore implements VectorStore {
       mapping = (await this.client.indices.getMapping({ index })).body as never
       settings = (await this.client.indices.getSettings({ index })).body as never
     } catch (e) {
-      if (status(e) === 404) return null
+      if (httpStatus(e) === 404) return null
       throw mapError(e, this.settings)
     }
     const props = Object.values(mapping)[0]?.mappings.properties ?? {}
@@ -322,7 +318,7 @@ export class OpensearchStore implements VectorStore {
     try {
       return ((await this.client.count({ index: this.physicalName(target) })).body as { count: number }).count
     } catch (e) {
-      if (status(e) === 404) return 0
+      if (httpStatus(e) === 404) return 0
       throw mapError(e, this.settings)
     }
   }
@@ -345,7 +341,7 @@ export class OpensearchStore implements VectorStore {
       body = (await this.client.search({ index: this.physicalName(target), body: { size: k, query } }))
         .body as SearchBody
     } catch (e) {
-      if (status(e) === 404) return []
+      if (httpStatus(e) === 404) return []
       throw mapError(e, this.settings)
     }
     const t = opts.scoreThreshold
@@ -384,43 +380,13 @@ export class OpensearchStore implements VectorStore {
   }
 }
 
-function toRecord(h: Hit): VectorRecord {
-  const src = h._source ?? {}
-  const metadata = src.metadata ?? {}
-  return {
-    id: h._id,
-    docId: typeof metadata.doc_id === 'string' ? metadata.doc_id : h._id,
-    text: String(src.page_content ?? ''),
-    metadata,
-    vector: Array.from(src.vector ?? [], Math.fround),
-  }
-}
-
-function status(e: unknown): number | undefined {
-  return (e as { meta?: { statusCode?: number } }).meta?.statusCode
-}
+const toRecord = (h: Hit): VectorRecord => sourceToRecord(h._id, h._source ?? {})
 
 function mapError(e: unknown, s: OpensearchSettings): Error {
-  if (e instanceof DifyOpsError) return e
-  const err = e as Error & {
-    name?: string
-    meta?: { statusCode?: number; body?: { error?: { type?: string; reason?: string } } }
-  }
-  const where = safeUrl(s.node)
-  const code = err.meta?.statusCode
-  if (code === 401 || code === 403) {
-    return new ConfigError(`OpenSearch at ${where} refused the request (HTTP ${code}).`, {
-      hint: 'Check OPENSEARCH_USER and OPENSEARCH_PASSWORD.',
-      cause: e,
-    })
-  }
-  if (err.name === 'ConnectionError' || err.name === 'TimeoutError' || err.name === 'NoLivingConnectionsError') {
-    return new ConnectError(`Cannot connect to OpenSearch at ${where}: ${err.message}.`, {
-      hint: 'Check OPENSEARCH_HOST, OPENSEARCH_PORT and OPENSEARCH_SECURE.',
-      cause: e,
-    })
-  }
-  const b = err.meta?.body?.error
-  const detail = b?.type ? `${b.type}: ${b.reason}` : err.message
-  return new DifyOpsError(`OpenSearch${code ? ` (HTTP ${code})` : ''}: ${detail}`, { cause: e })
+  return engineError(e, {
+    product: 'OpenSearch',
+    where: safeUrl(s.node),
+    authHint: 'Check OPENSEARCH_USER and OPENSEARCH_PASSWORD.',
+    connectHint: 'Check OPENSEARCH_HOST, OPENSEARCH_PORT and OPENSEARCH_SECURE.',
+  })
 }
