@@ -9,105 +9,14 @@
  * - strings: every character outside printable ASCII as \uXXXX (lower-case hex; astral characters as their
  *   surrogate pair), plus \" \\ \n \r \t \b \f.
  */
-export type PyValue = null | boolean | string | PyNumber | PyValue[] | { [k: string]: PyValue }
-export class PyNumber {
-  constructor(readonly token: string) {}
-}
 
+import { parseLossless, pyString, PyNumber, type PyJson } from '../core/pyjson.js'
+
+export type PyValue = PyJson
+
+/** json.loads (src/core/pyjson.ts: numbers kept as their literals, NaN / Infinity accepted). */
 export function pyLoads(text: string): PyValue {
-  let i = 0
-  const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++
-  }
-  const fail = (what: string): never => {
-    throw new Error(`invalid JSON at ${i}: ${what}`)
-  }
-  const value = (): PyValue => {
-    ws()
-    const c = text[i]
-    if (c === '{') {
-      i++
-      const o: { [k: string]: PyValue } = Object.create(null)
-      ws()
-      if (text[i] === '}') return (i++, o)
-      for (;;) {
-        ws()
-        if (text[i] !== '"') fail('expected a key')
-        const k = str()
-        ws()
-        if (text[i++] !== ':') fail("expected ':'")
-        o[k] = value()
-        ws()
-        const d = text[i++]
-        if (d === '}') return o
-        if (d !== ',') fail("expected ',' or '}'")
-      }
-    }
-    if (c === '[') {
-      i++
-      const a: PyValue[] = []
-      ws()
-      if (text[i] === ']') return (i++, a)
-      for (;;) {
-        a.push(value())
-        ws()
-        const d = text[i++]
-        if (d === ']') return a
-        if (d !== ',') fail("expected ',' or ']'")
-      }
-    }
-    if (c === '"') return str()
-    for (const [w, v] of [
-      ['true', true],
-      ['false', false],
-      ['null', null],
-      ['NaN', new PyNumber('NaN')],
-      ['Infinity', new PyNumber('Infinity')],
-      ['-Infinity', new PyNumber('-Infinity')],
-    ] as const) {
-      if (text.startsWith(w, i)) return ((i += w.length), v)
-    }
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/.exec(text.slice(i, i + 400))
-    if (!m) return fail('unexpected character')
-    i += m[0].length
-    return new PyNumber(m[0])
-  }
-  const str = (): string => {
-    i++
-    let out = ''
-    for (;;) {
-      const c = text[i++]
-      if (c === undefined) fail('unterminated string')
-      if (c === '"') return out
-      if (c === '\\') {
-        const e = text[i++]
-        const map: Record<string, string> = {
-          '"': '"',
-          '\\': '\\',
-          '/': '/',
-          b: '\b',
-          f: '\f',
-          n: '\n',
-          r: '\r',
-          t: '\t',
-        }
-        if (e === 'u') {
-          const h = text.slice(i, i + 4)
-          if (!/^[0-9a-fA-F]{4}$/.test(h)) fail('bad \\u escape')
-          out += String.fromCharCode(parseInt(h, 16))
-          i += 4
-        } else if (e !== undefined && e in map) out += map[e]
-        else fail('bad escape')
-      } else {
-        if (c! < ' ') fail('control character in string')
-        out += c
-      }
-    }
-  }
-  const v = value()
-  ws()
-  if (i !== text.length) fail('extra data')
-  return v
+  return parseLossless(text)
 }
 
 function pyFloat(token: string): string {
@@ -129,24 +38,6 @@ function pyFloat(token: string): string {
   return `${sign}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`
 }
 
-function pyString(s: string): string {
-  let out = '"'
-  for (let k = 0; k < s.length; k++) {
-    const c = s.charCodeAt(k)
-    const ch = s[k]!
-    if (ch === '"') out += '\\"'
-    else if (ch === '\\') out += '\\\\'
-    else if (ch === '\n') out += '\\n'
-    else if (ch === '\r') out += '\\r'
-    else if (ch === '\t') out += '\\t'
-    else if (ch === '\b') out += '\\b'
-    else if (ch === '\f') out += '\\f'
-    else if (c < 0x20 || c > 0x7e) out += '\\u' + c.toString(16).padStart(4, '0')
-    else out += ch
-  }
-  return out + '"'
-}
-
 const byCodePoint = (a: string, b: string) => {
   const x = [...a]
   const y = [...b]
@@ -162,7 +53,9 @@ export function pyDumps(v: PyValue): string {
   if (v === true) return 'true'
   if (v === false) return 'false'
   if (typeof v === 'string') return pyString(v)
-  if (v instanceof PyNumber) return /^-?\d+$/.test(v.token) ? v.token.replace(/^-0$/, '0') : pyFloat(v.token)
+  // a JS number (none comes from pyLoads) as its shortest literal would be read back
+  if (typeof v === 'number') return pyDumps(new PyNumber(String(v)))
+  if (v instanceof PyNumber) return /^-?\d+$/.test(v.raw) ? v.raw.replace(/^-0$/, '0') : pyFloat(v.raw)
   if (Array.isArray(v)) return '[' + v.map(pyDumps).join(',') + ']'
   return (
     '{' +
