@@ -3,16 +3,14 @@
 //
 //   npm run gen:alembic-chain [-- --chain FILE]     (without --chain: $DIFY_OPS_REFERENCE/reference/…; scripts/reference.mjs)
 import { readFileSync, writeFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { referenceSource } from './reference.mjs'
 
-const { values } = parseArgs({ options: { chain: { type: 'string' } } })
 const CHAIN = referenceSource({
   script: 'gen:alembic-chain',
   what: 'the Alembic chain table',
-  flag: '--chain FILE',
+  option: 'chain',
+  arg: 'FILE',
   under: 'reference/dify-alembic-chain.tsv',
-  given: values.chain,
 })
 const tsv = readFileSync(CHAIN, 'utf8')
 const rows = tsv

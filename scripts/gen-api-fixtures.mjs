@@ -17,20 +17,18 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { parse as parseYaml } from 'yaml'
 import { referenceSource } from './reference.mjs'
 
 const require = createRequire(import.meta.url)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const OUT = join(ROOT, 'test/fixtures/api')
-const { values } = parseArgs({ options: { specs: { type: 'string' } } })
 const SPECS = referenceSource({
   script: 'gen:api-fixtures',
   what: "the vendors' API specifications",
-  flag: '--specs DIR',
+  option: 'specs',
+  arg: 'DIR',
   under: 'specs',
-  given: values.specs,
 })
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex')

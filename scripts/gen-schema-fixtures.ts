@@ -16,7 +16,6 @@
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
 import { MYSQL, PG } from '../test/support/services.js'
 import { scratchMysql, scratchPg, type Scratch } from '../test/support/scratch.js'
@@ -33,15 +32,14 @@ import {
 import { renderNormalised } from '../test/support/schema-render.js'
 import { referenceSource } from './reference.mjs'
 
-const { values } = parseArgs({ options: { oracles: { type: 'string' } } })
 /** the oracles folder, with a trailing slash: file names are appended to it */
 const ORACLES =
   referenceSource({
     script: 'gen:schema-fixtures',
     what: "Dify's oracles",
-    flag: '--oracles DIR',
+    option: 'oracles',
+    arg: 'DIR',
     under: 'oracles',
-    given: values.oracles,
   }) + '/'
 
 interface Row {

@@ -5,17 +5,21 @@
 // the usual location when it is unset. Tests never come here.
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
 
 export const REFERENCE_ENV = 'DIFY_OPS_REFERENCE'
 
 /**
- * The path a generator reads: `given` (its flag's value, relative to the working directory) or `under` inside the
- * folder named by DIFY_OPS_REFERENCE. Without either, or when the path does not exist, it prints one sentence naming
- * the flag and exits 2. `script` is the npm script's name (gen:…), `what` names the source in that sentence.
- * @param {{ script: string, what: string, flag: string, under: string, given?: string }} source what to read and how to name it
+ * The path a generator reads: the value of its one command-line option `--<option> <ARG>` (relative to the working
+ * directory), else `under` inside the folder named by DIFY_OPS_REFERENCE. Without either, or when the path does not
+ * exist, it prints one sentence naming the option and exits 2. `script` is the npm script's name (gen:…), `what` names
+ * the source in that sentence.
+ * @param {{ script: string, what: string, option: string, arg: string, under: string }} source what to read and how to name it
  * @returns {string} the absolute path
  */
-export function referenceSource({ script, what, flag, under, given }) {
+export function referenceSource({ script, what, option, arg, under }) {
+  const given = parseArgs({ options: { [option]: { type: 'string' } } }).values[option]
+  const flag = `--${option} ${arg}`
   const folder = process.env[REFERENCE_ENV]
   const hint = `pass ${flag} or set ${REFERENCE_ENV} to the reference data set's folder (\`npm run ${script}\` sets it to the usual one)`
   let path
