@@ -6,6 +6,7 @@ import type { Plan } from './plan.js'
 import type { DbState } from './state.js'
 import { ALEMBIC_VERSION_DDL, type Revision, type SqlDialect, type Statement } from './types.js'
 import { resumePoint } from './resume.js'
+import { mark } from './timing.js'
 
 /**
  * The runner: applies a plan's revisions one by one.
@@ -243,6 +244,7 @@ async function runGroup(ctx: PgRun, group: Revision[], durable: boolean): Promis
     needTable = false
   }
   await opts.preflight?.read
+  mark(`group of ${group.length} sent`)
   const t0 = Date.now()
   try {
     await exec(c, openSql(opts, durable).join('; '))
