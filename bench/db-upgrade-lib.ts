@@ -27,10 +27,17 @@ export function time(cmd: string, args: string[], opts: { env?: Record<string, s
  */
 export const CLI_NODE = process.env.BENCH_NODE ?? process.execPath
 
-/** One `dify …` run of the built CLI: wall and CPU (user + sys, via /usr/bin/time) milliseconds. */
-export function dify(args: string[], env: Record<string, string>): { wallMs: number; cpuMs: number } {
+/**
+ * One `dify …` run of the built CLI (or of `bin`, another build's bin/run.js): wall and CPU (user + sys, via
+ * /usr/bin/time) milliseconds.
+ */
+export function dify(
+  args: string[],
+  env: Record<string, string>,
+  bin: string = BIN,
+): { wallMs: number; cpuMs: number } {
   const t0 = process.hrtime.bigint()
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', CLI_NODE, BIN, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', CLI_NODE, bin, ...args], {
     env: { ...baseEnv(), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
@@ -50,6 +57,12 @@ export function psqlFloor(name: string, sql: string): number {
     },
   )
 }
+
+/**
+ * BENCH_BEFORE=/copy/of/an/older/build/bin/run.js: the upgrade benchmarks also time that build, interleaved with this
+ * one on its own copy of the same database, so a change is measured before/after in one run.
+ */
+export const BEFORE = process.env.BENCH_BEFORE
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 export const s = (ms: number) => `${(ms / 1000).toFixed(3)} s`

@@ -10,14 +10,15 @@
  *     else the folder beside the repository; tests use test/support/oracles.ts).
  * The CLI's CPU time (user + sys) is reported next to its wall time: on the shared machine it moves less with load.
  * Run: `npm run build && npm run bench -- db-upgrade` (RUNS=5, NOOP_RUNS=10, UPGRADE_RUNS=RUNS; BENCH_NODE=path runs
- * the CLI under another Node, e.g. 22, which dify-api ships from 1.11.3).
+ * the CLI under another Node, e.g. 22, which dify-api ships from 1.11.3; BENCH_BEFORE=/older/build/bin/run.js times that
+ * build too in part 3, interleaved).
  */
 import { BIN } from '../test/support/cli.js'
 import { scratchPg, scratchRedis, type Scratch } from '../test/support/scratch.js'
 import { chainSqlBetween, oracleSqlAt } from './oracle-sql.js'
 import { REVISION_LIST } from '../src/migrations/registry.js'
 import { loadRelease } from '../test/support/oracles.js'
-import { CLI_NODE, dify, loadAverage, median, psqlFloor, s, time } from './db-upgrade-lib.js'
+import { BEFORE, CLI_NODE, dify, loadAverage, median, psqlFloor, s, time } from './db-upgrade-lib.js'
 
 const RUNS = Number(process.env.RUNS ?? 5)
 const UPGRADE_RUNS = Number(process.env.UPGRADE_RUNS ?? RUNS)
@@ -62,6 +63,8 @@ try {
   const up: number[] = []
   const upCpu: number[] = []
   const upPsql: number[] = []
+  const upBefore: number[] = []
+  const upBeforeCpu: number[] = []
   for (let i = 0; i < UPGRADE_RUNS; i++) {
     const a = await scratchPg('bench1110ours', { template: template.name })
     const b = await scratchPg('bench1110psql', { template: template.name })
@@ -70,6 +73,13 @@ try {
     up.push(r.wallMs)
     upCpu.push(r.cpuMs)
     upPsql.push(psqlFloor(b.name, tail))
+    if (BEFORE) {
+      const c = await scratchPg('bench1110before', { template: template.name })
+      dbs.push(c)
+      const rb = dify(['upgrade-db', '--json'], { ...c.env, ...redis.env }, BEFORE)
+      upBefore.push(rb.wallMs)
+      upBeforeCpu.push(rb.cpuMs)
+    }
   }
   console.log(
     `dify upgrade-db benchmark (head ${head}, ${REVISION_LIST.length} revisions; CLI on Node ${CLI_NODE === process.execPath ? process.version : CLI_NODE}; load average ${await loadAverage()})`,
@@ -86,6 +96,10 @@ try {
     `Dify 1.11.0 → 1.15.0, psql < Dify's own SQL for the range: median ${s(median(upPsql))}  [${upPsql.map(s).join(', ')}]`,
   )
   console.log(`ratio: ${(median(up) / median(upPsql)).toFixed(2)}× (target ≤ 1.5×)`)
+  if (BEFORE)
+    console.log(
+      `  before (BENCH_BEFORE): median ${s(median(upBefore))}, CPU ${s(median(upBeforeCpu))} = ${(median(upBefore) / median(upPsql)).toFixed(2)}×  [${upBefore.map(s).join(', ')}]`,
+    )
   console.log(
     `no-op at head, dify upgrade-db (whole process): median ${s(median(noop))}, min ${s(Math.min(...noop))}, CPU ${s(median(noopCpu))} (target < 1 s)`,
   )
