@@ -171,21 +171,30 @@ interface PgCatalog {
 const PG_NS = `(select oid from pg_namespace where nspname = current_schema())`
 
 /**
+ * The comment of a table (sub 0) or column (sub = attnum) as a join: what obj_description / col_description return,
+ * without a SQL function call per row (~17 ms of server time on Dify's ~1 150 columns in a new session).
+ */
+const pgDescription = (oid: string, sub: string) =>
+  `left join pg_description ds on ds.objoid = ${oid} and ds.classoid = 'pg_class'::regclass and ds.objsubid = ${sub}`
+
+/**
  * Each catalog read: its select (no ORDER BY) and the order of its rows, applied by the aggregate (`x.` are the
  * select's own columns, of the catalog's types: a `name` sorts as the catalog does, bytewise).
  */
 const PG_READS: Record<keyof PgCatalog, [select: string, order: string]> = {
   tables: [
-    `select c.oid::int as oid, c.relname as name, obj_description(c.oid, 'pg_class') as comment
-       from pg_class c where c.relnamespace = ${PG_NS} and c.relkind in ('r','p')`,
+    `select c.oid::int as oid, c.relname as name, ds.description as comment
+       from pg_class c ${pgDescription('c.oid', '0')}
+      where c.relnamespace = ${PG_NS} and c.relkind in ('r','p')`,
     'x.name',
   ],
   cols: [
     `select a.attrelid::int as rel, a.attnum as num, a.attname as name, format_type(a.atttypid, a.atttypmod) as type,
-            a.attnotnull as notnull, pg_get_expr(d.adbin, d.adrelid) as def, col_description(a.attrelid, a.attnum) as comment,
+            a.attnotnull as notnull, pg_get_expr(d.adbin, d.adrelid) as def, ds.description as comment,
             a.attidentity::text as identity, a.attgenerated::text as generated
        from pg_attribute a join pg_class c on c.oid = a.attrelid
        left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+       ${pgDescription('a.attrelid', 'a.attnum')}
       where c.relnamespace = ${PG_NS} and c.relkind in ('r','p') and a.attnum > 0 and not a.attisdropped`,
     'x.rel, x.num',
   ],
