@@ -120,7 +120,7 @@ const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1
 
 // ---------------------------------------------------------------- PostgreSQL
 
-/** The rows of introspectPg's catalog reads, one array per read (PgCatalog). */
+/** The rows of introspectPg's catalog reads, one array per read (a text[] arrives as a JSON array, PGlite too). */
 interface PgCatalog {
   tables: { oid: number; name: string; comment: string | null }[]
   cols: {
@@ -133,7 +133,7 @@ interface PgCatalog {
     identity: string
     generated: string
   }[]
-  cons: { rel: number; name: string; type: string; cols: string[] | string | null; def: string }[]
+  cons: { rel: number; name: string; type: string; cols: string[] | null; def: string }[]
   idx: {
     rel: number
     name: string
@@ -266,17 +266,6 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
     a.push(r.expr)
     colsByIdx.set(r.oid, a)
   }
-  const asArray = (v: string[] | string | null): string[] => {
-    if (v == null) return []
-    if (Array.isArray(v)) return v
-    // PGlite / pg without array parsing: '{a,b}'
-    return v
-      .replace(/^\{|\}$/g, '')
-      .split(',')
-      .filter(Boolean)
-      .map((x) => x.replace(/^"|"$/g, ''))
-  }
-
   const colsOf = groupBy(cols, (c) => c.rel)
   const consOf = groupBy(cons, (c) => c.rel)
   const idxOf = groupBy(idx, (i) => i.rel)
@@ -309,8 +298,8 @@ async function introspectPg(db: Db): Promise<NormalisedSchema> {
       })
     }
     for (const c of consOf(t.oid)) {
-      if (c.type === 'p') table.primaryKey = { name: c.name, columns: asArray(c.cols) }
-      else if (c.type === 'u') table.uniques.push({ name: c.name, columns: asArray(c.cols) })
+      if (c.type === 'p') table.primaryKey = { name: c.name, columns: c.cols ?? [] }
+      else if (c.type === 'u') table.uniques.push({ name: c.name, columns: c.cols ?? [] })
       else if (c.type === 'f') table.foreignKeys.push({ name: c.name, definition: c.def })
       else table.checks.push({ name: c.name, definition: c.def })
     }
