@@ -3,6 +3,11 @@
  * floor (Dify's own SQL through `psql`, against the same server), and the median / seconds formatting.
  */
 import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { UpgradeFloorJob } from './floor/upgrade-db.js'
 import { BIN } from '../test/support/cli.js'
 import { PG } from '../test/support/services.js'
 
@@ -67,3 +72,73 @@ export const BEFORE = process.env.BENCH_BEFORE
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 export const s = (ms: number) => `${(ms / 1000).toFixed(3)} s`
 export const loadAverage = async () => (await import('node:os')).loadavg()[0]!.toFixed(1)
+
+let floorBundle: string | undefined
+
+/**
+ * The protocol floor (bench/floor/upgrade-db.ts) on database `name`: bundled once per benchmark with esbuild, as the
+ * CLI bundles pg (the Cloudflare-Worker probe off, as scripts/build.mjs does), then one timed run of the bundle under
+ * the CLI's Node. Wall and CPU milliseconds, as `dify()`.
+ */
+export async function protocolFloor(
+  job: Omit<UpgradeFloorJob, 'pg'> & { database: string },
+): Promise<{ wallMs: number; cpuMs: number }> {
+  const dir = join(tmpdir(), `dify-ops-bench-floor-${process.pid}`)
+  if (!floorBundle) {
+    mkdirSync(dir, { recursive: true })
+    floorBundle = join(dir, 'upgrade-db.mjs')
+    const { build } = await import('esbuild')
+    await build({
+      entryPoints: [fileURLToPath(new URL('floor/upgrade-db.ts', import.meta.url))],
+      outfile: floorBundle,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node18.19',
+      external: ['pg-native'],
+      define: { Response: 'undefined' },
+      minifyWhitespace: true,
+      minifySyntax: true,
+      logLevel: 'warning',
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    })
+    if (readFileSync(floorBundle, 'utf8').includes('new Response('))
+      throw new Error("pg's Cloudflare-Worker probe survived the floor's bundle; review bench/db-upgrade-lib.ts")
+  }
+  const { database, ...rest } = job
+  const file = join(dir, `${database}.json`)
+  writeFileSync(file, JSON.stringify({ ...rest, pg: { ...PG, password: '', database } } satisfies UpgradeFloorJob))
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', CLI_NODE, floorBundle, file], {
+    env: baseEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6
+  if (r.status !== 0) throw new Error(`the protocol floor exited ${r.status}: ${r.stderr}`)
+  const [u, sy] = r.stderr.toString().trim().split('\n').at(-1)!.split(' ').map(Number)
+  return { wallMs, cpuMs: (u! + sy!) * 1000 }
+}
+
+/**
+ * Dify's SQL for a PostgreSQL range (chainSqlBetween: `BEGIN; … COMMIT;`) as the floor's groups: cut around each
+ * statement that must run outside a transaction (CREATE INDEX CONCURRENTLY, which Dify's own SQL already brackets
+ * with COMMIT and BEGIN), every transaction but the last with `synchronous_commit = off`, as upgrade-db runs them.
+ */
+export function floorGroups(sql: string): string[] {
+  const groups: string[] = []
+  let current: string[] = []
+  for (const line of sql.split('\n')) {
+    if (/^CREATE (UNIQUE )?INDEX CONCURRENTLY /.test(line)) {
+      groups.push(current.join('\n'), line)
+      current = []
+    } else current.push(line)
+  }
+  groups.push(current.join('\n'))
+  return groups
+    .filter((g) => g.trim())
+    .map((g, i, all) =>
+      i < all.length - 1 && /^\s*BEGIN;/.test(g)
+        ? g.replace(/^\s*BEGIN;/, 'BEGIN; SET LOCAL synchronous_commit = off;')
+        : g,
+    )
+}

@@ -18,7 +18,19 @@ import { scratchPg, scratchRedis, type Scratch } from '../test/support/scratch.j
 import { chainSqlBetween, oracleSqlAt } from './oracle-sql.js'
 import { REVISION_LIST } from '../src/migrations/registry.js'
 import { loadRelease } from '../test/support/oracles.js'
-import { BEFORE, CLI_NODE, dify, loadAverage, median, psqlFloor, s, time } from './db-upgrade-lib.js'
+import {
+  BEFORE,
+  CLI_NODE,
+  dify,
+  floorGroups,
+  loadAverage,
+  median,
+  protocolFloor,
+  psqlFloor,
+  s,
+  time,
+} from './db-upgrade-lib.js'
+import { PG_CATALOG_SQL } from '../src/migrations/schema/introspect.js'
 
 const RUNS = Number(process.env.RUNS ?? 5)
 const UPGRADE_RUNS = Number(process.env.UPGRADE_RUNS ?? RUNS)
@@ -65,6 +77,9 @@ try {
   const upPsql: number[] = []
   const upBefore: number[] = []
   const upBeforeCpu: number[] = []
+  const upFloor: number[] = []
+  const upFloorCpu: number[] = []
+  const groups = floorGroups(tail)
   for (let i = 0; i < UPGRADE_RUNS; i++) {
     const a = await scratchPg('bench1110ours', { template: template.name })
     const b = await scratchPg('bench1110psql', { template: template.name })
@@ -73,6 +88,24 @@ try {
     up.push(r.wallMs)
     upCpu.push(r.cpuMs)
     upPsql.push(psqlFloor(b.name, tail))
+    const f = await scratchPg('bench1110floor', { template: template.name })
+    dbs.push(f)
+    const rf = await protocolFloor({
+      database: f.name,
+      redis: {
+        host: redis.env.REDIS_HOST!,
+        port: Number(redis.env.REDIS_PORT),
+        db: Number(redis.env.REDIS_DB),
+        lockKey: `${redis.prefix}db_upgrade_lock`,
+        auditKey: `${redis.prefix}dify_ops:audit`,
+      },
+      from: FROM_1_11_0,
+      to: head,
+      catalogSql: PG_CATALOG_SQL,
+      groups,
+    })
+    upFloor.push(rf.wallMs)
+    upFloorCpu.push(rf.cpuMs)
     if (BEFORE) {
       const c = await scratchPg('bench1110before', { template: template.name })
       dbs.push(c)
@@ -96,6 +129,9 @@ try {
     `Dify 1.11.0 → 1.15.0, psql < Dify's own SQL for the range: median ${s(median(upPsql))}  [${upPsql.map(s).join(', ')}]`,
   )
   console.log(`ratio: ${(median(up) / median(upPsql)).toFixed(2)}× (target ≤ 1.5×)`)
+  console.log(
+    `  protocol floor (bench/floor/upgrade-db.ts: upgrade-db's sessions, locks, catalog read and DDL, nothing else): median ${s(median(upFloor))}, CPU ${s(median(upFloorCpu))} = ${(median(upFloor) / median(upPsql)).toFixed(2)}× psql; the CLI = ${(median(up) / median(upFloor)).toFixed(2)}× the floor  [${upFloor.map(s).join(', ')}]`,
+  )
   if (BEFORE)
     console.log(
       `  before (BENCH_BEFORE): median ${s(median(upBefore))}, CPU ${s(median(upBeforeCpu))} = ${(median(upBefore) / median(upPsql)).toFixed(2)}×  [${upBefore.map(s).join(', ')}]`,

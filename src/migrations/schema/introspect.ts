@@ -248,9 +248,10 @@ const PG_READS: Record<keyof PgCatalog, [select: string, order: string]> = {
 /**
  * All of introspectPg's catalog reads as one statement that returns one JSON document (text): one round trip, one
  * consistent snapshot, and one JSON.parse instead of ~2 000 rows through the driver's row parser, which cost ~45 ms
- * of CPU in a fresh process (upgrade-db's pre-flight runs it while the process takes its locks).
+ * of CPU in a fresh process (upgrade-db's pre-flight runs it while the process takes its locks). Exported for the
+ * upgrade benchmark's protocol floor (bench/floor/upgrade-db.ts), which sends the same statement.
  */
-const PG_CATALOG_SQL = `select json_build_object(${Object.entries(PG_READS)
+export const PG_CATALOG_SQL = `select json_build_object(${Object.entries(PG_READS)
   .map(
     ([key, [select, order]]) => `'${key}', (select coalesce(json_agg(x order by ${order}), '[]') from (${select}) x)`,
   )
