@@ -147,6 +147,11 @@ export function pgPhysicalIdentifier(sqlName: string): string {
   return truncateUtf8(folded, PG_MAX_IDENTIFIER_BYTES)
 }
 
+/** Weaviate upper-cases the first letter of class names: the class a collection name lives in. */
+export function weaviateClassName(collection: string): string {
+  return collection.charAt(0).toUpperCase() + collection.slice(1)
+}
+
 export function pgvectorPhysicalTable(collection: string): string {
   return pgPhysicalIdentifier(pgvectorTableSqlName(collection))
 }

@@ -10,6 +10,7 @@ import {
   datasetTarget as datasetVectorTarget,
   parseIndexStruct,
   pgvectorPhysicalTable,
+  weaviateClassName,
 } from './collections.js'
 
 /**
@@ -132,6 +133,7 @@ type K = Kysely<DifyDatabase>
 /** The physical collection name where the store's naming rule is known; the collection name otherwise. */
 export function physicalCollectionName(storeType: string, collection: string): string {
   if (storeType === 'pgvector') return pgvectorPhysicalTable(collection)
+  if (storeType === 'weaviate') return weaviateClassName(collection)
   if (storeType === 'chroma' || storeType === 'elasticsearch' || LOWER_CASE_STORES.has(storeType))
     return collection.toLowerCase()
   return collection

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Config } from '../../config/schema.js'
 import { ConfigError, ConnectError, DifyOpsError } from '../../core/errors.js'
 import { safeUrl, weaviateSettings, type WeaviateSettings } from '../config.js'
+import { weaviateClassName } from '../../dify/collections.js'
 import { clearCollectionKeys } from '../redis-keys.js'
 import {
   type OpenOptions,
@@ -47,11 +48,6 @@ export function uuid5(namespace: string, name: string): string {
   h[8] = (h[8]! & 0x3f) | 0x80
   const x = h.subarray(0, 16).toString('hex')
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`
-}
-
-/** Weaviate upper-cases the first letter of class names */
-export function weaviateClassName(collection: string): string {
-  return collection.charAt(0).toUpperCase() + collection.slice(1)
 }
 
 /**

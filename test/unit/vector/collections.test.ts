@@ -79,3 +79,15 @@ describe('Dify collection naming', () => {
     expect(decodeVectorSend(b)).toEqual([0.25, -3])
   })
 })
+
+describe('physical collection names shown by vdb show / vdb check', () => {
+  it('Weaviate: the class the adapter reads and writes, first letter upper-cased, also for a lower-case class_prefix', async () => {
+    const { physicalCollectionName } = await import('../../../src/dify/live-set.js')
+    const { WeaviateStore } = await import('../../../src/vector/stores/weaviate.js')
+    const store = new WeaviateStore({ endpoint: 'http://127.0.0.1:1' })
+    for (const collection of ['Vector_index_x_Node', 'vector_index_x_Node', 'kb_x_Node']) {
+      expect(physicalCollectionName('weaviate', collection)).toBe(store.physicalName({ collection }))
+    }
+    expect(physicalCollectionName('weaviate', 'vector_index_x_Node')).toBe('Vector_index_x_Node')
+  })
+})
