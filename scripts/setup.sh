@@ -18,12 +18,14 @@ done
 
 npm run build --silent
 
-# first run: the embedded PGlite default (no DB_* variable), so every database command can be tried at once
+# first run: the embedded PGlite database, so every database command can be tried at once. DB_TYPE=pglite is set
+# explicitly: any other DB_* variable in the environment or in ./.env (DB_DATABASE, DB_PORT, …) would otherwise make
+# the CLI choose PostgreSQL on localhost, and this would migrate a real database.
 if [ -z "${CI:-}" ]; then
-  env -u DB_TYPE -u DB_HOST node bin/run.js --version
+  node bin/run.js --version
   if node bin/run.js db upgrade --help >/dev/null 2>&1; then
-    env -u DB_TYPE -u DB_HOST node bin/run.js upgrade-db --no-wait || true
-    env -u DB_TYPE -u DB_HOST node bin/run.js db status || true
+    DB_TYPE=pglite node bin/run.js upgrade-db --no-wait || true
+    DB_TYPE=pglite node bin/run.js db status || true
   fi
 fi
 echo "setup done: run the tests with  npm test"
