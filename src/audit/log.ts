@@ -66,11 +66,32 @@ export async function writeAudit(rt: Runtime, entry: AuditEntry): Promise<{ file
   return { file, redis }
 }
 
-/** Read audit entries from the Redis stream (newest last), optionally since a time. */
+/**
+ * Read audit entries from the Redis stream (newest last), optionally since a time. With a limit, reads backwards from
+ * the newest in batches (XREVRANGE … COUNT) until it has that many well-formed entries or reaches `since`: the stream
+ * holds up to AUDIT_STREAM_MAXLEN entries, and `dify audit` shows the last 100 by default.
+ */
 export async function readAudit(rt: Runtime, opts: { since?: Date; limit?: number }): Promise<AuditEntry[]> {
   const r = await rt.redis()
+  const key = keys.auditStream(r.keyPrefix)
   const start = opts.since && opts.since.getTime() > 0 ? String(opts.since.getTime()) : '-'
-  const rows = (await r.client.xrange(keys.auditStream(r.keyPrefix), start, '+')) as Array<[string, string[]]>
+  if (!opts.limit) return parseRows((await r.client.xrange(key, start, '+')) as StreamRows)
+  const newestFirst: AuditEntry[] = []
+  let end = '+'
+  for (;;) {
+    const batch = Math.min(Math.max(opts.limit - newestFirst.length, 100), 1000)
+    const rows = (await r.client.xrevrange(key, end, start, 'COUNT', batch)) as StreamRows
+    newestFirst.push(...parseRows(rows))
+    if (newestFirst.length >= opts.limit || rows.length < batch) break
+    end = `(${rows.at(-1)![0]}`
+  }
+  return newestFirst.slice(0, opts.limit).reverse()
+}
+
+type StreamRows = Array<[string, string[]]>
+
+/** The `entry` field of each row, parsed; rows without one, or with a malformed one, are skipped. */
+function parseRows(rows: StreamRows): AuditEntry[] {
   const entries: AuditEntry[] = []
   for (const [, fields] of rows) {
     const i = fields.indexOf('entry')
@@ -81,5 +102,5 @@ export async function readAudit(rt: Runtime, opts: { since?: Date; limit?: numbe
       /* skip malformed */
     }
   }
-  return opts.limit ? entries.slice(-opts.limit) : entries
+  return entries
 }

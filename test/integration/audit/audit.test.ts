@@ -47,6 +47,40 @@ describe('audit log', () => {
     expect(JSON.stringify(cli.json)).not.toContain('Secret123')
   })
 
+  it('the newest N entries, read backwards in batches, are the same as the tail of the whole stream', async () => {
+    const own = await scratchRedis('audit-tail')
+    const rt = new Runtime(loadConfig({ env: own.env, noDotenv: true }))
+    try {
+      const key = `${own.prefix}dify_ops:audit`
+      const p = own.client.pipeline()
+      // 2 600 entries, one per millisecond from t0; every 7th malformed, every 11th without an `entry` field
+      const t0 = 1_780_000_000_000
+      for (let i = 0; i < 2600; i++) {
+        const body = JSON.stringify({ command: `c${i}`, outcome: 'ok' })
+        if (i % 7 === 3) p.xadd(key, `${t0 + i}-0`, 'entry', '{not json')
+        else if (i % 11 === 5) p.xadd(key, `${t0 + i}-0`, 'other', body)
+        else p.xadd(key, `${t0 + i}-0`, 'entry', body)
+      }
+      await p.exec()
+      const all = await readAudit(rt, {})
+      expect(all.length).toBeGreaterThan(2000)
+      for (const limit of [1, 99, 100, 101, 250, 1000, 1500, all.length, all.length + 10]) {
+        expect((await readAudit(rt, { limit })).map((e) => e.command)).toEqual(all.slice(-limit).map((e) => e.command))
+      }
+      const since = new Date(t0 + 2000)
+      const sinceAll = await readAudit(rt, { since })
+      expect(sinceAll[0]!.command).toBe('c2000')
+      for (const limit of [10, 500, 600, 5000]) {
+        expect((await readAudit(rt, { since, limit })).map((e) => e.command)).toEqual(
+          sinceAll.slice(-limit).map((e) => e.command),
+        )
+      }
+    } finally {
+      await rt.close()
+      await own.drop()
+    }
+  })
+
   it('still writes the file when Redis is unreachable', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'dops-audit-')), 'audit.log')
     const rt = new Runtime(
