@@ -99,6 +99,12 @@ export default class VdbMigrate extends DifyCommand {
       await deps.close()
     }
     this.out.lines(renderResult(res))
+    this.auditTarget = {
+      vectorStores: [
+        `${res.target.type}@${res.target.location} (target)`,
+        ...res.sources.map((s) => `${s.type}@${s.location} (source)`),
+      ],
+    }
     const t = res.totals
     if (!res.dryRun)
       this.auditCounts = {

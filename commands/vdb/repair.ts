@@ -97,6 +97,7 @@ export default class VdbRepair extends DifyCommand {
       if (!this.dryRun && (s.skipped > 0 || s.unfillable > 0 || s.failed > 0)) this.setExitCode(ExitCode.partial)
       return result
     } finally {
+      this.auditTarget = { vectorStores: await deps.stores.opened() }
       await deps.stores.close()
     }
   }

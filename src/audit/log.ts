@@ -8,7 +8,12 @@ export interface AuditEntry {
   time: string
   command: string
   args: Record<string, unknown>
-  target: { database?: string; redis?: string; storage?: string }
+  /**
+   * Where it acted, without credentials: the metadata database, the app-cache Redis, the storage, the Celery broker
+   * (CELERY_BROKER_URL as displayed) and the vector stores (`<type>@<location>`, vdb-migrate's with `(target)` or
+   * `(source)`), each only when the command opened it.
+   */
+  target: { database?: string; redis?: string; storage?: string; broker?: string; vectorStores?: string[] }
   outcome: 'ok' | 'failed' | 'partial'
   exitCode: number
   counts?: Record<string, number>

@@ -17,7 +17,7 @@ import {
   type ErrorCode,
 } from '../core/errors.js'
 import { escapeControls, makeOutput, type Output } from './output.js'
-import { buildAuditEntry, writeAudit } from '../audit/log.js'
+import { buildAuditEntry, writeAudit, type AuditEntry } from '../audit/log.js'
 import { guardRuntime, type WriteMode } from './release-gate.js'
 import {
   classifyFault,
@@ -69,6 +69,8 @@ export abstract class DifyCommand extends Command {
   protected auditCounts?: Record<string, number>
   /** arguments for the audit line (secrets are redacted anyway) */
   protected auditArgs: Record<string, unknown> = {}
+  /** what the audit line names beside the connections the runtime opened: the vector stores a command wrote to */
+  protected auditTarget: Pick<AuditEntry['target'], 'vectorStores'> = {}
   /** --dry-run, from the parsed flags (set by parse()) */
   protected dryRun = false
   #mode: WriteMode = { dryRun: false, forceVersion: false }
@@ -295,6 +297,8 @@ export abstract class DifyCommand extends Command {
           ? { redis: `${rt.config.redis.host}:${rt.config.redis.port}/${rt.config.redis.db}` }
           : {}),
         ...(rt.opened('storage') ? { storage: rt.config.storage.location } : {}),
+        ...(rt.opened('broker') && rt.config.broker ? { broker: rt.config.broker.display } : {}),
+        ...this.auditTarget,
       },
       outcome: exitCode === 0 ? 'ok' : exitCode === ExitCode.partial ? 'partial' : 'failed',
       exitCode,

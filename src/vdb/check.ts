@@ -26,19 +26,19 @@ export type Scope = 'knowledge' | 'annotation' | 'all'
 
 /** Opens stores lazily, one client per store type, and remembers which could not be reached. */
 export class StorePool {
-  #stores = new Map<string, Promise<{ store: VectorStore } | { error: string }>>()
+  #stores = new Map<string, Promise<{ store: VectorStore; location: string } | { error: string }>>()
   constructor(private readonly open: (type: string) => Promise<VectorStore>) {}
 
   /** the store for a type, or why it cannot be used (unreachable: describe() failed) */
-  get(type: string): Promise<{ store: VectorStore } | { error: string }> {
+  get(type: string): Promise<{ store: VectorStore; location: string } | { error: string }> {
     let p = this.#stores.get(type)
     if (!p) {
       p = (async () => {
         let store: VectorStore | undefined
         try {
           store = await this.open(type)
-          await store.describe()
-          return { store }
+          const { location } = await store.describe()
+          return { store, location }
         } catch (e) {
           await store?.close().catch(() => {})
           return { error: (e as Error).message }
@@ -47,6 +47,16 @@ export class StorePool {
       this.#stores.set(type, p)
     }
     return p
+  }
+
+  /** the stores opened so far, as `<type>@<location>` (for the audit line) */
+  async opened(): Promise<string[]> {
+    const out: string[] = []
+    for (const [type, p] of this.#stores) {
+      const r = await p
+      if ('store' in r) out.push(`${type}@${r.location}`)
+    }
+    return out
   }
 
   async close(): Promise<void> {

@@ -172,6 +172,11 @@ describe('messages produced by Celery apply_async', () => {
     expect(await broker.exists(`${s.prefix}priority_pipeline`, `${s.prefix}priority_pipeline${SEP}3`)).toBe(0)
     // bindings are kept (as kombu's purge)
     expect(await broker.scard(`${s.prefix}_kombu.binding.priority_pipeline`)).toBe(1)
+    // the audit line names the broker it purged (CELERY_BROKER_URL without credentials)
+    const audit = await s.client.xrange(`${s.prefix}dify_ops:audit`, '-', '+')
+    const last = JSON.parse(audit.at(-1)![1][1]!)
+    expect(last).toMatchObject({ command: 'queue:purge', counts: { removed: 3 } })
+    expect(last.target.broker).toBe(`redis://${REDIS.host}:${REDIS.port}/1`)
   })
 })
 

@@ -128,6 +128,13 @@ describe.skipIf(!pgvectorUp)(
       expect([...got.keys()].sort()).toEqual([...live].sort())
       expect(got.get(live[3]!)!.text).toBe(cacheText)
       expect(await redis.client.exists(cacheKey, lockKey)).toBe(0)
+      // the audit line names the stores: the target (completed in place here: no other source was opened)
+      const audit = await redis.client.xrange(`${redis.prefix}dify_ops:audit`, '-', '+')
+      const line = JSON.parse(audit.at(-1)![1][1]!)
+      expect(line.command).toBe('vdb-migrate')
+      expect(r.json.sources).toEqual([])
+      expect(line.target.vectorStores).toEqual([`pgvector@${r.json.target.location} (target)`])
+      expect(r.json.target.location).toContain(db.name)
 
       const after = await runCli(['vdb', 'check', '--json', '--dataset', id, '--sample', '0'], {
         env,

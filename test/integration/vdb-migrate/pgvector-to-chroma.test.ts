@@ -143,6 +143,15 @@ describe.skipIf(!chromaUp || !pgvectorUp)('vdb-migrate pgvector → Chroma (real
 
     // the source is untouched
     expect((await dump(src, w.sourceTargets.get(w.ids.text)!)).size).toBe(srcBefore.size)
+    // the audit line (exit 7 is audited) names the target store, then the source store
+    const audit = await redis.client.xrange(`${redis.prefix}dify_ops:audit`, '-', '+')
+    const line = JSON.parse(audit.at(-1)![1][1]!)
+    expect(line).toMatchObject({ command: 'vdb-migrate', outcome: 'partial' })
+    expect(r.json.sources.map((x: { type: string }) => x.type)).toEqual(['pgvector'])
+    expect(line.target.vectorStores).toEqual([
+      `chroma@${r.json.target.location} (target)`,
+      `pgvector@${r.json.sources[0].location} (source)`,
+    ])
     const cp = (await c.query(`select unit_id, state from dify_ops_vdb_migrate_checkpoints`)).rows as Array<{
       unit_id: string
       state: string

@@ -315,6 +315,11 @@ describe.each([
       const a = r.json.targets.find((x: any) => x.id === ids.a)
       expect(a.missing.unfillableExamples).toEqual([{ docId: drift.aUncached, reason: 'no-cache-entry' }])
       expect(await storedIds({ collection: name(ids.c!) })).toEqual([...drift.cChildren].sort())
+      // the audit line names the store it wrote to, as `<type>@<location>` without credentials
+      const audit = await redis.client.xrange(`${redis.prefix}dify_ops:audit`, '-', '+')
+      const line = JSON.parse(audit.at(-1)![1][1]!)
+      expect(line.command).toBe('vdb:repair')
+      expect(line.target.vectorStores).toEqual([expect.stringMatching(new RegExp(`^${storeType}@.`))])
 
       const after = await runCli(['vdb', 'check', '--sample', '100', '--json'], { env })
       expect(after.code).toBe(8)
