@@ -7,7 +7,11 @@ version=$(node -p "require('./package.json').version")
 out="build/dify-ops-${version}-linux-x64.tar.gz"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-[ -f dist/src/version.js ] && [ -f oclif.manifest.json ] || npm run build --silent
+# build when there is no build, or when any source is newer than it (a stale dist/ would ship old code)
+if [ ! -f dist/src/version.js ] || [ ! -f oclif.manifest.json ] ||
+  [ -n "$(find src commands bin scripts/build.mjs package.json package-lock.json -newer dist/src/version.js -type f -print -quit)" ]; then
+  npm run build --silent
+fi
 mkdir -p "$stage/dify-ops"
 cp -r bin dist oclif.manifest.json package.json package-lock.json README.md "$stage/dify-ops/"
 rm -f "$stage/dify-ops/bin/dev.js"
