@@ -76,9 +76,10 @@ export const loadAverage = async () => (await import('node:os')).loadavg()[0]!.t
 let floorBundle: string | undefined
 
 /**
- * The protocol floor (bench/floor/upgrade-db.ts) on database `name`: bundled once per benchmark with esbuild, as the
- * CLI bundles pg (the Cloudflare-Worker probe off, as scripts/build.mjs does), then one timed run of the bundle under
- * the CLI's Node. Wall and CPU milliseconds, as `dify()`.
+ * The protocol floor (bench/floor/upgrade-db.ts) on database `job.database`: bundled once per benchmark with esbuild,
+ * as the CLI bundles pg (the Cloudflare-Worker probe off: `Response` defined as undefined, the same effect as
+ * scripts/build.mjs's patch), then one timed run of the bundle under the CLI's Node. Wall and CPU milliseconds, as
+ * `dify()`.
  */
 export async function protocolFloor(
   job: Omit<UpgradeFloorJob, 'pg'> & { database: string },

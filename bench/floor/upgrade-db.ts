@@ -7,8 +7,9 @@
  * checks nothing it reads and plans nothing: the SQL is Dify's own for the range, the same that psql applies.
  *
  * Not part of the CLI, and not a benchmark of its own (bench/run.ts runs only bench/*.ts). bench/db-upgrade-lib.ts
- * bundles it with esbuild (pg inside, with the CLI's own build patch: scripts/build.mjs, pg-not-cloudflare) and runs
- * the bundle with plain Node, `node upgrade-db.mjs job.json`, the job (UpgradeFloorJob) written by the benchmark.
+ * bundles it with esbuild (pg inside, its Cloudflare-Worker probe switched off as the CLI's build does in
+ * scripts/build.mjs) and runs the bundle with plain Node, `node upgrade-db.mjs job.json`, the job (UpgradeFloorJob)
+ * written by the benchmark.
  */
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'

@@ -74,7 +74,9 @@ export async function writeAudit(rt: Runtime, entry: AuditEntry): Promise<{ file
 /**
  * Read audit entries from the Redis stream (newest last), optionally since a time. With a limit, reads backwards from
  * the newest in batches (XREVRANGE … COUNT) until it has that many well-formed entries or reaches `since`: the stream
- * holds up to AUDIT_STREAM_MAXLEN entries, and `dify audit` shows the last 100 by default.
+ * holds up to AUDIT_STREAM_MAXLEN entries, and `dify audit` shows the last 100 by default. Each batch starts at the
+ * previous one's last id, inclusive, and drops that row again: exclusive ranges (`(id`) need Redis 6.2, and a
+ * managed Redis may be older.
  */
 export async function readAudit(rt: Runtime, opts: { since?: Date; limit?: number }): Promise<AuditEntry[]> {
   const r = await rt.redis()
@@ -82,13 +84,14 @@ export async function readAudit(rt: Runtime, opts: { since?: Date; limit?: numbe
   const start = opts.since && opts.since.getTime() > 0 ? String(opts.since.getTime()) : '-'
   if (!opts.limit) return parseRows((await r.client.xrange(key, start, '+')) as StreamRows)
   const newestFirst: AuditEntry[] = []
-  let end = '+'
+  let last: string | undefined
   for (;;) {
     const batch = Math.min(Math.max(opts.limit - newestFirst.length, 100), 1000)
-    const rows = (await r.client.xrevrange(key, end, start, 'COUNT', batch)) as StreamRows
+    const got = (await r.client.xrevrange(key, last ?? '+', start, 'COUNT', last ? batch + 1 : batch)) as StreamRows
+    const rows = last && got[0]?.[0] === last ? got.slice(1) : got
     newestFirst.push(...parseRows(rows))
     if (newestFirst.length >= opts.limit || rows.length < batch) break
-    end = `(${rows.at(-1)![0]}`
+    last = rows.at(-1)![0]
   }
   return newestFirst.slice(0, opts.limit).reverse()
 }
