@@ -139,13 +139,17 @@ function num(raw: Map<string, RawValue>, name: string, def: number): number {
 
 const TRUE = new Set(['1', 'true', 'yes', 'on', 'y', 't'])
 const FALSE = new Set(['0', 'false', 'no', 'off', 'n', 'f', ''])
-function bool(raw: Map<string, RawValue>, name: string): boolean {
-  const r = raw.get(name)
-  if (!r) return false
-  const s = r.value.trim().toLowerCase()
+/** A boolean variable's text as pydantic reads it (case-insensitive); anything else is a ConfigError naming it. */
+export function parseBoolText(name: string, value: string): boolean {
+  const s = value.trim().toLowerCase()
   if (TRUE.has(s)) return true
   if (FALSE.has(s)) return false
-  return fail(name, r.value, 'it is not a boolean', 'true or false')
+  return fail(name, value, 'it is not a boolean', 'true or false')
+}
+
+function bool(raw: Map<string, RawValue>, name: string): boolean {
+  const r = raw.get(name)
+  return r ? parseBoolText(name, r.value) : false
 }
 
 function str(raw: Map<string, RawValue>, name: string): string | undefined {

@@ -1,4 +1,5 @@
 import type { RawValue } from '../config/load.js'
+import { parseBoolText } from '../config/schema.js'
 import { ConfigError } from '../core/errors.js'
 import { redactUrl } from '../core/redact.js'
 
@@ -121,9 +122,10 @@ export function safeUrl(u: string): string {
   }
 }
 
+/** unset or empty: the default; otherwise read as the rest of the configuration reads booleans (y and t are true) */
 const bool = (raw: Raw, name: string, def: boolean): boolean => {
   const v = str(raw, name)
-  return v === undefined ? def : /^(1|true|yes|on)$/i.test(v)
+  return v === undefined ? def : parseBoolText(name, v)
 }
 
 /** "http://host:port" the way Dify builds it: a host with a scheme keeps it, a bare host gets http:// */

@@ -86,6 +86,17 @@ describe('VECTOR_STORE → module', () => {
       opensearchSettings(rawVars({ OPENSEARCH_HOST: 'os', OPENSEARCH_SECURE: 'true', OPENSEARCH_USER: 'admin' })),
     ).toMatchObject({ node: 'https://os:9200', username: 'admin' })
     expect(() => opensearchSettings(rawVars({}))).toThrow(ConfigError)
+    // booleans as the rest of the configuration (and pydantic) read them: y and t are true, junk is an error, empty is
+    // the default
+    for (const yes of ['t', 'Y', 'ON', ' true '])
+      expect(opensearchSettings(rawVars({ OPENSEARCH_HOST: 'os', OPENSEARCH_SECURE: yes })).node).toBe(
+        'https://os:9200',
+      )
+    expect(opensearchSettings(rawVars({ OPENSEARCH_HOST: 'os', OPENSEARCH_VERIFY_CERTS: '' })).verifyCerts).toBe(true)
+    expect(opensearchSettings(rawVars({ OPENSEARCH_HOST: 'os', OPENSEARCH_VERIFY_CERTS: 'f' })).verifyCerts).toBe(false)
+    expect(() => opensearchSettings(rawVars({ OPENSEARCH_HOST: 'os', OPENSEARCH_SECURE: 'maybe' }))).toThrow(
+      /OPENSEARCH_SECURE="maybe" is not valid: it is not a boolean/,
+    )
     expect(() =>
       opensearchSettings(rawVars({ OPENSEARCH_HOST: 'os', OPENSEARCH_AUTH_METHOD: 'aws_managed_iam' })),
     ).toThrow(/not supported/)
