@@ -40,6 +40,8 @@ export function buildAuditEntry(
     time: new Date().toISOString(),
     ...input,
     args: redactDeep(input.args) as Record<string, unknown>,
+    // the targets are built without credentials; redacted again in case a configured host or URL carries some
+    target: redactDeep(input.target) as AuditEntry['target'],
     user: osUser(),
     host: hostname(),
   }

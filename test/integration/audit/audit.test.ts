@@ -24,7 +24,11 @@ describe('audit log', () => {
     const entry = buildAuditEntry({
       command: 'reset-password',
       args: { email: 'ops@example.com', newPassword: 'Secret123', url: 'redis://:pw@host:6379/1' },
-      target: { database: 'postgresql://db:5432/dify' },
+      target: {
+        database: 'postgresql://db:5432/dify',
+        broker: 'redis://:brokerpw@redis:6379/1',
+        vectorStores: ['chroma@http://u:chromapw@chroma:8000 (tenant t, database d)'],
+      },
       outcome: 'ok',
       exitCode: 0,
       counts: { accounts: 1 },
@@ -33,6 +37,11 @@ describe('audit log', () => {
     expect(await writeAudit(rt, entry)).toEqual({ file: true, redis: true })
     const line = JSON.parse(readFileSync(file, 'utf8').trim())
     expect(line.args).toEqual({ email: 'ops@example.com', newPassword: '***', url: 'redis://***@host:6379/1' })
+    expect(line.target).toEqual({
+      database: 'postgresql://db:5432/dify',
+      broker: 'redis://***@redis:6379/1',
+      vectorStores: ['chroma@http://***@chroma:8000 (tenant t, database d)'],
+    })
     expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/)
     expect(line.user).toBeTruthy()
     expect(line.host).toBeTruthy()
