@@ -26,20 +26,27 @@ export default class QueuePurge extends DifyCommand {
     this.auditArgs = { queue: args.queue, task: flags.task ?? null }
     const b = await brokerOf(this.runtime())
     const target = { queue: args.queue, task: flags.task ?? null }
-    const counted = await countPurge(b, args.queue, target.task)
-    if (flags['dry-run']) {
-      this.out.lines(renderPurge(counted, { ...target, stage: 'dry-run' }))
-      return counted
+    // the count is for --dry-run and the question; with --yes it would be a second pass over a --task queue
+    if (flags['dry-run'] || !flags.yes) {
+      const counted = await countPurge(b, args.queue, target.task)
+      if (flags['dry-run']) {
+        this.out.lines(renderPurge(counted, { ...target, stage: 'dry-run' }))
+        return counted
+      }
+      if (counted.removed === 0) {
+        this.out.lines(renderPurge(counted, { ...target, stage: 'nothing' }))
+        return { ...counted, dryRun: false }
+      }
+      await confirmOrStop(purgeQuestion(counted, target), {
+        yes: flags.yes,
+        declined: 'Not confirmed: nothing was removed.',
+      })
     }
-    if (counted.removed === 0) {
-      this.out.lines(renderPurge(counted, { ...target, stage: 'nothing' }))
-      return { ...counted, dryRun: false }
-    }
-    await confirmOrStop(purgeQuestion(counted, target), {
-      yes: flags.yes,
-      declined: 'Not confirmed: nothing was removed.',
-    })
     const r = flags.task ? await purgeTask(b, args.queue, flags.task) : await purgeQueue(b, args.queue)
+    if (r.removed === 0) {
+      this.out.lines(renderPurge(r, { ...target, stage: 'nothing' }))
+      return r
+    }
     this.auditCounts = { removed: r.removed }
     this.out.lines(renderPurge(r, { ...target, stage: 'done' }))
     return r

@@ -164,6 +164,16 @@ describe('messages produced by Celery apply_async', () => {
     expect(r.json).toMatchObject({ removed: 2, byPriority: { '0': 1, '3': 0, '6': 0, '9': 1 }, dryRun: false })
     const left = await cli(['peek', 'priority_pipeline', '--json'])
     expect(left.json.messages.map((x: { id: string }) => x.id)).toEqual([ids[0], ids[1], ids[3]])
+    // with --yes there is no counting pass first; a task with no message is still "nothing", and not audited
+    const auditKey = `${s.prefix}dify_ops:audit`
+    const audited = await s.client.xlen(auditKey)
+    const none = await cli(['purge', 'priority_pipeline', '--task', 'tasks.no_such_task', '--yes', '--json'])
+    expect(none.code).toBe(0)
+    expect(none.json).toMatchObject({ removed: 0, dryRun: false })
+    const noneHuman = await cli(['purge', 'priority_pipeline', '--task', 'tasks.no_such_task', '--yes'])
+    expect(noneHuman.stdout).toContain('Nothing to remove')
+    expect(await s.client.xlen(auditKey)).toBe(audited)
+    expect(await broker.llen(`${s.prefix}priority_pipeline`)).toBe(2)
   })
 
   it('queue purge (whole queue) empties every priority list and reports the count', async () => {
