@@ -7,7 +7,9 @@
  *     next to `psql` applying Dify's own SQL for the same range (1.15.0's whole-chain offline SQL from 1.11.0's head
  *     `d57accd375ae` to the CLI's head), each on its own copy of the template, interleaved. Target ≤ 1.5×. This dev
  *     tool reads that SQL from the reference data set's oracles directly (bench/oracle-sql.ts: DIFY_OPS_REFERENCE,
- *     else the folder beside the repository; tests use test/support/oracles.ts).
+ *     else the folder beside the repository; tests use test/support/oracles.ts). Beside them, on copies of the same
+ *     template, two floors (bench/floor/upgrade-db.ts): the protocol floor (upgrade-db's sessions, locks, catalog
+ *     statement and DDL, nothing else) and the bare floor (Node, pg, one session and the DDL: psql's work, in Node).
  * The CLI's CPU time (user + sys) is reported next to its wall time: on the shared machine it moves less with load.
  * Run: `npm run build && npm run bench -- db-upgrade` (RUNS=5, NOOP_RUNS=10, UPGRADE_RUNS=RUNS; BENCH_NODE=path runs
  * the CLI under another Node, e.g. 22, which dify-api ships from 1.11.3; BENCH_BEFORE=/older/build/bin/run.js times that
@@ -79,7 +81,23 @@ try {
   const upBeforeCpu: number[] = []
   const upFloor: number[] = []
   const upFloorCpu: number[] = []
+  const upBare: number[] = []
+  const upBareCpu: number[] = []
   const groups = floorGroups(tail)
+  const floorJob = (database: string) => ({
+    database,
+    redis: {
+      host: redis.env.REDIS_HOST!,
+      port: Number(redis.env.REDIS_PORT),
+      db: Number(redis.env.REDIS_DB),
+      lockKey: `${redis.prefix}db_upgrade_lock`,
+      auditKey: `${redis.prefix}dify_ops:audit`,
+    },
+    from: FROM_1_11_0,
+    to: head,
+    catalogSql: PG_CATALOG_SQL,
+    groups,
+  })
   for (let i = 0; i < UPGRADE_RUNS; i++) {
     const a = await scratchPg('bench1110ours', { template: template.name })
     const b = await scratchPg('bench1110psql', { template: template.name })
@@ -90,22 +108,14 @@ try {
     upPsql.push(psqlFloor(b.name, tail))
     const f = await scratchPg('bench1110floor', { template: template.name })
     dbs.push(f)
-    const rf = await protocolFloor({
-      database: f.name,
-      redis: {
-        host: redis.env.REDIS_HOST!,
-        port: Number(redis.env.REDIS_PORT),
-        db: Number(redis.env.REDIS_DB),
-        lockKey: `${redis.prefix}db_upgrade_lock`,
-        auditKey: `${redis.prefix}dify_ops:audit`,
-      },
-      from: FROM_1_11_0,
-      to: head,
-      catalogSql: PG_CATALOG_SQL,
-      groups,
-    })
+    const rf = await protocolFloor(floorJob(f.name))
     upFloor.push(rf.wallMs)
     upFloorCpu.push(rf.cpuMs)
+    const g = await scratchPg('bench1110bare', { template: template.name })
+    dbs.push(g)
+    const rg = await protocolFloor({ ...floorJob(g.name), bare: true })
+    upBare.push(rg.wallMs)
+    upBareCpu.push(rg.cpuMs)
     if (BEFORE) {
       const c = await scratchPg('bench1110before', { template: template.name })
       dbs.push(c)
@@ -131,6 +141,9 @@ try {
   console.log(`ratio: ${(median(up) / median(upPsql)).toFixed(2)}× (target ≤ 1.5×)`)
   console.log(
     `  protocol floor (bench/floor/upgrade-db.ts: upgrade-db's sessions, locks, catalog read and DDL, nothing else): median ${s(median(upFloor))}, CPU ${s(median(upFloorCpu))} = ${(median(upFloor) / median(upPsql)).toFixed(2)}× psql; the CLI = ${(median(up) / median(upFloor)).toFixed(2)}× the floor  [${upFloor.map(s).join(', ')}]`,
+  )
+  console.log(
+    `  bare floor (the same program with one session and the DDL only, as psql: Node + pg): median ${s(median(upBare))}, CPU ${s(median(upBareCpu))} = ${(median(upBare) / median(upPsql)).toFixed(2)}× psql; what 1.5× leaves above it: ${s(1.5 * median(upPsql) - median(upBare))}  [${upBare.map(s).join(', ')}]`,
   )
   if (BEFORE)
     console.log(

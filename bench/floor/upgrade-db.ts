@@ -5,6 +5,8 @@
  * Redis lock (`SET NX PX` over a raw socket), the advisory lock, the re-read, the catalog statement's result parsed,
  * the DDL in transactions with `synchronous_commit = off` but the last, the locks released and one audit entry. It
  * checks nothing it reads and plans nothing: the SQL is Dify's own for the range, the same that psql applies.
+ * With `bare` in the job it does less still: Node, pg, one session and the DDL, i.e. what psql does, in Node (no
+ * locks, no state read, no catalog statement, no Redis): the least any Node program pays for this range.
  *
  * Not part of the CLI, and not a benchmark of its own (bench/run.ts runs only bench/*.ts). bench/db-upgrade-lib.ts
  * bundles it with esbuild (pg inside, its Cloudflare-Worker probe switched off as the CLI's build does in
@@ -26,6 +28,8 @@ export interface UpgradeFloorJob {
   catalogSql: string
   /** one simple-query message each, in order */
   groups: string[]
+  /** only the run's session and the DDL (see above) */
+  bare?: boolean
 }
 
 const ADVISORY_KEY = '7235426947825627251'
@@ -78,26 +82,37 @@ function resp(host: string, port: number) {
 
 const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as UpgradeFloorJob
 const run = new pg.Client(job.pg)
-const side = new pg.Client(job.pg)
-const catalog = side
-  .connect()
-  .then(() => side.query<{ doc: string }>(job.catalogSql))
-  .then((r) => JSON.parse(r.rows[0]!.doc) as Record<string, unknown[]>)
-await run.connect()
-const state = async () => (await run.query<{ v: string }>('select version_num as v from alembic_version')).rows[0]?.v
-if ((await state()) !== job.from) throw new Error(`not at ${job.from}`)
-const redis = resp(job.redis.host, job.redis.port)
-const token = randomUUID().replaceAll('-', '')
-await redis.call('SELECT', String(job.redis.db))
-if ((await redis.call('SET', job.redis.lockKey, token, 'PX', '60000', 'NX')) !== '+OK\r\n') throw new Error('locked')
-const locked = await run.query<{ ok: boolean }>(`select pg_try_advisory_lock(${ADVISORY_KEY}) as ok`)
-if (!locked.rows[0]!.ok) throw new Error('advisory lock taken')
-if ((await state()) !== job.from) throw new Error(`moved from ${job.from}`)
-if (!(await catalog).tables?.length) throw new Error('empty catalog')
-for (const group of job.groups) await run.query(group)
-if ((await state()) !== job.to) throw new Error(`did not reach ${job.to}`)
-await run.query(`select pg_advisory_unlock(${ADVISORY_KEY})`)
-await redis.call('EVAL', RELEASE, '1', job.redis.lockKey, token)
-await redis.call('XADD', job.redis.auditKey, 'MAXLEN', '~', '10000', '*', 'entry', '{"command":"upgrade-db"}')
-redis.end()
-await Promise.all([run.end(), side.end()])
+if (job.bare) await bare()
+else await full()
+
+async function bare() {
+  await run.connect()
+  for (const group of job.groups) await run.query(group)
+  await run.end()
+}
+
+async function full() {
+  const side = new pg.Client(job.pg)
+  const catalog = side
+    .connect()
+    .then(() => side.query<{ doc: string }>(job.catalogSql))
+    .then((r) => JSON.parse(r.rows[0]!.doc) as Record<string, unknown[]>)
+  await run.connect()
+  const state = async () => (await run.query<{ v: string }>('select version_num as v from alembic_version')).rows[0]?.v
+  if ((await state()) !== job.from) throw new Error(`not at ${job.from}`)
+  const redis = resp(job.redis.host, job.redis.port)
+  const token = randomUUID().replaceAll('-', '')
+  await redis.call('SELECT', String(job.redis.db))
+  if ((await redis.call('SET', job.redis.lockKey, token, 'PX', '60000', 'NX')) !== '+OK\r\n') throw new Error('locked')
+  const locked = await run.query<{ ok: boolean }>(`select pg_try_advisory_lock(${ADVISORY_KEY}) as ok`)
+  if (!locked.rows[0]!.ok) throw new Error('advisory lock taken')
+  if ((await state()) !== job.from) throw new Error(`moved from ${job.from}`)
+  if (!(await catalog).tables?.length) throw new Error('empty catalog')
+  for (const group of job.groups) await run.query(group)
+  if ((await state()) !== job.to) throw new Error(`did not reach ${job.to}`)
+  await run.query(`select pg_advisory_unlock(${ADVISORY_KEY})`)
+  await redis.call('EVAL', RELEASE, '1', job.redis.lockKey, token)
+  await redis.call('XADD', job.redis.auditKey, 'MAXLEN', '~', '10000', '*', 'entry', '{"command":"upgrade-db"}')
+  redis.end()
+  await Promise.all([run.end(), side.end()])
+}
