@@ -8,7 +8,8 @@ import type { Storage } from '../runtime/storage.js'
 import { TENANT_ENCRYPTED_COLUMNS, type EncryptedColumn } from '../dify/encrypted-columns.js'
 import { decryptToken, DecryptError } from '../crypto/tenant-key.js'
 import { extractTokens } from './values.js'
-import { existingTables, presentColumns, scanColumn } from './scan.js'
+import { existingTables } from '../core/catalog.js'
+import { presentColumns, scanColumn } from './scan.js'
 import { listTenants, loadTenantKey, type KeyStatus, type TenantRow } from './tenants.js'
 
 /** row ids listed per column at most (the counts are always complete) */

@@ -10,27 +10,6 @@ export interface StoredValue {
   raw: string | null
 }
 
-/** Which tables of the list exist in this database (older releases lack some). */
-export async function existingTables(db: Db, tables: string[]): Promise<Set<string>> {
-  const k = anyDb(db)
-  if (!tables.length) return new Set()
-  const rows =
-    db.dialect === 'postgres'
-      ? await sql<{
-          t: string
-        }>`select table_name as t from information_schema.tables where table_schema = current_schema() and table_name in (${sql.join(tables)})`.execute(
-          k,
-        )
-      : await sql<{
-          t: string
-        }>`select table_name as t from information_schema.tables where table_schema = database() and table_name in (${sql.join(tables)})`.execute(
-          k,
-        )
-  return new Set(
-    rows.rows.map((r) => String(r.t ?? (r as Record<string, unknown>).T ?? (r as Record<string, unknown>).TABLE_NAME)),
-  )
-}
-
 /**
  * The encrypted columns this database has: the table and the column exist (and, for rows whose tenant is their app's,
  * `apps` too). This decides the locations of the connected release (see src/dify/encrypted-columns.ts).

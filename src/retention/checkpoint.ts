@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely'
 import type { Db } from '../core/db.js'
+import { tableExists } from '../core/catalog.js'
 import type { DifyDatabase } from '../core/tables.js'
 
 export const RETENTION_CHECKPOINT_TABLE = 'dify_ops_retention_checkpoints'
@@ -26,19 +27,7 @@ export interface RetentionCheckpoint {
 type Exec = Kysely<DifyDatabase>
 
 export async function checkpointTableExists(db: Db): Promise<boolean> {
-  const r =
-    db.dialect === 'postgres'
-      ? await sql<{
-          n: string
-        }>`select count(*) as n from information_schema.tables where table_schema = current_schema() and table_name = ${RETENTION_CHECKPOINT_TABLE}`.execute(
-          db.kysely,
-        )
-      : await sql<{
-          n: string
-        }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = ${RETENTION_CHECKPOINT_TABLE}`.execute(
-          db.kysely,
-        )
-  return Number(r.rows[0]?.n ?? 0) > 0
+  return tableExists(db, RETENTION_CHECKPOINT_TABLE)
 }
 
 export async function ensureCheckpointTable(db: Db): Promise<void> {

@@ -16,6 +16,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { RetentionRoot, RetentionTable } from '../dify/retention-map.js'
 import type { Db } from '../core/db.js'
+import { tableExists } from '../core/catalog.js'
 import type { DifyDatabase } from '../core/tables.js'
 import type { Storage } from '../runtime/storage.js'
 import { REFERENCE_SITES, canonicalId, classifyPath, fileNameId } from '../dify/storage-refs.js'
@@ -74,10 +75,7 @@ export async function ensureFilesTable(db: Db): Promise<void> {
 }
 
 export async function filesTableExists(db: Db): Promise<boolean> {
-  const schema = db.dialect === 'postgres' ? sql`current_schema()` : sql`database()`
-  const r = await sql<{ n: string }>`select count(*) as n from information_schema.tables
-    where table_schema = ${schema} and table_name = ${RETENTION_FILES_TABLE}`.execute(db.kysely)
-  return Number(r.rows[0]?.n ?? 0) > 0
+  return tableExists(db, RETENTION_FILES_TABLE)
 }
 
 /**

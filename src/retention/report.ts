@@ -12,7 +12,8 @@ import {
   type RetentionRoot,
   type RetentionTable,
 } from '../dify/retention-map.js'
-import { existingTables, q, rootWhere, tableSizes, tablesIndexes, type RootFilter } from './sql.js'
+import { existingTables } from '../core/catalog.js'
+import { q, rootWhere, tableSizes, tablesIndexes, type RootFilter } from './sql.js'
 
 export interface RetentionTableReport {
   group: RetentionGroup

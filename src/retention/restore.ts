@@ -20,7 +20,8 @@ import {
   type ArchiveStorage,
   type ArchiveStore,
 } from './archive.js'
-import { chunks, existingTables, q } from './sql.js'
+import { existingTables } from '../core/catalog.js'
+import { chunks, q } from './sql.js'
 
 export interface RestoreResult {
   dryRun: boolean

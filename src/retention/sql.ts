@@ -41,26 +41,6 @@ export async function tableColumns(db: Db, table: string): Promise<ColumnInfo[]>
   }))
 }
 
-/**
- * The tables (and views) of the current schema the session may use. PostgreSQL: what information_schema.tables lists,
- * read from pg_class (the view costs ~4 ms on a fresh session's cold catalog caches, this ~1 ms).
- */
-export async function existingTables(db: Db): Promise<Set<string>> {
-  const r =
-    db.dialect === 'postgres'
-      ? await sql<{
-          t: string
-        }>`select c.relname as t from pg_class c join pg_namespace n on n.oid = c.relnamespace
-          where n.nspname = current_schema() and c.relkind in ('r', 'v', 'f', 'p')
-            and (pg_has_role(c.relowner, 'USAGE')
-              or has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
-              or has_any_column_privilege(c.oid, 'SELECT, INSERT, UPDATE, REFERENCES'))`.execute(db.kysely)
-      : await sql<{
-          t: string
-        }>`select table_name as t from information_schema.tables where table_schema = database()`.execute(db.kysely)
-  return new Set(r.rows.map((x) => x.t))
-}
-
 /** Each table's indexes (and unique constraints / primary key), each as its ordered key columns: one catalog query. */
 export async function tablesIndexes(
   db: Db,

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { keys } from '../dify/keys.js'
 import type { Db } from '../core/db.js'
+import { tableExists } from '../core/catalog.js'
 
 /**
  * Checkpoints of `dify vdb-migrate`, in a table of our own in the metadata database. The `dify_ops_` prefix is
@@ -79,19 +80,7 @@ export class CheckpointStore implements CheckpointPort {
 
   /** Does the table exist? (dry runs read checkpoints without creating anything) */
   async exists(): Promise<boolean> {
-    const r =
-      this.db.dialect === 'postgres'
-        ? await sql<{
-            n: number
-          }>`select count(*)::int as n from information_schema.tables where table_schema = current_schema() and table_name = ${CHECKPOINT_TABLE}`.execute(
-            this.db.kysely,
-          )
-        : await sql<{
-            n: number
-          }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = ${CHECKPOINT_TABLE}`.execute(
-            this.db.kysely,
-          )
-    return Number(r.rows[0]?.n ?? 0) > 0
+    return tableExists(this.db, CHECKPOINT_TABLE)
   }
 
   async get(unitKind: Checkpoint['unitKind'], unitId: string, targetKey: string): Promise<Checkpoint | null> {
