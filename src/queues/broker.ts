@@ -25,6 +25,19 @@ export function queueLists(b: Broker, queue: string): PriorityList[] {
   return PRIORITY_STEPS.map((priority) => ({ priority, key: b.prefix + priorityListKey(queue, priority) }))
 }
 
+/** Each priority list of a queue with its length (one pipelined LLEN each), and the lengths by priority. */
+export async function queueListLengths(
+  b: Broker,
+  queue: string,
+): Promise<{ lists: Array<PriorityList & { length: number }>; byPriority: Record<string, number> }> {
+  const lists = queueLists(b, queue)
+  const pipe = b.client.pipeline()
+  for (const l of lists) pipe.llen(l.key)
+  const res = (await pipe.exec()) ?? []
+  const withLength = lists.map((l, i) => ({ ...l, length: Number(res[i]?.[1] ?? 0) }))
+  return { lists: withLength, byPriority: Object.fromEntries(withLength.map((l) => [String(l.priority), l.length])) }
+}
+
 export interface BindingEntry {
   routingKey: string
   pattern: string

@@ -2,7 +2,7 @@
  * `dify queue peek` and `dify queue stats`: read messages without consuming them. Workers BRPOP the tail of the
  * bare list first, then of "…\x06\x163", "…6", "…9", so consumption order is: per priority list, index -1 first.
  */
-import { queueLists, type Broker } from './broker.js'
+import { queueListLengths, queueLists, type Broker } from './broker.js'
 import { decodeMessage, quickSummaryBuf, type DecodedMessage } from './message.js'
 import { openRawLrange, type ElementFn } from './resp.js'
 
@@ -27,19 +27,14 @@ export async function peekQueue(
   queue: string,
   opts: { count: number; priority?: number; includeRaw?: boolean; rawMax?: number },
 ): Promise<PeekResult> {
-  const lists = queueLists(b, queue)
-  const pipe = b.client.pipeline()
-  for (const l of lists) pipe.llen(l.key)
-  const lens = ((await pipe.exec()) ?? []).map((r) => Number(r[1] ?? 0))
-  const byPriority: Record<string, number> = {}
-  lists.forEach((l, i) => (byPriority[String(l.priority)] = lens[i]!))
+  const { lists, byPriority } = await queueListLengths(b, queue)
   const messages: PeekedMessage[] = []
   let position = 0
-  for (const [i, l] of lists.entries()) {
+  for (const l of lists) {
     if (opts.priority !== undefined && l.priority !== opts.priority) continue
     const want = opts.count - messages.length
     if (want <= 0) break
-    if (lens[i] === 0) continue
+    if (l.length === 0) continue
     const raws = await b.client.lrange(l.key, -want, -1)
     for (const raw of raws.reverse()) {
       const m: PeekedMessage = { position: ++position, list: l.priority, ...decodeMessage(raw) }
@@ -48,7 +43,7 @@ export async function peekQueue(
       messages.push(m)
     }
   }
-  return { queue, depth: lens.reduce((a, n) => a + n, 0), byPriority, messages }
+  return { queue, depth: lists.reduce((a, l) => a + l.length, 0), byPriority, messages }
 }
 
 export interface TaskStats {

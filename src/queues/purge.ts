@@ -3,7 +3,7 @@
  * the messages of one task name (`purgeTask`, linear in the list length, see below). The `unacked` hash is never
  * touched.
  */
-import { queueLists, type Broker } from './broker.js'
+import { queueListLengths, queueLists, type Broker } from './broker.js'
 import { decodeMessage } from './message.js'
 import { MARK_LUA, tombstoneFor } from './purge-lua.js'
 import { DifyOpsError, PartialError } from '../core/errors.js'
@@ -25,12 +25,7 @@ export async function countPurge(
   opts: { chunk?: number } = {},
 ): Promise<PurgeResult> {
   if (task === null) {
-    const lists = queueLists(b, queue)
-    const pipe = b.client.pipeline()
-    for (const l of lists) pipe.llen(l.key)
-    const res = (await pipe.exec()) ?? []
-    const byPriority: Record<string, number> = {}
-    lists.forEach((l, i) => (byPriority[String(l.priority)] = Number(res[i]?.[1] ?? 0)))
+    const { byPriority } = await queueListLengths(b, queue)
     return { queue, task, removed: Object.values(byPriority).reduce((a, n) => a + n, 0), byPriority, dryRun: true }
   }
   return purgeTask(b, queue, task, { ...opts, dryRun: true })
