@@ -9,6 +9,7 @@ import { stderrProgress } from '../src/vdb-migrate/progress.js'
 import { renderResult, renderStart } from '../src/vdb-migrate/render.js'
 import { migrateSelected, type RunOptions, type VdbMigrateJson } from '../src/vdb-migrate/run.js'
 import { parseShard } from '../src/vdb-migrate/select.js'
+import { storeLabel } from '../src/vector/store.js'
 
 export default class VdbMigrate extends DifyCommand {
   static override summary =
@@ -100,10 +101,7 @@ export default class VdbMigrate extends DifyCommand {
     }
     this.out.lines(renderResult(res))
     this.auditTarget = {
-      vectorStores: [
-        `${res.target.type}@${res.target.location} (target)`,
-        ...res.sources.map((s) => `${s.type}@${s.location} (source)`),
-      ],
+      vectorStores: [`${storeLabel(res.target)} (target)`, ...res.sources.map((s) => `${storeLabel(s)} (source)`)],
     }
     const t = res.totals
     if (!res.dryRun)

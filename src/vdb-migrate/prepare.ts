@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js'
 import { loadConfig } from '../config/schema.js'
 import { BusyError, UsageError } from '../core/errors.js'
 import { openVectorStore } from '../vector/index.js'
-import type { OpenOptions } from '../vector/store.js'
+import { storeLabel, type OpenOptions } from '../vector/store.js'
 import type { Db } from '../core/db.js'
 import type { OpenedStore, Unit } from './types.js'
 import { datasetQueueLengths, indexingDocuments } from './preflight.js'
@@ -16,7 +16,7 @@ export async function openStore(
   const store = await openVectorStore(config, { type, redis, ...release })
   try {
     const d = await store.describe()
-    return { store, key: `${d.type}@${d.location}`, location: d.location, serverVersion: d.serverVersion }
+    return { store, key: storeLabel(d), location: d.location, serverVersion: d.serverVersion }
   } catch (e) {
     // an unreachable store: its client (pool, sockets) must not keep the process alive
     await store.close().catch(() => {})

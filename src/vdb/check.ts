@@ -12,7 +12,7 @@ import {
 import { compareVectors, difyTextHash, l2norm, lookupEmbeddings } from '../dify/embedding-cache.js'
 import { isSupportedStore } from '../vector/index.js'
 import { DocIdMap } from './doc-id-map.js'
-import type { VectorStore, VectorTarget } from '../vector/store.js'
+import { storeLabel, type VectorStore, type VectorTarget } from '../vector/store.js'
 
 /**
  * `vdb check` / `vdb show`: the live set of each dataset / annotation app (src/dify/live-set.ts) joined on doc_id
@@ -54,7 +54,7 @@ export class StorePool {
     const out: string[] = []
     for (const [type, p] of this.#stores) {
       const r = await p
-      if ('store' in r) out.push(`${type}@${r.location}`)
+      if ('store' in r) out.push(storeLabel({ type, location: r.location }))
     }
     return out
   }

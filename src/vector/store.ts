@@ -72,6 +72,9 @@ export interface StoreDescription {
   location: string
 }
 
+/** A store as the audit line and vdb-migrate's checkpoints name it: `<type>@<location>` (no credentials). */
+export const storeLabel = (d: Pick<StoreDescription, 'type' | 'location'>): string => `${d.type}@${d.location}`
+
 export interface EnsureOptions {
   /**
    * Bulk load: create the collection without its vector index; `finishBulkLoad` builds it afterwards so the end
