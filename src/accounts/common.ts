@@ -44,7 +44,7 @@ export async function profileChecked(
   const profile = await loadProfile(db, { difyRoot: deps.difyRoot })
   const manifest = opts.operation ? manifestFor(opts.operation, profile) : undefined
   const w = await checkRelease(db, profile, { ...opts, manifest })
-  if (w) deps.warn?.(opts.writes && !profile.supported && opts.force ? `${w} Going on because of --force-version.` : w)
+  if (w) deps.warn?.(w)
   return profile
 }
 

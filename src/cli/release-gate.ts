@@ -12,7 +12,7 @@
 import type { Runtime } from '../runtime/index.js'
 import type { Db } from '../core/db.js'
 import { ConfigError } from '../core/errors.js'
-import { checkRelease as checkDifyRelease, loadProfile, readAlembicVersions } from '../dify/schema-version.js'
+import { FORCED, checkRelease as checkDifyRelease, loadProfile, readAlembicVersions } from '../dify/schema-version.js'
 import { SUPPORTED_WINDOW_TEXT } from '../dify/profile.js'
 
 export interface WriteMode {
@@ -37,7 +37,7 @@ export async function checkRelease(db: Db, mode: WriteMode): Promise<string | un
         details: { revisions: versions },
       })
     }
-    return mode.forceVersion && writes ? `${text} Going on because of --force-version.` : text
+    return mode.forceVersion && writes ? `${text} ${FORCED}` : text
   }
   const profile = await loadProfile(db, { difyRoot: mode.difyRoot, versions })
   let w: string | undefined
@@ -54,8 +54,8 @@ export async function checkRelease(db: Db, mode: WriteMode): Promise<string | un
     }
     throw e
   }
-  if (!w) return undefined
-  return writes ? `${w} Going on because of --force-version.` : w
+  // a forced write's warning says so itself (checkSupported); a newer database whose manifest matched is not forced
+  return w
 }
 
 /**

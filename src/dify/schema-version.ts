@@ -81,6 +81,9 @@ export interface CheckOptions {
   manifestVerified?: boolean
 }
 
+/** The end of the warning of a write that runs only because the operator passed --force-version. */
+export const FORCED = 'Going on because of --force-version.'
+
 /**
  * The release rules, for every command. Returns a warning for a run that may go on, undefined when the database
  * is inside the window, and throws ConfigError (exit 4) when a write must not run:
@@ -96,7 +99,7 @@ export function checkSupported(profile: DifyProfile, opts: CheckOptions): string
     if (!opts.writes) return `${text} Read-only results use the facts of the newest known release.`
     if (opts.manifestVerified)
       return `${text} Every table and column this command touches is as this CLI knows it, so it goes on.`
-    if (opts.force) return text
+    if (opts.force) return `${text} ${FORCED}`
     throw new ConfigError(`${text} This command cannot check what it touches on a newer schema.`, {
       hint: 'Use a dify-ops release that knows this Dify release, or pass --force-version if you know the difference does not matter (the database is ahead of this CLI, which cannot migrate it).',
       details: { revision: profile.revision, status: profile.status },
@@ -118,7 +121,7 @@ export function checkSupported(profile: DifyProfile, opts: CheckOptions): string
             : "Create the schema first with dify upgrade-db, or check that DB_* points at Dify's database."
     throw new ConfigError(text, { hint, details: { revision: profile.revision, status: profile.status } })
   }
-  return text
+  return opts.writes ? `${text} ${FORCED}` : text
 }
 
 /**

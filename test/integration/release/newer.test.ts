@@ -81,7 +81,21 @@ describe('a database newer than the CLI knows (PostgreSQL)', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0)
     expect(r.stderr).toMatch(/newer than this CLI knows.*goes on/s)
     expect(r.stderr).not.toMatch(/upgrade-db/)
+    // one warning (the base command's release check and the command's own say the same once), and it does not claim
+    // a --force-version that was not passed
+    expect(r.stderr.match(/newer than this CLI knows/g)).toHaveLength(1)
+    expect(r.stderr).not.toMatch(/force-version/)
     expect((await db.query('select password from accounts where id = ?', [a.id]))[0]!.password).not.toBe(before)
+  })
+
+  it('with --force-version the write says it goes on because of it, once', async () => {
+    await seedAccount(db, { email: 'forced@example.com' })
+    const r = await runCli(
+      ['reset-password', '--email', 'forced@example.com', '--password-stdin', '--force-version', '--json'],
+      { env, input: NEW_PW },
+    )
+    expect(r.code, r.stderr + r.stdout).toBe(0)
+    expect(r.stderr.match(/Going on because of --force-version\./g)).toHaveLength(1)
   })
 
   it('a renamed accounts column: reset-password exits 4 naming it, and writes nothing', async () => {

@@ -211,6 +211,15 @@ describe('releases newer than the CLI knows', () => {
     expect(() => checkSupported(profileFor('ffff00000002'), { writes: true })).toThrow(/outside the supported/)
     expect(checkSupported(at('1.0.0'), { writes: true })).toBeUndefined()
   })
+  it('only a forced write says it goes on because of --force-version', () => {
+    const newer = profileFor('a6f1c9d2e8b4')
+    const unknown = profileFor('ffff00000002')
+    expect(checkSupported(newer, { writes: true, force: true })).toMatch(/ Going on because of --force-version\.$/)
+    expect(checkSupported(unknown, { writes: true, force: true })).toMatch(/ Going on because of --force-version\.$/)
+    expect(checkSupported(newer, { writes: true, manifestVerified: true })).not.toMatch(/force-version/)
+    expect(checkSupported(newer, { writes: false, force: true })).not.toMatch(/force-version/)
+    expect(checkSupported(unknown, { writes: false })).not.toMatch(/force-version/)
+  })
 })
 
 describe('SECRET_KEY from storage', () => {
