@@ -32,7 +32,26 @@ export interface Progress {
 
 const silent: Progress = { update() {}, succeed() {}, fail() {}, stop() {} }
 
+let pipesGuarded = false
+
+/**
+ * A reader that goes away (`dify … | head`, `2>&1 | head`) breaks our stdout or stderr pipe: Node then emits EPIPE as
+ * an 'error' on the stream, which nobody handles once the command has returned, so Node printed its stack trace and
+ * exited 1 after a command that had succeeded, or in the middle of a writer's work. The output is dropped instead
+ * (a destroyed stream ignores later writes) and the command ends as it would have, with its own exit code and audit
+ * line. Any other stream error is rethrown, as before.
+ */
+function guardBrokenPipes(): void {
+  if (pipesGuarded) return
+  pipesGuarded = true
+  for (const s of [process.stdout, process.stderr])
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e
+    })
+}
+
 export function makeOutput(opts: { json: boolean }): Output {
+  guardBrokenPipes()
   const interactive = !opts.json && Boolean(process.stderr.isTTY)
   // the same warning reached by two paths (e.g. the release check of the base command and of a domain module) once
   const warned = new Set<string>()
@@ -140,8 +159,20 @@ export async function writeJsonStreamed(
   streamKey: string,
   pageSize = 500,
 ): Promise<void> {
+  // a stream that is gone (its reader closed the pipe: guardBrokenPipes) never drains: stop waiting and writing
+  const gone = () => (out as NodeJS.WritableStream & { destroyed?: boolean }).destroyed === true
   const write = (s: string) =>
-    out.write(s) ? Promise.resolve() : new Promise<void>((resolve) => out.once('drain', () => resolve()))
+    gone() || out.write(s) || gone()
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const done = () => {
+            out.off('drain', done)
+            out.off('close', done)
+            resolve()
+          }
+          out.once('drain', done)
+          out.once('close', done)
+        })
   const indent = (s: string, pad: string) => s.replace(/\n/g, `\n${pad}`)
   const entries = Object.entries(value).filter(([, v]) => jsonValue(v))
   if (!entries.length) return write('{}\n')

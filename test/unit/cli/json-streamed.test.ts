@@ -64,4 +64,20 @@ describe('writeJsonStreamed', () => {
     expect(s.waits()).toBeGreaterThan(5)
     expect(JSON.parse(s.text())).toEqual({ documents })
   })
+
+  it('stops writing, and does not wait for a drain, when the stream is gone (its reader closed the pipe)', async () => {
+    const documents = Array.from({ length: 50 }, (_, i) => ({ id: i }))
+    let writes = 0
+    const sink = new Writable({
+      highWaterMark: 1,
+      write(_chunk, _enc, cb) {
+        writes++
+        // the pipe breaks under the first chunk: an error, as Node reports EPIPE
+        cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))
+      },
+    })
+    sink.on('error', () => {})
+    await writeJsonStreamed(sink, { documents }, 'documents', 2)
+    expect(writes).toBe(1)
+  })
 })
