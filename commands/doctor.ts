@@ -4,6 +4,8 @@ import { renderDoctor } from '../src/doctor/render.js'
 import { configFailureReport, runDoctor, type DoctorReport } from '../src/doctor/run.js'
 
 export default class Doctor extends DifyCommand {
+  /** no release notice: its database check reports the release */
+  static override releaseNotice = false
   static override summary =
     'Check configuration, database, Redis, broker, storage, vector store, where SECRET_KEY comes from and tenant keys in one screen.'
   static override description =

@@ -5,6 +5,8 @@ import { readDbState } from '../../src/migrations/state.js'
 import { history, type HistoryResult } from '../../src/migrations/status.js'
 
 export default class DbHistory extends DifyCommand {
+  /** no release notice: the revisions are what it shows */
+  static override releaseNotice = false
   static override summary =
     "List the Dify revisions this CLI can apply, marking the database's current revision and the head."
   static override examples = ['<%= config.bin %> db history', '<%= config.bin %> db history --json']

@@ -4,6 +4,8 @@ import { dbStatus, type StatusResult } from '../../src/migrations/status.js'
 import { renderStatus } from '../../src/migrations/render.js'
 
 export default class DbStatus extends DifyCommand {
+  /** no release notice: it reports the release and what is wrong with it */
+  static override releaseNotice = false
   static override summary = 'Show the schema revision, the target, pending revisions and who holds the upgrade lock.'
   static override examples = ['<%= config.bin %> db status', '<%= config.bin %> db status --json']
   static override flags = {

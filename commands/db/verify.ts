@@ -4,6 +4,8 @@ import { renderVerify } from '../../src/migrations/render.js'
 import { verifySchema, type VerifyResult } from '../../src/migrations/schema/verify.js'
 
 export default class DbVerify extends DifyCommand {
+  /** no release notice: it reports the release and what is wrong with it */
+  static override releaseNotice = false
   static override summary = "Compare the live schema with Dify's exact schema at its alembic_version (read-only)."
   static override description =
     'Lists missing or unexpected tables, columns, indexes and constraints, type/nullability/default differences and INVALID indexes (PostgreSQL), each with the revision that creates, changes or drops the object, and a fix only when it is safe (db stamp, drop + rerun, REINDEX). Ignores pgvector collection tables and dify_ops_ tables. Exit 0 when the schema matches, 8 when it differs, 4 when the revision is unknown to this CLI.'

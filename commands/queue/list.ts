@@ -12,6 +12,8 @@ export interface QueueListJson extends QueueSnapshot {
 }
 
 export default class QueueList extends DifyCommand {
+  /** no release notice: its note says which release decided the queue set */
+  static override releaseNotice = false
   static override summary = 'List Celery queues with depth per priority, unacked count and consumers.'
   static override description =
     "Every queue the Dify worker consumes (CELERY_WORKER_QUEUES or CELERY_QUEUES as the connected release's entrypoint reads them, else that release's default list) plus every queue found in the broker (_kombu.binding.* sets and existing lists). Queues with messages and no consumer are flagged. Live workers are asked which queues they consume (pidbox active_queues) unless --no-workers. With --watch, the messages in and out per second are measured between refreshes (docs/queues.md), and --json prints one JSON line per refresh."

@@ -6,6 +6,8 @@ import { findTask, type TaskLocation } from '../../src/queues/task.js'
 import { renderTask } from '../../src/queues/render.js'
 
 export default class QueueTask extends DifyCommand {
+  /** no release notice: its note says which release decided the queue set */
+  static override releaseNotice = false
   static override summary = 'Find a task by id: its result record, a worker running or holding it, unacked, or a queue.'
   static override description =
     'Dify ignores task results (task_ignore_result), so a task that is nowhere is reported as "unknown" (finished, lost or never sent), not as pending.'

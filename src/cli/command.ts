@@ -18,7 +18,7 @@ import {
 } from '../core/errors.js'
 import { escapeControls, makeOutput, type Output } from './output.js'
 import { buildAuditEntry, writeAudit, type AuditEntry } from '../audit/log.js'
-import { guardRuntime, type WriteMode } from './release-gate.js'
+import { guardRuntime, noticeRuntime, type WriteMode } from './release-gate.js'
 import {
   classifyFault,
   interruptedError,
@@ -57,6 +57,11 @@ export abstract class DifyCommand extends Command {
   static writes = false
   /** 'window': the supported-release check; 'migrations': db upgrade's planner decides (it creates empty schemas). */
   static releaseCheck: 'window' | 'migrations' = 'window'
+  /**
+   * A read-only command warns once, at its first database connection, when the database is outside the supported
+   * releases (release-gate.ts, noticeRuntime). Off for the commands that report the release themselves.
+   */
+  static releaseNotice = true
 
   protected out!: Output
   #rt?: Runtime
@@ -181,6 +186,12 @@ export abstract class DifyCommand extends Command {
         this.#ungate = guardRuntime(
           this.#rt,
           () => ({ ...this.#mode, difyRoot: this.#rt!.config.difyRoot, operation: this.id?.replace(/:/g, '-') }),
+          (t) => this.out.warn(t),
+        )
+      else if (!ctor.writes && ctor.releaseNotice)
+        noticeRuntime(
+          this.#rt,
+          () => this.#rt!.config.difyRoot,
           (t) => this.out.warn(t),
         )
     }

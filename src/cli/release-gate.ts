@@ -12,7 +12,13 @@
 import type { Runtime } from '../runtime/index.js'
 import type { Db } from '../core/db.js'
 import { ConfigError } from '../core/errors.js'
-import { FORCED, checkRelease as checkDifyRelease, loadProfile, readAlembicVersions } from '../dify/schema-version.js'
+import {
+  FORCED,
+  checkRelease as checkDifyRelease,
+  checkSupported,
+  loadProfile,
+  readAlembicVersions,
+} from '../dify/schema-version.js'
 import { SUPPORTED_WINDOW_TEXT } from '../dify/profile.js'
 
 export interface WriteMode {
@@ -114,5 +120,26 @@ export function guardRuntime(rt: Runtime, mode: () => WriteMode, warn: (text: st
   }
   return () => {
     lifted = true
+  }
+}
+
+/**
+ * The release notice of a read-only command: its first db() also reads the release, and a database outside the
+ * supported window (newer than the CLI knows, older, unknown, no Dify schema) gets the warning the release rules give
+ * a read (checkSupported), once; the output drops the same text said again by the command's own modules. A read is
+ * never refused here, and a failure to read the release is left to the command, which reads it itself.
+ */
+export function noticeRuntime(rt: Runtime, difyRoot: () => string | undefined, warn: (text: string) => void): void {
+  const open = rt.db.bind(rt)
+  rt.db = async () => {
+    rt.db = open
+    const d = await open()
+    try {
+      const w = checkSupported(await loadProfile(d, { difyRoot: difyRoot() }), { writes: false })
+      if (w) warn(w)
+    } catch {
+      // e.g. --dify-root without migrations: the command's own release reading reports it
+    }
+    return d
   }
 }

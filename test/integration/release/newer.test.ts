@@ -5,6 +5,9 @@
  * the same database with an accounts column renamed makes reset-password exit 4 naming the column. Also: the
  * manifests hold on a fresh 1.15.0 schema on both dialects.
  */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../support/cli.js'
 import { scratchMysql, scratchPg, scratchRedis, type Scratch, type ScratchRedis } from '../../support/scratch.js'
@@ -69,6 +72,33 @@ describe('a database newer than the CLI knows (PostgreSQL)', () => {
       env: { ...env, DIFY_OPS_DIFY_ROOT: root },
     })
     expect(viaEnv.json.database.status).toBe('newer')
+  })
+
+  it('every read-only command that opens the database warns once (the base command notices the release)', async () => {
+    await seedAccount(db, { email: 'notice@example.com' })
+    const storage = mkdtempSync(join(tmpdir(), 'dops-newer-storage-'))
+    for (const args of [
+      ['documents', 'stuck'],
+      ['retention', 'report'],
+      ['encryption', 'check'],
+      ['account', 'show', 'notice@example.com'],
+      ['account', 'list'],
+    ]) {
+      const r = await runCli(args, {
+        env: {
+          ...env,
+          DIFY_OPS_DIFY_ROOT: root,
+          STORAGE_TYPE: 'opendal',
+          OPENDAL_SCHEME: 'fs',
+          OPENDAL_FS_ROOT: storage,
+        },
+      })
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0)
+      expect(r.stderr.match(/newer than this CLI knows/g), args.join(' ')).toHaveLength(1)
+    }
+    // the commands that report the release themselves say it in their own words only
+    const status = await runCli(['db', 'status', '--dify-root', root], { env })
+    expect(status.stderr).not.toMatch(/Warning:/)
   })
 
   it('reset-password runs with a warning when everything it touches is as at 1.15.0', async () => {
