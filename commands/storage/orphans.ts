@@ -1,7 +1,6 @@
 import { DifyCommand } from '../../src/cli/command.js'
 import { durationFlag } from '../../src/cli/flags.js'
 import { ExitCode } from '../../src/core/errors.js'
-import { checkSupported } from '../../src/dify/schema-version.js'
 import { storageRefDeps } from '../../src/storage/deps.js'
 import {
   findOrphans,
@@ -34,8 +33,6 @@ export default class StorageOrphans extends DifyCommand {
   async run(): Promise<OrphansSummary> {
     const { flags } = await this.parse(StorageOrphans)
     const deps = await storageRefDeps(this.runtime())
-    const w = checkSupported(deps.profile, { writes: false })
-    if (w) this.out.warn(w)
     const { storage } = deps
     const progress = this.out.progress('Reading file rows…')
     const emit = (f: OrphanObject | MissingObject | DanglingReference) => {

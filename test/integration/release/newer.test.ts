@@ -83,6 +83,7 @@ describe('a database newer than the CLI knows (PostgreSQL)', () => {
       ['encryption', 'check'],
       ['account', 'show', 'notice@example.com'],
       ['account', 'list'],
+      ['storage', 'orphans'],
     ]) {
       const r = await runCli(args, {
         env: {
