@@ -11,5 +11,5 @@ const { execute, settings } = await import('@oclif/core')
 settings.enableAutoTranspile = false // tsx is registered above; no ts-node lookup, no fallback to dist/
 const root = fileURLToPath(new URL('..', import.meta.url))
 const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-pjson.oclif = { ...pjson.oclif, commands: './commands' }
+pjson.oclif = { ...pjson.oclif, commands: './commands', hooks: { command_not_found: './src/cli/not-found.ts' } }
 await execute({ development: true, loadOptions: { root, pjson } })

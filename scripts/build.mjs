@@ -31,7 +31,7 @@ function entries(dir) {
   })
 }
 const result = await build({
-  entryPoints: [...entries('commands'), 'src/version.ts', 'src/cli/main.ts'],
+  entryPoints: [...entries('commands'), 'src/version.ts', 'src/cli/main.ts', 'src/cli/not-found.ts'],
   outdir: 'dist',
   outbase: '.',
   bundle: true,

@@ -243,24 +243,7 @@ export abstract class DifyCommand extends Command {
 
   #renderError(e: DifyOpsError, err: Error | undefined): void {
     const extra = this.errorDetails?.()
-    const details = e.details || extra ? { ...e.details, ...extra } : undefined
-    const out = this.#output()
-    if (out.json) {
-      const body: ErrorJson = {
-        error: {
-          code: e.code,
-          message: e.message,
-          ...(e.hint ? { hint: e.hint } : {}),
-          exitCode: e.exitCode,
-          ...(details ? { details } : {}),
-        },
-      }
-      out.jsonValue(body, { pretty: true })
-    } else {
-      // control characters from arguments (or a hostile database) are shown escaped, never sent to the terminal
-      out.stderr(`Error: ${escapeControls(e.message)}\n${e.hint ? `Hint: ${escapeControls(e.hint)}\n` : ''}`)
-    }
-    if (/(^|,)dify/.test(process.env.DEBUG ?? '') && err?.stack) out.stderr(err.stack + '\n')
+    renderError(this.#output(), e, e.details || extra ? { ...e.details, ...extra } : undefined, err)
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
@@ -319,6 +302,34 @@ export abstract class DifyCommand extends Command {
     const res = await writeAudit(rt, entry)
     if (rt.config.auditLog && !res.file) this.out.warn(`Could not append to the audit log ${rt.config.auditLog}.`)
   }
+}
+
+/**
+ * An error as every command reports it: the ErrorJson object on stdout with --json, else "Error: …" and "Hint: …" on
+ * stderr; the stack only with DEBUG=dify*. Also used by the command_not_found hook (not-found.ts).
+ */
+export function renderError(
+  out: Output,
+  e: DifyOpsError,
+  details: Record<string, unknown> | undefined,
+  err: Error | undefined,
+): void {
+  if (out.json) {
+    const body: ErrorJson = {
+      error: {
+        code: e.code,
+        message: e.message,
+        ...(e.hint ? { hint: e.hint } : {}),
+        exitCode: e.exitCode,
+        ...(details ? { details } : {}),
+      },
+    }
+    out.jsonValue(body, { pretty: true })
+  } else {
+    // control characters from arguments (or a hostile database) are shown escaped, never sent to the terminal
+    out.stderr(`Error: ${escapeControls(e.message)}\n${e.hint ? `Hint: ${escapeControls(e.hint)}\n` : ''}`)
+  }
+  if (/(^|,)dify/.test(process.env.DEBUG ?? '') && err?.stack) out.stderr(err.stack + '\n')
 }
 
 /** What every command writes to stdout with --json when it fails (snapshot: test/fixtures/json-schema/_error.json). */

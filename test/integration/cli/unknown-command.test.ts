@@ -1,0 +1,46 @@
+/**
+ * An unknown command through the built CLI (oclif's command_not_found hook, src/cli/not-found.ts): exit 2, one
+ * sentence and a hint naming the nearest command, never oclif's own "›   Error: command … not found"; with --json the
+ * USAGE error object on stdout. No service is needed: nothing connects.
+ */
+import { describe, expect, it } from 'vitest'
+import { runCli } from '../../support/cli.js'
+import { validateJson } from '../../support/json-schema.js'
+
+describe('unknown command', () => {
+  it('a typo: exit 2, the nearest command suggested, nothing on stdout', async () => {
+    const r = await runCli(['reset-pasword', '--email', 'a@example.com'])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toBe(
+      'Error: Unknown command: dify reset-pasword.\nHint: Did you mean dify reset-password? dify --help lists the commands.\n',
+    )
+  })
+  it('an unknown word under a topic names the topic help', async () => {
+    const r = await runCli(['account', 'shwo'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe(
+      'Error: Unknown command: dify account shwo.\nHint: Did you mean dify account show? dify account --help lists the commands.\n',
+    )
+  })
+  it('--json: the USAGE error object on stdout, valid against its schema', async () => {
+    const r = await runCli(['frobnicate', '--json'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('')
+    expect(r.json).toEqual({
+      error: {
+        code: 'USAGE',
+        message: 'Unknown command: dify frobnicate.',
+        hint: 'dify --help lists the commands.',
+        exitCode: 2,
+      },
+    })
+    expect(validateJson('_error.json', r.json)).toEqual([])
+  })
+  it('a flag before any command', async () => {
+    const r = await runCli(['--bogus'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^Error: Unknown flag --bogus before a command\.\nHint: /)
+    expect(r.stderr).not.toMatch(/›|at .*\.js:\d+/)
+  })
+})
