@@ -23,7 +23,7 @@ export function renderStuck(r: StuckResult, opts: { limit?: number } = {}): stri
   }
   const limit = opts.limit ?? 50
   lines.push(
-    `${r.documents.length} document(s) not completed (Dify ${r.version ?? '?'}; ${r.scanned.messages} queued message(s), ${r.scanned.unacked} unacked, ${r.workers.asked ? `${r.workers.nodes.length} live worker(s)` : 'workers not asked'}):`,
+    `${r.documents.length} document(s) not completed (${r.version ? `Dify ${r.version}` : 'a Dify release this CLI does not know'}; ${r.scanned.messages} queued message(s), ${r.scanned.unacked} unacked, ${r.workers.asked ? `${r.workers.nodes.length} live worker(s)` : 'workers not asked'}):`,
   )
   for (const d of r.documents.slice(0, limit)) {
     const segs =

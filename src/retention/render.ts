@@ -8,7 +8,7 @@ const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - s.length))
 
 export function renderReport(r: RetentionReport): string[] {
   const out = [
-    `Cut-off ${r.cutoff} (older than ${Math.round(r.olderThanSeconds / 86_400)}d), ${r.dialect}, Dify ${r.release ?? '?'}.`,
+    `Cut-off ${r.cutoff} (older than ${Math.round(r.olderThanSeconds / 86_400)}d), ${r.dialect}, ${r.release ? `Dify ${r.release}` : 'a Dify release this CLI does not know'}.`,
   ]
   out.push(`${pad('table', 36)} ${pad('rows', 12)} ${pad('older', 12)} ${pad('est. bytes', 12)} index`)
   for (const t of r.tables)

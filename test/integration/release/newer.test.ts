@@ -96,6 +96,9 @@ describe('a database newer than the CLI knows (PostgreSQL)', () => {
       })
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0)
       expect(r.stderr.match(/newer than this CLI knows/g), args.join(' ')).toHaveLength(1)
+      // a report that names the release in its header says it is not known, never "Dify ?"
+      expect(r.stdout, args.join(' ')).not.toMatch(/Dify \?/)
+      if (args[0] === 'retention') expect(r.stdout, args.join(' ')).toMatch(/a Dify release this CLI does not know/)
     }
     // the commands that report the release themselves say it in their own words only
     const status = await runCli(['db', 'status', '--dify-root', root], { env })
