@@ -35,10 +35,6 @@ export default class ResetPassword extends DifyCommand {
     'password-confirm': Flags.string({ summary: "Dify's flag: must equal the new password when given." }),
     'keep-sessions': Flags.boolean({ summary: 'Do not revoke the refresh-token sessions of the account.' }),
     ...writeFlags,
-    'dify-root': Flags.string({
-      summary:
-        'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).',
-    }),
   }
 
   async run(): Promise<ResetPasswordReport & { generatedPassword?: string }> {
@@ -67,7 +63,7 @@ export default class ResetPassword extends DifyCommand {
             passwordChanged: committed ? true : 'unknown (check with dify account show)',
           }
         : undefined
-    const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
+    const rt = this.runtime()
     const report = await resetPassword(accountDeps(rt, { warn: (t) => this.out.warn(t) }), {
       email,
       accountId: flags['account-id'],

@@ -22,10 +22,6 @@ export default class AccountBan extends DifyCommand {
     'account-id': Flags.string({ summary: 'Id of the account (needed when several accounts share an email).' }),
     'keep-sessions': Flags.boolean({ summary: 'Do not revoke the refresh-token sessions.' }),
     ...writeFlags,
-    'dify-root': Flags.string({
-      summary:
-        'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).',
-    }),
   }
 
   async run(): Promise<BanReport> {
@@ -37,11 +33,10 @@ export default class AccountBan extends DifyCommand {
         'keep-sessions'?: boolean
         'dry-run': boolean
         'force-version': boolean
-        'dify-root'?: string
       }
     }
     this.auditArgs = { email: args.email, accountId: flags['account-id'] }
-    const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
+    const rt = this.runtime()
     const report = await setBanned(accountDeps(rt, { warn: (t) => this.out.warn(t) }), {
       email: args.email,
       accountId: flags['account-id'],

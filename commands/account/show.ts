@@ -1,4 +1,4 @@
-import { Args, DifyCommand, Flags } from '../../src/cli/command.js'
+import { Args, DifyCommand } from '../../src/cli/command.js'
 import { showAccount, type ShowReport } from '../../src/accounts/show.js'
 import { renderShow } from '../../src/accounts/render.js'
 import { accountDeps } from '../../src/accounts/deps.js'
@@ -13,16 +13,10 @@ export default class AccountShow extends DifyCommand {
   static override args = {
     account: Args.string({ description: 'Email (matched as Dify login matches it) or account id.', required: true }),
   }
-  static override flags = {
-    'dify-root': Flags.string({
-      summary:
-        'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).',
-    }),
-  }
 
   async run(): Promise<ShowReport> {
-    const { args, flags } = await this.parse(AccountShow)
-    const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
+    const { args } = await this.parse(AccountShow)
+    const rt = this.runtime()
     const report = await showAccount(accountDeps(rt, { warn: (t) => this.out.warn(t) }), { idOrEmail: args.account })
     for (const l of renderShow(report)) this.out.log(l)
     return report

@@ -1,4 +1,4 @@
-import { DifyCommand, Flags } from '../../src/cli/command.js'
+import { DifyCommand } from '../../src/cli/command.js'
 import { migrationDeps } from '../../src/migrations/deps.js'
 import { dbStatus, type StatusResult } from '../../src/migrations/status.js'
 import { renderStatus } from '../../src/migrations/render.js'
@@ -8,13 +8,10 @@ export default class DbStatus extends DifyCommand {
   static override releaseNotice = false
   static override summary = 'Show the schema revision, the target, pending revisions and who holds the upgrade lock.'
   static override examples = ['<%= config.bin %> db status', '<%= config.bin %> db status --json']
-  static override flags = {
-    'dify-root': Flags.string({ summary: 'Dify code whose migrations decide the target.' }),
-  }
-
   async run(): Promise<StatusResult> {
-    const { flags } = await this.parse(DbStatus)
-    const s = await dbStatus(migrationDeps(this.runtime()), { difyRoot: flags['dify-root'] })
+    await this.parse(DbStatus)
+    const rt = this.runtime()
+    const s = await dbStatus(migrationDeps(rt), { difyRoot: rt.config.difyRoot })
     this.out.lines(renderStatus(s))
     return s
   }

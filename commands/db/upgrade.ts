@@ -39,19 +39,16 @@ Exit codes: 0 done (or already at target), 1 a revision failed, 2 bad flag or un
     'dry-run': writeFlags['dry-run'],
     'no-wait': Flags.boolean({ summary: 'Exit 6 at once when another upgrade holds the lock.' }),
     timeout: Flags.integer({ summary: 'Seconds to wait for a held lock.', default: DEFAULTS.timeoutMs / 1000, min: 0 }),
-    'dify-root': Flags.string({
-      summary: 'Dify code whose migrations decide the target (DIR/api/migrations/versions or DIR/migrations/versions).',
-    }),
   }
 
   async run(): Promise<UpgradeResult | SqlResult> {
     const { flags } = await this.parse(DbUpgrade)
     const rt = this.runtime()
     const deps = migrationDeps(rt)
-    const target = { to: flags.to, difyRoot: flags['dify-root'] }
+    const target = { to: flags.to, difyRoot: rt.config.difyRoot }
     const { lockTimeoutMs, statementTimeoutMs } = this.dbLimits()
     const timeouts = { lockTimeoutMs, statementTimeoutMs }
-    this.auditArgs = { to: flags.to, difyRoot: flags['dify-root'] }
+    this.auditArgs = { to: flags.to, difyRoot: rt.config.difyRoot }
     if (flags.sql) {
       const r = await upgradeSql(deps, { ...target, ...timeouts, from: flags.from, dialect: dialectOf(rt) })
       this.out.write(r.sql)

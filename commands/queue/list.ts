@@ -39,17 +39,13 @@ export default class QueueList extends DifyCommand {
       max: 86_400,
       summary: 'Refresh every N seconds and show the rate in and out per second (Ctrl-C to stop).',
     }),
-    'dify-root': Flags.string({
-      summary:
-        'Dify code (DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).',
-    }),
   }
 
   async run(): Promise<QueueListJson | undefined> {
     const { flags } = await this.parse(QueueList)
     const timeout = flags.timeout
     const watch = flags.watch
-    const rt = this.runtime({ DIFY_OPS_DIFY_ROOT: flags['dify-root'] })
+    const rt = this.runtime()
     const b = await brokerOf(rt)
     const expected = await expectedQueues(rt)
     if (expected.note) this.out.warn(`${expected.note}.`)

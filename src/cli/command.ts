@@ -40,6 +40,12 @@ export abstract class DifyCommand extends Command {
       min: 0,
       helpGroup: 'GLOBAL',
     }),
+    // the Dify code at hand, for every command: the release error's hint names it whatever the command
+    'dify-root': Flags.string({
+      summary:
+        'Dify code (DIR, DIR/api or DIR/api/migrations/versions) telling a revision newer than this CLI knows; default /app/api/migrations/versions (DIFY_OPS_DIFY_ROOT).',
+      helpGroup: 'GLOBAL',
+    }),
     'statement-timeout': Flags.integer({
       summary: `Seconds one database statement may run (default ${DEFAULT_STATEMENT_TIMEOUT_S}, upgrade-db no limit; 0 = no limit).`,
       min: 0,
@@ -79,6 +85,8 @@ export abstract class DifyCommand extends Command {
   /** --dry-run, from the parsed flags (set by parse()) */
   protected dryRun = false
   #mode: WriteMode = { dryRun: false, forceVersion: false }
+  /** --dify-root, a base flag (DIFY_OPS_DIFY_ROOT for the configuration) */
+  #difyRoot?: string
   #ungate?: () => void
   #exitCode = 0
   protected abort = new AbortController()
@@ -171,7 +179,8 @@ export abstract class DifyCommand extends Command {
 
   /** The configuration, loaded on first use (flags > --env-file > environment > ./.env). */
   protected config_(overrides?: Record<string, string | undefined>): Config {
-    return loadConfig({ envFile: this.#envFile, flags: overrides })
+    const flags = this.#difyRoot === undefined ? overrides : { DIFY_OPS_DIFY_ROOT: this.#difyRoot, ...overrides }
+    return loadConfig({ envFile: this.#envFile, flags })
   }
 
   /** The runtime; connections open lazily on first use. */
@@ -206,6 +215,7 @@ export abstract class DifyCommand extends Command {
     const r = await super.parse(options, argv)
     const f = r.flags as Record<string, unknown>
     this.#mode = { dryRun: f['dry-run'] === true, forceVersion: f['force-version'] === true }
+    this.#difyRoot = typeof f['dify-root'] === 'string' ? f['dify-root'] : undefined
     this.dryRun = this.#mode.dryRun
     return r
   }

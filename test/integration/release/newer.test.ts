@@ -105,6 +105,27 @@ describe('a database newer than the CLI knows (PostgreSQL)', () => {
     expect(status.stderr).not.toMatch(/Warning:/)
   })
 
+  it('--dify-root is a flag of every command (the release hint names it), and DIFY_OPS_DIFY_ROOT reaches db status', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'dops-newer-root-'))
+    const storageEnv = { STORAGE_TYPE: 'opendal', OPENDAL_SCHEME: 'fs', OPENDAL_FS_ROOT: storage }
+    for (const args of [
+      ['encryption', 'check'],
+      ['documents', 'stuck'],
+      ['retention', 'report'],
+      ['storage', 'orphans'],
+      ['account', 'unlock', 'nobody@example.com', '--dry-run'],
+    ]) {
+      const r = await runCli([...args, '--dify-root', root], { env: { ...env, ...storageEnv } })
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0)
+      expect(r.stderr, args.join(' ')).toMatch(/newer than this CLI knows/)
+    }
+    const status = await runCli(['db', 'status', '--json'], { env: { ...env, DIFY_OPS_DIFY_ROOT: root } })
+    const byFlag = await runCli(['db', 'status', '--json', '--dify-root', root], { env })
+    expect(status.json, status.stderr).toEqual(byFlag.json)
+    const upgrade = await runCli(['upgrade-db', '--json'], { env: { ...env, DIFY_OPS_DIFY_ROOT: root } })
+    expect(upgrade.code, upgrade.stdout).toBe(4)
+  })
+
   it('reset-password runs with a warning when everything it touches is as at 1.15.0', async () => {
     const a = await seedAccount(db, { email: 'writer@example.com' })
     const before = (await db.query('select password from accounts where id = ?', [a.id]))[0]!.password
