@@ -11,7 +11,7 @@ import { table } from '../core/table.js'
 
 const who = (a: AccountBrief) => `${a.email} (id ${a.id}, status ${a.status})`
 const would = (dry: boolean, done: string, todo: string) => (dry ? todo : done)
-const row = (label: string, text: string) => `${label.padEnd(11)}${text}`
+const row = (label: string, text: string) => `${label.padEnd(11)}${text}`.trimEnd()
 
 function redisLines(r: RedisOutcome): string[] {
   if (r.ok) return []

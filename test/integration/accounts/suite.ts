@@ -349,6 +349,7 @@ export function accountSuite(setup: SuiteSetup): void {
       const byId = await cli(['account', 'show', n.id])
       expect(byId.code).toBe(0)
       expect(byId.stdout).toMatch(/Password\s+not set/)
+      expect(byId.stdout).not.toMatch(/ +$/m) // no line ends in padding (the "Workspaces" heading did)
       const l = await cli(['account', 'list', '--search', '100%_', '--json'])
       expect(l.json.accounts.map((x: { id: string }) => x.id)).toEqual([n.id])
       const lt = await cli(['account', 'list', '--tenant', t, '--json'])
