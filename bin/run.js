@@ -4,9 +4,11 @@
 // Fast path: `dify --version` needs neither oclif nor any driver, and `docker exec … dify --version` is the
 // cold-start case operators (and the benchmark) hit most. Everything else goes through oclif.
 const argv = process.argv.slice(2)
-if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
-  const { versionText } = await import('../dist/src/version.js')
-  process.stdout.write(versionText() + '\n')
+const json = argv.includes('--json')
+const rest = argv.filter((a) => a !== '--json')
+if (rest.length === 1 && argv.length <= 2 && (rest[0] === '--version' || rest[0] === '-v' || rest[0] === 'version')) {
+  const { versionJson, versionText } = await import('../dist/src/version.js')
+  process.stdout.write(json ? JSON.stringify(versionJson(), null, 2) + '\n' : versionText() + '\n')
 } else {
   // Node 22+ (dify-api 1.11.3+) caches compiled code between runs; absent on Node 18, where this is a no-op.
   const mod = await import('node:module')

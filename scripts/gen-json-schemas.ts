@@ -1,7 +1,7 @@
 /**
  * The `--json` shape of every command, as a JSON Schema (draft 2020-12) derived from the TypeScript sources with the
  * compiler API: for each command class under commands/, the type its run() resolves to; plus the error shape
- * (ErrorJson in src/cli/command.ts). The snapshots live in test/fixtures/json-schema/ and
+ * (ErrorJson in src/cli/command.ts) and `dify --version --json`'s (VersionJson in src/version.ts). The snapshots live in test/fixtures/json-schema/ and
  * test/unit/cli/json-schemas.test.ts fails when the sources no longer give the same schemas.
  *
  *   npm run gen:json-schemas            write the snapshots
@@ -21,6 +21,8 @@ export const SCHEMA_DIR = join(ROOT, 'test', 'fixtures', 'json-schema')
 const COMMANDS = join(ROOT, 'commands')
 const ERROR_SOURCE = join(ROOT, 'src', 'cli', 'command.ts')
 const ERROR_TYPE = 'ErrorJson'
+const VERSION_SOURCE = join(ROOT, 'src', 'version.ts')
+const VERSION_TYPE = 'VersionJson'
 const DRAFT = 'https://json-schema.org/draft/2020-12/schema'
 
 type Schema = { [k: string]: unknown }
@@ -51,7 +53,10 @@ export function generateSchemas(): Record<string, Schema> {
   const files = commandFiles()
   const cfgPath = join(ROOT, 'tsconfig.json')
   const cfg = ts.parseJsonConfigFileContent(ts.readConfigFile(cfgPath, ts.sys.readFile).config, ts.sys, ROOT)
-  const program = ts.createProgram({ rootNames: [...files, ERROR_SOURCE], options: { ...cfg.options, noEmit: true } })
+  const program = ts.createProgram({
+    rootNames: [...files, ERROR_SOURCE, VERSION_SOURCE],
+    options: { ...cfg.options, noEmit: true },
+  })
   const checker = program.getTypeChecker()
   const out: Record<string, Schema> = {}
 
@@ -85,6 +90,15 @@ export function generateSchemas(): Record<string, Schema> {
     title: 'dify <command> --json (failure)',
     description:
       'What every command writes to stdout with --json when it fails (generated from ErrorJson in src/cli/command.ts); the exit code is error.exitCode.',
+  })
+  const vsf = program.getSourceFile(VERSION_SOURCE)!
+  const vsym = checker.getSymbolAtLocation(vsf)
+  const vt = vsym && checker.getExportsOfModule(vsym).find((s) => s.escapedName === VERSION_TYPE)
+  if (!vt) throw new Error(`src/version.ts: no exported ${VERSION_TYPE}`)
+  out['_version.json'] = new Converter(checker, VERSION_TYPE).root(checker.getDeclaredTypeOfSymbol(vt), {
+    title: 'dify --version --json',
+    description:
+      'What `dify --version --json` (also `dify version --json`, `-v`) writes to stdout (generated from VersionJson in src/version.ts).',
   })
   return out
 }

@@ -1,9 +1,10 @@
 /**
  * oclif's command_not_found hook (package.json oclif.hooks): `dify foo`, `dify account foo` or `dify --bogus` is a
  * usage error like any other (exit 2, one sentence and a hint, the ErrorJson object with --json), with the nearest
- * command suggested. Without it oclif printed "›   Error: command foo not found" and ignored --json.
+ * command suggested. Without it oclif printed "›   Error: command foo not found" and ignored --json. `dify help
+ * [COMMAND]` shows the help that `dify [COMMAND] --help` shows.
  */
-import type { Hook } from '@oclif/core'
+import { loadHelpClass, type Hook } from '@oclif/core'
 import { UsageError } from '../core/errors.js'
 import { makeOutput } from './output.js'
 import { renderError } from './command.js'
@@ -63,7 +64,16 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   const json = opts.id === '--json' || argv.includes('--json')
   const ids = opts.config.commandIDs.filter((c) => !opts.config.findCommand(c)?.hidden)
   const topics = opts.config.topics.map((t) => t.name)
-  const e = notFoundError(opts.id, ids, topics)
+  // `dify help [COMMAND]`, as `dify [COMMAND] --help` (there is no help command: oclif's help plugin is not used)
+  const words = opts.id.split(':')
+  const subject =
+    words[0] === 'help' ? [...words.slice(1), ...argv.filter((a) => !a.startsWith('-'))].join(':') : undefined
+  if (subject !== undefined && (!subject || opts.config.findCommand(subject) || topics.includes(subject))) {
+    const Help = await loadHelpClass(opts.config)
+    await new Help(opts.config, opts.config.pjson.oclif.helpOptions).showHelp(subject ? subject.split(':') : [])
+    return
+  }
+  const e = notFoundError(subject || opts.id, ids, topics)
   renderError(makeOutput({ json }), e, undefined, undefined)
   process.exitCode = e.exitCode
 }

@@ -43,4 +43,34 @@ describe('unknown command', () => {
     expect(r.stderr).toMatch(/^Error: Unknown flag --bogus before a command\.\nHint: /)
     expect(r.stderr).not.toMatch(/›|at .*\.js:\d+/)
   })
+
+  it('dify help [COMMAND] shows what dify [COMMAND] --help shows', async () => {
+    for (const words of [[], ['reset-password'], ['account'], ['db', 'lock']]) {
+      const viaWord = await runCli(['help', ...words])
+      const viaFlag = await runCli([...words, '--help'])
+      expect(viaWord.code, words.join(' ')).toBe(0)
+      expect(viaWord.stdout, words.join(' ')).toBe(viaFlag.stdout)
+      expect(viaWord.stdout).toMatch(/USAGE/)
+    }
+    const typo = await runCli(['help', 'acount', 'show'])
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toMatch(/Did you mean dify account show\?/)
+  })
+})
+
+describe('version', () => {
+  it('--version --json (and version --json): the documented shape', async () => {
+    for (const args of [
+      ['--version', '--json'],
+      ['version', '--json'],
+      ['--json', '-v'],
+    ]) {
+      const r = await runCli(args)
+      expect(r.code, args.join(' ')).toBe(0)
+      expect(validateJson('_version.json', r.json), args.join(' ')).toEqual([])
+      expect(r.json).toMatchObject({ node: process.version, dify: { to: '1.15.0', toHead: 'd9e8f7a6b5c4' } })
+    }
+    const text = await runCli(['version'])
+    expect(text.stdout).toMatch(/^dify-ops\/\S+ \S+ node-v[\d.]+ \(Dify 1\.0\.0 – 1\.15\.0, /)
+  })
 })
