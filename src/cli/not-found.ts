@@ -13,8 +13,9 @@ import { renderError } from './command.js'
 export function notFoundError(id: string, ids: readonly string[], topics: readonly string[]): UsageError {
   const shown = id.replaceAll(':', ' ')
   if (id.startsWith('-')) {
-    return new UsageError(`Unknown flag ${shown} before a command.`, {
-      hint: 'Name the command first (dify <command> [flags]); dify --help lists the commands.',
+    // an unknown flag, or a command's flag (--env-file, --json) put before the command's name
+    return new UsageError(`Expected a command name before ${shown}.`, {
+      hint: 'Name the command first: dify <command> [flags] (dify --help lists the commands).',
     })
   }
   const near = nearest(id, ids)

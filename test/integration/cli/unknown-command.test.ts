@@ -40,7 +40,7 @@ describe('unknown command', () => {
   it('a flag before any command', async () => {
     const r = await runCli(['--bogus'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^Error: Unknown flag --bogus before a command\.\nHint: /)
+    expect(r.stderr).toMatch(/^Error: Expected a command name before --bogus\.\nHint: Name the command first/)
     expect(r.stderr).not.toMatch(/›|at .*\.js:\d+/)
   })
 

@@ -31,8 +31,8 @@ describe('unknown command', () => {
     expect(e.hint).toBe('dify --help lists the commands.')
   })
   it('says a flag came before the command', () => {
-    const e = notFoundError('--bogus', IDS, TOPICS)
-    expect(e.message).toBe('Unknown flag --bogus before a command.')
+    const e = notFoundError('--env-file', IDS, TOPICS)
+    expect(e.message).toBe('Expected a command name before --env-file.')
     expect(e.hint).toMatch(/Name the command first/)
   })
   it('nearest: typos, swapped letters, a unique prefix; nothing when ambiguous or far', () => {
