@@ -19,6 +19,7 @@ import {
 import { escapeControls, makeOutput, type Output } from './output.js'
 import { buildAuditEntry, writeAudit, type AuditEntry } from '../audit/log.js'
 import { guardRuntime, noticeRuntime, type WriteMode } from './release-gate.js'
+import { findVersionsDir, noMigrationsUnder } from '../dify/dify-code.js'
 import {
   classifyFault,
   interruptedError,
@@ -216,6 +217,9 @@ export abstract class DifyCommand extends Command {
     const f = r.flags as Record<string, unknown>
     this.#mode = { dryRun: f['dry-run'] === true, forceVersion: f['force-version'] === true }
     this.#difyRoot = typeof f['dify-root'] === 'string' ? f['dify-root'] : undefined
+    // the code at hand is read only for a revision the CLI does not know; a folder named on this command line that
+    // holds no migrations is reported at once (exit 4), whatever the database
+    if (this.#difyRoot !== undefined && !findVersionsDir(this.#difyRoot)) throw noMigrationsUnder(this.#difyRoot)
     this.dryRun = this.#mode.dryRun
     return r
   }

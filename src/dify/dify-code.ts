@@ -17,6 +17,13 @@ export interface DifyCodeGraph {
   head: string
 }
 
+/** `--dify-root` / `DIFY_OPS_DIFY_ROOT` names a folder without Dify's migrations (exit 4). */
+export function noMigrationsUnder(root: string): ConfigError {
+  return new ConfigError(`No Dify migrations were found under ${root}.`, {
+    hint: 'Point --dify-root (DIFY_OPS_DIFY_ROOT) at the Dify source root (the folder holding api/), at api/, or at api/migrations/versions.',
+  })
+}
+
 /** The versions directory of a Dify checkout or install: DIR/api/migrations/versions, DIR/migrations/versions or DIR itself. */
 export function findVersionsDir(root: string): string | undefined {
   for (const d of [join(root, 'api', 'migrations', 'versions'), join(root, 'migrations', 'versions'), root]) {

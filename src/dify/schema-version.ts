@@ -5,7 +5,7 @@ import { ConfigError } from '../core/errors.js'
 import { profileFor, SUPPORTED_WINDOW_TEXT, type DifyProfile, type ProfileOptions } from './profile.js'
 import { OFF_MAIN_REVISIONS, REVISIONS, SUPPORTED_WINDOW } from './releases.js'
 import { MANIFESTS, manifestFor, verifyManifest, type Manifest, type ManifestOperation } from './manifest.js'
-import { DIFY_API_VERSIONS_DIR, findVersionsDir, readDifyCode } from './dify-code.js'
+import { DIFY_API_VERSIONS_DIR, findVersionsDir, noMigrationsUnder, readDifyCode } from './dify-code.js'
 
 /** The rows of alembic_version, or null when the table does not exist (an empty database). */
 export async function readAlembicVersions(db: Db): Promise<string[] | null> {
@@ -45,11 +45,7 @@ export function codeAtHand(opts: LoadProfileOptions): ProfileOptions['code'] | u
   let dir: string | undefined
   if (opts.difyRoot) {
     dir = findVersionsDir(opts.difyRoot)
-    if (!dir) {
-      throw new ConfigError(`No Dify migrations were found under ${opts.difyRoot}.`, {
-        hint: 'Point --dify-root (DIFY_OPS_DIFY_ROOT) at the Dify source root (the folder holding api/), at api/, or at api/migrations/versions.',
-      })
-    }
+    if (!dir) throw noMigrationsUnder(opts.difyRoot)
   } else {
     const d = opts.defaultVersionsDir ?? DIFY_API_VERSIONS_DIR
     if (existsSync(d)) dir = d

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { ConfigError, UsageError, type DifyOpsError } from '../core/errors.js'
 import { REVISIONS, releaseOfRevision } from '../dify/releases.js'
-import { DIFY_API_VERSIONS_DIR, findVersionsDir, readDifyCode } from '../dify/dify-code.js'
+import { DIFY_API_VERSIONS_DIR, findVersionsDir, noMigrationsUnder, readDifyCode } from '../dify/dify-code.js'
 import { nearestRevisions, type Chain } from './graph.js'
 import { DIFY_SENTINEL_TABLES, type DbState } from './state.js'
 import type { Revision, SqlDialect } from './types.js'
@@ -37,11 +37,7 @@ export function resolveTarget(chain: Chain, opts: TargetOptions): Target {
   let code: { dir: string; head: string } | undefined
   if (opts.difyRoot) {
     const dir = findVersionsDir(opts.difyRoot)
-    if (!dir) {
-      throw new ConfigError(`No Dify migrations were found under ${opts.difyRoot}.`, {
-        hint: 'Pass the Dify source root (holding api/migrations/versions), api/, or the versions folder itself.',
-      })
-    }
+    if (!dir) throw noMigrationsUnder(opts.difyRoot)
     code = readDifyCode(dir)
   } else {
     for (const d of opts.autoDirs ?? [DIFY_API_VERSIONS_DIR]) {

@@ -124,6 +124,19 @@ describe('a database newer than the CLI knows (PostgreSQL)', () => {
     expect(status.json, status.stderr).toEqual(byFlag.json)
     const upgrade = await runCli(['upgrade-db', '--json'], { env: { ...env, DIFY_OPS_DIFY_ROOT: root } })
     expect(upgrade.code, upgrade.stdout).toBe(4)
+    // a folder without migrations on the command line: exit 4 before any connection (nothing listens on port 1)
+    const empty = mkdtempSync(join(tmpdir(), 'dops-no-migrations-'))
+    for (const args of [
+      ['account', 'list'],
+      ['queue', 'peek', 'dataset'],
+      ['db', 'status'],
+    ]) {
+      const r = await runCli([...args, '--dify-root', empty, '--json'], {
+        env: { ...env, DB_PORT: '1', REDIS_PORT: '1', CELERY_BROKER_URL: 'redis://127.0.0.1:1/0' },
+      })
+      expect(r.code, `${args.join(' ')}: ${r.stdout}`).toBe(4)
+      expect(r.json.error.message).toBe(`No Dify migrations were found under ${empty}.`)
+    }
   })
 
   it('reset-password runs with a warning when everything it touches is as at 1.15.0', async () => {
